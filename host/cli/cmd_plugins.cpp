@@ -1,0 +1,23 @@
+#include "cli_context.hpp"
+#include "secmlops/host/plugin_info.hpp"
+#include "secmlops/host/report_render.hpp"
+
+#include <iostream>
+#include <memory>
+
+namespace secmlops::cli {
+
+void register_plugins(CLI::App& app, Context& ctx) {
+  auto* cmd = app.add_subcommand("plugins", "list the loaded plugins and the libraries refused");
+  auto json = std::make_shared<bool>(false);
+  cmd->add_flag("--json", *json, "print the PluginList message as JSON");
+  cmd->callback([&ctx, json] {
+    auto list = host::plugin_list(ctx.registry());
+    if (*json)
+      std::cout << host::to_json(list);
+    else
+      host::render_text(list, std::cout);
+  });
+}
+
+}  // namespace secmlops::cli

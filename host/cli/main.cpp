@@ -1,0 +1,57 @@
+#include "cli_context.hpp"
+#include "secmlops/host/logging.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <exception>
+#include <iostream>
+
+namespace secmlops::cli {
+
+host::Registry& Context::registry() {
+  if (!registry_) {
+    registry_ = std::make_unique<host::Registry>();
+    auto dirs = host::default_plugin_dirs();
+    dirs.insert(dirs.end(), plugin_dirs.begin(), plugin_dirs.end());
+    registry_->load_directories(dirs);
+  }
+  return *registry_;
+}
+
+}  // namespace secmlops::cli
+
+int main(int argc, char** argv) {
+  using namespace secmlops;
+  CLI::App app{"secmlops: is this model file safe to load, how robust is this model, and where is the evidence?"};
+  app.require_subcommand(1);
+  app.set_version_flag("-V,--version", "secmlops " SECMLOPS_VERSION);
+  cli::Context ctx;
+  app.add_option("--log-level", ctx.log_level,
+                 "trace, debug, info, warn, error or off (default: $SECMLOPS_LOG_LEVEL or warn)");
+  app.add_option("--plugin-dir", ctx.plugin_dirs,
+                 "extra directory of plugin libraries (repeatable; also $SECMLOPS_PLUGIN_PATH)");
+  app.parse_complete_callback([&] {
+    try {
+      host::init_logging(ctx.log_level);
+    } catch (const std::exception& e) {
+      throw CLI::ValidationError("--log-level", e.what());
+    }
+  });
+  cli::register_version(app, ctx);
+  cli::register_plugins(app, ctx);
+  cli::register_scan(app, ctx);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    std::cerr << "secmlops: " << e.what() << "\n";
+    return 2;
+  }
+  return ctx.exit_code;
+}

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <secmlops/sdk/abi.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace secmlops::host {
+
+// A dense row-major matrix of doubles owned by the host.
+struct DenseMatrix {
+  uint64_t rows = 0;
+  uint64_t cols = 0;
+  std::vector<double> data;
+
+  DenseMatrix() = default;
+  DenseMatrix(uint64_t r, uint64_t c) : rows(r), cols(c), data(r * c, 0.0) {}
+  DenseMatrix(uint64_t r, uint64_t c, std::vector<double> values) : rows(r), cols(c), data(std::move(values)) {
+    if (data.size() != r * c)
+      throw std::invalid_argument("matrix data has " + std::to_string(data.size()) +
+                                  " values, shape " + std::to_string(r) + "x" + std::to_string(c) +
+                                  " needs " + std::to_string(r * c));
+  }
+  double& operator()(uint64_t r, uint64_t c) { return data[r * cols + c]; }
+  double operator()(uint64_t r, uint64_t c) const { return data[r * cols + c]; }
+  [[nodiscard]] secmlops_matrix view() const {
+    return secmlops_matrix{sizeof(secmlops_matrix), SECMLOPS_DTYPE_F64, rows, cols, data.data()};
+  }
+};
+
+}  // namespace secmlops::host

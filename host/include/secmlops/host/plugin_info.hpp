@@ -1,0 +1,11 @@
+#pragma once
+
+#include "secmlops/host/registry.hpp"
+#include "secmlops/v1/report.pb.h"
+
+namespace secmlops::host {
+
+// The registry as the report schema's PluginList (for the CLI's JSON and the gRPC API).
+v1::PluginList plugin_list(const Registry& registry);
+
+}  // namespace secmlops::host

@@ -1,0 +1,24 @@
+#pragma once
+
+#include "secmlops/v1/report.pb.h"
+
+#include <google/protobuf/message.h>
+
+#include <ostream>
+#include <string>
+
+namespace secmlops::host {
+
+// Protobuf's canonical JSON mapping (lowerCamelCase names), pretty-printed.
+std::string to_json(const google::protobuf::Message& message);
+
+// Human-readable scan report: one block per file with findings, then a summary line.
+void render_text(const v1::ScanReport& report, std::ostream& out);
+
+// Human-readable plugin table.
+void render_text(const v1::PluginList& list, std::ostream& out);
+
+// "file!/member!/member @ offset (detail)".
+std::string format_location(const v1::Location& location);
+
+}  // namespace secmlops::host

@@ -1,0 +1,70 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace secmlops::host {
+
+// Random-access bytes a scanner reads: a file on disk, or a member the host expanded.
+class Stream {
+ public:
+  virtual ~Stream() = default;
+  [[nodiscard]] virtual uint64_t size() const = 0;
+  // Copies up to len bytes at offset; returns the count (0 at or past the end). Throws
+  // std::runtime_error on an I/O error.
+  virtual size_t read_at(uint64_t offset, void* buf, size_t len) const = 0;
+  // Zero-copy access when the bytes are addressable; nullptr otherwise or when out of range.
+  [[nodiscard]] virtual const uint8_t* view(uint64_t offset, uint64_t len) const = 0;
+};
+
+// A read-only memory-mapped file (pread when mapping fails, e.g. for an empty file).
+class FileStream final : public Stream {
+ public:
+  // Throws std::runtime_error naming the path on failure.
+  explicit FileStream(const std::filesystem::path& path);
+  ~FileStream() override;
+  FileStream(const FileStream&) = delete;
+  FileStream& operator=(const FileStream&) = delete;
+
+  [[nodiscard]] uint64_t size() const override { return size_; }
+  size_t read_at(uint64_t offset, void* buf, size_t len) const override;
+  [[nodiscard]] const uint8_t* view(uint64_t offset, uint64_t len) const override;
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+  const uint8_t* map_ = nullptr;
+};
+
+// Bytes owned in memory (decompressed members, uploads).
+class MemoryStream final : public Stream {
+ public:
+  explicit MemoryStream(std::vector<uint8_t> bytes) : bytes_(std::move(bytes)) {}
+  [[nodiscard]] uint64_t size() const override { return bytes_.size(); }
+  size_t read_at(uint64_t offset, void* buf, size_t len) const override;
+  [[nodiscard]] const uint8_t* view(uint64_t offset, uint64_t len) const override;
+  [[nodiscard]] const std::vector<uint8_t>& bytes() const { return bytes_; }
+
+ private:
+  std::vector<uint8_t> bytes_;
+};
+
+// A window [offset, offset+length) of another stream (a stored archive member), sharing it.
+class SubStream final : public Stream {
+ public:
+  SubStream(std::shared_ptr<const Stream> base, uint64_t offset, uint64_t length);
+  [[nodiscard]] uint64_t size() const override { return length_; }
+  size_t read_at(uint64_t offset, void* buf, size_t len) const override;
+  [[nodiscard]] const uint8_t* view(uint64_t offset, uint64_t len) const override;
+
+ private:
+  std::shared_ptr<const Stream> base_;
+  uint64_t offset_;
+  uint64_t length_;
+};
+
+}  // namespace secmlops::host

@@ -1,0 +1,132 @@
+#include "secmlops/host/plugin.hpp"
+
+#include "loaded_library.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace secmlops::host {
+
+const char* status_name(secmlops_status status) {
+  switch (status) {
+    case SECMLOPS_OK: return "OK";
+    case SECMLOPS_ERR_INVALID_ARGUMENT: return "INVALID_ARGUMENT";
+    case SECMLOPS_ERR_UNSUPPORTED: return "UNSUPPORTED";
+    case SECMLOPS_ERR_PARSE: return "PARSE";
+    case SECMLOPS_ERR_IO: return "IO";
+    case SECMLOPS_ERR_CANCELLED: return "CANCELLED";
+    case SECMLOPS_ERR_LIMIT: return "LIMIT";
+    case SECMLOPS_ERR_STATE: return "STATE";
+    case SECMLOPS_ERR_INTERNAL: return "INTERNAL";
+    case SECMLOPS_ERR_NO_MEMORY: return "NO_MEMORY";
+    default: return "UNKNOWN_STATUS";
+  }
+}
+
+const char* kind_name(secmlops_kind kind) {
+  switch (kind) {
+    case SECMLOPS_KIND_SCANNER: return "scanner";
+    case SECMLOPS_KIND_MODEL: return "model";
+    case SECMLOPS_KIND_ATTACK: return "attack";
+    case SECMLOPS_KIND_REPORTER: return "reporter";
+  }
+  return "unknown";
+}
+
+const char* severity_name(secmlops_severity severity) {
+  switch (severity) {
+    case SECMLOPS_SEVERITY_INFO: return "INFO";
+    case SECMLOPS_SEVERITY_LOW: return "LOW";
+    case SECMLOPS_SEVERITY_MEDIUM: return "MEDIUM";
+    case SECMLOPS_SEVERITY_HIGH: return "HIGH";
+    case SECMLOPS_SEVERITY_CRITICAL: return "CRITICAL";
+  }
+  return "UNKNOWN";
+}
+
+Plugin::Plugin(std::shared_ptr<LoadedLibrary> library, const secmlops_plugin_descriptor* d)
+    : lib_(std::move(library)), d_(d), name_(d->name) {}
+
+const std::filesystem::path& Plugin::library_path() const { return lib_->path; }
+
+std::string Plugin::abi_version() const {
+  return std::to_string(d_->abi_major) + "." + std::to_string(d_->abi_minor);
+}
+
+std::string Plugin::license() const {
+  // `license` exists since 1.1: a 1.0 descriptor is shorter and must not be read past its end.
+  if (d_->struct_size < offsetof(secmlops_plugin_descriptor, license) + sizeof(const char*))
+    return {};
+  return d_->license ? d_->license : "";
+}
+
+std::vector<std::string> Plugin::capabilities() const {
+  std::vector<std::string> caps;
+  switch (kind()) {
+    case SECMLOPS_KIND_SCANNER:
+      caps.emplace_back("scan");
+      if (d_->scanner->probe) caps.emplace_back("probe");
+      break;
+    case SECMLOPS_KIND_MODEL: {
+      const auto* m = d_->model;
+      caps.emplace_back("fit");
+      caps.emplace_back("predict_proba");
+      if (m->loss_gradient) caps.emplace_back("loss_gradient");
+      if (m->describe) caps.emplace_back("describe");
+      if (m->export_onnx) caps.emplace_back("export_onnx");
+      if (m->import_onnx) caps.emplace_back("import_onnx");
+      break;
+    }
+    case SECMLOPS_KIND_ATTACK:
+      caps.emplace_back("generate");
+      if (d_->capabilities & SECMLOPS_CAP_NEEDS_GRADIENT) caps.emplace_back("needs_gradient");
+      break;
+    case SECMLOPS_KIND_REPORTER:
+      caps.emplace_back("on_event");
+      if (d_->reporter->flush) caps.emplace_back("flush");
+      break;
+  }
+  return caps;
+}
+
+std::vector<std::string> Plugin::formats() const {
+  std::vector<std::string> out;
+  if (kind() != SECMLOPS_KIND_SCANNER) return out;
+  for (const char* const* f = d_->scanner->formats; f != nullptr && *f != nullptr; ++f)
+    out.emplace_back(*f);
+  return out;
+}
+
+Instance::Instance(const Plugin& plugin,
+                   const std::vector<std::pair<std::string, std::string>>& config)
+    : plugin_(plugin) {
+  std::vector<secmlops_kv> kv;
+  kv.reserve(config.size());
+  for (const auto& [k, v] : config) kv.push_back({k.c_str(), v.c_str()});
+  const auto& d = plugin_.descriptor();
+  secmlops_status s = d.create(kv.data(), static_cast<uint32_t>(kv.size()), &raw_);
+  if (s != SECMLOPS_OK || raw_ == nullptr) {
+    const char* e = d.last_error(nullptr);
+    raw_ = nullptr;
+    throw PluginError(s == SECMLOPS_OK ? SECMLOPS_ERR_INTERNAL : s,
+                      plugin_.name() + ": create failed (" + status_name(s) +
+                          "): " + (e != nullptr && *e ? e : "no reason given"));
+  }
+}
+
+Instance::~Instance() {
+  if (raw_ != nullptr) plugin_.descriptor().destroy(raw_);
+}
+
+std::string Instance::last_error() const {
+  const char* e = plugin_.descriptor().last_error(raw_);
+  return e != nullptr ? e : "";
+}
+
+void Instance::check(secmlops_status status, const char* what) const {
+  if (status == SECMLOPS_OK) return;
+  std::string e = last_error();
+  throw PluginError(status, plugin_.name() + ": " + what + " failed (" + status_name(status) +
+                                ")" + (e.empty() ? "" : ": " + e));
+}
+
+}  // namespace secmlops::host

@@ -1,0 +1,199 @@
+#include "secmlops/host/plugin_loader.hpp"
+
+#include "abi_sizes.hpp"
+#include "loaded_library.hpp"
+#include "secmlops/host/job.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/dll/shared_library.hpp>
+
+#include <exception>
+#include <fstream>
+#include <optional>
+#include <regex>
+
+namespace secmlops::host {
+namespace {
+
+std::string ver(uint32_t major, uint32_t minor) {
+  return std::to_string(major) + "." + std::to_string(minor);
+}
+
+// Checks a version pair against the host's; returns the reason for refusal or nullopt.
+std::optional<std::string> check_version(uint32_t major, uint32_t minor, const std::string& what) {
+  if (major != SECMLOPS_ABI_MAJOR)
+    return what + " was built for ABI major " + std::to_string(major) + ", the host speaks " +
+           ver(SECMLOPS_ABI_MAJOR, SECMLOPS_ABI_MINOR) + " (rebuild it against this SDK)";
+  if (minor > SECMLOPS_ABI_MINOR)
+    return what + " was built for ABI " + ver(major, minor) + ", newer than the host's " +
+           ver(SECMLOPS_ABI_MAJOR, SECMLOPS_ABI_MINOR) + " (upgrade secmlops)";
+  return std::nullopt;
+}
+
+std::optional<std::string> check_size(uint32_t actual, size_t required, const std::string& what,
+                                      uint32_t minor) {
+  if (actual < required)
+    return what + " is " + std::to_string(actual) + " bytes, ABI " + ver(SECMLOPS_ABI_MAJOR, minor) +
+           " requires at least " + std::to_string(required);
+  return std::nullopt;
+}
+
+// Validates one descriptor: version, size, identity, kind table and capability consistency.
+std::optional<std::string> check_descriptor(const secmlops_plugin_descriptor* d, uint32_t index) {
+  std::string where = "plugin #" + std::to_string(index);
+  if (d == nullptr) return where + " descriptor is NULL";
+  if (d->struct_size < offsetof(secmlops_plugin_descriptor, name) + sizeof(const char*))
+    return where + " descriptor is " + std::to_string(d->struct_size) + " bytes, too small to read";
+  if (d->name != nullptr) where = "plugin '" + std::string(d->name).substr(0, 64) + "'";
+  if (auto e = check_version(d->abi_major, d->abi_minor, where)) return e;
+  if (auto e = check_size(d->struct_size, abi::descriptor_min_size(d->abi_minor),
+                          where + " descriptor", d->abi_minor))
+    return e;
+  static const std::regex name_re("[a-z0-9][a-z0-9_.-]{0,63}");
+  if (d->name == nullptr || !std::regex_match(d->name, name_re))
+    return where + " has an invalid name (want [a-z0-9][a-z0-9_.-]*, at most 64 characters)";
+  where = "plugin '" + std::string(d->name) + "'";
+  if (d->version == nullptr) return where + " has no version";
+  if (d->create == nullptr) return where + " is missing function create";
+  if (d->destroy == nullptr) return where + " is missing function destroy";
+  if (d->last_error == nullptr) return where + " is missing function last_error";
+
+  const int tables = (d->scanner != nullptr) + (d->model != nullptr) + (d->attack != nullptr) +
+                     (d->reporter != nullptr);
+  if (tables != 1) return where + " must provide exactly one kind table, has " + std::to_string(tables);
+  const uint64_t caps = d->capabilities;
+  auto cap_mismatch = [&](uint64_t bit, bool present, const char* fn) -> std::optional<std::string> {
+    bool claimed = (caps & bit) != 0;
+    if (claimed && !present) return where + " claims capability " + fn + " but the function is missing";
+    if (!claimed && present) return where + " provides " + fn + " but does not declare the capability";
+    return std::nullopt;
+  };
+  switch (d->kind) {
+    case SECMLOPS_KIND_SCANNER: {
+      const auto* s = d->scanner;
+      if (s == nullptr) return where + " is a scanner without a scanner table";
+      if (auto e = check_size(s->struct_size, abi::scanner_api_min_size(d->abi_minor),
+                              where + " scanner table", d->abi_minor))
+        return e;
+      if (s->scan == nullptr) return where + " is missing function scan";
+      if (s->formats == nullptr || s->formats[0] == nullptr)
+        return where + " declares no formats";
+      if (auto e = cap_mismatch(SECMLOPS_CAP_PROBE, s->probe != nullptr, "probe")) return e;
+      break;
+    }
+    case SECMLOPS_KIND_MODEL: {
+      const auto* m = d->model;
+      if (m == nullptr) return where + " is a model without a model table";
+      if (auto e = check_size(m->struct_size, abi::model_api_min_size(d->abi_minor),
+                              where + " model table", d->abi_minor))
+        return e;
+      if (m->fit == nullptr) return where + " is missing function fit";
+      if (m->info == nullptr) return where + " is missing function info";
+      if (m->predict_proba == nullptr) return where + " is missing function predict_proba";
+      if (auto e = cap_mismatch(SECMLOPS_CAP_GRADIENT, m->loss_gradient != nullptr, "loss_gradient")) return e;
+      if (auto e = cap_mismatch(SECMLOPS_CAP_DESCRIBE, m->describe != nullptr, "describe")) return e;
+      if (auto e = cap_mismatch(SECMLOPS_CAP_ONNX_EXPORT, m->export_onnx != nullptr, "export_onnx")) return e;
+      if (auto e = cap_mismatch(SECMLOPS_CAP_ONNX_IMPORT, m->import_onnx != nullptr, "import_onnx")) return e;
+      break;
+    }
+    case SECMLOPS_KIND_ATTACK: {
+      const auto* a = d->attack;
+      if (a == nullptr) return where + " is an attack without an attack table";
+      if (auto e = check_size(a->struct_size, abi::attack_api_min_size(d->abi_minor),
+                              where + " attack table", d->abi_minor))
+        return e;
+      if (a->generate == nullptr) return where + " is missing function generate";
+      break;
+    }
+    case SECMLOPS_KIND_REPORTER: {
+      const auto* r = d->reporter;
+      if (r == nullptr) return where + " is a reporter without a reporter table";
+      if (auto e = check_size(r->struct_size, abi::reporter_api_min_size(d->abi_minor),
+                              where + " reporter table", d->abi_minor))
+        return e;
+      if (r->on_event == nullptr) return where + " is missing function on_event";
+      break;
+    }
+    default:
+      return where + " has unknown kind " + std::to_string(d->kind);
+  }
+  return std::nullopt;
+}
+
+bool looks_like_elf(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  in.read(magic, 4);
+  return in.gcount() == 4 && magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F';
+}
+
+}  // namespace
+
+std::variant<std::vector<Plugin>, LoadError> load_plugin_library(const std::filesystem::path& path) {
+  auto refuse = [&](std::string reason) -> LoadError {
+    spdlog::warn("refused plugin library {}: {}", path.string(), reason);
+    return LoadError{path, std::move(reason)};
+  };
+  if (!looks_like_elf(path)) return refuse("not a shared library (no ELF header)");
+
+  auto lib = std::make_shared<LoadedLibrary>();
+  lib->path = path;
+  try {
+    lib->library.load(path.string(), boost::dll::load_mode::rtld_local | boost::dll::load_mode::rtld_now);
+  } catch (const std::exception& e) {
+    return refuse(std::string("cannot be loaded: ") + e.what());
+  }
+  if (!lib->library.has(SECMLOPS_ENTRY_SYMBOL))
+    return refuse(std::string("missing entry symbol ") + SECMLOPS_ENTRY_SYMBOL +
+                  " (is it a secmlops plugin? export it with SECMLOPS_EXPORT_PLUGINS)");
+
+  const secmlops_library* table = nullptr;
+  try {
+    auto entry = lib->library.get<const secmlops_library*(uint32_t, uint32_t)>(SECMLOPS_ENTRY_SYMBOL);
+    table = entry(SECMLOPS_ABI_MAJOR, SECMLOPS_ABI_MINOR);
+  } catch (const std::exception& e) {
+    return refuse(std::string("entry point threw: ") + e.what());
+  } catch (...) {
+    return refuse("entry point threw an unknown exception");
+  }
+  if (table == nullptr) return refuse("entry point returned no library table");
+  if (table->struct_size < offsetof(secmlops_library, plugin_count))
+    return refuse("library table is " + std::to_string(table->struct_size) + " bytes, too small to read");
+  if (auto e = check_version(table->abi_major, table->abi_minor, "library")) return refuse(*e);
+  if (auto e = check_size(table->struct_size, abi::library_min_size(table->abi_minor),
+                          "library table", table->abi_minor))
+    return refuse(*e);
+  if (table->plugin_count == 0 || table->plugins == nullptr) return refuse("library declares no plugins");
+  if (table->plugin_count > 1024) return refuse("library declares an absurd number of plugins");
+  for (uint32_t i = 0; i < table->plugin_count; ++i)
+    if (auto e = check_descriptor(table->plugins[i], i)) return refuse(*e);
+  lib->table = table;
+
+  if (table->init != nullptr) {
+    secmlops_status s = SECMLOPS_ERR_INTERNAL;
+    std::string thrown;
+    try {
+      s = table->init(host_services());
+    } catch (const std::exception& e) {
+      thrown = e.what();
+    } catch (...) {
+      thrown = "unknown exception";
+    }
+    if (!thrown.empty()) return refuse("init threw an exception: " + thrown);
+    if (s != SECMLOPS_OK) {
+      const char* why = table->plugins[0]->last_error(nullptr);
+      return refuse(std::string("init failed (") + status_name(s) +
+                    "): " + (why != nullptr && *why ? why : "no reason given"));
+    }
+  }
+  lib->initialised = true;
+
+  std::vector<Plugin> plugins;
+  plugins.reserve(table->plugin_count);
+  for (uint32_t i = 0; i < table->plugin_count; ++i) plugins.emplace_back(lib, table->plugins[i]);
+  spdlog::debug("loaded {} plugin(s) from {}", plugins.size(), path.string());
+  return plugins;
+}
+
+}  // namespace secmlops::host

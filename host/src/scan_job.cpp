@@ -1,0 +1,84 @@
+#include "scan_job.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace secmlops::host {
+
+ScanJobContext::ScanJobContext(std::shared_ptr<const Stream> stream, v1::FileReport& report,
+                               std::vector<std::string> members, std::string scanner,
+                               uint64_t max_findings)
+    : stream_(std::move(stream)),
+      report_(report),
+      members_(std::move(members)),
+      scanner_(std::move(scanner)),
+      max_findings_(max_findings) {}
+
+int64_t ScanJobContext::read(void* buf, uint64_t len) {
+  try {
+    size_t n = stream_->read_at(pos_, buf, static_cast<size_t>(len));
+    pos_ += n;
+    return static_cast<int64_t>(n);
+  } catch (const std::exception& e) {
+    spdlog::error("[{}] {}", id(), e.what());
+    return -1;
+  }
+}
+
+secmlops_status ScanJobContext::seek(uint64_t offset) {
+  if (offset > stream_->size()) return SECMLOPS_ERR_INVALID_ARGUMENT;
+  pos_ = offset;
+  return SECMLOPS_OK;
+}
+
+secmlops_status ScanJobContext::on_finding(const secmlops_finding& f) {
+  ++emitted_;
+  if (emitted_ > max_findings_) {
+    if (emitted_ == max_findings_ + 1)
+      add_host_finding(report_, members_, v1::MEDIUM, "HOST-FINDINGS-TRUNCATED",
+                       "more than " + std::to_string(max_findings_) +
+                           " findings in one stream; the rest are not reported");
+    return SECMLOPS_OK;
+  }
+  auto* out = report_.add_findings();
+  out->set_rule_id(f.rule_id ? f.rule_id : "UNKNOWN");
+  int sev = static_cast<int>(f.severity);
+  out->set_severity(sev >= v1::INFO && sev <= v1::CRITICAL ? static_cast<v1::Severity>(sev) : v1::HIGH);
+  out->set_message(f.message ? f.message : "");
+  out->set_scanner(scanner_);
+  auto* loc = out->mutable_location();
+  loc->set_file(report_.path());
+  for (const auto& m : members_) loc->add_members(m);
+  if (f.offset != SECMLOPS_NO_OFFSET) loc->set_offset(f.offset);
+  if (f.detail) loc->set_detail(f.detail);
+  if (f.evidence != nullptr) {
+    for (uint32_t i = 0; i < f.evidence_count && i < 64; ++i) {
+      if (f.evidence[i].key == nullptr) continue;
+      auto* e = out->add_evidence();
+      e->set_key(f.evidence[i].key);
+      e->set_value(f.evidence[i].value ? f.evidence[i].value : "");
+    }
+  }
+  return SECMLOPS_OK;
+}
+
+void add_host_finding(v1::FileReport& report, const std::vector<std::string>& members,
+                      v1::Severity severity, const std::string& rule_id, const std::string& message,
+                      std::optional<uint64_t> offset,
+                      std::vector<std::pair<std::string, std::string>> evidence) {
+  auto* out = report.add_findings();
+  out->set_rule_id(rule_id);
+  out->set_severity(severity);
+  out->set_message(message);
+  out->set_scanner("host");
+  auto* loc = out->mutable_location();
+  loc->set_file(report.path());
+  for (const auto& m : members) loc->add_members(m);
+  if (offset) loc->set_offset(*offset);
+  for (auto& [k, v] : evidence) {
+    auto* e = out->add_evidence();
+    e->set_key(k);
+    e->set_value(v);
+  }
+}
+
+}  // namespace secmlops::host

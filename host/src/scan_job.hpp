@@ -1,0 +1,45 @@
+#pragma once
+
+#include "secmlops/host/job.hpp"
+#include "secmlops/host/stream.hpp"
+#include "secmlops/v1/report.pb.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace secmlops::host {
+
+// The job a scanner sees: a stream with a cursor, and findings appended to a file report with
+// the file and member chain prefixed to their location.
+class ScanJobContext final : public JobContext {
+ public:
+  ScanJobContext(std::shared_ptr<const Stream> stream, v1::FileReport& report,
+                 std::vector<std::string> members, std::string scanner, uint64_t max_findings);
+
+  int64_t read(void* buf, uint64_t len) override;
+  secmlops_status seek(uint64_t offset) override;
+  uint64_t tell() override { return pos_; }
+  uint64_t size() override { return stream_->size(); }
+  const uint8_t* view(uint64_t offset, uint64_t len) override { return stream_->view(offset, len); }
+  secmlops_status on_finding(const secmlops_finding& f) override;
+
+  [[nodiscard]] uint64_t findings_emitted() const { return emitted_; }
+
+ private:
+  std::shared_ptr<const Stream> stream_;
+  v1::FileReport& report_;
+  std::vector<std::string> members_;
+  std::string scanner_;
+  uint64_t max_findings_;
+  uint64_t pos_ = 0;
+  uint64_t emitted_ = 0;
+};
+
+// Appends a finding raised by the host itself (container anomalies, limits, errors).
+void add_host_finding(v1::FileReport& report, const std::vector<std::string>& members,
+                      v1::Severity severity, const std::string& rule_id, const std::string& message,
+                      std::optional<uint64_t> offset = std::nullopt,
+                      std::vector<std::pair<std::string, std::string>> evidence = {});
+
+}  // namespace secmlops::host

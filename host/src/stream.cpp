@@ -1,0 +1,101 @@
+#include "secmlops/host/stream.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace secmlops::host {
+
+FileStream::FileStream(const std::filesystem::path& path) : path_(path.string()) {
+  fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) throw std::runtime_error(path_ + ": cannot open: " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) {
+    int err = errno;
+    ::close(fd_);
+    throw std::runtime_error(path_ + ": cannot stat: " + std::strerror(err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd_);
+    throw std::runtime_error(path_ + ": not a regular file");
+  }
+  size_ = static_cast<uint64_t>(st.st_size);
+  if (size_ > 0) {
+    void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
+    if (m != MAP_FAILED) {
+      map_ = static_cast<const uint8_t*>(m);
+      // Scanners read mostly forward and skip tensor payloads: let the kernel read ahead.
+      ::madvise(m, size_, MADV_SEQUENTIAL);
+    }
+  }
+}
+
+FileStream::~FileStream() {
+  if (map_ != nullptr) ::munmap(const_cast<uint8_t*>(map_), size_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+size_t FileStream::read_at(uint64_t offset, void* buf, size_t len) const {
+  if (offset >= size_ || len == 0) return 0;
+  len = static_cast<size_t>(std::min<uint64_t>(len, size_ - offset));
+  if (map_ != nullptr) {
+    std::memcpy(buf, map_ + offset, len);
+    return len;
+  }
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = ::pread(fd_, static_cast<uint8_t*>(buf) + done, len - done,
+                        static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error(path_ + ": read error at offset " + std::to_string(offset + done) +
+                               ": " + std::strerror(errno));
+    }
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  return done;
+}
+
+const uint8_t* FileStream::view(uint64_t offset, uint64_t len) const {
+  if (map_ == nullptr || offset > size_ || len > size_ - offset) return nullptr;
+  return map_ + offset;
+}
+
+size_t MemoryStream::read_at(uint64_t offset, void* buf, size_t len) const {
+  if (offset >= bytes_.size() || len == 0) return 0;
+  len = static_cast<size_t>(std::min<uint64_t>(len, bytes_.size() - offset));
+  std::memcpy(buf, bytes_.data() + offset, len);
+  return len;
+}
+
+const uint8_t* MemoryStream::view(uint64_t offset, uint64_t len) const {
+  if (offset > bytes_.size() || len > bytes_.size() - offset) return nullptr;
+  return bytes_.data() + offset;
+}
+
+SubStream::SubStream(std::shared_ptr<const Stream> base, uint64_t offset, uint64_t length)
+    : base_(std::move(base)), offset_(offset), length_(length) {
+  if (offset_ > base_->size() || length_ > base_->size() - offset_)
+    throw std::runtime_error("sub-stream [" + std::to_string(offset) + ", +" +
+                             std::to_string(length) + ") lies outside its container");
+}
+
+size_t SubStream::read_at(uint64_t offset, void* buf, size_t len) const {
+  if (offset >= length_) return 0;
+  len = static_cast<size_t>(std::min<uint64_t>(len, length_ - offset));
+  return base_->read_at(offset_ + offset, buf, len);
+}
+
+const uint8_t* SubStream::view(uint64_t offset, uint64_t len) const {
+  if (offset > length_ || len > length_ - offset) return nullptr;
+  return base_->view(offset_ + offset, len);
+}
+
+}  // namespace secmlops::host

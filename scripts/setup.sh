@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages secmlops needs (only the missing ones), then configures and builds
+# a CMake preset. Idempotent: a second run installs nothing and rebuilds only what changed.
+#   scripts/setup.sh [preset]     (default: release)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+preset=${1:-release}
+
+missing=()
+while read -r pkg; do
+  [[ -z "$pkg" || "$pkg" == \#* ]] && continue
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done < scripts/packages.txt
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${#missing[@]} missing package(s): ${missing[*]}"
+  if [[ $(id -u) -eq 0 ]]; then sudo=(); else sudo=(sudo); fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+cmake --preset "$preset" >/dev/null
+cmake --build --preset "$preset"

@@ -1,0 +1,71 @@
+// The secmlops command line as a user runs it.
+#include "support/run_command.hpp"
+#include "support/temp_dir.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace {
+
+using ::testing::HasSubstr;
+using secmlops::test::run_command;
+
+std::string cli(const std::string& args) {
+  return std::string(SECMLOPS_CLI) + " --plugin-dir " SECMLOPS_FIXTURE_PLUGIN_DIR " " + args;
+}
+
+TEST(Cli, VersionPrintsAbi) {
+  auto r = run_command(std::string(SECMLOPS_CLI) + " version");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr("plugin ABI 1.1"));
+}
+
+TEST(Cli, PluginsJsonListsPluginsAndRefusals) {
+  auto r = run_command(cli("plugins --json 2>/dev/null"));
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr("\"name\": \"fixture-model\""));
+  EXPECT_THAT(r.out, HasSubstr("\"kind\": \"MODEL\""));
+  EXPECT_THAT(r.out, HasSubstr("\"abiVersion\": \"1.0\""));
+  EXPECT_THAT(r.out, HasSubstr("\"loss_gradient\""));
+  EXPECT_THAT(r.out, HasSubstr("missing entry symbol"));
+}
+
+TEST(Cli, PluginsTextShowsRefusedLibraries) {
+  auto r = run_command(cli("plugins 2>/dev/null"));
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr("fixture-attack"));
+  EXPECT_THAT(r.out, HasSubstr("refused"));
+}
+
+TEST(Cli, ScanExitCodes) {
+  secmlops::test::TempDir d;
+  auto evil = d.write("evil.bin", "EVIL");
+  auto good = d.write("good.bin", "GOOD");
+  auto crash = d.write("crash.bin", "CRASH");
+  EXPECT_EQ(run_command(cli("scan " + good.string() + " 2>/dev/null")).exit_code, 0);
+  auto r = run_command(cli("scan " + evil.string() + " 2>/dev/null"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, HasSubstr("FIXTURE-EVIL"));
+  EXPECT_EQ(run_command(cli("scan " + crash.string() + " 2>/dev/null")).exit_code, 2);
+  // 1 wins over 2.
+  EXPECT_EQ(run_command(cli("scan " + crash.string() + " " + evil.string() + " 2>/dev/null")).exit_code, 1);
+  // Below the threshold.
+  EXPECT_EQ(run_command(cli("scan --fail-on critical " + good.string() + " 2>/dev/null")).exit_code, 0);
+}
+
+TEST(Cli, ScanJsonIsTheReportSchema) {
+  secmlops::test::TempDir d;
+  auto evil = d.write("evil.bin", "EVIL");
+  auto r = run_command(cli("scan --format json " + evil.string() + " 2>/dev/null"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.out, HasSubstr("\"ruleId\": \"FIXTURE-EVIL\""));
+  EXPECT_THAT(r.out, HasSubstr("\"maxSeverity\": \"CRITICAL\""));
+}
+
+TEST(Cli, UsageErrorsExitTwo) {
+  EXPECT_EQ(run_command(std::string(SECMLOPS_CLI) + " scan 2>/dev/null").exit_code, 2);
+  EXPECT_EQ(run_command(std::string(SECMLOPS_CLI) + " --log-level loud version 2>/dev/null").exit_code, 2);
+  EXPECT_EQ(run_command(std::string(SECMLOPS_CLI) + " frobnicate 2>/dev/null").exit_code, 2);
+}
+
+}  // namespace

@@ -1,0 +1,155 @@
+// Loading plugin libraries: the valid ones load, each broken one is refused with a one-line
+// reason naming the file, and the host keeps working with the others.
+#include "secmlops/host/registry.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+namespace secmlops::host {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::filesystem::path fixture(const std::string& name) {
+  return std::filesystem::path(SECMLOPS_FIXTURE_PLUGIN_DIR) / ("secmlops_" + name + ".so");
+}
+
+class FixtureRegistry : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    registry_ = new Registry();
+    registry_->load_directories({SECMLOPS_FIXTURE_PLUGIN_DIR});
+  }
+  static void TearDownTestSuite() {
+    delete registry_;
+    registry_ = nullptr;
+  }
+  // The refusal reason recorded for a library, or "" when it was not refused.
+  static std::string reason(const std::string& name) {
+    for (const auto& e : registry_->errors())
+      if (e.library.filename() == fixture(name).filename()) return e.reason;
+    return "";
+  }
+  static Registry* registry_;
+};
+Registry* FixtureRegistry::registry_ = nullptr;
+
+TEST_F(FixtureRegistry, ValidPluginsLoadAlongsideBrokenOnes) {
+  for (const char* n : {"fixture-c", "legacy-v1-0", "fixture-magic", "fixture-model", "fixture-attack",
+                        "fixture-reporter"})
+    EXPECT_TRUE(std::any_of(registry_->plugins().begin(), registry_->plugins().end(),
+                            [&](const Plugin& p) { return p.name() == n; }))
+        << n << " did not load";
+}
+
+TEST_F(FixtureRegistry, MissingEntrySymbolIsRefused) {
+  EXPECT_THAT(reason("broken-no-entry"), HasSubstr("missing entry symbol secmlops_plugin_entry_v1"));
+}
+
+TEST_F(FixtureRegistry, NotASharedLibraryIsRefused) {
+  EXPECT_THAT(reason("not-a-library"), HasSubstr("not a shared library"));
+  EXPECT_THAT(reason("truncated-elf"), HasSubstr("cannot be loaded"));
+}
+
+TEST_F(FixtureRegistry, AbiMajorMismatchIsRefused) {
+  EXPECT_THAT(reason("broken-major"), HasSubstr("ABI major 2"));
+}
+
+TEST_F(FixtureRegistry, NewerMinorIsRefused) {
+  EXPECT_THAT(reason("broken-minor-newer"), HasSubstr("newer than the host's"));
+}
+
+TEST_F(FixtureRegistry, StructSmallerThanItsVersionRequiresIsRefused) {
+  EXPECT_THAT(reason("broken-small-struct"), HasSubstr("descriptor is"));
+  EXPECT_THAT(reason("broken-small-struct"), HasSubstr("requires at least"));
+}
+
+TEST_F(FixtureRegistry, InconsistentCapabilitiesAreRefused) {
+  EXPECT_THAT(reason("broken-caps"),
+              HasSubstr("claims capability loss_gradient but the function is missing"));
+}
+
+TEST_F(FixtureRegistry, FailingInitIsRefusedWithThePluginsReason) {
+  EXPECT_THAT(reason("broken-init-fails"), HasSubstr("init failed (IO): signature database not found"));
+}
+
+TEST_F(FixtureRegistry, ThrowingInitIsRefused) {
+  EXPECT_THAT(reason("broken-init-throws"),
+              HasSubstr("init failed (INTERNAL): model cache directory is not writable"));
+  EXPECT_THAT(reason("broken-init-raw-throw"), HasSubstr("init threw an exception: escaped exception"));
+}
+
+TEST_F(FixtureRegistry, EveryRefusalIsOneLine) {
+  EXPECT_GE(registry_->errors().size(), 10u);
+  for (const auto& e : registry_->errors()) {
+    EXPECT_FALSE(e.reason.empty());
+    EXPECT_EQ(e.reason.find('\n'), std::string::npos) << e.reason;
+  }
+}
+
+TEST_F(FixtureRegistry, LegacyPluginReportsItsOwnAbiVersion) {
+  auto p = registry_->find(SECMLOPS_KIND_SCANNER, "legacy-v1-0");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->abi_version(), "1.0");
+  EXPECT_EQ(p->license(), "");  // the 1.0 descriptor has no license field: it must not be read
+  auto current = registry_->find(SECMLOPS_KIND_SCANNER, "fixture-c");
+  ASSERT_TRUE(current);
+  EXPECT_EQ(current->abi_version(), "1.1");
+}
+
+TEST_F(FixtureRegistry, QueriesByKindNameAndFormat) {
+  EXPECT_TRUE(registry_->find(SECMLOPS_KIND_MODEL, "fixture-model"));
+  EXPECT_FALSE(registry_->find(SECMLOPS_KIND_SCANNER, "fixture-model"));
+  auto scanners = registry_->scanners_for_format("fixture");
+  EXPECT_EQ(scanners.size(), 2u);  // fixture-c and legacy-v1-0
+  EXPECT_EQ(registry_->by_kind(SECMLOPS_KIND_ATTACK).size(), 1u);
+  EXPECT_EQ(registry_->by_kind(SECMLOPS_KIND_REPORTER).size(), 1u);
+}
+
+TEST(Registry, LoadingTheSameLibraryTwiceIsHarmless) {
+  Registry r;
+  EXPECT_TRUE(r.load_library(fixture("fixture-c")));
+  EXPECT_TRUE(r.load_library(fixture("fixture-c")));
+  EXPECT_EQ(r.plugins().size(), 1u);
+}
+
+TEST(Registry, DuplicatePluginNamesAreRefused) {
+  // legacy-v1-0 and fixture-c are different libraries; a copy of fixture-c under another file
+  // name provides the same plugin name.
+  Registry r;
+  ASSERT_TRUE(r.load_library(fixture("fixture-c")));
+  auto copy = std::filesystem::temp_directory_path() / "secmlops_fixture-c-copy.so";
+  std::filesystem::copy_file(fixture("fixture-c"), copy,
+                             std::filesystem::copy_options::overwrite_existing);
+  EXPECT_FALSE(r.load_library(copy));
+  ASSERT_EQ(r.errors().size(), 1u);
+  EXPECT_THAT(r.errors()[0].reason, HasSubstr("plugin name 'fixture-c' is already provided"));
+  std::filesystem::remove(copy);
+}
+
+TEST(Registry, MissingDirectoriesAreSkipped) {
+  Registry r;
+  r.load_directories({"/nonexistent/secmlops/plugins"});
+  EXPECT_TRUE(r.plugins().empty());
+  EXPECT_TRUE(r.errors().empty());
+}
+
+TEST(Registry, LibraryStaysLoadedWhileAPluginLives) {
+  std::optional<Plugin> kept;
+  {
+    Registry r;
+    ASSERT_TRUE(r.load_library(fixture("fixture-cpp")));
+    kept = r.find(SECMLOPS_KIND_SCANNER, "fixture-magic");
+  }
+  ASSERT_TRUE(kept);
+  // The registry is gone; the descriptor must still be readable because the plugin holds the
+  // library.
+  EXPECT_EQ(kept->version(), "1.0.0");
+  Instance inst(*kept, {});
+  EXPECT_NE(inst.raw(), nullptr);
+}
+
+}  // namespace
+}  // namespace secmlops::host

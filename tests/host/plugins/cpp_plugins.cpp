@@ -1,0 +1,150 @@
+// Plugins written with the C++ SDK layer, one of each kind, compiled with -DFIXTURE_SET=<n>:
+//   1: a working library with a scanner, a model, an attack and a reporter;
+//   2: a library whose library_init throws (refused at load);
+//   3: a library whose init lets an exception escape without the SDK's guard (refused at load).
+#include <secmlops/sdk/plugin.hpp>
+
+#include <cmath>
+#include <stdexcept>
+
+namespace sdk = secmlops::sdk;
+
+#if FIXTURE_SET == 1
+namespace {
+
+// Flags any stream that starts with "EVIL"; throws when it starts with "CRASH" (the host must
+// turn that into a clean error).
+class MagicScanner : public sdk::Scanner {
+ public:
+  static constexpr const char* name = "fixture-magic";
+  static constexpr const char* version = "1.0.0";
+  static constexpr const char* description = "test scanner";
+  static constexpr const char* formats[] = {"magic", nullptr};
+  static uint32_t probe(sdk::Bytes head, std::string_view, const char*& format) {
+    format = "magic";
+    auto starts = [&](std::string_view s) {
+      return head.size() >= s.size() && std::equal(s.begin(), s.end(), head.begin());
+    };
+    return starts("EVIL") || starts("CRASH") || starts("GOOD") ? 80 : 0;
+  }
+  explicit MagicScanner(const sdk::Config& c) : severity_(c.get_int("severity", 5)) {}
+  void scan(sdk::ScanJob& job) {
+    char head[5] = {};
+    job.read_exact(head, 4);
+    if (std::string_view(head, 4) == "CRAS") throw std::runtime_error("boom at offset 0");
+    if (std::string_view(head, 4) == "EVIL")
+      job.emit({static_cast<secmlops_severity>(severity_), "FIXTURE-EVIL", "evil magic", 0,
+                "header", {{"magic", "EVIL"}}});
+  }
+
+ private:
+  int64_t severity_;
+};
+
+// A one-feature threshold classifier: p(class 1) = sigmoid(w·x0).
+class ThresholdModel : public sdk::Model {
+ public:
+  static constexpr const char* name = "fixture-model";
+  static constexpr const char* version = "1.0.0";
+  static constexpr const char* description = "test model";
+  explicit ThresholdModel(const sdk::Config&) {}
+  void fit(sdk::Job&, const sdk::Matrix& x, std::span<const int32_t> y, const sdk::Config& p) {
+    w_ = p.get_double("w", 1.0);
+    features_ = x.cols();
+    (void)y;
+  }
+  sdk::ModelInfo info() const { return {features_, 2, true}; }
+  void predict_proba(sdk::Job&, const sdk::Matrix& x, double* out) const {
+    for (uint64_t r = 0; r < x.rows(); ++r) {
+      double p = 1.0 / (1.0 + std::exp(-w_ * x.row(r)[0]));
+      out[2 * r] = 1 - p;
+      out[2 * r + 1] = p;
+    }
+  }
+  void loss_gradient(sdk::Job&, const sdk::Matrix& x, const int32_t* y, double* out) const {
+    for (uint64_t r = 0; r < x.rows(); ++r) {
+      double p = 1.0 / (1.0 + std::exp(-w_ * x.row(r)[0]));
+      for (uint64_t c = 0; c < x.cols(); ++c) out[r * x.cols() + c] = 0;
+      out[r * x.cols()] = (p - y[r]) * w_;
+    }
+  }
+  void describe(sdk::Job& job) const { job.metric("parameters", 1); }
+
+ private:
+  double w_ = 1;
+  uint64_t features_ = 0;
+};
+
+// Moves every sample by eps in the direction of the loss gradient's sign.
+class SignAttack : public sdk::Attack {
+ public:
+  static constexpr const char* name = "fixture-attack";
+  static constexpr const char* version = "1.0.0";
+  static constexpr const char* description = "test attack";
+  static constexpr bool needs_gradient = true;
+  explicit SignAttack(const sdk::Config&) {}
+  void generate(sdk::Job& job, const sdk::ModelHandle& m, const sdk::Matrix& x, const int32_t* y,
+                const sdk::Config& p, double* out) {
+    double eps = p.get_double("eps", 0.1);
+    std::vector<double> g(x.rows() * x.cols());
+    m.loss_gradient(x, y, g.data());
+    for (size_t i = 0; i < g.size(); ++i)
+      out[i] = x.data()[i] + eps * ((g[i] > 0) - (g[i] < 0));
+    job.metric("queries", 1);
+  }
+};
+
+// Records events in a property so that the test can see them.
+class EchoReporter : public sdk::Reporter {
+ public:
+  static constexpr const char* name = "fixture-reporter";
+  static constexpr const char* version = "1.0.0";
+  static constexpr const char* description = "test reporter";
+  explicit EchoReporter(const sdk::Config&) {}
+  void on_event(sdk::Job& job, const sdk::RunEvent& e) {
+    job.property("event", std::to_string(e.type) + ":" + std::string(e.key));
+  }
+  void flush(sdk::Job& job) { job.property("flushed", "yes"); }
+};
+
+}  // namespace
+SECMLOPS_EXPORT_PLUGINS(MagicScanner, ThresholdModel, SignAttack, EchoReporter)
+
+#elif FIXTURE_SET == 2
+namespace {
+class ThrowingInit : public sdk::Scanner {
+ public:
+  static constexpr const char* name = "fixture-throwing-init";
+  static constexpr const char* version = "1.0.0";
+  static constexpr const char* description = "init throws";
+  static constexpr const char* formats[] = {"none", nullptr};
+  static void library_init() { throw std::runtime_error("model cache directory is not writable"); }
+  explicit ThrowingInit(const sdk::Config&) {}
+  void scan(sdk::ScanJob&) {}
+};
+}  // namespace
+SECMLOPS_EXPORT_PLUGINS(ThrowingInit)
+
+#elif FIXTURE_SET == 3
+// Bypasses the SDK: an init that lets a C++ exception escape into the host.
+namespace {
+class Raw : public sdk::Scanner {
+ public:
+  static constexpr const char* name = "fixture-raw-throw";
+  static constexpr const char* version = "1.0.0";
+  static constexpr const char* description = "init throws through the ABI";
+  static constexpr const char* formats[] = {"none", nullptr};
+  explicit Raw(const sdk::Config&) {}
+  void scan(sdk::ScanJob&) {}
+};
+secmlops_library patched;
+secmlops_status throwing_init(const secmlops_host_services*) {
+  throw std::logic_error("escaped exception");
+}
+}  // namespace
+extern "C" SECMLOPS_EXPORT const secmlops_library* secmlops_plugin_entry_v1(uint32_t, uint32_t) {
+  patched = *sdk::detail::library<Raw>();
+  patched.init = &throwing_init;
+  return &patched;
+}
+#endif
