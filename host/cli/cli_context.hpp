@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace secmlops::cli {
@@ -24,9 +25,20 @@ struct Context {
   std::unique_ptr<host::Registry> registry_;
 };
 
-// Each subcommand lives in its own cmd_<name>.cpp and registers itself here.
-void register_version(CLI::App& app, Context& ctx);
-void register_plugins(CLI::App& app, Context& ctx);
-void register_scan(CLI::App& app, Context& ctx);
+// Each subcommand lives in its own cmd_<name>.cpp and registers itself with
+// SECMLOPS_CLI_COMMAND(name, function); main() adds them in name order.
+using CommandRegistrar = void (*)(CLI::App& app, Context& ctx);
+std::vector<std::pair<std::string, CommandRegistrar>>& command_registry();
+
+struct CommandRegistration {
+  CommandRegistration(const char* name, CommandRegistrar fn) { command_registry().emplace_back(name, fn); }
+};
+
+}  // namespace secmlops::cli
+
+#define SECMLOPS_CLI_COMMAND(name, fn) \
+  static const ::secmlops::cli::CommandRegistration secmlops_cli_command_##name{#name, fn};
+
+namespace secmlops::cli {
 
 }  // namespace secmlops::cli

@@ -7,6 +7,8 @@
 
 namespace secmlops::cli {
 
+namespace {
+
 void register_plugins(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("plugins", "list the loaded plugins and the libraries refused");
   auto json = std::make_shared<bool>(false);
@@ -19,5 +21,9 @@ void register_plugins(CLI::App& app, Context& ctx) {
       host::render_text(list, std::cout);
   });
 }
+
+}  // namespace
+
+SECMLOPS_CLI_COMMAND(plugins, register_plugins)
 
 }  // namespace secmlops::cli

@@ -22,6 +22,8 @@ int scan_exit_code(const v1::ScanReport& report, v1::Severity threshold) {
 
 }  // namespace
 
+namespace {
+
 void register_scan(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("scan", "scan model files and directories for code-execution risks");
   struct Args {
@@ -57,5 +59,9 @@ void register_scan(CLI::App& app, Context& ctx) {
     ctx.exit_code = scan_exit_code(report, threshold);
   });
 }
+
+}  // namespace
+
+SECMLOPS_CLI_COMMAND(scan, register_scan)
 
 }  // namespace secmlops::cli

@@ -6,6 +6,8 @@
 
 namespace secmlops::cli {
 
+namespace {
+
 void register_version(CLI::App& app, Context& /*ctx*/) {
   auto* cmd = app.add_subcommand("version", "print the secmlops and plugin ABI versions");
   cmd->callback([] {
@@ -13,5 +15,9 @@ void register_version(CLI::App& app, Context& /*ctx*/) {
               << SECMLOPS_ABI_MINOR << "\n";
   });
 }
+
+}  // namespace
+
+SECMLOPS_CLI_COMMAND(version, register_version)
 
 }  // namespace secmlops::cli

@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <exception>
 #include <iostream>
 
@@ -16,6 +17,11 @@ host::Registry& Context::registry() {
     registry_->load_directories(dirs);
   }
   return *registry_;
+}
+
+std::vector<std::pair<std::string, CommandRegistrar>>& command_registry() {
+  static std::vector<std::pair<std::string, CommandRegistrar>> commands;
+  return commands;
 }
 
 }  // namespace secmlops::cli
@@ -37,9 +43,9 @@ int main(int argc, char** argv) {
       throw CLI::ValidationError("--log-level", e.what());
     }
   });
-  cli::register_version(app, ctx);
-  cli::register_plugins(app, ctx);
-  cli::register_scan(app, ctx);
+  auto commands = cli::command_registry();
+  std::sort(commands.begin(), commands.end());
+  for (const auto& [name, registrar] : commands) registrar(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -92,6 +92,14 @@ const secmlops_host_services kServices = [] {
     return call(j, static_cast<const uint8_t*>(nullptr),
                 [&](JobContext& c) { return c.view(off, len); });
   };
+  s.stat_sibling = [](secmlops_job* j, const char* rel, secmlops_sibling_info* out) noexcept {
+    if (rel == nullptr || out == nullptr || out->struct_size < sizeof(secmlops_sibling_info))
+      return secmlops_status{SECMLOPS_ERR_INVALID_ARGUMENT};
+    out->flags = 0;
+    out->size = 0;
+    return call(j, secmlops_status{SECMLOPS_ERR_INTERNAL},
+                [&](JobContext& c) { return c.stat_sibling(rel, *out); });
+  };
   return s;
 }();
 

@@ -78,7 +78,8 @@ bool handles_any(const Plugin& p) {
 void run_scanner(v1::FileReport& report, const std::shared_ptr<const Stream>& stream,
                  const std::vector<std::string>& members, const Plugin& scanner,
                  const std::string& format, const ScanOptions& options,
-                 const std::shared_ptr<CancelToken>& cancel) {
+                 const std::shared_ptr<CancelToken>& cancel,
+                 const std::optional<std::filesystem::path>& base_dir) {
   auto* sr = report.add_streams();
   for (const auto& m : members) sr->add_members(m);
   sr->set_size(stream->size());
@@ -89,6 +90,8 @@ void run_scanner(v1::FileReport& report, const std::shared_ptr<const Stream>& st
     Instance inst(scanner, options.scanner_config);
     ScanJobContext job(stream, report, members, scanner.name(), options.limits.max_findings_per_stream);
     job.set_cancel_token(cancel);
+    // Sibling files only make sense for a file on disk, not for a member inside it.
+    if (base_dir && members.empty()) job.set_base_dir(*base_dir);
     secmlops_scan_request req{};
     req.struct_size = sizeof(req);
     req.path = report.path().c_str();
@@ -115,13 +118,14 @@ void run_scanner(v1::FileReport& report, const std::shared_ptr<const Stream>& st
 
 void ScanEngine::scan_into(v1::FileReport& report, const std::shared_ptr<const Stream>& stream,
                            const std::vector<std::string>& members,
-                           const std::shared_ptr<CancelToken>& cancel) const {
+                           const std::shared_ptr<CancelToken>& cancel,
+                           const std::optional<std::filesystem::path>& base_dir) const {
   std::string name = members.empty() ? report.path() : members.back();
   Route r = route(registry_, *stream, name, options_.limits.probe_bytes);
   if (r.scanner) {
     spdlog::debug("{}{}: routed to {} as {} (confidence {})", report.path(), join_members(members),
                   r.scanner->name(), r.format, r.confidence);
-    run_scanner(report, stream, members, *r.scanner, r.format, options_, cancel);
+    run_scanner(report, stream, members, *r.scanner, r.format, options_, cancel, base_dir);
   } else {
     auto* sr = report.add_streams();
     for (const auto& m : members) sr->add_members(m);
@@ -131,11 +135,17 @@ void ScanEngine::scan_into(v1::FileReport& report, const std::shared_ptr<const S
   }
   // Scanners declaring the format "*" (signature matchers) see every stream as well.
   for (const auto& p : registry_.by_kind(SECMLOPS_KIND_SCANNER))
-    if (handles_any(p)) run_scanner(report, stream, members, p, "*", options_, cancel);
+    if (handles_any(p)) run_scanner(report, stream, members, p, "*", options_, cancel, base_dir);
 }
 
 v1::FileReport ScanEngine::scan_stream(std::shared_ptr<const Stream> stream,
                                        const std::string& display_name) const {
+  return scan_stream_in(std::move(stream), display_name, std::nullopt);
+}
+
+v1::FileReport ScanEngine::scan_stream_in(std::shared_ptr<const Stream> stream,
+                                          const std::string& display_name,
+                                          const std::optional<std::filesystem::path>& base_dir) const {
   v1::FileReport report;
   report.set_path(display_name);
   report.set_size(stream->size());
@@ -144,7 +154,7 @@ v1::FileReport ScanEngine::scan_stream(std::shared_ptr<const Stream> stream,
   if (options_.limits.seconds_per_file > 0)
     cancel->set_deadline(t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                   std::chrono::duration<double>(options_.limits.seconds_per_file)));
-  scan_into(report, stream, {}, cancel);
+  scan_into(report, stream, {}, cancel, base_dir);
 
   // The file's status is the worst of its streams'; unsupported only when nothing was scanned.
   bool any_scanned = false, any_partial = false;
@@ -185,7 +195,7 @@ v1::FileReport ScanEngine::scan_file(const std::filesystem::path& path) const {
     report.set_error(e.what());
     return report;
   }
-  return scan_stream(stream, path.string());
+  return scan_stream_in(stream, path.string(), path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path());
 }
 
 v1::ScanReport ScanEngine::scan_paths(const std::vector<std::filesystem::path>& paths,

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace secmlops::host {
 
 ScanJobContext::ScanJobContext(std::shared_ptr<const Stream> stream, v1::FileReport& report,
@@ -59,6 +61,64 @@ secmlops_status ScanJobContext::on_finding(const secmlops_finding& f) {
     }
   }
   return SECMLOPS_OK;
+}
+
+secmlops_status ScanJobContext::stat_sibling(const char* relative, secmlops_sibling_info& out) {
+  if (!base_dir_) {
+    out.flags = SECMLOPS_SIBLING_NO_CONTEXT;
+    return SECMLOPS_OK;
+  }
+  auto info = stat_sibling_in(*base_dir_, relative);
+  out.flags = info.flags;
+  out.size = info.size;
+  return SECMLOPS_OK;
+}
+
+secmlops_sibling_info stat_sibling_in(const std::filesystem::path& base_dir, const std::string& relative) {
+  namespace fs = std::filesystem;
+  secmlops_sibling_info info{};
+  info.struct_size = sizeof(info);
+  fs::path rel(relative);
+  if (rel.is_absolute()) {
+    info.flags = SECMLOPS_SIBLING_ABSOLUTE | SECMLOPS_SIBLING_OUTSIDE;
+    return info;
+  }
+  std::error_code ec;
+  fs::path base = fs::weakly_canonical(base_dir, ec);
+  if (ec) base = base_dir.lexically_normal();
+  fs::path lexical = (base / rel).lexically_normal();
+  auto inside = [&](const fs::path& p) {
+    auto [b, q] = std::mismatch(base.begin(), base.end(), p.begin(), p.end());
+    return b == base.end();
+  };
+  if (!inside(lexical)) {
+    info.flags = SECMLOPS_SIBLING_OUTSIDE;
+    return info;
+  }
+  // Walk the components: any symlink on the way is reported, and one that leads out stops us.
+  fs::path walk = base;
+  for (const auto& part : lexical.lexically_relative(base)) {
+    walk /= part;
+    auto st = fs::symlink_status(walk, ec);
+    if (ec || !fs::exists(st)) return info;  // does not exist: flags stay 0
+    if (fs::is_symlink(st)) {
+      info.flags |= SECMLOPS_SIBLING_SYMLINK;
+      auto target = fs::weakly_canonical(walk, ec);
+      if (ec || !inside(target)) {
+        info.flags |= SECMLOPS_SIBLING_OUTSIDE;
+        return info;
+      }
+    }
+  }
+  auto st = fs::status(lexical, ec);
+  if (ec || !fs::exists(st)) return info;
+  info.flags |= SECMLOPS_SIBLING_EXISTS;
+  if (fs::is_regular_file(st)) {
+    info.size = fs::file_size(lexical, ec);
+  } else {
+    info.flags |= SECMLOPS_SIBLING_NOT_REGULAR;
+  }
+  return info;
 }
 
 void add_host_finding(v1::FileReport& report, const std::vector<std::string>& members,

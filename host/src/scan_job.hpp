@@ -4,7 +4,9 @@
 #include "secmlops/host/stream.hpp"
 #include "secmlops/v1/report.pb.h"
 
+#include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,10 @@ class ScanJobContext final : public JobContext {
   uint64_t size() override { return stream_->size(); }
   const uint8_t* view(uint64_t offset, uint64_t len) override { return stream_->view(offset, len); }
   secmlops_status on_finding(const secmlops_finding& f) override;
+  secmlops_status stat_sibling(const char* relative, secmlops_sibling_info& out) override;
+
+  // The directory relative paths are resolved against; unset for uploads and archive members.
+  void set_base_dir(std::filesystem::path dir) { base_dir_ = std::move(dir); }
 
   [[nodiscard]] uint64_t findings_emitted() const { return emitted_; }
 
@@ -34,7 +40,12 @@ class ScanJobContext final : public JobContext {
   uint64_t max_findings_;
   uint64_t pos_ = 0;
   uint64_t emitted_ = 0;
+  std::optional<std::filesystem::path> base_dir_;
 };
+
+// Resolves `relative` against `base_dir` without touching anything outside it: absolute paths,
+// ".." escapes and symlinks leading out are flagged, never stat'ed.
+secmlops_sibling_info stat_sibling_in(const std::filesystem::path& base_dir, const std::string& relative);
 
 // Appends a finding raised by the host itself (container anomalies, limits, errors).
 void add_host_finding(v1::FileReport& report, const std::vector<std::string>& members,

@@ -56,6 +56,10 @@ class JobContext {
   virtual uint64_t tell() { return 0; }
   virtual uint64_t size() { return 0; }
   virtual const uint8_t* view(uint64_t /*offset*/, uint64_t /*len*/) { return nullptr; }
+  virtual secmlops_status stat_sibling(const char* /*relative*/, secmlops_sibling_info& out) {
+    out.flags = SECMLOPS_SIBLING_NO_CONTEXT;
+    return SECMLOPS_OK;
+  }
 
   virtual void progress(double /*fraction*/) {}
   virtual secmlops_status on_finding(const secmlops_finding& /*f*/) {

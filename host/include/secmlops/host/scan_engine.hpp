@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,9 +44,11 @@ class ScanEngine {
                             const std::function<void(const v1::FileReport&)>& on_file = {}) const;
 
  private:
+  v1::FileReport scan_stream_in(std::shared_ptr<const Stream> stream, const std::string& display_name,
+                                const std::optional<std::filesystem::path>& base_dir) const;
   void scan_into(v1::FileReport& report, const std::shared_ptr<const Stream>& stream,
-                 const std::vector<std::string>& members,
-                 const std::shared_ptr<CancelToken>& cancel) const;
+                 const std::vector<std::string>& members, const std::shared_ptr<CancelToken>& cancel,
+                 const std::optional<std::filesystem::path>& base_dir) const;
 
   const Registry& registry_;
   ScanOptions options_;

@@ -142,6 +142,21 @@ typedef struct secmlops_finding {
 
 #define SECMLOPS_NO_OFFSET UINT64_MAX
 
+/* Answer of stat_sibling (since 1.1). */
+enum {
+  SECMLOPS_SIBLING_EXISTS = 1u << 0,      /* a file or directory is there                        */
+  SECMLOPS_SIBLING_OUTSIDE = 1u << 1,     /* resolves outside the scanned file's directory      */
+  SECMLOPS_SIBLING_ABSOLUTE = 1u << 2,    /* the path given was absolute                        */
+  SECMLOPS_SIBLING_SYMLINK = 1u << 3,     /* a symbolic link is on the way                      */
+  SECMLOPS_SIBLING_NOT_REGULAR = 1u << 4, /* exists but is not a regular file                   */
+  SECMLOPS_SIBLING_NO_CONTEXT = 1u << 5   /* the stream is no file on disk (upload, member)     */
+};
+typedef struct secmlops_sibling_info {
+  uint32_t struct_size;
+  uint32_t flags; /* SECMLOPS_SIBLING_* */
+  uint64_t size;  /* bytes, when EXISTS and a regular file */
+} secmlops_sibling_info;
+
 /* ------------------------------------------------------------------------------------------ */
 /* Host services: handed to the library at init; valid until shutdown returns.                */
 /* ------------------------------------------------------------------------------------------ */
@@ -186,6 +201,11 @@ typedef struct secmlops_host_services {
    * valid until the next call of any stream service on this job, or NULL when the range is out
    * of bounds or the host cannot map it (then use read). Does not move the current position. */
   const uint8_t* (*view)(secmlops_job* job, uint64_t offset, uint64_t len);
+  /* Facts about a file named relative to the directory of the scanned file (ONNX external data,
+   * sidecar weights), so that a scanner never opens paths itself. The host refuses to look
+   * outside that directory: such paths come back flagged OUTSIDE without being touched. */
+  secmlops_status (*stat_sibling)(secmlops_job* job, const char* relative_path,
+                                  struct secmlops_sibling_info* out);
 } secmlops_host_services;
 
 #define SECMLOPS_HOST_SERVICES_SIZE_1_0 offsetof(secmlops_host_services, view)

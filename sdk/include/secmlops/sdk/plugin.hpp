@@ -252,6 +252,19 @@ class ScanJob : public Job {
     return p ? Bytes(p, len) : Bytes();
   }
 
+  // Facts about a file next to the scanned one (host ABI >= 1.1); the plugin never opens it.
+  // Without host support the answer is SECMLOPS_SIBLING_NO_CONTEXT.
+  [[nodiscard]] secmlops_sibling_info stat_sibling(const std::string& relative_path) const {
+    secmlops_sibling_info info{};
+    info.struct_size = sizeof(info);
+    info.flags = SECMLOPS_SIBLING_NO_CONTEXT;
+    if (!host_has(offsetof(secmlops_host_services, stat_sibling) + sizeof(void*)) ||
+        services()->stat_sibling == nullptr)
+      return info;
+    check(services()->stat_sibling(raw(), relative_path.c_str(), &info), "stat_sibling");
+    return info;
+  }
+
   void emit(const Finding& f) const {
     std::vector<secmlops_kv> kv;
     kv.reserve(f.evidence.size());
