@@ -205,7 +205,8 @@ Expansion read_tar(const std::shared_ptr<const Stream>& s, Budget& budget) {
     for (uint64_t off = std::min(tail, size); off < size;) {
       size_t n = s->read_at(off, buf, sizeof buf);
       if (n == 0) break;
-      if (std::any_of(buf, buf + n, [](uint8_t c) { return c != 0; })) {
+      if (auto* nz = std::find_if(buf, buf + n, [](uint8_t c) { return c != 0; }); nz != buf + n) {
+        tail = off + static_cast<uint64_t>(nz - buf);
         out.anomalies.push_back({v1::MEDIUM, "HOST-TAR-TRAILING-DATA",
                                  fmt::format("non-zero bytes after the end of the archive at offset {}; scanned as their own stream", tail),
                                  tail});

@@ -34,6 +34,7 @@ struct End {
   uint64_t entries = 0;
   uint64_t cd_size = 0;
   uint64_t cd_offset = 0;
+  uint64_t shift = 0;     // prepended bytes the directory's offsets do not count
   bool zip64 = false;
 };
 
@@ -89,7 +90,24 @@ class ZipReader {
   Expansion run() {
     out_.kind = Kind::zip;
     find_end_records();
-    for (const auto& e : ends_) read_directory(e);
+    // The last end record is the archive loaders open. Other end records count only outside the
+    // members it lists: an end record inside a stored member belongs to a nested archive.
+    std::vector<End> kept;
+    for (size_t i = 0; i < ends_.size(); ++i) {
+      if (i > 0 && inside_member_data(ends_[i].pos)) continue;
+      read_directory(ends_[i]);
+      kept.push_back(ends_[i]);
+    }
+    ends_ = std::move(kept);
+    if (ends_.size() > 1) {
+      std::string where;
+      for (const auto& e : ends_) where += (where.empty() ? "" : ",") + std::to_string(e.pos);
+      anomaly(v1::HIGH, "HOST-ZIP-MULTIPLE-END-RECORDS",
+              fmt::format("{} end-of-central-directory records: loaders that search from the end and "
+                          "loaders that search from the start see different archives; every "
+                          "directory is scanned", ends_.size()),
+              ends_.front().pos, {{"offsets", where}});
+    }
     walk_local_headers();
     check_layout();
     build_members();
@@ -139,7 +157,12 @@ class ZipReader {
       found.push_back(e);
       if (found.size() > kMaxEndRecords) break;
     }
-    if (found.empty()) return;
+    if (found.empty()) {
+      anomaly(v1::MEDIUM, "HOST-ZIP-NO-CENTRAL-DIRECTORY",
+              "no end-of-central-directory record (truncated or stripped archive); members are found "
+              "from local headers only", std::nullopt);
+      return;
+    }
     // Records that point at a central directory (or an empty archive) count; the rest is noise.
     for (auto& e : found) {
       if (e.entries == 0 && e.cd_size == 0) {
@@ -161,7 +184,7 @@ class ZipReader {
                                 "(some loaders compensate, others do not)", shift),
                     e.pos, {{"shift", std::to_string(shift)}});
             e.cd_offset = cd;
-            shift_ = std::max(shift_, shift);
+            e.shift = shift;
             direct = true;
           }
         }
@@ -173,15 +196,6 @@ class ZipReader {
               "no end record points at a central directory; members are found from local headers only",
               found.front().pos);
       return;
-    }
-    if (ends_.size() > 1) {
-      std::string where;
-      for (const auto& e : ends_) where += (where.empty() ? "" : ",") + std::to_string(e.pos);
-      anomaly(v1::HIGH, "HOST-ZIP-MULTIPLE-END-RECORDS",
-              fmt::format("{} end-of-central-directory records: loaders that search from the end and "
-                          "loaders that search from the start see different archives; every "
-                          "directory is scanned", ends_.size()),
-              ends_.front().pos, {{"offsets", where}});
     }
     trailing_from_ = ends_.front().end;
   }
@@ -213,6 +227,7 @@ class ZipReader {
     }
     cd_ranges_.push_back({e.cd_offset, std::max(e.end, end)});
     uint64_t count = 0;
+    uint64_t shift = e.shift;
     std::vector<uint8_t> var;
     while (pos + 46 <= end) {
       budget_.check_cancel();
@@ -235,7 +250,7 @@ class ZipReader {
       }
       en.name.assign(reinterpret_cast<const char*>(var.data()), nl);
       apply_zip64_extra(var.data() + nl, xl, &en.usize, &en.csize, &en.lho, false);
-      en.lho += shift_;
+      en.lho += shift;
       uint64_t at = pos;
       pos += 46 + nl + xl + cl;
       ++count;
@@ -255,6 +270,16 @@ class ZipReader {
       anomaly(v1::MEDIUM, "HOST-ZIP-ENTRY-COUNT-MISMATCH",
               fmt::format("the end record declares {} entries, the central directory holds {}", e.entries, count),
               e.pos);
+  }
+
+  // True when `pos` lies in the data of a member listed so far.
+  bool inside_member_data(uint64_t pos) {
+    for (const auto& e : entries_) {
+      auto l = read_local(e.lho);
+      if (!l) continue;
+      if (pos >= l->data && pos - l->data < std::max(e.csize, l->csize)) return true;
+    }
+    return false;
   }
 
   std::optional<Local> read_local(uint64_t pos) {
@@ -586,7 +611,6 @@ class ZipReader {
   std::map<uint64_t, Local> locals_;
   std::vector<std::pair<uint64_t, uint64_t>> cd_ranges_;
   std::map<std::string, uint64_t> rule_counts_;
-  uint64_t shift_ = 0;
   uint64_t zip64_record_pos_ = 0;
   uint64_t trailing_from_ = 0;
   uint64_t prefix_ = 0;
