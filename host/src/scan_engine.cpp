@@ -41,13 +41,11 @@ struct Route {
 Route route(const Registry& registry, const Stream& stream, const std::string& name,
             uint64_t probe_bytes) {
   uint64_t n = std::min<uint64_t>(probe_bytes, stream.size());
-  std::vector<uint8_t> copy;
-  const uint8_t* head = stream.view(0, n);
-  if (head == nullptr) {
-    copy.resize(n);
-    n = stream.read_at(0, copy.data(), n);
-    head = copy.data();
-  }
+  // Copied, not viewed: touching a mapped file maps whole page-cache folios (up to 2 MiB) into
+  // the process, which for thousands of tensor members would add up to the file's size.
+  std::vector<uint8_t> copy(n);
+  n = stream.read_at(0, copy.data(), n);
+  const uint8_t* head = copy.data();
   Route best;
   for (const auto& p : registry.by_kind(SECMLOPS_KIND_SCANNER)) {
     const auto* api = p.descriptor().scanner;

@@ -9,13 +9,11 @@
 
 namespace secmlops::host::containers {
 
-// Copies exactly n bytes at offset; false when the stream is shorter.
+// Copies exactly n bytes at offset; false when the stream is shorter. Container code reads
+// through read_at, never view(): on a file, read_at copies through the kernel, so scattered
+// header reads never map page-cache folios (up to 2 MiB each) into the process.
 inline bool read_exact(const Stream& s, uint64_t offset, void* out, size_t n) {
   if (offset > s.size() || n > s.size() - offset) return false;
-  if (const uint8_t* p = s.view(offset, n)) {
-    std::memcpy(out, p, n);
-    return true;
-  }
   return s.read_at(offset, out, n) == n;
 }
 

@@ -42,14 +42,10 @@ uint32_t crc32_of(const Stream& stream) {
   constexpr uint64_t chunk = 1 << 20;
   for (uint64_t off = 0; off < stream.size(); off += chunk) {
     uint64_t n = std::min(chunk, stream.size() - off);
-    const uint8_t* p = stream.view(off, n);
-    if (p == nullptr) {
-      buf.resize(n);
-      n = stream.read_at(off, buf.data(), n);
-      p = buf.data();
-      if (n == 0) break;
-    }
-    crc = ::crc32(crc, p, static_cast<uInt>(n));
+    buf.resize(n);
+    n = stream.read_at(off, buf.data(), n);
+    if (n == 0) break;
+    crc = ::crc32(crc, buf.data(), static_cast<uInt>(n));
   }
   return static_cast<uint32_t>(crc);
 }
@@ -68,19 +64,17 @@ class Input {
   // Next chunk; empty at the end.
   std::pair<const uint8_t*, size_t> next() {
     if (pos_ >= end_) return {nullptr, 0};
+    // Copied through read_at rather than viewed: a mapped file would otherwise keep every
+    // compressed page it touched resident.
     size_t n = static_cast<size_t>(std::min<uint64_t>(kInChunk, end_ - pos_));
-    const uint8_t* p = s_.view(pos_, n);
-    if (p == nullptr) {
-      buf_.resize(n);
-      n = s_.read_at(pos_, buf_.data(), n);
-      if (n == 0) {
-        pos_ = end_;
-        return {nullptr, 0};
-      }
-      p = buf_.data();
+    buf_.resize(n);
+    n = s_.read_at(pos_, buf_.data(), n);
+    if (n == 0) {
+      pos_ = end_;
+      return {nullptr, 0};
     }
     pos_ += n;
-    return {p, n};
+    return {buf_.data(), n};
   }
 
  private:

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <array>
 
 namespace secmlops::host::containers {
@@ -18,16 +19,17 @@ bool has_zip_end_record(const Stream& s) {
   if (size < 22) return false;
   uint64_t lo = size >= 22 + 65535 ? size - 22 - 65535 : 0;
   uint64_t span = size - lo;
-  std::vector<uint8_t> copy;
-  const uint8_t* tail = s.view(lo, span);
-  if (tail == nullptr) {
-    copy.resize(span);
-    if (s.read_at(lo, copy.data(), span) != span) return false;
-    tail = copy.data();
-  }
-  for (uint64_t i = span - 22 + 1; i-- > 0;) {
-    const uint8_t* p = tail + i;
-    if (p[0] != 'P' || le32(p) != 0x06054b50) continue;
+  std::vector<uint8_t> copy(span);
+  if (s.read_at(lo, copy.data(), span) != span) return false;
+  const uint8_t* tail = copy.data();
+  // memrchr finds candidate 'P' bytes at memory speed (tensor bytes rarely hold many).
+  for (uint64_t limit = span - 22 + 1; limit > 0;) {
+    const auto* hit = static_cast<const uint8_t*>(::memrchr(tail, 'P', limit));
+    if (hit == nullptr) break;
+    uint64_t i = static_cast<uint64_t>(hit - tail);
+    limit = i;
+    const uint8_t* p = hit;
+    if (le32(p) != 0x06054b50) continue;
     uint64_t pos = lo + i;
     if (pos + 22 + le16(p + 20) > size) continue;
     uint64_t entries = le16(p + 10), cd_size = le32(p + 12), cd_offset = le32(p + 16);
@@ -57,8 +59,7 @@ std::vector<Kind> detect(const Stream& s) {
   std::array<uint8_t, 512> h{};
   size_t n = static_cast<size_t>(std::min<uint64_t>(h.size(), s.size()));
   if (n == 0) return kinds;
-  if (const uint8_t* p = s.view(0, n)) std::copy(p, p + n, h.begin());
-  else n = s.read_at(0, h.data(), n);
+  n = s.read_at(0, h.data(), n);
   auto starts = [&](std::initializer_list<uint8_t> m) {
     return n >= m.size() && std::equal(m.begin(), m.end(), h.begin());
   };

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -134,17 +135,18 @@ class ZipReader {
     if (size < 22) return;
     uint64_t lo = size >= 22 + 65535 ? size - 22 - 65535 : 0;
     uint64_t span = size - lo;
-    std::vector<uint8_t> copy;
-    const uint8_t* tail = s_->view(lo, span);
-    if (tail == nullptr) {
-      copy.resize(span);
-      if (s_->read_at(lo, copy.data(), span) != span) return;
-      tail = copy.data();
-    }
+    std::vector<uint8_t> copy(span);
+    if (s_->read_at(lo, copy.data(), span) != span) return;
+    const uint8_t* tail = copy.data();
     std::vector<End> found;
-    for (uint64_t i = span - 22 + 1; i-- > 0;) {
-      const uint8_t* p = tail + i;
-      if (p[0] != 'P' || le32(p) != kEndSig) continue;
+    // memrchr finds candidate 'P' bytes at memory speed (tensor bytes rarely hold many).
+    for (uint64_t limit = span - 22 + 1; limit > 0;) {
+      const auto* hit = static_cast<const uint8_t*>(::memrchr(tail, 'P', limit));
+      if (hit == nullptr) break;
+      uint64_t i = static_cast<uint64_t>(hit - tail);
+      limit = i;
+      const uint8_t* p = hit;
+      if (le32(p) != kEndSig) continue;
       End e;
       e.pos = lo + i;
       uint16_t comment = le16(p + 20);
@@ -401,13 +403,9 @@ class ZipReader {
       for (uint64_t off = a; off + 4 <= b;) {
         budget_.check_cancel();
         uint64_t n = std::min<uint64_t>(b - off, 1 << 20);
-        std::vector<uint8_t> copy;
-        const uint8_t* p = s_->view(off, n);
-        if (p == nullptr) {
-          copy.resize(n);
-          n = s_->read_at(off, copy.data(), n);
-          p = copy.data();
-        }
+        std::vector<uint8_t> copy(n);
+        n = s_->read_at(off, copy.data(), n);
+        const uint8_t* p = copy.data();
         if (n < 4) break;
         for (uint64_t i = 0; i + 4 <= n; ++i)
           if (p[i] == 'P' && le32(p + i) == kLocalSig) work.push_back(off + i);
