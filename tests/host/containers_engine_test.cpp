@@ -78,12 +78,13 @@ TEST_F(ContainersEngine, Zip64IsRead) {
   EXPECT_EQ(r.findings_size(), 1);
 }
 
-TEST_F(ContainersEngine, DataDescriptorIsInformational) {
+TEST_F(ContainersEngine, DataDescriptorsAreNormalUnlessTheyDisagree) {
   auto r = scan("data_descriptor.zip");
   EXPECT_THAT(evil_members(r), ::testing::ElementsAre("streamed/evil"));
-  const auto* f = find(r, "HOST-ZIP-DATA-DESCRIPTOR");
-  ASSERT_NE(f, nullptr);
-  EXPECT_EQ(f->severity(), v1::INFO);
+  EXPECT_EQ(r.findings_size(), 1);
+  auto m = scan("descriptor_mismatch.zip");
+  EXPECT_THAT(rules(m), Contains("HOST-ZIP-DESCRIPTOR-MISMATCH"));
+  EXPECT_EQ(evil_members(m).size(), 1u);
 }
 
 TEST_F(ContainersEngine, NameMismatchIsReportedAndScanned) {

@@ -461,10 +461,9 @@ class ZipReader {
       if ((f & (kFlagEncrypted | kFlagStrongEncryption | kFlagMaskedHeader)) != 0)
         anomaly(v1::MEDIUM, "HOST-ZIP-ENCRYPTED",
                 fmt::format("'{}' is encrypted (flags {:#06x}): its content cannot be scanned", n, f), e.lho);
-      if ((f & kFlagDescriptor) != 0)
-        anomaly(v1::INFO, "HOST-ZIP-DATA-DESCRIPTOR",
-                fmt::format("'{}' keeps its sizes in a data descriptor after the data (streaming writer)", n),
-                e.lho);
+      // Data descriptors are normal (PyTorch's writer uses them); one that contradicts the
+      // directory is not.
+      if ((f & kFlagDescriptor) != 0 && e.in_directory && lit != locals_.end()) check_descriptor(e, lit->second);
       if (!e.name.empty() && (e.name[0] == '/' || e.name.find("..") != std::string::npos ||
                               e.name.find('\\') != std::string::npos || e.name.find('\0') != std::string::npos))
         anomaly(v1::MEDIUM, "HOST-ZIP-SUSPICIOUS-NAME",
@@ -521,6 +520,26 @@ class ZipReader {
                 fmt::format("{} bytes after the end record; they are scanned as their own stream",
                             s_->size() - trailing_from_), trailing_from_);
     }
+  }
+
+  void check_descriptor(const Entry& e, const Local& l) {
+    uint64_t at = l.data + e.csize;
+    uint8_t d[28];
+    if (at < l.data || !read_exact(*s_, at, d, std::min<uint64_t>(sizeof d, s_->size() - std::min(at, s_->size()))))
+      return;
+    size_t avail = static_cast<size_t>(std::min<uint64_t>(sizeof d, s_->size() - at));
+    size_t k = (avail >= 4 && le32(d) == kDescriptorSig) ? 4 : 0;
+    bool wide = l.zip64 || e.csize > 0xfffffffeu || e.usize > 0xfffffffeu;
+    if (avail < k + (wide ? 20 : 12)) return;
+    uint32_t crc = le32(d + k);
+    uint64_t csize = wide ? le64(d + k + 4) : le32(d + k + 4);
+    uint64_t usize = wide ? le64(d + k + 12) : le32(d + k + 8);
+    if (crc != e.crc || csize != e.csize || usize != e.usize)
+      anomaly(v1::MEDIUM, "HOST-ZIP-DESCRIPTOR-MISMATCH",
+              fmt::format("'{}': the data descriptor says CRC {:08x}, sizes {}/{}; the directory says CRC "
+                          "{:08x}, sizes {}/{} (streaming extractors believe the descriptor)",
+                          printable(e.name), crc, csize, usize, e.crc, e.csize, e.usize),
+              at);
   }
 
   void add_member(std::string name, uint64_t header, uint16_t method, uint16_t flags, uint64_t data,
