@@ -285,8 +285,13 @@ class ZipReader {
   }
 
   std::optional<Local> read_local(uint64_t pos) {
-    uint8_t h[30];
-    if (!read_exact(*s_, pos, h, 30) || le32(h) != kLocalSig) return std::nullopt;
+    if (auto it = locals_.find(pos); it != locals_.end()) return it->second;
+    // One read covers the fixed header and, usually, the name and extra field.
+    uint8_t buf[30 + 226];
+    if (pos > s_->size()) return std::nullopt;
+    size_t got = s_->read_at(pos, buf, static_cast<size_t>(std::min<uint64_t>(sizeof buf, s_->size() - pos)));
+    if (got < 30 || le32(buf) != kLocalSig) return std::nullopt;
+    const uint8_t* h = buf;
     Local l;
     l.pos = pos;
     l.flags = le16(h + 6);
@@ -296,7 +301,8 @@ class ZipReader {
     l.usize = le32(h + 22);
     size_t nl = le16(h + 26), xl = le16(h + 28);
     std::vector<uint8_t> var(nl + xl);
-    if (!read_exact(*s_, pos + 30, var.data(), var.size())) return std::nullopt;
+    if (30 + var.size() <= got) std::memcpy(var.data(), buf + 30, var.size());
+    else if (!read_exact(*s_, pos + 30, var.data(), var.size())) return std::nullopt;
     l.name.assign(reinterpret_cast<const char*>(var.data()), nl);
     if (l.csize == 0xffffffffu || l.usize == 0xffffffffu) {
       l.zip64 = true;
@@ -509,6 +515,7 @@ class ZipReader {
     // Bytes before the first member and after the end record: polyglots and appended payloads.
     uint64_t first = spans.empty() ? (ends_.empty() ? s_->size() : ends_.back().cd_offset) : spans.front().a;
     if (!ends_.empty() || !spans.empty()) {
+      first = std::min(first, s_->size());
       if (first > 0) {
         prefix_ = first;
         anomaly(v1::MEDIUM, "HOST-ZIP-PREFIX-DATA",
