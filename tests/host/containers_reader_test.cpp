@@ -146,6 +146,22 @@ TEST(ContainerReaders, ThousandsOfUnrecognisedMembersAreCounted) {
   EXPECT_TRUE(counted);
 }
 
+TEST(ContainerReaders, FuzzerFindingsStayFixed) {
+  // An end record of an empty archive whose directory offset lies past the end: the bytes
+  // "before the first member" must be clamped to the stream.
+  std::string eocd = std::string("PK\x05\x06", 4) + std::string(8, '\0') + std::string("\0\0\0\0", 4) +
+                     std::string("\x00\x00\x01\x00", 4) + std::string(2, '\0');
+  Budget b(Limits{});
+  auto ex = read_zip(memory("junk" + eocd), b);
+  for (auto& m : ex.members) EXPECT_NO_THROW((void)m.open(b));
+  // A zip lzma member asking for a 4 GiB dictionary: refused with an error (was a use after free).
+  auto file = std::make_shared<FileStream>(archive_fixture("lzma_huge_dict.zip"));
+  auto z = read_zip(file, b);
+  ASSERT_EQ(z.members.size(), 1u);
+  auto o = z.members[0].open(b);
+  EXPECT_THAT(o.error, ::testing::HasSubstr("exceeds the memory limit"));
+}
+
 TEST(ContainerReaders, HostileBytesNeverThrow) {
   // A few handcrafted lies: end record pointing anywhere, absurd counts.
   std::string eocd = std::string("PK\x05\x06", 4) + std::string(4, '\0') + "\xff\xff\xff\xff" +

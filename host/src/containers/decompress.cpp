@@ -280,10 +280,10 @@ std::string run_lzma(Input& in, Output& out, Codec codec, uint64_t& consumed) {
     filters[0].id = LZMA_FILTER_LZMA1;
     if (lzma_properties_decode(&filters[0], nullptr, p + 4, props) != LZMA_OK)
       return "zip lzma properties invalid";
-    auto* opts = static_cast<lzma_options_lzma*>(filters[0].options);
-    if (opts->dict_size > kLzmaMemLimit) {
+    uint32_t dict_size = static_cast<lzma_options_lzma*>(filters[0].options)->dict_size;
+    if (dict_size > kLzmaMemLimit) {
       free(filters[0].options);
-      return fmt::format("lzma dictionary of {} bytes exceeds the memory limit", opts->dict_size);
+      return fmt::format("lzma dictionary of {} bytes exceeds the memory limit", dict_size);
     }
     init = lzma_raw_decoder(&z, filters);
     free(filters[0].options);
