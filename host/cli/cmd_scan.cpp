@@ -2,7 +2,9 @@
 #include "secmlops/host/report_render.hpp"
 #include "secmlops/host/scan_engine.hpp"
 
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <map>
 
 namespace secmlops::cli {
@@ -24,22 +26,45 @@ int scan_exit_code(const v1::ScanReport& report, v1::Severity threshold) {
 
 namespace {
 
+// Reads the policy file whole (bounded: a policy is text, not a model).
+std::string read_policy(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw CLI::ValidationError("--policy", path.string() + ": cannot open");
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string s = text.str();
+  if (s.size() > (16u << 20)) throw CLI::ValidationError("--policy", path.string() + ": larger than 16 MiB");
+  return s;
+}
+
 void register_scan(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("scan", "scan model files and directories for code-execution risks");
   struct Args {
     std::vector<std::filesystem::path> paths;
     std::string format = "text";
     std::string fail_on = "HIGH";
+    std::filesystem::path policy;
+    bool allowlist = false;
+    std::vector<std::string> options;
     double timeout = 300;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("paths", args->paths, "files or directories (recursive)")->required();
-  cmd->add_option("--format", args->format, "text or json")
-      ->check(CLI::IsMember({"text", "json"}))
+  cmd->add_option("--format", args->format, "text, json (the report schema) or sarif (SARIF 2.1.0)")
+      ->check(CLI::IsMember({"text", "json", "sarif"}))
       ->capture_default_str();
   cmd->add_option("--fail-on", args->fail_on, "exit 1 when a finding reaches this severity")
       ->transform(CLI::IsMember({"CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"}, CLI::ignore_case))
       ->capture_default_str();
+  cmd->add_option("--policy", args->policy, "policy file handed to every scanner (config key 'policy')")
+      ->check(CLI::ExistingFile);
+  cmd->add_flag("--allowlist", args->allowlist,
+                "allowlist mode: only known-safe content passes (config key 'mode' = 'allowlist')");
+  cmd->add_option("--option", args->options, "KEY=VALUE passed to every scanner as config (repeatable)")
+      ->each([](const std::string& kv) {
+        if (kv.find('=') == std::string::npos || kv.front() == '=')
+          throw CLI::ValidationError("--option", "'" + kv + "' is not KEY=VALUE");
+      });
   cmd->add_option("--timeout", args->timeout, "seconds allowed per file (0 = no limit)")
       ->capture_default_str();
   cmd->callback([&ctx, args] {
@@ -50,10 +75,19 @@ void register_scan(CLI::App& app, Context& ctx) {
 
     host::ScanOptions options;
     options.limits.seconds_per_file = args->timeout;
+    options.scanner_config.emplace_back("mode", args->allowlist ? "allowlist" : "default");
+    if (!args->policy.empty()) options.scanner_config.emplace_back("policy", read_policy(args->policy));
+    for (const auto& kv : args->options) {
+      auto eq = kv.find('=');
+      options.scanner_config.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    }
     host::ScanEngine engine(ctx.registry(), options);
     auto report = engine.scan_paths(args->paths);
+    report.set_tool_version(SECMLOPS_VERSION);
     if (args->format == "json")
       std::cout << host::to_json(report);
+    else if (args->format == "sarif")
+      std::cout << host::to_sarif(report);
     else
       host::render_text(report, std::cout);
     ctx.exit_code = scan_exit_code(report, threshold);

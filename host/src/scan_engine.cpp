@@ -2,11 +2,13 @@
 
 #include "scan_job.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <map>
 
 namespace secmlops::host {
 namespace {
@@ -39,13 +41,11 @@ struct Route {
 Route route(const Registry& registry, const Stream& stream, const std::string& name,
             uint64_t probe_bytes) {
   uint64_t n = std::min<uint64_t>(probe_bytes, stream.size());
-  std::vector<uint8_t> copy;
-  const uint8_t* head = stream.view(0, n);
-  if (head == nullptr) {
-    copy.resize(n);
-    n = stream.read_at(0, copy.data(), n);
-    head = copy.data();
-  }
+  // Copied, not viewed: touching a mapped file maps whole page-cache folios (up to 2 MiB) into
+  // the process, which for thousands of tensor members would add up to the file's size.
+  std::vector<uint8_t> copy(n);
+  n = stream.read_at(0, copy.data(), n);
+  const uint8_t* head = copy.data();
   Route best;
   for (const auto& p : registry.by_kind(SECMLOPS_KIND_SCANNER)) {
     const auto* api = p.descriptor().scanner;
@@ -116,26 +116,206 @@ void run_scanner(v1::FileReport& report, const std::shared_ptr<const Stream>& st
 
 }  // namespace
 
-void ScanEngine::scan_into(v1::FileReport& report, const std::shared_ptr<const Stream>& stream,
-                           const std::vector<std::string>& members,
-                           const std::shared_ptr<CancelToken>& cancel,
-                           const std::optional<std::filesystem::path>& base_dir) const {
+struct ScanEngine::Walk {
+  std::shared_ptr<CancelToken> cancel;
+  std::optional<std::filesystem::path> base_dir;
+  containers::Budget budget;
+  std::map<std::string, uint64_t> limit_findings;  // per rule, to keep reports bounded
+};
+
+namespace {
+
+// Unrecognised members of one container beyond the first few are counted, not listed: a
+// PyTorch archive holds thousands of raw tensor members and the report must stay small.
+constexpr int kListedUnsupported = 16;
+constexpr uint64_t kMaxLimitFindingsPerRule = 20;
+
+struct Tally {
+  int listed = 0;
+  uint64_t count = 0;
+  uint64_t bytes = 0;
+};
+
+std::vector<std::string> with(const std::vector<std::string>& chain, const std::string& name) {
+  auto out = chain;
+  out.push_back(name);
+  return out;
+}
+
+void add_anomaly(v1::FileReport& report, const std::vector<std::string>& members,
+                 const containers::Anomaly& a) {
+  add_host_finding(report, members, a.severity, a.rule_id, a.message, a.offset, a.evidence);
+}
+
+v1::StreamResult* add_stream(v1::FileReport& report, const std::vector<std::string>& members,
+                             uint64_t size, v1::FileStatus status, const std::string& error = {}) {
+  auto* sr = report.add_streams();
+  for (const auto& m : members) sr->add_members(m);
+  sr->set_size(size);
+  sr->set_status(status);
+  if (!error.empty()) sr->set_error(error);
+  return sr;
+}
+
+bool same_chain(const v1::StreamResult& sr, const std::vector<std::string>& chain) {
+  if (sr.members_size() != static_cast<int>(chain.size())) return false;
+  for (size_t i = 0; i < chain.size(); ++i)
+    if (sr.members(static_cast<int>(i)) != chain[i]) return false;
+  return true;
+}
+
+}  // namespace
+
+bool ScanEngine::scan_into(v1::FileReport& report, const std::shared_ptr<const Stream>& stream,
+                           const std::vector<std::string>& members, Walk& walk, uint32_t depth) const {
+  return scan_member(report, stream, members, walk, depth, nullptr);
+}
+
+bool ScanEngine::scan_member(v1::FileReport& report, const std::shared_ptr<const Stream>& stream,
+                             const std::vector<std::string>& members, Walk& walk, uint32_t depth,
+                             void* tally_ptr) const {
+  auto* tally = static_cast<Tally*>(tally_ptr);
   std::string name = members.empty() ? report.path() : members.back();
   Route r = route(registry_, *stream, name, options_.limits.probe_bytes);
+  bool routed = false;
   if (r.scanner) {
     spdlog::debug("{}{}: routed to {} as {} (confidence {})", report.path(), join_members(members),
                   r.scanner->name(), r.format, r.confidence);
-    run_scanner(report, stream, members, *r.scanner, r.format, options_, cancel, base_dir);
-  } else {
-    auto* sr = report.add_streams();
-    for (const auto& m : members) sr->add_members(m);
-    sr->set_size(stream->size());
-    sr->set_status(v1::UNSUPPORTED);
-    sr->set_error("no scanner recognises this content");
+    run_scanner(report, stream, members, *r.scanner, r.format, options_, walk.cancel, walk.base_dir);
+    routed = true;
   }
   // Scanners declaring the format "*" (signature matchers) see every stream as well.
   for (const auto& p : registry_.by_kind(SECMLOPS_KIND_SCANNER))
-    if (handles_any(p)) run_scanner(report, stream, members, p, "*", options_, cancel, base_dir);
+    if (handles_any(p)) run_scanner(report, stream, members, p, "*", options_, walk.cancel, walk.base_dir);
+
+  // A stream can be a container AND something a scanner reads (polyglots): do both.
+  bool took = routed;
+  std::vector<containers::Kind> kinds;
+  try {
+    kinds = containers::detect(*stream);
+  } catch (const std::exception& e) {
+    add_stream(report, members, stream->size(), v1::PARTIAL, std::string("container detection failed: ") + e.what());
+    return true;
+  }
+  for (auto kind : kinds) expand_into(report, stream, members, walk, depth, kind, routed, took);
+  if (!took) {
+    if (tally != nullptr && tally->listed >= kListedUnsupported) {
+      ++tally->count;
+      tally->bytes += stream->size();
+    } else {
+      if (tally != nullptr) ++tally->listed;
+      add_stream(report, members, stream->size(), v1::UNSUPPORTED, "no scanner recognises this content");
+    }
+  }
+  return took;
+}
+
+void ScanEngine::expand_into(v1::FileReport& report, const std::shared_ptr<const Stream>& stream,
+                             const std::vector<std::string>& members, Walk& walk, uint32_t depth,
+                             containers::Kind kind, bool stream_routed, bool& took) const {
+  using containers::Kind;
+  const auto& limits = options_.limits.containers;
+  const char* kname = containers::kind_name(kind);
+  auto limit_finding = [&](const std::vector<std::string>& where, const containers::Anomaly& a) {
+    uint64_t n = ++walk.limit_findings[a.rule_id];
+    if (n <= kMaxLimitFindingsPerRule) add_anomaly(report, where, a);
+    else if (n == kMaxLimitFindingsPerRule + 1)
+      add_host_finding(report, where, v1::INFO, a.rule_id, "further " + a.rule_id + " hits in this file are not listed");
+  };
+  if (depth >= limits.max_depth) {
+    limit_finding(members, {v1::MEDIUM, "HOST-LIMIT-DEPTH",
+                            fmt::format("{} container nested deeper than {} levels: not expanded", kname,
+                                        limits.max_depth)});
+    auto* sr = add_stream(report, members, stream->size(), v1::PARTIAL,
+                          fmt::format("{} container not expanded: nesting depth limit {}", kname, limits.max_depth));
+    sr->set_format(kname);
+    sr->set_scanner("host");
+    took = true;
+    return;
+  }
+  containers::Expansion ex;
+  try {
+    ex = containers::expand(kind, stream, walk.budget);
+  } catch (const std::exception& e) {
+    auto* sr = add_stream(report, members, stream->size(), v1::PARTIAL, std::string(kname) + ": " + e.what());
+    sr->set_format(kname);
+    sr->set_scanner("host");
+    took = true;
+    return;
+  }
+  // Weak magics (zlib's two bytes, raw lzma's header) are only containers when they inflate.
+  std::optional<containers::Opened> first;
+  if ((kind == Kind::zlib || kind == Kind::lzma) && !ex.members.empty()) {
+    try {
+      first = ex.members.front().open(walk.budget);
+    } catch (const std::exception&) {
+      return;
+    }
+    if (!first->error.empty() && (first->stream == nullptr || first->stream->size() == 0)) return;
+  }
+  if (kind == Kind::zip && ex.members.empty() && !ex.error.empty() && ex.anomalies.empty()) return;
+  took = true;
+  auto* sr = add_stream(report, members, stream->size(), ex.error.empty() ? v1::SCANNED : v1::PARTIAL,
+                        ex.error.empty() ? "" : std::string(kname) + ": " + ex.error);
+  sr->set_format(kname);
+  sr->set_scanner("host");
+  for (const auto& a : ex.anomalies) {
+    if (a.rule_id.rfind("HOST-LIMIT-", 0) == 0) limit_finding(members, a);
+    else add_anomaly(report, members, a);
+  }
+  Tally tally;
+  for (size_t i = 0; i < ex.members.size(); ++i) {
+    auto& m = ex.members[i];
+    if (m.is_prefix && stream_routed) continue;  // already scanned as the whole stream
+    auto chain = with(members, m.name);
+    containers::Opened o;
+    try {
+      walk.budget.check_cancel();
+      o = (i == 0 && first) ? std::move(*first) : m.open(walk.budget);
+    } catch (const std::exception& e) {
+      add_stream(report, chain, 0, v1::PARTIAL, e.what());
+      if (walk.cancel && walk.cancel->cancelled()) break;
+      continue;
+    }
+    for (const auto& a : o.anomalies) add_anomaly(report, chain, a);
+    if (o.limit) limit_finding(chain, *o.limit);
+    if (!o.stream) {
+      add_stream(report, chain, 0, v1::PARTIAL, o.error);
+      continue;
+    }
+    int before = report.streams_size();
+    bool member_took = scan_member(report, o.stream, chain, walk, depth + 1, &tally);
+    // Stored members: verify the CRC only when something actually read the member, and never
+    // for huge ones (tensor payloads are not read just for a checksum).
+    if (member_took && o.crc_to_verify && o.stream->size() <= limits.max_crc_bytes) {
+      uint32_t crc = containers::crc32_of(*o.stream);
+      if (crc != *o.crc_to_verify)
+        add_host_finding(report, chain, v1::MEDIUM, "HOST-ZIP-CRC-MISMATCH",
+                         fmt::format("CRC-32 of the member is {:08x}, the archive declares {:08x}: the member "
+                                     "was altered after archiving (loaders that check CRCs reject it)",
+                                     crc, *o.crc_to_verify),
+                         m.offset);
+    }
+    if (!o.error.empty() || o.limit) {
+      std::string why = "member incomplete: " + (o.error.empty() ? o.limit->message : o.error);
+      bool marked = false;
+      for (int k = before; k < report.streams_size(); ++k) {
+        auto* s = report.mutable_streams(k);
+        if (!same_chain(*s, chain)) continue;
+        s->set_status(v1::PARTIAL);
+        s->set_error(s->error().empty() ? why : s->error() + "; " + why);
+        marked = true;
+      }
+      if (!marked) add_stream(report, chain, o.stream->size(), v1::PARTIAL, why);
+    }
+    if (o.trailing)
+      scan_member(report, o.trailing, with(members, fmt::format("[data after {}]", kname)), walk, depth + 1, &tally);
+  }
+  if (tally.count > 0)
+    add_stream(report, with(members, fmt::format("[{} more unrecognised members]", tally.count)), tally.bytes,
+               v1::UNSUPPORTED,
+               fmt::format("{} further members ({} bytes) are not recognised by any scanner (counted, not listed)",
+                           tally.count, tally.bytes));
 }
 
 v1::FileReport ScanEngine::scan_stream(std::shared_ptr<const Stream> stream,
@@ -154,7 +334,8 @@ v1::FileReport ScanEngine::scan_stream_in(std::shared_ptr<const Stream> stream,
   if (options_.limits.seconds_per_file > 0)
     cancel->set_deadline(t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                   std::chrono::duration<double>(options_.limits.seconds_per_file)));
-  scan_into(report, stream, {}, cancel, base_dir);
+  Walk walk{cancel, base_dir, containers::Budget(options_.limits.containers, cancel), {}};
+  scan_into(report, stream, {}, walk, 0);
 
   // The file's status is the worst of its streams'; unsupported only when nothing was scanned.
   bool any_scanned = false, any_partial = false;

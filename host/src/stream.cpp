@@ -44,10 +44,10 @@ FileStream::~FileStream() {
 size_t FileStream::read_at(uint64_t offset, void* buf, size_t len) const {
   if (offset >= size_ || len == 0) return 0;
   len = static_cast<size_t>(std::min<uint64_t>(len, size_ - offset));
-  if (map_ != nullptr) {
-    std::memcpy(buf, map_ + offset, len);
-    return len;
-  }
+  // Always pread, even when mapped: copying out of the mapping would map the page-cache folios
+  // around every read (up to 2 MiB each with large folios) into this process, so reading the
+  // headers of a 1 GiB archive's members would cost RSS proportional to the file. view() is the
+  // zero-copy path for scanners that want it.
   size_t done = 0;
   while (done < len) {
     ssize_t n = ::pread(fd_, static_cast<uint8_t*>(buf) + done, len - done,

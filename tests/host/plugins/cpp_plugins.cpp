@@ -27,8 +27,16 @@ class MagicScanner : public sdk::Scanner {
     };
     return starts("EVIL") || starts("CRASH") || starts("GOOD") ? 80 : 0;
   }
-  explicit MagicScanner(const sdk::Config& c) : severity_(c.get_int("severity", 5)) {}
+  explicit MagicScanner(const sdk::Config& c)
+      : severity_(c.get_int("severity", 5)),
+        echo_(c.get_string("echo_config", "") == "1"),
+        mode_(c.get_string("mode", "")),
+        policy_(c.get_string("policy", "")) {}
   void scan(sdk::ScanJob& job) {
+    // With echo_config=1, reports the mode and policy it was given (CLI option plumbing tests).
+    if (echo_)
+      job.emit({SECMLOPS_SEVERITY_INFO, "FIXTURE-CONFIG", "scanner configuration", SECMLOPS_NO_OFFSET,
+                "", {{"mode", mode_}, {"policy", policy_}}});
     char head[5] = {};
     job.read_exact(head, 4);
     if (std::string_view(head, 4) == "CRAS") throw std::runtime_error("boom at offset 0");
@@ -39,6 +47,8 @@ class MagicScanner : public sdk::Scanner {
 
  private:
   int64_t severity_;
+  bool echo_;
+  std::string mode_, policy_;
 };
 
 // A one-feature threshold classifier: p(class 1) = sigmoid(w·x0).

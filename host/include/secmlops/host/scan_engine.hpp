@@ -1,5 +1,6 @@
 #pragma once
 
+#include "secmlops/host/containers.hpp"
 #include "secmlops/host/job.hpp"
 #include "secmlops/host/registry.hpp"
 #include "secmlops/host/stream.hpp"
@@ -19,6 +20,7 @@ struct ScanLimits {
   uint64_t max_findings_per_stream = 10000;  // beyond: one HOST-FINDINGS-TRUNCATED finding
   double seconds_per_file = 300;             // wall-clock budget per file (0 = none)
   uint64_t probe_bytes = 64 * 1024;          // how much of a stream the probes see
+  containers::Limits containers;             // zip/tar/compression expansion (docs/containers.md)
 };
 
 struct ScanOptions {
@@ -46,9 +48,17 @@ class ScanEngine {
  private:
   v1::FileReport scan_stream_in(std::shared_ptr<const Stream> stream, const std::string& display_name,
                                 const std::optional<std::filesystem::path>& base_dir) const;
-  void scan_into(v1::FileReport& report, const std::shared_ptr<const Stream>& stream,
-                 const std::vector<std::string>& members, const std::shared_ptr<CancelToken>& cancel,
-                 const std::optional<std::filesystem::path>& base_dir) const;
+  struct Walk;  // one file's expansion state (budget, depth, tallies)
+  // Routes one stream to a scanner and expands it when it is a container; returns true when
+  // something (a scanner or a container reader) took the stream.
+  bool scan_into(v1::FileReport& report, const std::shared_ptr<const Stream>& stream,
+                 const std::vector<std::string>& members, Walk& walk, uint32_t depth) const;
+  bool scan_member(v1::FileReport& report, const std::shared_ptr<const Stream>& stream,
+                   const std::vector<std::string>& members, Walk& walk, uint32_t depth,
+                   void* tally) const;
+  void expand_into(v1::FileReport& report, const std::shared_ptr<const Stream>& stream,
+                   const std::vector<std::string>& members, Walk& walk, uint32_t depth,
+                   containers::Kind kind, bool stream_routed, bool& took) const;
 
   const Registry& registry_;
   ScanOptions options_;
