@@ -41,6 +41,7 @@ class ModelSession {
   bool import_onnx(const std::vector<uint8_t>& bytes);
 
   [[nodiscard]] const Plugin& plugin() const { return instance_.plugin(); }
+  // Rows evaluated through predict_proba and loss_gradient since creation.
   [[nodiscard]] uint64_t queries() const { return queries_.load(); }
   // The host-mediated handle handed to attacks (counts queries, honours `cancel`).
   [[nodiscard]] secmlops_model_handle handle(std::shared_ptr<CancelToken> cancel = nullptr);
