@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <set>
 #include <sstream>
 
 namespace secmlops::host {
@@ -129,8 +130,13 @@ v1::AttackReport run_robustness(ModelSession& model, const AttackRequest& req, D
     *report.add_curve() = point;
     if (last_x_adv) *last_x_adv = std::move(out.x_adv);
   }
-  if (req.fgsm_for_empirical_robustness && *req.fgsm_for_empirical_robustness) {
-    KeyValues params = req.params;
+  if (req.fgsm_for_empirical_robustness && *req.fgsm_for_empirical_robustness && model.has_gradient()) {
+    // Only the parameters a minimal FGSM understands carry over from the request's attack.
+    static const std::set<std::string> shared = {"norm", "eps", "eps_step", "eps_scale", "clip_min",
+                                                 "clip_max", "immutable", "mask", "seed"};
+    KeyValues params;
+    for (const auto& kv : req.params)
+      if (shared.count(kv.first)) params.push_back(kv);
     if (!req.eps.empty()) {
       std::ostringstream s;
       s.precision(17);

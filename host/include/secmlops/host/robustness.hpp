@@ -31,7 +31,8 @@ struct AttackRequest {
   std::vector<int32_t> targets;  // non-empty for a targeted attack
   KeyValues params;              // without eps (the curve sets it)
   std::vector<double> eps;       // one run per value, in order; empty = the attack's own default
-  std::optional<const Plugin*> fgsm_for_empirical_robustness;  // compute it when set
+  // When set (and the model has gradients), ART's empirical robustness is computed with it.
+  std::optional<const Plugin*> fgsm_for_empirical_robustness;
   std::shared_ptr<CancelToken> cancel;
   // Called after each eps with the point and the adversarial examples (for streaming/progress).
   std::function<void(const v1::RobustnessPoint&, const DenseMatrix&)> on_point;
