@@ -163,6 +163,7 @@ secmlops_model_handle ModelSession::handle(std::shared_ptr<CancelToken> cancel) 
       if (self->handle_cancel_ && self->handle_cancel_->cancelled()) return SECMLOPS_ERR_CANCELLED;
       RecordingJob job(nullptr);
       job.set_cancel_token(self->handle_cancel_);
+      self->queries_ += x->rows;  // a gradient is a (white-box) query too
       return self->api_->loss_gradient(self->instance_.raw(), job.handle(), x, y, out);
     };
   return h;

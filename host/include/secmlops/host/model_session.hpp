@@ -39,8 +39,12 @@ class ModelSession {
   [[nodiscard]] std::vector<uint8_t> export_onnx() const;
   // Returns false when the plugin answers UNSUPPORTED (the graph is not one it represents).
   bool import_onnx(const std::vector<uint8_t>& bytes);
+  // The plugin's explanation of its last failed or declined call (e.g. why import_onnx
+  // answered UNSUPPORTED).
+  [[nodiscard]] std::string last_error() const { return instance_.last_error(); }
 
   [[nodiscard]] const Plugin& plugin() const { return instance_.plugin(); }
+  // Rows evaluated through predict_proba and loss_gradient since creation.
   [[nodiscard]] uint64_t queries() const { return queries_.load(); }
   // The host-mediated handle handed to attacks (counts queries, honours `cancel`).
   [[nodiscard]] secmlops_model_handle handle(std::shared_ptr<CancelToken> cancel = nullptr);

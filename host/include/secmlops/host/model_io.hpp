@@ -1,0 +1,48 @@
+#pragma once
+
+#include "secmlops/host/model_session.hpp"
+#include "secmlops/host/registry.hpp"
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace secmlops::host {
+
+// Metadata keys the host writes into exported models (ONNX metadata_props).
+inline constexpr const char* kMetaClassLabels = "secmlops.class_labels";  // JSON array of strings
+inline constexpr const char* kMetaFeatures = "secmlops.features";         // JSON array of strings
+inline constexpr const char* kMetaLabelColumn = "secmlops.label_column";
+inline constexpr const char* kMetaTrainAccuracy = "secmlops.train_accuracy";
+inline constexpr const char* kMetaTrainLogLoss = "secmlops.train_log_loss";
+inline constexpr const char* kMetaTrainRows = "secmlops.train_rows";
+
+// ONNX metadata_props read and appended on the protobuf wire format: the host handles any
+// model plugin's file without an ONNX schema of its own. Appending is valid protobuf because a
+// repeated field's entries may appear anywhere in a message. Throws std::runtime_error on bytes
+// that are not a well-formed message.
+std::map<std::string, std::string> onnx_metadata(const std::vector<uint8_t>& bytes);
+void add_onnx_metadata(std::vector<uint8_t>& bytes, const std::string& key, const std::string& value);
+// Class labels written by converters in the graph (classlabels_strings / classlabels_ints of the
+// first ai.onnx.ml classifier node); empty when there are none.
+std::vector<std::string> onnx_class_labels(const std::vector<uint8_t>& bytes);
+
+struct LoadedModel {
+  std::unique_ptr<ModelSession> session;
+  std::map<std::string, std::string> metadata;
+  // Names of the classes (index → label): from secmlops metadata, else from the graph's class
+  // labels, else "0".."k-1".
+  std::vector<std::string> class_labels;
+  std::vector<std::string> features;  // feature column names when the file records them
+};
+
+// Offers the model to every model plugin's import_onnx (in registry order) until one accepts.
+// Throws PluginError(UNSUPPORTED) naming the plugins tried when none represents the graph, or
+// the first plugin's error when a plugin recognised but rejected the file.
+LoadedModel load_model_onnx(const Registry& registry, const std::vector<uint8_t>& bytes,
+                            const std::string& source);
+LoadedModel load_model_onnx(const Registry& registry, const std::filesystem::path& path);
+
+}  // namespace secmlops::host

@@ -1,0 +1,49 @@
+#pragma once
+
+#include "oracle.hpp"
+
+#include <secmlops/sdk/plugin.hpp>
+
+namespace secmlops::plugins::attacks {
+
+// The host's model handle as an Oracle: every call is one batch through the host, which counts
+// queries; cancellation is the host's job flag.
+class HandleOracle final : public Oracle {
+ public:
+  HandleOracle(const sdk::ModelHandle& model, sdk::Job& job) : m_(model), job_(job) {}
+  [[nodiscard]] uint32_t n_classes() const override { return m_.n_classes(); }
+  [[nodiscard]] bool has_gradient() const override { return m_.has_gradient(); }
+  void predict_proba(const RowMatrix& x, RowMatrix& out) override {
+    out.resize(x.rows(), m_.n_classes());
+    m_.predict_proba(sdk::Matrix(x.data(), static_cast<uint64_t>(x.rows()), static_cast<uint64_t>(x.cols())),
+                     out.data());
+    count(static_cast<uint64_t>(x.rows()));
+  }
+  void loss_gradient(const RowMatrix& x, const Labels& y, RowMatrix& out) override {
+    out.resize(x.rows(), x.cols());
+    m_.loss_gradient(sdk::Matrix(x.data(), static_cast<uint64_t>(x.rows()), static_cast<uint64_t>(x.cols())),
+                     y.data(), out.data());
+  }
+  void check_cancelled() override { job_.check_cancelled(); }
+
+ private:
+  const sdk::ModelHandle& m_;
+  sdk::Job& job_;
+};
+
+// Copies the input matrix into an Eigen row-major matrix.
+inline RowMatrix to_rows(const sdk::Matrix& x) {
+  return Eigen::Map<const RowMatrix>(x.data(), static_cast<Eigen::Index>(x.rows()),
+                                     static_cast<Eigen::Index>(x.cols()));
+}
+
+inline Labels to_labels(const int32_t* y, uint64_t n) { return y ? Labels(y, y + n) : Labels(); }
+
+// Writes the result into the host's buffer and reports the attack's own counters.
+inline void finish(sdk::Job& job, const RowMatrix& adv, double* out, const Oracle& oracle, const char* method) {
+  Eigen::Map<RowMatrix>(out, adv.rows(), adv.cols()) = adv;
+  job.metric("attack.model_queries", static_cast<double>(oracle.queries()));
+  job.property("attack.method", method);
+}
+
+}  // namespace secmlops::plugins::attacks

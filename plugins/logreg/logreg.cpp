@@ -1,0 +1,183 @@
+#include "logreg.hpp"
+
+#include <secmlops/models/params.hpp>
+
+#include <cmath>
+
+namespace secmlops::plugins::logreg {
+
+using models::RowMatrix;
+using models::Vector;
+using Eigen::Index;
+
+const char* link_name(LogisticRegression::Link link) {
+  switch (link) {
+    case LogisticRegression::Link::Binary: return "binary";
+    case LogisticRegression::Link::Multinomial: return "multinomial";
+    case LogisticRegression::Link::OneVsRest: return "ovr";
+  }
+  return "?";
+}
+
+namespace {
+
+// The objective is scaled by 1/n (mean loss + ‖W‖²/(2Cn)): the same minimiser as
+// scikit-learn's, with gradients whose size does not grow with n.
+struct BinaryObjective {
+  const ConstRowMap& x;
+  Eigen::ArrayXd y;  // 0/1
+  double l2;         // 1/(C n)
+  bool intercept;
+  double operator()(const Vector& theta, Vector& grad) const {
+    const Index d = x.cols();
+    const double n = static_cast<double>(x.rows());
+    Eigen::ArrayXd z = (x * theta.head(d)).array();
+    if (intercept) z += theta(d);
+    // softplus(z) − y z, computed without overflow.
+    Eigen::ArrayXd loss = z.max(0.0) + (-z.abs()).exp().log1p() - y * z;
+    Eigen::ArrayXd r = (1.0 / (1.0 + (-z).exp()) - y) / n;
+    grad.head(d).noalias() = x.transpose() * r.matrix();
+    grad.head(d) += l2 * theta.head(d);
+    if (intercept) grad(d) = r.sum();
+    return loss.sum() / n + 0.5 * l2 * theta.head(d).squaredNorm();
+  }
+};
+
+struct MultinomialObjective {
+  const ConstRowMap& x;
+  RowMatrix y;  // one-hot n × k
+  double l2;
+  bool intercept;
+  double operator()(const Vector& theta, Vector& grad) const {
+    const Index d = x.cols(), k = y.cols();
+    const double n = static_cast<double>(x.rows());
+    Eigen::Map<const RowMatrix> w(theta.data(), k, d);
+    RowMatrix z = x * w.transpose();
+    if (intercept) z.rowwise() += theta.segment(k * d, k).transpose();
+    Eigen::ArrayXd zmax = z.rowwise().maxCoeff().array();
+    RowMatrix p = (z.colwise() - zmax.matrix()).array().exp().matrix();
+    Eigen::ArrayXd s = p.rowwise().sum().array();
+    // Σ_i logsumexp(z_i) − z_i,y_i
+    double loss = (zmax + s.log()).sum() - (z.array() * y.array()).sum();
+    p.array().colwise() /= s;
+    p = (p - y) / n;
+    Eigen::Map<RowMatrix> gw(grad.data(), k, d);
+    gw.noalias() = p.transpose() * x;
+    gw += l2 * w;
+    if (intercept) grad.segment(k * d, k) = p.colwise().sum().transpose();
+    return loss / n + 0.5 * l2 * w.squaredNorm();
+  }
+};
+
+}  // namespace
+
+void LogisticRegression::fit(const ConstRowMap& x, std::span<const int32_t> y, const Options& o,
+                             const models::IterationHook& hook) {
+  const uint32_t k = models::count_classes(y);
+  const Index d = x.cols();
+  const double l2 = 1.0 / (o.C * static_cast<double>(x.rows()));
+  models::LbfgsOptions lo;
+  lo.max_iter = o.max_iter;
+  lo.gtol = o.tol;
+  models::LinearModel m;
+  m.n_classes = k;
+  if (k == 2) {
+    BinaryObjective f{x, Eigen::ArrayXd(x.rows()), l2, o.fit_intercept};
+    for (Index i = 0; i < x.rows(); ++i) f.y(i) = y[static_cast<size_t>(i)] == 1 ? 1.0 : 0.0;
+    Vector theta = Vector::Zero(d + 1);
+    solver_ = models::lbfgs_minimize(std::cref(f), theta, lo, hook);
+    m.coef = theta.head(d).transpose();
+    m.intercept = Vector::Constant(1, o.fit_intercept ? theta(d) : 0.0);
+    link_ = Link::Binary;
+  } else {
+    MultinomialObjective f{x, models::one_hot(y, k), l2, o.fit_intercept};
+    Vector theta = Vector::Zero(static_cast<Index>(k) * (d + 1));
+    solver_ = models::lbfgs_minimize(std::cref(f), theta, lo, hook);
+    m.coef = Eigen::Map<const RowMatrix>(theta.data(), k, d);
+    m.intercept = o.fit_intercept ? Vector(theta.segment(k * d, k)) : Vector::Zero(k);
+    link_ = Link::Multinomial;
+  }
+  models::round_to_float(m.coef);
+  models::round_to_float(m.intercept);
+  model_ = std::move(m);
+}
+
+void LogisticRegression::predict_proba(const ConstRowMap& x, RowMap out) const {
+  if (link_ == Link::Binary) {
+    Eigen::ArrayXd z = (x * model_.coef.row(0).transpose()).array() + model_.intercept(0);
+    Eigen::ArrayXd p = 1.0 / (1.0 + (-z).exp());
+    out.col(1) = p.matrix();
+    out.col(0) = (1.0 - p).matrix();
+    return;
+  }
+  out.noalias() = x * model_.coef.transpose();
+  out.rowwise() += model_.intercept.transpose();
+  if (link_ == Link::Multinomial) {
+    Eigen::ArrayXd zmax = out.rowwise().maxCoeff().array();
+    out = (out.colwise() - zmax.matrix()).array().exp().matrix();
+  } else {
+    out = (1.0 / (1.0 + (-out.array()).exp())).matrix();
+  }
+  Eigen::ArrayXd s = out.rowwise().sum().array();
+  out.array().colwise() /= s;
+}
+
+void LogisticRegression::loss_gradient(const ConstRowMap& x, const int32_t* y, RowMap out) const {
+  const Index n = x.rows();
+  if (link_ == Link::Binary) {
+    // d/dx [softplus(z) − y z] = (σ(z) − y) w
+    Eigen::ArrayXd z = (x * model_.coef.row(0).transpose()).array() + model_.intercept(0);
+    Eigen::ArrayXd r = 1.0 / (1.0 + (-z).exp());
+    for (Index i = 0; i < n; ++i) r(i) -= y[i] == 1 ? 1.0 : 0.0;
+    out.noalias() = r.matrix() * model_.coef.row(0);
+    return;
+  }
+  RowMatrix g(n, model_.coef.rows());
+  predict_proba(x, RowMap(g.data(), n, g.cols()));
+  if (link_ == Link::Multinomial) {
+    // d/dz [logsumexp(z) − z_y] = softmax(z) − e_y
+    for (Index i = 0; i < n; ++i) g(i, y[i]) -= 1.0;
+  } else {
+    // p_k = σ_k / S: d/dz_k [−log p_y] = σ_k(1 − σ_k)/S − [k = y](1 − σ_y)
+    RowMatrix z = model_.decision(x);
+    for (Index i = 0; i < n; ++i) {
+      double s = 0;
+      for (Index c = 0; c < z.cols(); ++c) s += models::sigmoid(z(i, c));
+      for (Index c = 0; c < z.cols(); ++c) {
+        double sc = models::sigmoid(z(i, c));
+        g(i, c) = sc * (1 - sc) / s - (c == y[i] ? 1 - sc : 0.0);
+      }
+    }
+  }
+  out.noalias() = g * model_.coef;
+}
+
+std::vector<uint8_t> LogisticRegression::to_onnx() const {
+  if (link_ == Link::OneVsRest)
+    throw sdk::Error(SECMLOPS_ERR_UNSUPPORTED, "export of one-vs-rest logistic regression is not implemented");
+  return models::write_linear_classifier(model_, link_ == Link::Binary ? "LOGISTIC" : "SOFTMAX", "logreg");
+}
+
+LogisticRegression LogisticRegression::from_onnx(sdk::Bytes bytes) {
+  models::LinearGraph g = models::read_linear_graph(bytes);
+  if (g.written_by && *g.written_by != "logreg")
+    models::unsupported("written by the " + *g.written_by + " model");
+  LogisticRegression lr;
+  const auto& m = g.model;
+  if (m.binary()) {
+    if (g.post_transform != "LOGISTIC") models::unsupported("two-class scores without a logistic link");
+    lr.link_ = Link::Binary;
+  } else if (g.post_transform == "SOFTMAX") {  // a Normalizer(L1) after softmax changes nothing
+    lr.link_ = Link::Multinomial;
+  } else if (g.post_transform == "LOGISTIC" && g.l1_normalized) {
+    lr.link_ = Link::OneVsRest;
+  } else {
+    models::unsupported("scores with post-transform " + g.post_transform + " are not logistic regression");
+  }
+  lr.model_ = g.model;
+  lr.solver_.reason = "imported";
+  lr.solver_.converged = true;
+  return lr;
+}
+
+}  // namespace secmlops::plugins::logreg

@@ -1,0 +1,99 @@
+// `secmlops attack` as a user runs it: train a model, attack it over an eps list, read the curve.
+#include "support/run_command.hpp"
+#include "support/temp_dir.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <random>
+
+namespace {
+
+using ::testing::HasSubstr;
+using secmlops::test::run_command;
+
+std::string cli() { return std::string(SECMLOPS_CLI) + " "; }
+
+// Two overlapping classes "good"/"bad" in three features; "age" is meant to be immutable.
+std::filesystem::path write_data(const secmlops::test::TempDir& dir) {
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> g(0, 1);
+  std::ofstream out(dir.path() / "data.csv");
+  out << "income,debt,age,verdict\n";
+  for (int i = 0; i < 400; ++i) {
+    bool bad = i % 2;
+    out << (bad ? 0.3 : 0.7) + 0.15 * g(rng) << "," << (bad ? 0.7 : 0.3) + 0.15 * g(rng) << "," << 0.5 + 0.1 * g(rng)
+        << "," << (bad ? "bad" : "good") << "\n";
+  }
+  return dir.path() / "data.csv";
+}
+
+TEST(AttackCli, CurveOverEpsWithImmutableFeatureAndAdversarialCsv) {
+  secmlops::test::TempDir dir;
+  auto data = write_data(dir);
+  auto model = dir.path() / "m.onnx";
+  ASSERT_EQ(run_command(cli() + "train --model logreg --data " + data.string() + " --label verdict --out " +
+                        model.string() + " >/dev/null 2>&1")
+                .exit_code,
+            0);
+  auto adv = dir.path() / "adv.csv";
+  auto r = run_command(cli() + "attack --model " + model.string() + " --attack pgd --eps 0.02,0.3 --eps-step 0.01 " +
+                       "--max-iter 40 --data " + data.string() + " --label verdict --immutable age --format json --out " +
+                       adv.string() + " 2>/dev/null");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["curve"].size(), 2u);
+  EXPECT_GT(j["cleanAccuracy"].get<double>(), 0.9);
+  EXPECT_GT(j["curve"][0]["adversarialAccuracy"].get<double>(), j["curve"][1]["adversarialAccuracy"].get<double>());
+  EXPECT_LT(j["curve"][1]["adversarialAccuracy"].get<double>(), 0.2);
+  EXPECT_TRUE(j.contains("empiricalRobustness"));
+  EXPECT_EQ(j["params"]["immutable"], "2");
+  // The immutable column is unchanged in the adversarial examples.
+  std::ifstream a(adv), d(data);
+  std::string la, ld;
+  std::getline(a, la);
+  std::getline(d, ld);
+  EXPECT_EQ(la, "income,debt,age,adversarial_prediction");
+  int rows = 0;
+  while (std::getline(a, la) && std::getline(d, ld)) {
+    auto third = [](const std::string& s) {
+      auto p1 = s.find(','), p2 = s.find(',', p1 + 1), p3 = s.find(',', p2 + 1);
+      return std::stod(s.substr(p2 + 1, p3 - p2 - 1));
+    };
+    EXPECT_NEAR(third(la), third(ld), 1e-12);
+    ++rows;
+  }
+  EXPECT_EQ(rows, 400);
+}
+
+TEST(AttackCli, TargetedTextOutputAndErrors) {
+  secmlops::test::TempDir dir;
+  auto data = write_data(dir);
+  auto model = dir.path() / "m.onnx";
+  ASSERT_EQ(run_command(cli() + "train --model logreg --data " + data.string() + " --label verdict --out " +
+                        model.string() + " >/dev/null 2>&1")
+                .exit_code,
+            0);
+  auto r = run_command(cli() + "attack --model " + model.string() + " --attack fgsm --eps 0.5 --targeted good --data " +
+                       data.string() + " --label verdict 2>/dev/null");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr("targeted"));
+  EXPECT_THAT(r.out, HasSubstr("adv_acc"));
+  EXPECT_NE(run_command(cli() + "attack --model " + model.string() + " --attack nope --data " + data.string() +
+                        " 2>/dev/null")
+                .exit_code,
+            0);
+  EXPECT_NE(run_command(cli() + "attack --model " + model.string() + " --targeted neutral --data " + data.string() +
+                        " --label verdict 2>/dev/null")
+                .exit_code,
+            0);
+  auto bad = run_command(cli() + "attack --model " + model.string() + " --param norm=7 --data " + data.string() +
+                         " 2>&1");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_THAT(bad.out, HasSubstr("parameter 'norm' must be inf, 1 or 2"));
+}
+
+}  // namespace

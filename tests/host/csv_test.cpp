@@ -1,0 +1,100 @@
+#include "secmlops/host/csv.hpp"
+#include "secmlops/host/model_eval.hpp"
+#include "secmlops/host/model_io.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace secmlops::host;
+using ::testing::HasSubstr;
+
+std::string error_of(const std::string& content) {
+  try {
+    auto t = parse_csv(content, "d.csv");
+    std::vector<size_t> cols;
+    for (size_t c = 0; c < t.header.size(); ++c) cols.push_back(c);
+    (void)t.numeric(cols);
+  } catch (const DataError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Csv, ParsesQuotesCrlfBlankLinesAndBom) {
+  auto t = parse_csv("\xEF\xBB\xBFx,\"la,bel\"\r\n1.5,\"a \"\"q\"\"\"\r\n\r\n-2e3,b\n", "d.csv");
+  ASSERT_EQ(t.header, (std::vector<std::string>{"x", "la,bel"}));
+  ASSERT_EQ(t.rows.size(), 2u);
+  EXPECT_EQ(t.rows[0][1], "a \"q\"");
+  EXPECT_EQ(t.line[1], 4u);
+  auto m = t.numeric({0});
+  EXPECT_EQ(m(1, 0), -2000);
+}
+
+TEST(Csv, BadRowsNameLineAndColumn) {
+  EXPECT_EQ(error_of("a,b\n1,2\n3\n"), "d.csv:3: expected 2 fields (as in the header), found 1");
+  EXPECT_EQ(error_of("a,b\n1,2\n3,x4\n"), "d.csv:3: column 'b': 'x4' is not a number");
+  EXPECT_EQ(error_of("a,b\n1,\n"), "d.csv:2: column 'b': '' is not a number");
+  EXPECT_EQ(error_of("a,b\n1,nan\n"), "d.csv:2: column 'b': 'nan' is not a finite number");
+  EXPECT_EQ(error_of("a,b\n1,1e999\n"), "d.csv:2: column 'b': '1e999' is not a number");
+  EXPECT_EQ(error_of("a,a\n1,2\n"), "d.csv:1: header column 'a' appears twice");
+  EXPECT_EQ(error_of("a,b\n1,\"2\n"), "d.csv:2: unterminated quoted field");
+  EXPECT_EQ(error_of(""), "d.csv: empty file (no header row)");
+  CsvLimits small;
+  small.max_line_bytes = 8;
+  EXPECT_THROW(parse_csv("a,b\n1,22222222222\n", "d.csv", small), DataError);
+}
+
+TEST(Csv, MissingColumnListsColumns) {
+  auto t = parse_csv("a,b\n1,2\n", "d.csv");
+  try {
+    (void)t.column("label");
+    FAIL();
+  } catch (const DataError& e) {
+    EXPECT_STREQ(e.what(), "d.csv: no column named 'label' (columns: a, b)");
+  }
+}
+
+TEST(LabelEncoder, SortsNumericLabelsNumericallyAndRejectsUnknown) {
+  auto e = LabelEncoder::fit({"10", "2", "10", "1"});
+  EXPECT_EQ(e.classes(), (std::vector<std::string>{"1", "2", "10"}));
+  EXPECT_EQ(e.encode({"2", "10"}), (std::vector<int32_t>{1, 2}));
+  auto s = LabelEncoder::fit({"dog", "cat"});
+  EXPECT_EQ(s.decode(0), "cat");
+  EXPECT_THROW((void)s.encode({"bird"}), DataError);
+}
+
+TEST(ModelEval, SplitIsSeededAndComplete) {
+  auto a = train_test_split(100, 0.25, 7), b = train_test_split(100, 0.25, 7), c = train_test_split(100, 0.25, 8);
+  EXPECT_EQ(a.test, b.test);
+  EXPECT_NE(a.test, c.test);
+  EXPECT_EQ(a.test.size(), 25u);
+  EXPECT_EQ(a.train.size(), 75u);
+  EXPECT_TRUE(train_test_split(10, 0, 1).test.empty());
+}
+
+TEST(ModelEval, MetricsAndOverfittingThresholds) {
+  DenseMatrix p(2, 2, {0.9, 0.1, 0.4, 0.6});
+  auto m = classification_metrics(p, {0, 0});
+  EXPECT_DOUBLE_EQ(m.accuracy, 0.5);
+  EXPECT_NEAR(m.log_loss, -(std::log(0.9) + std::log(0.4)) / 2, 1e-12);
+  ClassificationMetrics train{100, 1.0, 0.01}, fine{100, 0.97, 0.08}, bad{100, 0.90, 0.05};
+  EXPECT_FALSE(overfitting_report(train, fine).flagged);
+  auto r = overfitting_report(train, bad);
+  EXPECT_TRUE(r.flagged);
+  EXPECT_THAT(r.verdict, HasSubstr("by 10.0 points"));
+  EXPECT_TRUE(overfitting_report(train, ClassificationMetrics{100, 1.0, 0.2}).flagged);  // log-loss gap
+}
+
+TEST(OnnxMetadata, AppendedEntriesReadBack) {
+  std::vector<uint8_t> bytes = {0x08, 0x08};  // ir_version = 8
+  add_onnx_metadata(bytes, "k", "v");
+  add_onnx_metadata(bytes, "secmlops.class_labels", "[\"a\"]");
+  auto m = onnx_metadata(bytes);
+  EXPECT_EQ(m["k"], "v");
+  EXPECT_EQ(m["secmlops.class_labels"], "[\"a\"]");
+  EXPECT_THROW(onnx_metadata({0x72, 0x7f}), std::runtime_error);  // length beyond the end
+}
+
+}  // namespace

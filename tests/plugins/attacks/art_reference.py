@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""NumPy reference of ART 1.20's FGSM and PGD formulas (no random init), written from the
+definitions in docs/attacks.md, independent of the C++ code. It generates a linear model and data,
+runs every configuration and writes inputs and expected adversarial examples as JSON; the C++
+tests run the same configurations and must match to 1e-6 on every coordinate.
+
+usage: art_reference.py OUT.json [--model softmax|svm]  (model weights may also be read from a
+       JSON file given with --weights, so the real model plugins can be checked)"""
+import argparse
+import json
+
+import numpy as np
+
+TOL = 10e-8
+
+
+def softmax(z):
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class LinearSoftmax:
+    """Multinomial logistic regression: p = softmax(x W + b); loss = cross-entropy."""
+
+    def __init__(self, w, b):
+        self.w, self.b = w, b
+
+    def predict(self, x):
+        return np.argmax(softmax(x @ self.w + self.b), axis=1)
+
+    def loss_gradient(self, x, y):
+        p = softmax(x @ self.w + self.b)
+        p[np.arange(len(y)), y] -= 1.0
+        return p @ self.w.T
+
+
+def direction(g, norm, mask):
+    g = np.where(np.isnan(g), 0.0, g)
+    if mask is not None:
+        g = np.where(mask == 0.0, 0.0, g)
+    if norm == "inf":
+        return np.sign(g)
+    if norm == "2":
+        return g / (np.sqrt(np.sum(g * g, axis=1, keepdims=True)) + TOL)
+    # L1: one-hot step at the first argmax of |g|, with the sign of g there.
+    out = np.zeros_like(g)
+    j = np.argmax(np.abs(g), axis=1)
+    out[np.arange(len(g)), j] = np.sign(g[np.arange(len(g)), j])
+    return out
+
+
+def clip(x, lo, hi):
+    if lo is not None:
+        x = np.maximum(x, lo)
+    if hi is not None:
+        x = np.minimum(x, hi)
+    return x
+
+
+def project(x, x0, eps, norm):
+    d = x - x0
+    if norm == "inf":
+        d = np.sign(d) * np.minimum(np.abs(d), eps)
+    else:
+        n = np.sqrt(np.sum(d * d, axis=1)) if norm == "2" else np.sum(np.abs(d), axis=1)
+        d = d * np.minimum(1.0, eps[None, :] / (n[:, None] + TOL))
+    return x0 + d
+
+
+def step(model, x, x0, y, eps, eps_step, cfg):
+    g = model.loss_gradient(x, y) * (1 - 2 * int(cfg["targeted"]))
+    dirn = direction(g, cfg["norm"], cfg.get("mask"))
+    s = eps_step * dirn
+    s[np.isnan(s)] = 0
+    x = clip(x + s, cfg.get("lo"), cfg.get("hi"))
+    return project(x, x0, eps, cfg["norm"])
+
+
+def fgsm(model, x, y, cfg):
+    d = x.shape[1]
+    scale = cfg.get("eps_scale", np.ones(d))
+    eps, eps_step = cfg["eps"] * scale, cfg["eps_step"] * scale
+    if cfg.get("minimal"):
+        g = model.loss_gradient(x, y) * (1 - 2 * int(cfg["targeted"]))
+        dirn = direction(g, cfg["norm"], cfg.get("mask"))
+        adv = x.copy()
+        active = np.arange(len(x))
+        cur = eps_step.copy()
+        while active.size > 0 and np.all(cur <= eps):
+            trial = clip(x + cur * dirn, cfg.get("lo"), cfg.get("hi"))
+            adv[active] = trial[active]
+            pred = model.predict(adv)
+            if cfg["targeted"]:
+                active = np.where(pred != y)[0]
+            else:
+                active = np.where(pred == y)[0]
+            cur = cur + eps_step
+        return adv
+    return step(model, x.copy(), x, y, eps, eps, cfg)
+
+
+def pgd(model, x, y, cfg):
+    d = x.shape[1]
+    scale = cfg.get("eps_scale", np.ones(d))
+    eps, eps_step = cfg["eps"] * scale, cfg["eps_step"] * scale
+    adv = x.copy()
+    for _ in range(cfg["max_iter"]):
+        adv = step(model, adv, x, y, eps, eps_step, cfg)
+    return adv
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("--weights", help="JSON with W (d x k) and b (k) of a linear softmax model")
+    ap.add_argument("--data", help="JSON with x (n x d) and y (n)")
+    args = ap.parse_args()
+    rng = np.random.default_rng(7)
+    if args.weights:
+        wj = json.load(open(args.weights))
+        w, b = np.array(wj["W"], dtype=float), np.array(wj["b"], dtype=float)
+    else:
+        w, b = rng.normal(size=(6, 3)), rng.normal(size=3) * 0.1
+    d, k = w.shape
+    if args.data:
+        dj = json.load(open(args.data))
+        x, y = np.array(dj["x"], dtype=float), np.array(dj["y"], dtype=int)
+    else:
+        x = rng.uniform(0, 1, size=(40, d))
+        y = rng.integers(0, k, size=40)
+    model = LinearSoftmax(w, b)
+    targets = (model.predict(x) + 1) % k
+    cases = []
+    for attack in ("fgsm", "fgsm-minimal", "pgd"):
+        for norm in ("inf", "2", "1"):
+            for targeted in (False, True):
+                for variant in ("plain", "bounded", "tabular"):
+                    cfg = {"norm": norm, "targeted": targeted, "eps": 0.3, "eps_step": 0.05, "max_iter": 10}
+                    params = {"norm": norm, "eps": "0.3", "eps_step": "0.05", "max_iter": "10",
+                              "targeted": "true" if targeted else "false"}
+                    if attack == "fgsm-minimal":
+                        cfg["minimal"] = True
+                        params["minimal"] = "true"
+                    if variant in ("bounded", "tabular"):
+                        cfg["lo"], cfg["hi"] = 0.0, 1.0
+                        params["clip_min"], params["clip_max"] = "0", "1"
+                    if variant == "tabular":
+                        scale = np.linspace(0.5, 1.5, d)
+                        mask = np.ones(d)
+                        mask[1] = 0
+                        cfg["eps_scale"], cfg["mask"] = scale, mask
+                        params["eps_scale"] = ",".join(repr(float(v)) for v in scale)
+                        params["immutable"] = "1"
+                    labels = targets if targeted else y
+                    run = pgd if attack == "pgd" else fgsm
+                    adv = run(model, x, labels, cfg)
+                    cases.append({"attack": "pgd" if attack == "pgd" else "fgsm", "params": params,
+                                  "labels": labels.tolist(), "expected": adv.tolist()})
+    json.dump({"W": w.tolist(), "b": b.tolist(), "x": x.tolist(), "y": y.tolist(), "cases": cases},
+              open(args.out, "w"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+// Properties of the attack core that the reference comparison does not cover: random starts,
+// bounds, immutable features, restarts and the black-box attacks.
+#include "blackbox.hpp"
+#include "gradient_attacks.hpp"
+
+#include <secmlops/sdk/plugin.hpp>
+#include "linear_softmax.hpp"
+
+#include <gtest/gtest.h>
+
+namespace secmlops::plugins::attacks {
+namespace {
+
+test::LinearSoftmax two_class_model() {
+  RowMatrix w(3, 2);
+  w << 1, -1, 2, -2, -1, 1;
+  return test::LinearSoftmax(w, Eigen::RowVectorXd::Zero(2));
+}
+
+RowMatrix data(int n, uint64_t seed) {
+  Rng rng(seed);
+  std::uniform_real_distribution<double> u(0, 1);
+  RowMatrix x(n, 3);
+  for (int i = 0; i < n; ++i)
+    for (int c = 0; c < 3; ++c) x(i, c) = u(rng);
+  return x;
+}
+
+// Labels decided by a nonlinear rule no linear model reproduces exactly, without gradients.
+class BoxOracle final : public Oracle {
+ public:
+  [[nodiscard]] uint32_t n_classes() const override { return 2; }
+  [[nodiscard]] bool has_gradient() const override { return false; }
+  void predict_proba(const RowMatrix& x, RowMatrix& out) override {
+    out.resize(x.rows(), 2);
+    for (Eigen::Index r = 0; r < x.rows(); ++r) {
+      bool inside = x(r, 0) > 0.3 && x(r, 0) < 0.7 && x(r, 1) > 0.3 && x(r, 1) < 0.7;
+      out(r, 0) = inside ? 1 : 0;
+      out(r, 1) = inside ? 0 : 1;
+    }
+    count(static_cast<uint64_t>(x.rows()));
+  }
+  void loss_gradient(const RowMatrix&, const Labels&, RowMatrix&) override { FAIL(); }
+};
+
+TEST(AttackCore, RandomInitIsReproducibleFromTheSeedAndStaysInTheBall) {
+  auto model = two_class_model();
+  RowMatrix x = data(50, 1);
+  for (Norm norm : {Norm::Inf, Norm::L2, Norm::L1}) {
+    GradientAttackOptions o;
+    o.norm = norm;
+    o.eps = 0.2;
+    o.eps_step = 0.05;
+    o.max_iter = 5;
+    o.num_random_init = 3;
+    o.seed = 42;
+    RowMatrix a = pgd(model, x, {}, o);
+    RowMatrix b = pgd(model, x, {}, o);
+    EXPECT_EQ((a - b).cwiseAbs().maxCoeff(), 0.0);
+    o.seed = 43;
+    RowMatrix c = pgd(model, x, {}, o);
+    EXPECT_GT((a - c).cwiseAbs().maxCoeff(), 0.0);
+    RowMatrix d = a - x;
+    for (Eigen::Index r = 0; r < d.rows(); ++r) {
+      double n = norm == Norm::Inf ? d.row(r).cwiseAbs().maxCoeff()
+                                   : norm == Norm::L2 ? d.row(r).norm() : d.row(r).cwiseAbs().sum();
+      EXPECT_LE(n, 0.2 + 1e-9);
+    }
+  }
+}
+
+TEST(AttackCore, BoundsAndImmutableFeaturesHold) {
+  auto model = two_class_model();
+  RowMatrix x = data(30, 2);
+  GradientAttackOptions o;
+  o.eps = 0.5;
+  o.eps_step = 0.1;
+  o.max_iter = 20;
+  o.num_random_init = 2;
+  o.clip_min = Eigen::VectorXd::Constant(3, 0.1);
+  o.clip_max = Eigen::VectorXd::Constant(3, 0.9);
+  o.mask = Eigen::VectorXd::Ones(3);
+  o.mask[2] = 0;
+  RowMatrix adv = pgd(model, x, {}, o);
+  for (Eigen::Index r = 0; r < x.rows(); ++r) {
+    EXPECT_EQ(adv(r, 2), std::clamp(x(r, 2), 0.1, 0.9));  // only clipping touches it
+    // Projection after clipping may leave a rounding error (as in ART), never more.
+    EXPECT_GE(adv.row(r).minCoeff(), 0.1 - 1e-12);
+    EXPECT_LE(adv.row(r).maxCoeff(), 0.9 + 1e-12);
+  }
+}
+
+TEST(AttackCore, PgdRestartKeepsTheFirstWhereLaterOnesFail) {
+  auto model = two_class_model();
+  RowMatrix x = data(40, 3);
+  GradientAttackOptions o;
+  o.eps = 0.01;  // too small to flip most samples
+  o.eps_step = 0.005;
+  o.max_iter = 3;
+  o.num_random_init = 4;
+  o.seed = 9;
+  RowMatrix adv = pgd(model, x, {}, o);
+  GradientAttackOptions first = o;
+  first.num_random_init = 1;
+  RowMatrix only_first = pgd(model, x, {}, first);
+  Labels clean = model.predict(x), a = model.predict(adv), f = model.predict(only_first);
+  for (Eigen::Index i = 0; i < x.rows(); ++i)
+    if (a[static_cast<size_t>(i)] == clean[static_cast<size_t>(i)]) {  // no restart succeeded
+      EXPECT_EQ((adv.row(i) - only_first.row(i)).cwiseAbs().maxCoeff(), 0.0);
+    }
+  (void)f;
+}
+
+TEST(AttackCore, EarlyStopFreezesSuccessfulSamples) {
+  auto model = two_class_model();
+  RowMatrix x = data(40, 4);
+  GradientAttackOptions o;
+  o.eps = 2;
+  o.eps_step = 0.05;
+  o.max_iter = 60;
+  o.early_stop = true;
+  RowMatrix adv = pgd(model, x, {}, o);
+  Labels clean = model.predict(x), a = model.predict(adv);
+  o.early_stop = false;
+  RowMatrix full = pgd(model, x, {}, o);
+  double stopped = 0, unstopped = 0;
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    EXPECT_NE(a[static_cast<size_t>(i)], clean[static_cast<size_t>(i)]);
+    stopped += (adv.row(i) - x.row(i)).norm();
+    unstopped += (full.row(i) - x.row(i)).norm();
+  }
+  EXPECT_LT(stopped, unstopped);  // early stop yields smaller perturbations
+}
+
+TEST(AttackCore, TargetedWithoutTargetsIsAnError) {
+  auto model = two_class_model();
+  GradientAttackOptions o;
+  o.targeted = true;
+  EXPECT_THROW(fgsm(model, data(3, 5), {}, o), sdk::Error);
+}
+
+TEST(HopSkipJump, FlipsMostSamplesWithSmallPerturbationsAndCountsQueries) {
+  BoxOracle model;
+  Rng rng(11);
+  std::uniform_real_distribution<double> u(0.35, 0.65);
+  RowMatrix x(40, 3);
+  for (int i = 0; i < 40; ++i) x.row(i) << u(rng), u(rng), 0.5;  // all inside the box: class 0
+  HopSkipJumpOptions o;
+  o.clip_min = Eigen::VectorXd::Zero(1);
+  o.clip_max = Eigen::VectorXd::Ones(1);
+  RowMatrix adv = hop_skip_jump(model, x, {}, o);
+  Labels a = model.predict(adv);
+  int flipped = 0;
+  double worst = 0;
+  for (int i = 0; i < 40; ++i) {
+    flipped += a[static_cast<size_t>(i)] == 1;
+    // The nearest way out of the box is at most 0.35 away along one axis.
+    worst = std::max(worst, (adv.row(i) - x.row(i)).norm());
+  }
+  EXPECT_EQ(flipped, 40);
+  EXPECT_LT(worst, 0.36);
+  EXPECT_GT(model.queries(), 1000u);
+}
+
+TEST(HopSkipJump, ImmutableFeatureIsNeverChanged) {
+  BoxOracle model;
+  RowMatrix x(5, 3);
+  x.setConstant(0.5);
+  HopSkipJumpOptions o;
+  o.clip_min = Eigen::VectorXd::Zero(1);
+  o.clip_max = Eigen::VectorXd::Ones(1);
+  o.mask = Eigen::VectorXd::Ones(3);
+  o.mask[0] = 0;
+  RowMatrix adv = hop_skip_jump(model, x, {}, o);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(adv(i, 0), 0.5);
+  Labels a = model.predict(adv);
+  for (auto l : a) EXPECT_EQ(l, 1);  // escaped through feature 1
+}
+
+TEST(Transfer, SurrogateAttackTransfersToALinearTarget) {
+  auto target = two_class_model();
+  RowMatrix x = data(60, 6);
+  TransferOptions o;
+  o.attack.eps = 0.5;
+  o.attack.eps_step = 0.05;
+  o.attack.max_iter = 20;
+  RowMatrix adv = transfer_attack(target, x, {}, o);
+  Labels clean = target.predict(x), a = target.predict(adv);
+  int flipped = 0;
+  for (size_t i = 0; i < a.size(); ++i) flipped += a[i] != clean[i];
+  EXPECT_GT(flipped, 45);  // the surrogate learns the linear boundary well
+  EXPECT_GE(target.queries(), 60u * 11);
+}
+
+}  // namespace
+}  // namespace secmlops::plugins::attacks

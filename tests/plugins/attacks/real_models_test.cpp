@@ -1,0 +1,99 @@
+// FGSM and PGD through the plugin ABI and the host on the real logistic-regression plugin match the
+// NumPy reference to 1e-6. The reference needs the model's weights: a softmax model is determined
+// (up to a per-class constant that changes neither probabilities nor the cross-entropy gradient)
+// by the log-probability ratios at 0 and at the unit vectors, so the weights are read back from
+// predict_proba instead of from any plugin-specific format.
+#include "secmlops/host/attack_runner.hpp"
+#include "secmlops/host/registry.hpp"
+#include "support/run_command.hpp"
+#include "support/temp_dir.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <random>
+
+namespace secmlops::host {
+namespace {
+
+const Registry& registry() {
+  static Registry* r = [] {
+    auto* reg = new Registry();
+    reg->load_directories({SECMLOPS_PLUGIN_DIR});
+    return reg;
+  }();
+  return *r;
+}
+
+// Equivalent softmax weights (d×k) and biases (k) of a fitted linear model, from probabilities.
+void recover_softmax(const ModelSession& m, uint64_t d, nlohmann::json& w, nlohmann::json& b) {
+  DenseMatrix probe(d + 1, d);
+  for (uint64_t j = 0; j < d; ++j) probe(j + 1, j) = 1.0;
+  auto p = m.predict_proba(probe);
+  const auto k = p.cols;
+  std::vector<double> bias(k);
+  for (uint64_t c = 0; c < k; ++c) bias[c] = std::log(p(0, c)) - std::log(p(0, 0));
+  w = nlohmann::json::array();
+  for (uint64_t j = 0; j < d; ++j) {
+    nlohmann::json row = nlohmann::json::array();
+    for (uint64_t c = 0; c < k; ++c) row.push_back(std::log(p(j + 1, c)) - std::log(p(j + 1, 0)) - bias[c]);
+    w.push_back(row);
+  }
+  b = bias;
+}
+
+void check_against_reference(const std::string& model_name, uint32_t classes) {
+  auto plugin = registry().find(SECMLOPS_KIND_MODEL, model_name);
+  if (!plugin) GTEST_SKIP() << model_name << " plugin not built";
+  const uint64_t d = 6, n = 300;
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> g(0, 1);
+  DenseMatrix x(n, d);
+  std::vector<int32_t> y(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    y[i] = static_cast<int32_t>(i % classes);
+    for (uint64_t c = 0; c < d; ++c) x(i, c) = 0.5 + 0.15 * g(rng) + (c % classes == static_cast<uint64_t>(y[i]) ? 0.1 : 0.0);
+  }
+  ModelSession m(*plugin);
+  m.fit(x, y, {});
+  nlohmann::json w, b;
+  recover_softmax(m, d, w, b);
+  test::TempDir dir;
+  DenseMatrix sample(40, d, std::vector<double>(x.data.begin(), x.data.begin() + 40 * d));
+  nlohmann::json data = {{"x", nlohmann::json::array()}, {"y", std::vector<int32_t>(y.begin(), y.begin() + 40)}};
+  for (uint64_t r = 0; r < 40; ++r)
+    data["x"].push_back(std::vector<double>(sample.data.begin() + r * d, sample.data.begin() + (r + 1) * d));
+  std::ofstream(dir.path() / "w.json") << nlohmann::json{{"W", w}, {"b", b}}.dump();
+  std::ofstream(dir.path() / "d.json") << data.dump();
+  auto out = dir.path() / "ref.json";
+  auto r = test::run_command("/usr/bin/python3 " SECMLOPS_SOURCE_DIR "/tests/plugins/attacks/art_reference.py " +
+                             out.string() + " --weights " + (dir.path() / "w.json").string() + " --data " +
+                             (dir.path() / "d.json").string());
+  ASSERT_EQ(r.exit_code, 0);
+  auto ref = nlohmann::json::parse(std::ifstream(out));
+  int checked = 0;
+  for (const auto& c : ref["cases"]) {
+    auto attack = registry().find(SECMLOPS_KIND_ATTACK, c["attack"].get<std::string>());
+    ASSERT_TRUE(attack);
+    KeyValues params;
+    for (auto it = c["params"].begin(); it != c["params"].end(); ++it) params.emplace_back(it.key(), it.value());
+    auto labels = c["labels"].get<std::vector<int32_t>>();
+    auto res = run_attack(*attack, m, sample, labels, params);
+    double worst = 0;
+    for (uint64_t i = 0; i < sample.rows; ++i)
+      for (uint64_t j = 0; j < d; ++j)
+        worst = std::max(worst, std::abs(res.x_adv(i, j) - c["expected"][i][j].get<double>()));
+    EXPECT_LE(worst, 1e-6) << model_name << " " << c["attack"] << " " << c["params"].dump();
+    ++checked;
+  }
+  EXPECT_EQ(checked, 54);
+}
+
+TEST(RealModels, LogisticRegressionBinaryMatchesTheReference) { check_against_reference("logreg", 2); }
+TEST(RealModels, LogisticRegressionMulticlassMatchesTheReference) { check_against_reference("logreg", 3); }
+
+}  // namespace
+}  // namespace secmlops::host
