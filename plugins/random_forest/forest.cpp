@@ -61,6 +61,12 @@ uint64_t mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
+// The float32 cut between two distinct values a < b: a <= cut < b.
+float cut_between(float lo, float hi) {
+  auto mid = static_cast<float>((static_cast<double>(lo) + static_cast<double>(hi)) / 2);
+  return mid < hi ? mid : lo;  // adjacent floats: the cut is the lower value itself
+}
+
 // Per-feature bins: thresholds[f][b] is the float32 cut between bin b and b + 1.
 struct Binned {
   uint64_t rows = 0, cols = 0;
@@ -94,9 +100,7 @@ Binned bin_features(const std::vector<float>& xf, uint64_t rows, uint64_t cols, 
     auto& thr = b.thresholds[c];
     for (size_t k : cut_after) {
       float lo = uniq[k], hi = uniq[k + 1];
-      auto mid = static_cast<float>((static_cast<double>(lo) + static_cast<double>(hi)) / 2);
-      if (!(mid < hi)) mid = lo;  // adjacent floats: the cut is the lower value itself
-      thr.push_back(mid);
+      thr.push_back(cut_between(lo, hi));
     }
     uint8_t* codes = b.codes.data() + c * rows;
     for (uint64_t r = 0; r < rows; ++r)
@@ -105,8 +109,15 @@ Binned bin_features(const std::vector<float>& xf, uint64_t rows, uint64_t cols, 
   return b;
 }
 
+// Nodes with at most this many distinct samples are split exactly (sorted values, every cut
+// between distinct values) as CART does; larger nodes use the feature histograms, whose 256
+// quantile bins lose nothing that matters there. Fully grown trees thus still separate every
+// distinct training point.
+constexpr uint32_t kExactBelow = 512;
+
 struct TreeBuilder {
   const Binned& bins;
+  const std::vector<float>& xf;  // column-major float32 copy of the training data
   std::span<const int32_t> y;
   uint32_t n_classes;
   const ForestParams& p;
@@ -115,13 +126,17 @@ struct TreeBuilder {
   Tree build(uint64_t tree_index) const {
     std::mt19937_64 rng(mix(p.seed ^ mix(tree_index + 1)));
     const uint64_t rows = bins.rows;
-    std::vector<uint32_t> idx(rows);
+    // Bootstrap as integer sample weights over the distinct drawn rows, like scikit-learn:
+    // min_samples_* count distinct rows, impurities and leaf values use the weights.
+    std::vector<uint32_t> weight(rows, 1);
+    std::vector<uint32_t> idx;
     if (p.bootstrap) {
+      std::fill(weight.begin(), weight.end(), 0u);
       std::uniform_int_distribution<uint64_t> pick(0, rows - 1);
-      for (auto& i : idx) i = static_cast<uint32_t>(pick(rng));
-    } else {
-      std::iota(idx.begin(), idx.end(), 0u);
+      for (uint64_t k = 0; k < rows; ++k) ++weight[pick(rng)];
     }
+    for (uint32_t i = 0; i < rows; ++i)
+      if (weight[i] > 0) idx.push_back(i);
     Tree t;
     auto add_node = [&t] {
       t.threshold.push_back(std::numeric_limits<float>::quiet_NaN());
@@ -135,24 +150,47 @@ struct TreeBuilder {
       uint32_t begin, end;
       int depth;
     };
-    std::vector<Work> stack{{0, 0, static_cast<uint32_t>(rows), 0}};
+    std::vector<Work> stack{{0, 0, static_cast<uint32_t>(idx.size()), 0}};
     std::vector<int> features(bins.cols);
     std::iota(features.begin(), features.end(), 0);
-    std::vector<uint32_t> hist(256 * static_cast<size_t>(n_classes));
-    std::vector<uint32_t> counts(n_classes), left_counts(n_classes);
+    const size_t C = n_classes;
+    std::vector<double> hist(256 * C), counts(C), left_counts(C);
+    std::vector<uint32_t> hist_n(256);
+    struct Sample {
+      float v;
+      int32_t y;
+      uint32_t w;
+    };
+    std::vector<Sample> sorted;
+    const auto min_leaf = static_cast<uint32_t>(p.min_samples_leaf);
     while (!stack.empty()) {
       Work w = stack.back();
       stack.pop_back();
       t.depth = std::max(t.depth, w.depth);
-      const uint32_t n = w.end - w.begin;
-      std::fill(counts.begin(), counts.end(), 0u);
-      for (uint32_t i = w.begin; i < w.end; ++i) ++counts[static_cast<size_t>(y[idx[i]])];
-      bool pure = std::count_if(counts.begin(), counts.end(), [](uint32_t c) { return c > 0; }) <= 1;
-      int best_feature = -1, best_bin = -1;
+      const uint32_t n = w.end - w.begin;  // distinct rows
+      std::fill(counts.begin(), counts.end(), 0.0);
+      for (uint32_t i = w.begin; i < w.end; ++i) counts[static_cast<size_t>(y[idx[i]])] += weight[idx[i]];
+      double n_w = 0;
+      for (double c : counts) n_w += c;
+      const bool pure = std::count_if(counts.begin(), counts.end(), [](double c) { return c > 0; }) <= 1;
+      int best_feature = -1;
+      float best_threshold = 0;
+      double best_score = -1;
+      // Scores a candidate cut: maximising sum_child (sum_c w_c^2) / w_child minimises the
+      // weighted Gini impurity of the children.
+      auto consider = [&](uint32_t nl, double wl, int f, float threshold) {
+        if (nl < min_leaf || n - nl < min_leaf) return;
+        double sl = 0, sr = 0;
+        for (size_t c = 0; c < C; ++c) {
+          double l = left_counts[c], r = counts[c] - left_counts[c];
+          sl += l * l;
+          sr += r * r;
+        }
+        double score = sl / wl + sr / (n_w - wl);
+        if (score > best_score) best_score = score, best_feature = f, best_threshold = threshold;
+      };
       if (!pure && (p.max_depth < 0 || w.depth < p.max_depth) &&
-          n >= static_cast<uint32_t>(p.min_samples_split) &&
-          n >= 2 * static_cast<uint32_t>(p.min_samples_leaf)) {
-        double best_score = -1;
+          n >= static_cast<uint32_t>(p.min_samples_split) && n >= 2 * min_leaf) {
         int visited = 0;
         // Features in a fresh random order; like CART, keep looking past max_features only
         // while no valid split was found.
@@ -161,59 +199,61 @@ struct TreeBuilder {
           std::uniform_int_distribution<size_t> pick(k, features.size() - 1);
           std::swap(features[k], features[pick(rng)]);
           const int f = features[k];
+          std::fill(left_counts.begin(), left_counts.end(), 0.0);
+          if (n <= kExactBelow) {
+            const float* col = xf.data() + static_cast<size_t>(f) * rows;
+            sorted.clear();
+            for (uint32_t i = w.begin; i < w.end; ++i) sorted.push_back({col[idx[i]], y[idx[i]], weight[idx[i]]});
+            std::sort(sorted.begin(), sorted.end(), [](const Sample& a, const Sample& b) { return a.v < b.v; });
+            if (sorted.front().v == sorted.back().v) continue;  // constant in this node
+            ++visited;
+            double wl = 0;
+            for (uint32_t q = 0; q + 1 < n; ++q) {
+              left_counts[static_cast<size_t>(sorted[q].y)] += sorted[q].w;
+              wl += sorted[q].w;
+              if (sorted[q].v < sorted[q + 1].v) consider(q + 1, wl, f, cut_between(sorted[q].v, sorted[q + 1].v));
+            }
+            continue;
+          }
           const uint8_t* codes = bins.codes.data() + static_cast<size_t>(f) * rows;
           const size_t nb = bins.thresholds[static_cast<size_t>(f)].size() + 1;
-          std::fill(hist.begin(), hist.begin() + static_cast<long>(nb * n_classes), 0u);
+          std::fill(hist.begin(), hist.begin() + static_cast<long>(nb * C), 0.0);
+          std::fill(hist_n.begin(), hist_n.begin() + static_cast<long>(nb), 0u);
           int lo = 255, hi = 0;
           for (uint32_t i = w.begin; i < w.end; ++i) {
-            int code = codes[idx[i]];
+            const int code = codes[idx[i]];
             lo = std::min(lo, code);
             hi = std::max(hi, code);
-            ++hist[static_cast<size_t>(code) * n_classes + static_cast<size_t>(y[idx[i]])];
+            hist[static_cast<size_t>(code) * C + static_cast<size_t>(y[idx[i]])] += weight[idx[i]];
+            ++hist_n[static_cast<size_t>(code)];
           }
           if (lo == hi) continue;  // constant in this node
           ++visited;
-          std::fill(left_counts.begin(), left_counts.end(), 0u);
           uint32_t nl = 0;
+          double wl = 0;
           for (int bin = lo; bin < hi; ++bin) {
-            const uint32_t* h = hist.data() + static_cast<size_t>(bin) * n_classes;
-            for (uint32_t c = 0; c < n_classes; ++c) {
-              left_counts[c] += h[c];
-              nl += h[c];
-            }
-            const uint32_t nr = n - nl;
-            if (nl < static_cast<uint32_t>(p.min_samples_leaf)) continue;
-            if (nr < static_cast<uint32_t>(p.min_samples_leaf)) break;
-            double sl = 0, sr = 0;
-            for (uint32_t c = 0; c < n_classes; ++c) {
-              double l = left_counts[c], r = counts[c] - left_counts[c];
-              sl += l * l;
-              sr += r * r;
-            }
-            // Maximising sum_child (sum_c n_c^2) / n_child minimises the weighted Gini impurity.
-            double score = sl / nl + sr / nr;
-            if (score > best_score) {
-              best_score = score;
-              best_feature = f;
-              best_bin = bin;
-            }
+            const double* h = hist.data() + static_cast<size_t>(bin) * C;
+            for (size_t c = 0; c < C; ++c) left_counts[c] += h[c], wl += h[c];
+            nl += hist_n[static_cast<size_t>(bin)];
+            if (hist_n[static_cast<size_t>(bin)] == 0) continue;
+            consider(nl, wl, f, bins.thresholds[static_cast<size_t>(f)][static_cast<size_t>(bin)]);
           }
         }
       }
       if (best_feature < 0) {
-        t.leaf[static_cast<size_t>(w.node)] = static_cast<int32_t>(t.values.size() / n_classes);
-        for (uint32_t c = 0; c < n_classes; ++c)
-          t.values.push_back(static_cast<float>(static_cast<double>(counts[c]) / n / p.n_estimators));
+        t.leaf[static_cast<size_t>(w.node)] = static_cast<int32_t>(t.values.size() / C);
+        for (size_t c = 0; c < C; ++c)
+          t.values.push_back(static_cast<float>(counts[c] / n_w / p.n_estimators));
         continue;
       }
-      const uint8_t* codes = bins.codes.data() + static_cast<size_t>(best_feature) * rows;
+      const float* col = xf.data() + static_cast<size_t>(best_feature) * rows;
       auto mid = std::partition(idx.begin() + w.begin, idx.begin() + w.end,
-                                [&](uint32_t i) { return codes[i] <= best_bin; });
+                                [&](uint32_t i) { return col[i] <= best_threshold; });
       auto split = static_cast<uint32_t>(mid - idx.begin());
       const auto node = static_cast<size_t>(w.node);
       const auto left = static_cast<int32_t>(t.nodes());
       t.feature[node] = best_feature;
-      t.threshold[node] = bins.thresholds[static_cast<size_t>(best_feature)][static_cast<size_t>(best_bin)];
+      t.threshold[node] = best_threshold;
       t.left[node] = left;
       add_node();
       add_node();
@@ -317,7 +357,7 @@ void Forest::fit(const double* x, uint64_t rows, uint64_t cols, std::span<const 
     }
   const int max_features = resolve_max_features(params.max_features, cols);
   Binned bins = bin_features(xf, rows, cols, params.max_bins);
-  TreeBuilder builder{bins, y, n_classes, params, max_features};
+  TreeBuilder builder{bins, xf, y, n_classes, params, max_features};
   std::vector<Tree> trees(static_cast<size_t>(params.n_estimators));
   parallel_for(trees.size(), resolve_jobs(params.n_jobs, trees.size()),
                [&](size_t i) { trees[i] = builder.build(i); });
