@@ -372,8 +372,19 @@ void Forest::predict_proba(const double* x, uint64_t rows, uint64_t cols, double
   if (cols != n_features_)
     invalid("input has " + std::to_string(cols) + " features, the model expects " + std::to_string(n_features_));
   const size_t C = n_classes_;
-  constexpr uint64_t kBlock = 512;  // rows per task: the row block stays in L1 while trees stream
-  constexpr int kLanes = 8;         // rows walked together for instruction-level parallelism
+  // One 16-byte record per node so a step touches one cache line.
+  struct Node {
+    float threshold;
+    int32_t feature, left, leaf;
+  };
+  std::vector<std::vector<Node>> packed(trees_.size());
+  for (size_t ti = 0; ti < trees_.size(); ++ti) {
+    const Tree& t = trees_[ti];
+    packed[ti].resize(t.nodes());
+    for (size_t i = 0; i < t.nodes(); ++i) packed[ti][i] = {t.threshold[i], t.feature[i], t.left[i], t.leaf[i]};
+  }
+  constexpr uint64_t kBlock = 256;  // rows per task: the row block stays in L1 while trees stream
+  constexpr int kLanes = 16;        // rows walked together for instruction-level parallelism
   const uint64_t blocks = (rows + kBlock - 1) / kBlock;
   parallel_for(blocks, resolve_jobs(n_jobs, blocks), [&](size_t b) {
     const uint64_t r0 = b * kBlock, r1 = std::min(rows, r0 + kBlock);
@@ -381,10 +392,11 @@ void Forest::predict_proba(const double* x, uint64_t rows, uint64_t cols, double
     for (uint64_t i = 0; i < xf.size(); ++i) xf[i] = static_cast<float>(x[r0 * cols + i]);
     double* o = out + r0 * C;
     std::fill(o, o + (r1 - r0) * C, 0.0);
-    for (const Tree& t : trees_) {
-      const float* thr = t.threshold.data();
-      const int32_t* feat = t.feature.data();
-      const int32_t* left = t.left.data();
+    // With two classes only class 1 is summed (p0 = 1 - p1 below).
+    const size_t c0 = C == 2 ? 1 : 0;
+    for (size_t ti = 0; ti < trees_.size(); ++ti) {
+      const Tree& t = trees_[ti];
+      const Node* nodes = packed[ti].data();
       for (uint64_t r = 0; r < r1 - r0; r += kLanes) {
         const int lanes = static_cast<int>(std::min<uint64_t>(kLanes, r1 - r0 - r));
         int32_t node[kLanes] = {};
@@ -392,13 +404,13 @@ void Forest::predict_proba(const double* x, uint64_t rows, uint64_t cols, double
         for (int k = 0; k < kLanes; ++k) row[k] = xf.data() + (r + static_cast<uint64_t>(k < lanes ? k : 0)) * cols;
         for (int step = 0; step < t.depth; ++step)
           for (int k = 0; k < kLanes; ++k) {
-            const int32_t i = node[k];
-            node[k] = left[i] + !(row[k][feat[i]] <= thr[i]);
+            const Node& nd = nodes[node[k]];
+            node[k] = nd.left + !(row[k][nd.feature] <= nd.threshold);
           }
         for (int k = 0; k < lanes; ++k) {
-          const double* v = t.values.data() + static_cast<size_t>(t.leaf[static_cast<size_t>(node[k])]) * C;
+          const double* v = t.values.data() + static_cast<size_t>(nodes[node[k]].leaf) * C;
           double* dst = o + (r + static_cast<uint64_t>(k)) * C;
-          for (size_t c = 0; c < C; ++c) dst[c] += v[c];
+          for (size_t c = c0; c < C; ++c) dst[c] += v[c];
         }
       }
     }

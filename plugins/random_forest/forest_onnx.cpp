@@ -12,7 +12,11 @@ namespace {
 
 using sdk::Error;
 
-[[noreturn]] void invalid(const std::string& m) { throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "TreeEnsembleClassifier: " + m); }
+[[noreturn]] void invalid(const std::string& m) {
+  std::string message = "TreeEnsembleClassifier: ";
+  message += m;
+  throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, message);
+}
 
 constexpr size_t kMaxNodes = 50'000'000;
 constexpr size_t kMaxTrees = 1'000'000;

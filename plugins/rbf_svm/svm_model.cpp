@@ -1,5 +1,7 @@
 #include "svm_model.hpp"
 
+#include "rbf_simd.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -365,8 +367,10 @@ std::pair<double, double> sigmoid_train(const std::vector<double>& dec, const st
 }
 
 void multiclass_probability(int k, const Eigen::MatrixXd& r, double* p) {
-  Eigen::MatrixXd Q(k, k);
-  Eigen::VectorXd Qp(k);
+  thread_local Eigen::MatrixXd Q;  // reused: this runs once per predicted row
+  thread_local Eigen::VectorXd Qp;
+  Q.resize(k, k);
+  Qp.resize(k);
   const int max_iter = std::max(100, k);
   const double eps = 0.005 / k;
   for (int t = 0; t < k; ++t) {
@@ -586,6 +590,12 @@ void SvmModel::derive() {
       for (Eigen::Index s = start[static_cast<size_t>(i)]; s < start[static_cast<size_t>(i) + 1]; ++s) pair_coef_(s, p) = dual_coef_(j - 1, s);
       for (Eigen::Index s = start[static_cast<size_t>(j)]; s < start[static_cast<size_t>(j) + 1]; ++s) pair_coef_(s, p) = dual_coef_(i, s);
     }
+  sv_t_f32_.resize(static_cast<size_t>(sv_.size()));
+  for (Eigen::Index s = 0; s < nsv; ++s)
+    for (Eigen::Index c = 0; c < sv_.cols(); ++c) sv_t_f32_[static_cast<size_t>(c * nsv + s)] = static_cast<float>(sv_(s, c));
+  coef_t_f32_.resize(static_cast<size_t>(pair_coef_.size()));
+  for (Eigen::Index q = 0; q < pair_coef_.cols(); ++q)
+    for (Eigen::Index s = 0; s < nsv; ++s) coef_t_f32_[static_cast<size_t>(q * nsv + s)] = static_cast<float>(pair_coef_(s, q));
   // ART's ScikitlearnSVC.loss_gradient, written as a weight per (support vector, true label):
   // for label l and every other class o it adds sign × mult × dual_coef_[row, s] over the SVs s
   // of classes l and o, with row = (o < l ? o : o - 1), mult = (o < l ? -1 : +1), sign = +1 for
@@ -602,6 +612,9 @@ void SvmModel::derive() {
         for (Eigen::Index s = start[static_cast<size_t>(cls)]; s < start[static_cast<size_t>(cls) + 1]; ++s)
           art_coef_(s, l) += sign * mult * pub * dual_coef_(row, s);
     }
+  art_coef_rm_.resize(static_cast<size_t>(art_coef_.size()));
+  for (Eigen::Index s = 0; s < nsv; ++s)
+    for (int l = 0; l < k; ++l) art_coef_rm_[static_cast<size_t>(s * k + l)] = art_coef_(s, l);
 }
 
 void SvmModel::check_input(uint64_t cols) const {
@@ -635,29 +648,60 @@ RowMatrix SvmModel::decision(const double* x, uint64_t rows) const {
   return out;
 }
 
+RowMatrix SvmModel::decision_f32(const double* x, uint64_t rows) const {
+  check_input(static_cast<uint64_t>(sv_.cols()));
+  const auto pairs = static_cast<size_t>(pair_coef_.cols());
+  const auto d = static_cast<size_t>(sv_.cols());
+  const auto nsv = static_cast<size_t>(sv_.rows());
+  RowMatrix out(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(pairs));
+  constexpr uint64_t kBlock = 256;
+  const uint64_t blocks = (rows + kBlock - 1) / kBlock;
+  parallel_for(blocks, resolve_jobs(n_jobs_, blocks), [&](size_t b) {
+    const uint64_t r0 = b * kBlock, n = std::min(rows - r0, kBlock);
+    std::vector<float> xf(n * d), scratch(4 * nsv);
+    for (size_t i = 0; i < xf.size(); ++i) xf[i] = static_cast<float>(x[r0 * d + i]);
+    simd::rbf_decision_f32(xf.data(), n, d, sv_t_f32_.data(), nsv, static_cast<float>(gamma_),
+                           coef_t_f32_.data(), pairs, intercept_.data(), out.data() + r0 * pairs,
+                           scratch.data());
+  });
+  return out;
+}
+
 void SvmModel::predict_proba(const double* x, uint64_t rows, double* out) const {
+  check_input(static_cast<uint64_t>(sv_.cols()));
   const int k = static_cast<int>(n_classes_);
-  RowMatrix dec = decision(x, rows);
+  const auto pairs = static_cast<size_t>(pair_coef_.cols());
+  const auto d = static_cast<size_t>(sv_.cols());
+  const auto nsv = static_cast<size_t>(sv_.rows());
   const bool platt = !prob_a_.empty();
   constexpr double kMin = 1e-7;
-  Eigen::MatrixXd r(k, k);
-  for (uint64_t row = 0; row < rows; ++row) {
-    int p = 0;
-    for (int i = 0; i < k; ++i)
-      for (int j = i + 1; j < k; ++j, ++p) {
-        const double f = dec(static_cast<Eigen::Index>(row), p);
-        // Without Platt parameters (a model imported without them) the pairwise probability is
-        // the logistic function of the decision value.
-        double v = platt ? sigmoid_predict(f, prob_a_[static_cast<size_t>(p)], prob_b_[static_cast<size_t>(p)])
-                         : sigmoid_predict(f, -1.0, 0.0);
-        v = std::min(std::max(v, kMin), 1 - kMin);
-        r(i, j) = v;
-        r(j, i) = 1 - v;
-      }
-    // Coupled for two classes as well, as scikit-learn's libsvm does (its iterative solution
-    // differs from r(0, 1) by up to the solver tolerance, 0.005 / k).
-    multiclass_probability(k, r, out + row * static_cast<uint64_t>(k));
-  }
+  constexpr uint64_t kBlock = 256;
+  const uint64_t blocks = (rows + kBlock - 1) / kBlock;
+  parallel_for(blocks, resolve_jobs(n_jobs_, blocks), [&](size_t b) {
+    const uint64_t r0 = b * kBlock, n = std::min(rows - r0, kBlock);
+    std::vector<float> xf(n * d), scratch(4 * nsv);
+    std::vector<double> dec(n * pairs);
+    for (size_t i = 0; i < xf.size(); ++i) xf[i] = static_cast<float>(x[r0 * d + i]);
+    simd::rbf_decision_f32(xf.data(), n, d, sv_t_f32_.data(), nsv, static_cast<float>(gamma_),
+                           coef_t_f32_.data(), pairs, intercept_.data(), dec.data(), scratch.data());
+    Eigen::MatrixXd r(k, k);
+    for (uint64_t row = 0; row < n; ++row) {
+      size_t p = 0;
+      for (int i = 0; i < k; ++i)
+        for (int j = i + 1; j < k; ++j, ++p) {
+          const double f = dec[row * pairs + p];
+          // Without Platt parameters (a model imported without them) the pairwise probability
+          // is the logistic function of the decision value.
+          double v = platt ? sigmoid_predict(f, prob_a_[p], prob_b_[p]) : sigmoid_predict(f, -1.0, 0.0);
+          v = std::min(std::max(v, kMin), 1 - kMin);
+          r(i, j) = v;
+          r(j, i) = 1 - v;
+        }
+      // Coupled for two classes as well, as scikit-learn's libsvm does (its iterative solution
+      // differs from r(0, 1) by up to the solver tolerance, 0.005 / k).
+      multiclass_probability(k, r, out + (r0 + row) * static_cast<uint64_t>(k));
+    }
+  });
 }
 
 Eigen::VectorXd SvmModel::loss(const double* x, uint64_t rows, const int32_t* y) const {
@@ -675,17 +719,19 @@ void SvmModel::loss_gradient(const double* x, uint64_t rows, const int32_t* y, d
   for (uint64_t r = 0; r < rows; ++r)
     if (y[r] < 0 || static_cast<uint32_t>(y[r]) >= n_classes_)
       invalid("label " + std::to_string(y[r]) + " of row " + std::to_string(r) + " is outside 0.." + std::to_string(n_classes_ - 1));
-  const auto cols = sv_.cols();
-  // d/dx K(s, x) = -2 gamma K(s, x) (x - s), so with W = K ∘ weights:
-  // grad = -2 gamma (rowsum(W) x - W S).
-  for_kernel_blocks(x, rows, [&](const RowMatrix& K, uint64_t r0, uint64_t n) {
-    RowMatrix W(K.rows(), K.cols());
-    for (uint64_t q = 0; q < n; ++q)
-      W.row(static_cast<Eigen::Index>(q)) = K.row(static_cast<Eigen::Index>(q)).cwiseProduct(art_coef_.col(y[r0 + q]).transpose());
-    Eigen::Map<const RowMatrix> xb(x + r0 * static_cast<uint64_t>(cols), static_cast<Eigen::Index>(n), cols);
-    Eigen::Map<RowMatrix> g(out + r0 * static_cast<uint64_t>(cols), static_cast<Eigen::Index>(n), cols);
-    g.noalias() = W * sv_;
-    g = (-2.0 * gamma_) * (xb.array().colwise() * W.rowwise().sum().array() - g.array()).matrix();
+  // d/dx K(s, x) = -2 gamma K(s, x) (x - s), so with w = K ∘ weights[:, label]:
+  // grad = -2 gamma (sum(w) x - w S). Kernels in float32 (SIMD), sums in float64.
+  const auto d = static_cast<size_t>(sv_.cols());
+  const auto nsv = static_cast<size_t>(sv_.rows());
+  constexpr uint64_t kBlock = 256;
+  const uint64_t blocks = (rows + kBlock - 1) / kBlock;
+  parallel_for(blocks, resolve_jobs(n_jobs_, blocks), [&](size_t b) {
+    const uint64_t r0 = b * kBlock, n = std::min(rows - r0, kBlock);
+    std::vector<float> xf(n * d), scratch(4 * nsv);
+    for (size_t i = 0; i < xf.size(); ++i) xf[i] = static_cast<float>(x[r0 * d + i]);
+    simd::rbf_gradient(x + r0 * d, xf.data(), n, d, sv_t_f32_.data(), sv_.data(), nsv,
+                       static_cast<float>(gamma_), art_coef_rm_.data(), n_classes_, y + r0,
+                       out + r0 * d, scratch.data());
   });
 }
 

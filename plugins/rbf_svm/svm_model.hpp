@@ -56,11 +56,15 @@ class SvmModel {
            const std::function<void()>& check_cancelled = {});
 
   // Pairwise decision values, rows × n_pairs in libsvm order (0,1), (0,2), …, (1,2), …;
-  // positive means the first class of the pair.
+  // positive means the first class of the pair. Kernels in float64.
   [[nodiscard]] RowMatrix decision(const double* x, uint64_t rows) const;
+  // The same in float32 (kernels and sums; the model's parameters are float32 anyway) with a
+  // SIMD kernel: what predict_proba uses.
+  [[nodiscard]] RowMatrix decision_f32(const double* x, uint64_t rows) const;
   void predict_proba(const double* x, uint64_t rows, double* out) const;
-  // The loss ART's ScikitlearnSVC.loss_gradient differentiates (see docs/models.md) and its
-  // input gradient (rows × cols).
+  // The loss ART's ScikitlearnSVC.loss_gradient differentiates (see docs/models.md), in
+  // float64, and its input gradient (rows × cols): kernels in float32 with the SIMD kernel,
+  // weighted sums in float64 (relative error ~1e-7).
   [[nodiscard]] Eigen::VectorXd loss(const double* x, uint64_t rows, const int32_t* y) const;
   void loss_gradient(const double* x, uint64_t rows, const int32_t* y, double* out) const;
 
@@ -101,6 +105,9 @@ class SvmModel {
   Eigen::VectorXd sv_sq_;          // squared norms of the support vectors
   Eigen::MatrixXd pair_coef_;      // n_sv × n_pairs: coefficient of each SV in each pair
   Eigen::MatrixXd art_coef_;       // n_sv × n_classes: loss weight of each SV for each label
+  std::vector<double> art_coef_rm_;  // the same, row-major (n_sv × n_classes)
+  std::vector<float> sv_t_f32_;    // n_features × n_sv (feature-major) for predict_proba
+  std::vector<float> coef_t_f32_;  // n_pairs × n_sv
 };
 
 // Platt's sigmoid fit as libsvm implements it (Lin, Lin & Weng 2007): returns (A, B) with

@@ -9,7 +9,11 @@ namespace {
 
 using sdk::Error;
 
-[[noreturn]] void invalid(const std::string& m) { throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "SVMClassifier: " + m); }
+[[noreturn]] void invalid(const std::string& m) {
+  std::string message = "SVMClassifier: ";
+  message += m;
+  throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, message);
+}
 
 constexpr size_t kMaxClasses = 1000;
 
