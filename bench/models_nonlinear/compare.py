@@ -37,6 +37,8 @@ def sklearn_round(x, y, xs, ys):
     forest = RandomForestClassifier(n_estimators=100, max_depth=10, n_jobs=2, random_state=0)
     r["rf_fit"] = timed(lambda: forest.fit(x, y))
     r["rf_predict_proba"] = timed(lambda: forest.predict_proba(x))
+    forest.set_params(n_jobs=None)  # scikit-learn's default: one thread
+    r["rf_predict_proba_1job"] = timed(lambda: forest.predict_proba(x))
     svc = SVC(C=1.0, gamma="scale", probability=True, random_state=0)
     r["svm_fit"] = timed(lambda: svc.fit(xs, ys))
     r["svm_support_vectors"] = int(svc.n_support_.sum())
@@ -78,10 +80,11 @@ def main():
     print("| operation | scikit-learn (median s) | secmlops (median s) | speed-up |")
     print("|---|---|---|---|")
     for key, label in [("rf_fit", "RF fit, 100 trees, depth 10, 10,000 x 20"),
-                       ("rf_predict_proba", "RF predict_proba, 10,000 rows"),
+                       ("rf_predict_proba", "RF predict_proba, 10,000 rows (sklearn n_jobs=2)"),
+                       ("rf_predict_proba_1job", "RF predict_proba, 10,000 rows (sklearn n_jobs=None)"),
                        ("svm_fit", "RBF SVC fit (probability=True), 8,000 x 20"),
                        ("svm_predict_proba", "RBF SVC predict_proba, 10,000 rows")]:
-        s, o = med(theirs, key), med(ours, key)
+        s, o = med(theirs, key), med(ours, key.replace("_1job", ""))
         print(f"| {label} | {s:.4f} | {o:.4f} | {s / o:.1f}x |")
     g = med(ours, "svm_gradient")
     print(f"| RBF SVM loss gradient, 2,000 rows, {int(med(ours, 'svm_support_vectors'))} SVs "

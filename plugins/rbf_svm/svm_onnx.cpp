@@ -1,5 +1,11 @@
 #include "svm_onnx.hpp"
 
+// GCC 12 reports a bogus -Wrestrict inside libstdc++'s string copy inlined from protobuf's
+// setters here (GCC bug 105329); the code copies short literals.
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ == 12
+#pragma GCC diagnostic ignored "-Wrestrict"
+#endif
+
 #include "onnx_io.hpp"
 
 #include <cmath>
