@@ -1,0 +1,224 @@
+#include "forest_onnx.hpp"
+
+#include "onnx_io.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <unordered_map>
+
+namespace secmlops::plugins::random_forest {
+namespace {
+
+using sdk::Error;
+
+[[noreturn]] void invalid(const std::string& m) {
+  std::string message = "TreeEnsembleClassifier: ";
+  message += m;
+  throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, message);
+}
+
+constexpr size_t kMaxNodes = 50'000'000;
+constexpr size_t kMaxTrees = 1'000'000;
+constexpr uint64_t kMaxFeatures = 10'000'000;
+constexpr size_t kMaxClasses = 65536;
+
+}  // namespace
+
+std::vector<uint8_t> export_onnx(const Forest& forest) {
+  if (!forest.fitted()) throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "the random forest is not fitted");
+  const uint32_t C = forest.n_classes();
+  auto model = onnx_io::skeleton("random_forest", forest.n_features());
+  auto* g = model.mutable_graph();
+  auto* node = g->add_node();
+  node->set_op_type("TreeEnsembleClassifier");
+  node->set_domain("ai.onnx.ml");
+  node->set_name("TreeEnsembleClassifier");
+  node->add_input("X");
+  node->add_output("label");
+  node->add_output("probabilities");
+  std::vector<int64_t> tree_ids, node_ids, feature_ids, true_ids, false_ids, missing;
+  std::vector<float> values, hitrates;
+  std::vector<std::string> modes;
+  std::vector<int64_t> c_tree, c_node, c_id;
+  std::vector<float> c_weight;
+  const auto& trees = forest.trees();
+  for (size_t ti = 0; ti < trees.size(); ++ti) {
+    const Tree& t = trees[ti];
+    for (size_t i = 0; i < t.nodes(); ++i) {
+      const bool leaf = t.is_leaf(i);
+      tree_ids.push_back(static_cast<int64_t>(ti));
+      node_ids.push_back(static_cast<int64_t>(i));
+      feature_ids.push_back(leaf ? 0 : t.feature[i]);
+      modes.emplace_back(leaf ? "LEAF" : "BRANCH_LEQ");
+      values.push_back(leaf ? 0.0f : t.threshold[i]);
+      true_ids.push_back(leaf ? 0 : t.left[i]);
+      false_ids.push_back(leaf ? 0 : t.left[i] + 1);
+      missing.push_back(0);
+      hitrates.push_back(1.0f);
+      if (!leaf) continue;
+      const double* v = t.values.data() + static_cast<size_t>(t.leaf[i]) * C;
+      // Binary: one weight, class 1's, under class id 0 (as skl2onnx writes it).
+      for (uint32_t c = (C == 2 ? 1 : 0); c < C; ++c) {
+        c_tree.push_back(static_cast<int64_t>(ti));
+        c_node.push_back(static_cast<int64_t>(i));
+        c_id.push_back(C == 2 ? 0 : c);
+        c_weight.push_back(static_cast<float>(v[c]));
+      }
+    }
+  }
+  std::vector<int64_t> labels(C);
+  for (uint32_t c = 0; c < C; ++c) labels[c] = c;
+  onnx_io::set_ints(*node, "class_ids", c_id);
+  onnx_io::set_ints(*node, "class_nodeids", c_node);
+  onnx_io::set_ints(*node, "class_treeids", c_tree);
+  onnx_io::set_floats(*node, "class_weights", c_weight);
+  onnx_io::set_ints(*node, "classlabels_int64s", labels);
+  onnx_io::set_ints(*node, "nodes_falsenodeids", false_ids);
+  onnx_io::set_ints(*node, "nodes_featureids", feature_ids);
+  onnx_io::set_floats(*node, "nodes_hitrates", hitrates);
+  onnx_io::set_ints(*node, "nodes_missing_value_tracks_true", missing);
+  onnx_io::set_strings(*node, "nodes_modes", modes);
+  onnx_io::set_ints(*node, "nodes_nodeids", node_ids);
+  onnx_io::set_ints(*node, "nodes_treeids", tree_ids);
+  onnx_io::set_ints(*node, "nodes_truenodeids", true_ids);
+  onnx_io::set_floats(*node, "nodes_values", values);
+  onnx_io::set_string(*node, "post_transform", "NONE");
+  onnx_io::add_output(*g, "label", onnx::TensorProto::INT64, {-1});
+  onnx_io::add_output(*g, "probabilities", onnx::TensorProto::FLOAT, {-1, static_cast<int64_t>(C)});
+  return onnx_io::serialize(model);
+}
+
+Forest import_onnx(sdk::Bytes bytes) {
+  auto model = onnx_io::parse(bytes);
+  const auto& g = model.graph();
+  const auto& n = onnx_io::find_ml_node(g, "TreeEnsembleClassifier", {"ZipMap", "Cast", "Identity"});
+  const auto post = onnx_io::string_attr(n, "post_transform", "NONE");
+  if (post != "NONE")
+    throw Error(SECMLOPS_ERR_UNSUPPORTED, "TreeEnsembleClassifier with post_transform " + post +
+                                              " (a boosted ensemble) is not a random forest");
+  for (double b : onnx_io::floats(n, "base_values", false))
+    if (b != 0.0) throw Error(SECMLOPS_ERR_UNSUPPORTED, "TreeEnsembleClassifier with base_values is not a random forest");
+
+  auto tree_ids = onnx_io::ints(n, "nodes_treeids");
+  auto node_ids = onnx_io::ints(n, "nodes_nodeids");
+  auto feature_ids = onnx_io::ints(n, "nodes_featureids");
+  auto modes = onnx_io::strings(n, "nodes_modes");
+  auto true_ids = onnx_io::ints(n, "nodes_truenodeids");
+  auto false_ids = onnx_io::ints(n, "nodes_falsenodeids");
+  auto values = onnx_io::floats(n, "nodes_values", false);
+  if (values.empty()) values = onnx_io::tensor_values(n, "nodes_values_as_tensor");
+  auto missing = onnx_io::ints(n, "nodes_missing_value_tracks_true", false);
+  const size_t N = tree_ids.size();
+  if (N == 0) invalid("no nodes");
+  if (N > kMaxNodes) invalid("too many nodes (" + std::to_string(N) + ")");
+  for (auto* v : {&node_ids, &feature_ids, &true_ids, &false_ids})
+    if (v->size() != N) invalid("nodes_* attributes have different lengths");
+  if (modes.size() != N || values.size() != N) invalid("nodes_modes/nodes_values lengths differ from nodes_treeids");
+  for (int64_t m : missing)
+    if (m != 0) throw Error(SECMLOPS_ERR_UNSUPPORTED, "TreeEnsembleClassifier: missing-value tracking is not supported");
+
+  auto c_tree = onnx_io::ints(n, "class_treeids");
+  auto c_node = onnx_io::ints(n, "class_nodeids");
+  auto c_id = onnx_io::ints(n, "class_ids");
+  auto c_weight = onnx_io::floats(n, "class_weights", false);
+  if (c_weight.empty()) c_weight = onnx_io::tensor_values(n, "class_weights_as_tensor");
+  if (c_node.size() != c_tree.size() || c_id.size() != c_tree.size() || c_weight.size() != c_tree.size())
+    invalid("class_* attributes have different lengths");
+  size_t C = onnx_io::ints(n, "classlabels_int64s", false).size();
+  if (C == 0) C = onnx_io::strings(n, "classlabels_strings", false).size();
+  if (C == 0) invalid("no classlabels_int64s or classlabels_strings");
+  if (C > kMaxClasses) invalid("too many classes");
+  bool binary_single = C == 2;
+  for (int64_t id : c_id) {
+    if (id < 0 || static_cast<size_t>(id) >= C) invalid("class id " + std::to_string(id) + " outside 0.." + std::to_string(C - 1));
+    if (id != 0) binary_single = false;
+  }
+
+  // Group nodes by tree: (tree id) → (node id → attribute index).
+  std::map<int64_t, std::unordered_map<int64_t, size_t>> by_tree;
+  for (size_t i = 0; i < N; ++i) {
+    if (!by_tree[tree_ids[i]].emplace(node_ids[i], i).second)
+      invalid("tree " + std::to_string(tree_ids[i]) + " repeats node id " + std::to_string(node_ids[i]));
+  }
+  if (by_tree.size() > kMaxTrees) invalid("too many trees");
+  std::map<std::pair<int64_t, int64_t>, std::vector<double>> leaf_weights;
+  for (size_t k = 0; k < c_tree.size(); ++k) {
+    auto& w = leaf_weights[{c_tree[k], c_node[k]}];
+    if (w.empty()) w.assign(C, 0.0);
+    // Binary with one weight per leaf: the weight is class 1's score.
+    w[binary_single ? 1 : static_cast<size_t>(c_id[k])] += c_weight[k];
+  }
+  uint64_t n_features = 0;
+  for (size_t i = 0; i < N; ++i) {
+    if (modes[i] == "LEAF") continue;
+    if (modes[i] != "BRANCH_LEQ")
+      throw Error(SECMLOPS_ERR_UNSUPPORTED, "TreeEnsembleClassifier: node mode " + modes[i] + " is not supported (only BRANCH_LEQ)");
+    if (feature_ids[i] < 0 || static_cast<uint64_t>(feature_ids[i]) >= kMaxFeatures)
+      invalid("feature id " + std::to_string(feature_ids[i]) + " out of range");
+    n_features = std::max<uint64_t>(n_features, static_cast<uint64_t>(feature_ids[i]) + 1);
+  }
+  const uint64_t declared = onnx_io::input_columns(g);
+  if (declared != 0) {
+    if (declared < n_features) invalid("nodes use feature " + std::to_string(n_features - 1) + " but the input has " + std::to_string(declared) + " columns");
+    n_features = declared;
+  }
+  if (n_features == 0) n_features = 1;
+
+  std::vector<Tree> trees;
+  for (const auto& [tid, nodes] : by_tree) {
+    // Root: the one node no other node points to.
+    std::unordered_map<int64_t, int> referenced;
+    for (const auto& [nid, i] : nodes)
+      if (modes[i] != "LEAF") {
+        for (int64_t c : {true_ids[i], false_ids[i]}) {
+          if (!nodes.count(c)) invalid("tree " + std::to_string(tid) + " node " + std::to_string(nid) + " points to missing node " + std::to_string(c));
+          ++referenced[c];
+        }
+      }
+    int64_t root = -1;
+    for (const auto& [nid, i] : nodes)
+      if (!referenced.count(nid)) {
+        if (root >= 0) invalid("tree " + std::to_string(tid) + " has more than one root");
+        root = nid;
+      }
+    if (root < 0) invalid("tree " + std::to_string(tid) + " has no root (cycle)");
+    // Breadth-first relayout: children allocated in pairs (true → left, false → left + 1).
+    Tree t;
+    std::vector<int64_t> order{root};
+    t.threshold.push_back(0);
+    t.feature.push_back(0);
+    t.left.push_back(0);
+    t.leaf.push_back(-1);
+    for (size_t k = 0; k < order.size(); ++k) {
+      if (order.size() > nodes.size()) invalid("tree " + std::to_string(tid) + " is not a tree (shared or cyclic nodes)");
+      const size_t i = nodes.at(order[k]);
+      if (modes[i] == "LEAF") {
+        auto it = leaf_weights.find({tid, order[k]});
+        t.leaf[k] = static_cast<int32_t>(t.values.size() / C);
+        if (it == leaf_weights.end())
+          t.values.insert(t.values.end(), C, 0.0);
+        else
+          t.values.insert(t.values.end(), it->second.begin(), it->second.end());
+        continue;
+      }
+      t.feature[k] = static_cast<int32_t>(feature_ids[i]);
+      t.threshold[k] = static_cast<float>(values[i]);
+      t.left[k] = static_cast<int32_t>(order.size());
+      for (int64_t c : {true_ids[i], false_ids[i]}) {
+        order.push_back(c);
+        t.threshold.push_back(0);
+        t.feature.push_back(0);
+        t.left.push_back(0);
+        t.leaf.push_back(-1);
+      }
+    }
+    if (order.size() != nodes.size()) invalid("tree " + std::to_string(tid) + " has unreachable nodes");
+    trees.push_back(std::move(t));
+  }
+  Forest f;
+  f.assign(std::move(trees), n_features, static_cast<uint32_t>(C));
+  return f;
+}
+
+}  // namespace secmlops::plugins::random_forest

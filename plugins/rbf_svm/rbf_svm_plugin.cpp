@@ -1,0 +1,80 @@
+// The rbf_svm model plugin: SDK glue around SvmModel (svm_model.hpp) and its ONNX mapping.
+#include "svm_model.hpp"
+#include "svm_onnx.hpp"
+
+#include <secmlops/sdk/plugin.hpp>
+
+namespace {
+
+namespace sdk = secmlops::sdk;
+namespace svm = secmlops::plugins::rbf_svm;
+
+class RbfSvmModel : public sdk::Model {
+ public:
+  static constexpr const char* name = "rbf_svm";
+  static constexpr const char* version = "1.0.0";
+  static constexpr const char* description =
+      "C-SVC with RBF kernel (SMO, one-vs-one, Platt probabilities); ONNX SVMClassifier";
+
+  explicit RbfSvmModel(const sdk::Config& config) : n_jobs_(static_cast<int>(config.get_int("n_jobs", 0))) {}
+
+  void fit(sdk::Job& job, const sdk::Matrix& x, std::span<const int32_t> y, const sdk::Config& params) {
+    svm::SvmParams p = svm::parse_params(params);
+    if (!params.has("n_jobs")) p.n_jobs = n_jobs_;
+    model_.fit(x.data(), x.rows(), x.cols(), y, p, [&](const std::string& m) { job.log(SECMLOPS_LOG_WARN, m); },
+               [&] { job.check_cancelled(); });
+    model_.set_n_jobs(n_jobs_);
+    job.log(SECMLOPS_LOG_INFO, "fitted " + std::to_string(model_.support_vectors().rows()) + " support vectors");
+  }
+
+  [[nodiscard]] sdk::ModelInfo info() const { return {model_.n_features(), model_.n_classes(), model_.fitted()}; }
+
+  void predict_proba(sdk::Job&, const sdk::Matrix& x, double* out) const {
+    check(x);
+    model_.predict_proba(x.data(), x.rows(), out);
+  }
+
+  void loss_gradient(sdk::Job&, const sdk::Matrix& x, const int32_t* y, double* out) const {
+    check(x);
+    if (y == nullptr && x.rows() > 0) throw sdk::Error(SECMLOPS_ERR_INVALID_ARGUMENT, "labels are NULL");
+    model_.loss_gradient(x.data(), x.rows(), y, out);
+  }
+
+  void describe(sdk::Job& job) const {
+    if (!model_.fitted()) throw sdk::Error(SECMLOPS_ERR_INVALID_ARGUMENT, "the SVM is not fitted");
+    const auto& ns = model_.n_support();
+    for (size_t c = 0; c < ns.size(); ++c) job.metric("support_vectors_class_" + std::to_string(c), ns[c]);
+    const auto nsv = static_cast<double>(model_.support_vectors().rows());
+    job.metric("support_vectors", nsv);
+    job.metric("gamma", model_.gamma());
+    if (model_.C() > 0) job.metric("C", model_.C());
+    job.metric("features", static_cast<double>(model_.n_features()));
+    // Support vector coordinates, their coefficients, one intercept and two Platt values per pair.
+    const double pairs = static_cast<double>(model_.intercept().size());
+    job.metric("parameters", nsv * static_cast<double>(model_.n_features()) +
+                                 static_cast<double>(model_.dual_coef().size()) + pairs * 3);
+    job.property("model", "rbf_svm");
+    job.property("onnx_operator", "ai.onnx.ml.SVMClassifier");
+  }
+
+  std::vector<uint8_t> export_onnx(sdk::Job&) const { return svm::export_onnx(model_); }
+  void import_onnx(sdk::Job&, sdk::Bytes bytes) {
+    model_ = svm::import_onnx(bytes);
+    model_.set_n_jobs(n_jobs_);
+  }
+
+ private:
+  void check(const sdk::Matrix& x) const {
+    if (!model_.fitted()) throw sdk::Error(SECMLOPS_ERR_INVALID_ARGUMENT, "the SVM is not fitted");
+    if (x.cols() != model_.n_features())
+      throw sdk::Error(SECMLOPS_ERR_INVALID_ARGUMENT, "input has " + std::to_string(x.cols()) +
+                                                          " features, the model expects " + std::to_string(model_.n_features()));
+  }
+
+  svm::SvmModel model_;
+  int n_jobs_ = 0;
+};
+
+}  // namespace
+
+SECMLOPS_EXPORT_PLUGINS(RbfSvmModel)

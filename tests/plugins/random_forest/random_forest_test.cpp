@@ -1,0 +1,235 @@
+// The random_forest plugin against scikit-learn: accuracy on the same split, graphs converted
+// from a fitted RandomForestClassifier, ONNX round trip and checker, determinism for a seed
+// whatever the thread count, no gradient, describe, bad input.
+#include "fixture_data.hpp"
+#include "forest.hpp"
+#include "forest_onnx.hpp"
+#include "support/run_command.hpp"
+#include "support/temp_dir.hpp"
+
+#include "secmlops/host/model_session.hpp"
+#include "secmlops/host/registry.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+
+namespace secmlops::test {
+namespace {
+
+using host::DenseMatrix;
+using host::KeyValues;
+using host::ModelSession;
+using host::PluginError;
+using ::testing::HasSubstr;
+
+const std::string kFixtures = RANDOM_FOREST_FIXTURES;
+
+host::Plugin plugin(const std::string& name) {
+  static host::Registry* registry = [] {
+    auto* r = new host::Registry();
+    r->load_library(std::filesystem::path(SECMLOPS_PLUGIN_DIR) / "secmlops_random_forest.so");
+    r->load_library(std::filesystem::path(SECMLOPS_PLUGIN_DIR) / "secmlops_rbf_svm.so");
+    return r;
+  }();
+  auto p = registry->find(SECMLOPS_KIND_MODEL, name);
+  if (!p) throw std::runtime_error(name + " not loaded");
+  return *p;
+}
+
+KeyValues sklearn_params(const std::string& name) {
+  KeyValues kv;
+  const auto ref = read_json(kFixtures + "/sklearn.json");  // keep alive: items() refers into it
+  for (const auto& [k, v] : ref[name]["params"].items()) kv.emplace_back(k, v.get<std::string>());
+  return kv;
+}
+
+std::map<std::string, double> metrics(const ModelSession& m) {
+  std::map<std::string, double> out;
+  for (const auto& [k, v] : m.describe().metrics) out[k] = v.first;
+  return out;
+}
+
+class Quality : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Quality, AccuracyWithinOnePointOfSklearn) {
+  const std::string name = GetParam();
+  auto train = read_dataset(kFixtures + "/" + name + "_train.csv");
+  auto test = read_dataset(kFixtures + "/" + name + "_test.csv");
+  const double sk = read_json(kFixtures + "/sklearn.json")[name]["accuracy"].get<double>();
+  // Forests are random: compare means over seeds (sklearn's fixture averages five seeds).
+  double acc = 0;
+  const int seeds = 3;
+  for (int seed = 0; seed < seeds; ++seed) {
+    ModelSession m(plugin("random_forest"));
+    auto params = sklearn_params(name);
+    params.emplace_back("seed", std::to_string(seed));
+    m.fit(train.x, train.y, params);
+    acc += accuracy(m.predict(test.x), test.y) / seeds;
+  }
+  EXPECT_NEAR(acc, sk, 0.01) << name << ": ours " << acc << ", scikit-learn " << sk;
+}
+
+TEST_P(Quality, ConvertedSklearnGraphReproducesSklearn) {
+  const std::string name = GetParam();
+  auto test = read_dataset(kFixtures + "/" + name + "_test.csv");
+  ModelSession m(plugin("random_forest"));
+  ASSERT_TRUE(m.import_onnx(read_bytes(kFixtures + "/" + name + "_sklearn.onnx")));
+  EXPECT_FALSE(m.has_gradient());
+  auto p = m.predict_proba(test.x);
+  auto sk = read_matrix(kFixtures + "/" + name + "_sklearn_proba.csv");
+  ASSERT_EQ(p.cols, sk.cols);
+  ASSERT_EQ(p.rows, sk.rows);
+  size_t compared = 0;
+  for (uint64_t r = 0; r < p.rows; ++r) {
+    for (uint64_t c = 0; c < p.cols; ++c) EXPECT_NEAR(p(r, c), sk(r, c), 2e-6) << "row " << r;
+    // Same class wherever sklearn's top two probabilities are not tied (float32 weights
+    // cannot break an exact tie the way sklearn's doubles do).
+    std::vector<double> row(sk.data.begin() + static_cast<long>(r * sk.cols), sk.data.begin() + static_cast<long>((r + 1) * sk.cols));
+    auto sorted = row;
+    std::sort(sorted.rbegin(), sorted.rend());
+    if (sorted[0] - sorted[1] < 1e-6) continue;
+    ++compared;
+    auto top = [&](const DenseMatrix& m2) {
+      const double* q = m2.data.data() + r * m2.cols;
+      return std::max_element(q, q + m2.cols) - q;
+    };
+    EXPECT_EQ(top(p), top(sk)) << "row " << r;
+  }
+  EXPECT_GT(compared, p.rows * 9 / 10);
+  auto d = metrics(m);
+  EXPECT_EQ(d["trees"], 100);
+}
+
+TEST_P(Quality, OnnxRoundTripIsExactAndPassesTheChecker) {
+  const std::string name = GetParam();
+  auto train = read_dataset(kFixtures + "/" + name + "_train.csv");
+  auto test = read_dataset(kFixtures + "/" + name + "_test.csv");
+  ModelSession a(plugin("random_forest"));
+  a.fit(train.x, train.y, sklearn_params(name));
+  auto bytes = a.export_onnx();
+  ModelSession b(plugin("random_forest"));
+  ASSERT_TRUE(b.import_onnx(bytes));
+  EXPECT_EQ(a.predict_proba(test.x).data, b.predict_proba(test.x).data);
+  EXPECT_EQ(a.predict_proba(train.x).data, b.predict_proba(train.x).data);
+  EXPECT_EQ(metrics(a), metrics(b));
+  TempDir dir;
+  auto path = dir.write("rf.onnx", std::string(bytes.begin(), bytes.end()));
+  auto r = run_command("/usr/bin/python3 -c \"import onnx,sys; m=onnx.load(sys.argv[1]); "
+                       "onnx.checker.check_model(m, full_check=True); "
+                       "print(m.graph.node[0].op_type)\" " + path.string());
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr("TreeEnsembleClassifier"));
+}
+
+INSTANTIATE_TEST_SUITE_P(RandomForest, Quality, ::testing::Values("binary", "multiclass"));
+
+TEST(RandomForest, DeterministicForASeedWhateverTheThreadCount) {
+  auto train = read_dataset(kFixtures + "/multiclass_train.csv");
+  auto fit = [&](const std::string& seed, const std::string& jobs) {
+    ModelSession m(plugin("random_forest"));
+    m.fit(train.x, train.y, {{"n_estimators", "20"}, {"seed", seed}, {"n_jobs", jobs}});
+    return m.export_onnx();
+  };
+  auto one = fit("11", "1");
+  EXPECT_EQ(one, fit("11", "2"));
+  EXPECT_EQ(one, fit("11", "5"));
+  EXPECT_NE(one, fit("12", "2"));
+}
+
+TEST(RandomForest, HyperParametersShapeTheTrees) {
+  auto train = read_dataset(kFixtures + "/binary_train.csv");
+  ModelSession m(plugin("random_forest"));
+  m.fit(train.x, train.y, {{"n_estimators", "7"}, {"max_depth", "4"}, {"min_samples_leaf", "20"}});
+  auto d = metrics(m);
+  EXPECT_EQ(d["trees"], 7);
+  EXPECT_LE(d["max_depth"], 4);
+  EXPECT_GT(d["max_depth"], 1);
+  EXPECT_LE(d["leaves"], 7 * 16);
+  EXPECT_EQ(d["nodes"], 2 * d["leaves"] - 7);  // full binary trees
+  EXPECT_NEAR(d["mean_depth"], d["total_depth"] / 7, 1e-12);
+  // min_samples_leaf bounds leaf size: no tree can have more leaves than samples / 20.
+  EXPECT_LE(d["leaves"], 7.0 * static_cast<double>(train.x.rows) / 20);
+  // Fully grown trees without bootstrap separate every distinct training point, as CART does.
+  ModelSession full(plugin("random_forest"));
+  full.fit(train.x, train.y, {{"n_estimators", "3"}, {"bootstrap", "false"}});
+  EXPECT_EQ(accuracy(full.predict(train.x), train.y), 1.0);
+}
+
+TEST(RandomForest, DeclaresNoGradient) {
+  auto train = read_dataset(kFixtures + "/binary_train.csv");
+  ModelSession m(plugin("random_forest"));
+  m.fit(train.x, train.y, {{"n_estimators", "2"}});
+  EXPECT_FALSE(m.has_gradient());
+  EXPECT_EQ(plugin("random_forest").descriptor().model->loss_gradient, nullptr);
+  EXPECT_EQ(plugin("random_forest").descriptor().capabilities & SECMLOPS_CAP_GRADIENT, 0u);
+  try {
+    (void)m.loss_gradient(train.x, train.y);
+    ADD_FAILURE();
+  } catch (const PluginError& e) {
+    EXPECT_EQ(e.status(), SECMLOPS_ERR_UNSUPPORTED);
+  }
+}
+
+TEST(RandomForest, BadParametersAreClearInvalidArguments) {
+  auto train = read_dataset(kFixtures + "/binary_train.csv");
+  const std::vector<std::pair<KeyValues, std::string>> cases = {
+      {{{"n_estimators", "0"}}, "parameter 'n_estimators' must be in 1..100000, got 0"},
+      {{{"n_estimators", "many"}}, "parameter 'n_estimators' must be an integer, got 'many'"},
+      {{{"max_depth", "0"}}, "parameter 'max_depth' must be in 1..100000"},
+      {{{"min_samples_split", "1"}}, "parameter 'min_samples_split' must be in 2.."},
+      {{{"min_samples_leaf", "0"}}, "parameter 'min_samples_leaf' must be in 1.."},
+      {{{"max_features", "cube"}}, "parameter 'max_features' must be sqrt, log2, all"},
+      {{{"max_features", "1.5"}}, "parameter 'max_features' must be sqrt, log2, all"},
+      {{{"max_features", "3"}}, "parameter 'max_features' is 3 but the data has only 2 features"},
+      {{{"bootstrap", "maybe"}}, "parameter 'bootstrap' must be true or false"},
+      {{{"criterion", "entropy"}}, "unknown parameter 'criterion'"},
+  };
+  for (const auto& [params, message] : cases) {
+    ModelSession m(plugin("random_forest"));
+    try {
+      m.fit(train.x, train.y, params);
+      ADD_FAILURE() << "accepted " << params[0].first << "=" << params[0].second;
+    } catch (const PluginError& e) {
+      EXPECT_EQ(e.status(), SECMLOPS_ERR_INVALID_ARGUMENT);
+      EXPECT_THAT(e.what(), HasSubstr(message));
+    }
+  }
+  ModelSession m(plugin("random_forest"));
+  DenseMatrix bad = train.x;
+  bad(5, 0) = std::numeric_limits<double>::infinity();
+  try {
+    m.fit(bad, train.y, {});
+    ADD_FAILURE();
+  } catch (const PluginError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("row 5, column 0 is not finite"));
+  }
+}
+
+TEST(RandomForest, ImportRejectsOtherGraphsAndMalformedTrees) {
+  auto train = read_dataset(kFixtures + "/binary_train.csv");
+  ModelSession svm(plugin("rbf_svm"));
+  svm.fit(train.x, train.y, {{"probability_cv", "0"}});
+  ModelSession m(plugin("random_forest"));
+  EXPECT_FALSE(m.import_onnx(svm.export_onnx()));
+  EXPECT_THROW(m.import_onnx({1, 2, 3}), PluginError);
+  // A child index pointing back at the root is a cycle, not a tree.
+  plugins::random_forest::Tree t;
+  t.threshold = {0.5f, 0, 0};
+  t.feature = {0, 0, 0};
+  t.left = {1, -1, 1};
+  t.leaf = {-1, 0, 1};
+  t.values = {0.5, 0.5, 1, 0};
+  plugins::random_forest::Forest f;
+  EXPECT_NO_THROW(f.assign({t}, 2, 2));
+  t.left = {0, 0, 1};
+  EXPECT_THROW(f.assign({t}, 2, 2), sdk::Error);
+  t.left = {1, 0, 1};
+  t.feature = {9, 0, 0};
+  EXPECT_THROW(f.assign({t}, 2, 2), sdk::Error);
+}
+
+}  // namespace
+}  // namespace secmlops::test
