@@ -67,6 +67,7 @@ void Reporter::flush(const Sink& sink) {
     return;
   }
   // Deliver while still holding the spool file's lock, so that no concurrent sync races us.
+  spool_->sync();
   deliver_spooled(spool_->path(), sink);
   spool_.reset();
 }

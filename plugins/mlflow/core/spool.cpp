@@ -23,7 +23,7 @@ void fsync_dir(const fs::path& dir) {
   }
 }
 
-void write_all(int fd, const std::string& data, const fs::path& file) {
+void write_all(int fd, const std::string& data, const fs::path& file, bool durable = true) {
   size_t off = 0;
   while (off < data.size()) {
     ssize_t n = ::write(fd, data.data() + off, data.size() - off);
@@ -31,7 +31,7 @@ void write_all(int fd, const std::string& data, const fs::path& file) {
     if (n <= 0) throw std::runtime_error("mlflow: writing '" + file.string() + "' failed: " + std::strerror(errno));
     off += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0)
+  if (durable && ::fsync(fd) != 0)
     throw std::runtime_error("mlflow: fsync of '" + file.string() + "' failed: " + std::strerror(errno));
 }
 
@@ -67,15 +67,30 @@ SpoolWriter::SpoolWriter(const fs::path& dir, const std::string& key, const nloh
   if (fd_ < 0)
     throw std::runtime_error("mlflow: cannot create spool file '" + path_.string() + "': " + std::strerror(errno));
   ::flock(fd_, LOCK_EX);
-  write_line(header.dump());
+  write_line(header.dump(), true);
   fsync_dir(dir);
 }
 
 SpoolWriter::~SpoolWriter() {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0) {
+    if (dirty_) ::fsync(fd_);
+    ::close(fd_);
+  }
 }
 
-void SpoolWriter::write_line(const std::string& line) { write_all(fd_, line + "\n", path_); }
+void SpoolWriter::write_line(const std::string& line, bool durable) {
+  auto now = std::chrono::steady_clock::now();
+  durable = durable || now - last_sync_ >= std::chrono::milliseconds(200);
+  write_all(fd_, line + "\n", path_, durable);
+  dirty_ = !durable;
+  if (durable) last_sync_ = now;
+}
+
+void SpoolWriter::sync() {
+  if (dirty_ && ::fsync(fd_) != 0)
+    throw std::runtime_error("mlflow: fsync of '" + path_.string() + "' failed: " + std::strerror(errno));
+  dirty_ = false;
+}
 
 Event SpoolWriter::append(Event e) {
   if (e.type == EventType::Artifact) {
@@ -92,7 +107,8 @@ Event SpoolWriter::append(Event e) {
     }
     e.path = dst.string();
   }
-  write_line(to_json(e).dump());
+  bool milestone = e.type == EventType::RunStart || e.type == EventType::RunEnd || e.type == EventType::Artifact;
+  write_line(to_json(e).dump(), milestone);
   return e;
 }
 
