@@ -182,8 +182,19 @@ HttpResponse HttpClient::perform(const std::string& method, const std::string& u
   CURLcode rc = curl_easy_perform(c);
   if (upload != nullptr) std::fclose(upload);
   curl_slist_free_all(headers);
-  if (rc != CURLE_OK)
-    throw MlflowError("mlflow: " + method + " " + url + ": " + curl_easy_strerror(rc), 0, "", true);
+  if (rc != CURLE_OK) {
+    // Unreachable, reset, timed out: may work later. A certificate that does not verify or a
+    // malformed URL will not: retrying and spooling would only hide the problem.
+    bool transient = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+                     rc == CURLE_COULDNT_RESOLVE_PROXY || rc == CURLE_OPERATION_TIMEDOUT ||
+                     rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING ||
+                     rc == CURLE_PARTIAL_FILE || rc == CURLE_SSL_CONNECT_ERROR;
+    std::string hint;
+    if (rc == CURLE_PEER_FAILED_VERIFICATION)
+      hint = " (set MLFLOW_TRACKING_SERVER_CERT_PATH to the server's CA bundle, or "
+             "MLFLOW_TRACKING_INSECURE_TLS=true to skip verification)";
+    throw MlflowError("mlflow: " + method + " " + url + ": " + curl_easy_strerror(rc) + hint, 0, "", transient);
+  }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
   r.content_type = h.content_type;
   r.retry_after_s = h.retry_after;

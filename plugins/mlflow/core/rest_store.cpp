@@ -151,7 +151,7 @@ std::vector<MetricPoint> RestStore::metric_history(const std::string& run_id, co
   std::string token;
   for (int page = 0; page < 10000; ++page) {
     std::string path = "/api/2.0/mlflow/metrics/get-history?run_id=" + url_encode(run_id) +
-                       "&metric_key=" + url_encode(key) + "&max_results=25000";
+                       "&metric_key=" + url_encode(key);
     if (!token.empty()) path += "&page_token=" + url_encode(token);
     auto j = call("GET", path, json(), "metrics/get-history '" + key + "'");
     if (j.contains("metrics"))

@@ -263,7 +263,8 @@ class Handler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         raw = self.read_body()
         with lock:
-            state["requests"].append({"method": method, "path": url.path})
+            state["requests"].append({"method": method, "path": url.path,
+                                      "auth": self.headers.get("Authorization", "")})
         if self.headers.get("Authorization") is None and state.get("auth"):
             return self.send(401, "You are not authenticated. Please see https://www.mlflow.org/docs/latest/auth/index.html#authenticating-to-mlflow on how to authenticate.",
                              "text/html", {"WWW-Authenticate": 'Basic realm="mlflow"'})
@@ -372,8 +373,15 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port-file", required=True)
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
     args = ap.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if args.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     server.daemon_threads = True
     with open(args.port_file + ".tmp", "w") as f:
         f.write(str(server.server_address[1]))

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -18,15 +19,28 @@ namespace secmlops::test {
 
 class FakeMlflowServer {
  public:
-  FakeMlflowServer() {
+  // With tls, the server speaks HTTPS with a fresh self-signed certificate for 127.0.0.1
+  // (ca_file() is its PEM).
+  explicit FakeMlflowServer(bool tls = false) : tls_(tls) {
     char tmpl[] = "/tmp/fake-mlflow-XXXXXX";
     if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
     dir_ = tmpl;
+    if (tls) {
+      std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+                        "-addext subjectAltName=IP:127.0.0.1 -keyout " + (dir_ / "key.pem").string() +
+                        " -out " + ca_file() + " >/dev/null 2>&1";
+      if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl req failed");
+    }
     std::string port_file = (dir_ / "port").string();
     std::string script = std::string(SECMLOPS_SOURCE_DIR) + "/tests/plugins/mlflow/fake_mlflow_server.py";
     pid_ = ::fork();
     if (pid_ == 0) {
-      ::execl("/usr/bin/python3", "python3", script.c_str(), "--port-file", port_file.c_str(), nullptr);
+      std::string cert = ca_file(), key = (dir_ / "key.pem").string();
+      if (tls_)
+        ::execl("/usr/bin/python3", "python3", script.c_str(), "--port-file", port_file.c_str(), "--tls-cert",
+                cert.c_str(), "--tls-key", key.c_str(), nullptr);
+      else
+        ::execl("/usr/bin/python3", "python3", script.c_str(), "--port-file", port_file.c_str(), nullptr);
       ::_exit(127);
     }
     for (int i = 0; i < 200 && !std::filesystem::exists(port_file); ++i)
@@ -41,10 +55,18 @@ class FakeMlflowServer {
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
-  [[nodiscard]] std::string uri() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  [[nodiscard]] std::string uri() const {
+    return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_);
+  }
+  [[nodiscard]] std::string ca_file() const { return (dir_ / "cert.pem").string(); }
 
+  [[nodiscard]] plugins::mlflow::HttpSettings control_settings() const {
+    plugins::mlflow::HttpSettings h;
+    if (tls_) h.ca_bundle = ca_file();
+    return h;
+  }
   nlohmann::json post(const std::string& path, const nlohmann::json& body) {
-    plugins::mlflow::HttpClient c({});
+    plugins::mlflow::HttpClient c(control_settings());
     auto r = c.request("POST", uri() + path, body.dump(), "application/json");
     return nlohmann::json::parse(r.body);
   }
@@ -54,7 +76,7 @@ class FakeMlflowServer {
   }
   void clear_injections() { post("/_test/clear-injections", nlohmann::json::object()); }
   nlohmann::json state() {
-    plugins::mlflow::HttpClient c({});
+    plugins::mlflow::HttpClient c(control_settings());
     return nlohmann::json::parse(c.request("GET", uri() + "/_test/state", "", "application/json").body);
   }
   int count_requests(const std::string& path_suffix) {
@@ -69,6 +91,7 @@ class FakeMlflowServer {
   std::filesystem::path dir_;
   pid_t pid_ = -1;
   int port_ = 0;
+  bool tls_ = false;
 };
 
 }  // namespace secmlops::test

@@ -248,6 +248,49 @@ TEST(MlflowRest, UnreachableServerIsTransient) {
   }
 }
 
+TEST(MlflowRest, BasicAuthWinsOverBearerLikeMlflowsClient) {
+  Harness h;
+  Settings st = h.settings();
+  st.http.token = "tok-123";
+  h.store(st).ensure_experiment("a");
+  st.http.username = "alice";
+  st.http.password = "s3cret";
+  h.store(st).ensure_experiment("b");
+  std::vector<std::string> auth;
+  const json state = h.server.state();
+  for (const auto& r : state["requests"])
+    if (r["path"].get<std::string>().ends_with("get-by-name")) auth.push_back(r["auth"]);
+  ASSERT_GE(auth.size(), 2u);
+  EXPECT_EQ(auth.front(), "Bearer tok-123");
+  EXPECT_EQ(auth.back(), "Basic YWxpY2U6czNjcmV0");  // base64("alice:s3cret")
+}
+
+TEST(MlflowRest, TlsVerifiesAgainstTheCaBundleOrIsExplicitlyInsecure) {
+  secmlops::test::FakeMlflowServer server(true);
+  Settings st;
+  st.tracking_uri = server.uri();
+  st.retry.max_retries = 3;
+  std::vector<double> sleeps;
+  auto sleeper = [&](double d) { sleeps.push_back(d); };
+  {
+    RestStore untrusted(st, sleeper);
+    try {
+      untrusted.ensure_experiment("tls");
+      FAIL();
+    } catch (const MlflowError& e) {
+      EXPECT_FALSE(e.transient());  // a certificate problem is not retried nor spooled
+      EXPECT_THAT(e.what(), HasSubstr("MLFLOW_TRACKING_SERVER_CERT_PATH"));
+    }
+    EXPECT_TRUE(sleeps.empty());
+  }
+  Settings with_ca = st;
+  with_ca.http.ca_bundle = server.ca_file();
+  EXPECT_FALSE(RestStore(with_ca, sleeper).ensure_experiment("tls").id.empty());
+  Settings insecure = st;
+  insecure.http.insecure_tls = true;
+  EXPECT_FALSE(RestStore(insecure, sleeper).ensure_experiment("tls").id.empty());
+}
+
 TEST(MlflowRest, ArtifactUploadUsesTheRunsArtifactUri) {
   Harness h;
   auto s = h.store();
