@@ -17,8 +17,9 @@ void register_mlflow(CLI::App& app, Context& ctx) {
     std::string uri;
   };
   auto args = std::make_shared<Args>();
-  sync->add_option("--spool", args->spool,
-                   "spool directory (default: $SECMLOPS_MLFLOW_SPOOL_DIR, else ~/.cache/secmlops/mlflow-spool)");
+  sync->add_option(
+      "--spool", args->spool,
+      "spool directory (default: $SECMLOPS_MLFLOW_SPOOL_DIR, else ~/.cache/secmlops/mlflow-spool)");
   sync->add_option("--tracking-uri", args->uri,
                    "deliver to this server instead of the one each run was meant for");
   sync->callback([&ctx, args] {

@@ -4,11 +4,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <unistd.h>
 
 namespace secmlops::cli {
 namespace {
@@ -29,13 +29,15 @@ std::shared_ptr<MlflowOptions> add_mlflow_options(CLI::App* cmd) {
            if (!v.empty()) o->uri = v.back();
          },
          "log this run to MLflow: a tracking server URL, file:DIR or a directory "
-         "(default: $MLFLOW_TRACKING_URI, else ./mlruns); write --mlflow=URI before other arguments")
+         "(default: $MLFLOW_TRACKING_URI, else ./mlruns); write --mlflow=URI before other "
+         "arguments")
       ->expected(0, 1)
       ->check([](const std::string& v) -> std::string {
         // `--mlflow model.pkl` would silently take the model as the tracking URI.
         std::error_code ec;
         if (std::filesystem::is_regular_file(v, ec))
-          return "'" + v + "' is a file, not a tracking URI: write --mlflow=URI, or put --mlflow last";
+          return "'" + v +
+                 "' is a file, not a tracking URI: write --mlflow=URI, or put --mlflow last";
         return "";
       });
   cmd->add_option("--mlflow-experiment", o->experiment,

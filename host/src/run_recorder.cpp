@@ -17,8 +17,9 @@ int64_t now_ms() {
 Plugin reporter_plugin(const Registry& registry, const std::string& name) {
   auto plugin = registry.find(SECMLOPS_KIND_REPORTER, name);
   if (!plugin)
-    throw PluginError(SECMLOPS_ERR_UNSUPPORTED,
-                      "the '" + name + "' reporter plugin is not installed (see `secmlops plugins`)");
+    throw PluginError(
+        SECMLOPS_ERR_UNSUPPORTED,
+        "the '" + name + "' reporter plugin is not installed (see `secmlops plugins`)");
   return *plugin;
 }
 
@@ -29,7 +30,8 @@ std::string lower(std::string s) {
 
 }  // namespace
 
-RunRecorder::RunRecorder(const Registry& registry, const KeyValues& config, const std::string& reporter)
+RunRecorder::RunRecorder(const Registry& registry, const KeyValues& config,
+                         const std::string& reporter)
     : session_(reporter_plugin(registry, reporter), config) {}
 
 RunRecorder::~RunRecorder() = default;
@@ -52,12 +54,17 @@ void RunRecorder::start(const std::string& experiment, const std::string& run_na
   send(SECMLOPS_EVENT_RUN_START, experiment, run_name, "");
   started_ = true;
 }
-void RunRecorder::param(const std::string& k, const std::string& v) { send(SECMLOPS_EVENT_PARAM, k, v, ""); }
+void RunRecorder::param(const std::string& k, const std::string& v) {
+  send(SECMLOPS_EVENT_PARAM, k, v, "");
+}
 void RunRecorder::metric(const std::string& k, double v, int64_t step) {
   send(SECMLOPS_EVENT_METRIC, k, "", "", v, step);
 }
-void RunRecorder::tag(const std::string& k, const std::string& v) { send(SECMLOPS_EVENT_TAG, k, v, ""); }
-void RunRecorder::dataset(const std::string& name, const std::string& digest, const std::string& source) {
+void RunRecorder::tag(const std::string& k, const std::string& v) {
+  send(SECMLOPS_EVENT_TAG, k, v, "");
+}
+void RunRecorder::dataset(const std::string& name, const std::string& digest,
+                          const std::string& source) {
   send(SECMLOPS_EVENT_DATASET, name, digest, source);
 }
 void RunRecorder::artifact(const std::string& local_path, const std::string& artifact_dir) {
@@ -80,11 +87,13 @@ std::string RunRecorder::property(const std::string& key) const {
 void record_scan(RunRecorder& run, const v1::ScanReport& report, const Registry& registry,
                  const std::string& fail_on, const std::string& verdict) {
   run.tag("secmlops.kind", "scan");
-  run.tag("secmlops.version", report.tool_version().empty() ? SECMLOPS_VERSION : report.tool_version());
+  run.tag("secmlops.version",
+          report.tool_version().empty() ? SECMLOPS_VERSION : report.tool_version());
   run.tag("secmlops.scan.verdict", verdict);
   const auto& summary = report.summary();
-  run.tag("secmlops.scan.max_severity",
-          summary.max_severity() == v1::SEVERITY_UNSPECIFIED ? "NONE" : v1::Severity_Name(summary.max_severity()));
+  run.tag("secmlops.scan.max_severity", summary.max_severity() == v1::SEVERITY_UNSPECIFIED
+                                            ? "NONE"
+                                            : v1::Severity_Name(summary.max_severity()));
   run.param("scan.fail_on", fail_on);
   std::string paths;
   for (const auto& f : report.files()) paths += (paths.empty() ? "" : ",") + f.path();

@@ -16,7 +16,9 @@ core::KeyValues to_kv(const sdk::Config& c) {
 
 core::Sink sink_of(sdk::Job& job) {
   core::Sink s;
-  s.log = [&job](int level, const std::string& m) { job.log(static_cast<secmlops_log_level>(level), m); };
+  s.log = [&job](int level, const std::string& m) {
+    job.log(static_cast<secmlops_log_level>(level), m);
+  };
   s.property = [&job](const std::string& k, const std::string& v) { job.property(k, v); };
   return s;
 }
@@ -44,14 +46,16 @@ class MlflowReporter : public sdk::Reporter {
   static constexpr const char* license = "Apache-2.0";
 
   explicit MlflowReporter(const sdk::Config& config) {
-    translate([&] { reporter_ = std::make_unique<core::Reporter>(core::parse_settings(to_kv(config))); });
+    translate(
+        [&] { reporter_ = std::make_unique<core::Reporter>(core::parse_settings(to_kv(config))); });
   }
 
   void on_event(sdk::Job& job, const sdk::RunEvent& e) {
     core::Event ev;
     ev.type = static_cast<core::EventType>(e.type);
     if (e.type < SECMLOPS_EVENT_RUN_START || e.type > SECMLOPS_EVENT_RUN_END)
-      throw sdk::Error(SECMLOPS_ERR_INVALID_ARGUMENT, "mlflow: unknown event type " + std::to_string(e.type));
+      throw sdk::Error(SECMLOPS_ERR_INVALID_ARGUMENT,
+                       "mlflow: unknown event type " + std::to_string(e.type));
     ev.key = std::string(e.key);
     ev.value = std::string(e.value);
     ev.path = std::string(e.path);

@@ -53,7 +53,8 @@ TEST(RunRecorder, SendsEventsInOrderAndFlushesOnFinish) {
 TEST(RunRecorder, AttackMetricsUseOneStepPerEps) {
   RunRecorder r(fixtures(), {}, "fixture-reporter");
   r.start("exp", "attack");
-  record_attack(r, "fgsm", "logreg", 0.9, {{0.1, 0.6, 0.3, 0.5, 0.1, 10}, {0.3, 0.2, 0.7, 1.5, 0.3, 10}}, 0.42);
+  record_attack(r, "fgsm", "logreg", 0.9,
+                {{0.1, 0.6, 0.3, 0.5, 0.1, 10}, {0.3, 0.2, 0.7, 1.5, 0.3, 10}}, 0.42);
   auto ev = events(r);
   EXPECT_EQ(std::count(ev.begin(), ev.end(), "3:attack.adversarial_accuracy"), 2);
   EXPECT_THAT(ev, Contains("3:attack.success_rate"));

@@ -4,8 +4,8 @@
 
 namespace secmlops::plugins::mlflow {
 
-Delivery deliver(RestStore& store, const RunPlan& plan, const std::string& run_key, Progress& progress,
-                 const Settings& settings) {
+Delivery deliver(RestStore& store, const RunPlan& plan, const std::string& run_key,
+                 Progress& progress, const Settings& settings) {
   Delivery d;
   std::optional<RunRef> run = progress.run();
   if (!run) {
@@ -45,7 +45,8 @@ Delivery deliver(RestStore& store, const RunPlan& plan, const std::string& run_k
     if (progress.done(step)) continue;
     const auto& a = plan.artifacts[i];
     if (!std::filesystem::exists(a.local_path)) {
-      d.warnings.push_back("mlflow: artifact '" + a.local_path + "' no longer exists; not uploaded");
+      d.warnings.push_back("mlflow: artifact '" + a.local_path +
+                           "' no longer exists; not uploaded");
       progress.mark_done(step);
       continue;
     }
@@ -62,7 +63,8 @@ Delivery deliver(RestStore& store, const RunPlan& plan, const std::string& run_k
     for (const auto& [k, v] : plan.tags)
       if (k.rfind("secmlops.", 0) == 0 && k != kRunKeyTag)
         store.set_model_version_tag(settings.model_name, settings.model_version, k, v);
-    store.set_model_version_tag(settings.model_name, settings.model_version, "secmlops.run_id", run->run_id);
+    store.set_model_version_tag(settings.model_name, settings.model_version, "secmlops.run_id",
+                                run->run_id);
     progress.mark_done("model_version_tags");
   }
   if (!progress.done("end")) {

@@ -23,7 +23,7 @@ struct Delivery {
 // its idempotency key, completed batches are skipped, and points of a batch that may have been
 // stored are checked against the metric history before they are re-sent.
 // Throws MlflowError; transient() tells whether spooling for a later sync makes sense.
-Delivery deliver(RestStore& store, const RunPlan& plan, const std::string& run_key, Progress& progress,
-                 const Settings& settings);
+Delivery deliver(RestStore& store, const RunPlan& plan, const std::string& run_key,
+                 Progress& progress, const Settings& settings);
 
 }  // namespace secmlops::plugins::mlflow

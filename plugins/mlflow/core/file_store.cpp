@@ -19,9 +19,12 @@ namespace {
 std::string yq(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "''";
-    else if (c == '\n') out += ' ';
-    else out += c;
+    if (c == '\'')
+      out += "''";
+    else if (c == '\n')
+      out += ' ';
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -109,13 +112,12 @@ FileStore::FileStore(fs::path root) : root_(std::move(root)) {
   if (!fs::exists(root_ / "0" / "meta.yaml")) {
     // MLflow creates the Default experiment with a new store; do the same.
     int64_t now = now_millis();
-    write_file(root_ / "0" / "meta.yaml",
-               yaml({{"artifact_location", yq(file_uri(root_ / "0"))},
-                     {"creation_time", std::to_string(now)},
-                     {"experiment_id", yq("0")},
-                     {"last_update_time", std::to_string(now)},
-                     {"lifecycle_stage", "active"},
-                     {"name", "Default"}}));
+    write_file(root_ / "0" / "meta.yaml", yaml({{"artifact_location", yq(file_uri(root_ / "0"))},
+                                                {"creation_time", std::to_string(now)},
+                                                {"experiment_id", yq("0")},
+                                                {"last_update_time", std::to_string(now)},
+                                                {"lifecycle_stage", "active"},
+                                                {"name", "Default"}}));
   }
   fs::create_directories(root_ / ".trash");
 }
@@ -124,41 +126,40 @@ std::string FileStore::ensure_experiment(const std::string& name) {
   for (const auto& e : fs::directory_iterator(root_)) {
     if (!e.is_directory() || e.path().filename() == ".trash") continue;
     fs::path meta = e.path() / "meta.yaml";
-    if (fs::exists(meta) && yaml_value(meta, "name") == name && yaml_value(meta, "lifecycle_stage") == "active")
+    if (fs::exists(meta) && yaml_value(meta, "name") == name &&
+        yaml_value(meta, "lifecycle_stage") == "active")
       return e.path().filename().string();
   }
   // MLflow's file store picks a random integer id for new experiments.
   std::mt19937_64 rng{std::random_device{}()};
   std::string id = std::to_string(100000000000000000ULL + rng() % 800000000000000000ULL);
   int64_t now = now_millis();
-  write_file(root_ / id / "meta.yaml",
-             yaml({{"artifact_location", yq(file_uri(root_ / id))},
-                   {"creation_time", std::to_string(now)},
-                   {"experiment_id", yq(id)},
-                   {"last_update_time", std::to_string(now)},
-                   {"lifecycle_stage", "active"},
-                   {"name", yq(name)}}));
+  write_file(root_ / id / "meta.yaml", yaml({{"artifact_location", yq(file_uri(root_ / id))},
+                                             {"creation_time", std::to_string(now)},
+                                             {"experiment_id", yq(id)},
+                                             {"last_update_time", std::to_string(now)},
+                                             {"lifecycle_stage", "active"},
+                                             {"name", yq(name)}}));
   return id;
 }
 
 void FileStore::write_run_meta(const Run& run, const std::string& run_name, int64_t start_ms,
                                std::optional<int64_t> end_ms, int status, const std::string& user) {
-  write_file(run.dir / "meta.yaml",
-             yaml({{"artifact_uri", yq(run.artifact_uri)},
-                   {"end_time", end_ms ? std::to_string(*end_ms) : "null"},
-                   {"entry_point_name", "''"},
-                   {"experiment_id", yq(run.experiment_id)},
-                   {"lifecycle_stage", "active"},
-                   {"run_id", run.run_id},
-                   {"run_name", yq(run_name)},
-                   {"run_uuid", run.run_id},
-                   {"source_name", "''"},
-                   {"source_type", "4"},
-                   {"source_version", "''"},
-                   {"start_time", std::to_string(start_ms)},
-                   {"status", std::to_string(status)},
-                   {"tags", "[]"},
-                   {"user_id", yq(user)}}));
+  write_file(run.dir / "meta.yaml", yaml({{"artifact_uri", yq(run.artifact_uri)},
+                                          {"end_time", end_ms ? std::to_string(*end_ms) : "null"},
+                                          {"entry_point_name", "''"},
+                                          {"experiment_id", yq(run.experiment_id)},
+                                          {"lifecycle_stage", "active"},
+                                          {"run_id", run.run_id},
+                                          {"run_name", yq(run_name)},
+                                          {"run_uuid", run.run_id},
+                                          {"source_name", "''"},
+                                          {"source_type", "4"},
+                                          {"source_version", "''"},
+                                          {"start_time", std::to_string(start_ms)},
+                                          {"status", std::to_string(status)},
+                                          {"tags", "[]"},
+                                          {"user_id", yq(user)}}));
 }
 
 FileStore::Run FileStore::start_run(const std::string& experiment, const std::string& run_name,
@@ -216,9 +217,12 @@ void FileStore::write(const Run& run, const RunPlan& plan, const std::string& us
     fs::create_directories(dst.parent_path());
     std::error_code ec;
     fs::copy_file(a.local_path, dst, fs::copy_options::overwrite_existing, ec);
-    if (ec) throw std::runtime_error("mlflow: cannot copy artifact '" + a.local_path + "': " + ec.message());
+    if (ec)
+      throw std::runtime_error("mlflow: cannot copy artifact '" + a.local_path +
+                               "': " + ec.message());
   }
-  write_run_meta(run, plan.run_name, plan.start_time_ms, plan.end_time_ms, run_status_code(plan.status), user);
+  write_run_meta(run, plan.run_name, plan.start_time_ms, plan.end_time_ms,
+                 run_status_code(plan.status), user);
 }
 
 }  // namespace secmlops::plugins::mlflow

@@ -73,7 +73,8 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
   auto colon = line.find(':');
   if (colon != std::string::npos) {
     std::string name = line.substr(0, colon);
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     std::string value = trim(line.substr(colon + 1));
     if (name == "content-type") h->content_type = value;
     if (name == "retry-after") h->retry_after = parse_retry_after(value);
@@ -86,9 +87,13 @@ std::string first_words(const std::string& body) {
   std::string text;
   bool in_tag = false;
   for (char c : body) {
-    if (c == '<') in_tag = true;
-    else if (c == '>') { in_tag = false; text += ' '; }
-    else if (!in_tag) text += (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
+    if (c == '<')
+      in_tag = true;
+    else if (c == '>') {
+      in_tag = false;
+      text += ' ';
+    } else if (!in_tag)
+      text += (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
   }
   std::string out;
   for (char c : text)
@@ -133,14 +138,16 @@ HttpResponse HttpClient::perform(const std::string& method, const std::string& u
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &on_header);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(settings_.connect_timeout_s * 1000));
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(settings_.connect_timeout_s * 1000));
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(settings_.timeout_s * 1000));
   curl_easy_setopt(c, CURLOPT_USERAGENT, "secmlops-mlflow/1.0");
   if (settings_.insecure_tls) {
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
   }
-  if (!settings_.ca_bundle.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, settings_.ca_bundle.c_str());
+  if (!settings_.ca_bundle.empty())
+    curl_easy_setopt(c, CURLOPT_CAINFO, settings_.ca_bundle.c_str());
   // MLflow's own client: basic when a username is set, otherwise a bearer token.
   if (!settings_.username.empty()) {
     curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
@@ -191,9 +198,11 @@ HttpResponse HttpClient::perform(const std::string& method, const std::string& u
                      rc == CURLE_PARTIAL_FILE || rc == CURLE_SSL_CONNECT_ERROR;
     std::string hint;
     if (rc == CURLE_PEER_FAILED_VERIFICATION)
-      hint = " (set MLFLOW_TRACKING_SERVER_CERT_PATH to the server's CA bundle, or "
-             "MLFLOW_TRACKING_INSECURE_TLS=true to skip verification)";
-    throw MlflowError("mlflow: " + method + " " + url + ": " + curl_easy_strerror(rc) + hint, 0, "", transient);
+      hint =
+          " (set MLFLOW_TRACKING_SERVER_CERT_PATH to the server's CA bundle, or "
+          "MLFLOW_TRACKING_INSECURE_TLS=true to skip verification)";
+    throw MlflowError("mlflow: " + method + " " + url + ": " + curl_easy_strerror(rc) + hint, 0, "",
+                      transient);
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
   r.content_type = h.content_type;
@@ -235,14 +244,18 @@ std::string describe_error(const std::string& what, const HttpResponse& r) {
     return out;
   }
   std::string text = first_words(r.body);
-  if (r.status == 401) out += " (not authenticated: set MLFLOW_TRACKING_USERNAME/PASSWORD or MLFLOW_TRACKING_TOKEN)";
-  else if (r.status == 403) out += " (permission denied)";
-  else if (r.status == 404) out += " (no such endpoint: is this an MLflow >= 2.0 tracking server?)";
+  if (r.status == 401)
+    out += " (not authenticated: set MLFLOW_TRACKING_USERNAME/PASSWORD or MLFLOW_TRACKING_TOKEN)";
+  else if (r.status == 403)
+    out += " (permission denied)";
+  else if (r.status == 404)
+    out += " (no such endpoint: is this an MLflow >= 2.0 tracking server?)";
   if (!text.empty()) out += ": " + text;
   return out;
 }
 
-HttpResponse with_retries(const RetryPolicy& policy, const std::function<HttpResponse(int)>& attempt,
+HttpResponse with_retries(const RetryPolicy& policy,
+                          const std::function<HttpResponse(int)>& attempt,
                           const std::function<void(double)>& sleep, const std::string& what,
                           const std::function<void(const std::string&)>& log) {
   int retries = 0, retries_500 = 0;
@@ -254,8 +267,10 @@ HttpResponse with_retries(const RetryPolicy& policy, const std::function<HttpRes
       bool again = (rc == RetryClass::Normal && retries < policy.max_retries) ||
                    (rc == RetryClass::Server500 && retries_500 < policy.max_retries_500);
       if (!again) return r;
-      if (rc == RetryClass::Server500) ++retries_500;
-      else ++retries;
+      if (rc == RetryClass::Server500)
+        ++retries_500;
+      else
+        ++retries;
       retry_after = r.retry_after_s;
       if (log) log("mlflow: " + what + ": HTTP " + std::to_string(r.status) + ", retrying");
     } catch (const MlflowError& e) {

@@ -21,7 +21,9 @@ struct HttpResponse {
 class MlflowError : public std::runtime_error {
  public:
   MlflowError(const std::string& message, long http_status, std::string error_code, bool transient)
-      : std::runtime_error(message), http_status_(http_status), error_code_(std::move(error_code)),
+      : std::runtime_error(message),
+        http_status_(http_status),
+        error_code_(std::move(error_code)),
         transient_(transient) {}
   [[nodiscard]] long http_status() const { return http_status_; }  // 0: no HTTP answer
   [[nodiscard]] const std::string& error_code() const { return error_code_; }
@@ -72,7 +74,8 @@ std::string error_code_of(const HttpResponse& r);
 // `attempt(n)` gets the attempt number (0-based) so that callers can make re-sends safe.
 // `sleep` is injectable for tests. Returns the last response (any status); throws MlflowError
 // when the network stays down.
-HttpResponse with_retries(const RetryPolicy& policy, const std::function<HttpResponse(int)>& attempt,
+HttpResponse with_retries(const RetryPolicy& policy,
+                          const std::function<HttpResponse(int)>& attempt,
                           const std::function<void(double)>& sleep, const std::string& what,
                           const std::function<void(const std::string&)>& log);
 

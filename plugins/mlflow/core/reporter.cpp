@@ -10,6 +10,15 @@ Reporter::Reporter(Settings settings, RestStore::Sleep sleep)
     files_ = std::make_unique<FileStore>(settings_.file_store_root());
 }
 
+namespace {
+// A file store has no model registry: say so once instead of silently dropping the request.
+void warn_no_registry(const Settings& s, const Sink& sink) {
+  if (!s.model_name.empty())
+    sink.log(3, "mlflow: model version tags (" + s.model_name + ":" + s.model_version +
+                    ") need a tracking server; the file store has no model registry");
+}
+}  // namespace
+
 RestStore& Reporter::store(const std::string& uri) {
   if (!store_ || store_uri_ != uri) {
     Settings s = settings_;
@@ -24,8 +33,10 @@ void Reporter::on_event(const Event& in, const Sink& sink) {
   if (settings_.mode == "sync") throw EventError("mlflow: this instance only syncs the spool");
   Event e = in;
   if (e.timestamp_ms <= 0) e.timestamp_ms = now_millis();
-  if (!started_ && e.type != EventType::RunStart) throw EventError("mlflow: the first event must be RUN_START");
-  if (started_ && e.type == EventType::RunStart) throw EventError("mlflow: one instance reports one run");
+  if (!started_ && e.type != EventType::RunStart)
+    throw EventError("mlflow: the first event must be RUN_START");
+  if (started_ && e.type == EventType::RunStart)
+    throw EventError("mlflow: one instance reports one run");
   if (ended_) throw EventError("mlflow: event after RUN_END");
   validate_event(e);
   // Refuse what the final plan would refuse, now, while the caller can still react.
@@ -34,6 +45,7 @@ void Reporter::on_event(const Event& in, const Sink& sink) {
     started_ = true;
     if (e.key.empty()) e.key = settings_.experiment;
     if (files_) {
+      warn_no_registry(settings_, sink);
       file_run_ = files_->start_run(e.key, e.value, e.timestamp_ms, settings_.user);
       sink.property("mlflow.run_id", file_run_->run_id);
       sink.property("mlflow.experiment_id", file_run_->experiment_id);
@@ -55,8 +67,10 @@ void Reporter::flush(const Sink& sink) {
   if (settings_.mode == "sync") {
     size_t left = sync(sink);
     if (left > 0)
-      throw MlflowError("mlflow: " + std::to_string(left) + " spooled run(s) could not be delivered yet; "
-                            "they stay in " + settings_.spool_dir.string(),
+      throw MlflowError("mlflow: " + std::to_string(left) +
+                            " spooled run(s) could not be delivered yet; "
+                            "they stay in " +
+                            settings_.spool_dir.string(),
                         0, "", true);
     return;
   }
@@ -76,9 +90,12 @@ void Reporter::deliver_spooled(const std::filesystem::path& file, const Sink& si
   SpooledRun spooled = read_spool(file);
   std::string uri = settings_.tracking_uri;
   if (uri.empty() || settings_.is_file_store()) uri = spooled.header.value("tracking_uri", "");
-  if (uri.empty()) throw MlflowError("mlflow: spool file '" + file.string() + "' names no tracking URI", 0, "", false);
+  if (uri.empty())
+    throw MlflowError("mlflow: spool file '" + file.string() + "' names no tracking URI", 0, "",
+                      false);
   RunPlan plan = build_plan(spooled.events, settings_.limits, now_millis());
-  if (plan.experiment.empty()) plan.experiment = spooled.header.value("experiment", settings_.experiment);
+  if (plan.experiment.empty())
+    plan.experiment = spooled.header.value("experiment", settings_.experiment);
   Progress progress(file.parent_path() / (spooled.key + ".progress"));
   try {
     Delivery d = deliver(store(uri), plan, spooled.key, progress, settings_);
@@ -112,9 +129,12 @@ size_t Reporter::sync(const Sink& sink) {
     Sink inner = sink;
     bool kept = false;
     inner.property = [&](const std::string& k, const std::string& v) {
-      if (k == "mlflow.spooled") kept = true;
-      else if (k == "mlflow.run_id") sink.property("mlflow.synced", v);
-      else sink.property(k, v);
+      if (k == "mlflow.spooled")
+        kept = true;
+      else if (k == "mlflow.run_id")
+        sink.property("mlflow.synced", v);
+      else
+        sink.property(k, v);
     };
     try {
       deliver_spooled(file, inner);

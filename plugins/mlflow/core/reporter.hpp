@@ -26,7 +26,8 @@ struct Sink {
 //    delivered at flush; what cannot be delivered stays spooled for `secmlops mlflow sync`;
 //  - mode=sync: flush replays every spooled run of spool_dir.
 // Properties emitted: mlflow.run_id, mlflow.experiment_id, mlflow.run_url (REST) or
-// mlflow.run_dir (file store), mlflow.spooled (spool file kept), mlflow.synced / mlflow.sync_failed.
+// mlflow.run_dir (file store), mlflow.spooled (spool file kept), mlflow.synced /
+// mlflow.sync_failed.
 class Reporter {
  public:
   explicit Reporter(Settings settings, RestStore::Sleep sleep = {});

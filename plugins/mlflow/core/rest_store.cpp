@@ -51,7 +51,10 @@ RunRef run_ref(const json& info) {
 }  // namespace
 
 RestStore::RestStore(const Settings& settings, Sleep sleep, Log log)
-    : settings_(settings), base_(settings.rest_base()), sleep_(std::move(sleep)), log_(std::move(log)),
+    : settings_(settings),
+      base_(settings.rest_base()),
+      sleep_(std::move(sleep)),
+      log_(std::move(log)),
       http_(std::make_unique<HttpClient>(settings.http)) {
   if (!sleep_)
     sleep_ = [](double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); };
@@ -78,16 +81,18 @@ json RestStore::call(const std::string& method, const std::string& path, const j
   std::string url = base_ + path;
   std::string payload = method == "GET" ? "" : body.dump();
   auto r = with_retries(
-      settings_.retry, [&](int) { return http_->request(method, url, payload, "application/json"); },
-      sleep_, what, log_);
+      settings_.retry,
+      [&](int) { return http_->request(method, url, payload, "application/json"); }, sleep_, what,
+      log_);
   return parse_ok(r, what);
 }
 
 ExperimentInfo RestStore::ensure_experiment(const std::string& name) {
   auto get = [&]() -> std::optional<ExperimentInfo> {
     try {
-      auto j = call("GET", "/api/2.0/mlflow/experiments/get-by-name?experiment_name=" + url_encode(name),
-                    json(), "experiments/get-by-name '" + name + "'");
+      auto j =
+          call("GET", "/api/2.0/mlflow/experiments/get-by-name?experiment_name=" + url_encode(name),
+               json(), "experiments/get-by-name '" + name + "'");
       const auto& e = j.at("experiment");
       ExperimentInfo info;
       const auto& id = e.at("experiment_id");
@@ -97,7 +102,8 @@ ExperimentInfo RestStore::ensure_experiment(const std::string& name) {
       info.lifecycle_stage = e.value("lifecycle_stage", "active");
       return info;
     } catch (const MlflowError& err) {
-      if (err.http_status() == 404 && err.error_code() == "RESOURCE_DOES_NOT_EXIST") return std::nullopt;
+      if (err.http_status() == 404 && err.error_code() == "RESOURCE_DOES_NOT_EXIST")
+        return std::nullopt;
       throw;
     }
   };
@@ -112,7 +118,8 @@ ExperimentInfo RestStore::ensure_experiment(const std::string& name) {
     }
     found = get();
     if (!found)
-      throw MlflowError("mlflow: experiment '" + name + "' was created but cannot be read back", 0, "", false);
+      throw MlflowError("mlflow: experiment '" + name + "' was created but cannot be read back", 0,
+                        "", false);
   }
   if (found->lifecycle_stage == "deleted")
     throw MlflowError("mlflow: experiment '" + name + "' (id " + found->id +
@@ -122,7 +129,8 @@ ExperimentInfo RestStore::ensure_experiment(const std::string& name) {
 }
 
 RunRef RestStore::create_run(const std::string& experiment_id, const std::string& run_name,
-                             int64_t start_ms, const std::vector<std::pair<std::string, std::string>>& tags) {
+                             int64_t start_ms,
+                             const std::vector<std::pair<std::string, std::string>>& tags) {
   json body = {{"experiment_id", experiment_id}, {"start_time", start_ms}, {"tags", kv_list(tags)}};
   if (!run_name.empty()) body["run_name"] = run_name;
   if (!settings_.user.empty()) body["user_id"] = settings_.user;
@@ -135,8 +143,8 @@ RunRef RestStore::get_run(const std::string& run_id) {
   return run_ref(j.at("run").at("info"));
 }
 
-std::optional<RunRef> RestStore::find_run_by_tag(const std::string& experiment_id, const std::string& key,
-                                                 const std::string& value) {
+std::optional<RunRef> RestStore::find_run_by_tag(const std::string& experiment_id,
+                                                 const std::string& key, const std::string& value) {
   json body = {{"experiment_ids", {experiment_id}},
                {"filter", "tags.`" + key + "` = '" + value + "'"},
                {"run_view_type", "ACTIVE_ONLY"},
@@ -146,7 +154,8 @@ std::optional<RunRef> RestStore::find_run_by_tag(const std::string& experiment_i
   return run_ref(j["runs"][0].at("info"));
 }
 
-std::vector<MetricPoint> RestStore::metric_history(const std::string& run_id, const std::string& key) {
+std::vector<MetricPoint> RestStore::metric_history(const std::string& run_id,
+                                                   const std::string& key) {
   std::vector<MetricPoint> out;
   std::string token;
   for (int page = 0; page < 10000; ++page) {
@@ -157,7 +166,8 @@ std::vector<MetricPoint> RestStore::metric_history(const std::string& run_id, co
     if (j.contains("metrics"))
       for (const auto& m : j["metrics"])
         out.push_back({m.value("key", key), metric_from_json(m.value("value", json(0))),
-                       to_int64(m.value("timestamp", json(0))), to_int64(m.value("step", json(0)))});
+                       to_int64(m.value("timestamp", json(0))),
+                       to_int64(m.value("step", json(0)))});
     token = j.value("next_page_token", "");
     if (token.empty()) break;
   }
@@ -181,13 +191,17 @@ void RestStore::log_batch(const std::string& run_id, const Batch& batch, bool ma
             return std::find(h.begin(), h.end(), m) != h.end();
           });
         }
-        json body = {{"run_id", run_id}, {"params", kv_list(batch.params)}, {"tags", kv_list(batch.tags)}};
+        json body = {
+            {"run_id", run_id}, {"params", kv_list(batch.params)}, {"tags", kv_list(batch.tags)}};
         json ms = json::array();
         for (const auto& m : metrics)
-          ms.push_back({{"key", m.key}, {"value", metric_value(m.value)}, {"timestamp", m.timestamp_ms},
+          ms.push_back({{"key", m.key},
+                        {"value", metric_value(m.value)},
+                        {"timestamp", m.timestamp_ms},
                         {"step", m.step}});
         body["metrics"] = ms;
-        if (ms.empty() && batch.params.empty() && batch.tags.empty()) return HttpResponse{200, "{}", "", {}};
+        if (ms.empty() && batch.params.empty() && batch.tags.empty())
+          return HttpResponse{200, "{}", "", {}};
         return http_->request("POST", url, body.dump(), "application/json");
       },
       sleep_, "runs/log-batch", log_);
@@ -200,8 +214,11 @@ void RestStore::log_inputs(const std::string& run_id, const std::vector<DatasetI
     for (size_t i = first; i < std::min(datasets.size(), first + 1000); ++i) {
       const auto& d = datasets[i];
       list.push_back({{"tags", kv_list(d.tags)},
-                      {"dataset", {{"name", d.name}, {"digest", d.digest}, {"source_type", d.source_type},
-                                   {"source", d.source}}}});
+                      {"dataset",
+                       {{"name", d.name},
+                        {"digest", d.digest},
+                        {"source_type", d.source_type},
+                        {"source", d.source}}}});
     }
     call("POST", "/api/2.0/mlflow/runs/log-inputs", {{"run_id", run_id}, {"datasets", list}},
          "runs/log-inputs");
@@ -213,24 +230,27 @@ std::string RestStore::artifact_url(const std::string& artifact_uri, const std::
   if (artifact_uri.rfind(scheme, 0) != 0) {
     auto colon = artifact_uri.find(':');
     std::string s = colon == std::string::npos ? artifact_uri : artifact_uri.substr(0, colon);
-    throw MlflowError("mlflow: the run's artifact_uri '" + artifact_uri + "' uses the '" + s +
-                          "' scheme; only proxied artifacts (mlflow-artifacts:/, server started with "
-                          "--serve-artifacts) are supported",
-                      0, "UNSUPPORTED_ARTIFACT_URI", false);
+    throw MlflowError(
+        "mlflow: the run's artifact_uri '" + artifact_uri + "' uses the '" + s +
+            "' scheme; only proxied artifacts (mlflow-artifacts:/, server started with "
+            "--serve-artifacts) are supported",
+        0, "UNSUPPORTED_ARTIFACT_URI", false);
   }
   std::string rest = artifact_uri.substr(scheme.size());
   std::string base = base_;
   if (rest.rfind("//", 0) == 0) {
     // mlflow-artifacts://host:port/<path>: that host, with the tracking URI's scheme.
     auto slash = rest.find('/', 2);
-    std::string authority = rest.substr(2, slash == std::string::npos ? std::string::npos : slash - 2);
+    std::string authority =
+        rest.substr(2, slash == std::string::npos ? std::string::npos : slash - 2);
     std::string tscheme = base_.substr(0, base_.find("://"));
     base = tscheme + "://" + authority;
     rest = slash == std::string::npos ? "" : rest.substr(slash);
   }
   while (!rest.empty() && rest.front() == '/') rest.erase(0, 1);
   while (!rest.empty() && rest.back() == '/') rest.pop_back();
-  return base + "/api/2.0/mlflow-artifacts/artifacts/" + url_encode(rest, true) + "/" + url_encode(rel, true);
+  return base + "/api/2.0/mlflow-artifacts/artifacts/" + url_encode(rest, true) + "/" +
+         url_encode(rel, true);
 }
 
 void RestStore::upload_artifact(const RunRef& run, const ArtifactFile& artifact) {
@@ -245,14 +265,16 @@ void RestStore::update_run(const std::string& run_id, const std::string& status,
   if (status != "RUNNING" && status != "SCHEDULED" && status != "FINISHED" && status != "FAILED" &&
       status != "KILLED")
     throw MlflowError("mlflow: invalid run status '" + status + "'", 0, "", false);
-  call("POST", "/api/2.0/mlflow/runs/update", {{"run_id", run_id}, {"status", status}, {"end_time", end_ms}},
-       "runs/update");
+  call("POST", "/api/2.0/mlflow/runs/update",
+       {{"run_id", run_id}, {"status", status}, {"end_time", end_ms}}, "runs/update");
 }
 
 void RestStore::set_model_version_tag(const std::string& name, const std::string& version,
                                       const std::string& key, const std::string& value) {
   call("POST", "/api/2.0/mlflow/model-versions/set-tag",
-       {{"name", name}, {"version", version}, {"key", key},
+       {{"name", name},
+        {"version", version},
+        {"key", key},
         {"value", utf8_prefix(value, settings_.limits.model_version_tag_value)}},
        "model-versions/set-tag");
 }

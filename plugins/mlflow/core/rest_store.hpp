@@ -50,12 +50,14 @@ class RestStore {
 
   // mlflow-artifacts:/<p> → <tracking>/api/2.0/mlflow-artifacts/artifacts/<p>/<rel>. Other
   // schemes (s3://, file://, …) throw MlflowError: the client cannot write there itself.
-  [[nodiscard]] std::string artifact_url(const std::string& artifact_uri, const std::string& rel) const;
-  [[nodiscard]] std::string run_page(const std::string& experiment_id, const std::string& run_id) const;
+  [[nodiscard]] std::string artifact_url(const std::string& artifact_uri,
+                                         const std::string& rel) const;
+  [[nodiscard]] std::string run_page(const std::string& experiment_id,
+                                     const std::string& run_id) const;
 
  private:
-  nlohmann::json call(const std::string& method, const std::string& path, const nlohmann::json& body,
-                      const std::string& what);
+  nlohmann::json call(const std::string& method, const std::string& path,
+                      const nlohmann::json& body, const std::string& what);
   nlohmann::json parse_ok(const HttpResponse& r, const std::string& what);
   MlflowError failure(const std::string& what, const HttpResponse& r) const;
 

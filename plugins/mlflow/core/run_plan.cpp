@@ -10,13 +10,20 @@ using nlohmann::json;
 
 const char* type_name(EventType t) {
   switch (t) {
-    case EventType::RunStart: return "run_start";
-    case EventType::Param: return "param";
-    case EventType::Metric: return "metric";
-    case EventType::Tag: return "tag";
-    case EventType::Dataset: return "dataset";
-    case EventType::Artifact: return "artifact";
-    case EventType::RunEnd: return "run_end";
+    case EventType::RunStart:
+      return "run_start";
+    case EventType::Param:
+      return "param";
+    case EventType::Metric:
+      return "metric";
+    case EventType::Tag:
+      return "tag";
+    case EventType::Dataset:
+      return "dataset";
+    case EventType::Artifact:
+      return "artifact";
+    case EventType::RunEnd:
+      return "run_end";
   }
   return "?";
 }
@@ -27,16 +34,18 @@ bool allowed_key_char(unsigned char c) {
 }
 
 // Rough JSON size of an item, to keep a request under MLflow's (and proxies') 1 MB.
-size_t approx_size(const std::string& k, const std::string& v) { return k.size() + v.size() * 2 + 40; }
+size_t approx_size(const std::string& k, const std::string& v) {
+  return k.size() + v.size() * 2 + 40;
+}
 constexpr size_t kBatchByteBudget = 900 * 1024;
 
 std::string shorten(const std::string& kind, const std::string& key, const std::string& value,
                     size_t limit, bool refuse, std::vector<std::string>& record) {
   if (utf8_length(value) <= limit) return value;
   if (refuse)
-    throw EventError("mlflow: " + kind + " '" + key + "' has " + std::to_string(utf8_length(value)) +
-                     " characters; the limit is " + std::to_string(limit) +
-                     " (configure long_values=truncate to shorten it)");
+    throw EventError("mlflow: " + kind + " '" + key + "' has " +
+                     std::to_string(utf8_length(value)) + " characters; the limit is " +
+                     std::to_string(limit) + " (configure long_values=truncate to shorten it)");
   record.push_back(key);
   return utf8_prefix(value, limit);
 }
@@ -56,12 +65,19 @@ int64_t now_millis() {
 }
 
 json to_json(const Event& e) {
-  json j = {{"type", type_name(e.type)}, {"key", e.key}, {"value", e.value}, {"path", e.path},
-            {"step", e.step}, {"ts", e.timestamp_ms}};
+  json j = {{"type", type_name(e.type)},
+            {"key", e.key},
+            {"value", e.value},
+            {"path", e.path},
+            {"step", e.step},
+            {"ts", e.timestamp_ms}};
   // JSON has no NaN/Infinity: keep them as MLflow's own spellings.
-  if (std::isnan(e.number)) j["number"] = "NaN";
-  else if (std::isinf(e.number)) j["number"] = e.number > 0 ? "Infinity" : "-Infinity";
-  else j["number"] = e.number;
+  if (std::isnan(e.number))
+    j["number"] = "NaN";
+  else if (std::isinf(e.number))
+    j["number"] = e.number > 0 ? "Infinity" : "-Infinity";
+  else
+    j["number"] = e.number;
   return j;
 }
 
@@ -143,11 +159,14 @@ std::string sanitise_key(const std::string& key) {
 void validate_event(const Event& e) {
   switch (e.type) {
     case EventType::RunStart:
-      if (e.key.size() > 500) throw EventError("mlflow: experiment names are limited to 500 characters");
+      if (e.key.size() > 500)
+        throw EventError("mlflow: experiment names are limited to 500 characters");
       break;
     case EventType::Param:
     case EventType::Metric:
-    case EventType::Tag: (void)sanitise_key(e.key); break;
+    case EventType::Tag:
+      (void)sanitise_key(e.key);
+      break;
     case EventType::Dataset:
       if (e.key.empty()) throw EventError("mlflow: a dataset needs a name");
       if (e.key.size() > kMaxDatasetNameLength)
@@ -163,7 +182,8 @@ void validate_event(const Event& e) {
     case EventType::RunEnd:
       // MLflow silently ignores unknown statuses (the run stays RUNNING): check here.
       if (e.value != "FINISHED" && e.value != "FAILED" && e.value != "KILLED")
-        throw EventError("mlflow: run status must be FINISHED, FAILED or KILLED, got '" + e.value + "'");
+        throw EventError("mlflow: run status must be FINISHED, FAILED or KILLED, got '" + e.value +
+                         "'");
       break;
   }
 }
@@ -189,7 +209,8 @@ std::vector<Batch> RunPlan::batches() const {
     return cur.params.size() + param_add <= kMaxParamsPerBatch &&
            cur.tags.size() + tag_add <= kMaxTagsPerBatch &&
            cur.metrics.size() + metric_add <= kMaxMetricsPerBatch &&
-           cur.items() + 1 <= kMaxItemsPerBatch && (cur.items() == 0 || bytes + item_bytes <= kBatchByteBudget);
+           cur.items() + 1 <= kMaxItemsPerBatch &&
+           (cur.items() == 0 || bytes + item_bytes <= kBatchByteBudget);
   };
   auto close = [&] {
     if (cur.items() > 0) out.push_back(std::move(cur));
@@ -244,7 +265,8 @@ RunPlan build_plan(const std::vector<Event>& events, const ValueLimits& limits, 
         break;
       }
       case EventType::Metric:
-        plan.metrics.push_back({key_of(e.key), e.number, e.timestamp_ms > 0 ? e.timestamp_ms : now_ms, e.step});
+        plan.metrics.push_back(
+            {key_of(e.key), e.number, e.timestamp_ms > 0 ? e.timestamp_ms : now_ms, e.step});
         break;
       case EventType::Tag: {
         std::string k = key_of(e.key);
@@ -267,7 +289,9 @@ RunPlan build_plan(const std::vector<Event>& events, const ValueLimits& limits, 
         plan.datasets.push_back(std::move(d));
         break;
       }
-      case EventType::Artifact: plan.artifacts.push_back({e.path, e.key}); break;
+      case EventType::Artifact:
+        plan.artifacts.push_back({e.path, e.key});
+        break;
       case EventType::RunEnd:
         plan.status = e.value;
         plan.end_time_ms = e.timestamp_ms > 0 ? e.timestamp_ms : now_ms;

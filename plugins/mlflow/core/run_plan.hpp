@@ -69,8 +69,8 @@ struct DatasetInput {
 };
 
 struct ArtifactFile {
-  std::string local_path;     // file to upload
-  std::string artifact_dir;   // directory inside the run's artifacts ("" = root)
+  std::string local_path;    // file to upload
+  std::string artifact_dir;  // directory inside the run's artifacts ("" = root)
   [[nodiscard]] std::string artifact_path() const;  // dir/basename
 };
 
@@ -87,9 +87,9 @@ struct RunPlan {
   std::string experiment;
   std::string run_name;
   int64_t start_time_ms = 0;
-  std::map<std::string, std::string> params;   // first value wins
+  std::map<std::string, std::string> params;  // first value wins
   std::vector<MetricPoint> metrics;
-  std::map<std::string, std::string> tags;     // last value wins
+  std::map<std::string, std::string> tags;  // last value wins
   std::vector<DatasetInput> datasets;
   std::vector<ArtifactFile> artifacts;
   std::string status = "FINISHED";

@@ -28,11 +28,14 @@ void write_all(int fd, const std::string& data, const fs::path& file, bool durab
   while (off < data.size()) {
     ssize_t n = ::write(fd, data.data() + off, data.size() - off);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw std::runtime_error("mlflow: writing '" + file.string() + "' failed: " + std::strerror(errno));
+    if (n <= 0)
+      throw std::runtime_error("mlflow: writing '" + file.string() +
+                               "' failed: " + std::strerror(errno));
     off += static_cast<size_t>(n);
   }
   if (durable && ::fsync(fd) != 0)
-    throw std::runtime_error("mlflow: fsync of '" + file.string() + "' failed: " + std::strerror(errno));
+    throw std::runtime_error("mlflow: fsync of '" + file.string() +
+                             "' failed: " + std::strerror(errno));
 }
 
 }  // namespace
@@ -62,10 +65,13 @@ SpoolWriter::SpoolWriter(const fs::path& dir, const std::string& key, const nloh
     : dir_(dir), path_(dir / (key + ".jsonl")), key_(key) {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) throw std::runtime_error("mlflow: cannot create spool directory '" + dir.string() + "': " + ec.message());
+  if (ec)
+    throw std::runtime_error("mlflow: cannot create spool directory '" + dir.string() +
+                             "': " + ec.message());
   fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
   if (fd_ < 0)
-    throw std::runtime_error("mlflow: cannot create spool file '" + path_.string() + "': " + std::strerror(errno));
+    throw std::runtime_error("mlflow: cannot create spool file '" + path_.string() +
+                             "': " + std::strerror(errno));
   ::flock(fd_, LOCK_EX);
   write_line(header.dump(), true);
   fsync_dir(dir);
@@ -88,7 +94,8 @@ void SpoolWriter::write_line(const std::string& line, bool durable) {
 
 void SpoolWriter::sync() {
   if (dirty_ && ::fsync(fd_) != 0)
-    throw std::runtime_error("mlflow: fsync of '" + path_.string() + "' failed: " + std::strerror(errno));
+    throw std::runtime_error("mlflow: fsync of '" + path_.string() +
+                             "' failed: " + std::strerror(errno));
   dirty_ = false;
 }
 
@@ -99,7 +106,9 @@ Event SpoolWriter::append(Event e) {
     std::error_code ec;
     fs::create_directories(dst.parent_path(), ec);
     fs::copy_file(src, dst, fs::copy_options::overwrite_existing, ec);
-    if (ec) throw std::runtime_error("mlflow: cannot copy artifact '" + src.string() + "' into the spool: " + ec.message());
+    if (ec)
+      throw std::runtime_error("mlflow: cannot copy artifact '" + src.string() +
+                               "' into the spool: " + ec.message());
     int f = ::open(dst.c_str(), O_RDONLY | O_CLOEXEC);
     if (f >= 0) {
       ::fsync(f);
@@ -107,7 +116,8 @@ Event SpoolWriter::append(Event e) {
     }
     e.path = dst.string();
   }
-  bool milestone = e.type == EventType::RunStart || e.type == EventType::RunEnd || e.type == EventType::Artifact;
+  bool milestone =
+      e.type == EventType::RunStart || e.type == EventType::RunEnd || e.type == EventType::Artifact;
   write_line(to_json(e).dump(), milestone);
   return e;
 }
@@ -125,10 +135,12 @@ SpooledRun read_spool(const fs::path& file) {
     if (!complete) break;
     auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded())
-      throw std::runtime_error("mlflow: spool file '" + file.string() + "' line " + std::to_string(n + 1) +
-                               " is not JSON");
-    if (n++ == 0) run.header = j;
-    else run.events.push_back(event_from_json(j));
+      throw std::runtime_error("mlflow: spool file '" + file.string() + "' line " +
+                               std::to_string(n + 1) + " is not JSON");
+    if (n++ == 0)
+      run.header = j;
+    else
+      run.events.push_back(event_from_json(j));
   }
   if (n == 0) throw std::runtime_error("mlflow: spool file '" + file.string() + "' is empty");
   return run;
@@ -138,7 +150,8 @@ std::vector<fs::path> list_spool(const fs::path& dir) {
   std::vector<std::pair<fs::file_time_type, fs::path>> files;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.is_regular_file() && e.path().extension() == ".jsonl") files.emplace_back(e.last_write_time(), e.path());
+    if (e.is_regular_file() && e.path().extension() == ".jsonl")
+      files.emplace_back(e.last_write_time(), e.path());
   std::sort(files.begin(), files.end());
   std::vector<fs::path> out;
   for (auto& f : files) out.push_back(f.second);
@@ -163,7 +176,8 @@ Progress::Progress(fs::path file) : file_(std::move(file)) {
     auto j = nlohmann::json::parse(line, nullptr, false);
     if (!j.is_object()) continue;
     if (j.contains("run_id"))
-      run_ = RunRef{j["run_id"].get<std::string>(), j.value("experiment_id", ""), j.value("artifact_uri", "")};
+      run_ = RunRef{j["run_id"].get<std::string>(), j.value("experiment_id", ""),
+                    j.value("artifact_uri", "")};
     if (j.contains("attempt")) attempted_.insert(j["attempt"].get<std::string>());
     if (j.contains("done")) done_.insert(j["done"].get<std::string>());
   }
@@ -171,7 +185,9 @@ Progress::Progress(fs::path file) : file_(std::move(file)) {
 
 void Progress::append(const nlohmann::json& j) {
   int fd = ::open(file_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0) throw std::runtime_error("mlflow: cannot write '" + file_.string() + "': " + std::strerror(errno));
+  if (fd < 0)
+    throw std::runtime_error("mlflow: cannot write '" + file_.string() +
+                             "': " + std::strerror(errno));
   try {
     write_all(fd, j.dump() + "\n", file_);
   } catch (...) {
@@ -182,7 +198,9 @@ void Progress::append(const nlohmann::json& j) {
 }
 
 void Progress::set_run(const RunRef& run) {
-  append({{"run_id", run.run_id}, {"experiment_id", run.experiment_id}, {"artifact_uri", run.artifact_uri}});
+  append({{"run_id", run.run_id},
+          {"experiment_id", run.experiment_id},
+          {"artifact_uri", run.artifact_uri}});
   run_ = run;
 }
 

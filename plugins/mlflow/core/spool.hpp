@@ -24,7 +24,8 @@ std::string random_hex32();
 // flock'ed while the run is being produced, so a concurrent `mlflow sync` leaves it alone.
 class SpoolWriter {
  public:
-  SpoolWriter(const std::filesystem::path& dir, const std::string& key, const nlohmann::json& header);
+  SpoolWriter(const std::filesystem::path& dir, const std::string& key,
+              const nlohmann::json& header);
   ~SpoolWriter();
   SpoolWriter(const SpoolWriter&) = delete;
   SpoolWriter& operator=(const SpoolWriter&) = delete;
@@ -70,7 +71,9 @@ class Progress {
   [[nodiscard]] std::optional<RunRef> run() const { return run_; }
   void set_run(const RunRef& run);
   [[nodiscard]] bool done(const std::string& step) const { return done_.count(step) != 0; }
-  [[nodiscard]] bool attempted(const std::string& step) const { return attempted_.count(step) != 0; }
+  [[nodiscard]] bool attempted(const std::string& step) const {
+    return attempted_.count(step) != 0;
+  }
   void mark_attempt(const std::string& step);
   void mark_done(const std::string& step);
 

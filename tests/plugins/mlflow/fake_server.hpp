@@ -2,10 +2,10 @@
 // Starts tests/plugins/mlflow/fake_mlflow_server.py on a free loopback port for one test.
 #include "core/http.hpp"
 
-#include <nlohmann/json.hpp>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdlib>
@@ -26,21 +26,24 @@ class FakeMlflowServer {
     if (::mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
     dir_ = tmpl;
     if (tls) {
-      std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
-                        "-addext subjectAltName=IP:127.0.0.1 -keyout " + (dir_ / "key.pem").string() +
-                        " -out " + ca_file() + " >/dev/null 2>&1";
+      std::string cmd =
+          "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+          "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+          (dir_ / "key.pem").string() + " -out " + ca_file() + " >/dev/null 2>&1";
       if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl req failed");
     }
     std::string port_file = (dir_ / "port").string();
-    std::string script = std::string(SECMLOPS_SOURCE_DIR) + "/tests/plugins/mlflow/fake_mlflow_server.py";
+    std::string script =
+        std::string(SECMLOPS_SOURCE_DIR) + "/tests/plugins/mlflow/fake_mlflow_server.py";
     pid_ = ::fork();
     if (pid_ == 0) {
       std::string cert = ca_file(), key = (dir_ / "key.pem").string();
       if (tls_)
-        ::execl("/usr/bin/python3", "python3", script.c_str(), "--port-file", port_file.c_str(), "--tls-cert",
-                cert.c_str(), "--tls-key", key.c_str(), nullptr);
+        ::execl("/usr/bin/python3", "python3", script.c_str(), "--port-file", port_file.c_str(),
+                "--tls-cert", cert.c_str(), "--tls-key", key.c_str(), nullptr);
       else
-        ::execl("/usr/bin/python3", "python3", script.c_str(), "--port-file", port_file.c_str(), nullptr);
+        ::execl("/usr/bin/python3", "python3", script.c_str(), "--port-file", port_file.c_str(),
+                nullptr);
       ::_exit(127);
     }
     for (int i = 0; i < 200 && !std::filesystem::exists(port_file); ++i)
@@ -71,13 +74,16 @@ class FakeMlflowServer {
     return nlohmann::json::parse(r.body);
   }
   // mode: 503, 429, 502, reset, timeout, html500, notfound, lost (stored, then the answer is lost).
-  void inject(const std::string& api_path, const std::string& mode, int count, double retry_after = 1) {
-    post("/_test/inject", {{"path", api_path}, {"mode", mode}, {"count", count}, {"retry_after", retry_after}});
+  void inject(const std::string& api_path, const std::string& mode, int count,
+              double retry_after = 1) {
+    post("/_test/inject",
+         {{"path", api_path}, {"mode", mode}, {"count", count}, {"retry_after", retry_after}});
   }
   void clear_injections() { post("/_test/clear-injections", nlohmann::json::object()); }
   nlohmann::json state() {
     plugins::mlflow::HttpClient c(control_settings());
-    return nlohmann::json::parse(c.request("GET", uri() + "/_test/state", "", "application/json").body);
+    return nlohmann::json::parse(
+        c.request("GET", uri() + "/_test/state", "", "application/json").body);
   }
   int count_requests(const std::string& path_suffix) {
     int n = 0;

@@ -14,7 +14,8 @@ using nlohmann::json;
 
 json check_layout(const std::filesystem::path& root) {
   auto r = secmlops::test::run_command("/usr/bin/python3 " SECMLOPS_SOURCE_DIR
-                                       "/tests/plugins/mlflow/check_file_store.py " + root.string());
+                                       "/tests/plugins/mlflow/check_file_store.py " +
+                                       root.string());
   EXPECT_EQ(r.exit_code, 0);
   return json::parse(r.out);
 }
@@ -29,13 +30,15 @@ TEST(MlflowFileStore, RunLayoutIsWhatMlflowReads) {
   std::vector<std::pair<std::string, std::string>> props;
   Sink sink{[](int, const std::string&) {},
             [&](const std::string& k, const std::string& v) { props.emplace_back(k, v); }};
-  r.on_event({EventType::RunStart, "security-scans", "scan model.pkl", "", 0, 0, 1700000000000}, sink);
+  r.on_event({EventType::RunStart, "security-scans", "scan model.pkl", "", 0, 0, 1700000000000},
+             sink);
   r.on_event({EventType::Param, "scan.paths", "model.pkl", "", 0, 0, 0}, sink);
   r.on_event({EventType::Metric, "scan.findings.critical", "", "", 2, 0, 1700000000500}, sink);
   r.on_event({EventType::Metric, "attack/adv_accuracy", "", "", 0.25, 3, 1700000000600}, sink);
   r.on_event({EventType::Metric, "attack/adv_accuracy", "", "", 0.125, 4, 1700000000700}, sink);
   r.on_event({EventType::Tag, "secmlops.scan.verdict", "fail", "", 0, 0, 0}, sink);
-  r.on_event({EventType::Dataset, "model.pkl", std::string(64, 'f'), "/m/model.pkl", 0, 0, 0}, sink);
+  r.on_event({EventType::Dataset, "model.pkl", std::string(64, 'f'), "/m/model.pkl", 0, 0, 0},
+             sink);
   r.on_event({EventType::Artifact, "reports", "", artifact.string(), 0, 0, 0}, sink);
   r.on_event({EventType::RunEnd, "", "FAILED", "", 0, 0, 1700000001000}, sink);
   r.flush(sink);
@@ -54,7 +57,8 @@ TEST(MlflowFileStore, RunLayoutIsWhatMlflowReads) {
   EXPECT_EQ(run["params"]["scan.paths"], "model.pkl");
   EXPECT_EQ(run["tags"]["secmlops.scan.verdict"], "fail");
   EXPECT_EQ(run["tags"]["mlflow.user"], "ci");
-  EXPECT_EQ(run["metrics"]["scan.findings.critical"], json::array({json::array({1700000000500, 2.0, 0})}));
+  EXPECT_EQ(run["metrics"]["scan.findings.critical"],
+            json::array({json::array({1700000000500, 2.0, 0})}));
   EXPECT_EQ(run["metrics"]["attack/adv_accuracy"].size(), 2u);
   EXPECT_EQ(run["metrics"]["attack/adv_accuracy"][1][2], 4);
   ASSERT_EQ(run["inputs"].size(), 1u);
@@ -73,7 +77,9 @@ TEST(MlflowFileStore, RunLayoutIsWhatMlflowReads) {
 
 TEST(MlflowFileStore, CheckerRejectsABrokenLayout) {
   secmlops::test::TempDir tmp;
-  tmp.write("mlruns/0/meta.yaml", "experiment_id: '0'\nname: Default\nartifact_location: x\nlifecycle_stage: active\ncreation_time: 1\n");
+  tmp.write("mlruns/0/meta.yaml",
+            "experiment_id: '0'\nname: Default\nartifact_location: x\nlifecycle_stage: "
+            "active\ncreation_time: 1\n");
   tmp.write("mlruns/0/abc/meta.yaml", "run_uuid: abc\nstatus: FINISHED\n");
   auto r = secmlops::test::run_command("/usr/bin/python3 " SECMLOPS_SOURCE_DIR
                                        "/tests/plugins/mlflow/check_file_store.py " +

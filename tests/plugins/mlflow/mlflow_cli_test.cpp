@@ -12,9 +12,9 @@
 
 namespace {
 
-using ::testing::HasSubstr;
 using nlohmann::json;
 using secmlops::test::run_command;
+using ::testing::HasSubstr;
 
 std::string cli(const std::string& env, const std::string& args) {
   return env + " " SECMLOPS_CLI " --plugin-dir " SECMLOPS_FIXTURE_PLUGIN_DIR " " + args;
@@ -28,9 +28,11 @@ std::string printed_run_id(const std::string& out) {
 }
 
 // Checks a scan run through MLflow's own REST API (works on the fake and on a real server).
-void expect_complete_scan_run(const std::string& uri, const std::string& run_id, const std::string& exp) {
+void expect_complete_scan_run(const std::string& uri, const std::string& run_id,
+                              const std::string& exp) {
   secmlops::plugins::mlflow::HttpClient http({});
-  auto r = http.request("GET", uri + "/api/2.0/mlflow/runs/get?run_id=" + run_id, "", "application/json");
+  auto r = http.request("GET", uri + "/api/2.0/mlflow/runs/get?run_id=" + run_id, "",
+                        "application/json");
   ASSERT_EQ(r.status, 200) << r.body;
   json run = json::parse(r.body)["run"];
   EXPECT_EQ(run["info"]["status"], "FINISHED");
@@ -52,8 +54,10 @@ void expect_complete_scan_run(const std::string& uri, const std::string& run_id,
   std::string artifact_uri = run["info"]["artifact_uri"];
   std::string prefix = "mlflow-artifacts:/";
   ASSERT_EQ(artifact_uri.rfind(prefix, 0), 0u) << artifact_uri;
-  auto a = http.request("GET", uri + "/api/2.0/mlflow-artifacts/artifacts/" + artifact_uri.substr(prefix.size()) +
-                                   "/reports/scan-report.json", "", "application/json");
+  auto a = http.request("GET",
+                        uri + "/api/2.0/mlflow-artifacts/artifacts/" +
+                            artifact_uri.substr(prefix.size()) + "/reports/scan-report.json",
+                        "", "application/json");
   ASSERT_EQ(a.status, 200);
   EXPECT_THAT(a.body, HasSubstr("FIXTURE-EVIL"));
   (void)exp;
@@ -63,9 +67,9 @@ TEST(MlflowCli, ScanToATrackingServer) {
   secmlops::test::FakeMlflowServer server;
   secmlops::test::TempDir d;
   auto evil = d.write("evil.bin", "EVIL");
-  auto r = run_command(cli("SECMLOPS_MLFLOW_SPOOL_DIR=" + (d.path() / "spool").string(),
-                           "scan --mlflow=" + server.uri() + " --mlflow-experiment cli-e2e " + evil.string() +
-                               " 2>&1"));
+  auto r = run_command(cli(
+      "SECMLOPS_MLFLOW_SPOOL_DIR=" + (d.path() / "spool").string(),
+      "scan --mlflow=" + server.uri() + " --mlflow-experiment cli-e2e " + evil.string() + " 2>&1"));
   EXPECT_EQ(r.exit_code, 1);  // the scan's own exit status is kept
   std::string id = printed_run_id(r.out);
   ASSERT_FALSE(id.empty()) << r.out;
@@ -77,10 +81,12 @@ TEST(MlflowCli, ScanToTheDefaultFileStore) {
   secmlops::test::TempDir d;
   auto evil = d.write("evil.bin", "EVIL");
   auto r = run_command("cd " + d.path().string() + " && " +
-                       cli("MLFLOW_TRACKING_URI= MLFLOW_EXPERIMENT_NAME=local-scans", "scan evil.bin --mlflow 2>&1"));
+                       cli("MLFLOW_TRACKING_URI= MLFLOW_EXPERIMENT_NAME=local-scans",
+                           "scan evil.bin --mlflow 2>&1"));
   EXPECT_EQ(r.exit_code, 1);
   ASSERT_FALSE(printed_run_id(r.out).empty()) << r.out;
-  auto check = run_command("/usr/bin/python3 " SECMLOPS_SOURCE_DIR "/tests/plugins/mlflow/check_file_store.py " +
+  auto check = run_command("/usr/bin/python3 " SECMLOPS_SOURCE_DIR
+                           "/tests/plugins/mlflow/check_file_store.py " +
                            (d.path() / "mlruns").string());
   ASSERT_EQ(check.exit_code, 0);
   json layout = json::parse(check.out);
@@ -104,8 +110,8 @@ TEST(MlflowCli, UnreachableServerSpoolsAndSyncDeliversOnce) {
   std::filesystem::remove(evil);  // the spool keeps its own copy of the report
 
   secmlops::test::FakeMlflowServer server;
-  auto s = run_command(cli(env, "mlflow sync --spool " + (d.path() / "spool").string() + " --tracking-uri " +
-                                    server.uri() + " 2>&1"));
+  auto s = run_command(cli(env, "mlflow sync --spool " + (d.path() / "spool").string() +
+                                    " --tracking-uri " + server.uri() + " 2>&1"));
   EXPECT_EQ(s.exit_code, 0) << s.out;
   EXPECT_THAT(s.out, HasSubstr("1 run(s) synced, 0 still spooled"));
   json state = server.state();
@@ -115,7 +121,8 @@ TEST(MlflowCli, UnreachableServerSpoolsAndSyncDeliversOnce) {
   for (const auto& m : state["runs"][id]["metrics"]) EXPECT_EQ(m["step"], 0);
   EXPECT_EQ(state["runs"][id]["metrics"].size(), 10u);  // each scan metric exactly once
 
-  auto again = run_command(cli(env, "mlflow sync --spool " + (d.path() / "spool").string() + " 2>&1"));
+  auto again =
+      run_command(cli(env, "mlflow sync --spool " + (d.path() / "spool").string() + " 2>&1"));
   EXPECT_EQ(again.exit_code, 0);
   EXPECT_THAT(again.out, HasSubstr("0 run(s) synced"));
   EXPECT_EQ(server.state()["runs"].size(), 1u);
@@ -150,12 +157,13 @@ TEST(MlflowCli, PermanentServerErrorsArePrintedClearly) {
 TEST(MlflowRealServer, ScanRunIsComplete) {
   const char* uri = std::getenv("MLFLOW_TEST_TRACKING_URI");
   if (uri == nullptr || *uri == '\0')
-    GTEST_SKIP() << "set MLFLOW_TEST_TRACKING_URI=http://host:port to run against a real MLflow server";
+    GTEST_SKIP()
+        << "set MLFLOW_TEST_TRACKING_URI=http://host:port to run against a real MLflow server";
   secmlops::test::TempDir d;
   auto evil = d.write("evil.bin", "EVIL");
   auto r = run_command(cli("SECMLOPS_MLFLOW_SPOOL_DIR=" + (d.path() / "spool").string(),
-                           "scan --mlflow=" + std::string(uri) + " --mlflow-experiment secmlops-e2e " +
-                               evil.string() + " 2>&1"));
+                           "scan --mlflow=" + std::string(uri) +
+                               " --mlflow-experiment secmlops-e2e " + evil.string() + " 2>&1"));
   EXPECT_EQ(r.exit_code, 1);
   std::string id = printed_run_id(r.out);
   ASSERT_FALSE(id.empty()) << r.out;

@@ -10,8 +10,8 @@
 namespace {
 
 using namespace secmlops::plugins::mlflow;
-using ::testing::HasSubstr;
 using nlohmann::json;
+using ::testing::HasSubstr;
 
 struct Harness {
   secmlops::test::FakeMlflowServer server;
@@ -73,9 +73,12 @@ TEST(MlflowRest, RunCreateAlwaysSendsStartTimeAndUpdateValidatesStatus) {
 TEST(MlflowRest, BatchesRespectEveryLimitAndTheServerAcceptsThemAll) {
   Harness h;
   std::vector<Event> events{{EventType::RunStart, "limits", "big", "", 0, 0, 1}};
-  for (int i = 0; i < 250; ++i) events.push_back({EventType::Param, "p" + std::to_string(i), "v", "", 0, 0, 1});
-  for (int i = 0; i < 150; ++i) events.push_back({EventType::Tag, "t" + std::to_string(i), "v", "", 0, 0, 1});
-  for (int i = 0; i < 2500; ++i) events.push_back({EventType::Metric, "m", "", "", i * 0.5, i, 1000 + i});
+  for (int i = 0; i < 250; ++i)
+    events.push_back({EventType::Param, "p" + std::to_string(i), "v", "", 0, 0, 1});
+  for (int i = 0; i < 150; ++i)
+    events.push_back({EventType::Tag, "t" + std::to_string(i), "v", "", 0, 0, 1});
+  for (int i = 0; i < 2500; ++i)
+    events.push_back({EventType::Metric, "m", "", "", i * 0.5, i, 1000 + i});
   events.push_back({EventType::RunEnd, "", "FINISHED", "", 0, 0, 5000});
   RunPlan plan = build_plan(events, {}, 1);
   auto batches = plan.batches();
@@ -111,7 +114,9 @@ TEST(MlflowRest, LongValuesAreShortenedAndRecordedNotTruncatedByTheServer) {
   // Characters, not bytes: 6001 'é' are shortened to 6000 'é'.
   std::string accents;
   for (int i = 0; i < 6001; ++i) accents += "\xc3\xa9";
-  RunPlan p2 = build_plan({{EventType::RunStart, "e", "r", "", 0, 0, 1}, {EventType::Param, "a", accents, "", 0, 0, 1}}, {}, 1);
+  RunPlan p2 = build_plan(
+      {{EventType::RunStart, "e", "r", "", 0, 0, 1}, {EventType::Param, "a", accents, "", 0, 0, 1}},
+      {}, 1);
   EXPECT_EQ(utf8_length(p2.params["a"]), 6000u);
   ValueLimits refuse;
   refuse.refuse_long_values = true;
@@ -126,7 +131,9 @@ TEST(MlflowRest, KeysAreSanitisedOrRefusedAsDocumented) {
   EXPECT_EQ(sanitise_key("a:b c-d"), "a:b c-d");
   EXPECT_THROW(sanitise_key(std::string(251, 'k')), EventError);
   EXPECT_THROW(sanitise_key("//"), EventError);
-  RunPlan plan = build_plan({{EventType::RunStart, "e", "r", "", 0, 0, 1}, {EventType::Metric, "acc#1", "", "", 1, 0, 1}}, {}, 1);
+  RunPlan plan = build_plan(
+      {{EventType::RunStart, "e", "r", "", 0, 0, 1}, {EventType::Metric, "acc#1", "", "", 1, 0, 1}},
+      {}, 1);
   EXPECT_EQ(plan.metrics[0].key, "acc_1");
   EXPECT_THAT(plan.tags["secmlops.renamed_keys"], HasSubstr("acc#1->acc_1"));
 }
@@ -295,7 +302,8 @@ TEST(MlflowRest, ArtifactUploadUsesTheRunsArtifactUri) {
   Harness h;
   auto s = h.store();
   EXPECT_EQ(s.artifact_url("mlflow-artifacts:/1/abc/artifacts", "reports/scan report.json"),
-            h.server.uri() + "/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts/reports/scan%20report.json");
+            h.server.uri() +
+                "/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts/reports/scan%20report.json");
   EXPECT_EQ(s.artifact_url("mlflow-artifacts://other:5000/1/abc/artifacts", "a.json"),
             "http://other:5000/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts/a.json");
   try {
@@ -312,7 +320,8 @@ TEST(MlflowRest, ArtifactUploadUsesTheRunsArtifactUri) {
   ASSERT_EQ(::write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
   ::close(fd);
   s.upload_artifact(run, {tmpl, "reports"});
-  std::string key = exp.id + "/" + run.run_id + "/artifacts/reports/" + std::filesystem::path(tmpl).filename().string();
+  std::string key = exp.id + "/" + run.run_id + "/artifacts/reports/" +
+                    std::filesystem::path(tmpl).filename().string();
   EXPECT_EQ(h.server.state()["artifacts"][key], 300000);
   std::filesystem::remove(tmpl);
 }

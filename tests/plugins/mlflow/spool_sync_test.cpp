@@ -12,8 +12,8 @@
 namespace {
 
 using namespace secmlops::plugins::mlflow;
-using ::testing::HasSubstr;
 using nlohmann::json;
+using ::testing::HasSubstr;
 
 struct Recorded {
   std::vector<std::pair<std::string, std::string>> props;
@@ -99,7 +99,8 @@ TEST(MlflowSpool, UnreachableServerSpoolsThenSyncDeliversExactlyOnce) {
   std::filesystem::remove(artifact);  // the spool holds its own copy
   EXPECT_NE(rec.prop("mlflow.spooled"), "");
   ASSERT_EQ(list_spool(tmp.path() / "spool").size(), 1u);
-  EXPECT_EQ(only_run(server.state())["metrics"].size(), 1000u - 1 - 1);  // batch 0: param + tag + 998 points
+  EXPECT_EQ(only_run(server.state())["metrics"].size(),
+            1000u - 1 - 1);  // batch 0: param + tag + 998 points
   EXPECT_EQ(only_run(server.state())["status"], "RUNNING");
 
   server.clear_injections();
@@ -164,7 +165,8 @@ TEST(MlflowSpool, LostAnswersNeitherDuplicatePointsNorRuns) {
 TEST(MlflowSpool, PermanentErrorsKeepTheRunAndSayHowToRecover) {
   secmlops::test::FakeMlflowServer server;
   secmlops::test::TempDir tmp;
-  server.post("/_test/configure", {{"auth", true}});  // 401 text/html to requests without credentials
+  server.post("/_test/configure",
+              {{"auth", true}});  // 401 text/html to requests without credentials
   Reporter r(settings_for(server.uri(), tmp.path() / "spool"), [](double) {});
   Recorded rec;
   auto s = rec.sink();
@@ -186,7 +188,8 @@ TEST(MlflowSpool, ARunWithoutEndIsSyncedAsKilledAndTornLinesAreIgnored) {
   secmlops::test::TempDir tmp;
   auto spool = tmp.path() / "spool";
   {
-    SpoolWriter w(spool, random_hex32(), {{"version", 1}, {"tracking_uri", server.uri()}, {"experiment", "crash"}});
+    SpoolWriter w(spool, random_hex32(),
+                  {{"version", 1}, {"tracking_uri", server.uri()}, {"experiment", "crash"}});
     w.append({EventType::RunStart, "crash", "died", "", 0, 0, 1700000000000});
     w.append({EventType::Metric, "m", "", "", 1, 0, 1700000000001});
     std::ofstream(w.path(), std::ios::app) << "{\"type\":\"metric\",\"key\":\"m\"";  // torn

@@ -17,7 +17,8 @@ namespace secmlops::host {
 class RunRecorder {
  public:
   // Throws PluginError when the reporter plugin is not installed or refuses the config.
-  RunRecorder(const Registry& registry, const KeyValues& config, const std::string& reporter = "mlflow");
+  RunRecorder(const Registry& registry, const KeyValues& config,
+              const std::string& reporter = "mlflow");
   ~RunRecorder();
   RunRecorder(const RunRecorder&) = delete;
   RunRecorder& operator=(const RunRecorder&) = delete;
@@ -54,8 +55,8 @@ void record_scan(RunRecorder& run, const v1::ScanReport& report, const Registry&
 // One evaluated attack strength.
 struct AttackEpsMetrics {
   double eps = 0;
-  double adversarial_accuracy = 0;  // accuracy on the adversarial examples
-  double success_rate = 0;          // fraction of originally correct samples that flipped
+  double adversarial_accuracy = 0;    // accuracy on the adversarial examples
+  double success_rate = 0;            // fraction of originally correct samples that flipped
   double mean_l2 = 0, mean_linf = 0;  // perturbation norms
   uint64_t queries = 0;
 };
