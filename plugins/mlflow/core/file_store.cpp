@@ -4,11 +4,11 @@
 
 #include <openssl/evp.h>
 
+#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <map>
 #include <random>
-#include <sstream>
 #include <stdexcept>
 
 namespace secmlops::plugins::mlflow {
@@ -89,12 +89,12 @@ std::string yaml_value(const fs::path& file, const std::string& key) {
 }
 
 std::string metric_text(double v) {
+  // Python's float() reads these back exactly; shortest round-trip digits like repr().
   if (std::isnan(v)) return "nan";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  std::ostringstream s;
-  s.precision(17);
-  s << v;
-  return s.str();
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  return ec == std::errc() ? std::string(buf, end) : std::to_string(v);
 }
 
 }  // namespace

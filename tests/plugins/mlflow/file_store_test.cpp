@@ -4,6 +4,8 @@
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
 
+#include <fstream>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -61,6 +63,10 @@ TEST(MlflowFileStore, RunLayoutIsWhatMlflowReads) {
             json::array({json::array({1700000000500, 2.0, 0})}));
   EXPECT_EQ(run["metrics"]["attack/adv_accuracy"].size(), 2u);
   EXPECT_EQ(run["metrics"]["attack/adv_accuracy"][1][2], 4);
+  std::ifstream metric_file(tmp.path() / "mlruns" / exp["id"].get<std::string>() / props[0].second / "metrics" /
+                            "attack" / "adv_accuracy");
+  std::string text((std::istreambuf_iterator<char>(metric_file)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "1700000000600 0.25 3\n1700000000700 0.125 4\n");
   ASSERT_EQ(run["inputs"].size(), 1u);
   EXPECT_EQ(run["inputs"][0]["digest"], std::string(36, 'f'));
   EXPECT_EQ(run["artifacts"], json::array({"reports/report.json"}));
