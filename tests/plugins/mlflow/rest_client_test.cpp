@@ -101,6 +101,30 @@ TEST(MlflowRest, BatchesRespectEveryLimitAndTheServerAcceptsThemAll) {
   EXPECT_EQ(r["tags"].size(), 151u);  // + mlflow.runName
 }
 
+TEST(MlflowRest, RequestsStayUnderOneMegabyte) {
+  Harness h;
+  std::vector<Event> events{{EventType::RunStart, "e", "r", "", 0, 0, 1}};
+  for (int i = 0; i < 100; ++i)
+    events.push_back({EventType::Param, "p" + std::to_string(i), std::string(6000, 'p'), "", 0, 0, 1});
+  for (int i = 0; i < 99; ++i)
+    events.push_back({EventType::Tag, "t" + std::to_string(i), std::string(8000, 't'), "", 0, 0, 1});
+  auto batches = build_plan(events, {}, 1).batches();
+  ASSERT_GE(batches.size(), 2u);
+  auto s = h.store();
+  auto exp = s.ensure_experiment("e");
+  auto run = s.create_run(exp.id, "r", 1, {});
+  for (const auto& b : batches) {
+    size_t bytes = 0;
+    for (const auto& [k, v] : b.params) bytes += k.size() + v.size() + 30;
+    for (const auto& [k, v] : b.tags) bytes += k.size() + v.size() + 30;
+    EXPECT_LT(bytes, 1000000u);
+    s.log_batch(run.run_id, b, false);
+  }
+  auto r = find_run(h.server.state(), run.run_id);
+  EXPECT_EQ(r["params"].size(), 100u);
+  EXPECT_EQ(r["tags"].size(), 100u);  // + mlflow.runName
+}
+
 TEST(MlflowRest, LongValuesAreShortenedAndRecordedNotTruncatedByTheServer) {
   std::string long_param(7000, 'x'), long_tag(9000, 'y');
   std::vector<Event> events{{EventType::RunStart, "e", "r", "", 0, 0, 1},
