@@ -54,7 +54,10 @@ void Reporter::on_event(const Event& in, const Sink& sink) {
       nlohmann::json header = {{"version", 1},
                                {"tracking_uri", settings_.tracking_uri},
                                {"experiment", e.key},
-                               {"created_ms", e.timestamp_ms}};
+                               {"created_ms", e.timestamp_ms},
+                               // The limits shape the batches: a replay must split identically.
+                               {"max_param_value", settings_.limits.param_value},
+                               {"max_tag_value", settings_.limits.tag_value}};
       spool_ = std::make_unique<SpoolWriter>(settings_.spool_dir, random_hex32(), header);
     }
   }
@@ -93,7 +96,11 @@ void Reporter::deliver_spooled(const std::filesystem::path& file, const Sink& si
   if (uri.empty())
     throw MlflowError("mlflow: spool file '" + file.string() + "' names no tracking URI", 0, "",
                       false);
-  RunPlan plan = build_plan(spooled.events, settings_.limits, now_millis());
+  ValueLimits limits = settings_.limits;
+  limits.refuse_long_values = false;  // accepted when spooled: deliver, shortened if need be
+  limits.param_value = spooled.header.value("max_param_value", limits.param_value);
+  limits.tag_value = spooled.header.value("max_tag_value", limits.tag_value);
+  RunPlan plan = build_plan(spooled.events, limits, now_millis());
   if (plan.experiment.empty())
     plan.experiment = spooled.header.value("experiment", settings_.experiment);
   Progress progress(file.parent_path() / (spooled.key + ".progress"));
