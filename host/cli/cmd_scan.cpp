@@ -1,4 +1,5 @@
 #include "cli_context.hpp"
+#include "mlflow_options.hpp"
 #include "secmlops/host/report_render.hpp"
 #include "secmlops/host/scan_engine.hpp"
 
@@ -67,7 +68,8 @@ void register_scan(CLI::App& app, Context& ctx) {
       });
   cmd->add_option("--timeout", args->timeout, "seconds allowed per file (0 = no limit)")
       ->capture_default_str();
-  cmd->callback([&ctx, args] {
+  auto mlflow = add_mlflow_options(cmd);
+  cmd->callback([&ctx, args, mlflow] {
     std::string threshold_name = args->fail_on;
     for (auto& c : threshold_name) c = static_cast<char>(std::toupper(c));
     v1::Severity threshold = v1::HIGH;
@@ -81,6 +83,7 @@ void register_scan(CLI::App& app, Context& ctx) {
       auto eq = kv.find('=');
       options.scanner_config.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
     }
+    MlflowRun run(ctx, *mlflow, "scan", "scan " + args->paths.front().filename().string());
     host::ScanEngine engine(ctx.registry(), options);
     auto report = engine.scan_paths(args->paths);
     report.set_tool_version(SECMLOPS_VERSION);
@@ -91,6 +94,7 @@ void register_scan(CLI::App& app, Context& ctx) {
     else
       host::render_text(report, std::cout);
     ctx.exit_code = scan_exit_code(report, threshold);
+    finish_scan_run(run, ctx, report, threshold_name, ctx.exit_code);
   });
 }
 

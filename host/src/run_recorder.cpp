@@ -1,0 +1,172 @@
+#include "secmlops/host/run_recorder.hpp"
+
+#include "secmlops/host/plugin.hpp"
+
+#include <chrono>
+#include <map>
+
+namespace secmlops::host {
+namespace {
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Plugin reporter_plugin(const Registry& registry, const std::string& name) {
+  auto plugin = registry.find(SECMLOPS_KIND_REPORTER, name);
+  if (!plugin)
+    throw PluginError(
+        SECMLOPS_ERR_UNSUPPORTED,
+        "the '" + name + "' reporter plugin is not installed (see `secmlops plugins`)");
+  return *plugin;
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+RunRecorder::RunRecorder(const Registry& registry, const KeyValues& config,
+                         const std::string& reporter)
+    : session_(reporter_plugin(registry, reporter), config) {}
+
+RunRecorder::~RunRecorder() = default;
+
+void RunRecorder::send(secmlops_event_type type, const std::string& key, const std::string& value,
+                       const std::string& path, double number, int64_t step) {
+  secmlops_run_event e{};
+  e.struct_size = sizeof(e);
+  e.type = type;
+  e.key = key.c_str();
+  e.value = value.c_str();
+  e.path = path.c_str();
+  e.number = number;
+  e.step = step;
+  e.timestamp_ms = now_ms();
+  session_.send(e);
+}
+
+void RunRecorder::start(const std::string& experiment, const std::string& run_name) {
+  send(SECMLOPS_EVENT_RUN_START, experiment, run_name, "");
+  started_ = true;
+}
+void RunRecorder::param(const std::string& k, const std::string& v) {
+  send(SECMLOPS_EVENT_PARAM, k, v, "");
+}
+void RunRecorder::metric(const std::string& k, double v, int64_t step) {
+  send(SECMLOPS_EVENT_METRIC, k, "", "", v, step);
+}
+void RunRecorder::tag(const std::string& k, const std::string& v) {
+  send(SECMLOPS_EVENT_TAG, k, v, "");
+}
+void RunRecorder::dataset(const std::string& name, const std::string& digest,
+                          const std::string& source) {
+  send(SECMLOPS_EVENT_DATASET, name, digest, source);
+}
+void RunRecorder::artifact(const std::string& local_path, const std::string& artifact_dir) {
+  send(SECMLOPS_EVENT_ARTIFACT, artifact_dir, "", local_path);
+}
+
+void RunRecorder::finish(const std::string& status) {
+  if (finished_) return;
+  finished_ = true;
+  send(SECMLOPS_EVENT_RUN_END, "", status, "");
+  session_.flush();
+}
+
+std::string RunRecorder::property(const std::string& key) const {
+  for (const auto& [k, v] : session_.emitted().properties)
+    if (k == key) return v;
+  return "";
+}
+
+void record_scan(RunRecorder& run, const v1::ScanReport& report, const Registry& registry,
+                 const std::string& fail_on, const std::string& verdict) {
+  run.tag("secmlops.kind", "scan");
+  run.tag("secmlops.version",
+          report.tool_version().empty() ? SECMLOPS_VERSION : report.tool_version());
+  run.tag("secmlops.scan.verdict", verdict);
+  const auto& summary = report.summary();
+  run.tag("secmlops.scan.max_severity", summary.max_severity() == v1::SEVERITY_UNSPECIFIED
+                                            ? "NONE"
+                                            : v1::Severity_Name(summary.max_severity()));
+  run.param("scan.fail_on", fail_on);
+  std::string paths;
+  for (const auto& f : report.files()) paths += (paths.empty() ? "" : ",") + f.path();
+  run.param("scan.paths", paths);
+
+  run.metric("scan.files", summary.files());
+  run.metric("scan.files_with_errors", summary.files_with_errors());
+  uint64_t streams = 0, total = 0;
+  for (const auto& f : report.files()) streams += static_cast<uint64_t>(f.streams_size());
+  run.metric("scan.streams", static_cast<double>(streams));
+  for (int s = v1::INFO; s <= v1::CRITICAL; ++s) {
+    std::string name = v1::Severity_Name(static_cast<v1::Severity>(s));
+    auto it = summary.findings_by_severity().find(name);
+    uint32_t n = it == summary.findings_by_severity().end() ? 0 : it->second;
+    total += n;
+    run.metric("scan.findings." + lower(name), n);
+  }
+  run.metric("scan.findings.total", static_cast<double>(total));
+  run.metric("scan.duration_seconds", report.duration_seconds());
+
+  // The scanners that looked at something, with their versions (params are immutable: one each).
+  std::map<std::string, std::string> used;
+  for (const auto& f : report.files())
+    for (const auto& s : f.streams())
+      if (!s.scanner().empty() && s.scanner() != "host") used[s.scanner()] = "";
+  for (auto& [name, version] : used) {
+    auto p = registry.find(SECMLOPS_KIND_SCANNER, name);
+    run.param("scanner." + name + ".version", p ? p->version() : "unknown");
+  }
+  // Scanned files as dataset inputs: their digest is what the verdict is about.
+  size_t n = 0;
+  for (const auto& f : report.files()) {
+    if (++n > 100) break;  // a directory of thousands of files: the JSON report has them all
+    std::error_code ec;
+    auto source = std::filesystem::absolute(f.path(), ec);
+    run.dataset(std::filesystem::path(f.path()).filename().string(), f.sha256(),
+                ec ? f.path() : source.lexically_normal().string());
+  }
+}
+
+void record_attack(RunRecorder& run, const std::string& attack, const std::string& model,
+                   double clean_accuracy, const std::vector<AttackEpsMetrics>& per_eps,
+                   std::optional<double> empirical_robustness) {
+  run.tag("secmlops.kind", "attack");
+  run.param("attack.name", attack);
+  run.param("model.name", model);
+  std::string eps_list;
+  for (const auto& e : per_eps) eps_list += (eps_list.empty() ? "" : ",") + std::to_string(e.eps);
+  run.param("attack.eps", eps_list);
+  run.metric("attack.clean_accuracy", clean_accuracy);
+  for (size_t i = 0; i < per_eps.size(); ++i) {
+    const auto& e = per_eps[i];
+    auto step = static_cast<int64_t>(i);
+    run.metric("attack.eps", e.eps, step);
+    run.metric("attack.adversarial_accuracy", e.adversarial_accuracy, step);
+    run.metric("attack.success_rate", e.success_rate, step);
+    run.metric("attack.perturbation.l2_mean", e.mean_l2, step);
+    run.metric("attack.perturbation.linf_mean", e.mean_linf, step);
+    run.metric("attack.queries", static_cast<double>(e.queries), step);
+  }
+  if (empirical_robustness) run.metric("attack.empirical_robustness", *empirical_robustness);
+}
+
+void record_model(RunRecorder& run, const std::string& model, double train_accuracy,
+                  double test_accuracy, const Emitted& description) {
+  run.tag("secmlops.kind", "train");
+  run.param("model.name", model);
+  run.metric("model.train_accuracy", train_accuracy);
+  run.metric("model.test_accuracy", test_accuracy);
+  run.metric("model.overfitting_gap", train_accuracy - test_accuracy);
+  for (const auto& [key, value] : description.metrics)
+    run.metric("model.complexity." + key, value.first, value.second);
+  for (const auto& [key, value] : description.properties) run.param("model." + key, value);
+}
+
+}  // namespace secmlops::host
