@@ -1,5 +1,7 @@
 #include "cli_context.hpp"
+#include "mlflow_options.hpp"
 #include "model_data.hpp"
+#include "secmlops/host/digest.hpp"
 #include "secmlops/host/report_render.hpp"
 #include "secmlops/host/robustness.hpp"
 
@@ -72,7 +74,9 @@ void print_text(const v1::AttackReport& r) {
                              r.empirical_robustness());
 }
 
-void run_attack_command(Context& ctx, const AttackArgs& a) {
+void run_attack_command(Context& ctx, const AttackArgs& a, const MlflowOptions& mlflow_options) {
+  MlflowRun run(ctx, mlflow_options, "attack",
+                "attack " + a.attack + " " + std::filesystem::path(a.model).filename().string());
   auto attack = ctx.registry().find(SECMLOPS_KIND_ATTACK, a.attack);
   if (!attack) {
     std::string names;
@@ -132,6 +136,12 @@ void run_attack_command(Context& ctx, const AttackArgs& a) {
     std::cout << host::to_json(report);
   else
     print_text(report);
+  if (run) {
+    host::record_attack(*run, report);
+    run->dataset(std::filesystem::path(a.data).filename().string(), host::sha256_file(a.data), a.data);
+    if (!a.out.empty()) run->artifact(a.out, "adversarial");
+    run.finish("FINISHED");
+  }
 }
 
 void register_attack(CLI::App& app, Context& ctx) {
@@ -155,7 +165,8 @@ void register_attack(CLI::App& app, Context& ctx) {
   cmd->add_flag("--no-empirical-robustness", a->no_empirical, "skip ART's empirical robustness (a minimal FGSM)");
   cmd->add_option("--out", a->out, "write the adversarial examples of the last eps as CSV");
   cmd->add_option("--format", a->format, "text or json")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
-  cmd->callback([&ctx, a] { run_attack_command(ctx, *a); });
+  auto mlflow = add_mlflow_options(cmd);
+  cmd->callback([&ctx, a, mlflow] { run_attack_command(ctx, *a, *mlflow); });
 }
 
 }  // namespace

@@ -134,27 +134,33 @@ void record_scan(RunRecorder& run, const v1::ScanReport& report, const Registry&
   }
 }
 
-void record_attack(RunRecorder& run, const std::string& attack, const std::string& model,
-                   double clean_accuracy, const std::vector<AttackEpsMetrics>& per_eps,
-                   std::optional<double> empirical_robustness) {
+void record_attack(RunRecorder& run, const v1::AttackReport& report) {
   run.tag("secmlops.kind", "attack");
-  run.param("attack.name", attack);
-  run.param("model.name", model);
+  run.param("attack.name", report.attack());
+  run.param("model.name", report.model());
+  if (!report.method().empty()) run.tag("attack.method", report.method());
+  run.param("attack.targeted", report.targeted() ? "true" : "false");
+  for (const auto& [k, v] : report.params()) run.param("attack.param." + k, v);
   std::string eps_list;
-  for (const auto& e : per_eps) eps_list += (eps_list.empty() ? "" : ",") + std::to_string(e.eps);
+  for (const auto& p : report.curve()) eps_list += (eps_list.empty() ? "" : ",") + std::to_string(p.eps());
   run.param("attack.eps", eps_list);
-  run.metric("attack.clean_accuracy", clean_accuracy);
-  for (size_t i = 0; i < per_eps.size(); ++i) {
-    const auto& e = per_eps[i];
+  run.metric("attack.samples", static_cast<double>(report.samples()));
+  run.metric("attack.clean_accuracy", report.clean_accuracy());
+  for (int i = 0; i < report.curve_size(); ++i) {
+    const auto& p = report.curve(i);
     auto step = static_cast<int64_t>(i);
-    run.metric("attack.eps", e.eps, step);
-    run.metric("attack.adversarial_accuracy", e.adversarial_accuracy, step);
-    run.metric("attack.success_rate", e.success_rate, step);
-    run.metric("attack.perturbation.l2_mean", e.mean_l2, step);
-    run.metric("attack.perturbation.linf_mean", e.mean_linf, step);
-    run.metric("attack.queries", static_cast<double>(e.queries), step);
+    run.metric("attack.eps", p.eps(), step);
+    run.metric("attack.adversarial_accuracy", p.adversarial_accuracy(), step);
+    run.metric("attack.success_rate", p.success_rate(), step);
+    run.metric("attack.flip_rate", p.flip_rate(), step);
+    run.metric("attack.perturbation.l2_mean", p.perturbation().mean_l2(), step);
+    run.metric("attack.perturbation.l2_max", p.perturbation().max_l2(), step);
+    run.metric("attack.perturbation.linf_mean", p.perturbation().mean_linf(), step);
+    run.metric("attack.perturbation.linf_max", p.perturbation().max_linf(), step);
+    run.metric("attack.perturbation.l0_mean", p.perturbation().mean_l0(), step);
+    run.metric("attack.queries", static_cast<double>(p.model_queries()), step);
   }
-  if (empirical_robustness) run.metric("attack.empirical_robustness", *empirical_robustness);
+  if (report.has_empirical_robustness()) run.metric("attack.empirical_robustness", report.empirical_robustness());
 }
 
 void record_model(RunRecorder& run, const std::string& model, double train_accuracy,

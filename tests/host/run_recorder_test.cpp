@@ -53,8 +53,18 @@ TEST(RunRecorder, SendsEventsInOrderAndFlushesOnFinish) {
 TEST(RunRecorder, AttackMetricsUseOneStepPerEps) {
   RunRecorder r(fixtures(), {}, "fixture-reporter");
   r.start("exp", "attack");
-  record_attack(r, "fgsm", "logreg", 0.9,
-                {{0.1, 0.6, 0.3, 0.5, 0.1, 10}, {0.3, 0.2, 0.7, 1.5, 0.3, 10}}, 0.42);
+  v1::AttackReport report;
+  report.set_attack("fgsm");
+  report.set_model("logreg");
+  report.set_clean_accuracy(0.9);
+  for (double eps : {0.1, 0.3}) {
+    auto* p = report.add_curve();
+    p->set_eps(eps);
+    p->set_adversarial_accuracy(0.6 - eps);
+    p->mutable_perturbation()->set_mean_l2(eps * 5);
+  }
+  report.set_empirical_robustness(0.42);
+  record_attack(r, report);
   auto ev = events(r);
   EXPECT_EQ(std::count(ev.begin(), ev.end(), "3:attack.adversarial_accuracy"), 2);
   EXPECT_THAT(ev, Contains("3:attack.success_rate"));

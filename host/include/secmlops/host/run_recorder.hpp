@@ -52,18 +52,9 @@ class RunRecorder {
 void record_scan(RunRecorder& run, const v1::ScanReport& report, const Registry& registry,
                  const std::string& fail_on, const std::string& verdict);
 
-// One evaluated attack strength.
-struct AttackEpsMetrics {
-  double eps = 0;
-  double adversarial_accuracy = 0;    // accuracy on the adversarial examples
-  double success_rate = 0;            // fraction of originally correct samples that flipped
-  double mean_l2 = 0, mean_linf = 0;  // perturbation norms
-  uint64_t queries = 0;
-};
-// Attack results, one metric step per eps (step i ↔ the i-th eps, also logged as attack.eps).
-void record_attack(RunRecorder& run, const std::string& attack, const std::string& model,
-                   double clean_accuracy, const std::vector<AttackEpsMetrics>& per_eps,
-                   std::optional<double> empirical_robustness);
+// Attack results (the report schema's AttackReport), one metric step per eps of the curve
+// (step i ↔ the i-th eps, also logged as attack.eps).
+void record_attack(RunRecorder& run, const v1::AttackReport& report);
 
 // A trained model: accuracies, the train/test gap and what describe() emitted (complexity).
 void record_model(RunRecorder& run, const std::string& model, double train_accuracy,
