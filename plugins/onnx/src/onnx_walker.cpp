@@ -232,7 +232,7 @@ class Walker {
       if (f.number == function_f::kName) name = r.string(f, kNameCap);
       if (f.number == function_f::kDomain) domain = r.string(f, kNameCap);
     }
-    if (local_functions_.size() < 100000) local_functions_.insert({domain, name});
+    if (local_functions_.size() < 10000) local_functions_.insert({domain, name});
   }
 
   bool depth_ok(uint32_t depth, uint64_t offset, const std::string& where) {

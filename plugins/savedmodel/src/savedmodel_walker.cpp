@@ -2,7 +2,9 @@
 
 #include "tf_op_policy.hpp"
 
+#include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <string>
@@ -32,7 +34,7 @@ constexpr uint32_t kMapKey = 1, kMapValue = 2;
 constexpr uint32_t kAttrS = 2, kAttrTensor = 8;
 constexpr uint32_t kTensorStringVal = 8;
 
-constexpr size_t kNameCap = 512;
+constexpr size_t kNameCap = 256;
 
 std::string excerpt(const std::string& text, size_t max_len = 200) {
   std::string out;
@@ -70,7 +72,7 @@ std::string path_problem(const std::string& p) {
 
 struct Node {
   std::string name, op;
-  std::vector<std::string> inputs;  // the first few
+  std::vector<std::string> inputs;  // the first one: the path operand of file and checkpoint ops
   std::optional<std::string> const_string;
   std::vector<std::pair<std::string, std::string>> string_attrs;  // for evidence
   uint64_t offset = 0;
@@ -162,9 +164,7 @@ class Walker {
     while (g.next(f)) {
       poll();
       if (f.is(kGraphNode, WireType::kLen)) {
-        Node n = read_node(g.sub(f), f.tag_offset);
-        if (nodes.size() < opt_.max_tracked_nodes) nodes.push_back(std::move(n));
-        else check_node(n, {}, where);  // too many to keep: still checked, without path resolution
+        keep(read_node(g.sub(f), f.tag_offset), nodes, where + ".node");
       } else if (f.is(kGraphLibrary, WireType::kLen)) {
         library.push_back(f);
       }
@@ -190,13 +190,23 @@ class Walker {
           while (sig.next(s))
             if (s.number == kOpDefName) name = sig.string(s, kNameCap);
         } else if (x.is(kFunctionNodeDef, WireType::kLen)) {
-          Node n = read_node(fn.sub(x), x.tag_offset);
-          if (nodes.size() < opt_.max_tracked_nodes) nodes.push_back(std::move(n));
-          else check_node(n, {}, where);
+          keep(read_node(fn.sub(x), x.tag_offset), nodes, where + ".function[" + excerpt(name, 120) + "].node_def");
         }
       }
       check_scope(nodes, where + ".function[" + excerpt(name, 120) + "].node_def");
     }
+  }
+
+  // Only nodes that matter for a check or for resolving a constant path are kept, within a
+  // node-count budget; past it a node is still checked, without path resolution.
+  void keep(Node n, std::vector<Node>& nodes, const std::string& where) {
+    static constexpr std::string_view kPassThrough[] = {"Identity", "PlaceholderWithDefault", "ShardedFilename",
+                                                        "StringJoin"};
+    bool relevant = n.const_string || classify_op(n.op).rule_id != nullptr || is_checkpoint_op(n.op) ||
+                    std::find(std::begin(kPassThrough), std::end(kPassThrough), n.op) != std::end(kPassThrough);
+    if (!relevant) return;
+    if (nodes.size() < opt_.max_tracked_nodes) nodes.push_back(std::move(n));
+    else check_node(n, {}, where);
   }
 
   Node read_node(MessageReader r, uint64_t offset) {
@@ -210,7 +220,7 @@ class Walker {
         case kNodeName: n.name = r.string(f, kNameCap); break;
         case kNodeOp: n.op = r.string(f, kNameCap); break;
         case kNodeInput:
-          if (n.inputs.size() < 4) n.inputs.push_back(r.string(f, kNameCap));
+          if (n.inputs.empty()) n.inputs.push_back(r.string(f, kNameCap));
           break;
         case kNodeAttr:
           if (attrs.size() < 256) attrs.push_back(f);
@@ -240,7 +250,7 @@ class Walker {
           MessageReader t = av.sub(v);
           Field tv;
           while (t.next(tv))
-            if (tv.is(kTensorStringVal, WireType::kLen) && !n.const_string) n.const_string = t.string(tv, 4096);
+            if (tv.is(kTensorStringVal, WireType::kLen) && !n.const_string) n.const_string = t.string(tv, 1024);
         }
       }
     }

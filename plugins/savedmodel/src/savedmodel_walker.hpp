@@ -14,7 +14,7 @@ namespace secmlops::plugins::savedmodel {
 
 struct WalkOptions {
   uint32_t max_findings_per_rule = 50;
-  uint64_t max_tracked_nodes = 200000;  // per graph/function, for resolving constant paths
+  uint64_t max_tracked_nodes = 20000;  // per graph/function, for resolving constant paths (bounds memory)
 };
 
 struct WalkContext {
