@@ -17,29 +17,71 @@ bool printable(const uint8_t* p, size_t n, bool allow_whitespace) {
   return true;
 }
 
-// The first tag of a nested message, when visible, must be one of `ok` (tag bytes).
-bool first_tag_in(const uint8_t* p, size_t avail, uint64_t length, std::initializer_list<uint64_t> ok) {
-  if (length == 0 || avail == 0) return true;  // empty or not visible: nothing to contradict
-  uint64_t tag = 0;
-  size_t n = decode_varint(p, avail, tag);
-  if (n == 0) return avail < 10;  // cut by the head
-  for (auto t : ok)
-    if (t == tag) return true;
-  return false;
+// The visible part of a NodeProto: input 1, output 2, name 3, op_type 4, attribute 5,
+// doc_string 6, domain 7, overload 8, metadata_props 9 — all length-delimited.
+bool node_chain_ok(const uint8_t* p, size_t avail) {
+  size_t pos = 0;
+  for (int checked = 0; pos < avail && checked < 64; ++checked) {
+    uint64_t tag = 0, len = 0;
+    size_t n = decode_varint(p + pos, avail - pos, tag);
+    if (n == 0) return avail - pos < 10;
+    if ((tag & 7) != 2 || (tag >> 3) < 1 || (tag >> 3) > 9) return false;
+    pos += n;
+    n = decode_varint(p + pos, avail - pos, len);
+    if (n == 0) return avail - pos < 10;
+    pos += n;
+    if (len >= avail - pos) return true;
+    pos += static_cast<size_t>(len);
+  }
+  return true;
+}
+
+// The visible part of a GraphProto must be a chain of GraphProto fields (all length-delimited:
+// node 1, name 2, initializer 5, doc_string 10, input 11, output 12, value_info 13,
+// quantization_annotation 14, sparse_initializer 15, metadata_props 16). A field cut by the
+// head ends the check. At least one whole tag must be visible unless the graph is empty.
+bool graph_chain_ok(const uint8_t* p, size_t avail, uint64_t length) {
+  if (length == 0) return true;
+  if (avail == 0) return true;  // nothing visible to contradict
+  size_t pos = 0;
+  int checked = 0;
+  while (pos < avail && checked < 64) {
+    uint64_t tag = 0, len = 0;
+    size_t n = decode_varint(p + pos, avail - pos, tag);
+    if (n == 0) return avail - pos < 10;  // cut by the head
+    uint64_t f = tag >> 3;
+    if ((tag & 7) != 2) return false;
+    if (!(f == 1 || f == 2 || f == 5 || (f >= 10 && f <= 16))) return false;
+    pos += n;
+    n = decode_varint(p + pos, avail - pos, len);
+    if (n == 0) return avail - pos < 10;
+    pos += n;
+    if (len > length) return false;
+    size_t visible = len < avail - pos ? static_cast<size_t>(len) : avail - pos;
+    if (f == 1 && !node_chain_ok(p + pos, visible)) return false;
+    if (len >= avail - pos) return true;  // continues beyond the head
+    pos += static_cast<size_t>(len);
+    ++checked;
+  }
+  return true;
 }
 
 }  // namespace
 
+// Accepts ModelProto fields in any order (a protobuf parser does, so an attacker could reorder
+// them to dodge a stricter probe), but requires a graph or an opset import and correct wire
+// types throughout. Canonical files — ir_version first, printable names — get more confidence.
 uint32_t probe_model(const uint8_t* head, size_t len) {
   size_t pos = 0;
-  bool first = true, saw_graph_or_opset = false;
+  bool first = true, canonical = true, saw_graph_or_opset = false, saw_ir = false;
+  auto verdict = [&] { return saw_graph_or_opset ? (canonical && saw_ir ? 90u : 60u) : 0u; };
   while (pos < len) {
     uint64_t tag = 0;
     size_t n = decode_varint(head + pos, len - pos, tag);
     if (n == 0) break;  // cut by the head
     pos += n;
     uint64_t number = tag >> 3, wt = tag & 7;
-    if (first && tag != 0x08) return 0;  // ir_version comes first in every serializer's order
+    if (first && tag != 0x08) canonical = false;
     first = false;
     if (wt == 0) {
       uint64_t v = 0;
@@ -48,12 +90,13 @@ uint32_t probe_model(const uint8_t* head, size_t len) {
       pos += n;
       if (number == 1) {
         if (v == 0 || v > 100) return 0;
+        saw_ir = true;
       } else if (number != 5) {
-        return 0;
+        return saw_graph_or_opset ? verdict() : 0;
       }
       continue;
     }
-    if (wt != 2) return 0;
+    if (wt != 2) return saw_graph_or_opset ? verdict() : 0;
     uint64_t length = 0;
     n = decode_varint(head + pos, len - pos, length);
     if (n == 0) break;
@@ -62,30 +105,32 @@ uint32_t probe_model(const uint8_t* head, size_t len) {
     size_t avail = length < len - pos ? static_cast<size_t>(length) : len - pos;
     switch (number) {
       case 2: case 3: case 4:  // producer_name, producer_version, domain
-        if (length > 4096 || !printable(body, avail, false)) return 0;
+        if (length > 4096) return 0;
+        if (!printable(body, avail, false)) canonical = false;
         break;
       case 6:  // doc_string
-        if (!printable(body, avail, true)) return 0;
+        if (!printable(body, avail, true)) canonical = false;
         break;
-      case 7:  // graph: node, name, initializer, doc, input, output, value_info, …
-        if (!first_tag_in(body, avail, length, {0x0a, 0x12, 0x2a, 0x52, 0x5a, 0x62, 0x6a, 0x72, 0x7a}))
-          return 0;
+      case 7:
+        if (!graph_chain_ok(body, avail, length)) return 0;
         saw_graph_or_opset = true;
         break;
-      case 8:  // opset_import: domain, version
-        if (!first_tag_in(body, avail, length, {0x0a, 0x10})) return 0;
+      case 8: {  // opset_import: domain(1, string), version(2, varint)
+        uint64_t inner = 0;
+        if (avail > 0 && decode_varint(body, avail, inner) != 0 && inner != 0x0a && inner != 0x10) return 0;
         saw_graph_or_opset = true;
         break;
+      }
       case 14: case 20: case 25:
         break;
       default:
-        // Unknown fields after the graph may be newer schema additions; before it they are not ONNX.
-        return saw_graph_or_opset ? 90 : 0;
+        // Unknown fields after the graph may be newer schema additions; before it, not ONNX.
+        return saw_graph_or_opset ? verdict() : 0;
     }
     if (length > len - pos) break;  // the rest lies beyond the head
     pos += static_cast<size_t>(length);
   }
-  return saw_graph_or_opset ? 90 : 0;
+  return verdict();
 }
 
 }  // namespace secmlops::plugins::onnx

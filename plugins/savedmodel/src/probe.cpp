@@ -8,13 +8,15 @@ using protowire::decode_varint;
 
 uint32_t probe_saved_model(const uint8_t* head, size_t len, std::string_view name) {
   size_t pos = 0;
+  bool unusual = false;
   uint64_t tag = 0, v = 0;
   size_t n = decode_varint(head, len, tag);
   if (n == 0) return 0;
   if (tag == 0x08) {  // saved_model_schema_version (absent when 0)
     pos += n;
     n = decode_varint(head + pos, len - pos, v);
-    if (n == 0 || v > 16) return 0;
+    if (n == 0) return 0;
+    if (v > 16) unusual = true;  // loaders ignore it: still scanned, with less confidence
     pos += n;
     n = decode_varint(head + pos, len - pos, tag);
     if (n == 0) return 0;
@@ -42,7 +44,7 @@ uint32_t probe_saved_model(const uint8_t* head, size_t len, std::string_view nam
     uint64_t f = tag >> 3, wt = tag & 7;
     if (f < 1 || f > 8 || (f == 7 ? wt != 0 : wt != 2)) return 0;
   }
-  uint32_t confidence = 80;
+  uint32_t confidence = unusual ? 60 : 80;
   if (name.size() >= 14 && name.substr(name.size() - 14) == "saved_model.pb") confidence = 95;
   return confidence;
 }

@@ -165,6 +165,30 @@ save(model([helper.make_node("MatMul", ["X", "W"], ["Y"])], [X], [Y], [huge]), "
 save(model([helper.make_node("Relu", ["X"], ["Y"])], [X], [vi("Y", [1, 4])],
            doc="See https://example.invalid/payload and run: import os; os.system('true')"), "info/doc_signals.onnx")
 
+# The same custom op with the ModelProto fields in reverse order (graph first): protobuf parsers
+# accept any order, so routing must too.
+def raw_varint(v):
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        out.append(b | 0x80 if v else b)
+        if not v:
+            return bytes(out)
+
+
+def raw_len(n, payload):
+    return raw_varint((n << 3) | 2) + raw_varint(len(payload)) + payload
+
+
+cm = onnx.load_from_string(open(os.path.join(OUT, "malicious/custom_domain.onnx"), "rb").read())
+reordered = raw_len(7, cm.graph.SerializeToString())
+for o in cm.opset_import:
+    reordered += raw_len(8, o.SerializeToString())
+reordered += raw_varint(1 << 3) + raw_varint(cm.ir_version)
+with open(os.path.join(OUT, "malicious/reordered_fields.onnx"), "wb") as f:
+    f.write(reordered)
+
 # ---------------- malformed ----------------
 good = open(os.path.join(OUT, "benign/mlp.onnx"), "rb").read()
 os.makedirs(os.path.join(OUT, "malformed"), exist_ok=True)

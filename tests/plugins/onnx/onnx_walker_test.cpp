@@ -34,6 +34,15 @@ TEST(OnnxProbe, ClaimsModelsOnly) {
   EXPECT_EQ(probe("PK\x03\x04"), 0u);                   // zip
   EXPECT_EQ(probe("\x08\x01\x12\x05\x0a\x03\x12\x01x"), 0u);  // a SavedModel head: field 2 is a message
   EXPECT_EQ(probe(std::string("\x08\x07\x3a\x02\x0a\x00", 6)), 90u);  // ir_version + graph with a node
+  EXPECT_EQ(probe(":x\nhello world, this is text"), 0u);  // text that starts like a graph tag
+  EXPECT_EQ(probe("\x08\x07\x12\x03a\x01b"), 0u);         // no graph, no opset
+  // Fields in an unusual order are still ONNX (a parser accepts them), with less confidence.
+  EXPECT_EQ(probe_file("malicious/reordered_fields.onnx"), 60u);
+}
+
+TEST(OnnxOps, ReorderedFieldsDoNotHideOps) {
+  auto f = run_onnx("malicious/reordered_fields.onnx").with_rule("ONNX-CUSTOM-DOMAIN-OP");
+  ASSERT_EQ(f.size(), 1u);
 }
 
 TEST(OnnxBenign, NoFindingAtMediumOrAbove) {
