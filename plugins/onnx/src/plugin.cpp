@@ -26,7 +26,11 @@ class OnnxScanner : public secmlops::sdk::Scanner {
   }
 
   explicit OnnxScanner(const secmlops::sdk::Config& config) {
-    options_.max_graph_depth = static_cast<uint32_t>(config.get_int("onnx.max_graph_depth", options_.max_graph_depth));
+    // Each subgraph level is three protobuf message levels; the wire reader stops at 100.
+    int64_t depth = config.get_int("onnx.max_graph_depth", options_.max_graph_depth);
+    if (depth < 1 || depth > 30)
+      throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "onnx.max_graph_depth must be between 1 and 30");
+    options_.max_graph_depth = static_cast<uint32_t>(depth);
   }
 
   void scan(secmlops::sdk::ScanJob& job) {
