@@ -300,7 +300,6 @@ class Walker {
   }
 
   void classify_op(const std::string& domain, const std::string& op_type, uint64_t offset, const std::string& where) {
-    const std::string shown = (domain.empty() ? std::string("ai.onnx") : domain) + "::" + op_type;
     if (is_python_op(domain, op_type)) {
       note_op(domain, op_type, SECMLOPS_SEVERITY_CRITICAL, "ONNX-PYTHON-OP", offset, where);
       return;
@@ -315,7 +314,6 @@ class Walker {
         note_op(domain, op_type, SECMLOPS_SEVERITY_HIGH, "ONNX-CUSTOM-DOMAIN-OP", offset, where);
         return;
     }
-    (void)shown;
   }
 
   void note_op(const std::string& domain, const std::string& op_type, secmlops_severity sev,
