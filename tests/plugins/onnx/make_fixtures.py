@@ -157,6 +157,15 @@ bad.dims.extend([10, 10])
 bad.raw_data = b"\0" * 16
 save(model([helper.make_node("MatMul", ["X", "W"], ["Y"])], [X], [Y], [bad]), "malicious/size_mismatch.onnx")
 
+many = []
+for i in range(60):
+    t = TensorProto()
+    t.name, t.data_type = "m%d" % i, TensorProto.FLOAT
+    t.dims.extend([4])
+    t.raw_data = b"\0" * 4
+    many.append(t)
+save(model([helper.make_node("Relu", ["X"], ["Y"])], [X], [vi("Y", [1, 4])], many), "malicious/many_mismatches.onnx")
+
 huge = TensorProto()
 huge.name, huge.data_type = "W", TensorProto.FLOAT
 huge.dims.extend([2 ** 31, 2 ** 31, 2 ** 31])

@@ -158,6 +158,14 @@ TEST(OnnxTensors, SizeMismatchAndAbsurdDims) {
   EXPECT_EQ(absurd[0].severity, SECMLOPS_SEVERITY_MEDIUM);
 }
 
+TEST(OnnxTensors, RepeatedFindingsAreCappedAndCounted) {
+  auto run = run_onnx("malicious/many_mismatches.onnx");
+  EXPECT_EQ(run.with_rule("ONNX-TENSOR-SIZE-MISMATCH").size(), 50u);
+  auto capped = run.with_rule("ONNX-FINDINGS-CAPPED");
+  ASSERT_EQ(capped.size(), 1u);
+  EXPECT_EQ(evidence(capped[0], "total"), "60");
+}
+
 TEST(OnnxInfo, DocStringsWithUrlsAndCode) {
   auto run = run_onnx("info/doc_signals.onnx");
   ASSERT_EQ(run.with_rule("ONNX-DOC-URL").size(), 1u);
