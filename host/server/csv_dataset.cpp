@@ -66,7 +66,7 @@ LabeledData parse_labeled_csv(std::string_view text, const std::string& label_co
       header_pending = false;
       continue;
     }
-    if (values.size() + cols > max_values)
+    if (values.size() + cols - 1 > max_values)
       throw std::length_error("CSV has more than " + std::to_string(max_values) + " values (server limit)");
     for (size_t c = 0; c < cols; ++c) {
       double v = 0;
