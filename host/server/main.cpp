@@ -195,8 +195,9 @@ int main(int argc, char** argv) {
     size_t queue = cfg.queue != 0 ? cfg.queue : 16u * threads;
     server::ServerState state(cfg, std::move(tokens), threads, queue);
     state.registry.load_directories(cfg.plugin_dirs.empty() ? host::default_plugin_dirs() : cfg.plugin_dirs);
-    for (const auto& e : state.registry.errors()) spdlog::warn("plugin refused: {}: {}", e.library.string(), e.reason);
-    spdlog::info("{} plugins loaded", state.registry.plugins().size());
+    // Refused libraries were logged by the registry; ListPlugins reports them too.
+    spdlog::info("{} plugins loaded, {} libraries refused", state.registry.plugins().size(),
+                 state.registry.errors().size());
     for (const auto& root : cfg.scan_roots)
       if (!std::filesystem::is_directory(root)) spdlog::warn("scan root {} is not a directory", root.string());
 

@@ -68,7 +68,8 @@ class UploadReader final : public grpc::ServerReadReactor<v1::UploadChunk> {
   ~UploadReader() override { discard_spill(); }
 
   void OnReadDone(bool ok) override {
-    if (!ok) {  // the client half-closed: everything has arrived
+    if (!ok) {  // the client half-closed (everything has arrived) or went away
+      if (token_->cancelled()) return Finish({grpc::StatusCode::CANCELLED, "upload cancelled"});
       scan();
       return;
     }

@@ -23,15 +23,18 @@ def make_certs(directory):
 class Server:
     """secmlopsd with the fixture plugins; `addresses` are the bound listeners."""
 
-    def __init__(self, *extra_args, tls=False, mtls=False, token=False, listen=None, scan_root=True):
+    def __init__(self, *extra_args, tls=False, mtls=False, token=False, listen=None, scan_root=True,
+                 spill_dir=None):
         self.tmp = tempfile.TemporaryDirectory(prefix="secmlopsd-test-")
         self.dir = self.tmp.name
         self.root = os.path.join(self.dir, "root")
         os.makedirs(self.root)
         self.certs = os.path.join(self.dir, "certs")
+        self.spill = os.path.join(self.dir, "spill")
+        os.makedirs(self.spill)
         ready = os.path.join(self.dir, "ready")
         args = [SECMLOPSD, "--plugin-dir", FIXTURES, "--ready-file", ready, "--log-level", "warn",
-                "--drain-seconds", "2"]
+                "--drain-seconds", "2", "--spill-dir", spill_dir or self.spill]
         if scan_root:
             args += ["--scan-root", self.root]
         if listen is None:

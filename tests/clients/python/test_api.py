@@ -55,7 +55,7 @@ class PlaintextUnixSocket(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.server = Server("--max-upload-bytes", "1000000", "--max-message-bytes", "262144",
-                            "--threads", "2")
+                            "--threads", "2", "--upload-spill-bytes", "50000")
         cls.channel = grpc.insecure_channel(cls.server.unix)
         cls.s = Stubs(cls.channel)
 
@@ -135,6 +135,8 @@ class PlaintextUnixSocket(unittest.TestCase):
         self.assertEqual(r.path, "model.pkl")
         self.assertEqual(r.size, len(data))
         self.assertEqual(r.findings[0].rule_id, "FIXTURE-EVIL")
+        # That upload was above --upload-spill-bytes: it went through a temp file, now removed.
+        self.assertEqual(os.listdir(self.server.spill), [])
         cfg = scan_pb.ScanOptions(scanner_config=[common_pb2.KeyValue(key="severity", value="2")])
         r = self.s.scan.ScanUpload(iter([scan_pb.UploadChunk(name="x", options=cfg, data=b"EVIL")]))
         self.assertEqual(r.findings[0].severity, report_pb2.LOW)
@@ -286,6 +288,17 @@ class Limits(unittest.TestCase):
                 models.Train(req)
             self.assertEqual(cm.exception.code(), grpc.StatusCode.RESOURCE_EXHAUSTED)
             self.assertIn("Delete", cm.exception.details())
+
+    def test_large_uploads_spill_to_the_spill_dir(self):
+        # A spill directory that does not exist makes spilling fail visibly: small uploads stay
+        # in memory and work, large ones reach the spill path.
+        with Server("--upload-spill-bytes", "1000", spill_dir="/nonexistent/secmlops-spill") as server, \
+                grpc.insecure_channel(server.unix) as ch:
+            stub = scan_grpc.ScanServiceStub(ch)
+            self.assertEqual(stub.ScanUpload(chunks("small", b"EVIL")).findings[0].rule_id, "FIXTURE-EVIL")
+            with self.assertRaises(grpc.RpcError) as cm:
+                stub.ScanUpload(chunks("large", b"EVIL" + bytes(5000)))
+            self.assertIn("spill", cm.exception.details())
 
     def test_no_scan_root_means_upload_only(self):
         with Server(scan_root=False) as server, grpc.insecure_channel(server.unix) as ch:
