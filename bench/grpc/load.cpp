@@ -18,6 +18,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -28,7 +29,11 @@ using Clock = std::chrono::steady_clock;
 std::string pickle_like(size_t size) {
   std::string s = "\x80\x04\x95";
   s += std::string("\x20\x00\x00\x00\x00\x00\x00\x00", 8);
-  s += "}\x94(\x8c\x05model\x94\x8c\x05dense\x94\x8c\x06layers\x94K\x03u.";
+  // Hex escapes are split from following letters ("\x05" "dense") so they stay one byte.
+  s += "}\x94(\x8c\x05"
+       "model\x94\x8c\x05"
+       "dense\x94\x8c\x06"
+       "layers\x94K\x03u.";
   while (s.size() < size) s += '\0';
   s.resize(size);
   return s;
@@ -53,14 +58,15 @@ int main(int argc, char** argv) {
   const uint64_t concurrency = arg(argc, argv, "--concurrency", 4);
   const uint64_t size = arg(argc, argv, "--size", 512);
   const uint64_t server_threads = arg(argc, argv, "--server-threads", 2);
-  const uint64_t warmup = std::min<uint64_t>(requests / 10, 5000);
+  const uint64_t warmup = arg(argc, argv, "--warmup", 20000);
   std::string address = sarg(argc, argv, "--address", "");
 
   test::TempDir tmp;
   std::unique_ptr<test::Daemon> daemon;
   if (address.empty()) {
-    std::vector<std::string> args{"--listen", "unix:" + (tmp.path() / "bench.sock").string(), "--log-level", "error",
-                                  "--threads", std::to_string(server_threads)};
+    std::vector<std::string> args{"--listen",    "unix:" + (tmp.path() / "bench.sock").string(),
+                                  "--log-level", "error",
+                                  "--threads",   std::to_string(server_threads)};
     std::string dirs = SECMLOPS_BENCH_PLUGIN_DIRS;
     for (size_t start = 0; start <= dirs.size();) {
       auto colon = dirs.find(':', start);
@@ -88,7 +94,7 @@ int main(int argc, char** argv) {
   std::atomic<uint64_t> next{0}, failures{0};
   std::vector<std::vector<double>> latencies(concurrency);
   std::mutex rss_mu;
-  std::vector<std::pair<uint64_t, uint64_t>> rss;  // (requests done, bytes)
+  std::vector<std::tuple<uint64_t, uint64_t, size_t>> rss;  // (requests done, bytes, threads)
   const uint64_t total = warmup + requests;
   const uint64_t sample_every = std::max<uint64_t>(1, requests / 20);
   Clock::time_point measure_start{};
@@ -116,7 +122,7 @@ int main(int argc, char** argv) {
         uint64_t done = n - warmup;
         if (daemon && done % sample_every == 0) {
           std::lock_guard lock(rss_mu);
-          rss.emplace_back(done, daemon->rss_bytes());
+          rss.emplace_back(done, daemon->rss_bytes(), daemon->thread_count());
         }
       }
     }
@@ -125,28 +131,43 @@ int main(int argc, char** argv) {
   for (uint64_t i = 0; i < concurrency; ++i) threads.emplace_back(worker, i);
   for (auto& t : threads) t.join();
   const double seconds = std::chrono::duration<double>(Clock::now() - measure_start).count();
-  if (daemon) rss.emplace_back(requests, daemon->rss_bytes());
+  if (daemon) rss.emplace_back(requests, daemon->rss_bytes(), daemon->thread_count());
 
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   std::sort(all.begin(), all.end());
-  auto pct = [&](double p) { return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<size_t>(p * all.size()))]; };
+  auto pct = [&](double p) {
+    return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<size_t>(p * all.size()))];
+  };
   std::sort(rss.begin(), rss.end());
-  std::printf("ScanUpload of a %llu-byte file: %llu requests (after %llu warm-up), %llu client threads, %llu server workers\n",
-              static_cast<unsigned long long>(size), static_cast<unsigned long long>(all.size()),
-              static_cast<unsigned long long>(warmup), static_cast<unsigned long long>(concurrency),
-              static_cast<unsigned long long>(server_threads));
+  std::printf(
+      "ScanUpload of a %llu-byte file: %llu requests (after %llu warm-up), %llu client threads, "
+      "%llu server workers\n",
+      static_cast<unsigned long long>(size), static_cast<unsigned long long>(all.size()),
+      static_cast<unsigned long long>(warmup), static_cast<unsigned long long>(concurrency),
+      static_cast<unsigned long long>(server_threads));
   std::printf("latency us: p50 %.0f  p90 %.0f  p99 %.0f  max %.0f\n", pct(0.5), pct(0.9), pct(0.99),
               all.empty() ? 0.0 : all.back());
-  std::printf("throughput: %.0f RPC/s over %.2f s; failures: %llu\n", static_cast<double>(all.size()) / seconds,
-              seconds, static_cast<unsigned long long>(failures.load()));
+  std::printf("throughput: %.0f RPC/s over %.2f s; failures: %llu\n",
+              static_cast<double>(all.size()) / seconds, seconds,
+              static_cast<unsigned long long>(failures.load()));
   if (!rss.empty()) {
-    uint64_t lo = rss.front().second, hi = rss.front().second;
-    for (auto& [n, b] : rss) lo = std::min(lo, b), hi = std::max(hi, b);
-    std::printf("server RSS MiB: first %.1f  last %.1f  min %.1f  max %.1f  (last/first %+.1f%%)\n",
-                static_cast<double>(rss.front().second) / 1048576.0, static_cast<double>(rss.back().second) / 1048576.0,
-                static_cast<double>(lo) / 1048576.0, static_cast<double>(hi) / 1048576.0,
-                100.0 * (static_cast<double>(rss.back().second) / static_cast<double>(rss.front().second) - 1.0));
+    const double first = static_cast<double>(std::get<1>(rss.front()));
+    const double last = static_cast<double>(std::get<1>(rss.back()));
+    uint64_t lo = std::get<1>(rss.front()), hi = lo;
+    size_t max_threads = 0;
+    for (const auto& [n, bytes, threads] : rss) {
+      lo = std::min(lo, bytes);
+      hi = std::max(hi, bytes);
+      max_threads = std::max(max_threads, threads);
+      std::printf("  after %7llu requests: server RSS %.1f MiB, %zu threads\n",
+                  static_cast<unsigned long long>(n), static_cast<double>(bytes) / 1048576.0,
+                  threads);
+    }
+    std::printf("server RSS MiB: first %.1f  last %.1f  min %.1f  max %.1f  (last/first %+.1f%%); "
+                "up to %zu threads\n",
+                first / 1048576.0, last / 1048576.0, static_cast<double>(lo) / 1048576.0,
+                static_cast<double>(hi) / 1048576.0, 100.0 * (last / first - 1.0), max_threads);
   }
   return failures.load() == 0 ? 0 : 1;
 }

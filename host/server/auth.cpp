@@ -19,17 +19,20 @@ std::array<unsigned char, 32> digest(std::string_view s) {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
 }  // namespace
 
 TokenAuth TokenAuth::from_file(const std::filesystem::path& file) {
-  struct stat st{};
-  if (::stat(file.c_str(), &st) != 0) throw std::runtime_error(file.string() + ": cannot read token file");
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0)
+    throw std::runtime_error(file.string() + ": cannot read token file");
   if ((st.st_mode & 077) != 0)
-    throw std::runtime_error(file.string() + ": token file is readable by group/others; chmod 600 it");
+    throw std::runtime_error(file.string() +
+                             ": token file is readable by group/others; chmod 600 it");
   std::ifstream in(file);
   if (!in) throw std::runtime_error(file.string() + ": cannot open token file");
   TokenAuth auth;
@@ -38,7 +41,8 @@ TokenAuth TokenAuth::from_file(const std::filesystem::path& file) {
     auto t = trim(line);
     if (t.empty() || t.front() == '#') continue;
     if (t.size() < 16)
-      throw std::runtime_error(file.string() + ": a token is shorter than 16 characters; use long random tokens");
+      throw std::runtime_error(file.string() +
+                               ": a token is shorter than 16 characters; use long random tokens");
     auth.digests_.push_back(digest(t));
   }
   if (auth.digests_.empty()) throw std::runtime_error(file.string() + ": no token in file");
@@ -48,7 +52,8 @@ TokenAuth TokenAuth::from_file(const std::filesystem::path& file) {
 bool TokenAuth::accepts(std::string_view token) const {
   const auto d = digest(token);
   int match = 0;
-  for (const auto& known : digests_) match |= static_cast<int>(CRYPTO_memcmp(d.data(), known.data(), d.size()) == 0);
+  for (const auto& known : digests_)
+    match |= static_cast<int>(CRYPTO_memcmp(d.data(), known.data(), d.size()) == 0);
   return match != 0;
 }
 

@@ -5,13 +5,18 @@ namespace secmlops::server {
 grpc::StatusCode status_code(secmlops_status status) {
   switch (status) {
     case SECMLOPS_ERR_INVALID_ARGUMENT:
-    case SECMLOPS_ERR_PARSE: return grpc::StatusCode::INVALID_ARGUMENT;
+    case SECMLOPS_ERR_PARSE:
+      return grpc::StatusCode::INVALID_ARGUMENT;
     case SECMLOPS_ERR_UNSUPPORTED:
-    case SECMLOPS_ERR_STATE: return grpc::StatusCode::FAILED_PRECONDITION;
-    case SECMLOPS_ERR_CANCELLED: return grpc::StatusCode::CANCELLED;
+    case SECMLOPS_ERR_STATE:
+      return grpc::StatusCode::FAILED_PRECONDITION;
+    case SECMLOPS_ERR_CANCELLED:
+      return grpc::StatusCode::CANCELLED;
     case SECMLOPS_ERR_LIMIT:
-    case SECMLOPS_ERR_NO_MEMORY: return grpc::StatusCode::RESOURCE_EXHAUSTED;
-    default: return grpc::StatusCode::INTERNAL;
+    case SECMLOPS_ERR_NO_MEMORY:
+      return grpc::StatusCode::RESOURCE_EXHAUSTED;
+    default:
+      return grpc::StatusCode::INTERNAL;
   }
 }
 
@@ -37,7 +42,8 @@ grpc::Status guarded(const std::function<void()>& work) {
 
 host::DenseMatrix to_dense(const v1::Matrix& m, uint64_t max_values, const char* what) {
   if (m.rows() == 0 || m.cols() == 0)
-    fail(grpc::StatusCode::INVALID_ARGUMENT, std::string(what) + " is empty: set rows, cols and values");
+    fail(grpc::StatusCode::INVALID_ARGUMENT,
+         std::string(what) + " is empty: set rows, cols and values");
   if (m.cols() > max_values || m.rows() > max_values / m.cols())
     fail(grpc::StatusCode::RESOURCE_EXHAUSTED,
          std::string(what) + " has " + std::to_string(m.rows()) + "x" + std::to_string(m.cols()) +
@@ -47,7 +53,8 @@ host::DenseMatrix to_dense(const v1::Matrix& m, uint64_t max_values, const char*
          std::string(what) + " has " + std::to_string(m.values_size()) + " values but shape " +
              std::to_string(m.rows()) + "x" + std::to_string(m.cols()) + " needs " +
              std::to_string(m.rows() * m.cols()));
-  return host::DenseMatrix(m.rows(), m.cols(), std::vector<double>(m.values().begin(), m.values().end()));
+  return host::DenseMatrix(m.rows(), m.cols(),
+                           std::vector<double>(m.values().begin(), m.values().end()));
 }
 
 void from_dense(const host::DenseMatrix& d, v1::Matrix& out) {
@@ -68,8 +75,9 @@ std::shared_ptr<host::CancelToken> token_for(const grpc::CallbackServerContext* 
   auto deadline = context->deadline();
   auto now = std::chrono::system_clock::now();
   if (deadline < now + std::chrono::hours(24 * 365))
-    token->set_deadline(std::chrono::steady_clock::now() +
-                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(deadline - now));
+    token->set_deadline(
+        std::chrono::steady_clock::now() +
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(deadline - now));
   return token;
 }
 
@@ -85,7 +93,8 @@ grpc::ServerUnaryReactor* run_unary(ServerState& state, grpc::CallbackServerCont
     return reactor;
   }
   if (!state.pool.try_submit([reactor, work = std::move(work)] { reactor->Finish(guarded(work)); }))
-    reactor->Finish({grpc::StatusCode::RESOURCE_EXHAUSTED, "server busy: the work queue is full, retry later"});
+    reactor->Finish(
+        {grpc::StatusCode::RESOURCE_EXHAUSTED, "server busy: the work queue is full, retry later"});
   return reactor;
 }
 

@@ -107,8 +107,10 @@ class StreamingWriter : public grpc::ServerWriteReactor<Msg> {
         finish = true;
       }
     }
-    if (next != nullptr) this->StartWrite(next);
-    else if (finish) this->Finish(status_);
+    if (next != nullptr)
+      this->StartWrite(next);
+    else if (finish)
+      this->Finish(status_);
   }
 
   std::shared_ptr<host::CancelToken> token_;
@@ -121,8 +123,9 @@ class StreamingWriter : public grpc::ServerWriteReactor<Msg> {
 // Starts `produce` for a streaming writer on the pool after the auth check; the producer
 // returns the final status.
 template <class Msg>
-grpc::ServerWriteReactor<Msg>* run_streaming(ServerState& state, grpc::CallbackServerContext* context,
-                                            std::function<void(StreamingWriter<Msg>&)> produce) {
+grpc::ServerWriteReactor<Msg>* run_streaming(ServerState& state,
+                                             grpc::CallbackServerContext* context,
+                                             std::function<void(StreamingWriter<Msg>&)> produce) {
   auto* writer = new StreamingWriter<Msg>(context);
   if (auto s = state.auth.check(context); !s.ok()) {
     writer->complete(s);
@@ -132,7 +135,8 @@ grpc::ServerWriteReactor<Msg>* run_streaming(ServerState& state, grpc::CallbackS
     writer->complete(guarded([&] { produce(*writer); }));
   });
   if (!queued)
-    writer->complete({grpc::StatusCode::RESOURCE_EXHAUSTED, "server busy: the work queue is full, retry later"});
+    writer->complete(
+        {grpc::StatusCode::RESOURCE_EXHAUSTED, "server busy: the work queue is full, retry later"});
   return writer;
 }
 

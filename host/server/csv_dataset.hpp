@@ -17,7 +17,7 @@ struct LabeledData {
 // Parses numeric CSV (comma-separated, optional header) into features and integer labels.
 // `label_column` is a header name, a 0-based index, or empty for the last column. Throws
 // std::invalid_argument naming the line and column on bad input; at most `max_values` cells.
-LabeledData parse_labeled_csv(std::string_view text, const std::string& label_column, bool has_header,
-                              uint64_t max_values);
+LabeledData parse_labeled_csv(std::string_view text, const std::string& label_column,
+                              bool has_header, uint64_t max_values);
 
 }  // namespace secmlops::server

@@ -5,15 +5,17 @@
 
 #include "secmlops/host/logging.hpp"
 
-#include <CLI/CLI.hpp>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
+#include <malloc.h>
 #include <sys/stat.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -119,48 +121,68 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  CLI::App app{"secmlopsd: the secmlops gRPC API server (scan model files, train/attack models, list plugins)"};
+  CLI::App app{
+      "secmlopsd: the secmlops gRPC API server (scan model files, train/attack models, list "
+      "plugins)"};
   app.set_version_flag("-V,--version", "secmlopsd " SECMLOPS_VERSION);
   app.footer(kFooter);
   app.get_formatter()->column_width(34);
-  app.add_option("--config", config_file, "YAML config file (keys below); command-line flags override it");
-  app.add_option("-l,--listen", cfg.listen,
-                 "address to listen on, repeatable: unix:/path, 127.0.0.1:50051, [::1]:0 (port 0 = any free "
-                 "port), 0.0.0.0:8443 (needs TLS + tokens) [default: 127.0.0.1:50051]");
-  app.add_flag("--allow-insecure-remote", cfg.allow_insecure_remote,
-               "allow plaintext and/or token-less non-loopback listeners (only behind a trusted TLS proxy)");
-  app.add_option("--tls-cert", cfg.tls_cert, "PEM server certificate (chain); enables TLS on TCP listeners");
+  app.add_option("--config", config_file,
+                 "YAML config file (keys below); command-line flags override it");
+  app.add_option(
+      "-l,--listen", cfg.listen,
+      "address to listen on, repeatable: unix:/path, 127.0.0.1:50051, [::1]:0 (port 0 = any free "
+      "port), 0.0.0.0:8443 (needs TLS + tokens) [default: 127.0.0.1:50051]");
+  app.add_flag(
+      "--allow-insecure-remote", cfg.allow_insecure_remote,
+      "allow plaintext and/or token-less non-loopback listeners (only behind a trusted TLS proxy)");
+  app.add_option("--tls-cert", cfg.tls_cert,
+                 "PEM server certificate (chain); enables TLS on TCP listeners");
   app.add_option("--tls-key", cfg.tls_key, "PEM private key of --tls-cert");
   app.add_option("--tls-client-ca", cfg.tls_client_ca,
                  "PEM CA bundle: require and verify client certificates (mTLS)");
-  app.add_option("--token-file", cfg.token_file,
-                 "bearer tokens, one per line (>= 16 chars, file mode 600); every call must send one");
+  app.add_option(
+      "--token-file", cfg.token_file,
+      "bearer tokens, one per line (>= 16 chars, file mode 600); every call must send one");
   app.add_option("--plugin-dir", cfg.plugin_dirs,
-                 "directory of plugin libraries, repeatable [default: next to the binary, $SECMLOPS_PLUGIN_PATH]");
-  app.add_option("--scan-root", cfg.scan_roots, "directory Scan(paths) may read below, repeatable [default: none]");
-  app.add_option("--threads", cfg.threads, "worker threads for scans/training/attacks [default: CPU count]");
-  app.add_option("--queue", cfg.queue, "jobs waiting beyond the workers before RESOURCE_EXHAUSTED [default: 16/thread]");
+                 "directory of plugin libraries, repeatable [default: next to the binary, "
+                 "$SECMLOPS_PLUGIN_PATH]");
+  app.add_option("--scan-root", cfg.scan_roots,
+                 "directory Scan(paths) may read below, repeatable [default: none]");
+  app.add_option("--threads", cfg.threads,
+                 "worker threads for scans/training/attacks [default: CPU count]");
+  app.add_option("--queue", cfg.queue,
+                 "jobs waiting beyond the workers before RESOURCE_EXHAUSTED [default: 16/thread]");
   app.add_option("--max-message-bytes", cfg.max_message_bytes, "largest gRPC message either way")
       ->default_val(cfg.max_message_bytes);
   app.add_option("--max-upload-bytes", cfg.max_upload_bytes, "largest ScanUpload in total")
       ->default_val(cfg.max_upload_bytes);
-  app.add_option("--upload-spill-bytes", cfg.upload_spill_bytes, "uploads above this go to a temp file")
+  app.add_option("--upload-spill-bytes", cfg.upload_spill_bytes,
+                 "uploads above this go to a temp file")
       ->default_val(cfg.upload_spill_bytes);
-  app.add_option("--spill-dir", cfg.spill_dir, "directory for spilled uploads [default: system temp]");
+  app.add_option("--spill-dir", cfg.spill_dir,
+                 "directory for spilled uploads [default: system temp]");
   app.add_option("--seconds-per-file", cfg.seconds_per_file, "scan time budget per file (0 = none)")
       ->default_val(cfg.seconds_per_file);
-  app.add_option("--max-models", cfg.max_models, "models the server keeps at once")->default_val(cfg.max_models);
-  app.add_option("--max-model-memory-bytes", cfg.max_model_memory_bytes, "estimated memory of all kept models")
+  app.add_option("--max-models", cfg.max_models, "models the server keeps at once")
+      ->default_val(cfg.max_models);
+  app.add_option("--max-model-memory-bytes", cfg.max_model_memory_bytes,
+                 "estimated memory of all kept models")
       ->default_val(cfg.max_model_memory_bytes);
   app.add_option("--max-matrix-values", cfg.max_matrix_values, "rows*cols accepted in one request")
       ->default_val(cfg.max_matrix_values);
-  app.add_option("--attack-batch-rows", cfg.attack_batch_rows, "default rows per attack step (progress granularity)")
+  app.add_option("--attack-batch-rows", cfg.attack_batch_rows,
+                 "default rows per attack step (progress granularity)")
       ->default_val(cfg.attack_batch_rows);
-  app.add_option("--drain-seconds", cfg.drain_seconds, "on SIGTERM/SIGINT, time running calls get to finish")
+  app.add_option("--drain-seconds", cfg.drain_seconds,
+                 "on SIGTERM/SIGINT, time running calls get to finish")
       ->default_val(cfg.drain_seconds);
-  app.add_option("--reflection", cfg.reflection, "serve grpc.reflection (true/false)")->default_val(cfg.reflection);
-  app.add_option("--ready-file", cfg.ready_file, "once listening, write the bound addresses here (one per line)");
-  app.add_option("--log-level", cfg.log_level, "trace, debug, info, warn, error or off")->default_val(cfg.log_level);
+  app.add_option("--reflection", cfg.reflection, "serve grpc.reflection (true/false)")
+      ->default_val(cfg.reflection);
+  app.add_option("--ready-file", cfg.ready_file,
+                 "once listening, write the bound addresses here (one per line)");
+  app.add_option("--log-level", cfg.log_level, "trace, debug, info, warn, error or off")
+      ->default_val(cfg.log_level);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -179,6 +201,15 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // glibc gives threads extra malloc arenas as contention appears, each growing the RSS by a few
+  // MiB at unpredictable moments of the server's life; one arena per worker keeps memory flat
+  // under sustained load without slowing allocation measurably (docs/benchmarks.md). An explicit
+  // MALLOC_ARENA_MAX in the environment wins.
+  const unsigned workers =
+      cfg.threads != 0 ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr)
+    mallopt(M_ARENA_MAX, static_cast<int>(std::max(2u, workers)));
+
   // Signals are blocked before any thread starts, so every thread inherits the mask and only
   // the sigwait thread below ever sees them.
   sigset_t signals;
@@ -191,23 +222,28 @@ int main(int argc, char** argv) {
   try {
     server::TokenAuth tokens;
     if (!cfg.token_file.empty()) tokens = server::TokenAuth::from_file(cfg.token_file);
-    unsigned threads = cfg.threads != 0 ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+    unsigned threads =
+        cfg.threads != 0 ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
     size_t queue = cfg.queue != 0 ? cfg.queue : 16u * threads;
     server::ServerState state(cfg, std::move(tokens), threads, queue);
-    state.registry.load_directories(cfg.plugin_dirs.empty() ? host::default_plugin_dirs() : cfg.plugin_dirs);
+    state.registry.load_directories(cfg.plugin_dirs.empty() ? host::default_plugin_dirs()
+                                                            : cfg.plugin_dirs);
     // Refused libraries were logged by the registry; ListPlugins reports them too.
     spdlog::info("{} plugins loaded, {} libraries refused", state.registry.plugins().size(),
                  state.registry.errors().size());
     for (const auto& root : cfg.scan_roots)
-      if (!std::filesystem::is_directory(root)) spdlog::warn("scan root {} is not a directory", root.string());
+      if (!std::filesystem::is_directory(root))
+        spdlog::warn("scan root {} is not a directory", root.string());
 
     std::shared_ptr<grpc::ServerCredentials> tls;
     if (!cfg.tls_cert.empty()) {
-      grpc::SslServerCredentialsOptions opts(cfg.tls_client_ca.empty()
-                                                 ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
-                                                 : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-      opts.pem_key_cert_pairs.push_back({read_file(cfg.tls_key, "TLS key"), read_file(cfg.tls_cert, "TLS certificate")});
-      if (!cfg.tls_client_ca.empty()) opts.pem_root_certs = read_file(cfg.tls_client_ca, "client CA");
+      grpc::SslServerCredentialsOptions opts(
+          cfg.tls_client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                    : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+      opts.pem_key_cert_pairs.push_back(
+          {read_file(cfg.tls_key, "TLS key"), read_file(cfg.tls_cert, "TLS certificate")});
+      if (!cfg.tls_client_ca.empty())
+        opts.pem_root_certs = read_file(cfg.tls_client_ca, "client CA");
       tls = grpc::SslServerCredentials(opts);
     }
 
@@ -232,7 +268,9 @@ int main(int argc, char** argv) {
     builder.RegisterService(&models);
     builder.RegisterService(&attacks);
     auto server = builder.BuildAndStart();
-    if (!server) throw std::runtime_error("could not start: check that the listen addresses are free and valid");
+    if (!server)
+      throw std::runtime_error(
+          "could not start: check that the listen addresses are free and valid");
     std::string ready;
     for (size_t i = 0; i < cfg.listen.size(); ++i) {
       if (ports[i] == 0 && cfg.listen[i].rfind("unix", 0) != 0)

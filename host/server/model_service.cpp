@@ -11,8 +11,9 @@ std::shared_ptr<StoredModel> find_model(ModelStore& store, const std::string& id
   auto m = store.get(id);
   if (!m)
     fail(grpc::StatusCode::NOT_FOUND,
-         "no model with id '" + id + "' (it was deleted, the server restarted, or the id is wrong; "
-         "ModelService.List shows the ids)");
+         "no model with id '" + id +
+             "' (it was deleted, the server restarted, or the id is wrong; "
+             "ModelService.List shows the ids)");
   return m;
 }
 
@@ -21,10 +22,12 @@ namespace {
 void check_labels(const std::vector<int32_t>& y, uint64_t rows) {
   if (y.size() != rows)
     fail(grpc::StatusCode::INVALID_ARGUMENT, "got " + std::to_string(y.size()) + " labels for " +
-                                                 std::to_string(rows) + " rows: give one label per row");
+                                                 std::to_string(rows) +
+                                                 " rows: give one label per row");
   for (size_t i = 0; i < y.size(); ++i)
     if (y[i] < 0)
-      fail(grpc::StatusCode::INVALID_ARGUMENT, "label " + std::to_string(y[i]) + " of row " + std::to_string(i) +
+      fail(grpc::StatusCode::INVALID_ARGUMENT, "label " + std::to_string(y[i]) + " of row " +
+                                                   std::to_string(i) +
                                                    " is negative: classes are 0..n-1");
 }
 
@@ -34,18 +37,21 @@ void store_or_refuse(ModelStore& store, const std::shared_ptr<StoredModel>& mode
 
 }  // namespace
 
-grpc::ServerUnaryReactor* ModelServiceImpl::Train(grpc::CallbackServerContext* context, const v1::TrainRequest* req,
+grpc::ServerUnaryReactor* ModelServiceImpl::Train(grpc::CallbackServerContext* context,
+                                                  const v1::TrainRequest* req,
                                                   v1::TrainResponse* resp) {
   return run_unary(state_, context, [this, req, resp] {
     auto plugin = find_plugin(state_.registry, SECMLOPS_KIND_MODEL, req->plugin());
-    if (auto why = state_.models.refuse_reason(0); !why.empty()) fail(grpc::StatusCode::RESOURCE_EXHAUSTED, why);
+    if (auto why = state_.models.refuse_reason(0); !why.empty())
+      fail(grpc::StatusCode::RESOURCE_EXHAUSTED, why);
     LabeledData data;
     const bool has_matrix = req->has_features() || req->labels_size() > 0;
     if (req->has_csv() == has_matrix)
-      fail(grpc::StatusCode::INVALID_ARGUMENT, "give either features + labels or csv, not both or neither");
+      fail(grpc::StatusCode::INVALID_ARGUMENT,
+           "give either features + labels or csv, not both or neither");
     if (req->has_csv()) {
-      data = parse_labeled_csv(req->csv().text(), req->csv().label_column(), req->csv().has_header(),
-                               state_.config.max_matrix_values);
+      data = parse_labeled_csv(req->csv().text(), req->csv().label_column(),
+                               req->csv().has_header(), state_.config.max_matrix_values);
     } else {
       data.x = to_dense(req->features(), state_.config.max_matrix_values, "features");
       data.y.assign(req->labels().begin(), req->labels().end());
@@ -68,14 +74,15 @@ grpc::ServerUnaryReactor* ModelServiceImpl::Train(grpc::CallbackServerContext* c
 }
 
 grpc::ServerUnaryReactor* ModelServiceImpl::Predict(grpc::CallbackServerContext* context,
-                                                    const v1::PredictRequest* req, v1::PredictResponse* resp) {
+                                                    const v1::PredictRequest* req,
+                                                    v1::PredictResponse* resp) {
   return run_unary(state_, context, [this, req, resp] {
     auto model = find_model(state_.models, req->model_id());
     auto x = to_dense(req->features(), state_.config.max_matrix_values, "features");
     if (x.cols != model->summary.n_features())
-      fail(grpc::StatusCode::INVALID_ARGUMENT, "features have " + std::to_string(x.cols) + " columns, model " +
-                                                   model->summary.id() + " expects " +
-                                                   std::to_string(model->summary.n_features()));
+      fail(grpc::StatusCode::INVALID_ARGUMENT,
+           "features have " + std::to_string(x.cols) + " columns, model " + model->summary.id() +
+               " expects " + std::to_string(model->summary.n_features()));
     std::lock_guard lock(model->mu);
     auto proba = model->session->predict_proba(x);
     from_dense(proba, *resp->mutable_probabilities());
@@ -86,7 +93,8 @@ grpc::ServerUnaryReactor* ModelServiceImpl::Predict(grpc::CallbackServerContext*
   });
 }
 
-grpc::ServerUnaryReactor* ModelServiceImpl::Describe(grpc::CallbackServerContext* context, const v1::ModelRef* req,
+grpc::ServerUnaryReactor* ModelServiceImpl::Describe(grpc::CallbackServerContext* context,
+                                                     const v1::ModelRef* req,
                                                      v1::DescribeResponse* resp) {
   return run_unary(state_, context, [this, req, resp] {
     auto model = find_model(state_.models, req->model_id());
@@ -108,28 +116,33 @@ grpc::ServerUnaryReactor* ModelServiceImpl::Describe(grpc::CallbackServerContext
 }
 
 grpc::ServerUnaryReactor* ModelServiceImpl::ImportOnnx(grpc::CallbackServerContext* context,
-                                                       const v1::ImportOnnxRequest* req, v1::ModelSummary* resp) {
+                                                       const v1::ImportOnnxRequest* req,
+                                                       v1::ModelSummary* resp) {
   return run_unary(state_, context, [this, req, resp] {
     auto plugin = find_plugin(state_.registry, SECMLOPS_KIND_MODEL, req->plugin());
     if (req->onnx().empty()) fail(grpc::StatusCode::INVALID_ARGUMENT, "no ONNX bytes given");
     if (auto why = state_.models.refuse_reason(req->onnx().size()); !why.empty())
       fail(grpc::StatusCode::RESOURCE_EXHAUSTED, why);
     if ((plugin.descriptor().capabilities & SECMLOPS_CAP_ONNX_IMPORT) == 0)
-      fail(grpc::StatusCode::FAILED_PRECONDITION, "model plugin " + plugin.name() + " cannot import ONNX");
+      fail(grpc::StatusCode::FAILED_PRECONDITION,
+           "model plugin " + plugin.name() + " cannot import ONNX");
     auto model = std::make_shared<StoredModel>();
     model->session = std::make_unique<host::ModelSession>(plugin, to_kv(req->config()));
     std::vector<uint8_t> bytes(req->onnx().begin(), req->onnx().end());
     if (!model->session->import_onnx(bytes))
       fail(grpc::StatusCode::FAILED_PRECONDITION,
-           "model plugin " + plugin.name() + " cannot represent this ONNX graph; try another model plugin");
+           "model plugin " + plugin.name() +
+               " cannot represent this ONNX graph; try another model plugin");
     model->summary = summarise_session(*model->session, req->name());
-    model->summary.set_memory_bytes(std::max<uint64_t>(model->summary.memory_bytes(), bytes.size()));
+    model->summary.set_memory_bytes(
+        std::max<uint64_t>(model->summary.memory_bytes(), bytes.size()));
     store_or_refuse(state_.models, model);
     *resp = model->summary;
   });
 }
 
-grpc::ServerUnaryReactor* ModelServiceImpl::ExportOnnx(grpc::CallbackServerContext* context, const v1::ModelRef* req,
+grpc::ServerUnaryReactor* ModelServiceImpl::ExportOnnx(grpc::CallbackServerContext* context,
+                                                       const v1::ModelRef* req,
                                                        v1::ExportOnnxResponse* resp) {
   return run_unary(state_, context, [this, req, resp] {
     auto model = find_model(state_.models, req->model_id());
@@ -142,19 +155,23 @@ grpc::ServerUnaryReactor* ModelServiceImpl::ExportOnnx(grpc::CallbackServerConte
   });
 }
 
-grpc::ServerUnaryReactor* ModelServiceImpl::Delete(grpc::CallbackServerContext* context, const v1::ModelRef* req,
+grpc::ServerUnaryReactor* ModelServiceImpl::Delete(grpc::CallbackServerContext* context,
+                                                   const v1::ModelRef* req,
                                                    v1::DeleteModelResponse*) {
   return run_unary(
       state_, context,
       [this, req] {
-        if (!state_.models.remove(req->model_id())) find_model(state_.models, req->model_id());  // NOT_FOUND
+        if (!state_.models.remove(req->model_id()))
+          find_model(state_.models, req->model_id());  // NOT_FOUND
       },
       /*on_pool=*/false);
 }
 
-grpc::ServerUnaryReactor* ModelServiceImpl::List(grpc::CallbackServerContext* context, const v1::ListModelsRequest*,
+grpc::ServerUnaryReactor* ModelServiceImpl::List(grpc::CallbackServerContext* context,
+                                                 const v1::ListModelsRequest*,
                                                  v1::ListModelsResponse* resp) {
-  return run_unary(state_, context, [this, resp] { *resp = state_.models.list(); }, /*on_pool=*/false);
+  return run_unary(
+      state_, context, [this, resp] { *resp = state_.models.list(); }, /*on_pool=*/false);
 }
 
 }  // namespace secmlops::server

@@ -35,8 +35,9 @@ std::string ModelStore::refuse_reason_locked(uint64_t memory_bytes) const {
     return "the server already holds " + std::to_string(models_.size()) + " models (limit " +
            std::to_string(max_models_) + "): delete some with ModelService.Delete";
   if (memory_ + memory_bytes > max_memory_)
-    return "model memory limit reached: " + std::to_string(memory_) + " + " + std::to_string(memory_bytes) +
-           " bytes > " + std::to_string(max_memory_) + ": delete models with ModelService.Delete";
+    return "model memory limit reached: " + std::to_string(memory_) + " + " +
+           std::to_string(memory_bytes) + " bytes > " + std::to_string(max_memory_) +
+           ": delete models with ModelService.Delete";
   return {};
 }
 

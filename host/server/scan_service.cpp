@@ -34,20 +34,28 @@ host::ScanOptions scan_options(const ServerConfig& config, const v1::ScanOptions
 
 // Every requested path resolved under the scan roots, or the status that refuses the request
 // (nothing is scanned unless every path is acceptable).
-std::vector<std::filesystem::path> resolve_paths(const ServerConfig& config, const v1::ScanRequest& request) {
+std::vector<std::filesystem::path> resolve_paths(const ServerConfig& config,
+                                                 const v1::ScanRequest& request) {
   if (config.scan_roots.empty())
-    fail(grpc::StatusCode::FAILED_PRECONDITION,
-         "this server has no scan roots configured (--scan-root): use ScanUpload to send the bytes");
-  if (request.paths().empty()) fail(grpc::StatusCode::INVALID_ARGUMENT, "no paths given: set ScanRequest.paths");
+    fail(
+        grpc::StatusCode::FAILED_PRECONDITION,
+        "this server has no scan roots configured (--scan-root): use ScanUpload to send the bytes");
+  if (request.paths().empty())
+    fail(grpc::StatusCode::INVALID_ARGUMENT, "no paths given: set ScanRequest.paths");
   if (static_cast<size_t>(request.paths_size()) > kMaxPathsPerScan)
-    fail(grpc::StatusCode::INVALID_ARGUMENT, "at most " + std::to_string(kMaxPathsPerScan) + " paths per request");
+    fail(grpc::StatusCode::INVALID_ARGUMENT,
+         "at most " + std::to_string(kMaxPathsPerScan) + " paths per request");
   std::vector<std::filesystem::path> out;
   for (const auto& p : request.paths()) {
     auto r = host::resolve_under_roots(config.scan_roots, p);
     switch (r.verdict) {
-      case host::RootedPath::Verdict::inside: out.push_back(r.path); break;
-      case host::RootedPath::Verdict::outside: fail(grpc::StatusCode::PERMISSION_DENIED, r.reason);
-      case host::RootedPath::Verdict::not_found: fail(grpc::StatusCode::NOT_FOUND, r.reason);
+      case host::RootedPath::Verdict::inside:
+        out.push_back(r.path);
+        break;
+      case host::RootedPath::Verdict::outside:
+        fail(grpc::StatusCode::PERMISSION_DENIED, r.reason);
+      case host::RootedPath::Verdict::not_found:
+        fail(grpc::StatusCode::NOT_FOUND, r.reason);
     }
   }
   return out;
@@ -77,17 +85,20 @@ class UploadReader final : public grpc::ServerReadReactor<v1::UploadChunk> {
       first_ = false;
       name_ = chunk_.name().empty() ? "upload" : chunk_.name();
       if (name_.size() > kMaxNameLength || name_.find('\0') != std::string::npos)
-        return Finish({grpc::StatusCode::INVALID_ARGUMENT, "UploadChunk.name is too long or contains NUL"});
+        return Finish(
+            {grpc::StatusCode::INVALID_ARGUMENT, "UploadChunk.name is too long or contains NUL"});
       options_ = chunk_.options();
     } else if (!chunk_.name().empty() || chunk_.has_options()) {
-      return Finish({grpc::StatusCode::INVALID_ARGUMENT,
-                     "only the first UploadChunk may carry name/options; later ones carry data only"});
+      return Finish(
+          {grpc::StatusCode::INVALID_ARGUMENT,
+           "only the first UploadChunk may carry name/options; later ones carry data only"});
     }
     const auto& data = chunk_.data();
     total_ += data.size();
     if (total_ > state_.config.max_upload_bytes)
       return Finish({grpc::StatusCode::RESOURCE_EXHAUSTED,
-                     "upload exceeds the server's limit of " + std::to_string(state_.config.max_upload_bytes) +
+                     "upload exceeds the server's limit of " +
+                         std::to_string(state_.config.max_upload_bytes) +
                          " bytes (--max-upload-bytes)"});
     if (auto s = append(data); !s.ok()) return Finish(s);
     StartRead(&chunk_);
@@ -98,20 +109,24 @@ class UploadReader final : public grpc::ServerReadReactor<v1::UploadChunk> {
  private:
   grpc::Status append(const std::string& data) {
     if (spill_fd_ < 0 && bytes_.size() + data.size() > state_.config.upload_spill_bytes) {
-      auto dir = state_.config.spill_dir.empty() ? std::filesystem::temp_directory_path() : state_.config.spill_dir;
+      auto dir = state_.config.spill_dir.empty() ? std::filesystem::temp_directory_path()
+                                                 : state_.config.spill_dir;
       std::string tmpl = (dir / "secmlopsd-upload-XXXXXX").string();
       spill_fd_ = ::mkostemp(tmpl.data(), O_CLOEXEC);
       if (spill_fd_ < 0)
-        return {grpc::StatusCode::INTERNAL, "cannot create a spill file in " + dir.string() + ": " + std::strerror(errno)};
+        return {grpc::StatusCode::INTERNAL,
+                "cannot create a spill file in " + dir.string() + ": " + std::strerror(errno)};
       spill_path_ = tmpl;
       if (!write_all(bytes_.data(), bytes_.size()))
-        return {grpc::StatusCode::INTERNAL, "cannot write spill file: " + std::string(std::strerror(errno))};
+        return {grpc::StatusCode::INTERNAL,
+                "cannot write spill file: " + std::string(std::strerror(errno))};
       bytes_.clear();
       bytes_.shrink_to_fit();
     }
     if (spill_fd_ >= 0) {
       if (!write_all(data.data(), data.size()))
-        return {grpc::StatusCode::INTERNAL, "cannot write spill file: " + std::string(std::strerror(errno))};
+        return {grpc::StatusCode::INTERNAL,
+                "cannot write spill file: " + std::string(std::strerror(errno))};
     } else {
       bytes_.insert(bytes_.end(), data.begin(), data.end());
     }
@@ -151,11 +166,14 @@ class UploadReader final : public grpc::ServerReadReactor<v1::UploadChunk> {
       });
       discard_spill();
       if (status.ok() && token_->cancelled())
-        status = {token_->deadline_passed() ? grpc::StatusCode::DEADLINE_EXCEEDED : grpc::StatusCode::CANCELLED,
+        status = {token_->deadline_passed() ? grpc::StatusCode::DEADLINE_EXCEEDED
+                                            : grpc::StatusCode::CANCELLED,
                   "scan stopped before it finished"};
       Finish(status);
     });
-    if (!queued) Finish({grpc::StatusCode::RESOURCE_EXHAUSTED, "server busy: the work queue is full, retry later"});
+    if (!queued)
+      Finish({grpc::StatusCode::RESOURCE_EXHAUSTED,
+              "server busy: the work queue is full, retry later"});
   }
 
   ServerState& state_;
@@ -173,20 +191,23 @@ class UploadReader final : public grpc::ServerReadReactor<v1::UploadChunk> {
 
 }  // namespace
 
-grpc::ServerWriteReactor<v1::FileReport>* ScanServiceImpl::Scan(grpc::CallbackServerContext* context,
-                                                                const v1::ScanRequest* request) {
-  return run_streaming<v1::FileReport>(state_, context, [this, request](StreamingWriter<v1::FileReport>& out) {
-    auto paths = resolve_paths(state_.config, *request);
-    host::ScanEngine engine(state_.registry, scan_options(state_.config, request->options(), out.token()));
-    engine.scan_paths(paths, [&](const v1::FileReport& report) { out.push(report); });
-    if (out.token()->cancelled())
-      fail(out.token()->deadline_passed() ? grpc::StatusCode::DEADLINE_EXCEEDED : grpc::StatusCode::CANCELLED,
-           "scan stopped before it finished");
-  });
+grpc::ServerWriteReactor<v1::FileReport>* ScanServiceImpl::Scan(
+    grpc::CallbackServerContext* context, const v1::ScanRequest* request) {
+  return run_streaming<v1::FileReport>(
+      state_, context, [this, request](StreamingWriter<v1::FileReport>& out) {
+        auto paths = resolve_paths(state_.config, *request);
+        host::ScanEngine engine(state_.registry,
+                                scan_options(state_.config, request->options(), out.token()));
+        engine.scan_paths(paths, [&](const v1::FileReport& report) { out.push(report); });
+        if (out.token()->cancelled())
+          fail(out.token()->deadline_passed() ? grpc::StatusCode::DEADLINE_EXCEEDED
+                                              : grpc::StatusCode::CANCELLED,
+               "scan stopped before it finished");
+      });
 }
 
-grpc::ServerReadReactor<v1::UploadChunk>* ScanServiceImpl::ScanUpload(grpc::CallbackServerContext* context,
-                                                                      v1::FileReport* response) {
+grpc::ServerReadReactor<v1::UploadChunk>* ScanServiceImpl::ScanUpload(
+    grpc::CallbackServerContext* context, v1::FileReport* response) {
   return new UploadReader(state_, context, response);
 }
 

@@ -30,11 +30,13 @@ bool is_local_address(const std::string& address) {
 }
 
 std::string validate(const ServerConfig& c) {
-  if (c.listen.empty()) return "no listen address (use --listen, e.g. --listen unix:/tmp/secmlopsd.sock)";
+  if (c.listen.empty())
+    return "no listen address (use --listen, e.g. --listen unix:/tmp/secmlopsd.sock)";
   const bool tls = !c.tls_cert.empty() || !c.tls_key.empty();
   if (tls && (c.tls_cert.empty() || c.tls_key.empty()))
     return "TLS needs both --tls-cert and --tls-key";
-  if (!c.tls_client_ca.empty() && !tls) return "--tls-client-ca (mTLS) needs --tls-cert and --tls-key";
+  if (!c.tls_client_ca.empty() && !tls)
+    return "--tls-client-ca (mTLS) needs --tls-cert and --tls-key";
   for (const auto& a : c.listen) {
     if (is_local_address(a)) continue;
     if (!tls && !c.allow_insecure_remote)
@@ -87,34 +89,57 @@ void load_config_file(const std::filesystem::path& file, ServerConfig& c) {
   for (const auto& kv : root) {
     const auto key = kv.first.as<std::string>();
     const auto& v = kv.second;
-    if (key == "listen") c.listen = strings(v, key, file);
-    else if (key == "allow_insecure_remote") c.allow_insecure_remote = get<bool>(v, key, file);
-    else if (key == "tls_cert") c.tls_cert = rel(get<std::string>(v, key, file));
-    else if (key == "tls_key") c.tls_key = rel(get<std::string>(v, key, file));
-    else if (key == "tls_client_ca") c.tls_client_ca = rel(get<std::string>(v, key, file));
-    else if (key == "token_file") c.token_file = rel(get<std::string>(v, key, file));
+    if (key == "listen")
+      c.listen = strings(v, key, file);
+    else if (key == "allow_insecure_remote")
+      c.allow_insecure_remote = get<bool>(v, key, file);
+    else if (key == "tls_cert")
+      c.tls_cert = rel(get<std::string>(v, key, file));
+    else if (key == "tls_key")
+      c.tls_key = rel(get<std::string>(v, key, file));
+    else if (key == "tls_client_ca")
+      c.tls_client_ca = rel(get<std::string>(v, key, file));
+    else if (key == "token_file")
+      c.token_file = rel(get<std::string>(v, key, file));
     else if (key == "plugin_dirs") {
       c.plugin_dirs.clear();
       for (auto& s : strings(v, key, file)) c.plugin_dirs.emplace_back(rel(s));
     } else if (key == "scan_roots") {
       c.scan_roots.clear();
       for (auto& s : strings(v, key, file)) c.scan_roots.emplace_back(rel(s));
-    } else if (key == "threads") c.threads = get<unsigned>(v, key, file);
-    else if (key == "queue") c.queue = get<unsigned>(v, key, file);
-    else if (key == "max_message_bytes") c.max_message_bytes = get<uint64_t>(v, key, file);
-    else if (key == "max_upload_bytes") c.max_upload_bytes = get<uint64_t>(v, key, file);
-    else if (key == "upload_spill_bytes") c.upload_spill_bytes = get<uint64_t>(v, key, file);
-    else if (key == "spill_dir") c.spill_dir = rel(get<std::string>(v, key, file));
-    else if (key == "seconds_per_file") c.seconds_per_file = get<double>(v, key, file);
-    else if (key == "max_models") c.max_models = get<uint64_t>(v, key, file);
-    else if (key == "max_model_memory_bytes") c.max_model_memory_bytes = get<uint64_t>(v, key, file);
-    else if (key == "max_matrix_values") c.max_matrix_values = get<uint64_t>(v, key, file);
-    else if (key == "attack_batch_rows") c.attack_batch_rows = get<uint32_t>(v, key, file);
-    else if (key == "drain_seconds") c.drain_seconds = get<double>(v, key, file);
-    else if (key == "reflection") c.reflection = get<bool>(v, key, file);
-    else if (key == "ready_file") c.ready_file = rel(get<std::string>(v, key, file));
-    else if (key == "log_level") c.log_level = get<std::string>(v, key, file);
-    else throw std::runtime_error(file.string() + ": unknown key '" + key + "' (see secmlopsd --help)");
+    } else if (key == "threads")
+      c.threads = get<unsigned>(v, key, file);
+    else if (key == "queue")
+      c.queue = get<unsigned>(v, key, file);
+    else if (key == "max_message_bytes")
+      c.max_message_bytes = get<uint64_t>(v, key, file);
+    else if (key == "max_upload_bytes")
+      c.max_upload_bytes = get<uint64_t>(v, key, file);
+    else if (key == "upload_spill_bytes")
+      c.upload_spill_bytes = get<uint64_t>(v, key, file);
+    else if (key == "spill_dir")
+      c.spill_dir = rel(get<std::string>(v, key, file));
+    else if (key == "seconds_per_file")
+      c.seconds_per_file = get<double>(v, key, file);
+    else if (key == "max_models")
+      c.max_models = get<uint64_t>(v, key, file);
+    else if (key == "max_model_memory_bytes")
+      c.max_model_memory_bytes = get<uint64_t>(v, key, file);
+    else if (key == "max_matrix_values")
+      c.max_matrix_values = get<uint64_t>(v, key, file);
+    else if (key == "attack_batch_rows")
+      c.attack_batch_rows = get<uint32_t>(v, key, file);
+    else if (key == "drain_seconds")
+      c.drain_seconds = get<double>(v, key, file);
+    else if (key == "reflection")
+      c.reflection = get<bool>(v, key, file);
+    else if (key == "ready_file")
+      c.ready_file = rel(get<std::string>(v, key, file));
+    else if (key == "log_level")
+      c.log_level = get<std::string>(v, key, file);
+    else
+      throw std::runtime_error(file.string() + ": unknown key '" + key +
+                               "' (see secmlopsd --help)");
   }
 }
 

@@ -12,21 +12,22 @@ struct ServerConfig {
   std::vector<std::string> listen;  // "unix:/run/secmlopsd.sock", "127.0.0.1:50051", "0.0.0.0:8443"
   bool allow_insecure_remote = false;
 
-  std::string tls_cert;       // PEM server certificate chain
-  std::string tls_key;        // PEM private key
-  std::string tls_client_ca;  // PEM CA bundle: when set, clients must present a certificate it signed
-  std::string token_file;     // one bearer token per line ('#' comments); required with TLS listeners
+  std::string tls_cert;  // PEM server certificate chain
+  std::string tls_key;   // PEM private key
+  std::string
+      tls_client_ca;       // PEM CA bundle: when set, clients must present a certificate it signed
+  std::string token_file;  // one bearer token per line ('#' comments); required with TLS listeners
 
   std::vector<std::filesystem::path> plugin_dirs;  // empty = the host's default directories
   std::vector<std::filesystem::path> scan_roots;   // Scan(paths) only sees below these
 
-  unsigned threads = 0;                   // worker threads for CPU work (0 = hardware threads)
-  unsigned queue = 0;                     // queued jobs beyond the workers (0 = 16 per thread)
-  uint64_t max_message_bytes = 16u << 20; // per gRPC message, both directions
-  uint64_t max_upload_bytes = 256u << 20; // total bytes of one ScanUpload
-  uint64_t upload_spill_bytes = 8u << 20; // uploads above this go to a temp file, not memory
-  std::filesystem::path spill_dir;        // where (empty = the system temp directory)
-  double seconds_per_file = 300;          // scan budget per file
+  unsigned threads = 0;                    // worker threads for CPU work (0 = hardware threads)
+  unsigned queue = 0;                      // queued jobs beyond the workers (0 = 16 per thread)
+  uint64_t max_message_bytes = 16u << 20;  // per gRPC message, both directions
+  uint64_t max_upload_bytes = 256u << 20;  // total bytes of one ScanUpload
+  uint64_t upload_spill_bytes = 8u << 20;  // uploads above this go to a temp file, not memory
+  std::filesystem::path spill_dir;         // where (empty = the system temp directory)
+  double seconds_per_file = 300;           // scan budget per file
   uint64_t max_models = 64;
   uint64_t max_model_memory_bytes = 1ull << 30;
   uint64_t max_matrix_values = 50'000'000;  // rows*cols accepted in one request

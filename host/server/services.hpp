@@ -15,7 +15,8 @@ namespace secmlops::server {
 class PluginServiceImpl final : public v1::PluginService::CallbackService {
  public:
   explicit PluginServiceImpl(ServerState& state) : state_(state) {}
-  grpc::ServerUnaryReactor* ListPlugins(grpc::CallbackServerContext* context, const v1::ListPluginsRequest* request,
+  grpc::ServerUnaryReactor* ListPlugins(grpc::CallbackServerContext* context,
+                                        const v1::ListPluginsRequest* request,
                                         v1::PluginList* response) override;
 
  private:
@@ -37,19 +38,26 @@ class ScanServiceImpl final : public v1::ScanService::CallbackService {
 class ModelServiceImpl final : public v1::ModelService::CallbackService {
  public:
   explicit ModelServiceImpl(ServerState& state) : state_(state) {}
-  grpc::ServerUnaryReactor* Train(grpc::CallbackServerContext* context, const v1::TrainRequest* request,
+  grpc::ServerUnaryReactor* Train(grpc::CallbackServerContext* context,
+                                  const v1::TrainRequest* request,
                                   v1::TrainResponse* response) override;
-  grpc::ServerUnaryReactor* Predict(grpc::CallbackServerContext* context, const v1::PredictRequest* request,
+  grpc::ServerUnaryReactor* Predict(grpc::CallbackServerContext* context,
+                                    const v1::PredictRequest* request,
                                     v1::PredictResponse* response) override;
-  grpc::ServerUnaryReactor* Describe(grpc::CallbackServerContext* context, const v1::ModelRef* request,
+  grpc::ServerUnaryReactor* Describe(grpc::CallbackServerContext* context,
+                                     const v1::ModelRef* request,
                                      v1::DescribeResponse* response) override;
-  grpc::ServerUnaryReactor* ImportOnnx(grpc::CallbackServerContext* context, const v1::ImportOnnxRequest* request,
+  grpc::ServerUnaryReactor* ImportOnnx(grpc::CallbackServerContext* context,
+                                       const v1::ImportOnnxRequest* request,
                                        v1::ModelSummary* response) override;
-  grpc::ServerUnaryReactor* ExportOnnx(grpc::CallbackServerContext* context, const v1::ModelRef* request,
+  grpc::ServerUnaryReactor* ExportOnnx(grpc::CallbackServerContext* context,
+                                       const v1::ModelRef* request,
                                        v1::ExportOnnxResponse* response) override;
-  grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* context, const v1::ModelRef* request,
+  grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* context,
+                                   const v1::ModelRef* request,
                                    v1::DeleteModelResponse* response) override;
-  grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* context, const v1::ListModelsRequest* request,
+  grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* context,
+                                 const v1::ListModelsRequest* request,
                                  v1::ListModelsResponse* response) override;
 
  private:
@@ -67,7 +75,8 @@ class AttackServiceImpl final : public v1::AttackService::CallbackService {
 };
 
 // Looks a plugin up by kind and name; NOT_FOUND lists the names that exist.
-host::Plugin find_plugin(const host::Registry& registry, secmlops_kind kind, const std::string& name);
+host::Plugin find_plugin(const host::Registry& registry, secmlops_kind kind,
+                         const std::string& name);
 // The model with this id, or NOT_FOUND.
 std::shared_ptr<StoredModel> find_model(ModelStore& store, const std::string& id);
 

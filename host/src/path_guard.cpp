@@ -37,7 +37,8 @@ RootedPath walk(const fs::path& root, const fs::path& lexical, const std::string
       }
       if (!is_within(root, target)) {
         out.verdict = RootedPath::Verdict::outside;
-        out.reason = requested + ": symlink " + at.string() + " leads outside scan root " + root.string();
+        out.reason =
+            requested + ": symlink " + at.string() + " leads outside scan root " + root.string();
         return out;
       }
     }

@@ -23,7 +23,8 @@ namespace secmlops::test {
 class Daemon {
  public:
   // `binary` plus `args`; `ready_file` is added as --ready-file.
-  Daemon(const std::string& binary, std::vector<std::string> args, const std::filesystem::path& ready_file) {
+  Daemon(const std::string& binary, std::vector<std::string> args,
+         const std::filesystem::path& ready_file) {
     std::filesystem::remove(ready_file);
     args.insert(args.begin(), binary);
     args.push_back("--ready-file");
@@ -41,7 +42,8 @@ class Daemon {
         exit_status_ = status;
         return;  // exited: running() is false, exit_code() tells why
       }
-      if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("secmlopsd did not start");
+      if (std::chrono::steady_clock::now() > deadline)
+        throw std::runtime_error("secmlopsd did not start");
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     std::ifstream in(ready_file);
@@ -80,6 +82,16 @@ class Daemon {
     if (WIFEXITED(exit_status_)) return WEXITSTATUS(exit_status_);
     if (WIFSIGNALED(exit_status_)) return -WTERMSIG(exit_status_);
     return -1000;
+  }
+  // Threads of the server process (from /proc/<pid>/task).
+  [[nodiscard]] size_t thread_count() const {
+    std::error_code ec;
+    size_t n = 0;
+    for (auto it =
+             std::filesystem::directory_iterator("/proc/" + std::to_string(pid_) + "/task", ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+      ++n;
+    return n;
   }
   // Resident set size of the server in bytes (from /proc/<pid>/status).
   [[nodiscard]] uint64_t rss_bytes() const {

@@ -7,6 +7,7 @@
 #include "secmlops/v1/scan_service.grpc.pb.h"
 
 #include <gmock/gmock.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -32,17 +33,37 @@ std::string slurp(const fs::path& p) {
   return ss.str();
 }
 
+// Raw bytes of a message in a ByteBuffer.
+std::string bytes_of(const grpc::ByteBuffer& b) {
+  std::vector<grpc::Slice> slices;
+  (void)b.Dump(&slices);
+  std::string out;
+  for (const auto& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return out;
+}
+
+// Waits for one completion-queue event; true when the operation succeeded.
+bool next(grpc::CompletionQueue& cq) {
+  void* tag = nullptr;
+  bool ok = false;
+  return cq.Next(&tag, &ok) && ok;
+}
+
 class Live : public ::testing::Test {
  protected:
-  void start(std::vector<std::string> extra = {}, bool tls = false, bool mtls = false, bool token = false) {
+  void start(std::vector<std::string> extra = {}, bool tls = false, bool mtls = false,
+             bool token = false) {
     root_ = tmp_.path() / "root";
     fs::create_directories(root_);
-    std::vector<std::string> args{"--plugin-dir", SECMLOPS_FIXTURE_PLUGIN_DIR, "--scan-root", root_.string(),
-                                  "--log-level", "warn", "--drain-seconds", "2",
-                                  "--listen", "unix:" + (tmp_.path() / "api.sock").string()};
+    std::vector<std::string> args{"--plugin-dir",    SECMLOPS_FIXTURE_PLUGIN_DIR,
+                                  "--scan-root",     root_.string(),
+                                  "--log-level",     "warn",
+                                  "--drain-seconds", "2",
+                                  "--listen",        "unix:" + (tmp_.path() / "api.sock").string()};
     if (tls || token) args.insert(args.end(), {"--listen", "127.0.0.1:0"});
     if (tls || mtls) {
-      std::string cmd = std::string("bash ") + SECMLOPS_CERT_SCRIPT + " " + (tmp_.path() / "certs").string();
+      std::string cmd =
+          std::string("bash ") + SECMLOPS_CERT_SCRIPT + " " + (tmp_.path() / "certs").string();
       ASSERT_EQ(std::system(cmd.c_str()), 0);
       args.insert(args.end(), {"--tls-cert", cert("server.crt"), "--tls-key", cert("server.key")});
     }
@@ -56,11 +77,14 @@ class Live : public ::testing::Test {
     daemon_ = std::make_unique<test::Daemon>(SECMLOPSD, args, tmp_.path() / "ready");
     ASSERT_TRUE(daemon_->running());
   }
-  std::string cert(const std::string& name) const { return (tmp_.path() / "certs" / name).string(); }
+  std::string cert(const std::string& name) const {
+    return (tmp_.path() / "certs" / name).string();
+  }
   std::shared_ptr<grpc::Channel> unix_channel() const {
     return grpc::CreateChannel(daemon_->address(true), grpc::InsecureChannelCredentials());
   }
-  std::shared_ptr<grpc::Channel> tls_channel(bool client_cert, const std::string& prefix = "") const {
+  std::shared_ptr<grpc::Channel> tls_channel(bool client_cert,
+                                             const std::string& prefix = "") const {
     grpc::SslCredentialsOptions o;
     o.pem_root_certs = slurp(cert("ca.crt"));
     if (client_cert) {
@@ -82,8 +106,9 @@ class Live : public ::testing::Test {
     if (out) *out = list;
     return s;
   }
-  static grpc::Status upload(v1::ScanService::Stub& stub, const std::string& name, const std::string& data,
-                             v1::FileReport* report, size_t chunk = 64 * 1024) {
+  static grpc::Status upload(v1::ScanService::Stub& stub, const std::string& name,
+                             const std::string& data, v1::FileReport* report,
+                             size_t chunk = 64 * 1024) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     auto writer = stub.ScanUpload(&ctx, report);
@@ -112,7 +137,8 @@ TEST_F(Live, TokensAreCheckedOnEveryListener) {
   EXPECT_FALSE(list.plugins().empty());
   for (const auto& ch : {tls_channel(false), unix_channel()}) {
     EXPECT_EQ(list_plugins(ch, nullptr).error_code(), grpc::StatusCode::UNAUTHENTICATED);
-    EXPECT_EQ(list_plugins(ch, "gtest-token-0123456789abcdeX").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_EQ(list_plugins(ch, "gtest-token-0123456789abcdeX").error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
     EXPECT_TRUE(list_plugins(ch, kToken).ok());
   }
   auto stub = v1::ScanService::NewStub(unix_channel());
@@ -123,7 +149,8 @@ TEST_F(Live, TokensAreCheckedOnEveryListener) {
 TEST_F(Live, MutualTlsRefusesClientsWithoutAcceptedCertificate) {
   start({}, true, /*mtls=*/true, /*token=*/true);
   EXPECT_EQ(list_plugins(tls_channel(false), kToken).error_code(), grpc::StatusCode::UNAVAILABLE);
-  EXPECT_EQ(list_plugins(tls_channel(true, "other-"), kToken).error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(list_plugins(tls_channel(true, "other-"), kToken).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
   EXPECT_TRUE(list_plugins(tls_channel(true), kToken).ok());
 }
 
@@ -141,7 +168,8 @@ TEST_F(Live, PathsEscapingTheRootsAreDenied) {
   auto outside = tmp_.write("outside/evil.bin", "EVIL");
   fs::create_symlink(outside, root_ / "link.bin");
   auto stub = v1::ScanService::NewStub(unix_channel());
-  for (std::string p : {outside.string(), std::string("../outside/evil.bin"), std::string("link.bin")}) {
+  for (std::string p :
+       {outside.string(), std::string("../outside/evil.bin"), std::string("link.bin")}) {
     grpc::ClientContext ctx;
     v1::ScanRequest req;
     req.add_paths(p);
@@ -188,8 +216,10 @@ TEST_F(Live, ManyConcurrentClients) {
         v1::FileReport r;
         bool evil = (i + j) % 3 == 0;
         auto s = upload(*stub, "c", evil ? "EVIL" : "GOOD", &r);
-        if (s.ok() && r.findings_size() == (evil ? 1 : 0)) ++ok;
-        else ++wrong;
+        if (s.ok() && r.findings_size() == (evil ? 1 : 0))
+          ++ok;
+        else
+          ++wrong;
       }
     });
   for (auto& t : clients) t.join();
@@ -218,6 +248,51 @@ TEST_F(Live, SigtermExitsCleanly) {
   start();
   EXPECT_TRUE(list_plugins(unix_channel(), nullptr).ok());
   EXPECT_EQ(daemon_->stop(), 0);
+}
+
+// The standard services are called through a generic stub with hand-encoded messages, so the
+// test needs no copy of their schemas.
+TEST_F(Live, HealthCheckIsServing) {
+  start();
+  grpc::GenericStub stub(unix_channel());
+  grpc::CompletionQueue cq;
+  grpc::ClientContext ctx;
+  grpc::Slice check_all(std::string("\x0a\x00", 2));  // HealthCheckRequest{service: ""}
+  grpc::ByteBuffer request(&check_all, 1), response;
+  auto call = stub.PrepareUnaryCall(&ctx, "/grpc.health.v1.Health/Check", request, &cq);
+  call->StartCall();
+  grpc::Status status;
+  call->Finish(&response, &status, nullptr);
+  ASSERT_TRUE(next(cq));
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(bytes_of(response), std::string("\x08\x01", 2));  // status: SERVING
+}
+
+TEST_F(Live, ReflectionListsTheServices) {
+  start();
+  grpc::GenericStub stub(unix_channel());
+  grpc::CompletionQueue cq;
+  grpc::ClientContext ctx;
+  auto call =
+      stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  call->StartCall(nullptr);
+  ASSERT_TRUE(next(cq));
+  grpc::Slice list_services(std::string("\x3a\x00", 2));  // list_services: ""
+  grpc::ByteBuffer request(&list_services, 1), response;
+  call->Write(request, nullptr);
+  ASSERT_TRUE(next(cq));
+  call->Read(&response, nullptr);
+  ASSERT_TRUE(next(cq));
+  auto raw = bytes_of(response);
+  for (const char* service :
+       {"secmlops.v1.PluginService", "secmlops.v1.ScanService", "secmlops.v1.ModelService",
+        "secmlops.v1.AttackService", "grpc.health.v1.Health"})
+    EXPECT_THAT(raw, HasSubstr(service));
+  call->WritesDone(nullptr);
+  ASSERT_TRUE(next(cq));
+  grpc::Status status;
+  call->Finish(&status, nullptr);
+  ASSERT_TRUE(next(cq));
 }
 
 TEST(LiveRefusal, PlaintextOnAPublicAddressDoesNotStart) {

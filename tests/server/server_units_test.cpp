@@ -34,20 +34,22 @@ TEST(PathGuard, InsideOutsideAndSymlinks) {
   EXPECT_EQ(host::resolve_under_roots(roots, "alias.pkl").verdict, RootedPath::Verdict::inside);
   EXPECT_EQ(host::resolve_under_roots(roots, "models/").verdict, RootedPath::Verdict::inside);
 
-  for (std::string bad : {secret.string(), std::string("../secret.txt"), std::string("models/../../secret.txt"),
-                          std::string("escape"), std::string("up/secret.txt"), std::string("/etc/passwd"),
-                          std::string("")}) {
+  for (std::string bad :
+       {secret.string(), std::string("../secret.txt"), std::string("models/../../secret.txt"),
+        std::string("escape"), std::string("up/secret.txt"), std::string("/etc/passwd"),
+        std::string("")}) {
     auto r = host::resolve_under_roots(roots, bad);
     EXPECT_EQ(r.verdict, RootedPath::Verdict::outside) << bad;
   }
   EXPECT_THAT(host::resolve_under_roots(roots, "escape").reason, HasSubstr("symlink"));
-  EXPECT_EQ(host::resolve_under_roots(roots, "missing.pkl").verdict, RootedPath::Verdict::not_found);
+  EXPECT_EQ(host::resolve_under_roots(roots, "missing.pkl").verdict,
+            RootedPath::Verdict::not_found);
   EXPECT_EQ(host::resolve_under_roots({}, "models/a.pkl").verdict, RootedPath::Verdict::outside);
 }
 
 TEST(ListenerPolicy, PlaintextOnlyLocal) {
-  for (const char* a : {"unix:/tmp/x.sock", "127.0.0.1:1", "127.9.9.9:5", "[::1]:50051", "localhost:80",
-                        "unix-abstract:secmlops"})
+  for (const char* a : {"unix:/tmp/x.sock", "127.0.0.1:1", "127.9.9.9:5", "[::1]:50051",
+                        "localhost:80", "unix-abstract:secmlops"})
     EXPECT_TRUE(server::is_local_address(a)) << a;
   for (const char* a : {"0.0.0.0:1", "[::]:1", "10.0.0.1:443", "example.com:443", "128.0.0.1:1"})
     EXPECT_FALSE(server::is_local_address(a)) << a;
@@ -109,9 +111,10 @@ TEST(CsvDataset, ParsesAndRejectsWithLocation) {
 
 TEST(ConfigFile, ReadsKeysRelativeToFileAndRejectsUnknownOnes) {
   test::TempDir t;
-  auto f = t.write("conf/secmlopsd.yaml",
-                   "listen: [\"unix:/tmp/a.sock\", \"127.0.0.1:0\"]\n"
-                   "tls_cert: certs/server.crt\nscan_roots: /srv/models\nthreads: 3\nreflection: false\n");
+  auto f = t.write(
+      "conf/secmlopsd.yaml",
+      "listen: [\"unix:/tmp/a.sock\", \"127.0.0.1:0\"]\n"
+      "tls_cert: certs/server.crt\nscan_roots: /srv/models\nthreads: 3\nreflection: false\n");
   server::ServerConfig c;
   server::load_config_file(f, c);
   EXPECT_EQ(c.listen.size(), 2u);

@@ -23,6 +23,7 @@ struct RootedPath {
 // touching anything outside them: a path that is lexically outside every root is refused
 // before any stat; one that gets out through a symlink is refused too. The same walk as
 // stat_sibling_in, for a list of roots. Roots that do not exist are ignored.
-RootedPath resolve_under_roots(const std::vector<std::filesystem::path>& roots, const std::string& requested);
+RootedPath resolve_under_roots(const std::vector<std::filesystem::path>& roots,
+                               const std::string& requested);
 
 }  // namespace secmlops::host
