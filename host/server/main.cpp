@@ -201,10 +201,9 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  // glibc gives threads extra malloc arenas as contention appears, each growing the RSS by a few
-  // MiB at unpredictable moments of the server's life; one arena per worker keeps memory flat
-  // under sustained load without slowing allocation measurably (docs/benchmarks.md). An explicit
-  // MALLOC_ARENA_MAX in the environment wins.
+  // glibc gives contended threads extra malloc arenas, each a step in the RSS at an
+  // unpredictable moment; one arena per worker (at least 2) bounds how many can appear. An
+  // explicit MALLOC_ARENA_MAX in the environment wins. See docs/benchmarks.md.
   const unsigned workers =
       cfg.threads != 0 ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
   if (std::getenv("MALLOC_ARENA_MAX") == nullptr)
