@@ -25,8 +25,10 @@ grpc::Status guarded(const std::function<void()>& work) {
     work();
     return grpc::Status::OK;
   } catch (const CallError& e) {
+    spdlog::debug("request refused (code {}): {}", static_cast<int>(e.code), e.message);
     return {e.code, e.message};
   } catch (const host::PluginError& e) {
+    spdlog::debug("plugin refused the request ({}): {}", host::status_name(e.status()), e.what());
     return {status_code(e.status()), e.what()};
   } catch (const std::bad_alloc&) {
     return {grpc::StatusCode::RESOURCE_EXHAUSTED, "out of memory while handling the request"};
