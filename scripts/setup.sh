@@ -9,6 +9,8 @@ preset=${1:-release}
 missing=()
 while read -r pkg; do
   [[ -z "$pkg" || "$pkg" == \#* ]] && continue
+  # Node may come from elsewhere (e.g. NodeSource's nodejs bundles npm and conflicts with Debian's).
+  [[ "$pkg" == npm ]] && command -v npm >/dev/null && continue
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$pkg")
   fi
@@ -20,6 +22,11 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   "${sudo[@]}" apt-get update -qq
   "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The Node client tests' dependencies, pinned by tests/clients/node/package-lock.json.
+if command -v npm >/dev/null && [[ ! -d tests/clients/node/node_modules ]]; then
+  npm ci --prefix tests/clients/node --no-audit --no-fund >/dev/null
 fi
 
 cmake --preset "$preset" >/dev/null

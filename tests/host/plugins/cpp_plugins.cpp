@@ -1,11 +1,15 @@
 // Plugins written with the C++ SDK layer, one of each kind, compiled with -DFIXTURE_SET=<n>:
-//   1: a working library with a scanner, a model, an attack and a reporter;
+//   1: a working library with a scanner, a model, an attack and a reporter (plus a slow scanner
+//      and a gradient-free model with ONNX-style export/import, for the server's tests);
 //   2: a library whose library_init throws (refused at load);
 //   3: a library whose init lets an exception escape without the SDK's guard (refused at load).
 #include <secmlops/sdk/plugin.hpp>
 
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
+#include <thread>
 
 namespace sdk = secmlops::sdk;
 
@@ -117,8 +121,72 @@ class EchoReporter : public sdk::Reporter {
   void flush(sdk::Job& job) { job.property("flushed", "yes"); }
 };
 
+// Takes its time on streams starting with "SLOW" (config "seconds", default 30) while honouring
+// cancellation: lets tests cancel a scan midway.
+class SlowScanner : public sdk::Scanner {
+ public:
+  static constexpr const char* name = "fixture-slow";
+  static constexpr const char* version = "1.0.0";
+  static constexpr const char* description = "test scanner that is slow on SLOW streams";
+  static constexpr const char* formats[] = {"slow", nullptr};
+  static uint32_t probe(sdk::Bytes head, std::string_view, const char*& format) {
+    format = "slow";
+    return head.size() >= 4 && std::string_view(reinterpret_cast<const char*>(head.data()), 4) == "SLOW" ? 80 : 0;
+  }
+  explicit SlowScanner(const sdk::Config& c) : seconds_(c.get_double("seconds", 30)) {}
+  void scan(sdk::ScanJob& job) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds_);
+    while (std::chrono::steady_clock::now() < until) {
+      job.check_cancelled();
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+
+ private:
+  double seconds_;
+};
+
+// A gradient-free threshold model whose "ONNX" export is a tiny text blob ("fixture-model w=<w>
+// features=<n>") that import reads back; anything else is answered UNSUPPORTED.
+class PortableModel : public sdk::Model {
+ public:
+  static constexpr const char* name = "fixture-portable-model";
+  static constexpr const char* version = "1.0.0";
+  static constexpr const char* description = "test model with export/import and no gradient";
+  explicit PortableModel(const sdk::Config&) {}
+  void fit(sdk::Job&, const sdk::Matrix& x, std::span<const int32_t>, const sdk::Config& p) {
+    w_ = p.get_double("w", 1.0);
+    features_ = x.cols();
+  }
+  sdk::ModelInfo info() const { return {features_, 2, false}; }
+  void predict_proba(sdk::Job&, const sdk::Matrix& x, double* out) const {
+    for (uint64_t r = 0; r < x.rows(); ++r) {
+      double p = 1.0 / (1.0 + std::exp(-w_ * x.row(r)[0]));
+      out[2 * r] = 1 - p;
+      out[2 * r + 1] = p;
+    }
+  }
+  std::vector<uint8_t> export_onnx(sdk::Job&) const {
+    std::string s = "fixture-model w=" + std::to_string(w_) + " features=" + std::to_string(features_);
+    return {s.begin(), s.end()};
+  }
+  void import_onnx(sdk::Job&, sdk::Bytes b) {
+    std::string s(reinterpret_cast<const char*>(b.data()), b.size());
+    double w = 0;
+    unsigned long long f = 0;
+    if (std::sscanf(s.c_str(), "fixture-model w=%lf features=%llu", &w, &f) != 2 || f == 0)
+      throw sdk::Error(SECMLOPS_ERR_UNSUPPORTED, "not a fixture-model export");
+    w_ = w;
+    features_ = f;
+  }
+
+ private:
+  double w_ = 1;
+  uint64_t features_ = 0;
+};
+
 }  // namespace
-SECMLOPS_EXPORT_PLUGINS(MagicScanner, ThresholdModel, SignAttack, EchoReporter)
+SECMLOPS_EXPORT_PLUGINS(MagicScanner, ThresholdModel, SignAttack, EchoReporter, SlowScanner, PortableModel)
 
 #elif FIXTURE_SET == 2
 namespace {

@@ -1,0 +1,52 @@
+#pragma once
+
+#include "secmlops/host/model_session.hpp"
+#include "secmlops/v1/model_service.pb.h"
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace secmlops::server {
+
+// A model held by the server. A plugin instance serves one thread at a time, so every use of
+// `session` holds `mu`.
+struct StoredModel {
+  std::mutex mu;
+  std::unique_ptr<host::ModelSession> session;
+  v1::ModelSummary summary;
+};
+
+// The server-side model registry: ids → models, with limits on how many and how much memory.
+class ModelStore {
+ public:
+  ModelStore(uint64_t max_models, uint64_t max_memory_bytes)
+      : max_models_(max_models), max_memory_(max_memory_bytes) {}
+
+  // Why a new model of `memory_bytes` cannot be added now (empty = it can).
+  [[nodiscard]] std::string refuse_reason(uint64_t memory_bytes) const;
+  // Assigns an id and creation time and stores the model; returns the reason on refusal.
+  std::optional<std::string> add(const std::shared_ptr<StoredModel>& model);
+  [[nodiscard]] std::shared_ptr<StoredModel> get(const std::string& id) const;
+  bool remove(const std::string& id);
+  [[nodiscard]] v1::ListModelsResponse list() const;
+
+ private:
+  [[nodiscard]] std::string refuse_reason_locked(uint64_t memory_bytes) const;
+
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<StoredModel>> models_;
+  uint64_t memory_ = 0;
+  uint64_t max_models_;
+  uint64_t max_memory_;
+};
+
+// The summary of a freshly trained/imported session (everything but id and time), with the
+// memory estimate: 8 bytes per parameter the plugin reports in describe() ("parameters"), or
+// per feature×class when it reports none, plus a fixed 4 KiB per model.
+v1::ModelSummary summarise_session(const host::ModelSession& session, const std::string& name);
+
+}  // namespace secmlops::server

@@ -1,0 +1,27 @@
+#pragma once
+
+#include "auth.hpp"
+#include "model_store.hpp"
+#include "server_config.hpp"
+#include "worker_pool.hpp"
+
+#include "secmlops/host/registry.hpp"
+
+namespace secmlops::server {
+
+// What every service shares: configuration, plugins, auth, the worker pool and the models.
+struct ServerState {
+  ServerState(ServerConfig cfg, TokenAuth tokens, unsigned threads, size_t queue)
+      : config(std::move(cfg)),
+        auth(std::move(tokens)),
+        pool(threads, queue),
+        models(config.max_models, config.max_model_memory_bytes) {}
+
+  ServerConfig config;
+  host::Registry registry;
+  TokenAuth auth;
+  WorkerPool pool;
+  ModelStore models;
+};
+
+}  // namespace secmlops::server

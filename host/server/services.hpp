@@ -1,0 +1,83 @@
+#pragma once
+
+#include "server_state.hpp"
+
+#include "secmlops/v1/attack_service.grpc.pb.h"
+#include "secmlops/v1/model_service.grpc.pb.h"
+#include "secmlops/v1/plugin_service.grpc.pb.h"
+#include "secmlops/v1/scan_service.grpc.pb.h"
+
+namespace secmlops::server {
+
+// Each service checks the bearer token first, validates the request (the status says what to
+// fix), and moves CPU work to the worker pool.
+
+class PluginServiceImpl final : public v1::PluginService::CallbackService {
+ public:
+  explicit PluginServiceImpl(ServerState& state) : state_(state) {}
+  grpc::ServerUnaryReactor* ListPlugins(grpc::CallbackServerContext* context,
+                                        const v1::ListPluginsRequest* request,
+                                        v1::PluginList* response) override;
+
+ private:
+  ServerState& state_;
+};
+
+class ScanServiceImpl final : public v1::ScanService::CallbackService {
+ public:
+  explicit ScanServiceImpl(ServerState& state) : state_(state) {}
+  grpc::ServerWriteReactor<v1::FileReport>* Scan(grpc::CallbackServerContext* context,
+                                                 const v1::ScanRequest* request) override;
+  grpc::ServerReadReactor<v1::UploadChunk>* ScanUpload(grpc::CallbackServerContext* context,
+                                                       v1::FileReport* response) override;
+
+ private:
+  ServerState& state_;
+};
+
+class ModelServiceImpl final : public v1::ModelService::CallbackService {
+ public:
+  explicit ModelServiceImpl(ServerState& state) : state_(state) {}
+  grpc::ServerUnaryReactor* Train(grpc::CallbackServerContext* context,
+                                  const v1::TrainRequest* request,
+                                  v1::TrainResponse* response) override;
+  grpc::ServerUnaryReactor* Predict(grpc::CallbackServerContext* context,
+                                    const v1::PredictRequest* request,
+                                    v1::PredictResponse* response) override;
+  grpc::ServerUnaryReactor* Describe(grpc::CallbackServerContext* context,
+                                     const v1::ModelRef* request,
+                                     v1::DescribeResponse* response) override;
+  grpc::ServerUnaryReactor* ImportOnnx(grpc::CallbackServerContext* context,
+                                       const v1::ImportOnnxRequest* request,
+                                       v1::ModelSummary* response) override;
+  grpc::ServerUnaryReactor* ExportOnnx(grpc::CallbackServerContext* context,
+                                       const v1::ModelRef* request,
+                                       v1::ExportOnnxResponse* response) override;
+  grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* context,
+                                   const v1::ModelRef* request,
+                                   v1::DeleteModelResponse* response) override;
+  grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* context,
+                                 const v1::ListModelsRequest* request,
+                                 v1::ListModelsResponse* response) override;
+
+ private:
+  ServerState& state_;
+};
+
+class AttackServiceImpl final : public v1::AttackService::CallbackService {
+ public:
+  explicit AttackServiceImpl(ServerState& state) : state_(state) {}
+  grpc::ServerWriteReactor<v1::AttackEvent>* Run(grpc::CallbackServerContext* context,
+                                                 const v1::AttackRequest* request) override;
+
+ private:
+  ServerState& state_;
+};
+
+// Looks a plugin up by kind and name; NOT_FOUND lists the names that exist.
+host::Plugin find_plugin(const host::Registry& registry, secmlops_kind kind,
+                         const std::string& name);
+// The model with this id, or NOT_FOUND.
+std::shared_ptr<StoredModel> find_model(ModelStore& store, const std::string& id);
+
+}  // namespace secmlops::server

@@ -1,0 +1,306 @@
+// secmlopsd as clients see it: security, limits, cancellation, concurrency and plugin failures.
+#include "daemon.hpp"
+#include "support/temp_dir.hpp"
+
+#include "secmlops/v1/model_service.grpc.pb.h"
+#include "secmlops/v1/plugin_service.grpc.pb.h"
+#include "secmlops/v1/scan_service.grpc.pb.h"
+
+#include <gmock/gmock.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace fs = std::filesystem;
+using namespace secmlops;
+using ::testing::HasSubstr;
+
+namespace {
+
+constexpr const char* kToken = "gtest-token-0123456789abcdef";
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Raw bytes of a message in a ByteBuffer.
+std::string bytes_of(const grpc::ByteBuffer& b) {
+  std::vector<grpc::Slice> slices;
+  (void)b.Dump(&slices);
+  std::string out;
+  for (const auto& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return out;
+}
+
+// Waits for one completion-queue event; true when the operation succeeded.
+bool next(grpc::CompletionQueue& cq) {
+  void* tag = nullptr;
+  bool ok = false;
+  return cq.Next(&tag, &ok) && ok;
+}
+
+class Live : public ::testing::Test {
+ protected:
+  void start(std::vector<std::string> extra = {}, bool tls = false, bool mtls = false,
+             bool token = false) {
+    root_ = tmp_.path() / "root";
+    fs::create_directories(root_);
+    std::vector<std::string> args{"--plugin-dir",    SECMLOPS_FIXTURE_PLUGIN_DIR,
+                                  "--scan-root",     root_.string(),
+                                  "--log-level",     "warn",
+                                  "--drain-seconds", "2",
+                                  "--listen",        "unix:" + (tmp_.path() / "api.sock").string()};
+    if (tls || token) args.insert(args.end(), {"--listen", "127.0.0.1:0"});
+    if (tls || mtls) {
+      std::string cmd =
+          std::string("bash ") + SECMLOPS_CERT_SCRIPT + " " + (tmp_.path() / "certs").string();
+      ASSERT_EQ(std::system(cmd.c_str()), 0);
+      args.insert(args.end(), {"--tls-cert", cert("server.crt"), "--tls-key", cert("server.key")});
+    }
+    if (mtls) args.insert(args.end(), {"--tls-client-ca", cert("ca.crt")});
+    if (token) {
+      auto f = tmp_.write("tokens", std::string(kToken) + "\n");
+      ::chmod(f.c_str(), 0600);
+      args.insert(args.end(), {"--token-file", f.string()});
+    }
+    args.insert(args.end(), extra.begin(), extra.end());
+    daemon_ = std::make_unique<test::Daemon>(SECMLOPSD, args, tmp_.path() / "ready");
+    ASSERT_TRUE(daemon_->running());
+  }
+  std::string cert(const std::string& name) const {
+    return (tmp_.path() / "certs" / name).string();
+  }
+  std::shared_ptr<grpc::Channel> unix_channel() const {
+    return grpc::CreateChannel(daemon_->address(true), grpc::InsecureChannelCredentials());
+  }
+  std::shared_ptr<grpc::Channel> tls_channel(bool client_cert,
+                                             const std::string& prefix = "") const {
+    grpc::SslCredentialsOptions o;
+    o.pem_root_certs = slurp(cert("ca.crt"));
+    if (client_cert) {
+      o.pem_private_key = slurp(cert(prefix + "client.key"));
+      o.pem_cert_chain = slurp(cert(prefix + "client.crt"));
+    }
+    grpc::ChannelArguments args;
+    args.SetSslTargetNameOverride("localhost");
+    return grpc::CreateCustomChannel(daemon_->address(false), grpc::SslCredentials(o), args);
+  }
+  static grpc::Status list_plugins(const std::shared_ptr<grpc::Channel>& ch, const char* token,
+                                   v1::PluginList* out = nullptr) {
+    auto stub = v1::PluginService::NewStub(ch);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    if (token) ctx.AddMetadata("authorization", std::string("Bearer ") + token);
+    v1::PluginList list;
+    auto s = stub->ListPlugins(&ctx, v1::ListPluginsRequest{}, &list);
+    if (out) *out = list;
+    return s;
+  }
+  static grpc::Status upload(v1::ScanService::Stub& stub, const std::string& name,
+                             const std::string& data, v1::FileReport* report,
+                             size_t chunk = 64 * 1024) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    auto writer = stub.ScanUpload(&ctx, report);
+    v1::UploadChunk c;
+    c.set_name(name);
+    size_t off = 0;
+    do {
+      c.set_data(data.substr(off, chunk));
+      off += chunk;
+      if (!writer->Write(c)) break;
+      c.clear_name();
+    } while (off < data.size());
+    writer->WritesDone();
+    return writer->Finish();
+  }
+
+  test::TempDir tmp_;
+  fs::path root_;
+  std::unique_ptr<test::Daemon> daemon_;
+};
+
+TEST_F(Live, TokensAreCheckedOnEveryListener) {
+  start({}, /*tls=*/true, /*mtls=*/false, /*token=*/true);
+  v1::PluginList list;
+  EXPECT_TRUE(list_plugins(tls_channel(false), kToken, &list).ok());
+  EXPECT_FALSE(list.plugins().empty());
+  for (const auto& ch : {tls_channel(false), unix_channel()}) {
+    EXPECT_EQ(list_plugins(ch, nullptr).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_EQ(list_plugins(ch, "gtest-token-0123456789abcdeX").error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+    EXPECT_TRUE(list_plugins(ch, kToken).ok());
+  }
+  auto stub = v1::ScanService::NewStub(unix_channel());
+  v1::FileReport r;
+  EXPECT_EQ(upload(*stub, "x", "EVIL", &r).error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(Live, MutualTlsRefusesClientsWithoutAcceptedCertificate) {
+  start({}, true, /*mtls=*/true, /*token=*/true);
+  EXPECT_EQ(list_plugins(tls_channel(false), kToken).error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(list_plugins(tls_channel(true, "other-"), kToken).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_TRUE(list_plugins(tls_channel(true), kToken).ok());
+}
+
+TEST_F(Live, OversizedMessageIsResourceExhausted) {
+  start({"--max-message-bytes", "65536"});
+  auto stub = v1::ScanService::NewStub(unix_channel());
+  v1::FileReport r;
+  auto s = upload(*stub, "big", std::string(100000, 'A'), &r, 100000);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_TRUE(upload(*stub, "ok", std::string(100000, 'A'), &r, 16000).ok());
+}
+
+TEST_F(Live, PathsEscapingTheRootsAreDenied) {
+  start();
+  auto outside = tmp_.write("outside/evil.bin", "EVIL");
+  fs::create_symlink(outside, root_ / "link.bin");
+  auto stub = v1::ScanService::NewStub(unix_channel());
+  for (std::string p :
+       {outside.string(), std::string("../outside/evil.bin"), std::string("link.bin")}) {
+    grpc::ClientContext ctx;
+    v1::ScanRequest req;
+    req.add_paths(p);
+    auto reader = stub->Scan(&ctx, req);
+    v1::FileReport r;
+    EXPECT_FALSE(reader->Read(&r));
+    auto s = reader->Finish();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << p;
+    EXPECT_THAT(s.error_message(), HasSubstr(p));
+  }
+}
+
+TEST_F(Live, CancellingAScanStopsItPromptly) {
+  start({"--threads", "1"});
+  tmp_.write("root/slow.bin", "SLOW and steady");
+  auto stub = v1::ScanService::NewStub(unix_channel());
+  grpc::ClientContext ctx;
+  v1::ScanRequest req;
+  req.add_paths("slow.bin");
+  auto reader = stub->Scan(&ctx, req);
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ctx.TryCancel();
+  });
+  v1::FileReport r;
+  EXPECT_FALSE(reader->Read(&r));
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  canceller.join();
+  // The only worker is free again well before the slow scanner's 30 s.
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(upload(*stub, "after", "EVIL", &r).ok());
+  EXPECT_EQ(r.findings_size(), 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+}
+
+TEST_F(Live, ManyConcurrentClients) {
+  start({"--threads", "2"});
+  std::atomic<int> ok{0}, wrong{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 24; ++i)
+    clients.emplace_back([&, i] {
+      auto stub = v1::ScanService::NewStub(unix_channel());
+      for (int j = 0; j < 20; ++j) {
+        v1::FileReport r;
+        bool evil = (i + j) % 3 == 0;
+        auto s = upload(*stub, "c", evil ? "EVIL" : "GOOD", &r);
+        if (s.ok() && r.findings_size() == (evil ? 1 : 0))
+          ++ok;
+        else
+          ++wrong;
+      }
+    });
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok.load(), 24 * 20);
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST_F(Live, PluginExceptionBecomesAReportAndTheServerStaysUp) {
+  start();
+  tmp_.write("root/crash.bin", "CRASH!");
+  auto stub = v1::ScanService::NewStub(unix_channel());
+  for (int i = 0; i < 3; ++i) {
+    grpc::ClientContext ctx;
+    v1::ScanRequest req;
+    req.add_paths("crash.bin");
+    auto reader = stub->Scan(&ctx, req);
+    v1::FileReport r;
+    ASSERT_TRUE(reader->Read(&r));
+    EXPECT_TRUE(reader->Finish().ok());
+    EXPECT_TRUE(r.status() == v1::PARTIAL || r.status() == v1::ERROR) << r.DebugString();
+  }
+  EXPECT_TRUE(list_plugins(unix_channel(), nullptr).ok());
+}
+
+TEST_F(Live, SigtermExitsCleanly) {
+  start();
+  EXPECT_TRUE(list_plugins(unix_channel(), nullptr).ok());
+  EXPECT_EQ(daemon_->stop(), 0);
+}
+
+// The standard services are called through a generic stub with hand-encoded messages, so the
+// test needs no copy of their schemas.
+TEST_F(Live, HealthCheckIsServing) {
+  start();
+  grpc::GenericStub stub(unix_channel());
+  grpc::CompletionQueue cq;
+  grpc::ClientContext ctx;
+  grpc::Slice check_all(std::string("\x0a\x00", 2));  // HealthCheckRequest{service: ""}
+  grpc::ByteBuffer request(&check_all, 1), response;
+  auto call = stub.PrepareUnaryCall(&ctx, "/grpc.health.v1.Health/Check", request, &cq);
+  call->StartCall();
+  grpc::Status status;
+  call->Finish(&response, &status, nullptr);
+  ASSERT_TRUE(next(cq));
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(bytes_of(response), std::string("\x08\x01", 2));  // status: SERVING
+}
+
+TEST_F(Live, ReflectionListsTheServices) {
+  start();
+  grpc::GenericStub stub(unix_channel());
+  grpc::CompletionQueue cq;
+  grpc::ClientContext ctx;
+  auto call =
+      stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  call->StartCall(nullptr);
+  ASSERT_TRUE(next(cq));
+  grpc::Slice list_services(std::string("\x3a\x00", 2));  // list_services: ""
+  grpc::ByteBuffer request(&list_services, 1), response;
+  call->Write(request, nullptr);
+  ASSERT_TRUE(next(cq));
+  call->Read(&response, nullptr);
+  ASSERT_TRUE(next(cq));
+  auto raw = bytes_of(response);
+  for (const char* service :
+       {"secmlops.v1.PluginService", "secmlops.v1.ScanService", "secmlops.v1.ModelService",
+        "secmlops.v1.AttackService", "grpc.health.v1.Health"})
+    EXPECT_THAT(raw, HasSubstr(service));
+  call->WritesDone(nullptr);
+  ASSERT_TRUE(next(cq));
+  grpc::Status status;
+  call->Finish(&status, nullptr);
+  ASSERT_TRUE(next(cq));
+}
+
+TEST(LiveRefusal, PlaintextOnAPublicAddressDoesNotStart) {
+  test::TempDir t;
+  test::Daemon d(SECMLOPSD, {"--plugin-dir", SECMLOPS_FIXTURE_PLUGIN_DIR, "--listen", "0.0.0.0:0"},
+                 t.path() / "ready");
+  EXPECT_FALSE(d.running());
+  EXPECT_EQ(d.exit_code(), 2);
+}
+
+}  // namespace
