@@ -1,10 +1,11 @@
 #include "call_util.hpp"
 #include "services.hpp"
 
-#include "secmlops/host/attack_runner.hpp"
+#include "secmlops/host/robustness.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 namespace secmlops::server {
 namespace {
@@ -73,62 +74,91 @@ grpc::ServerWriteReactor<v1::AttackEvent>* AttackServiceImpl::Run(
             req->labels_size() != 0
                 ? std::vector<int32_t>(req->labels().begin(), req->labels().end())
                 : clean;
+        const std::vector<int32_t> y_true(req->labels().begin(), req->labels().end());
+        const std::vector<int32_t> targets(req->targets().begin(), req->targets().end());
+        if (!targets.empty() && targets.size() != x.rows)
+          fail(grpc::StatusCode::INVALID_ARGUMENT, "got " + std::to_string(targets.size()) +
+                                                       " targets for " + std::to_string(x.rows) + " rows");
+        for (int32_t t : targets)
+          if (t < 0 || static_cast<uint32_t>(t) >= model->summary.n_classes())
+            fail(grpc::StatusCode::INVALID_ARGUMENT, "target " + std::to_string(t) + " is outside 0.." +
+                                                         std::to_string(model->summary.n_classes() - 1));
+        std::vector<std::optional<double>> eps_list(req->eps().begin(), req->eps().end());
+        if (eps_list.empty()) eps_list.emplace_back(std::nullopt);
+        const uint64_t runs = eps_list.size();
+
         host::DenseMatrix x_adv(x.rows, x.cols);
         v1::AttackResult result;
+        auto& report = *result.mutable_report();
+        report.set_attack(attack.name());
+        report.set_model(session.plugin().name());
+        report.set_samples(x.rows);
+        report.set_targeted(!targets.empty());
+        for (const auto& [k, v] : params) (*report.mutable_params())[k] = v;
+        report.set_labels_source(y_true.empty() ? "model predictions" : "given");
+        report.set_clean_accuracy(host::accuracy(clean, y));
         uint64_t queries = 0;
-        for (uint64_t begin = 0; begin < x.rows; begin += batch) {
-          if (token->cancelled())
-            fail(token->deadline_passed() ? grpc::StatusCode::DEADLINE_EXCEEDED
-                                          : grpc::StatusCode::CANCELLED,
-                 "attack stopped after " + std::to_string(begin) + " of " + std::to_string(x.rows) +
-                     " rows");
-          const uint64_t end = std::min(x.rows, begin + batch);
-          std::vector<int32_t> yb(y.begin() + static_cast<ptrdiff_t>(begin),
-                                  y.begin() + static_cast<ptrdiff_t>(end));
-          auto o = host::run_attack(attack, session, rows_of(x, begin, end), yb, params, token);
-          std::copy(o.x_adv.data.begin(), o.x_adv.data.end(),
-                    x_adv.data.begin() + static_cast<ptrdiff_t>(begin * x.cols));
-          queries += o.queries;
-          for (const auto& [key, v] : o.emitted.metrics) {
-            auto* m = result.add_attack_metrics();
-            m->set_key(key);
-            m->set_value(v.first);
-            m->set_step(static_cast<int64_t>(begin / batch));
+        for (uint64_t run = 0; run < runs; ++run) {
+          auto run_params = params;
+          if (eps_list[run]) run_params.emplace_back("eps", std::to_string(*eps_list[run]));
+          if (!targets.empty()) run_params.emplace_back("targeted", "true");
+          const auto& attack_labels = targets.empty() ? y : targets;
+          uint64_t run_queries = 0;
+          for (uint64_t begin = 0; begin < x.rows; begin += batch) {
+            if (token->cancelled())
+              fail(token->deadline_passed() ? grpc::StatusCode::DEADLINE_EXCEEDED
+                                            : grpc::StatusCode::CANCELLED,
+                   "attack stopped after " + std::to_string(begin) + " of " + std::to_string(x.rows) +
+                       " rows");
+            const uint64_t end = std::min(x.rows, begin + batch);
+            std::vector<int32_t> yb(attack_labels.begin() + static_cast<ptrdiff_t>(begin),
+                                    attack_labels.begin() + static_cast<ptrdiff_t>(end));
+            auto o = host::run_attack(attack, session, rows_of(x, begin, end), yb, run_params, token);
+            std::copy(o.x_adv.data.begin(), o.x_adv.data.end(),
+                      x_adv.data.begin() + static_cast<ptrdiff_t>(begin * x.cols));
+            run_queries += o.queries;
+            for (const auto& [key, v] : o.emitted.properties)
+              if (key == "attack.method") report.set_method(v);
+            for (const auto& [key, v] : o.emitted.metrics) {
+              auto* m = result.add_attack_metrics();
+              m->set_key(key);
+              m->set_value(v.first);
+              m->set_step(static_cast<int64_t>(run * ((x.rows + batch - 1) / batch) + begin / batch));
+            }
+            v1::AttackEvent ev;
+            auto* p = ev.mutable_progress();
+            p->set_rows_done(run * x.rows + end);
+            p->set_rows_total(runs * x.rows);
+            p->set_fraction(static_cast<double>(run * x.rows + end) / static_cast<double>(runs * x.rows));
+            out.push(std::move(ev));
           }
-          v1::AttackEvent ev;
-          auto* p = ev.mutable_progress();
-          p->set_rows_done(end);
-          p->set_rows_total(x.rows);
-          p->set_fraction(static_cast<double>(end) / static_cast<double>(x.rows));
-          out.push(std::move(ev));
+          auto point = host::robustness_point(session, x, x_adv, y_true, targets);
+          point.set_eps(eps_list[run].value_or(0));
+          point.set_model_queries(run_queries);
+          *report.add_curve() = point;
+          queries += run_queries;
         }
-        const auto adv = argmax_rows(session.predict_proba(x_adv));
-        uint64_t clean_ok = 0, adv_ok = 0, flipped = 0;
-        double linf_sum = 0, l2_sum = 0;
-        for (uint64_t r = 0; r < x.rows; ++r) {
-          clean_ok += clean[r] == y[r];
-          adv_ok += adv[r] == y[r];
-          flipped += clean[r] == y[r] && adv[r] != y[r];
-          double linf = 0, l2 = 0;
-          for (uint64_t c = 0; c < x.cols; ++c) {
-            double d = x_adv(r, c) - x(r, c);
-            linf = std::max(linf, std::abs(d));
-            l2 += d * d;
+        if (req->empirical_robustness() && session.has_gradient())
+          if (auto fgsm = state_.registry.find(SECMLOPS_KIND_ATTACK, "fgsm")) {
+            host::KeyValues er_params;
+            for (const auto& kv : params)
+              if (kv.first == "norm" || kv.first == "eps_step" || kv.first == "clip_min" || kv.first == "clip_max")
+                er_params.push_back(kv);
+            if (eps_list.back()) er_params.emplace_back("eps", std::to_string(*eps_list.back()));
+            report.set_empirical_robustness(host::empirical_robustness(*fgsm, session, x, er_params, token));
           }
-          linf_sum += linf;
-          l2_sum += std::sqrt(l2);
-        }
-        const double n = static_cast<double>(x.rows);
-        result.set_clean_accuracy(static_cast<double>(clean_ok) / n);
-        result.set_adversarial_accuracy(static_cast<double>(adv_ok) / n);
+        // The flat fields summarise the last eps of the curve, for clients that read only them.
+        const auto& last = report.curve(report.curve_size() - 1);
+        result.set_clean_accuracy(report.clean_accuracy());
+        result.set_adversarial_accuracy(last.adversarial_accuracy());
         result.set_queries(queries);
-        add_metric(result, "clean_accuracy", result.clean_accuracy());
-        add_metric(result, "adversarial_accuracy", result.adversarial_accuracy());
-        add_metric(result, "attack_success_rate",
-                   clean_ok ? static_cast<double>(flipped) / static_cast<double>(clean_ok) : 0.0);
-        add_metric(result, "mean_linf", linf_sum / n);
-        add_metric(result, "mean_l2", l2_sum / n);
+        add_metric(result, "clean_accuracy", report.clean_accuracy());
+        add_metric(result, "adversarial_accuracy", last.adversarial_accuracy());
+        add_metric(result, "attack_success_rate", last.success_rate());
+        add_metric(result, "mean_linf", last.perturbation().mean_linf());
+        add_metric(result, "mean_l2", last.perturbation().mean_l2());
         add_metric(result, "queries", static_cast<double>(queries));
+        const auto adv = argmax_rows(session.predict_proba(x_adv));
         if (req->return_examples()) {
           from_dense(x_adv, *result.mutable_adversarial_examples());
           result.mutable_adversarial_labels()->Assign(adv.begin(), adv.end());
