@@ -155,7 +155,8 @@ void LogisticRegression::loss_gradient(const ConstRowMap& x, const int32_t* y, R
 std::vector<uint8_t> LogisticRegression::to_onnx() const {
   if (link_ == Link::OneVsRest)
     throw sdk::Error(SECMLOPS_ERR_UNSUPPORTED, "export of one-vs-rest logistic regression is not implemented");
-  return models::write_linear_classifier(model_, link_ == Link::Binary ? "LOGISTIC" : "SOFTMAX", "logreg");
+  return models::write_linear_classifier(model_, link_ == Link::Binary ? "LOGISTIC" : "SOFTMAX", "logreg",
+                                         models::solver_metadata(solver_));
 }
 
 LogisticRegression LogisticRegression::from_onnx(sdk::Bytes bytes) {
@@ -175,8 +176,7 @@ LogisticRegression LogisticRegression::from_onnx(sdk::Bytes bytes) {
     models::unsupported("scores with post-transform " + g.post_transform + " are not logistic regression");
   }
   lr.model_ = g.model;
-  lr.solver_.reason = "imported";
-  lr.solver_.converged = true;
+  lr.solver_ = models::solver_from_metadata(g.metadata);
   return lr;
 }
 

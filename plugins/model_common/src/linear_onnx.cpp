@@ -43,6 +43,7 @@ LinearGraph read_linear_graph(sdk::Bytes bytes) {
   OnnxModel m = OnnxModel::parse(bytes);
   LinearGraph g;
   g.written_by = m.metadata(kMetaModel);
+  for (const auto& p : m.proto().metadata_props()) g.metadata[p.key()] = p.value();
   std::string cur = m.input_name();
   while (const auto* n = next_on_path(m, cur, {"Cast", "Identity"})) {
     if (!is_passthrough(*n) || n->output_size() < 1) break;
@@ -145,7 +146,8 @@ LinearGraph read_linear_graph(sdk::Bytes bytes) {
 }
 
 std::vector<uint8_t> write_linear_classifier(const LinearModel& lm, const std::string& post_transform,
-                                             const std::string& model_name) {
+                                             const std::string& model_name,
+                                             const std::map<std::string, std::string>& metadata) {
   OnnxBuilder b(model_name, true);
   const auto d = lm.coef.cols();
   const auto k = static_cast<int64_t>(lm.n_classes);
@@ -172,6 +174,7 @@ std::vector<uint8_t> write_linear_classifier(const LinearModel& lm, const std::s
   OnnxBuilder::set(n, "multi_class", int64_t{0});
   OnnxBuilder::set(n, "post_transform", post_transform);
   b.metadata(kMetaModel, model_name);
+  for (const auto& [k, v] : metadata) b.metadata(k, v);
   return b.serialize();
 }
 
