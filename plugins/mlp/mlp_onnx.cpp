@@ -71,12 +71,14 @@ Mlp Mlp::from_onnx(sdk::Bytes bytes) {
   auto m = models::OnnxModel::parse(bytes);
   if (auto by = m.metadata(models::kMetaModel); by && *by != "mlp") unsupported("written by the " + *by + " model");
   std::string cur = m.input_name();
-  while (const auto* n = next_op(m, cur, {"Cast", "Identity"})) {
+  for (int hops = 0; hops < 16; ++hops) {  // bounded: cyclic graphs must not loop forever
+    const auto* n = next_op(m, cur, {"Cast", "Identity"});
+    if (n == nullptr) break;
     if (n->op_type() == "Cast") {
       int64_t to = models::attr_int(*n, "to", 0);
       if (to != onnx::TensorProto_DataType_FLOAT && to != onnx::TensorProto_DataType_DOUBLE) break;
     }
-    cur = n->output(0);
+    cur = models::first_output(*n);
   }
   Mlp net;
   std::string output_activation;
@@ -94,14 +96,14 @@ Mlp Mlp::from_onnx(sdk::Bytes bytes) {
       unsupported("Gemm with transA or alpha/beta other than 1");
     layer.w = trans_b ? RowMatrix(wm.transpose()) : wm;
     layer.b = Vector::Zero(layer.w.cols());
-    cur = mm->output(0);
+    cur = models::first_output(*mm);
     std::string bias;
     if (mm->op_type() == "Gemm" && mm->input_size() >= 3) {
       bias = mm->input(2);
     } else if (const auto* add = next_op(m, cur, {"Add"})) {
       if (add->input_size() == 2 && m.is_initializer(add->input(1))) {
         bias = add->input(1);
-        cur = add->output(0);
+        cur = models::first_output(*add);
       }
     }
     if (!bias.empty()) {
@@ -119,7 +121,7 @@ Mlp Mlp::from_onnx(sdk::Bytes bytes) {
     const auto* act = next_op(m, cur, {"Relu", "Softmax", "Sigmoid", "Tanh", "LeakyRelu"});
     if (act == nullptr) unsupported("layer output '" + cur + "' has no activation (raw scores)");
     if (act->op_type() == "Relu") {
-      cur = act->output(0);
+      cur = models::first_output(*act);
     } else if (act->op_type() == "Softmax" || act->op_type() == "Sigmoid") {
       if (act->op_type() == "Softmax") {
         int64_t axis = models::attr_int(*act, "axis", m.opset("") >= 13 ? -1 : 1);
@@ -130,6 +132,7 @@ Mlp Mlp::from_onnx(sdk::Bytes bytes) {
       unsupported("hidden activation " + act->op_type() + " (only Relu is supported)");
     }
   }
+  if (output_activation.empty()) unsupported("more than 1000 layers, or a cyclic graph");
   if (net.layers_.size() < 2) unsupported("no hidden layer: a linear model, not an MLP");
   auto& last = net.layers_.back();
   if (output_activation == "Sigmoid") {

@@ -114,3 +114,11 @@ TEST(LinearSvm, DeterministicAndDescribed) {
 }
 
 }  // namespace
+
+namespace {
+TEST(LinearSvm, MutatedFilesFailCleanly) {
+  auto s = secmlops::test::session("linear_svm");
+  for (const char* f : {"skl_linear_svm_binary.onnx", "skl_linear_svm_multiclass.onnx"})
+    secmlops::test::import_mutants(*s, secmlops::test::read_bytes(secmlops::test::fixture(f)), 1500, 44);
+}
+}  // namespace

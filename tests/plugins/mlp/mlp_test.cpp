@@ -108,3 +108,11 @@ TEST(Mlp, DescribesLayersAndDeclinesLinearGraphs) {
 }
 
 }  // namespace
+
+namespace {
+TEST(Mlp, MutatedFilesFailCleanly) {
+  auto s = secmlops::test::session("mlp");
+  for (const char* f : {"skl_mlp_binary.onnx", "skl_mlp_multiclass.onnx"})
+    secmlops::test::import_mutants(*s, secmlops::test::read_bytes(secmlops::test::fixture(f)), 1500, 43);
+}
+}  // namespace
