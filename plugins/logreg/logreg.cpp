@@ -33,9 +33,13 @@ struct BinaryObjective {
     const double n = static_cast<double>(x.rows());
     Eigen::ArrayXd z = (x * theta.head(d)).array();
     if (intercept) z += theta(d);
-    // softplus(z) − y z, computed without overflow.
-    Eigen::ArrayXd loss = z.max(0.0) + (-z.abs()).exp().log1p() - y * z;
-    Eigen::ArrayXd r = (1.0 / (1.0 + (-z).exp()) - y) / n;
+    // softplus(z) − y z = max(z, 0) + log(1 + e^−|z|) − y z, without overflow; e^−|z| also
+    // gives σ(z) (= 1/(1+e) for z ≥ 0, e/(1+e) otherwise), so one exp per row serves both.
+    Eigen::ArrayXd e = (-z.abs()).exp();
+    Eigen::ArrayXd one_plus = 1.0 + e;
+    Eigen::ArrayXd loss = z.max(0.0) + one_plus.log() - y * z;
+    Eigen::ArrayXd sig = (z >= 0.0).select(1.0 / one_plus, e / one_plus);
+    Eigen::ArrayXd r = (sig - y) / n;
     grad.head(d).noalias() = x.transpose() * r.matrix();
     grad.head(d) += l2 * theta.head(d);
     if (intercept) grad(d) = r.sum();
@@ -155,7 +159,8 @@ void LogisticRegression::loss_gradient(const ConstRowMap& x, const int32_t* y, R
 std::vector<uint8_t> LogisticRegression::to_onnx() const {
   if (link_ == Link::OneVsRest)
     throw sdk::Error(SECMLOPS_ERR_UNSUPPORTED, "export of one-vs-rest logistic regression is not implemented");
-  return models::write_linear_classifier(model_, link_ == Link::Binary ? "LOGISTIC" : "SOFTMAX", "logreg");
+  return models::write_linear_classifier(model_, link_ == Link::Binary ? "LOGISTIC" : "SOFTMAX", "logreg",
+                                         models::solver_metadata(solver_));
 }
 
 LogisticRegression LogisticRegression::from_onnx(sdk::Bytes bytes) {
@@ -175,8 +180,7 @@ LogisticRegression LogisticRegression::from_onnx(sdk::Bytes bytes) {
     models::unsupported("scores with post-transform " + g.post_transform + " are not logistic regression");
   }
   lr.model_ = g.model;
-  lr.solver_.reason = "imported";
-  lr.solver_.converged = true;
+  lr.solver_ = models::solver_from_metadata(g.metadata);
   return lr;
 }
 

@@ -65,8 +65,10 @@ class LogregPlugin : public sdk::Model {
     job.metric("coef_l2_norm", m.coef.norm());
     job.metric("coef_max_abs", m.coef.cwiseAbs().maxCoeff());
     job.metric("intercept_l2_norm", m.intercept.norm());
-    job.metric("solver_iterations", lr_.solver().iterations);
-    job.metric("converged", lr_.solver().converged ? 1 : 0);
+    if (lr_.solver().iterations >= 0) {
+      job.metric("solver_iterations", lr_.solver().iterations);
+      job.metric("converged", lr_.solver().converged ? 1 : 0);
+    }
     job.property("solver", "lbfgs");
     job.property("link", link_name(lr_.link()));
     job.property("solver_status", lr_.solver().reason);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <deque>
 
 namespace secmlops::models {
@@ -89,6 +90,29 @@ LbfgsResult lbfgs_minimize(const Objective& f, Eigen::VectorXd& x, const LbfgsOp
   if (r.reason.empty()) r.reason = "max_iter reached";
   r.objective = fx;
   r.grad_norm_inf = g.lpNorm<Eigen::Infinity>();
+  return r;
+}
+
+std::map<std::string, std::string> solver_metadata(const LbfgsResult& r) {
+  return {{"secmlops.solver_iterations", std::to_string(r.iterations)},
+          {"secmlops.solver_converged", r.converged ? "1" : "0"},
+          {"secmlops.solver_status", r.reason}};
+}
+
+LbfgsResult solver_from_metadata(const std::map<std::string, std::string>& metadata) {
+  LbfgsResult r;
+  auto get = [&](const char* k) {
+    auto it = metadata.find(k);
+    return it == metadata.end() ? std::string() : it->second;
+  };
+  r.reason = get("secmlops.solver_status");
+  if (r.reason.empty()) {
+    r.reason = "imported (no solver statistics in the file)";
+    r.iterations = -1;
+    return r;
+  }
+  r.iterations = std::atoi(get("secmlops.solver_iterations").c_str());
+  r.converged = get("secmlops.solver_converged") == "1";
   return r;
 }
 

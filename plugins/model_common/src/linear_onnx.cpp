@@ -43,10 +43,13 @@ LinearGraph read_linear_graph(sdk::Bytes bytes) {
   OnnxModel m = OnnxModel::parse(bytes);
   LinearGraph g;
   g.written_by = m.metadata(kMetaModel);
+  for (const auto& p : m.proto().metadata_props()) g.metadata[p.key()] = p.value();
   std::string cur = m.input_name();
-  while (const auto* n = next_on_path(m, cur, {"Cast", "Identity"})) {
-    if (!is_passthrough(*n) || n->output_size() < 1) break;
-    cur = n->output(0);
+  // Bounded: a cyclic graph (a node reading its own output) must not loop forever.
+  for (int hops = 0; hops < 16; ++hops) {
+    const auto* n = next_on_path(m, cur, {"Cast", "Identity"});
+    if (n == nullptr || !is_passthrough(*n)) break;
+    cur = first_output(*n);
   }
   LinearModel& lm = g.model;
   std::vector<int64_t> class_ints;
@@ -84,14 +87,14 @@ LinearGraph read_linear_graph(sdk::Bytes bytes) {
     RowMatrix wm = RowMatrix::Map(w.values.data(), w.dims[0], w.dims[1]);
     lm.coef = trans_b ? wm : RowMatrix(wm.transpose());
     lm.intercept = Vector::Zero(lm.coef.rows());
-    cur = mm->output(0);
+    cur = first_output(*mm);
     std::string bias_name;
     if (mm->op_type() == "Gemm" && mm->input_size() >= 3 && !mm->input(2).empty()) {
       bias_name = mm->input(2);
     } else if (const auto* add = next_on_path(m, cur, {"Add"})) {
       if (add->input_size() == 2 && m.is_initializer(add->input(1))) {
         bias_name = add->input(1);
-        cur = add->output(0);
+        cur = first_output(*add);
       }
     }
     if (!bias_name.empty()) {
@@ -107,7 +110,7 @@ LinearGraph read_linear_graph(sdk::Bytes bytes) {
       if (act->op_type() == "Softmax" && attr_int(*act, "axis", -1) != 1 && attr_int(*act, "axis", -1) != -1)
         unsupported("Softmax over an axis other than the classes");
       g.post_transform = act->op_type() == "Sigmoid" ? "LOGISTIC" : "SOFTMAX";
-      cur = act->output(0);
+      cur = first_output(*act);
     }
     // A further MatMul means a multi-layer network.
     if (next_on_path(m, cur, {"MatMul", "Gemm"}) != nullptr) unsupported("graph has several layers");
@@ -127,7 +130,7 @@ LinearGraph read_linear_graph(sdk::Bytes bytes) {
     } else if (!is_passthrough(*n)) {
       break;
     }
-    cur = n->output(0);
+    cur = first_output(*n);
   }
   if (m.input_features() > 0 && m.input_features() != lm.coef.cols())
     malformed("the input declares " + std::to_string(m.input_features()) + " features, the weights have " +
@@ -145,7 +148,8 @@ LinearGraph read_linear_graph(sdk::Bytes bytes) {
 }
 
 std::vector<uint8_t> write_linear_classifier(const LinearModel& lm, const std::string& post_transform,
-                                             const std::string& model_name) {
+                                             const std::string& model_name,
+                                             const std::map<std::string, std::string>& metadata) {
   OnnxBuilder b(model_name, true);
   const auto d = lm.coef.cols();
   const auto k = static_cast<int64_t>(lm.n_classes);
@@ -172,6 +176,7 @@ std::vector<uint8_t> write_linear_classifier(const LinearModel& lm, const std::s
   OnnxBuilder::set(n, "multi_class", int64_t{0});
   OnnxBuilder::set(n, "post_transform", post_transform);
   b.metadata(kMetaModel, model_name);
+  for (const auto& [k, v] : metadata) b.metadata(k, v);
   return b.serialize();
 }
 

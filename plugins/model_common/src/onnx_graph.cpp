@@ -8,6 +8,11 @@ namespace secmlops::models {
 void unsupported(const std::string& why) { throw sdk::Error(SECMLOPS_ERR_UNSUPPORTED, why); }
 void malformed(const std::string& why) { throw sdk::Error(SECMLOPS_ERR_PARSE, why); }
 
+const std::string& first_output(const onnx::NodeProto& node) {
+  if (node.output_size() < 1 || node.output(0).empty()) malformed(node.op_type() + " node without an output");
+  return node.output(0);
+}
+
 OnnxModel OnnxModel::parse(sdk::Bytes bytes) {
   if (bytes.size() > kMaxOnnxBytes)
     throw sdk::Error(SECMLOPS_ERR_LIMIT, "ONNX model of " + std::to_string(bytes.size()) +

@@ -131,3 +131,11 @@ TEST(LogregCore, ConvergesToStationaryPoint) {
 }
 
 }  // namespace
+
+namespace {
+TEST(Logreg, MutatedFilesFailCleanly) {
+  auto s = secmlops::test::session("logreg");
+  for (const char* f : {"skl_logreg_multiclass.onnx", "skl_logreg_double_multiclass.onnx", "skl_linear_svm_binary.onnx"})
+    secmlops::test::import_mutants(*s, secmlops::test::read_bytes(secmlops::test::fixture(f)), 1500, 42);
+}
+}  // namespace

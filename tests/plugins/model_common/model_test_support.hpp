@@ -14,6 +14,7 @@
 #include <cmath>
 #include <fstream>
 #include <memory>
+#include <random>
 #include <string>
 
 namespace secmlops::test {
@@ -128,6 +129,32 @@ inline bool onnx_checker_accepts(const std::vector<uint8_t>& bytes, const std::s
 inline std::vector<uint8_t> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace secmlops::test
+
+namespace secmlops::test {
+
+// Hostile-input smoke test: truncations and random byte mutations of a valid file must either
+// import or fail with a status, never crash or hang. Returns how many mutants imported.
+inline int import_mutants(host::ModelSession& s, const std::vector<uint8_t>& valid, int count, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  int imported = 0;
+  for (int i = 0; i < count; ++i) {
+    auto bytes = valid;
+    if (i % 4 == 0) {
+      bytes.resize(rng() % (bytes.size() + 1));
+    } else {
+      int flips = 1 + static_cast<int>(rng() % 8);
+      for (int f = 0; f < flips && !bytes.empty(); ++f) bytes[rng() % bytes.size()] = static_cast<uint8_t>(rng());
+    }
+    try {
+      imported += s.import_onnx(bytes) ? 1 : 0;
+    } catch (const host::PluginError& e) {
+      EXPECT_NE(e.status(), SECMLOPS_ERR_INTERNAL) << e.what();
+    }
+  }
+  return imported;
 }
 
 }  // namespace secmlops::test

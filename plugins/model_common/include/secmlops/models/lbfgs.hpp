@@ -4,6 +4,7 @@
 #include <Eigen/Dense>
 
 #include <functional>
+#include <map>
 #include <string>
 
 namespace secmlops::models {
@@ -26,6 +27,11 @@ struct LbfgsResult {
   double grad_norm_inf = 0;
   std::string reason;
 };
+
+// Solver statistics kept in a model file's metadata (secmlops.solver_*), so that describe says
+// the same about a model before and after export; unknown when the file does not carry them.
+std::map<std::string, std::string> solver_metadata(const LbfgsResult& r);
+LbfgsResult solver_from_metadata(const std::map<std::string, std::string>& metadata);
 
 // Evaluates the objective at x and writes its gradient to grad (same size as x).
 using Objective = std::function<double(const Eigen::VectorXd& x, Eigen::VectorXd& grad)>;

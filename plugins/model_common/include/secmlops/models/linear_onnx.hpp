@@ -6,6 +6,7 @@
 #include "secmlops/models/eigen.hpp"
 #include "secmlops/models/onnx_graph.hpp"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,6 +39,7 @@ struct LinearGraph {
   std::string post_transform = "NONE";
   bool l1_normalized = false;  // a Normalizer(norm="L1") follows (one-vs-rest probabilities)
   std::optional<std::string> written_by;  // secmlops.model metadata, when a secmlops plugin wrote it
+  std::map<std::string, std::string> metadata;  // every metadata_props entry
 };
 
 // Reads the linear classifier pattern; throws sdk::Error(UNSUPPORTED) when the graph is
@@ -47,7 +49,9 @@ LinearGraph read_linear_graph(sdk::Bytes bytes);
 // Writes `model` as LinearClassifier (float input "X", outputs "label" int64 [N] and
 // "probabilities" float [N, k]); a binary model is written as the two rows [-w, w] as
 // converters do. `post_transform` is LOGISTIC or SOFTMAX.
+// `metadata` adds entries (e.g. solver statistics) next to secmlops.model.
 std::vector<uint8_t> write_linear_classifier(const LinearModel& model, const std::string& post_transform,
-                                             const std::string& model_name);
+                                             const std::string& model_name,
+                                             const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace secmlops::models

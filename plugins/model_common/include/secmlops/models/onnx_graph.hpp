@@ -67,6 +67,9 @@ std::vector<double> attr_floats(const onnx::NodeProto& node, const std::string& 
 std::vector<int64_t> attr_ints(const onnx::NodeProto& node, const std::string& name);
 std::vector<std::string> attr_strings(const onnx::NodeProto& node, const std::string& name);
 
+// The first output of a node; throws PARSE when the node has none.
+const std::string& first_output(const onnx::NodeProto& node);
+
 [[noreturn]] void unsupported(const std::string& why);
 [[noreturn]] void malformed(const std::string& why);
 
