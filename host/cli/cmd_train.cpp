@@ -1,5 +1,7 @@
 #include "cli_context.hpp"
+#include "mlflow_options.hpp"
 #include "model_data.hpp"
+#include "secmlops/host/digest.hpp"
 
 #include <spdlog/fmt/fmt.h>
 
@@ -28,7 +30,25 @@ host::KeyValues parse_params(const std::vector<std::string>& raw) {
   return kv;
 }
 
-void run_train(Context& ctx, const TrainArgs& a) {
+// Sends the training run to MLflow when --mlflow was given: accuracies, the overfitting gap,
+// complexity, the dataset with its digest and the model file.
+void report_to_mlflow(MlflowRun& run, const TrainArgs& a, const host::ClassificationMetrics& train,
+                      const std::optional<host::OverfittingReport>& report, const host::Emitted& described,
+                      const host::KeyValues& params) {
+  if (!run) return;
+  host::record_model(*run, a.model, train.accuracy, report ? report->test.accuracy : train.accuracy, described);
+  for (const auto& [k, v] : params) run->param("model.param." + k, v);
+  if (report) {
+    run->metric("model.log_loss_gap", report->log_loss_gap);
+    run->tag("model.overfitting", report->flagged ? "flagged" : "ok");
+  }
+  run->dataset(std::filesystem::path(a.data).filename().string(), host::sha256_file(a.data), a.data);
+  run->artifact(a.out, "model");
+  run.finish("FINISHED");
+}
+
+void run_train(Context& ctx, const TrainArgs& a, const MlflowOptions& mlflow_options) {
+  MlflowRun run(ctx, mlflow_options, "train", "train " + a.model + " " + std::filesystem::path(a.data).filename().string());
   auto plugin = ctx.registry().find(SECMLOPS_KIND_MODEL, a.model);
   if (!plugin) {
     std::string names;
@@ -78,6 +98,7 @@ void run_train(Context& ctx, const TrainArgs& a) {
     if (!out) throw std::runtime_error(a.out + ": cannot write the model");
   }
   auto described = session.describe();
+  report_to_mlflow(run, a, train, report, described, params);
 
   if (a.format == "json") {
     nlohmann::json j = {{"model", a.model},
@@ -115,7 +136,8 @@ void register_train(CLI::App& app, Context& ctx) {
   cmd->add_option("--seed", a->seed, "seed of the train/test split")->capture_default_str();
   cmd->add_option("--out", a->out, "where to write the ONNX model")->required();
   cmd->add_option("--format", a->format, "text or json")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
-  cmd->callback([&ctx, a] { run_train(ctx, *a); });
+  auto mlflow = add_mlflow_options(cmd);
+  cmd->callback([&ctx, a, mlflow] { run_train(ctx, *a, *mlflow); });
 }
 
 }  // namespace
