@@ -124,6 +124,8 @@ void finish_scan_run(MlflowRun& run, Context& ctx, const v1::ScanReport& report,
       dir = tmpl;
       std::ofstream(dir / "scan-report.json") << host::to_json(report);
       run->artifact((dir / "scan-report.json").string(), "reports");
+      std::ofstream(dir / "scan-report.sarif") << host::to_sarif(report);
+      run->artifact((dir / "scan-report.sarif").string(), "reports");
     }
   } catch (const std::exception& e) {
     std::cerr << "secmlops: mlflow: " << e.what() << "\n";
