@@ -463,7 +463,6 @@ void SvmModel::fit(const double* x, uint64_t rows, uint64_t cols, std::span<cons
     if (!s.converged)
       notes[pi] = "pair (" + std::to_string(pair_i[pi]) + ", " + std::to_string(pair_j[pi]) +
                   ") stopped at max_iter=" + std::to_string(s.iterations) + " before reaching tol";
-    coef[pi] = s.coef;
     intercept[pi] = s.intercept;
     // Platt scaling on cross-validated decision values (libsvm's svm_binary_svc_probability).
     std::vector<double> dec(idx.size());
