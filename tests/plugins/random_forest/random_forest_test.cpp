@@ -70,6 +70,9 @@ TEST_P(Quality, AccuracyWithinOnePointOfSklearn) {
     acc += accuracy(m.predict(test.x), test.y) / seeds;
   }
   EXPECT_NEAR(acc, sk, 0.01) << name << ": ours " << acc << ", scikit-learn " << sk;
+  // Visible with --gtest_output=xml (figures for docs and reviews).
+  RecordProperty("accuracy", std::to_string(acc));
+  RecordProperty("sklearn_accuracy", std::to_string(sk));
 }
 
 TEST_P(Quality, ConvertedSklearnGraphReproducesSklearn) {
