@@ -149,9 +149,9 @@ uint64_t mix(uint64_t x) {
 SvmParams parse_params(const sdk::Config& c) {
   static const char* const known[] = {"C", "gamma", "tol", "max_iter", "cache_size", "probability_cv",
                                       "seed", "random_state", "n_jobs", "kernel"};
-  for (const auto& [k, v] : c.entries())
-    if (std::find_if(std::begin(known), std::end(known), [&](const char* n) { return k == n; }) == std::end(known))
-      invalid("unknown parameter '" + k + "' for rbf_svm (known: C, gamma, tol, max_iter, cache_size, "
+  for (const auto& entry : c.entries())
+    if (std::find_if(std::begin(known), std::end(known), [&](const char* n) { return entry.first == n; }) == std::end(known))
+      invalid("unknown parameter '" + entry.first + "' for rbf_svm (known: C, gamma, tol, max_iter, cache_size, "
               "probability_cv, seed, n_jobs)");
   if (auto k = c.get("kernel"); k && *k != "rbf")
     invalid("parameter 'kernel' must be rbf for this model, got '" + *k + "'");
