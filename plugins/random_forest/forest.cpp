@@ -313,10 +313,10 @@ ForestParams parse_params(const sdk::Config& c) {
   static const char* const known[] = {"n_estimators", "max_depth", "min_samples_split",
                                       "min_samples_leaf", "max_features", "bootstrap", "seed",
                                       "random_state", "n_jobs", "max_bins"};
-  for (const auto& [k, v] : c.entries())
-    if (std::find_if(std::begin(known), std::end(known), [&](const char* n) { return k == n; }) ==
+  for (const auto& entry : c.entries())
+    if (std::find_if(std::begin(known), std::end(known), [&](const char* n) { return entry.first == n; }) ==
         std::end(known))
-      invalid("unknown parameter '" + k + "' for random_forest (known: n_estimators, max_depth, "
+      invalid("unknown parameter '" + entry.first + "' for random_forest (known: n_estimators, max_depth, "
               "min_samples_split, min_samples_leaf, max_features, bootstrap, seed, n_jobs, max_bins)");
   ForestParams p;
   p.n_estimators = static_cast<int>(int_param(c, "n_estimators", 100, 1, 100000));
@@ -364,6 +364,16 @@ void Forest::fit(const double* x, uint64_t rows, uint64_t cols, std::span<const 
   trees_ = std::move(trees);
   n_features_ = cols;
   n_classes_ = n_classes;
+  pack();
+}
+
+void Forest::pack() {
+  packed_.assign(trees_.size(), {});
+  for (size_t ti = 0; ti < trees_.size(); ++ti) {
+    const Tree& t = trees_[ti];
+    packed_[ti].resize(t.nodes());
+    for (size_t i = 0; i < t.nodes(); ++i) packed_[ti][i] = {t.threshold[i], t.feature[i], t.left[i], t.leaf[i]};
+  }
 }
 
 void Forest::predict_proba(const double* x, uint64_t rows, uint64_t cols, double* out,
@@ -372,17 +382,6 @@ void Forest::predict_proba(const double* x, uint64_t rows, uint64_t cols, double
   if (cols != n_features_)
     invalid("input has " + std::to_string(cols) + " features, the model expects " + std::to_string(n_features_));
   const size_t C = n_classes_;
-  // One 16-byte record per node so a step touches one cache line.
-  struct Node {
-    float threshold;
-    int32_t feature, left, leaf;
-  };
-  std::vector<std::vector<Node>> packed(trees_.size());
-  for (size_t ti = 0; ti < trees_.size(); ++ti) {
-    const Tree& t = trees_[ti];
-    packed[ti].resize(t.nodes());
-    for (size_t i = 0; i < t.nodes(); ++i) packed[ti][i] = {t.threshold[i], t.feature[i], t.left[i], t.leaf[i]};
-  }
   constexpr uint64_t kBlock = 256;  // rows per task: the row block stays in L1 while trees stream
   constexpr int kLanes = 16;        // rows walked together for instruction-level parallelism
   const uint64_t blocks = (rows + kBlock - 1) / kBlock;
@@ -396,7 +395,7 @@ void Forest::predict_proba(const double* x, uint64_t rows, uint64_t cols, double
     const size_t c0 = C == 2 ? 1 : 0;
     for (size_t ti = 0; ti < trees_.size(); ++ti) {
       const Tree& t = trees_[ti];
-      const Node* nodes = packed[ti].data();
+      const PackedNode* nodes = packed_[ti].data();
       for (uint64_t r = 0; r < r1 - r0; r += kLanes) {
         const int lanes = static_cast<int>(std::min<uint64_t>(kLanes, r1 - r0 - r));
         int32_t node[kLanes] = {};
@@ -404,7 +403,7 @@ void Forest::predict_proba(const double* x, uint64_t rows, uint64_t cols, double
         for (int k = 0; k < kLanes; ++k) row[k] = xf.data() + (r + static_cast<uint64_t>(k < lanes ? k : 0)) * cols;
         for (int step = 0; step < t.depth; ++step)
           for (int k = 0; k < kLanes; ++k) {
-            const Node& nd = nodes[node[k]];
+            const PackedNode& nd = nodes[node[k]];
             node[k] = nd.left + !(row[k][nd.feature] <= nd.threshold);
           }
         for (int k = 0; k < lanes; ++k) {
@@ -473,6 +472,7 @@ void Forest::assign(std::vector<Tree> trees, uint64_t n_features, uint32_t n_cla
   trees_ = std::move(trees);
   n_features_ = n_features;
   n_classes_ = n_classes;
+  pack();
 }
 
 }  // namespace secmlops::plugins::random_forest

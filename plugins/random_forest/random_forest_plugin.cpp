@@ -17,13 +17,15 @@ class RandomForestModel : public sdk::Model {
   static constexpr const char* description =
       "Random forest of CART trees (Gini), parallel over trees; ONNX TreeEnsembleClassifier";
 
-  explicit RandomForestModel(const sdk::Config& config) : n_jobs_(static_cast<int>(config.get_int("n_jobs", 0))) {}
+  explicit RandomForestModel(const sdk::Config& config)
+      : n_jobs_(static_cast<int>(config.get_int("n_jobs", 0))), predict_jobs_(n_jobs_) {}
 
   void fit(sdk::Job& job, const sdk::Matrix& x, std::span<const int32_t> y, const sdk::Config& params) {
     rf::ForestParams p = rf::parse_params(params);
     if (!params.has("n_jobs")) p.n_jobs = n_jobs_;
     job.check_cancelled();
     forest_.fit(x.data(), x.rows(), x.cols(), y, p);
+    predict_jobs_ = p.n_jobs;  // the fit's n_jobs, else the instance's
     const auto s = forest_.stats();
     job.log(SECMLOPS_LOG_INFO, "fitted " + std::to_string(s.trees) + " trees, " + std::to_string(s.nodes) +
                                    " nodes, max depth " + std::to_string(s.max_depth));
@@ -32,7 +34,7 @@ class RandomForestModel : public sdk::Model {
   [[nodiscard]] sdk::ModelInfo info() const { return {forest_.n_features(), forest_.n_classes(), false}; }
 
   void predict_proba(sdk::Job&, const sdk::Matrix& x, double* out) const {
-    forest_.predict_proba(x.data(), x.rows(), x.cols(), out, n_jobs_);
+    forest_.predict_proba(x.data(), x.rows(), x.cols(), out, predict_jobs_);
   }
 
   void describe(sdk::Job& job) const {
@@ -51,11 +53,15 @@ class RandomForestModel : public sdk::Model {
   }
 
   std::vector<uint8_t> export_onnx(sdk::Job&) const { return rf::export_onnx(forest_); }
-  void import_onnx(sdk::Job&, sdk::Bytes bytes) { forest_ = rf::import_onnx(bytes); }
+  void import_onnx(sdk::Job&, sdk::Bytes bytes) {
+    forest_ = rf::import_onnx(bytes);
+    predict_jobs_ = n_jobs_;
+  }
 
  private:
   rf::Forest forest_;
-  int n_jobs_ = 0;
+  int n_jobs_ = 0;        // instance configuration
+  int predict_jobs_ = 0;  // threads for predict_proba
 };
 
 }  // namespace

@@ -99,7 +99,7 @@ void squared_distances(const float* x, std::size_t d, const float* sv_t, std::si
 // exp(-gamma · dist[j]) in place for j < nsv: 2^n · p(f) with a degree-6 polynomial for 2^f on
 // [-0.5, 0.5] (relative error below 2e-7, i.e. float precision); arguments below -87 give
 // exp(-87) ≈ 1.6e-38 instead of smaller values. Written for the auto-vectoriser.
-__attribute__((target_clones("avx2,fma", "default")))
+__attribute__((target_clones("avx2", "default")))
 void exp_neg_scaled(float* dist, std::size_t nsv, float gamma) {
   for (std::size_t j = 0; j < nsv; ++j) {
     float v = -gamma * dist[j];
@@ -138,7 +138,7 @@ float* kernel_row(const float* x, std::size_t r, std::size_t rows, std::size_t d
 
 }  // namespace
 
-__attribute__((target_clones("avx2,fma", "default")))
+__attribute__((target_clones("avx2", "default")))
 void rbf_decision_f32(const float* x, std::size_t rows, std::size_t d, const float* sv_t,
                       std::size_t nsv, float gamma, const float* coef_t, std::size_t pairs,
                       const double* bias, double* out, float* scratch) {
@@ -158,7 +158,7 @@ void rbf_decision_f32(const float* x, std::size_t rows, std::size_t d, const flo
   }
 }
 
-__attribute__((target_clones("avx2,fma", "default")))
+__attribute__((target_clones("avx2", "default")))
 void rbf_gradient(const double* x64, const float* x32, std::size_t rows, std::size_t d,
                   const float* sv_t, const double* sv64, std::size_t nsv, float gamma,
                   const double* weights, std::size_t n_labels, const int32_t* labels, double* out,

@@ -23,7 +23,7 @@ class RbfSvmModel : public sdk::Model {
     if (!params.has("n_jobs")) p.n_jobs = n_jobs_;
     model_.fit(x.data(), x.rows(), x.cols(), y, p, [&](const std::string& m) { job.log(SECMLOPS_LOG_WARN, m); },
                [&] { job.check_cancelled(); });
-    model_.set_n_jobs(n_jobs_);
+    model_.set_n_jobs(p.n_jobs);  // the fit's n_jobs, else the instance's
     job.log(SECMLOPS_LOG_INFO, "fitted " + std::to_string(model_.support_vectors().rows()) + " support vectors");
   }
 

@@ -149,9 +149,9 @@ uint64_t mix(uint64_t x) {
 SvmParams parse_params(const sdk::Config& c) {
   static const char* const known[] = {"C", "gamma", "tol", "max_iter", "cache_size", "probability_cv",
                                       "seed", "random_state", "n_jobs", "kernel"};
-  for (const auto& [k, v] : c.entries())
-    if (std::find_if(std::begin(known), std::end(known), [&](const char* n) { return k == n; }) == std::end(known))
-      invalid("unknown parameter '" + k + "' for rbf_svm (known: C, gamma, tol, max_iter, cache_size, "
+  for (const auto& entry : c.entries())
+    if (std::find_if(std::begin(known), std::end(known), [&](const char* n) { return entry.first == n; }) == std::end(known))
+      invalid("unknown parameter '" + entry.first + "' for rbf_svm (known: C, gamma, tol, max_iter, cache_size, "
               "probability_cv, seed, n_jobs)");
   if (auto k = c.get("kernel"); k && *k != "rbf")
     invalid("parameter 'kernel' must be rbf for this model, got '" + *k + "'");
@@ -463,7 +463,6 @@ void SvmModel::fit(const double* x, uint64_t rows, uint64_t cols, std::span<cons
     if (!s.converged)
       notes[pi] = "pair (" + std::to_string(pair_i[pi]) + ", " + std::to_string(pair_j[pi]) +
                   ") stopped at max_iter=" + std::to_string(s.iterations) + " before reaching tol";
-    coef[pi] = s.coef;
     intercept[pi] = s.intercept;
     // Platt scaling on cross-validated decision values (libsvm's svm_binary_svc_probability).
     std::vector<double> dec(idx.size());

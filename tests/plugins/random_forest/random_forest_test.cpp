@@ -70,6 +70,9 @@ TEST_P(Quality, AccuracyWithinOnePointOfSklearn) {
     acc += accuracy(m.predict(test.x), test.y) / seeds;
   }
   EXPECT_NEAR(acc, sk, 0.01) << name << ": ours " << acc << ", scikit-learn " << sk;
+  // Visible with --gtest_output=xml (figures for docs and reviews).
+  RecordProperty("accuracy", std::to_string(acc));
+  RecordProperty("sklearn_accuracy", std::to_string(sk));
 }
 
 TEST_P(Quality, ConvertedSklearnGraphReproducesSklearn) {
@@ -137,6 +140,12 @@ TEST(RandomForest, DeterministicForASeedWhateverTheThreadCount) {
   EXPECT_EQ(one, fit("11", "2"));
   EXPECT_EQ(one, fit("11", "5"));
   EXPECT_NE(one, fit("12", "2"));
+  // Prediction does not depend on the thread count either.
+  auto test = read_dataset(kFixtures + "/multiclass_test.csv");
+  ModelSession a(plugin("random_forest"), {{"n_jobs", "1"}}), b(plugin("random_forest"), {{"n_jobs", "3"}});
+  ASSERT_TRUE(a.import_onnx(one));
+  ASSERT_TRUE(b.import_onnx(one));
+  EXPECT_EQ(a.predict_proba(test.x).data, b.predict_proba(test.x).data);
 }
 
 TEST(RandomForest, HyperParametersShapeTheTrees) {
