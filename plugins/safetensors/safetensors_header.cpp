@@ -217,10 +217,14 @@ void validate_header(std::string_view header, uint64_t file_size, Result& result
     // Element count with overflow detection: a product that wraps could otherwise match.
     u128 bytes = bits;
     bool overflow = false;
+    constexpr u128 kCap = static_cast<u128>(1) << 100;  // far above any file, far below 2^128
     for (const auto& d : *shape) {
-      bytes *= d.get<uint64_t>();
-      if (bytes > (static_cast<u128>(1) << 80)) overflow = true, bytes = 0;
-      if (overflow) break;
+      const uint64_t dim = d.get<uint64_t>();
+      if (dim != 0 && bytes > kCap / dim) {
+        overflow = true;
+        break;
+      }
+      bytes *= dim;
     }
     const uint64_t span = end - begin;
     if (overflow || bytes % 8 != 0 || static_cast<u128>(span) != bytes / 8) {
