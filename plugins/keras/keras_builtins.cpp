@@ -134,8 +134,8 @@ bool is_dangerous_module(std::string_view m) {
 }
 
 bool is_dangerous_keras_function(std::string_view name) {
-  static constexpr std::array<std::string_view, 4> kFns = {
-      "get_file", "enable_unsafe_deserialization", "load_model", "load_weights"};
+  static constexpr std::array<std::string_view, 5> kFns = {
+      "get_file", "enable_unsafe_deserialization", "load_model", "load_weights", "set_global_attribute"};
   return std::find(kFns.begin(), kFns.end(), name) != kFns.end();
 }
 

@@ -188,7 +188,7 @@ class Walker {
     } else if (cn == "function" && is_dangerous_keras_function(target)) {
       add(SECMLOPS_SEVERITY_HIGH, "KERAS-DANGEROUS-KERAS-FUNCTION",
           "config calls keras function '" + shorten(target, 80) +
-              "', which downloads files or disables safe mode when the model loads",
+              "', which loads models, downloads files or turns safe mode off",
           std::move(ev));
     } else if (auto gt = registered.find('>'); gt != std::string::npos &&
                                                !is_keras_module(registered.substr(0, gt))) {
@@ -237,6 +237,11 @@ class Walker {
         add(SECMLOPS_SEVERITY_CRITICAL, "KERAS-DANGEROUS-MODULE",
             "Lambda layer '" + layer + "' calls '" + shorten(fn_module, 80) + "." + shorten(fn_name, 80) +
                 "', a function that executes commands or touches files",
+            std::move(ev));
+      else if (is_keras_module(fn_module) && is_dangerous_keras_function(fn_name))
+        add(SECMLOPS_SEVERITY_HIGH, "KERAS-DANGEROUS-KERAS-FUNCTION",
+            "Lambda layer '" + layer + "' calls keras function '" + shorten(fn_name, 80) +
+                "', which loads models, downloads files or turns safe mode off",
             std::move(ev));
       else
         add(SECMLOPS_SEVERITY_HIGH, "KERAS-LAMBDA-FUNCTION-REFERENCE",

@@ -87,6 +87,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Case{"config_os_system.json", "KERAS-DANGEROUS-MODULE", SECMLOPS_SEVERITY_CRITICAL},
                       Case{"config_external_module.json", "KERAS-EXTERNAL-MODULE", SECMLOPS_SEVERITY_HIGH},
                       Case{"config_get_file.json", "KERAS-DANGEROUS-KERAS-FUNCTION", SECMLOPS_SEVERITY_HIGH},
+                      Case{"config_lambda_load_model.json", "KERAS-DANGEROUS-KERAS-FUNCTION", SECMLOPS_SEVERITY_HIGH},
+                      Case{"config_lambda_named.json", "KERAS-LAMBDA-FUNCTION-REFERENCE", SECMLOPS_SEVERITY_HIGH},
                       Case{"config_registered.json", "KERAS-CUSTOM-OBJECT", SECMLOPS_SEVERITY_MEDIUM},
                       Case{"config_custom_loss.json", "KERAS-CUSTOM-TRAINING-FUNCTION", SECMLOPS_SEVERITY_LOW}),
     [](const auto& info) {

@@ -169,6 +169,13 @@ configs = {
                                                 "my_company>FancyDense")]),
     "config_get_file.json": k3_model([k3_dense("dense", 8), k3("keras.layers", "Activation", {
         "name": "act", "activation": k3("keras.utils", "function", "get_file", "get_file")})]),
+    # CVE-2025-9906 shape: a Lambda calling keras.models.load_model with safe_mode off.
+    "config_lambda_load_model.json": k3_model([k3("keras.layers", "Lambda", {
+        "name": "unsafe_deserialization",
+        "function": k3("keras.models", "function", "load_model", "function"),
+        "arguments": {"safe_mode": False}})]),
+    "config_lambda_named.json": k3_model([k3("keras.layers", "Lambda", {
+        "name": "helper", "function": k3("my_utils", "function", "scale", "function"), "arguments": {}})]),
     "config_registered.json": k3_model([k3("keras.layers", "Dense", {"name": "d"}, "MyPkg>Dense")]),
     "config_custom_loss.json": k3_model([k3_dense("dense", 8)], {"optimizer": "adam", "loss": "my_loss",
                                                                   "metrics": ["accuracy"]}),
