@@ -125,11 +125,10 @@ class Parser {
     r_.tensor_count = wide ? in_.get<uint64_t>("the tensor count") : in_.get<uint32_t>("the tensor count");
     r_.kv_count = wide ? in_.get<uint64_t>("the metadata count") : in_.get<uint32_t>("the metadata count");
     // Smallest encodings: a key/value is a length, a type and a 1-byte value; a tensor info a
-    // length, n_dims, one dim, a type and an offset.
+    // name length, n_dims (a scalar has no dims), a type and an offset.
     const uint64_t len_size = wide ? 8 : 4;
     check_count(r_.kv_count, limits_.max_kv, len_size + 4 + 1, "metadata key/value", counts_at);
-    check_count(r_.tensor_count, limits_.max_tensors, len_size + 4 + len_size + 4 + 8, "tensor info",
-                counts_at);
+    check_count(r_.tensor_count, limits_.max_tensors, len_size + 4 + 4 + 8, "tensor info", counts_at);
 
     for (uint64_t i = 0; i < r_.kv_count; ++i) read_kv();
     for (uint64_t i = 0; i < r_.tensor_count; ++i) read_tensor_info();

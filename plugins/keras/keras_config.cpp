@@ -301,6 +301,10 @@ bool parse_json(std::string_view text, const WalkLimits& limits, json& out, std:
   } catch (const TooDeep&) {
     error = "JSON nests deeper than " + std::to_string(limits.max_parse_depth) + " levels";
     error_at = 0;
+  } catch (const json::exception& e) {
+    // Valid syntax that still cannot be represented, e.g. a number beyond a double (406).
+    error = std::string("unreadable JSON: ") + e.what();
+    error_at = 0;
   }
   return false;
 }

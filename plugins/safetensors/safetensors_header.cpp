@@ -141,6 +141,11 @@ void validate_header(std::string_view header, uint64_t file_size, Result& result
   } catch (const TooDeep& e) {
     sink.add(SECMLOPS_SEVERITY_HIGH, "ST-HEADER-INVALID", std::string("header ") + e.what(), kPrefix);
     return;
+  } catch (const json::exception& e) {
+    // Not a syntax error but still unreadable, e.g. a number too large for a double (406).
+    sink.add(SECMLOPS_SEVERITY_HIGH, "ST-HEADER-INVALID", "header JSON cannot be read: " + shorten(e.what()),
+             kPrefix);
+    return;
   }
   if (!doc.is_object()) {
     sink.add(SECMLOPS_SEVERITY_HIGH, "ST-HEADER-INVALID", "header JSON is not an object", kPrefix);

@@ -119,6 +119,11 @@ TEST(KerasConfig, DeepNestingIsRefusedWithoutRecursionBlowup) {
   EXPECT_EQ(rules(r2.findings).count("KERAS-CONFIG-LIMIT"), 1u);
 }
 
+TEST(KerasConfig, HugeNumberIsAnErrorNotACrash) {
+  auto r = kr::analyze_config_json("{\"class_name\": \"Dense\", \"config\": {\"units\": 1e99999}}");
+  EXPECT_NE(r.error.find("unreadable JSON"), std::string::npos) << r.error;
+}
+
 TEST(KerasConfig, MetadataIsInfo) {
   auto r = kr::analyze_metadata_json(load("metadata.json"));
   ASSERT_EQ(r.findings.size(), 1u);

@@ -117,6 +117,18 @@ TEST(SafetensorsCore, InvalidJsonOffsetIsInsideTheHeader) {
   EXPECT_LE(r.findings[0].offset, bytes.size());
 }
 
+// Found by fuzz_safetensors: a number beyond a double is no syntax error but nlohmann throws
+// out_of_range for it.
+TEST(SafetensorsCore, HugeNumberIsInvalidHeaderNotACrash) {
+  std::string header = "{\"a\": {\"dtype\": \"U8\", \"shape\": [1.1e11111111], \"data_offsets\": [0, 1]}}";
+  std::string file(8, '\0');
+  file[0] = static_cast<char>(header.size());
+  file += header + "x";
+  auto r = st::validate_file({reinterpret_cast<const uint8_t*>(file.data()), file.size()});
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].rule_id, "ST-HEADER-INVALID");
+}
+
 TEST(SafetensorsCore, ShortFileIsAnError) {
   auto bytes = load("truncated.safetensors");
   auto r = st::validate_file(bytes);
