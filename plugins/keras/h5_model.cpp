@@ -36,8 +36,8 @@ class Handle {
 };
 
 // Messages of libhdf5's error stack. Instead of printing the stack (its default), libhdf5 calls
-// capture_errors when an API call fails; high-level calls (H5LT) clean up with further calls that
-// clear the stack, so the messages are kept here at the moment of failure.
+// capture_errors when an API call fails; any later cleanup call would clear the stack, so the
+// messages are kept here at the moment of failure.
 std::vector<std::string>& captured_errors() {
   static std::vector<std::string> v;  // guarded by hdf5_mutex
   return v;
