@@ -1,0 +1,14 @@
+// libFuzzer: the Keras config walker and metadata reader on arbitrary JSON text.
+#include "bytecode_peek.hpp"
+#include "keras_config.hpp"
+
+#include <string_view>
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  (void)secmlops::plugins::keras::analyze_config_json(text);
+  (void)secmlops::plugins::keras::analyze_metadata_json(text);
+  if (auto decoded = secmlops::plugins::keras::decode_base64(text))
+    (void)secmlops::plugins::keras::peek_marshalled_code(*decoded);
+  return 0;
+}

@@ -1,0 +1,71 @@
+// Keras files and .keras members through `secmlops scan`, routed by content.
+#include "support/cli_scan_json.hpp"
+#include "support/temp_dir.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace {
+
+using secmlops::test::cli_scan;
+
+std::string fixture(const std::string& name) { return std::string(FIXTURE_DIR) + "/" + name; }
+
+TEST(KerasCli, BenignH5ExitsZeroWithInfoOnly) {
+  auto s = cli_scan(fixture("benign.h5"));
+  EXPECT_EQ(s.exit_code, 0);
+  EXPECT_EQ(s.status, "SCANNED");
+  EXPECT_EQ(s.max_severity, "INFO");
+}
+
+TEST(KerasCli, LambdaH5IsCritical) {
+  auto s = cli_scan(fixture("lambda.h5"));
+  EXPECT_EQ(s.exit_code, 1);
+  EXPECT_EQ(s.max_severity, "CRITICAL");
+  EXPECT_EQ(s.rules.count("KERAS-LAMBDA-LAYER"), 1u);
+  EXPECT_EQ(s.report["files"][0]["streams"][0].value("format", ""), "keras-h5");
+}
+
+TEST(KerasCli, RoutedByContentNotExtension) {
+  secmlops::test::TempDir d;
+  auto target = d.path() / "model.pkl";
+  std::filesystem::copy_file(fixture("nested_lambda.h5"), target);
+  auto s = cli_scan(target.string());
+  EXPECT_EQ(s.exit_code, 1);
+  EXPECT_EQ(s.rules.count("KERAS-LAMBDA-LAYER"), 1u);
+}
+
+TEST(KerasCli, TruncatedH5IsACleanError) {
+  auto s = cli_scan(fixture("truncated.h5"));
+  EXPECT_EQ(s.exit_code, 2);
+  EXPECT_EQ(s.status, "PARTIAL");
+  EXPECT_NE(s.error.find("truncated HDF5 file"), std::string::npos) << s.error;
+}
+
+TEST(KerasCli, KerasArchiveMembersScannedDirectly) {
+  auto benign = cli_scan(fixture("config_benign.json") + " " + fixture("metadata.json") + " " +
+                         fixture("model.weights.h5"));
+  EXPECT_EQ(benign.exit_code, 0);
+  EXPECT_EQ(benign.report["files"][0]["streams"][0].value("format", ""), "keras-config");
+  EXPECT_EQ(benign.report["files"][1]["streams"][0].value("format", ""), "keras-metadata");
+  EXPECT_EQ(benign.report["files"][2]["streams"][0].value("format", ""), "keras-h5");
+  EXPECT_EQ(benign.rules.count("KERAS-METADATA"), 1u);
+  auto evil = cli_scan(fixture("config_os_system.json"));
+  EXPECT_EQ(evil.exit_code, 1);
+  EXPECT_EQ(evil.rules.count("KERAS-DANGEROUS-MODULE"), 1u);
+}
+
+TEST(KerasCli, ArbitraryJsonIsNotClaimed) {
+  auto s = cli_scan(fixture("plain.json"));
+  EXPECT_EQ(s.exit_code, 0);
+  EXPECT_EQ(s.status, "UNSUPPORTED");
+}
+
+TEST(KerasCli, InvalidConfigIsAParseErrorWithOffset) {
+  auto s = cli_scan(fixture("config_invalid.json"));
+  EXPECT_EQ(s.exit_code, 2);
+  EXPECT_NE(s.error.find("at byte 71"), std::string::npos) << s.error;
+}
+
+}  // namespace
