@@ -65,7 +65,7 @@ constexpr uint64_t kPayloadMask = (uint64_t{1} << 56) - 1;
 constexpr uint64_t kNoGlobal = 0xFFFFFF;
 
 struct V {
-  uint64_t bits = 0;
+  uint64_t bits;  // no initialiser: the stack buffer is allocated without touching its pages
   [[nodiscard]] Kind kind() const { return static_cast<Kind>(bits >> 56); }
   [[nodiscard]] uint64_t payload() const { return bits & kPayloadMask; }
   [[nodiscard]] int64_t as_int() const { return static_cast<int64_t>(bits << 8) >> 8; }
@@ -117,7 +117,26 @@ struct Call {
   V state{};
 };
 
-struct Fatal {};  // thrown inside the parser: the pickle cannot be followed further
+struct Fatal {};
+
+// The value stack: a fixed buffer sized by the stack limit (checked on every push), so pushes
+// are a store and an increment, with no reallocation.
+class Stack {
+ public:
+  explicit Stack(size_t capacity) : data_(std::make_unique_for_overwrite<V[]>(capacity)) {}
+  [[nodiscard]] size_t size() const { return size_; }
+  [[nodiscard]] bool empty() const { return size_ == 0; }
+  V& back() { return data_[size_ - 1]; }
+  void push_back(V v) { data_[size_++] = v; }
+  void pop_back() { --size_; }
+  void resize(size_t n) { size_ = n; }  // only ever shrinks
+  V* begin() { return data_.get(); }
+  V& operator[](size_t i) { return data_[i]; }
+
+ private:
+  std::unique_ptr<V[]> data_;
+  size_t size_ = 0;
+};  // thrown inside the parser: the pickle cannot be followed further
 
 // Opcode names for evidence.
 const char* opname(uint8_t op) {
@@ -165,7 +184,6 @@ class Parser {
     detail_ = "pickle #" + std::to_string(index_);
     if (!context_.empty()) detail_ += " (" + context_ + ")";
     nodes_.push_back({0, 0, false});  // node 0: the empty tuple
-    stack_.reserve(1024);
   }
 
   PickleResult run() {
@@ -191,19 +209,19 @@ class Parser {
     ev.emplace_back("pickle_index", std::to_string(index_));
     emit(s_, rule, sev, message, off, detail_, std::move(ev));
   }
-  [[noreturn]] void malformed(const std::string& message, uint64_t off, uint8_t op) {
+  [[noreturn, gnu::cold, gnu::noinline]] void malformed(const std::string& message, uint64_t off, uint8_t op) {
     finding("PICKLE-MALFORMED", SECMLOPS_SEVERITY_MEDIUM,
             message + "; a loader stops here, after running everything before", off, op);
     throw Fatal{};
   }
-  [[noreturn]] void limit(const std::string& message, uint64_t off, uint8_t op) {
+  [[noreturn, gnu::cold, gnu::noinline]] void limit(const std::string& message, uint64_t off, uint8_t op) {
     finding("PICKLE-LIMIT", SECMLOPS_SEVERITY_MEDIUM, message + "; the rest of this pickle was not analysed",
             off, op);
     s_.limit_hit = true;
     if (s_.limit_message.empty()) s_.limit_message = message + " at offset " + std::to_string(off);
     throw Fatal{};
   }
-  [[noreturn]] void underflow(uint64_t off, uint8_t op, const char* what) {
+  [[noreturn, gnu::cold, gnu::noinline]] void underflow(uint64_t off, uint8_t op, const char* what) {
     finding("PICKLE-STACK-UNDERFLOW", SECMLOPS_SEVERITY_HIGH,
             std::string(opname(op)) + " " + what +
                 ": the stack does not add up, so what this pickle calls cannot be resolved statically",
@@ -213,13 +231,16 @@ class Parser {
 
   // ---- stack ----
   size_t fence() const { return marks_.empty() ? 0 : marks_.back(); }
-  void push(V v) {
-    if (stack_.size() + marks_.size() >= s_.limits.max_stack)
-      limit("stack depth limit of " + std::to_string(s_.limits.max_stack) + " exceeded", op_off_, op_);
+  [[gnu::always_inline]] void push(V v) {
+    if (stack_.size() + marks_.size() >= max_stack_) [[unlikely]]
+      stack_limit();
     stack_.push_back(v);
   }
-  V pop() {
-    if (stack_.size() <= fence()) underflow(op_off_, op_, "pops an empty stack");
+  [[noreturn, gnu::cold, gnu::noinline]] void stack_limit() {
+    limit("stack depth limit of " + std::to_string(s_.limits.max_stack) + " exceeded", op_off_, op_);
+  }
+  [[gnu::always_inline]] V pop() {
+    if (stack_.size() <= fence()) [[unlikely]] underflow(op_off_, op_, "pops an empty stack");
     V v = stack_.back();
     stack_.pop_back();
     return v;
@@ -241,6 +262,7 @@ class Parser {
     if (count == 0 && k == kTuple) return mk(kTuple, 1);
     if (count > 128 || tracked_ + count > s_.limits.max_tracked || nodes_.size() >= (1u << 31))
       return mk(k, 0);
+    reserve_tracking();
     Node n{static_cast<uint32_t>(heap_.size()), static_cast<uint32_t>(count), false};
     heap_.insert(heap_.end(), stack_.begin() + static_cast<ptrdiff_t>(from),
                  stack_.begin() + static_cast<ptrdiff_t>(from + count));
@@ -250,9 +272,18 @@ class Parser {
   }
   V new_dict() {
     if (tracked_ + 1 > s_.limits.max_tracked) return mk(kDict, 0);
+    reserve_tracking();
     ++tracked_;
     nodes_.push_back({static_cast<uint32_t>(heap_.size()), 0, false});
     return mk(kDict, nodes_.size());
+  }
+  // The tracking budget bounds heap_ and nodes_: reserving it once avoids reallocation copies
+  // (and the doubled peak they cause); pages never touched are never resident.
+  void reserve_tracking() {
+    if (heap_.capacity() == 0) {
+      heap_.reserve(s_.limits.max_tracked + 512);
+      nodes_.reserve(s_.limits.max_tracked + 2);
+    }
   }
   // Adds stack_[from, from+count) (key, value pairs) to a tracked dict.
   void dict_add(V d, size_t from, size_t count) {
@@ -525,15 +556,27 @@ class Parser {
     c.state = state;
     if (s_.globals[c.global].verdict.special == Special::kJoblibWrapper) joblib_array(c, off);
   }
-  // State dicts that plant __setstate__ (or other dunders) make a later BUILD call anything.
+  // Methods that the unpickler or ordinary use of the object call implicitly.
+  static bool is_hook(const std::string& key) {
+    static const char* kHooks[] = {"__setstate__", "__reduce__", "__reduce_ex__", "__getstate__", "__getattr__",
+                                   "__getattribute__", "__setattr__", "__delattr__", "__class__", "__dict__",
+                                   "__init__", "__new__", "__call__", "__del__", "__eq__", "__hash__", "__iter__",
+                                   "__next__", "__len__", "__getitem__", "__setitem__", "__enter__", "__exit__",
+                                   "__repr__", "__str__", "__format__", "__bool__", "__index__", "__setformat__",
+                                   "__instancecheck__", "__subclasscheck__", "__get__", "__set__", "__contains__",
+                                   "__add__", "__mul__", "__lt__", "__copy__", "__deepcopy__", "append", "extend"};
+    for (const char* h : kHooks)
+      if (key == h) return true;
+    return false;
+  }
+  // State dicts that plant __setstate__ (or other hooks) make a later BUILD or use call anything.
   void check_setstate_override(V state, uint64_t off) {
     auto scan_dict = [&](V d) {
       const Node* n = node(d);
       if (n == nullptr || d.kind() != kDict) return;
       std::string key;
       for (uint32_t i = 0; i + 1 < n->count; i += 2)
-        if (text(heap_[n->start + i], key) && key.size() > 4 && key.rfind("__", 0) == 0 &&
-            key.compare(key.size() - 2, 2, "__") == 0 && key != "__doc__" && key != "__module__") {
+        if (text(heap_[n->start + i], key) && is_hook(key)) {
           finding("PICKLE-SETSTATE-OVERRIDE", SECMLOPS_SEVERITY_HIGH,
                   "BUILD state sets the attribute '" + key +
                       "': a later BUILD or call on this object runs whatever it holds",
@@ -659,7 +702,21 @@ class Parser {
   // ---- memo ----
   // Like CPython's memo: MEMOIZE stores at the number of keys set so far, which differs from
   // the highest index once PUT has used sparse keys.
-  void memo_put(uint64_t idx, V v) {
+  [[gnu::always_inline]] void memo_put(uint64_t idx, V v) {
+    if (idx < memo_.size() && memo_[idx].kind() != kMissing) {
+      memo_[idx] = v;
+      return;
+    }
+    if (idx == memo_.size() && idx == memo_count_ && idx < memo_.capacity()) {
+      memo_.push_back(v);
+      ++memo_count_;
+      return;
+    }
+    memo_put_slow(idx, v);
+  }
+  [[gnu::noinline]] void memo_put_slow(uint64_t idx, V v) {
+    // Reserved once: no reallocation copies, and untouched capacity costs no resident memory.
+    if (memo_.capacity() < s_.limits.max_memo + 4096) memo_.reserve(s_.limits.max_memo + 4096);
     if (idx < memo_.size()) {
       if (memo_[idx].kind() == kMissing) ++memo_count_;
       memo_[idx] = v;
@@ -667,7 +724,7 @@ class Parser {
     }
     if (memo_count_ >= s_.limits.max_memo)
       limit("memo limit of " + std::to_string(s_.limits.max_memo) + " entries exceeded", op_off_, op_);
-    if (idx < memo_.size() + 4096) {
+    if (idx < memo_.size() + 4096 && idx < s_.limits.max_memo + 4096) {
       memo_.resize(idx + 1, mk(kMissing));
       memo_[idx] = v;
       ++memo_count_;
@@ -676,7 +733,12 @@ class Parser {
       else sparse_[idx] = v;
     }
   }
-  V memo_get(uint64_t idx) {
+  [[gnu::always_inline]] V memo_get(uint64_t idx) {
+    if (idx < memo_.size() && memo_[idx].kind() != kMissing) [[likely]]
+      return memo_[idx];
+    return memo_get_slow(idx);
+  }
+  [[gnu::noinline]] V memo_get_slow(uint64_t idx) {
     V v = mk(kMissing);
     if (idx < memo_.size()) v = memo_[idx];
     else if (auto it = sparse_.find(idx); it != sparse_.end()) v = it->second;
@@ -770,7 +832,8 @@ class Parser {
   int protocol_ = 0;
   uint8_t op_ = 0;
   uint64_t op_off_ = 0;
-  std::vector<V> stack_;
+  uint64_t max_stack_ = s_.limits.max_stack;
+  Stack stack_{max_stack_ + 8};
   std::vector<size_t> marks_;
   std::vector<V> memo_;
   std::unordered_map<uint64_t, V> sparse_;
