@@ -707,7 +707,7 @@ class Parser {
       memo_[idx] = v;
       return;
     }
-    if (idx == memo_.size() && idx == memo_count_ && idx < memo_.capacity()) {
+    if (idx == memo_.size() && idx == memo_count_ && idx < memo_.capacity() && idx < s_.limits.max_memo) {
       memo_.push_back(v);
       ++memo_count_;
       return;
