@@ -36,40 +36,65 @@ int arg_kind(uint8_t op) {
   }
 }
 
-// Walks opcodes in the head: how many valid ones, and whether STOP was reached.
-std::pair<uint32_t, bool> walk_head(std::span<const uint8_t> h) {
+struct HeadWalk {
+  uint32_t ops = 0;      // valid opcodes before the walk ended
+  bool stop = false;     // reached STOP
+  bool invalid = false;  // ended on an invalid opcode or argument (not just the end of the head)
+  bool import = false;   // saw GLOBAL, INST or STACK_GLOBAL
+};
+
+// Walks opcodes in the head to tell pickles from other bytes.
+HeadWalk walk_head(std::span<const uint8_t> h) {
+  HeadWalk w;
   size_t i = 0;
-  uint32_t ops = 0;
-  while (i < h.size() && ops < 4096) {
+  auto result = [&](bool invalid) {
+    w.invalid = invalid;
+    return w;
+  };
+  while (i < h.size() && w.ops < 4096) {
     uint8_t op = h[i++];
     int k = arg_kind(op);
-    if (k == -9) return {ops, false};
-    ++ops;
-    if (op == '.') return {ops, true};
+    if (k == -9) return result(true);
+    ++w.ops;
+    uint32_t& ops = w.ops;
+    if (op == 'c' || op == 'i' || op == 0x93) w.import = true;
+    if (op == '.') {
+      w.stop = true;
+      return w;
+    }
     if (k >= 0) {
       i += static_cast<size_t>(k);
     } else if (k == -1 || k == -6) {
       for (int lines = k == -1 ? 1 : 2; lines > 0; --lines) {
         size_t start = i;
         while (i < h.size() && h[i] != '\n') {
-          if (h[i] < 0x20 && h[i] != '\r') return {0, false};  // lines are printable text
+          if (h[i] < 0x20 && h[i] != '\r') {  // lines are printable text
+            ops = 0;
+            return result(true);
+          }
           ++i;
         }
-        if (i == h.size()) return {ops, false};
-        if (i - start > 512 && (op == 'c' || op == 'i')) return {0, false};
+        if (i == h.size()) return w;
+        if (i - start > 512 && (op == 'c' || op == 'i')) {
+          ops = 0;
+          return result(true);
+        }
         ++i;
       }
     } else {
       size_t n = k == -2 ? 1 : k == -4 ? 4 : 8;
-      if (i + n > h.size()) return {ops, false};
+      if (i + n > h.size()) return w;
       uint64_t len = 0;
       for (size_t b = 0; b < n; ++b) len |= uint64_t{h[i + b]} << (8 * b);
       i += n;
-      if (len > h.size() - std::min(i, h.size())) return {ops + 1000, false};  // runs past the head
+      if (len > h.size() - std::min(i, h.size())) {  // runs past the head: plausible
+        ops += 1000;
+        return w;
+      }
       i += len;
     }
   }
-  return {ops, false};
+  return w;
 }
 
 // ---- .npy header: a Python literal dict ----
@@ -374,21 +399,21 @@ uint32_t probe_format(std::span<const uint8_t> head, const char*& format) {
     format = kFormatTorchLegacy;
     return 95;
   }
+  // A pickle that turns invalid after a few opcodes is still claimed: a loader runs everything
+  // before the bad opcode. Only bytes that stop parsing almost at once (tensor data that happens
+  // to start with 0x80) are left alone.
   if (head.size() >= 2 && head[0] == 0x80 && head[1] <= 5) {
-    auto [ops, stop] = walk_head(head.subspan(0, std::min<size_t>(head.size(), 4096)));
+    HeadWalk w = walk_head(head.subspan(0, std::min<size_t>(head.size(), 4096)));
+    if (w.invalid && w.ops < 4) return 0;
     format = kFormatPickle;
-    return ops >= 2 || stop ? 90 : 60;
+    return 90;
   }
   if (head.size() >= 2 && std::strchr("(]})cNIKJXUTSVFLGi", head[0]) != nullptr && head[0] != 0) {
-    auto [ops, stop] = walk_head(head.subspan(0, std::min<size_t>(head.size(), 4096)));
-    if (stop && ops >= 2) {
-      format = kFormatPickle;
-      return 60;
-    }
-    if (ops >= 64) {
-      format = kFormatPickle;
-      return 40;
-    }
+    HeadWalk w = walk_head(head.subspan(0, std::min<size_t>(head.size(), 4096)));
+    format = kFormatPickle;
+    if (w.stop && w.ops >= 2) return 60;
+    if (w.import && w.ops >= 3) return 50;
+    if (w.ops >= 64) return 40;
   }
   return 0;
 }

@@ -103,7 +103,7 @@ TEST(PickleCli, MalformedPickleIsPartialButPayloadWins) {
   auto s = scan(truncated.string());
   EXPECT_EQ(s.exit_code, 1) << s.report.dump(2);  // the import was seen before the cut
   EXPECT_EQ(s.status(), "PARTIAL");
-  auto junk = d.write("j.pkl", std::string("\x80\x02\xff\xfe", 4));
+  auto junk = d.write("j.pkl", std::string("\x80\x02}q\x00N\xff\xfe", 8));
   EXPECT_EQ(scan("--fail-on CRITICAL " + junk.string()).exit_code, 2);
 }
 

@@ -298,3 +298,23 @@ TEST(PickleCore, ProbeRecognisesFormats) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace pickle_test;
+using namespace std::string_literals;
+
+TEST(PickleCore, ProbeClaimsPicklesThatBreakAfterTheirPayload) {
+  const char* f = nullptr;
+  // The REDUCE runs before the loader reaches the junk: still ours to scan.
+  std::string p0 = "cos\nsystem\n(S'x'\ntR\xff\xfe"s;
+  EXPECT_GE(probe_format({reinterpret_cast<const uint8_t*>(p0.data()), p0.size()}, f), 40u);
+  auto r = scan_bytes(p0);
+  EXPECT_TRUE(r.has("PICKLE-CODE-EXEC", "os.system")) << r.dump();
+  EXPECT_TRUE(r.has("PICKLE-MALFORMED")) << r.dump();
+  // Tensor bytes that merely start like a protocol header are not.
+  std::string floats = "\x80\x02\xff\x00\x00\x80\x3f\x00\x00"s;
+  EXPECT_EQ(probe_format({reinterpret_cast<const uint8_t*>(floats.data()), floats.size()}, f), 0u);
+}
+
+}  // namespace
