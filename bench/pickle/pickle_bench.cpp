@@ -82,7 +82,7 @@ struct CountSink final : Sink {
     if (print)
       std::printf("%-8s %-28s @%llu %s [%s]%s%s\n", severity_name(f.severity), f.rule_id.c_str(),
                   static_cast<unsigned long long>(f.offset), f.message.c_str(), f.detail.c_str(),
-                  f.evidence.empty() ? "" : " global=",
+                  f.evidence.empty() || f.evidence[0].first != "global" ? "" : " global=",
                   f.evidence.empty() || f.evidence[0].first != "global" ? "" : f.evidence[0].second.c_str());
   }
   bool print = false;

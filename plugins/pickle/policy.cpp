@@ -132,8 +132,9 @@ Verdict Policy::classify(std::string_view module, std::string_view name) const {
     if (is_dunder(parts[i]) && parts[i] != "__newobj__" && parts[i] != "__newobj_ex__" &&
         parts[i] != "__import__" && parts[i] != "__build_class__")
       dunder = true;
+    // Also when the path ends there: `numpy.lib.npyio.os` is the os module itself.
     for (const auto& [attr, target] : kReexports)
-      if (parts[i] == attr && i + 1 < parts.size()) {
+      if (parts[i] == attr) {
         std::string c(target);
         for (size_t j = i + 1; j < parts.size(); ++j) c += "." + std::string(parts[j]);
         candidates.push_back(normalise_module(c));

@@ -47,6 +47,9 @@ TEST(Policy, SeveritiesOfRepresentativeGlobals) {
     EXPECT_EQ(v.severity, c.severity) << c.module << "." << c.name;
     EXPECT_EQ(v.rule, c.rule) << c.module << "." << c.name;
   }
+  Verdict module = p.classify("numpy.lib.npyio", "os");  // the os module reached as an attribute
+  EXPECT_EQ(module.action, Action::kDeny);
+  EXPECT_EQ(module.resolved, "os");
   EXPECT_EQ(p.classify("torch._utils", "_rebuild_tensor_v2").action, Action::kSafe);
   EXPECT_EQ(p.classify("torch.nn.modules.linear", "Linear").action, Action::kSafe);
   EXPECT_EQ(p.classify("sklearn.ensemble._forest", "RandomForestClassifier").action, Action::kSafe);
