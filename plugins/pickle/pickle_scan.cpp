@@ -119,21 +119,34 @@ struct Call {
 
 struct Fatal {};
 
-// The value stack: a fixed buffer sized by the stack limit (checked on every push), so pushes
-// are a store and an increment, with no reallocation.
+// The value stack: a small buffer that is replaced once by one sized for the stack limit
+// (checked on every push), so pushes are a store and an increment, and a small pickle never
+// reserves the large buffer.
 class Stack {
  public:
-  explicit Stack(size_t capacity) : data_(std::make_unique_for_overwrite<V[]>(capacity)) {}
+  explicit Stack(size_t limit) : limit_(limit), cap_(std::min<size_t>(limit, 4096)),
+                                 data_(std::make_unique_for_overwrite<V[]>(cap_)) {}
   [[nodiscard]] size_t size() const { return size_; }
   [[nodiscard]] bool empty() const { return size_ == 0; }
   V& back() { return data_[size_ - 1]; }
-  void push_back(V v) { data_[size_++] = v; }
+  void push_back(V v) {
+    if (size_ == cap_) [[unlikely]] grow();
+    data_[size_++] = v;
+  }
   void pop_back() { --size_; }
   void resize(size_t n) { size_ = n; }  // only ever shrinks
   V* begin() { return data_.get(); }
   V& operator[](size_t i) { return data_[i]; }
 
  private:
+  [[gnu::noinline]] void grow() {
+    auto bigger = std::make_unique_for_overwrite<V[]>(limit_);
+    std::copy(data_.get(), data_.get() + size_, bigger.get());
+    data_ = std::move(bigger);
+    cap_ = limit_;
+  }
+  size_t limit_;
+  size_t cap_;
   std::unique_ptr<V[]> data_;
   size_t size_ = 0;
 };  // thrown inside the parser: the pickle cannot be followed further
@@ -281,9 +294,13 @@ class Parser {
   // (and the doubled peak they cause); pages never touched are never resident.
   void reserve_tracking() {
     if (heap_.capacity() == 0) {
-      heap_.reserve(s_.limits.max_tracked + 512);
-      nodes_.reserve(s_.limits.max_tracked + 2);
+      heap_.reserve(4096);
+      nodes_.reserve(1024);
     }
+    if (heap_.size() + 512 > heap_.capacity() && heap_.capacity() < s_.limits.max_tracked + 512)
+      heap_.reserve(s_.limits.max_tracked + 512);
+    if (nodes_.size() + 1 >= nodes_.capacity() && nodes_.capacity() < s_.limits.max_tracked + 2)
+      nodes_.reserve(s_.limits.max_tracked + 2);
   }
   // Adds stack_[from, from+count) (key, value pairs) to a tracked dict.
   void dict_add(V d, size_t from, size_t count) {
@@ -294,6 +311,7 @@ class Parser {
       n.partial = true;
       return;
     }
+    reserve_tracking();
     if (n.count == 0) n.start = static_cast<uint32_t>(heap_.size());
     heap_.insert(heap_.end(), stack_.begin() + static_cast<ptrdiff_t>(from),
                  stack_.begin() + static_cast<ptrdiff_t>(from + count));
@@ -715,8 +733,11 @@ class Parser {
     memo_put_slow(idx, v);
   }
   [[gnu::noinline]] void memo_put_slow(uint64_t idx, V v) {
-    // Reserved once: no reallocation copies, and untouched capacity costs no resident memory.
-    if (memo_.capacity() < s_.limits.max_memo + 4096) memo_.reserve(s_.limits.max_memo + 4096);
+    // Reserved in two steps — small, then the whole budget once — so large memos are never
+    // copied by doubling (which would double the peak) and small pickles reserve little.
+    if (memo_.capacity() == 0) memo_.reserve(4096);
+    else if (idx >= memo_.capacity() && memo_.capacity() < s_.limits.max_memo + 4096)
+      memo_.reserve(s_.limits.max_memo + 4096);
     if (idx < memo_.size()) {
       if (memo_[idx].kind() == kMissing) ++memo_count_;
       memo_[idx] = v;

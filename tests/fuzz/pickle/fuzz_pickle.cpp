@@ -25,6 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   limits.max_memo = 1u << 16;  // keep each run small; limits themselves are exercised
   limits.max_stack = 1u << 16;
   limits.max_opcodes = 1u << 20;
+  limits.max_tracked = 1u << 14;
   ScanState state(in, policy, sink, limits);
   (void)scan_format(state, format);
   return 0;
