@@ -1,0 +1,71 @@
+// What an imported global means: known-safe, dangerous (with a rule and severity) or unknown.
+// Built-in tables (policy_table.cpp) plus an optional user policy (YAML, `pickle:` section).
+#pragma once
+
+#include <secmlops/sdk/abi.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace secmlops::plugins::pickle {
+
+// Globals the parser must understand beyond their verdict, to follow data or fold calls.
+enum class Special : uint8_t {
+  kNone,
+  kNumpyDtype,        // numpy.dtype(typestr, align, copy) + BUILD state: needed to size arrays
+  kJoblibWrapper,     // joblib NumpyArrayWrapper: raw array bytes follow its BUILD
+  kGetattr,           // getattr(obj, name)               → obj.name
+  kImportModule,      // __import__(name) / importlib.import_module(name) → module object
+  kModuleAndName,     // numpy.core._ufunc_reconstruct(module, name) → module.name
+  kDottedName,        // torch._utils._import_dotted_name / pydoc.locate / pkgutil.resolve_name
+  kNestedLoader,      // pickle.loads(bytes) & co: the bytes argument is scanned as a pickle
+};
+
+enum class Action : uint8_t { kSafe, kDeny, kUnknown };
+
+struct Verdict {
+  Action action = Action::kUnknown;
+  secmlops_severity severity = SECMLOPS_SEVERITY_LOW;
+  std::string rule;     // e.g. PICKLE-CODE-EXEC
+  std::string reason;   // one line: why this global is dangerous
+  std::string resolved; // the normalised dotted path the verdict was reached on
+  Special special = Special::kNone;
+};
+
+struct PolicyEntry {
+  std::string pattern;  // dotted path; matches itself and everything below it
+  Action action = Action::kDeny;
+  secmlops_severity severity = SECMLOPS_SEVERITY_HIGH;
+  std::string rule;
+  std::string reason;
+};
+
+class Policy {
+ public:
+  // `allowlist`: anything not known-safe is HIGH (deny rules keep a higher severity).
+  explicit Policy(bool allowlist = false);
+  // Parses a YAML policy document (its top-level `pickle:` section); throws std::runtime_error
+  // with a clear message on a malformed document.
+  void load_yaml(const std::string& text);
+  void set_allowlist(bool on) { allowlist_ = on; }
+  [[nodiscard]] bool allowlist() const { return allowlist_; }
+
+  [[nodiscard]] Verdict classify(std::string_view module, std::string_view name) const;
+
+  // Module normalisation: platform and Python 2 aliases (posix → os, __builtin__ → builtins…).
+  [[nodiscard]] static std::string normalise_module(std::string_view module);
+
+ private:
+  [[nodiscard]] const PolicyEntry* best_match(const std::vector<PolicyEntry>& table,
+                                              std::string_view path) const;
+  bool allowlist_;
+  std::vector<PolicyEntry> user_;
+};
+
+// Built-in tables (policy_table.cpp).
+const std::vector<PolicyEntry>& builtin_policy();
+Special special_of(std::string_view dotted);
+
+}  // namespace secmlops::plugins::pickle
