@@ -53,7 +53,7 @@ TEST(RunRecorder, SendsEventsInOrderAndFlushesOnFinish) {
 TEST(RunRecorder, AttackMetricsUseOneStepPerEps) {
   RunRecorder r(fixtures(), {}, "fixture-reporter");
   r.start("exp", "attack");
-  v1::AttackReport report;
+  secmlops::v1::AttackReport report;
   report.set_attack("fgsm");
   report.set_model("logreg");
   report.set_clean_accuracy(0.9);
