@@ -11,13 +11,13 @@ namespace secmlops::fuzz {
 inline host::containers::Limits small_limits() {
   host::containers::Limits l;
   l.max_depth = 3;
-  l.max_total_decompressed = 8 << 20;
-  l.max_member_size = 4 << 20;
+  l.max_total_decompressed = 1 << 20;
+  l.max_member_size = 512 << 10;
   l.max_ratio = 50;
-  l.ratio_floor = 1 << 20;
+  l.ratio_floor = 64 << 10;
   l.max_members = 256;
-  l.memory_threshold = 64 << 10;  // exercise the spill-to-file path too
-  l.max_crc_bytes = 1 << 20;
+  l.memory_threshold = 32 << 10;  // exercise the spill-to-file path too
+  l.max_crc_bytes = 256 << 10;
   return l;
 }
 
