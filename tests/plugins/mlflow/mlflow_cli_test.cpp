@@ -96,7 +96,7 @@ TEST(MlflowCli, ScanToTheDefaultFileStore) {
   EXPECT_EQ(run["run_id"], printed_run_id(r.out));
   EXPECT_EQ(run["tags"]["secmlops.scan.verdict"], "fail");
   EXPECT_EQ(run["metrics"]["scan.findings.critical"][0][1], 1.0);
-  EXPECT_EQ(run["artifacts"], json::array({"reports/scan-report.json"}));
+  EXPECT_EQ(run["artifacts"], json::array({"reports/scan-report.json", "reports/scan-report.sarif"}));
 }
 
 TEST(MlflowCli, UnreachableServerSpoolsAndSyncDeliversOnce) {
