@@ -1,6 +1,6 @@
 #include "forest_onnx.hpp"
 
-#include "onnx_io.hpp"
+#include <secmlops/models/onnx_io.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -8,6 +8,8 @@
 #include <unordered_map>
 
 namespace secmlops::plugins::random_forest {
+
+namespace onnx_io = secmlops::models::onnx_io;
 namespace {
 
 using sdk::Error;

@@ -6,11 +6,13 @@
 #pragma GCC diagnostic ignored "-Wrestrict"
 #endif
 
-#include "onnx_io.hpp"
+#include <secmlops/models/onnx_io.hpp>
 
 #include <cmath>
 
 namespace secmlops::plugins::rbf_svm {
+
+namespace onnx_io = secmlops::models::onnx_io;
 namespace {
 
 using sdk::Error;

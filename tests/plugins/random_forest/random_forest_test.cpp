@@ -1,7 +1,7 @@
 // The random_forest plugin against scikit-learn: accuracy on the same split, graphs converted
 // from a fitted RandomForestClassifier, ONNX round trip and checker, determinism for a seed
 // whatever the thread count, no gradient, describe, bad input.
-#include "fixture_data.hpp"
+#include "support/model_fixture_data.hpp"
 #include "forest.hpp"
 #include "forest_onnx.hpp"
 #include "support/run_command.hpp"

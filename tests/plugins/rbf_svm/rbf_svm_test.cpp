@@ -1,6 +1,6 @@
 // The rbf_svm plugin against scikit-learn: accuracy on the same split, graphs converted from a
 // fitted sklearn SVC, ART's loss gradient, ONNX round trip and checker, determinism, bad input.
-#include "fixture_data.hpp"
+#include "support/model_fixture_data.hpp"
 #include "svm_model.hpp"
 #include "svm_onnx.hpp"
 #include "support/run_command.hpp"

@@ -1,10 +1,10 @@
-#include "onnx_io.hpp"
+#include "secmlops/models/onnx_io.hpp"
 
 #include <algorithm>
 #include <cstring>
 #include <limits>
 
-namespace secmlops::plugins::random_forest::onnx_io {
+namespace secmlops::models::onnx_io {
 
 using sdk::Error;
 
@@ -182,4 +182,4 @@ std::vector<uint8_t> serialize(const onnx::ModelProto& m) {
   return {s.begin(), s.end()};
 }
 
-}  // namespace secmlops::plugins::random_forest::onnx_io
+}  // namespace secmlops::models::onnx_io

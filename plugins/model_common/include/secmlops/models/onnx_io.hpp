@@ -1,4 +1,4 @@
-// Minimal ONNX ModelProto reading/writing helpers for this plugin (lite protobuf runtime).
+// ONNX ModelProto reading/writing helpers of the tree and kernel models (lite protobuf runtime).
 #pragma once
 
 #include <onnx/onnx.pb.h>
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace secmlops::plugins::random_forest::onnx_io {
+namespace secmlops::models::onnx_io {
 
 // Parses bytes into a ModelProto; INVALID_ARGUMENT when they are not one.
 onnx::ModelProto parse(sdk::Bytes bytes);
@@ -36,4 +36,4 @@ void set_strings(onnx::NodeProto& n, const std::string& name, const std::vector<
 void set_string(onnx::NodeProto& n, const std::string& name, const std::string& v);
 std::vector<uint8_t> serialize(const onnx::ModelProto& m);
 
-}  // namespace secmlops::plugins::random_forest::onnx_io
+}  // namespace secmlops::models::onnx_io

@@ -1,4 +1,4 @@
-// Reads the CSV and JSON fixtures make_fixtures.py writes (numeric CSV, last column the label).
+// Reads the CSV and JSON fixtures the model fixture scripts write (numeric CSV, last column the label).
 #pragma once
 
 #include "secmlops/host/matrix.hpp"
