@@ -26,6 +26,21 @@ int64_t ScanJobContext::read(void* buf, uint64_t len) {
   }
 }
 
+const uint8_t* ScanJobContext::view(uint64_t offset, uint64_t len) {
+  // The ABI lets a view pointer expire at the next stream call: the part of the previous window
+  // the new one does not cover is released, so scanning a large file window by window keeps the
+  // resident set at about one window.
+  if (view_len_ > 0) {
+    if (offset > view_offset_) stream_->release(view_offset_, std::min(view_len_, offset - view_offset_));
+    const uint64_t prev_end = view_offset_ + view_len_, new_end = offset + len;
+    if (new_end < prev_end) stream_->release(std::max(new_end, view_offset_), prev_end - std::max(new_end, view_offset_));
+  }
+  const uint8_t* p = stream_->view(offset, len);
+  view_offset_ = p ? offset : 0;
+  view_len_ = p ? len : 0;
+  return p;
+}
+
 secmlops_status ScanJobContext::seek(uint64_t offset) {
   if (offset > stream_->size()) return SECMLOPS_ERR_INVALID_ARGUMENT;
   pos_ = offset;

@@ -23,7 +23,7 @@ class ScanJobContext final : public JobContext {
   secmlops_status seek(uint64_t offset) override;
   uint64_t tell() override { return pos_; }
   uint64_t size() override { return stream_->size(); }
-  const uint8_t* view(uint64_t offset, uint64_t len) override { return stream_->view(offset, len); }
+  const uint8_t* view(uint64_t offset, uint64_t len) override;
   secmlops_status on_finding(const secmlops_finding& f) override;
   secmlops_status stat_sibling(const char* relative, secmlops_sibling_info& out) override;
 
@@ -41,6 +41,8 @@ class ScanJobContext final : public JobContext {
   uint64_t pos_ = 0;
   uint64_t emitted_ = 0;
   std::optional<std::filesystem::path> base_dir_;
+  // The last window handed out by view(): valid until the next stream call, then released.
+  uint64_t view_offset_ = 0, view_len_ = 0;
 };
 
 // Resolves `relative` against `base_dir` without touching anything outside it: absolute paths,

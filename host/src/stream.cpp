@@ -68,6 +68,17 @@ const uint8_t* FileStream::view(uint64_t offset, uint64_t len) const {
   return map_ + offset;
 }
 
+void FileStream::release(uint64_t offset, uint64_t len) const {
+  if (map_ == nullptr || offset >= size_ || len == 0) return;
+  len = std::min<uint64_t>(len, size_ - offset);
+  // Only whole pages strictly inside the window; the mapping is read-only and private, so
+  // MADV_DONTNEED just drops residency and the bytes are paged in again if viewed later.
+  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  uint64_t begin = (offset + page - 1) / page * page;
+  uint64_t end = (offset + len) / page * page;
+  if (end > begin) ::madvise(const_cast<uint8_t*>(map_) + begin, end - begin, MADV_DONTNEED);
+}
+
 size_t MemoryStream::read_at(uint64_t offset, void* buf, size_t len) const {
   if (offset >= bytes_.size() || len == 0) return 0;
   len = static_cast<size_t>(std::min<uint64_t>(len, bytes_.size() - offset));
@@ -96,6 +107,11 @@ size_t SubStream::read_at(uint64_t offset, void* buf, size_t len) const {
 const uint8_t* SubStream::view(uint64_t offset, uint64_t len) const {
   if (offset > length_ || len > length_ - offset) return nullptr;
   return base_->view(offset_ + offset, len);
+}
+
+void SubStream::release(uint64_t offset, uint64_t len) const {
+  if (offset >= length_) return;
+  base_->release(offset_ + offset, std::min<uint64_t>(len, length_ - offset));
 }
 
 }  // namespace secmlops::host

@@ -18,6 +18,10 @@ class Stream {
   virtual size_t read_at(uint64_t offset, void* buf, size_t len) const = 0;
   // Zero-copy access when the bytes are addressable; nullptr otherwise or when out of range.
   [[nodiscard]] virtual const uint8_t* view(uint64_t offset, uint64_t len) const = 0;
+  // Hint that the bytes of an earlier view are no longer needed: mapped streams drop those
+  // pages from the process (the page cache keeps them), so a sequential scan of a large file
+  // keeps a small resident set. Never invalidates data, only residency.
+  virtual void release(uint64_t /*offset*/, uint64_t /*len*/) const {}
 };
 
 // A read-only memory-mapped file (pread when mapping fails, e.g. for an empty file).
@@ -32,6 +36,7 @@ class FileStream final : public Stream {
   [[nodiscard]] uint64_t size() const override { return size_; }
   size_t read_at(uint64_t offset, void* buf, size_t len) const override;
   [[nodiscard]] const uint8_t* view(uint64_t offset, uint64_t len) const override;
+  void release(uint64_t offset, uint64_t len) const override;
 
  private:
   std::string path_;
@@ -60,6 +65,7 @@ class SubStream final : public Stream {
   [[nodiscard]] uint64_t size() const override { return length_; }
   size_t read_at(uint64_t offset, void* buf, size_t len) const override;
   [[nodiscard]] const uint8_t* view(uint64_t offset, uint64_t len) const override;
+  void release(uint64_t offset, uint64_t len) const override;
 
  private:
   std::shared_ptr<const Stream> base_;
