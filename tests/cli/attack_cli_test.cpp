@@ -97,3 +97,38 @@ TEST(AttackCli, TargetedTextOutputAndErrors) {
 }
 
 }  // namespace
+
+namespace {
+
+// `--mlflow file:DIR` records the attack as a complete run: params, one metric step per eps,
+// the dataset with its digest and the adversarial examples as an artifact.
+TEST(AttackCli, RunIsRecordedInTheMlflowFileStore) {
+  secmlops::test::TempDir dir;
+  auto data = write_data(dir);
+  auto model = dir.path() / "m.onnx";
+  ASSERT_EQ(run_command(cli() + "train --model logreg --data " + data.string() + " --label verdict --out " +
+                        model.string() + " >/dev/null 2>&1")
+                .exit_code,
+            0);
+  auto store = dir.path() / "mlruns";
+  auto r = run_command(cli() + "attack --model " + model.string() + " --attack fgsm --eps 0.05,0.2 --data " +
+                       data.string() + " --label verdict --out " + (dir.path() / "adv.csv").string() +
+                       " --mlflow file:" + store.string() + " 2>&1");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::filesystem::path run_dir;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(store))
+    if (e.path().filename() == "attack.adversarial_accuracy") run_dir = e.path().parent_path().parent_path();
+  ASSERT_FALSE(run_dir.empty()) << r.out;
+  std::ifstream metric(run_dir / "metrics" / "attack.adversarial_accuracy");
+  std::string line;
+  int steps = 0;
+  while (std::getline(metric, line)) ++steps;
+  EXPECT_EQ(steps, 2);  // one point per eps
+  EXPECT_TRUE(std::filesystem::exists(run_dir / "params" / "attack.name"));
+  EXPECT_TRUE(std::filesystem::exists(run_dir / "artifacts" / "adversarial" / "adv.csv"));
+  std::ifstream status(run_dir / "meta.yaml");
+  std::string meta((std::istreambuf_iterator<char>(status)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(meta, HasSubstr("status: 3"));  // FINISHED in MLflow's file store
+}
+
+}  // namespace

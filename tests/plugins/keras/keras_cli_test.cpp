@@ -69,3 +69,28 @@ TEST(KerasCli, InvalidConfigIsAParseErrorWithOffset) {
 }
 
 }  // namespace
+
+namespace {
+
+// A whole .keras archive: the host expands the zip and routes config.json, metadata.json and
+// model.weights.h5 to the Keras scanner by content.
+TEST(KerasCli, KerasArchiveEndToEnd) {
+  auto benign = cli_scan(fixture("benign.keras"));
+  EXPECT_EQ(benign.exit_code, 0);
+  EXPECT_EQ(benign.status, "SCANNED");
+  EXPECT_EQ(benign.max_severity, "INFO");
+
+  auto evil = cli_scan(fixture("lambda.keras"));
+  EXPECT_EQ(evil.exit_code, 1);
+  EXPECT_EQ(evil.max_severity, "CRITICAL");
+  EXPECT_EQ(evil.rules.count("KERAS-LAMBDA-LAYER"), 1u);
+  bool found = false;
+  for (const auto& f : evil.report["files"][0]["findings"])
+    if (f["ruleId"] == "KERAS-LAMBDA-LAYER") {
+      EXPECT_EQ(f["location"]["members"][0], "config.json");
+      found = true;
+    }
+  EXPECT_TRUE(found);
+}
+
+}  // namespace
