@@ -1,5 +1,7 @@
 #include "forest.hpp"
 
+#include <secmlops/models/parallel.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -19,39 +21,8 @@ using sdk::Error;
   throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, message);
 }
 
-int resolve_jobs(int n_jobs, size_t work) {
-  int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  int n = n_jobs > 0 ? n_jobs : hw;
-  return static_cast<int>(std::max<size_t>(1, std::min<size_t>(static_cast<size_t>(n), work)));
-}
-
-// Runs body(i) for i in [0, count) on up to `jobs` threads; rethrows the first exception.
-template <class F>
-void parallel_for(size_t count, int jobs, F&& body) {
-  if (jobs <= 1 || count <= 1) {
-    for (size_t i = 0; i < count; ++i) body(i);
-    return;
-  }
-  std::atomic<size_t> next{0};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto worker = [&] {
-    for (size_t i; (i = next.fetch_add(1)) < count;) {
-      try {
-        body(i);
-      } catch (...) {
-        std::lock_guard lock(error_mutex);
-        if (!error) error = std::current_exception();
-        next = count;
-      }
-    }
-  };
-  std::vector<std::thread> threads;
-  for (int t = 1; t < jobs; ++t) threads.emplace_back(worker);
-  worker();
-  for (auto& t : threads) t.join();
-  if (error) std::rethrow_exception(error);
-}
+using models::parallel_for;
+using models::resolve_jobs;
 
 // SplitMix64: independent, reproducible seeds per tree regardless of which thread builds it.
 uint64_t mix(uint64_t x) {

@@ -2,6 +2,8 @@
 
 #include "rbf_simd.hpp"
 
+#include <secmlops/models/parallel.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -24,38 +26,8 @@ using sdk::Error;
 
 double round_f32(double v) { return static_cast<double>(static_cast<float>(v)); }
 
-int resolve_jobs(int n_jobs, size_t work) {
-  int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  int n = n_jobs > 0 ? n_jobs : hw;
-  return static_cast<int>(std::max<size_t>(1, std::min<size_t>(static_cast<size_t>(n), work)));
-}
-
-template <class F>
-void parallel_for(size_t count, int jobs, F&& body) {
-  if (jobs <= 1 || count <= 1) {
-    for (size_t i = 0; i < count; ++i) body(i);
-    return;
-  }
-  std::atomic<size_t> next{0};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto worker = [&] {
-    for (size_t i; (i = next.fetch_add(1)) < count;) {
-      try {
-        body(i);
-      } catch (...) {
-        std::lock_guard lock(error_mutex);
-        if (!error) error = std::current_exception();
-        next = count;
-      }
-    }
-  };
-  std::vector<std::thread> threads;
-  for (int t = 1; t < jobs; ++t) threads.emplace_back(worker);
-  worker();
-  for (auto& t : threads) t.join();
-  if (error) std::rethrow_exception(error);
-}
+using models::parallel_for;
+using models::resolve_jobs;
 
 // exp(-gamma * ||a - b||^2) for every row of a against every row of b.
 RowMatrix rbf_kernel(const RowMatrix& a, const Eigen::VectorXd& a_sq, const RowMatrix& b,
