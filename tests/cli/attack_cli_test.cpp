@@ -31,14 +31,19 @@ std::filesystem::path write_data(const secmlops::test::TempDir& dir) {
   return dir.path() / "data.csv";
 }
 
+// Trains the logistic regression the attacks run against; empty path when training failed.
+std::filesystem::path train_model(const secmlops::test::TempDir& dir, const std::filesystem::path& data) {
+  auto model = dir.path() / "m.onnx";
+  auto r = run_command(cli() + "train --model logreg --data " + data.string() + " --label verdict --out " +
+                       model.string() + " >/dev/null 2>&1");
+  return r.exit_code == 0 ? model : std::filesystem::path();
+}
+
 TEST(AttackCli, CurveOverEpsWithImmutableFeatureAndAdversarialCsv) {
   secmlops::test::TempDir dir;
   auto data = write_data(dir);
-  auto model = dir.path() / "m.onnx";
-  ASSERT_EQ(run_command(cli() + "train --model logreg --data " + data.string() + " --label verdict --out " +
-                        model.string() + " >/dev/null 2>&1")
-                .exit_code,
-            0);
+  auto model = train_model(dir, data);
+  ASSERT_FALSE(model.empty());
   auto adv = dir.path() / "adv.csv";
   auto r = run_command(cli() + "attack --model " + model.string() + " --attack pgd --eps 0.02,0.3 --eps-step 0.01 " +
                        "--max-iter 40 --data " + data.string() + " --label verdict --immutable age --format json --out " +
@@ -72,11 +77,8 @@ TEST(AttackCli, CurveOverEpsWithImmutableFeatureAndAdversarialCsv) {
 TEST(AttackCli, TargetedTextOutputAndErrors) {
   secmlops::test::TempDir dir;
   auto data = write_data(dir);
-  auto model = dir.path() / "m.onnx";
-  ASSERT_EQ(run_command(cli() + "train --model logreg --data " + data.string() + " --label verdict --out " +
-                        model.string() + " >/dev/null 2>&1")
-                .exit_code,
-            0);
+  auto model = train_model(dir, data);
+  ASSERT_FALSE(model.empty());
   auto r = run_command(cli() + "attack --model " + model.string() + " --attack fgsm --eps 0.5 --targeted good --data " +
                        data.string() + " --label verdict 2>/dev/null");
   EXPECT_EQ(r.exit_code, 0);
@@ -105,11 +107,8 @@ namespace {
 TEST(AttackCli, RunIsRecordedInTheMlflowFileStore) {
   secmlops::test::TempDir dir;
   auto data = write_data(dir);
-  auto model = dir.path() / "m.onnx";
-  ASSERT_EQ(run_command(cli() + "train --model logreg --data " + data.string() + " --label verdict --out " +
-                        model.string() + " >/dev/null 2>&1")
-                .exit_code,
-            0);
+  auto model = train_model(dir, data);
+  ASSERT_FALSE(model.empty());
   auto store = dir.path() / "mlruns";
   auto r = run_command(cli() + "attack --model " + model.string() + " --attack fgsm --eps 0.05,0.2 --data " +
                        data.string() + " --label verdict --out " + (dir.path() / "adv.csv").string() +
