@@ -1,5 +1,6 @@
 #include "mlp.hpp"
 
+#include <secmlops/models/parallel.hpp>
 #include <secmlops/models/params.hpp>
 #include <secmlops/models/rng.hpp>
 
@@ -26,6 +27,19 @@ void Mlp::forward(const ConstRowMap& x, std::vector<RowMatrix>& acts) const {
 }
 
 void Mlp::predict_proba(const ConstRowMap& x, RowMap out) const {
+  // Rows are independent: large batches are split in blocks over the cores, small ones stay on
+  // the caller's thread (starting a thread costs more than a few hundred rows of inference).
+  constexpr Index kBlock = 2048;
+  const Index n = x.rows();
+  const size_t blocks = static_cast<size_t>((n + kBlock - 1) / kBlock);
+  models::parallel_for(blocks, models::resolve_jobs(0, blocks), [&](size_t b) {
+    const Index from = static_cast<Index>(b) * kBlock, rows = std::min(kBlock, n - from);
+    predict_block(ConstRowMap(x.data() + from * x.cols(), rows, x.cols()),
+                  RowMap(out.data() + from * out.cols(), rows, out.cols()));
+  });
+}
+
+void Mlp::predict_block(const ConstRowMap& x, RowMap out) const {
   // Two ping-pong buffers instead of keeping every layer's activations.
   RowMatrix cur, next;
   for (size_t l = 0; l < layers_.size(); ++l) {

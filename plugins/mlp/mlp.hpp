@@ -63,6 +63,7 @@ class Mlp {
  private:
   // Activations of every layer for a batch: acts[0] = x, acts[l+1] = layer l's output
   // (ReLU for hidden layers, softmax probabilities for the last).
+  void predict_block(const ConstRowMap& x, RowMap out) const;
   void forward(const ConstRowMap& x, std::vector<RowMatrix>& acts) const;
 
   std::vector<Layer> layers_;

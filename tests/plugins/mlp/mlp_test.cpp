@@ -89,6 +89,27 @@ TEST(Mlp, DeterministicForASeedAndDifferentAcrossSeeds) {
   EXPECT_NE(fit("3"), fit("4"));
 }
 
+// Large batches are split into row blocks over threads: each row's answer must be the one it gets
+// alone.
+TEST(Mlp, BlockedBatchPredictionEqualsRowByRow) {
+  plugins::mlp::Mlp m;
+  plugins::mlp::Options o;
+  o.hidden_layer_sizes = {16, 8};
+  o.max_iter = 2;
+  const Eigen::Index n = 5000, d = 6;
+  models::RowMatrix x = models::RowMatrix::Random(n, d);
+  std::vector<int32_t> y(static_cast<size_t>(n));
+  for (Eigen::Index i = 0; i < n; ++i) y[static_cast<size_t>(i)] = static_cast<int32_t>(i % 3);
+  const models::ConstRowMap xm(x.data(), n, d);
+  m.fit(xm, y, o);
+  models::RowMatrix batch(n, 3), one(1, 3);
+  m.predict_proba(xm, models::RowMap(batch.data(), n, 3));
+  for (Eigen::Index i : {Eigen::Index{0}, Eigen::Index{2047}, Eigen::Index{2048}, Eigen::Index{4095}, n - 1}) {
+    m.predict_proba(models::ConstRowMap(x.row(i).data(), 1, d), models::RowMap(one.data(), 1, 3));
+    EXPECT_EQ(one.row(0), batch.row(i)) << "row " << i;
+  }
+}
+
 TEST(Mlp, DescribesLayersAndDeclinesLinearGraphs) {
   auto train = load_csv("multiclass_train.csv");
   auto s = session("mlp");
