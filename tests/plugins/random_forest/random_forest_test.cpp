@@ -2,6 +2,7 @@
 // from a fitted RandomForestClassifier, ONNX round trip and checker, determinism for a seed
 // whatever the thread count, no gradient, describe, bad input.
 #include "support/model_fixture_data.hpp"
+#include "support/model_plugin_checks.hpp"
 #include "forest.hpp"
 #include "forest_onnx.hpp"
 #include "support/run_command.hpp"
@@ -27,17 +28,7 @@ using ::testing::HasSubstr;
 
 const std::string kFixtures = RANDOM_FOREST_FIXTURES;
 
-host::Plugin plugin(const std::string& name) {
-  static host::Registry* registry = [] {
-    auto* r = new host::Registry();
-    r->load_library(std::filesystem::path(SECMLOPS_PLUGIN_DIR) / "secmlops_random_forest.so");
-    r->load_library(std::filesystem::path(SECMLOPS_PLUGIN_DIR) / "secmlops_rbf_svm.so");
-    return r;
-  }();
-  auto p = registry->find(SECMLOPS_KIND_MODEL, name);
-  if (!p) throw std::runtime_error(name + " not loaded");
-  return *p;
-}
+host::Plugin plugin(const std::string& name) { return model_plugin(name, {"secmlops_random_forest.so", "secmlops_rbf_svm.so"}); }
 
 KeyValues sklearn_params(const std::string& name) {
   KeyValues kv;
@@ -196,16 +187,7 @@ TEST(RandomForest, BadParametersAreClearInvalidArguments) {
       {{{"bootstrap", "maybe"}}, "parameter 'bootstrap' must be true or false"},
       {{{"criterion", "entropy"}}, "unknown parameter 'criterion'"},
   };
-  for (const auto& [params, message] : cases) {
-    ModelSession m(plugin("random_forest"));
-    try {
-      m.fit(train.x, train.y, params);
-      ADD_FAILURE() << "accepted " << params[0].first << "=" << params[0].second;
-    } catch (const PluginError& e) {
-      EXPECT_EQ(e.status(), SECMLOPS_ERR_INVALID_ARGUMENT);
-      EXPECT_THAT(e.what(), HasSubstr(message));
-    }
-  }
+  expect_rejected_parameters(plugin("random_forest"), train.x, train.y, cases);
   ModelSession m(plugin("random_forest"));
   DenseMatrix bad = train.x;
   bad(5, 0) = std::numeric_limits<double>::infinity();

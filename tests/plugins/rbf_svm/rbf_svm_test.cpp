@@ -1,6 +1,7 @@
 // The rbf_svm plugin against scikit-learn: accuracy on the same split, graphs converted from a
 // fitted sklearn SVC, ART's loss gradient, ONNX round trip and checker, determinism, bad input.
 #include "support/model_fixture_data.hpp"
+#include "support/model_plugin_checks.hpp"
 #include "svm_model.hpp"
 #include "svm_onnx.hpp"
 #include "support/run_command.hpp"
@@ -27,17 +28,7 @@ namespace svm = plugins::rbf_svm;
 
 const std::string kFixtures = RBF_SVM_FIXTURES;
 
-host::Plugin plugin(const std::string& name) {
-  static host::Registry* registry = [] {
-    auto* r = new host::Registry();
-    r->load_library(std::filesystem::path(SECMLOPS_PLUGIN_DIR) / "secmlops_rbf_svm.so");
-    r->load_library(std::filesystem::path(SECMLOPS_PLUGIN_DIR) / "secmlops_random_forest.so");
-    return r;
-  }();
-  auto p = registry->find(SECMLOPS_KIND_MODEL, name);
-  if (!p) throw std::runtime_error(name + " not loaded");
-  return *p;
-}
+host::Plugin plugin(const std::string& name) { return model_plugin(name, {"secmlops_rbf_svm.so", "secmlops_random_forest.so"}); }
 
 const KeyValues kSklearnParams = {{"C", "1.0"}, {"gamma", "scale"}, {"tol", "1e-3"}};
 
@@ -218,16 +209,7 @@ TEST(RbfSvm, BadParametersAreClearInvalidArguments) {
       {{{"probability_cv", "1"}}, "parameter 'probability_cv' must be 0"},
       {{{"degree", "3"}}, "unknown parameter 'degree'"},
   };
-  for (const auto& [params, message] : cases) {
-    ModelSession m(plugin("rbf_svm"));
-    try {
-      m.fit(train.x, train.y, params);
-      ADD_FAILURE() << "accepted " << params[0].first << "=" << params[0].second;
-    } catch (const PluginError& e) {
-      EXPECT_EQ(e.status(), SECMLOPS_ERR_INVALID_ARGUMENT);
-      EXPECT_THAT(e.what(), HasSubstr(message));
-    }
-  }
+  expect_rejected_parameters(plugin("rbf_svm"), train.x, train.y, cases);
   ModelSession m(plugin("rbf_svm"));
   try {
     m.fit(train.x, std::vector<int32_t>(train.y.size(), 0), {});
