@@ -128,8 +128,8 @@ class Stack {
                                  data_(std::make_unique_for_overwrite<V[]>(cap_)) {}
   [[nodiscard]] size_t size() const { return size_; }
   [[nodiscard]] bool empty() const { return size_ == 0; }
-  V& back() { return data_[size_ - 1]; }
-  void push_back(V v) {
+  [[gnu::always_inline]] V& back() { return data_[size_ - 1]; }
+  [[gnu::always_inline]] void push_back(V v) {
     if (size_ == cap_) [[unlikely]] grow();
     data_[size_++] = v;
   }
@@ -150,6 +150,33 @@ class Stack {
   std::unique_ptr<V[]> data_;
   size_t size_ = 0;
 };  // thrown inside the parser: the pickle cannot be followed further
+
+// The memo's dense part. Reserved in at most two steps (never doubled, so a large memo is not
+// copied at twice its size) and appended to without a call: MEMOIZE is among the most frequent
+// opcodes of real pickles.
+class MemoSlots {
+ public:
+  [[nodiscard]] size_t size() const { return size_; }
+  [[nodiscard]] size_t capacity() const { return cap_; }
+  V& operator[](size_t i) { return data_[i]; }
+  [[gnu::always_inline]] void append(V v) { data_[size_++] = v; }  // only below capacity()
+  void reserve(size_t n) {
+    if (n <= cap_) return;
+    auto bigger = std::make_unique_for_overwrite<V[]>(n);
+    std::copy(data_.get(), data_.get() + size_, bigger.get());
+    data_ = std::move(bigger);
+    cap_ = n;
+  }
+  void resize(size_t n, V fill) {  // only ever grows
+    reserve(n);
+    std::fill(data_.get() + size_, data_.get() + n, fill);
+    size_ = n;
+  }
+
+ private:
+  std::unique_ptr<V[]> data_;
+  size_t size_ = 0, cap_ = 0;
+};
 
 // Opcode names for evidence.
 const char* opname(uint8_t op) {
@@ -726,7 +753,7 @@ class Parser {
       return;
     }
     if (idx == memo_.size() && idx == memo_count_ && idx < memo_.capacity() && idx < s_.limits.max_memo) {
-      memo_.push_back(v);
+      memo_.append(v);
       ++memo_count_;
       return;
     }
@@ -856,7 +883,7 @@ class Parser {
   uint64_t max_stack_ = s_.limits.max_stack;
   Stack stack_{max_stack_ + 8};
   std::vector<size_t> marks_;
-  std::vector<V> memo_;
+  MemoSlots memo_;
   std::unordered_map<uint64_t, V> sparse_;
   std::vector<Node> nodes_;
   std::vector<V> heap_;
@@ -871,16 +898,19 @@ class Parser {
 
 bool Parser::loop() {
   const uint64_t max_ops = s_.limits.max_opcodes;
-  const uint32_t every = s_.limits.check_every;
-  uint64_t ops = 0;
-  uint32_t countdown = every;
+  const uint64_t every = std::max<uint32_t>(s_.limits.check_every, 1);
+  // One countdown serves both periodic duties: a cancellation check every `every` opcodes and
+  // the opcode limit (the countdown never runs past what is left of the budget).
+  uint64_t ops = 0;  // opcodes accounted for by the countdowns started so far
+  uint64_t countdown = 1;
   if (s_.collect_strings) s_.strings.clear();
   while (true) {
-    if (--countdown == 0) {
-      countdown = every;
-      s_.cursor.input().check_cancelled();
+    if (--countdown == 0) [[unlikely]] {
+      if (ops > 0) s_.cursor.input().check_cancelled();
+      if (ops >= max_ops) limit("opcode limit of " + std::to_string(max_ops) + " exceeded", pos_, 0);
+      countdown = std::min(every, max_ops - ops);
+      ops += countdown;
     }
-    if (++ops > max_ops) limit("opcode limit of " + std::to_string(max_ops) + " exceeded", pos_, 0);
     // Fast path: most opcodes and their arguments fit in 10 bytes of the current window.
     const uint8_t* p = cur_.need(pos_, 10);
     if (p == nullptr) {
@@ -899,7 +929,7 @@ bool Parser::loop() {
     const uint64_t avail = std::min<uint64_t>(end_ - pos_, 10);
     op_ = p[0];
     op_off_ = pos_;
-    auto need_args = [&](uint64_t n) {
+    auto need_args = [&](uint64_t n) __attribute__((always_inline)) {
       if (n + 1 > avail) malformed("truncated opcode argument", op_off_, op_);
     };
     switch (op_) {

@@ -32,7 +32,10 @@ class Cursor {
   Cursor(Input& in, uint64_t window_bytes = 1u << 20) : in_(in), chunk_(window_bytes) {}
   // Pointer to n bytes at off, or nullptr when they lie beyond the end of the input.
   const uint8_t* need(uint64_t off, uint64_t n) {
-    if (off >= start_ && off + n <= start_ + len_ && off + n >= off) return base_ + (off - start_);
+    // One subtraction covers off < start_ (it wraps to a huge value) and overflow of off + n.
+    const uint64_t d = off - start_;
+    if (d <= len_ && n <= len_ - d) [[likely]]
+      return base_ + d;
     return refill(off, n);
   }
   [[nodiscard]] uint64_t size() const { return size_; }
