@@ -6,13 +6,13 @@ namespace secmlops::plugins::attacks {
 
 // FGSM/FGM with ART 1.20's semantics (FastGradientMethod.generate). `y` holds true labels
 // (untargeted) or targets (targeted); empty = the model's own predictions.
-RowMatrix fgsm(Oracle& model, const RowMatrix& x, Labels y, GradientAttackOptions o);
+RowMatrix fgsm(Oracle& model, const Eigen::Ref<const RowMatrix>& x, Labels y, GradientAttackOptions o);
 
 // PGD with ART 1.20's semantics (ProjectedGradientDescentNumpy.generate).
-RowMatrix pgd(Oracle& model, const RowMatrix& x, Labels y, GradientAttackOptions o);
+RowMatrix pgd(Oracle& model, const Eigen::Ref<const RowMatrix>& x, Labels y, GradientAttackOptions o);
 
 // The labels an attack works with: y when given, the model's predictions otherwise; a targeted
 // attack without targets is an error.
-Labels attack_labels(Oracle& model, const RowMatrix& x, Labels y, bool targeted);
+Labels attack_labels(Oracle& model, const Eigen::Ref<const RowMatrix>& x, Labels y, bool targeted);
 
 }  // namespace secmlops::plugins::attacks

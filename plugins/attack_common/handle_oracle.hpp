@@ -31,11 +31,13 @@ class HandleOracle final : public Oracle {
   sdk::Job& job_;
 };
 
-// Copies the input matrix into an Eigen row-major matrix.
-inline RowMatrix to_rows(const sdk::Matrix& x) {
-  return Eigen::Map<const RowMatrix>(x.data(), static_cast<Eigen::Index>(x.rows()),
-                                     static_cast<Eigen::Index>(x.cols()));
+// The host's input matrix seen as an Eigen row-major matrix, without a copy.
+inline Eigen::Map<const RowMatrix> view_rows(const sdk::Matrix& x) {
+  return {x.data(), static_cast<Eigen::Index>(x.rows()), static_cast<Eigen::Index>(x.cols())};
 }
+
+// Copies the input matrix into an Eigen row-major matrix.
+inline RowMatrix to_rows(const sdk::Matrix& x) { return view_rows(x); }
 
 inline Labels to_labels(const int32_t* y, uint64_t n) { return y ? Labels(y, y + n) : Labels(); }
 

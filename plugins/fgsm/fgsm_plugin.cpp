@@ -17,7 +17,7 @@ class Fgsm : public sdk::Attack {
                 const sdk::Config& params, double* out) {
     auto o = GradientAttackOptions::from_config(params, x.cols());
     HandleOracle oracle(model, job);
-    RowMatrix adv = fgsm(oracle, to_rows(x), to_labels(y, x.rows()), o);
+    RowMatrix adv = fgsm(oracle, view_rows(x), to_labels(y, x.rows()), o);
     finish(job, adv, out, oracle, o.minimal ? "fgsm-minimal" : "fgsm");
   }
 };

@@ -17,7 +17,7 @@ class Pgd : public sdk::Attack {
                 const sdk::Config& params, double* out) {
     auto o = GradientAttackOptions::from_config(params, x.cols());
     HandleOracle oracle(model, job);
-    RowMatrix adv = pgd(oracle, to_rows(x), to_labels(y, x.rows()), o);
+    RowMatrix adv = pgd(oracle, view_rows(x), to_labels(y, x.rows()), o);
     job.metric("attack.iterations", o.max_iter);
     finish(job, adv, out, oracle, "pgd");
   }

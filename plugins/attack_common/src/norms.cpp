@@ -18,77 +18,114 @@ Labels Oracle::predict(const RowMatrix& x) {
   return out;
 }
 
-void normalise_direction(RowMatrix& g, Norm norm, const Eigen::VectorXd& mask) {
-  g = g.unaryExpr([](double v) { return std::isnan(v) ? 0.0 : v; });
-  if (mask.size() > 0)
-    for (Eigen::Index c = 0; c < g.cols(); ++c)
-      if (mask[c] == 0.0) g.col(c).setZero();
-  switch (norm) {
+namespace {
+
+// A scalar (size 1) or per-feature bound expanded to d values; empty stays empty (unbounded).
+Eigen::VectorXd expand(const Eigen::VectorXd& v, Eigen::Index d) {
+  if (v.size() == 1) return Eigen::VectorXd::Constant(d, v[0]);
+  return v;
+}
+
+// Lower bound first, then upper bound, as ART's np.clip and our earlier passes did.
+void clip_row(double* x, const Eigen::VectorXd& lo, const Eigen::VectorXd& hi, Eigen::Index d) {
+  if (lo.size() > 0)
+    for (Eigen::Index j = 0; j < d; ++j) x[j] = std::max(x[j], lo[j]);
+  if (hi.size() > 0)
+    for (Eigen::Index j = 0; j < d; ++j) x[j] = std::min(x[j], hi[j]);
+}
+
+double l2_norm(const double* v, Eigen::Index d) { return Eigen::Map<const Eigen::RowVectorXd>(v, d).norm(); }
+
+}  // namespace
+
+StepKernel::StepKernel(const GradientAttackOptions& o, const Eigen::VectorXd& eps, const Eigen::VectorXd& step,
+                       Eigen::Index d)
+    : norm_(o.norm), targeted_(o.targeted), d_(d), step_(step), eps_(eps), lo_(expand(o.clip_min, d)),
+      hi_(expand(o.clip_max, d)) {
+  for (Eigen::Index j = 0; j < o.mask.size(); ++j)
+    if (o.mask[j] == 0.0) immutable_.push_back(j);
+}
+
+void StepKernel::direction(double* g) const {
+  const Eigen::Index d = d_;
+  for (Eigen::Index j = 0; j < d; ++j) {
+    double v = targeted_ ? -g[j] : g[j];
+    g[j] = std::isnan(v) ? 0.0 : v;
+  }
+  for (auto j : immutable_) g[j] = 0.0;
+  switch (norm_) {
     case Norm::Inf:
-      g = g.array().sign();
+      for (Eigen::Index j = 0; j < d; ++j) g[j] = g[j] > 0 ? 1.0 : (g[j] < 0 ? -1.0 : 0.0);
       break;
     case Norm::L2: {
-      Eigen::VectorXd n = g.rowwise().norm();
-      for (Eigen::Index r = 0; r < g.rows(); ++r) g.row(r) /= (n[r] + kTol);
+      const double n = l2_norm(g, d) + kTol;
+      for (Eigen::Index j = 0; j < d; ++j) g[j] /= n;
       break;
     }
-    case Norm::L1:
-      for (Eigen::Index r = 0; r < g.rows(); ++r) {
-        Eigen::Index j = 0;
-        double best = -1;
-        for (Eigen::Index c = 0; c < g.cols(); ++c)
-          if (std::abs(g(r, c)) > best) {
-            best = std::abs(g(r, c));
-            j = c;
-          }
-        double s = g(r, j) > 0 ? 1.0 : (g(r, j) < 0 ? -1.0 : 0.0);
-        g.row(r).setZero();
-        g(r, j) = s;
-      }
+    case Norm::L1: {
+      Eigen::Index best_j = 0;
+      double best = -1;
+      for (Eigen::Index j = 0; j < d; ++j)
+        if (std::abs(g[j]) > best) {
+          best = std::abs(g[j]);
+          best_j = j;
+        }
+      const double s = g[best_j] > 0 ? 1.0 : (g[best_j] < 0 ? -1.0 : 0.0);
+      std::fill(g, g + d, 0.0);
+      g[best_j] = s;
       break;
+    }
   }
 }
 
-void clip_to_bounds(RowMatrix& x, const GradientAttackOptions& o) {
-  if (o.clip_min.size() == 1) x = x.array().max(o.clip_min[0]);
-  if (o.clip_max.size() == 1) x = x.array().min(o.clip_max[0]);
-  if (o.clip_min.size() > 1)
-    for (Eigen::Index r = 0; r < x.rows(); ++r) x.row(r) = x.row(r).cwiseMax(o.clip_min.transpose());
-  if (o.clip_max.size() > 1)
-    for (Eigen::Index r = 0; r < x.rows(); ++r) x.row(r) = x.row(r).cwiseMin(o.clip_max.transpose());
-}
-
-void apply_step(RowMatrix& x, const RowMatrix& direction, const Eigen::VectorXd& step,
-                const GradientAttackOptions& o) {
-  for (Eigen::Index r = 0; r < x.rows(); ++r) {
-    auto s = (direction.row(r).array() * step.transpose().array()).unaryExpr([](double v) {
-      return std::isnan(v) ? 0.0 : v;
-    });
-    x.row(r).array() += s;
+void StepKernel::advance(double* x, const double* dir, const double* scale) const {
+  if (scale == nullptr) scale = step_.data();
+  for (Eigen::Index j = 0; j < d_; ++j) {
+    const double s = dir[j] * scale[j];
+    x[j] += std::isnan(s) ? 0.0 : s;
   }
-  clip_to_bounds(x, o);
+  clip_row(x, lo_, hi_, d_);
 }
 
-void project(RowMatrix& x, const RowMatrix& x0, const Eigen::VectorXd& eps, Norm norm) {
-  RowMatrix delta = x - x0;
-  switch (norm) {
+void StepKernel::project(double* x, const double* x0) const {
+  const Eigen::Index d = d_;
+  const double* eps = eps_.data();
+  switch (norm_) {
     case Norm::Inf:
-      for (Eigen::Index r = 0; r < delta.rows(); ++r)
-        delta.row(r) = delta.row(r).cwiseMin(eps.transpose()).cwiseMax(-eps.transpose());
+      for (Eigen::Index j = 0; j < d; ++j) {
+        const double delta = std::max(std::min(x[j] - x0[j], eps[j]), -eps[j]);
+        x[j] = x0[j] + delta;
+      }
       break;
     case Norm::L2:
     case Norm::L1: {
-      Eigen::VectorXd n = norm == Norm::L2 ? Eigen::VectorXd(delta.rowwise().norm())
-                                           : Eigen::VectorXd(delta.cwiseAbs().rowwise().sum());
-      for (Eigen::Index r = 0; r < delta.rows(); ++r) {
-        // factor_j = min(1, eps_j / (‖δ‖ + tol)): a scalar eps is the plain rescale.
-        Eigen::RowVectorXd factor = (eps.array() / (n[r] + kTol)).min(1.0).transpose();
-        delta.row(r).array() *= factor.array();
-      }
+      // δ = x − x0 is recomputed rather than stored: the same value, no buffer.
+      Eigen::Map<const Eigen::RowVectorXd> xv(x, d), x0v(x0, d);
+      const double n = norm_ == Norm::L2 ? (xv - x0v).norm() : (xv - x0v).cwiseAbs().sum();
+      // factor_j = min(1, eps_j / (‖δ‖ + tol)): a scalar eps is the plain rescale.
+      for (Eigen::Index j = 0; j < d; ++j) x[j] = x0[j] + (x[j] - x0[j]) * std::min(eps[j] / (n + kTol), 1.0);
       break;
     }
   }
-  x = x0 + delta;
+}
+
+void StepKernel::step(RowMatrix& x, RowMatrix& g, const Eigen::Ref<const RowMatrix>& x0, bool project_ball,
+                      const std::vector<bool>* frozen) const {
+  for (Eigen::Index r = 0; r < x.rows(); ++r) {
+    if (frozen != nullptr && (*frozen)[static_cast<size_t>(r)]) continue;
+    double* xr = x.row(r).data();
+    double* gr = g.row(r).data();
+    direction(gr);
+    advance(xr, gr);
+    if (project_ball) project(xr, x0.row(r).data());
+  }
+}
+
+void project(RowMatrix& x, const RowMatrix& x0, const Eigen::VectorXd& eps, Norm norm) {
+  GradientAttackOptions o;
+  o.norm = norm;
+  StepKernel k(o, eps, eps, x.cols());
+  for (Eigen::Index r = 0; r < x.rows(); ++r) k.project(x.row(r).data(), x0.row(r).data());
 }
 
 void random_init(RowMatrix& x, const Eigen::VectorXd& eps, const GradientAttackOptions& o, Rng& rng) {
@@ -132,7 +169,8 @@ void random_init(RowMatrix& x, const Eigen::VectorXd& eps, const GradientAttackO
   if (o.mask.size() > 0)
     for (Eigen::Index c = 0; c < d; ++c) pert.col(c) *= o.mask[c];
   x += pert;
-  clip_to_bounds(x, o);
+  const Eigen::VectorXd lo = expand(o.clip_min, d), hi = expand(o.clip_max, d);
+  for (Eigen::Index r = 0; r < n; ++r) clip_row(x.row(r).data(), lo, hi, d);
 }
 
 std::vector<bool> success_array(Oracle& model, const Labels& clean_pred, const Labels& targets,
