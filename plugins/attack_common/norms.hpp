@@ -31,16 +31,18 @@ class StepKernel {
   // rescaling with min(1, eps/(‖δ‖+tol)) (per-feature eps broadcast as ART does).
   void project(double* x, const double* x0) const;
 
-  // One whole step on every row r with !frozen[r]: direction from g (overwritten), advance x,
-  // project onto the ball around x0 when `project_ball`.
-  void step(RowMatrix& x, RowMatrix& g, const Eigen::Ref<const RowMatrix>& x0, bool project_ball,
-            const std::vector<bool>* frozen = nullptr) const;
+  // One whole step on the rows of x (rows first_row… of the batch) whose frozen flag is unset:
+  // direction from g (overwritten), advance x, project onto the ball around x0 when
+  // `project_ball`. g and x0 hold the same rows as x.
+  void step(Eigen::Ref<RowMatrix> x, RowMatrix& g, const ConstRows& x0, bool project_ball,
+            const std::vector<bool>* frozen = nullptr, Eigen::Index first_row = 0) const;
 
  private:
   Norm norm_;
-  bool targeted_;
+  double sign_;  // −1 for targeted attacks
   Eigen::Index d_;
-  Eigen::VectorXd step_, eps_, lo_, hi_;  // lo_/hi_ empty when unbounded
+  Eigen::VectorXd step_, eps_, lo_, hi_;  // lo_/hi_: ∓∞ where unbounded
+  bool bounded_;
   std::vector<Eigen::Index> immutable_;
 };
 
@@ -49,12 +51,12 @@ void project(RowMatrix& x, const RowMatrix& x0, const Eigen::VectorXd& eps, Norm
 
 // A random start inside the eps ball (L∞ uniform in the box, L2 uniform in the ball, L1 as ART's
 // random_sphere), masked, added to x and clipped to the bounds.
-void random_init(RowMatrix& x, const Eigen::VectorXd& eps, const GradientAttackOptions& o, Rng& rng);
+void random_init(Eigen::Ref<RowMatrix> x, const Eigen::VectorXd& eps, const GradientAttackOptions& o, Rng& rng);
 
 // Per-row success: the prediction equals the target (targeted) or differs from the clean
 // prediction (untargeted) — ART's compute_success_array.
 std::vector<bool> success_array(Oracle& model, const Labels& clean_pred, const Labels& targets,
-                                const RowMatrix& x_adv, bool targeted);
+                                const ConstRows& x_adv, bool targeted);
 
 // ART's random_eps: eps drawn from a normal(0, eps/2) truncated to [0, eps], eps_step keeping its
 // ratio to eps, both rounded to 10 decimals.

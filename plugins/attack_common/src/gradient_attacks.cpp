@@ -8,7 +8,7 @@ namespace secmlops::plugins::attacks {
 
 using sdk::Error;
 
-Labels attack_labels(Oracle& model, const Eigen::Ref<const RowMatrix>& x, Labels y, bool targeted) {
+Labels attack_labels(Oracle& model, const ConstRows& x, Labels y, bool targeted) {
   if (!y.empty()) {
     if (y.size() != static_cast<size_t>(x.rows()))
       throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "labels and samples differ in number");
@@ -27,14 +27,35 @@ void check_shapes(Eigen::Index d, const GradientAttackOptions& o) {
     throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "a per-feature parameter does not match the number of features");
 }
 
+// Rows per model call. A step asks the model for the gradient of one block of rows and steps
+// those rows while the block is in cache; the block's buffer (about 64 KiB) is small enough
+// that the allocator reuses it instead of mapping fresh pages from the system on every attack.
+Eigen::Index block_rows(Eigen::Index d) { return std::max<Eigen::Index>(16, 8192 / std::max<Eigen::Index>(1, d)); }
+
+// One gradient step, in place, on every row of `batch` that is not frozen (StepKernel::step).
+// The model sees consecutive row ranges of the batch (no copies); rows are independent, so
+// this is the same as one call on the whole batch (ART itself batches gradient calls).
+void gradient_step(Oracle& model, Eigen::Ref<RowMatrix> batch, const ConstRows& x0, const Labels& y,
+                   const StepKernel& kernel, RowMatrix& grad, bool project_ball,
+                   const std::vector<bool>* frozen = nullptr) {
+  const Eigen::Index n = batch.rows(), block = block_rows(batch.cols());
+  for (Eigen::Index r0 = 0; r0 < n; r0 += block) {
+    const Eigen::Index nb = std::min(block, n - r0);
+    model.loss_gradient(batch.middleRows(r0, nb), LabelSpan(y).subspan(static_cast<size_t>(r0), static_cast<size_t>(nb)),
+                        grad);
+    kernel.step(batch.middleRows(r0, nb), grad, x0.middleRows(r0, nb), project_ball, frozen, r0);
+  }
+}
+
 // Grow eps by eps_step along the gradient direction at x; each sample keeps the first eps at
 // which it succeeds (ART's _minimal_perturbation: no projection, no random start).
-RowMatrix minimal_fgsm(Oracle& model, const RowMatrix& x, const Labels& labels, const GradientAttackOptions& o,
-                       const StepKernel& kernel, const Eigen::VectorXd& eps, const Eigen::VectorXd& step) {
+void minimal_fgsm(Oracle& model, const ConstRows& x, const Labels& labels, const GradientAttackOptions& o,
+                  const Eigen::VectorXd& eps, const Eigen::VectorXd& step, Eigen::Ref<RowMatrix> adv) {
+  const StepKernel kernel(o, eps, step, x.cols());
   RowMatrix dir;
   model.loss_gradient(x, labels, dir);
   for (Eigen::Index i = 0; i < x.rows(); ++i) kernel.direction(dir.row(i).data());
-  RowMatrix adv = x;
+  adv = x;
   std::vector<Eigen::Index> active(static_cast<size_t>(x.rows()));
   for (Eigen::Index i = 0; i < x.rows(); ++i) active[static_cast<size_t>(i)] = i;
   Eigen::VectorXd current = step;
@@ -55,54 +76,61 @@ RowMatrix minimal_fgsm(Oracle& model, const RowMatrix& x, const Labels& labels, 
     active.swap(still);
     current += step;
   }
-  return adv;
+}
+
+void check_output(const ConstRows& x, const Eigen::Ref<RowMatrix>& out) {
+  if (out.rows() != x.rows() || out.cols() != x.cols())
+    throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "the output does not have the input's shape");
 }
 
 }  // namespace
 
-// The buffers (the batch, the gradient) are allocated once per attack and every step is one
-// fused pass per row (StepKernel); the model is asked for predictions only where the algorithm
-// needs them (missing labels, restarts, early stop, minimal FGSM).
-RowMatrix fgsm(Oracle& model, const Eigen::Ref<const RowMatrix>& x, Labels y, GradientAttackOptions o) {
+// The adversarial batch lives in `out` (the host's buffer in the plugins), gradients come one
+// block of rows at a time, every step is one fused pass per row (StepKernel), and the model is
+// asked for predictions only where the algorithm needs them (missing labels, restarts, early
+// stop, minimal FGSM).
+void fgsm(Oracle& model, const ConstRows& x, Labels y, GradientAttackOptions o, Eigen::Ref<RowMatrix> out) {
   check_shapes(x.cols(), o);
+  check_output(x, out);
   Rng rng(o.seed);
   if (o.random_eps) draw_random_eps(o, rng);
   const auto d = static_cast<uint64_t>(x.cols());
   const Labels labels = attack_labels(model, x, std::move(y), o.targeted);
   const Eigen::VectorXd eps = o.eps_vector(d);
   const Eigen::VectorXd step = o.step_vector(d);
-
-  if (o.minimal) return minimal_fgsm(model, x, labels, o, StepKernel(o, eps, step, x.cols()), eps, step);
+  if (o.minimal) return minimal_fgsm(model, x, labels, o, eps, step, out);
 
   const StepKernel kernel(o, eps, eps, x.cols());  // FGSM steps by eps
-  RowMatrix best, adv, grad;
+  RowMatrix grad;
+  if (o.num_random_init <= 1) {
+    model.check_cancelled();
+    out = x;
+    if (o.num_random_init == 1) random_init(out, eps, o, rng);
+    gradient_step(model, out, x, labels, kernel, grad, true);
+    return;
+  }
+  // Restarts: ART keeps the restart with the best overall success rate (strictly better wins).
+  RowMatrix trial(x.rows(), x.cols());
   double best_rate = -1;
   Labels clean_pred;
-  const int restarts = std::max(1, o.num_random_init);
-  for (int r = 0; r < restarts; ++r) {
+  for (int r = 0; r < o.num_random_init; ++r) {
     model.check_cancelled();
-    adv = x;
-    if (o.num_random_init > 0) random_init(adv, eps, o, rng);
-    model.loss_gradient(adv, labels, grad);
-    kernel.step(adv, grad, x, true);
-    if (o.num_random_init > 1) {
-      // ART keeps the restart with the best overall success rate (strictly better wins).
-      if (clean_pred.empty()) clean_pred = model.predict(x);
-      auto ok = success_array(model, clean_pred, labels, adv, o.targeted);
-      double rate = static_cast<double>(std::count(ok.begin(), ok.end(), true)) / static_cast<double>(ok.size());
-      if (rate > best_rate || best.size() == 0) {
-        best_rate = rate;
-        best.swap(adv);
-      }
-    } else {
-      best.swap(adv);
+    trial = x;
+    random_init(trial, eps, o, rng);
+    gradient_step(model, trial, x, labels, kernel, grad, true);
+    if (clean_pred.empty()) clean_pred = model.predict(x);
+    auto ok = success_array(model, clean_pred, labels, trial, o.targeted);
+    double rate = static_cast<double>(std::count(ok.begin(), ok.end(), true)) / static_cast<double>(ok.size());
+    if (rate > best_rate) {
+      best_rate = rate;
+      out = trial;
     }
   }
-  return best;
 }
 
-RowMatrix pgd(Oracle& model, const Eigen::Ref<const RowMatrix>& x, Labels y, GradientAttackOptions o) {
+void pgd(Oracle& model, const ConstRows& x, Labels y, GradientAttackOptions o, Eigen::Ref<RowMatrix> out) {
   check_shapes(x.cols(), o);
+  check_output(x, out);
   Rng rng(o.seed);
   if (o.random_eps) draw_random_eps(o, rng);
   const auto d = static_cast<uint64_t>(x.cols());
@@ -115,17 +143,15 @@ RowMatrix pgd(Oracle& model, const Eigen::Ref<const RowMatrix>& x, Labels y, Gra
     return clean_pred;
   };
 
-  RowMatrix adv, batch(x.rows(), x.cols()), grad(x.rows(), x.cols());
-  const int restarts = std::max(1, o.num_random_init);
-  for (int r = 0; r < restarts; ++r) {
+  RowMatrix grad;
+  auto restart = [&](Eigen::Ref<RowMatrix> batch) {
     batch = x;
     std::vector<bool> done(static_cast<size_t>(x.rows()), false);
     for (int it = 0; it < o.max_iter; ++it) {
       model.check_cancelled();
       if (o.num_random_init > 0 && it == 0) random_init(batch, eps, o, rng);
-      model.loss_gradient(batch, targets, grad);
       // Beyond ART (early_stop): a sample that is already adversarial keeps its current point.
-      kernel.step(batch, grad, x, true, o.early_stop ? &done : nullptr);
+      gradient_step(model, batch, x, targets, kernel, grad, true, o.early_stop ? &done : nullptr);
       if (o.early_stop) {
         auto ok = success_array(model, clean(), targets, batch, o.targeted);
         bool all = true;
@@ -136,17 +162,29 @@ RowMatrix pgd(Oracle& model, const Eigen::Ref<const RowMatrix>& x, Labels y, Gra
         if (all) break;
       }
     }
-    if (r == 0) {
-      if (restarts == 1) adv.swap(batch);
-      else adv = batch;
-    } else {
-      // A later restart replaces a sample only where it succeeds (ART 1.20).
-      auto ok = success_array(model, clean(), targets, batch, o.targeted);
-      for (Eigen::Index i = 0; i < x.rows(); ++i)
-        if (ok[static_cast<size_t>(i)]) adv.row(i) = batch.row(i);
-    }
+  };
+  restart(out);
+  if (o.num_random_init <= 1) return;
+  // A later restart replaces a sample only where it succeeds (ART 1.20).
+  RowMatrix batch(x.rows(), x.cols());
+  for (int r = 1; r < o.num_random_init; ++r) {
+    restart(batch);
+    auto ok = success_array(model, clean(), targets, batch, o.targeted);
+    for (Eigen::Index i = 0; i < x.rows(); ++i)
+      if (ok[static_cast<size_t>(i)]) out.row(i) = batch.row(i);
   }
-  return adv;
+}
+
+RowMatrix fgsm(Oracle& model, const ConstRows& x, Labels y, GradientAttackOptions o) {
+  RowMatrix out(x.rows(), x.cols());
+  fgsm(model, x, std::move(y), std::move(o), out);
+  return out;
+}
+
+RowMatrix pgd(Oracle& model, const ConstRows& x, Labels y, GradientAttackOptions o) {
+  RowMatrix out(x.rows(), x.cols());
+  pgd(model, x, std::move(y), std::move(o), out);
+  return out;
 }
 
 }  // namespace secmlops::plugins::attacks

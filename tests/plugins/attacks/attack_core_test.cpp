@@ -31,7 +31,7 @@ class BoxOracle final : public Oracle {
  public:
   [[nodiscard]] uint32_t n_classes() const override { return 2; }
   [[nodiscard]] bool has_gradient() const override { return false; }
-  void predict_proba(const RowMatrix& x, RowMatrix& out) override {
+  void predict_proba(const ConstRows& x, RowMatrix& out) override {
     out.resize(x.rows(), 2);
     for (Eigen::Index r = 0; r < x.rows(); ++r) {
       bool inside = x(r, 0) > 0.3 && x(r, 0) < 0.7 && x(r, 1) > 0.3 && x(r, 1) < 0.7;
@@ -40,7 +40,7 @@ class BoxOracle final : public Oracle {
     }
     count(static_cast<uint64_t>(x.rows()));
   }
-  void loss_gradient(const RowMatrix&, const Labels&, RowMatrix&) override { FAIL(); }
+  void loss_gradient(const ConstRows&, LabelSpan, RowMatrix&) override { FAIL(); }
 };
 
 TEST(AttackCore, RandomInitIsReproducibleFromTheSeedAndStaysInTheBall) {
