@@ -27,6 +27,14 @@ void check_shapes(Eigen::Index d, const GradientAttackOptions& o) {
     throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "a per-feature parameter does not match the number of features");
 }
 
+// dst ← src: one memcpy when both are densely packed (the usual case), else row by row.
+void copy_rows(Eigen::Ref<RowMatrix> dst, const ConstRows& src) {
+  if (dst.outerStride() == dst.cols() && src.outerStride() == src.cols())
+    std::copy_n(src.data(), src.size(), dst.data());
+  else
+    dst = src;
+}
+
 // Rows per model call. A step asks the model for the gradient of one block of rows and steps
 // those rows while the block is in cache; the block's buffer (about 64 KiB) is small enough
 // that the allocator reuses it instead of mapping fresh pages from the system on every attack.
@@ -55,7 +63,7 @@ void minimal_fgsm(Oracle& model, const ConstRows& x, const Labels& labels, const
   RowMatrix dir;
   model.loss_gradient(x, labels, dir);
   for (Eigen::Index i = 0; i < x.rows(); ++i) kernel.direction(dir.row(i).data());
-  adv = x;
+  copy_rows(adv, x);
   std::vector<Eigen::Index> active(static_cast<size_t>(x.rows()));
   for (Eigen::Index i = 0; i < x.rows(); ++i) active[static_cast<size_t>(i)] = i;
   Eigen::VectorXd current = step;
@@ -104,7 +112,7 @@ void fgsm(Oracle& model, const ConstRows& x, Labels y, GradientAttackOptions o, 
   RowMatrix grad;
   if (o.num_random_init <= 1) {
     model.check_cancelled();
-    out = x;
+    copy_rows(out, x);
     if (o.num_random_init == 1) random_init(out, eps, o, rng);
     gradient_step(model, out, x, labels, kernel, grad, true);
     return;
@@ -115,7 +123,7 @@ void fgsm(Oracle& model, const ConstRows& x, Labels y, GradientAttackOptions o, 
   Labels clean_pred;
   for (int r = 0; r < o.num_random_init; ++r) {
     model.check_cancelled();
-    trial = x;
+    copy_rows(trial, x);
     random_init(trial, eps, o, rng);
     gradient_step(model, trial, x, labels, kernel, grad, true);
     if (clean_pred.empty()) clean_pred = model.predict(x);
@@ -145,7 +153,7 @@ void pgd(Oracle& model, const ConstRows& x, Labels y, GradientAttackOptions o, E
 
   RowMatrix grad;
   auto restart = [&](Eigen::Ref<RowMatrix> batch) {
-    batch = x;
+    copy_rows(batch, x);
     std::vector<bool> done(static_cast<size_t>(x.rows()), false);
     for (int it = 0; it < o.max_iter; ++it) {
       model.check_cancelled();
