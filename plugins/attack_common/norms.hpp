@@ -14,8 +14,9 @@ inline constexpr double kTol = 10e-8;
 
 // The per-step arithmetic of FGSM/PGD (ART's FastGradientMethod._compute), fused so that one
 // pass over a row does direction, step, clip and projection while it sits in the cache. The
-// operations and their order per coordinate are exactly ART's (see docs/attacks.md), so results
-// equal the separate-pass formulation bit for bit. Per-feature vectors are expanded once.
+// operations and their order per coordinate are exactly ART's (see docs/attacks.md); only the
+// summation order inside the L1/L2 row norms may differ from NumPy's (last-bit differences).
+// Per-feature vectors are expanded once.
 class StepKernel {
  public:
   // `step` is per feature (eps for FGSM, eps_step for PGD); `eps` is the projection budget.
