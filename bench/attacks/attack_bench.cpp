@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
     report((std::string("fgsm/") + name).c_str(), test.rows, t, q);
     KeyValues pgd_params = inf;
     pgd_params.emplace_back("max_iter", "40");
-    t = median_seconds(std::max(3, repeat / 3), [&] { q = run_attack(*pgd, m, test, ytest, pgd_params).queries; });
+    t = median_seconds(repeat, [&] { q = run_attack(*pgd, m, test, ytest, pgd_params).queries; });
     report((std::string("pgd40/") + name).c_str(), test.rows, t, q);
   }
   if (auto p = plugin(SECMLOPS_KIND_MODEL, "rbf_svm")) {

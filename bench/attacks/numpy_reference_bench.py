@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Times the NumPy reference of ART's FGSM and PGD (tests/plugins/attacks/art_reference.py) on the
-shapes of bench/attacks (2,000 x 20, two classes, linear softmax model): the side-by-side baseline
-for docs/benchmarks.md."""
+shapes of bench/attacks (2,000 x 20, two classes; the softmax cross-entropy loss and ART's
+linear-SVM loss): the side-by-side baseline for docs/benchmarks.md."""
 import os
 import sys
 import time
@@ -26,13 +26,14 @@ def main():
     rng = np.random.default_rng(2)
     x = rng.normal(size=(2000, 20))
     y = np.arange(2000) % 2
-    model = ref.LinearSoftmax(rng.normal(size=(20, 2)), np.zeros(2))
     cfg = {"norm": "inf", "targeted": False, "eps": 0.1, "eps_step": 0.01, "max_iter": 40}
-    t = median(lambda: ref.fgsm(model, x, y, cfg), repeat)
-    print(f"{'numpy-fgsm/linear':28s} samples=2000   median={t:.6f}s  {2000 / t:.3g} samples/s")
-    t = median(lambda: ref.pgd(model, x, y, cfg), max(3, repeat // 3))
-    print(f"{'numpy-pgd40/linear':28s} samples=2000   median={t:.6f}s  {2000 / t:.3g} samples/s")
-
+    models = {"linear": ref.LinearSoftmax(rng.normal(size=(20, 2)), np.zeros(2)),
+              "svm": ref.LinearSvm(rng.normal(size=(1, 20)), np.zeros(1))}
+    for name, model in models.items():
+        t = median(lambda: ref.fgsm(model, x, y, cfg), repeat)
+        print(f"{'numpy-fgsm/' + name:28s} samples=2000   median={t:.6f}s  {2000 / t:.3g} samples/s")
+        t = median(lambda: ref.pgd(model, x, y, cfg), repeat)
+        print(f"{'numpy-pgd40/' + name:28s} samples=2000   median={t:.6f}s  {2000 / t:.3g} samples/s")
 
 if __name__ == "__main__":
     main()

@@ -16,10 +16,9 @@ def rate(path, key):
     for line in open(path):
         if line.startswith(key):
             return float(re.search(r"([0-9.e+]+) samples/s", line).group(1))
-ours = rate("/tmp/secmlops_attack_bench.txt", "fgsm/logreg")
-ref = rate("/tmp/secmlops_numpy_bench.txt", "numpy-fgsm/linear")
-if ours and ref: print(f"ratio fgsm secmlops/numpy: {ours / ref:.1f}x")
-ours = rate("/tmp/secmlops_attack_bench.txt", "pgd40/logreg")
-ref = rate("/tmp/secmlops_numpy_bench.txt", "numpy-pgd40/linear")
-if ours and ref: print(f"ratio pgd40 secmlops/numpy: {ours / ref:.1f}x")
+for ours_key, ref_key in [("fgsm/logreg", "numpy-fgsm/linear"), ("pgd40/logreg", "numpy-pgd40/linear"),
+                          ("fgsm/linear_svm", "numpy-fgsm/svm"), ("pgd40/linear_svm", "numpy-pgd40/svm")]:
+    ours = rate("/tmp/secmlops_attack_bench.txt", ours_key)
+    ref = rate("/tmp/secmlops_numpy_bench.txt", ref_key)
+    if ours and ref: print(f"ratio {ours_key} secmlops/numpy: {ours / ref:.1f}x")
 PY

@@ -12,30 +12,52 @@ using Rng = std::mt19937_64;
 // ART's small constant that keeps normalisations away from division by zero.
 inline constexpr double kTol = 10e-8;
 
-// Unit step direction per row from a loss gradient: sign(g) for L∞, g/(‖g‖₂+tol) for L2, and for
-// L1 a one-hot step sign(g_j)·e_j at j = argmax|g_j| (first maximum). NaN gradients count as 0;
-// immutable features (mask 0) get no gradient.
-void normalise_direction(RowMatrix& g, Norm norm, const Eigen::VectorXd& mask);
+// The per-step arithmetic of FGSM/PGD (ART's FastGradientMethod._compute), fused so that one
+// pass over a row does direction, step, clip and projection while it sits in the cache. The
+// operations and their order per coordinate are exactly ART's (see docs/attacks.md); only the
+// summation order inside the L1/L2 row norms may differ from NumPy's (last-bit differences).
+// Per-feature vectors are expanded once.
+class StepKernel {
+ public:
+  // `step` is per feature (eps for FGSM, eps_step for PGD); `eps` is the projection budget.
+  StepKernel(const GradientAttackOptions& o, const Eigen::VectorXd& eps, const Eigen::VectorXd& step, Eigen::Index d);
 
-// x ← clip(x + step ⊙ direction): step is per feature; NaN steps count as 0.
-void apply_step(RowMatrix& x, const RowMatrix& direction, const Eigen::VectorXd& step,
-                const GradientAttackOptions& o);
+  // Unit step direction of a loss gradient row, in place: negated when targeted, NaN → 0,
+  // immutable features → 0; sign(g) for L∞, g/(‖g‖₂+tol) for L2, for L1 a one-hot step
+  // sign(g_j)·e_j at j = argmax|g_j| (first maximum).
+  void direction(double* g) const;
+  // x ← clip(x + scale ⊙ direction) (NaN products count as 0); scale defaults to the step.
+  void advance(double* x, const double* dir, const double* scale = nullptr) const;
+  // x ← x0 + projection of (x − x0) onto the eps ball: L∞ exact (per feature), L2 and L1 by
+  // rescaling with min(1, eps/(‖δ‖+tol)) (per-feature eps broadcast as ART does).
+  void project(double* x, const double* x0) const;
 
-// Clip every row to the value bounds (scalar or per feature).
-void clip_to_bounds(RowMatrix& x, const GradientAttackOptions& o);
+  // One whole step on the rows of x (rows first_row… of the batch) whose frozen flag is unset:
+  // direction from g (overwritten), advance x, project onto the ball around x0 when
+  // `project_ball`. g and x0 hold the same rows as x.
+  void step(Eigen::Ref<RowMatrix> x, RowMatrix& g, const ConstRows& x0, bool project_ball,
+            const std::vector<bool>* frozen = nullptr, Eigen::Index first_row = 0) const;
 
-// x ← x0 + projection of (x − x0) onto the eps ball: L∞ exact (per feature), L2 and L1 by
-// rescaling with min(1, eps/(‖δ‖+tol)) (per-feature eps broadcast as ART does).
+ private:
+  Norm norm_;
+  double sign_;  // −1 for targeted attacks
+  Eigen::Index d_;
+  Eigen::VectorXd step_, eps_, lo_, hi_;  // lo_/hi_: ∓∞ where unbounded
+  bool bounded_;
+  std::vector<Eigen::Index> immutable_;
+};
+
+// x ← x0 + projection of (x − x0) onto the eps ball, every row (StepKernel::project).
 void project(RowMatrix& x, const RowMatrix& x0, const Eigen::VectorXd& eps, Norm norm);
 
 // A random start inside the eps ball (L∞ uniform in the box, L2 uniform in the ball, L1 as ART's
 // random_sphere), masked, added to x and clipped to the bounds.
-void random_init(RowMatrix& x, const Eigen::VectorXd& eps, const GradientAttackOptions& o, Rng& rng);
+void random_init(Eigen::Ref<RowMatrix> x, const Eigen::VectorXd& eps, const GradientAttackOptions& o, Rng& rng);
 
 // Per-row success: the prediction equals the target (targeted) or differs from the clean
 // prediction (untargeted) — ART's compute_success_array.
 std::vector<bool> success_array(Oracle& model, const Labels& clean_pred, const Labels& targets,
-                                const RowMatrix& x_adv, bool targeted);
+                                const ConstRows& x_adv, bool targeted);
 
 // ART's random_eps: eps drawn from a normal(0, eps/2) truncated to [0, eps], eps_step keeping its
 // ratio to eps, both rounded to 10 decimals.

@@ -17,8 +17,8 @@ class Fgsm : public sdk::Attack {
                 const sdk::Config& params, double* out) {
     auto o = GradientAttackOptions::from_config(params, x.cols());
     HandleOracle oracle(model, job);
-    RowMatrix adv = fgsm(oracle, to_rows(x), to_labels(y, x.rows()), o);
-    finish(job, adv, out, oracle, o.minimal ? "fgsm-minimal" : "fgsm");
+    fgsm(oracle, view_rows(x), to_labels(y, x.rows()), o, output_rows(out, x));
+    report(job, oracle, o.minimal ? "fgsm-minimal" : "fgsm");
   }
 };
 

@@ -17,9 +17,9 @@ class Pgd : public sdk::Attack {
                 const sdk::Config& params, double* out) {
     auto o = GradientAttackOptions::from_config(params, x.cols());
     HandleOracle oracle(model, job);
-    RowMatrix adv = pgd(oracle, to_rows(x), to_labels(y, x.rows()), o);
+    pgd(oracle, view_rows(x), to_labels(y, x.rows()), o, output_rows(out, x));
     job.metric("attack.iterations", o.max_iter);
-    finish(job, adv, out, oracle, "pgd");
+    report(job, oracle, "pgd");
   }
 };
 

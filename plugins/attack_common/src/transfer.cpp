@@ -58,8 +58,8 @@ class Surrogate final : public Oracle {
   }
   [[nodiscard]] uint32_t n_classes() const override { return k_; }
   [[nodiscard]] bool has_gradient() const override { return true; }
-  void predict_proba(const RowMatrix& x, RowMatrix& out) override { out = softmax(standardise(x) * w_, b_); }
-  void loss_gradient(const RowMatrix& x, const Labels& y, RowMatrix& out) override {
+  void predict_proba(const ConstRows& x, RowMatrix& out) override { out = softmax(standardise(x) * w_, b_); }
+  void loss_gradient(const ConstRows& x, LabelSpan y, RowMatrix& out) override {
     RowMatrix p = softmax(standardise(x) * w_, b_);
     for (Eigen::Index i = 0; i < p.rows(); ++i) p(i, y[static_cast<size_t>(i)]) -= 1;
     out = p * w_.transpose();
@@ -67,7 +67,7 @@ class Surrogate final : public Oracle {
   }
 
  private:
-  RowMatrix standardise(const RowMatrix& x) const {
+  RowMatrix standardise(const ConstRows& x) const {
     RowMatrix z = x.rowwise() - mu_;
     for (Eigen::Index r = 0; r < z.rows(); ++r) z.row(r).array() /= sd_.array();
     return z;

@@ -4,8 +4,13 @@ definitions in docs/attacks.md, independent of the C++ code. It generates a line
 runs every configuration and writes inputs and expected adversarial examples as JSON; the C++
 tests run the same configurations and must match to 1e-6 on every coordinate.
 
-usage: art_reference.py OUT.json [--model softmax|svm]  (model weights may also be read from a
-       JSON file given with --weights, so the real model plugins can be checked)"""
+Two losses: the cross-entropy of a linear softmax model (ART's gradient for logistic regression)
+and ART's linear-SVM loss (ScikitlearnSVC.loss_gradient, LinearSVC branch, ART 1.20).
+
+usage: art_reference.py OUT.json [--model softmax|svm] [--weights W.json] [--data D.json]
+       (weights read from a file let the real model plugins be checked: softmax {"W": d x k,
+       "b": k}; svm {"coef": rows x d, "intercept": rows} in scikit-learn's layout, one row
+       for two classes)"""
 import argparse
 import json
 
@@ -33,6 +38,31 @@ class LinearSoftmax:
         p = softmax(x @ self.w + self.b)
         p[np.arange(len(y)), y] -= 1.0
         return p @ self.w.T
+
+
+class LinearSvm:
+    """A linear SVM in scikit-learn's LinearSVC layout: decision f = x coef^T + intercept, one
+    row for two classes (class 1 when f > 0), one-vs-rest rows otherwise (argmax).
+
+    ART 1.20 ScikitlearnSVC.loss_gradient, LinearSVC branch: for two classes the gradient of
+    row i is +coef_[0] when its label is 0 and -coef_[0] when it is 1; for more classes it is
+    -coef_[label]. That is the gradient of L(x, y) = -s_y(x) with scores [-f, f] (binary) or
+    the one-vs-rest decision values; it does not depend on x."""
+
+    def __init__(self, coef, intercept):
+        self.coef, self.intercept = coef, intercept
+
+    def predict(self, x):
+        f = x @ self.coef.T + self.intercept
+        if self.coef.shape[0] == 1:
+            return (f[:, 0] > 0).astype(int)
+        return np.argmax(f, axis=1)
+
+    def loss_gradient(self, x, y):
+        if self.coef.shape[0] == 1:
+            sign = np.where(y == 0, 1.0, -1.0)
+            return sign[:, None] * self.coef[0][None, :]
+        return -self.coef[y]
 
 
 def direction(g, norm, mask):
@@ -113,23 +143,33 @@ def pgd(model, x, y, cfg):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
-    ap.add_argument("--weights", help="JSON with W (d x k) and b (k) of a linear softmax model")
+    ap.add_argument("--model", choices=("softmax", "svm"), default="softmax")
+    ap.add_argument("--weights", help="JSON with the model's weights (see usage)")
     ap.add_argument("--data", help="JSON with x (n x d) and y (n)")
     args = ap.parse_args()
     rng = np.random.default_rng(7)
-    if args.weights:
-        wj = json.load(open(args.weights))
-        w, b = np.array(wj["W"], dtype=float), np.array(wj["b"], dtype=float)
+    wj = json.load(open(args.weights)) if args.weights else None
+    if args.model == "svm":
+        if wj:
+            coef, intercept = np.array(wj["coef"], dtype=float), np.array(wj["intercept"], dtype=float)
+        else:
+            coef, intercept = rng.normal(size=(3, 6)), rng.normal(size=3) * 0.1
+        model = LinearSvm(coef, intercept)
+        d, k = coef.shape[1], max(2, coef.shape[0])
+        w, b = coef, intercept
     else:
-        w, b = rng.normal(size=(6, 3)), rng.normal(size=3) * 0.1
-    d, k = w.shape
+        if wj:
+            w, b = np.array(wj["W"], dtype=float), np.array(wj["b"], dtype=float)
+        else:
+            w, b = rng.normal(size=(6, 3)), rng.normal(size=3) * 0.1
+        model = LinearSoftmax(w, b)
+        d, k = w.shape
     if args.data:
         dj = json.load(open(args.data))
         x, y = np.array(dj["x"], dtype=float), np.array(dj["y"], dtype=int)
     else:
         x = rng.uniform(0, 1, size=(40, d))
         y = rng.integers(0, k, size=40)
-    model = LinearSoftmax(w, b)
     targets = (model.predict(x) + 1) % k
     cases = []
     for attack in ("fgsm", "fgsm-minimal", "pgd"):

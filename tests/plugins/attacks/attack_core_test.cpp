@@ -8,6 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 namespace secmlops::plugins::attacks {
 namespace {
 
@@ -31,7 +34,7 @@ class BoxOracle final : public Oracle {
  public:
   [[nodiscard]] uint32_t n_classes() const override { return 2; }
   [[nodiscard]] bool has_gradient() const override { return false; }
-  void predict_proba(const RowMatrix& x, RowMatrix& out) override {
+  void predict_proba(const ConstRows& x, RowMatrix& out) override {
     out.resize(x.rows(), 2);
     for (Eigen::Index r = 0; r < x.rows(); ++r) {
       bool inside = x(r, 0) > 0.3 && x(r, 0) < 0.7 && x(r, 1) > 0.3 && x(r, 1) < 0.7;
@@ -40,7 +43,7 @@ class BoxOracle final : public Oracle {
     }
     count(static_cast<uint64_t>(x.rows()));
   }
-  void loss_gradient(const RowMatrix&, const Labels&, RowMatrix&) override { FAIL(); }
+  void loss_gradient(const ConstRows&, LabelSpan, RowMatrix&) override { FAIL(); }
 };
 
 TEST(AttackCore, RandomInitIsReproducibleFromTheSeedAndStaysInTheBall) {
@@ -130,6 +133,51 @@ TEST(AttackCore, EarlyStopFreezesSuccessfulSamples) {
     unstopped += (full.row(i) - x.row(i)).norm();
   }
   EXPECT_LT(stopped, unstopped);  // early stop yields smaller perturbations
+}
+
+// The fused L∞ loop (vectorised, one clone per instruction set) gives the same bits as the
+// separate direction → advance → project calls, including NaN and zero gradients, bounds and
+// infinite steps; odd widths exercise the vector loop's tail.
+TEST(AttackCore, FusedInfStepEqualsTheSeparateSteps) {
+  Rng rng(11);
+  std::uniform_real_distribution<double> u(-1, 1);
+  for (Eigen::Index d : {1, 3, 20, 37}) {
+    for (bool targeted : {false, true}) {
+      for (bool bounded : {false, true}) {
+        const Eigen::Index n = 50;
+        RowMatrix x(n, d), x0(n, d), g(n, d);
+        for (Eigen::Index r = 0; r < n; ++r)
+          for (Eigen::Index c = 0; c < d; ++c) {
+            x0(r, c) = u(rng);
+            x(r, c) = x0(r, c) + 0.2 * u(rng);
+            const double v = u(rng);
+            g(r, c) = v > 0.8 ? std::nan("") : (v < -0.8 ? 0.0 : v);
+          }
+        GradientAttackOptions o;
+        o.targeted = targeted;
+        if (bounded) {
+          o.clip_min = Eigen::VectorXd::Constant(1, -0.5);
+          o.clip_max = Eigen::VectorXd::LinSpaced(d, 0.3, 0.9);
+        }
+        Eigen::VectorXd eps = Eigen::VectorXd::LinSpaced(d, 0.05, 0.4);
+        Eigen::VectorXd step = Eigen::VectorXd::LinSpaced(d, 0.01, 0.2);
+        step[0] = std::numeric_limits<double>::infinity();
+        StepKernel k(o, eps, step, d);
+        RowMatrix fused = x, g_fused = g;
+        k.step(fused, g_fused, x0, true);
+        RowMatrix separate = x;
+        for (Eigen::Index r = 0; r < n; ++r) {
+          Eigen::RowVectorXd gr = g.row(r);
+          k.direction(gr.data());
+          k.advance(separate.row(r).data(), gr.data());
+          k.project(separate.row(r).data(), x0.row(r).data());
+        }
+        for (Eigen::Index r = 0; r < n; ++r)
+          for (Eigen::Index c = 0; c < d; ++c)
+            ASSERT_EQ(fused(r, c), separate(r, c)) << "d=" << d << " row " << r << " col " << c;
+      }
+    }
+  }
 }
 
 TEST(AttackCore, TargetedWithoutTargetsIsAnError) {

@@ -1,12 +1,17 @@
-// FGSM and PGD through the plugin ABI and the host on the real logistic-regression plugin match the
-// NumPy reference to 1e-6. The reference needs the model's weights: a softmax model is determined
-// (up to a per-class constant that changes neither probabilities nor the cross-entropy gradient)
-// by the log-probability ratios at 0 and at the unit vectors, so the weights are read back from
-// predict_proba instead of from any plugin-specific format.
+// FGSM and PGD through the plugin ABI and the host on the real logistic-regression and linear-SVM
+// plugins match the NumPy reference to 1e-6. The reference needs the model's weights:
+// - logistic regression: a softmax model is determined (up to a per-class constant that changes
+//   neither probabilities nor the cross-entropy gradient) by the log-probability ratios at 0 and
+//   at the unit vectors, so the weights are read back from predict_proba;
+// - linear SVM: ART's loss uses the raw coefficients (not only their differences), which the
+//   probabilities do not determine, so they are read from the model's ONNX export
+//   (LinearClassifier), independently of the gradient the plugin computes.
 #include "secmlops/host/attack_runner.hpp"
 #include "secmlops/host/registry.hpp"
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
+
+#include <secmlops/models/linear_onnx.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -45,7 +50,30 @@ void recover_softmax(const ModelSession& m, uint64_t d, nlohmann::json& w, nlohm
   b = bias;
 }
 
-void check_against_reference(const std::string& model_name, uint32_t classes) {
+// The reference's --weights file for the fitted model `m` (see art_reference.py's usage).
+using WeightsReader = nlohmann::json (*)(const ModelSession& m, uint64_t d);
+
+nlohmann::json softmax_weights(const ModelSession& m, uint64_t d) {
+  nlohmann::json w, b;
+  recover_softmax(m, d, w, b);
+  return {{"W", w}, {"b", b}};
+}
+
+// scikit-learn's LinearSVC layout (coef_ rows × d, one row for two classes) from the export.
+nlohmann::json svm_weights(const ModelSession& m, uint64_t /*d*/) {
+  auto bytes = m.export_onnx();
+  auto g = models::read_linear_graph(sdk::Bytes{bytes.data(), bytes.size()});
+  nlohmann::json coef = nlohmann::json::array();
+  for (Eigen::Index r = 0; r < g.model.coef.rows(); ++r) {
+    nlohmann::json row = nlohmann::json::array();
+    for (Eigen::Index c = 0; c < g.model.coef.cols(); ++c) row.push_back(g.model.coef(r, c));
+    coef.push_back(row);
+  }
+  return {{"coef", coef}, {"intercept", std::vector<double>(g.model.intercept.begin(), g.model.intercept.end())}};
+}
+
+void check_against_reference(const std::string& model_name, uint32_t classes, const std::string& loss,
+                             WeightsReader read_weights) {
   auto plugin = registry().find(SECMLOPS_KIND_MODEL, model_name);
   if (!plugin) GTEST_SKIP() << model_name << " plugin not built";
   const uint64_t d = 6, n = 300;
@@ -59,18 +87,16 @@ void check_against_reference(const std::string& model_name, uint32_t classes) {
   }
   ModelSession m(*plugin);
   m.fit(x, y, {});
-  nlohmann::json w, b;
-  recover_softmax(m, d, w, b);
   test::TempDir dir;
   DenseMatrix sample(40, d, std::vector<double>(x.data.begin(), x.data.begin() + 40 * d));
   nlohmann::json data = {{"x", nlohmann::json::array()}, {"y", std::vector<int32_t>(y.begin(), y.begin() + 40)}};
   for (uint64_t r = 0; r < 40; ++r)
     data["x"].push_back(std::vector<double>(sample.data.begin() + r * d, sample.data.begin() + (r + 1) * d));
-  std::ofstream(dir.path() / "w.json") << nlohmann::json{{"W", w}, {"b", b}}.dump();
+  std::ofstream(dir.path() / "w.json") << read_weights(m, d).dump();
   std::ofstream(dir.path() / "d.json") << data.dump();
   auto out = dir.path() / "ref.json";
   auto r = test::run_command("/usr/bin/python3 " SECMLOPS_SOURCE_DIR "/tests/plugins/attacks/art_reference.py " +
-                             out.string() + " --weights " + (dir.path() / "w.json").string() + " --data " +
+                             out.string() + " --model " + loss + " --weights " + (dir.path() / "w.json").string() + " --data " +
                              (dir.path() / "d.json").string());
   ASSERT_EQ(r.exit_code, 0);
   auto ref = nlohmann::json::parse(std::ifstream(out));
@@ -92,8 +118,16 @@ void check_against_reference(const std::string& model_name, uint32_t classes) {
   EXPECT_EQ(checked, 54);
 }
 
-TEST(RealModels, LogisticRegressionBinaryMatchesTheReference) { check_against_reference("logreg", 2); }
-TEST(RealModels, LogisticRegressionMulticlassMatchesTheReference) { check_against_reference("logreg", 3); }
+TEST(RealModels, LogisticRegressionBinaryMatchesTheReference) {
+  check_against_reference("logreg", 2, "softmax", softmax_weights);
+}
+TEST(RealModels, LogisticRegressionMulticlassMatchesTheReference) {
+  check_against_reference("logreg", 3, "softmax", softmax_weights);
+}
+TEST(RealModels, LinearSvmBinaryMatchesTheReference) { check_against_reference("linear_svm", 2, "svm", svm_weights); }
+TEST(RealModels, LinearSvmMulticlassMatchesTheReference) {
+  check_against_reference("linear_svm", 3, "svm", svm_weights);
+}
 
 }  // namespace
 }  // namespace secmlops::host
