@@ -5,6 +5,7 @@
 #include "server_config.hpp"
 #include "support/temp_dir.hpp"
 
+#include "secmlops/host/csv.hpp"
 #include "secmlops/host/path_guard.hpp"
 
 #include <gmock/gmock.h>
@@ -101,11 +102,19 @@ TEST(CsvDataset, ParsesAndRejectsWithLocation) {
   try {
     server::parse_labeled_csv("1,0\n2,zz\n", "", false, 100);
     FAIL();
-  } catch (const std::invalid_argument& e) {
+  } catch (const host::DataError& e) {
     EXPECT_THAT(e.what(), HasSubstr("line 2, column 2"));
   }
-  EXPECT_THROW(server::parse_labeled_csv("1,0\n2\n", "", false, 100), std::invalid_argument);
-  EXPECT_THROW(server::parse_labeled_csv("1,0.5\n", "", false, 100), std::invalid_argument);
+  try {
+    server::parse_labeled_csv("a,b\n1,0\n", "c", true, 100);
+    FAIL();
+  } catch (const host::DataError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("neither a header name nor an index below 2"));
+  }
+  EXPECT_THROW(server::parse_labeled_csv("1,0\n2\n", "", false, 100), host::DataError);
+  EXPECT_THROW(server::parse_labeled_csv("1,0.5\n", "", false, 100), host::DataError);
+  EXPECT_THROW(server::parse_labeled_csv("1\n2\n", "", false, 100), host::DataError);
+  EXPECT_THROW(server::parse_labeled_csv("a,y\n", "", true, 100), host::DataError);
   EXPECT_THROW(server::parse_labeled_csv("1,0\n2,1\n3,1\n", "", false, 2), std::length_error);
 }
 
