@@ -32,8 +32,9 @@ struct CsvLimits {
 // (headerless uploads, whose columns are known by position only).
 enum class CsvHeader { present, absent };
 
-// A CSV file as text cells: a header row, then records with exactly as many fields. Fields may
-// be double-quoted ("" is a quote inside a quoted field); blank lines are skipped; CRLF works.
+// A CSV file as text cells: a header row (unless CsvHeader::absent), then records with exactly
+// as many fields (as the first record, without a header). Fields may be double-quoted ("" is a
+// quote inside a quoted field); blank lines are skipped; CRLF works.
 struct CsvTable {
   std::string source;  // the path (or a name for in-memory text), for messages
   bool has_header = true;
