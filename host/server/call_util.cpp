@@ -1,5 +1,7 @@
 #include "call_util.hpp"
 
+#include "secmlops/host/csv.hpp"
+
 namespace secmlops::server {
 
 grpc::StatusCode status_code(secmlops_status status) {
@@ -32,6 +34,8 @@ grpc::Status guarded(const std::function<void()>& work) {
     return {status_code(e.status()), e.what()};
   } catch (const std::bad_alloc&) {
     return {grpc::StatusCode::RESOURCE_EXHAUSTED, "out of memory while handling the request"};
+  } catch (const host::DataError& e) {  // malformed request data (e.g. training CSV)
+    return {grpc::StatusCode::INVALID_ARGUMENT, e.what()};
   } catch (const std::length_error& e) {
     return {grpc::StatusCode::RESOURCE_EXHAUSTED, e.what()};
   } catch (const std::invalid_argument& e) {

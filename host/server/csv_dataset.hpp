@@ -4,7 +4,6 @@
 
 #include <cstdint>
 #include <string>
-#include <string_view>
 #include <vector>
 
 namespace secmlops::server {
@@ -14,10 +13,12 @@ struct LabeledData {
   std::vector<int32_t> y;
 };
 
-// Parses numeric CSV (comma-separated, optional header) into features and integer labels.
-// `label_column` is a header name, a 0-based index, or empty for the last column. Throws
-// std::invalid_argument naming the line and column on bad input; at most `max_values` cells.
-LabeledData parse_labeled_csv(std::string_view text, const std::string& label_column,
+// Training data from a TrainRequest's CSV text, read by the host's CSV reader: numeric feature
+// columns and one column of integer class labels. `label_column` is a header name, a 0-based
+// index, or empty for the last column. Bad input throws host::DataError naming the line and
+// column ("CSV line 2, column 2" without a header); more than `max_values` cells throws
+// std::length_error.
+LabeledData parse_labeled_csv(const std::string& text, const std::string& label_column,
                               bool has_header, uint64_t max_values);
 
 }  // namespace secmlops::server

@@ -1,4 +1,5 @@
 // secmlopsd: the secmlops gRPC API server.
+#include "memory_trim.hpp"
 #include "server_config.hpp"
 #include "server_state.hpp"
 #include "services.hpp"
@@ -68,6 +69,7 @@ CONFIG FILE (--config FILE, YAML; flags given on the command line win)
   max_matrix_values: 50000000
   attack_batch_rows: 256
   drain_seconds: 10
+  memory_trim_seconds: 1
   reflection: true
   ready_file: /run/secmlops/ready
   log_level: info
@@ -177,6 +179,9 @@ int main(int argc, char** argv) {
   app.add_option("--drain-seconds", cfg.drain_seconds,
                  "on SIGTERM/SIGINT, time running calls get to finish")
       ->default_val(cfg.drain_seconds);
+  app.add_option("--memory-trim-seconds", cfg.memory_trim_seconds,
+                 "how often malloc's free memory is given back to the system (0 = never)")
+      ->default_val(cfg.memory_trim_seconds);
   app.add_option("--reflection", cfg.reflection, "serve grpc.reflection (true/false)")
       ->default_val(cfg.reflection);
   app.add_option("--ready-file", cfg.ready_file,
@@ -286,6 +291,10 @@ int main(int argc, char** argv) {
       std::filesystem::rename(tmp, cfg.ready_file);
     }
 
+    // Returns what a backlog of finished calls left free in malloc's arenas (memory_trim.hpp);
+    // 1 MiB of free chunks is the least worth a trim.
+    server::MemoryTrimmer trimmer(
+        std::chrono::milliseconds(static_cast<int64_t>(cfg.memory_trim_seconds * 1000)), 1u << 20);
     std::thread waiter([&] {
       int sig = 0;
       sigwait(&signals, &sig);

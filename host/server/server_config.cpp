@@ -50,6 +50,7 @@ std::string validate(const ServerConfig& c) {
   if (c.max_message_bytes < 1024 || c.max_message_bytes > (1ull << 31) - 1)
     return "--max-message-bytes must be between 1 KiB and 2 GiB";
   if (c.drain_seconds < 0) return "--drain-seconds must not be negative";
+  if (c.memory_trim_seconds < 0) return "--memory-trim-seconds must not be negative";
   return {};
 }
 
@@ -131,6 +132,8 @@ void load_config_file(const std::filesystem::path& file, ServerConfig& c) {
       c.attack_batch_rows = get<uint32_t>(v, key, file);
     else if (key == "drain_seconds")
       c.drain_seconds = get<double>(v, key, file);
+    else if (key == "memory_trim_seconds")
+      c.memory_trim_seconds = get<double>(v, key, file);
     else if (key == "reflection")
       c.reflection = get<bool>(v, key, file);
     else if (key == "ready_file")

@@ -33,6 +33,7 @@ struct ServerConfig {
   uint64_t max_matrix_values = 50'000'000;  // rows*cols accepted in one request
   uint32_t attack_batch_rows = 256;         // default rows per attack step (progress granularity)
   double drain_seconds = 10;                // graceful shutdown: time in-flight calls get
+  double memory_trim_seconds = 1;           // how often free malloc memory goes back (0 = never)
   bool reflection = true;
   std::string ready_file;  // written once listening: one bound address per line (tests, scripts)
   std::string log_level = "info";

@@ -11,10 +11,8 @@ namespace secmlops::host {
 
 namespace {
 
-std::string where(const std::string& source, uint64_t line) { return source + ":" + std::to_string(line); }
-
-// Splits one record; `line_no` for messages.
-std::vector<std::string> split_record(std::string_view rec, const std::string& source, uint64_t line_no,
+// Splits one record; `table` and `line_no` for messages.
+std::vector<std::string> split_record(std::string_view rec, const CsvTable& table, uint64_t line_no,
                                       const CsvLimits& limits) {
   std::vector<std::string> out;
   std::string cell;
@@ -39,12 +37,12 @@ std::vector<std::string> split_record(std::string_view rec, const std::string& s
       cell.clear();
       was_quoted = false;
       if (out.size() > limits.max_columns)
-        throw DataError(where(source, line_no) + ": more than " + std::to_string(limits.max_columns) + " columns");
+        throw DataError(table.where(line_no) + ": more than " + std::to_string(limits.max_columns) + " columns");
     } else {
       cell += c;
     }
   }
-  if (quoted) throw DataError(where(source, line_no) + ": unterminated quoted field");
+  if (quoted) throw DataError(table.where(line_no) + ": unterminated quoted field");
   out.push_back(std::move(cell));
   return out;
 }
@@ -67,10 +65,13 @@ bool parse_number(const std::string& text, double& out) {
 
 }  // namespace
 
-CsvTable parse_csv(const std::string& content, const std::string& source, const CsvLimits& limits) {
+CsvTable parse_csv(const std::string& content, const std::string& source, const CsvLimits& limits,
+                   CsvHeader header) {
   CsvTable t;
   t.source = source;
-  uint64_t line_no = 0;
+  t.has_header = header == CsvHeader::present;
+  bool header_pending = t.has_header;
+  uint64_t line_no = 0, cells = 0;
   size_t pos = 0;
   if (content.size() >= 3 && content.compare(0, 3, "\xEF\xBB\xBF") == 0) pos = 3;  // UTF-8 BOM
   while (pos < content.size()) {
@@ -81,30 +82,39 @@ CsvTable parse_csv(const std::string& content, const std::string& source, const 
     pos = end + 1;
     if (!rec.empty() && rec.back() == '\r') rec.remove_suffix(1);
     if (rec.size() > limits.max_line_bytes)
-      throw DataError(where(source, line_no) + ": line longer than " + std::to_string(limits.max_line_bytes) + " bytes");
+      throw DataError(t.where(line_no) + ": line longer than " + std::to_string(limits.max_line_bytes) + " bytes");
     if (rec.find_first_not_of(" \t") == std::string_view::npos) continue;
-    if (rec.find('\0') != std::string_view::npos)
-      throw DataError(where(source, line_no) + ": NUL byte (binary file?)");
-    auto fields = split_record(rec, source, line_no, limits);
-    if (t.header.empty()) {
+    if (rec.find('\0') != std::string_view::npos) throw DataError(t.where(line_no) + ": NUL byte (binary file?)");
+    auto fields = split_record(rec, t, line_no, limits);
+    if (header_pending) {
+      header_pending = false;
       for (auto& f : fields) f = trim(f);
       for (size_t i = 0; i < fields.size(); ++i) {
         if (fields[i].empty())
-          throw DataError(where(source, line_no) + ": header column " + std::to_string(i + 1) + " has no name");
+          throw DataError(t.where(line_no) + ": header column " + std::to_string(i + 1) + " has no name");
         for (size_t j = 0; j < i; ++j)
           if (fields[j] == fields[i])
-            throw DataError(where(source, line_no) + ": header column '" + fields[i] + "' appears twice");
+            throw DataError(t.where(line_no) + ": header column '" + fields[i] + "' appears twice");
       }
+      t.fields = fields.size();
       t.header = std::move(fields);
       continue;
     }
-    if (fields.size() != t.header.size())
-      throw DataError(where(source, line_no) + ": expected " + std::to_string(t.header.size()) +
-                      " fields (as in the header), found " + std::to_string(fields.size()));
+    if (t.fields == 0) {
+      t.fields = fields.size();  // headerless: the first record sets the width
+    } else if (fields.size() != t.fields) {
+      throw DataError(t.where(line_no) + ": expected " + std::to_string(t.fields) + " fields (as in " +
+                      (t.has_header ? std::string("the header") : "the first record") + "), found " +
+                      std::to_string(fields.size()));
+    }
+    cells += fields.size();
+    if (cells > limits.max_cells)
+      throw std::length_error(source + " has more than " + std::to_string(limits.max_cells) + " values (limit)");
     t.rows.push_back(std::move(fields));
     t.line.push_back(line_no);
   }
-  if (t.header.empty()) throw DataError(source + ": empty file (no header row)");
+  if (t.has_header && t.header.empty()) throw DataError(source + ": empty file (no header row)");
+  if (!t.has_header && t.rows.empty()) throw DataError(source + ": no records");
   return t;
 }
 
@@ -131,6 +141,15 @@ size_t CsvTable::column(const std::string& name) const {
   throw DataError(source + ": no column named '" + name + "' (columns: " + list + ")");
 }
 
+std::string CsvTable::where(uint64_t line_no) const {
+  return source + (has_header ? ":" : " line ") + std::to_string(line_no);
+}
+
+std::string CsvTable::where(uint64_t line_no, size_t column) const {
+  if (has_header) return where(line_no) + ": column '" + header[column] + "'";
+  return where(line_no) + ", column " + std::to_string(column + 1);
+}
+
 DenseMatrix CsvTable::numeric(const std::vector<size_t>& columns) const {
   DenseMatrix m(rows.size(), columns.size());
   for (size_t r = 0; r < rows.size(); ++r)
@@ -138,11 +157,9 @@ DenseMatrix CsvTable::numeric(const std::vector<size_t>& columns) const {
       const std::string& cell = rows[r][columns[c]];
       double v = 0;
       if (!parse_number(cell, v))
-        throw DataError(where(source, line[r]) + ": column '" + header[columns[c]] + "': '" + cell +
-                        "' is not a number");
+        throw DataError(where(line[r], columns[c]) + ": '" + cell + "' is not a number");
       if (!std::isfinite(v))
-        throw DataError(where(source, line[r]) + ": column '" + header[columns[c]] + "': '" + cell +
-                        "' is not a finite number");
+        throw DataError(where(line[r], columns[c]) + ": '" + cell + "' is not a finite number");
       m(r, c) = v;
     }
   return m;
@@ -152,6 +169,20 @@ std::vector<std::string> CsvTable::text(size_t column) const {
   std::vector<std::string> out;
   out.reserve(rows.size());
   for (const auto& r : rows) out.push_back(trim(r[column]));
+  return out;
+}
+
+std::vector<int32_t> CsvTable::class_indices(size_t column) const {
+  std::vector<int32_t> out;
+  out.reserve(rows.size());
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const std::string& cell = rows[r][column];
+    double v = 0;
+    if (!parse_number(cell, v) || !(v >= 0 && v <= kMaxClassIndex) || v != std::floor(v))
+      throw DataError(where(line[r], column) + ": label '" + cell + "' is not a class index (an integer 0.." +
+                      std::to_string(kMaxClassIndex) + ")");
+    out.push_back(static_cast<int32_t>(v));
+  }
   return out;
 }
 
@@ -179,7 +210,7 @@ std::vector<int32_t> LabelEncoder::encode(const std::vector<std::string>& labels
   for (size_t i = 0; i < labels.size(); ++i) {
     auto it = index_.find(labels[i]);
     if (it == index_.end()) {
-      std::string at = table ? where(table->source, table->line[i]) : "row " + std::to_string(i);
+      std::string at = table ? table->where(table->line[i]) : "row " + std::to_string(i);
       std::string known;
       for (size_t k = 0; k < classes_.size() && k < 20; ++k) known += (k ? ", " : "") + classes_[k];
       throw DataError(at + ": label '" + labels[i] + "' is not a class the model knows (" + known + ")");

@@ -56,6 +56,57 @@ TEST(Csv, MissingColumnListsColumns) {
   }
 }
 
+TEST(Csv, HeaderlessRecordsAreDataAndNamedByPosition) {
+  auto t = parse_csv("1,2,0\n\n3,4,1\n", "up", {}, CsvHeader::absent);
+  EXPECT_FALSE(t.has_header);
+  EXPECT_TRUE(t.header.empty());
+  EXPECT_EQ(t.fields, 3u);
+  ASSERT_EQ(t.rows.size(), 2u);
+  EXPECT_EQ(t.line, (std::vector<uint64_t>{1, 3}));
+  EXPECT_EQ(t.numeric({0, 1})(1, 1), 4.0);
+  auto bad = parse_csv("1,0\n2,zz\n", "CSV", {}, CsvHeader::absent);
+  try {
+    (void)bad.numeric({1});
+    FAIL();
+  } catch (const DataError& e) {
+    EXPECT_STREQ(e.what(), "CSV line 2, column 2: 'zz' is not a number");
+  }
+  try {
+    (void)parse_csv("1,0\n2\n", "CSV", {}, CsvHeader::absent);
+    FAIL();
+  } catch (const DataError& e) {
+    EXPECT_STREQ(e.what(), "CSV line 2: expected 2 fields (as in the first record), found 1");
+  }
+  EXPECT_THROW((void)parse_csv("\n \n", "CSV", {}, CsvHeader::absent), DataError);
+}
+
+TEST(Csv, ClassIndicesAreSmallNonNegativeIntegers) {
+  auto t = parse_csv("x,y\n1, 2\n2,0\n", "d.csv");
+  EXPECT_EQ(t.class_indices(1), (std::vector<int32_t>{2, 0}));
+  for (const char* label : {"0.5", "-1", "1000001", "cat", "", "inf"}) {
+    auto bad = parse_csv(std::string("x,y\n1,0\n2,") + label + "\n", "d.csv");
+    try {
+      (void)bad.class_indices(1);
+      ADD_FAILURE() << label;
+    } catch (const DataError& e) {
+      EXPECT_THAT(e.what(), HasSubstr("d.csv:3: column 'y': label '")) << label;
+      EXPECT_THAT(e.what(), HasSubstr("is not a class index")) << label;
+    }
+  }
+}
+
+TEST(Csv, CellLimitIsALengthError) {
+  CsvLimits limits;
+  limits.max_cells = 4;
+  EXPECT_EQ(parse_csv("a,b\n1,2\n3,4\n", "d.csv", limits).rows.size(), 2u);  // header not counted
+  try {
+    (void)parse_csv("1,2\n3,4\n5,6\n", "CSV", limits, CsvHeader::absent);
+    FAIL();
+  } catch (const std::length_error& e) {
+    EXPECT_STREQ(e.what(), "CSV has more than 4 values (limit)");
+  }
+}
+
 TEST(LabelEncoder, SortsNumericLabelsNumericallyAndRejectsUnknown) {
   auto e = LabelEncoder::fit({"10", "2", "10", "1"});
   EXPECT_EQ(e.classes(), (std::vector<std::string>{"1", "2", "10"}));

@@ -2,15 +2,23 @@
 // CSV datasets, config files.
 #include "auth.hpp"
 #include "csv_dataset.hpp"
+#include "memory_trim.hpp"
 #include "server_config.hpp"
 #include "support/temp_dir.hpp"
 
+#include "secmlops/host/csv.hpp"
 #include "secmlops/host/path_guard.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
+
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <thread>
+#include <vector>
 
 namespace fs = std::filesystem;
 using namespace secmlops;
@@ -101,11 +109,19 @@ TEST(CsvDataset, ParsesAndRejectsWithLocation) {
   try {
     server::parse_labeled_csv("1,0\n2,zz\n", "", false, 100);
     FAIL();
-  } catch (const std::invalid_argument& e) {
+  } catch (const host::DataError& e) {
     EXPECT_THAT(e.what(), HasSubstr("line 2, column 2"));
   }
-  EXPECT_THROW(server::parse_labeled_csv("1,0\n2\n", "", false, 100), std::invalid_argument);
-  EXPECT_THROW(server::parse_labeled_csv("1,0.5\n", "", false, 100), std::invalid_argument);
+  try {
+    server::parse_labeled_csv("a,b\n1,0\n", "c", true, 100);
+    FAIL();
+  } catch (const host::DataError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("neither a header name nor an index below 2"));
+  }
+  EXPECT_THROW(server::parse_labeled_csv("1,0\n2\n", "", false, 100), host::DataError);
+  EXPECT_THROW(server::parse_labeled_csv("1,0.5\n", "", false, 100), host::DataError);
+  EXPECT_THROW(server::parse_labeled_csv("1\n2\n", "", false, 100), host::DataError);
+  EXPECT_THROW(server::parse_labeled_csv("a,y\n", "", true, 100), host::DataError);
   EXPECT_THROW(server::parse_labeled_csv("1,0\n2,1\n3,1\n", "", false, 2), std::length_error);
 }
 
@@ -114,7 +130,8 @@ TEST(ConfigFile, ReadsKeysRelativeToFileAndRejectsUnknownOnes) {
   auto f = t.write(
       "conf/secmlopsd.yaml",
       "listen: [\"unix:/tmp/a.sock\", \"127.0.0.1:0\"]\n"
-      "tls_cert: certs/server.crt\nscan_roots: /srv/models\nthreads: 3\nreflection: false\n");
+      "tls_cert: certs/server.crt\nscan_roots: /srv/models\nthreads: 3\nreflection: false\n"
+      "memory_trim_seconds: 0.5\n");
   server::ServerConfig c;
   server::load_config_file(f, c);
   EXPECT_EQ(c.listen.size(), 2u);
@@ -123,8 +140,39 @@ TEST(ConfigFile, ReadsKeysRelativeToFileAndRejectsUnknownOnes) {
   EXPECT_EQ(c.scan_roots[0], "/srv/models");
   EXPECT_EQ(c.threads, 3u);
   EXPECT_FALSE(c.reflection);
+  EXPECT_EQ(c.memory_trim_seconds, 0.5);
+  server::ServerConfig negative;
+  negative.listen = {"127.0.0.1:0"};
+  EXPECT_EQ(server::validate(negative), "");
+  negative.memory_trim_seconds = -1;
+  EXPECT_THAT(server::validate(negative), HasSubstr("--memory-trim-seconds"));
   auto bad = t.write("bad.yaml", "listne: x\n");
   EXPECT_THROW(server::load_config_file(bad, c), std::runtime_error);
   auto badv = t.write("badv.yaml", "threads: many\n");
   EXPECT_THROW(server::load_config_file(badv, c), std::runtime_error);
+}
+
+TEST(MemoryTrimmer, TrimsOnlyWhenEnoughIsFree) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "ASan replaces malloc: glibc's arenas are not in use";
+#else
+  EXPECT_FALSE(server::MemoryTrimmer::trim_if_worth_it(UINT64_MAX));
+  // 4 MiB freed in 8 KiB holes between live blocks: free chunks glibc cannot return by itself
+  // (only free space at the top of an arena goes back on free()).
+  std::vector<std::unique_ptr<char[]>> blocks;
+  for (int i = 0; i < 1024; ++i) {
+    blocks.emplace_back(new char[8192]);
+    std::memset(blocks.back().get(), 1, 8192);
+  }
+  for (size_t i = 0; i < blocks.size(); i += 2) blocks[i].reset();
+  EXPECT_TRUE(server::MemoryTrimmer::trim_if_worth_it(1u << 20));
+#endif
+  // The periodic thread starts and stops promptly.
+  auto start = std::chrono::steady_clock::now();
+  {
+    server::MemoryTrimmer trimmer(std::chrono::milliseconds(10), 1u << 20);
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  }
+  { server::MemoryTrimmer disabled(std::chrono::milliseconds(0), 1u << 20); }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }

@@ -22,27 +22,48 @@ struct CsvLimits {
   uint64_t max_bytes = 4ull << 30;     // whole file
   uint64_t max_line_bytes = 1 << 20;   // one record
   uint64_t max_columns = 100000;
+  // Data cells (every field of every record after the header) in the whole file; more throws
+  // std::length_error rather than DataError, so callers can answer "too large" apart from
+  // "malformed" (the gRPC server maps it to RESOURCE_EXHAUSTED).
+  uint64_t max_cells = UINT64_MAX;
 };
 
-// A CSV file as text cells: a header row, then records with exactly as many fields. Fields may
-// be double-quoted ("" is a quote inside a quoted field); blank lines are skipped; CRLF works.
+// Whether the first non-blank record names the columns (CLI files) or is already data
+// (headerless uploads, whose columns are known by position only).
+enum class CsvHeader { present, absent };
+
+// A CSV file as text cells: a header row (unless CsvHeader::absent), then records with exactly
+// as many fields (as the first record, without a header). Fields may be double-quoted ("" is a
+// quote inside a quoted field); blank lines are skipped; CRLF works.
 struct CsvTable {
-  std::string source;  // the path, for messages
-  std::vector<std::string> header;
+  std::string source;  // the path (or a name for in-memory text), for messages
+  bool has_header = true;
+  std::vector<std::string> header;  // empty when has_header is false
+  size_t fields = 0;                // fields of every record
   std::vector<std::vector<std::string>> rows;
   std::vector<uint64_t> line;  // line number of each row
 
   // Index of a header column; throws DataError listing the columns when absent.
   [[nodiscard]] size_t column(const std::string& name) const;
   // Parses the given columns as finite numbers into a rows × columns.size() matrix; a bad cell
-  // throws DataError("file:line: column 'name': 'text' is not a number").
+  // throws DataError("file:line: column 'name': 'text' is not a number"), without a header
+  // DataError("file line L, column C: 'text' is not a number").
   [[nodiscard]] DenseMatrix numeric(const std::vector<size_t>& columns) const;
   // The text of one column.
   [[nodiscard]] std::vector<std::string> text(size_t column) const;
+  // One column read as class indices, integers 0..kMaxClassIndex; any other cell throws
+  // DataError at its location.
+  [[nodiscard]] std::vector<int32_t> class_indices(size_t column) const;
+  static constexpr int32_t kMaxClassIndex = 1000000;
+  // Where a row or a cell is, for messages: with a header "d.csv:3" and "d.csv:3: column 'b'";
+  // without one (columns have no names) "d.csv line 3" and "d.csv line 3, column 2" (1-based).
+  [[nodiscard]] std::string where(uint64_t line) const;
+  [[nodiscard]] std::string where(uint64_t line, size_t column) const;
 };
 
 CsvTable read_csv(const std::filesystem::path& path, const CsvLimits& limits = {});
-CsvTable parse_csv(const std::string& content, const std::string& source, const CsvLimits& limits = {});
+CsvTable parse_csv(const std::string& content, const std::string& source, const CsvLimits& limits = {},
+                   CsvHeader header = CsvHeader::present);
 
 // Maps label text to class indices 0..k-1. Classes are sorted numerically when every label is
 // a number ("2" < "10"), lexicographically otherwise, so the encoding does not depend on row
