@@ -59,7 +59,8 @@ inline nlohmann::json expected() {
 // Parameters of a family from expected.json as key=value strings.
 inline host::KeyValues params_of(const std::string& family) {
   host::KeyValues kv;
-  for (const auto& [k, v] : expected()["params"][family].items()) {
+  const nlohmann::json all = expected();  // a range-for would not keep the temporary alive
+  for (const auto& [k, v] : all["params"][family].items()) {
     if (v.is_array()) {
       std::string s;
       for (const auto& e : v) s += (s.empty() ? "" : ",") + std::to_string(e.get<int64_t>());
