@@ -1,5 +1,6 @@
 #include "logreg.hpp"
 
+#include <secmlops/models/parallel.hpp>
 #include <secmlops/models/params.hpp>
 
 #include <cmath>
@@ -22,53 +23,97 @@ const char* link_name(LogisticRegression::Link link) {
 namespace {
 
 // The objective is scaled by 1/n (mean loss + ‖W‖²/(2Cn)): the same minimiser as
-// scikit-learn's, with gradients whose size does not grow with n.
+// scikit-learn's, with gradients whose size does not grow with n. Loss and gradient are sums
+// over rows: large sets are summed in fixed row blocks over the cores (models::row_blocks).
+template <class Partial>
+double blocked_objective(models::LoopPool& pool, const ConstRowMap& x, const Vector& theta, Vector& grad,
+                         const Partial& partial) {
+  const auto blocks = models::row_blocks(static_cast<size_t>(x.rows()));
+  std::vector<Vector> g(blocks.count, Vector::Zero(grad.size()));
+  std::vector<double> loss(blocks.count, 0.0);
+  pool.run(blocks.count, [&](size_t b) {
+    const Index from = static_cast<Index>(blocks.begin(b));
+    const Index rows = static_cast<Index>(blocks.size(b, static_cast<size_t>(x.rows())));
+    loss[b] = partial(ConstRowMap(x.data() + from * x.cols(), rows, x.cols()), from, theta, g[b]);
+  });
+  grad = g[0];
+  double total = loss[0];
+  for (size_t b = 1; b < blocks.count; ++b) grad += g[b], total += loss[b];
+  return total;
+}
+
 struct BinaryObjective {
+  models::LoopPool& pool;
   const ConstRowMap& x;
   Eigen::ArrayXd y;  // 0/1
   double l2;         // 1/(C n)
   bool intercept;
+  // Σ over the block's rows of the loss; their gradient added into `grad` (both unscaled).
+  double partial(const ConstRowMap& xb, Index from, const Vector& theta, Vector& grad) const {
+    // Rows go in tiles that stay in L1 between the forward product and the gradient product,
+    // so the block is read from memory once per evaluation instead of twice.
+    constexpr Index kTile = 128;
+    using TileArray = Eigen::Array<double, Eigen::Dynamic, 1, 0, kTile, 1>;
+    const Index d = xb.cols();
+    double loss = 0;
+    for (Index t = 0; t < xb.rows(); t += kTile) {
+      const Index m = std::min(kTile, xb.rows() - t);
+      const auto xt = xb.middleRows(t, m);
+      const auto yt = y.segment(from + t, m);
+      TileArray z = (xt * theta.head(d)).array();
+      if (intercept) z += theta(d);
+      // softplus(z) − y z = max(z, 0) + log(1 + e^−|z|) − y z, without overflow; e^−|z| also
+      // gives σ(z) (= 1/(1+e) for z ≥ 0, e/(1+e) otherwise), so one exp per row serves both.
+      const TileArray e = (-z.abs()).exp();
+      const TileArray one_plus = 1.0 + e;
+      loss += (z.max(0.0) + one_plus.log() - yt * z).sum();
+      const TileArray r = (z >= 0.0).select(TileArray::Ones(m), e) / one_plus - yt;
+      grad.head(d).noalias() += xt.transpose() * r.matrix();
+      if (intercept) grad(d) += r.sum();
+    }
+    return loss;
+  }
   double operator()(const Vector& theta, Vector& grad) const {
     const Index d = x.cols();
     const double n = static_cast<double>(x.rows());
-    Eigen::ArrayXd z = (x * theta.head(d)).array();
-    if (intercept) z += theta(d);
-    // softplus(z) − y z = max(z, 0) + log(1 + e^−|z|) − y z, without overflow; e^−|z| also
-    // gives σ(z) (= 1/(1+e) for z ≥ 0, e/(1+e) otherwise), so one exp per row serves both.
-    Eigen::ArrayXd e = (-z.abs()).exp();
-    Eigen::ArrayXd one_plus = 1.0 + e;
-    Eigen::ArrayXd loss = z.max(0.0) + one_plus.log() - y * z;
-    Eigen::ArrayXd sig = (z >= 0.0).select(1.0 / one_plus, e / one_plus);
-    Eigen::ArrayXd r = (sig - y) / n;
-    grad.head(d).noalias() = x.transpose() * r.matrix();
+    const double loss = blocked_objective(pool, x, theta, grad, [this](auto&&... a) { return partial(a...); });
+    grad /= n;
     grad.head(d) += l2 * theta.head(d);
-    if (intercept) grad(d) = r.sum();
-    return loss.sum() / n + 0.5 * l2 * theta.head(d).squaredNorm();
+    return loss / n + 0.5 * l2 * theta.head(d).squaredNorm();
   }
 };
 
 struct MultinomialObjective {
+  models::LoopPool& pool;
   const ConstRowMap& x;
   RowMatrix y;  // one-hot n × k
   double l2;
   bool intercept;
-  double operator()(const Vector& theta, Vector& grad) const {
-    const Index d = x.cols(), k = y.cols();
-    const double n = static_cast<double>(x.rows());
+  double partial(const ConstRowMap& xb, Index from, const Vector& theta, Vector& grad) const {
+    const Index d = xb.cols(), k = y.cols();
+    const auto yb = y.middleRows(from, xb.rows());
     Eigen::Map<const RowMatrix> w(theta.data(), k, d);
-    RowMatrix z = x * w.transpose();
+    RowMatrix z = xb * w.transpose();
     if (intercept) z.rowwise() += theta.segment(k * d, k).transpose();
     Eigen::ArrayXd zmax = z.rowwise().maxCoeff().array();
     RowMatrix p = (z.colwise() - zmax.matrix()).array().exp().matrix();
     Eigen::ArrayXd s = p.rowwise().sum().array();
     // Σ_i logsumexp(z_i) − z_i,y_i
-    double loss = (zmax + s.log()).sum() - (z.array() * y.array()).sum();
+    const double loss = (zmax + s.log()).sum() - (z.array() * yb.array()).sum();
     p.array().colwise() /= s;
-    p = (p - y) / n;
+    p -= yb;
     Eigen::Map<RowMatrix> gw(grad.data(), k, d);
-    gw.noalias() = p.transpose() * x;
-    gw += l2 * w;
-    if (intercept) grad.segment(k * d, k) = p.colwise().sum().transpose();
+    gw.noalias() += p.transpose() * xb;
+    if (intercept) grad.segment(k * d, k) += p.colwise().sum().transpose();
+    return loss;
+  }
+  double operator()(const Vector& theta, Vector& grad) const {
+    const Index d = x.cols(), k = y.cols();
+    const double n = static_cast<double>(x.rows());
+    const double loss = blocked_objective(pool, x, theta, grad, [this](auto&&... a) { return partial(a...); });
+    grad /= n;
+    Eigen::Map<const RowMatrix> w(theta.data(), k, d);
+    Eigen::Map<RowMatrix>(grad.data(), k, d) += l2 * w;
     return loss / n + 0.5 * l2 * w.squaredNorm();
   }
 };
@@ -85,8 +130,9 @@ void LogisticRegression::fit(const ConstRowMap& x, std::span<const int32_t> y, c
   lo.gtol = o.tol;
   models::LinearModel m;
   m.n_classes = k;
+  models::LoopPool pool(models::resolve_jobs(0, models::row_blocks(static_cast<size_t>(x.rows())).count));
   if (k == 2) {
-    BinaryObjective f{x, Eigen::ArrayXd(x.rows()), l2, o.fit_intercept};
+    BinaryObjective f{pool, x, Eigen::ArrayXd(x.rows()), l2, o.fit_intercept};
     for (Index i = 0; i < x.rows(); ++i) f.y(i) = y[static_cast<size_t>(i)] == 1 ? 1.0 : 0.0;
     Vector theta = Vector::Zero(d + 1);
     solver_ = models::lbfgs_minimize(std::cref(f), theta, lo, hook);
@@ -94,7 +140,7 @@ void LogisticRegression::fit(const ConstRowMap& x, std::span<const int32_t> y, c
     m.intercept = Vector::Constant(1, o.fit_intercept ? theta(d) : 0.0);
     link_ = Link::Binary;
   } else {
-    MultinomialObjective f{x, models::one_hot(y, k), l2, o.fit_intercept};
+    MultinomialObjective f{pool, x, models::one_hot(y, k), l2, o.fit_intercept};
     Vector theta = Vector::Zero(static_cast<Index>(k) * (d + 1));
     solver_ = models::lbfgs_minimize(std::cref(f), theta, lo, hook);
     m.coef = Eigen::Map<const RowMatrix>(theta.data(), k, d);

@@ -3,8 +3,10 @@
 // Work spread over threads for model training and batch prediction (header-only).
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -44,6 +46,100 @@ void parallel_for(size_t count, int jobs, F&& body) {
   worker();
   for (auto& t : threads) t.join();
   if (error) std::rethrow_exception(error);
+}
+
+// Threads kept for a computation that runs many short parallel loops, such as an optimiser's
+// objective evaluations: starting threads for every loop would cost more than the loop itself.
+// run() has parallel_for's contract; it is not re-entrant.
+class LoopPool {
+ public:
+  explicit LoopPool(int jobs) {
+    for (int t = 1; t < jobs; ++t) threads_.emplace_back([this] { serve(); });
+  }
+  ~LoopPool() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  LoopPool(const LoopPool&) = delete;
+  LoopPool& operator=(const LoopPool&) = delete;
+
+  void run(size_t count, const std::function<void(size_t)>& body) {
+    if (threads_.empty() || count <= 1) {
+      for (size_t i = 0; i < count; ++i) body(i);
+      return;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      body_ = &body;
+      count_ = count;
+      next_ = 0;
+      busy_ = threads_.size();
+      error_ = nullptr;
+      ++generation_;
+    }
+    wake_.notify_all();
+    work();
+    std::unique_lock lock(mutex_);
+    done_.wait(lock, [this] { return busy_ == 0; });
+    body_ = nullptr;
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  void work() {
+    for (size_t i; (i = next_.fetch_add(1)) < count_;) {
+      try {
+        (*body_)(i);
+      } catch (...) {
+        std::lock_guard lock(mutex_);
+        if (!error_) error_ = std::current_exception();
+        next_ = count_;
+      }
+    }
+  }
+  void serve() {
+    uint64_t seen = 0;
+    while (true) {
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+        if (stop_) return;
+        seen = generation_;
+      }
+      work();
+      std::lock_guard lock(mutex_);
+      if (--busy_ == 0) done_.notify_one();
+    }
+  }
+
+  std::vector<std::thread> threads_;
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  const std::function<void(size_t)>* body_ = nullptr;
+  size_t count_ = 0;
+  std::atomic<size_t> next_{0};
+  size_t busy_ = 0;
+  uint64_t generation_ = 0;
+  bool stop_ = false;
+  std::exception_ptr error_;
+};
+
+// Row blocks for sums over a data set (loss and gradient): the split depends on the row count
+// only, never on the thread count, so every machine adds the same partial sums in the same
+// order and training gives the same bits. Small sets are one block: a thread costs more.
+struct RowBlocks {
+  size_t count;
+  size_t rows;  // per block; the last one may be shorter
+  [[nodiscard]] size_t begin(size_t b) const { return b * rows; }
+  [[nodiscard]] size_t size(size_t b, size_t total) const { return std::min(rows, total - begin(b)); }
+};
+inline RowBlocks row_blocks(size_t total, size_t min_rows = 2048, size_t max_blocks = 8) {
+  const size_t count = std::clamp<size_t>(total / min_rows, 1, max_blocks);
+  return {count, (total + count - 1) / count};
 }
 
 }  // namespace secmlops::models
