@@ -9,6 +9,7 @@
 #include <limits>
 #include <mutex>
 #include <numeric>
+#include <type_traits>
 #include <random>
 #include <thread>
 
@@ -339,12 +340,57 @@ void Forest::fit(const double* x, uint64_t rows, uint64_t cols, std::span<const 
 }
 
 void Forest::pack() {
-  packed_.assign(trees_.size(), {});
+  narrow_.clear();
+  wide_.clear();
+  const bool narrow = n_features_ <= 256;
+  (narrow ? narrow_.resize(trees_.size()) : wide_.resize(trees_.size()));
   for (size_t ti = 0; ti < trees_.size(); ++ti) {
     const Tree& t = trees_[ti];
-    packed_[ti].resize(t.nodes());
-    for (size_t i = 0; i < t.nodes(); ++i) packed_[ti][i] = {t.threshold[i], t.feature[i], t.left[i], t.leaf[i]};
+    for (size_t i = 0; i < t.nodes(); ++i) {
+      if (narrow)
+        narrow_[ti].push_back({t.threshold[i], t.left[i] * 256 + t.feature[i]});
+      else
+        wide_[ti].push_back({t.threshold[i], t.feature[i], t.left[i]});
+    }
   }
+}
+
+// A row goes to left + 1 unless x <= threshold (NaN goes right); a leaf's threshold is NaN and
+// its `left` is its own index − 1, so a leaf maps to itself and every row takes `depth` steps.
+
+template <class Node>
+void Forest::predict_block(const std::vector<std::vector<Node>>& packed, const float* xf, uint64_t rows,
+                           uint64_t cols, double* o) const {
+  constexpr int kLanes = 16;  // rows walked together for instruction-level parallelism
+  const size_t C = n_classes_;
+  std::fill(o, o + rows * C, 0.0);
+  // With two classes only class 1 is summed (p0 = 1 - p1 below).
+  const size_t c0 = C == 2 ? 1 : 0;
+  for (size_t ti = 0; ti < trees_.size(); ++ti) {
+    const Tree& t = trees_[ti];
+    const Node* nodes = packed[ti].data();
+    for (uint64_t r = 0; r < rows; r += kLanes) {
+      const int lanes = static_cast<int>(std::min<uint64_t>(kLanes, rows - r));
+      int32_t node[kLanes] = {};
+      const float* row[kLanes];
+      for (int k = 0; k < kLanes; ++k) row[k] = xf + (r + static_cast<uint64_t>(k < lanes ? k : 0)) * cols;
+      for (int step = 0; step < t.depth; ++step)
+        for (int k = 0; k < kLanes; ++k) {
+          const Node nd = nodes[node[k]];
+          if constexpr (std::is_same_v<Node, NarrowNode>)
+            node[k] = (nd.left_feature >> 8) + !(row[k][nd.left_feature & 255] <= nd.threshold);
+          else
+            node[k] = nd.left + !(row[k][nd.feature] <= nd.threshold);
+        }
+      for (int k = 0; k < lanes; ++k) {
+        const double* v = t.values.data() + static_cast<size_t>(t.leaf[static_cast<size_t>(node[k])]) * C;
+        double* dst = o + (r + static_cast<uint64_t>(k)) * C;
+        for (size_t c = c0; c < C; ++c) dst[c] += v[c];
+      }
+    }
+  }
+  if (C == 2)
+    for (uint64_t r = 0; r < rows; ++r) o[2 * r] = 1.0 - o[2 * r + 1];
 }
 
 void Forest::predict_proba(const double* x, uint64_t rows, uint64_t cols, double* out,
@@ -352,40 +398,17 @@ void Forest::predict_proba(const double* x, uint64_t rows, uint64_t cols, double
   if (!fitted()) throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "the random forest is not fitted");
   if (cols != n_features_)
     invalid("input has " + std::to_string(cols) + " features, the model expects " + std::to_string(n_features_));
-  const size_t C = n_classes_;
   constexpr uint64_t kBlock = 256;  // rows per task: the row block stays in L1 while trees stream
-  constexpr int kLanes = 16;        // rows walked together for instruction-level parallelism
   const uint64_t blocks = (rows + kBlock - 1) / kBlock;
   parallel_for(blocks, resolve_jobs(n_jobs, blocks), [&](size_t b) {
     const uint64_t r0 = b * kBlock, r1 = std::min(rows, r0 + kBlock);
     std::vector<float> xf((r1 - r0) * cols);
     for (uint64_t i = 0; i < xf.size(); ++i) xf[i] = static_cast<float>(x[r0 * cols + i]);
-    double* o = out + r0 * C;
-    std::fill(o, o + (r1 - r0) * C, 0.0);
-    // With two classes only class 1 is summed (p0 = 1 - p1 below).
-    const size_t c0 = C == 2 ? 1 : 0;
-    for (size_t ti = 0; ti < trees_.size(); ++ti) {
-      const Tree& t = trees_[ti];
-      const PackedNode* nodes = packed_[ti].data();
-      for (uint64_t r = 0; r < r1 - r0; r += kLanes) {
-        const int lanes = static_cast<int>(std::min<uint64_t>(kLanes, r1 - r0 - r));
-        int32_t node[kLanes] = {};
-        const float* row[kLanes];
-        for (int k = 0; k < kLanes; ++k) row[k] = xf.data() + (r + static_cast<uint64_t>(k < lanes ? k : 0)) * cols;
-        for (int step = 0; step < t.depth; ++step)
-          for (int k = 0; k < kLanes; ++k) {
-            const PackedNode& nd = nodes[node[k]];
-            node[k] = nd.left + !(row[k][nd.feature] <= nd.threshold);
-          }
-        for (int k = 0; k < lanes; ++k) {
-          const double* v = t.values.data() + static_cast<size_t>(nodes[node[k]].leaf) * C;
-          double* dst = o + (r + static_cast<uint64_t>(k)) * C;
-          for (size_t c = c0; c < C; ++c) dst[c] += v[c];
-        }
-      }
-    }
-    if (C == 2)
-      for (uint64_t r = 0; r < r1 - r0; ++r) o[2 * r] = 1.0 - o[2 * r + 1];
+    double* o = out + r0 * n_classes_;
+    if (!narrow_.empty())
+      predict_block(narrow_, xf.data(), r1 - r0, cols, o);
+    else
+      predict_block(wide_, xf.data(), r1 - r0, cols, o);
   });
 }
 

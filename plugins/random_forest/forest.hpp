@@ -76,15 +76,24 @@ class Forest {
   void assign(std::vector<Tree> trees, uint64_t n_features, uint32_t n_classes);
 
  private:
-  // One 16-byte record per node so a prediction step touches one cache line.
-  struct PackedNode {
+  // What a prediction step reads of a node, in one load. With at most 256 features the child
+  // index and the feature share a word (8 bytes a node); otherwise 12 bytes.
+  struct NarrowNode {
     float threshold;
-    int32_t feature, left, leaf;
+    int32_t left_feature;  // left · 256 + feature (left is −1 for a single-leaf tree)
+  };
+  struct WideNode {
+    float threshold;
+    int32_t feature, left;
   };
   void pack();
+  template <class Node>
+  void predict_block(const std::vector<std::vector<Node>>& packed, const float* xf, uint64_t rows,
+                     uint64_t cols, double* out) const;
 
   std::vector<Tree> trees_;
-  std::vector<std::vector<PackedNode>> packed_;
+  std::vector<std::vector<NarrowNode>> narrow_;  // filled when n_features <= 256
+  std::vector<std::vector<WideNode>> wide_;      // filled otherwise
   uint64_t n_features_ = 0;
   uint32_t n_classes_ = 0;
 };

@@ -158,6 +158,26 @@ TEST(RandomForest, HyperParametersShapeTheTrees) {
   EXPECT_EQ(accuracy(full.predict(train.x), train.y), 1.0);
 }
 
+// More than 256 features use the wide node layout: a split on feature 299 must be followed.
+TEST(RandomForest, WideInputsSplitOnHighFeatureIndices) {
+  const uint64_t n = 400, d = 300;
+  std::vector<double> x(n * d, 0.0);
+  std::vector<int32_t> y(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    y[i] = static_cast<int32_t>(i % 2);
+    x[i * d + 299] = y[i] ? 1.0 : -1.0;
+    x[i * d + i % 7] = static_cast<double>(i % 5);  // noise on low features
+  }
+  plugins::random_forest::Forest f;
+  plugins::random_forest::ForestParams p;
+  p.n_estimators = 5;
+  p.max_features = "all";
+  f.fit(x.data(), n, d, y, p);
+  std::vector<double> proba(n * 2);
+  f.predict_proba(x.data(), n, d, proba.data());
+  for (uint64_t i = 0; i < n; ++i) EXPECT_EQ(proba[2 * i + 1] > 0.5, y[i] == 1) << "row " << i;
+}
+
 TEST(RandomForest, DeclaresNoGradient) {
   auto train = read_dataset(kFixtures + "/binary_train.csv");
   ModelSession m(plugin("random_forest"));
