@@ -67,7 +67,12 @@ struct BinaryObjective {
       const TileArray e = (-z.abs()).exp();
       const TileArray one_plus = 1.0 + e;
       loss += (z.max(0.0) + one_plus.log() - yt * z).sum();
-      const TileArray r = (z >= 0.0).select(TileArray::Ones(m), e) / one_plus - yt;
+      // σ(z) = 1/(1+e) for z ≥ 0 and 1 − 1/(1+e) otherwise, written with copysign so the
+      // compiler vectorises it (Eigen evaluates select() one coefficient at a time).
+      TileArray r(m);
+      const double *zp = z.data(), *op = one_plus.data(), *yp = yt.data();
+      double* rp = r.data();
+      for (Index i = 0; i < m; ++i) rp[i] = 0.5 + std::copysign(1.0 / op[i] - 0.5, zp[i]) - yp[i];
       grad.head(d).noalias() += xt.transpose() * r.matrix();
       if (intercept) grad(d) += r.sum();
     }
