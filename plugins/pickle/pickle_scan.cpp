@@ -117,50 +117,23 @@ struct Call {
   V state{};
 };
 
-struct Fatal {};
+struct Fatal {};  // thrown inside the parser: the pickle cannot be followed further
 
-// The value stack: a small buffer that is replaced once by one sized for the stack limit
-// (checked on every push), so pushes are a store and an increment, and a small pickle never
-// reserves the large buffer.
-class Stack {
- public:
-  explicit Stack(size_t limit) : limit_(limit), cap_(std::min<size_t>(limit, 4096)),
-                                 data_(std::make_unique_for_overwrite<V[]>(cap_)) {}
-  [[nodiscard]] size_t size() const { return size_; }
-  [[nodiscard]] bool empty() const { return size_ == 0; }
-  [[gnu::always_inline]] V& back() { return data_[size_ - 1]; }
-  [[gnu::always_inline]] void push_back(V v) {
-    if (size_ == cap_) [[unlikely]] grow();
-    data_[size_++] = v;
-  }
-  void pop_back() { --size_; }
-  void resize(size_t n) { size_ = n; }  // only ever shrinks
-  V* begin() { return data_.get(); }
-  V& operator[](size_t i) { return data_[i]; }
-
- private:
-  [[gnu::noinline]] void grow() {
-    auto bigger = std::make_unique_for_overwrite<V[]>(limit_);
-    std::copy(data_.get(), data_.get() + size_, bigger.get());
-    data_ = std::move(bigger);
-    cap_ = limit_;
-  }
-  size_t limit_;
-  size_t cap_;
-  std::unique_ptr<V[]> data_;
-  size_t size_ = 0;
-};  // thrown inside the parser: the pickle cannot be followed further
-
-// The memo's dense part. Reserved in at most two steps (never doubled, so a large memo is not
-// copied at twice its size) and appended to without a call: MEMOIZE is among the most frequent
-// opcodes of real pickles.
-class MemoSlots {
+// A buffer of values that grows only by explicit reserves — each at most once to a known
+// budget, never by doubling, so a large buffer is not copied at twice its size — and whose
+// appends and reads are inlined into the opcode loop. Untouched capacity is never resident.
+class Values {
  public:
   [[nodiscard]] size_t size() const { return size_; }
   [[nodiscard]] size_t capacity() const { return cap_; }
+  [[nodiscard]] bool empty() const { return size_ == 0; }
   V& operator[](size_t i) { return data_[i]; }
+  [[gnu::always_inline]] V& back() { return data_[size_ - 1]; }
   [[gnu::always_inline]] void append(V v) { data_[size_++] = v; }  // only below capacity()
-  void reserve(size_t n) {
+  void pop_back() { --size_; }
+  void shrink(size_t n) { size_ = n; }
+  V* begin() { return data_.get(); }
+  [[gnu::noinline]] void reserve(size_t n) {
     if (n <= cap_) return;
     auto bigger = std::make_unique_for_overwrite<V[]>(n);
     std::copy(data_.get(), data_.get() + size_, bigger.get());
@@ -176,6 +149,22 @@ class MemoSlots {
  private:
   std::unique_ptr<V[]> data_;
   size_t size_ = 0, cap_ = 0;
+};
+
+// The value stack: a small buffer that is replaced once by one sized for the stack limit
+// (checked on every push), so pushes are a store and an increment, and a small pickle never
+// reserves the large buffer.
+class Stack : public Values {
+ public:
+  explicit Stack(size_t limit) : limit_(limit) { reserve(std::min<size_t>(limit, 4096)); }
+  [[gnu::always_inline]] void push_back(V v) {
+    if (size() == capacity()) [[unlikely]] reserve(limit_);
+    append(v);
+  }
+  void resize(size_t n) { shrink(n); }  // only ever shrinks
+
+ private:
+  size_t limit_;
 };
 
 // Opcode names for evidence.
@@ -883,7 +872,7 @@ class Parser {
   uint64_t max_stack_ = s_.limits.max_stack;
   Stack stack_{max_stack_ + 8};
   std::vector<size_t> marks_;
-  MemoSlots memo_;
+  Values memo_;
   std::unordered_map<uint64_t, V> sparse_;
   std::vector<Node> nodes_;
   std::vector<V> heap_;
