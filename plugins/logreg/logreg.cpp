@@ -25,16 +25,18 @@ namespace {
 // The objective is scaled by 1/n (mean loss + ‖W‖²/(2Cn)): the same minimiser as
 // scikit-learn's, with gradients whose size does not grow with n. Loss and gradient are sums
 // over rows: large sets are summed in fixed row blocks over the cores (models::row_blocks).
-template <class Partial>
-double blocked_objective(models::LoopPool& pool, const ConstRowMap& x, const Vector& theta, Vector& grad,
-                         const Partial& partial) {
+// f.partial(rows, first_row, theta, grad) returns the unscaled loss of a block of rows and adds
+// their unscaled gradient into grad.
+template <class Objective>
+double blocked_objective(const Objective& f, const Vector& theta, Vector& grad) {
+  const ConstRowMap& x = f.x;
   const auto blocks = models::row_blocks(static_cast<size_t>(x.rows()));
   std::vector<Vector> g(blocks.count, Vector::Zero(grad.size()));
   std::vector<double> loss(blocks.count, 0.0);
-  pool.run(blocks.count, [&](size_t b) {
+  f.pool.run(blocks.count, [&](size_t b) {
     const Index from = static_cast<Index>(blocks.begin(b));
     const Index rows = static_cast<Index>(blocks.size(b, static_cast<size_t>(x.rows())));
-    loss[b] = partial(ConstRowMap(x.data() + from * x.cols(), rows, x.cols()), from, theta, g[b]);
+    loss[b] = f.partial(ConstRowMap(x.data() + from * x.cols(), rows, x.cols()), from, theta, g[b]);
   });
   grad = g[0];
   double total = loss[0];
@@ -81,7 +83,7 @@ struct BinaryObjective {
   double operator()(const Vector& theta, Vector& grad) const {
     const Index d = x.cols();
     const double n = static_cast<double>(x.rows());
-    const double loss = blocked_objective(pool, x, theta, grad, [this](auto&&... a) { return partial(a...); });
+    const double loss = blocked_objective(*this, theta, grad);
     grad /= n;
     grad.head(d) += l2 * theta.head(d);
     return loss / n + 0.5 * l2 * theta.head(d).squaredNorm();
@@ -115,7 +117,7 @@ struct MultinomialObjective {
   double operator()(const Vector& theta, Vector& grad) const {
     const Index d = x.cols(), k = y.cols();
     const double n = static_cast<double>(x.rows());
-    const double loss = blocked_objective(pool, x, theta, grad, [this](auto&&... a) { return partial(a...); });
+    const double loss = blocked_objective(*this, theta, grad);
     grad /= n;
     Eigen::Map<const RowMatrix> w(theta.data(), k, d);
     Eigen::Map<RowMatrix>(grad.data(), k, d) += l2 * w;

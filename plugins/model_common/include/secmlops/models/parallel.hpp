@@ -20,37 +20,10 @@ inline int resolve_jobs(int n_jobs, size_t work) {
   return static_cast<int>(std::max<size_t>(1, std::min<size_t>(static_cast<size_t>(n), work)));
 }
 
-// Runs body(i) for i in [0, count) on up to `jobs` threads; rethrows the first exception.
-template <class F>
-void parallel_for(size_t count, int jobs, F&& body) {
-  if (jobs <= 1 || count <= 1) {
-    for (size_t i = 0; i < count; ++i) body(i);
-    return;
-  }
-  std::atomic<size_t> next{0};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto worker = [&] {
-    for (size_t i; (i = next.fetch_add(1)) < count;) {
-      try {
-        body(i);
-      } catch (...) {
-        std::lock_guard lock(error_mutex);
-        if (!error) error = std::current_exception();
-        next = count;
-      }
-    }
-  };
-  std::vector<std::thread> threads;
-  for (int t = 1; t < jobs; ++t) threads.emplace_back(worker);
-  worker();
-  for (auto& t : threads) t.join();
-  if (error) std::rethrow_exception(error);
-}
-
 // Threads kept for a computation that runs many short parallel loops, such as an optimiser's
 // objective evaluations: starting threads for every loop would cost more than the loop itself.
-// run() has parallel_for's contract; it is not re-entrant.
+// run(count, body) runs body(i) for i in [0, count) on the kept threads and the caller's, and
+// rethrows the first exception; it is not re-entrant.
 class LoopPool {
  public:
   explicit LoopPool(int jobs) {
@@ -127,6 +100,17 @@ class LoopPool {
   bool stop_ = false;
   std::exception_ptr error_;
 };
+
+// Runs body(i) for i in [0, count) on up to `jobs` threads started for this loop alone;
+// rethrows the first exception.
+template <class F>
+void parallel_for(size_t count, int jobs, F&& body) {
+  if (jobs <= 1 || count <= 1) {
+    for (size_t i = 0; i < count; ++i) body(i);
+    return;
+  }
+  LoopPool(jobs).run(count, body);
+}
 
 // Row blocks for sums over a data set (loss and gradient): the split depends on the row count
 // only, never on the thread count, so every machine adds the same partial sums in the same
