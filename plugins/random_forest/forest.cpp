@@ -9,7 +9,6 @@
 #include <limits>
 #include <mutex>
 #include <numeric>
-#include <type_traits>
 #include <random>
 #include <thread>
 
@@ -342,21 +341,18 @@ void Forest::fit(const double* x, uint64_t rows, uint64_t cols, std::span<const 
 void Forest::pack() {
   narrow_.clear();
   wide_.clear();
-  const bool narrow = n_features_ <= 256;
-  (narrow ? narrow_.resize(trees_.size()) : wide_.resize(trees_.size()));
+  if (n_features_ <= 256) narrow_.resize(trees_.size());
+  else wide_.resize(trees_.size());
   for (size_t ti = 0; ti < trees_.size(); ++ti) {
     const Tree& t = trees_[ti];
     for (size_t i = 0; i < t.nodes(); ++i) {
-      if (narrow)
+      if (!narrow_.empty())
         narrow_[ti].push_back({t.threshold[i], t.left[i] * 256 + t.feature[i]});
       else
         wide_[ti].push_back({t.threshold[i], t.feature[i], t.left[i]});
     }
   }
 }
-
-// A row goes to left + 1 unless x <= threshold (NaN goes right); a leaf's threshold is NaN and
-// its `left` is its own index − 1, so a leaf maps to itself and every row takes `depth` steps.
 
 template <class Node>
 void Forest::predict_block(const std::vector<std::vector<Node>>& packed, const float* xf, uint64_t rows,
@@ -375,13 +371,7 @@ void Forest::predict_block(const std::vector<std::vector<Node>>& packed, const f
       const float* row[kLanes];
       for (int k = 0; k < kLanes; ++k) row[k] = xf + (r + static_cast<uint64_t>(k < lanes ? k : 0)) * cols;
       for (int step = 0; step < t.depth; ++step)
-        for (int k = 0; k < kLanes; ++k) {
-          const Node nd = nodes[node[k]];
-          if constexpr (std::is_same_v<Node, NarrowNode>)
-            node[k] = (nd.left_feature >> 8) + !(row[k][nd.left_feature & 255] <= nd.threshold);
-          else
-            node[k] = nd.left + !(row[k][nd.feature] <= nd.threshold);
-        }
+        for (int k = 0; k < kLanes; ++k) node[k] = nodes[node[k]].child(row[k]);
       for (int k = 0; k < lanes; ++k) {
         const double* v = t.values.data() + static_cast<size_t>(t.leaf[static_cast<size_t>(node[k])]) * C;
         double* dst = o + (r + static_cast<uint64_t>(k)) * C;
