@@ -3,9 +3,11 @@
 // report, the exit code and the rule ids found — for end-to-end scanner tests.
 
 #include "support/run_command.hpp"
+#include "support/temp_dir.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <set>
 #include <string>
 
@@ -35,6 +37,15 @@ inline CliScan cli_scan(const std::string& args) {
     s.error = s.report["files"][0].value("error", "");
   }
   return s;
+}
+
+// Scans a copy of `path` named `misleading_name`: routing must follow the content, never the
+// name or extension.
+inline CliScan cli_scan_renamed(const std::string& path, const std::string& misleading_name) {
+  TempDir d;
+  auto target = d.path() / misleading_name;
+  std::filesystem::copy_file(path, target);
+  return cli_scan(target.string());
 }
 
 }  // namespace secmlops::test

@@ -1,10 +1,7 @@
 // GGUF files through `secmlops scan`, routed by content.
 #include "support/cli_scan_json.hpp"
-#include "support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
-
-#include <filesystem>
 
 namespace {
 
@@ -33,10 +30,7 @@ TEST(GgufCli, TruncatedFileIsACleanErrorWithOffset) {
 }
 
 TEST(GgufCli, RoutedByContentNotExtension) {
-  secmlops::test::TempDir d;
-  auto target = d.path() / "model.safetensors";
-  std::filesystem::copy_file(fixture("overlap.gguf"), target);
-  auto s = cli_scan(target.string());
+  auto s = secmlops::test::cli_scan_renamed(fixture("overlap.gguf"), "model.safetensors");
   EXPECT_EQ(s.exit_code, 1);
   EXPECT_EQ(s.rules.count("GGUF-TENSOR-OVERLAP"), 1u);
   EXPECT_EQ(s.report["files"][0]["streams"][0].value("format", ""), "gguf");

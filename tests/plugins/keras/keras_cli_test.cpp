@@ -1,10 +1,7 @@
 // Keras files and .keras members through `secmlops scan`, routed by content.
 #include "support/cli_scan_json.hpp"
-#include "support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
-
-#include <filesystem>
 
 namespace {
 
@@ -28,10 +25,7 @@ TEST(KerasCli, LambdaH5IsCritical) {
 }
 
 TEST(KerasCli, RoutedByContentNotExtension) {
-  secmlops::test::TempDir d;
-  auto target = d.path() / "model.pkl";
-  std::filesystem::copy_file(fixture("nested_lambda.h5"), target);
-  auto s = cli_scan(target.string());
+  auto s = secmlops::test::cli_scan_renamed(fixture("nested_lambda.h5"), "model.pkl");
   EXPECT_EQ(s.exit_code, 1);
   EXPECT_EQ(s.rules.count("KERAS-LAMBDA-LAYER"), 1u);
 }

@@ -1,10 +1,7 @@
 // safetensors files through `secmlops scan`, routed by content.
 #include "support/cli_scan_json.hpp"
-#include "support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
-
-#include <filesystem>
 
 namespace {
 
@@ -26,10 +23,7 @@ TEST(SafetensorsCli, PolyglotFileFails) {
 }
 
 TEST(SafetensorsCli, RoutedByContentNotExtension) {
-  secmlops::test::TempDir d;
-  auto target = d.path() / "weights.bin";
-  std::filesystem::copy_file(fixture("overlap.safetensors"), target);
-  auto s = cli_scan(target.string());
+  auto s = secmlops::test::cli_scan_renamed(fixture("overlap.safetensors"), "weights.bin");
   EXPECT_EQ(s.exit_code, 1);
   EXPECT_EQ(s.rules.count("ST-OVERLAP"), 1u);
   EXPECT_EQ(s.report["files"][0]["streams"][0].value("format", ""), "safetensors");
