@@ -208,15 +208,17 @@ void apply_setting(YAML::Node root, const std::string& key, const std::string& v
     }
     const bool last = i + 1 == parts.size();
     if (node.IsSequence()) {
-      YAML::Node found;
+      // A step by its id (then its kind's map, unless the path names id/needs/the kind), or an
+      // entry by index.
+      std::optional<YAML::Node> found;
       for (auto it = node.begin(); it != node.end(); ++it) {
         const YAML::Node& item = *it;
-        if (item.IsMap() && item["id"] && item["id"].as<std::string>("") == p) found.reset(item);
+        if (item.IsMap() && item["id"] && item["id"].as<std::string>("") == p) found = item;
       }
       if (!found) {
         char* end = nullptr;
         unsigned long idx = std::strtoul(p.c_str(), &end, 10);
-        if (end != p.c_str() && *end == '\0' && idx < node.size()) found.reset(node[idx]);
+        if (end != p.c_str() && *end == '\0' && idx < node.size()) found = node[idx];
       }
       if (!found) {
         errors.push_back("--set " + key + ": no step or index '" + p + "'");
@@ -226,7 +228,17 @@ void apply_setting(YAML::Node root, const std::string& key, const std::string& v
         errors.push_back("--set " + key + ": cannot replace a whole list entry");
         return;
       }
-      node.reset(found);
+      YAML::Node target = *found;
+      static const char* kinds[] = {"dataset", "train", "scan", "attack", "report", "gate"};
+      const auto& next = parts[i + 1];
+      if (target.IsMap() && next != "id" && next != "needs")
+        for (const char* k : kinds)
+          if (target[k] && next != k) {
+            YAML::Node body = target[k];
+            target.reset(body);
+            break;
+          }
+      node.reset(target);
       continue;
     }
     if (!node.IsMap() && !node.IsNull()) {
