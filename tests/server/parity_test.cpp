@@ -1,0 +1,391 @@
+// The CLI's `--format json` and the gRPC API, given the same inputs, return the same message for
+// every operation: scan, train, predict, describe, attack and pipeline. What legitimately differs
+// between two runs (timings, timestamps, model ids, run directories) is cleared before comparing;
+// anything else that differs is a difference between the doors.
+#include "daemon.hpp"
+#include "support/run_command.hpp"
+#include "support/temp_dir.hpp"
+
+#include "secmlops/v1/attack_service.grpc.pb.h"
+#include "secmlops/v1/model_service.grpc.pb.h"
+#include "secmlops/v1/pipeline_service.grpc.pb.h"
+#include "secmlops/v1/scan_service.grpc.pb.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <memory>
+#include <random>
+#include <set>
+#include <sstream>
+
+namespace fs = std::filesystem;
+using namespace secmlops;
+using google::protobuf::Message;
+
+namespace {
+
+// Fields that differ between two runs of the same operation, wherever they occur.
+const std::set<std::string> kRunDependent = {
+    "duration_seconds", "started_at",   "created_at",           "elapsed_seconds",
+    "mlflow_run_id",    "mlflow_run_url", "mlflow_experiment_id",
+};
+
+// Clears every field named in `names`, at any depth.
+void clear_fields(Message& m, const std::set<std::string>& names) {
+  const auto* refl = m.GetReflection();
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  refl->ListFields(m, &fields);
+  for (const auto* f : fields) {
+    if (names.count(f->name())) {
+      refl->ClearField(&m, f);
+      continue;
+    }
+    if (f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    if (f->is_repeated()) {
+      for (int i = 0; i < refl->FieldSize(m, f); ++i)
+        clear_fields(*refl->MutableRepeatedMessage(&m, f, i), names);
+    } else {
+      clear_fields(*refl->MutableMessage(&m, f), names);
+    }
+  }
+}
+
+// Replaces `from` by `to` in every string field, at any depth (run directories inside paths).
+void replace_in_strings(Message& m, const std::string& from, const std::string& to) {
+  const auto* refl = m.GetReflection();
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  refl->ListFields(m, &fields);
+  auto fix = [&](std::string s) {
+    for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+      s.replace(at, from.size(), to);
+    return s;
+  };
+  for (const auto* f : fields) {
+    using FD = google::protobuf::FieldDescriptor;
+    if (f->cpp_type() == FD::CPPTYPE_STRING) {
+      if (f->is_repeated()) {
+        for (int i = 0; i < refl->FieldSize(m, f); ++i)
+          refl->SetRepeatedString(&m, f, i, fix(refl->GetRepeatedString(m, f, i)));
+      } else {
+        refl->SetString(&m, f, fix(refl->GetString(m, f)));
+      }
+    } else if (f->cpp_type() == FD::CPPTYPE_MESSAGE) {
+      if (f->is_repeated()) {
+        for (int i = 0; i < refl->FieldSize(m, f); ++i)
+          replace_in_strings(*refl->MutableRepeatedMessage(&m, f, i), from, to);
+      } else {
+        replace_in_strings(*refl->MutableMessage(&m, f), from, to);
+      }
+    }
+  }
+}
+
+// Empty when equal, else what differs.
+std::string differences(const Message& cli, const Message& grpc) {
+  google::protobuf::util::MessageDifferencer d;
+  std::string report;
+  d.ReportDifferencesToString(&report);
+  return d.Compare(cli, grpc) ? "" : report;
+}
+
+template <class M>
+M parse_json(const std::string& json) {
+  M m;
+  auto status = google::protobuf::util::JsonStringToMessage(json, &m);
+  EXPECT_TRUE(status.ok()) << status.ToString() << "\n" << json.substr(0, 2000);
+  return m;
+}
+
+// Two Gaussian blobs in 3 named features with string labels.
+std::string blobs_csv(int rows, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> n(0, 1);
+  std::ostringstream s;
+  s.precision(17);
+  s << "a,b,species,c\n";
+  for (int i = 0; i < rows; ++i) {
+    bool cat = i % 2 == 0;
+    double shift = cat ? 1.2 : -1.2;
+    s << n(rng) + shift << "," << n(rng) << "," << (cat ? "cat" : "dog") << "," << n(rng) - shift << "\n";
+  }
+  return s.str();
+}
+
+// A protocol-0 pickle that calls os.system when loaded.
+constexpr const char* kEvilPickle = "cos\nsystem\n(S'echo parity'\ntR.";
+
+// The small pipeline the client tests run too.
+std::string spec_text() {
+  std::ifstream in(std::string(SECMLOPS_SOURCE_DIR) + "/tests/clients/pipeline.yaml");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class Parity : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    tmp_ = new test::TempDir();
+    root_ = tmp_->path() / "root";
+    fs::create_directories(root_);
+    tmp_->write("root/train.csv", blobs_csv(240, 11));
+    tmp_->write("root/held.csv", blobs_csv(80, 12));
+    tmp_->write("root/scan/evil.pkl", kEvilPickle);
+    tmp_->write("root/scan/notes/readme.txt", "not a model\n");
+    tmp_->write("root/parity.yaml", spec_text());
+    daemon_ = new test::Daemon(SECMLOPSD,
+                               {"--plugin-dir", SECMLOPS_PLUGIN_DIR, "--scan-root", root_.string(), "--log-level",
+                                "warn", "--drain-seconds", "2", "--spill-dir", (tmp_->path() / "spill").string(),
+                                "--listen", "unix:" + (tmp_->path() / "api.sock").string()},
+                               tmp_->path() / "ready");
+    ASSERT_TRUE(daemon_->running());
+    channel_ = new std::shared_ptr<grpc::Channel>(
+        grpc::CreateChannel(daemon_->address(true), grpc::InsecureChannelCredentials()));
+    // The model every model operation uses, written by the CLI under the root.
+    auto r = cli("train --model logreg --data " + path("train.csv") + " --label species --param C=10 --seed 5 --out " +
+                 path("model.onnx"));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+  }
+  static void TearDownTestSuite() {
+    delete channel_;
+    delete daemon_;
+    delete tmp_;
+  }
+
+  static test::CommandResult cli(const std::string& args) {
+    return test::run_command(std::string(SECMLOPS_CLI) + " " + args);
+  }
+  static std::string path(const std::string& relative) { return (root_ / relative).string(); }
+  static std::shared_ptr<grpc::Channel> channel() { return *channel_; }
+  static std::unique_ptr<grpc::ClientContext> context(int seconds = 120) {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+    return ctx;
+  }
+  static v1::CsvData csv(const std::string& relative, const std::string& label) {
+    v1::CsvData c;
+    c.set_path(path(relative));
+    c.set_label_column(label);
+    c.set_has_header(true);
+    return c;
+  }
+
+  static inline test::TempDir* tmp_ = nullptr;
+  static inline fs::path root_;
+  static inline test::Daemon* daemon_ = nullptr;
+  static inline std::shared_ptr<grpc::Channel>* channel_ = nullptr;
+};
+
+TEST_F(Parity, Scan) {
+  auto r = cli("scan --format json " + path("scan"));
+  ASSERT_EQ(r.exit_code, 1) << r.out;  // the pickle reaches HIGH
+  auto from_cli = parse_json<v1::ScanReport>(r.out);
+
+  auto stub = v1::ScanService::NewStub(channel());
+  v1::ScanRequest req;
+  req.add_paths(path("scan"));
+  req.mutable_options()->set_fail_on(v1::HIGH);
+  auto* mode = req.mutable_options()->add_scanner_config();
+  mode->set_key("mode");
+  mode->set_value("default");
+  v1::ScanReport from_grpc;
+  auto s = stub->Report(context().get(), req, &from_grpc);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+
+  EXPECT_EQ(from_grpc.verdict(), "fail");
+  EXPECT_EQ(from_grpc.files_size(), 2);
+  clear_fields(from_cli, kRunDependent);
+  clear_fields(from_grpc, kRunDependent);
+  EXPECT_EQ(differences(from_cli, from_grpc), "");
+}
+
+TEST_F(Parity, ScanWithDefaultOptions) {
+  // A client that sends only paths gets what `secmlops scan` prints without options.
+  auto r = cli("scan --format json " + path("scan"));
+  auto from_cli = parse_json<v1::ScanReport>(r.out);
+  auto stub = v1::ScanService::NewStub(channel());
+  v1::ScanRequest req;
+  req.add_paths(path("scan"));
+  v1::ScanReport from_grpc;
+  auto s = stub->Report(context().get(), req, &from_grpc);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  clear_fields(from_cli, kRunDependent);
+  clear_fields(from_grpc, kRunDependent);
+  EXPECT_EQ(differences(from_cli, from_grpc), "");
+}
+
+TEST_F(Parity, Train) {
+  auto out = (tmp_->path() / "train-parity.onnx").string();
+  auto r = cli("train --format json --model logreg --data " + path("train.csv") +
+               " --label species --param C=10 --param max_iter=50 --seed 9 --test-size 0.3 --out " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto from_cli = parse_json<v1::TrainResponse>(r.out);
+
+  auto stub = v1::ModelService::NewStub(channel());
+  v1::TrainRequest req;
+  req.set_plugin("logreg");
+  *req.mutable_csv() = csv("train.csv", "species");
+  for (auto [k, v] : {std::pair{"C", "10"}, std::pair{"max_iter", "50"}}) {
+    auto* kv = req.add_params();
+    kv->set_key(k);
+    kv->set_value(v);
+  }
+  req.set_seed(9);
+  req.set_test_size(0.3);
+  v1::TrainResponse from_grpc;
+  auto s = stub->Train(context().get(), req, &from_grpc);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+
+  EXPECT_FALSE(from_grpc.model().id().empty());
+  EXPECT_EQ(from_cli.out(), out);
+  EXPECT_EQ(from_grpc.train_rows() + from_grpc.test_rows(), 240u);
+  // The server keeps the model under an id instead of writing a file.
+  for (auto* m : {&from_cli, &from_grpc}) {
+    clear_fields(*m, kRunDependent);
+    m->mutable_model()->clear_id();
+    m->clear_out();
+  }
+  EXPECT_EQ(differences(from_cli, from_grpc), "");
+}
+
+TEST_F(Parity, Predict) {
+  auto r = cli("predict --format json --model " + path("model.onnx") + " --data " + path("held.csv") +
+               " --label species");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto from_cli = parse_json<v1::PredictResponse>(r.out);
+
+  auto stub = v1::ModelService::NewStub(channel());
+  v1::PredictRequest req;
+  req.set_model_path(path("model.onnx"));
+  *req.mutable_csv() = csv("held.csv", "species");
+  v1::PredictResponse from_grpc;
+  auto s = stub->Predict(context().get(), req, &from_grpc);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+
+  EXPECT_EQ(from_grpc.metrics().rows(), 80u);
+  EXPECT_EQ(from_grpc.probabilities().rows(), 80u);
+  EXPECT_EQ(differences(from_cli, from_grpc), "");
+}
+
+TEST_F(Parity, Describe) {
+  auto r = cli("describe --format json --model " + path("model.onnx") + " --data " + path("held.csv") +
+               " --label species");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto from_cli = parse_json<v1::DescribeResponse>(r.out);
+
+  auto stub = v1::ModelService::NewStub(channel());
+  v1::ModelRef req;
+  req.set_model_path(path("model.onnx"));
+  *req.mutable_data() = csv("held.csv", "species");
+  v1::DescribeResponse from_grpc;
+  auto s = stub->Describe(context().get(), req, &from_grpc);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+
+  EXPECT_TRUE(from_grpc.has_overfitting());
+  EXPECT_EQ(from_grpc.held_out().rows(), 80u);
+  clear_fields(from_cli, kRunDependent);
+  clear_fields(from_grpc, kRunDependent);
+  EXPECT_EQ(differences(from_cli, from_grpc), "");
+}
+
+TEST_F(Parity, Attack) {
+  auto r = cli("attack --format json --attack fgsm --model " + path("model.onnx") + " --data " + path("held.csv") +
+               " --label species --eps 0.1,0.5 --eps-step 0.05 --seed 4");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto from_cli = parse_json<v1::AttackReport>(r.out);
+
+  auto stub = v1::AttackService::NewStub(channel());
+  v1::AttackRequest req;
+  req.set_attack("fgsm");
+  req.set_model_path(path("model.onnx"));
+  *req.mutable_csv() = csv("held.csv", "species");
+  req.add_eps(0.1);
+  req.add_eps(0.5);
+  for (auto [k, v] : {std::pair{"eps_step", "0.05"}, std::pair{"seed", "4"}}) {
+    auto* kv = req.add_params();
+    kv->set_key(k);
+    kv->set_value(v);
+  }
+  req.set_empirical_robustness(true);  // the CLI's default
+  auto ctx = context();
+  auto reader = stub->Run(ctx.get(), req);
+  v1::AttackEvent ev;
+  v1::AttackReport from_grpc;
+  bool got_result = false;
+  while (reader->Read(&ev))
+    if (ev.has_result()) {
+      from_grpc = ev.result().report();
+      got_result = true;
+    }
+  auto s = reader->Finish();
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_TRUE(got_result);
+
+  EXPECT_EQ(from_grpc.curve_size(), 2);
+  EXPECT_EQ(from_grpc.samples(), 80u);
+  clear_fields(from_cli, kRunDependent);
+  clear_fields(from_grpc, kRunDependent);
+  EXPECT_EQ(differences(from_cli, from_grpc), "");
+}
+
+// Runs the spec through PipelineService.Run: the progress events seen and the final report.
+v1::PipelineReport run_over_grpc(const std::shared_ptr<grpc::Channel>& channel, const std::string& spec,
+                                 const std::string& spec_name, size_t* progress_events, size_t* step_events) {
+  auto stub = v1::PipelineService::NewStub(channel);
+  v1::PipelineRequest req;
+  req.set_spec(spec);
+  req.set_spec_name(spec_name);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(240));
+  auto reader = stub->Run(&ctx, req);
+  v1::PipelineEvent ev;
+  v1::PipelineReport report;
+  bool got_report = false;
+  while (reader->Read(&ev)) {
+    EXPECT_FALSE(got_report) << "the report must be the last event";
+    if (ev.has_progress()) ++*progress_events;
+    if (ev.has_step()) ++*step_events;
+    if (ev.has_report()) {
+      report = ev.report();
+      got_report = true;
+    }
+  }
+  auto s = reader->Finish();
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(got_report);
+  return report;
+}
+
+TEST_F(Parity, Pipeline) {
+  auto out_dir = tmp_->path() / "cli-pipeline";
+  auto r = cli("pipeline run --format json --output " + out_dir.string() + " " + path("parity.yaml"));
+  ASSERT_EQ(r.exit_code, 1) << r.out;  // the scan gate fails on the hostile samples
+  auto from_cli = parse_json<v1::PipelineReport>(r.out);
+
+  size_t progress = 0, steps = 0;
+  auto from_grpc = run_over_grpc(channel(), spec_text(), path("parity.yaml"), &progress, &steps);
+  EXPECT_GT(progress, 0u);
+  EXPECT_EQ(steps, 6u);
+  EXPECT_EQ(from_grpc.verdict(), "fail");
+  ASSERT_EQ(from_grpc.steps_size(), 6);
+  for (const auto& s : from_grpc.steps()) EXPECT_EQ(s.status(), v1::STEP_OK) << s.id() << ": " << s.error();
+  ASSERT_EQ(from_grpc.gates_size(), 3);
+  int failed = 0;
+  for (const auto& g : from_grpc.gates()) failed += g.passed() ? 0 : 1;
+  EXPECT_EQ(failed, 1);
+
+  // Each door writes under its own run directory; the paths below it are the same.
+  ASSERT_FALSE(from_grpc.output_dir().empty());
+  auto server_dir = from_grpc.output_dir();
+  replace_in_strings(from_cli, from_cli.output_dir(), "<out>");
+  replace_in_strings(from_grpc, server_dir, "<out>");
+  clear_fields(from_cli, kRunDependent);
+  clear_fields(from_grpc, kRunDependent);
+  EXPECT_EQ(differences(from_cli, from_grpc), "");
+}
+
+}  // namespace
