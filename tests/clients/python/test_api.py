@@ -228,7 +228,7 @@ class PlaintextUnixSocket(unittest.TestCase):
             plugin="fixture-model", csv=model_pb.CsvData(text=csv, has_header=True, label_column="label")))
         self.assertEqual(t.model.n_features, 1)
         details = self.assertCode(grpc.StatusCode.INVALID_ARGUMENT, self.s.models.Train, model_pb.TrainRequest(
-            plugin="fixture-model", csv=model_pb.CsvData(text=b"1,0\n2,x\n")))
+            plugin="fixture-model", csv=model_pb.CsvData(text=b"1,0\nzz,1\n")))
         self.assertIn("line 2", details)
 
     def test_model_validation(self):
@@ -248,11 +248,12 @@ class PlaintextUnixSocket(unittest.TestCase):
     def test_attack_run(self):
         mid = self.train().model.id
         req = attack_pb.AttackRequest(attack="fixture-attack", model_id=mid, features=matrix(X), labels=Y,
-                                      params=[common_pb2.KeyValue(key="eps", value="3")], batch_size=1,
-                                      return_examples=True)
+                                      eps=[1.0, 3.0], return_examples=True)
         events = list(self.s.attacks.Run(req))
+        # One progress event per eps of the curve, before the result.
         progress = [e.progress for e in events if e.HasField("progress")]
-        self.assertEqual([p.rows_done for p in progress], [1, 2, 3, 4])
+        self.assertEqual([p.fraction for p in progress], [0.5, 1.0])
+        self.assertEqual([len(e.result.report.curve) for e in events if e.HasField("result")], [2])
         result = events[-1].result
         self.assertTrue(events[-1].HasField("result"))
         self.assertEqual(result.clean_accuracy, 1.0)
@@ -263,8 +264,7 @@ class PlaintextUnixSocket(unittest.TestCase):
         self.assertEqual(result.adversarial_examples.rows, 4)
         self.assertEqual(list(result.adversarial_labels), [1, 1, 0, 0])
         small = list(self.s.attacks.Run(attack_pb.AttackRequest(
-            attack="fixture-attack", model_id=mid, features=matrix(X), labels=Y,
-            params=[common_pb2.KeyValue(key="eps", value="0.1")])))[-1].result
+            attack="fixture-attack", model_id=mid, features=matrix(X), labels=Y, eps=[0.1])))[-1].result
         self.assertEqual(small.adversarial_accuracy, 1.0)
         self.assertFalse(small.adversarial_examples.values)
 
