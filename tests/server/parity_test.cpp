@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <memory>
 #include <random>
 #include <set>
@@ -292,53 +293,151 @@ TEST_F(Parity, Describe) {
   EXPECT_EQ(differences(from_cli, from_grpc), "");
 }
 
+// The final report of AttackService.Run.
+v1::AttackReport attack_over_grpc(const std::shared_ptr<grpc::Channel>& channel, const v1::AttackRequest& req) {
+  auto stub = v1::AttackService::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(240));
+  auto reader = stub->Run(&ctx, req);
+  v1::AttackEvent ev;
+  v1::AttackReport report;
+  bool got_result = false;
+  while (reader->Read(&ev))
+    if (ev.has_result()) {
+      report = ev.result().report();
+      got_result = true;
+    }
+  auto s = reader->Finish();
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(got_result);
+  return report;
+}
+
+void add_params(google::protobuf::RepeatedPtrField<v1::KeyValue>& out,
+                const std::vector<std::pair<std::string, std::string>>& params) {
+  for (const auto& [k, v] : params) {
+    auto* kv = out.Add();
+    kv->set_key(k);
+    kv->set_value(v);
+  }
+}
+
 TEST_F(Parity, Attack) {
   auto r = cli("attack --format json --attack fgsm --model " + path("model.onnx") + " --data " + path("held.csv") +
                " --label species --eps 0.1,0.5 --eps-step 0.05 --seed 4");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto from_cli = parse_json<v1::AttackReport>(r.out);
 
-  auto stub = v1::AttackService::NewStub(channel());
   v1::AttackRequest req;
   req.set_attack("fgsm");
   req.set_model_path(path("model.onnx"));
   *req.mutable_csv() = csv("held.csv", "species");
   req.add_eps(0.1);
   req.add_eps(0.5);
-  for (auto [k, v] : {std::pair{"eps_step", "0.05"}, std::pair{"seed", "4"}}) {
-    auto* kv = req.add_params();
-    kv->set_key(k);
-    kv->set_value(v);
-  }
+  add_params(*req.mutable_params(), {{"eps_step", "0.05"}, {"seed", "4"}});
   req.set_empirical_robustness(true);  // the CLI's default
-  auto ctx = context();
-  auto reader = stub->Run(ctx.get(), req);
-  v1::AttackEvent ev;
-  v1::AttackReport from_grpc;
-  bool got_result = false;
-  while (reader->Read(&ev))
-    if (ev.has_result()) {
-      from_grpc = ev.result().report();
-      got_result = true;
-    }
-  auto s = reader->Finish();
-  ASSERT_TRUE(s.ok()) << s.error_message();
-  ASSERT_TRUE(got_result);
+  auto from_grpc = attack_over_grpc(channel(), req);
 
   EXPECT_EQ(from_grpc.curve_size(), 2);
   EXPECT_EQ(from_grpc.samples(), 80u);
+  EXPECT_TRUE(from_grpc.has_empirical_robustness());
   clear_fields(from_cli, kRunDependent);
   clear_fields(from_grpc, kRunDependent);
   EXPECT_EQ(differences(from_cli, from_grpc), "");
 }
 
+TEST_F(Parity, BlackBoxAttackOnAForest) {
+  auto forest = (tmp_->path() / "root" / "forest.onnx").string();
+  auto t = cli("train --model random_forest --data " + path("train.csv") +
+               " --label species --param n_estimators=10 --param max_depth=4 --param seed=2 --out " + forest);
+  ASSERT_EQ(t.exit_code, 0) << t.out;
+  // Without --label the model's predictions are the labels, on both doors.
+  auto r = cli("attack --format json --attack hsj --model " + forest + " --data " + path("held.csv") +
+               " --eps 0.5,1 --max-iter 5 --seed 7");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto from_cli = parse_json<v1::AttackReport>(r.out);
+
+  v1::AttackRequest req;
+  req.set_attack("hsj");
+  req.set_model_path(forest);
+  req.mutable_csv()->set_path(path("held.csv"));
+  req.mutable_csv()->set_has_header(true);
+  req.add_eps(0.5);
+  req.add_eps(1);
+  add_params(*req.mutable_params(), {{"max_iter", "5"}, {"seed", "7"}});
+  req.set_empirical_robustness(true);
+  auto from_grpc = attack_over_grpc(channel(), req);
+
+  EXPECT_EQ(from_grpc.labels_source(), "model predictions");
+  EXPECT_EQ(from_grpc.curve_size(), 2);
+  EXPECT_GT(from_grpc.queries(), 0u);
+  clear_fields(from_cli, kRunDependent);
+  clear_fields(from_grpc, kRunDependent);
+  EXPECT_EQ(differences(from_cli, from_grpc), "");
+}
+
+// A request either door refuses gets the same message from both: the CLI's "secmlops: <message>"
+// (exit 2) is the gRPC status message.
+TEST_F(Parity, Errors) {
+  tmp_->write("root/bad.csv", "a,b,species,c\n1,2,cat,3\n4,zz,dog,6\n");
+  auto stub = v1::ModelService::NewStub(channel());
+  auto cli_error = [](const std::string& args) {
+    auto r = cli(args + " 2>&1 >/dev/null");
+    EXPECT_EQ(r.exit_code, 2) << r.out;
+    auto at = r.out.find("secmlops: ");
+    if (at == std::string::npos) return r.out;
+    auto end = r.out.find('\n', at);
+    return r.out.substr(at + 10, end == std::string::npos ? std::string::npos : end - at - 10);
+  };
+
+  {
+    v1::TrainRequest req;
+    req.set_plugin("no-such-model");
+    *req.mutable_csv() = csv("train.csv", "species");
+    v1::TrainResponse resp;
+    auto s = stub->Train(context().get(), req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_EQ(cli_error("train --model no-such-model --data " + path("train.csv") + " --label species --out " +
+                        (tmp_->path() / "x.onnx").string()),
+              s.error_message());
+  }
+  {
+    v1::PredictRequest req;
+    req.set_model_path(path("model.onnx"));
+    *req.mutable_csv() = csv("bad.csv", "species");
+    v1::PredictResponse resp;
+    auto s = stub->Predict(context().get(), req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(s.error_message().find("bad.csv:3"), std::string::npos) << s.error_message();
+    EXPECT_EQ(cli_error("predict --model " + path("model.onnx") + " --data " + path("bad.csv") + " --label species"),
+              s.error_message());
+  }
+  {
+    v1::ModelRef req;
+    req.set_model_path(path("model.onnx"));
+    *req.mutable_data() = csv("held.csv", "no-such-column");
+    v1::DescribeResponse resp;
+    auto s = stub->Describe(context().get(), req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(cli_error("describe --model " + path("model.onnx") + " --data " + path("held.csv") +
+                        " --label no-such-column"),
+              s.error_message());
+  }
+}
+
 // Runs the spec through PipelineService.Run: the progress events seen and the final report.
 v1::PipelineReport run_over_grpc(const std::shared_ptr<grpc::Channel>& channel, const std::string& spec,
-                                 const std::string& spec_name, size_t* progress_events, size_t* step_events) {
+                                 const std::string& spec_name, const std::map<std::string, std::string>& sets,
+                                 size_t* progress_events, size_t* step_events) {
   auto stub = v1::PipelineService::NewStub(channel);
   v1::PipelineRequest req;
   req.set_spec(spec);
   req.set_spec_name(spec_name);
+  for (const auto& [k, v] : sets) {
+    auto* kv = req.add_set();
+    kv->set_key(k);
+    kv->set_value(v);
+  }
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(240));
   auto reader = stub->Run(&ctx, req);
@@ -362,12 +461,12 @@ v1::PipelineReport run_over_grpc(const std::shared_ptr<grpc::Channel>& channel, 
 
 TEST_F(Parity, Pipeline) {
   auto out_dir = tmp_->path() / "cli-pipeline";
-  auto r = cli("pipeline run --format json --output " + out_dir.string() + " " + path("parity.yaml"));
+  auto r = cli("pipeline run --format json --set vars.seed=5 --output " + out_dir.string() + " " + path("parity.yaml"));
   ASSERT_EQ(r.exit_code, 1) << r.out;  // the scan gate fails on the hostile samples
   auto from_cli = parse_json<v1::PipelineReport>(r.out);
 
   size_t progress = 0, steps = 0;
-  auto from_grpc = run_over_grpc(channel(), spec_text(), path("parity.yaml"), &progress, &steps);
+  auto from_grpc = run_over_grpc(channel(), spec_text(), path("parity.yaml"), {{"vars.seed", "5"}}, &progress, &steps);
   EXPECT_GT(progress, 0u);
   EXPECT_EQ(steps, 6u);
   EXPECT_EQ(from_grpc.verdict(), "fail");
@@ -379,6 +478,8 @@ TEST_F(Parity, Pipeline) {
   EXPECT_EQ(failed, 1);
 
   // Each door writes under its own run directory; the paths below it are the same.
+  ASSERT_EQ(from_grpc.settings_size(), 1);
+  EXPECT_EQ(from_grpc.settings(0).key(), "vars.seed");
   ASSERT_FALSE(from_grpc.output_dir().empty());
   auto server_dir = from_grpc.output_dir();
   replace_in_strings(from_cli, from_cli.output_dir(), "<out>");
