@@ -202,6 +202,82 @@ TEST_F(Parity, Scan) {
   clear_fields(from_cli, kRunDependent);
   clear_fields(from_grpc, kRunDependent);
   EXPECT_EQ(differences(from_cli, from_grpc), "");
+
+  // ScanService.Scan streams the same file reports, in the same order.
+  auto ctx = context();
+  auto reader = stub->Scan(ctx.get(), req);
+  std::vector<v1::FileReport> streamed;
+  for (v1::FileReport f; reader->Read(&f);) streamed.push_back(f);
+  ASSERT_TRUE(reader->Finish().ok());
+  ASSERT_EQ(streamed.size(), static_cast<size_t>(from_cli.files_size()));
+  for (size_t i = 0; i < streamed.size(); ++i) {
+    clear_fields(streamed[i], kRunDependent);
+    EXPECT_EQ(differences(from_cli.files(static_cast<int>(i)), streamed[i]), "") << streamed[i].path();
+  }
+}
+
+TEST_F(Parity, ScanUploadOfAFile) {
+  // The bytes of a file uploaded under the file's name give the file's report.
+  auto file = path("scan/evil.pkl");
+  auto r = cli("scan --format json " + file);
+  ASSERT_EQ(r.exit_code, 1) << r.out;
+  auto from_cli = parse_json<v1::ScanReport>(r.out);
+  ASSERT_EQ(from_cli.files_size(), 1);
+
+  auto stub = v1::ScanService::NewStub(channel());
+  auto ctx = context();
+  v1::FileReport uploaded;
+  auto writer = stub->ScanUpload(ctx.get(), &uploaded);
+  v1::UploadChunk chunk;
+  chunk.set_name(file);
+  chunk.set_data(kEvilPickle);
+  ASSERT_TRUE(writer->Write(chunk));
+  writer->WritesDone();
+  auto s = writer->Finish();
+  ASSERT_TRUE(s.ok()) << s.error_message();
+
+  auto expected = from_cli.files(0);
+  clear_fields(expected, kRunDependent);
+  clear_fields(uploaded, kRunDependent);
+  EXPECT_EQ(differences(expected, uploaded), "");
+}
+
+TEST_F(Parity, DescribeAModelTrainedOverGrpc) {
+  // A model kept by the server describes itself as its ONNX file does (the CLI's), apart from
+  // the server's id and the name of the source.
+  auto stub = v1::ModelService::NewStub(channel());
+  v1::TrainRequest train;
+  train.set_plugin("logreg");
+  *train.mutable_csv() = csv("train.csv", "species");
+  auto* c = train.add_params();
+  c->set_key("C");
+  c->set_value("10");
+  train.set_seed(5);
+  v1::TrainResponse trained;
+  auto s = stub->Train(context().get(), train, &trained);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+
+  auto r = cli("describe --format json --model " + path("model.onnx") + " --data " + path("held.csv") +
+               " --label species");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto from_cli = parse_json<v1::DescribeResponse>(r.out);
+
+  v1::ModelRef req;
+  req.set_model_id(trained.model().id());
+  *req.mutable_data() = csv("held.csv", "species");
+  v1::DescribeResponse from_grpc;
+  s = stub->Describe(context().get(), req, &from_grpc);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+
+  EXPECT_EQ(from_grpc.model().id(), trained.model().id());
+  EXPECT_EQ(from_grpc.source(), trained.model().id());
+  for (auto* m : {&from_cli, &from_grpc}) {
+    clear_fields(*m, kRunDependent);
+    m->mutable_model()->clear_id();
+    m->mutable_model()->clear_name();
+    m->clear_source();
+  }
+  EXPECT_EQ(differences(from_cli, from_grpc), "");
 }
 
 TEST_F(Parity, ScanWithDefaultOptions) {
