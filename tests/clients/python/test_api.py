@@ -375,6 +375,31 @@ class Pipelines(unittest.TestCase):
         from_cli = json_format.Parse(text, pipeline_pb2.PipelineReport())
         self.assertEqual(normalised(report, report.output_dir), normalised(from_cli, from_cli.output_dir))
 
+    def test_cancelled_run_stops_promptly(self):
+        # The workshop takes many seconds; once cancelled, the server ends the run and removes its
+        # run directory (under the spill directory) within a few.
+        with open(os.path.join(os.environ["SECMLOPS_SOURCE_DIR"], "pipelines", "workshop.yaml")) as f:
+            workshop = f.read()
+        call = self.pipelines.Run(pipeline_pb2.PipelineRequest(spec=workshop, spec_name="workshop.yaml"), timeout=600)
+        runs = os.path.join(self.server.spill, "secmlopsd-pipelines")
+        for event in call:
+            if event.HasField("step"):
+                self.assertEqual(event.step.id, "data")
+                self.assertEqual(len(os.listdir(runs)), 1)
+                call.cancel()
+                break
+        with self.assertRaises(grpc.RpcError) as cm:
+            list(call)
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.CANCELLED)
+        deadline = time.time() + 10
+        while os.listdir(runs) and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(os.listdir(runs), [])
+        # The server serves the next run as usual.
+        events = list(self.pipelines.Run(pipeline_pb2.PipelineRequest(spec=self.spec, spec_name="pipeline.yaml"),
+                                         timeout=240))
+        self.assertEqual(events[-1].report.verdict, "fail")
+
     def test_scan_report_is_the_cli_report(self):
         self.server.write("scanned/evil.pkl", EVIL_PICKLE)
         self.server.write("scanned/notes.txt", b"not a model\n")
