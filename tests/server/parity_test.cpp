@@ -127,6 +127,57 @@ std::string spec_text() {
   return ss.str();
 }
 
+// What an MLflow file store holds for the one run of `experiment`: params, tags and metrics
+// (value and step; not the time), keyed by their file under the run directory.
+std::map<std::string, std::string> mlflow_run(const fs::path& store, const std::string& experiment) {
+  auto read = [](const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  std::map<std::string, std::string> out;
+  std::error_code ec;
+  for (const auto& exp : fs::directory_iterator(store, ec)) {
+    if (read(exp.path() / "meta.yaml").find("name: '" + experiment + "'") == std::string::npos) continue;
+    for (const auto& run : fs::directory_iterator(exp.path())) {
+      if (!fs::exists(run.path() / "meta.yaml") || run.path().filename() == "datasets") continue;
+      out["runs"] += "run ";
+      for (const char* kind : {"params", "tags", "metrics"}) {
+        for (const auto& f : fs::recursive_directory_iterator(run.path() / kind, ec)) {
+          if (!f.is_regular_file()) continue;
+          auto key = f.path().lexically_relative(run.path()).string();
+          if (key.find("duration_seconds") != std::string::npos) continue;
+          std::string text = read(f.path());
+          if (std::string(kind) == "metrics") {
+            std::istringstream lines(text);
+            text.clear();
+            for (std::string line; std::getline(lines, line);) text += line.substr(line.find(' ') + 1) + "\n";
+          }
+          out[key] = text;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+// Entries that differ between two recorded runs, one line each.
+std::string record_differences(const std::map<std::string, std::string>& cli,
+                               const std::map<std::string, std::string>& grpc) {
+  std::string out;
+  for (const auto& [k, v] : cli) {
+    auto it = grpc.find(k);
+    if (it == grpc.end())
+      out += "only CLI: " + k + " = " + v + "\n";
+    else if (it->second != v)
+      out += "differs: " + k + ": CLI " + v + " / gRPC " + it->second + "\n";
+  }
+  for (const auto& [k, v] : grpc)
+    if (!cli.count(k)) out += "only gRPC: " + k + " = " + v + "\n";
+  return out;
+}
+
 class Parity : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -141,7 +192,8 @@ class Parity : public ::testing::Test {
     daemon_ = new test::Daemon(SECMLOPSD,
                                {"--plugin-dir", SECMLOPS_PLUGIN_DIR, "--scan-root", root_.string(), "--log-level",
                                 "warn", "--drain-seconds", "2", "--spill-dir", (tmp_->path() / "spill").string(),
-                                "--listen", "unix:" + (tmp_->path() / "api.sock").string()},
+                                "--listen", "unix:" + (tmp_->path() / "api.sock").string(),
+                                "--mlflow-tracking-uri", "file:" + (tmp_->path() / "grpc-mlruns").string()},
                                tmp_->path() / "ready");
     ASSERT_TRUE(daemon_->running());
     channel_ = new std::shared_ptr<grpc::Channel>(
@@ -498,6 +550,71 @@ TEST_F(Parity, Errors) {
     EXPECT_EQ(cli_error("describe --model " + path("model.onnx") + " --data " + path("held.csv") +
                         " --label no-such-column"),
               s.error_message());
+  }
+}
+
+// Runs recorded to MLflow hold the same params, tags and metrics whichever door asked for them.
+TEST_F(Parity, MlflowRecords) {
+  auto cli_store = tmp_->path() / "cli-mlruns";
+  auto grpc_store = tmp_->path() / "grpc-mlruns";
+  auto recording = [](const std::string& experiment) {
+    v1::RunRecording r;
+    r.set_enabled(true);
+    r.set_experiment(experiment);
+    return r;
+  };
+  auto mlflow_args = [&](const std::string& experiment) {
+    return " --mlflow=file:" + cli_store.string() + " --mlflow-experiment " + experiment + " ";
+  };
+
+  auto r = cli("scan" + mlflow_args("parity-scan") + path("scan") + " >/dev/null");
+  EXPECT_EQ(r.exit_code, 1);
+  {
+    auto stub = v1::ScanService::NewStub(channel());
+    v1::ScanRequest req;
+    req.add_paths(path("scan"));
+    *req.mutable_mlflow() = recording("parity-scan");
+    v1::ScanReport report;
+    auto s = stub->Report(context().get(), req, &report);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+
+  r = cli("train" + mlflow_args("parity-train") + "--model logreg --data " + path("train.csv") +
+          " --label species --seed 3 --out " + (tmp_->path() / "recorded.onnx").string() + " >/dev/null");
+  EXPECT_EQ(r.exit_code, 0);
+  {
+    auto stub = v1::ModelService::NewStub(channel());
+    v1::TrainRequest req;
+    req.set_plugin("logreg");
+    *req.mutable_csv() = csv("train.csv", "species");
+    req.set_seed(3);
+    *req.mutable_mlflow() = recording("parity-train");
+    v1::TrainResponse resp;
+    auto s = stub->Train(context().get(), req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+
+  r = cli("attack" + mlflow_args("parity-attack") + "--attack fgsm --model " + path("model.onnx") + " --data " +
+          path("held.csv") + " --label species --eps 0.1,0.3 >/dev/null");
+  EXPECT_EQ(r.exit_code, 0);
+  {
+    v1::AttackRequest req;
+    req.set_attack("fgsm");
+    req.set_model_path(path("model.onnx"));
+    *req.mutable_csv() = csv("held.csv", "species");
+    req.add_eps(0.1);
+    req.add_eps(0.3);
+    req.set_empirical_robustness(true);
+    *req.mutable_mlflow() = recording("parity-attack");
+    attack_over_grpc(channel(), req);
+  }
+
+  for (const char* experiment : {"parity-scan", "parity-train", "parity-attack"}) {
+    auto from_cli = mlflow_run(cli_store, experiment);
+    auto from_grpc = mlflow_run(grpc_store, experiment);
+    EXPECT_EQ(from_cli["runs"], "run ") << experiment;
+    EXPECT_GT(from_cli.size(), 3u) << experiment;
+    EXPECT_EQ(record_differences(from_cli, from_grpc), "") << experiment;
   }
 }
 
