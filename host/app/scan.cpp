@@ -103,4 +103,12 @@ v1::ScanReport scan(const Environment& env, const v1::ScanRequest& req,
   return report;
 }
 
+v1::FileReport scan_stream(const Environment& env, std::shared_ptr<const host::Stream> stream, const std::string& name,
+                           const v1::ScanOptions& options) {
+  host::ScanEngine engine(env.registry, scan_options(env, options));
+  auto report = engine.scan_stream(std::move(stream), name);
+  env.throw_if_cancelled("scan");
+  return report;
+}
+
 }  // namespace secmlops::app
