@@ -4,6 +4,16 @@ definitions in docs/attacks.md, independent of the C++ code. It generates a line
 runs every configuration and writes inputs and expected adversarial examples as JSON; the C++
 tests run the same configurations and must match to 1e-6 on every coordinate.
 
+The formulas are those of ART 1.20 (FastGradientMethod._compute_perturbation, _apply_perturbation
+and _compute; ProjectedGradientDescentNumpy.generate; art.utils.projection with its default
+suboptimal=True), re-implemented here because ART is not a dependency:
+- the L2 direction is g / ||g||_2 and the L1/L2 projection factor min(1, eps / ||delta||), both
+  without the 1e-7 tolerance of ART <= 1.17 (0 when the norm is 0);
+- momentum (PGD's `decay`): m <- decay * m + g / ||g||_1 after the targeted sign, NaN and mask
+  handling, m reset to 0 for every restart, and the direction taken from m.
+Part of the generated data are points far from the decision boundary, whose gradients are
+tiny (||g|| ~ 1e-7 and below): there the tolerance of older versions shortens the L2 step.
+
 Two losses: the cross-entropy of a linear softmax model (ART's gradient for logistic regression)
 and ART's linear-SVM loss (ScikitlearnSVC.loss_gradient, LinearSVC branch, ART 1.20).
 
@@ -15,8 +25,6 @@ import argparse
 import json
 
 import numpy as np
-
-TOL = 10e-8
 
 
 def softmax(z):
@@ -65,19 +73,34 @@ class LinearSvm:
         return -self.coef[y]
 
 
-def direction(g, norm, mask):
+def prepare(g, mask):
     g = np.where(np.isnan(g), 0.0, g)
     if mask is not None:
         g = np.where(mask == 0.0, 0.0, g)
+    return g
+
+
+def normalise(g, norm):
     if norm == "inf":
         return np.sign(g)
     if norm == "2":
-        return g / (np.sqrt(np.sum(g * g, axis=1, keepdims=True)) + TOL)
+        n = np.sqrt(np.sum(g * g, axis=1, keepdims=True))
+        return np.abs(g) / np.where(n, n, np.inf) * np.sign(g)
     # L1: one-hot step at the first argmax of |g|, with the sign of g there.
     out = np.zeros_like(g)
     j = np.argmax(np.abs(g), axis=1)
     out[np.arange(len(g)), j] = np.sign(g[np.arange(len(g)), j])
     return out
+
+
+def direction(g, norm, mask, momentum=None, decay=None):
+    g = prepare(g, mask)
+    if momentum is not None:
+        n1 = np.sum(np.abs(g), axis=1, keepdims=True)
+        momentum *= decay
+        momentum += g / np.where(n1, n1, np.inf)
+        g = momentum
+    return normalise(g, norm)
 
 
 def clip(x, lo, hi):
@@ -94,13 +117,14 @@ def project(x, x0, eps, norm):
         d = np.sign(d) * np.minimum(np.abs(d), eps)
     else:
         n = np.sqrt(np.sum(d * d, axis=1)) if norm == "2" else np.sum(np.abs(d), axis=1)
-        d = d * np.minimum(1.0, eps[None, :] / (n[:, None] + TOL))
+        n = n[:, None]
+        d = d * np.where(n, np.minimum(1.0, eps[None, :] / np.where(n, n, 1.0)), 0.0)
     return x0 + d
 
 
-def step(model, x, x0, y, eps, eps_step, cfg):
+def step(model, x, x0, y, eps, eps_step, cfg, momentum=None):
     g = model.loss_gradient(x, y) * (1 - 2 * int(cfg["targeted"]))
-    dirn = direction(g, cfg["norm"], cfg.get("mask"))
+    dirn = direction(g, cfg["norm"], cfg.get("mask"), momentum, cfg.get("decay"))
     s = eps_step * dirn
     s[np.isnan(s)] = 0
     x = clip(x + s, cfg.get("lo"), cfg.get("hi"))
@@ -135,8 +159,9 @@ def pgd(model, x, y, cfg):
     scale = cfg.get("eps_scale", np.ones(d))
     eps, eps_step = cfg["eps"] * scale, cfg["eps_step"] * scale
     adv = x.copy()
+    momentum = np.zeros_like(x) if cfg.get("decay") is not None else None
     for _ in range(cfg["max_iter"]):
-        adv = step(model, adv, x, y, eps, eps_step, cfg)
+        adv = step(model, adv, x, y, eps, eps_step, cfg, momentum)
     return adv
 
 
@@ -170,15 +195,24 @@ def main():
     else:
         x = rng.uniform(0, 1, size=(40, d))
         y = rng.integers(0, k, size=40)
+        # Far from the boundary, labelled as predicted: confident, with gradients down to ~1e-7
+        # and below.
+        far = rng.uniform(0, 1, size=(8, d)) * np.linspace(6, 24, 8)[:, None]
+        x, y = np.vstack([x, far]), np.concatenate([y, model.predict(far)])
     targets = (model.predict(x) + 1) % k
     cases = []
-    for attack in ("fgsm", "fgsm-minimal", "pgd"):
+    for attack in ("fgsm", "fgsm-minimal", "pgd", "pgd-momentum"):
         for norm in ("inf", "2", "1"):
             for targeted in (False, True):
                 for variant in ("plain", "bounded", "tabular"):
                     cfg = {"norm": norm, "targeted": targeted, "eps": 0.3, "eps_step": 0.05, "max_iter": 10}
-                    params = {"norm": norm, "eps": "0.3", "eps_step": "0.05", "max_iter": "10",
+                    params = {"norm": norm, "eps": "0.3", "eps_step": "0.05",
                               "targeted": "true" if targeted else "false"}
+                    if attack.startswith("pgd"):
+                        params["max_iter"] = "10"
+                    if attack == "pgd-momentum":
+                        cfg["decay"] = 0.9
+                        params["decay"] = "0.9"
                     if attack == "fgsm-minimal":
                         cfg["minimal"] = True
                         params["minimal"] = "true"
@@ -193,9 +227,9 @@ def main():
                         params["eps_scale"] = ",".join(repr(float(v)) for v in scale)
                         params["immutable"] = "1"
                     labels = targets if targeted else y
-                    run = pgd if attack == "pgd" else fgsm
+                    run = pgd if attack.startswith("pgd") else fgsm
                     adv = run(model, x, labels, cfg)
-                    cases.append({"attack": "pgd" if attack == "pgd" else "fgsm", "params": params,
+                    cases.append({"attack": "pgd" if attack.startswith("pgd") else "fgsm", "params": params,
                                   "labels": labels.tolist(), "expected": adv.tolist()})
     json.dump({"W": w.tolist(), "b": b.tolist(), "x": x.tolist(), "y": y.tolist(), "cases": cases},
               open(args.out, "w"))

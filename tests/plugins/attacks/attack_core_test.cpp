@@ -22,10 +22,9 @@ test::LinearSoftmax two_class_model() {
 
 RowMatrix data(int n, uint64_t seed) {
   Rng rng(seed);
-  std::uniform_real_distribution<double> u(0, 1);
   RowMatrix x(n, 3);
   for (int i = 0; i < n; ++i)
-    for (int c = 0; c < 3; ++c) x(i, c) = u(rng);
+    for (int c = 0; c < 3; ++c) x(i, c) = rng.uniform();
   return x;
 }
 
@@ -70,6 +69,53 @@ TEST(AttackCore, RandomInitIsReproducibleFromTheSeedAndStaysInTheBall) {
       EXPECT_LE(n, 0.2 + 1e-9);
     }
   }
+}
+
+// ART 1.20's random_sphere for L1 is uniform in the ball: ‖δ‖₁/eps follows Beta(d, 1), mean
+// d/(d+1) (ART ≤ 1.11's eps·√U split gave 2/3 whatever d).
+TEST(AttackCore, L1RandomStartIsUniformInTheBall) {
+  const Eigen::Index n = 20000, d = 3;
+  RowMatrix x = RowMatrix::Zero(n, d);
+  GradientAttackOptions o;
+  o.norm = Norm::L1;
+  Rng rng(3);
+  random_init(x, Eigen::VectorXd::Constant(d, 2.0), o, rng);
+  double mean = 0, positive = 0;
+  for (Eigen::Index r = 0; r < n; ++r) {
+    const double l1 = x.row(r).cwiseAbs().sum() / 2.0;
+    EXPECT_LE(l1, 1.0);
+    mean += l1 / static_cast<double>(n);
+    positive += (x(r, 0) > 0) / static_cast<double>(n);
+  }
+  EXPECT_NEAR(mean, 0.75, 0.005);  // standard error 0.0014
+  EXPECT_NEAR(positive, 0.5, 0.015);
+}
+
+// The project's generator and distributions give these draws on every platform (the sequence of
+// std::mt19937_64 is fixed by the standard; the distributions are ours, not the library's).
+TEST(AttackCore, SeededDrawsArePinned) {
+  Rng rng(42);
+  EXPECT_EQ(rng.uniform(), 0x1.82a3befaddcbcp-1);
+  EXPECT_EQ(rng.uniform(), 0x1.472f1f73724ap-1);
+  // Normal draws go through log and sqrt: equal wherever log is correctly rounded (glibc).
+  EXPECT_NEAR(rng.normal(), 0.39797739618378869, 1e-15);
+  EXPECT_NEAR(rng.normal(), -0.57409480672026136, 1e-15);
+  // A random start through the attack core: the first row of each norm's start for seed 7
+  // (L∞ and L1 use only uniform draws and exact arithmetic: bit for bit).
+  auto start = [](Norm norm) {
+    RowMatrix x = RowMatrix::Zero(2, 3);
+    GradientAttackOptions o;
+    o.norm = norm;
+    Rng r(7);
+    random_init(x, Eigen::VectorXd::Constant(3, 0.5), o, r);
+    return Eigen::RowVector3d(x.row(0));
+  };
+  EXPECT_EQ(start(Norm::Inf), Eigen::RowVector3d(0.25438530415285798, 0.44930120289264419, -0.38258571896548199));
+  EXPECT_EQ(start(Norm::L1), Eigen::RowVector3d(0.058707140517259004, -0.31848551155916999, -0.097457949369893104));
+  EXPECT_LT((start(Norm::L2) - Eigen::RowVector3d(-0.18280865188778103, 0.16403692824636218, 0.27352386556031649))
+                .cwiseAbs()
+                .maxCoeff(),
+            1e-15);
 }
 
 TEST(AttackCore, BoundsAndImmutableFeaturesHold) {
@@ -140,7 +186,7 @@ TEST(AttackCore, EarlyStopFreezesSuccessfulSamples) {
 // infinite steps; odd widths exercise the vector loop's tail.
 TEST(AttackCore, FusedInfStepEqualsTheSeparateSteps) {
   Rng rng(11);
-  std::uniform_real_distribution<double> u(-1, 1);
+  auto u = [&rng] { return rng.uniform(-1, 1); };
   for (Eigen::Index d : {1, 3, 20, 37}) {
     for (bool targeted : {false, true}) {
       for (bool bounded : {false, true}) {
@@ -148,9 +194,9 @@ TEST(AttackCore, FusedInfStepEqualsTheSeparateSteps) {
         RowMatrix x(n, d), x0(n, d), g(n, d);
         for (Eigen::Index r = 0; r < n; ++r)
           for (Eigen::Index c = 0; c < d; ++c) {
-            x0(r, c) = u(rng);
-            x(r, c) = x0(r, c) + 0.2 * u(rng);
-            const double v = u(rng);
+            x0(r, c) = u();
+            x(r, c) = x0(r, c) + 0.2 * u();
+            const double v = u();
             g(r, c) = v > 0.8 ? std::nan("") : (v < -0.8 ? 0.0 : v);
           }
         GradientAttackOptions o;
@@ -190,9 +236,9 @@ TEST(AttackCore, TargetedWithoutTargetsIsAnError) {
 TEST(HopSkipJump, FlipsMostSamplesWithSmallPerturbationsAndCountsQueries) {
   BoxOracle model;
   Rng rng(11);
-  std::uniform_real_distribution<double> u(0.35, 0.65);
+  auto u = [&rng] { return rng.uniform(0.35, 0.65); };
   RowMatrix x(40, 3);
-  for (int i = 0; i < 40; ++i) x.row(i) << u(rng), u(rng), 0.5;  // all inside the box: class 0
+  for (int i = 0; i < 40; ++i) x.row(i) << u(), u(), 0.5;  // all inside the box: class 0
   HopSkipJumpOptions o;
   o.clip_min = Eigen::VectorXd::Zero(1);
   o.clip_max = Eigen::VectorXd::Ones(1);

@@ -115,7 +115,7 @@ void check_against_reference(const std::string& model_name, uint32_t classes, co
     EXPECT_LE(worst, 1e-6) << model_name << " " << c["attack"] << " " << c["params"].dump();
     ++checked;
   }
-  EXPECT_EQ(checked, 54);
+  EXPECT_EQ(checked, 72);
 }
 
 TEST(RealModels, LogisticRegressionBinaryMatchesTheReference) {
