@@ -71,24 +71,30 @@ TEST(AttackCore, RandomInitIsReproducibleFromTheSeedAndStaysInTheBall) {
   }
 }
 
-// ART 1.20's random_sphere for L1 is uniform in the ball: ‖δ‖₁/eps follows Beta(d, 1), mean
-// d/(d+1) (ART ≤ 1.11's eps·√U split gave 2/3 whatever d).
-TEST(AttackCore, L1RandomStartIsUniformInTheBall) {
+// ART 1.20's random_sphere is uniform in the ball for every norm: for L1 and L2, ‖δ‖/eps follows
+// Beta(d, 1), mean d/(d+1) (ART ≤ 1.11's L1 start, eps·√U split, gave 2/3 whatever d); for L∞
+// every |δ_j|/eps is uniform, mean 1/2. Signs are symmetric.
+TEST(AttackCore, RandomStartsAreUniformInTheBall) {
   const Eigen::Index n = 20000, d = 3;
-  RowMatrix x = RowMatrix::Zero(n, d);
-  GradientAttackOptions o;
-  o.norm = Norm::L1;
-  Rng rng(3);
-  random_init(x, Eigen::VectorXd::Constant(d, 2.0), o, rng);
-  double mean = 0, positive = 0;
-  for (Eigen::Index r = 0; r < n; ++r) {
-    const double l1 = x.row(r).cwiseAbs().sum() / 2.0;
-    EXPECT_LE(l1, 1.0);
-    mean += l1 / static_cast<double>(n);
-    positive += (x(r, 0) > 0) / static_cast<double>(n);
+  for (Norm norm : {Norm::L1, Norm::L2, Norm::Inf}) {
+    RowMatrix x = RowMatrix::Zero(n, d);
+    GradientAttackOptions o;
+    o.norm = norm;
+    Rng rng(3);
+    random_init(x, Eigen::VectorXd::Constant(d, 2.0), o, rng);
+    double mean = 0, positive = 0;
+    for (Eigen::Index r = 0; r < n; ++r) {
+      const double size = norm == Norm::L1   ? x.row(r).cwiseAbs().sum() / 2.0
+                          : norm == Norm::L2 ? x.row(r).norm() / 2.0
+                                             : std::abs(x(r, 1)) / 2.0;
+      EXPECT_LE(size, 1.0);
+      mean += size / static_cast<double>(n);
+      positive += (x(r, 0) > 0) / static_cast<double>(n);
+    }
+    // Standard errors: 0.0014 (Beta(3, 1)), 0.002 (uniform).
+    EXPECT_NEAR(mean, norm == Norm::Inf ? 0.5 : 0.75, 0.007) << norm_name(norm);
+    EXPECT_NEAR(positive, 0.5, 0.015) << norm_name(norm);
   }
-  EXPECT_NEAR(mean, 0.75, 0.005);  // standard error 0.0014
-  EXPECT_NEAR(positive, 0.5, 0.015);
 }
 
 // The project's generator and distributions give these draws on every platform (the sequence of
