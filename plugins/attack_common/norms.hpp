@@ -66,8 +66,10 @@ void project(RowMatrix& x, const RowMatrix& x0, const Eigen::VectorXd& eps, Norm
 
 // A random start inside the eps ball, as ART 1.20's random_sphere: L∞ uniform in the box, L2
 // uniform in the ball, L1 uniform in the ball (spacings of sorted uniforms, random signs);
-// masked, added to x and clipped to the bounds.
-void random_init(Eigen::Ref<RowMatrix> x, const Eigen::VectorXd& eps, const GradientAttackOptions& o, Rng& rng);
+// masked, added to x and clipped to the bounds. Each row draws from its own generator, seeded by
+// o.seed, the restart and the row's values: a row gets the same start however the host splits
+// the batch (the gRPC server attacks in batches), on any platform.
+void random_init(Eigen::Ref<RowMatrix> x, const Eigen::VectorXd& eps, const GradientAttackOptions& o, int restart);
 
 // Per-row success: the prediction equals the target (targeted) or differs from the clean
 // prediction (untargeted) — ART's compute_success_array.

@@ -203,31 +203,48 @@ void project(RowMatrix& x, const RowMatrix& x0, const Eigen::VectorXd& eps, Norm
   for (Eigen::Index r = 0; r < x.rows(); ++r) k.project(x.row(r).data(), x0.row(r).data());
 }
 
-void random_init(Eigen::Ref<RowMatrix> x, const Eigen::VectorXd& eps, const GradientAttackOptions& o, Rng& rng) {
+namespace {
+
+uint64_t mix64(uint64_t v) {
+  v += 0x9E3779B97F4A7C15ull;
+  v = (v ^ (v >> 30)) * 0xBF58476D1CE4E5B9ull;
+  v = (v ^ (v >> 27)) * 0x94D049BB133111EBull;
+  return v ^ (v >> 31);
+}
+
+// The seed of one row's generator: the attack's seed, the restart and the row's bytes (FNV-1a).
+uint64_t row_seed(uint64_t seed, int restart, const double* row, Eigen::Index d) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(row);
+  for (size_t i = 0; i < static_cast<size_t>(d) * sizeof(double); ++i) h = (h ^ bytes[i]) * 0x100000001b3ull;
+  return mix64(seed ^ mix64(static_cast<uint64_t>(restart) + 1) ^ mix64(h));
+}
+
+}  // namespace
+
+void random_init(Eigen::Ref<RowMatrix> x, const Eigen::VectorXd& eps, const GradientAttackOptions& o, int restart) {
   const Eigen::Index n = x.rows(), d = x.cols();
   RowMatrix pert(n, d);
-  switch (o.norm) {
-    case Norm::Inf:
-      for (Eigen::Index r = 0; r < n; ++r)
+  Eigen::RowVectorXd v(d);
+  std::vector<double> cuts(static_cast<size_t>(d));
+  for (Eigen::Index r = 0; r < n; ++r) {
+    Rng rng(row_seed(o.seed, restart, x.row(r).data(), d));
+    switch (o.norm) {
+      case Norm::Inf:
         for (Eigen::Index c = 0; c < d; ++c) pert(r, c) = rng.uniform(-eps[c], eps[c]);
-      break;
-    case Norm::L2: {
-      // Uniform in the ball: a Gaussian direction and a radius distributed as U^(1/d) — the same
-      // distribution as ART's random_sphere (which maps the chi-square CDF to U).
-      Eigen::RowVectorXd v(d);
-      for (Eigen::Index r = 0; r < n; ++r) {
+        break;
+      case Norm::L2: {
+        // Uniform in the ball: a Gaussian direction and a radius distributed as U^(1/d) — the
+        // same distribution as ART's random_sphere (which maps the chi-square CDF to U).
         for (Eigen::Index c = 0; c < d; ++c) v[c] = rng.normal();
         const double radius = std::pow(rng.uniform(), 1.0 / static_cast<double>(d));
         v *= radius / std::max(v.norm(), 1e-300);
         pert.row(r) = v.array() * eps.transpose().array();
+        break;
       }
-      break;
-    }
-    case Norm::L1: {
-      // ART 1.20's random_sphere for L1 (uniform in the ball): the d spacings of d sorted
-      // uniforms in [0, 1) (0 prepended; the last gap to 1 dropped), each with a random sign.
-      std::vector<double> cuts(static_cast<size_t>(d));
-      for (Eigen::Index r = 0; r < n; ++r) {
+      case Norm::L1: {
+        // ART 1.20's random_sphere for L1 (uniform in the ball): the d spacings of d sorted
+        // uniforms in [0, 1) (0 prepended; the last gap to 1 dropped), each with a random sign.
         for (auto& u : cuts) u = rng.uniform();
         std::sort(cuts.begin(), cuts.end());
         double previous = 0;
@@ -236,8 +253,8 @@ void random_init(Eigen::Ref<RowMatrix> x, const Eigen::VectorXd& eps, const Grad
           previous = cuts[static_cast<size_t>(c)];
           pert(r, c) = eps[c] * gap * (rng.uniform() < 0.5 ? -1.0 : 1.0);
         }
+        break;
       }
-      break;
     }
   }
   if (o.mask.size() > 0)

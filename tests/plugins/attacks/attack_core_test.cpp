@@ -76,12 +76,15 @@ TEST(AttackCore, RandomInitIsReproducibleFromTheSeedAndStaysInTheBall) {
 // every |δ_j|/eps is uniform, mean 1/2. Signs are symmetric.
 TEST(AttackCore, RandomStartsAreUniformInTheBall) {
   const Eigen::Index n = 20000, d = 3;
+  RowMatrix x0 = RowMatrix::Zero(n, d);
+  for (Eigen::Index r = 0; r < n; ++r) x0(r, 2) = static_cast<double>(r);  // distinct rows
   for (Norm norm : {Norm::L1, Norm::L2, Norm::Inf}) {
-    RowMatrix x = RowMatrix::Zero(n, d);
+    RowMatrix x = x0;
     GradientAttackOptions o;
     o.norm = norm;
-    Rng rng(3);
-    random_init(x, Eigen::VectorXd::Constant(d, 2.0), o, rng);
+    o.seed = 3;
+    random_init(x, Eigen::VectorXd::Constant(d, 2.0), o, 0);
+    x -= x0;
     double mean = 0, positive = 0;
     for (Eigen::Index r = 0; r < n; ++r) {
       const double size = norm == Norm::L1   ? x.row(r).cwiseAbs().sum() / 2.0
@@ -106,22 +109,46 @@ TEST(AttackCore, SeededDrawsArePinned) {
   // Normal draws go through log and sqrt: equal wherever log is correctly rounded (glibc).
   EXPECT_NEAR(rng.normal(), 0.39797739618378869, 1e-15);
   EXPECT_NEAR(rng.normal(), -0.57409480672026136, 1e-15);
-  // A random start through the attack core: the first row of each norm's start for seed 7
+  // A random start through the attack core: the start of the row (0, 0, 0) for seed 7, restart 0
   // (L∞ and L1 use only uniform draws and exact arithmetic: bit for bit).
   auto start = [](Norm norm) {
     RowMatrix x = RowMatrix::Zero(2, 3);
     GradientAttackOptions o;
     o.norm = norm;
-    Rng r(7);
-    random_init(x, Eigen::VectorXd::Constant(3, 0.5), o, r);
+    o.seed = 7;
+    random_init(x, Eigen::VectorXd::Constant(3, 0.5), o, 0);
     return Eigen::RowVector3d(x.row(0));
   };
-  EXPECT_EQ(start(Norm::Inf), Eigen::RowVector3d(0.25438530415285798, 0.44930120289264419, -0.38258571896548199));
-  EXPECT_EQ(start(Norm::L1), Eigen::RowVector3d(0.058707140517259004, -0.31848551155916999, -0.097457949369893104));
-  EXPECT_LT((start(Norm::L2) - Eigen::RowVector3d(-0.18280865188778103, 0.16403692824636218, 0.27352386556031649))
+  EXPECT_EQ(start(Norm::Inf), Eigen::RowVector3d(-0.29635093051612182, 0.28707198536569367, -0.16672116219462607));
+  EXPECT_EQ(start(Norm::L1), Eigen::RowVector3d(-0.10182453474193909, 0.064814884160747877, 0.22689657378015987));
+  EXPECT_LT((start(Norm::L2) - Eigen::RowVector3d(-0.29217965090362563, 0.28303131129799547, -0.093819338245204068))
                 .cwiseAbs()
                 .maxCoeff(),
             1e-15);
+}
+
+// A row's random start depends on the seed, the restart and the row, not on the batch it comes
+// in: attacking the rows in two halves (as the gRPC server does in batches) gives the same points.
+TEST(AttackCore, RandomStartsDoNotDependOnBatching) {
+  auto model = two_class_model();
+  RowMatrix x = data(30, 8);
+  for (Norm norm : {Norm::Inf, Norm::L2, Norm::L1}) {
+    GradientAttackOptions o;
+    o.norm = norm;
+    o.eps = 0.2;
+    o.eps_step = 0.05;
+    o.max_iter = 4;
+    o.num_random_init = 3;
+    o.seed = 5;
+    RowMatrix whole = pgd(model, x, {}, o);
+    RowMatrix first = pgd(model, x.topRows(13), {}, o), second = pgd(model, x.bottomRows(17), {}, o);
+    EXPECT_EQ(whole.topRows(13), first) << norm_name(norm);
+    EXPECT_EQ(whole.bottomRows(17), second) << norm_name(norm);
+    RowMatrix a = x, b = x;
+    random_init(a, Eigen::VectorXd::Constant(3, 0.2), o, 0);
+    random_init(b, Eigen::VectorXd::Constant(3, 0.2), o, 1);
+    EXPECT_GT((a - b).cwiseAbs().maxCoeff(), 0.0);  // restarts draw afresh
+  }
 }
 
 TEST(AttackCore, BoundsAndImmutableFeaturesHold) {
