@@ -45,17 +45,23 @@ class BoxOracle final : public Oracle {
   void loss_gradient(const ConstRows&, LabelSpan, RowMatrix&) override { FAIL(); }
 };
 
+// PGD with random restarts: eps 0.2, step 0.05.
+GradientAttackOptions restarting_pgd(Norm norm, int max_iter, uint64_t seed) {
+  GradientAttackOptions o;
+  o.norm = norm;
+  o.eps = 0.2;
+  o.eps_step = 0.05;
+  o.max_iter = max_iter;
+  o.num_random_init = 3;
+  o.seed = seed;
+  return o;
+}
+
 TEST(AttackCore, RandomInitIsReproducibleFromTheSeedAndStaysInTheBall) {
   auto model = two_class_model();
   RowMatrix x = data(50, 1);
   for (Norm norm : {Norm::Inf, Norm::L2, Norm::L1}) {
-    GradientAttackOptions o;
-    o.norm = norm;
-    o.eps = 0.2;
-    o.eps_step = 0.05;
-    o.max_iter = 5;
-    o.num_random_init = 3;
-    o.seed = 42;
+    GradientAttackOptions o = restarting_pgd(norm, 5, 42);
     RowMatrix a = pgd(model, x, {}, o);
     RowMatrix b = pgd(model, x, {}, o);
     EXPECT_EQ((a - b).cwiseAbs().maxCoeff(), 0.0);
@@ -133,13 +139,7 @@ TEST(AttackCore, RandomStartsDoNotDependOnBatching) {
   auto model = two_class_model();
   RowMatrix x = data(30, 8);
   for (Norm norm : {Norm::Inf, Norm::L2, Norm::L1}) {
-    GradientAttackOptions o;
-    o.norm = norm;
-    o.eps = 0.2;
-    o.eps_step = 0.05;
-    o.max_iter = 4;
-    o.num_random_init = 3;
-    o.seed = 5;
+    GradientAttackOptions o = restarting_pgd(norm, 4, 5);
     RowMatrix whole = pgd(model, x, {}, o);
     RowMatrix first = pgd(model, x.topRows(13), {}, o), second = pgd(model, x.bottomRows(17), {}, o);
     EXPECT_EQ(whole.topRows(13), first) << norm_name(norm);
