@@ -19,9 +19,7 @@ struct AttackArgs {
   std::string model, attack = "fgsm", data, label, out, format = "text", norm, targeted;
   std::vector<double> eps;
   std::optional<double> eps_step;
-  std::optional<int> max_iter, num_random_init;
-  std::optional<double> decay;
-  bool minimal = false;
+  std::optional<int> max_iter;
   std::optional<uint64_t> seed;
   std::optional<std::string> clip_min, clip_max;
   std::vector<std::string> immutable;
@@ -106,9 +104,6 @@ void run_attack_command(Context& ctx, const AttackArgs& a, const MlflowOptions& 
   if (a.eps_step) p.emplace_back("eps_step", fmt::format("{:.17g}", *a.eps_step));
   if (a.max_iter) p.emplace_back("max_iter", std::to_string(*a.max_iter));
   if (a.seed) p.emplace_back("seed", std::to_string(*a.seed));
-  if (a.decay) p.emplace_back("decay", fmt::format("{:.17g}", *a.decay));
-  if (a.num_random_init) p.emplace_back("num_random_init", std::to_string(*a.num_random_init));
-  if (a.minimal) p.emplace_back("minimal", "true");
   if (a.clip_min) p.emplace_back("clip_min", *a.clip_min);
   if (a.clip_max) p.emplace_back("clip_max", *a.clip_max);
   if (!a.immutable.empty()) p.emplace_back("immutable", immutable_indices(a.immutable, data.features));
@@ -166,9 +161,6 @@ void register_attack(CLI::App& app, Context& ctx) {
   cmd->add_option("--clip-max", a->clip_max, "upper value bound: one number or one per feature (a,b,…)");
   cmd->add_option("--immutable", a->immutable, "features that must not change (column names or indices)");
   cmd->add_option("--seed", a->seed, "seed of random starts and black-box directions");
-  cmd->add_option("--decay", a->decay, "momentum factor of PGD (ART's decay)");
-  cmd->add_option("--num-random-init", a->num_random_init, "random starts in the eps ball (fgsm, pgd, transfer)");
-  cmd->add_flag("--minimal", a->minimal, "FGSM: smallest eps (by eps-step) that flips each sample");
   cmd->add_option("--param", a->params, "further attack parameter key=value (see docs/attacks.md)");
   cmd->add_flag("--no-empirical-robustness", a->no_empirical, "skip ART's empirical robustness (a minimal FGSM)");
   cmd->add_option("--out", a->out, "write the adversarial examples of the last eps as CSV");
