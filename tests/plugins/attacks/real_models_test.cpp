@@ -116,7 +116,9 @@ void check_against_reference(const std::string& model_name, uint32_t classes, co
   ModelSession fitted(*plugin);
   fitted.fit(x, y, {});
   ModelSession plain(*plugin);
-  if (loss == "rbf") ASSERT_TRUE(plain.import_onnx(rbf_without_platt(fitted)));
+  if (loss == "rbf") {
+    ASSERT_TRUE(plain.import_onnx(rbf_without_platt(fitted)));
+  }
   ModelSession& m = loss == "rbf" ? plain : fitted;
   test::TempDir dir;
   DenseMatrix sample(40, d, std::vector<double>(x.data.begin(), x.data.begin() + 40 * d));
