@@ -5,6 +5,7 @@
 #include <secmlops/sdk/abi.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,8 @@ enum class Special : uint8_t {
   kModuleAndName,     // numpy.core._ufunc_reconstruct(module, name) → module.name
   kDottedName,        // torch._utils._import_dotted_name / pydoc.locate / pkgutil.resolve_name
   kNestedLoader,      // pickle.loads(bytes) & co: the bytes argument is scanned as a pickle
+  kInvokesFirstArg,   // copyreg._reconstructor(cls, …), torch _rebuild_from_type(func, …): a
+                      // known-safe helper that calls or instantiates its first argument
 };
 
 enum class Action : uint8_t { kSafe, kDeny, kUnknown };
@@ -32,6 +35,13 @@ struct Verdict {
   std::string reason;   // one line: why this global is dangerous
   std::string resolved; // the normalised dotted path the verdict was reached on
   Special special = Special::kNone;
+  // For kUnknown: what invoking it means (REDUCE, NEWOBJ, OBJ, INST, or through a helper that
+  // calls its argument). At least MEDIUM PICKLE-UNKNOWN-CALL; HIGH when the callable's name
+  // says what it reaches (runs commands, loads nested data, opens files, network, resolves
+  // names). Importing without invoking stays LOW (PICKLE-UNKNOWN-IMPORT).
+  secmlops_severity call_severity = SECMLOPS_SEVERITY_MEDIUM;
+  std::string call_rule;
+  std::string call_reason;
 };
 
 struct PolicyEntry {
@@ -56,10 +66,16 @@ class Policy {
 
   // Module normalisation: platform and Python 2 aliases (posix → os, __builtin__ → builtins…).
   [[nodiscard]] static std::string normalise_module(std::string_view module);
+  // Python 2 (module, name) pairs that CPython's unpickler renames (_compat_pickle.NAME_MAPPING),
+  // e.g. __builtin__.reduce → functools.reduce. Returns false when the pair is not renamed.
+  static bool map_python2_name(std::string_view module, std::string_view name, std::string& out_module,
+                               std::string& out_name);
 
  private:
-  [[nodiscard]] const PolicyEntry* best_match(const std::vector<PolicyEntry>& table,
-                                              std::string_view path) const;
+  // Length of the built-in known-safe entry that accepts the global (0: none).
+  [[nodiscard]] size_t builtin_safe(std::string_view module, std::string_view name, std::string_view full) const;
+  [[nodiscard]] const PolicyEntry* best_match(const std::vector<PolicyEntry>& table, std::string_view path,
+                                              std::optional<Action> only = std::nullopt) const;
   bool allowlist_;
   std::vector<PolicyEntry> user_;
 };
