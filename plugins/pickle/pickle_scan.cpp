@@ -537,7 +537,14 @@ class Parser {
       case Special::kModuleAndName:
       case Special::kDottedName: return resolve_import(gid, sp, args, off, op);
       case Special::kNestedLoader: nested_loader(gid, args, off, op); break;
-      default: break;
+      default: {
+        // Any other deserialiser (listed, or judged one by its name) whose first argument is
+        // bytes of this file that start like a pickle: those bytes are scanned too.
+        const Verdict& v = s_.globals[gid].verdict;
+        const std::string& rule = v.action == Action::kUnknown ? v.call_rule : v.rule;
+        if (rule == "PICKLE-NESTED-LOADER") nested_loader(gid, args, off, op, /*pickle_bytes_only=*/true);
+        break;
+      }
     }
     return mk(kObj, gid);
   }
@@ -587,10 +594,11 @@ class Parser {
     report_global(id, off, op, dotted(gid) + " imports");
     return mk(kGlobal, id);
   }
-  void nested_loader(uint32_t gid, V args, uint64_t off, uint8_t op) {
+  void nested_loader(uint32_t gid, V args, uint64_t off, uint8_t op, bool pickle_bytes_only = false) {
     const V* a0 = item(args, 0);
     if (a0 == nullptr) return;
     uint64_t start = 0, len = 0;
+    if (pickle_bytes_only && a0->kind() != kBytes && a0->kind() != kBytesX) return;
     if (a0->kind() == kBytes || a0->kind() == kStr) {
       if (ref_enc(*a0) != kEncRaw) return;
       start = ref_off(*a0);
@@ -600,6 +608,10 @@ class Parser {
       len = blobs_[a0->payload() - 1].second;
     } else {
       return;
+    }
+    if (pickle_bytes_only) {
+      const uint8_t* h = cur_.need(start, std::min<uint64_t>(len, 2));
+      if (len < 2 || h == nullptr || h[0] != 0x80 || h[1] > 5) return;
     }
     nested(start, start + len, "argument of " + dotted(gid) + " at offset " + std::to_string(off), off, op);
   }

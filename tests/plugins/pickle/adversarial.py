@@ -105,6 +105,28 @@ def ndarray_opcodes():
     return Raw(pickletools.optimize(data)[2:-1])  # no PROTO, no STOP, no unused PUTs
 
 
+def _bytes_op(b):
+    return b"B" + struct.pack("<I", len(b)) + b
+
+
+class _WritesMarker:
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        import gzip
+        return gzip.GzipFile, (self.path, "wb")
+
+
+def legacy_checkpoint(path):
+    """torch.save in the legacy format of an object whose unpickling creates `path`."""
+    import io
+    import torch
+    buf = io.BytesIO()
+    torch.save({"model": _WritesMarker(path)}, buf, _use_new_zipfile_serialization=False)
+    return buf.getvalue()
+
+
 # ---- the corpus: (file name, bytes, check, loader) ----
 def corpus():
     m = MARKER
@@ -170,6 +192,10 @@ def corpus():
     add("adv_model_zoo_load_url.pkl",
         program(Call(G("torch.utils.model_zoo", "load_url"), "http://127.0.0.1:9/x.pt")), "resolves")
     add("adv_unittest_main.pkl", program(Call(G("unittest", "main"), None)), "resolves")
+    # A loader nested in a loader: torch.load of bytes inside the pickle (a legacy checkpoint
+    # whose object writes the marker).
+    add("adv_nested_torch_load_from_bytes.pkl",
+        program(Call(G("torch.storage", "_load_from_bytes"), Raw(_bytes_op(legacy_checkpoint(m)))), proto=2))
     # FRAME lengths read differently by the C and the pure-Python unpickler.
     payload = emit(Call(G("gzip", "GzipFile"), m, "wb"), 4)
     add("adv_frame_short.pkl", framed(payload, 3))  # C runs it; pickle._loads refuses
