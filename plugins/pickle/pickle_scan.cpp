@@ -486,7 +486,10 @@ class Parser {
     const Verdict& v = s_.globals[id].verdict;
     if (v.action != Action::kUnknown) return;
     reported_[id] = kReported;
-    report_verdict(id, v.call_rule, v.call_severity, how, v.call_reason, off, op);
+    std::string reason = "invokes a callable that is not known-safe";
+    if (v.call_word.empty()) reason += ": loading runs code the scanner cannot judge";
+    else reason += ", and " + std::string(v.call_reason) + " ('" + std::string(v.call_word) + "')";
+    report_verdict(id, v.call_rule, v.call_severity, how, reason, off, op);
   }
   void report_uninvoked() {
     for (const auto& d : deferred_)
@@ -541,7 +544,7 @@ class Parser {
         // Any other deserialiser (listed, or judged one by its name) whose first argument is
         // bytes of this file that start like a pickle: those bytes are scanned too.
         const Verdict& v = s_.globals[gid].verdict;
-        const std::string& rule = v.action == Action::kUnknown ? v.call_rule : v.rule;
+        std::string_view rule = v.action == Action::kUnknown ? std::string_view(v.call_rule) : v.rule;
         if (rule == "PICKLE-NESTED-LOADER") nested_loader(gid, args, off, op, /*pickle_bytes_only=*/true);
         break;
       }

@@ -8,6 +8,8 @@
 #include <initializer_list>
 #include <optional>
 #include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace secmlops::plugins::pickle {
 namespace {
@@ -254,29 +256,55 @@ void infer_capability(std::string_view path, Verdict& v) {
         if (w == c) {
           v.call_severity = SECMLOPS_SEVERITY_HIGH;
           v.call_rule = cap.rule;
-          v.call_reason = std::string("invokes a callable that is not known-safe, and ") + cap.reason +
-                          " ('" + std::string(c) + "')";
+          v.call_reason = cap.reason;
+          v.call_word = c;
           return;
         }
   v.call_severity = SECMLOPS_SEVERITY_MEDIUM;
   v.call_rule = "PICKLE-UNKNOWN-CALL";
-  v.call_reason = "invokes a callable that is not known-safe: loading runs code the scanner cannot judge";
+  v.call_reason = "";
 }
 
 }  // namespace
 
+// The longest built-in deny entry matching `path` (itself or a dotted prefix of it): one hash
+// lookup per component, so a file importing a million distinct globals stays cheap.
+const PolicyEntry* Policy::builtin_deny(std::string_view path) const {
+  static const std::unordered_map<std::string_view, const PolicyEntry*> deny = [] {
+    std::unordered_map<std::string_view, const PolicyEntry*> m;
+    for (const auto& e : builtin_policy())
+      if (e.action == Action::kDeny) m.emplace(e.pattern, &e);
+    return m;
+  }();
+  while (true) {
+    if (auto it = deny.find(path); it != deny.end()) return it->second;
+    size_t dot = path.rfind('.');
+    if (dot == std::string_view::npos) return nullptr;
+    path = path.substr(0, dot);
+  }
+}
+
 size_t Policy::builtin_safe(std::string_view module, std::string_view name, std::string_view full) const {
-  size_t best = 0;
-  for (const auto& e : builtin_policy()) {
-    if (e.action != Action::kSafe) continue;
-    std::string_view pat = e.pattern;
-    if (pat.back() != '.') {
-      if (pat == full) return full.size();
-      continue;
+  struct Safe {
+    std::unordered_set<std::string_view> exact;
+    std::vector<std::string_view> prefixes;
+  };
+  static const Safe safe = [] {
+    Safe t;
+    for (const auto& e : builtin_policy()) {
+      if (e.action != Action::kSafe) continue;
+      if (e.pattern.back() == '.') t.prefixes.emplace_back(e.pattern);
+      else t.exact.emplace(e.pattern);
     }
+    return t;
+  }();
+  if (safe.exact.count(full) != 0) return full.size();
+  size_t best = 0;
+  if (!class_like(name)) return best;
+  for (std::string_view pat : safe.prefixes) {
     // Package prefix: module-level classes of modules under it.
     bool under = module.substr(0, pat.size()) == pat || module == pat.substr(0, pat.size() - 1);
-    if (under && class_like(name)) best = std::max(best, pat.size());
+    if (under) best = std::max(best, pat.size());
   }
   return best;
 }
@@ -336,7 +364,7 @@ Verdict Policy::classify(std::string_view module_in, std::string_view name_in) c
   // under pathlib), a deny wins a tie.
   const size_t safe_len = builtin_safe(module, name, full);
   for (size_t i = 0; i < candidates.size(); ++i) {
-    const auto* e = best_match(builtin_policy(), candidates[i], Action::kDeny);
+    const auto* e = builtin_deny(candidates[i]);
     if (e == nullptr) continue;
     if (i == 0 && safe_len > e->pattern.size()) continue;
     // Ties go to the later candidate: the path read from a re-export is the more precise.

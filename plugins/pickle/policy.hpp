@@ -39,9 +39,11 @@ struct Verdict {
   // calls its argument). At least MEDIUM PICKLE-UNKNOWN-CALL; HIGH when the callable's name
   // says what it reaches (runs commands, loads nested data, opens files, network, resolves
   // names). Importing without invoking stays LOW (PICKLE-UNKNOWN-IMPORT).
+  // Static strings: a file may import a million distinct globals.
   secmlops_severity call_severity = SECMLOPS_SEVERITY_MEDIUM;
-  std::string call_rule;
-  std::string call_reason;
+  const char* call_rule = "PICKLE-UNKNOWN-CALL";
+  const char* call_reason = "";    // what the deciding word says it reaches ("" for MEDIUM)
+  std::string_view call_word;      // the word of the name that decided, e.g. "command"
 };
 
 struct PolicyEntry {
@@ -72,6 +74,7 @@ class Policy {
                                std::string& out_name);
 
  private:
+  [[nodiscard]] const PolicyEntry* builtin_deny(std::string_view path) const;
   // Length of the built-in known-safe entry that accepts the global (0: none).
   [[nodiscard]] size_t builtin_safe(std::string_view module, std::string_view name, std::string_view full) const;
   [[nodiscard]] const PolicyEntry* best_match(const std::vector<PolicyEntry>& table, std::string_view path,

@@ -361,6 +361,24 @@ TEST(PickleCore, ProbeRecognisesFormats) {
   EXPECT_EQ(probe_format({reinterpret_cast<const uint8_t*>(zip.data()), zip.size()}, f), 0u);
 }
 
+// Tensor bytes of a PyTorch storage member that happen to start like a pickle (0x80, a protocol
+// byte, then a few valid opcodes and a length running past the head) are not claimed there;
+// elsewhere the same bytes still are, and a complete pickle is claimed in a storage member too.
+TEST(PickleCore, StorageMembersAreClaimedOnlyForCompletePickles) {
+  const char* f = nullptr;
+  string tensor = "\x80\x02K\x07N\x88X\xff\xff\x00\x00"s + string(200, '\x3f');
+  auto probe = [&](const string& b, std::string_view name) {
+    return probe_format({reinterpret_cast<const uint8_t*>(b.data()), b.size()}, f, name);
+  };
+  EXPECT_GT(probe(tensor, ""), 0u);
+  EXPECT_EQ(probe(tensor, "model/data/17"), 0u);
+  EXPECT_EQ(probe(tensor, "data/3"), 0u);
+  EXPECT_GT(probe(tensor, "model/data.pkl"), 0u);
+  EXPECT_GT(probe(tensor, "model/data/17.pkl"), 0u);
+  string pickle = "\x80\x02" + glob("os", "system") + "(" + bu(kCmd) + "tR.";
+  EXPECT_GT(probe(pickle, "model/data/17"), 0u);
+}
+
 }  // namespace
 
 namespace {
