@@ -518,12 +518,15 @@ class Parser {
     Special sp = s_.globals[gid].verdict.special;
     switch (sp) {
       case Special::kInvokesFirstArg:
-        if (const V* a0 = item(args, 0)) {
-          if (a0->kind() == kGlobal)
-            invoked(static_cast<uint32_t>(a0->payload()), off, op, dotted(gid) + " calls");
-          else if (a0->kind() != kNone)
+      case Special::kInvokesTwoArgs:
+        for (size_t i = 0; i < (sp == Special::kInvokesTwoArgs ? 2u : 1u); ++i) {
+          const V* a = item(args, i);
+          if (a == nullptr) break;
+          if (a->kind() == kGlobal)
+            invoked(static_cast<uint32_t>(a->payload()), off, op, dotted(gid) + " calls");
+          else if (i == 0 && a->kind() != kNone)
             finding("PICKLE-UNRESOLVED-CALL", SECMLOPS_SEVERITY_HIGH,
-                    dotted(gid) + " calls its first argument, " + kind_name(a0->kind()) +
+                    dotted(gid) + " calls its first argument, " + kind_name(a->kind()) +
                         ", which cannot be resolved statically to a known function",
                     off, op, dotted(gid));
         }

@@ -22,8 +22,10 @@ enum class Special : uint8_t {
   kModuleAndName,     // numpy.core._ufunc_reconstruct(module, name) → module.name
   kDottedName,        // torch._utils._import_dotted_name / pydoc.locate / pkgutil.resolve_name
   kNestedLoader,      // pickle.loads(bytes) & co: the bytes argument is scanned as a pickle
-  kInvokesFirstArg,   // copyreg._reconstructor(cls, …), torch _rebuild_from_type(func, …): a
-                      // known-safe helper that calls or instantiates its first argument
+  kInvokesFirstArg,   // copyreg.__newobj__(cls, …), numpy _reconstruct(cls, …): a known-safe
+                      // helper that instantiates its first argument
+  kInvokesTwoArgs,    // copyreg._reconstructor(cls, base, state) runs base.__init__; torch
+                      // _rebuild_from_type_v2(func, type, …) calls func and type.__setstate__
 };
 
 enum class Action : uint8_t { kSafe, kDeny, kUnknown };

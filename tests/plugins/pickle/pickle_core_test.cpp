@@ -189,6 +189,10 @@ TEST(PickleCore, UnknownCallablesInvokedAreAtLeastMedium) {
   auto rec = scan_bytes("\x80\x02" + glob("copyreg", "_reconstructor") + "(" + glob("mypackage.models", "Net") +
                         glob("builtins", "object") + "NtR.");
   EXPECT_TRUE(rec.has("PICKLE-UNKNOWN-CALL", "mypackage.models.Net")) << rec.dump();
+  // _reconstructor(cls, base, state) runs base.__init__(obj, state): the base is invoked too.
+  auto base = scan_bytes("\x80\x02" + glob("copyreg", "_reconstructor") + "(" + glob("argparse", "Namespace") +
+                         glob("somelib", "Writer") + bu("x") + "tR.");
+  EXPECT_TRUE(base.has("PICKLE-UNKNOWN-CALL", "somelib.Writer")) << base.dump();
   auto newobj = scan_bytes("\x80\x02" + glob("mypackage.models", "Net") + ")\x81.");
   EXPECT_TRUE(newobj.has("PICKLE-UNKNOWN-CALL", "mypackage.models.Net")) << newobj.dump();
   // What the name says it reaches raises the severity: files, commands, loaders, resolvers.
