@@ -41,6 +41,7 @@ struct HeadWalk {
   bool stop = false;     // reached STOP
   bool invalid = false;  // ended on an invalid opcode or argument (not just the end of the head)
   bool import = false;   // saw GLOBAL, INST or STACK_GLOBAL
+  bool long_string = false;  // a quoted STRING (or a UNICODE after other opcodes) runs past the head
 };
 
 // Walks opcodes in the head to tell pickles from other bytes.
@@ -74,7 +75,12 @@ HeadWalk walk_head(std::span<const uint8_t> h) {
           }
           ++i;
         }
-        if (i == h.size()) return w;
+        if (i == h.size()) {
+          // Padding a protocol-0 pickle with a long string must not move it out of routing.
+          bool quoted = start < h.size() && (h[start] == '\'' || h[start] == '"');
+          w.long_string = (op == 'S' && quoted) || (op == 'V' && ops >= 2);
+          return w;
+        }
         if (i - start > 512 && (op == 'c' || op == 'i')) {
           ops = 0;
           return result(true);
@@ -434,7 +440,7 @@ uint32_t probe_format(std::span<const uint8_t> head, const char*& format, std::s
     format = kFormatPickle;
     if (w.stop && w.ops >= 2) return 60;
     if (w.import && w.ops >= 3) return 50;
-    if (w.ops >= 64) return 40;
+    if (w.ops >= 64 || w.long_string) return 40;
   }
   return 0;
 }

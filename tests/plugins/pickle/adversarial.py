@@ -200,6 +200,9 @@ def corpus():
     payload = emit(Call(G("gzip", "GzipFile"), m, "wb"), 4)
     add("adv_frame_short.pkl", framed(payload, 3))  # C runs it; pickle._loads refuses
     add("adv_frame_long.pkl", framed(payload, len(payload) + 4096), "file", "pickle._loads")  # the reverse
+    # Protocol 0 padded with a long quoted string: the first 4 KiB show no complete opcode.
+    add("adv_p0_long_string_prefix.pkl",
+        b"S'" + b"a" * 10000 + b"'\n0c_pyio\nopen\n(S'" + m.encode() + b"'\nS'w'\ntR.")
     # Padding before the payload: a long string, popped.
     pad = b"X" + struct.pack("<I", 200_000) + b"a" * 200_000 + b"0"
     add("adv_padded.pkl", b"\x80\x04" + pad + emit(Call(G("_pyio", "open"), m, "w"), 4) + b".")

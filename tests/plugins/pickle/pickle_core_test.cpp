@@ -363,6 +363,12 @@ TEST(PickleCore, ProbeRecognisesFormats) {
   EXPECT_EQ(probe_format({reinterpret_cast<const uint8_t*>(text.data()), text.size()}, f), 0u);
   string zip = "PK\x03\x04";
   EXPECT_EQ(probe_format({reinterpret_cast<const uint8_t*>(zip.data()), zip.size()}, f), 0u);
+  // A protocol-0 pickle padded with a quoted string longer than the head is still claimed;
+  // unquoted text with a long first line is not.
+  string padded = "S'" + string(8000, 'a');
+  EXPECT_GE(probe_format({reinterpret_cast<const uint8_t*>(padded.data()), 4096}, f), 40u);
+  string prose = "Some text " + string(8000, 'a');
+  EXPECT_EQ(probe_format({reinterpret_cast<const uint8_t*>(prose.data()), 4096}, f), 0u);
 }
 
 // Tensor bytes of a PyTorch storage member that happen to start like a pickle (0x80, a protocol
