@@ -777,9 +777,11 @@ class Parser {
                      " bytes before the end of the current frame: the pure-Python unpickler stops here, "
                      "CPython's C unpickler reads on");
     if (len >= (uint64_t{1} << 63) || len > end_ - std::min(data, end_)) {
-      frame_mismatch("FRAME declares " + std::to_string(len) + " bytes but " +
-                     std::to_string(end_ - std::min(data, end_)) +
-                     " remain: CPython's C unpickler stops here, the pure-Python unpickler reads on");
+      // Only a disagreement if the pickle then completes (a truncated file fails either way):
+      // reported at STOP.
+      overlong_frame_ = "FRAME at offset " + std::to_string(pos_) + " declares " + std::to_string(len) +
+                        " bytes but " + std::to_string(end_ - std::min(data, end_)) +
+                        " remain: CPython's C unpickler stops there, the pure-Python unpickler reads on";
       frame_end_ = end_;
     } else {
       frame_end_ = data + len;
@@ -995,6 +997,7 @@ class Parser {
   // FRAME: the end of the current frame as Python's _Unframer reads it (UINT64_MAX: none).
   uint64_t frame_end_ = UINT64_MAX;
   bool frame_reported_ = false;
+  std::string overlong_frame_;  // a FRAME declared longer than the stream, pending STOP
   bool pers_reported_ = false;
   std::string key_, line_, text_;
 };
@@ -1054,6 +1057,8 @@ bool Parser::loop() {
       }
       case '.': {  // STOP
         pop();
+        if (!overlong_frame_.empty()) [[unlikely]]
+          frame_mismatch(overlong_frame_);
         pos_ += 1;
         return true;
       }

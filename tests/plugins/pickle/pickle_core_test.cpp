@@ -231,6 +231,10 @@ TEST(PickleCore, FrameDisagreementsAreFindings) {
   auto longer = scan_bytes("\x80\x04\x95" + le64(body.size() + 4096) + body + ".");
   EXPECT_TRUE(longer.has("PICKLE-FRAME-MISMATCH")) << longer.dump();
   EXPECT_TRUE(longer.has("PICKLE-CODE-EXEC", "os.system")) << longer.dump();
+  // …but a truncated file, which both unpicklers fail, is only malformed.
+  auto truncated = scan_bytes("\x80\x04\x95" + le64(body.size() + 4096) + body);
+  EXPECT_FALSE(truncated.has("PICKLE-FRAME-MISMATCH")) << truncated.dump();
+  EXPECT_TRUE(truncated.has("PICKLE-MALFORMED")) << truncated.dump();
   // A new frame inside the current one.
   auto nested = scan_bytes("\x80\x04\x95" + le64(body.size() + 1) + "\x95" + le64(body.size() - 8) + body + ".");
   EXPECT_TRUE(nested.has("PICKLE-FRAME-MISMATCH")) << nested.dump();
