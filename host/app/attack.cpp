@@ -53,10 +53,13 @@ v1::AttackResult attack(const Environment& env, const v1::AttackRequest& req) {
                           req.has_csv() ? &req.csv() : nullptr);
   RunScope run(env, req.mlflow(), "attack", "attack " + plugin.name() + " " + model_name);
 
+  if (req.labels_from() != "" && req.labels_from() != "true" && req.labels_from() != "predicted")
+    fail(AppError::Code::invalid_argument, "labels_from must be \"true\" or \"predicted\", got '" +
+                                               req.labels_from().substr(0, 40) + "'");
   host::AttackRequest a;
   a.attack = &plugin;
   a.x = data.x;
-  if (!data.labels.empty()) a.y_true = encode_labels(data, m.classes);
+  if (!data.labels.empty() && req.labels_from() != "predicted") a.y_true = encode_labels(data, m.classes);
   const uint32_t n_classes = m.session->info().n_classes;
   if (req.targets_size() != 0) {
     if (req.targets_size() != 1 && static_cast<uint64_t>(req.targets_size()) != data.x.rows)

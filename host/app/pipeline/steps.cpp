@@ -281,7 +281,8 @@ void run_attack(const StepContext& c, const AttackStep& s, v1::StepResult& r) {
       req.set_attack(a.attack);
       req.set_model_id(m->model().id());
       req.set_model_name(m->model().name());
-      *req.mutable_csv() = csv_of(data, s.labels);
+      *req.mutable_csv() = csv_of(data, true);
+      if (!s.labels) req.set_labels_from("predicted");
       for (double e : a.eps.empty() ? s.eps : a.eps) req.add_eps(e);
       for (const auto& [k, v] : a.params) {
         auto* kv = req.add_params();
