@@ -118,6 +118,8 @@ void run_attack_command(Context& ctx, const AttackArgs& a, const MlflowOptions& 
   if (!a.no_empirical && fgsm_ptr) req.fgsm_for_empirical_robustness = fgsm_ptr;
 
   host::DenseMatrix x_adv;
+  int64_t point_step = 0;  // the curve goes to MLflow point by point, as it is computed
+  if (run) req.on_point = [&](const v1::RobustnessPoint& p, const host::DenseMatrix&) { host::record_attack_point(*run, point_step++, p); };
   auto report = host::run_robustness(*model.session, req, &x_adv);
 
   if (!a.out.empty()) {
@@ -137,7 +139,7 @@ void run_attack_command(Context& ctx, const AttackArgs& a, const MlflowOptions& 
   else
     print_text(report);
   if (run) {
-    host::record_attack(*run, report);
+    host::record_attack(*run, report, true);
     run->dataset(std::filesystem::path(a.data).filename().string(), host::sha256_file(a.data), a.data);
     if (!a.out.empty()) run->artifact(a.out, "adversarial");
     run.finish("FINISHED");

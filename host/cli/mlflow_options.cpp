@@ -72,6 +72,7 @@ host::KeyValues mlflow_config(const MlflowOptions& o) {
   from_env("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "max_retries");
   from_env("MLFLOW_HTTP_REQUEST_TIMEOUT", "timeout");
   from_env("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "backoff_base");
+  from_env("SECMLOPS_MLFLOW_RETRY_TIME", "retry_time");
   from_env("SECMLOPS_MLFLOW_SPOOL_DIR", "spool_dir");
   from_env("USER", "user");
   return kv;
@@ -115,24 +116,13 @@ void finish_scan_run(MlflowRun& run, Context& ctx, const v1::ScanReport& report,
                      const std::string& fail_on, int exit_code) {
   if (!run) return;
   const char* verdict = exit_code == 1 ? "fail" : exit_code == 2 ? "error" : "pass";
-  std::filesystem::path dir;
   try {
     host::record_scan(*run, report, ctx.registry(), fail_on, verdict);
-    // The full report travels as an artifact; the reporter copies it before we delete it.
-    std::string tmpl = (std::filesystem::temp_directory_path() / "secmlops-mlflow-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) != nullptr) {
-      dir = tmpl;
-      std::ofstream(dir / "scan-report.json") << host::to_json(report);
-      run->artifact((dir / "scan-report.json").string(), "reports");
-      std::ofstream(dir / "scan-report.sarif") << host::to_sarif(report);
-      run->artifact((dir / "scan-report.sarif").string(), "reports");
-    }
+    host::record_scan_reports(*run, report);
   } catch (const std::exception& e) {
     std::cerr << "secmlops: mlflow: " << e.what() << "\n";
   }
   run.finish("FINISHED");
-  std::error_code ec;
-  if (!dir.empty()) std::filesystem::remove_all(dir, ec);
 }
 
 }  // namespace secmlops::cli

@@ -22,7 +22,8 @@ std::shared_ptr<MlflowOptions> add_mlflow_options(CLI::App* cmd);
 
 // The reporter configuration: the options plus MLflow's environment variables
 // (MLFLOW_TRACKING_URI/USERNAME/PASSWORD/TOKEN/INSECURE_TLS/SERVER_CERT_PATH,
-// MLFLOW_HTTP_REQUEST_MAX_RETRIES/TIMEOUT/BACKOFF_FACTOR, SECMLOPS_MLFLOW_SPOOL_DIR).
+// MLFLOW_HTTP_REQUEST_MAX_RETRIES/TIMEOUT/BACKOFF_FACTOR, SECMLOPS_MLFLOW_RETRY_TIME,
+// SECMLOPS_MLFLOW_SPOOL_DIR; "Created by" from $USER, else the reporter's own fallback).
 host::KeyValues mlflow_config(const MlflowOptions& options);
 
 // One command's run, when --mlflow was given (otherwise every call is a no-op):
@@ -45,8 +46,8 @@ class MlflowRun {
   std::unique_ptr<host::RunRecorder> recorder_;
 };
 
-// The scan command's run: record_scan plus the JSON report as an artifact (reports/), then
-// finish (FINISHED; the verdict is a tag). `exit_code` is the scan's (0 pass, 1 fail, 2 error).
+// The scan command's run: record_scan plus the JSON and SARIF reports as artifacts (reports/,
+// record_scan_reports), then finish (FINISHED; the verdict is a tag). `exit_code` is the scan's (0 pass, 1 fail, 2 error).
 void finish_scan_run(MlflowRun& run, Context& ctx, const v1::ScanReport& report,
                      const std::string& fail_on, int exit_code);
 
