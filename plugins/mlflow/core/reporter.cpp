@@ -76,7 +76,8 @@ void Reporter::on_event(const Event& in, const Sink& sink) {
   e = spool_->append(std::move(e));
   {
     std::lock_guard lock(mutex_);
-    events_.push_back(std::move(e));
+    // Once delivery stopped, the spool alone holds the run.
+    if (live_ && !live_error_) pending_.push_back(std::move(e));
   }
   wake_.notify_one();
   emit_warnings(sink);
@@ -93,7 +94,6 @@ void Reporter::start_rest_run(const Event& start, const Sink& sink) {
                            {"max_tag_value", settings_.limits.tag_value}};
   spool_ = std::make_unique<SpoolWriter>(settings_.spool_dir, random_hex32(), header);
   Event e = spool_->append(start);
-  events_.push_back(e);
   progress_ = std::make_unique<Progress>(settings_.spool_dir / (spool_->key() + ".progress"));
   ValueLimits limits = settings_.limits;
   limits.refuse_long_values = false;  // refused in on_event already
@@ -102,7 +102,6 @@ void Reporter::start_rest_run(const Event& start, const Sink& sink) {
   live_ = std::make_unique<RunDelivery>(rest, *progress_, settings_, spool_->key(), limits);
   try {
     const RunRef& run = live_->open(e, settings_.experiment);
-    sent_ = 1;
     sink.property("mlflow.run_id", run.run_id);
     sink.property("mlflow.experiment_id", run.experiment_id);
     sink.property("mlflow.run_url", live_->run_page());
@@ -119,10 +118,11 @@ void Reporter::send_loop() {
   const auto gather = std::chrono::duration<double>(settings_.batch_interval_s);
   std::unique_lock lock(mutex_);
   while (!stop_) {
-    wake_.wait(lock, [&] { return stop_ || events_.size() > sent_; });
+    wake_.wait(lock, [&] { return stop_ || !pending_.empty(); });
     // Let the events of a burst gather into one request; flush sends whatever is left.
     if (stop_ || wake_.wait_for(lock, gather, [&] { return stop_; })) break;
-    std::vector<Event> chunk(events_.begin() + static_cast<std::ptrdiff_t>(sent_), events_.end());
+    std::vector<Event> chunk;
+    chunk.swap(pending_);
     lock.unlock();
     std::optional<MlflowError> error;
     try {
@@ -132,10 +132,10 @@ void Reporter::send_loop() {
     }
     auto warnings = live_->take_warnings();
     lock.lock();
-    sent_ += chunk.size();
     warnings_.insert(warnings_.end(), warnings.begin(), warnings.end());
     if (error) {
       live_error_ = std::move(error);
+      pending_.clear();
       break;
     }
   }
@@ -176,8 +176,8 @@ void Reporter::flush(const Sink& sink) {
   spool_->sync();
   if (live_ && !live_error_) {
     try {
-      live_->deliver(std::span<const Event>(events_).subspan(sent_));
-      sent_ = events_.size();
+      live_->deliver(pending_);
+      pending_.clear();
     } catch (const std::exception& e) {
       live_error_ = as_mlflow_error(e);
     }

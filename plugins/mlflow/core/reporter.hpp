@@ -71,8 +71,7 @@ class Reporter {
   std::thread sender_;
   std::mutex mutex_;  // guards what follows, shared with the sender thread
   std::condition_variable wake_;
-  std::vector<Event> events_;                // every event of the run, as spooled
-  size_t sent_ = 0;                          // events handed to live_
+  std::vector<Event> pending_;  // spooled, not yet handed to live_ (kept only while it delivers)
   bool stop_ = false;
   std::optional<MlflowError> live_error_;    // why delivery stopped
   std::vector<std::string> warnings_;

@@ -126,6 +126,9 @@ def handle_api(method, path, query, body):
         for t in body.get("tags", []):
             validate_key("tag", t["key"])
             tags[t["key"]] = t["value"][:TAG_VALUE_MAX]
+        if body.get("run_name") and tags.get("mlflow.runName", body["run_name"]) != body["run_name"]:
+            raise bad("Both 'run_name' argument and 'mlflow.runName' tag are specified, but with "
+                      f"different values (run_name='{body['run_name']}', mlflow.runName='{tags['mlflow.runName']}').")
         name = body.get("run_name") or tags.get("mlflow.runName") or "fake-run"
         tags["mlflow.runName"] = name
         s["runs"][run_id] = {"run_id": run_id, "experiment_id": eid, "run_name": name, "status": "RUNNING",
@@ -199,6 +202,9 @@ def handle_api(method, path, query, body):
                 raise bad(f"Dataset digest '{ds['digest']}' exceeds 36 characters")
             if len(ds.get("name", "")) > 500:
                 raise bad("Dataset name exceeds 500 characters")
+            for t in d.get("tags", []):
+                if len(t.get("key", "")) > 255 or len(t.get("value", "")) > 500:
+                    raise bad(f"Input tag '{t.get('key', '')[:50]}' exceeds the key (255) or value (500) limit")
             if not any(x["dataset"]["name"] == ds.get("name") and x["dataset"]["digest"] == ds.get("digest")
                        for x in r["inputs"]):
                 r["inputs"].append(d)

@@ -2,6 +2,7 @@
 // when the report has none, exact numeric params, file URIs, previewable SARIF, nested runs.
 #include "secmlops/host/digest.hpp"
 #include "secmlops/host/run_recorder.hpp"
+#include "fake_server.hpp"
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
 
@@ -155,6 +156,29 @@ TEST(MlflowRecorder, RunIdIsKnownRightAfterStartAndNestsAChild) {
       EXPECT_EQ(r["tags"]["mlflow.parentRunId"], parent.run_id());
     }
   }
+}
+
+TEST(MlflowRecorder, OverRestTheRunIsRunningWithItsIdRightAfterStart) {
+  secmlops::test::FakeMlflowServer server;
+  secmlops::test::TempDir tmp;
+  KeyValues config = {{"tracking_uri", server.uri()},
+                      {"experiment", "recorded"},
+                      {"spool_dir", (tmp.path() / "spool").string()}};
+  RunRecorder parent(plugins(), config);
+  parent.start("", "pipeline");
+  ASSERT_EQ(parent.run_id().size(), 32u);
+  EXPECT_EQ(parent.run_location(),
+            server.uri() + "/#/experiments/" + parent.experiment_id() + "/runs/" + parent.run_id());
+  EXPECT_EQ(server.state()["runs"][parent.run_id()]["status"], "RUNNING");
+  RunRecorder child(plugins(), config);
+  child.start("", "step: attack", parent.run_id());
+  child.finish();
+  json state = server.state();
+  EXPECT_EQ(state["runs"][child.run_id()]["tags"]["mlflow.parentRunId"], parent.run_id());
+  EXPECT_EQ(state["runs"][child.run_id()]["status"], "FINISHED");
+  EXPECT_EQ(state["runs"][parent.run_id()]["status"], "RUNNING");
+  parent.finish("FAILED");
+  EXPECT_EQ(server.state()["runs"][parent.run_id()]["status"], "FAILED");
 }
 
 }  // namespace
