@@ -56,10 +56,10 @@ void Reporter::on_event(const Event& in, const Sink& sink) {
   if (e.type == EventType::RunEnd) ended_ = true;
   if (files_) {
     if (e.type == EventType::RunStart) {
-      started_ = true;
       warn_no_registry(settings_, sink);
       file_run_ = files_->start_run(e.key, e.value, e.timestamp_ms, settings_.user);
       file_plan_ = std::make_unique<PlanBuilder>(settings_.limits, e.timestamp_ms);
+      started_ = true;
       sink.property("mlflow.run_id", file_run_->run_id);
       sink.property("mlflow.experiment_id", file_run_->experiment_id);
       sink.property("mlflow.run_dir", file_run_->dir.string());
@@ -69,8 +69,8 @@ void Reporter::on_event(const Event& in, const Sink& sink) {
     return;
   }
   if (e.type == EventType::RunStart) {
+    start_rest_run(e, sink);  // a spool that cannot be written fails the start, not a later event
     started_ = true;
-    start_rest_run(e, sink);
     return;
   }
   e = spool_->append(std::move(e));

@@ -258,6 +258,18 @@ TEST(MlflowLive, AServerDownFromTheStartSpoolsTheRunAndTheCommandGoesOn) {
   EXPECT_EQ(run["user_id"], "ci-user");  // the producer's user, not the syncer's
 }
 
+TEST(MlflowLive, AnUnwritableSpoolFailsTheStartAndNothingAfterIt) {
+  secmlops::test::TempDir tmp;
+  auto blocker = tmp.write("not-a-dir", "x");  // the spool directory would have to be below a file
+  Settings st = live_settings("http://127.0.0.1:9", blocker / "spool");
+  Reporter r(st, [](double) {});
+  RecordedSink rec;
+  EXPECT_THROW(r.on_event({EventType::RunStart, "e", "r", "", 0, 0, 0}, rec.sink()),
+               std::runtime_error);
+  EXPECT_THROW(r.on_event({EventType::Metric, "m", "", "", 1, 0, 0}, rec.sink()), EventError);
+  r.flush(rec.sink());  // nothing started: nothing to do, no crash
+}
+
 TEST(MlflowLive, DatasetSourcesBecomeAbsoluteFileUris) {
   secmlops::test::TempDir tmp;
   Reporter r(file_settings(tmp));
