@@ -310,6 +310,76 @@ TEST(MlflowCli, ScanReportArtifactIsTheJsonTheCommandPrinted) {
   expect_complete_scan_run(server.uri(), id, "secmlops-e2e", evil, out);
 }
 
+// A run of the CLI on `uri`; returns its run id (from stderr) and fails the test on a bad exit.
+std::string cli_run(const std::string& uri, const secmlops::test::TempDir& d, const std::string& args) {
+  auto err = d.path() / "stderr.txt";
+  auto r = run_command(cli("SECMLOPS_MLFLOW_SPOOL_DIR=" + (d.path() / "spool").string(),
+                           args + " --mlflow=" + uri + " --mlflow-experiment secmlops-e2e >/dev/null 2>" +
+                               err.string()));
+  EXPECT_EQ(r.exit_code, 0) << file_text(err);
+  return printed_run_id(file_text(err));
+}
+
+// The dataset input of a finished run: its digest and absolute source.
+void expect_dataset(const json& run, const std::filesystem::path& file) {
+  ASSERT_EQ(run["inputs"]["dataset_inputs"].size(), 1u);
+  const json& dataset = run["inputs"]["dataset_inputs"][0]["dataset"];
+  EXPECT_EQ(dataset["name"], file.filename().string());
+  EXPECT_EQ(dataset["digest"], secmlops::host::sha256_file(file).substr(0, 36));
+  EXPECT_EQ(json::parse(dataset["source"].get<std::string>())["uri"], "file://" + file.string());
+}
+
+// `train` then `attack` with --mlflow: both runs complete with the data's digest, the model and
+// the adversarial examples byte for byte, and the robustness curve as a metric history whose
+// points were stamped while the attack ran.
+void expect_train_and_attack_runs(const std::string& uri) {
+  secmlops::test::TempDir d;
+  std::string csv = "income,debt,verdict\n";
+  for (int i = 0; i < 200; ++i)
+    csv += std::to_string(0.3 + 0.4 * (i % 2) + 0.001 * (i % 17)) + "," +
+           std::to_string(0.7 - 0.4 * (i % 2) + 0.002 * (i % 13)) + "," + (i % 2 ? "good" : "bad") + "\n";
+  auto data = d.write("data.csv", csv);
+  auto model = d.path() / "m.onnx", adv = d.path() / "adv.csv";
+  std::string train_id = cli_run(uri, d, "train --model logreg --data " + data.string() +
+                                             " --label verdict --out " + model.string());
+  ASSERT_FALSE(train_id.empty());
+  json train = get(uri + "/api/2.0/mlflow/runs/get?run_id=" + train_id)["run"];
+  EXPECT_EQ(train["info"]["status"], "FINISHED");
+  expect_dataset(train, data);
+  EXPECT_EQ(download(uri, train["info"]["artifact_uri"], "model/m.onnx"), file_text(model));
+
+  std::string attack_id = cli_run(uri, d, "attack --model " + model.string() +
+                                              " --attack fgsm --eps 0.05,0.1,0.2 --data " +
+                                              data.string() + " --label verdict --out " + adv.string());
+  ASSERT_FALSE(attack_id.empty());
+  json attack = get(uri + "/api/2.0/mlflow/runs/get?run_id=" + attack_id)["run"];
+  EXPECT_EQ(attack["info"]["status"], "FINISHED");
+  expect_dataset(attack, data);
+  EXPECT_EQ(download(uri, attack["info"]["artifact_uri"], "adversarial/adv.csv"), file_text(adv));
+  std::map<std::string, json> params;
+  for (const auto& p : attack["data"]["params"]) params[p["key"]] = p["value"];
+  EXPECT_EQ(params["attack.eps"], "0.05,0.1,0.2");
+  json curve = get(uri + "/api/2.0/mlflow/metrics/get-history?run_id=" + attack_id +
+                   "&metric_key=attack.adversarial_accuracy")["metrics"];
+  ASSERT_EQ(curve.size(), 3u);
+  std::vector<std::pair<int64_t, int64_t>> points;
+  for (const auto& m : curve) points.emplace_back(m["step"].get<int64_t>(), m["timestamp"].get<int64_t>());
+  std::sort(points.begin(), points.end());
+  for (size_t i = 0; i < points.size(); ++i) {
+    EXPECT_EQ(points[i].first, static_cast<int64_t>(i));
+    EXPECT_GE(points[i].second, attack["info"]["start_time"].get<int64_t>());
+    EXPECT_LE(points[i].second, attack["info"]["end_time"].get<int64_t>());
+    if (i > 0) {
+      EXPECT_GE(points[i].second, points[i - 1].second);
+    }
+  }
+}
+
+TEST(MlflowCli, TrainAndAttackRunsOnTheFakeServer) {
+  secmlops::test::FakeMlflowServer server;
+  expect_train_and_attack_runs(server.uri());
+}
+
 // The same end-to-end checks against a real MLflow tracking server (>= 2.0, --serve-artifacts).
 std::string real_server() {
   const char* uri = std::getenv("MLFLOW_TEST_TRACKING_URI");
@@ -325,6 +395,13 @@ TEST(MlflowRealServer, ScanRunIsComplete) {
   auto [id, out] = scan_to(real_server(), d, evil);
   ASSERT_FALSE(id.empty());
   expect_complete_scan_run(real_server(), id, "secmlops-e2e", evil, out);
+}
+
+TEST(MlflowRealServer, TrainAndAttackRunsAreComplete) {
+  if (real_server().empty())
+    GTEST_SKIP()
+        << "set MLFLOW_TEST_TRACKING_URI=http://host:port to run against a real MLflow server";
+  expect_train_and_attack_runs(real_server());
 }
 
 TEST(MlflowRealServer, LiveRunIsVisibleWhileItRuns) {
