@@ -99,6 +99,7 @@ v1::AttackResult attack(const Environment& env, const v1::AttackRequest& req) {
     q->set_key("attack.model_queries");
     q->set_value(static_cast<double>(out.queries));
     q->set_step(static_cast<int64_t>(done));
+    if (run) host::record_attack_point(*run, static_cast<int64_t>(done), p);  // live in MLflow
     ++done;
     v1::ProgressEvent ev;
     ev.set_kind("attack");
@@ -142,7 +143,7 @@ v1::AttackResult attack(const Environment& env, const v1::AttackRequest& req) {
   *result.mutable_report() = report;
 
   if (run) {
-    host::record_attack(*run, report);
+    host::record_attack(*run, report, true);  // the curve's points went out as computed
     record_dataset(*run, data.record);
     if (!req.out().empty()) run->artifact(env.files.resolve(req.out()).string(), "adversarial");
     run.finish("FINISHED");
