@@ -86,7 +86,7 @@ TEST(SklearnHostile, MutatedBytesImportOrRefuseWithoutCrashing) {
   auto good = read("rf_binary.pkl");
   std::mt19937 rng(7);
   size_t refused = 0, imported = 0;
-  for (int i = 0; i < 3000; ++i) {
+  for (int i = 0; i < 600; ++i) {
     auto b = good;
     for (int k = 0; k < 1 + i % 4; ++k) b[rng() % b.size()] = static_cast<uint8_t>(rng());
     try {
@@ -97,7 +97,7 @@ TEST(SklearnHostile, MutatedBytesImportOrRefuseWithoutCrashing) {
     }
   }
   EXPECT_GT(refused, 0u);
-  EXPECT_EQ(refused + imported, 3000u);
+  EXPECT_EQ(refused + imported, 600u);
 }
 
 TEST(SklearnHostile, ArrayDataShorterThanShapeTimesItemsizeIsALie) {
