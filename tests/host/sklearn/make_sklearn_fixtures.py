@@ -127,6 +127,16 @@ for name, (model, kind, scores, plugin) in MODELS.items():
     dump(name + ".pkl", model)
     add(name, model, kind, scores=scores, plugin=plugin)
 
+# FGSM (L∞, eps 0.1, true labels) on the multinomial logistic regression, as ART computes it for
+# scikit-learn's LogisticRegression: x + eps·sign(∇x cross-entropy), ∇x = coef_ᵀ(p − onehot(y)).
+lr = FITTED["lr_multi"]
+x, y = DATA["multi"][2], DATA["multi"][3]
+grad = (lr.predict_proba(x) - np.eye(3)[y]) @ lr.coef_
+with open(os.path.join(OUT, "lr_multi.fgsm.csv"), "w") as f:
+    for row in x + 0.1 * np.sign(grad):
+        f.write(",".join(repr(float(v)) for v in row) + "\n")
+manifest["fgsm_adversarial_accuracy"] = float((lr.predict(x + 0.1 * np.sign(grad)) == NAMES["multi"][y]).mean())
+
 # Every protocol the importer reads, and joblib files raw and compressed.
 for protocol in (2, 3, 5):
     for name in ("rf", "lr_multi", "mlp"):

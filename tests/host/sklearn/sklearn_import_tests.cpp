@@ -182,5 +182,25 @@ TEST(SklearnImport, CliPredictsAndDescribesAPickle) {
   EXPECT_EQ(bad.out.find("wire type"), std::string::npos) << bad.out;
 }
 
+TEST(SklearnImport, CliAttacksAPickleAsArtDoes) {
+  const std::string out = fixture("lr_multi.fgsm.secmlops.csv");
+  auto r = test::run_command(std::string(SECMLOPS_CLI) + " --plugin-dir " SECMLOPS_PLUGIN_DIR " attack --model " +
+                             fixture("lr_multi.pkl") + " --attack fgsm --eps 0.1 --data " + fixture("multi_test.csv") +
+                             " --label label --no-empirical-robustness --out " + out + " 2>&1");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto got = read_csv(out);
+  std::vector<size_t> cols;
+  for (size_t c = 0; c < 8; ++c) cols.push_back(c);
+  const DenseMatrix adv = got.numeric(cols);
+  const Expected want = expected("lr_multi.fgsm.csv");  // rows of 8 values (the last one read as a label)
+  ASSERT_EQ(adv.rows, want.scores.size());
+  double worst = 0;
+  for (uint64_t i = 0; i < adv.rows; ++i) {
+    for (uint64_t c = 0; c < 7; ++c) worst = std::max(worst, std::abs(adv(i, c) - want.scores[i][c]));
+    worst = std::max(worst, std::abs(adv(i, 7) - std::stod(want.labels[i])));
+  }
+  EXPECT_LE(worst, 1e-9) << "largest difference from ART's FGSM";
+}
+
 }  // namespace
 }  // namespace secmlops::host
