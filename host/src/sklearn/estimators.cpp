@@ -88,14 +88,14 @@ double element(const char* p, char kind, uint32_t size, bool big) {
   throw ImportError(std::string("array elements of kind '") + kind + "' are not numbers", 0, true);
 }
 
-// Element offsets (in elements) of a C-order walk over an array stored in C or Fortran order.
+// Arrays the mapping converts to float64: at most 2^27 elements (1 GiB), so that a file of
+// one-byte elements cannot make the conversion eight times its size.
+constexpr uint64_t kMaxNumbers = uint64_t{1} << 27;
+
+// Element offsets (in elements) of a C-order walk over an array stored in Fortran order.
 std::vector<uint64_t> c_order(const Array& a) {
   const uint64_t n = a.count();
   std::vector<uint64_t> out(n);
-  if (!a.fortran || a.shape.size() < 2) {
-    for (uint64_t i = 0; i < n; ++i) out[i] = i;
-    return out;
-  }
   std::vector<uint64_t> stride(a.shape.size());
   uint64_t s = 1;
   for (size_t d = 0; d < a.shape.size(); ++d) {
@@ -132,11 +132,16 @@ Numbers numbers(const Value& v, const std::string& what) {
   const Array& a = array_of(v, what);
   const DType& d = a.dtype;
   if (d.kind != 'f' && d.kind != 'i' && d.kind != 'u' && d.kind != 'b') bad("`" + what + "` is not a numeric array");
+  if (a.count() > kMaxNumbers) bad("`" + what + "` holds " + std::to_string(a.count()) + " elements (at most 2^27 are imported)");
   Numbers out;
   out.shape = a.shape;
-  auto order = c_order(a);
-  out.v.reserve(order.size());
-  for (uint64_t off : order) out.v.push_back(element(a.data.data() + off * d.itemsize, d.kind, d.itemsize, d.big_endian));
+  out.v.reserve(a.count());
+  if (a.fortran && a.shape.size() >= 2) {
+    for (uint64_t off : c_order(a)) out.v.push_back(element(a.data.data() + off * d.itemsize, d.kind, d.itemsize, d.big_endian));
+  } else {
+    for (uint64_t off = 0; off < a.count(); ++off)
+      out.v.push_back(element(a.data.data() + off * d.itemsize, d.kind, d.itemsize, d.big_endian));
+  }
   for (double x : out.v)
     if (!std::isfinite(x)) bad("`" + what + "` holds a value that is not finite");
   return out;
@@ -487,6 +492,7 @@ TreeNodes tree_nodes(const Value& tree_value, const std::string& where) {
   const auto& ft = field("threshold");
   TreeNodes t;
   const uint64_t n = a.shape[0];
+  if (n > kMaxNumbers) bad("`" + where + ".tree_` has " + std::to_string(n) + " nodes");
   for (uint64_t i = 0; i < n; ++i) {
     const char* rec = a.data.data() + i * a.dtype.itemsize;
     t.left.push_back(static_cast<int64_t>(element(rec + fl.offset, fl.kind, fl.itemsize, fl.big_endian)));
@@ -529,6 +535,9 @@ Converted trees(const State& s, const std::optional<Affine>& scaler, size_t n_cl
     const uint64_t classes = t.values.shape[2];
     if (classes != n_classes) bad("`" + where + ".tree_` has " + std::to_string(classes) + " classes, the model " + std::to_string(n_classes));
     const auto n = static_cast<int64_t>(t.left.size());
+    // The forest plugin's own bound (50 million nodes); leaf weights within kMaxNumbers.
+    if (node_ids.size() + t.left.size() > 50'000'000 || c_weight.size() + t.values.v.size() > kMaxNumbers)
+      bad("`" + s.name() + "` has more nodes than the random forest plugin represents (50 million)");
     for (int64_t i = 0; i < n; ++i) {
       tree_ids.push_back(static_cast<int64_t>(ti));
       node_ids.push_back(i);

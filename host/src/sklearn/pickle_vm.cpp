@@ -552,6 +552,9 @@ class Vm {
     if (d.kind == 'V') {
       if (it[3]->kind != K::Tuple || it[4]->kind != K::Dict) fail("record dtype without names and fields");
       if (it[5]->kind != K::Int || it[5]->i != d.itemsize) fail("record dtype size disagrees with its type string");
+      // A record is copied into every array that uses it: its size is bounded and charged.
+      if (it[3]->items.size() > 64) fail("record dtype with " + std::to_string(it[3]->items.size()) + " fields (at most 64)");
+      charge(it[3]->items.size() * sizeof(DType::Field));
       for (const Value* name : it[3]->items) {
         if (name->kind != K::Str) fail("record field name is not a string");
         const Value* f = it[4]->get(name->s);
@@ -615,6 +618,7 @@ class Vm {
     if (arr.dtype.kind == 'O') {
       if (data->kind != K::List) fail("object array state without a list of elements");
       if (data->items.size() != count_of(arr)) fail("object array lists " + std::to_string(data->items.size()) + " elements for its shape");
+      charge(data->items.size() * sizeof(const Value*));  // a memo'd list may back many arrays
       arr.objects = data->items;
       arr.built = true;
       return;
