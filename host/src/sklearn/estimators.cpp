@@ -293,8 +293,11 @@ class Graph {
     p->set_value(v);
   }
   std::vector<uint8_t> bytes() const {
-    std::string s = model_.SerializeAsString();
-    return {s.begin(), s.end()};
+    const size_t n = model_.ByteSizeLong();
+    if (n > (1ull << 30)) bad("the mapped model would exceed the 1 GiB a model plugin imports");
+    std::vector<uint8_t> out(n);
+    model_.SerializeToArray(out.data(), static_cast<int>(n));
+    return out;
   }
 
  private:
@@ -370,7 +373,7 @@ std::vector<double> transpose(const Numbers& m) {  // rows × cols → cols × r
 
 // ---- linear models: MatMul + Add, then Sigmoid/Softmax(/Normalizer) for logistic regression ----
 
-Converted linear(const State& s, const std::optional<Affine>& scaler, size_t n_classes) {
+Graph linear(const State& s, const std::optional<Affine>& scaler, size_t n_classes) {
   Numbers coef = matrix_of(s.at("coef_"), s.name() + ".coef_");
   Numbers icpt = numbers(s.at("intercept_"), s.name() + ".intercept_");
   const uint64_t rows = coef.rows(), d = coef.cols();
@@ -399,14 +402,12 @@ Converted linear(const State& s, const std::optional<Affine>& scaler, size_t n_c
     }
     g.output("probabilities", onnx::TensorProto::DOUBLE);
   }
-  Converted c;
-  c.onnx = g.bytes();
-  return c;
+  return g;
 }
 
 // ---- MLPClassifier ----
 
-Converted mlp(const State& s, const std::optional<Affine>& scaler, size_t n_classes) {
+Graph mlp(const State& s, const std::optional<Affine>& scaler, size_t n_classes) {
   const std::string act = s.str("activation");
   if (act != "relu") bad("`MLPClassifier(activation='" + act + "')`: the mlp plugin represents ReLU networks only");
   const std::string out_act = s.str("out_activation_");
@@ -445,9 +446,7 @@ Converted mlp(const State& s, const std::optional<Affine>& scaler, size_t n_clas
     g.integer(g.node("Softmax", {cur}, {"probabilities"}), "axis", 1);
   }
   g.output("probabilities", onnx::TensorProto::DOUBLE);
-  Converted c;
-  c.onnx = g.bytes();
-  return c;
+  return g;
 }
 
 // ---- trees ----
@@ -506,7 +505,7 @@ TreeNodes tree_nodes(const Value& tree_value, const std::string& where) {
   return t;
 }
 
-Converted trees(const State& s, const std::optional<Affine>& scaler, size_t n_classes, uint64_t n_features) {
+Graph trees(const State& s, const std::optional<Affine>& scaler, size_t n_classes, uint64_t n_features) {
   std::vector<const Value*> estimators;
   if (s.name() == "DecisionTreeClassifier") {
     estimators.push_back(nullptr);
@@ -595,14 +594,12 @@ Converted trees(const State& s, const std::optional<Affine>& scaler, size_t n_cl
   Graph::text(node, "post_transform", "NONE");
   g.output("label", onnx::TensorProto::INT64);
   g.output("probabilities", onnx::TensorProto::FLOAT);
-  Converted c;
-  c.onnx = g.bytes();
-  return c;
+  return g;
 }
 
 // ---- SVC ----
 
-Converted svc(const State& s, size_t n_classes) {
+Graph svc(const State& s, size_t n_classes) {
   const std::string kernel = s.find("kernel") && s.at("kernel").kind == K::Str ? s.str("kernel") : "?";
   if (kernel != "rbf")
     bad("`SVC(kernel='" + kernel + "')`: the SVM plugin represents the RBF kernel only");
@@ -649,9 +646,7 @@ Converted svc(const State& s, size_t n_classes) {
   Graph::ints(node, "vectors_per_class", per_class);
   g.output("label", onnx::TensorProto::INT64);
   g.output("probabilities", onnx::TensorProto::FLOAT);
-  Converted c;
-  c.onnx = g.bytes();
-  return c;
+  return g;
 }
 
 std::string version_of(const State& s) {
@@ -722,38 +717,31 @@ Converted convert_estimator(const Value& root) {
   const std::vector<std::string> labels = class_labels(s);
   const size_t k = labels.size();
   const std::string& n = s.name();
-  Converted c;
+  std::optional<Graph> g;
   if (n == "LogisticRegression" || n == "LinearSVC") {
-    c = linear(s, scaler, k);
+    g.emplace(linear(s, scaler, k));
   } else if (n == "MLPClassifier") {
-    c = mlp(s, scaler, k);
+    g.emplace(mlp(s, scaler, k));
   } else if (n == "RandomForestClassifier" || n == "ExtraTreesClassifier" || n == "DecisionTreeClassifier") {
     const Value* nf = s.find("n_features_in_");
     if (nf == nullptr || nf->kind != K::Int || nf->i <= 0) bad("`" + n + "` does not record n_features_in_");
-    c = trees(s, scaler, k, static_cast<uint64_t>(nf->i));
+    g.emplace(trees(s, scaler, k, static_cast<uint64_t>(nf->i)));
   } else if (n == "SVC") {
     if (scaler) bad("`Pipeline` of a scaler and `SVC`: the RBF kernel of scaled inputs is not an RBF kernel of the raw inputs, and the SVM plugin has no scaler in front");
-    c = svc(s, k);
+    g.emplace(svc(s, k));
   } else {
     bad("`" + n + "` is not an estimator secmlops imports (at the top of a pickle or as a Pipeline's last step)");
   }
+  Converted c;
   c.version = version;
   c.class_labels = labels;
   if (scaler && scaler->a.size() != n_features_of(s, scaler->a.size()))
     bad("the scaler and the model disagree on the number of features");
   c.estimator = shape;
   // The metadata load_model_onnx reads: class names, and where the model came from.
-  onnx::ModelProto m;
-  m.ParseFromArray(c.onnx.data(), static_cast<int>(c.onnx.size()));
-  auto meta = [&](const std::string& key, const std::string& value) {
-    auto* p = m.add_metadata_props();
-    p->set_key(key);
-    p->set_value(value);
-  };
-  meta("secmlops.class_labels", nlohmann::json(c.class_labels).dump());
-  meta("secmlops.imported_from", "scikit-learn " + c.version + " " + c.estimator);
-  std::string bytes = m.SerializeAsString();
-  c.onnx.assign(bytes.begin(), bytes.end());
+  g->metadata("secmlops.class_labels", nlohmann::json(c.class_labels).dump());
+  g->metadata("secmlops.imported_from", "scikit-learn " + c.version + " " + c.estimator);
+  c.onnx = g->bytes();
   return c;
 }
 

@@ -8,6 +8,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -50,7 +51,9 @@ struct Array {
   DType dtype;
   std::vector<uint64_t> shape;
   bool fortran = false;
-  std::string data;                    // raw elements, C or Fortran order as `fortran` says
+  // Raw elements, C or Fortran order as `fortran` says: a view into the stream being imported
+  // (or into a Value's own bytes), which outlives the values.
+  std::string_view data;
   std::vector<const Value*> objects;   // object arrays: one value per element (C order)
   bool built = false;
   [[nodiscard]] uint64_t count() const {
@@ -71,7 +74,8 @@ struct Value {
   Kind kind = Kind::None;
   int64_t i = 0;     // Bool, Int
   double f = 0;      // Float
-  std::string s;     // Str (UTF-8), Bytes, Global ("module.name")
+  std::string s;     // Str (UTF-8), Global ("module.name"); the storage of Bytes made by a call
+  std::string_view b;  // Bytes: a view into the stream (no copy), or into `s`
   std::vector<const Value*> items;                          // Tuple, List
   std::vector<std::pair<const Value*, const Value*>> dict;  // Dict, in insertion order
   std::unique_ptr<sklearn::DType> dtype;

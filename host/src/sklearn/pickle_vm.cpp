@@ -314,10 +314,16 @@ class Vm {
     if (n > 0 && n < 8 && (p[n - 1] & 0x80)) u |= ~uint64_t{0} << (8 * n);  // sign-extend
     return integer(static_cast<int64_t>(u));
   }
+  // Strings are copied (they are names and keys, and must be valid past the stream); bytes are
+  // viewed in place, so an array's data are never copied.
   Value* text(K kind, uint64_t n) {
     const uint8_t* p = need(n);
-    charge(n);
     Value* v = make(kind);
+    if (kind == K::Bytes) {
+      v->b = std::string_view(reinterpret_cast<const char*>(p), n);
+      return v;
+    }
+    charge(n);
     v->s.assign(reinterpret_cast<const char*>(p), n);
     return v;
   }
@@ -428,7 +434,7 @@ class Vm {
       }
       case Role::kScalar: {
         if (it.size() != 2 || it[0]->kind != K::DType || it[1]->kind != K::Bytes) fail("numpy scalar without (dtype, bytes)");
-        push(scalar(*it[0]->dtype, it[1]->s));
+        push(scalar(*it[0]->dtype, it[1]->b));
         return;
       }
       case Role::kFromBuffer: {
@@ -442,7 +448,7 @@ class Vm {
         arr.shape = shape_of(it[2]);
         arr.fortran = it[3]->s == "F";
         if (it[3]->s != "C" && it[3]->s != "F") fail("_frombuffer order '" + it[3]->s + "'");
-        set_data(arr, it[0]->s);
+        set_data(arr, it[0]->b);
         push(v);
         return;
       }
@@ -592,7 +598,7 @@ class Vm {
         fail("array shape holds more elements than the import allows");
     return n;
   }
-  void set_data(Array& arr, const std::string& data) {
+  void set_data(Array& arr, std::string_view data) {
     const uint64_t n = count_of(arr);
     uint64_t bytes = 0;
     if (__builtin_mul_overflow(n, uint64_t{arr.dtype.itemsize}, &bytes) || bytes != data.size())
@@ -600,7 +606,6 @@ class Vm {
            (bytes / std::max<uint64_t>(arr.dtype.itemsize, 1) == n ? std::to_string(bytes) : std::string("more")));
     if (arr.dtype.kind == 'O') fail("object array given as raw bytes");
     arr.data = data;
-    charge(data.size());
     arr.built = true;
   }
   void build_array(Array& arr, const Value* state) {
@@ -624,11 +629,11 @@ class Vm {
       return;
     }
     if (data->kind != K::Bytes) fail(std::string("array data are ") + kind_name(data->kind) + ", not bytes");
-    set_data(arr, data->s);
+    set_data(arr, data->b);
   }
-  Value* scalar(const DType& d, const std::string& raw) {
+  Value* scalar(const DType& d, std::string_view raw) {
     if (raw.size() != d.itemsize) fail("numpy scalar of " + std::to_string(raw.size()) + " bytes for a " + std::to_string(d.itemsize) + "-byte type");
-    std::string bytes = raw;
+    std::string bytes(raw);
     if (d.big_endian) std::reverse(bytes.begin(), bytes.end());
     const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
     switch (d.kind) {
@@ -663,6 +668,7 @@ class Vm {
       }
     }
     charge(v->s.size());
+    v->b = v->s;
     return v;
   }
   // joblib writes each array's bytes right after the wrapper's BUILD (see joblib's
@@ -702,7 +708,7 @@ class Vm {
       fail("joblib array of shape × itemsize = " + std::to_string(bytes) + " bytes, but only " +
            std::to_string(b_.size() - pos_) + " bytes follow");
     const uint8_t* p = need(bytes);
-    set_data(arr, std::string(reinterpret_cast<const char*>(p), bytes));
+    set_data(arr, std::string_view(reinterpret_cast<const char*>(p), bytes));
     return v;
   }
 

@@ -16,7 +16,7 @@ struct VmLimits {
   uint64_t max_values = 4'000'000;    // values built, all nested pickles together
   uint64_t max_stack = 1u << 20;      // stack entries, marks included
   uint64_t max_memo = 1u << 22;       // memo entries
-  uint64_t max_bytes = 2ull << 30;    // bytes copied into strings and arrays
+  uint64_t max_bytes = 2ull << 30;    // bytes copied (strings, call results), object lists, record fields
   uint32_t max_dims = 32;             // array dimensions (NumPy's own limit)
   uint32_t max_nested = 2;            // pickles inside pickles (joblib object arrays)
 };
@@ -28,8 +28,9 @@ struct Unpickled {
 };
 
 // Rebuilds the pickle that starts at `start` in `bytes` (joblib array data that follow the
-// stream's BUILD opcodes are read from the same bytes). Throws ImportError with the offset of
-// the opcode at fault.
+// stream's BUILD opcodes are read from the same bytes). Bytes values and array data are views
+// into `bytes`, which must outlive the arena's use. Throws ImportError with the offset of the
+// opcode at fault.
 Unpickled run_pickle(Arena& arena, std::span<const uint8_t> bytes, uint64_t start,
                      const VmLimits& limits = {});
 
