@@ -288,6 +288,10 @@ ModelFileFormat sniff_model_format(const std::vector<uint8_t>& bytes) {
 
 LoadedModel load_model_bytes(const Registry& registry, const std::vector<uint8_t>& bytes, const std::string& source) {
   if (sniff_model_format(bytes) == ModelFileFormat::pickle) return load_pickle(registry, bytes, source);
+  if (std::string other = sklearn::other_format(bytes); !other.empty())
+    throw PluginError(SECMLOPS_ERR_UNSUPPORTED, source + ": this file is " + other +
+                                                    ", not an ONNX model or a scikit-learn pickle/joblib file; secmlops "
+                                                    "never unpickles or loads it (scan it with `secmlops scan`)");
   return load_onnx(registry, bytes, source);
 }
 

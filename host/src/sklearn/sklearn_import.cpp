@@ -4,6 +4,7 @@
 #include "sklearn/pickle_vm.hpp"
 
 #include <cstring>
+#include <string_view>
 #include <optional>
 
 namespace secmlops::host::sklearn {
@@ -28,11 +29,22 @@ bool plain_pickle(std::span<const uint8_t> b) {
   if (b.size() >= 2 && b[0] == 0x80 && b[1] <= 5) return true;
   // Protocols 0 and 1 have no header: a stream that opens with an opcode they use for a
   // model's top object and ends with STOP is reported as a pickle (and refused by protocol).
-  if (b.size() >= 2 && b.back() == '.' && (b[0] == 'c' || b[0] == '(' || b[0] == ']' || b[0] == '}')) return true;
-  return false;
+  static constexpr std::string_view kP0Openers = "c(]})VSIFLNlgtX";
+  return b.size() >= 2 && b.back() == '.' && kP0Openers.find(static_cast<char>(b[0])) != std::string_view::npos;
 }
 
 }  // namespace
+
+std::string other_format(std::span<const uint8_t> b) {
+  auto starts = [&](std::string_view m) {
+    return b.size() >= m.size() && std::equal(m.begin(), m.end(), reinterpret_cast<const char*>(b.data()));
+  };
+  if (starts("\x93NUMPY")) return "a NumPy .npy array file";
+  if (starts("PK\x03\x04") || starts("PK\x05\x06")) return "a zip archive (such as a PyTorch checkpoint or an .npz file)";
+  if (starts("\x89HDF")) return "an HDF5 file (such as a Keras model)";
+  if (starts("GGUF")) return "a GGUF file";
+  return {};
+}
 
 bool looks_like_pickle(std::span<const uint8_t> bytes) {
   return plain_pickle(bytes) || compression(bytes).has_value();

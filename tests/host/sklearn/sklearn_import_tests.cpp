@@ -149,6 +149,29 @@ TEST(SklearnImport, MlpPicklesAreHeldBackByTheScanner) {
   }
 }
 
+// Every malicious file of the pickle scanner's fixtures (every technique class, containers and
+// compression included) is refused by load_model_file, whatever its name or shape.
+TEST(SklearnImport, ThePickleScannersMaliciousFixturesAreAllRefused) {
+  const std::string dir = std::string(SKLEARN_FIXTURES) + "/pickle-scanner-fixtures";
+  auto gen = test::run_command("/usr/bin/python3 " SECMLOPS_SOURCE_DIR "/tests/plugins/pickle/make_fixtures.py " + dir +
+                               " >/dev/null 2>&1");
+  ASSERT_EQ(gen.exit_code, 0);
+  size_t malicious = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("benign_", 0) == 0 || name[0] == '.') continue;
+    ++malicious;
+    try {
+      (void)load_model_file(registry(), entry.path());
+      ADD_FAILURE() << name << " was imported";
+    } catch (const PluginError& e) {
+      EXPECT_EQ(std::string(e.what()).find("wire type"), std::string::npos) << name << ": " << e.what();
+    }
+  }
+  EXPECT_GT(malicious, 50u);
+}
+
 TEST(SklearnImport, OnnxFilesStillLoadThroughTheSameEntryPoint) {
   // The plugin's own export of an imported pickle is an ONNX file: it loads again and predicts the same.
   auto model = load_model_file(registry(), fixture("lr_multi.pkl"));
