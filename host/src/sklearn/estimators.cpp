@@ -69,6 +69,9 @@ class State {
 // ---- arrays ----
 
 double element(const char* p, char kind, uint32_t size, bool big) {
+  // Record fields may be declared with any type: only numbers of at most 8 bytes are read.
+  if (size == 0 || size > 8 || (kind != 'f' && kind != 'i' && kind != 'u' && kind != 'b'))
+    throw ImportError(std::string("a field of kind '") + kind + "' and " + std::to_string(size) + " bytes is not a number", 0, true);
   uint8_t b[8];
   std::memcpy(b, p, size);
   if (big) std::reverse(b, b + size);
@@ -481,8 +484,13 @@ TreeNodes tree_nodes(const Value& tree_value, const std::string& where) {
   if (a.dtype.kind != 'V' || a.shape.size() != 1 || static_cast<int64_t>(a.shape[0]) != count->i)
     bad("`" + where + ".tree_.nodes` is not a vector of node_count records");
   auto field = [&](const char* name) -> const DType::Field& {
-    for (const auto& f : a.dtype.fields)
-      if (f.name == name) return f;
+    for (const auto& f : a.dtype.fields) {
+      if (f.name != name) continue;
+      if (f.itemsize > 8 || (f.kind != 'f' && f.kind != 'i' && f.kind != 'u'))
+        bad("`" + where + ".tree_.nodes` field `" + name + "` is of kind '" + f.kind + "' (" + std::to_string(f.itemsize) +
+            " bytes), not a number");
+      return f;
+    }
     bad("`" + where + ".tree_.nodes` records have no `" + name + "` field");
   };
   const auto& fl = field("left_child");

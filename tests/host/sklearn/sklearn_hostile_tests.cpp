@@ -143,6 +143,37 @@ TEST(SklearnHostile, RecursiveStructuresAreBuiltButNeverFollowedForever) {
   }
 }
 
+// A tree whose node records declare `left_child` as a 64-character string: the mapping reads
+// only numeric fields of at most 8 bytes.
+TEST(SklearnHostile, TreeRecordFieldsOfOtherTypesAreRefused) {
+  Stream s;
+  s.global("sklearn.tree._classes", "DecisionTreeClassifier").op({')', 0x81, '}', '('});
+  s.str("_sklearn_version").str("1.2.1").str("n_features_in_").integer(1);
+  s.str("classes_").array({2}, std::string(16, '\0'));
+  s.str("tree_").global("sklearn.tree._tree", "Tree").op({'('}).integer(1).array({1}, std::string(8, '\0')).integer(1);
+  s.op({'t', 'R', '}', '('}).str("node_count").integer(1).str("nodes");
+  // _reconstruct(ndarray, (0,), b'b') of one 'V256' record whose only field is 'U64' at offset 0.
+  s.global("numpy.core.multiarray", "_reconstruct").global("numpy", "ndarray").integer(0).op({0x85}).bytes("b").op({0x87, 'R', '('});
+  s.integer(1).op({'('}).integer(1).op({'t'});
+  s.global("numpy", "dtype").str("V256").op({0x89, 0x88, 0x87, 'R', '('}).integer(3).str("|").op({'N', '('}).str("left_child").op({'t', '}'});
+  s.str("left_child").global("numpy", "dtype").str("U64").op({0x89, 0x88, 0x87, 'R'}).integer(0).op({0x86, 's'});
+  s.integer(256).integer(1).integer(16).op({'t', 'b'});
+  s.op({0x89, 'B'});  // not Fortran; BINBYTES of the 256-byte record
+  for (uint32_t v = 256, k = 0; k < 4; ++k, v >>= 8) s.b.push_back(static_cast<uint8_t>(v));
+  s.b.insert(s.b.end(), 256, 'x');
+  s.op({'t', 'b'}).str("values").array({1, 1, 2}, std::string(16, '\0')).op({'u', 'b', 'u', 'b'});
+  const auto bytes = s.done();
+  Arena arena;
+  Unpickled u;
+  ASSERT_NO_THROW(u = run_pickle(arena, bytes, 0)) << refusal(bytes);
+  try {
+    (void)convert_estimator(*u.root);
+    ADD_FAILURE() << "imported";
+  } catch (const ImportError& e) {
+    EXPECT_NE(std::string(e.what()).find("not a number"), std::string::npos) << e.what();
+  }
+}
+
 TEST(SklearnHostile, DeepNestingHitsTheStackLimit) {
   Stream s;
   for (int i = 0; i < (1 << 20) + 10; ++i) s.op({'('});
