@@ -225,6 +225,8 @@ LoadedModel load_onnx(const Registry& registry, const std::vector<uint8_t>& byte
 }
 
 // The first pickle-scanner finding at or above MEDIUM, as a sentence; empty when the scan is clean.
+// The bytes in memory are scanned, not the path: the import sees exactly what was scanned even if
+// the file changes in between.
 std::string scan_verdict(const Registry& registry, const std::vector<uint8_t>& bytes, const std::string& source) {
   ScanEngine engine(registry, ScanOptions{});
   v1::FileReport report = engine.scan_stream(std::make_shared<MemoryStream>(bytes), source);

@@ -360,6 +360,8 @@ uint64_t n_features_of(const State& s, uint64_t fallback) {
 
 // Folds the scaler into a first layer written as x·W + b (W: d × h, row-major).
 void fold(const Affine& f, std::vector<double>& w, std::vector<double>& b, uint64_t d, uint64_t h) {
+  if (f.a.size() != d)
+    bad("`" + f.name + "` scales " + std::to_string(f.a.size()) + " features, the model reads " + std::to_string(d));
   for (uint64_t i = 0; i < d; ++i)
     for (uint64_t j = 0; j < h; ++j) {
       b[j] += f.c[i] * w[i * h + j];
@@ -522,6 +524,9 @@ Graph trees(const State& s, const std::optional<Affine>& scaler, size_t n_classe
     if (list.kind != K::List || list.items.empty()) bad("`" + s.name() + ".estimators_` is not a list of trees");
     estimators = list.items;
   }
+  if (scaler && scaler->a.size() != n_features)
+    bad("`" + scaler->name + "` scales " + std::to_string(scaler->a.size()) + " features, the model reads " +
+        std::to_string(n_features));
   Graph g(s.name(), n_features, false, true);
   auto& node = g.node("TreeEnsembleClassifier", {"X"}, {"label", "probabilities"}, "ai.onnx.ml");
   std::vector<int64_t> tree_ids, node_ids, feature_ids, true_ids, false_ids, missing, c_tree, c_node, c_id;

@@ -239,6 +239,14 @@ class Evil:
 
 
 refused("evil.pkl", pickle.dumps(Evil(), protocol=4), "the pickle scanner reports")
+# A pipeline whose scaler was fitted on 3 features in front of an 8-feature model.
+mismatch = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(DATA["binary"][0], DATA["binary"][1])
+mismatch.steps[0] = ("standardscaler", StandardScaler().fit(DATA["binary"][0][:, :3]))
+refused("pipe_mismatch.pkl", pickle.dumps(mismatch), "scales 3 features, the model reads 8")
+for model in ("rf_binary", "mlp_binary"):
+    m = make_pipeline(StandardScaler(), FITTED[model])
+    m.steps[0] = ("standardscaler", StandardScaler().fit(DATA["binary"][0][:, :3]))
+    refused(f"pipe_mismatch_{model}.pkl", pickle.dumps(m), "scales 3 features, the model reads 8")
 good = pickle.dumps(FITTED["lr_binary"], protocol=4)
 refused("lr.truncated.pkl", good[: len(good) // 2], "truncated")
 refused("lr.protocol1.pkl", pickle.dumps(FITTED["lr_binary"], protocol=1), "protocol")
