@@ -1,5 +1,7 @@
 #include "sklearn/estimators.hpp"
 
+#include "sklearn/pickle_vm.hpp"
+
 #include <nlohmann/json.hpp>
 #include <onnx/onnx.pb.h>
 
@@ -695,6 +697,9 @@ bool supported_version(const std::string& version) {
 }
 
 Converted convert_estimator(const Value& root) {
+  if (root.kind != K::Object)
+    bad(std::string("this file is a pickle of ") + kind_name(root.kind) +
+        ", not a supported scikit-learn model; secmlops never unpickles; supported: " + supported_estimators());
   State top(root);
   std::optional<Affine> scaler;
   const Value* model = &root;

@@ -247,6 +247,7 @@ for model in ("rf_binary", "mlp_binary"):
     m = make_pipeline(StandardScaler(), FITTED[model])
     m.steps[0] = ("standardscaler", StandardScaler().fit(DATA["binary"][0][:, :3]))
     refused(f"pipe_mismatch_{model}.pkl", pickle.dumps(m), "scales 3 features, the model reads 8")
+refused("plain_dict.pkl", pickle.dumps({"weights": [1.0, 2.0]}), "this file is a pickle of a dict, not a supported scikit-learn model")
 good = pickle.dumps(FITTED["lr_binary"], protocol=4)
 refused("lr.truncated.pkl", good[: len(good) // 2], "truncated")
 refused("lr.protocol1.pkl", pickle.dumps(FITTED["lr_binary"], protocol=1), "protocol")
