@@ -545,7 +545,6 @@ class Vm {
     d.itemsize = static_cast<uint32_t>(n);
     return d;
   }
-  static const char* order_name(bool big) { return big ? ">" : "<"; }
   void build_dtype(DType& d, const Value* state) {
     if (d.built) fail("BUILD twice on a dtype");
     if (state->kind != K::Tuple || state->items.size() < 8) fail("dtype state is not an 8-tuple");
@@ -578,7 +577,6 @@ class Vm {
       fail("named fields on a scalar dtype");
     }
     d.built = true;
-    (void)order_name;
   }
   std::vector<uint64_t> shape_of(const Value* t) {
     if (t->kind != K::Tuple) fail("array shape is not a tuple");
