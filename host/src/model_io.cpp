@@ -1,5 +1,8 @@
 #include "secmlops/host/model_io.hpp"
 
+#include "secmlops/host/scan_engine.hpp"
+#include "sklearn/sklearn_import.hpp"
+
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -158,8 +161,9 @@ std::vector<std::string> onnx_class_labels(const std::vector<uint8_t>& bytes) {
   return {};
 }
 
-LoadedModel load_model_onnx(const Registry& registry, const std::vector<uint8_t>& bytes,
-                            const std::string& source) {
+namespace {
+
+LoadedModel load_onnx(const Registry& registry, const std::vector<uint8_t>& bytes, const std::string& source) {
   LoadedModel out;
   try {
     out.metadata = onnx_metadata(bytes);
@@ -224,7 +228,53 @@ void name_classes_and_features(LoadedModel& out, const std::vector<uint8_t>& byt
   }
 }
 
-LoadedModel load_model_onnx(const Registry& registry, const std::filesystem::path& path) {
+// The first pickle-scanner finding at or above MEDIUM, as a sentence; empty when the scan is clean.
+// The bytes in memory are scanned, not the path: the import sees exactly what was scanned even if
+// the file changes in between.
+std::string scan_verdict(const Registry& registry, const std::vector<uint8_t>& bytes, const std::string& source) {
+  ScanEngine engine(registry, ScanOptions{});
+  v1::FileReport report = engine.scan_stream(std::make_shared<MemoryStream>(bytes), source);
+  bool scanned = false;
+  for (const auto& s : report.streams())
+    if (s.scanner() == "pickle") scanned = true;
+  if (!scanned) return "the pickle scanner did not scan this file (is the pickle plugin loaded?)";
+  for (const auto& f : report.findings()) {
+    if (f.severity() < v1::MEDIUM) continue;
+    std::string where = f.location().has_offset() ? " at offset " + std::to_string(f.location().offset()) : "";
+    return "the pickle scanner reports " + f.rule_id() + " (" + v1::Severity_Name(f.severity()) + ")" + where + ": " +
+           f.message();
+  }
+  if (report.status() != v1::SCANNED)
+    return "the pickle scan did not complete (" + (report.error().empty() ? std::string("partial") : report.error()) + ")";
+  return {};
+}
+
+// The data-only machine runs first: it never executes anything, and says what the file is even
+// when the scan refuses it. A model is loaded only when the scan is clean as well.
+LoadedModel load_pickle(const Registry& registry, const std::vector<uint8_t>& bytes, const std::string& source) {
+  std::optional<sklearn::Converted> converted;
+  std::optional<PluginError> refusal;
+  try {
+    converted = sklearn::import_pickle(bytes);
+  } catch (const sklearn::ImportError& e) {
+    refusal.emplace(e.unsupported() ? SECMLOPS_ERR_UNSUPPORTED : SECMLOPS_ERR_PARSE, e.what());
+  } catch (const std::bad_alloc&) {
+    refusal.emplace(SECMLOPS_ERR_NO_MEMORY, "out of memory rebuilding the pickle");
+  }
+  const std::string verdict = scan_verdict(registry, bytes, source);
+  if (!verdict.empty())
+    throw PluginError(SECMLOPS_ERR_UNSUPPORTED,
+                      source + ": refused: " + verdict + "; a pickle is imported only when no finding is at or above MEDIUM" +
+                          (refusal ? std::string("; besides, ") + refusal->what() : std::string()));
+  if (refusal) throw PluginError(refusal->status(), source + ": " + refusal->what());
+  spdlog::debug("{}: scikit-learn {} {} mapped to ONNX ({} bytes)", source, converted->version, converted->estimator,
+                converted->onnx.size());
+  LoadedModel out = load_onnx(registry, converted->onnx, source + " (" + converted->estimator + ")");
+  out.imported_from = "scikit-learn " + converted->version + " " + converted->estimator;
+  return out;
+}
+
+std::vector<uint8_t> read_model_file(const std::filesystem::path& path) {
   std::error_code ec;
   auto size = std::filesystem::file_size(path, ec);
   if (ec) throw PluginError(SECMLOPS_ERR_IO, path.string() + ": cannot read (" + ec.message() + ")");
@@ -233,7 +283,34 @@ LoadedModel load_model_onnx(const Registry& registry, const std::filesystem::pat
   std::vector<uint8_t> bytes(size);
   in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
   if (!in) throw PluginError(SECMLOPS_ERR_IO, path.string() + ": read failed");
-  return load_model_onnx(registry, bytes, path.string());
+  return bytes;
+}
+
+}  // namespace
+
+ModelFileFormat sniff_model_format(const std::vector<uint8_t>& bytes) {
+  return sklearn::looks_like_pickle(bytes) ? ModelFileFormat::pickle : ModelFileFormat::onnx;
+}
+
+LoadedModel load_model_bytes(const Registry& registry, const std::vector<uint8_t>& bytes, const std::string& source) {
+  if (sniff_model_format(bytes) == ModelFileFormat::pickle) return load_pickle(registry, bytes, source);
+  if (std::string other = sklearn::other_format(bytes); !other.empty())
+    throw PluginError(SECMLOPS_ERR_UNSUPPORTED, source + ": this file is " + other +
+                                                    ", not an ONNX model or a scikit-learn pickle/joblib file; secmlops "
+                                                    "never unpickles or loads it (scan it with `secmlops scan`)");
+  return load_onnx(registry, bytes, source);
+}
+
+LoadedModel load_model_file(const Registry& registry, const std::filesystem::path& path) {
+  return load_model_bytes(registry, read_model_file(path), path.string());
+}
+
+LoadedModel load_model_onnx(const Registry& registry, const std::vector<uint8_t>& bytes, const std::string& source) {
+  return load_model_bytes(registry, bytes, source);
+}
+
+LoadedModel load_model_onnx(const Registry& registry, const std::filesystem::path& path) {
+  return load_model_file(registry, path);
 }
 
 }  // namespace secmlops::host

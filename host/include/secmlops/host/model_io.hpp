@@ -36,11 +36,33 @@ struct LoadedModel {
   // labels, else "0".."k-1".
   std::vector<std::string> class_labels;
   std::vector<std::string> features;  // feature column names when the file records them
+  // For a scikit-learn pickle or joblib file: "scikit-learn <version> <estimator>"; empty for ONNX.
+  std::string imported_from;
 };
 
-// Offers the model to every model plugin's import_onnx (in registry order) until one accepts.
-// Throws PluginError(UNSUPPORTED) naming the plugins tried when none represents the graph, or
-// the first plugin's error when a plugin recognised but rejected the file.
+enum class ModelFileFormat { onnx, pickle };
+// What a model file holds, by content (never by name): a pickle (protocol header, or one of
+// joblib's compressors) or, failing that, ONNX.
+ModelFileFormat sniff_model_format(const std::vector<uint8_t>& bytes);
+
+// The one entry point for a model file, whatever it holds:
+// - ONNX: offered to every model plugin (load_model_onnx);
+// - a scikit-learn pickle or joblib file (raw or compressed): scanned first by the pickle
+//   scanner, refused when any finding is at or above MEDIUM; then rebuilt by a data-only pickle
+//   machine that never imports or calls anything, mapped onto the ONNX layout of the matching
+//   model plugin, and loaded like an ONNX file (docs/models.md lists what is supported).
+// Throws PluginError: UNSUPPORTED for a pickle that is not a supported model (the message says
+// what it is and what is supported), PARSE for a malformed one (with the offset), LIMIT for
+// files above 1 GiB.
+LoadedModel load_model_file(const Registry& registry, const std::filesystem::path& path);
+LoadedModel load_model_bytes(const Registry& registry, const std::vector<uint8_t>& bytes,
+                             const std::string& source);
+
+// Offers an ONNX model to every model plugin's import_onnx (in registry order) until one
+// accepts. Throws PluginError(UNSUPPORTED) naming the plugins tried when none represents the
+// graph, or the first plugin's error when a plugin recognised but rejected the file.
+// Both overloads sniff the content first and hand pickles to load_model_bytes, so callers that
+// predate load_model_file accept scikit-learn files too.
 LoadedModel load_model_onnx(const Registry& registry, const std::vector<uint8_t>& bytes,
                             const std::string& source);
 LoadedModel load_model_onnx(const Registry& registry, const std::filesystem::path& path);

@@ -1,0 +1,88 @@
+// Times the scikit-learn import of one file, in memory (the rebuild and the ONNX mapping) and
+// end to end (load_model_file: read, pickle scan, rebuild, mapping, the plugin's import).
+//   sklearn_import_bench FILE PLUGIN_DIR [REPEATS]
+// Prints the median and minimum wall time of each and the median CPU time of the process (the
+// figure that does not depend on neighbours on a shared machine), in milliseconds.
+#include "secmlops/host/model_io.hpp"
+#include "secmlops/host/registry.hpp"
+#include "sklearn/pickle_vm.hpp"
+#include "sklearn/sklearn_import.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+double cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+struct Times {
+  double median, min, cpu;
+};
+
+template <class F>
+Times time_ms(int repeats, F&& f) {
+  std::vector<double> t, c;
+  for (int i = 0; i < repeats; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    double c0 = cpu_ms();
+    f();
+    c.push_back(cpu_ms() - c0);
+    t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(t.begin(), t.end());
+  std::sort(c.begin(), c.end());
+  return {t[t.size() / 2], t.front(), c[c.size() / 2]};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: %s FILE PLUGIN_DIR [REPEATS]\n", argv[0]);
+    return 2;
+  }
+  const std::string file = argv[1];
+  const int repeats = argc > 3 ? std::stoi(argv[3]) : 15;
+  std::ifstream in(file, std::ios::binary);
+  std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in), {}};
+  secmlops::host::Registry registry;
+  registry.load_directories({argv[2]});
+  size_t nodes = 0;
+  const Times vm = time_ms(repeats, [&] {
+    secmlops::host::sklearn::Arena arena;
+    auto u = secmlops::host::sklearn::run_pickle(arena, bytes, 0);
+    if (u.root == nullptr) std::abort();
+  });
+  const Times rebuild = time_ms(repeats, [&] {
+    auto c = secmlops::host::sklearn::import_pickle(bytes);
+    nodes = c.onnx.size();
+  });
+  const auto onnx = secmlops::host::sklearn::import_pickle(bytes).onnx;
+  const Times plugin = time_ms(repeats, [&] {
+    auto m = secmlops::host::load_model_bytes(registry, onnx, "mapped.onnx");
+    if (!m.session) std::abort();
+  });
+  const Times load = time_ms(repeats, [&] {
+    auto m = secmlops::host::load_model_file(registry, file);
+    if (!m.session) std::abort();
+  });
+  std::printf("%s: %zu bytes, ONNX %zu bytes\n", file.c_str(), bytes.size(), nodes);
+  std::printf("  rebuild only (in memory)                median %8.2f ms  min %8.2f ms  CPU %8.2f ms\n", vm.median,
+              vm.min, vm.cpu);
+  std::printf("  rebuild + ONNX mapping (in memory)      median %8.2f ms  min %8.2f ms  CPU %8.2f ms\n", rebuild.median,
+              rebuild.min, rebuild.cpu);
+  std::printf("  the plugin's import of the mapped ONNX   median %8.2f ms  min %8.2f ms  CPU %8.2f ms\n", plugin.median,
+              plugin.min, plugin.cpu);
+  std::printf("  load_model_file (scan, import, plugin)  median %8.2f ms  min %8.2f ms  CPU %8.2f ms\n", load.median,
+              load.min, load.cpu);
+  return 0;
+}

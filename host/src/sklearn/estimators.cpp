@@ -1,0 +1,766 @@
+#include "sklearn/estimators.hpp"
+
+#include "sklearn/pickle_vm.hpp"
+
+#include <nlohmann/json.hpp>
+#include <onnx/onnx.pb.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <optional>
+
+namespace secmlops::host::sklearn {
+
+namespace {
+
+using K = Value::Kind;
+
+[[noreturn]] void bad(const std::string& why) { throw ImportError(why, 0, true); }
+
+std::string short_name(const std::string& cls) {
+  auto dot = cls.rfind('.');
+  return dot == std::string::npos ? cls : cls.substr(dot + 1);
+}
+
+// An estimator's state, with lookups whose errors name the class and field.
+class State {
+ public:
+  explicit State(const Value& v) {
+    if (v.kind != K::Object || v.object->state == nullptr)
+      bad(std::string("expected a fitted estimator, found ") + kind_name(v.kind));
+    cls_ = v.object->cls;
+    name_ = short_name(cls_);
+    state_ = v.object->state;
+  }
+  [[nodiscard]] const std::string& name() const { return name_; }
+  [[nodiscard]] const std::string& cls() const { return cls_; }
+  [[nodiscard]] const Value* find(const std::string& key) const { return state_->get(key); }
+  [[nodiscard]] const Value& at(const std::string& key) const {
+    const Value* v = find(key);
+    if (v == nullptr) bad("`" + name_ + "` state has no `" + key + "` (not fitted, or a layout of another version)");
+    return *v;
+  }
+  // The first of several names a field has had across versions.
+  [[nodiscard]] const Value& any_of(std::initializer_list<const char*> keys) const {
+    for (const char* k : keys)
+      if (const Value* v = find(k)) return *v;
+    bad("`" + name_ + "` state has none of the fields `" + *keys.begin() + "`…");
+  }
+  [[nodiscard]] std::string str(const std::string& key) const {
+    const Value& v = at(key);
+    if (v.kind != K::Str) wrong(key, v, "a string");
+    return v.s;
+  }
+  [[nodiscard]] double num(const Value& v, const std::string& key) const {
+    if (v.kind == K::Float) return v.f;
+    if (v.kind == K::Int || v.kind == K::Bool) return static_cast<double>(v.i);
+    wrong(key, v, "a number");
+  }
+  [[nodiscard]] double num(const std::string& key) const { return num(at(key), key); }
+  [[noreturn]] void wrong(const std::string& key, const Value& v, const char* expected) const {
+    bad("`" + name_ + "." + key + "` is " + kind_name(v.kind) + ", expected " + expected);
+  }
+
+ private:
+  std::string cls_, name_;
+  const Value* state_ = nullptr;
+};
+
+// ---- arrays ----
+
+double element(const char* p, char kind, uint32_t size, bool big) {
+  // Record fields may be declared with any type: only numbers of at most 8 bytes are read.
+  if (size == 0 || size > 8 || (kind != 'f' && kind != 'i' && kind != 'u' && kind != 'b'))
+    throw ImportError(std::string("a field of kind '") + kind + "' and " + std::to_string(size) + " bytes is not a number", 0, true);
+  uint8_t b[8];
+  std::memcpy(b, p, size);
+  if (big) std::reverse(b, b + size);
+  switch (kind) {
+    case 'f':
+      if (size == 8) { double d; std::memcpy(&d, b, 8); return d; }
+      if (size == 4) { float f; std::memcpy(&f, b, 4); return f; }
+      break;
+    case 'i': case 'u': case 'b': {
+      uint64_t u = 0;
+      for (uint32_t k = size; k-- > 0;) u = (u << 8) | b[k];
+      if (kind == 'i' && size < 8 && (b[size - 1] & 0x80)) u |= ~uint64_t{0} << (8 * size);
+      return kind == 'i' ? static_cast<double>(static_cast<int64_t>(u)) : static_cast<double>(u);
+    }
+    default: break;
+  }
+  throw ImportError(std::string("array elements of kind '") + kind + "' are not numbers", 0, true);
+}
+
+// Arrays the mapping converts to float64: at most 2^27 elements (1 GiB), so that a file of
+// one-byte elements cannot make the conversion eight times its size.
+constexpr uint64_t kMaxNumbers = uint64_t{1} << 27;
+
+// Element offsets (in elements) of a C-order walk over an array stored in Fortran order.
+std::vector<uint64_t> c_order(const Array& a) {
+  const uint64_t n = a.count();
+  std::vector<uint64_t> out(n);
+  std::vector<uint64_t> stride(a.shape.size());
+  uint64_t s = 1;
+  for (size_t d = 0; d < a.shape.size(); ++d) {
+    stride[d] = s;
+    s *= a.shape[d];
+  }
+  std::vector<uint64_t> idx(a.shape.size(), 0);
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t off = 0;
+    for (size_t d = 0; d < idx.size(); ++d) off += idx[d] * stride[d];
+    out[i] = off;
+    for (size_t d = idx.size(); d-- > 0;) {
+      if (++idx[d] < a.shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+const Array& array_of(const Value& v, const std::string& what) {
+  if (v.kind != K::Array || !v.array->built) bad("`" + what + "` is " + kind_name(v.kind) + ", expected an array");
+  return *v.array;
+}
+
+// A numeric array as doubles in C order, with its shape.
+struct Numbers {
+  std::vector<uint64_t> shape;
+  std::vector<double> v;
+  [[nodiscard]] uint64_t rows() const { return shape.empty() ? 1 : shape[0]; }
+  [[nodiscard]] uint64_t cols() const { return shape.size() < 2 ? (shape.empty() ? 1 : shape[0]) : shape[1]; }
+};
+
+Numbers numbers(const Value& v, const std::string& what) {
+  const Array& a = array_of(v, what);
+  const DType& d = a.dtype;
+  if (d.kind != 'f' && d.kind != 'i' && d.kind != 'u' && d.kind != 'b') bad("`" + what + "` is not a numeric array");
+  if (a.count() > kMaxNumbers) bad("`" + what + "` holds " + std::to_string(a.count()) + " elements (at most 2^27 are imported)");
+  Numbers out;
+  out.shape = a.shape;
+  out.v.reserve(a.count());
+  if (a.fortran && a.shape.size() >= 2) {
+    for (uint64_t off : c_order(a)) out.v.push_back(element(a.data.data() + off * d.itemsize, d.kind, d.itemsize, d.big_endian));
+  } else {
+    for (uint64_t off = 0; off < a.count(); ++off)
+      out.v.push_back(element(a.data.data() + off * d.itemsize, d.kind, d.itemsize, d.big_endian));
+  }
+  for (double x : out.v)
+    if (!std::isfinite(x)) bad("`" + what + "` holds a value that is not finite");
+  return out;
+}
+
+Numbers vector_of(const Value& v, const std::string& what) {
+  Numbers n = numbers(v, what);
+  if (n.shape.size() != 1) bad("`" + what + "` is not a vector");
+  return n;
+}
+
+Numbers matrix_of(const Value& v, const std::string& what) {
+  Numbers n = numbers(v, what);
+  if (n.shape.size() != 2) bad("`" + what + "` is not a matrix");
+  return n;
+}
+
+std::string utf8_of(uint32_t cp) {
+  std::string s;
+  if (cp < 0x80) s += static_cast<char>(cp);
+  else if (cp < 0x800) { s += static_cast<char>(0xC0 | (cp >> 6)); s += static_cast<char>(0x80 | (cp & 0x3F)); }
+  else if (cp < 0x10000) { s += static_cast<char>(0xE0 | (cp >> 12)); s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F)); s += static_cast<char>(0x80 | (cp & 0x3F)); }
+  else if (cp < 0x110000) { s += static_cast<char>(0xF0 | (cp >> 18)); s += static_cast<char>(0x80 | ((cp >> 12) & 0x3F)); s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F)); s += static_cast<char>(0x80 | (cp & 0x3F)); }
+  else throw ImportError("class label holds an invalid code point", 0, true);
+  return s;
+}
+
+std::string number_text(double x) {
+  if (x == std::floor(x) && std::fabs(x) < 1e15) return std::to_string(static_cast<int64_t>(x));
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", x);
+  return buf;
+}
+
+std::vector<std::string> class_labels(const State& s) {
+  const Array& a = array_of(s.at("classes_"), s.name() + ".classes_");
+  if (a.shape.size() != 1) bad("`" + s.name() + ".classes_` is not a vector (multi-output models are not imported)");
+  std::vector<std::string> out;
+  const DType& d = a.dtype;
+  if (d.kind == 'O') {
+    for (const Value* v : a.objects) {
+      if (v->kind == K::Str) out.push_back(v->s);
+      else if (v->kind == K::Int) out.push_back(std::to_string(v->i));
+      else if (v->kind == K::Float) out.push_back(number_text(v->f));
+      else if (v->kind == K::Bool) out.emplace_back(v->i ? "True" : "False");
+      else bad("`" + s.name() + ".classes_` holds " + kind_name(v->kind));
+    }
+  } else if (d.kind == 'U' || d.kind == 'S') {
+    for (uint64_t i = 0; i < a.count(); ++i) {
+      std::string label;
+      const char* p = a.data.data() + i * d.itemsize;
+      if (d.kind == 'S') {
+        label.assign(p, strnlen(p, d.itemsize));
+      } else {
+        for (uint32_t k = 0; k + 4 <= d.itemsize; k += 4) {
+          uint32_t cp = 0;
+          for (int j = 0; j < 4; ++j) cp |= static_cast<uint32_t>(static_cast<uint8_t>(p[k + (d.big_endian ? 3 - j : j)])) << (8 * j);
+          if (cp == 0) break;
+          label += utf8_of(cp);
+        }
+      }
+      out.push_back(std::move(label));
+    }
+  } else if (d.kind == 'b') {
+    for (double x : numbers(s.at("classes_"), "classes_").v) out.emplace_back(x != 0 ? "True" : "False");
+  } else {
+    for (double x : numbers(s.at("classes_"), "classes_").v) out.push_back(number_text(x));
+  }
+  if (out.size() < 2) bad("`" + s.name() + "` has " + std::to_string(out.size()) + " class(es); a classifier needs two or more");
+  return out;
+}
+
+// ---- ONNX ----
+
+class Graph {
+ public:
+  Graph(const std::string& name, uint64_t n_features, bool double_input, bool ml) {
+    model_.set_ir_version(8);
+    model_.set_producer_name("secmlops-sklearn-import");
+    auto* op = model_.add_opset_import();
+    op->set_domain("");
+    op->set_version(13);
+    if (ml) {
+      auto* ml_op = model_.add_opset_import();
+      ml_op->set_domain("ai.onnx.ml");
+      ml_op->set_version(1);
+    }
+    auto* g = model_.mutable_graph();
+    g->set_name(name);
+    auto* in = g->add_input();
+    in->set_name("X");
+    auto* t = in->mutable_type()->mutable_tensor_type();
+    t->set_elem_type(double_input ? onnx::TensorProto::DOUBLE : onnx::TensorProto::FLOAT);
+    t->mutable_shape()->add_dim()->set_dim_param("N");
+    t->mutable_shape()->add_dim()->set_dim_value(static_cast<int64_t>(n_features));
+  }
+  void output(const std::string& name, int32_t type) {
+    auto* o = model_.mutable_graph()->add_output();
+    o->set_name(name);
+    o->mutable_type()->mutable_tensor_type()->set_elem_type(type);
+  }
+  void initializer(const std::string& name, const std::vector<int64_t>& dims, const std::vector<double>& v) {
+    auto* t = model_.mutable_graph()->add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::DOUBLE);
+    for (int64_t d : dims) t->add_dims(d);
+    t->set_raw_data(std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(double)));
+  }
+  onnx::NodeProto& node(const std::string& op, const std::vector<std::string>& in, const std::vector<std::string>& out,
+                        const std::string& domain = "") {
+    auto* n = model_.mutable_graph()->add_node();
+    n->set_op_type(op);
+    n->set_name(op + std::to_string(model_.graph().node_size()));
+    if (!domain.empty()) n->set_domain(domain);
+    for (const auto& i : in) n->add_input(i);
+    for (const auto& o : out) n->add_output(o);
+    return *n;
+  }
+  static onnx::AttributeProto& attr(onnx::NodeProto& n, const std::string& name, onnx::AttributeProto::AttributeType t) {
+    auto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(t);
+    return *a;
+  }
+  static void ints(onnx::NodeProto& n, const std::string& name, const std::vector<int64_t>& v) {
+    auto& a = attr(n, name, onnx::AttributeProto::INTS);
+    for (int64_t x : v) a.add_ints(x);
+  }
+  static void integer(onnx::NodeProto& n, const std::string& name, int64_t v) { attr(n, name, onnx::AttributeProto::INT).set_i(v); }
+  static void floats(onnx::NodeProto& n, const std::string& name, const std::vector<double>& v) {
+    auto& a = attr(n, name, onnx::AttributeProto::FLOATS);
+    for (double x : v) a.add_floats(static_cast<float>(x));
+  }
+  static void text(onnx::NodeProto& n, const std::string& name, const std::string& v) { attr(n, name, onnx::AttributeProto::STRING).set_s(v); }
+  static void texts(onnx::NodeProto& n, const std::string& name, const std::vector<std::string>& v) {
+    auto& a = attr(n, name, onnx::AttributeProto::STRINGS);
+    for (const auto& x : v) a.add_strings(x);
+  }
+  static void tensor(onnx::NodeProto& n, const std::string& name, const std::vector<double>& v) {
+    auto& a = attr(n, name, onnx::AttributeProto::TENSOR);
+    auto* t = a.mutable_t();
+    t->set_data_type(onnx::TensorProto::DOUBLE);
+    t->add_dims(static_cast<int64_t>(v.size()));
+    t->set_raw_data(std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(double)));
+  }
+  void metadata(const std::string& k, const std::string& v) {
+    auto* p = model_.add_metadata_props();
+    p->set_key(k);
+    p->set_value(v);
+  }
+  std::vector<uint8_t> bytes() const {
+    const size_t n = model_.ByteSizeLong();
+    if (n > (1ull << 30)) bad("the mapped model would exceed the 1 GiB a model plugin imports");
+    std::vector<uint8_t> out(n);
+    model_.SerializeToArray(out.data(), static_cast<int>(n));
+    return out;
+  }
+
+ private:
+  onnx::ModelProto model_;
+};
+
+// ---- scalers, folded as x' = x ∘ a + c ----
+
+struct Affine {
+  std::vector<double> a, c;
+  std::string name;
+};
+
+std::optional<Affine> scaler_of(const Value& v, uint64_t n_features) {
+  State s(v);
+  Affine f;
+  f.name = s.name();
+  f.a.assign(n_features, 1.0);
+  f.c.assign(n_features, 0.0);
+  auto vec = [&](const char* key) -> std::optional<std::vector<double>> {
+    const Value* x = s.find(key);
+    if (x == nullptr || x->kind == K::None) return std::nullopt;
+    Numbers n = vector_of(*x, s.name() + "." + key);
+    if (n.v.size() != n_features)
+      bad("`" + s.name() + "." + key + "` has " + std::to_string(n.v.size()) + " values for " + std::to_string(n_features) + " features");
+    return n.v;
+  };
+  if (s.cls() == "sklearn.preprocessing._data.StandardScaler") {
+    auto mean = vec("mean_");
+    auto scale = vec("scale_");
+    for (uint64_t i = 0; i < n_features; ++i) {
+      const double sc = scale ? (*scale)[i] : 1.0;
+      if (sc == 0) bad("`StandardScaler.scale_` holds a zero");
+      f.a[i] = 1.0 / sc;
+      f.c[i] = mean ? -(*mean)[i] / sc : 0.0;
+    }
+  } else if (s.cls() == "sklearn.preprocessing._data.MinMaxScaler") {
+    auto scale = vec("scale_");
+    auto min = vec("min_");
+    if (!scale || !min) bad("`MinMaxScaler` state has no `scale_` and `min_`");
+    const Value* clip = s.find("clip");
+    if (clip != nullptr && clip->kind == K::Bool && clip->i != 0)
+      bad("`MinMaxScaler(clip=True)` clips its output, which no model plugin represents");
+    f.a = *scale;
+    f.c = *min;
+  } else {
+    return std::nullopt;
+  }
+  return f;
+}
+
+uint64_t n_features_of(const State& s, uint64_t fallback) {
+  const Value* v = s.find("n_features_in_");
+  if (v != nullptr && v->kind == K::Int && v->i > 0) return static_cast<uint64_t>(v->i);
+  return fallback;
+}
+
+// Folds the scaler into a first layer written as x·W + b (W: d × h, row-major).
+void fold(const Affine& f, std::vector<double>& w, std::vector<double>& b, uint64_t d, uint64_t h) {
+  if (f.a.size() != d)
+    bad("`" + f.name + "` scales " + std::to_string(f.a.size()) + " features, the model reads " + std::to_string(d));
+  for (uint64_t i = 0; i < d; ++i)
+    for (uint64_t j = 0; j < h; ++j) {
+      b[j] += f.c[i] * w[i * h + j];
+      w[i * h + j] *= f.a[i];
+    }
+}
+
+std::vector<double> transpose(const Numbers& m) {  // rows × cols → cols × rows
+  std::vector<double> t(m.v.size());
+  for (uint64_t r = 0; r < m.rows(); ++r)
+    for (uint64_t c = 0; c < m.cols(); ++c) t[c * m.rows() + r] = m.v[r * m.cols() + c];
+  return t;
+}
+
+// ---- linear models: MatMul + Add, then Sigmoid/Softmax(/Normalizer) for logistic regression ----
+
+Graph linear(const State& s, const std::optional<Affine>& scaler, size_t n_classes) {
+  Numbers coef = matrix_of(s.at("coef_"), s.name() + ".coef_");
+  Numbers icpt = numbers(s.at("intercept_"), s.name() + ".intercept_");
+  const uint64_t rows = coef.rows(), d = coef.cols();
+  if (icpt.v.size() != rows) bad("`" + s.name() + ".intercept_` has " + std::to_string(icpt.v.size()) + " values for " + std::to_string(rows) + " rows of coef_");
+  if (rows != (n_classes == 2 ? 1 : n_classes)) bad("`" + s.name() + ".coef_` has " + std::to_string(rows) + " rows for " + std::to_string(n_classes) + " classes");
+  std::vector<double> w = transpose(coef), b = icpt.v;  // d × rows
+  if (scaler) fold(*scaler, w, b, d, rows);
+  const bool logistic = s.name() == "LogisticRegression";
+  Graph g(s.name(), d, true, logistic && n_classes > 2);
+  g.initializer("coef", {static_cast<int64_t>(d), static_cast<int64_t>(rows)}, w);
+  g.initializer("intercept", {static_cast<int64_t>(rows)}, b);
+  g.node("MatMul", {"X", "coef"}, {"mul"});
+  g.node("Add", {"mul", "intercept"}, {"scores"});
+  if (!logistic) {
+    g.output("scores", onnx::TensorProto::DOUBLE);
+  } else {
+    // One-vs-rest unless the fit was multinomial (what predict_proba does for each setting).
+    std::string mc = s.find("multi_class") && s.at("multi_class").kind == K::Str ? s.str("multi_class") : "auto";
+    std::string solver = s.find("solver") && s.at("solver").kind == K::Str ? s.str("solver") : "lbfgs";
+    const bool ovr = n_classes > 2 && (mc == "ovr" || (mc == "auto" && solver == "liblinear"));
+    if (n_classes == 2 || ovr) {
+      g.node("Sigmoid", {"scores"}, {ovr ? "sig" : "probabilities"});
+      if (ovr) g.text(g.node("Normalizer", {"sig"}, {"probabilities"}, "ai.onnx.ml"), "norm", "L1");
+    } else {
+      g.integer(g.node("Softmax", {"scores"}, {"probabilities"}), "axis", 1);
+    }
+    g.output("probabilities", onnx::TensorProto::DOUBLE);
+  }
+  return g;
+}
+
+// ---- MLPClassifier ----
+
+Graph mlp(const State& s, const std::optional<Affine>& scaler, size_t n_classes) {
+  const std::string act = s.str("activation");
+  if (act != "relu") bad("`MLPClassifier(activation='" + act + "')`: the mlp plugin represents ReLU networks only");
+  const std::string out_act = s.str("out_activation_");
+  const Value& coefs = s.at("coefs_");
+  const Value& icpts = s.at("intercepts_");
+  if (coefs.kind != K::List || icpts.kind != K::List || coefs.items.size() != icpts.items.size() || coefs.items.size() < 2)
+    bad("`MLPClassifier.coefs_`/`intercepts_` are not matching lists of two or more layers");
+  if (out_act == "logistic" ? n_classes != 2 : (out_act != "softmax"))
+    bad("`MLPClassifier` with output activation '" + out_act + "' for " + std::to_string(n_classes) + " classes (multi-label) is not imported");
+  Numbers first = matrix_of(*coefs.items[0], "MLPClassifier.coefs_[0]");
+  Graph g("MLPClassifier", first.rows(), true, false);
+  std::string cur = "X";
+  uint64_t prev = first.rows();
+  for (size_t l = 0; l < coefs.items.size(); ++l) {
+    const std::string ls = std::to_string(l);
+    Numbers w = matrix_of(*coefs.items[l], "MLPClassifier.coefs_[" + ls + "]");
+    Numbers b = vector_of(*icpts.items[l], "MLPClassifier.intercepts_[" + ls + "]");
+    if (w.rows() != prev || b.v.size() != w.cols()) bad("`MLPClassifier` layer " + ls + " shapes do not chain");
+    if (l == 0 && scaler) fold(*scaler, w.v, b.v, w.rows(), w.cols());
+    g.initializer("W" + ls, {static_cast<int64_t>(w.rows()), static_cast<int64_t>(w.cols())}, w.v);
+    g.initializer("B" + ls, {static_cast<int64_t>(w.cols())}, b.v);
+    g.node("MatMul", {cur, "W" + ls}, {"mul" + ls});
+    g.node("Add", {"mul" + ls, "B" + ls}, {"add" + ls});
+    cur = "add" + ls;
+    if (l + 1 < coefs.items.size()) {
+      g.node("Relu", {cur}, {"relu" + ls});
+      cur = "relu" + ls;
+    }
+    prev = w.cols();
+  }
+  if (out_act == "logistic") {
+    if (prev != 1) bad("`MLPClassifier` logistic output over " + std::to_string(prev) + " units");
+    g.node("Sigmoid", {cur}, {"probabilities"});
+  } else {
+    if (prev != n_classes) bad("`MLPClassifier` softmax over " + std::to_string(prev) + " units for " + std::to_string(n_classes) + " classes");
+    g.integer(g.node("Softmax", {cur}, {"probabilities"}), "axis", 1);
+  }
+  g.output("probabilities", onnx::TensorProto::DOUBLE);
+  return g;
+}
+
+// ---- trees ----
+
+// The largest float32 not above t: sklearn compares float32 inputs with float64 thresholds,
+// so x ≤ t and x ≤ down(t) agree for every float32 x.
+double float_below(double t) {
+  auto f = static_cast<float>(t);
+  if (static_cast<double>(f) > t) f = std::nextafter(f, -std::numeric_limits<float>::infinity());
+  return f;
+}
+
+struct TreeNodes {
+  std::vector<int64_t> left, right, feature;
+  std::vector<double> threshold;
+  Numbers values;  // node_count × n_outputs × max_classes
+};
+
+TreeNodes tree_nodes(const Value& tree_value, const std::string& where) {
+  if (tree_value.kind != K::Object || tree_value.object->cls != "sklearn.tree._tree.Tree" || tree_value.object->state == nullptr)
+    bad("`" + where + ".tree_` is not a built sklearn.tree._tree.Tree");
+  const Value& st = *tree_value.object->state;
+  const Value* args = tree_value.object->args;
+  if (args == nullptr || args->items.size() != 3 || args->items[2]->kind != K::Int || args->items[2]->i != 1)
+    bad("`" + where + ".tree_` is not a single-output tree (multi-output models are not imported)");
+  const Value* nodes = st.get("nodes");
+  const Value* values = st.get("values");
+  const Value* count = st.get("node_count");
+  if (nodes == nullptr || values == nullptr || count == nullptr || count->kind != K::Int)
+    bad("`" + where + ".tree_` state lacks nodes, values or node_count");
+  const Array& a = array_of(*nodes, where + ".tree_.nodes");
+  if (a.dtype.kind != 'V' || a.shape.size() != 1 || static_cast<int64_t>(a.shape[0]) != count->i)
+    bad("`" + where + ".tree_.nodes` is not a vector of node_count records");
+  auto field = [&](const char* name) -> const DType::Field& {
+    for (const auto& f : a.dtype.fields) {
+      if (f.name != name) continue;
+      if (f.itemsize > 8 || (f.kind != 'f' && f.kind != 'i' && f.kind != 'u'))
+        bad("`" + where + ".tree_.nodes` field `" + name + "` is of kind '" + f.kind + "' (" + std::to_string(f.itemsize) +
+            " bytes), not a number");
+      return f;
+    }
+    bad("`" + where + ".tree_.nodes` records have no `" + name + "` field");
+  };
+  const auto& fl = field("left_child");
+  const auto& fr = field("right_child");
+  const auto& ff = field("feature");
+  const auto& ft = field("threshold");
+  TreeNodes t;
+  const uint64_t n = a.shape[0];
+  if (n > kMaxNumbers) bad("`" + where + ".tree_` has " + std::to_string(n) + " nodes");
+  for (uint64_t i = 0; i < n; ++i) {
+    const char* rec = a.data.data() + i * a.dtype.itemsize;
+    t.left.push_back(static_cast<int64_t>(element(rec + fl.offset, fl.kind, fl.itemsize, fl.big_endian)));
+    t.right.push_back(static_cast<int64_t>(element(rec + fr.offset, fr.kind, fr.itemsize, fr.big_endian)));
+    t.feature.push_back(static_cast<int64_t>(element(rec + ff.offset, ff.kind, ff.itemsize, ff.big_endian)));
+    t.threshold.push_back(element(rec + ft.offset, ft.kind, ft.itemsize, ft.big_endian));
+  }
+  t.values = numbers(*values, where + ".tree_.values");
+  if (t.values.shape.size() != 3 || t.values.shape[0] != n || t.values.shape[1] != 1)
+    bad("`" + where + ".tree_.values` is not node_count × 1 × classes");
+  return t;
+}
+
+Graph trees(const State& s, const std::optional<Affine>& scaler, size_t n_classes, uint64_t n_features) {
+  std::vector<const Value*> estimators;
+  if (s.name() == "DecisionTreeClassifier") {
+    estimators.push_back(nullptr);
+  } else {
+    const Value& list = s.at("estimators_");
+    if (list.kind != K::List || list.items.empty()) bad("`" + s.name() + ".estimators_` is not a list of trees");
+    estimators = list.items;
+  }
+  if (scaler && scaler->a.size() != n_features)
+    bad("`" + scaler->name + "` scales " + std::to_string(scaler->a.size()) + " features, the model reads " +
+        std::to_string(n_features));
+  Graph g(s.name(), n_features, false, true);
+  auto& node = g.node("TreeEnsembleClassifier", {"X"}, {"label", "probabilities"}, "ai.onnx.ml");
+  std::vector<int64_t> tree_ids, node_ids, feature_ids, true_ids, false_ids, missing, c_tree, c_node, c_id;
+  std::vector<double> values, c_weight;
+  std::vector<std::string> modes;
+  const double share = 1.0 / static_cast<double>(estimators.size());
+  for (size_t ti = 0; ti < estimators.size(); ++ti) {
+    std::string where = estimators[ti] == nullptr ? s.name() : s.name() + ".estimators_[" + std::to_string(ti) + "]";
+    const Value* tree_value = nullptr;
+    if (estimators[ti] == nullptr) {
+      tree_value = &s.at("tree_");
+    } else {
+      State e(*estimators[ti]);
+      if (e.name() != "DecisionTreeClassifier" && e.name() != "ExtraTreeClassifier") bad("`" + where + "` is a " + e.name());
+      tree_value = &e.at("tree_");
+    }
+    TreeNodes t = tree_nodes(*tree_value, where);
+    const uint64_t classes = t.values.shape[2];
+    if (classes != n_classes) bad("`" + where + ".tree_` has " + std::to_string(classes) + " classes, the model " + std::to_string(n_classes));
+    const auto n = static_cast<int64_t>(t.left.size());
+    // The forest plugin's own bound (50 million nodes); leaf weights within kMaxNumbers.
+    if (node_ids.size() + t.left.size() > 50'000'000 || c_weight.size() + t.values.v.size() > kMaxNumbers)
+      bad("`" + s.name() + "` has more nodes than the random forest plugin represents (50 million)");
+    for (int64_t i = 0; i < n; ++i) {
+      tree_ids.push_back(static_cast<int64_t>(ti));
+      node_ids.push_back(i);
+      missing.push_back(0);
+      const bool leaf = t.left[static_cast<size_t>(i)] == -1;
+      if (leaf) {
+        modes.emplace_back("LEAF");
+        feature_ids.push_back(0);
+        values.push_back(0);
+        true_ids.push_back(0);
+        false_ids.push_back(0);
+        const double* v = t.values.v.data() + static_cast<size_t>(i) * classes;
+        double total = 0;
+        for (uint64_t c = 0; c < classes; ++c) total += v[c];
+        for (uint64_t c = 0; c < classes; ++c) {
+          c_tree.push_back(static_cast<int64_t>(ti));
+          c_node.push_back(i);
+          c_id.push_back(static_cast<int64_t>(c));
+          c_weight.push_back(total > 0 ? v[c] / total * share : 0.0);
+        }
+        continue;
+      }
+      const int64_t l = t.left[static_cast<size_t>(i)], r = t.right[static_cast<size_t>(i)];
+      const int64_t f = t.feature[static_cast<size_t>(i)];
+      if (l <= i || r <= i || l >= n || r >= n) bad("`" + where + ".tree_` node " + std::to_string(i) + " has children outside the tree");
+      if (f < 0 || static_cast<uint64_t>(f) >= n_features) bad("`" + where + ".tree_` node " + std::to_string(i) + " splits on feature " + std::to_string(f));
+      double thr = t.threshold[static_cast<size_t>(i)];
+      if (scaler) {
+        const double a = scaler->a[static_cast<size_t>(f)], c = scaler->c[static_cast<size_t>(f)];
+        if (!(a > 0)) bad("`" + scaler->name + "` has a non-positive scale on feature " + std::to_string(f) + ", which a threshold cannot absorb");
+        thr = (thr - c) / a;
+      }
+      modes.emplace_back("BRANCH_LEQ");
+      feature_ids.push_back(f);
+      values.push_back(float_below(thr));
+      true_ids.push_back(l);
+      false_ids.push_back(r);
+    }
+  }
+  std::vector<int64_t> labels(n_classes);
+  for (size_t c = 0; c < n_classes; ++c) labels[c] = static_cast<int64_t>(c);
+  Graph::ints(node, "class_ids", c_id);
+  Graph::ints(node, "class_nodeids", c_node);
+  Graph::ints(node, "class_treeids", c_tree);
+  Graph::tensor(node, "class_weights_as_tensor", c_weight);
+  Graph::ints(node, "classlabels_int64s", labels);
+  Graph::ints(node, "nodes_falsenodeids", false_ids);
+  Graph::ints(node, "nodes_featureids", feature_ids);
+  Graph::ints(node, "nodes_missing_value_tracks_true", missing);
+  Graph::texts(node, "nodes_modes", modes);
+  Graph::ints(node, "nodes_nodeids", node_ids);
+  Graph::ints(node, "nodes_treeids", tree_ids);
+  Graph::ints(node, "nodes_truenodeids", true_ids);
+  Graph::tensor(node, "nodes_values_as_tensor", values);
+  Graph::text(node, "post_transform", "NONE");
+  g.output("label", onnx::TensorProto::INT64);
+  g.output("probabilities", onnx::TensorProto::FLOAT);
+  return g;
+}
+
+// ---- SVC ----
+
+Graph svc(const State& s, size_t n_classes) {
+  const std::string kernel = s.find("kernel") && s.at("kernel").kind == K::Str ? s.str("kernel") : "?";
+  if (kernel != "rbf")
+    bad("`SVC(kernel='" + kernel + "')`: the SVM plugin represents the RBF kernel only");
+  if (const Value* sp = s.find("_sparse"); sp != nullptr && sp->kind == K::Bool && sp->i != 0)
+    bad("`SVC` fitted on sparse data is not imported");
+  Numbers sv = matrix_of(s.at("support_vectors_"), "SVC.support_vectors_");
+  Numbers dual = matrix_of(s.any_of({"_dual_coef_", "dual_coef_"}), "SVC._dual_coef_");
+  Numbers rho = vector_of(s.any_of({"_intercept_", "intercept_"}), "SVC._intercept_");
+  Numbers nsup = vector_of(s.any_of({"_n_support", "n_support_"}), "SVC._n_support");
+  const double gamma = s.num("_gamma");
+  if (!(gamma > 0)) bad("`SVC._gamma` is not positive");
+  if (nsup.v.size() != n_classes) bad("`SVC._n_support` has " + std::to_string(nsup.v.size()) + " entries for " + std::to_string(n_classes) + " classes");
+  const size_t pairs = n_classes * (n_classes - 1) / 2;
+  if (rho.v.size() != pairs) bad("`SVC._intercept_` has " + std::to_string(rho.v.size()) + " values for " + std::to_string(pairs) + " class pairs");
+  if (dual.rows() != n_classes - 1 || dual.cols() != sv.rows()) bad("`SVC._dual_coef_` shape does not match the support vectors");
+  std::vector<int64_t> per_class;
+  double total = 0;
+  for (double x : nsup.v) {
+    per_class.push_back(static_cast<int64_t>(x));
+    total += x;
+  }
+  if (total != static_cast<double>(sv.rows())) bad("`SVC._n_support` does not add up to the support vectors");
+  Graph g("SVC", sv.cols(), false, true);
+  auto& node = g.node("SVMClassifier", {"X"}, {"label", "probabilities"}, "ai.onnx.ml");
+  std::vector<int64_t> labels(n_classes);
+  for (size_t c = 0; c < n_classes; ++c) labels[c] = static_cast<int64_t>(c);
+  Graph::ints(node, "classlabels_ints", labels);
+  Graph::floats(node, "coefficients", dual.v);
+  Graph::floats(node, "kernel_params", {gamma, 0.0, 3.0});
+  Graph::text(node, "kernel_type", "RBF");
+  Graph::text(node, "post_transform", "NONE");
+  const Value* pa = s.find("_probA") ? s.find("_probA") : s.find("probA_");
+  const Value* pb = s.find("_probB") ? s.find("_probB") : s.find("probB_");
+  const Value* prob = s.find("probability");
+  if (prob != nullptr && prob->kind == K::Bool && prob->i != 0) {
+    if (pa == nullptr || pb == nullptr) bad("`SVC(probability=True)` state has no Platt parameters");
+    Numbers a = vector_of(*pa, "SVC._probA"), b = vector_of(*pb, "SVC._probB");
+    if (a.v.size() != pairs || b.v.size() != pairs) bad("`SVC` Platt parameters do not match the class pairs");
+    Graph::floats(node, "prob_a", a.v);
+    Graph::floats(node, "prob_b", b.v);
+  }
+  Graph::floats(node, "rho", rho.v);
+  Graph::floats(node, "support_vectors", sv.v);
+  Graph::ints(node, "vectors_per_class", per_class);
+  g.output("label", onnx::TensorProto::INT64);
+  g.output("probabilities", onnx::TensorProto::FLOAT);
+  return g;
+}
+
+std::string version_of(const State& s) {
+  const Value* v = s.find("_sklearn_version");
+  if (v == nullptr || v->kind != K::Str)
+    bad("`" + s.name() + "` declares no `_sklearn_version` (written before scikit-learn 0.18); supported versions: 1.0 to 1.6");
+  if (!supported_version(v->s))
+    bad("`" + s.name() + "` was written by scikit-learn " + v->s + ", whose state layout is not imported; supported versions: 1.0 to 1.6");
+  return v->s;
+}
+
+// Checks the version of every estimator the model holds (steps, trees).
+void check_versions(const State& s) {
+  version_of(s);
+  if (const Value* est = s.find("estimators_"); est != nullptr && est->kind == K::List)
+    for (const Value* e : est->items)
+      if (e->kind == K::Object) version_of(State(*e));
+}
+
+}  // namespace
+
+bool supported_version(const std::string& version) {
+  // "1.N", "1.N.P", with optional suffixes (rc1, .post1, .dev0).
+  if (version.size() < 3 || version[0] != '1' || version[1] != '.') return false;
+  size_t i = 2;
+  unsigned minor = 0;
+  while (i < version.size() && std::isdigit(static_cast<unsigned char>(version[i])) && i < 6)
+    minor = minor * 10 + static_cast<unsigned>(version[i++] - '0');
+  if (i == 2) return false;
+  if (i < version.size() && version[i] != '.' && version[i] != 'r' && version[i] != 'd' && version[i] != 'a' && version[i] != 'b')
+    return false;
+  return minor <= 6;
+}
+
+Converted convert_estimator(const Value& root) {
+  if (root.kind != K::Object)
+    bad(std::string("this file is a pickle of ") + kind_name(root.kind) +
+        ", not a supported scikit-learn model; secmlops never unpickles; supported: " + supported_estimators());
+  State top(root);
+  std::optional<Affine> scaler;
+  const Value* model = &root;
+  std::string shape = top.name();
+  if (top.cls() == "sklearn.pipeline.Pipeline") {
+    version_of(top);
+    const Value& steps = top.at("steps");
+    if (steps.kind != K::List || steps.items.empty() || steps.items.size() > 2)
+      bad("`Pipeline.steps` must hold a scaler and a model, or a model alone");
+    std::vector<const Value*> est;
+    for (const Value* st : steps.items) {
+      if (st->kind != K::Tuple || st->items.size() != 2 || st->items[1]->kind != K::Object)
+        bad("`Pipeline.steps` entries are not (name, estimator) pairs ('passthrough' and None steps are not imported)");
+      est.push_back(st->items[1]);
+    }
+    model = est.back();
+    State m(*model);
+    if (m.cls() == "sklearn.pipeline.Pipeline") bad("nested Pipelines are not imported");
+    shape = "Pipeline(";
+    if (est.size() == 2) {
+      State sc(*est[0]);
+      version_of(sc);
+      scaler = scaler_of(*est[0], n_features_of(sc, 0));
+      if (!scaler) bad("`Pipeline` step `" + sc.name() + "` is not StandardScaler or MinMaxScaler");
+      if (scaler->a.empty()) bad("`" + sc.name() + "` does not record n_features_in_");
+      shape += sc.name() + ", ";
+    }
+    shape += m.name() + ")";
+  }
+  State s(*model);
+  check_versions(s);
+  const std::string version = version_of(s);
+  const std::vector<std::string> labels = class_labels(s);
+  const size_t k = labels.size();
+  const std::string& n = s.name();
+  std::optional<Graph> g;
+  if (n == "LogisticRegression" || n == "LinearSVC") {
+    g.emplace(linear(s, scaler, k));
+  } else if (n == "MLPClassifier") {
+    g.emplace(mlp(s, scaler, k));
+  } else if (n == "RandomForestClassifier" || n == "ExtraTreesClassifier" || n == "DecisionTreeClassifier") {
+    const Value* nf = s.find("n_features_in_");
+    if (nf == nullptr || nf->kind != K::Int || nf->i <= 0) bad("`" + n + "` does not record n_features_in_");
+    g.emplace(trees(s, scaler, k, static_cast<uint64_t>(nf->i)));
+  } else if (n == "SVC") {
+    if (scaler) bad("`Pipeline` of a scaler and `SVC`: the RBF kernel of scaled inputs is not an RBF kernel of the raw inputs, and the SVM plugin has no scaler in front");
+    g.emplace(svc(s, k));
+  } else {
+    bad("`" + n + "` is not an estimator secmlops imports (at the top of a pickle or as a Pipeline's last step)");
+  }
+  Converted c;
+  c.version = version;
+  c.class_labels = labels;
+  if (scaler && scaler->a.size() != n_features_of(s, scaler->a.size()))
+    bad("the scaler and the model disagree on the number of features");
+  c.estimator = shape;
+  // The metadata load_model_onnx reads: class names, and where the model came from.
+  g->metadata("secmlops.class_labels", nlohmann::json(c.class_labels).dump());
+  g->metadata("secmlops.imported_from", "scikit-learn " + c.version + " " + c.estimator);
+  c.onnx = g->bytes();
+  return c;
+}
+
+}  // namespace secmlops::host::sklearn

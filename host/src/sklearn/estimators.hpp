@@ -1,0 +1,29 @@
+// Maps a rebuilt scikit-learn estimator onto the ONNX layout its model plugin already imports
+// (docs/models.md): linear models and MLPs as MatMul/Add graphs with float64 weights, forests as
+// a TreeEnsembleClassifier with float64 tensors, SVC as an SVMClassifier. A scaler in front of a
+// linear model or an MLP is folded into the first layer's weights.
+#pragma once
+
+#include "sklearn/pickle_value.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace secmlops::host::sklearn {
+
+struct Converted {
+  std::vector<uint8_t> onnx;               // carries secmlops.class_labels and the estimator's name
+  std::string estimator;                   // e.g. "Pipeline(StandardScaler, LogisticRegression)"
+  std::string version;                     // _sklearn_version as written
+  std::vector<std::string> class_labels;   // classes_, as text
+};
+
+// Throws ImportError (unsupported() set) naming the field and what it holds when the state is
+// not what the supported versions write.
+Converted convert_estimator(const Value& root);
+
+// The scikit-learn versions whose state layouts are imported ("1.0" to "1.6").
+bool supported_version(const std::string& version);
+
+}  // namespace secmlops::host::sklearn
