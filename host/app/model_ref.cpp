@@ -44,7 +44,7 @@ ModelUse use_model(const Environment& env, const std::string& model_id, const st
     std::mutex mu;
   };
   auto owned = std::make_shared<Owned>();
-  owned->model = host::load_model_onnx(env.registry, path);
+  owned->model = host::load_model_file(env.registry, path);
   ModelUse use;
   use.session = owned->model.session.get();
   use.classes = owned->model.class_labels;
