@@ -2,7 +2,7 @@
 
 // The dashboard's stylesheet, inlined into every page: light and dark themes through
 // prefers-color-scheme, a print layout, and the script-free sorting of the findings table (radio
-// buttons switch the table to a CSS grid whose cells take their row's rank as `order`).
+// buttons give every row its rank in the chosen order as CSS `order`).
 
 namespace secmlops::host::dashboard {
 
@@ -79,13 +79,18 @@ border-radius:12px}
 #fs-loc:checked~.sortbar label[for=fs-loc],#fs-scn:checked~.sortbar label[for=fs-scn]{background:var(--link);
 color:#fff;border-color:var(--link)}
 th label{cursor:pointer;text-decoration:underline dotted}
-#fs-rule:checked~.tablewrap table,#fs-loc:checked~.tablewrap table,#fs-scn:checked~.tablewrap table{display:grid;
-grid-template-columns:max-content minmax(9em,max-content) minmax(16em,2fr) minmax(14em,2fr) minmax(10em,1fr) max-content}
-#fs-rule:checked~.tablewrap :is(thead,tbody,tr),#fs-loc:checked~.tablewrap :is(thead,tbody,tr),
-#fs-scn:checked~.tablewrap :is(thead,tbody,tr){display:contents}
-#fs-rule:checked~.tablewrap td{order:var(--r)}
-#fs-loc:checked~.tablewrap td{order:var(--l)}
-#fs-scn:checked~.tablewrap td{order:var(--n)}
+/* The findings table: rows are grids of fixed column widths stacked in a flex column, so sorting
+   is only a change of `order`, and rows off screen are skipped by content-visibility. */
+table.findings{display:block;min-width:1000px;margin:0}
+table.findings :is(thead,tbody){display:flex;flex-direction:column}
+table.findings tr{display:grid;grid-template-columns:7.5em 15em minmax(0,3fr) minmax(0,3fr) minmax(0,2fr) 6em}
+table.findings :is(th,td){border-width:0 0 1px 0}
+table.findings tbody tr{content-visibility:auto;contain-intrinsic-size:auto 46px}
+.tablewrap.tall table.findings thead{position:sticky;top:0;z-index:1}
+.tablewrap.tall table.findings thead th{position:static}
+#fs-rule:checked~.tablewrap tbody tr{order:var(--r)}
+#fs-loc:checked~.tablewrap tbody tr{order:var(--l)}
+#fs-scn:checked~.tablewrap tbody tr{order:var(--n)}
 footer{margin-top:30px;font-size:12px;color:var(--muted)}
 @media print{
 :root{--bg:#fff;--fg:#000;--muted:#444;--border:#bbb;--panel:#f2f2f2;--link:#000;--grid:#ddd}
@@ -94,6 +99,7 @@ nav,.sortbar{display:none}
 header.banner{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 .tablewrap,.tablewrap.tall{overflow:visible;max-height:none}
 .tablewrap.tall thead th{position:static}
+table.findings tbody tr{content-visibility:visible}
 .chart-row{grid-template-columns:1fr}
 svg.chart{max-width:16cm}
 .card,figure,tr{break-inside:avoid}

@@ -144,10 +144,13 @@ v1::PipelineReport assemble_report(const std::vector<std::filesystem::path>& fil
   v1::PipelineReport report;
   bool from_pipeline = false;
   for (const auto& path : files) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec))
+      throw std::invalid_argument(fmt::format("{}: not a readable file", path.string()));
     std::ifstream in(path, std::ios::binary);
     std::stringstream buffer;
     if (in) buffer << in.rdbuf();
-    if (!in || in.bad())
+    if (!in || in.bad() || buffer.fail())
       throw std::invalid_argument(fmt::format("{}: cannot read the file", path.string()));
     from_pipeline |= add_report_json(report, buffer.str(), path.string()) == ReportKind::pipeline;
   }
