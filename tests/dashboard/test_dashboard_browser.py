@@ -235,6 +235,8 @@ class DashboardBrowserTest(unittest.TestCase):
                           '<script>window.__pwned=1<.pkl', '[U+202E]'):
                     self.assertIn(s, audit['text'])
                 self.assert_series_match(page, attacks)
+                # The scan carries no verdict: judged at HIGH, its CRITICAL findings fail the page.
+                self.assertEqual(page.evaluate("document.querySelector('.verdict').dataset.verdict"), 'fail')
                 titles = page.evaluate("[...document.querySelectorAll('svg.chart title')].map(t => t.textContent).join(' ')")
                 self.assertIn('</svg><script>window.__pwned=4</script><svg>', titles)
                 page.screenshot(os.path.join(OUT, 'dashboard-hostile.png'), full_page=True)

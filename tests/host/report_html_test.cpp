@@ -196,6 +196,16 @@ TEST(ReportJson, AssembledVerdict) {
   EXPECT_EQ(assemble_report({pass}).verdict(), "pass");
   EXPECT_EQ(assemble_report({pass, error}).verdict(), "error");
   EXPECT_EQ(assemble_report({error, fail}).verdict(), "fail");
+  // Without a verdict of its own a scan is judged at fail_on, HIGH by default.
+  auto high = dir.write("high.json", R"({"files":[{"path":"d","findings":[{"severity":"HIGH"}]}]})");
+  auto medium = dir.write("medium.json", R"({"files":[{"path":"e","findings":[{"severity":"MEDIUM"}]}]})");
+  auto medium_strict = dir.write("strict.json", R"({"files":[{"path":"f","findings":[{"severity":"MEDIUM"}]}],
+                                                    "failOn":"MEDIUM"})");
+  auto partial = dir.write("partial.json", R"({"files":[{"path":"g","status":"PARTIAL"}]})");
+  EXPECT_EQ(assemble_report({high}).verdict(), "fail");
+  EXPECT_EQ(assemble_report({medium}).verdict(), "pass");
+  EXPECT_EQ(assemble_report({medium_strict}).verdict(), "fail");
+  EXPECT_EQ(assemble_report({partial}).verdict(), "error");
   try {
     assemble_report({pass, dir.path() / "missing.json"});
     ADD_FAILURE();

@@ -33,6 +33,20 @@ bool parse_strict(const std::string& text, google::protobuf::Message& message) {
   return google::protobuf::util::JsonStringToMessage(text, &message, options).ok();
 }
 
+// A scan report's own verdict, or for one written without it, the CLI's rule: "fail" when a
+// finding reaches fail_on (HIGH when unset), else "error" when a file was not scanned completely.
+std::string scan_verdict(const v1::ScanReport& scan) {
+  if (!scan.verdict().empty()) return scan.verdict();
+  const v1::Severity threshold = scan.fail_on() != v1::SEVERITY_UNSPECIFIED ? scan.fail_on() : v1::HIGH;
+  bool incomplete = false;
+  for (const auto& f : scan.files()) {
+    incomplete |= f.status() == v1::PARTIAL || f.status() == v1::ERROR;
+    for (const auto& fi : f.findings())
+      if (fi.severity() >= threshold) return "fail";
+  }
+  return incomplete ? "error" : "pass";
+}
+
 std::string step_id(const v1::PipelineReport& into, const std::string& source) {
   std::string id = source;
   for (int n = 2;; ++n) {
@@ -80,6 +94,7 @@ ReportKind add_document(v1::PipelineReport& into, const json& doc, const std::st
   if (has_any(doc, {"files", "summary", "failOn", "fail_on", "scanners"}) &&
       parse_strict(text, *step.mutable_scan())) {
     kind = ReportKind::scan;
+    step.mutable_scan()->set_verdict(scan_verdict(step.scan()));
     step.set_started_at(step.scan().started_at());
     step.set_duration_seconds(step.scan().duration_seconds());
     if (step.scan().verdict() == "error") step.set_error("a file could not be scanned completely");

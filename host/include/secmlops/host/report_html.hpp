@@ -41,7 +41,8 @@ ReportKind add_report_json(v1::PipelineReport& into, std::string_view json, cons
 
 // Reads each file with add_report_json, then sets the verdict when no pipeline report gave one:
 // "fail" if a scan or a gate failed, else "error" if a scan could not complete or a step failed,
-// else "pass". Throws std::invalid_argument naming the file that cannot be read or recognised.
+// else "pass". A scan report without a verdict is judged as the CLI does: "fail" at a finding of
+// its fail_on severity (HIGH when unset), "error" for a file not scanned completely. Throws std::invalid_argument naming the file that cannot be read or recognised.
 v1::PipelineReport assemble_report(const std::vector<std::filesystem::path>& files);
 
 }  // namespace secmlops::host
