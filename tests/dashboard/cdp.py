@@ -216,3 +216,13 @@ class Page:
         with open(path, 'wb') as f:
             f.write(base64.b64decode(data))
         return path
+
+    def screenshot_element(self, selector, path):
+        """A PNG of one element (its box on the page, painted even when outside the viewport)."""
+        box = self.evaluate(f"""(() => {{ const r = document.querySelector({selector!r}).getBoundingClientRect();
+            return [r.left + scrollX, r.top + scrollY, r.width, r.height]; }})()""")
+        clip = {'x': box[0], 'y': box[1], 'width': box[2], 'height': box[3], 'scale': 1}
+        data = self.send('Page.captureScreenshot', {'format': 'png', 'clip': clip, 'captureBeyondViewport': True})['data']
+        with open(path, 'wb') as f:
+            f.write(base64.b64decode(data))
+        return path

@@ -9,19 +9,21 @@ namespace secmlops::host::dashboard {
 inline constexpr const char* kDashboardCss = R"css(
 :root{color-scheme:light dark;--bg:#fff;--fg:#1f2328;--muted:#59636e;--border:#d1d9e0;--panel:#f6f8fa;
 --link:#0969da;--pass:#1a7f37;--fail:#cf222e;--error:#9a6700;--grid:#e6e9ed;
---critical:#8b0820;--high:#cf222e;--medium:#bc4c00;--low:#9a6700;--info:#59636e}
+--critical:#8b0820;--high:#cf222e;--medium:#bc4c00;--low:#9a6700;--info:#59636e;
+--banner-pass:#1a7f37;--banner-fail:#cf222e;--banner-error:#9a6700;--banner-other:#59636e}
 @media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#9198a1;--border:#3d444d;
 --panel:#151b23;--link:#4493f8;--pass:#3fb950;--fail:#f85149;--error:#d29922;--grid:#262c36;
---critical:#ff9492;--high:#f85149;--medium:#f0883e;--low:#d29922;--info:#9198a1}}
+--critical:#ff9492;--high:#f85149;--medium:#f0883e;--low:#d29922;--info:#9198a1;
+--banner-pass:#196c2e;--banner-fail:#a0111f;--banner-error:#7d4e00;--banner-other:#3d444d}}
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--fg);
 font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif}
 a{color:var(--link)}
 code,.mono{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:12.5px}
 .wrap{max-width:1400px;margin:0 auto;padding:0 20px 40px}
-header.banner{padding:18px 20px;color:#fff;background:var(--muted)}
-header.banner.pass{background:var(--pass)}header.banner.fail{background:var(--fail)}
-header.banner.error{background:var(--error)}
+header.banner{padding:18px 20px;color:#fff;background:var(--banner-other)}
+header.banner.pass{background:var(--banner-pass)}header.banner.fail{background:var(--banner-fail)}
+header.banner.error{background:var(--banner-error)}
 header.banner h1{margin:0;font-size:22px;font-weight:600}
 header.banner .verdict{font-size:30px;font-weight:700;letter-spacing:.04em;margin:2px 0 6px}
 header.banner ul{margin:6px 0 0;padding-left:0;list-style:none}
