@@ -153,6 +153,7 @@ class Page:
             self.send(f'{domain}.enable')
         self.send('Emulation.setDeviceMetricsOverride',
                   {'width': width, 'height': height, 'deviceScaleFactor': 1, 'mobile': False})
+        self.send('Target.setAutoAttach', {'autoAttach': True, 'waitForDebuggerOnStart': False, 'flatten': True})
         self._mark = len(browser.events)
 
     def send(self, method, params=None, timeout=120):
@@ -226,3 +227,16 @@ class Page:
         with open(path, 'wb') as f:
             f.write(base64.b64decode(data))
         return path
+
+    def evaluate_in_child_frame(self, expression):
+        """Evaluates in the page's first child frame. A sandboxed iframe is another origin, so it runs
+        out of process as its own target: Page attaches to those as they appear (setAutoAttach)."""
+        frames = [p for m, p in self.events_since_navigation('Target.attachedToTarget')
+                  if p['targetInfo']['type'] == 'iframe']
+        if not frames:
+            raise CdpError('the page has no out-of-process child frame')
+        r = self.browser.send('Runtime.evaluate', {'expression': expression, 'returnByValue': True},
+                              session=frames[0]['sessionId'])
+        if 'exceptionDetails' in r:
+            raise CdpError(f'evaluation failed: {r["exceptionDetails"]}')
+        return r['result'].get('value')

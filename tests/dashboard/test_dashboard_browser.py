@@ -4,6 +4,7 @@ Run by CTest (dashboard.browser) with SECMLOPS_CLI (the secmlops binary), SECMLO
 folder of the build tree: pages and screenshots are left there) and optionally CHROMIUM. Without
 chromium every test fails: scripts/setup.sh installs it.
 """
+import html as html_lib
 import json
 import os
 import re
@@ -176,6 +177,25 @@ class DashboardBrowserTest(unittest.TestCase):
         self.assertEqual(page.evaluate("getComputedStyle(document.body).backgroundColor"), 'rgb(255, 255, 255)')
         pdf = page.send('Page.printToPDF', {'printBackground': True})['data']
         self.assertGreater(len(pdf), 10000)
+        self.assertEqual(page.console_errors(), [])
+
+    def test_inside_a_sandboxed_frame_like_mlflow(self):
+        """MLflow's artifact viewer shows an HTML artifact as <iframe sandbox srcdoc>."""
+        html = render([os.path.join(FIXTURES, 'workshop', 'pipeline.json')], 'workshop-framed')
+        with open(html, encoding='utf-8') as f:
+            page_text = f.read()
+        host = os.path.join(OUT, 'mlflow-like-viewer.html')
+        with open(host, 'w', encoding='utf-8') as f:
+            f.write('<!DOCTYPE html><title>artifact</title><iframe sandbox="allow-scripts" '
+                    f'style="width:1200px;height:2000px" srcdoc="{html_lib.escape(page_text, quote=True)}"></iframe>')
+        page = self.open(host)
+        self.assert_clean(page, host)
+        counts = page.evaluate_in_child_frame(
+            "[document.querySelectorAll('svg.chart g.series').length, document.querySelectorAll('table.findings tbody tr').length,"
+            " document.querySelector('svg.chart circle.pt').getBoundingClientRect().width > 0]")
+        self.assertEqual(counts, [16, 4, True])
+        page.evaluate_in_child_frame("document.querySelector('label[for=fs-rule]').click()")
+        self.assertTrue(page.evaluate_in_child_frame("document.getElementById('fs-rule').checked"))
         self.assertEqual(page.console_errors(), [])
 
     def test_separate_report_files(self):
