@@ -104,6 +104,14 @@ TEST(RenderHtml, EveryReportStringIsEscaped) {
   }
 }
 
+TEST(RenderHtml, AnEmptyReportStillRendersEverySection) {
+  const std::string html = render_html(v1::PipelineReport{});
+  for (const char* id : {"identity", "data", "models", "robustness", "findings", "steps"})
+    EXPECT_EQ(count(html, std::string("<section id=\"") + id + "\""), 1u) << id;
+  EXPECT_EQ(count(html, "No attack in this report."), 1u);
+  EXPECT_EQ(count(html, "class=\"banner unknown\""), 1u);
+}
+
 v1::AttackReport attack(const std::string& model, const std::string& name, std::vector<double> accuracies) {
   v1::AttackReport a;
   a.set_model_name(model);
