@@ -193,6 +193,9 @@ TEST(ReportJson, RejectsWhatIsNotAReportAndNamesTheSource) {
       EXPECT_NE(std::string(e.what()).find("input-7.json"), std::string::npos) << e.what();
     }
   }
+  // Nesting that would exhaust a recursive reader's stack is refused up front.
+  const std::string deep = R"({"files":)" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  EXPECT_THROW(add_report_json(into, deep, "deep.json"), std::invalid_argument);
   EXPECT_EQ(into.steps_size(), 0);
 }
 

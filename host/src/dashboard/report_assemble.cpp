@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <initializer_list>
 #include <optional>
@@ -25,6 +26,31 @@ bool has_any(const json& doc, std::initializer_list<const char*> keys) {
     if (doc.contains(k)) return true;
   return false;
 }
+
+// Deepest nesting of arrays and objects, strings skipped. Reports are a few levels deep; a
+// hostile file nested a million levels would exhaust the stack of any recursive reader.
+size_t json_depth(std::string_view text) {
+  size_t depth = 0, deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+constexpr size_t kMaxJsonDepth = 64;
 
 // Strict parse: an unknown key means the document is not this message.
 bool parse_strict(const std::string& text, google::protobuf::Message& message) {
@@ -143,6 +169,8 @@ std::string_view to_string(ReportKind kind) {
 }
 
 ReportKind add_report_json(v1::PipelineReport& into, std::string_view text, const std::string& source) {
+  if (json_depth(text) > kMaxJsonDepth)
+    throw std::invalid_argument(fmt::format("{}: JSON nested deeper than {} levels", source, kMaxJsonDepth));
   json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) throw std::invalid_argument(fmt::format("{}: not valid JSON", source));
   if (!doc.is_array()) return add_document(into, doc, source);
