@@ -201,32 +201,46 @@ class Page:
         features = [{'name': 'prefers-color-scheme', 'value': color_scheme}] if color_scheme else []
         self.send('Emulation.setEmulatedMedia', {'media': media, 'features': features})
 
-    def screenshot(self, path, full_page=False, max_height=8000):
-        """A PNG of the viewport, or of the whole page: then the viewport grows to the page's height
-        first, so content the browser skips off screen (content-visibility) is painted too."""
-        if full_page:
-            w, h = self.evaluate('[document.documentElement.scrollWidth, document.documentElement.scrollHeight]')
-            metrics = self.evaluate('[window.innerWidth, window.innerHeight]')
-            self.send('Emulation.setDeviceMetricsOverride',
-                      {'width': w, 'height': min(h, max_height), 'deviceScaleFactor': 1, 'mobile': False})
-            self.evaluate('new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))')
-        data = self.send('Page.captureScreenshot', {'format': 'png'})['data']
-        if full_page:
-            self.send('Emulation.setDeviceMetricsOverride',
-                      {'width': metrics[0], 'height': metrics[1], 'deviceScaleFactor': 1, 'mobile': False})
+    def _grow_viewport(self, max_height):
+        """Makes the viewport as tall as the page, so content the browser skips off screen
+        (content-visibility) is painted; returns the size to restore."""
+        w, h = self.evaluate('[document.documentElement.scrollWidth, document.documentElement.scrollHeight]')
+        before = self.evaluate('[window.innerWidth, window.innerHeight]')
+        self.send('Emulation.setDeviceMetricsOverride',
+                  {'width': w, 'height': min(h, max_height), 'deviceScaleFactor': 1, 'mobile': False})
+        self.evaluate('new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))')
+        return before
+
+    def _restore_viewport(self, size):
+        self.send('Emulation.setDeviceMetricsOverride',
+                  {'width': size[0], 'height': size[1], 'deviceScaleFactor': 1, 'mobile': False})
+
+    def _capture(self, path, params):
+        data = self.send('Page.captureScreenshot', {'format': 'png', **params})['data']
         with open(path, 'wb') as f:
             f.write(base64.b64decode(data))
         return path
 
-    def screenshot_element(self, selector, path):
-        """A PNG of one element (its box on the page, painted even when outside the viewport)."""
-        box = self.evaluate(f"""(() => {{ const r = document.querySelector({selector!r}).getBoundingClientRect();
-            return [r.left + scrollX, r.top + scrollY, r.width, r.height]; }})()""")
-        clip = {'x': box[0], 'y': box[1], 'width': box[2], 'height': box[3], 'scale': 1}
-        data = self.send('Page.captureScreenshot', {'format': 'png', 'clip': clip, 'captureBeyondViewport': True})['data']
-        with open(path, 'wb') as f:
-            f.write(base64.b64decode(data))
-        return path
+    def screenshot(self, path, full_page=False, max_height=8000):
+        """A PNG of the viewport, or of the whole page (up to max_height pixels)."""
+        if not full_page:
+            return self._capture(path, {})
+        size = self._grow_viewport(max_height)
+        try:
+            return self._capture(path, {})
+        finally:
+            self._restore_viewport(size)
+
+    def screenshot_element(self, selector, path, max_height=8000):
+        """A PNG of one element, wherever it is on the page."""
+        size = self._grow_viewport(max_height)
+        try:
+            box = self.evaluate(f"""(() => {{ const r = document.querySelector({selector!r}).getBoundingClientRect();
+                return [r.left + scrollX, r.top + scrollY, r.width, r.height]; }})()""")
+            clip = {'x': box[0], 'y': box[1], 'width': box[2], 'height': box[3], 'scale': 1}
+            return self._capture(path, {'clip': clip, 'captureBeyondViewport': True})
+        finally:
+            self._restore_viewport(size)
 
     def evaluate_in_child_frame(self, expression):
         """Evaluates in the page's first child frame. A sandboxed iframe is another origin, so it runs

@@ -168,6 +168,7 @@ class DashboardBrowserTest(unittest.TestCase):
         page.screenshot(os.path.join(OUT, 'dashboard-workshop.png'), full_page=True)
         page.screenshot(os.path.join(OUT, 'dashboard-workshop-top.png'))
         page.screenshot_element('#chart-adv-acc-fig', os.path.join(OUT, 'dashboard-workshop-robustness.png'))
+        page.screenshot_element('#findings', os.path.join(OUT, 'dashboard-workshop-findings.png'))
         page.emulate_media(color_scheme='dark')
         dark = page.evaluate("getComputedStyle(document.body).backgroundColor")
         self.assertEqual(dark, 'rgb(13, 17, 23)')
