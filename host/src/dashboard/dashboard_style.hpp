@@ -100,7 +100,7 @@ body{font-size:11px}
 nav,.sortbar{display:none}
 header.banner{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 .tablewrap,.tablewrap.tall{overflow:visible;max-height:none}
-.tablewrap.tall thead th{position:static}
+.tablewrap.tall thead th,.tablewrap.tall table.findings thead{position:static}
 table.findings tbody tr{content-visibility:visible}
 .chart-row{grid-template-columns:1fr}
 svg.chart{max-width:16cm}
