@@ -126,7 +126,7 @@ v1::AttackReport run_robustness(ModelSession& model, const AttackRequest& req, D
     point.set_duration_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     for (const auto& [k, v] : out.emitted.properties)
       if (k == "attack.method") report.set_method(v);
-    if (req.on_point) req.on_point(point, out.x_adv);
+    if (req.on_point) req.on_point(point, out);
     *report.add_curve() = point;
     if (last_x_adv) *last_x_adv = std::move(out.x_adv);
   }

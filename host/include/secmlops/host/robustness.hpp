@@ -34,8 +34,9 @@ struct AttackRequest {
   // When set (and the model has gradients), ART's empirical robustness is computed with it.
   std::optional<const Plugin*> fgsm_for_empirical_robustness;
   std::shared_ptr<CancelToken> cancel;
-  // Called after each eps with the point and the adversarial examples (for streaming/progress).
-  std::function<void(const v1::RobustnessPoint&, const DenseMatrix&)> on_point;
+  // Called after each eps with the point and the attack's output: adversarial examples and what
+  // the plugin reported (for streaming, progress and the plugin's own metrics).
+  std::function<void(const v1::RobustnessPoint&, const AttackOutput&)> on_point;
 };
 
 // Runs the attack once per eps and measures each result: the robustness curve.
