@@ -109,7 +109,7 @@ class DashboardBrowserTest(unittest.TestCase):
             for series, attack in zip(chart['series'], attacks):
                 self.assertEqual((series['model'], series['attack']), (label(attack), attack['attack']))
                 self.assertTrue(series['visible'])
-                expected = [(p['eps'], p[key[chart['metric']]]) for p in attack['curve']]
+                expected = [(p.get('eps', 0.0), p.get(key[chart['metric']], 0.0)) for p in attack['curve']]  # JSON omits zeros
                 self.assertEqual(len(series['points']), len(expected))
                 for pt, (eps, value) in zip(series['points'], expected):
                     self.assertAlmostEqual(pt['eps'], eps, places=12)
@@ -125,7 +125,7 @@ class DashboardBrowserTest(unittest.TestCase):
             for row, attack in zip(chart['table'], attacks):
                 self.assertEqual(row[0].strip(), label(attack))
                 values = [float(v) for v in row[2:] if v.strip()]
-                expected = [p[key[chart['metric']]] for p in attack['curve']]
+                expected = [p.get(key[chart['metric']], 0.0) for p in attack['curve']]
                 self.assertEqual(len(values), len(expected))
                 for v, e in zip(values, expected):
                     self.assertAlmostEqual(v, e, delta=abs(e) * 1e-3 + 1e-9)
@@ -198,6 +198,32 @@ class DashboardBrowserTest(unittest.TestCase):
         page.evaluate_in_child_frame("document.querySelector('label[for=fs-rule]').click()")
         self.assertTrue(page.evaluate_in_child_frame("document.getElementById('fs-rule').checked"))
         self.assertEqual(page.console_errors(), [])
+
+    def test_workshop_pipeline_run(self):
+        """The real workshop pipeline (pipelines/workshop.yaml, smaller data): its report's page."""
+        spec = os.path.join(os.environ.get('SECMLOPS_SOURCE_DIR', os.path.join(HERE, '..', '..')),
+                            'pipelines', 'workshop.yaml')
+        out = os.path.join(OUT, 'workshop-run')
+        r = run([CLI, 'pipeline', 'run', spec, '--output', out, '--set', 'vars.samples=600',
+                 '--set', 'vars.attack_rows=60'], check=False)
+        self.assertIn(r.returncode, (0, 1), r.stderr)  # 1: the workshop's severity gate fails by design
+        report_json = os.path.join(out, 'pipeline-report.json')
+        with open(report_json) as f:
+            report = json.load(f)
+        attacks = [a for s in report['steps'] for a in s.get('attacks', [])]
+        models = [m for s in report['steps'] for m in s.get('models', [])]
+        findings = [fi for s in report['steps'] if 'scan' in s for f in s['scan'].get('files', [])
+                    for fi in f.get('findings', [])]
+        self.assertEqual(len(models), 3)
+        self.assertTrue(attacks and findings)
+        html = render([report_json], 'workshop-run')
+        page = self.open(html)
+        self.assert_clean(page, html)
+        self.assert_series_match(page, attacks)
+        self.assertEqual(page.evaluate("document.querySelectorAll('table.models thead th[data-model]').length"), 3)
+        self.assertEqual(page.evaluate("document.querySelectorAll('table.findings tbody tr').length"), len(findings))
+        self.assertEqual(page.evaluate("document.querySelector('.verdict').dataset.verdict"), report['verdict'])
+        page.screenshot(os.path.join(OUT, 'dashboard-workshop-run.png'), full_page=True)
 
     def test_separate_report_files(self):
         folder = os.path.join(FIXTURES, 'workshop', 'files')
