@@ -53,10 +53,13 @@ v1::AttackResult attack(const Environment& env, const v1::AttackRequest& req) {
                           req.has_csv() ? &req.csv() : nullptr);
   RunScope run(env, req.mlflow(), "attack", "attack " + plugin.name() + " " + model_name);
 
+  if (req.labels_from() != "" && req.labels_from() != "true" && req.labels_from() != "predicted")
+    fail(AppError::Code::invalid_argument, "labels_from must be \"true\" or \"predicted\", got '" +
+                                               req.labels_from().substr(0, 40) + "'");
   host::AttackRequest a;
   a.attack = &plugin;
   a.x = data.x;
-  if (!data.labels.empty()) a.y_true = encode_labels(data, m.classes);
+  if (!data.labels.empty() && req.labels_from() != "predicted") a.y_true = encode_labels(data, m.classes);
   const uint32_t n_classes = m.session->info().n_classes;
   if (req.targets_size() != 0) {
     if (req.targets_size() != 1 && static_cast<uint64_t>(req.targets_size()) != data.x.rows)
@@ -96,6 +99,7 @@ v1::AttackResult attack(const Environment& env, const v1::AttackRequest& req) {
     q->set_key("attack.model_queries");
     q->set_value(static_cast<double>(out.queries));
     q->set_step(static_cast<int64_t>(done));
+    if (run) host::record_attack_point(*run, static_cast<int64_t>(done), p);  // live in MLflow
     ++done;
     v1::ProgressEvent ev;
     ev.set_kind("attack");
@@ -139,7 +143,7 @@ v1::AttackResult attack(const Environment& env, const v1::AttackRequest& req) {
   *result.mutable_report() = report;
 
   if (run) {
-    host::record_attack(*run, report);
+    host::record_attack(*run, report, true);  // the curve's points went out as computed
     record_dataset(*run, data.record);
     if (!req.out().empty()) run->artifact(env.files.resolve(req.out()).string(), "adversarial");
     run.finish("FINISHED");

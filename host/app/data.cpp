@@ -222,15 +222,6 @@ std::vector<int32_t> encode_labels(const Table& t, const std::vector<std::string
   return enc.encode(t.labels, t.csv.rows.empty() ? nullptr : &t.csv);
 }
 
-std::vector<int32_t> argmax_rows(const host::DenseMatrix& proba) {
-  std::vector<int32_t> out(proba.rows);
-  for (uint64_t r = 0; r < proba.rows; ++r) {
-    const double* row = proba.data.data() + r * proba.cols;
-    out[r] = static_cast<int32_t>(std::max_element(row, row + proba.cols) - row);
-  }
-  return out;
-}
-
 std::string format_number(double v) {
   char buf[64];
   auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);

@@ -34,7 +34,7 @@ v1::PredictResponse predict(const Environment& env, const v1::PredictRequest& re
   p->set_rows(proba.rows);
   p->set_cols(proba.cols);
   p->mutable_values()->Assign(proba.data.begin(), proba.data.end());
-  auto labels = argmax_rows(proba);
+  auto labels = host::argmax_rows(proba);
   r.mutable_labels()->Assign(labels.begin(), labels.end());
   for (const auto& c : m.classes) r.add_classes(c);
   for (int32_t l : labels)

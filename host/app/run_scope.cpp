@@ -53,6 +53,7 @@ host::KeyValues mlflow_config(const v1::RunRecording& r, const RunPolicy& policy
     from_env("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "max_retries");
     from_env("MLFLOW_HTTP_REQUEST_TIMEOUT", "timeout");
     from_env("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "backoff_base");
+    from_env("SECMLOPS_MLFLOW_RETRY_TIME", "retry_time");
     from_env("SECMLOPS_MLFLOW_SPOOL_DIR", "spool_dir");
     from_env("USER", "user");
   }

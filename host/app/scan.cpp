@@ -48,12 +48,7 @@ void record(const Environment& env, RunScope& run, const v1::ScanReport& report)
   if (!run) return;
   const std::string threshold = v1::Severity_Name(report.fail_on());
   host::record_scan(*run, report, env.registry, threshold, report.verdict());
-  // The full report travels as artifacts; the reporter copies them before the directory goes.
-  TempDir dir;
-  std::ofstream(dir.path() / "scan-report.json") << host::to_json(report);
-  run->artifact((dir.path() / "scan-report.json").string(), "reports");
-  std::ofstream(dir.path() / "scan-report.sarif") << host::to_sarif(report);
-  run->artifact((dir.path() / "scan-report.sarif").string(), "reports");
+  host::record_scan_reports(*run, report);  // JSON, SARIF, and SARIF as .json for MLflow's viewer
   run.finish("FINISHED");
 }
 
@@ -100,6 +95,14 @@ v1::ScanReport scan(const Environment& env, const v1::ScanRequest& req,
   report.set_verdict(scan_verdict(report, threshold));
   add_scanners(env, report);
   record(env, run, report);
+  return report;
+}
+
+v1::FileReport scan_stream(const Environment& env, std::shared_ptr<const host::Stream> stream, const std::string& name,
+                           const v1::ScanOptions& options) {
+  host::ScanEngine engine(env.registry, scan_options(env, options));
+  auto report = engine.scan_stream(std::move(stream), name);
+  env.throw_if_cancelled("scan");
   return report;
 }
 

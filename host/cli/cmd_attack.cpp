@@ -7,6 +7,7 @@
 
 #include <spdlog/fmt/fmt.h>
 
+#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -14,10 +15,12 @@ namespace secmlops::cli {
 namespace {
 
 struct AttackArgs {
-  std::string model, attack = "fgsm", data, label, out, format = "text", norm, targeted;
+  std::string model, attack = "fgsm", data, label, out, format = "text", norm, targets, labels_from;
   std::vector<double> eps;
   std::optional<double> eps_step;
-  std::optional<int> max_iter;
+  std::optional<int> max_iter, num_random_init;
+  std::optional<double> decay;
+  bool minimal = false;
   std::optional<uint64_t> seed;
   std::optional<std::string> clip_min, clip_max;
   std::vector<std::string> immutable;
@@ -64,7 +67,16 @@ void register_attack(CLI::App& app, Context& ctx) {
   cmd->add_option("--eps-step", a->eps_step, "step size (ART default 0.1)");
   cmd->add_option("--norm", a->norm, "inf, 1 or 2")->check(CLI::IsMember({"inf", "1", "2"}));
   cmd->add_option("--max-iter", a->max_iter, "iterations (pgd, hsj, transfer)");
-  cmd->add_option("--targeted", a->targeted, "target class label: every sample is pushed towards it");
+  cmd->add_option("--targets,--targeted", a->targets,
+                  "targeted attack: a class name (every row is pushed towards it) or a file with one class name "
+                  "per row");
+  cmd->add_option("--labels", a->labels_from,
+                  "true: attack with the --label column's labels; predicted: with the model's predictions (ART's "
+                  "default), the --label column still excluded from the features")
+      ->check(CLI::IsMember({"true", "predicted"}));
+  cmd->add_option("--decay", a->decay, "momentum PGD: decay factor of the accumulated gradient (pgd, transfer)");
+  cmd->add_option("--num-random-init", a->num_random_init, "random starts (fgsm, pgd, transfer; 0 = start at x)");
+  cmd->add_flag("--minimal", a->minimal, "FGSM: the smallest eps (in steps of --eps-step) that flips each sample");
   cmd->add_option("--clip-min", a->clip_min, "lower value bound: one number or one per feature (a,b,…)");
   cmd->add_option("--clip-max", a->clip_max, "upper value bound: one number or one per feature (a,b,…)");
   cmd->add_option("--immutable", a->immutable, "features that must not change (column names or indices)");
@@ -88,6 +100,10 @@ void register_attack(CLI::App& app, Context& ctx) {
     if (!a->norm.empty()) add_param(req, "norm", a->norm);
     if (a->eps_step) add_param(req, "eps_step", app::format_number(*a->eps_step));
     if (a->max_iter) add_param(req, "max_iter", std::to_string(*a->max_iter));
+    if (a->decay) add_param(req, "decay", app::format_number(*a->decay));
+    if (a->num_random_init) add_param(req, "num_random_init", std::to_string(*a->num_random_init));
+    if (a->minimal) add_param(req, "minimal", "true");
+    req.set_labels_from(a->labels_from);
     if (a->seed) add_param(req, "seed", std::to_string(*a->seed));
     if (a->clip_min) add_param(req, "clip_min", *a->clip_min);
     if (a->clip_max) add_param(req, "clip_max", *a->clip_max);
@@ -95,15 +111,28 @@ void register_attack(CLI::App& app, Context& ctx) {
     req.set_empirical_robustness(!a->no_empirical);
     req.set_out(a->out);
     *req.mutable_mlflow() = to_recording(*mlflow);
-    if (!a->immutable.empty() || !a->targeted.empty()) {
+    if (!a->immutable.empty() || !a->targets.empty()) {
       // Names of features and classes come from the model file.
       auto model = app::use_model(env, "", a->model);
       if (!a->immutable.empty()) add_param(req, "immutable", immutable_indices(a->immutable, model.features));
-      if (!a->targeted.empty()) {
-        auto it = std::find(model.classes.begin(), model.classes.end(), a->targeted);
-        if (it == model.classes.end())
-          throw CLI::ValidationError("--targeted", "'" + a->targeted + "' is not a class of the model");
-        req.add_targets(static_cast<int32_t>(it - model.classes.begin()));
+      if (!a->targets.empty()) {
+        std::vector<std::string> names;
+        std::error_code ec;
+        if (std::filesystem::is_regular_file(a->targets, ec)) {
+          std::ifstream in(a->targets);
+          for (std::string line; std::getline(in, line);) {
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            if (!line.empty()) names.push_back(line);
+          }
+        } else {
+          names.push_back(a->targets);
+        }
+        for (const auto& n : names) {
+          auto it = std::find(model.classes.begin(), model.classes.end(), n);
+          if (it == model.classes.end())
+            throw CLI::ValidationError("--targets", "'" + n + "' is not a class of the model");
+          req.add_targets(static_cast<int32_t>(it - model.classes.begin()));
+        }
       }
     }
     auto result = app::attack(env, req);

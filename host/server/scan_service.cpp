@@ -17,20 +17,6 @@ namespace {
 
 constexpr size_t kMaxNameLength = 4096;
 
-host::ScanOptions scan_options(const ServerConfig& config, const v1::ScanOptions& request,
-                               std::shared_ptr<host::CancelToken> token) {
-  host::ScanOptions o;
-  o.scanner_config = to_kv(request.scanner_config());
-  o.limits.seconds_per_file = config.seconds_per_file;
-  if (request.seconds_per_file() < 0)
-    fail(grpc::StatusCode::INVALID_ARGUMENT, "options.seconds_per_file must not be negative");
-  if (request.seconds_per_file() > 0 &&
-      (config.seconds_per_file == 0 || request.seconds_per_file() < config.seconds_per_file))
-    o.limits.seconds_per_file = request.seconds_per_file();
-  o.cancel = std::move(token);
-  return o;
-}
-
 // Receives an upload into memory, or into an unlinked-on-finish temp file once it grows past
 // the spill threshold; then scans it on the worker pool.
 class UploadReader final : public grpc::ServerReadReactor<v1::UploadChunk> {
@@ -131,8 +117,7 @@ class UploadReader final : public grpc::ServerReadReactor<v1::UploadChunk> {
         } else {
           stream = std::make_shared<host::MemoryStream>(std::move(bytes_));
         }
-        host::ScanEngine engine(state_.registry, scan_options(state_.config, options_, token_));
-        *response_ = engine.scan_stream(stream, name_);
+        *response_ = app::scan_stream(call_env(state_, token_), stream, name_, options_);
       });
       discard_spill();
       if (status.ok() && token_->cancelled())

@@ -1,8 +1,18 @@
 #include "secmlops/host/run_recorder.hpp"
 
+#include "secmlops/host/digest.hpp"
 #include "secmlops/host/plugin.hpp"
+#include "secmlops/host/report_render.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
+
+#include <charconv>
+#include <cmath>
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <map>
 
 namespace secmlops::host {
@@ -23,6 +33,16 @@ Plugin reporter_plugin(const Registry& registry, const std::string& name) {
   return *plugin;
 }
 
+// A floating-point literal ("0.10000000000000001", "5e-2") in its shortest exact form; any
+// other text (integers, names, lists) as given.
+std::string exact_number(const std::string& text) {
+  if (text.find_first_of(".eE") == std::string::npos) return text;
+  double d = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), d);
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(d)) return text;
+  return number_text(d);
+}
+
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -37,7 +57,8 @@ RunRecorder::RunRecorder(const Registry& registry, const KeyValues& config,
 RunRecorder::~RunRecorder() = default;
 
 void RunRecorder::send(secmlops_event_type type, const std::string& key, const std::string& value,
-                       const std::string& path, double number, int64_t step) {
+                       const std::string& path, double number, int64_t step,
+                       int64_t timestamp_ms) {
   secmlops_run_event e{};
   e.struct_size = sizeof(e);
   e.type = type;
@@ -46,7 +67,7 @@ void RunRecorder::send(secmlops_event_type type, const std::string& key, const s
   e.path = path.c_str();
   e.number = number;
   e.step = step;
-  e.timestamp_ms = now_ms();
+  e.timestamp_ms = timestamp_ms > 0 ? timestamp_ms : now_ms();
   session_.send(e);
 }
 
@@ -54,11 +75,20 @@ void RunRecorder::start(const std::string& experiment, const std::string& run_na
   send(SECMLOPS_EVENT_RUN_START, experiment, run_name, "");
   started_ = true;
 }
+void RunRecorder::start(const std::string& experiment, const std::string& run_name,
+                        const std::string& parent_run_id) {
+  start(experiment, run_name);
+  if (!parent_run_id.empty()) tag("mlflow.parentRunId", parent_run_id);
+}
 void RunRecorder::param(const std::string& k, const std::string& v) {
   send(SECMLOPS_EVENT_PARAM, k, v, "");
 }
+void RunRecorder::param_number(const std::string& k, double v) { param(k, number_text(v)); }
 void RunRecorder::metric(const std::string& k, double v, int64_t step) {
   send(SECMLOPS_EVENT_METRIC, k, "", "", v, step);
+}
+void RunRecorder::metric_at(const std::string& k, double v, int64_t step, int64_t timestamp_ms) {
+  send(SECMLOPS_EVENT_METRIC, k, "", "", v, step, timestamp_ms);
 }
 void RunRecorder::tag(const std::string& k, const std::string& v) {
   send(SECMLOPS_EVENT_TAG, k, v, "");
@@ -84,6 +114,35 @@ std::string RunRecorder::property(const std::string& key) const {
   return "";
 }
 
+std::string RunRecorder::run_location() const {
+  std::string url = property("mlflow.run_url");
+  return url.empty() ? property("mlflow.run_dir") : url;
+}
+
+std::string number_text(double value) {
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value);
+  return ec == std::errc() ? std::string(buf, end) : std::to_string(value);
+}
+
+std::string file_uri(const std::filesystem::path& path) {
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(path, ec);
+  std::string p = (ec ? path : abs.lexically_normal()).string();
+  static const char* hex = "0123456789ABCDEF";
+  std::string out = "file://";
+  for (unsigned char c : p) {
+    if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
 void record_scan(RunRecorder& run, const v1::ScanReport& report, const Registry& registry,
                  const std::string& fail_on, const std::string& verdict) {
   run.tag("secmlops.kind", "scan");
@@ -96,7 +155,7 @@ void record_scan(RunRecorder& run, const v1::ScanReport& report, const Registry&
                                             : v1::Severity_Name(summary.max_severity()));
   run.param("scan.fail_on", fail_on);
   std::string paths;
-  for (const auto& f : report.files()) paths += (paths.empty() ? "" : ",") + f.path();
+  for (const auto& f : report.files()) paths += (paths.empty() ? "" : ",") + file_uri(f.path());
   run.param("scan.paths", paths);
 
   run.metric("scan.files", summary.files());
@@ -127,40 +186,80 @@ void record_scan(RunRecorder& run, const v1::ScanReport& report, const Registry&
   size_t n = 0;
   for (const auto& f : report.files()) {
     if (++n > 100) break;  // a directory of thousands of files: the JSON report has them all
-    std::error_code ec;
-    auto source = std::filesystem::absolute(f.path(), ec);
-    run.dataset(std::filesystem::path(f.path()).filename().string(), f.sha256(),
-                ec ? f.path() : source.lexically_normal().string());
+    std::string digest = f.sha256();
+    if (digest.empty()) {
+      try {
+        digest = sha256_file(f.path());
+      } catch (const std::exception& e) {
+        spdlog::warn("mlflow: {} is not logged as a dataset input: {}", f.path(), e.what());
+        continue;
+      }
+    }
+    run.dataset(std::filesystem::path(f.path()).filename().string(), digest, file_uri(f.path()));
   }
 }
 
+void record_scan_reports(RunRecorder& run, const v1::ScanReport& report) {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "secmlops-mlflow-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr)
+    throw std::runtime_error("cannot create a temporary directory in " +
+                             std::filesystem::temp_directory_path().string());
+  const std::filesystem::path dir = tmpl;
+  // The reporter copies each artifact when it is logged: the directory can go right after.
+  struct Cleanup {
+    std::filesystem::path dir;
+    ~Cleanup() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } cleanup{dir};
+  const std::string sarif = to_sarif(report);
+  const std::pair<const char*, const std::string*> files[] = {
+      {"scan-report.json", nullptr}, {"scan-report.sarif", &sarif}, {"scan-report.sarif.json", &sarif}};
+  for (const auto& [name, content] : files) {
+    std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);
+    out << (content != nullptr ? *content : to_json(report));
+    out.close();
+    if (!out) throw std::runtime_error("cannot write " + (dir / name).string());
+    run.artifact((dir / name).string(), "reports");
+  }
+}
+
+void record_attack_point(RunRecorder& run, int64_t step, const v1::RobustnessPoint& p) {
+  run.metric("attack.eps", p.eps(), step);
+  run.metric("attack.adversarial_accuracy", p.adversarial_accuracy(), step);
+  run.metric("attack.success_rate", p.success_rate(), step);
+  run.metric("attack.flip_rate", p.flip_rate(), step);
+  run.metric("attack.perturbation.l2_mean", p.perturbation().mean_l2(), step);
+  run.metric("attack.perturbation.l2_max", p.perturbation().max_l2(), step);
+  run.metric("attack.perturbation.linf_mean", p.perturbation().mean_linf(), step);
+  run.metric("attack.perturbation.linf_max", p.perturbation().max_linf(), step);
+  run.metric("attack.perturbation.l0_mean", p.perturbation().mean_l0(), step);
+  run.metric("attack.queries", static_cast<double>(p.model_queries()), step);
+}
+
 void record_attack(RunRecorder& run, const v1::AttackReport& report) {
+  record_attack(run, report, false);
+}
+
+void record_attack(RunRecorder& run, const v1::AttackReport& report, bool points_recorded) {
   run.tag("secmlops.kind", "attack");
   run.param("attack.name", report.attack());
   run.param("model.name", report.model());
   if (!report.method().empty()) run.tag("attack.method", report.method());
   run.param("attack.targeted", report.targeted() ? "true" : "false");
-  for (const auto& [k, v] : report.params()) run.param("attack.param." + k, v);
+  for (const auto& [k, v] : report.params()) run.param("attack.param." + k, exact_number(v));
   std::string eps_list;
-  for (const auto& p : report.curve()) eps_list += (eps_list.empty() ? "" : ",") + std::to_string(p.eps());
+  for (const auto& p : report.curve())
+    eps_list += (eps_list.empty() ? "" : ",") + number_text(p.eps());
   run.param("attack.eps", eps_list);
   run.metric("attack.samples", static_cast<double>(report.samples()));
   run.metric("attack.clean_accuracy", report.clean_accuracy());
-  for (int i = 0; i < report.curve_size(); ++i) {
-    const auto& p = report.curve(i);
-    auto step = static_cast<int64_t>(i);
-    run.metric("attack.eps", p.eps(), step);
-    run.metric("attack.adversarial_accuracy", p.adversarial_accuracy(), step);
-    run.metric("attack.success_rate", p.success_rate(), step);
-    run.metric("attack.flip_rate", p.flip_rate(), step);
-    run.metric("attack.perturbation.l2_mean", p.perturbation().mean_l2(), step);
-    run.metric("attack.perturbation.l2_max", p.perturbation().max_l2(), step);
-    run.metric("attack.perturbation.linf_mean", p.perturbation().mean_linf(), step);
-    run.metric("attack.perturbation.linf_max", p.perturbation().max_linf(), step);
-    run.metric("attack.perturbation.l0_mean", p.perturbation().mean_l0(), step);
-    run.metric("attack.queries", static_cast<double>(p.model_queries()), step);
-  }
-  if (report.has_empirical_robustness()) run.metric("attack.empirical_robustness", report.empirical_robustness());
+  if (!points_recorded)
+    for (int i = 0; i < report.curve_size(); ++i)
+      record_attack_point(run, static_cast<int64_t>(i), report.curve(i));
+  if (report.has_empirical_robustness())
+    run.metric("attack.empirical_robustness", report.empirical_robustness());
 }
 
 void record_model(RunRecorder& run, const std::string& model, double train_accuracy,

@@ -266,3 +266,32 @@ TEST(PipelineRun, MlflowParentRunWithOneNestedRunPerOperation) {
   EXPECT_EQ(runs, 6u);
   EXPECT_TRUE(names.count("pipeline small"));
 }
+
+TEST(PipelineRun, ThirdPartyPluginsTakePartByName) {
+  // fixture-linear is built like a third party's plugin and cannot export ONNX: the pipeline
+  // keeps it in memory and attacks it like ours.
+  host::Registry registry;
+  registry.load_directories({SECMLOPS_PLUGIN_DIR, SECMLOPS_THIRD_PARTY_PLUGIN_DIR});
+  app::LocalFiles files;
+  app::Environment env{registry, files};
+  test::TempDir d;
+  const char* spec = R"(steps:
+  - id: data
+    dataset: {generate: {samples: 200, features: 2, informative: 2, redundant: 0, seed: 1}}
+  - id: models
+    train:
+      data: data
+      models:
+        - {name: third, plugin: fixture-linear, params: {w: "1,-1,-1,1", b: "0,0", classes: 2}}
+  - id: attacks
+    attack: {models: models, data: data, rows: 50, eps: [0.1, 1.0], attacks: [{attack: fgsm}]}
+)";
+  auto report = app::run_pipeline(env, request(spec, d.path().string()));
+  for (const auto& s : report.steps()) ASSERT_EQ(s.status(), v1::STEP_OK) << s.id() << ": " << s.error();
+  const auto& a = step(report, "attacks");
+  ASSERT_EQ(a.attacks_size(), 1);
+  EXPECT_EQ(a.attacks(0).model(), "fixture-linear");
+  EXPECT_EQ(a.attacks(0).model_name(), "third");
+  EXPECT_LT(a.attacks(0).curve(1).adversarial_accuracy(), a.attacks(0).curve(0).adversarial_accuracy());
+  EXPECT_TRUE(step(report, "models").models(0).out().empty());
+}

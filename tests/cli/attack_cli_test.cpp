@@ -131,3 +131,38 @@ TEST(AttackCli, RunIsRecordedInTheMlflowFileStore) {
 }
 
 }  // namespace
+
+TEST(AttackCli, PredictedLabelsPerRowTargetsAndArtOptions) {
+  secmlops::test::TempDir dir;
+  auto data = write_data(dir);
+  auto model = train_model(dir, data);
+  ASSERT_FALSE(model.empty());
+  // The model's predictions as labels while the label column is present (ART's y=None).
+  auto r = run_command(cli() + "attack --model " + model.string() + " --attack fgsm --eps 0.1 --data " + data.string() +
+                       " --label verdict --labels predicted --format json 2>/dev/null");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["labelsSource"], "model predictions");
+  EXPECT_EQ(j["cleanAccuracy"].get<double>(), 1.0);
+  // One target per row from a file, momentum PGD and random starts as flags.
+  std::ifstream in(data);
+  std::string line;
+  std::getline(in, line);
+  std::ofstream targets(dir.path() / "targets.txt");
+  int rows = 0;
+  while (std::getline(in, line)) targets << (rows++ % 2 ? "good" : "bad") << "\n";
+  targets.close();
+  r = run_command(cli() + "attack --model " + model.string() + " --attack pgd --eps 0.3 --eps-step 0.05 --max-iter 10 " +
+                  "--decay 1.0 --num-random-init 1 --seed 3 --targets " + (dir.path() / "targets.txt").string() +
+                  " --data " + data.string() + " --label verdict --format json 2>/dev/null");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  j = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(j["targeted"].get<bool>());
+  EXPECT_EQ(j["params"]["decay"], "1");
+  EXPECT_EQ(j["params"]["num_random_init"], "1");
+  // An option that does not apply to the attack is an error naming the valid ones.
+  auto bad = run_command(cli() + "attack --model " + model.string() + " --attack fgsm --eps 0.1 --decay 0.5 --data " +
+                         data.string() + " 2>&1");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.out, HasSubstr("decay"));
+}

@@ -102,6 +102,7 @@ v1::PipelineReport run_pipeline(const Environment& env, const v1::PipelineReques
   if (ec) fail(AppError::Code::failed_precondition, out_dir.string() + ": cannot create the output directory: " + ec.message());
   out_dir = std::filesystem::absolute(out_dir).lexically_normal();
   PipelineFiles files(env.files, out_dir);
+  PipelineModels models;
 
   v1::PipelineReport report;
   report.set_name(spec.name);
@@ -194,7 +195,7 @@ v1::PipelineReport run_pipeline(const Environment& env, const v1::PipelineReques
       for (const auto& n : step.needs) inputs[n] = done[n];
       threads.emplace_back([&, &step = step, inputs = std::move(inputs), r = std::move(r)]() mutable {
         Environment step_env{env.registry, files};
-        step_env.models = env.models;
+        step_env.models = &models;
         step_env.cancel = env.cancel;
         step_env.notice = env.notice;
         step_env.runs = env.runs;
@@ -206,7 +207,7 @@ v1::PipelineReport run_pipeline(const Environment& env, const v1::PipelineReques
           copy.set_step(id);
           env.report(copy);
         };
-        StepContext ctx{step_env, spec, step, out_dir, child, std::move(inputs), now_rfc3339()};
+        StepContext ctx{step_env, spec, step, out_dir, child, std::move(inputs), now_rfc3339(), &models};
         r.set_started_at(ctx.started_at);
         boundary(step, "started", 0, "");
         const auto s0 = std::chrono::steady_clock::now();

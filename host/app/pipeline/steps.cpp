@@ -97,6 +97,33 @@ std::vector<std::filesystem::path> write_samples(const std::filesystem::path& di
 
 }  // namespace
 
+void PipelineModels::add(const std::string& id, TrainedModel model, const std::string& name) {
+  auto k = std::make_shared<Kept>();
+  k->model = std::move(model);
+  k->name = name;
+  std::lock_guard l(mu_);
+  models_[id] = std::move(k);
+}
+
+ModelUse PipelineModels::use(const std::string& id) {
+  std::shared_ptr<Kept> k;
+  {
+    std::lock_guard l(mu_);
+    auto it = models_.find(id);
+    if (it == models_.end()) fail(AppError::Code::not_found, "no model '" + id + "' in this pipeline");
+    k = it->second;
+  }
+  ModelUse use;
+  use.lock = std::unique_lock(k->mu);
+  use.session = k->model.session.get();
+  use.classes = k->model.classes;
+  use.features = k->model.features;
+  use.metadata = k->model.metadata;
+  use.name = k->name;
+  use.keep_alive = k;
+  return use;
+}
+
 v1::RunRecording child_run(const StepContext& c, const std::string& item) {
   v1::RunRecording r = c.recording;
   if (r.enabled()) r.set_run_name(c.step.id + (item.empty() ? "" : " " + item));
@@ -175,11 +202,18 @@ void run_train(const StepContext& c, const TrainStep& s, v1::StepResult& r) {
     }
     req.set_test_size(s.test_size);
     req.set_seed(s.seed);
-    req.set_out((c.out_dir / "models" / (m.name + ".onnx")).string());
+    // A file for plugins that export ONNX; every model stays in memory for the later steps.
+    if (auto p = c.env.registry.find(SECMLOPS_KIND_MODEL, m.plugin);
+        p && (p->descriptor().capabilities & SECMLOPS_CAP_ONNX_EXPORT))
+      req.set_out((c.out_dir / "models" / (m.name + ".onnx")).string());
     *req.mutable_mlflow() = child_run(c, m.name);
     try {
-      auto result = train(c.env, req);
+      TrainedModel kept;
+      auto result = train(c.env, req, &kept);
+      const std::string id = c.step.id + "/" + m.name;
+      c.models->add(id, std::move(kept), m.name);
       result.mutable_model()->set_name(m.name);
+      result.mutable_model()->set_id(id);
       r.add_outputs(result.out());
       *r.add_models() = std::move(result);
     } catch (const AppError& e) {
@@ -245,9 +279,10 @@ void run_attack(const StepContext& c, const AttackStep& s, v1::StepResult& r) {
       c.env.throw_if_cancelled("pipeline");
       v1::AttackRequest req;
       req.set_attack(a.attack);
-      req.set_model_path(m->out());
+      req.set_model_id(m->model().id());
       req.set_model_name(m->model().name());
-      *req.mutable_csv() = csv_of(data, s.labels);
+      *req.mutable_csv() = csv_of(data, true);
+      if (!s.labels) req.set_labels_from("predicted");
       for (double e : a.eps.empty() ? s.eps : a.eps) req.add_eps(e);
       for (const auto& [k, v] : a.params) {
         auto* kv = req.add_params();

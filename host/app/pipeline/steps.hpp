@@ -4,6 +4,8 @@
 // only into the pipeline's output directory.
 #include "spec.hpp"
 
+#include "secmlops/app/operations.hpp"
+
 #include "secmlops/v1/pipeline.pb.h"
 
 #include <filesystem>
@@ -11,6 +13,23 @@
 #include <string>
 
 namespace secmlops::app::pipeline {
+
+// The models a pipeline trained, kept in memory under "<step>/<name>": later steps use them
+// without reading their files back, and models whose plugin cannot export ONNX take part too.
+class PipelineModels final : public ModelRegistry {
+ public:
+  void add(const std::string& id, TrainedModel model, const std::string& name);
+  ModelUse use(const std::string& id) override;
+
+ private:
+  struct Kept {
+    std::mutex mu;
+    TrainedModel model;
+    std::string name;
+  };
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Kept>> models_;
+};
 
 struct StepContext {
   const Environment& env;  // the step's own (progress carries the step id)
@@ -20,6 +39,7 @@ struct StepContext {
   v1::RunRecording recording;  // children of the pipeline's run; disabled without MLflow
   std::map<std::string, v1::StepResult> inputs;  // the results of `step.needs`
   std::string started_at;
+  PipelineModels* models = nullptr;
 };
 
 void run_dataset(const StepContext& c, const DatasetStep& s, v1::StepResult& r);

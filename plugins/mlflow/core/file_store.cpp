@@ -179,7 +179,7 @@ FileStore::Run FileStore::start_run(const std::string& experiment, const std::st
   return run;
 }
 
-void FileStore::write(const Run& run, const RunPlan& plan, const std::string& user) {
+void FileStore::append(const Run& run, const RunPlan& plan, const std::string& user) {
   for (const auto& [k, v] : plan.params) write_file(run.dir / "params" / k, v);
   for (const auto& [k, v] : plan.tags) write_file(run.dir / "tags" / k, v);
   std::map<std::string, std::string> metric_lines;
@@ -221,8 +221,9 @@ void FileStore::write(const Run& run, const RunPlan& plan, const std::string& us
       throw std::runtime_error("mlflow: cannot copy artifact '" + a.local_path +
                                "': " + ec.message());
   }
-  write_run_meta(run, plan.run_name, plan.start_time_ms, plan.end_time_ms,
-                 run_status_code(plan.status), user);
+  if (plan.ended)
+    write_run_meta(run, plan.run_name, plan.start_time_ms, plan.end_time_ms,
+                   run_status_code(plan.status), user);
 }
 
 }  // namespace secmlops::plugins::mlflow

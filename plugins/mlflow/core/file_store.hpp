@@ -29,8 +29,9 @@ class FileStore {
   // Finds or creates the experiment, then creates a RUNNING run.
   Run start_run(const std::string& experiment, const std::string& run_name, int64_t start_ms,
                 const std::string& user);
-  // Writes everything of the plan and finishes the run with its status.
-  void write(const Run& run, const RunPlan& plan, const std::string& user);
+  // Writes what a PlanBuilder delta holds (params, tags, appended metric points, dataset inputs,
+  // copied artifacts) as it arrives; once the delta has ended, the run's status and end time.
+  void append(const Run& run, const RunPlan& delta, const std::string& user);
 
   [[nodiscard]] const std::filesystem::path& root() const { return root_; }
 

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -254,31 +255,45 @@ std::string describe_error(const std::string& what, const HttpResponse& r) {
   return out;
 }
 
-HttpResponse with_retries(const RetryPolicy& policy,
-                          const std::function<HttpResponse(int)>& attempt,
+std::optional<double> RetryBudget::charge(RetryClass rc, double failed_s,
+                                          std::optional<double> retry_after) {
+  seconds_ += failed_s;
+  if (exhausted_) return std::nullopt;
+  bool allowed = rc != RetryClass::None && retries_ < policy_.max_retries &&
+                 (rc != RetryClass::Server500 || retries_500_ < policy_.max_retries_500);
+  double delay = allowed ? backoff_seconds(policy_, retries_, retry_after) : 0;
+  if (!allowed || seconds_ + delay > policy_.max_retry_time_s) {
+    exhausted_ = true;
+    return std::nullopt;
+  }
+  ++retries_;
+  if (rc == RetryClass::Server500) ++retries_500_;
+  seconds_ += delay;
+  return delay;
+}
+
+HttpResponse with_retries(RetryBudget& budget, const std::function<HttpResponse(int)>& attempt,
                           const std::function<void(double)>& sleep, const std::string& what,
                           const std::function<void(const std::string&)>& log) {
-  int retries = 0, retries_500 = 0;
+  using clock = std::chrono::steady_clock;
   for (int n = 0;; ++n) {
-    std::optional<double> retry_after;
+    auto started = clock::now();
+    auto elapsed = [&] { return std::chrono::duration<double>(clock::now() - started).count(); };
+    std::optional<double> delay;
     try {
       HttpResponse r = attempt(n);
       RetryClass rc = retry_class(r.status);
-      bool again = (rc == RetryClass::Normal && retries < policy.max_retries) ||
-                   (rc == RetryClass::Server500 && retries_500 < policy.max_retries_500);
-      if (!again) return r;
-      if (rc == RetryClass::Server500)
-        ++retries_500;
-      else
-        ++retries;
-      retry_after = r.retry_after_s;
+      if (rc == RetryClass::None) return r;
+      delay = budget.charge(rc, elapsed(), r.retry_after_s);
+      if (!delay) return r;
       if (log) log("mlflow: " + what + ": HTTP " + std::to_string(r.status) + ", retrying");
     } catch (const MlflowError& e) {
-      if (!e.transient() || retries >= policy.max_retries) throw;
-      ++retries;
+      if (!e.transient()) throw;
+      delay = budget.charge(RetryClass::Normal, elapsed(), std::nullopt);
+      if (!delay) throw;
       if (log) log(std::string(e.what()) + ", retrying");
     }
-    sleep(backoff_seconds(policy, retries + retries_500 - 1, retry_after));
+    sleep(*delay);
   }
 }
 

@@ -70,12 +70,31 @@ std::string describe_error(const std::string& what, const HttpResponse& r);
 // The error_code of an MLflow JSON error body, or "".
 std::string error_code_of(const HttpResponse& r);
 
-// Runs `attempt` until it returns a response that is not retryable or the retries run out.
+// What one delivery may still spend on retries, shared by all of its requests (see
+// RetryPolicy). Once spent, every later failure of the delivery is final.
+class RetryBudget {
+ public:
+  explicit RetryBudget(const RetryPolicy& policy) : policy_(policy) {}
+  // Whether a failure of class `rc` that took `failed_s` seconds may be retried; if so, the retry
+  // and its delay are charged and the delay to wait is returned.
+  std::optional<double> charge(RetryClass rc, double failed_s, std::optional<double> retry_after);
+  [[nodiscard]] int retries() const { return retries_; }
+  [[nodiscard]] double seconds() const { return seconds_; }
+  [[nodiscard]] bool exhausted() const { return exhausted_; }
+  [[nodiscard]] const RetryPolicy& policy() const { return policy_; }
+
+ private:
+  RetryPolicy policy_;
+  int retries_ = 0, retries_500_ = 0;
+  double seconds_ = 0;
+  bool exhausted_ = false;
+};
+
+// Runs `attempt` until it returns a response that is not retryable or the budget is spent.
 // `attempt(n)` gets the attempt number (0-based) so that callers can make re-sends safe.
 // `sleep` is injectable for tests. Returns the last response (any status); throws MlflowError
 // when the network stays down.
-HttpResponse with_retries(const RetryPolicy& policy,
-                          const std::function<HttpResponse(int)>& attempt,
+HttpResponse with_retries(RetryBudget& budget, const std::function<HttpResponse(int)>& attempt,
                           const std::function<void(double)>& sleep, const std::string& what,
                           const std::function<void(const std::string&)>& log);
 

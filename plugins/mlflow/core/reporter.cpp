@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <chrono>
+
 namespace secmlops::plugins::mlflow {
 
 Reporter::Reporter(Settings settings, RestStore::Sleep sleep)
@@ -10,12 +12,19 @@ Reporter::Reporter(Settings settings, RestStore::Sleep sleep)
     files_ = std::make_unique<FileStore>(settings_.file_store_root());
 }
 
+Reporter::~Reporter() { stop_sending(); }
+
 namespace {
 // A file store has no model registry: say so once instead of silently dropping the request.
 void warn_no_registry(const Settings& s, const Sink& sink) {
   if (!s.model_name.empty())
     sink.log(3, "mlflow: model version tags (" + s.model_name + ":" + s.model_version +
                     ") need a tracking server; the file store has no model registry");
+}
+
+MlflowError as_mlflow_error(const std::exception& e) {
+  if (const auto* m = dynamic_cast<const MlflowError*>(&e)) return *m;
+  return MlflowError(e.what(), 0, "", false);
 }
 }  // namespace
 
@@ -41,29 +50,113 @@ void Reporter::on_event(const Event& in, const Sink& sink) {
   validate_event(e);
   // Refuse what the final plan would refuse, now, while the caller can still react.
   if (settings_.limits.refuse_long_values) (void)build_plan({e}, settings_.limits, e.timestamp_ms);
-  if (e.type == EventType::RunStart) {
-    started_ = true;
-    if (e.key.empty()) e.key = settings_.experiment;
-    if (files_) {
+  // Sources are recorded as absolute URIs: a relative path means nothing to a later reader.
+  if (e.type == EventType::Dataset && !e.path.empty()) e.path = local_source_uri(e.path);
+  if (e.type == EventType::RunStart && e.key.empty()) e.key = settings_.experiment;
+  if (e.type == EventType::RunEnd) ended_ = true;
+  if (files_) {
+    if (e.type == EventType::RunStart) {
       warn_no_registry(settings_, sink);
       file_run_ = files_->start_run(e.key, e.value, e.timestamp_ms, settings_.user);
+      file_plan_ = std::make_unique<PlanBuilder>(settings_.limits, e.timestamp_ms);
+      started_ = true;
       sink.property("mlflow.run_id", file_run_->run_id);
       sink.property("mlflow.experiment_id", file_run_->experiment_id);
       sink.property("mlflow.run_dir", file_run_->dir.string());
-    } else {
-      nlohmann::json header = {{"version", 1},
-                               {"tracking_uri", settings_.tracking_uri},
-                               {"experiment", e.key},
-                               {"created_ms", e.timestamp_ms},
-                               // The limits shape the batches: a replay must split identically.
-                               {"max_param_value", settings_.limits.param_value},
-                               {"max_tag_value", settings_.limits.tag_value}};
-      spool_ = std::make_unique<SpoolWriter>(settings_.spool_dir, random_hex32(), header);
+    }
+    file_plan_->add(e);
+    files_->append(*file_run_, file_plan_->take_delta(), settings_.user);
+    return;
+  }
+  if (e.type == EventType::RunStart) {
+    start_rest_run(e, sink);  // a spool that cannot be written fails the start, not a later event
+    started_ = true;
+    return;
+  }
+  e = spool_->append(std::move(e));
+  {
+    std::lock_guard lock(mutex_);
+    // Once delivery stopped, the spool alone holds the run.
+    if (live_ && !live_error_) pending_.push_back(std::move(e));
+  }
+  wake_.notify_one();
+  emit_warnings(sink);
+}
+
+void Reporter::start_rest_run(const Event& start, const Sink& sink) {
+  nlohmann::json header = {{"version", 2},
+                           {"tracking_uri", settings_.tracking_uri},
+                           {"experiment", start.key},
+                           {"user", settings_.user},
+                           {"created_ms", start.timestamp_ms},
+                           // The limits shape the batches: a replay must shorten identically.
+                           {"max_param_value", settings_.limits.param_value},
+                           {"max_tag_value", settings_.limits.tag_value}};
+  spool_ = std::make_unique<SpoolWriter>(settings_.spool_dir, random_hex32(), header);
+  Event e = spool_->append(start);
+  progress_ = std::make_unique<Progress>(settings_.spool_dir / (spool_->key() + ".progress"));
+  ValueLimits limits = settings_.limits;
+  limits.refuse_long_values = false;  // refused in on_event already
+  RestStore& rest = store(settings_.tracking_uri);
+  rest.begin_delivery();
+  live_ = std::make_unique<RunDelivery>(rest, *progress_, settings_, spool_->key(), limits);
+  try {
+    const RunRef& run = live_->open(e, settings_.experiment);
+    sink.property("mlflow.run_id", run.run_id);
+    sink.property("mlflow.experiment_id", run.experiment_id);
+    sink.property("mlflow.run_url", live_->run_page());
+    sender_ = std::thread([this] { send_loop(); });
+  } catch (const std::exception& err) {
+    // The command goes on; its events are spooled and flush says what happened.
+    live_error_ = as_mlflow_error(err);
+    live_.reset();
+    sink.log(3, std::string(err.what()) + "; the run's events are spooled");
+  }
+}
+
+void Reporter::send_loop() {
+  const auto gather = std::chrono::duration<double>(settings_.batch_interval_s);
+  std::unique_lock lock(mutex_);
+  while (!stop_) {
+    wake_.wait(lock, [&] { return stop_ || !pending_.empty(); });
+    // Let the events of a burst gather into one request; flush sends whatever is left.
+    if (stop_ || wake_.wait_for(lock, gather, [&] { return stop_; })) break;
+    std::vector<Event> chunk;
+    chunk.swap(pending_);
+    lock.unlock();
+    std::optional<MlflowError> error;
+    try {
+      live_->deliver(chunk);
+    } catch (const std::exception& e) {
+      error = as_mlflow_error(e);
+    }
+    auto warnings = live_->take_warnings();
+    lock.lock();
+    warnings_.insert(warnings_.end(), warnings.begin(), warnings.end());
+    if (error) {
+      live_error_ = std::move(error);
+      pending_.clear();
+      break;
     }
   }
-  if (e.type == EventType::RunEnd) ended_ = true;
-  if (spool_) e = spool_->append(std::move(e));
-  events_.push_back(std::move(e));
+}
+
+void Reporter::stop_sending() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (sender_.joinable()) sender_.join();
+}
+
+void Reporter::emit_warnings(const Sink& sink) {
+  std::vector<std::string> warnings;
+  {
+    std::lock_guard lock(mutex_);
+    warnings.swap(warnings_);
+  }
+  for (const auto& w : warnings) sink.log(3, w);
 }
 
 void Reporter::flush(const Sink& sink) {
@@ -77,16 +170,38 @@ void Reporter::flush(const Sink& sink) {
                         0, "", true);
     return;
   }
-  if (!started_ || !ended_ || flushed_) return;
+  if (!started_ || !ended_ || flushed_ || files_) return;
   flushed_ = true;
-  if (files_) {
-    files_->write(*file_run_, build_plan(events_, settings_.limits, now_millis()), settings_.user);
+  stop_sending();
+  spool_->sync();
+  if (live_ && !live_error_) {
+    try {
+      live_->deliver(pending_);
+      pending_.clear();
+    } catch (const std::exception& e) {
+      live_error_ = as_mlflow_error(e);
+    }
+    warnings_ = live_->take_warnings();
+  }
+  emit_warnings(sink);
+  const std::string file = spool_->path().string();
+  if (!live_error_) {
+    // Removed while still holding the spool file's lock, so that no concurrent sync races us.
+    remove_spooled(spool_->path());
+    spool_.reset();
     return;
   }
-  // Deliver while still holding the spool file's lock, so that no concurrent sync races us.
-  spool_->sync();
-  deliver_spooled(spool_->path(), sink);
-  spool_.reset();
+  spool_.reset();  // unlocked: `mlflow sync` may take it from here
+  sink.property("mlflow.spooled", file);
+  const MlflowError& e = *live_error_;
+  if (e.transient()) {
+    sink.log(3, std::string(e.what()) + "; the run is kept in " + file +
+                    " — deliver it later with `secmlops mlflow sync`");
+    return;
+  }
+  throw MlflowError(std::string(e.what()) + " (the run is kept in " + file +
+                        "; fix the cause, then run `secmlops mlflow sync`)",
+                    e.http_status(), e.error_code(), false);
 }
 
 void Reporter::deliver_spooled(const std::filesystem::path& file, const Sink& sink) {
@@ -96,22 +211,30 @@ void Reporter::deliver_spooled(const std::filesystem::path& file, const Sink& si
   if (uri.empty())
     throw MlflowError("mlflow: spool file '" + file.string() + "' names no tracking URI", 0, "",
                       false);
+  if (spooled.events.empty() || spooled.events.front().type != EventType::RunStart)
+    throw MlflowError("mlflow: spool file '" + file.string() + "' does not start with RUN_START",
+                      0, "", false);
+  Settings s = settings_;
+  s.user = spooled.header.value("user", settings_.user);
   ValueLimits limits = settings_.limits;
   limits.refuse_long_values = false;  // accepted when spooled: deliver, shortened if need be
   limits.param_value = spooled.header.value("max_param_value", limits.param_value);
   limits.tag_value = spooled.header.value("max_tag_value", limits.tag_value);
-  RunPlan plan = build_plan(spooled.events, limits, now_millis());
-  if (plan.experiment.empty())
-    plan.experiment = spooled.header.value("experiment", settings_.experiment);
   Progress progress(file.parent_path() / (spooled.key + ".progress"));
+  RestStore& rest = store(uri);
+  rest.begin_delivery();
+  RunDelivery d(rest, progress, s, spooled.key, limits);
   try {
-    Delivery d = deliver(store(uri), plan, spooled.key, progress, settings_);
-    for (const auto& w : d.warnings) sink.log(3, w);
-    sink.property("mlflow.run_id", d.run.run_id);
-    sink.property("mlflow.experiment_id", d.run.experiment_id);
-    sink.property("mlflow.run_url", d.run_page);
+    d.open(spooled.events.front(), spooled.header.value("experiment", settings_.experiment));
+    d.deliver(std::span<const Event>(spooled.events).subspan(1));
+    d.end_unfinished();
+    for (const auto& w : d.take_warnings()) sink.log(3, w);
+    sink.property("mlflow.run_id", d.run().run_id);
+    sink.property("mlflow.experiment_id", d.run().experiment_id);
+    sink.property("mlflow.run_url", d.run_page());
     remove_spooled(file);
   } catch (const MlflowError& e) {
+    for (const auto& w : d.take_warnings()) sink.log(3, w);
     sink.property("mlflow.spooled", file.string());
     if (e.transient()) {
       sink.log(3, std::string(e.what()) + "; the run is kept in " + file.string() +

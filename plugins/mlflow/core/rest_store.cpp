@@ -55,10 +55,13 @@ RestStore::RestStore(const Settings& settings, Sleep sleep, Log log)
       base_(settings.rest_base()),
       sleep_(std::move(sleep)),
       log_(std::move(log)),
-      http_(std::make_unique<HttpClient>(settings.http)) {
+      http_(std::make_unique<HttpClient>(settings.http)),
+      budget_(settings.retry) {
   if (!sleep_)
     sleep_ = [](double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); };
 }
+
+void RestStore::begin_delivery() { budget_ = RetryBudget(settings_.retry); }
 
 MlflowError RestStore::failure(const std::string& what, const HttpResponse& r) const {
   RetryClass rc = retry_class(r.status);
@@ -81,9 +84,8 @@ json RestStore::call(const std::string& method, const std::string& path, const j
   std::string url = base_ + path;
   std::string payload = method == "GET" ? "" : body.dump();
   auto r = with_retries(
-      settings_.retry,
-      [&](int) { return http_->request(method, url, payload, "application/json"); }, sleep_, what,
-      log_);
+      budget_, [&](int) { return http_->request(method, url, payload, "application/json"); },
+      sleep_, what, log_);
   return parse_ok(r, what);
 }
 
@@ -177,7 +179,7 @@ std::vector<MetricPoint> RestStore::metric_history(const std::string& run_id,
 void RestStore::log_batch(const std::string& run_id, const Batch& batch, bool maybe_sent) {
   std::string url = base_ + "/api/2.0/mlflow/runs/log-batch";
   auto r = with_retries(
-      settings_.retry,
+      budget_,
       [&](int attempt) -> HttpResponse {
         std::vector<MetricPoint> metrics = batch.metrics;
         if ((attempt > 0 || maybe_sent) && !metrics.empty()) {
@@ -256,7 +258,7 @@ std::string RestStore::artifact_url(const std::string& artifact_uri, const std::
 void RestStore::upload_artifact(const RunRef& run, const ArtifactFile& artifact) {
   std::string url = artifact_url(run.artifact_uri, artifact.artifact_path());
   auto r = with_retries(
-      settings_.retry, [&](int) { return http_->put_file(url, artifact.local_path); }, sleep_,
+      budget_, [&](int) { return http_->put_file(url, artifact.local_path); }, sleep_,
       "artifact upload '" + artifact.artifact_path() + "'", log_);
   parse_ok(r, "artifact upload '" + artifact.artifact_path() + "'");
 }

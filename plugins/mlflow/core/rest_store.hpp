@@ -20,13 +20,18 @@ struct RunRef {
 };
 
 // MLflow's REST tracking API (/api/2.0/mlflow/...) with its limits and quirks handled: every
-// call retries what is retryable, validates what the server would silently accept, and turns
-// errors (JSON or HTML) into one-line MlflowError messages.
+// call retries what is retryable within the current delivery's retry budget, validates what the
+// server would silently accept, and turns errors (JSON or HTML) into one-line MlflowError
+// messages.
 class RestStore {
  public:
   using Sleep = std::function<void(double)>;
   using Log = std::function<void(const std::string&)>;
   RestStore(const Settings& settings, Sleep sleep = {}, Log log = {});
+
+  // Starts a delivery: a fresh retry budget that every later call shares until the next one.
+  void begin_delivery();
+  [[nodiscard]] const RetryBudget& budget() const { return budget_; }
 
   // get-by-name → create → get-by-name again when a concurrent creator won the race.
   ExperimentInfo ensure_experiment(const std::string& name);
@@ -66,6 +71,7 @@ class RestStore {
   Sleep sleep_;
   Log log_;
   std::unique_ptr<HttpClient> http_;
+  RetryBudget budget_;
 };
 
 }  // namespace secmlops::plugins::mlflow

@@ -1,7 +1,12 @@
 #include "core/run_plan.hpp"
 
+#include "core/http.hpp"
+
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 
 namespace secmlops::plugins::mlflow {
 namespace {
@@ -239,79 +244,150 @@ std::vector<Batch> RunPlan::batches() const {
   return out;
 }
 
-RunPlan build_plan(const std::vector<Event>& events, const ValueLimits& limits, int64_t now_ms) {
-  RunPlan plan;
-  plan.start_time_ms = now_ms;
+PlanBuilder::PlanBuilder(const ValueLimits& limits, int64_t now_ms)
+    : limits_(limits), now_ms_(now_ms) {
+  plan_.start_time_ms = now_ms;
+}
+
+void PlanBuilder::record(const char* key, const std::vector<std::string>& what) {
+  if (what.empty()) return;
+  std::string v = utf8_prefix(join(what), limits_.tag_value);
+  plan_.tags[key] = v;
+  delta_.tags[key] = v;
+  delta_bytes_ += approx_size(key, v);
+}
+
+void PlanBuilder::add(const Event& e) {
+  validate_event(e);
+  const size_t renamed = plan_.renamed_keys.size(), truncated_p = plan_.truncated_params.size(),
+               truncated_t = plan_.truncated_tags.size(),
+               conflicting = plan_.conflicting_params.size();
   auto key_of = [&](const std::string& raw) {
     std::string k = sanitise_key(raw);
-    if (k != raw) plan.renamed_keys.push_back(raw.substr(0, 100) + "->" + k);
+    if (k != raw) plan_.renamed_keys.push_back(raw.substr(0, 100) + "->" + k);
     return k;
   };
-  for (const auto& e : events) {
-    validate_event(e);
-    switch (e.type) {
-      case EventType::RunStart:
-        plan.experiment = e.key;
-        plan.run_name = e.value;
-        if (e.timestamp_ms > 0) plan.start_time_ms = e.timestamp_ms;
-        break;
-      case EventType::Param: {
-        std::string k = key_of(e.key);
-        std::string v = shorten("param", k, e.value, limits.param_value, limits.refuse_long_values,
-                                plan.truncated_params);
-        auto [it, inserted] = plan.params.emplace(k, v);
+  switch (e.type) {
+    case EventType::RunStart:
+      plan_.experiment = e.key;
+      plan_.run_name = e.value;
+      if (e.timestamp_ms > 0) plan_.start_time_ms = e.timestamp_ms;
+      break;
+    case EventType::Param: {
+      std::string k = key_of(e.key);
+      std::string v = shorten("param", k, e.value, limits_.param_value,
+                              limits_.refuse_long_values, plan_.truncated_params);
+      auto [it, inserted] = plan_.params.emplace(k, v);
+      if (inserted) {
+        delta_.params.emplace(k, v);
+        delta_bytes_ += approx_size(k, v);
+      } else if (it->second != v) {
         // Params are immutable in MLflow: never send a second, different value.
-        if (!inserted && it->second != v) plan.conflicting_params.push_back(k);
-        break;
+        plan_.conflicting_params.push_back(k);
       }
-      case EventType::Metric:
-        plan.metrics.push_back(
-            {key_of(e.key), e.number, e.timestamp_ms > 0 ? e.timestamp_ms : now_ms, e.step});
-        break;
-      case EventType::Tag: {
-        std::string k = key_of(e.key);
-        plan.tags[k] = shorten("tag", k, e.value, limits.tag_value, limits.refuse_long_values,
-                               plan.truncated_tags);
-        break;
-      }
-      case EventType::Dataset: {
-        DatasetInput d;
-        d.name = e.key;
-        d.digest = e.value;
-        if (d.digest.size() > kMaxDigestLength) {
-          // MLflow caps digests at 36 characters: keep a prefix there, the full one as a tag.
-          d.tags.emplace_back("secmlops.digest", utf8_prefix(d.digest, 500));
-          d.digest = d.digest.substr(0, kMaxDigestLength);
-        }
-        bool http = e.path.rfind("http://", 0) == 0 || e.path.rfind("https://", 0) == 0;
-        d.source_type = http ? "http" : "local";
-        d.source = nlohmann::json{{http ? "url" : "uri", e.path}}.dump();
-        plan.datasets.push_back(std::move(d));
-        break;
-      }
-      case EventType::Artifact:
-        plan.artifacts.push_back({e.path, e.key});
-        break;
-      case EventType::RunEnd:
-        plan.status = e.value;
-        plan.end_time_ms = e.timestamp_ms > 0 ? e.timestamp_ms : now_ms;
-        plan.ended = true;
-        break;
+      break;
     }
+    case EventType::Metric: {
+      MetricPoint m{key_of(e.key), e.number, e.timestamp_ms > 0 ? e.timestamp_ms : now_ms_, e.step};
+      delta_bytes_ += approx_size(m.key, "") + 40;
+      plan_.metrics.push_back(m);
+      delta_.metrics.push_back(std::move(m));
+      break;
+    }
+    case EventType::Tag: {
+      std::string k = key_of(e.key);
+      std::string v = shorten("tag", k, e.value, limits_.tag_value, limits_.refuse_long_values,
+                              plan_.truncated_tags);
+      plan_.tags[k] = v;
+      delta_.tags[k] = v;
+      delta_bytes_ += approx_size(k, v);
+      break;
+    }
+    case EventType::Dataset: {
+      DatasetInput d;
+      d.name = e.key;
+      d.digest = e.value;
+      if (d.digest.size() > kMaxDigestLength) {
+        // MLflow caps digests at 36 characters: keep a prefix there, the full one as a tag.
+        d.tags.emplace_back("secmlops.digest", utf8_prefix(d.digest, 500));
+        d.digest = d.digest.substr(0, kMaxDigestLength);
+      }
+      bool http = e.path.rfind("http://", 0) == 0 || e.path.rfind("https://", 0) == 0;
+      d.source_type = http ? "http" : "local";
+      d.source = nlohmann::json{{http ? "url" : "uri", e.path}}.dump();
+      plan_.datasets.push_back(d);
+      delta_.datasets.push_back(std::move(d));
+      break;
+    }
+    case EventType::Artifact:
+      plan_.artifacts.push_back({e.path, e.key});
+      delta_.artifacts.push_back({e.path, e.key});
+      break;
+    case EventType::RunEnd:
+      plan_.status = delta_.status = e.value;
+      plan_.end_time_ms = delta_.end_time_ms = e.timestamp_ms > 0 ? e.timestamp_ms : now_ms_;
+      plan_.ended = delta_.ended = true;
+      break;
   }
-  if (!plan.ended) {
-    // The producer stopped without RUN_END (crash, kill): the run did not finish normally.
-    plan.status = "KILLED";
-    plan.end_time_ms = now_ms;
-  }
-  auto record = [&](const char* key, const std::vector<std::string>& what) {
-    if (!what.empty()) plan.tags[key] = utf8_prefix(join(what), limits.tag_value);
-  };
-  record("secmlops.truncated_params", plan.truncated_params);
-  record("secmlops.truncated_tags", plan.truncated_tags);
-  record("secmlops.renamed_keys", plan.renamed_keys);
-  record("secmlops.conflicting_params", plan.conflicting_params);
-  return plan;
+  if (plan_.truncated_params.size() != truncated_p)
+    record("secmlops.truncated_params", plan_.truncated_params);
+  if (plan_.truncated_tags.size() != truncated_t)
+    record("secmlops.truncated_tags", plan_.truncated_tags);
+  if (plan_.renamed_keys.size() != renamed) record("secmlops.renamed_keys", plan_.renamed_keys);
+  if (plan_.conflicting_params.size() != conflicting)
+    record("secmlops.conflicting_params", plan_.conflicting_params);
+}
+
+RunPlan PlanBuilder::take_delta() {
+  RunPlan out = std::move(delta_);
+  delta_ = RunPlan{};
+  delta_bytes_ = 0;
+  out.experiment = plan_.experiment;
+  out.run_name = plan_.run_name;
+  out.start_time_ms = plan_.start_time_ms;
+  if (!out.ended) out.status = "RUNNING";
+  return out;
+}
+
+bool PlanBuilder::fits_one_batch(const Event& e) const {
+  // Room is kept for the four record tags any event may update.
+  constexpr size_t kRecords = 4;
+  size_t params = delta_.params.size() + (e.type == EventType::Param ? 1 : 0);
+  size_t tags = delta_.tags.size() + (e.type == EventType::Tag ? 1 : 0) + kRecords;
+  size_t metrics = delta_.metrics.size() + (e.type == EventType::Metric ? 1 : 0);
+  size_t bytes = delta_bytes_ + approx_size(e.key, e.value) + 40 * (kRecords + 1);
+  return params <= kMaxParamsPerBatch && tags <= kMaxTagsPerBatch &&
+         metrics <= kMaxMetricsPerBatch && params + tags + metrics <= kMaxItemsPerBatch &&
+         bytes <= kBatchByteBudget;
+}
+
+void PlanBuilder::end_unfinished(int64_t now_ms) {
+  if (plan_.ended) return;
+  plan_.status = delta_.status = "KILLED";
+  plan_.end_time_ms = delta_.end_time_ms = now_ms;
+  plan_.ended = delta_.ended = true;
+}
+
+RunPlan build_plan(const std::vector<Event>& events, const ValueLimits& limits, int64_t now_ms) {
+  PlanBuilder b(limits, now_ms);
+  for (const auto& e : events) b.add(e);
+  b.end_unfinished(now_ms);
+  return b.plan();
+}
+
+std::string local_source_uri(const std::string& path) {
+  // "scheme:/…" (RFC 3986 scheme characters) is already a URI.
+  auto colon = path.find(':');
+  if (colon != std::string::npos && colon > 0 && colon + 1 < path.size() &&
+      path[colon + 1] == '/' && std::isalpha(static_cast<unsigned char>(path[0])) &&
+      std::all_of(path.begin(), path.begin() + static_cast<std::ptrdiff_t>(colon), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
+      }))
+    return path;
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(path, ec);
+  std::string p = (ec ? std::filesystem::path(path) : abs.lexically_normal()).string();
+  return "file://" + url_encode(p, true);
 }
 
 }  // namespace secmlops::plugins::mlflow

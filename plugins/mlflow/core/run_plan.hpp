@@ -101,10 +101,39 @@ struct RunPlan {
   [[nodiscard]] std::vector<Batch> batches() const;
 };
 
-// Builds a plan from the events of one run (RUN_START first). Over-long values are shortened
-// and recorded (or refused with limits.refuse_long_values). `now_ms` stands in for missing
-// timestamps. Throws EventError for events no server would accept.
+// Builds a run from its events one at a time, in order (RUN_START first), so that a run can be
+// delivered while it is produced: take_delta() hands over what changed since the last call.
+// Over-long values are shortened and recorded (or refused with limits.refuse_long_values);
+// the records (secmlops.truncated_params, …) are tags re-sent whenever they grow. `now_ms`
+// stands in for missing timestamps. add() throws EventError for events no server would accept.
+class PlanBuilder {
+ public:
+  PlanBuilder(const ValueLimits& limits, int64_t now_ms);
+  void add(const Event& e);
+  // Everything added so far.
+  [[nodiscard]] const RunPlan& plan() const { return plan_; }
+  // New params, changed tags, new metrics, datasets and artifacts since the last call, and the
+  // status once RUN_END was added (ended). Experiment, run name and start time are the run's.
+  RunPlan take_delta();
+  // Whether the pending delta plus `e` still fits one log-batch request.
+  [[nodiscard]] bool fits_one_batch(const Event& e) const;
+  // A run whose producer stopped without RUN_END (crash, kill) did not finish normally.
+  void end_unfinished(int64_t now_ms);
+
+ private:
+  void record(const char* key, const std::vector<std::string>& what);
+  ValueLimits limits_;
+  int64_t now_ms_;
+  RunPlan plan_, delta_;
+  size_t delta_bytes_ = 0;
+};
+
+// The whole run at once: every event through a PlanBuilder, ended KILLED without RUN_END.
 RunPlan build_plan(const std::vector<Event>& events, const ValueLimits& limits, int64_t now_ms);
+
+// An absolute file:// URI (percent-encoded like Python's Path.as_uri()) for a local path;
+// URIs with a scheme (file:, http:, s3:, …) are returned unchanged.
+std::string local_source_uri(const std::string& path);
 
 int64_t now_millis();
 

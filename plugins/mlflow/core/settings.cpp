@@ -1,7 +1,11 @@
 #include "core/settings.hpp"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <stdexcept>
+#include <vector>
 
 namespace secmlops::plugins::mlflow {
 namespace {
@@ -58,6 +62,19 @@ std::string Settings::rest_base() const {
   return b;
 }
 
+std::string default_user() {
+  for (const char* var : {"LOGNAME", "USER", "LNAME", "USERNAME"})
+    if (const char* v = std::getenv(var); v != nullptr && *v != '\0') return v;
+  long size = ::sysconf(_SC_GETPW_R_SIZE_MAX);
+  std::vector<char> buf(static_cast<size_t>(size > 0 ? size : 16384));
+  struct passwd pw {};
+  struct passwd* found = nullptr;
+  if (::getpwuid_r(::getuid(), &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr &&
+      found->pw_name != nullptr)
+    return found->pw_name;
+  return "";
+}
+
 std::filesystem::path default_spool_dir() {
   if (const char* x = std::getenv("XDG_CACHE_HOME"); x != nullptr && *x != '\0')
     return std::filesystem::path(x) / "secmlops" / "mlflow-spool";
@@ -108,6 +125,10 @@ Settings parse_settings(const KeyValues& config) {
       s.retry.backoff_base_s = to_double(k, v);
     else if (k == "backoff_max")
       s.retry.backoff_max_s = to_double(k, v);
+    else if (k == "retry_time")
+      s.retry.max_retry_time_s = to_double(k, v);
+    else if (k == "batch_interval")
+      s.batch_interval_s = to_double(k, v);
     else if (k == "max_param_value")
       s.limits.param_value = static_cast<size_t>(to_double(k, v));
     else if (k == "max_tag_value")
@@ -121,6 +142,7 @@ Settings parse_settings(const KeyValues& config) {
       throw std::invalid_argument("mlflow: unknown configuration key '" + k + "'");
     }
   }
+  if (s.user.empty()) s.user = default_user();
   if (s.experiment.size() > 500)
     throw std::invalid_argument("mlflow: experiment names are limited to 500 characters");
   if (s.model_name.empty() != s.model_version.empty())

@@ -11,11 +11,15 @@ namespace secmlops::plugins::mlflow {
 using KeyValues = std::vector<std::pair<std::string, std::string>>;
 
 // When to retry and how long to wait (MLflow's own clients retry 429 and 5xx with backoff).
+// The counts and the time are one budget for a whole delivery (every request of a run, or of
+// one spooled run in a sync), not per request: a server dying mid-delivery costs at most
+// max_retries retries and max_retry_time_s seconds before the run is left to the spool.
 struct RetryPolicy {
-  int max_retries = 5;          // 429, 502, 503, 504 and network errors
-  int max_retries_500 = 2;      // 500 is also MLflow's answer to malformed input: only a few
-  double backoff_base_s = 0.5;  // delay before retry n: base * 2^n plus up to `base` of jitter
-  double backoff_max_s = 30;    // cap of one delay (Retry-After included)
+  int max_retries = 5;           // 429, 502, 503, 504 and network errors (500s included)
+  int max_retries_500 = 2;       // 500 is also MLflow's answer to malformed input: only a few
+  double backoff_base_s = 0.5;   // delay before retry n: base * 2^n plus up to `base` of jitter
+  double backoff_max_s = 30;     // cap of one delay (Retry-After included)
+  double max_retry_time_s = 60;  // failed attempts plus backoff delays, in total
 };
 
 struct HttpSettings {
@@ -43,7 +47,8 @@ struct Settings {
   std::filesystem::path spool_dir;        // (spool_dir)
   std::string mode = "report";            // (mode) "report" or "sync"
   std::string model_name, model_version;  // (model_name, model_version) verdict tags target
-  std::string user;                       // (user) mlflow.user tag and user_id
+  std::string user;                       // (user) mlflow.user tag and user_id; default_user()
+  double batch_interval_s = 0.5;  // (batch_interval) REST: how long events gather before a send
   HttpSettings http;
   RetryPolicy retry;
   ValueLimits limits;
@@ -57,6 +62,10 @@ struct Settings {
 
 // Parses the plugin configuration; throws std::invalid_argument naming the key on bad values.
 Settings parse_settings(const KeyValues& config);
+
+// Who runs the process, as MLflow's client finds it (getpass.getuser): $LOGNAME, $USER,
+// $LNAME, $USERNAME, else the login name of the uid; "" when none is known.
+std::string default_user();
 
 // The default spool directory: $XDG_CACHE_HOME/secmlops/mlflow-spool or ~/.cache/…, else
 // ./.secmlops-mlflow-spool.

@@ -180,7 +180,14 @@ Progress::Progress(fs::path file) : file_(std::move(file)) {
                     j.value("artifact_uri", "")};
     if (j.contains("attempt")) attempted_.insert(j["attempt"].get<std::string>());
     if (j.contains("done")) done_.insert(j["done"].get<std::string>());
+    if (j.contains("attempt_upto"))
+      attempted_upto_ = std::max(attempted_upto_, j["attempt_upto"].get<size_t>());
+    if (j.contains("done_upto")) done_upto_ = std::max(done_upto_, j["done_upto"].get<size_t>());
   }
+  // Markers of earlier releases counted whole-run batches, not events: nothing is known to be
+  // confirmed, and any metric point may be stored already.
+  for (const auto& step : attempted_)
+    if (step.rfind("batch:", 0) == 0) attempted_upto_ = SIZE_MAX;
 }
 
 void Progress::append(const nlohmann::json& j) {
@@ -207,6 +214,17 @@ void Progress::set_run(const RunRef& run) {
 void Progress::mark_attempt(const std::string& step) {
   append({{"attempt", step}});
   attempted_.insert(step);
+}
+
+void Progress::mark_attempt_upto(size_t n) {
+  if (n <= attempted_upto_) return;
+  append({{"attempt_upto", n}});
+  attempted_upto_ = n;
+}
+
+void Progress::mark_done_upto(size_t n) {
+  append({{"done_upto", n}});
+  done_upto_ = std::max(done_upto_, n);
 }
 
 void Progress::mark_done(const std::string& step) {

@@ -63,8 +63,9 @@ std::vector<std::filesystem::path> list_spool(const std::filesystem::path& dir);
 void remove_spooled(const std::filesystem::path& file);
 
 // Append-only, fsync'd markers of what of a run the server already holds (<key>.progress):
-// the server's run id, and which steps were attempted and completed. A replay skips completed
-// steps and treats attempted-but-unconfirmed metric batches as possibly stored.
+// the server's run id, whether its creation was attempted, and how many of the run's events
+// were attempted and confirmed. A replay skips confirmed events and treats attempted but
+// unconfirmed ones as possibly stored.
 class Progress {
  public:
   explicit Progress(std::filesystem::path file);
@@ -76,12 +77,18 @@ class Progress {
   }
   void mark_attempt(const std::string& step);
   void mark_done(const std::string& step);
+  // Events [0, n) of the spool file: sent (perhaps stored) / confirmed by the server.
+  [[nodiscard]] size_t attempted_upto() const { return attempted_upto_; }
+  [[nodiscard]] size_t done_upto() const { return done_upto_; }
+  void mark_attempt_upto(size_t n);
+  void mark_done_upto(size_t n);
 
  private:
   void append(const nlohmann::json& j);
   std::filesystem::path file_;
   std::optional<RunRef> run_;
   std::set<std::string> done_, attempted_;
+  size_t attempted_upto_ = 0, done_upto_ = 0;
 };
 
 // Takes an exclusive, non-blocking lock on a file; returns the fd (>= 0) or -1 when another

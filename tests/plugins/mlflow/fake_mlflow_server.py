@@ -72,6 +72,7 @@ def run_json(r):
         latest[m["key"]] = m
     return {"info": {"run_id": r["run_id"], "run_uuid": r["run_id"], "experiment_id": r["experiment_id"],
                      "run_name": r["run_name"], "status": r["status"], "start_time": r["start_time"],
+                     "user_id": r.get("user_id", ""),
                      "end_time": r.get("end_time"), "artifact_uri": r["artifact_uri"],
                      "lifecycle_stage": "active"},
             "data": {"metrics": list(latest.values()),
@@ -95,6 +96,11 @@ def handle_api(method, path, query, body):
             if e["name"] == name:
                 return {"experiment": experiment_json(e)}
         raise missing(f"Could not find experiment with name '{name}'")
+    if path == "experiments/get" and method == "GET":
+        e = s["experiments"].get(query.get("experiment_id", [""])[0])
+        if e is None:
+            raise missing(f"No Experiment with id={query.get('experiment_id', [''])[0]} exists")
+        return {"experiment": experiment_json(e)}
     if path == "experiments/create" and method == "POST":
         name = body.get("name")
         if not name:
@@ -120,9 +126,13 @@ def handle_api(method, path, query, body):
         for t in body.get("tags", []):
             validate_key("tag", t["key"])
             tags[t["key"]] = t["value"][:TAG_VALUE_MAX]
+        if body.get("run_name") and tags.get("mlflow.runName", body["run_name"]) != body["run_name"]:
+            raise bad("Both 'run_name' argument and 'mlflow.runName' tag are specified, but with "
+                      f"different values (run_name='{body['run_name']}', mlflow.runName='{tags['mlflow.runName']}').")
         name = body.get("run_name") or tags.get("mlflow.runName") or "fake-run"
         tags["mlflow.runName"] = name
         s["runs"][run_id] = {"run_id": run_id, "experiment_id": eid, "run_name": name, "status": "RUNNING",
+                             "user_id": body.get("user_id", ""),
                              "start_time": body.get("start_time", 0), "end_time": None,
                              "artifact_uri": f"{e['artifact_location']}/{run_id}/artifacts",
                              "params": {}, "tags": tags, "metrics": [], "inputs": []}
@@ -192,6 +202,9 @@ def handle_api(method, path, query, body):
                 raise bad(f"Dataset digest '{ds['digest']}' exceeds 36 characters")
             if len(ds.get("name", "")) > 500:
                 raise bad("Dataset name exceeds 500 characters")
+            for t in d.get("tags", []):
+                if len(t.get("key", "")) > 255 or len(t.get("value", "")) > 500:
+                    raise bad(f"Input tag '{t.get('key', '')[:50]}' exceeds the key (255) or value (500) limit")
             if not any(x["dataset"]["name"] == ds.get("name") and x["dataset"]["digest"] == ds.get("digest")
                        for x in r["inputs"]):
                 r["inputs"].append(d)
@@ -264,7 +277,8 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.read_body()
         with lock:
             state["requests"].append({"method": method, "path": url.path,
-                                      "auth": self.headers.get("Authorization", "")})
+                                      "auth": self.headers.get("Authorization", ""),
+                                      "time": int(time.time() * 1000)})
         if self.headers.get("Authorization") is None and state.get("auth"):
             return self.send(401, "You are not authenticated. Please see https://www.mlflow.org/docs/latest/auth/index.html#authenticating-to-mlflow on how to authenticate.",
                              "text/html", {"WWW-Authenticate": 'Basic realm="mlflow"'})

@@ -77,8 +77,11 @@ TEST(MlflowFileStore, RunLayoutIsWhatMlflowReads) {
   r2.on_event({EventType::RunEnd, "", "FINISHED", "", 0, 0, 0}, sink);
   r2.flush(sink);
   layout = check_layout(tmp.path() / "mlruns");
-  for (const auto& e : layout["experiments"])
-    if (e["name"] == "security-scans") EXPECT_EQ(e["runs"].size(), 2u);
+  for (const auto& e : layout["experiments"]) {
+    if (e["name"] == "security-scans") {
+      EXPECT_EQ(e["runs"].size(), 2u);
+    }
+  }
 }
 
 TEST(MlflowFileStore, CheckerRejectsABrokenLayout) {

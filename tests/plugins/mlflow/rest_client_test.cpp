@@ -202,6 +202,69 @@ TEST(MlflowRest, RetriesOn503And429HonouringRetryAfter) {
   EXPECT_GE(h.sleeps[0], 7.0);
 }
 
+TEST(MlflowRest, OneRetryBudgetPerDeliveryIncludingHistoryLookups) {
+  Harness h;
+  auto s = h.store();
+  auto exp = s.ensure_experiment("e");
+  auto run = s.create_run(exp.id, "r", 1, {});
+  s.begin_delivery();
+  h.sleeps.clear();
+  h.server.inject("mlflow/runs/log-batch", "reset", 1000);
+  h.server.inject("mlflow/metrics/get-history", "reset", 1000);
+  const size_t before = h.server.state()["requests"].size();
+  Batch b;
+  b.metrics = {{"m", 1, 1, 0}};
+  try {
+    s.log_batch(run.run_id, b, true);  // maybe sent: the history is read before each send
+    FAIL();
+  } catch (const MlflowError& e) {
+    EXPECT_TRUE(e.transient());
+  }
+  // 1 attempt + max_retries (3) in all, not 4 log-batch rounds of 4 history lookups each.
+  const json all = h.server.state();
+  int sent = 0;
+  for (size_t i = before; i < all["requests"].size(); ++i)
+    if (all["requests"][i]["path"].get<std::string>().rfind("/api/", 0) == 0) ++sent;
+  EXPECT_EQ(sent, 1 + 3);
+  EXPECT_EQ(h.sleeps.size(), 3u);
+  EXPECT_TRUE(s.budget().exhausted());
+  // The budget stays spent for the rest of the delivery: no further retry.
+  h.server.inject("mlflow/runs/update", "503", 1);
+  EXPECT_THROW(s.update_run(run.run_id, "FINISHED", 2), MlflowError);
+  EXPECT_EQ(h.sleeps.size(), 3u);
+  // A new delivery starts with a fresh budget.
+  h.server.clear_injections();
+  s.begin_delivery();
+  h.server.inject("mlflow/runs/update", "503", 1);
+  s.update_run(run.run_id, "FINISHED", 2);
+  EXPECT_EQ(h.sleeps.size(), 4u);
+}
+
+TEST(MlflowRest, RetryTimeIsPartOfTheBudget) {
+  Harness h;
+  Settings st = h.settings();
+  st.retry.max_retry_time_s = 5;
+  auto s = h.store(st);
+  auto exp = s.ensure_experiment("e");
+  // Waiting 7 s as asked would exceed the 5 s budget: no retry, the answer is final.
+  h.server.inject("mlflow/runs/create", "429", 1, 7);
+  try {
+    s.create_run(exp.id, "r", 1, {});
+    FAIL();
+  } catch (const MlflowError& e) {
+    EXPECT_EQ(e.http_status(), 429);
+    EXPECT_TRUE(e.transient());
+  }
+  EXPECT_TRUE(h.sleeps.empty());
+  RetryPolicy p;
+  p.max_retry_time_s = 3;
+  p.backoff_base_s = 1;
+  RetryBudget b(p);
+  EXPECT_TRUE(b.charge(RetryClass::Normal, 0.5, std::nullopt));  // 0.5 + [1, 2) ≤ 3
+  EXPECT_FALSE(b.charge(RetryClass::Normal, 0.1, std::nullopt));  // + [2, 3): over
+  EXPECT_FALSE(b.charge(RetryClass::Normal, 0, std::nullopt));
+}
+
 TEST(MlflowRest, RetryAfterIsCappedAndBackoffGrows) {
   RetryPolicy p;
   p.backoff_base_s = 1;

@@ -56,8 +56,6 @@ std::vector<int32_t> encode_labels(const Table& t, const std::vector<std::string
 // Every value finite; the first bad one is named (row and column).
 void require_finite(const host::DenseMatrix& m, const char* what);
 
-std::vector<int32_t> argmax_rows(const host::DenseMatrix& proba);
-
 // Shortest text that reads back as the same double ("0.05", "1e-07").
 std::string format_number(double v);
 

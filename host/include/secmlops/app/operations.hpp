@@ -5,6 +5,7 @@
 // requests to fix, host::DataError for bad data (file, line, column), host::PluginError from
 // plugins.
 #include "secmlops/app/environment.hpp"
+#include "secmlops/host/stream.hpp"
 #include "secmlops/v1/attack_service.pb.h"
 #include "secmlops/v1/model_service.pb.h"
 #include "secmlops/v1/report.pb.h"
@@ -32,6 +33,11 @@ v1::AttackResult attack(const Environment& env, const v1::AttackRequest& request
 // Files and directories (recursively); `on_file` sees each file's report as soon as it is done.
 v1::ScanReport scan(const Environment& env, const v1::ScanRequest& request,
                     const std::function<void(const v1::FileReport&)>& on_file = {});
+
+// Bytes that do not live on disk (an upload), called `name` in the report, with the same
+// options and limits as a scan of files.
+v1::FileReport scan_stream(const Environment& env, std::shared_ptr<const host::Stream> stream, const std::string& name,
+                           const v1::ScanOptions& options);
 
 // A model's summary without the door's id and time (n_features, classes, gradients, memory
 // estimate: 8 bytes per reported parameter, else per feature × class, plus 4 KiB).

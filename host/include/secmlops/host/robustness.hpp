@@ -20,7 +20,8 @@ double accuracy(const std::vector<int32_t>& predicted, const std::vector<int32_t
 
 // ART's empirical robustness: a minimal FGSM (eps grown by eps_step up to eps) is run and the mean
 // of ‖δ‖/‖x‖ over the samples whose prediction flipped is returned (0 when none flipped). The norm
-// measured is params["norm"] when given, else 2 — as ART's metric does.
+// measured is the attack's: params["norm"] when given, else FGSM's default L∞ — as ART's metric
+// (crafter.norm) does.
 double empirical_robustness(const Plugin& fgsm, ModelSession& model, const DenseMatrix& x,
                             const KeyValues& params, std::shared_ptr<CancelToken> cancel = nullptr);
 

@@ -5,6 +5,7 @@
 #include "secmlops/v1/report.pb.h"
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,9 +24,19 @@ class RunRecorder {
   RunRecorder(const RunRecorder&) = delete;
   RunRecorder& operator=(const RunRecorder&) = delete;
 
+  // RUN_START: the run exists once this returns (file store, or a reachable tracking server),
+  // and run_id() / experiment_id() / run_location() say where. "" experiment: the reporter's.
   void start(const std::string& experiment, const std::string& run_name);
+  // A nested run: also tagged mlflow.parentRunId, by which MLflow's UI shows it under the parent
+  // (pass the parent's run_id()).
+  void start(const std::string& experiment, const std::string& run_name,
+             const std::string& parent_run_id);
   void param(const std::string& key, const std::string& value);
+  // A numeric param in the shortest text that reads back as the same double (0.05, 1e-07).
+  void param_number(const std::string& key, double value);
   void metric(const std::string& key, double value, int64_t step = 0);
+  // A metric point computed at `timestamp_ms` (milliseconds since the epoch), not now.
+  void metric_at(const std::string& key, double value, int64_t step, int64_t timestamp_ms);
   void tag(const std::string& key, const std::string& value);
   void dataset(const std::string& name, const std::string& digest, const std::string& source);
   // Uploads a local file into `artifact_dir` of the run ("" = the run's artifact root).
@@ -39,22 +50,46 @@ class RunRecorder {
   // What the reporter said: mlflow.run_id, mlflow.run_url / mlflow.run_dir, mlflow.spooled, …
   [[nodiscard]] const Emitted& emitted() const { return session_.emitted(); }
   [[nodiscard]] std::string property(const std::string& key) const;
+  // The run's id and experiment id on the tracking server or file store ("" when the run could
+  // not be created: the server was unreachable and the run is spooled).
+  [[nodiscard]] std::string run_id() const { return property("mlflow.run_id"); }
+  [[nodiscard]] std::string experiment_id() const { return property("mlflow.experiment_id"); }
+  // The run page URL (tracking server) or run directory (file store).
+  [[nodiscard]] std::string run_location() const;
 
  private:
   void send(secmlops_event_type type, const std::string& key, const std::string& value,
-            const std::string& path, double number = 0, int64_t step = 0);
+            const std::string& path, double number = 0, int64_t step = 0,
+            int64_t timestamp_ms = 0);
   ReporterSession session_;
   bool started_ = false, finished_ = false;
 };
 
+// Shortest decimal text that reads back as exactly `value` (std::to_chars): 0.05, 1e-07.
+std::string number_text(double value);
+
+// An absolute, percent-encoded file:// URI of a local path (relative to the working directory).
+std::string file_uri(const std::filesystem::path& path);
+
 // A scan report as a run: counts per severity, files, verdict, scanner versions, scanned files
-// as dataset inputs. `verdict` is "pass", "fail" or "error" (the scan's exit status).
+// as dataset inputs (SHA-256 digest: the report's, else the file hashed now; a file that can be
+// read no more is left out rather than logged without a digest). `verdict` is "pass", "fail" or
+// "error" (the scan's exit status).
 void record_scan(RunRecorder& run, const v1::ScanReport& report, const Registry& registry,
                  const std::string& fail_on, const std::string& verdict);
+
+// The scan report as artifacts under reports/: scan-report.json, scan-report.sarif, and the
+// same SARIF as scan-report.sarif.json, which MLflow's artifact viewer previews.
+void record_scan_reports(RunRecorder& run, const v1::ScanReport& report);
 
 // Attack results (the report schema's AttackReport), one metric step per eps of the curve
 // (step i ↔ the i-th eps, also logged as attack.eps).
 void record_attack(RunRecorder& run, const v1::AttackReport& report);
+// The same when the curve's points were already recorded live with record_attack_point (from
+// AttackRequest::on_point): only params, tags and the run-wide metrics are added.
+void record_attack(RunRecorder& run, const v1::AttackReport& report, bool points_recorded);
+// One point of the robustness curve as it is computed: step `step` of every curve metric.
+void record_attack_point(RunRecorder& run, int64_t step, const v1::RobustnessPoint& point);
 
 // A trained model: accuracies, the train/test gap and what describe() emitted (complexity).
 void record_model(RunRecorder& run, const std::string& model, double train_accuracy,
