@@ -201,6 +201,8 @@ LoadedModel load_onnx(const Registry& registry, const std::vector<uint8_t>& byte
   return out;
 }
 
+}  // namespace
+
 void name_classes_and_features(LoadedModel& out, const std::vector<uint8_t>& bytes) {
   const uint32_t k = out.session->info().n_classes;
   auto json_list = [&](const char* key) {
@@ -227,6 +229,8 @@ void name_classes_and_features(LoadedModel& out, const std::vector<uint8_t>& byt
     for (uint32_t c = 0; c < k; ++c) out.class_labels.push_back(std::to_string(c));
   }
 }
+
+namespace {
 
 // The first pickle-scanner finding at or above MEDIUM, as a sentence; empty when the scan is clean.
 // The bytes in memory are scanned, not the path: the import sees exactly what was scanned even if

@@ -2,6 +2,7 @@
 // tool.driver with every rule that fired, results with ruleId/level/message/locations and stable
 // partialFingerprints, and files that could not be scanned as tool execution notifications.
 #include "secmlops/host/report_render.hpp"
+#include "secmlops/host/report_html.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -75,7 +76,7 @@ std::string to_sarif(const v1::ScanReport& report) {
         {"id", id},
         {"name", id},
         {"shortDescription", {{"text", fmt::format("{} ({} finding)", id, r.second)}}},
-        {"helpUri", "https://github.com/secmlops/secmlops/blob/main/docs/rules.md"},
+        {"helpUri", std::string(kRulesDocUrl)},
         {"defaultConfiguration", {{"level", level_of(r.first)}}},
         {"properties", {{"security-severity", security_severity(r.first)},
                         {"tags", json::array({"security", "ml-model"})},
