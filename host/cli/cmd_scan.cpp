@@ -48,6 +48,7 @@ void register_scan(CLI::App& app, Context& ctx) {
     bool allowlist = false;
     std::vector<std::string> options;
     double timeout = 300;
+    bool in_process = false;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("paths", args->paths, "files or directories (recursive)")->required();
@@ -68,6 +69,9 @@ void register_scan(CLI::App& app, Context& ctx) {
       });
   cmd->add_option("--timeout", args->timeout, "seconds allowed per file (0 = no limit)")
       ->capture_default_str();
+  cmd->add_flag("--in-process", args->in_process,
+                "run scanner plugins inside this process instead of sandboxed workers (debugging "
+                "plugins only: a crashing plugin then ends the scan)");
   auto mlflow = add_mlflow_options(cmd);
   cmd->callback([&ctx, args, mlflow] {
     std::string threshold_name = args->fail_on;
@@ -77,6 +81,7 @@ void register_scan(CLI::App& app, Context& ctx) {
 
     host::ScanOptions options;
     options.limits.seconds_per_file = args->timeout;
+    if (args->in_process) options.isolation = host::Isolation::in_process;
     options.scanner_config.emplace_back("mode", args->allowlist ? "allowlist" : "default");
     if (!args->policy.empty()) options.scanner_config.emplace_back("policy", read_policy(args->policy));
     for (const auto& kv : args->options) {

@@ -33,10 +33,11 @@ void render_text(const v1::ScanReport& report, std::ostream& out) {
       case v1::PARTIAL: status = "PARTIAL"; break;
       case v1::UNSUPPORTED: status = "skipped (unrecognised format)"; break;
       case v1::ERROR: status = "ERROR"; break;
+      case v1::SKIPPED: status = f.error(); break;
       default: status = "?"; break;
     }
     out << fmt::format("{}: {}, {} finding(s)\n", f.path(), status, f.findings_size());
-    if (!f.error().empty() && f.status() != v1::UNSUPPORTED) out << "  error: " << f.error() << "\n";
+    if (!f.error().empty() && f.status() != v1::UNSUPPORTED && f.status() != v1::SKIPPED) out << "  error: " << f.error() << "\n";
     for (const auto& fi : f.findings()) {
       out << fmt::format("  {:<8} {} {}\n           at {}\n", v1::Severity_Name(fi.severity()),
                          fi.rule_id(), fi.message(), format_location(fi.location()));

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -52,7 +53,14 @@ class MappedTempStream final : public Stream {
   const uint8_t* map_ = nullptr;
 };
 
+std::atomic<bool> g_spill_to_memfd{false};
+
 int open_unlinked_temp() {
+  if (g_spill_to_memfd.load(std::memory_order_relaxed)) {
+    int fd = ::memfd_create("secmlops-member", MFD_CLOEXEC);
+    if (fd < 0) throw std::runtime_error(std::string("cannot create a memory file: ") + std::strerror(errno));
+    return fd;
+  }
   std::error_code ec;
   std::string dir = std::filesystem::temp_directory_path(ec).string();
   if (ec || dir.empty()) dir = "/tmp";
@@ -79,6 +87,8 @@ void write_all(int fd, const uint8_t* data, size_t len) {
 }
 
 }  // namespace
+
+void spill_to_memfd(bool on) { g_spill_to_memfd.store(on, std::memory_order_relaxed); }
 
 SpillBuffer::~SpillBuffer() {
   if (fd_ >= 0) ::close(fd_);

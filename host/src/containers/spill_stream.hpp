@@ -11,6 +11,10 @@ namespace secmlops::host::containers {
 // Collects inflated bytes: in memory up to `threshold`, then in an unlinked temp file that is
 // mapped read-only at the end, so that view() still gives scanners zero-copy access while the
 // resident memory stays small (the kernel pages the file in and out as needed).
+// Spill into memory-backed files (memfd) instead of the temp directory: for a sandboxed scan
+// worker, which may not open paths.
+void spill_to_memfd(bool on);
+
 class SpillBuffer {
  public:
   explicit SpillBuffer(uint64_t threshold) : threshold_(threshold) {}
