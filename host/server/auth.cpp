@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <fstream>
@@ -59,6 +60,13 @@ bool TokenAuth::accepts(std::string_view token) const {
 
 grpc::Status TokenAuth::check(const grpc::CallbackServerContext* context) const {
   if (!enabled()) return grpc::Status::OK;
+  auto status = check_token(context);
+  if (!status.ok())
+    spdlog::warn("audit: event=token_refused peer={} reason=\"{}\"", context->peer(), status.error_message());
+  return status;
+}
+
+grpc::Status TokenAuth::check_token(const grpc::CallbackServerContext* context) const {
   const auto& md = context->client_metadata();
   auto it = md.find("authorization");
   if (it == md.end())

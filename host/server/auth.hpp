@@ -30,6 +30,7 @@ class TokenAuth {
   [[nodiscard]] grpc::Status check(const grpc::CallbackServerContext* context) const;
 
  private:
+  [[nodiscard]] grpc::Status check_token(const grpc::CallbackServerContext* context) const;
   std::vector<std::array<unsigned char, 32>> digests_;
 };
 

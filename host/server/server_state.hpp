@@ -3,6 +3,7 @@
 #include "auth.hpp"
 #include "model_store.hpp"
 #include "server_config.hpp"
+#include "upload_limits.hpp"
 #include "worker_pool.hpp"
 
 #include "secmlops/host/registry.hpp"
@@ -15,13 +16,16 @@ struct ServerState {
       : config(std::move(cfg)),
         auth(std::move(tokens)),
         pool(threads, queue),
-        models(config.max_models, config.max_model_memory_bytes) {}
+        models(config.max_models, config.max_model_memory_bytes),
+        uploads(UploadBudgets{config.max_concurrent_uploads, config.upload_memory_bytes,
+                              config.upload_disk_bytes, config.upload_idle_seconds}) {}
 
   ServerConfig config;
   host::Registry registry;
   TokenAuth auth;
   WorkerPool pool;
   ModelStore models;
+  UploadLimits uploads;
 };
 
 }  // namespace secmlops::server

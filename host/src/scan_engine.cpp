@@ -437,6 +437,10 @@ v1::FileReport ScanEngine::scan_fd(int raw_fd, const std::filesystem::path& path
   return scan_isolated(stream, path.string(), parent_or_dot(path));
 }
 
+void ScanEngine::prewarm(unsigned workers) const {
+  if (sandbox_) sandbox_->prewarm(workers);
+}
+
 v1::FileReport ScanEngine::scan_isolated(std::shared_ptr<const Stream> stream, const std::string& display_name,
                                          const std::optional<std::filesystem::path>& base_dir) const {
   // Digest of the very bytes that are scanned (same descriptor or buffer), read with pread so a

@@ -2,6 +2,7 @@
 
 #include <secmlops/sdk/abi.h>
 
+#include <cmath>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -29,5 +30,19 @@ struct DenseMatrix {
     return secmlops_matrix{sizeof(secmlops_matrix), SECMLOPS_DTYPE_F64, rows, cols, data.data()};
   }
 };
+
+// Every operation that takes a matrix refuses NaN and infinities: a NaN row would count as
+// classified correctly and norms would turn NaN. Throws std::invalid_argument naming the first
+// offending cell (row and column from 0) and `what` the matrix is.
+inline void require_finite(const double* values, uint64_t rows, uint64_t cols, const std::string& what) {
+  for (uint64_t i = 0; i < rows * cols; ++i)
+    if (!std::isfinite(values[i]))
+      throw std::invalid_argument(what + " holds " + (std::isnan(values[i]) ? "NaN" : "an infinity") + " at row " +
+                                  std::to_string(i / cols) + ", column " + std::to_string(i % cols) +
+                                  ": only finite numbers are accepted");
+}
+inline void require_finite(const DenseMatrix& m, const std::string& what) {
+  require_finite(m.data.data(), m.rows, m.cols, what);
+}
 
 }  // namespace secmlops::host
