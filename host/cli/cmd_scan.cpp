@@ -90,6 +90,8 @@ void register_scan(CLI::App& app, Context& ctx) {
     }
     MlflowRun run(ctx, *mlflow, "scan", "scan " + args->paths.front().filename().string());
     host::ScanEngine engine(ctx.registry(), options);
+    if (auto why = engine.config_error(); !why.empty())
+      throw CLI::ValidationError("--option/--policy", why);
     auto report = engine.scan_paths(args->paths);
     report.set_tool_version(SECMLOPS_VERSION);
     if (args->format == "json")

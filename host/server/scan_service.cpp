@@ -2,6 +2,7 @@
 #include "services.hpp"
 
 #include "secmlops/host/path_guard.hpp"
+#include "secmlops/host/printable.hpp"
 #include "secmlops/host/scan_engine.hpp"
 #include "secmlops/host/stream.hpp"
 
@@ -42,6 +43,13 @@ host::ScanOptions scan_options(const ServerState& state, const v1::ScanOptions& 
   }
   o.cancel = std::move(token);
   return o;
+}
+
+// A scanner configuration some scanner refuses (an unknown mode, a malformed policy) is the
+// request's error, not a PARTIAL on every file.
+void refuse_bad_config(const host::ScanEngine& engine) {
+  if (auto why = engine.config_error(); !why.empty())
+    fail(grpc::StatusCode::INVALID_ARGUMENT, "options.scanner_config refused: " + host::printable(why, 300));
 }
 
 // Every requested path resolved under the scan roots, or the status that refuses the request
@@ -234,6 +242,7 @@ class UploadReader final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
           stream = std::make_shared<host::MemoryStream>(std::move(bytes_));
         }
         host::ScanEngine engine(state_.registry, scan_options(state_, options_, token_));
+        refuse_bad_config(engine);
         report = engine.scan_stream(stream, name_);
       });
       discard_spill();
@@ -276,6 +285,7 @@ grpc::ServerWriteReactor<v1::FileReport>* ScanServiceImpl::Scan(
         auto paths = resolve_paths(state_.config, *request, context->peer());
         host::ScanEngine engine(state_.registry,
                                 scan_options(state_, request->options(), out.token()));
+        refuse_bad_config(engine);
         engine.scan_paths(paths, [&](const v1::FileReport& report) { out.push(report); });
         if (out.token()->cancelled()) {
           spdlog::info("audit: event=cancelled call=Scan peer={}", context->peer());

@@ -437,6 +437,18 @@ v1::FileReport ScanEngine::scan_fd(int raw_fd, const std::filesystem::path& path
   return scan_isolated(stream, path.string(), parent_or_dot(path));
 }
 
+std::string ScanEngine::config_error() const {
+  if (sandbox_) return sandbox_->config_error(options_);
+  for (const auto& p : registry_.by_kind(SECMLOPS_KIND_SCANNER)) {
+    try {
+      Instance check(p, options_.scanner_config);
+    } catch (const std::exception& e) {
+      return p.name() + ": " + e.what();
+    }
+  }
+  return {};
+}
+
 void ScanEngine::prewarm(unsigned workers) const {
   if (sandbox_) sandbox_->prewarm(workers);
 }

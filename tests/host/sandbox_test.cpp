@@ -114,3 +114,21 @@ TEST_F(Sandbox, InProcessIsAvailableOnRequest) {
 
 }  // namespace
 }  // namespace secmlops::host
+
+namespace secmlops::host {
+namespace {
+
+TEST(SandboxConfig, RefusedConfigurationIsReportedOnce) {
+  Registry registry;
+  registry.load_library(std::filesystem::path(SECMLOPS_FIXTURE_PLUGIN_DIR) / "secmlops_fixture-cpp.so");
+  ScanOptions o;
+  o.scanner_config = {{"severity", "not-a-number"}};
+  for (auto isolation : {Isolation::sandbox, Isolation::in_process}) {
+    o.isolation = isolation;
+    EXPECT_THAT(ScanEngine(registry, o).config_error(), ::testing::HasSubstr("fixture-magic"));
+  }
+  EXPECT_EQ(ScanEngine(registry, {}).config_error(), "");
+}
+
+}  // namespace
+}  // namespace secmlops::host

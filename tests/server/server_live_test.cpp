@@ -485,6 +485,24 @@ TEST_F(Live, NanAndInfinityAreRefusedByEveryMatrixOperation) {
   }
 }
 
+TEST_F(Live, RefusedScannerConfigurationIsInvalidArgument) {
+  start();
+  tmp_.write("root/x.bin", "EVIL");
+  auto stub = v1::ScanService::NewStub(unix_channel());
+  grpc::ClientContext ctx;
+  v1::ScanRequest req;
+  req.add_paths("x.bin");
+  auto* kv = req.mutable_options()->add_scanner_config();
+  kv->set_key("severity");
+  kv->set_value("bogus");
+  auto reader = stub->Scan(&ctx, req);
+  v1::FileReport r;
+  EXPECT_FALSE(reader->Read(&r));
+  auto s = reader->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("severity"));
+}
+
 TEST_F(Live, PluginDirAddsToTheBuiltInPlugins) {
   start();
   v1::PluginList list;

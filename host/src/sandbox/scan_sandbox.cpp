@@ -251,13 +251,15 @@ v1::FileReport ScanSandbox::scan(int fd, const std::string& display_name,
   auto worker = acquire(why);
   if (!worker) return failed(why, "", {});
   Worker w = *worker;
-  if (!send_frame(w.sock, kJob, worker_job(display_name, base_dir.has_value(), options).SerializeAsString(), fd)) {
+  auto job = worker_job(display_name, base_dir.has_value(), options);
+  job.set_check_config_only(fd < 0);
+  if (!send_frame(w.sock, kJob, job.SerializeAsString(), fd)) {
     // A worker that died while idle: one retry with a fresh one.
     reap(w, true);
     worker = spawn(why);
     if (!worker) return failed(why, "", {});
     w = *worker;
-    if (!send_frame(w.sock, kJob, worker_job(display_name, base_dir.has_value(), options).SerializeAsString(), fd))
+    if (!send_frame(w.sock, kJob, job.SerializeAsString(), fd))
       return failed(reap(w, true), "", {});
   }
   const auto start = std::chrono::steady_clock::now();
@@ -332,6 +334,11 @@ v1::FileReport ScanSandbox::scan(int fd, const std::string& display_name,
         break;
     }
   }
+}
+
+std::string ScanSandbox::config_error(const ScanOptions& options) {
+  auto r = scan(-1, "configuration", std::nullopt, options, {});
+  return r.error();
 }
 
 int sealed_memfd(const Stream& stream, const std::string& name) {

@@ -39,6 +39,9 @@ class ScanSandbox {
   v1::FileReport scan(int fd, const std::string& display_name,
                       const std::optional<std::filesystem::path>& base_dir, const ScanOptions& options,
                       const std::shared_ptr<CancelToken>& cancel);
+  // Creates every scanner with the options' configuration in a worker: the first refusal, or
+  // empty when all accept it.
+  std::string config_error(const ScanOptions& options);
   // Starts workers until `n` are idle (a server calls it with its thread count).
   void prewarm(unsigned n);
   [[nodiscard]] size_t idle_workers();

@@ -103,9 +103,13 @@ int run_scan_worker(int argc, char** argv) {
     Frame f;
     if (recv_frame(sock, f) != RecvResult::frame) return 0;  // the host closed: done
     v1::WorkerScanJob job;
-    if (f.type != kJob || f.fd < 0 || !job.ParseFromString(f.payload)) return 6;
+    if (f.type != kJob || !job.ParseFromString(f.payload)) return 6;
     v1::FileReport report;
-    {
+    if (job.check_config_only()) {
+      report.set_error(ScanEngine(registry, worker_options(job)).config_error());
+    } else if (f.fd < 0) {
+      return 6;
+    } else {
       std::shared_ptr<const Stream> stream;
       try {
         stream = std::make_shared<FileStream>(f.fd, job.display_name());

@@ -59,6 +59,10 @@ class ScanEngine {
   // finished file (for streaming output) and returns the full report.
   v1::ScanReport scan_paths(const std::vector<std::filesystem::path>& paths,
                             const std::function<void(const v1::FileReport&)>& on_file = {}) const;
+  // Creates every scanner with the configuration (in a worker when sandboxed): the first
+  // plugin's refusal ("pickle: mode must be ..."), or empty when every scanner accepts it. A
+  // request with a bad option is then refused as a whole instead of each file being PARTIAL.
+  [[nodiscard]] std::string config_error() const;
   // Starts sandboxed scan workers until `workers` are idle and ready (a server at start-up), so
   // the first scans do not wait for them. Nothing to do in-process.
   void prewarm(unsigned workers) const;
