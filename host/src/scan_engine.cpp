@@ -4,6 +4,7 @@
 #include "scan_job.hpp"
 
 #include "secmlops/host/digest.hpp"
+#include "secmlops/host/printable.hpp"
 #include "secmlops/host/safe_open.hpp"
 
 #include <fmt/format.h>
@@ -384,6 +385,7 @@ v1::FileReport ScanEngine::scan_stream_in(std::shared_ptr<const Stream> stream,
   }
   report.set_duration_seconds(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  make_utf8_safe(report);
   return report;
 }
 
@@ -394,6 +396,7 @@ v1::FileReport entry_report(const std::filesystem::path& path, v1::FileStatus st
   report.set_path(path.string());
   report.set_status(status);
   report.set_error(std::move(error));
+  make_utf8_safe(report);
   return report;
 }
 
@@ -484,6 +487,7 @@ v1::FileReport ScanEngine::scan_isolated(std::shared_ptr<const Stream> stream, c
     }
     report = box->scan(fd, display_name, base_dir, options_, cancel);
     report.set_path(display_name);
+    make_utf8_safe(report);
     report.set_duration_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   report.set_size(stream->size());

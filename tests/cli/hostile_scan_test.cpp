@@ -64,6 +64,29 @@ TEST(HostileScan, BadScannerOptionIsRefusedUpFront) {
   EXPECT_THAT(r.out, HasSubstr("mode must be"));
 }
 
+// A name with invalid UTF-8, a newline and a terminal escape sequence: JSON and SARIF stay
+// valid UTF-8 with the bytes escaped, text shows no raw control characters, the exit code is
+// the findings' (1), not an output failure (2).
+TEST(HostileScan, HostileFileNamesAreRenderedSafely) {
+  secmlops::test::TempDir d;
+  std::string name = std::string("bad\xff\xfe\nname\x1b[31m.bin");
+  d.write(name, "EVIL");
+  d.write("plain.bin", "EVIL");
+  for (const char* format : {"json", "sarif"}) {
+    auto r = run_command(cli(std::string("scan --format ") + format + " " + d.path().string() +
+                             " 2>/dev/null | python3 -c 'import sys,json; b=sys.stdin.buffer.read(); "
+                             "json.loads(b.decode(\"utf-8\")); print(\"VALID\", b\"\\\\xff\" in b)'"));
+    EXPECT_THAT(r.out, HasSubstr("VALID True")) << format << ": " << r.out;
+  }
+  auto code = run_command(cli("scan --format sarif " + d.path().string() + " >/dev/null 2>&1"));
+  EXPECT_EQ(code.exit_code, 1);
+  auto text = run_command(cli("scan " + d.path().string() + " 2>/dev/null"));
+  EXPECT_EQ(text.exit_code, 1);
+  EXPECT_EQ(text.out.find('\x1b'), std::string::npos);
+  EXPECT_THAT(text.out, HasSubstr("bad\\xff\\xfe\\x0aname\\x1b[31m.bin"));
+  EXPECT_EQ(text.out.find('\xff'), std::string::npos);
+}
+
 // Root reads everything: the unreadable directory is checked as an unprivileged user.
 TEST(HostileScan, UnreadableDirectoryIsAnErrorWithExitTwo) {
   if (::geteuid() != 0 || ::access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "needs root and setpriv";

@@ -4,6 +4,8 @@
 #include "sandbox/frame.hpp"
 #include "scan_job.hpp"
 
+#include "secmlops/host/printable.hpp"
+
 #include "secmlops/v1/sandbox.pb.h"
 
 #include <fcntl.h>
@@ -245,6 +247,7 @@ v1::FileReport ScanSandbox::scan(int fd, const std::string& display_name,
     sr->set_scanner(scanner.empty() ? "host" : scanner);
     sr->set_status(v1::ERROR);
     sr->set_error(why);
+    make_utf8_safe(partial);
     return partial;
   };
   std::string why;

@@ -7,6 +7,7 @@
 
 #include "containers/spill_stream.hpp"
 #include "secmlops/host/logging.hpp"
+#include "secmlops/host/printable.hpp"
 #include "secmlops/host/registry.hpp"
 #include "secmlops/v1/sandbox.pb.h"
 
@@ -27,13 +28,17 @@ class StreamingObserver final : public ScanObserver {
   explicit StreamingObserver(int sock) : sock_(sock) {}
   void scanner_started(const std::string& scanner, const std::vector<std::string>& members) override {
     v1::WorkerEvent ev;
-    ev.mutable_started()->set_scanner(scanner);
-    for (const auto& m : members) ev.mutable_started()->add_members(m);
+    ev.mutable_started()->set_scanner(utf8_safe(scanner));
+    for (const auto& m : members) ev.mutable_started()->add_members(utf8_safe(m));
     send(ev);
   }
   void finding(const v1::Finding& finding) override {
+    // Plugins' strings (names from the file) must be valid UTF-8 to cross as a proto3 message.
+    v1::FileReport carrier;
+    *carrier.add_findings() = finding;
+    make_utf8_safe(carrier);
     v1::WorkerEvent ev;
-    *ev.mutable_finding() = finding;
+    *ev.mutable_finding() = std::move(*carrier.mutable_findings(0));
     send(ev);
   }
   secmlops_sibling_info stat_sibling(const std::string& relative) override {
@@ -126,6 +131,7 @@ int run_scan_worker(int argc, char** argv) {
         set_scan_observer(nullptr);
       }
     }
+    make_utf8_safe(report);
     v1::WorkerEvent done;
     *done.mutable_done() = std::move(report);
     observer.send(done);

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 namespace secmlops::host {
 
@@ -23,5 +24,20 @@ inline std::string printable(const std::string& s, size_t max = 200) {
   if (out.size() >= max) out += "...";
   return out;
 }
+
+// `s` as valid UTF-8: every byte that is not part of a well-formed sequence (file names are
+// bytes on Linux) becomes the four characters \xNN, so reports, JSON, SARIF and gRPC messages
+// stay valid and the original bytes can still be read off. Valid text is returned unchanged.
+std::string utf8_safe(std::string_view s);
+
+}  // namespace secmlops::host
+
+namespace secmlops::v1 {
+class FileReport;
+}
+
+namespace secmlops::host {
+// utf8_safe on every string of a report (paths, member names, messages, evidence, errors).
+void make_utf8_safe(v1::FileReport& report);
 
 }  // namespace secmlops::host
