@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 namespace secmlops::host::containers {
@@ -15,9 +16,17 @@ namespace secmlops::host::containers {
 // worker, which may not open paths.
 void spill_to_memfd(bool on);
 
+// Thrown by append when the process-wide spill budget would be exceeded.
+struct SpillBudgetExceeded : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Bytes currently spilled by all buffers and spilled streams of the process.
+uint64_t spilled_bytes();
+
 class SpillBuffer {
  public:
-  explicit SpillBuffer(uint64_t threshold) : threshold_(threshold) {}
+  SpillBuffer(uint64_t threshold, uint64_t max_spill) : threshold_(threshold), max_spill_(max_spill) {}
   ~SpillBuffer();
   SpillBuffer(const SpillBuffer&) = delete;
   SpillBuffer& operator=(const SpillBuffer&) = delete;
@@ -29,6 +38,8 @@ class SpillBuffer {
 
  private:
   uint64_t threshold_;
+  uint64_t max_spill_;
+  uint64_t spilled_ = 0;  // reserved against the process-wide budget
   uint64_t size_ = 0;
   std::vector<uint8_t> memory_;
   int fd_ = -1;

@@ -72,6 +72,7 @@ v1::WorkerScanJob worker_job(const std::string& display_name, bool has_base_dir,
   job.set_max_members(c.max_members);
   job.set_memory_threshold(c.memory_threshold);
   job.set_max_crc_bytes(c.max_crc_bytes);
+  job.set_max_spill_bytes(c.max_spill_bytes);
   return job;
 }
 
@@ -91,6 +92,7 @@ ScanOptions worker_options(const v1::WorkerScanJob& job) {
   c.max_members = job.max_members();
   c.memory_threshold = job.memory_threshold();
   c.max_crc_bytes = job.max_crc_bytes();
+  c.max_spill_bytes = job.max_spill_bytes();
   return o;
 }
 
