@@ -6,6 +6,8 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,21 +20,58 @@ namespace {
 
 int g_report_sock = -1;
 
-// Async-signal-safe: a WorkerEvent{forbidden_syscall = nr} frame encoded by hand, one write(),
-// then exit. The host names the call in the file's error.
-void on_sigsys(int, siginfo_t* info, void*) {
-  unsigned char payload[8];
+// Async-signal-safe frames encoded by hand (one write each).
+void send_event(const unsigned char* payload, size_t n) {
+  unsigned char header[5] = {static_cast<unsigned char>(n & 0xff), static_cast<unsigned char>((n >> 8) & 0xff), 0,
+                             0, 'E'};
+  iovec iov[2] = {{header, sizeof header}, {const_cast<unsigned char*>(payload), n}};
+  if (g_report_sock >= 0) (void)!::writev(g_report_sock, iov, 2);
+}
+
+size_t put_varint(unsigned char* out, uint64_t v) {
+  size_t n = 0;
+  do {
+    unsigned char b = v & 0x7f;
+    v >>= 7;
+    out[n++] = static_cast<unsigned char>(b | (v != 0 ? 0x80 : 0));
+  } while (v != 0);
+  return n;
+}
+
+// Opening a path is answered "no such file" (the sandbox has no file system) and reported to the
+// host, which tells a probe for a path that does not exist (libhdf5 does that) from an attempt
+// on a real file; anything else forbidden is reported and ends the worker.
+void on_sigsys(int, siginfo_t* info, void* uctx) {
+  auto* ctx = static_cast<ucontext_t*>(uctx);
+  const int nr = info->si_syscall;
+  const char* path = nullptr;
+#if defined(__x86_64__)
+  if (nr == SYS_openat) path = reinterpret_cast<const char*>(ctx->uc_mcontext.gregs[REG_RSI]);
+  else if (nr == SYS_open || nr == SYS_creat) path = reinterpret_cast<const char*>(ctx->uc_mcontext.gregs[REG_RDI]);
+#elif defined(__aarch64__)
+  if (nr == SYS_openat) path = reinterpret_cast<const char*>(ctx->uc_mcontext.regs[1]);
+#endif
+  if (path != nullptr) {
+    unsigned char payload[300];
+    size_t len = 0;
+    while (len < 256 && path[len] != '\0') ++len;
+    size_t n = 0;
+    payload[n++] = 0x32;  // field 6, length-delimited
+    n += put_varint(payload + n, len);
+    for (size_t i = 0; i < len; ++i) payload[n++] = static_cast<unsigned char>(path[i]);
+    send_event(payload, n);
+#if defined(__x86_64__)
+    ctx->uc_mcontext.gregs[REG_RAX] = -ENOENT;
+#elif defined(__aarch64__)
+    ctx->uc_mcontext.regs[0] = static_cast<uint64_t>(-ENOENT);
+#endif
+    return;
+  }
+  unsigned char payload[12];
   size_t n = 0;
   payload[n++] = 0x28;  // field 5, varint
-  uint32_t nr = static_cast<uint32_t>(info->si_syscall);
-  do {
-    unsigned char b = nr & 0x7f;
-    nr >>= 7;
-    payload[n++] = static_cast<unsigned char>(b | (nr != 0 ? 0x80 : 0));
-  } while (nr != 0);
-  unsigned char frame[16] = {static_cast<unsigned char>(n), 0, 0, 0, 'E'};
-  std::memcpy(frame + 5, payload, n);
-  if (g_report_sock >= 0) (void)!::write(g_report_sock, frame, 5 + n);
+  n += put_varint(payload + n, static_cast<uint32_t>(nr));
+  send_event(payload, n);
   ::syscall(SYS_exit_group, 159);
 }
 

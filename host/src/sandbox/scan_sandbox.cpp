@@ -275,6 +275,24 @@ v1::FileReport ScanSandbox::scan(int fd, const std::string& display_name,
   std::string scanner;
   std::vector<std::string> members;
   std::optional<uint32_t> forbidden;
+  std::vector<std::string> denied_opens;
+  // A path the scanner tried to open that exists on this host is an escape attempt: a finding on
+  // the file. A probe for a path that does not exist (libhdf5 checks that its image has no file)
+  // is only logged.
+  auto report_denied = [&](v1::FileReport& r) {
+    for (const auto& p : denied_opens) {
+      std::error_code ec;
+      bool exists = std::filesystem::exists(std::filesystem::path(p), ec);
+      spdlog::log(exists ? spdlog::level::warn : spdlog::level::debug,
+                  "audit: event=sandbox_denied_open file=\"{}\" scanner={} path=\"{}\"", printable(display_name),
+                  scanner, printable(p));
+      if (exists)
+        add_host_finding(r, members, v1::HIGH, "HOST-SANDBOX-OPEN",
+                         "scanner " + scanner + " tried to open " + printable(p, 256) +
+                             " outside its input; the sandbox refused",
+                         std::nullopt, {{"path", p}, {"scanner", scanner}});
+    }
+  };
   for (;;) {
     auto tick = std::chrono::steady_clock::now() + kCancelPoll;
     if (hard_deadline && *hard_deadline < tick) tick = *hard_deadline;
@@ -283,8 +301,8 @@ v1::FileReport ScanSandbox::scan(int fd, const std::string& display_name,
     if (r == RecvResult::timeout) {
       if (hard_deadline && std::chrono::steady_clock::now() >= *hard_deadline) {
         reap(w, true);
-        spdlog::warn("audit: scan of {} stopped: time limit of {} s exceeded (worker killed)", display_name,
-                     options.limits.seconds_per_file);
+        spdlog::warn("audit: event=limit limit=\"seconds per file\" value={} file=\"{}\" (worker killed)",
+                     options.limits.seconds_per_file, printable(display_name));
         return failed("time limit of " + std::to_string(options.limits.seconds_per_file) +
                           " s exceeded; the scanner did not stop and its worker was killed",
                       scanner, members);
@@ -298,7 +316,8 @@ v1::FileReport ScanSandbox::scan(int fd, const std::string& display_name,
     if (r == RecvResult::closed) {
       std::string death = reap(w, false);
       if (forbidden) death = "forbidden system call " + syscall_name(*forbidden) + " (sandbox)";
-      spdlog::warn("audit: scan worker for {} failed: {}", display_name, death);
+      spdlog::warn("audit: event=worker_failed file=\"{}\" reason=\"{}\"", printable(display_name), death);
+      report_denied(partial);
       return failed(death, scanner, members);
     }
     if (f.fd >= 0) ::close(f.fd);
@@ -330,9 +349,13 @@ v1::FileReport ScanSandbox::scan(int fd, const std::string& display_name,
       case v1::WorkerEvent::kForbiddenSyscall:
         forbidden = ev.forbidden_syscall();
         break;
+      case v1::WorkerEvent::kDeniedOpen:
+        denied_opens.push_back(ev.denied_open());
+        break;
       case v1::WorkerEvent::kDone: {
         v1::FileReport done = ev.done();
         release(w);
+        report_denied(done);
         return done;
       }
       default:

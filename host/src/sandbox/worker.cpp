@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <ctime>
 #include <cstring>
 #include <iostream>
 
@@ -94,6 +95,8 @@ int run_scan_worker(int argc, char** argv) {
   ::syscall(SYS_close_range, static_cast<unsigned>(sock) + 1, ~0U, 0);
   Registry registry;
   for (const auto& l : libraries) registry.load_library(l);
+  // Time zone data is read now: the sandbox cannot open /etc/localtime when a log line needs it.
+  ::tzset();
   // Inflated members go to memory-backed files: the worker has no directory to write in.
   containers::spill_to_memfd(true);
   try {
