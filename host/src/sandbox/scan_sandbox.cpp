@@ -111,14 +111,13 @@ std::filesystem::path find_scan_worker() {
 
 std::shared_ptr<ScanSandbox> ScanSandbox::for_libraries(const std::vector<std::filesystem::path>& libraries,
                                                         uint64_t memory_bytes) {
+  // Kept for the life of the process: engines come and go per request, the warm workers stay.
   static std::mutex mu;
-  static std::map<std::pair<std::vector<std::filesystem::path>, uint64_t>, std::weak_ptr<ScanSandbox>> pools;
+  static std::map<std::pair<std::vector<std::filesystem::path>, uint64_t>, std::shared_ptr<ScanSandbox>> pools;
   std::lock_guard lock(mu);
   auto& slot = pools[{libraries, memory_bytes}];
-  if (auto p = slot.lock()) return p;
-  auto p = std::make_shared<ScanSandbox>(libraries, memory_bytes);
-  slot = p;
-  return p;
+  if (!slot) slot = std::make_shared<ScanSandbox>(libraries, memory_bytes);
+  return slot;
 }
 
 ScanSandbox::ScanSandbox(std::vector<std::filesystem::path> libraries, uint64_t memory_bytes)

@@ -22,7 +22,7 @@ namespace secmlops::host::sandbox {
 std::filesystem::path find_scan_worker();
 
 // A pool of sandboxed scan workers for one set of plugin libraries, shared by every engine in
-// the process. Workers are started ahead of need and reused; one that crashes, is killed or
+// the process and kept until it exits. Workers are started ahead of need and reused; one that crashes, is killed or
 // runs out of time is reaped and replaced.
 class ScanSandbox {
  public:
