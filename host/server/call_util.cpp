@@ -99,11 +99,16 @@ grpc::ServerUnaryReactor* run_unary(ServerState& state, grpc::CallbackServerCont
     reactor->Finish(s);
     return reactor;
   }
+  auto caller = state.auth.identity(context);
   if (!on_pool) {
+    CallerScope scope(caller);
     reactor->Finish(guarded(work));
     return reactor;
   }
-  if (!state.pool.try_submit([reactor, work = std::move(work)] { reactor->Finish(guarded(work)); }))
+  if (!state.pool.try_submit([reactor, work = std::move(work), caller] {
+        CallerScope scope(caller);
+        reactor->Finish(guarded(work));
+      }))
     reactor->Finish(
         {grpc::StatusCode::RESOURCE_EXHAUSTED, "server busy: the work queue is full, retry later"});
   return reactor;

@@ -507,6 +507,59 @@ TEST_F(Live, RefusedScannerConfigurationIsInvalidArgument) {
   EXPECT_THAT(s.error_message(), HasSubstr("severity"));
 }
 
+TEST_F(Live, ModelsBelongToTheTokenThatCreatedThem) {
+  const std::string alice = "alice-token-0123456789abcdef", bob = "bob-token-0123456789abcdef";
+  auto f = tmp_.write("two-tokens", alice + "\n" + bob + "\n");
+  ::chmod(f.c_str(), 0600);
+  start({"--token-file", f.string()});
+  auto stub = v1::ModelService::NewStub(unix_channel());
+  auto as = [](grpc::ClientContext& ctx, const std::string& token) {
+    ctx.AddMetadata("authorization", "Bearer " + token);
+  };
+  v1::TrainRequest train;
+  train.set_plugin("fixture-model");
+  train.set_test_size(0);
+  train.mutable_features()->set_rows(2);
+  train.mutable_features()->set_cols(1);
+  train.mutable_features()->add_values(-1);
+  train.mutable_features()->add_values(1);
+  train.add_labels(0);
+  train.add_labels(1);
+  v1::TrainResponse trained;
+  {
+    grpc::ClientContext ctx;
+    as(ctx, alice);
+    ASSERT_TRUE(stub->Train(&ctx, train, &trained).ok());
+  }
+  v1::ModelRef ref;
+  ref.set_model_id(trained.model().id());
+  {
+    grpc::ClientContext ctx;
+    as(ctx, bob);
+    v1::DescribeResponse d;
+    EXPECT_EQ(stub->Describe(&ctx, ref, &d).error_code(), grpc::StatusCode::NOT_FOUND);
+  }
+  {
+    grpc::ClientContext ctx;
+    as(ctx, bob);
+    v1::DeleteModelResponse d;
+    EXPECT_EQ(stub->Delete(&ctx, ref, &d).error_code(), grpc::StatusCode::NOT_FOUND);
+  }
+  for (const auto& [token, n] : {std::pair{bob, 0}, std::pair{alice, 1}}) {
+    grpc::ClientContext ctx;
+    as(ctx, token);
+    v1::ListModelsResponse list;
+    ASSERT_TRUE(stub->List(&ctx, v1::ListModelsRequest{}, &list).ok());
+    EXPECT_EQ(list.models_size(), n);
+  }
+  {
+    grpc::ClientContext ctx;
+    as(ctx, alice);
+    v1::DescribeResponse d;
+    EXPECT_TRUE(stub->Describe(&ctx, ref, &d).ok());
+  }
+}
+
 TEST_F(Live, PluginDirAddsToTheBuiltInPlugins) {
   start();
   v1::PluginList list;
