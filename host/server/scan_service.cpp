@@ -35,6 +35,7 @@ host::ScanOptions scan_options(const ServerState& state, const v1::ScanOptions& 
     o.limits.seconds_per_file = request.seconds_per_file();
   o.limits.worker_memory_bytes = config.worker_memory_bytes;
   o.isolation = config.in_process_scans ? host::Isolation::in_process : host::Isolation::sandbox;
+  o.parallel_files = 1;  // the server's parallelism is its worker threads, one request each
   // Paths are resolved to canonical ones under canonical roots, then opened beneath them.
   for (const auto& r : config.scan_roots) {
     std::error_code ec;

@@ -1,5 +1,6 @@
 #include "secmlops/host/scan_engine.hpp"
 
+#include "ordered_pipeline.hpp"
 #include "sandbox/scan_sandbox.hpp"
 #include "scan_job.hpp"
 
@@ -21,6 +22,7 @@
 #include <cstring>
 #include <ctime>
 #include <map>
+#include <thread>
 
 namespace secmlops::host {
 namespace {
@@ -433,7 +435,7 @@ v1::FileReport ScanEngine::scan_fd(int raw_fd, const std::filesystem::path& path
   if (!S_ISREG(st.st_mode)) return skipped(path, st.st_mode);
   std::shared_ptr<const Stream> stream;
   try {
-    stream = std::make_shared<FileStream>(fd.release(), path.string());
+    stream = std::make_shared<FileStream>(fd.release(), path.string(), /*map=*/!sandbox_);
   } catch (const std::exception& e) {
     return entry_report(path, v1::ERROR, e.what());
   }
@@ -508,8 +510,8 @@ v1::FileReport ScanEngine::scan_file(const std::filesystem::path& path) const {
 // parent without following links, so swapping a file or a folder for a symlink mid-scan can
 // never lead outside the tree; entries are visited in sorted order, depth first (the order of
 // sorting the full paths).
-void ScanEngine::scan_directory(int dirfd, const std::filesystem::path& path,
-                                const std::function<void(v1::FileReport)>& emit) const {
+void ScanEngine::scan_directory(int dirfd, const std::filesystem::path& path, OrderedPipeline& out) const {
+  auto emit = [&](v1::FileReport r) { out.ready(std::move(r)); };
   int listing = ::dup(dirfd);
   DIR* dir = listing < 0 ? nullptr : ::fdopendir(listing);
   if (dir == nullptr) {
@@ -540,23 +542,22 @@ void ScanEngine::scan_directory(int dirfd, const std::filesystem::path& path,
       case DT_BLK: emit(skipped(child, S_IFBLK)); continue;
       default: break;
     }
-    scan_opened(open_beneath(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY), child, emit);
+    scan_opened(open_beneath(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY), child, out);
   }
 }
 
-void ScanEngine::scan_opened(int fd, const std::filesystem::path& path,
-                             const std::function<void(v1::FileReport)>& emit) const {
+void ScanEngine::scan_opened(int fd, const std::filesystem::path& path, OrderedPipeline& out) const {
   if (fd < 0) {
-    if (fd == -ELOOP) emit(skipped(path, S_IFLNK));
-    else emit(entry_report(path, v1::ERROR, path.string() + ": cannot open: " + std::strerror(-fd)));
+    if (fd == -ELOOP) out.ready(skipped(path, S_IFLNK));
+    else out.ready(entry_report(path, v1::ERROR, path.string() + ": cannot open: " + std::strerror(-fd)));
     return;
   }
   struct stat st {};
   if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
     UniqueFd dir(fd);
-    scan_directory(dir.get(), path, emit);
+    scan_directory(dir.get(), path, out);
   } else {
-    emit(scan_fd(fd, path));
+    out.submit([this, fd, path] { return scan_fd(fd, path); });
   }
 }
 
@@ -565,14 +566,20 @@ v1::ScanReport ScanEngine::scan_paths(const std::vector<std::filesystem::path>& 
   v1::ScanReport report;
   report.set_started_at(now_rfc3339());
   auto t0 = std::chrono::steady_clock::now();
-  std::function<void(v1::FileReport)> emit = [&](v1::FileReport fr) {
-    if (on_file) on_file(fr);
-    *report.add_files() = std::move(fr);
-  };
-  for (const auto& p : paths) {
-    if (options_.cancel && options_.cancel->cancelled()) break;
-    // One non-blocking open decides what the argument is; the descriptor is what gets scanned.
-    scan_opened(open_for_scan(p), p, emit);
+  unsigned width = 1;
+  if (sandbox_)
+    width = options_.parallel_files != 0 ? options_.parallel_files
+                                         : std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
+  {
+    OrderedPipeline out(width, [&](v1::FileReport fr) {
+      if (on_file) on_file(fr);
+      *report.add_files() = std::move(fr);
+    });
+    for (const auto& p : paths) {
+      if (options_.cancel && options_.cancel->cancelled()) break;
+      // One non-blocking open decides what the argument is; the descriptor is what gets scanned.
+      scan_opened(open_for_scan(p), p, out);
+    }
   }
   report.set_duration_seconds(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

@@ -17,15 +17,15 @@ namespace secmlops::host {
 FileStream::FileStream(const std::filesystem::path& path) : path_(path.string()) {
   fd_ = open_nonblocking(path_);
   if (fd_ < 0) throw std::runtime_error(path_ + ": cannot open: " + std::strerror(-fd_));
-  init();
+  init(true);
 }
 
-FileStream::FileStream(int fd, std::string name) : path_(std::move(name)), fd_(fd) {
+FileStream::FileStream(int fd, std::string name, bool map) : path_(std::move(name)), fd_(fd) {
   if (fd_ < 0) throw std::runtime_error(path_ + ": no descriptor");
-  init();
+  init(map);
 }
 
-void FileStream::init() {
+void FileStream::init(bool map) {
   struct stat st {};
   if (::fstat(fd_, &st) != 0) {
     int err = errno;
@@ -37,7 +37,7 @@ void FileStream::init() {
     throw std::runtime_error(path_ + ": not a regular file (" + file_type_name(st.st_mode) + ")");
   }
   size_ = static_cast<uint64_t>(st.st_size);
-  if (size_ > 0) {
+  if (map && size_ > 0) {
     void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
     if (m != MAP_FAILED) {
       map_ = static_cast<const uint8_t*>(m);

@@ -560,6 +560,30 @@ TEST_F(Live, ModelsBelongToTheTokenThatCreatedThem) {
   }
 }
 
+TEST_F(Live, FileNamesThatAreNotUtf8DoNotBreakTheStream) {
+  start();
+  tmp_.write(std::string("root/bad\xff\xfe name.bin"), "EVIL");
+  tmp_.write("root/z.bin", "EVIL");
+  auto stub = v1::ScanService::NewStub(unix_channel());
+  grpc::ClientContext ctx;
+  v1::ScanRequest req;
+  req.add_paths(".");
+  auto reader = stub->Scan(&ctx, req);
+  std::vector<v1::FileReport> got;
+  for (v1::FileReport r; reader->Read(&r);) got.push_back(r);
+  auto s = reader->Finish();
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_THAT(got[0].path(), HasSubstr("bad\\xff\\xfe name.bin"));
+  EXPECT_EQ(got[0].findings_size(), 1);
+  EXPECT_EQ(got[1].findings_size(), 1);
+  // UploadChunk.name is a proto3 string: a name that is not UTF-8 is an undecodable chunk.
+  v1::FileReport r;
+  EXPECT_EQ(upload(*stub, std::string("up\xc3\x28.bin"), "EVIL", &r).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(upload(*stub, "after.bin", "EVIL", &r).ok());
+}
+
 TEST_F(Live, PluginDirAddsToTheBuiltInPlugins) {
   start();
   v1::PluginList list;
@@ -568,6 +592,21 @@ TEST_F(Live, PluginDirAddsToTheBuiltInPlugins) {
   for (const auto& p : list.plugins()) names.insert(p.name());
   EXPECT_TRUE(names.count("fixture-magic"));
   EXPECT_TRUE(names.count("pickle")) << "built-in plugins are kept next to --plugin-dir";
+}
+
+TEST(LiveRefusal, TlsKeyThatDoesNotMatchTheCertificateIsNamed) {
+  test::TempDir t;
+  std::string cmd = std::string("bash ") + SECMLOPS_CERT_SCRIPT + " " + (t.path() / "certs").string();
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  auto log = t.path() / "log";
+  auto tokens = t.write("tokens", std::string(kToken) + "\n");
+  ::chmod(tokens.c_str(), 0600);
+  std::string run = std::string(SECMLOPSD) + " --plugin-dir " + SECMLOPS_FIXTURE_PLUGIN_DIR +
+                    " --listen 127.0.0.1:0 --token-file " + tokens.string() + " --tls-cert " + (t.path() / "certs/server.crt").string() +
+                    " --tls-key " + (t.path() / "certs/client.key").string() + " 2>" + log.string();
+  int status = std::system(run.c_str());
+  EXPECT_NE(WEXITSTATUS(status), 0);
+  EXPECT_THAT(slurp(log), HasSubstr("does not match the certificate"));
 }
 
 TEST(LiveRefusal, AbstractSocketsOnlyForAllowedUids) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 namespace secmlops::host::sandbox {
@@ -118,6 +119,86 @@ RecvResult recv_frame(int sock, Frame& out, std::optional<std::chrono::steady_cl
   out.payload.resize(len);
   if (!read_exact(sock, out.payload.data(), len, deadline)) return fail();
   return RecvResult::frame;
+}
+
+bool EventArea::append(char type, const std::string& payload) {
+  if (base == nullptr) return false;
+  uint64_t used = __atomic_load_n(reinterpret_cast<uint64_t*>(base), __ATOMIC_RELAXED);
+  if (8 + used + 5 + payload.size() > size) return false;
+  uint8_t* p = base + 8 + used;
+  uint32_t len = static_cast<uint32_t>(payload.size());
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>((len >> (8 * i)) & 0xff);
+  p[4] = static_cast<uint8_t>(type);
+  std::memcpy(p + 5, payload.data(), payload.size());
+  // Published only once complete: a worker killed mid-copy leaves the previous count.
+  __atomic_store_n(reinterpret_cast<uint64_t*>(base), used + 5 + payload.size(), __ATOMIC_RELEASE);
+  return true;
+}
+
+void EventArea::reset() {
+  if (base != nullptr) __atomic_store_n(reinterpret_cast<uint64_t*>(base), uint64_t{0}, __ATOMIC_RELEASE);
+}
+
+std::vector<Frame> EventArea::frames() const {
+  std::vector<Frame> out;
+  if (base == nullptr) return out;
+  uint64_t used = std::min<uint64_t>(__atomic_load_n(reinterpret_cast<uint64_t*>(base), __ATOMIC_ACQUIRE), size - 8);
+  for (uint64_t pos = 0; pos + 5 <= used;) {
+    const uint8_t* p = base + 8 + pos;
+    uint32_t len = 0;
+    for (int i = 0; i < 4; ++i) len |= static_cast<uint32_t>(p[i]) << (8 * i);
+    if (pos + 5 + len > used) break;
+    Frame f;
+    f.type = static_cast<char>(p[4]);
+    f.payload.assign(reinterpret_cast<const char*>(p + 5), len);
+    out.push_back(std::move(f));
+    pos += 5 + len;
+  }
+  return out;
+}
+
+bool FrameReader::take(Frame& out) {
+  if (buf_.size() - pos_ < 5) return false;
+  uint32_t len = 0;
+  for (int i = 0; i < 4; ++i) len |= static_cast<uint32_t>(static_cast<unsigned char>(buf_[pos_ + i])) << (8 * i);
+  if (len > kMaxFrameBytes) {
+    broken_ = true;
+    return false;
+  }
+  if (buf_.size() - pos_ < 5 + static_cast<size_t>(len)) return false;
+  out = Frame{};
+  out.type = buf_[pos_ + 4];
+  out.payload.assign(buf_, pos_ + 5, len);
+  pos_ += 5 + len;
+  if (pos_ == buf_.size()) {
+    buf_.clear();
+    pos_ = 0;
+  }
+  return true;
+}
+
+RecvResult FrameReader::next(Frame& out, std::optional<std::chrono::steady_clock::time_point> deadline) {
+  if (take(out)) return RecvResult::frame;
+  bool started = buf_.size() > pos_;
+  for (;;) {
+    if (broken_) return RecvResult::closed;
+    // A frame that has started gets 30 s to arrive whole (as in recv_frame).
+    auto wait_until = started ? std::optional(std::chrono::steady_clock::now() + std::chrono::seconds(30)) : deadline;
+    if (!wait_readable(sock_, wait_until)) return started ? RecvResult::closed : RecvResult::timeout;
+    if (pos_ > 0) {
+      buf_.erase(0, pos_);
+      pos_ = 0;
+    }
+    size_t old = buf_.size();
+    buf_.resize(old + (64u << 10));
+    ssize_t n;
+    do n = ::recv(sock_, buf_.data() + old, 64u << 10, 0);
+    while (n < 0 && errno == EINTR);
+    buf_.resize(old + static_cast<size_t>(std::max<ssize_t>(n, 0)));
+    if (n <= 0) return RecvResult::closed;
+    if (take(out)) return RecvResult::frame;
+    started = true;
+  }
 }
 
 }  // namespace secmlops::host::sandbox

@@ -137,7 +137,18 @@ std::optional<ScanSandbox::Worker> ScanSandbox::spawn(std::string& why) {
     why = std::string("socketpair: ") + std::strerror(errno);
     return std::nullopt;
   }
-  std::vector<std::string> args = {program_.string(), "--socket", "3", "--memory-bytes",
+  int area_fd = ::memfd_create("secmlops-worker-events", MFD_CLOEXEC);
+  void* area = MAP_FAILED;
+  if (area_fd >= 0 && ::ftruncate(area_fd, kEventAreaBytes) == 0)
+    area = ::mmap(nullptr, kEventAreaBytes, PROT_READ | PROT_WRITE, MAP_SHARED, area_fd, 0);
+  if (area == MAP_FAILED) {
+    why = std::string("cannot create the worker's event area: ") + std::strerror(errno);
+    if (area_fd >= 0) ::close(area_fd);
+    ::close(sv[0]);
+    ::close(sv[1]);
+    return std::nullopt;
+  }
+  std::vector<std::string> args = {program_.string(), "--socket", "3", "--events", "4", "--memory-bytes",
                                    std::to_string(memory_bytes_), "--log-level",
                                    spdlog::level::to_string_view(spdlog::get_level()).data(), "--parent",
                                    std::to_string(::getpid())};
@@ -148,6 +159,7 @@ std::optional<ScanSandbox::Worker> ScanSandbox::spawn(std::string& why) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, sv[1], 3);  // dup2 clears close-on-exec
+  posix_spawn_file_actions_adddup2(&actions, area_fd, 4);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t none, all;
@@ -161,12 +173,14 @@ std::optional<ScanSandbox::Worker> ScanSandbox::spawn(std::string& why) {
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   ::close(sv[1]);
+  ::close(area_fd);
   if (rc != 0) {
+    ::munmap(area, kEventAreaBytes);
     ::close(sv[0]);
     why = "cannot start " + program_.string() + ": " + std::strerror(rc);
     return std::nullopt;
   }
-  Worker w{pid, sv[0]};
+  Worker w{pid, sv[0], static_cast<uint8_t*>(area)};
   Frame f;
   auto r = recv_frame(w.sock, f, std::chrono::steady_clock::now() + kStartTimeout);
   if (r != RecvResult::frame || f.type != kReady) {
@@ -220,6 +234,8 @@ size_t ScanSandbox::idle_workers() {
 std::string ScanSandbox::reap(Worker& w, bool kill_first) {
   if (w.sock >= 0) ::close(w.sock);
   w.sock = -1;
+  if (w.events != nullptr) ::munmap(w.events, kEventAreaBytes);
+  w.events = nullptr;
   if (w.pid <= 0) return "no worker";
   if (kill_first) ::kill(w.pid, SIGKILL);
   int status = 0;
@@ -257,12 +273,14 @@ v1::FileReport ScanSandbox::scan(int fd, const std::string& display_name,
   Worker w = *worker;
   auto job = worker_job(display_name, base_dir.has_value(), options);
   job.set_check_config_only(fd < 0);
+  EventArea{w.events, kEventAreaBytes}.reset();
   if (!send_frame(w.sock, kJob, job.SerializeAsString(), fd)) {
     // A worker that died while idle: one retry with a fresh one.
     reap(w, true);
     worker = spawn(why);
     if (!worker) return failed(why, "", {});
     w = *worker;
+    EventArea{w.events, kEventAreaBytes}.reset();
     if (!send_frame(w.sock, kJob, job.SerializeAsString(), fd))
       return failed(reap(w, true), "", {});
   }
@@ -274,6 +292,20 @@ v1::FileReport ScanSandbox::scan(int fd, const std::string& display_name,
   std::string scanner;
   std::vector<std::string> members;
   std::optional<uint32_t> forbidden;
+  FrameReader reader(w.sock);
+  // What the worker recorded in the shared area before it failed: read before it is reaped.
+  auto absorb = [&] {
+    for (const auto& f : EventArea{w.events, kEventAreaBytes}.frames()) {
+      v1::WorkerEvent ev;
+      if (!ev.ParseFromString(f.payload)) break;
+      if (ev.has_started()) {
+        scanner = ev.started().scanner();
+        members.assign(ev.started().members().begin(), ev.started().members().end());
+      } else if (ev.has_finding()) {
+        *partial.add_findings() = ev.finding();
+      }
+    }
+  };
   std::vector<std::string> denied_opens;
   // A path the scanner tried to open that exists on this host is an escape attempt: a finding on
   // the file. A probe for a path that does not exist (libhdf5 checks that its image has no file)
@@ -296,9 +328,10 @@ v1::FileReport ScanSandbox::scan(int fd, const std::string& display_name,
     auto tick = std::chrono::steady_clock::now() + kCancelPoll;
     if (hard_deadline && *hard_deadline < tick) tick = *hard_deadline;
     Frame f;
-    auto r = recv_frame(w.sock, f, tick);
+    auto r = reader.next(f, tick);
     if (r == RecvResult::timeout) {
       if (hard_deadline && std::chrono::steady_clock::now() >= *hard_deadline) {
+        absorb();
         reap(w, true);
         spdlog::warn("audit: event=limit limit=\"seconds per file\" value={} file=\"{}\" (worker killed)",
                      options.limits.seconds_per_file, printable(display_name));
@@ -307,12 +340,14 @@ v1::FileReport ScanSandbox::scan(int fd, const std::string& display_name,
                       scanner, members);
       }
       if (cancel && cancel->cancelled() && !cancel->deadline_passed()) {
+        absorb();
         reap(w, true);
         return failed("scan cancelled", scanner, members);
       }
       continue;
     }
     if (r == RecvResult::closed) {
+      absorb();
       std::string death = reap(w, false);
       if (forbidden) death = "forbidden system call " + syscall_name(*forbidden) + " (sandbox)";
       spdlog::warn("audit: event=worker_failed file=\"{}\" reason=\"{}\"", printable(display_name), death);
@@ -322,6 +357,7 @@ v1::FileReport ScanSandbox::scan(int fd, const std::string& display_name,
     if (f.fd >= 0) ::close(f.fd);
     v1::WorkerEvent ev;
     if (f.type != kEvent || !ev.ParseFromString(f.payload)) {
+      absorb();
       reap(w, true);
       return failed("malformed message from the scan worker", scanner, members);
     }

@@ -50,6 +50,7 @@ class ScanSandbox {
   struct Worker {
     pid_t pid = -1;
     int sock = -1;
+    uint8_t* events = nullptr;  // the shared event area (EventArea)
   };
   std::optional<Worker> spawn(std::string& why);
   std::optional<Worker> acquire(std::string& why);

@@ -12,10 +12,12 @@
 #include "secmlops/v1/sandbox.pb.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <ctime>
 #include <cstring>
@@ -26,12 +28,12 @@ namespace {
 
 class StreamingObserver final : public ScanObserver {
  public:
-  explicit StreamingObserver(int sock) : sock_(sock) {}
+  StreamingObserver(int sock, EventArea area) : sock_(sock), area_(area) {}
   void scanner_started(const std::string& scanner, const std::vector<std::string>& members) override {
     v1::WorkerEvent ev;
     ev.mutable_started()->set_scanner(utf8_safe(scanner));
     for (const auto& m : members) ev.mutable_started()->add_members(utf8_safe(m));
-    send(ev);
+    record(ev);
   }
   void finding(const v1::Finding& finding) override {
     // Plugins' strings (names from the file) must be valid UTF-8 to cross as a proto3 message.
@@ -40,7 +42,7 @@ class StreamingObserver final : public ScanObserver {
     make_utf8_safe(carrier);
     v1::WorkerEvent ev;
     *ev.mutable_finding() = std::move(*carrier.mutable_findings(0));
-    send(ev);
+    record(ev);
   }
   secmlops_sibling_info stat_sibling(const std::string& relative) override {
     secmlops_sibling_info info{};
@@ -59,15 +61,21 @@ class StreamingObserver final : public ScanObserver {
   void send(const v1::WorkerEvent& ev) {
     if (!send_frame(sock_, kEvent, ev.SerializeAsString())) ::_exit(4);
   }
+  // Into the shared area (no system call, no wake-up of the host); on the socket when full.
+  void record(const v1::WorkerEvent& ev) {
+    auto bytes = ev.SerializeAsString();
+    if (!area_.append(kEvent, bytes) && !send_frame(sock_, kEvent, bytes)) ::_exit(4);
+  }
 
  private:
   int sock_;
+  EventArea area_;
 };
 
 }  // namespace
 
 int run_scan_worker(int argc, char** argv) {
-  int sock = -1;
+  int sock = -1, events = -1;
   uint64_t memory_bytes = 0;
   pid_t parent = 0;
   std::string level = "warn";
@@ -75,6 +83,7 @@ int run_scan_worker(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (i + 1 < argc && a == "--socket") sock = std::atoi(argv[++i]);
+    else if (i + 1 < argc && a == "--events") events = std::atoi(argv[++i]);
     else if (i + 1 < argc && a == "--memory-bytes") memory_bytes = std::strtoull(argv[++i], nullptr, 10);
     else if (i + 1 < argc && a == "--log-level") level = argv[++i];
     else if (i + 1 < argc && a == "--parent") parent = static_cast<pid_t>(std::atoi(argv[++i]));
@@ -91,8 +100,14 @@ int run_scan_worker(int argc, char** argv) {
     init_logging(level);
   } catch (const std::exception&) {
   }
-  // Nothing of the host's but the socket and the standard streams.
-  ::syscall(SYS_close_range, static_cast<unsigned>(sock) + 1, ~0U, 0);
+  // Nothing of the host's but the socket, the event area and the standard streams.
+  EventArea area;
+  if (events >= 0) {
+    void* m = ::mmap(nullptr, kEventAreaBytes, PROT_READ | PROT_WRITE, MAP_SHARED, events, 0);
+    if (m != MAP_FAILED) area = EventArea{static_cast<uint8_t*>(m), kEventAreaBytes};
+    ::close(events);
+  }
+  ::syscall(SYS_close_range, static_cast<unsigned>(std::max(sock, events)) + 1, ~0U, 0);
   Registry registry;
   for (const auto& l : libraries) registry.load_library(l);
   // Time zone data is read now: the sandbox cannot open /etc/localtime when a log line needs it.
@@ -106,7 +121,7 @@ int run_scan_worker(int argc, char** argv) {
     return 5;
   }
   if (!send_frame(sock, kReady, {})) return 0;
-  StreamingObserver observer(sock);
+  StreamingObserver observer(sock, area);
   for (;;) {
     Frame f;
     if (recv_frame(sock, f) != RecvResult::frame) return 0;  // the host closed: done

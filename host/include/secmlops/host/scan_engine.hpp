@@ -16,6 +16,7 @@
 
 namespace secmlops::host {
 
+class OrderedPipeline;
 namespace sandbox {
 class ScanSandbox;
 int run_scan_worker(int argc, char** argv);
@@ -43,6 +44,9 @@ struct ScanOptions {
   // and is opened relative to it without following any symlink (a server's scan roots).
   std::vector<std::filesystem::path> roots;
   Isolation isolation = Isolation::sandbox;
+  // Files scan_paths scans at once, each in its own worker; reports still come in sorted order.
+  // 0 = one per CPU when sandboxed (always 1 in-process).
+  unsigned parallel_files = 0;
 };
 
 // Routes files and streams to scanner plugins by content and collects findings into reports.
@@ -76,10 +80,8 @@ class ScanEngine {
   v1::FileReport scan_fd(int fd, const std::filesystem::path& path) const;
   // A descriptor from open_for_scan/open_beneath (or -errno): a directory is walked, a file
   // scanned, anything else reported; `emit` gets every entry.
-  void scan_opened(int fd, const std::filesystem::path& path,
-                   const std::function<void(v1::FileReport)>& emit) const;
-  void scan_directory(int dirfd, const std::filesystem::path& path,
-                      const std::function<void(v1::FileReport)>& emit) const;
+  void scan_opened(int fd, const std::filesystem::path& path, OrderedPipeline& out) const;
+  void scan_directory(int dirfd, const std::filesystem::path& path, OrderedPipeline& out) const;
   // Opens a path for scanning without blocking (beneath options_.roots when set); -errno.
   int open_for_scan(const std::filesystem::path& path) const;
   v1::FileReport scan_stream_in(std::shared_ptr<const Stream> stream, const std::string& display_name,

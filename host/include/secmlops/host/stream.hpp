@@ -31,8 +31,9 @@ class FileStream final : public Stream {
   // (the open never blocks: FIFOs and devices are refused, not waited on).
   explicit FileStream(const std::filesystem::path& path);
   // Takes an already-open descriptor (the one the caller checked is the one read); `name`
-  // only labels errors. Throws like the path constructor.
-  FileStream(int fd, std::string name);
+  // only labels errors. Throws like the path constructor. Without `map`, reads are pread only
+  // (a host that only digests the file and hands the descriptor to a worker).
+  FileStream(int fd, std::string name, bool map = true);
   ~FileStream() override;
   FileStream(const FileStream&) = delete;
   FileStream& operator=(const FileStream&) = delete;
@@ -44,7 +45,7 @@ class FileStream final : public Stream {
   [[nodiscard]] int fd() const { return fd_; }
 
  private:
-  void init();
+  void init(bool map);
   std::string path_;
   int fd_ = -1;
   uint64_t size_ = 0;
