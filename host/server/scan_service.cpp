@@ -201,7 +201,7 @@ class UploadReader final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
     spill_fd_ = ::mkostemp(tmpl.data(), O_CLOEXEC);
     if (spill_fd_ < 0) {
       spdlog::error("cannot create a spill file in {}: {}", dir.string(), std::strerror(errno));
-      return {grpc::StatusCode::INTERNAL, "cannot store the upload on the server"};
+      return {grpc::StatusCode::INTERNAL, "cannot create a spill file for the upload on the server"};
     }
     // Unlinked at once: the descriptor is all that is needed, and nothing is left behind if the
     // process dies.
