@@ -17,6 +17,7 @@ status=$?
 set -e
 echo
 echo "Where to look:"
+echo "  the security dashboard:         $out/dashboard.html (open it in a browser; also an MLflow artifact)"
 echo "  summary and per-model analyses: $out/reports/ (summary.txt, *_security_analysis_*.txt)"
 echo "  the whole result:               $out/pipeline-report.json (the PipelineReport message)"
 echo "  scan results for code scanning: $out/reports/scan.sarif"

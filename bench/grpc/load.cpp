@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
       if (colon == std::string::npos) break;
       start = colon + 1;
     }
-    args.insert(args.end(), {"--plugin-dir", plugin_dir.string()});
+    args.insert(args.end(), {"--no-builtin-plugins", "--plugin-dir", plugin_dir.string()});
     daemon = std::make_unique<test::Daemon>(SECMLOPSD, args, tmp.path() / "ready");
     if (!daemon->running()) {
       std::fprintf(stderr, "secmlopsd did not start (exit %d)\n", daemon->exit_code());

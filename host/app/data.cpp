@@ -82,11 +82,11 @@ void fill_record(Table& t, const std::string& label_column) {
 }  // namespace
 
 void require_finite(const host::DenseMatrix& m, const char* what) {
-  for (uint64_t i = 0; i < m.data.size(); ++i)
-    if (!std::isfinite(m.data[i]))
-      fail(AppError::Code::invalid_argument,
-           std::string(what) + ": row " + std::to_string(i / std::max<uint64_t>(1, m.cols)) + ", column " +
-               std::to_string(i % std::max<uint64_t>(1, m.cols)) + " is not a finite number");
+  try {
+    host::require_finite(m, what);
+  } catch (const std::invalid_argument& e) {
+    fail(AppError::Code::invalid_argument, e.what());
+  }
 }
 
 Table load_csv(const Environment& env, const v1::CsvData& csv, LabelRule rule,

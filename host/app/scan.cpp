@@ -23,8 +23,18 @@ host::ScanOptions scan_options(const Environment& env, const v1::ScanOptions& o)
   if (env.max_seconds_per_file > 0 && (seconds == 0 || seconds > env.max_seconds_per_file))
     seconds = env.max_seconds_per_file;
   out.limits.seconds_per_file = seconds;
+  if (env.worker_memory_bytes) out.limits.worker_memory_bytes = env.worker_memory_bytes;
+  out.isolation = env.scan_isolation;
+  out.roots = env.scan_roots;
+  out.parallel_files = env.parallel_files;
   out.cancel = env.cancel;
   return out;
+}
+
+// A configuration the scanners refuse (an unknown mode, a malformed policy) is the request's
+// error, before anything is scanned.
+void check_config(const host::ScanEngine& engine) {
+  if (auto why = engine.config_error(); !why.empty()) fail(AppError::Code::invalid_argument, why);
 }
 
 // Name and version of every scanner that took part, in name order.
@@ -78,6 +88,7 @@ v1::ScanReport scan(const Environment& env, const v1::ScanRequest& req,
   RunScope run(env, req.mlflow(), "scan", "scan " + std::filesystem::path(req.paths(0)).filename().string());
 
   host::ScanEngine engine(env.registry, options);
+  check_config(engine);
   uint64_t done = 0;
   auto report = engine.scan_paths(paths, [&](const v1::FileReport& f) {
     ++done;
@@ -101,6 +112,7 @@ v1::ScanReport scan(const Environment& env, const v1::ScanRequest& req,
 v1::FileReport scan_stream(const Environment& env, std::shared_ptr<const host::Stream> stream, const std::string& name,
                            const v1::ScanOptions& options) {
   host::ScanEngine engine(env.registry, scan_options(env, options));
+  check_config(engine);
   auto report = engine.scan_stream(std::move(stream), name);
   env.throw_if_cancelled("scan");
   return report;

@@ -18,6 +18,7 @@ namespace secmlops::cli {
 struct Context {
   std::string log_level;
   std::vector<std::filesystem::path> plugin_dirs;
+  bool builtin_plugins = true;  // false: only plugin_dirs
   int exit_code = 0;
 
   // Loads plugins from the default directories plus --plugin-dir on first use.

@@ -66,6 +66,7 @@ void print_text(const v1::PipelineReport& r) {
       std::cout << fmt::format("  {} {}{}: {}\n", g.passed() ? "pass" : "FAIL", g.condition(),
                                g.subject().empty() ? "" : " [" + g.subject() + "]", g.detail());
   }
+  if (!r.dashboard_file().empty()) std::cout << "\ndashboard: " << r.dashboard_file() << "\n";
   std::cout << "\noutputs: " << r.output_dir() << " (pipeline-report.json";
   for (const auto& s : r.steps())
     if (s.kind() == "report" && s.outputs_size() > 0) std::cout << ", reports/";

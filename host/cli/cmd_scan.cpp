@@ -41,6 +41,7 @@ void register_scan(CLI::App& app, Context& ctx) {
     bool allowlist = false;
     std::vector<std::string> options;
     double timeout = 300;
+    bool in_process = false;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("paths", args->paths, "files or directories (recursive)")->required();
@@ -59,7 +60,11 @@ void register_scan(CLI::App& app, Context& ctx) {
         if (kv.find('=') == std::string::npos || kv.front() == '=')
           throw CLI::ValidationError("--option", "'" + kv + "' is not KEY=VALUE");
       });
-  cmd->add_option("--timeout", args->timeout, "seconds allowed per file (0 = no limit)")->capture_default_str();
+  cmd->add_option("--timeout", args->timeout, "seconds allowed per file (0 = no limit)")
+      ->capture_default_str();
+  cmd->add_flag("--in-process", args->in_process,
+                "run scanner plugins inside this process instead of sandboxed workers (debugging "
+                "plugins only: a crashing plugin then ends the scan)");
   auto mlflow = add_mlflow_options(cmd);
   cmd->callback([&ctx, args, mlflow] {
     std::string threshold_name = args->fail_on;
@@ -81,6 +86,7 @@ void register_scan(CLI::App& app, Context& ctx) {
     auto& env = ctx.env();
     // --timeout 0 means no limit on the command line.
     env.default_seconds_per_file = args->timeout;
+    if (args->in_process) env.scan_isolation = host::Isolation::in_process;
     auto report = app::scan(env, req);
     if (args->format == "json")
       std::cout << host::to_json(report);

@@ -61,7 +61,7 @@ std::vector<std::string> split_commas(const std::vector<std::string>& items) {
 host::Registry& Context::registry() {
   if (!registry_) {
     registry_ = std::make_unique<host::Registry>();
-    auto dirs = host::default_plugin_dirs();
+    auto dirs = builtin_plugins ? host::default_plugin_dirs() : std::vector<std::filesystem::path>{};
     dirs.insert(dirs.end(), plugin_dirs.begin(), plugin_dirs.end());
     registry_->load_directories(dirs);
   }
@@ -85,6 +85,8 @@ int main(int argc, char** argv) {
                  "trace, debug, info, warn, error or off (default: $SECMLOPS_LOG_LEVEL or warn)");
   app.add_option("--plugin-dir", ctx.plugin_dirs,
                  "extra directory of plugin libraries (repeatable; also $SECMLOPS_PLUGIN_PATH)");
+  app.add_flag("--no-builtin-plugins{false}", ctx.builtin_plugins,
+               "load plugins only from --plugin-dir, not from the built-in folders");
   app.parse_complete_callback([&] {
     try {
       host::init_logging(ctx.log_level);

@@ -4,6 +4,8 @@
 
 #include "secmlops/host/path_guard.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace secmlops::server {
 
 std::filesystem::path RootedFiles::resolve(const std::string& requested) const {
@@ -16,6 +18,7 @@ std::filesystem::path RootedFiles::resolve(const std::string& requested) const {
     case host::RootedPath::Verdict::inside:
       return r.path;
     case host::RootedPath::Verdict::outside:
+      spdlog::warn("audit: event=path_denied reason=\"{}\"", r.reason);
       app::fail(AppError::Code::permission_denied, r.reason);
     case host::RootedPath::Verdict::not_found:
       break;
@@ -53,6 +56,15 @@ app::Environment call_env(ServerState& state, std::shared_ptr<host::CancelToken>
   env.max_matrix_values = state.config.max_matrix_values;
   env.max_seconds_per_file = state.config.seconds_per_file;
   env.default_seconds_per_file = state.config.seconds_per_file;
+  env.worker_memory_bytes = state.config.worker_memory_bytes;
+  env.scan_isolation = state.config.in_process_scans ? host::Isolation::in_process : host::Isolation::sandbox;
+  env.parallel_files = 1;  // the server's parallelism is its worker threads, one request each
+  // Paths are resolved to canonical ones under canonical roots, then opened beneath them.
+  for (const auto& r : state.config.scan_roots) {
+    std::error_code ec;
+    auto c = std::filesystem::canonical(r, ec);
+    if (!ec) env.scan_roots.push_back(c);
+  }
   return env;
 }
 

@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <fstream>
@@ -59,6 +60,31 @@ bool TokenAuth::accepts(std::string_view token) const {
 
 grpc::Status TokenAuth::check(const grpc::CallbackServerContext* context) const {
   if (!enabled()) return grpc::Status::OK;
+  auto status = check_token(context);
+  if (!status.ok())
+    spdlog::warn("audit: event=token_refused peer={} reason=\"{}\"", context->peer(), status.error_message());
+  return status;
+}
+
+std::string TokenAuth::identity(const grpc::CallbackServerContext* context) const {
+  if (!enabled()) return {};
+  const auto& md = context->client_metadata();
+  auto it = md.find("authorization");
+  if (it == md.end()) return {};
+  std::string_view value(it->second.data(), it->second.size());
+  constexpr std::string_view scheme = "Bearer ";
+  if (value.size() <= scheme.size()) return {};
+  auto d = digest(trim(value.substr(scheme.size())));
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < 16; ++i) {
+    out += hex[d[i] >> 4];
+    out += hex[d[i] & 15];
+  }
+  return out;
+}
+
+grpc::Status TokenAuth::check_token(const grpc::CallbackServerContext* context) const {
   const auto& md = context->client_metadata();
   auto it = md.find("authorization");
   if (it == md.end())

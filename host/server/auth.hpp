@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <string>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -28,8 +29,12 @@ class TokenAuth {
   // OK when tokens are off or the call's "authorization: Bearer <token>" is accepted;
   // UNAUTHENTICATED otherwise. Called at the start of every handler.
   [[nodiscard]] grpc::Status check(const grpc::CallbackServerContext* context) const;
+  // Who the call is, for ownership: a digest of its bearer token (never the token), or "" when
+  // tokens are off (every local caller is then the same owner).
+  [[nodiscard]] std::string identity(const grpc::CallbackServerContext* context) const;
 
  private:
+  [[nodiscard]] grpc::Status check_token(const grpc::CallbackServerContext* context) const;
   std::vector<std::array<unsigned char, 32>> digests_;
 };
 

@@ -75,8 +75,13 @@ host::DenseMatrix to_dense(const v1::Matrix& m, uint64_t max_values, const char*
          std::string(what) + " has " + std::to_string(m.values_size()) + " values but shape " +
              std::to_string(m.rows()) + "x" + std::to_string(m.cols()) + " needs " +
              std::to_string(m.rows() * m.cols()));
-  return host::DenseMatrix(m.rows(), m.cols(),
-                           std::vector<double>(m.values().begin(), m.values().end()));
+  host::DenseMatrix d(m.rows(), m.cols(), std::vector<double>(m.values().begin(), m.values().end()));
+  try {
+    host::require_finite(d, what);
+  } catch (const std::invalid_argument& e) {
+    fail(grpc::StatusCode::INVALID_ARGUMENT, e.what());
+  }
+  return d;
 }
 
 void from_dense(const host::DenseMatrix& d, v1::Matrix& out) {
@@ -110,11 +115,16 @@ grpc::ServerUnaryReactor* run_unary(ServerState& state, grpc::CallbackServerCont
     reactor->Finish(s);
     return reactor;
   }
+  auto caller = state.auth.identity(context);
   if (!on_pool) {
+    CallerScope scope(caller);
     reactor->Finish(guarded(work));
     return reactor;
   }
-  if (!state.pool.try_submit([reactor, work = std::move(work)] { reactor->Finish(guarded(work)); }))
+  if (!state.pool.try_submit([reactor, work = std::move(work), caller] {
+        CallerScope scope(caller);
+        reactor->Finish(guarded(work));
+      }))
     reactor->Finish(
         {grpc::StatusCode::RESOURCE_EXHAUSTED, "server busy: the work queue is full, retry later"});
   return reactor;

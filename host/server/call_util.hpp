@@ -131,7 +131,8 @@ grpc::ServerWriteReactor<Msg>* run_streaming(ServerState& state,
     writer->complete(s);
     return writer;
   }
-  bool queued = state.pool.try_submit([writer, produce = std::move(produce)] {
+  bool queued = state.pool.try_submit([writer, produce = std::move(produce), caller = state.auth.identity(context)] {
+    CallerScope scope(caller);
     writer->complete(guarded([&] { produce(*writer); }));
   });
   if (!queued)

@@ -1,10 +1,12 @@
 // secmlopsd: the secmlops gRPC API server.
+#include "abstract_listener.hpp"
 #include "memory_trim.hpp"
 #include "server_config.hpp"
 #include "server_state.hpp"
 #include "services.hpp"
 
 #include "secmlops/host/logging.hpp"
+#include "secmlops/host/scan_engine.hpp"
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
@@ -13,6 +15,8 @@
 #include <CLI/CLI.hpp>
 
 #include <malloc.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <sys/stat.h>
 
 #include <csignal>
@@ -95,6 +99,19 @@ std::string read_file(const std::string& path, const char* what) {
   return ss.str();
 }
 
+// A key that does not belong to the certificate makes every TLS handshake fail later with an
+// obscure error; say so at start.
+void check_key_matches_certificate(const std::string& cert_pem, const std::string& key_pem) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> cb(BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())), &BIO_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> kb(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())), &BIO_free);
+  std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr), &X509_free);
+  if (!cert) throw std::runtime_error("--tls-cert is not a PEM certificate");
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free);
+  if (!key) throw std::runtime_error("--tls-key is not a PEM private key (or it is encrypted)");
+  if (X509_check_private_key(cert.get(), key.get()) != 1)
+    throw std::runtime_error("--tls-key does not match the certificate in --tls-cert");
+}
+
 // The address a client uses for a listener, with the port the kernel chose for ":0".
 std::string bound_address(const std::string& address, int port) {
   if (address.rfind("unix", 0) == 0 || port <= 0) return address;
@@ -148,8 +165,13 @@ int main(int argc, char** argv) {
       "--token-file", cfg.token_file,
       "bearer tokens, one per line (>= 16 chars, file mode 600); every call must send one");
   app.add_option("--plugin-dir", cfg.plugin_dirs,
-                 "directory of plugin libraries, repeatable [default: next to the binary, "
-                 "$SECMLOPS_PLUGIN_PATH]");
+                 "extra directory of plugin libraries, repeatable; added to the built-in ones (next "
+                 "to the binary, $SECMLOPS_PLUGIN_PATH)");
+  app.add_flag("--no-builtin-plugins{false}", cfg.builtin_plugins,
+               "load plugins only from --plugin-dir, not from the built-in folders");
+  app.add_option("--abstract-socket-uid", cfg.abstract_socket_uids,
+                 "uid allowed to connect to unix-abstract: listeners (repeatable; without one, "
+                 "abstract sockets are refused)");
   app.add_option("--scan-root", cfg.scan_roots,
                  "directory Scan(paths) may read below, repeatable [default: none]");
   app.add_option("--threads", cfg.threads,
@@ -167,6 +189,24 @@ int main(int argc, char** argv) {
                  "directory for spilled uploads [default: system temp]");
   app.add_option("--seconds-per-file", cfg.seconds_per_file, "scan time budget per file (0 = none)")
       ->default_val(cfg.seconds_per_file);
+  app.add_option("--max-concurrent-uploads", cfg.max_concurrent_uploads,
+                 "ScanUpload streams open at once; more are RESOURCE_EXHAUSTED")
+      ->default_val(cfg.max_concurrent_uploads);
+  app.add_option("--upload-memory-bytes", cfg.upload_memory_bytes,
+                 "bytes all uploads together hold in memory (beyond: spilled to disk)")
+      ->default_val(cfg.upload_memory_bytes);
+  app.add_option("--upload-disk-bytes", cfg.upload_disk_bytes,
+                 "bytes all uploads together may spill to disk; beyond: RESOURCE_EXHAUSTED")
+      ->default_val(cfg.upload_disk_bytes);
+  app.add_option("--upload-idle-seconds", cfg.upload_idle_seconds,
+                 "an upload that sends nothing for this long is DEADLINE_EXCEEDED (0 = never)")
+      ->default_val(cfg.upload_idle_seconds);
+  app.add_option("--worker-memory-bytes", cfg.worker_memory_bytes,
+                 "data segment limit of each sandboxed scan worker")
+      ->default_val(cfg.worker_memory_bytes);
+  app.add_flag("--in-process-scans", cfg.in_process_scans,
+               "run scanner plugins inside the server instead of sandboxed workers (debugging "
+               "plugins only: a crashing plugin then takes the server down)");
   app.add_option("--max-models", cfg.max_models, "models the server keeps at once")
       ->default_val(cfg.max_models);
   app.add_option("--max-model-memory-bytes", cfg.max_model_memory_bytes,
@@ -235,22 +275,32 @@ int main(int argc, char** argv) {
         cfg.threads != 0 ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
     size_t queue = cfg.queue != 0 ? cfg.queue : 16u * threads;
     server::ServerState state(cfg, std::move(tokens), threads, queue);
-    state.registry.load_directories(cfg.plugin_dirs.empty() ? host::default_plugin_dirs()
-                                                            : cfg.plugin_dirs);
+    auto plugin_dirs = cfg.builtin_plugins ? host::default_plugin_dirs() : std::vector<std::filesystem::path>{};
+    plugin_dirs.insert(plugin_dirs.end(), cfg.plugin_dirs.begin(), cfg.plugin_dirs.end());
+    state.registry.load_directories(plugin_dirs);
     // Refused libraries were logged by the registry; ListPlugins reports them too.
     spdlog::info("{} plugins loaded, {} libraries refused", state.registry.plugins().size(),
                  state.registry.errors().size());
     for (const auto& root : cfg.scan_roots)
       if (!std::filesystem::is_directory(root))
         spdlog::warn("scan root {} is not a directory", root.string());
+    if (!cfg.in_process_scans) {
+      // Warm scan workers, one per thread, so the first scans do not pay for starting them.
+      host::ScanOptions warm;
+      warm.limits.worker_memory_bytes = cfg.worker_memory_bytes;
+      host::ScanEngine(state.registry, warm).prewarm(threads);
+    } else {
+      spdlog::warn("scanner plugins run inside the server (--in-process-scans): a crashing plugin ends it");
+    }
 
     std::shared_ptr<grpc::ServerCredentials> tls;
     if (!cfg.tls_cert.empty()) {
       grpc::SslServerCredentialsOptions opts(
           cfg.tls_client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
                                     : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-      opts.pem_key_cert_pairs.push_back(
-          {read_file(cfg.tls_key, "TLS key"), read_file(cfg.tls_cert, "TLS certificate")});
+      auto key = read_file(cfg.tls_key, "TLS key"), cert = read_file(cfg.tls_cert, "TLS certificate");
+      check_key_matches_certificate(cert, key);
+      opts.pem_key_cert_pairs.push_back({key, cert});
       if (!cfg.tls_client_ca.empty())
         opts.pem_root_certs = read_file(cfg.tls_client_ca, "client CA");
       tls = grpc::SslServerCredentials(opts);
@@ -262,8 +312,14 @@ int main(int argc, char** argv) {
     builder.SetMaxReceiveMessageSize(static_cast<int>(cfg.max_message_bytes));
     builder.SetMaxSendMessageSize(static_cast<int>(cfg.max_message_bytes));
     std::vector<int> ports(cfg.listen.size(), 0);
+    std::vector<std::unique_ptr<server::AbstractListener>> abstract;
+    std::vector<uid_t> abstract_uids(cfg.abstract_socket_uids.begin(), cfg.abstract_socket_uids.end());
     for (size_t i = 0; i < cfg.listen.size(); ++i) {
       const auto& a = cfg.listen[i];
+      if (a.rfind("unix-abstract:", 0) == 0) {
+        abstract.push_back(std::make_unique<server::AbstractListener>(a, abstract_uids));
+        continue;
+      }
       bool unix_socket = a.rfind("unix", 0) == 0;
       auto creds = tls && !unix_socket ? tls : grpc::InsecureServerCredentials();
       builder.AddListeningPort(a, creds, &ports[i]);
@@ -282,6 +338,7 @@ int main(int argc, char** argv) {
     if (!server)
       throw std::runtime_error(
           "could not start: check that the listen addresses are free and valid");
+    for (auto& l : abstract) l->start(server.get());
     std::string ready;
     for (size_t i = 0; i < cfg.listen.size(); ++i) {
       if (ports[i] == 0 && cfg.listen[i].rfind("unix", 0) != 0)
@@ -306,6 +363,7 @@ int main(int argc, char** argv) {
       int sig = 0;
       sigwait(&signals, &sig);
       spdlog::info("{} received: draining for up to {} s", strsignal(sig), cfg.drain_seconds);
+      for (auto& l : abstract) l->stop();
       server->GetHealthCheckService()->Shutdown();
       server->Shutdown(std::chrono::system_clock::now() +
                        std::chrono::duration_cast<std::chrono::system_clock::duration>(

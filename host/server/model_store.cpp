@@ -41,8 +41,17 @@ std::string ModelStore::refuse_reason_locked(uint64_t memory_bytes) const {
   return {};
 }
 
+namespace {
+thread_local std::string t_caller;
+}  // namespace
+
+CallerScope::CallerScope(std::string identity) : previous_(std::move(t_caller)) { t_caller = std::move(identity); }
+CallerScope::~CallerScope() { t_caller = std::move(previous_); }
+const std::string& current_caller() { return t_caller; }
+
 std::optional<std::string> ModelStore::add(const std::shared_ptr<StoredModel>& model) {
   std::lock_guard lock(mu_);
+  model->owner = current_caller();
   if (auto why = refuse_reason_locked(model->summary.memory_bytes()); !why.empty()) return why;
   std::string id;
   do id = new_id();
@@ -57,13 +66,13 @@ std::optional<std::string> ModelStore::add(const std::shared_ptr<StoredModel>& m
 std::shared_ptr<StoredModel> ModelStore::get(const std::string& id) const {
   std::lock_guard lock(mu_);
   auto it = models_.find(id);
-  return it == models_.end() ? nullptr : it->second;
+  return it == models_.end() || it->second->owner != current_caller() ? nullptr : it->second;
 }
 
 bool ModelStore::remove(const std::string& id) {
   std::lock_guard lock(mu_);
   auto it = models_.find(id);
-  if (it == models_.end()) return false;
+  if (it == models_.end() || it->second->owner != current_caller()) return false;
   memory_ -= it->second->summary.memory_bytes();
   models_.erase(it);  // a running attack keeps its shared_ptr until it finishes
   return true;
@@ -72,7 +81,8 @@ bool ModelStore::remove(const std::string& id) {
 v1::ListModelsResponse ModelStore::list() const {
   std::lock_guard lock(mu_);
   v1::ListModelsResponse out;
-  for (const auto& [id, m] : models_) *out.add_models() = m->summary;
+  for (const auto& [id, m] : models_)
+    if (m->owner == current_caller()) *out.add_models() = m->summary;
   out.set_memory_bytes(memory_);
   out.set_max_models(max_models_);
   out.set_max_memory_bytes(max_memory_);

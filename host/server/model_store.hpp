@@ -16,12 +16,27 @@ namespace secmlops::server {
 // `session` holds `mu`.
 struct StoredModel {
   std::mutex mu;
+  std::string owner;  // the identity of the caller that created it (TokenAuth::identity)
   std::unique_ptr<host::ModelSession> session;
   v1::ModelSummary summary;
   std::vector<std::string> classes;   // class names (training data's labels), index = number
   std::vector<std::string> features;  // input column names, when known
   std::map<std::string, std::string> metadata;  // training figures, as a model file records them
 };
+
+// The caller a handler works for, on this thread (set around every handler's work): models are
+// owned by the caller that created them, and other callers see NOT_FOUND.
+class CallerScope {
+ public:
+  explicit CallerScope(std::string identity);
+  ~CallerScope();
+  CallerScope(const CallerScope&) = delete;
+  CallerScope& operator=(const CallerScope&) = delete;
+
+ private:
+  std::string previous_;
+};
+const std::string& current_caller();
 
 // The server-side model registry: ids → models, with limits on how many and how much memory.
 class ModelStore {
@@ -31,8 +46,10 @@ class ModelStore {
 
   // Why a new model of `memory_bytes` cannot be added now (empty = it can).
   [[nodiscard]] std::string refuse_reason(uint64_t memory_bytes) const;
-  // Assigns an id and creation time and stores the model; returns the reason on refusal.
+  // Assigns an id, creation time and owner (the current caller) and stores the model; returns
+  // the reason on refusal.
   std::optional<std::string> add(const std::shared_ptr<StoredModel>& model);
+  // get/remove/list see only the current caller's models.
   [[nodiscard]] std::shared_ptr<StoredModel> get(const std::string& id) const;
   bool remove(const std::string& id);
   [[nodiscard]] v1::ListModelsResponse list() const;

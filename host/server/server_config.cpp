@@ -10,7 +10,7 @@
 namespace secmlops::server {
 
 bool is_local_address(const std::string& address) {
-  if (address.rfind("unix:", 0) == 0 || address.rfind("unix-abstract:", 0) == 0) return true;
+  if (address.rfind("unix:", 0) == 0) return true;
   std::string host = address;
   if (host.rfind("ipv4:", 0) == 0) host = host.substr(5);
   if (host.rfind("ipv6:", 0) == 0) host = host.substr(5);
@@ -38,6 +38,14 @@ std::string validate(const ServerConfig& c) {
   if (!c.tls_client_ca.empty() && !tls)
     return "--tls-client-ca (mTLS) needs --tls-cert and --tls-key";
   for (const auto& a : c.listen) {
+    if (a.rfind("unix-abstract:", 0) == 0) {
+      // Anyone on the host (any uid, any container sharing the network namespace) can connect.
+      if (c.abstract_socket_uids.empty())
+        return "refusing abstract unix socket " + a +
+               ": it has no file permissions; give --abstract-socket-uid for every uid allowed to connect, "
+               "or listen on unix:/path";
+      continue;
+    }
     if (is_local_address(a)) continue;
     if (!tls && !c.allow_insecure_remote)
       return "refusing plaintext on non-loopback address " + a +
@@ -51,6 +59,8 @@ std::string validate(const ServerConfig& c) {
     return "--max-message-bytes must be between 1 KiB and 2 GiB";
   if (c.drain_seconds < 0) return "--drain-seconds must not be negative";
   if (c.memory_trim_seconds < 0) return "--memory-trim-seconds must not be negative";
+  if (c.max_concurrent_uploads == 0) return "--max-concurrent-uploads must be at least 1";
+  if (c.upload_idle_seconds < 0) return "--upload-idle-seconds must not be negative";
   return {};
 }
 
@@ -120,6 +130,22 @@ void load_config_file(const std::filesystem::path& file, ServerConfig& c) {
       c.upload_spill_bytes = get<uint64_t>(v, key, file);
     else if (key == "spill_dir")
       c.spill_dir = rel(get<std::string>(v, key, file));
+    else if (key == "max_concurrent_uploads")
+      c.max_concurrent_uploads = get<uint64_t>(v, key, file);
+    else if (key == "upload_memory_bytes")
+      c.upload_memory_bytes = get<uint64_t>(v, key, file);
+    else if (key == "upload_disk_bytes")
+      c.upload_disk_bytes = get<uint64_t>(v, key, file);
+    else if (key == "upload_idle_seconds")
+      c.upload_idle_seconds = get<double>(v, key, file);
+    else if (key == "in_process_scans")
+      c.in_process_scans = get<bool>(v, key, file);
+    else if (key == "worker_memory_bytes")
+      c.worker_memory_bytes = get<uint64_t>(v, key, file);
+    else if (key == "builtin_plugins")
+      c.builtin_plugins = get<bool>(v, key, file);
+    else if (key == "abstract_socket_uids")
+      c.abstract_socket_uids = get<std::vector<uint32_t>>(v, key, file);
     else if (key == "seconds_per_file")
       c.seconds_per_file = get<double>(v, key, file);
     else if (key == "max_models")

@@ -4,6 +4,7 @@
 #include "auth.hpp"
 #include "model_store.hpp"
 #include "server_config.hpp"
+#include "upload_limits.hpp"
 #include "worker_pool.hpp"
 
 #include "secmlops/host/registry.hpp"
@@ -18,7 +19,9 @@ struct ServerState {
         pool(threads, queue),
         models(config.max_models, config.max_model_memory_bytes),
         files(config.scan_roots),
-        model_access(models) {}
+        model_access(models),
+        uploads(UploadBudgets{config.max_concurrent_uploads, config.upload_memory_bytes,
+                              config.upload_disk_bytes, config.upload_idle_seconds}) {}
 
   ServerConfig config;
   host::Registry registry;
@@ -27,6 +30,7 @@ struct ServerState {
   ModelStore models;
   RootedFiles files;          // what requests may name: paths under the scan roots
   StoredModels model_access;  // the models as the application layer uses them
+  UploadLimits uploads;
 };
 
 }  // namespace secmlops::server

@@ -24,15 +24,18 @@ class PluginServiceImpl final : public v1::PluginService::CallbackService {
   ServerState& state_;
 };
 
-class ScanServiceImpl final : public v1::ScanService::CallbackService {
+// ScanUpload is taken raw: each chunk is parsed by the service, so an undecodable one is refused
+// instead of ending the stream as if the upload were complete.
+class ScanServiceImpl final
+    : public v1::ScanService::WithRawCallbackMethod_ScanUpload<v1::ScanService::CallbackService> {
  public:
   explicit ScanServiceImpl(ServerState& state) : state_(state) {}
   grpc::ServerWriteReactor<v1::FileReport>* Scan(grpc::CallbackServerContext* context,
                                                  const v1::ScanRequest* request) override;
   grpc::ServerUnaryReactor* Report(grpc::CallbackServerContext* context, const v1::ScanRequest* request,
                                    v1::ScanReport* response) override;
-  grpc::ServerReadReactor<v1::UploadChunk>* ScanUpload(grpc::CallbackServerContext* context,
-                                                       v1::FileReport* response) override;
+  grpc::ServerReadReactor<grpc::ByteBuffer>* ScanUpload(grpc::CallbackServerContext* context,
+                                                        grpc::ByteBuffer* response) override;
 
  private:
   ServerState& state_;

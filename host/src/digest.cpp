@@ -1,7 +1,10 @@
 #include "secmlops/host/digest.hpp"
 
+#include "secmlops/host/stream.hpp"
+
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <fstream>
 #include <memory>
 #include <stdexcept>
@@ -9,21 +12,21 @@
 
 namespace secmlops::host {
 
-std::string sha256_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path.string() + ": cannot open to compute its digest");
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+namespace {
+
+using Ctx = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
+
+Ctx sha256_context() {
+  Ctx ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
     throw std::runtime_error("SHA-256 is unavailable");
-  std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    if (in.gcount() > 0) EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(in.gcount()));
-  }
-  if (in.bad()) throw std::runtime_error(path.string() + ": read error while computing its digest");
+  return ctx;
+}
+
+std::string hex_digest(EVP_MD_CTX* ctx) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx.get(), md, &len);
+  EVP_DigestFinal_ex(ctx, md, &len);
   static const char* hex = "0123456789abcdef";
   std::string out;
   for (unsigned int i = 0; i < len; ++i) {
@@ -31,6 +34,36 @@ std::string sha256_file(const std::filesystem::path& path) {
     out += hex[md[i] & 15];
   }
   return out;
+}
+
+}  // namespace
+
+std::string sha256_stream(const Stream& stream) {
+  auto ctx = sha256_context();
+  std::vector<uint8_t> buf(1 << 20);
+  const uint64_t size = stream.size();
+  for (uint64_t off = 0; off < size;) {
+    size_t n = stream.read_at(off, buf.data(), static_cast<size_t>(std::min<uint64_t>(buf.size(), size - off)));
+    if (n == 0)
+      throw std::runtime_error("the file shrank while it was read (" + std::to_string(off) + " of " +
+                               std::to_string(size) + " bytes left)");
+    EVP_DigestUpdate(ctx.get(), buf.data(), n);
+    off += n;
+  }
+  return hex_digest(ctx.get());
+}
+
+std::string sha256_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path.string() + ": cannot open to compute its digest");
+  auto ctx = sha256_context();
+  std::vector<char> buf(1 << 20);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    if (in.gcount() > 0) EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(in.gcount()));
+  }
+  if (in.bad()) throw std::runtime_error(path.string() + ": read error while computing its digest");
+  return hex_digest(ctx.get());
 }
 
 }  // namespace secmlops::host

@@ -1,5 +1,7 @@
 #include "secmlops/host/path_guard.hpp"
 
+#include "secmlops/host/printable.hpp"
+
 #include <algorithm>
 #include <optional>
 
@@ -7,6 +9,15 @@ namespace secmlops::host {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Client input in messages: bounded, control characters escaped.
+std::string quoted(const std::string& s) { return "'" + printable(s, 120) + "'"; }
+
+// A server path as the client may see it: relative to its scan root.
+std::string shown(const fs::path& root, const fs::path& p) {
+  auto rel = p.lexically_relative(root);
+  return rel.empty() ? std::string(".") : rel.string();
+}
 
 bool is_within(const fs::path& base, const fs::path& p) {
   auto [b, q] = std::mismatch(base.begin(), base.end(), p.begin(), p.end());
@@ -25,20 +36,19 @@ RootedPath walk(const fs::path& root, const fs::path& lexical, const std::string
     auto st = fs::symlink_status(at, ec);
     if (ec || !fs::exists(st)) {
       out.verdict = RootedPath::Verdict::not_found;
-      out.reason = requested + ": no such file or directory under scan root " + root.string();
+      out.reason = quoted(requested) + ": no such file or directory under the scan roots";
       return out;
     }
     if (fs::is_symlink(st)) {
       auto target = fs::canonical(at, ec);
       if (ec) {
         out.verdict = RootedPath::Verdict::not_found;
-        out.reason = requested + ": dangling symlink " + at.string();
+        out.reason = quoted(requested) + ": dangling symlink " + shown(root, at);
         return out;
       }
       if (!is_within(root, target)) {
         out.verdict = RootedPath::Verdict::outside;
-        out.reason =
-            requested + ": symlink " + at.string() + " leads outside scan root " + root.string();
+        out.reason = quoted(requested) + ": symlink " + shown(root, at) + " leads outside the scan root";
         return out;
       }
     }
@@ -46,12 +56,12 @@ RootedPath walk(const fs::path& root, const fs::path& lexical, const std::string
   auto canonical = fs::canonical(lexical, ec);
   if (ec) {
     out.verdict = RootedPath::Verdict::not_found;
-    out.reason = requested + ": " + ec.message();
+    out.reason = quoted(requested) + ": " + ec.message();
     return out;
   }
   if (!is_within(root, canonical)) {  // defence in depth: the walk above should have caught it
     out.verdict = RootedPath::Verdict::outside;
-    out.reason = requested + ": resolves outside scan root " + root.string();
+    out.reason = quoted(requested) + ": resolves outside the scan root";
     return out;
   }
   out.verdict = RootedPath::Verdict::inside;
@@ -64,7 +74,7 @@ RootedPath walk(const fs::path& root, const fs::path& lexical, const std::string
 RootedPath resolve_under_roots(const std::vector<fs::path>& roots, const std::string& requested) {
   RootedPath refused;
   refused.verdict = RootedPath::Verdict::outside;
-  refused.reason = requested + ": outside every scan root";
+  refused.reason = quoted(requested) + ": outside every scan root";
   if (requested.empty() || requested.find('\0') != std::string::npos) {
     refused.reason = "empty or malformed path";
     return refused;

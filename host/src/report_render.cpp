@@ -1,5 +1,7 @@
 #include "secmlops/host/report_render.hpp"
 
+#include "secmlops/host/printable.hpp"
+
 #include <google/protobuf/util/json_util.h>
 
 #include <fmt/format.h>
@@ -25,6 +27,13 @@ std::string format_location(const v1::Location& location) {
   return s;
 }
 
+namespace {
+// Text from files (names, messages, evidence) on a terminal: newlines and escape sequences
+// escaped, never interpreted.
+constexpr size_t kUnbounded = static_cast<size_t>(-1) / 2;
+std::string safe(const std::string& s) { return printable(s, kUnbounded); }
+}  // namespace
+
 void render_text(const v1::ScanReport& report, std::ostream& out) {
   for (const auto& f : report.files()) {
     std::string status;
@@ -33,17 +42,18 @@ void render_text(const v1::ScanReport& report, std::ostream& out) {
       case v1::PARTIAL: status = "PARTIAL"; break;
       case v1::UNSUPPORTED: status = "skipped (unrecognised format)"; break;
       case v1::ERROR: status = "ERROR"; break;
+      case v1::SKIPPED: status = safe(f.error()); break;
       default: status = "?"; break;
     }
-    out << fmt::format("{}: {}, {} finding(s)\n", f.path(), status, f.findings_size());
-    if (!f.error().empty() && f.status() != v1::UNSUPPORTED) out << "  error: " << f.error() << "\n";
+    out << fmt::format("{}: {}, {} finding(s)\n", safe(f.path()), status, f.findings_size());
+    if (!f.error().empty() && f.status() != v1::UNSUPPORTED && f.status() != v1::SKIPPED) out << "  error: " << safe(f.error()) << "\n";
     for (const auto& fi : f.findings()) {
       out << fmt::format("  {:<8} {} {}\n           at {}\n", v1::Severity_Name(fi.severity()),
-                         fi.rule_id(), fi.message(), format_location(fi.location()));
+                         safe(fi.rule_id()), safe(fi.message()), safe(format_location(fi.location())));
       if (fi.evidence_size() > 0) {
         std::string ev;
         for (const auto& e : fi.evidence()) ev += fmt::format("{}{}={}", ev.empty() ? "" : " ", e.key(), e.value());
-        out << "           evidence: " << ev << "\n";
+        out << "           evidence: " << safe(ev) << "\n";
       }
     }
   }

@@ -128,6 +128,12 @@ std::string to_sarif(const v1::ScanReport& report) {
           {"message", {{"text", fmt::format("{} not fully scanned: {}", f.path(), f.error())}}},
           {"locations", json::array({{{"physicalLocation", {{"artifactLocation", {{"uri", to_uri(f.path())}}}}}}})},
       });
+    } else if (f.status() == v1::SKIPPED) {
+      notifications.push_back({
+          {"level", "note"},
+          {"message", {{"text", fmt::format("{} {}", f.path(), f.error())}}},
+          {"locations", json::array({{{"physicalLocation", {{"artifactLocation", {{"uri", to_uri(f.path())}}}}}}})},
+      });
     }
   }
 

@@ -1,14 +1,28 @@
 #include "secmlops/host/scan_engine.hpp"
 
+#include "ordered_pipeline.hpp"
+#include "sandbox/scan_sandbox.hpp"
 #include "scan_job.hpp"
+
+#include "secmlops/host/digest.hpp"
+#include "secmlops/host/printable.hpp"
+#include "secmlops/host/safe_open.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <map>
+#include <thread>
 
 namespace secmlops::host {
 namespace {
@@ -65,7 +79,16 @@ Route route(const Registry& registry, const Stream& stream, const std::string& n
 }  // namespace
 
 ScanEngine::ScanEngine(const Registry& registry, ScanOptions options)
-    : registry_(registry), options_(std::move(options)) {}
+    : registry_(registry), options_(std::move(options)) {
+  if (options_.isolation == Isolation::sandbox) {
+    // The worker loads exactly the scanner libraries this registry holds.
+    std::vector<std::filesystem::path> libraries;
+    for (const auto& p : registry_.by_kind(SECMLOPS_KIND_SCANNER))
+      if (std::find(libraries.begin(), libraries.end(), p.library_path()) == libraries.end())
+        libraries.push_back(p.library_path());
+    sandbox_ = sandbox::ScanSandbox::for_libraries(libraries, options_.limits.worker_memory_bytes);
+  }
+}
 
 namespace {
 
@@ -86,6 +109,7 @@ void run_scanner(v1::FileReport& report, const std::shared_ptr<const Stream>& st
   sr->set_format(format);
   sr->set_scanner(scanner.name());
   std::string member_chain = join_members(members);
+  if (auto* observer = scan_observer()) observer->scanner_started(scanner.name(), members);
   try {
     Instance inst(scanner, options.scanner_config);
     ScanJobContext job(stream, report, members, scanner.name(), options.limits.max_findings_per_stream);
@@ -320,7 +344,7 @@ void ScanEngine::expand_into(v1::FileReport& report, const std::shared_ptr<const
 
 v1::FileReport ScanEngine::scan_stream(std::shared_ptr<const Stream> stream,
                                        const std::string& display_name) const {
-  return scan_stream_in(std::move(stream), display_name, std::nullopt);
+  return scan_isolated(std::move(stream), display_name, std::nullopt);
 }
 
 v1::FileReport ScanEngine::scan_stream_in(std::shared_ptr<const Stream> stream,
@@ -330,6 +354,7 @@ v1::FileReport ScanEngine::scan_stream_in(std::shared_ptr<const Stream> stream,
   report.set_path(display_name);
   report.set_size(stream->size());
   auto t0 = std::chrono::steady_clock::now();
+
   auto cancel = std::make_shared<CancelToken>(options_.cancel);
   if (options_.limits.seconds_per_file > 0)
     cancel->set_deadline(t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -362,21 +387,178 @@ v1::FileReport ScanEngine::scan_stream_in(std::shared_ptr<const Stream> stream,
   }
   report.set_duration_seconds(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  make_utf8_safe(report);
+  return report;
+}
+
+namespace {
+
+v1::FileReport entry_report(const std::filesystem::path& path, v1::FileStatus status, std::string error) {
+  v1::FileReport report;
+  report.set_path(path.string());
+  report.set_status(status);
+  report.set_error(std::move(error));
+  make_utf8_safe(report);
+  return report;
+}
+
+v1::FileReport skipped(const std::filesystem::path& path, mode_t mode) {
+  std::string why = S_ISLNK(mode) ? "symlink, not followed" : std::string(file_type_name(mode)) + ", not a regular file";
+  return entry_report(path, v1::SKIPPED, "skipped: " + why);
+}
+
+std::filesystem::path parent_or_dot(const std::filesystem::path& p) {
+  return p.parent_path().empty() ? std::filesystem::path(".") : p.parent_path();
+}
+
+}  // namespace
+
+int ScanEngine::open_for_scan(const std::filesystem::path& path) const {
+  constexpr int kFlags = O_RDONLY | O_NONBLOCK | O_NOCTTY;
+  if (options_.roots.empty()) return open_nonblocking(path.string());
+  auto lexical = path.lexically_normal();
+  for (const auto& root : options_.roots) {
+    auto rel = lexical.lexically_relative(root.lexically_normal());
+    if (rel.empty() || *rel.begin() == "..") continue;
+    UniqueFd rootfd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!rootfd) return -errno;
+    return open_beneath(rootfd.get(), rel.string(), kFlags);
+  }
+  return -EXDEV;
+}
+
+v1::FileReport ScanEngine::scan_fd(int raw_fd, const std::filesystem::path& path) const {
+  UniqueFd fd(raw_fd);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0)
+    return entry_report(path, v1::ERROR, path.string() + ": cannot stat: " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return skipped(path, st.st_mode);
+  std::shared_ptr<const Stream> stream;
+  try {
+    stream = std::make_shared<FileStream>(fd.release(), path.string(), /*map=*/!sandbox_);
+  } catch (const std::exception& e) {
+    return entry_report(path, v1::ERROR, e.what());
+  }
+  return scan_isolated(stream, path.string(), parent_or_dot(path));
+}
+
+std::string ScanEngine::config_error() const {
+  if (sandbox_) return sandbox_->config_error(options_);
+  for (const auto& p : registry_.by_kind(SECMLOPS_KIND_SCANNER)) {
+    try {
+      Instance check(p, options_.scanner_config);
+    } catch (const std::exception& e) {
+      return p.name() + ": " + e.what();
+    }
+  }
+  return {};
+}
+
+void ScanEngine::prewarm(unsigned workers) const {
+  if (sandbox_) sandbox_->prewarm(workers);
+}
+
+v1::FileReport ScanEngine::scan_isolated(std::shared_ptr<const Stream> stream, const std::string& display_name,
+                                         const std::optional<std::filesystem::path>& base_dir) const {
+  // Digest of the very bytes that are scanned (same descriptor or buffer), read with pread so a
+  // file truncated meanwhile is an error here rather than a fault.
+  std::string sha;
+  try {
+    sha = sha256_stream(*stream);
+  } catch (const std::exception& e) {
+    return entry_report(display_name, v1::ERROR, display_name + ": " + e.what());
+  }
+  v1::FileReport report;
+  if (!sandbox_) {
+    report = scan_stream_in(stream, display_name, base_dir);
+  } else {
+    auto t0 = std::chrono::steady_clock::now();
+    auto cancel = std::make_shared<CancelToken>(options_.cancel);
+    int fd = -1;
+    sandbox::ScanSandbox* box = sandbox_.get();
+    UniqueFd owned;
+    if (const auto* file = dynamic_cast<const FileStream*>(stream.get())) {
+      fd = file->fd();
+    } else {
+      try {
+        owned.reset(sandbox::sealed_memfd(*stream, display_name));
+      } catch (const std::exception& e) {
+        return entry_report(display_name, v1::ERROR, display_name + ": " + e.what());
+      }
+      fd = owned.get();
+    }
+    report = box->scan(fd, display_name, base_dir, options_, cancel);
+    report.set_path(display_name);
+    make_utf8_safe(report);
+    report.set_duration_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  report.set_size(stream->size());
+  report.set_sha256(sha);
   return report;
 }
 
 v1::FileReport ScanEngine::scan_file(const std::filesystem::path& path) const {
-  std::shared_ptr<const Stream> stream;
-  try {
-    stream = std::make_shared<FileStream>(path);
-  } catch (const std::exception& e) {
-    v1::FileReport report;
-    report.set_path(path.string());
-    report.set_status(v1::ERROR);
-    report.set_error(e.what());
-    return report;
+  int fd = open_for_scan(path);
+  if (fd < 0) {
+    if (fd == -ELOOP) return entry_report(path, v1::SKIPPED, "skipped: symlink, not followed");
+    return entry_report(path, v1::ERROR, path.string() + ": cannot open: " + std::strerror(-fd));
   }
-  return scan_stream_in(stream, path.string(), path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path());
+  return scan_fd(fd, path);
+}
+
+// Walks a directory through descriptors: every entry is opened relative to its already-open
+// parent without following links, so swapping a file or a folder for a symlink mid-scan can
+// never lead outside the tree; entries are visited in sorted order, depth first (the order of
+// sorting the full paths).
+void ScanEngine::scan_directory(int dirfd, const std::filesystem::path& path, OrderedPipeline& out) const {
+  auto emit = [&](v1::FileReport r) { out.ready(std::move(r)); };
+  int listing = ::dup(dirfd);
+  DIR* dir = listing < 0 ? nullptr : ::fdopendir(listing);
+  if (dir == nullptr) {
+    int err = errno;
+    if (listing >= 0) ::close(listing);
+    emit(entry_report(path, v1::ERROR, path.string() + ": cannot list directory: " + std::strerror(err)));
+    return;
+  }
+  std::vector<std::pair<std::string, unsigned char>> entries;
+  errno = 0;
+  while (auto* e = ::readdir(dir)) {
+    std::string name = e->d_name;
+    if (name != "." && name != "..") entries.emplace_back(std::move(name), e->d_type);
+  }
+  int err = errno;
+  ::closedir(dir);
+  if (err != 0) emit(entry_report(path, v1::ERROR, path.string() + ": cannot list directory: " + std::strerror(err)));
+  std::sort(entries.begin(), entries.end());
+  for (const auto& [name, type] : entries) {
+    if (options_.cancel && options_.cancel->cancelled()) return;
+    auto child = path / name;
+    // Known non-regular entries are reported without being opened at all.
+    switch (type) {
+      case DT_LNK: emit(skipped(child, S_IFLNK)); continue;
+      case DT_FIFO: emit(skipped(child, S_IFIFO)); continue;
+      case DT_SOCK: emit(skipped(child, S_IFSOCK)); continue;
+      case DT_CHR: emit(skipped(child, S_IFCHR)); continue;
+      case DT_BLK: emit(skipped(child, S_IFBLK)); continue;
+      default: break;
+    }
+    scan_opened(open_beneath(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY), child, out);
+  }
+}
+
+void ScanEngine::scan_opened(int fd, const std::filesystem::path& path, OrderedPipeline& out) const {
+  if (fd < 0) {
+    if (fd == -ELOOP) out.ready(skipped(path, S_IFLNK));
+    else out.ready(entry_report(path, v1::ERROR, path.string() + ": cannot open: " + std::strerror(-fd)));
+    return;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    UniqueFd dir(fd);
+    scan_directory(dir.get(), path, out);
+  } else {
+    out.submit([this, fd, path] { return scan_fd(fd, path); });
+  }
 }
 
 v1::ScanReport ScanEngine::scan_paths(const std::vector<std::filesystem::path>& paths,
@@ -384,35 +566,19 @@ v1::ScanReport ScanEngine::scan_paths(const std::vector<std::filesystem::path>& 
   v1::ScanReport report;
   report.set_started_at(now_rfc3339());
   auto t0 = std::chrono::steady_clock::now();
-  auto emit = [&](v1::FileReport fr) {
-    if (on_file) on_file(fr);
-    *report.add_files() = std::move(fr);
-  };
-  for (const auto& p : paths) {
-    if (options_.cancel && options_.cancel->cancelled()) break;
-    std::error_code ec;
-    if (std::filesystem::is_directory(p, ec)) {
-      std::vector<std::filesystem::path> files;
-      // Symlinks are not followed: a scan of a tree must not escape it.
-      for (auto it = std::filesystem::recursive_directory_iterator(
-               p, std::filesystem::directory_options::skip_permission_denied, ec);
-           !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-        if (it->is_regular_file(ec) && !it->is_symlink(ec)) files.push_back(it->path());
-      }
-      if (ec) {
-        v1::FileReport fr;
-        fr.set_path(p.string());
-        fr.set_status(v1::ERROR);
-        fr.set_error(p.string() + ": cannot list directory: " + ec.message());
-        emit(std::move(fr));
-      }
-      std::sort(files.begin(), files.end());
-      for (const auto& f : files) {
-        if (options_.cancel && options_.cancel->cancelled()) break;
-        emit(scan_file(f));
-      }
-    } else {
-      emit(scan_file(p));
+  unsigned width = 1;
+  if (sandbox_)
+    width = options_.parallel_files != 0 ? options_.parallel_files
+                                         : std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
+  {
+    OrderedPipeline out(width, [&](v1::FileReport fr) {
+      if (on_file) on_file(fr);
+      *report.add_files() = std::move(fr);
+    });
+    for (const auto& p : paths) {
+      if (options_.cancel && options_.cancel->cancelled()) break;
+      // One non-blocking open decides what the argument is; the descriptor is what gets scanned.
+      scan_opened(open_for_scan(p), p, out);
     }
   }
   report.set_duration_seconds(

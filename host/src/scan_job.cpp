@@ -5,6 +5,12 @@
 #include <algorithm>
 
 namespace secmlops::host {
+namespace {
+ScanObserver* g_observer = nullptr;
+}  // namespace
+
+void set_scan_observer(ScanObserver* observer) { g_observer = observer; }
+ScanObserver* scan_observer() { return g_observer; }
 
 ScanJobContext::ScanJobContext(std::shared_ptr<const Stream> stream, v1::FileReport& report,
                                std::vector<std::string> members, std::string scanner,
@@ -75,6 +81,7 @@ secmlops_status ScanJobContext::on_finding(const secmlops_finding& f) {
       e->set_value(f.evidence[i].value ? f.evidence[i].value : "");
     }
   }
+  if (g_observer != nullptr) g_observer->finding(*out);
   return SECMLOPS_OK;
 }
 
@@ -83,7 +90,7 @@ secmlops_status ScanJobContext::stat_sibling(const char* relative, secmlops_sibl
     out.flags = SECMLOPS_SIBLING_NO_CONTEXT;
     return SECMLOPS_OK;
   }
-  auto info = stat_sibling_in(*base_dir_, relative);
+  auto info = g_observer != nullptr ? g_observer->stat_sibling(relative) : stat_sibling_in(*base_dir_, relative);
   out.flags = info.flags;
   out.size = info.size;
   return SECMLOPS_OK;
@@ -154,6 +161,7 @@ void add_host_finding(v1::FileReport& report, const std::vector<std::string>& me
     e->set_key(k);
     e->set_value(v);
   }
+  if (g_observer != nullptr) g_observer->finding(*out);
 }
 
 }  // namespace secmlops::host

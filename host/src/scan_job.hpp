@@ -45,6 +45,20 @@ class ScanJobContext final : public JobContext {
   uint64_t view_offset_ = 0, view_len_ = 0;
 };
 
+// Watches scans as they run, in this process. A sandboxed scan worker installs one to stream
+// every finding to the host as it is emitted (nothing is lost when a plugin then crashes) and to
+// forward stat_sibling questions to the host, which alone may look at the file system.
+class ScanObserver {
+ public:
+  virtual ~ScanObserver() = default;
+  virtual void scanner_started(const std::string& scanner, const std::vector<std::string>& members) = 0;
+  virtual void finding(const v1::Finding& finding) = 0;
+  virtual secmlops_sibling_info stat_sibling(const std::string& relative) = 0;
+};
+// Process-wide (a worker scans one file at a time); nullptr = none.
+void set_scan_observer(ScanObserver* observer);
+ScanObserver* scan_observer();
+
 // Resolves `relative` against `base_dir` without touching anything outside it: absolute paths,
 // ".." escapes and symlinks leading out are flagged, never stat'ed.
 secmlops_sibling_info stat_sibling_in(const std::filesystem::path& base_dir, const std::string& relative);

@@ -1,5 +1,7 @@
 #include "secmlops/host/stream.hpp"
 
+#include "secmlops/host/safe_open.hpp"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -13,8 +15,17 @@
 namespace secmlops::host {
 
 FileStream::FileStream(const std::filesystem::path& path) : path_(path.string()) {
-  fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ < 0) throw std::runtime_error(path_ + ": cannot open: " + std::strerror(errno));
+  fd_ = open_nonblocking(path_);
+  if (fd_ < 0) throw std::runtime_error(path_ + ": cannot open: " + std::strerror(-fd_));
+  init(true);
+}
+
+FileStream::FileStream(int fd, std::string name, bool map) : path_(std::move(name)), fd_(fd) {
+  if (fd_ < 0) throw std::runtime_error(path_ + ": no descriptor");
+  init(map);
+}
+
+void FileStream::init(bool map) {
   struct stat st {};
   if (::fstat(fd_, &st) != 0) {
     int err = errno;
@@ -23,10 +34,10 @@ FileStream::FileStream(const std::filesystem::path& path) : path_(path.string())
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd_);
-    throw std::runtime_error(path_ + ": not a regular file");
+    throw std::runtime_error(path_ + ": not a regular file (" + file_type_name(st.st_mode) + ")");
   }
   size_ = static_cast<uint64_t>(st.st_size);
-  if (size_ > 0) {
+  if (map && size_ > 0) {
     void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
     if (m != MAP_FAILED) {
       map_ = static_cast<const uint8_t*>(m);

@@ -6,6 +6,7 @@
 #include "support/temp_dir.hpp"
 
 #include <lz4frame.h>
+#include <zlib.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -180,3 +181,38 @@ TEST(ContainerReaders, HostileBytesNeverThrow) {
 
 }  // namespace
 }  // namespace secmlops::host::containers
+
+namespace secmlops::host {
+namespace {
+
+// A member with an empty name and no extra field: its local header has no variable part at all
+// (the reader once copied zero bytes through a null pointer there).
+TEST(ZipReader, EmptyMemberNameIsRead) {
+  auto le16 = [](std::string& s, uint16_t v) { s += static_cast<char>(v & 0xff), s += static_cast<char>(v >> 8); };
+  auto le32 = [&](std::string& s, uint32_t v) { le16(s, v & 0xffff), le16(s, v >> 16); };
+  const std::string data = "EVIL in a nameless member";
+  uint32_t crc = static_cast<uint32_t>(::crc32(0, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
+  std::string zip;
+  le32(zip, 0x04034b50); le16(zip, 20); le16(zip, 0); le16(zip, 0); le16(zip, 0); le16(zip, 0);
+  le32(zip, crc); le32(zip, static_cast<uint32_t>(data.size())); le32(zip, static_cast<uint32_t>(data.size()));
+  le16(zip, 0); le16(zip, 0);
+  zip += data;
+  uint32_t cd = static_cast<uint32_t>(zip.size());
+  le32(zip, 0x02014b50); le16(zip, 20); le16(zip, 20); le16(zip, 0); le16(zip, 0); le16(zip, 0); le16(zip, 0);
+  le32(zip, crc); le32(zip, static_cast<uint32_t>(data.size())); le32(zip, static_cast<uint32_t>(data.size()));
+  le16(zip, 0); le16(zip, 0); le16(zip, 0); le16(zip, 0); le16(zip, 0); le32(zip, 0); le32(zip, 0);
+  uint32_t cd_size = static_cast<uint32_t>(zip.size()) - cd;
+  le32(zip, 0x06054b50); le16(zip, 0); le16(zip, 0); le16(zip, 1); le16(zip, 1); le32(zip, cd_size); le32(zip, cd);
+  le16(zip, 0);
+  test::TempDir dir;
+  auto path = dir.write("nameless.zip", zip);
+  Registry registry;
+  registry.load_library(std::filesystem::path(SECMLOPS_FIXTURE_PLUGIN_DIR) / "secmlops_fixture-cpp.so");
+  auto r = ScanEngine(registry, {}).scan_file(path);
+  bool evil = false;
+  for (const auto& f : r.findings()) evil |= f.rule_id() == "FIXTURE-EVIL";
+  EXPECT_TRUE(evil) << r.DebugString();
+}
+
+}  // namespace
+}  // namespace secmlops::host

@@ -14,6 +14,9 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <cmath>
+#include <map>
+#include <set>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -301,6 +304,335 @@ TEST(LiveRefusal, PlaintextOnAPublicAddressDoesNotStart) {
                  t.path() / "ready");
   EXPECT_FALSE(d.running());
   EXPECT_EQ(d.exit_code(), 2);
+}
+
+
+// ---- hostile clients, hostile files, hostile plugins ----
+
+// A health check over a fresh channel: SERVING within 5 s.
+bool serving(const std::shared_ptr<grpc::Channel>& ch) {
+  grpc::GenericStub stub(ch);
+  grpc::CompletionQueue cq;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::Slice check_all(std::string("\x0a\x00", 2));
+  grpc::ByteBuffer request(&check_all, 1), response;
+  auto call = stub.PrepareUnaryCall(&ctx, "/grpc.health.v1.Health/Check", request, &cq);
+  call->StartCall();
+  grpc::Status status;
+  call->Finish(&response, &status, nullptr);
+  return next(cq) && status.ok() && bytes_of(response) == std::string("\x08\x01", 2);
+}
+
+grpc::ByteBuffer buffer_of(const std::string& bytes) {
+  grpc::Slice s(bytes);
+  return grpc::ByteBuffer(&s, 1);
+}
+
+TEST_F(Live, MalformedChunkIsInvalidArgumentNotATruncatedScan) {
+  start();
+  grpc::GenericStub stub(unix_channel());
+  grpc::CompletionQueue cq;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  auto call = stub.PrepareCall(&ctx, "/secmlops.v1.ScanService/ScanUpload", &cq);
+  call->StartCall(nullptr);
+  ASSERT_TRUE(next(cq));
+  v1::UploadChunk first, payload;
+  first.set_name("evil.bin");
+  payload.set_data("EVIL payload after the broken chunk");
+  // Field 1 (name) declared 127 bytes long with 2 present: not a decodable UploadChunk.
+  for (const std::string& bytes : {first.SerializeAsString(), std::string("\x0a\x7f\x01\x02", 4),
+                                   payload.SerializeAsString()}) {
+    call->Write(buffer_of(bytes), nullptr);
+    if (!next(cq)) break;
+  }
+  call->WritesDone(nullptr);
+  next(cq);
+  grpc::Status status;
+  call->Finish(&status, nullptr);
+  ASSERT_TRUE(next(cq));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("#2"));
+}
+
+TEST_F(Live, StalledUploadsStayWithinTheBudgetAndTimeOut) {
+  start({"--threads", "2", "--max-concurrent-uploads", "64", "--upload-memory-bytes", "16777216",
+         "--upload-disk-bytes", "33554432", "--upload-idle-seconds", "3", "--upload-spill-bytes",
+         "262144"});
+  const uint64_t rss_before = daemon_->rss_bytes();
+  auto ch = unix_channel();
+  auto stub = v1::ScanService::NewStub(ch);
+  struct Stalled {
+    grpc::ClientContext ctx;
+    v1::FileReport report;
+    std::unique_ptr<grpc::ClientWriter<v1::UploadChunk>> writer;
+  };
+  std::vector<std::unique_ptr<Stalled>> stalled;
+  v1::UploadChunk c;
+  c.set_name("stalled");
+  c.set_data(std::string(200 * 1024, 'x'));
+  for (int i = 0; i < 500; ++i) {
+    auto s = std::make_unique<Stalled>();
+    s->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    s->writer = stub->ScanUpload(&s->ctx, &s->report);
+    s->writer->Write(c);
+    stalled.push_back(std::move(s));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // Health and scans are still answered while 500 uploads hang.
+  EXPECT_TRUE(serving(unix_channel()));
+  const uint64_t rss_during = daemon_->rss_bytes();
+  EXPECT_LT(rss_during, rss_before + (160u << 20)) << "RSS " << rss_before << " -> " << rss_during;
+  int exhausted = 0, idle = 0, other = 0;
+  for (auto& s : stalled) {
+    auto status = s->writer->Finish();
+    if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) ++exhausted;
+    else if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) ++idle;
+    else ++other;
+  }
+  EXPECT_GE(exhausted, 500 - 64);
+  EXPECT_GE(idle, 1);
+  EXPECT_EQ(other, 0);
+  // Everything is released: a fresh upload is scanned.
+  v1::FileReport r;
+  auto s = upload(*stub, "after", "EVIL", &r);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(r.findings_size(), 1);
+}
+
+TEST_F(Live, HostilePluginsBecomePerFileErrorsAndTheServerLives) {
+  start({"--plugin-dir", SECMLOPS_HOSTILE_PLUGIN_DIR, "--seconds-per-file", "2"});
+  auto stub = v1::ScanService::NewStub(unix_channel());
+  for (std::string word : {"segv", "abort", "loop", "passwd", "socket", "alloc"}) {
+    v1::FileReport r;
+    auto s = upload(*stub, word, "HOSTILE " + word + std::string(6 - word.size(), ' '), &r);
+    ASSERT_TRUE(s.ok()) << word << ": " << s.error_message();
+    ASSERT_GE(r.findings_size(), 1) << word;
+    if (word == "passwd") {  // refused and reported, the scan goes on
+      EXPECT_EQ(r.findings(r.findings_size() - 1).rule_id(), "HOST-SANDBOX-OPEN");
+    } else {
+      EXPECT_NE(r.status(), v1::SCANNED) << word;
+      EXPECT_FALSE(r.error().empty()) << word;
+    }
+    EXPECT_EQ(r.findings(0).rule_id(), "FIXTURE-HOSTILE");
+    for (const auto& f : r.findings()) EXPECT_NE(f.rule_id(), "FIXTURE-LEAK") << word;
+  }
+  v1::FileReport r;
+  ASSERT_TRUE(upload(*stub, "after", "EVIL", &r).ok());
+  EXPECT_EQ(r.findings_size(), 1);
+  EXPECT_TRUE(serving(unix_channel()));
+  EXPECT_EQ(daemon_->stop(), 0);
+}
+
+TEST_F(Live, FifoDeviceAndTruncatedFileInARoot) {
+  start({"--plugin-dir", SECMLOPS_HOSTILE_PLUGIN_DIR, "--threads", "2"});
+  ASSERT_EQ(::mkfifo((root_ / "a.fifo").c_str(), 0600), 0);
+  fs::create_symlink("/dev/zero", root_ / "b.dev");
+  auto big = tmp_.write("root/c.bin", "HOSTILE bus   " + std::string(8 << 20, 'x'));
+  tmp_.write("root/d.bin", "EVIL");
+  auto stub = v1::ScanService::NewStub(unix_channel());
+  std::thread truncator([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    ::truncate(big.c_str(), 0);
+  });
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::ScanRequest req;
+  req.add_paths(".");
+  auto reader = stub->Scan(&ctx, req);
+  std::map<std::string, v1::FileReport> seen;
+  for (v1::FileReport r; reader->Read(&r);) seen[fs::path(r.path()).filename()] = r;
+  EXPECT_TRUE(reader->Finish().ok());
+  truncator.join();
+  EXPECT_EQ(seen["a.fifo"].status(), v1::SKIPPED);
+  EXPECT_EQ(seen["b.dev"].status(), v1::SKIPPED);
+  EXPECT_EQ(seen["c.bin"].status(), v1::ERROR);
+  EXPECT_THAT(seen["c.bin"].error(), HasSubstr("SIGBUS"));
+  EXPECT_EQ(seen["d.bin"].findings_size(), 1);
+  // Both workers are free.
+  for (int i = 0; i < 2; ++i) {
+    v1::FileReport r;
+    EXPECT_TRUE(upload(*stub, "after", "EVIL", &r).ok());
+  }
+}
+
+TEST_F(Live, NanAndInfinityAreRefusedByEveryMatrixOperation) {
+  start();
+  auto stub = v1::ModelService::NewStub(unix_channel());
+  v1::TrainRequest train;
+  train.set_plugin("fixture-model");
+  train.set_test_size(0);
+  auto* x = train.mutable_features();
+  x->set_rows(4);
+  x->set_cols(1);
+  for (double v : {-2.0, -1.0, 1.0, 2.0}) x->add_values(v);
+  for (int y : {0, 0, 1, 1}) train.add_labels(y);
+  v1::TrainResponse trained;
+  {
+    grpc::ClientContext ctx;
+    auto s = stub->Train(&ctx, train, &trained);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  for (double bad : {std::nan(""), HUGE_VAL, -HUGE_VAL}) {
+    v1::PredictRequest p;
+    p.set_model_id(trained.model().id());
+    p.mutable_features()->set_rows(2);
+    p.mutable_features()->set_cols(1);
+    p.mutable_features()->add_values(1.0);
+    p.mutable_features()->add_values(bad);
+    v1::PredictResponse out;
+    grpc::ClientContext ctx;
+    auto s = stub->Predict(&ctx, p, &out);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(s.error_message(), HasSubstr("row 1, column 0"));
+  }
+}
+
+TEST_F(Live, RefusedScannerConfigurationIsInvalidArgument) {
+  start();
+  tmp_.write("root/x.bin", "EVIL");
+  auto stub = v1::ScanService::NewStub(unix_channel());
+  grpc::ClientContext ctx;
+  v1::ScanRequest req;
+  req.add_paths("x.bin");
+  auto* kv = req.mutable_options()->add_scanner_config();
+  kv->set_key("severity");
+  kv->set_value("bogus");
+  auto reader = stub->Scan(&ctx, req);
+  v1::FileReport r;
+  EXPECT_FALSE(reader->Read(&r));
+  auto s = reader->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("severity"));
+}
+
+TEST_F(Live, ModelsBelongToTheTokenThatCreatedThem) {
+  const std::string alice = "alice-token-0123456789abcdef", bob = "bob-token-0123456789abcdef";
+  auto f = tmp_.write("two-tokens", alice + "\n" + bob + "\n");
+  ::chmod(f.c_str(), 0600);
+  start({"--token-file", f.string()});
+  auto stub = v1::ModelService::NewStub(unix_channel());
+  auto as = [](grpc::ClientContext& ctx, const std::string& token) {
+    ctx.AddMetadata("authorization", "Bearer " + token);
+  };
+  v1::TrainRequest train;
+  train.set_plugin("fixture-model");
+  train.set_test_size(0);
+  train.mutable_features()->set_rows(2);
+  train.mutable_features()->set_cols(1);
+  train.mutable_features()->add_values(-1);
+  train.mutable_features()->add_values(1);
+  train.add_labels(0);
+  train.add_labels(1);
+  v1::TrainResponse trained;
+  {
+    grpc::ClientContext ctx;
+    as(ctx, alice);
+    ASSERT_TRUE(stub->Train(&ctx, train, &trained).ok());
+  }
+  v1::ModelRef ref;
+  ref.set_model_id(trained.model().id());
+  {
+    grpc::ClientContext ctx;
+    as(ctx, bob);
+    v1::DescribeResponse d;
+    EXPECT_EQ(stub->Describe(&ctx, ref, &d).error_code(), grpc::StatusCode::NOT_FOUND);
+  }
+  {
+    grpc::ClientContext ctx;
+    as(ctx, bob);
+    v1::DeleteModelResponse d;
+    EXPECT_EQ(stub->Delete(&ctx, ref, &d).error_code(), grpc::StatusCode::NOT_FOUND);
+  }
+  for (const auto& [token, n] : {std::pair{bob, 0}, std::pair{alice, 1}}) {
+    grpc::ClientContext ctx;
+    as(ctx, token);
+    v1::ListModelsResponse list;
+    ASSERT_TRUE(stub->List(&ctx, v1::ListModelsRequest{}, &list).ok());
+    EXPECT_EQ(list.models_size(), n);
+  }
+  {
+    grpc::ClientContext ctx;
+    as(ctx, alice);
+    v1::DescribeResponse d;
+    EXPECT_TRUE(stub->Describe(&ctx, ref, &d).ok());
+  }
+}
+
+TEST_F(Live, FileNamesThatAreNotUtf8DoNotBreakTheStream) {
+  start();
+  tmp_.write(std::string("root/bad\xff\xfe name.bin"), "EVIL");
+  tmp_.write("root/z.bin", "EVIL");
+  auto stub = v1::ScanService::NewStub(unix_channel());
+  grpc::ClientContext ctx;
+  v1::ScanRequest req;
+  req.add_paths(".");
+  auto reader = stub->Scan(&ctx, req);
+  std::vector<v1::FileReport> got;
+  for (v1::FileReport r; reader->Read(&r);) got.push_back(r);
+  auto s = reader->Finish();
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_THAT(got[0].path(), HasSubstr("bad\\xff\\xfe name.bin"));
+  EXPECT_EQ(got[0].findings_size(), 1);
+  EXPECT_EQ(got[1].findings_size(), 1);
+  // UploadChunk.name is a proto3 string: a name that is not UTF-8 is an undecodable chunk.
+  v1::FileReport r;
+  EXPECT_EQ(upload(*stub, std::string("up\xc3\x28.bin"), "EVIL", &r).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(upload(*stub, "after.bin", "EVIL", &r).ok());
+}
+
+TEST_F(Live, PluginDirAddsToTheBuiltInPlugins) {
+  start();
+  v1::PluginList list;
+  ASSERT_TRUE(list_plugins(unix_channel(), nullptr, &list).ok());
+  std::set<std::string> names;
+  for (const auto& p : list.plugins()) names.insert(p.name());
+  EXPECT_TRUE(names.count("fixture-magic"));
+  EXPECT_TRUE(names.count("pickle")) << "built-in plugins are kept next to --plugin-dir";
+}
+
+TEST(LiveRefusal, TlsKeyThatDoesNotMatchTheCertificateIsNamed) {
+  test::TempDir t;
+  std::string cmd = std::string("bash ") + SECMLOPS_CERT_SCRIPT + " " + (t.path() / "certs").string();
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  auto log = t.path() / "log";
+  auto tokens = t.write("tokens", std::string(kToken) + "\n");
+  ::chmod(tokens.c_str(), 0600);
+  std::string run = std::string(SECMLOPSD) + " --plugin-dir " + SECMLOPS_FIXTURE_PLUGIN_DIR +
+                    " --listen 127.0.0.1:0 --token-file " + tokens.string() + " --tls-cert " + (t.path() / "certs/server.crt").string() +
+                    " --tls-key " + (t.path() / "certs/client.key").string() + " 2>" + log.string();
+  int status = std::system(run.c_str());
+  EXPECT_NE(WEXITSTATUS(status), 0);
+  EXPECT_THAT(slurp(log), HasSubstr("does not match the certificate"));
+}
+
+TEST(LiveRefusal, AbstractSocketsOnlyForAllowedUids) {
+  test::TempDir t;
+  std::string name = "secmlops-test-" + std::to_string(::getpid());
+  {
+    test::Daemon d(SECMLOPSD, {"--plugin-dir", SECMLOPS_FIXTURE_PLUGIN_DIR, "--listen", "unix-abstract:" + name},
+                   t.path() / "ready");
+    EXPECT_FALSE(d.running());
+    EXPECT_EQ(d.exit_code(), 2);
+  }
+  auto call = [&](const std::string& uid) {
+    test::Daemon d(SECMLOPSD,
+                   {"--plugin-dir", SECMLOPS_FIXTURE_PLUGIN_DIR, "--listen", "unix-abstract:" + name,
+                    "--abstract-socket-uid", uid},
+                   t.path() / "ready");
+    EXPECT_TRUE(d.running());
+    auto ch = grpc::CreateChannel("unix-abstract:" + name, grpc::InsecureChannelCredentials());
+    auto stub = v1::PluginService::NewStub(ch);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
+    v1::PluginList list;
+    return stub->ListPlugins(&ctx, v1::ListPluginsRequest{}, &list);
+  };
+  EXPECT_TRUE(call(std::to_string(::getuid())).ok());
+  EXPECT_FALSE(call(std::to_string(::getuid() + 4242)).ok());
 }
 
 }  // namespace

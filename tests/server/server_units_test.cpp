@@ -54,11 +54,20 @@ TEST(PathGuard, InsideOutsideAndSymlinks) {
   EXPECT_EQ(host::resolve_under_roots({}, "models/a.pkl").verdict, RootedPath::Verdict::outside);
 }
 
+TEST(ListenerPolicy, AbstractSocketsNeedAnAllowList) {
+  server::ServerConfig c;
+  c.listen = {"unix-abstract:secmlops-test"};
+  EXPECT_THAT(server::validate(c), HasSubstr("abstract unix socket"));
+  c.abstract_socket_uids = {1000};
+  EXPECT_EQ(server::validate(c), "");
+}
+
 TEST(ListenerPolicy, PlaintextOnlyLocal) {
   for (const char* a : {"unix:/tmp/x.sock", "127.0.0.1:1", "127.9.9.9:5", "[::1]:50051",
-                        "localhost:80", "unix-abstract:secmlops"})
+                        "localhost:80"})
     EXPECT_TRUE(server::is_local_address(a)) << a;
-  for (const char* a : {"0.0.0.0:1", "[::]:1", "10.0.0.1:443", "example.com:443", "128.0.0.1:1"})
+  for (const char* a : {"0.0.0.0:1", "[::]:1", "10.0.0.1:443", "example.com:443", "128.0.0.1:1",
+                        "unix-abstract:secmlops"})
     EXPECT_FALSE(server::is_local_address(a)) << a;
 
   server::ServerConfig c;

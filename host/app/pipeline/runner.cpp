@@ -4,6 +4,7 @@
 #include "secmlops/app/pipeline.hpp"
 #include "secmlops/app/run_scope.hpp"
 #include "secmlops/host/plugin_info.hpp"
+#include "secmlops/host/report_html.hpp"
 #include "secmlops/host/report_render.hpp"
 
 #include <spdlog/spdlog.h>
@@ -267,10 +268,23 @@ v1::PipelineReport run_pipeline(const Environment& env, const v1::PipelineReques
     report.set_mlflow_experiment_id(parent->property("mlflow.experiment_id"));
     report.set_mlflow_run_url(parent->property("mlflow.run_url"));
   }
+  // The dashboard shows the whole run, so it is rendered once every step has ended.
+  bool html = req.return_dashboard_html();
+  for (const auto& s : spec.steps)
+    if (const auto* r = std::get_if<ReportStep>(&s.config))
+      html |= std::find(r->formats.begin(), r->formats.end(), "html") != r->formats.end();
+  std::string page;
+  if (html) {
+    page = host::render_html(report);
+    const auto dashboard = out_dir / "dashboard.html";
+    std::ofstream(dashboard, std::ios::trunc) << page;
+    report.set_dashboard_file(dashboard.string());
+  }
   {
     std::ofstream out(report_path, std::ios::trunc);
     out << host::to_json(report);
   }
+  if (req.return_dashboard_html()) report.set_dashboard_html(page);
   if (parent) {
     parent->tag("secmlops.verdict", report.verdict());
     int passed = 0;
@@ -279,6 +293,7 @@ v1::PipelineReport run_pipeline(const Environment& env, const v1::PipelineReques
     parent->metric("pipeline.gates_failed", report.gates_size() - passed);
     parent->metric("pipeline.duration_seconds", report.duration_seconds());
     parent->artifact(report_path.string(), "reports");
+    if (!report.dashboard_file().empty()) parent->artifact(report.dashboard_file(), "reports");
     for (const auto& s : report.steps())
       if (s.kind() == "report")
         for (const auto& o : s.outputs()) parent->artifact(o, "reports");

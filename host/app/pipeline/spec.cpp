@@ -410,9 +410,10 @@ ReportStep read_report(MapReader& r) {
   ReportStep s;
   if (r.has("formats")) {
     s.formats = r.strings("formats");
-    static const std::set<std::string> known = {"json", "sarif", "text", "analysis"};
+    static const std::set<std::string> known = {"json", "sarif", "text", "analysis", "html"};
     for (const auto& f : s.formats)
-      if (!known.count(f)) r.errors().add(r.get("formats"), "unknown report format '" + f + "' (json, sarif, text, analysis)");
+      if (!known.count(f))
+        r.errors().add(r.get("formats"), "unknown report format '" + f + "' (json, sarif, text, analysis, html)");
   }
   return s;
 }

@@ -79,7 +79,8 @@ struct AttackStep {
 };
 
 struct ReportStep {
-  std::vector<std::string> formats = {"json", "sarif", "text", "analysis"};
+  // html: the dashboard of the whole run (dashboard.html), written when the pipeline ends.
+  std::vector<std::string> formats = {"json", "sarif", "text", "analysis", "html"};
 };
 
 struct AdversarialBound {

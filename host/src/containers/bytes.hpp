@@ -1,6 +1,7 @@
 #pragma once
 
 // Little helpers for reading fixed-size records out of a Stream without trusting any length.
+#include "secmlops/host/printable.hpp"
 #include "secmlops/host/stream.hpp"
 
 #include <cstdint>
@@ -24,22 +25,6 @@ inline uint32_t le32(const uint8_t* p) {
 }
 inline uint64_t le64(const uint8_t* p) { return le32(p) | (static_cast<uint64_t>(le32(p + 4)) << 32); }
 
-// A printable rendering of an untrusted name for messages (control bytes escaped, bounded).
-inline std::string printable(const std::string& s, size_t max = 200) {
-  std::string out;
-  for (size_t i = 0; i < s.size() && out.size() < max; ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f) {
-      static const char* hex = "0123456789abcdef";
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (out.size() >= max) out += "...";
-  return out;
-}
+using host::printable;
 
 }  // namespace secmlops::host::containers

@@ -60,7 +60,10 @@ constexpr uint64_t kLzmaMemLimit = 256ull << 20;
 // Hands out the compressed bytes in chunks: zero-copy when the source is mapped.
 class Input {
  public:
-  Input(const Stream& s, uint64_t offset, uint64_t length) : s_(s), pos_(offset), end_(offset + length) {}
+  Input(const Stream& s, uint64_t offset, uint64_t length)
+      : s_(s), start_(offset), pos_(offset), end_(offset + length) {}
+  // Compressed bytes handed out so far.
+  [[nodiscard]] uint64_t consumed() const { return pos_ - start_; }
   // Next chunk; empty at the end.
   std::pair<const uint8_t*, size_t> next() {
     if (pos_ >= end_) return {nullptr, 0};
@@ -79,7 +82,7 @@ class Input {
 
  private:
   const Stream& s_;
-  uint64_t pos_, end_;
+  uint64_t start_, pos_, end_;
   std::vector<uint8_t> buf_;
 };
 
@@ -89,8 +92,8 @@ struct LimitStop {};
 // up to the limit are kept).
 class Output {
  public:
-  Output(Budget& b, uint64_t input_length, std::optional<uint32_t> crc)
-      : budget_(b), input_length_(input_length), buf_(b.limits().memory_threshold), want_crc_(crc) {}
+  Output(Budget& b, const Input& input, std::optional<uint32_t> crc)
+      : budget_(b), input_(input), buf_(b.limits().memory_threshold, b.limits().max_spill_bytes), want_crc_(crc) {}
 
   void put(const uint8_t* p, size_t n) {
     if (n == 0) return;
@@ -112,16 +115,24 @@ class Output {
                     fmt::format("decompressed bytes of this file exceed the limit of {} bytes; "
                                 "decompression stopped", L.max_total_decompressed)};
     }
-    double ratio_cap = L.max_ratio * static_cast<double>(std::max<uint64_t>(input_length_, 1));
+    // Against the compressed bytes consumed so far, not the stream's length: a long stream of
+    // zeros must not be allowed max_ratio times its whole length before the check fires.
+    const uint64_t consumed = input_.consumed();
+    double ratio_cap = L.max_ratio * static_cast<double>(std::max<uint64_t>(consumed, 1));
     if (out + allowed > L.ratio_floor && static_cast<double>(out + allowed) > ratio_cap) {
       uint64_t cap = std::max<uint64_t>(L.ratio_floor, static_cast<uint64_t>(ratio_cap));
       allowed = cap > out ? std::min<uint64_t>(allowed, cap - out) : 0;
       hit = Anomaly{v1::MEDIUM, "HOST-LIMIT-RATIO",
                     fmt::format("compression ratio above {} (compressed {} bytes inflate past {} "
                                 "bytes): likely a decompression bomb; decompression stopped",
-                                L.max_ratio, input_length_, out + allowed)};
+                                L.max_ratio, consumed, out + allowed)};
     }
-    buf_.append(p, static_cast<size_t>(allowed));
+    try {
+      buf_.append(p, static_cast<size_t>(allowed));
+    } catch (const SpillBudgetExceeded& e) {
+      limit_ = Anomaly{v1::MEDIUM, "HOST-LIMIT-SPILL", std::string(e.what()) + "; decompression stopped"};
+      throw LimitStop{};
+    }
     budget_.decompressed += allowed;
     if (want_crc_) crc_ = ::crc32(crc_, p, static_cast<uInt>(allowed));
     if (hit) {
@@ -146,7 +157,7 @@ class Output {
 
  private:
   Budget& budget_;
-  uint64_t input_length_;
+  const Input& input_;
   SpillBuffer buf_;
   std::optional<uint32_t> want_crc_;
   uLong crc_ = ::crc32(0, nullptr, 0);
@@ -384,7 +395,7 @@ Opened decompress(Codec codec, const std::shared_ptr<const Stream>& source, uint
   if (offset > source->size()) offset = source->size();
   length = std::min(length, source->size() - offset);
   Input in(*source, offset, length);
-  Output out(budget, length, expected_crc);
+  Output out(budget, in, expected_crc);
   uint64_t consumed = 0;
   std::string err;
   try {

@@ -301,8 +301,13 @@ class ZipReader {
     l.usize = le32(h + 22);
     size_t nl = le16(h + 26), xl = le16(h + 28);
     std::vector<uint8_t> var(nl + xl);
-    if (30 + var.size() <= got) std::memcpy(var.data(), buf + 30, var.size());
-    else if (!read_exact(*s_, pos + 30, var.data(), var.size())) return std::nullopt;
+    // An empty name and no extra field leave `var` without storage (data() may be null).
+    if (var.empty()) {
+    } else if (30 + var.size() <= got) {
+      std::memcpy(var.data(), buf + 30, var.size());
+    } else if (!read_exact(*s_, pos + 30, var.data(), var.size())) {
+      return std::nullopt;
+    }
     l.name.assign(reinterpret_cast<const char*>(var.data()), nl);
     if (l.csize == 0xffffffffu || l.usize == 0xffffffffu) {
       l.zip64 = true;

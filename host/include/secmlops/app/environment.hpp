@@ -7,6 +7,7 @@
 #include "secmlops/host/job.hpp"
 #include "secmlops/host/model_session.hpp"
 #include "secmlops/host/registry.hpp"
+#include "secmlops/host/scan_engine.hpp"
 #include "secmlops/v1/common.pb.h"
 #include "secmlops/v1/pipeline.pb.h"
 
@@ -97,6 +98,13 @@ struct Environment {
   uint64_t max_matrix_values = 0;
   double max_seconds_per_file = 0;   // the server's cap on ScanOptions.seconds_per_file
   double default_seconds_per_file = 300;
+  // Scans: sandboxed workers unless a debugging door asks for in-process scanning; a server's
+  // scan roots (paths are opened beneath them without following links); 0 = the engine's
+  // defaults for worker memory and files scanned at once.
+  host::Isolation scan_isolation = host::Isolation::sandbox;
+  std::vector<std::filesystem::path> scan_roots;
+  uint64_t worker_memory_bytes = 0;
+  unsigned parallel_files = 0;
 
   [[nodiscard]] bool cancelled() const { return cancel && cancel->cancelled(); }
   void throw_if_cancelled(const std::string& what) const;

@@ -32,6 +32,9 @@ struct Limits {
   uint64_t max_members = 100000;                     // members per file, all containers
   uint64_t memory_threshold = 32ull << 20;           // larger inflated members spill to a temp file
   uint64_t max_crc_bytes = 64ull << 20;              // stored members above this: CRC not read
+  // Inflated members spilled to temp files (or memory files in a sandboxed worker) by every scan
+  // of the process together; beyond, decompression stops with HOST-LIMIT-SPILL.
+  uint64_t max_spill_bytes = 2ull << 30;
 };
 
 // Something wrong or suspicious in a container's structure.

@@ -8,4 +8,10 @@ namespace secmlops::host {
 // Hex SHA-256 of a file's content (datasets, reports). Throws std::runtime_error naming the path.
 std::string sha256_file(const std::filesystem::path& path);
 
+class Stream;
+// Hex SHA-256 of a stream's bytes, read with read_at (never through a mapping, so a file
+// truncated meanwhile is a read error, not a SIGBUS). Throws std::runtime_error when fewer
+// bytes than size() can be read (the file shrank).
+std::string sha256_stream(const Stream& stream);
+
 }  // namespace secmlops::host

@@ -3,6 +3,7 @@
 #include <secmlops/sdk/abi.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -40,6 +41,20 @@ inline std::vector<int32_t> argmax_rows(const DenseMatrix& proba) {
     out[r] = static_cast<int32_t>(std::max_element(row, row + proba.cols) - row);
   }
   return out;
+}
+
+// Every operation that takes a matrix refuses NaN and infinities: a NaN row would count as
+// classified correctly and norms would turn NaN. Throws std::invalid_argument naming the first
+// offending cell (row and column from 0) and `what` the matrix is.
+inline void require_finite(const double* values, uint64_t rows, uint64_t cols, const std::string& what) {
+  for (uint64_t i = 0; i < rows * cols; ++i)
+    if (!std::isfinite(values[i]))
+      throw std::invalid_argument(what + " holds " + (std::isnan(values[i]) ? "NaN" : "an infinity") + " at row " +
+                                  std::to_string(i / cols) + ", column " + std::to_string(i % cols) +
+                                  ": only finite numbers are accepted");
+}
+inline void require_finite(const DenseMatrix& m, const std::string& what) {
+  require_finite(m.data.data(), m.rows, m.cols, what);
 }
 
 }  // namespace secmlops::host

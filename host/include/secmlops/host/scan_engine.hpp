@@ -16,18 +16,37 @@
 
 namespace secmlops::host {
 
+class OrderedPipeline;
+namespace sandbox {
+class ScanSandbox;
+int run_scan_worker(int argc, char** argv);
+}  // namespace sandbox
+
 struct ScanLimits {
   uint64_t max_findings_per_stream = 10000;  // beyond: one HOST-FINDINGS-TRUNCATED finding
   double seconds_per_file = 300;             // wall-clock budget per file (0 = none)
   uint64_t probe_bytes = 64 * 1024;          // how much of a stream the probes see
   containers::Limits containers;             // zip/tar/compression expansion (docs/containers.md)
+  uint64_t worker_memory_bytes = 4ull << 30;  // a sandboxed worker's data segment (RLIMIT_DATA)
 };
+
+// Where scanner plugins run. A sandboxed worker process (docs/security.md) is the default; in
+// the calling process is for debugging plugins only: a crashing plugin then takes the caller
+// down with it.
+enum class Isolation { sandbox, in_process };
 
 struct ScanOptions {
   // Passed to every scanner instance's create (e.g. policy text, allowlist mode).
   std::vector<std::pair<std::string, std::string>> scanner_config;
   ScanLimits limits;
   std::shared_ptr<CancelToken> cancel;  // optional: the whole request
+  // When set, every path given to scan_file/scan_paths must lie under one of these directories
+  // and is opened relative to it without following any symlink (a server's scan roots).
+  std::vector<std::filesystem::path> roots;
+  Isolation isolation = Isolation::sandbox;
+  // Files scan_paths scans at once, each in its own worker; reports still come in sorted order.
+  // 0 = one per CPU when sandboxed (always 1 in-process).
+  unsigned parallel_files = 0;
 };
 
 // Routes files and streams to scanner plugins by content and collects findings into reports.
@@ -44,8 +63,27 @@ class ScanEngine {
   // finished file (for streaming output) and returns the full report.
   v1::ScanReport scan_paths(const std::vector<std::filesystem::path>& paths,
                             const std::function<void(const v1::FileReport&)>& on_file = {}) const;
+  // Creates every scanner with the configuration (in a worker when sandboxed): the first
+  // plugin's refusal ("pickle: mode must be ..."), or empty when every scanner accepts it. A
+  // request with a bad option is then refused as a whole instead of each file being PARTIAL.
+  [[nodiscard]] std::string config_error() const;
+  // Starts sandboxed scan workers until `workers` are idle and ready (a server at start-up), so
+  // the first scans do not wait for them. Nothing to do in-process.
+  void prewarm(unsigned workers) const;
 
  private:
+  friend int sandbox::run_scan_worker(int argc, char** argv);
+  // Digest, then the scan itself in a worker (or here, in-process).
+  v1::FileReport scan_isolated(std::shared_ptr<const Stream> stream, const std::string& display_name,
+                               const std::optional<std::filesystem::path>& base_dir) const;
+  // Scans an open descriptor: a regular file is scanned, anything else becomes SKIPPED.
+  v1::FileReport scan_fd(int fd, const std::filesystem::path& path) const;
+  // A descriptor from open_for_scan/open_beneath (or -errno): a directory is walked, a file
+  // scanned, anything else reported; `emit` gets every entry.
+  void scan_opened(int fd, const std::filesystem::path& path, OrderedPipeline& out) const;
+  void scan_directory(int dirfd, const std::filesystem::path& path, OrderedPipeline& out) const;
+  // Opens a path for scanning without blocking (beneath options_.roots when set); -errno.
+  int open_for_scan(const std::filesystem::path& path) const;
   v1::FileReport scan_stream_in(std::shared_ptr<const Stream> stream, const std::string& display_name,
                                 const std::optional<std::filesystem::path>& base_dir) const;
   struct Walk;  // one file's expansion state (budget, depth, tallies)
@@ -62,6 +100,7 @@ class ScanEngine {
 
   const Registry& registry_;
   ScanOptions options_;
+  std::shared_ptr<sandbox::ScanSandbox> sandbox_;  // set when options_.isolation is sandbox
 };
 
 // Adds a file's findings to the summary counts.

@@ -27,8 +27,13 @@ class Stream {
 // A read-only memory-mapped file (pread when mapping fails, e.g. for an empty file).
 class FileStream final : public Stream {
  public:
-  // Throws std::runtime_error naming the path on failure.
+  // Throws std::runtime_error naming the path on failure, and for anything but a regular file
+  // (the open never blocks: FIFOs and devices are refused, not waited on).
   explicit FileStream(const std::filesystem::path& path);
+  // Takes an already-open descriptor (the one the caller checked is the one read); `name`
+  // only labels errors. Throws like the path constructor. Without `map`, reads are pread only
+  // (a host that only digests the file and hands the descriptor to a worker).
+  FileStream(int fd, std::string name, bool map = true);
   ~FileStream() override;
   FileStream(const FileStream&) = delete;
   FileStream& operator=(const FileStream&) = delete;
@@ -37,8 +42,10 @@ class FileStream final : public Stream {
   size_t read_at(uint64_t offset, void* buf, size_t len) const override;
   [[nodiscard]] const uint8_t* view(uint64_t offset, uint64_t len) const override;
   void release(uint64_t offset, uint64_t len) const override;
+  [[nodiscard]] int fd() const { return fd_; }
 
  private:
+  void init(bool map);
   std::string path_;
   int fd_ = -1;
   uint64_t size_ = 0;

@@ -1,0 +1,79 @@
+#include "ordered_pipeline.hpp"
+
+namespace secmlops::host {
+
+OrderedPipeline::OrderedPipeline(unsigned width, std::function<void(v1::FileReport)> emit)
+    : width_(width), emit_(std::move(emit)) {
+  if (width_ > 1)
+    for (unsigned i = 0; i < width_; ++i) threads_.emplace_back([this] { run(); });
+}
+
+OrderedPipeline::~OrderedPipeline() {
+  drain();
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void OrderedPipeline::run() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;
+    auto slot = queue_.front();
+    queue_.pop_front();
+    lock.unlock();
+    v1::FileReport r = slot->job();
+    lock.lock();
+    slot->result = std::move(r);
+    slot->job = nullptr;
+    cv_.notify_all();
+  }
+}
+
+void OrderedPipeline::emit_front(std::unique_lock<std::mutex>& lock) {
+  cv_.wait(lock, [&] { return order_.front()->result.has_value(); });
+  auto slot = order_.front();
+  order_.pop_front();
+  lock.unlock();
+  emit_(std::move(*slot->result));
+  lock.lock();
+}
+
+void OrderedPipeline::submit(std::function<v1::FileReport()> job) {
+  if (width_ <= 1) {
+    drain();
+    emit_(job());
+    return;
+  }
+  std::unique_lock lock(mu_);
+  auto slot = std::make_shared<Slot>();
+  slot->job = std::move(job);
+  order_.push_back(slot);
+  queue_.push_back(slot);
+  cv_.notify_all();
+  // Bounded look-ahead: each job in flight may hold an open file.
+  while (order_.size() > 2 * width_) emit_front(lock);
+}
+
+void OrderedPipeline::ready(v1::FileReport report) {
+  std::unique_lock lock(mu_);
+  if (order_.empty()) {
+    lock.unlock();
+    emit_(std::move(report));
+    return;
+  }
+  auto slot = std::make_shared<Slot>();
+  slot->result = std::move(report);
+  order_.push_back(slot);
+}
+
+void OrderedPipeline::drain() {
+  std::unique_lock lock(mu_);
+  while (!order_.empty()) emit_front(lock);
+}
+
+}  // namespace secmlops::host

@@ -1,0 +1,49 @@
+#pragma once
+
+#include "secmlops/v1/report.pb.h"
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+namespace secmlops::host {
+
+// Runs file scans ahead on helper threads and hands their reports to `emit` in submission order
+// (a sorted walk stays sorted). With width 1 every job runs at once on the caller's thread.
+// Sandboxed scans parallelise this way: each file in flight has a worker process of its own.
+class OrderedPipeline {
+ public:
+  OrderedPipeline(unsigned width, std::function<void(v1::FileReport)> emit);
+  ~OrderedPipeline();
+  OrderedPipeline(const OrderedPipeline&) = delete;
+  OrderedPipeline& operator=(const OrderedPipeline&) = delete;
+
+  void submit(std::function<v1::FileReport()> job);
+  // A report that is already known (a skipped entry), kept in order with the others.
+  void ready(v1::FileReport report);
+  // Emits everything submitted so far.
+  void drain();
+
+ private:
+  struct Slot {
+    std::function<v1::FileReport()> job;
+    std::optional<v1::FileReport> result;
+  };
+  void emit_front(std::unique_lock<std::mutex>& lock);
+  void run();
+
+  unsigned width_;
+  std::function<void(v1::FileReport)> emit_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Slot>> order_, queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace secmlops::host

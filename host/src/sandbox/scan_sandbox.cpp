@@ -1,0 +1,432 @@
+#include "sandbox/scan_sandbox.hpp"
+
+#include "sandbox/confinement.hpp"
+#include "sandbox/frame.hpp"
+#include "scan_job.hpp"
+
+#include "secmlops/host/printable.hpp"
+
+#include "secmlops/v1/sandbox.pb.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <spdlog/spdlog.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/dll/runtime_symbol_info.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+extern char** environ;
+
+namespace secmlops::host::sandbox {
+namespace {
+
+constexpr auto kStartTimeout = std::chrono::seconds(30);
+// A cooperative scanner stops at its deadline by itself (PARTIAL, findings kept); one that does
+// not gets this long before its worker is killed.
+constexpr auto kGrace = std::chrono::milliseconds(1000);
+constexpr auto kCancelPoll = std::chrono::milliseconds(50);
+
+std::string signal_text(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  const char* desc = sigdescr_np(sig);
+  std::string s = abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
+  if (desc) s += std::string(" (") + desc + ")";
+  switch (sig) {
+    case SIGBUS: s += ": the file changed size while it was read (truncated?)"; break;
+    case SIGXCPU: s += ": CPU time limit"; break;
+    case SIGKILL: s += ": killed"; break;
+    default: break;
+  }
+  return s;
+}
+
+}  // namespace
+
+v1::WorkerScanJob worker_job(const std::string& display_name, bool has_base_dir, const ScanOptions& o) {
+  v1::WorkerScanJob job;
+  job.set_display_name(display_name);
+  for (const auto& [k, v] : o.scanner_config) {
+    auto* kv = job.add_scanner_config();
+    kv->set_key(k);
+    kv->set_value(v);
+  }
+  const auto& l = o.limits;
+  job.set_seconds_per_file(l.seconds_per_file);
+  job.set_max_findings_per_stream(l.max_findings_per_stream);
+  job.set_probe_bytes(l.probe_bytes);
+  job.set_has_base_dir(has_base_dir);
+  const auto& c = l.containers;
+  job.set_max_depth(c.max_depth);
+  job.set_max_total_decompressed(c.max_total_decompressed);
+  job.set_max_member_size(c.max_member_size);
+  job.set_max_ratio(c.max_ratio);
+  job.set_ratio_floor(c.ratio_floor);
+  job.set_max_members(c.max_members);
+  job.set_memory_threshold(c.memory_threshold);
+  job.set_max_crc_bytes(c.max_crc_bytes);
+  job.set_max_spill_bytes(c.max_spill_bytes);
+  return job;
+}
+
+ScanOptions worker_options(const v1::WorkerScanJob& job) {
+  ScanOptions o;
+  o.isolation = Isolation::in_process;
+  for (const auto& kv : job.scanner_config()) o.scanner_config.emplace_back(kv.key(), kv.value());
+  o.limits.seconds_per_file = job.seconds_per_file();
+  o.limits.max_findings_per_stream = job.max_findings_per_stream();
+  o.limits.probe_bytes = job.probe_bytes();
+  auto& c = o.limits.containers;
+  c.max_depth = job.max_depth();
+  c.max_total_decompressed = job.max_total_decompressed();
+  c.max_member_size = job.max_member_size();
+  c.max_ratio = job.max_ratio();
+  c.ratio_floor = job.ratio_floor();
+  c.max_members = job.max_members();
+  c.memory_threshold = job.memory_threshold();
+  c.max_crc_bytes = job.max_crc_bytes();
+  c.max_spill_bytes = job.max_spill_bytes();
+  return o;
+}
+
+std::filesystem::path find_scan_worker() {
+  if (const char* env = std::getenv("SECMLOPS_SCAN_WORKER"); env != nullptr && *env != '\0') return env;
+  std::filesystem::path exe_dir;
+  try {
+    exe_dir = boost::dll::program_location().parent_path().string();
+  } catch (const std::exception&) {
+    return {};
+  }
+  for (const auto& p : {exe_dir / "secmlops-scan-worker", exe_dir / ".." / "libexec" / "secmlops" / "secmlops-scan-worker"})
+    if (::access(p.c_str(), X_OK) == 0) return p;
+  return {};
+}
+
+std::shared_ptr<ScanSandbox> ScanSandbox::for_libraries(const std::vector<std::filesystem::path>& libraries,
+                                                        uint64_t memory_bytes) {
+  // Kept for the life of the process: engines come and go per request, the warm workers stay.
+  static std::mutex mu;
+  static std::map<std::pair<std::vector<std::filesystem::path>, uint64_t>, std::shared_ptr<ScanSandbox>> pools;
+  std::lock_guard lock(mu);
+  auto& slot = pools[{libraries, memory_bytes}];
+  if (!slot) slot = std::make_shared<ScanSandbox>(libraries, memory_bytes);
+  return slot;
+}
+
+ScanSandbox::ScanSandbox(std::vector<std::filesystem::path> libraries, uint64_t memory_bytes)
+    : libraries_(std::move(libraries)), memory_bytes_(memory_bytes), program_(find_scan_worker()) {}
+
+ScanSandbox::~ScanSandbox() {
+  for (auto& w : idle_) reap(w, true);
+}
+
+std::optional<ScanSandbox::Worker> ScanSandbox::spawn(std::string& why) {
+  if (program_.empty()) {
+    why = "the scan worker program secmlops-scan-worker was not found (set SECMLOPS_SCAN_WORKER)";
+    return std::nullopt;
+  }
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    why = std::string("socketpair: ") + std::strerror(errno);
+    return std::nullopt;
+  }
+  int area_fd = ::memfd_create("secmlops-worker-events", MFD_CLOEXEC);
+  void* area = MAP_FAILED;
+  if (area_fd >= 0 && ::ftruncate(area_fd, kEventAreaBytes) == 0)
+    area = ::mmap(nullptr, kEventAreaBytes, PROT_READ | PROT_WRITE, MAP_SHARED, area_fd, 0);
+  if (area == MAP_FAILED) {
+    why = std::string("cannot create the worker's event area: ") + std::strerror(errno);
+    if (area_fd >= 0) ::close(area_fd);
+    ::close(sv[0]);
+    ::close(sv[1]);
+    return std::nullopt;
+  }
+  std::vector<std::string> args = {program_.string(), "--socket", "3", "--events", "4", "--memory-bytes",
+                                   std::to_string(memory_bytes_), "--log-level",
+                                   spdlog::level::to_string_view(spdlog::get_level()).data(), "--parent",
+                                   std::to_string(::getpid())};
+  for (const auto& l : libraries_) args.push_back(l.string());
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, sv[1], 3);  // dup2 clears close-on-exec
+  posix_spawn_file_actions_adddup2(&actions, area_fd, 4);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);  // the server blocks SIGTERM in its threads
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid, program_.c_str(), &actions, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  ::close(sv[1]);
+  ::close(area_fd);
+  if (rc != 0) {
+    ::munmap(area, kEventAreaBytes);
+    ::close(sv[0]);
+    why = "cannot start " + program_.string() + ": " + std::strerror(rc);
+    return std::nullopt;
+  }
+  Worker w{pid, sv[0], static_cast<uint8_t*>(area)};
+  Frame f;
+  auto r = recv_frame(w.sock, f, std::chrono::steady_clock::now() + kStartTimeout);
+  if (r != RecvResult::frame || f.type != kReady) {
+    why = "the scan worker did not start: " + reap(w, true);
+    return std::nullopt;
+  }
+  return w;
+}
+
+std::optional<ScanSandbox::Worker> ScanSandbox::acquire(std::string& why) {
+  {
+    std::lock_guard lock(mu_);
+    if (!idle_.empty()) {
+      Worker w = idle_.back();
+      idle_.pop_back();
+      return w;
+    }
+  }
+  return spawn(why);
+}
+
+void ScanSandbox::release(Worker w) {
+  {
+    std::lock_guard lock(mu_);
+    if (idle_.size() < max_idle_) {
+      idle_.push_back(w);
+      return;
+    }
+  }
+  reap(w, true);
+}
+
+void ScanSandbox::prewarm(unsigned n) {
+  max_idle_ = std::max(max_idle_, n);
+  while (idle_workers() < n) {
+    std::string why;
+    auto w = spawn(why);
+    if (!w) {
+      spdlog::warn("cannot pre-start scan workers: {}", why);
+      return;
+    }
+    release(*w);
+  }
+}
+
+size_t ScanSandbox::idle_workers() {
+  std::lock_guard lock(mu_);
+  return idle_.size();
+}
+
+std::string ScanSandbox::reap(Worker& w, bool kill_first) {
+  if (w.sock >= 0) ::close(w.sock);
+  w.sock = -1;
+  if (w.events != nullptr) ::munmap(w.events, kEventAreaBytes);
+  w.events = nullptr;
+  if (w.pid <= 0) return "no worker";
+  if (kill_first) ::kill(w.pid, SIGKILL);
+  int status = 0;
+  pid_t r;
+  do r = ::waitpid(w.pid, &status, 0);
+  while (r < 0 && errno == EINTR);
+  w.pid = -1;
+  if (r < 0) return std::string("waitpid: ") + std::strerror(errno);
+  if (WIFSIGNALED(status)) return "the worker was killed by " + signal_text(WTERMSIG(status));
+  if (WIFEXITED(status)) return "the worker exited with status " + std::to_string(WEXITSTATUS(status));
+  return "the worker stopped";
+}
+
+v1::FileReport ScanSandbox::scan(int fd, const std::string& display_name,
+                                 const std::optional<std::filesystem::path>& base_dir,
+                                 const ScanOptions& options, const std::shared_ptr<CancelToken>& cancel) {
+  v1::FileReport partial;
+  partial.set_path(display_name);
+  auto failed = [&](const std::string& why, const std::string& scanner, const std::vector<std::string>& members) {
+    partial.set_status(v1::ERROR);
+    std::string where;
+    for (const auto& m : members) where += "!/" + m;
+    partial.set_error(display_name + where + ": " + (scanner.empty() ? "" : "scanner " + scanner + ": ") + why);
+    auto* sr = partial.add_streams();
+    for (const auto& m : members) sr->add_members(m);
+    sr->set_scanner(scanner.empty() ? "host" : scanner);
+    sr->set_status(v1::ERROR);
+    sr->set_error(why);
+    make_utf8_safe(partial);
+    return partial;
+  };
+  std::string why;
+  auto worker = acquire(why);
+  if (!worker) return failed(why, "", {});
+  Worker w = *worker;
+  auto job = worker_job(display_name, base_dir.has_value(), options);
+  job.set_check_config_only(fd < 0);
+  EventArea{w.events, kEventAreaBytes}.reset();
+  if (!send_frame(w.sock, kJob, job.SerializeAsString(), fd)) {
+    // A worker that died while idle: one retry with a fresh one.
+    reap(w, true);
+    worker = spawn(why);
+    if (!worker) return failed(why, "", {});
+    w = *worker;
+    EventArea{w.events, kEventAreaBytes}.reset();
+    if (!send_frame(w.sock, kJob, job.SerializeAsString(), fd))
+      return failed(reap(w, true), "", {});
+  }
+  const auto start = std::chrono::steady_clock::now();
+  std::optional<std::chrono::steady_clock::time_point> hard_deadline;
+  if (options.limits.seconds_per_file > 0)
+    hard_deadline = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                std::chrono::duration<double>(options.limits.seconds_per_file)) + kGrace;
+  std::string scanner;
+  std::vector<std::string> members;
+  std::optional<uint32_t> forbidden;
+  FrameReader reader(w.sock);
+  // What the worker recorded in the shared area before it failed: read before it is reaped.
+  auto absorb = [&] {
+    for (const auto& f : EventArea{w.events, kEventAreaBytes}.frames()) {
+      v1::WorkerEvent ev;
+      if (!ev.ParseFromString(f.payload)) break;
+      if (ev.has_started()) {
+        scanner = ev.started().scanner();
+        members.assign(ev.started().members().begin(), ev.started().members().end());
+      } else if (ev.has_finding()) {
+        *partial.add_findings() = ev.finding();
+      }
+    }
+  };
+  std::vector<std::string> denied_opens;
+  // A path the scanner tried to open that exists on this host is an escape attempt: a finding on
+  // the file. A probe for a path that does not exist (libhdf5 checks that its image has no file)
+  // is only logged.
+  auto report_denied = [&](v1::FileReport& r) {
+    for (const auto& p : denied_opens) {
+      std::error_code ec;
+      bool exists = std::filesystem::exists(std::filesystem::path(p), ec);
+      spdlog::log(exists ? spdlog::level::warn : spdlog::level::debug,
+                  "audit: event=sandbox_denied_open file=\"{}\" scanner={} path=\"{}\"", printable(display_name),
+                  scanner, printable(p));
+      if (exists)
+        add_host_finding(r, members, v1::HIGH, "HOST-SANDBOX-OPEN",
+                         "scanner " + scanner + " tried to open " + printable(p, 256) +
+                             " outside its input; the sandbox refused",
+                         std::nullopt, {{"path", p}, {"scanner", scanner}});
+    }
+  };
+  for (;;) {
+    auto tick = std::chrono::steady_clock::now() + kCancelPoll;
+    if (hard_deadline && *hard_deadline < tick) tick = *hard_deadline;
+    Frame f;
+    auto r = reader.next(f, tick);
+    if (r == RecvResult::timeout) {
+      if (hard_deadline && std::chrono::steady_clock::now() >= *hard_deadline) {
+        absorb();
+        reap(w, true);
+        spdlog::warn("audit: event=limit limit=\"seconds per file\" value={} file=\"{}\" (worker killed)",
+                     options.limits.seconds_per_file, printable(display_name));
+        return failed("time limit of " + std::to_string(options.limits.seconds_per_file) +
+                          " s exceeded; the scanner did not stop and its worker was killed",
+                      scanner, members);
+      }
+      if (cancel && cancel->cancelled() && !cancel->deadline_passed()) {
+        absorb();
+        reap(w, true);
+        return failed("scan cancelled", scanner, members);
+      }
+      continue;
+    }
+    if (r == RecvResult::closed) {
+      absorb();
+      std::string death = reap(w, false);
+      if (forbidden) death = "forbidden system call " + syscall_name(*forbidden) + " (sandbox)";
+      spdlog::warn("audit: event=worker_failed file=\"{}\" reason=\"{}\"", printable(display_name), death);
+      report_denied(partial);
+      return failed(death, scanner, members);
+    }
+    if (f.fd >= 0) ::close(f.fd);
+    v1::WorkerEvent ev;
+    if (f.type != kEvent || !ev.ParseFromString(f.payload)) {
+      absorb();
+      reap(w, true);
+      return failed("malformed message from the scan worker", scanner, members);
+    }
+    switch (ev.event_case()) {
+      case v1::WorkerEvent::kStarted:
+        scanner = ev.started().scanner();
+        members.assign(ev.started().members().begin(), ev.started().members().end());
+        break;
+      case v1::WorkerEvent::kFinding:
+        *partial.add_findings() = ev.finding();
+        break;
+      case v1::WorkerEvent::kStatSibling: {
+        v1::SiblingAnswer a;
+        if (base_dir) {
+          auto info = stat_sibling_in(*base_dir, ev.stat_sibling());
+          a.set_flags(info.flags);
+          a.set_size(info.size);
+        } else {
+          a.set_flags(SECMLOPS_SIBLING_NO_CONTEXT);
+        }
+        send_frame(w.sock, kSibling, a.SerializeAsString());
+        break;
+      }
+      case v1::WorkerEvent::kForbiddenSyscall:
+        forbidden = ev.forbidden_syscall();
+        break;
+      case v1::WorkerEvent::kDeniedOpen:
+        denied_opens.push_back(ev.denied_open());
+        break;
+      case v1::WorkerEvent::kDone: {
+        v1::FileReport done = ev.done();
+        release(w);
+        report_denied(done);
+        return done;
+      }
+      default:
+        break;
+    }
+  }
+}
+
+std::string ScanSandbox::config_error(const ScanOptions& options) {
+  auto r = scan(-1, "configuration", std::nullopt, options, {});
+  return r.error();
+}
+
+int sealed_memfd(const Stream& stream, const std::string& name) {
+  int fd = ::memfd_create(name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) throw std::runtime_error(std::string("memfd_create: ") + std::strerror(errno));
+  std::vector<uint8_t> buf(1 << 20);
+  for (uint64_t off = 0; off < stream.size();) {
+    size_t n = stream.read_at(off, buf.data(), std::min<uint64_t>(buf.size(), stream.size() - off));
+    if (n == 0) break;
+    const uint8_t* p = buf.data();
+    for (size_t left = n; left > 0;) {
+      ssize_t w = ::write(fd, p, left);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        int err = errno;
+        ::close(fd);
+        throw std::runtime_error(std::string("cannot fill a memfd: ") + std::strerror(err));
+      }
+      p += w;
+      left -= static_cast<size_t>(w);
+    }
+    off += n;
+  }
+  ::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+  return fd;
+}
+
+}  // namespace secmlops::host::sandbox

@@ -1,0 +1,79 @@
+#pragma once
+
+#include "secmlops/host/scan_engine.hpp"
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace secmlops::v1 {
+class WorkerScanJob;
+}
+
+namespace secmlops::host::sandbox {
+
+// The scan worker program: $SECMLOPS_SCAN_WORKER, else next to the executable, else in
+// ../libexec/secmlops/ relative to it.
+std::filesystem::path find_scan_worker();
+
+// A pool of sandboxed scan workers for one set of plugin libraries, shared by every engine in
+// the process and kept until it exits. Workers are started ahead of need and reused; one that crashes, is killed or
+// runs out of time is reaped and replaced.
+class ScanSandbox {
+ public:
+  static std::shared_ptr<ScanSandbox> for_libraries(const std::vector<std::filesystem::path>& libraries,
+                                                    uint64_t memory_bytes);
+  ScanSandbox(std::vector<std::filesystem::path> libraries, uint64_t memory_bytes);
+  ~ScanSandbox();
+  ScanSandbox(const ScanSandbox&) = delete;
+  ScanSandbox& operator=(const ScanSandbox&) = delete;
+
+  // Scans the regular file or sealed memfd `fd` in a worker. Never throws: a crash, a signal, a
+  // limit or a timeout becomes an ERROR report naming the reason, with the findings the worker
+  // had sent. `sha256` and size are filled by the caller.
+  v1::FileReport scan(int fd, const std::string& display_name,
+                      const std::optional<std::filesystem::path>& base_dir, const ScanOptions& options,
+                      const std::shared_ptr<CancelToken>& cancel);
+  // Creates every scanner with the options' configuration in a worker: the first refusal, or
+  // empty when all accept it.
+  std::string config_error(const ScanOptions& options);
+  // Starts workers until `n` are idle (a server calls it with its thread count).
+  void prewarm(unsigned n);
+  [[nodiscard]] size_t idle_workers();
+
+ private:
+  struct Worker {
+    pid_t pid = -1;
+    int sock = -1;
+    uint8_t* events = nullptr;  // the shared event area (EventArea)
+  };
+  std::optional<Worker> spawn(std::string& why);
+  std::optional<Worker> acquire(std::string& why);
+  void release(Worker w);
+  static std::string reap(Worker& w, bool kill_first);
+
+  std::vector<std::filesystem::path> libraries_;
+  uint64_t memory_bytes_;
+  std::filesystem::path program_;
+  std::mutex mu_;
+  std::vector<Worker> idle_;
+  unsigned max_idle_ = 8;
+};
+
+// A sealed, memory-backed copy of a stream (uploads, members): what a worker can be handed
+// without a path. Returns the descriptor; throws std::runtime_error.
+int sealed_memfd(const Stream& stream, const std::string& name);
+
+// What a worker job carries, both ways.
+v1::WorkerScanJob worker_job(const std::string& display_name, bool has_base_dir, const ScanOptions& options);
+ScanOptions worker_options(const v1::WorkerScanJob& job);
+
+// The worker's main loop (the secmlops-scan-worker program calls only this).
+int run_scan_worker(int argc, char** argv);
+
+}  // namespace secmlops::host::sandbox
