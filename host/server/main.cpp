@@ -3,6 +3,7 @@
 #include "server_config.hpp"
 #include "server_state.hpp"
 #include "services.hpp"
+#include "signing_service.hpp"
 
 #include "secmlops/host/logging.hpp"
 
@@ -47,6 +48,7 @@ SERVICES (proto/secmlops/v1/*.proto; docs/api.md has examples)
   secmlops.v1.ScanService    Scan (server paths, streams one FileReport per file), ScanUpload
   secmlops.v1.ModelService   Train, Predict, Describe, ImportOnnx, ExportOnnx, Delete, List
   secmlops.v1.AttackService  Run (streams progress, then metrics and adversarial examples)
+  secmlops.v1.SigningService Sign, Verify (model and signature paths under the scan roots)
   grpc.health.v1.Health, grpc.reflection.v1alpha.ServerReflection
 
 CONFIG FILE (--config FILE, YAML; flags given on the command line win)
@@ -267,10 +269,12 @@ int main(int argc, char** argv) {
     server::ScanServiceImpl scans(state);
     server::ModelServiceImpl models(state);
     server::AttackServiceImpl attacks(state);
+    server::SigningServiceImpl signing(state);
     builder.RegisterService(&plugins);
     builder.RegisterService(&scans);
     builder.RegisterService(&models);
     builder.RegisterService(&attacks);
+    builder.RegisterService(&signing);
     auto server = builder.BuildAndStart();
     if (!server)
       throw std::runtime_error(
