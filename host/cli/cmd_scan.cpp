@@ -2,6 +2,7 @@
 #include "mlflow_options.hpp"
 #include "secmlops/host/report_render.hpp"
 #include "secmlops/host/scan_engine.hpp"
+#include "secmlops/host/signing_ops.hpp"
 
 #include <fstream>
 #include <iostream>
@@ -48,6 +49,7 @@ void register_scan(CLI::App& app, Context& ctx) {
     bool allowlist = false;
     std::vector<std::string> options;
     double timeout = 300;
+    std::filesystem::path require_signature;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("paths", args->paths, "files or directories (recursive)")->required();
@@ -68,6 +70,8 @@ void register_scan(CLI::App& app, Context& ctx) {
       });
   cmd->add_option("--timeout", args->timeout, "seconds allowed per file (0 = no limit)")
       ->capture_default_str();
+  cmd->add_option("--require-signature", args->require_signature,
+                  "public key (PEM): a path whose signature (DIR/model.sig, FILE.sig) fails is a CRITICAL finding");
   auto mlflow = add_mlflow_options(cmd);
   cmd->callback([&ctx, args, mlflow] {
     std::string threshold_name = args->fail_on;
@@ -86,6 +90,7 @@ void register_scan(CLI::App& app, Context& ctx) {
     MlflowRun run(ctx, *mlflow, "scan", "scan " + args->paths.front().filename().string());
     host::ScanEngine engine(ctx.registry(), options);
     auto report = engine.scan_paths(args->paths);
+    if (!args->require_signature.empty()) host::require_signatures(report, args->paths, args->require_signature);
     report.set_tool_version(SECMLOPS_VERSION);
     if (args->format == "json")
       std::cout << host::to_json(report);

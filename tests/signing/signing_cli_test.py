@@ -289,6 +289,23 @@ class Tampering(Base):
         self.assertIn("config.json", doc["reason"])
 
 
+class ScanGate(Base):
+    def test_scan_require_signature(self):
+        self.sign()
+        r = run(CLI, "scan", "--require-signature", self.tmp / "pub.pem", "--format", "json", self.model)
+        self.assertNotIn("HOST-SIGNATURE-INVALID", r.stdout, r.stderr)
+        (self.model / "config.json").write_text('{"layers": 4}')
+        r = run(CLI, "scan", "--require-signature", self.tmp / "pub.pem", "--format", "json", self.model)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        doc = json.loads(r.stdout)
+        findings = [f for file in doc["files"] for f in file.get("findings", [])]
+        gate = [f for f in findings if f["ruleId"] == "HOST-SIGNATURE-INVALID"]
+        self.assertEqual(len(gate), 1)
+        self.assertEqual(gate[0]["severity"], "CRITICAL")
+        self.assertIn("config.json: content differs", gate[0]["message"])
+        self.assertEqual(doc["summary"]["maxSeverity"], "CRITICAL")
+
+
 class Certificates(Base):
     def setUp(self):
         super().setUp()

@@ -40,4 +40,11 @@ std::optional<v1::Finding> signature_finding(const std::filesystem::path& model,
                                              const std::filesystem::path& public_key,
                                              const std::filesystem::path& signature = {});
 
+// `scan --require-signature`: verifies every scanned path (a model file or directory, with its
+// default signature) with the public key and adds a signature_finding to the report where it
+// fails — to the model's own file report, else to its first file's, else to a new one — then
+// summarises the report again.
+void require_signatures(v1::ScanReport& report, const std::vector<std::filesystem::path>& models,
+                        const std::filesystem::path& public_key);
+
 }  // namespace secmlops::host
