@@ -3,6 +3,7 @@
 #include "secmlops/host/signing.hpp"
 
 #include <arpa/inet.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -350,6 +351,32 @@ void derive_lineage(v1::DatasetRecord& child, const v1::DatasetRecord& parent, c
   steps.push_back(transformation);
   l->clear_transformations();
   for (const auto& s : steps) l->add_transformations(s);
+}
+
+MlflowDatasetInput mlflow_dataset_input(const v1::DatasetRecord& r, const std::string& context) {
+  using json = nlohmann::ordered_json;
+  MlflowDatasetInput in;
+  in.name = r.name();
+  in.digest = r.sha256().substr(0, 32);
+  in.source = r.lineage().source();
+  in.source_type = in.source.rfind("file://", 0) == 0 ? "local" : "code";
+  json cols = json::array();
+  for (const auto& c : r.schema()) {
+    const char* type = c.type() == "integer" ? "long" : c.type() == "number" ? "double" : "string";
+    cols.push_back({{"type", type}, {"name", c.name()}, {"required", c.missing() == 0}});
+  }
+  in.schema = json{{"mlflow_colspec", cols}}.dump(-1, ' ', false, json::error_handler_t::replace);
+  json pii = json::array();
+  for (const auto& p : r.privacy().columns())
+    pii.push_back({{"column", p.column()}, {"kind", p.kind()}, {"matches", p.matches()}, {"rows", p.rows()}});
+  in.profile = json{{"num_rows", r.rows()},
+                    {"num_elements", r.rows() * r.columns()},
+                    {"sha256", r.sha256()},
+                    {"personal_data", r.privacy().personal_data()},
+                    {"personal_data_columns", pii}}
+                   .dump(-1, ' ', false, json::error_handler_t::replace);
+  if (!context.empty()) in.tags.emplace_back("mlflow.data.context", context);
+  return in;
 }
 
 std::string file_uri(const std::filesystem::path& path) {

@@ -173,3 +173,18 @@ TEST(DatasetRecord, FileUriIsAbsoluteAndEscaped) {
   EXPECT_EQ(file_uri("/data/my file#1.csv"), "file:///data/my%20file%231.csv");
   EXPECT_EQ(file_uri("rel.csv").rfind("file:///", 0), 0u);
 }
+
+TEST(DatasetRecord, MlflowDatasetInput) {
+  std::string csv = "email,x\na@b.io,1\nc@d.io,2\n";
+  auto r = describe_dataset(parse_csv(csv, "d.csv"), csv, {.path = "/data/d.csv"});
+  auto in = mlflow_dataset_input(r, "training");
+  EXPECT_EQ(in.name, "d.csv");
+  EXPECT_EQ(in.digest, r.sha256().substr(0, 32));
+  EXPECT_EQ(in.source_type, "local");
+  EXPECT_EQ(in.source, "file:///data/d.csv");
+  EXPECT_EQ(in.schema,
+            R"({"mlflow_colspec":[{"type":"string","name":"email","required":true},{"type":"long","name":"x","required":true}]})");
+  EXPECT_NE(in.profile.find("\"personal_data\":true"), std::string::npos);
+  EXPECT_EQ(in.profile.find("a@b.io"), std::string::npos);
+  ASSERT_EQ(in.tags.size(), 1u);
+}

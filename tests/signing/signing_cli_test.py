@@ -322,6 +322,15 @@ class Certificates(Base):
     def test_valid_leaf(self):
         self.assertEqual(self.sign_with(make_cert(self.key, "signer", self.root_key, "Root", ca=False)).returncode, 0)
 
+    def test_single_certificate_form(self):
+        self.assertEqual(self.sign_with(make_cert(self.key, "signer", self.root_key, "Root", ca=False)).returncode, 0)
+        b = json.loads(self.sig.read_text())
+        chain = b["verificationMaterial"].pop("x509CertificateChain")
+        b["verificationMaterial"]["certificate"] = chain["certificates"][0]
+        self.sig.write_text(json.dumps(b))
+        r = run(CLI, "verify", "--certificate-roots", self.tmp / "root.pem", self.model)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
     def test_expired_certificate(self):
         leaf = make_cert(self.key, "signer", self.root_key, "Root", ca=False, days=(-30, -1))
         self.assert_fails(self.sign_with(leaf), "signer", "expired")

@@ -53,10 +53,15 @@ struct CertFree {
 // Validates the bundle's chain against the roots at the current time (there is no trusted
 // timestamp to say when it was signed) and returns the signing certificate's key.
 Pkey key_from_chain(const json& material, const std::vector<Cert>& roots, std::string& signer) {
-  if (!material.contains("x509CertificateChain"))
+  // model_signing writes x509CertificateChain; bundle v0.3 also allows a single "certificate".
+  json single;
+  if (material.is_object() && material.contains("certificate") && !material.contains("x509CertificateChain"))
+    single = json::array({material["certificate"]});
+  else if (!material.is_object() || !material.contains("x509CertificateChain"))
     throw Failure("signature: the bundle holds no certificate chain (it was signed with a key: verify with --public-key)");
-  const json& certs = member(member(material, "x509CertificateChain", "verificationMaterial"), "certificates",
-                             "verificationMaterial.x509CertificateChain");
+  const json& certs = single.is_array() ? single
+                                        : member(member(material, "x509CertificateChain", "verificationMaterial"),
+                                                 "certificates", "verificationMaterial.x509CertificateChain");
   if (!certs.is_array() || certs.empty()) throw Failure("signature: the certificate chain is empty");
   std::vector<Cert> chain;
   for (const auto& c : certs) {

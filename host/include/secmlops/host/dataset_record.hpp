@@ -10,6 +10,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace secmlops::host {
@@ -40,6 +41,17 @@ v1::PrivacyReport privacy_report(const CsvTable& table);
 // The lineage of a dataset derived from `parent` by `transformation` (e.g. a split): the
 // parent's digest and transformations first, then this step.
 void derive_lineage(v1::DatasetRecord& child, const v1::DatasetRecord& parent, const std::string& transformation);
+
+// What MLflow's log-inputs call takes for a dataset (a DatasetInput): the reporter that records
+// runs sends these fields as they are. digest: the first 32 hex digits of the SHA-256 (MLflow
+// stores at most 36 characters; the whole digest is in the profile). schema: an mlflow_colspec
+// JSON; profile: rows, elements, sha256 and the privacy counts as JSON. tags:
+// mlflow.data.context = `context` ("training", "evaluation", …) when given.
+struct MlflowDatasetInput {
+  std::string name, digest, source_type, source, schema, profile;
+  std::vector<std::pair<std::string, std::string>> tags;
+};
+MlflowDatasetInput mlflow_dataset_input(const v1::DatasetRecord& record, const std::string& context = {});
 
 // "file:///abs/path" with the path made absolute and percent-encoded where needed.
 std::string file_uri(const std::filesystem::path& path);
