@@ -1,7 +1,10 @@
 // The byte-level pieces of the model signing format and the manifest hashing.
 #include "secmlops/host/signing.hpp"
+#include "secmlops/host/signing_ops.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include <fstream>
 #include <random>
@@ -113,4 +116,51 @@ TEST(Signing, StatementCarriesSubjectAndPredicate) {
   EXPECT_NE(st.find("\"predicateType\":\"https://model_signing/signature/v1.0\""), std::string::npos);
   EXPECT_NE(st.find("\"name\":\"bert\",\"digest\":{\"sha256\":\"" + root_digest(m.resources) + "\"}"), std::string::npos);
   EXPECT_NE(st.find("\"method\":\"files\""), std::string::npos);
+}
+
+TEST(SigningOps, SignVerifyAndTagsThroughRequests) {
+  TempModel m;
+  m.write("w.bin", "weights");
+  EVP_PKEY* key = EVP_EC_gen("P-384");
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  std::string priv(data, static_cast<size_t>(len));
+  BIO_free(bio);
+  bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PUBKEY(bio, key);
+  len = BIO_get_mem_data(bio, &data);
+  std::string pub(data, static_cast<size_t>(len));
+  BIO_free(bio);
+  EVP_PKEY_free(key);
+
+  secmlops::v1::SignRequest s;
+  s.set_model_path(m.root.string());
+  s.set_private_key_pem(priv);
+  auto sr = secmlops::host::sign(s);
+  ASSERT_EQ(sr.status(), secmlops::v1::SIGNING_OK) << sr.message();
+  EXPECT_TRUE(fs::exists(m.root / "model.sig"));
+  EXPECT_EQ(secmlops::host::signing_exit_code(sr.status()), 0);
+
+  secmlops::v1::VerifyRequest v;
+  v.set_model_path(m.root.string());
+  v.set_public_key_pem(pub);
+  auto vr = secmlops::host::verify(v);
+  EXPECT_TRUE(vr.verified()) << vr.reason();
+  EXPECT_EQ(vr.root_digest(), sr.root_digest());
+  auto tags = secmlops::host::signature_tags(vr);
+  EXPECT_EQ(tags.front(), (std::pair<std::string, std::string>{"secmlops.signature.verified", "true"}));
+  EXPECT_EQ(secmlops::host::signature_artifacts(vr).size(), 1u);
+
+  m.write("w.bin", "other weights");
+  vr = secmlops::host::verify(v);
+  EXPECT_EQ(vr.status(), secmlops::v1::SIGNING_FAILED);
+  EXPECT_EQ(secmlops::host::signing_exit_code(vr.status()), 1);
+  EXPECT_EQ(vr.reason(), "w.bin: content differs from the signed digest");
+
+  v.set_public_key_pem("garbage");
+  vr = secmlops::host::verify(v);
+  EXPECT_EQ(vr.status(), secmlops::v1::SIGNING_UNUSABLE_INPUT);
+  EXPECT_EQ(secmlops::host::signing_exit_code(vr.status()), 2);
 }
