@@ -26,7 +26,9 @@ std::string signature_under_roots(const ServerConfig& config, const std::string&
   if (requested.empty()) return {};
   std::filesystem::path p(requested);
   auto name = p.filename();
-  if (name.empty() || name == "." || name == "..") fail(grpc::StatusCode::INVALID_ARGUMENT, "signature_path names no file");
+  // Only *.sig: Sign must not become a way to overwrite any file under the scan roots.
+  if (name.extension() != ".sig" || name.stem().empty())
+    fail(grpc::StatusCode::INVALID_ARGUMENT, "signature_path must name a .sig file");
   auto parent = p.parent_path().empty() ? std::filesystem::path(".") : p.parent_path();
   return (under_roots(config, parent.string(), "signature_path directory") / name).string();
 }

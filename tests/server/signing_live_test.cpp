@@ -100,6 +100,9 @@ TEST_F(SigningLive, RefusesPathsOutsideTheRootsAndServerKeyFiles) {
   s.set_model_path("model");
   s.set_signature_path((tmp_.path() / "outside" / "model.sig").string());
   EXPECT_EQ(sign(s, &sr).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  s.set_signature_path("model/weights.bin");
+  EXPECT_EQ(sign(s, &sr).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(std::string(100000, 'w').size(), fs::file_size(root_ / "model" / "weights.bin"));
   s.clear_signature_path();
   s.clear_private_key_pem();
   s.set_private_key_path((root_ / "model" / "config.json").string());

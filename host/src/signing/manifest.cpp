@@ -212,7 +212,10 @@ Manifest hash_model(const fs::path& model, const HashOptions& options) {
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return work[a].end - work[a].start > work[b].end - work[b].start; });
 
-  unsigned threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  // More threads than a few per core only add contention (and a request must not be able to ask
+  // a server for thousands).
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  unsigned threads = options.threads ? std::min(options.threads, 4 * cores) : cores;
   threads = static_cast<unsigned>(std::min<size_t>(threads, std::max<size_t>(1, work.size())));
   std::vector<std::string> digests(work.size());
   std::atomic<size_t> next{0};
