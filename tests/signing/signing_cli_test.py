@@ -241,6 +241,18 @@ class Tampering(Base):
         write_bundle(self.sig, self.key, json.dumps(st).encode())
         self.assert_fails(self.verify(), "does not hash to its subject")
 
+    def test_resource_listed_twice(self):
+        env = json.loads(self.sig.read_text())["dsseEnvelope"]
+        st = json.loads(base64.b64decode(env["payload"]))
+        res = st["predicate"]["resources"]
+        res.append(dict(res[0]))
+        h = hashlib.sha256()
+        for r in res:
+            h.update(bytes.fromhex(r["digest"]))
+        st["subject"][0]["digest"]["sha256"] = h.hexdigest()
+        write_bundle(self.sig, self.key, json.dumps(st).encode())
+        self.assert_fails(self.verify(), "listed twice")
+
     def test_signature_by_another_key(self):
         other = ec.generate_private_key(ec.SECP256R1())
         write_pub(self.tmp / "other.pem", other)

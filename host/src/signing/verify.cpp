@@ -142,10 +142,12 @@ Manifest manifest_from_statement(const json& st, VerifyOutcome& out) {
   }
   const json& resources = member(predicate, "resources", "predicate");
   if (!resources.is_array()) throw Failure("signature: predicate resources is not a list");
+  std::set<std::string> names;
   for (const auto& r : resources) {
     Resource res{string_member(r, "name", "resource"), string_member(r, "algorithm", "resource"), string_member(r, "digest", "resource")};
     if (res.algorithm != "sha256" || !is_sha256_hex(res.digest))
       throw Failure("signature: resource " + res.name + ": digest is not a hex SHA-256");
+    if (!names.insert(res.name).second) throw Failure("signature: resource " + res.name + " is listed twice");
     m.resources.push_back(std::move(res));
   }
   auto computed = root_digest(m.resources);
