@@ -1,5 +1,7 @@
 #include "cli_context.hpp"
-#include "model_data.hpp"
+#include "model_text.hpp"
+#include "secmlops/app/operations.hpp"
+#include "secmlops/host/report_render.hpp"
 
 #include <spdlog/fmt/fmt.h>
 
@@ -13,75 +15,49 @@ struct DescribeArgs {
   std::string model, data, label, format = "text";
 };
 
-void run_describe(Context& ctx, const DescribeArgs& a) {
-  auto model = host::load_model_onnx(ctx.registry(), std::filesystem::path(a.model));
-  auto info = model.session->info();
-  auto described = model.session->describe();
-
-  // The training figures recorded by `secmlops train`, when present.
-  std::optional<host::ClassificationMetrics> train;
-  auto meta = [&](const char* key) -> std::optional<std::string> {
-    auto it = model.metadata.find(key);
-    return it == model.metadata.end() ? std::nullopt : std::optional<std::string>(it->second);
-  };
-  if (auto acc = meta(host::kMetaTrainAccuracy), loss = meta(host::kMetaTrainLogLoss); acc && loss) {
-    host::ClassificationMetrics m;
-    m.accuracy = std::strtod(acc->c_str(), nullptr);
-    m.log_loss = std::strtod(loss->c_str(), nullptr);
-    if (auto rows = meta(host::kMetaTrainRows)) m.rows = std::strtoull(rows->c_str(), nullptr, 10);
-    train = m;
-  }
-  std::optional<host::ClassificationMetrics> held_out;
-  if (!a.data.empty()) {
-    if (a.label.empty()) throw std::invalid_argument("--data needs --label to measure accuracy");
-    auto data = load_data(a.data, a.label, model.features);
-    host::LabelEncoder enc(model.class_labels);
-    held_out = host::classification_metrics(model.session->predict_proba(data.x), enc.encode(data.labels, &data.table));
-  }
-  std::optional<host::OverfittingReport> report;
-  if (train && held_out) report = host::overfitting_report(*train, *held_out);
-
-  if (a.format == "json") {
-    nlohmann::json j = {{"model", a.model},
-                        {"plugin", model.session->plugin().name()},
-                        {"n_features", info.n_features},
-                        {"n_classes", info.n_classes},
-                        {"has_gradient", info.has_gradient != 0},
-                        {"class_labels", model.class_labels},
-                        {"describe", to_json(described)}};
-    if (!model.features.empty()) j["features"] = model.features;
-    if (train) j["train"] = to_json(*train);
-    if (held_out) j["held_out"] = to_json(*held_out);
-    if (report) j["overfitting"] = to_json(*report);
-    std::cout << j.dump(2) << "\n";
+void print_text(const v1::DescribeResponse& r) {
+  const auto& m = r.model();
+  std::cout << fmt::format("{}: model plugin {}, {} features, {} classes, input gradients: {}\n", r.source(),
+                           m.plugin(), m.n_features(), m.n_classes(), m.has_gradient() ? "yes" : "no");
+  std::cout << "classes: ";
+  for (int i = 0; i < r.classes_size(); ++i) std::cout << (i ? ", " : "") << r.classes(i);
+  std::cout << "\n";
+  for (const auto& x : r.metrics()) std::cout << fmt::format("  {:<22} {:.6g}\n", x.key(), x.value());
+  for (const auto& p : r.properties()) std::cout << fmt::format("  {:<22} {}\n", p.key(), p.value());
+  if (r.has_overfitting()) {
+    print_overfitting(std::cout, r.overfitting());
     return;
   }
-  std::cout << fmt::format("{}: model plugin {}, {} features, {} classes, input gradients: {}\n", a.model,
-                           model.session->plugin().name(), info.n_features, info.n_classes,
-                           info.has_gradient ? "yes" : "no");
-  std::cout << "classes: ";
-  for (size_t i = 0; i < model.class_labels.size(); ++i) std::cout << (i ? ", " : "") << model.class_labels[i];
-  std::cout << "\n";
-  for (const auto& [k, v] : described.metrics) std::cout << fmt::format("  {:<22} {:.6g}\n", k, v.first);
-  for (const auto& [k, v] : described.properties) std::cout << fmt::format("  {:<22} {}\n", k, v);
-  if (report) {
-    print_report(std::cout, *report);
-  } else {
-    if (train) print_metrics(std::cout, "train", *train);
-    if (held_out) print_metrics(std::cout, "held-out", *held_out);
-    if (held_out && !train)
-      std::cout << "no training figures recorded in the model: overfitting cannot be assessed\n";
-  }
+  if (r.has_train()) print_metrics(std::cout, "train", r.train());
+  if (r.has_held_out()) print_metrics(std::cout, "held-out", r.held_out());
+  if (r.has_held_out() && !r.has_train())
+    std::cout << "no training figures recorded in the model: overfitting cannot be assessed\n";
 }
 
 void register_describe(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("describe", "show a model's complexity and, with labelled data, its overfitting");
   auto a = std::make_shared<DescribeArgs>();
-  cmd->add_option("--model", a->model, "ONNX model file")->required();
+  cmd->add_option("--model", a->model, "model file (ONNX)")->required();
   cmd->add_option("--data", a->data, "held-out CSV file to compare with the training figures");
   cmd->add_option("--label", a->label, "label column of --data");
-  cmd->add_option("--format", a->format, "text or json")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
-  cmd->callback([&ctx, a] { run_describe(ctx, *a); });
+  cmd->add_option("--format", a->format, "text or json (the DescribeResponse message)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  cmd->callback([&ctx, a] {
+    if (!a->data.empty() && a->label.empty()) throw CLI::ValidationError("--data", "needs --label to measure accuracy");
+    v1::ModelRef req;
+    req.set_model_path(a->model);
+    if (!a->data.empty()) {
+      req.mutable_data()->set_path(a->data);
+      req.mutable_data()->set_label_column(a->label);
+      req.mutable_data()->set_has_header(true);
+    }
+    auto r = app::describe(ctx.env(), req);
+    if (a->format == "json")
+      std::cout << host::to_json(r);
+    else
+      print_text(r);
+  });
 }
 
 }  // namespace

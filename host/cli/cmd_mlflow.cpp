@@ -1,5 +1,6 @@
 #include "cli_context.hpp"
 #include "mlflow_options.hpp"
+#include "secmlops/host/run_recorder.hpp"
 
 #include <iostream>
 

@@ -1,5 +1,7 @@
 #include "cli_context.hpp"
-#include "model_data.hpp"
+#include "secmlops/app/operations.hpp"
+#include "secmlops/host/csv.hpp"
+#include "secmlops/host/report_render.hpp"
 
 #include <spdlog/fmt/fmt.h>
 
@@ -12,54 +14,58 @@ namespace secmlops::cli {
 namespace {
 
 struct PredictArgs {
-  std::string model, data, label, out;
+  std::string model, data, label, out, format = "csv";
 };
 
-void run_predict(Context& ctx, const PredictArgs& a) {
-  auto model = host::load_model_onnx(ctx.registry(), std::filesystem::path(a.model));
-  std::optional<std::string> label;
-  if (!a.label.empty()) label = a.label;
-  auto data = load_data(a.data, label, model.features);
-  auto proba = model.session->predict_proba(data.x);
-
+std::string to_csv(const v1::PredictResponse& r) {
   std::ostringstream csv;
   csv << "prediction";
-  for (const auto& c : model.class_labels) csv << "," << host::csv_escape("p_" + c);
+  for (const auto& c : r.classes()) csv << "," << host::csv_escape("p_" + c);
   csv << "\n";
-  for (uint64_t r = 0; r < proba.rows; ++r) {
-    const double* row = proba.data.data() + r * proba.cols;
-    auto best = static_cast<size_t>(std::max_element(row, row + proba.cols) - row);
-    csv << host::csv_escape(model.class_labels[best]);
-    for (uint64_t c = 0; c < proba.cols; ++c) csv << fmt::format(",{:.9g}", row[c]);
+  const auto& p = r.probabilities();
+  for (uint64_t row = 0; row < p.rows(); ++row) {
+    csv << host::csv_escape(r.predicted(static_cast<int>(row)));
+    for (uint64_t c = 0; c < p.cols(); ++c) csv << fmt::format(",{:.9g}", p.values(static_cast<int>(row * p.cols() + c)));
     csv << "\n";
   }
-  std::string summary;
-  if (label) {
-    host::LabelEncoder enc(model.class_labels);
-    auto m = host::classification_metrics(proba, enc.encode(data.labels, &data.table));
-    summary = fmt::format("{} rows  accuracy {:.4f}  log-loss {:.4f}\n", m.rows, m.accuracy, m.log_loss);
-  }
-  if (a.out.empty()) {
-    std::cout << csv.str();
-    std::cerr << summary;
-  } else {
-    std::ofstream out(a.out, std::ios::trunc);
-    out << csv.str();
-    if (!out) throw std::runtime_error(a.out + ": cannot write the predictions");
-    std::cout << "model " << model.session->plugin().name() << ": wrote " << proba.rows << " predictions to "
-              << a.out << "\n"
-              << summary;
-  }
+  return csv.str();
 }
 
 void register_predict(CLI::App& app, Context& ctx) {
-  auto* cmd = app.add_subcommand("predict", "predict classes and probabilities of a CSV file with an ONNX model");
+  auto* cmd = app.add_subcommand("predict", "predict classes and probabilities of a CSV file with a model file");
   auto a = std::make_shared<PredictArgs>();
-  cmd->add_option("--model", a->model, "ONNX model file (any model plugin's, or a converter's)")->required();
+  cmd->add_option("--model", a->model, "model file (ONNX: any model plugin's, or a converter's)")->required();
   cmd->add_option("--data", a->data, "CSV file with a header row")->required();
   cmd->add_option("--label", a->label, "label column: excluded from the features, used to report accuracy");
-  cmd->add_option("--out", a->out, "write the predictions CSV here instead of stdout");
-  cmd->callback([&ctx, a] { run_predict(ctx, *a); });
+  cmd->add_option("--out", a->out, "write the output here instead of stdout");
+  cmd->add_option("--format", a->format, "csv (prediction and probabilities per row) or json (PredictResponse)")
+      ->check(CLI::IsMember({"csv", "json"}))
+      ->capture_default_str();
+  cmd->callback([&ctx, a] {
+    v1::PredictRequest req;
+    req.set_model_path(a->model);
+    req.mutable_csv()->set_path(a->data);
+    req.mutable_csv()->set_label_column(a->label);
+    req.mutable_csv()->set_has_header(true);
+    auto r = app::predict(ctx.env(), req);
+    std::string text = a->format == "json" ? host::to_json(r) : to_csv(r);
+    std::string summary;
+    if (r.has_metrics())
+      summary = fmt::format("{} rows  accuracy {:.4f}  log-loss {:.4f}\n", r.metrics().rows(), r.metrics().accuracy(),
+                            r.metrics().log_loss());
+    if (a->out.empty()) {
+      std::cout << text;
+      std::cerr << summary;
+      return;
+    }
+    std::ofstream out(a->out, std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) throw std::runtime_error(a->out + ": cannot write the predictions");
+    std::cout << "model " << r.model() << ": wrote " << r.probabilities().rows() << " predictions to " << a->out
+              << "\n"
+              << summary;
+  });
 }
 
 }  // namespace

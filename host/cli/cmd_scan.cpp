@@ -1,32 +1,19 @@
 #include "cli_context.hpp"
 #include "mlflow_options.hpp"
+#include "secmlops/app/operations.hpp"
 #include "secmlops/host/report_render.hpp"
-#include "secmlops/host/scan_engine.hpp"
 #include "secmlops/host/signing_ops.hpp"
 
 #include <fstream>
 #include <iostream>
 #include <sstream>
-#include <map>
 
 namespace secmlops::cli {
 namespace {
 
 // Exit codes: 0 nothing at or above the threshold, 1 findings at or above it, 2 a file could
 // not be scanned. 1 wins over 2: a payload found before a parse error matters more.
-int scan_exit_code(const v1::ScanReport& report, v1::Severity threshold) {
-  bool hit = false, failed = false;
-  for (const auto& f : report.files()) {
-    if (f.status() == v1::ERROR || f.status() == v1::PARTIAL) failed = true;
-    for (const auto& fi : f.findings())
-      if (fi.severity() >= threshold) hit = true;
-  }
-  return hit ? 1 : failed ? 2 : 0;
-}
-
-}  // namespace
-
-namespace {
+int exit_code(const std::string& verdict) { return verdict == "fail" ? 1 : verdict == "error" ? 2 : 0; }
 
 // Reads the policy file whole (bounded: a policy is text, not a model).
 std::string read_policy(const std::filesystem::path& path) {
@@ -39,10 +26,16 @@ std::string read_policy(const std::filesystem::path& path) {
   return s;
 }
 
+void add_config(v1::ScanOptions& o, const std::string& key, const std::string& value) {
+  auto* kv = o.add_scanner_config();
+  kv->set_key(key);
+  kv->set_value(value);
+}
+
 void register_scan(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("scan", "scan model files and directories for code-execution risks");
   struct Args {
-    std::vector<std::filesystem::path> paths;
+    std::vector<std::string> paths;
     std::string format = "text";
     std::string fail_on = "HIGH";
     std::filesystem::path policy;
@@ -53,7 +46,7 @@ void register_scan(CLI::App& app, Context& ctx) {
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("paths", args->paths, "files or directories (recursive)")->required();
-  cmd->add_option("--format", args->format, "text, json (the report schema) or sarif (SARIF 2.1.0)")
+  cmd->add_option("--format", args->format, "text, json (the ScanReport message) or sarif (SARIF 2.1.0)")
       ->check(CLI::IsMember({"text", "json", "sarif"}))
       ->capture_default_str();
   cmd->add_option("--fail-on", args->fail_on, "exit 1 when a finding reaches this severity")
@@ -68,8 +61,7 @@ void register_scan(CLI::App& app, Context& ctx) {
         if (kv.find('=') == std::string::npos || kv.front() == '=')
           throw CLI::ValidationError("--option", "'" + kv + "' is not KEY=VALUE");
       });
-  cmd->add_option("--timeout", args->timeout, "seconds allowed per file (0 = no limit)")
-      ->capture_default_str();
+  cmd->add_option("--timeout", args->timeout, "seconds allowed per file (0 = no limit)")->capture_default_str();
   cmd->add_option("--require-signature", args->require_signature,
                   "public key (PEM): a path whose signature (DIR/model.sig, FILE.sig) fails is a CRITICAL finding");
   auto mlflow = add_mlflow_options(cmd);
@@ -79,27 +71,32 @@ void register_scan(CLI::App& app, Context& ctx) {
     v1::Severity threshold = v1::HIGH;
     v1::Severity_Parse(threshold_name, &threshold);
 
-    host::ScanOptions options;
-    options.limits.seconds_per_file = args->timeout;
-    options.scanner_config.emplace_back("mode", args->allowlist ? "allowlist" : "default");
-    if (!args->policy.empty()) options.scanner_config.emplace_back("policy", read_policy(args->policy));
+    v1::ScanRequest req;
+    for (const auto& p : args->paths) req.add_paths(p);
+    auto* o = req.mutable_options();
+    o->set_fail_on(threshold);
+    add_config(*o, "mode", args->allowlist ? "allowlist" : "default");
+    if (!args->policy.empty()) add_config(*o, "policy", read_policy(args->policy));
     for (const auto& kv : args->options) {
       auto eq = kv.find('=');
-      options.scanner_config.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+      add_config(*o, kv.substr(0, eq), kv.substr(eq + 1));
     }
-    MlflowRun run(ctx, *mlflow, "scan", "scan " + args->paths.front().filename().string());
-    host::ScanEngine engine(ctx.registry(), options);
-    auto report = engine.scan_paths(args->paths);
-    if (!args->require_signature.empty()) host::require_signatures(report, args->paths, args->require_signature);
-    report.set_tool_version(SECMLOPS_VERSION);
+    *req.mutable_mlflow() = to_recording(*mlflow);
+    auto& env = ctx.env();
+    // --timeout 0 means no limit on the command line.
+    env.default_seconds_per_file = args->timeout;
+    auto report = app::scan(env, req);
+    if (!args->require_signature.empty()) {
+      host::require_signatures(report, {args->paths.begin(), args->paths.end()}, args->require_signature);
+      report.set_verdict(app::scan_verdict(report, threshold));
+    }
     if (args->format == "json")
       std::cout << host::to_json(report);
     else if (args->format == "sarif")
       std::cout << host::to_sarif(report);
     else
       host::render_text(report, std::cout);
-    ctx.exit_code = scan_exit_code(report, threshold);
-    finish_scan_run(run, ctx, report, threshold_name, ctx.exit_code);
+    ctx.exit_code = exit_code(report.verdict());
   });
 }
 

@@ -1,13 +1,62 @@
 #include "cli_context.hpp"
+#include "progress.hpp"
+#include "secmlops/host/csv.hpp"
 #include "secmlops/host/logging.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <csignal>
 #include <exception>
 #include <iostream>
+#include <sstream>
 
 namespace secmlops::cli {
+namespace {
+
+// Ctrl-C cancels the running operation (its MLflow runs end KILLED); a second one ends the
+// process at once. Only an atomic store happens in the handler.
+std::shared_ptr<host::CancelToken>& interrupt_token() {
+  static auto token = std::make_shared<host::CancelToken>();
+  return token;
+}
+host::CancelToken* g_interrupt = nullptr;
+
+extern "C" void on_interrupt(int sig) {
+  if (g_interrupt) g_interrupt->cancel();
+  std::signal(sig, SIG_DFL);
+}
+
+const app::LocalFiles& local_files() {
+  static const app::LocalFiles files;
+  return files;
+}
+
+}  // namespace
+
+app::Environment& Context::env() {
+  if (!env_) {
+    env_ = std::make_unique<app::Environment>(app::Environment{registry(), local_files()});
+    env_->cancel = interrupt_token();
+    g_interrupt = env_->cancel.get();
+    std::signal(SIGINT, on_interrupt);
+    std::signal(SIGTERM, on_interrupt);
+    env_->progress = progress_printer(false);
+    env_->notice = [](const std::string& line) { std::cerr << line << "\n"; };
+  }
+  return *env_;
+}
+
+std::vector<std::string> split_commas(const std::vector<std::string>& items) {
+  std::vector<std::string> out;
+  for (const auto& item : items) {
+    std::stringstream ss(item);
+    std::string part;
+    while (std::getline(ss, part, ','))
+      if (!part.empty()) out.push_back(part);
+  }
+  return out;
+}
 
 host::Registry& Context::registry() {
   if (!registry_) {

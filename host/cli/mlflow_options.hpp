@@ -1,7 +1,8 @@
 #pragma once
 
 #include "cli_context.hpp"
-#include "secmlops/host/run_recorder.hpp"
+#include "secmlops/host/registry.hpp"
+#include "secmlops/v1/common.pb.h"
 
 #include <memory>
 #include <string>
@@ -20,34 +21,10 @@ struct MlflowOptions {
 // Adds --mlflow [URI], --mlflow-experiment, --mlflow-run-name and --mlflow-model to a command.
 std::shared_ptr<MlflowOptions> add_mlflow_options(CLI::App* cmd);
 
-// The reporter configuration: the options plus MLflow's environment variables
-// (MLFLOW_TRACKING_URI/USERNAME/PASSWORD/TOKEN/INSECURE_TLS/SERVER_CERT_PATH,
-// MLFLOW_HTTP_REQUEST_MAX_RETRIES/TIMEOUT/BACKOFF_FACTOR, SECMLOPS_MLFLOW_SPOOL_DIR).
+// The request's recording settings (the application layer resolves MLflow's environment).
+v1::RunRecording to_recording(const MlflowOptions& options);
+
+// The reporter configuration for the options, with MLflow's environment variables.
 host::KeyValues mlflow_config(const MlflowOptions& options);
-
-// One command's run, when --mlflow was given (otherwise every call is a no-op):
-//   MlflowRun run(ctx, *opts, "scan", "scan model.pkl");
-//   if (run) host::record_scan(*run, report, ...);
-//   run.finish("FINISHED");   // prints where the run went; a run never finished ends FAILED
-class MlflowRun {
- public:
-  MlflowRun(Context& ctx, const MlflowOptions& options, const std::string& command,
-            const std::string& default_run_name);
-  ~MlflowRun();
-  explicit operator bool() const { return recorder_ != nullptr; }
-  host::RunRecorder& operator*() { return *recorder_; }
-  host::RunRecorder* operator->() { return recorder_.get(); }
-  // RUN_END + delivery; prints "mlflow: run <id> → <url or dir>" (or where it was spooled) to
-  // stderr. Returns false (after printing why) when the reporter failed.
-  bool finish(const std::string& status);
-
- private:
-  std::unique_ptr<host::RunRecorder> recorder_;
-};
-
-// The scan command's run: record_scan plus the JSON report as an artifact (reports/), then
-// finish (FINISHED; the verdict is a tag). `exit_code` is the scan's (0 pass, 1 fail, 2 error).
-void finish_scan_run(MlflowRun& run, Context& ctx, const v1::ScanReport& report,
-                     const std::string& fail_on, int exit_code);
 
 }  // namespace secmlops::cli

@@ -1,6 +1,9 @@
 #include "call_util.hpp"
 
+#include "secmlops/app/environment.hpp"
 #include "secmlops/host/csv.hpp"
+
+#include <map>
 
 namespace secmlops::server {
 
@@ -29,6 +32,19 @@ grpc::Status guarded(const std::function<void()>& work) {
   } catch (const CallError& e) {
     spdlog::debug("request refused (code {}): {}", static_cast<int>(e.code), e.message);
     return {e.code, e.message};
+  } catch (const app::AppError& e) {
+    spdlog::debug("request refused: {}", e.what());
+    using C = app::AppError::Code;
+    static const std::map<C, grpc::StatusCode> codes = {
+        {C::invalid_argument, grpc::StatusCode::INVALID_ARGUMENT},
+        {C::not_found, grpc::StatusCode::NOT_FOUND},
+        {C::permission_denied, grpc::StatusCode::PERMISSION_DENIED},
+        {C::failed_precondition, grpc::StatusCode::FAILED_PRECONDITION},
+        {C::resource_exhausted, grpc::StatusCode::RESOURCE_EXHAUSTED},
+        {C::cancelled, grpc::StatusCode::CANCELLED},
+        {C::deadline_exceeded, grpc::StatusCode::DEADLINE_EXCEEDED},
+        {C::internal, grpc::StatusCode::INTERNAL}};
+    return {codes.at(e.code()), e.what()};
   } catch (const host::PluginError& e) {
     spdlog::debug("plugin refused the request ({}): {}", host::status_name(e.status()), e.what());
     return {status_code(e.status()), e.what()};

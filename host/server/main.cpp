@@ -45,9 +45,10 @@ SECURITY
 
 SERVICES (proto/secmlops/v1/*.proto; docs/api.md has examples)
   secmlops.v1.PluginService  ListPlugins
-  secmlops.v1.ScanService    Scan (server paths, streams one FileReport per file), ScanUpload
+  secmlops.v1.ScanService    Scan (server paths, streams one FileReport per file), Report, ScanUpload
   secmlops.v1.ModelService   Train, Predict, Describe, ImportOnnx, ExportOnnx, Delete, List
   secmlops.v1.AttackService  Run (streams progress, then metrics and adversarial examples)
+  secmlops.v1.PipelineService Run (streams progress and step results, then the report), Validate
   secmlops.v1.SigningService Sign, Verify (model and signature paths under the scan roots)
   grpc.health.v1.Health, grpc.reflection.v1alpha.ServerReflection
 
@@ -175,8 +176,12 @@ int main(int argc, char** argv) {
       ->default_val(cfg.max_model_memory_bytes);
   app.add_option("--max-matrix-values", cfg.max_matrix_values, "rows*cols accepted in one request")
       ->default_val(cfg.max_matrix_values);
+  app.add_option("--mlflow-tracking-uri", cfg.mlflow_tracking_uri,
+                 "where requests that ask for MLflow recording are recorded [default: "
+                 "$MLFLOW_TRACKING_URI, else ./mlruns]");
   app.add_option("--attack-batch-rows", cfg.attack_batch_rows,
-                 "default rows per attack step (progress granularity)")
+                 "accepted for older configurations and ignored: an attack runs over all rows at once "
+                 "and reports progress per eps, as on the command line")
       ->default_val(cfg.attack_batch_rows);
   app.add_option("--drain-seconds", cfg.drain_seconds,
                  "on SIGTERM/SIGINT, time running calls get to finish")
@@ -269,11 +274,13 @@ int main(int argc, char** argv) {
     server::ScanServiceImpl scans(state);
     server::ModelServiceImpl models(state);
     server::AttackServiceImpl attacks(state);
+    server::PipelineServiceImpl pipelines(state);
     server::SigningServiceImpl signing(state);
     builder.RegisterService(&plugins);
     builder.RegisterService(&scans);
     builder.RegisterService(&models);
     builder.RegisterService(&attacks);
+    builder.RegisterService(&pipelines);
     builder.RegisterService(&signing);
     auto server = builder.BuildAndStart();
     if (!server)

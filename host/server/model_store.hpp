@@ -18,6 +18,9 @@ struct StoredModel {
   std::mutex mu;
   std::unique_ptr<host::ModelSession> session;
   v1::ModelSummary summary;
+  std::vector<std::string> classes;   // class names (training data's labels), index = number
+  std::vector<std::string> features;  // input column names, when known
+  std::map<std::string, std::string> metadata;  // training figures, as a model file records them
 };
 
 // The server-side model registry: ids → models, with limits on how many and how much memory.

@@ -5,19 +5,6 @@
 
 namespace secmlops::server {
 
-host::Plugin find_plugin(const host::Registry& registry, secmlops_kind kind,
-                         const std::string& name) {
-  if (name.empty())
-    fail(grpc::StatusCode::INVALID_ARGUMENT,
-         std::string("no ") + host::kind_name(kind) + " plugin name given");
-  if (auto p = registry.find(kind, name)) return *p;
-  std::string known;
-  for (const auto& p : registry.by_kind(kind)) known += (known.empty() ? "" : ", ") + p.name();
-  fail(grpc::StatusCode::NOT_FOUND, std::string("no ") + host::kind_name(kind) + " plugin named '" +
-                                        name + "'; loaded: " + (known.empty() ? "none" : known) +
-                                        " (PluginService.ListPlugins lists them)");
-}
-
 grpc::ServerUnaryReactor* PluginServiceImpl::ListPlugins(grpc::CallbackServerContext* context,
                                                          const v1::ListPluginsRequest* request,
                                                          v1::PluginList* response) {

@@ -1,7 +1,7 @@
 #include "call_util.hpp"
 #include "services.hpp"
 
-#include "secmlops/host/path_guard.hpp"
+#include "secmlops/app/operations.hpp"
 #include "secmlops/host/scan_engine.hpp"
 #include "secmlops/host/stream.hpp"
 
@@ -15,51 +15,7 @@
 namespace secmlops::server {
 namespace {
 
-constexpr size_t kMaxPathsPerScan = 10000;
 constexpr size_t kMaxNameLength = 4096;
-
-host::ScanOptions scan_options(const ServerConfig& config, const v1::ScanOptions& request,
-                               std::shared_ptr<host::CancelToken> token) {
-  host::ScanOptions o;
-  o.scanner_config = to_kv(request.scanner_config());
-  o.limits.seconds_per_file = config.seconds_per_file;
-  if (request.seconds_per_file() < 0)
-    fail(grpc::StatusCode::INVALID_ARGUMENT, "options.seconds_per_file must not be negative");
-  if (request.seconds_per_file() > 0 &&
-      (config.seconds_per_file == 0 || request.seconds_per_file() < config.seconds_per_file))
-    o.limits.seconds_per_file = request.seconds_per_file();
-  o.cancel = std::move(token);
-  return o;
-}
-
-// Every requested path resolved under the scan roots, or the status that refuses the request
-// (nothing is scanned unless every path is acceptable).
-std::vector<std::filesystem::path> resolve_paths(const ServerConfig& config,
-                                                 const v1::ScanRequest& request) {
-  if (config.scan_roots.empty())
-    fail(
-        grpc::StatusCode::FAILED_PRECONDITION,
-        "this server has no scan roots configured (--scan-root): use ScanUpload to send the bytes");
-  if (request.paths().empty())
-    fail(grpc::StatusCode::INVALID_ARGUMENT, "no paths given: set ScanRequest.paths");
-  if (static_cast<size_t>(request.paths_size()) > kMaxPathsPerScan)
-    fail(grpc::StatusCode::INVALID_ARGUMENT,
-         "at most " + std::to_string(kMaxPathsPerScan) + " paths per request");
-  std::vector<std::filesystem::path> out;
-  for (const auto& p : request.paths()) {
-    auto r = host::resolve_under_roots(config.scan_roots, p);
-    switch (r.verdict) {
-      case host::RootedPath::Verdict::inside:
-        out.push_back(r.path);
-        break;
-      case host::RootedPath::Verdict::outside:
-        fail(grpc::StatusCode::PERMISSION_DENIED, r.reason);
-      case host::RootedPath::Verdict::not_found:
-        fail(grpc::StatusCode::NOT_FOUND, r.reason);
-    }
-  }
-  return out;
-}
 
 // Receives an upload into memory, or into an unlinked-on-finish temp file once it grows past
 // the spill threshold; then scans it on the worker pool.
@@ -161,8 +117,7 @@ class UploadReader final : public grpc::ServerReadReactor<v1::UploadChunk> {
         } else {
           stream = std::make_shared<host::MemoryStream>(std::move(bytes_));
         }
-        host::ScanEngine engine(state_.registry, scan_options(state_.config, options_, token_));
-        *response_ = engine.scan_stream(stream, name_);
+        *response_ = app::scan_stream(call_env(state_, token_), stream, name_, options_);
       });
       discard_spill();
       if (status.ok() && token_->cancelled())
@@ -195,15 +150,17 @@ grpc::ServerWriteReactor<v1::FileReport>* ScanServiceImpl::Scan(
     grpc::CallbackServerContext* context, const v1::ScanRequest* request) {
   return run_streaming<v1::FileReport>(
       state_, context, [this, request](StreamingWriter<v1::FileReport>& out) {
-        auto paths = resolve_paths(state_.config, *request);
-        host::ScanEngine engine(state_.registry,
-                                scan_options(state_.config, request->options(), out.token()));
-        engine.scan_paths(paths, [&](const v1::FileReport& report) { out.push(report); });
-        if (out.token()->cancelled())
-          fail(out.token()->deadline_passed() ? grpc::StatusCode::DEADLINE_EXCEEDED
-                                              : grpc::StatusCode::CANCELLED,
-               "scan stopped before it finished");
+        auto env = call_env(state_, out.token());
+        app::scan(env, *request, [&](const v1::FileReport& report) { out.push(report); });
       });
+}
+
+grpc::ServerUnaryReactor* ScanServiceImpl::Report(grpc::CallbackServerContext* context,
+                                                  const v1::ScanRequest* request,
+                                                  v1::ScanReport* response) {
+  return run_unary(state_, context, [this, context, request, response] {
+    *response = app::scan(call_env(state_, token_for(context)), *request);
+  });
 }
 
 grpc::ServerReadReactor<v1::UploadChunk>* ScanServiceImpl::ScanUpload(

@@ -126,6 +126,8 @@ void load_config_file(const std::filesystem::path& file, ServerConfig& c) {
       c.max_models = get<uint64_t>(v, key, file);
     else if (key == "max_model_memory_bytes")
       c.max_model_memory_bytes = get<uint64_t>(v, key, file);
+    else if (key == "mlflow_tracking_uri")
+      c.mlflow_tracking_uri = get<std::string>(v, key, file);
     else if (key == "max_matrix_values")
       c.max_matrix_values = get<uint64_t>(v, key, file);
     else if (key == "attack_batch_rows")

@@ -35,6 +35,9 @@ struct ServerConfig {
   double drain_seconds = 10;                // graceful shutdown: time in-flight calls get
   double memory_trim_seconds = 1;           // how often free malloc memory goes back (0 = never)
   bool reflection = true;
+  // Where requests that ask for MLflow recording are recorded ("" = $MLFLOW_TRACKING_URI, else
+  // ./mlruns in the server's working directory); clients cannot choose another.
+  std::string mlflow_tracking_uri;
   std::string ready_file;  // written once listening: one bound address per line (tests, scripts)
   std::string log_level = "info";
 };

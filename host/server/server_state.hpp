@@ -1,5 +1,6 @@
 #pragma once
 
+#include "app_env.hpp"
 #include "auth.hpp"
 #include "model_store.hpp"
 #include "server_config.hpp"
@@ -15,13 +16,17 @@ struct ServerState {
       : config(std::move(cfg)),
         auth(std::move(tokens)),
         pool(threads, queue),
-        models(config.max_models, config.max_model_memory_bytes) {}
+        models(config.max_models, config.max_model_memory_bytes),
+        files(config.scan_roots),
+        model_access(models) {}
 
   ServerConfig config;
   host::Registry registry;
   TokenAuth auth;
   WorkerPool pool;
   ModelStore models;
+  RootedFiles files;          // what requests may name: paths under the scan roots
+  StoredModels model_access;  // the models as the application layer uses them
 };
 
 }  // namespace secmlops::server

@@ -4,6 +4,7 @@
 
 #include "secmlops/v1/attack_service.grpc.pb.h"
 #include "secmlops/v1/model_service.grpc.pb.h"
+#include "secmlops/v1/pipeline_service.grpc.pb.h"
 #include "secmlops/v1/plugin_service.grpc.pb.h"
 #include "secmlops/v1/scan_service.grpc.pb.h"
 
@@ -28,6 +29,8 @@ class ScanServiceImpl final : public v1::ScanService::CallbackService {
   explicit ScanServiceImpl(ServerState& state) : state_(state) {}
   grpc::ServerWriteReactor<v1::FileReport>* Scan(grpc::CallbackServerContext* context,
                                                  const v1::ScanRequest* request) override;
+  grpc::ServerUnaryReactor* Report(grpc::CallbackServerContext* context, const v1::ScanRequest* request,
+                                   v1::ScanReport* response) override;
   grpc::ServerReadReactor<v1::UploadChunk>* ScanUpload(grpc::CallbackServerContext* context,
                                                        v1::FileReport* response) override;
 
@@ -74,9 +77,18 @@ class AttackServiceImpl final : public v1::AttackService::CallbackService {
   ServerState& state_;
 };
 
-// Looks a plugin up by kind and name; NOT_FOUND lists the names that exist.
-host::Plugin find_plugin(const host::Registry& registry, secmlops_kind kind,
-                         const std::string& name);
+class PipelineServiceImpl final : public v1::PipelineService::CallbackService {
+ public:
+  explicit PipelineServiceImpl(ServerState& state) : state_(state) {}
+  grpc::ServerWriteReactor<v1::PipelineEvent>* Run(grpc::CallbackServerContext* context,
+                                                   const v1::PipelineRequest* request) override;
+  grpc::ServerUnaryReactor* Validate(grpc::CallbackServerContext* context, const v1::PipelineRequest* request,
+                                     v1::PipelineValidation* response) override;
+
+ private:
+  ServerState& state_;
+};
+
 // The model with this id, or NOT_FOUND.
 std::shared_ptr<StoredModel> find_model(ModelStore& store, const std::string& id);
 

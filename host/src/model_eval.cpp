@@ -54,10 +54,10 @@ ClassificationMetrics classification_metrics(const DenseMatrix& proba, const std
   if (proba.rows == 0) return m;
   uint64_t correct = 0;
   double loss = 0;
+  const auto predicted = argmax_rows(proba);
   for (uint64_t r = 0; r < proba.rows; ++r) {
     const double* row = proba.data.data() + r * proba.cols;
-    auto best = static_cast<int32_t>(std::max_element(row, row + proba.cols) - row);
-    correct += best == y[r];
+    correct += predicted[r] == y[r];
     double p = (y[r] >= 0 && static_cast<uint64_t>(y[r]) < proba.cols) ? row[y[r]] : 0.0;
     loss -= std::log(std::clamp(p, 1e-15, 1.0));
   }

@@ -193,6 +193,11 @@ LoadedModel load_model_onnx(const Registry& registry, const std::vector<uint8_t>
                       source + ": no model plugin represents this ONNX graph (tried: " +
                           (tried.empty() ? std::string("none loaded") : tried) + ")");
   }
+  name_classes_and_features(out, bytes);
+  return out;
+}
+
+void name_classes_and_features(LoadedModel& out, const std::vector<uint8_t>& bytes) {
   const uint32_t k = out.session->info().n_classes;
   auto json_list = [&](const char* key) {
     std::vector<std::string> list;
@@ -217,7 +222,6 @@ LoadedModel load_model_onnx(const Registry& registry, const std::vector<uint8_t>
     out.class_labels.clear();
     for (uint32_t c = 0; c < k; ++c) out.class_labels.push_back(std::to_string(c));
   }
-  return out;
 }
 
 LoadedModel load_model_onnx(const Registry& registry, const std::filesystem::path& path) {

@@ -84,13 +84,7 @@ DenseMatrix ModelSession::predict_proba(const DenseMatrix& x) const {
 }
 
 std::vector<int32_t> ModelSession::predict(const DenseMatrix& x) const {
-  auto p = predict_proba(x);
-  std::vector<int32_t> labels(p.rows);
-  for (uint64_t r = 0; r < p.rows; ++r) {
-    const double* row = p.data.data() + r * p.cols;
-    labels[r] = static_cast<int32_t>(std::max_element(row, row + p.cols) - row);
-  }
-  return labels;
+  return argmax_rows(predict_proba(x));
 }
 
 bool ModelSession::has_gradient() const {

@@ -75,9 +75,10 @@ double empirical_robustness(const Plugin& fgsm, ModelSession& model, const Dense
                             const KeyValues& params, std::shared_ptr<CancelToken> cancel) {
   KeyValues p = params;
   p.emplace_back("minimal", "true");
-  std::string norm = "2";
+  // ART measures in the attack's own norm (crafter.norm): FGSM's default is L∞.
+  std::string norm = "inf";
   for (const auto& [k, v] : params)
-    if (k == "norm") norm = v == "np.inf" || v == "linf" ? "inf" : v;
+    if (k == "norm") norm = v == "2" || v == "l2" ? "2" : v == "1" || v == "l1" ? "1" : "inf";
   auto out = run_attack(fgsm, model, x, {}, p, std::move(cancel));
   const auto clean = model.predict(x);
   const auto adv = model.predict(out.x_adv);
@@ -126,7 +127,7 @@ v1::AttackReport run_robustness(ModelSession& model, const AttackRequest& req, D
     point.set_duration_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     for (const auto& [k, v] : out.emitted.properties)
       if (k == "attack.method") report.set_method(v);
-    if (req.on_point) req.on_point(point, out.x_adv);
+    if (req.on_point) req.on_point(point, out);
     *report.add_curve() = point;
     if (last_x_adv) *last_x_adv = std::move(out.x_adv);
   }

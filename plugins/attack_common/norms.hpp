@@ -3,14 +3,19 @@
 #include "oracle.hpp"
 #include "options.hpp"
 
-#include <random>
+#include <secmlops/models/rng.hpp>
 
 namespace secmlops::plugins::attacks {
 
-using Rng = std::mt19937_64;
+// The project's seeded generator and distributions (the same draws on every platform).
+using Rng = models::Rng;
 
-// ART's small constant that keeps normalisations away from division by zero.
-inline constexpr double kTol = 10e-8;
+// PGD's momentum (ART's `decay`): the accumulated L1-normalised gradients of the rows being
+// stepped, one row per row of the batch.
+struct Momentum {
+  RowMatrix* rows = nullptr;
+  double decay = 0;
+};
 
 // The per-step arithmetic of FGSM/PGD (ART's FastGradientMethod._compute), fused so that one
 // pass over a row does direction, step, clip and projection while it sits in the cache. The
@@ -22,21 +27,30 @@ class StepKernel {
   // `step` is per feature (eps for FGSM, eps_step for PGD); `eps` is the projection budget.
   StepKernel(const GradientAttackOptions& o, const Eigen::VectorXd& eps, const Eigen::VectorXd& step, Eigen::Index d);
 
-  // Unit step direction of a loss gradient row, in place: negated when targeted, NaN → 0,
-  // immutable features → 0; sign(g) for L∞, g/(‖g‖₂+tol) for L2, for L1 a one-hot step
-  // sign(g_j)·e_j at j = argmax|g_j| (first maximum).
-  void direction(double* g) const;
+  // Unit step direction of a loss gradient row, in place: prepare() then normalise().
+  void direction(double* g) const {
+    prepare(g);
+    normalise(g);
+  }
+  // Negated when targeted, NaN → 0, immutable features → 0 (ART's order).
+  void prepare(double* g) const;
+  // sign(g) for L∞, g/‖g‖₂ for L2 (0 when g = 0), for L1 a one-hot step sign(g_j)·e_j at
+  // j = argmax|g_j| (first maximum): ART ≥ 1.18's _apply_norm.
+  void normalise(double* g) const;
+  // Momentum: m ← decay·m + g/‖g‖₁ (g/‖g‖₁ = 0 when g = 0), then g ← m; g prepared.
+  static void accumulate(double* g, double* m, double decay, Eigen::Index d);
   // x ← clip(x + scale ⊙ direction) (NaN products count as 0); scale defaults to the step.
   void advance(double* x, const double* dir, const double* scale = nullptr) const;
   // x ← x0 + projection of (x − x0) onto the eps ball: L∞ exact (per feature), L2 and L1 by
-  // rescaling with min(1, eps/(‖δ‖+tol)) (per-feature eps broadcast as ART does).
+  // rescaling with min(1, eps/‖δ‖) (ART ≥ 1.18's projection; per-feature eps broadcast).
   void project(double* x, const double* x0) const;
 
   // One whole step on the rows of x (rows first_row… of the batch) whose frozen flag is unset:
-  // direction from g (overwritten), advance x, project onto the ball around x0 when
-  // `project_ball`. g and x0 hold the same rows as x.
+  // direction from g (overwritten; through the momentum when given), advance x, project onto
+  // the ball around x0 when `project_ball`. g and x0 hold the same rows as x.
   void step(Eigen::Ref<RowMatrix> x, RowMatrix& g, const ConstRows& x0, bool project_ball,
-            const std::vector<bool>* frozen = nullptr, Eigen::Index first_row = 0) const;
+            const std::vector<bool>* frozen = nullptr, Eigen::Index first_row = 0,
+            const Momentum& momentum = {}) const;
 
  private:
   Norm norm_;
@@ -50,17 +64,20 @@ class StepKernel {
 // x ← x0 + projection of (x − x0) onto the eps ball, every row (StepKernel::project).
 void project(RowMatrix& x, const RowMatrix& x0, const Eigen::VectorXd& eps, Norm norm);
 
-// A random start inside the eps ball (L∞ uniform in the box, L2 uniform in the ball, L1 as ART's
-// random_sphere), masked, added to x and clipped to the bounds.
-void random_init(Eigen::Ref<RowMatrix> x, const Eigen::VectorXd& eps, const GradientAttackOptions& o, Rng& rng);
+// A random start inside the eps ball, as ART 1.20's random_sphere: L∞ uniform in the box, L2
+// uniform in the ball, L1 uniform in the ball (spacings of sorted uniforms, random signs);
+// masked, added to x and clipped to the bounds. Each row draws from its own generator, seeded by
+// o.seed, the restart and the row's values: a row gets the same start however the host splits
+// the batch (the gRPC server attacks in batches), on any platform.
+void random_init(Eigen::Ref<RowMatrix> x, const Eigen::VectorXd& eps, const GradientAttackOptions& o, int restart);
 
 // Per-row success: the prediction equals the target (targeted) or differs from the clean
 // prediction (untargeted) — ART's compute_success_array.
 std::vector<bool> success_array(Oracle& model, const Labels& clean_pred, const Labels& targets,
                                 const ConstRows& x_adv, bool targeted);
 
-// ART's random_eps: eps drawn from a normal(0, eps/2) truncated to [0, eps], eps_step keeping its
-// ratio to eps, both rounded to 10 decimals.
+// ART's random_eps: eps drawn from a normal(0, eps/2) truncated to [0, eps] and rounded to 10
+// decimals, eps_step keeping its ratio to eps.
 void draw_random_eps(GradientAttackOptions& o, Rng& rng);
 
 }  // namespace secmlops::plugins::attacks

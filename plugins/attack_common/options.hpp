@@ -3,6 +3,7 @@
 #include <Eigen/Core>
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 
@@ -25,6 +26,8 @@ struct GradientAttackOptions {
   bool targeted = false;
   int num_random_init = 0;
   int max_iter = 100;  // PGD only
+  // PGD only: momentum (ART's `decay`, Dong et al. 2018); unset = plain PGD.
+  std::optional<double> decay;
   bool minimal = false;  // FGSM only
   bool random_eps = false;
   bool early_stop = false;  // PGD: freeze a sample once it is adversarial (not in ART)
@@ -42,6 +45,25 @@ struct GradientAttackOptions {
   [[nodiscard]] Eigen::VectorXd eps_vector(uint64_t d) const;
   [[nodiscard]] Eigen::VectorXd step_vector(uint64_t d) const;
 };
+
+// The parameters each attack plugin understands (docs/attacks.md lists them per attack).
+// check_parameters refuses any other key with INVALID_ARGUMENT naming it and listing these, so
+// a typo or a parameter of another attack never runs silently with a default.
+using ParameterList = std::initializer_list<const char*>;
+inline constexpr ParameterList kFgsmParameters = {
+    "norm", "eps", "eps_step", "targeted", "num_random_init", "minimal", "random_eps", "seed",
+    "clip_min", "clip_max", "eps_scale", "immutable", "mask"};
+inline constexpr ParameterList kPgdParameters = {
+    "norm", "eps", "eps_step", "targeted", "num_random_init", "max_iter", "decay", "random_eps",
+    "early_stop", "seed", "clip_min", "clip_max", "eps_scale", "immutable", "mask"};
+inline constexpr ParameterList kHopSkipJumpParameters = {
+    "norm", "eps", "targeted", "max_iter", "max_eval", "init_eval", "init_size", "seed",
+    "clip_min", "clip_max", "immutable", "mask"};
+inline constexpr ParameterList kTransferParameters = {
+    "norm", "eps", "eps_step", "targeted", "num_random_init", "max_iter", "decay", "random_eps",
+    "early_stop", "seed", "clip_min", "clip_max", "eps_scale", "immutable", "mask",
+    "augment", "noise", "l2", "fit_iter"};
+void check_parameters(const sdk::Config& config, const char* attack, ParameterList known);
 
 Norm parse_norm(const std::string& s);
 const char* norm_name(Norm n);

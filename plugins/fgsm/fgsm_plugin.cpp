@@ -15,6 +15,7 @@ class Fgsm : public sdk::Attack {
   explicit Fgsm(const sdk::Config&) {}
   void generate(sdk::Job& job, const sdk::ModelHandle& model, const sdk::Matrix& x, const int32_t* y,
                 const sdk::Config& params, double* out) {
+    check_parameters(params, name, kFgsmParameters);
     auto o = GradientAttackOptions::from_config(params, x.cols());
     HandleOracle oracle(model, job);
     fgsm(oracle, view_rows(x), to_labels(y, x.rows()), o, output_rows(out, x));

@@ -14,6 +14,7 @@ class HopSkipJump : public sdk::Attack {
   explicit HopSkipJump(const sdk::Config&) {}
   void generate(sdk::Job& job, const sdk::ModelHandle& model, const sdk::Matrix& x, const int32_t* y,
                 const sdk::Config& params, double* out) {
+    check_parameters(params, name, kHopSkipJumpParameters);
     auto o = HopSkipJumpOptions::from_config(params, x.cols());
     HandleOracle oracle(model, job);
     RowMatrix adv = hop_skip_jump(oracle, to_rows(x), to_labels(y, x.rows()), o);

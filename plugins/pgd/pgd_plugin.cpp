@@ -15,11 +15,12 @@ class Pgd : public sdk::Attack {
   explicit Pgd(const sdk::Config&) {}
   void generate(sdk::Job& job, const sdk::ModelHandle& model, const sdk::Matrix& x, const int32_t* y,
                 const sdk::Config& params, double* out) {
+    check_parameters(params, name, kPgdParameters);
     auto o = GradientAttackOptions::from_config(params, x.cols());
     HandleOracle oracle(model, job);
     pgd(oracle, view_rows(x), to_labels(y, x.rows()), o, output_rows(out, x));
     job.metric("attack.iterations", o.max_iter);
-    report(job, oracle, "pgd");
+    report(job, oracle, o.decay ? "pgd-momentum" : "pgd");
   }
 };
 

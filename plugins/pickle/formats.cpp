@@ -41,6 +41,7 @@ struct HeadWalk {
   bool stop = false;     // reached STOP
   bool invalid = false;  // ended on an invalid opcode or argument (not just the end of the head)
   bool import = false;   // saw GLOBAL, INST or STACK_GLOBAL
+  bool long_string = false;  // a quoted STRING (or a UNICODE after other opcodes) runs past the head
 };
 
 // Walks opcodes in the head to tell pickles from other bytes.
@@ -74,7 +75,12 @@ HeadWalk walk_head(std::span<const uint8_t> h) {
           }
           ++i;
         }
-        if (i == h.size()) return w;
+        if (i == h.size()) {
+          // Padding a protocol-0 pickle with a long string must not move it out of routing.
+          bool quoted = start < h.size() && (h[start] == '\'' || h[start] == '"');
+          w.long_string = (op == 'S' && quoted) || (op == 'V' && ops >= 2);
+          return w;
+        }
         if (i - start > 512 && (op == 'c' || op == 'i')) {
           ops = 0;
           return result(true);
@@ -389,7 +395,28 @@ bool scan_torch_legacy(ScanState& s) {
 
 }  // namespace
 
-uint32_t probe_format(std::span<const uint8_t> head, const char*& format) {
+namespace {
+// `…/data/<digits>`: a tensor storage of a PyTorch zip checkpoint. torch.load reads its bytes
+// as raw tensor data, never as a pickle, so tensor bytes that happen to start like a pickle
+// must not be scanned as one.
+bool torch_storage_name(std::string_view name) {
+  size_t slash = name.rfind('/');
+  if (slash == std::string_view::npos || slash + 1 == name.size()) return false;
+  std::string_view key = name.substr(slash + 1), dir = name.substr(0, slash);
+  if (!std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
+  return dir == "data" || (dir.size() > 5 && dir.substr(dir.size() - 5) == "/data");
+}
+}  // namespace
+
+uint32_t probe_format(std::span<const uint8_t> head, const char*& format, std::string_view name) {
+  if (torch_storage_name(name)) {
+    // Only a complete, well-formed pickle inside the head is claimed there.
+    if (head.size() < 2 || head[0] != 0x80 || head[1] > 5) return 0;
+    HeadWalk w = walk_head(head.subspan(0, std::min<size_t>(head.size(), 4096)));
+    if (!w.stop || w.invalid || w.ops < 4) return 0;
+    format = kFormatPickle;
+    return 40;
+  }
   if (head.size() >= 6 && std::memcmp(head.data(), "\x93NUMPY", 6) == 0) {
     format = kFormatNumpy;
     return 100;
@@ -413,7 +440,7 @@ uint32_t probe_format(std::span<const uint8_t> head, const char*& format) {
     format = kFormatPickle;
     if (w.stop && w.ops >= 2) return 60;
     if (w.import && w.ops >= 3) return 50;
-    if (w.ops >= 64) return 40;
+    if (w.ops >= 64 || w.long_string) return 40;
   }
   return 0;
 }

@@ -62,8 +62,8 @@ class PickleScanner : public secmlops::sdk::Scanner {
   static constexpr const char* license = "Apache-2.0";
   static constexpr const char* formats[] = {kFormatPickle, kFormatNumpy, kFormatTorchLegacy, nullptr};
 
-  static uint32_t probe(secmlops::sdk::Bytes head, std::string_view, const char*& format) {
-    return probe_format(head, format);
+  static uint32_t probe(secmlops::sdk::Bytes head, std::string_view name, const char*& format) {
+    return probe_format(head, format, name);
   }
 
   explicit PickleScanner(const secmlops::sdk::Config& config) {

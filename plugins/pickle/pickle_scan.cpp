@@ -222,6 +222,7 @@ class Parser {
     } catch (const Fatal&) {
       r.complete = false;
     }
+    report_uninvoked();
     r.end = pos_;
     r.protocol = protocol_;
     return r;
@@ -449,21 +450,55 @@ class Parser {
     const auto& g = s_.globals[id];
     return g.name.empty() ? g.module : g.module + "." + g.name;
   }
-  // Reports an import (or a callable reached through a resolver) once per pickle.
+  // Reports an import (or a callable reached through a resolver) once per pickle. Unknown
+  // globals wait: invoked, they are judged by what they reach (invoked()); never invoked, they
+  // are reported LOW when the pickle ends (report_uninvoked()).
+  enum : uint8_t { kNotSeen = 0, kImportedUnknown = 1, kReported = 2 };
   void report_global(uint32_t id, uint64_t off, uint8_t op, const std::string& how) {
-    if (reported_.size() <= id) reported_.resize(id + 1, false);
-    if (reported_[id]) return;
-    reported_[id] = true;
+    if (reported_.size() <= id) reported_.resize(id + 1, kNotSeen);
+    if (reported_[id] != kNotSeen) return;
     const auto& g = s_.globals[id];
     const Verdict& v = g.verdict;
+    if (v.action == Action::kUnknown) {
+      reported_[id] = kImportedUnknown;
+      deferred_.push_back({id, off, op, how});
+      return;
+    }
+    reported_[id] = kReported;
     if (v.action == Action::kSafe) return;
+    report_verdict(id, v.rule, v.severity, how, v.reason, off, op);
+  }
+  void report_verdict(uint32_t id, const std::string& rule, secmlops_severity sev, const std::string& how,
+                      const std::string& reason, uint64_t off, uint8_t op) {
+    const Verdict& v = s_.globals[id].verdict;
     std::string what = dotted(id);
     // Evidence names what the import reaches after normalisation (posix.system → os.system);
     // the message keeps the name as written.
     std::string message = how + " " + what;
     if (v.resolved != what) message += " (" + v.resolved + ")";
-    finding(v.rule, v.severity, message + ": " + v.reason, off, op, v.resolved,
-            v.resolved != what ? what : std::string());
+    finding(rule, sev, message + ": " + reason, off, op, v.resolved, v.resolved != what ? what : std::string());
+  }
+  // The stream invokes global `id` (REDUCE, NEWOBJ, OBJ, INST, or a helper that calls its
+  // argument): an unknown callable is judged by what it can reach, at least MEDIUM.
+  void invoked(uint32_t id, uint64_t off, uint8_t op, const std::string& how) {
+    if (reported_.size() <= id) reported_.resize(id + 1, kNotSeen);
+    if (reported_[id] == kReported) return;
+    const Verdict& v = s_.globals[id].verdict;
+    if (v.action != Action::kUnknown) return;
+    reported_[id] = kReported;
+    std::string reason = "invokes a callable that is not known-safe";
+    if (v.call_word.empty()) reason += ": loading runs code the scanner cannot judge";
+    else reason += ", and " + std::string(v.call_reason) + " ('" + std::string(v.call_word) + "')";
+    report_verdict(id, v.call_rule, v.call_severity, how, reason, off, op);
+  }
+  void report_uninvoked() {
+    for (const auto& d : deferred_)
+      if (reported_[d.id] == kImportedUnknown) {
+        reported_[d.id] = kReported;
+        const Verdict& v = s_.globals[d.id].verdict;
+        report_verdict(d.id, v.rule, v.severity, d.how, v.reason, d.off, d.op);
+      }
+    deferred_.clear();
   }
 
   // ---- calls ----
@@ -479,8 +514,23 @@ class Parser {
       return mk(kUnres, off);
     }
     uint32_t gid = static_cast<uint32_t>(callable.payload());
+    invoked(gid, off, op, std::string(opname(op)) + " calls");
     Special sp = s_.globals[gid].verdict.special;
     switch (sp) {
+      case Special::kInvokesFirstArg:
+      case Special::kInvokesTwoArgs:
+        for (size_t i = 0; i < (sp == Special::kInvokesTwoArgs ? 2u : 1u); ++i) {
+          const V* a = item(args, i);
+          if (a == nullptr) break;
+          if (a->kind() == kGlobal)
+            invoked(static_cast<uint32_t>(a->payload()), off, op, dotted(gid) + " calls");
+          else if (i == 0 && a->kind() != kNone)
+            finding("PICKLE-UNRESOLVED-CALL", SECMLOPS_SEVERITY_HIGH,
+                    dotted(gid) + " calls its first argument, " + kind_name(a->kind()) +
+                        ", which cannot be resolved statically to a known function",
+                    off, op, dotted(gid));
+        }
+        break;
       case Special::kNumpyDtype:
       case Special::kJoblibWrapper:
         if (calls_.size() < s_.limits.max_tracked) {
@@ -493,7 +543,14 @@ class Parser {
       case Special::kModuleAndName:
       case Special::kDottedName: return resolve_import(gid, sp, args, off, op);
       case Special::kNestedLoader: nested_loader(gid, args, off, op); break;
-      default: break;
+      default: {
+        // Any other deserialiser (listed, or judged one by its name) whose first argument is
+        // bytes of this file that start like a pickle: those bytes are scanned too.
+        const Verdict& v = s_.globals[gid].verdict;
+        std::string_view rule = v.action == Action::kUnknown ? std::string_view(v.call_rule) : v.rule;
+        if (rule == "PICKLE-NESTED-LOADER") nested_loader(gid, args, off, op, /*pickle_bytes_only=*/true);
+        break;
+      }
     }
     return mk(kObj, gid);
   }
@@ -543,10 +600,11 @@ class Parser {
     report_global(id, off, op, dotted(gid) + " imports");
     return mk(kGlobal, id);
   }
-  void nested_loader(uint32_t gid, V args, uint64_t off, uint8_t op) {
+  void nested_loader(uint32_t gid, V args, uint64_t off, uint8_t op, bool pickle_bytes_only = false) {
     const V* a0 = item(args, 0);
     if (a0 == nullptr) return;
     uint64_t start = 0, len = 0;
+    if (pickle_bytes_only && a0->kind() != kBytes && a0->kind() != kBytesX) return;
     if (a0->kind() == kBytes || a0->kind() == kStr) {
       if (ref_enc(*a0) != kEncRaw) return;
       start = ref_off(*a0);
@@ -556,6 +614,10 @@ class Parser {
       len = blobs_[a0->payload() - 1].second;
     } else {
       return;
+    }
+    if (pickle_bytes_only) {
+      const uint8_t* h = cur_.need(start, std::min<uint64_t>(len, 2));
+      if (len < 2 || h == nullptr || h[0] != 0x80 || h[1] > 5) return;
     }
     nested(start, start + len, "argument of " + dotted(gid) + " at offset " + std::to_string(off), off, op);
   }
@@ -668,6 +730,7 @@ class Parser {
       itemsize = static_cast<uint64_t>(elsize->as_int());
     if (const V* flags = item(dc.state, 7); flags != nullptr && flags->kind() == kInt && (flags->as_int() & 1))
       has_object = true;
+    if (pos_ >= frame_end_) frame_end_ = UINT64_MAX;
     if (has_object) {
       // Object arrays are a complete pickle written inline: scan it, continue after its STOP.
       ++s_.depth;
@@ -681,6 +744,9 @@ class Parser {
       pos_ = r.end;
       return;
     }
+    // joblib commits the current frame before writing raw array bytes and reads them from the
+    // file itself, past the unframer: they end the frame, they are not part of it.
+    if (pos_ >= frame_end_) frame_end_ = UINT64_MAX;
     if (itemsize == 0 && count != 0) fail("unknown item size for dtype '" + typestr + "'");
     if (count != 0 && itemsize > UINT64_MAX / count) fail("array size overflows");
     uint64_t bytes = count * itemsize;
@@ -696,6 +762,46 @@ class Parser {
       throw Fatal{};
     }
     pos_ += bytes;  // skipped by offset, never read
+  }
+
+  // ---- FRAME ----
+  // CPython's C unpickler (pickle.load) checks only that the declared length is present, then
+  // reads opcodes in line, ignoring frame boundaries; the pure-Python unpickler (pickle._load,
+  // and joblib's NumpyUnpickler, which subclasses it) reads a frame as a unit and fails when an
+  // opcode straddles its end or a new frame starts inside it, but accepts a frame shorter than
+  // declared. Where the two disagree, one of them runs what the other refuses: a finding.
+  void frame(uint64_t len) {
+    const uint64_t data = pos_ + 9;
+    if (frame_end_ != UINT64_MAX && pos_ < frame_end_)
+      frame_mismatch("FRAME starts " + std::to_string(frame_end_ - pos_) +
+                     " bytes before the end of the current frame: the pure-Python unpickler stops here, "
+                     "CPython's C unpickler reads on");
+    if (len >= (uint64_t{1} << 63) || len > end_ - std::min(data, end_)) {
+      // Only a disagreement if the pickle then completes (a truncated file fails either way):
+      // reported at STOP.
+      overlong_frame_ = "FRAME at offset " + std::to_string(pos_) + " declares " + std::to_string(len) +
+                        " bytes but " + std::to_string(end_ - std::min(data, end_)) +
+                        " remain: CPython's C unpickler stops there, the pure-Python unpickler reads on";
+      frame_end_ = end_;
+    } else {
+      frame_end_ = data + len;
+    }
+    pos_ = data;
+  }
+  [[gnu::cold, gnu::noinline]] void frame_boundary() {
+    if (pos_ > frame_end_)
+      frame_mismatch(std::string(opname(op_)) + " at offset " + std::to_string(op_off_) + " runs " +
+                     std::to_string(pos_ - frame_end_) +
+                     " bytes past the end of its FRAME: the pure-Python unpickler stops there, "
+                     "CPython's C unpickler reads on");
+    frame_end_ = UINT64_MAX;
+  }
+  [[gnu::cold, gnu::noinline]] void frame_mismatch(const std::string& message) {
+    if (frame_reported_) return;
+    frame_reported_ = true;
+    finding("PICKLE-FRAME-MISMATCH", SECMLOPS_SEVERITY_HIGH,
+            message + "; scanners and loaders that read frames differently see different opcodes",
+            op_off_, 0x95);
   }
 
   // ---- persistent ids ----
@@ -880,7 +986,18 @@ class Parser {
   std::vector<std::pair<uint64_t, uint64_t>> blobs_;
   uint64_t tracked_ = 0;
   uint64_t memo_count_ = 0;
-  std::vector<bool> reported_;
+  std::vector<uint8_t> reported_;
+  struct Deferred {
+    uint32_t id;
+    uint64_t off;
+    uint8_t op;
+    std::string how;
+  };
+  std::vector<Deferred> deferred_;
+  // FRAME: the end of the current frame as Python's _Unframer reads it (UINT64_MAX: none).
+  uint64_t frame_end_ = UINT64_MAX;
+  bool frame_reported_ = false;
+  std::string overlong_frame_;  // a FRAME declared longer than the stream, pending STOP
   bool pers_reported_ = false;
   std::string key_, line_, text_;
 };
@@ -916,6 +1033,8 @@ bool Parser::loop() {
       malformed("stream ends without STOP", pos_, 0);
     }
     const uint64_t avail = std::min<uint64_t>(end_ - pos_, 10);
+    if (pos_ >= frame_end_) [[unlikely]]
+      frame_boundary();
     op_ = p[0];
     op_off_ = pos_;
     auto need_args = [&](uint64_t n) __attribute__((always_inline)) {
@@ -929,12 +1048,17 @@ bool Parser::loop() {
         if (protocol_ > 5) malformed("unsupported pickle protocol " + std::to_string(protocol_), op_off_, op_);
         pos_ += 2;
         break;
-      case 0x95:  // FRAME: advisory to us, the opcodes inside are parsed in line
+      case 0x95: {  // FRAME: the opcodes inside are parsed in line, as CPython's C unpickler does
         need_args(8);
-        pos_ += 9;
+        uint64_t len = 0;
+        for (int i = 0; i < 8; ++i) len |= uint64_t{p[1 + i]} << (8 * i);
+        frame(len);
         break;
+      }
       case '.': {  // STOP
         pop();
+        if (!overlong_frame_.empty()) [[unlikely]]
+          frame_mismatch(overlong_frame_);
         pos_ += 1;
         return true;
       }

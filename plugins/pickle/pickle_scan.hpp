@@ -18,7 +18,7 @@ namespace secmlops::plugins::pickle {
 struct Limits {
   uint64_t max_opcodes = 4'000'000'000ULL;  // per pickle
   uint64_t max_stack = 1u << 20;            // values on the stack, marks included
-  uint64_t max_memo = 1u << 22;             // memo entries per pickle
+  uint64_t max_memo = 1u << 25;             // memo entries per pickle (8 bytes each, reserved, touched only when used)
   uint32_t max_nesting = 8;                 // pickles inside pickles (npy, joblib, loaders)
   uint64_t max_tracked = 1u << 20;          // container items kept for analysis
   uint64_t max_pickles = 100000;            // stacked pickles in one stream

@@ -4,7 +4,12 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
+#include <initializer_list>
+#include <optional>
 #include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace secmlops::plugins::pickle {
 namespace {
@@ -27,6 +32,51 @@ constexpr std::pair<std::string_view, std::string_view> kAliases[] = {
     {"sklearn.externals.joblib", "joblib"}, {"_asyncio", "asyncio"}, {"_multiprocessing", "multiprocessing"},
     {"_posixshmem", "multiprocessing"}, {"_lsprof", "cProfile"}, {"_sqlite3", "sqlite3"},
     {"_ssl", "ssl"}, {"_thread", "_thread"}, {"_weakref", "weakref"}, {"_sre", "re"},
+    // The rest of CPython's _compat_pickle.IMPORT_MAPPING (applied by the unpickler to
+    // protocol 0-2 pickles; at protocol 3+ the Python 2 name does not import, so judging the
+    // target is the conservative reading) and the pure-Python twins of C modules.
+    {"Queue", "queue"}, {"ConfigParser", "configparser"}, {"repr", "reprlib"},
+    {"markupbase", "_markupbase"}, {"_winreg", "winreg"}, {"_dummy_thread", "_thread"},
+    {"dbhash", "dbm"}, {"dumbdbm", "dbm"}, {"gdbm", "dbm"}, {"anydbm", "dbm"}, {"whichdb", "dbm"},
+    {"xmlrpclib", "xmlrpc.client"}, {"SimpleXMLRPCServer", "xmlrpc.server"},
+    {"DocXMLRPCServer", "xmlrpc.server"}, {"htmlentitydefs", "html.entities"},
+    {"HTMLParser", "html.parser"}, {"Cookie", "http.cookies"}, {"test.test_support", "test.support"},
+    {"commands", "subprocess"}, {"urlparse", "urllib.parse"}, {"robotparser", "urllib.robotparser"},
+    {"_abcoll", "collections.abc"}, {"_elementtree", "xml.etree.ElementTree"},
+    {"UserDict", "collections"}, {"UserList", "collections"}, {"UserString", "collections"},
+    {"tkFileDialog", "tkinter"}, {"tkSimpleDialog", "tkinter"}, {"Tix", "tkinter"}, {"ttk", "tkinter"},
+    {"_pyio", "io"}, {"_pydatetime", "datetime"}, {"_pydecimal", "decimal"}, {"_collections", "collections"},
+    {"_datetime", "datetime"}, {"_decimal", "decimal"}, {"_bz2", "bz2"}, {"_lzma", "lzma"},
+    {"_gdbm", "dbm"}, {"_dbm", "dbm"}, {"_bootsubprocess", "subprocess"}, {"_winapi", "subprocess"},
+    {"_socket", "socket"}, {"_signal", "signal"}, {"_tracemalloc", "tracemalloc"},
+};
+
+// _compat_pickle.NAME_MAPPING: Python 2 (module, name) pairs the unpickler renames.
+constexpr std::pair<std::pair<std::string_view, std::string_view>,
+                    std::pair<std::string_view, std::string_view>> kNameMapping[] = {
+    {{"__builtin__", "xrange"}, {"builtins", "range"}},
+    {{"__builtin__", "reduce"}, {"functools", "reduce"}},
+    {{"__builtin__", "intern"}, {"sys", "intern"}},
+    {{"__builtin__", "unichr"}, {"builtins", "chr"}},
+    {{"__builtin__", "unicode"}, {"builtins", "str"}},
+    {{"__builtin__", "long"}, {"builtins", "int"}},
+    {{"__builtin__", "basestring"}, {"builtins", "str"}},
+    {{"itertools", "izip"}, {"builtins", "zip"}},
+    {{"itertools", "imap"}, {"builtins", "map"}},
+    {{"itertools", "ifilter"}, {"builtins", "filter"}},
+    {{"itertools", "ifilterfalse"}, {"itertools", "filterfalse"}},
+    {{"itertools", "izip_longest"}, {"itertools", "zip_longest"}},
+    {{"UserDict", "IterableUserDict"}, {"collections", "UserDict"}},
+    {{"whichdb", "whichdb"}, {"dbm", "whichdb"}},
+    {{"_socket", "fromfd"}, {"socket", "fromfd"}},
+    {{"_multiprocessing", "Connection"}, {"multiprocessing.connection", "Connection"}},
+    {{"multiprocessing.process", "Process"}, {"multiprocessing.context", "Process"}},
+    {{"multiprocessing.forking", "Popen"}, {"multiprocessing.popen_fork", "Popen"}},
+    {{"urllib", "urlopen"}, {"urllib.request", "urlopen"}},
+    {{"urllib", "urlretrieve"}, {"urllib.request", "urlretrieve"}},
+    {{"urllib", "urlcleanup"}, {"urllib.request", "urlcleanup"}},
+    {{"urllib", "getproxies"}, {"urllib.request", "getproxies"}},
+    {{"socket", "_socketobject"}, {"socket", "SocketType"}},
 };
 
 // Attribute names through which one module reaches another (re-exports): `tempfile._os`,
@@ -105,10 +155,11 @@ std::string Policy::normalise_module(std::string_view module) {
   return std::string(best_to) + std::string(module.substr(best_from.size()));
 }
 
-const PolicyEntry* Policy::best_match(const std::vector<PolicyEntry>& table,
-                                      std::string_view path) const {
+const PolicyEntry* Policy::best_match(const std::vector<PolicyEntry>& table, std::string_view path,
+                                      std::optional<Action> only) const {
   const PolicyEntry* best = nullptr;
   for (const auto& e : table) {
+    if (only && e.action != *only) continue;
     if (!matches(e.pattern, path)) continue;
     if (best == nullptr || e.pattern.size() > best->pattern.size() ||
         (e.pattern.size() == best->pattern.size() && e.action == Action::kDeny))
@@ -117,28 +168,181 @@ const PolicyEntry* Policy::best_match(const std::vector<PolicyEntry>& table,
   return best;
 }
 
-Verdict Policy::classify(std::string_view module, std::string_view name) const {
+bool Policy::map_python2_name(std::string_view module, std::string_view name, std::string& out_module,
+                              std::string& out_name) {
+  for (const auto& [from, to] : kNameMapping)
+    if (from.first == module && from.second == name) {
+      out_module = to.first;
+      out_name = to.second;
+      return true;
+    }
+  return false;
+}
+
+namespace {
+
+// First components of the deny table (`os`, `platform`, `weakref` …) plus the re-export
+// aliases: an attribute component with one of these names is judged as that module too.
+bool names_a_module(std::string_view part) {
+  static const std::vector<std::string> roots = [] {
+    std::vector<std::string> r;
+    for (const auto& e : builtin_policy()) {
+      if (e.action != Action::kDeny) continue;
+      std::string_view p = e.pattern;
+      std::string root(p.substr(0, p.find('.')));
+      if (std::find(r.begin(), r.end(), root) == r.end()) r.push_back(root);
+    }
+    std::sort(r.begin(), r.end());
+    return r;
+  }();
+  return std::binary_search(roots.begin(), roots.end(), part);
+}
+
+// A module-level name that a package prefix entry accepts: classes (CapWords) and the pickle
+// constructors Cython generates for extension types. Functions must be listed exactly.
+bool class_like(std::string_view name) {
+  if (name.empty() || name.find('.') != std::string_view::npos) return false;
+  if (name.rfind("__pyx_unpickle_", 0) == 0) return true;
+  size_t first = name.find_first_not_of('_');  // private classes too: _BinMapper
+  return first != std::string_view::npos && std::isupper(static_cast<unsigned char>(name[first])) != 0;
+}
+
+// What an unknown callable reaches, judged from the words of its name (`_get_command_stdout`
+// → command, `tofile` → file, `load_url` → load). Applied only to callables the stream
+// invokes and that no table knows.
+struct Capability {
+  const char* rule;
+  const char* reason;
+  std::initializer_list<std::string_view> words;
+};
+const Capability kCapabilities[] = {
+    {"PICKLE-CODE-EXEC", "its name says it runs commands or code",
+     {"system", "popen", "spawn", "spawnv", "spawnl", "exec", "execv", "execve", "execl", "execvp",
+      "shell", "cmd", "command", "commands", "subprocess", "startfile", "fork", "eval", "evaluate",
+      "compile", "interpreter", "interpret", "runcode", "runsource", "pager", "pipepager",
+      "getoutput", "run", "script", "syscmd", "os"}},
+    {"PICKLE-NESTED-LOADER", "its name says it deserialises nested data",
+     {"load", "loads", "unpickle", "unpickler", "unpickling", "deserialize", "deserialise",
+      "unmarshal", "unserialize", "pretrained", "restore"}},
+    {"PICKLE-SYSTEM-ACCESS", "its name says it reads or writes files",
+     {"open", "fopen", "write", "writes", "writelines", "save", "savez", "savetxt", "dump", "tofile",
+      "fromfile", "file", "files", "remove", "unlink", "rmtree", "rmdir", "mkdir", "makedirs",
+      "rename", "chmod", "chown", "symlink", "truncate", "touch", "mkstemp", "mkdtemp", "copyfile",
+      "copytree", "copy2", "copyfileobj", "move", "read", "readlines", "path", "dir"}},
+    {"PICKLE-SYSTEM-ACCESS", "its name says it reaches the network",
+     {"urlopen", "urlretrieve", "url", "urls", "request", "requests", "download", "fetch", "connect",
+      "socket", "http", "https", "ftp", "smtp", "sendmail", "send", "upload", "hub"}},
+    {"PICKLE-INDIRECT-CALL", "its name says it resolves or calls other callables",
+     {"import", "importer", "getattr", "attrgetter", "locate", "resolve", "lookup", "instantiate",
+      "dotted", "format", "vformat", "apply", "partial", "callback", "invoke", "call", "caller",
+      "dispatch", "reconstruct", "reconstructor"}},
+};
+
+void infer_capability(std::string_view path, Verdict& v) {
+  std::string lower;
+  for (char c : path) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::vector<std::string_view> words;
+  std::string_view rest = lower;
+  while (!rest.empty()) {
+    size_t cut = rest.find_first_of("._");
+    std::string_view w = rest.substr(0, cut);
+    if (!w.empty()) words.push_back(w);
+    if (cut == std::string_view::npos) break;
+    rest.remove_prefix(cut + 1);
+  }
+  for (const auto& cap : kCapabilities)
+    for (auto w : words)
+      for (auto c : cap.words)
+        if (w == c) {
+          v.call_severity = SECMLOPS_SEVERITY_HIGH;
+          v.call_rule = cap.rule;
+          v.call_reason = cap.reason;
+          v.call_word = c;
+          return;
+        }
+  v.call_severity = SECMLOPS_SEVERITY_MEDIUM;
+  v.call_rule = "PICKLE-UNKNOWN-CALL";
+  v.call_reason = "";
+}
+
+}  // namespace
+
+// The longest built-in deny entry matching `path` (itself or a dotted prefix of it): one hash
+// lookup per component, so a file importing a million distinct globals stays cheap.
+const PolicyEntry* Policy::builtin_deny(std::string_view path) const {
+  static const std::unordered_map<std::string_view, const PolicyEntry*> deny = [] {
+    std::unordered_map<std::string_view, const PolicyEntry*> m;
+    for (const auto& e : builtin_policy())
+      if (e.action == Action::kDeny) m.emplace(e.pattern, &e);
+    return m;
+  }();
+  while (true) {
+    if (auto it = deny.find(path); it != deny.end()) return it->second;
+    size_t dot = path.rfind('.');
+    if (dot == std::string_view::npos) return nullptr;
+    path = path.substr(0, dot);
+  }
+}
+
+size_t Policy::builtin_safe(std::string_view module, std::string_view name, std::string_view full) const {
+  struct Safe {
+    std::unordered_set<std::string_view> exact;
+    std::vector<std::string_view> prefixes;
+  };
+  static const Safe safe = [] {
+    Safe t;
+    for (const auto& e : builtin_policy()) {
+      if (e.action != Action::kSafe) continue;
+      if (e.pattern.back() == '.') t.prefixes.emplace_back(e.pattern);
+      else t.exact.emplace(e.pattern);
+    }
+    return t;
+  }();
+  if (safe.exact.count(full) != 0) return full.size();
+  size_t best = 0;
+  if (!class_like(name)) return best;
+  for (std::string_view pat : safe.prefixes) {
+    // Package prefix: module-level classes of modules under it.
+    bool under = module.substr(0, pat.size()) == pat || module == pat.substr(0, pat.size() - 1);
+    if (under) best = std::max(best, pat.size());
+  }
+  return best;
+}
+
+Verdict Policy::classify(std::string_view module_in, std::string_view name_in) const {
   Verdict v;
-  std::string full = normalise_module(module);
-  if (!name.empty()) full += "." + std::string(name);
+  std::string mapped_module, mapped_name;
+  if (map_python2_name(module_in, name_in, mapped_module, mapped_name)) {
+    module_in = mapped_module;
+    name_in = mapped_name;
+  }
+  std::string module = normalise_module(module_in);
+  std::string name(name_in);
+  std::string full = module;
+  if (!name.empty()) full += "." + name;
   v.resolved = full;
   v.special = special_of(full);
 
-  // Candidate paths: the path itself and every path through a re-exported module.
+  // Candidate paths: the path itself, and for every attribute component of the name (not of
+  // the module, whose components are real submodules: numpy.random._pickle is not pickle)
+  // that names a module, the path read from there (`tempfile` + `_os.system` is os.system).
   std::vector<std::string> candidates{full};
   auto parts = split(full);
+  size_t module_parts = split(module).size();
   bool dunder = false;
-  for (size_t i = 1; i < parts.size(); ++i) {
+  for (size_t i = module_parts; i < parts.size(); ++i) {
     if (is_dunder(parts[i]) && parts[i] != "__newobj__" && parts[i] != "__newobj_ex__" &&
         parts[i] != "__import__" && parts[i] != "__build_class__")
       dunder = true;
+    std::string_view target;
+    for (const auto& [attr, to] : kReexports)
+      if (parts[i] == attr) target = to;
+    if (target.empty() && names_a_module(parts[i])) target = parts[i];
+    if (target.empty()) continue;
     // Also when the path ends there: `numpy.lib.npyio.os` is the os module itself.
-    for (const auto& [attr, target] : kReexports)
-      if (parts[i] == attr) {
-        std::string c(target);
-        for (size_t j = i + 1; j < parts.size(); ++j) c += "." + std::string(parts[j]);
-        candidates.push_back(normalise_module(c));
-      }
+    std::string c(target);
+    for (size_t j = i + 1; j < parts.size(); ++j) c += "." + std::string(parts[j]);
+    candidates.push_back(normalise_module(c));
   }
 
   // A user policy wins over the built-in one: its longest match on the path itself decides.
@@ -155,16 +359,16 @@ Verdict Policy::classify(std::string_view module, std::string_view name) const {
     return v;
   }
 
-  // The worst deny over every candidate.
-  bool safe = false;
+  // The worst deny over every candidate. Deny entries match their path and everything below;
+  // on the path itself a longer known-safe entry wins (codecs.encode under codecs, pathlib.Path
+  // under pathlib), a deny wins a tie.
+  const size_t safe_len = builtin_safe(module, name, full);
   for (size_t i = 0; i < candidates.size(); ++i) {
-    const auto* e = best_match(builtin_policy(), candidates[i]);
+    const auto* e = builtin_deny(candidates[i]);
     if (e == nullptr) continue;
-    if (e->action == Action::kSafe) {
-      if (i == 0) safe = true;
-      continue;
-    }
-    if (v.action != Action::kDeny || rank(e->severity) > rank(v.severity)) {
+    if (i == 0 && safe_len > e->pattern.size()) continue;
+    // Ties go to the later candidate: the path read from a re-export is the more precise.
+    if (v.action != Action::kDeny || rank(e->severity) >= rank(v.severity)) {
       v.action = Action::kDeny;
       v.severity = e->severity;
       v.rule = e->rule;
@@ -181,7 +385,9 @@ Verdict Policy::classify(std::string_view module, std::string_view name) const {
     v.reason = "walks dunder attributes (e.g. __globals__, __class__) to reach other objects";
     return v;
   }
-  if (safe) {
+  // Known-safe only when listed exactly (or a class of a listed package): a method or
+  // attribute below a safe class (numpy.ndarray.tofile) is judged on its own.
+  if (safe_len > 0) {
     v.action = Action::kSafe;
     v.severity = SECMLOPS_SEVERITY_INFO;
     return v;
@@ -195,10 +401,7 @@ Verdict Policy::classify(std::string_view module, std::string_view name) const {
       v.reason = "unknown module exposing a function named like a command or code runner";
       break;
     }
-  if (v.action == Action::kDeny) {
-    if (allowlist_ && rank(v.severity) < rank(SECMLOPS_SEVERITY_HIGH)) v.severity = SECMLOPS_SEVERITY_HIGH;
-    return v;
-  }
+  if (v.action == Action::kDeny) return v;
   if (allowlist_) {
     v.action = Action::kDeny;
     v.severity = SECMLOPS_SEVERITY_HIGH;
@@ -209,7 +412,11 @@ Verdict Policy::classify(std::string_view module, std::string_view name) const {
   v.action = Action::kUnknown;
   v.severity = SECMLOPS_SEVERITY_LOW;
   v.rule = "PICKLE-UNKNOWN-IMPORT";
-  v.reason = "imports a global that is neither known-safe nor known-dangerous";
+  v.reason = "imports a global that is neither known-safe nor known-dangerous (not invoked)";
+  // The words of the attribute path (not of the module: `numpy.random._pickle` says nothing).
+  std::string attr_path;
+  for (size_t i = module_parts; i < parts.size(); ++i) attr_path += (attr_path.empty() ? "" : ".") + std::string(parts[i]);
+  infer_capability(attr_path.empty() ? full : attr_path, v);
   return v;
 }
 

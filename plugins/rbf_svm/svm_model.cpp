@@ -3,6 +3,7 @@
 #include "rbf_simd.hpp"
 
 #include <secmlops/models/parallel.hpp>
+#include <secmlops/models/rng.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -12,7 +13,6 @@
 #include <list>
 #include <mutex>
 #include <numeric>
-#include <random>
 #include <thread>
 
 namespace secmlops::plugins::rbf_svm {
@@ -443,8 +443,8 @@ void SvmModel::fit(const double* x, uint64_t rows, uint64_t cols, std::span<cons
     } else {
       std::vector<int> perm(idx.size());
       std::iota(perm.begin(), perm.end(), 0);
-      std::mt19937_64 rng(mix(p.seed ^ mix(pi + 1)));
-      std::shuffle(perm.begin(), perm.end(), rng);
+      models::Rng rng(mix(p.seed ^ mix(pi + 1)));
+      rng.shuffle(perm);
       const size_t l = perm.size(), folds = static_cast<size_t>(p.probability_cv);
       for (size_t f = 0; f < folds; ++f) {
         const size_t begin = f * l / folds, end = (f + 1) * l / folds;
@@ -640,11 +640,11 @@ RowMatrix SvmModel::decision_f32(const double* x, uint64_t rows) const {
 
 void SvmModel::predict_proba(const double* x, uint64_t rows, double* out) const {
   check_input(static_cast<uint64_t>(sv_.cols()));
+  if (prob_a_.empty()) return vote_shares(x, rows, out);
   const int k = static_cast<int>(n_classes_);
   const auto pairs = static_cast<size_t>(pair_coef_.cols());
   const auto d = static_cast<size_t>(sv_.cols());
   const auto nsv = static_cast<size_t>(sv_.rows());
-  const bool platt = !prob_a_.empty();
   constexpr double kMin = 1e-7;
   constexpr uint64_t kBlock = 256;
   const uint64_t blocks = (rows + kBlock - 1) / kBlock;
@@ -660,10 +660,7 @@ void SvmModel::predict_proba(const double* x, uint64_t rows, double* out) const 
       size_t p = 0;
       for (int i = 0; i < k; ++i)
         for (int j = i + 1; j < k; ++j, ++p) {
-          const double f = dec[row * pairs + p];
-          // Without Platt parameters (a model imported without them) the pairwise probability
-          // is the logistic function of the decision value.
-          double v = platt ? sigmoid_predict(f, prob_a_[p], prob_b_[p]) : sigmoid_predict(f, -1.0, 0.0);
+          double v = sigmoid_predict(dec[row * pairs + p], prob_a_[p], prob_b_[p]);
           v = std::min(std::max(v, kMin), 1 - kMin);
           r(i, j) = v;
           r(j, i) = 1 - v;
@@ -673,6 +670,41 @@ void SvmModel::predict_proba(const double* x, uint64_t rows, double* out) const 
       multiclass_probability(k, r, out + (r0 + row) * static_cast<uint64_t>(k));
     }
   });
+}
+
+RowMatrix SvmModel::decision_exact_sign(const double* x, uint64_t rows) const {
+  RowMatrix dec = decision_f32(x, rows);
+  // Where a float32 value is too close to 0 for its sign to be trusted, the row is recomputed in
+  // float64. The margin, 2^-12 of the pair's coefficient mass Σ|coef| + |intercept|, is orders of
+  // magnitude above the float32 error (kernels ≤ 1, relative error ~1e-7 each, see
+  // docs/models.md), and only rows near a boundary fall inside it.
+  const auto pairs = pair_coef_.cols();
+  Eigen::RowVectorXd margin(pairs);
+  for (Eigen::Index p = 0; p < pairs; ++p)
+    margin[p] = 0x1p-12 * (pair_coef_.col(p).cwiseAbs().sum() + std::fabs(intercept_[static_cast<size_t>(p)]));
+  std::vector<int> close;
+  for (Eigen::Index r = 0; r < dec.rows(); ++r)
+    if ((dec.row(r).cwiseAbs().array() < margin.array()).any()) close.push_back(static_cast<int>(r));
+  if (close.empty()) return dec;
+  const RowMatrix exact = decision(gather_rows(x, static_cast<uint64_t>(sv_.cols()), close).data(), close.size());
+  for (size_t q = 0; q < close.size(); ++q) dec.row(close[q]) = exact.row(static_cast<Eigen::Index>(q));
+  return dec;
+}
+
+void SvmModel::vote_shares(const double* x, uint64_t rows, double* out) const {
+  // libsvm's predict (scikit-learn's SVC.predict): pair (i, j) votes for i when f_ij > 0, else
+  // for j; the first class with the most votes wins. The shares of the votes are the
+  // "probabilities", so their first maximum is exactly that class.
+  const int k = static_cast<int>(n_classes_);
+  const RowMatrix dec = decision_exact_sign(x, rows);
+  const double share = 1.0 / static_cast<double>(dec.cols());
+  for (uint64_t row = 0; row < rows; ++row) {
+    double* o = out + row * static_cast<uint64_t>(k);
+    std::fill(o, o + k, 0.0);
+    Eigen::Index p = 0;
+    for (int i = 0; i < k; ++i)
+      for (int j = i + 1; j < k; ++j, ++p) o[dec(static_cast<Eigen::Index>(row), p) > 0 ? i : j] += share;
+  }
 }
 
 Eigen::VectorXd SvmModel::loss(const double* x, uint64_t rows, const int32_t* y) const {

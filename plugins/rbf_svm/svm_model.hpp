@@ -61,7 +61,13 @@ class SvmModel {
   // The same in float32 (kernels and sums; the model's parameters are float32 anyway) with a
   // SIMD kernel: what predict_proba uses.
   [[nodiscard]] RowMatrix decision_f32(const double* x, uint64_t rows) const;
+  // With Platt parameters: libsvm's coupled probabilities (scikit-learn's predict_proba, whose
+  // argmax ART uses as the label). Without them (an SVC fitted with probability=False): the
+  // shares of libsvm's pairwise votes, whose first maximum is scikit-learn's predict.
   void predict_proba(const double* x, uint64_t rows, double* out) const;
+  // decision_f32, with the rows where some value is too close to 0 for the float32 sign to be
+  // trusted recomputed by decision(): the signs are those of the float64 decision values.
+  [[nodiscard]] RowMatrix decision_exact_sign(const double* x, uint64_t rows) const;
   // The loss ART's ScikitlearnSVC.loss_gradient differentiates (see docs/models.md), in
   // float64, and its input gradient (rows × cols): kernels in float32 with the SIMD kernel,
   // weighted sums in float64 (relative error ~1e-7).
@@ -88,6 +94,7 @@ class SvmModel {
 
  private:
   void derive();
+  void vote_shares(const double* x, uint64_t rows, double* out) const;
   void check_input(uint64_t cols) const;
   // Runs body(K_block, first_row, count) over row blocks of K(x, SV), in parallel.
   void for_kernel_blocks(const double* x, uint64_t rows,

@@ -14,6 +14,7 @@ class Transfer : public sdk::Attack {
   explicit Transfer(const sdk::Config&) {}
   void generate(sdk::Job& job, const sdk::ModelHandle& model, const sdk::Matrix& x, const int32_t* y,
                 const sdk::Config& params, double* out) {
+    check_parameters(params, name, kTransferParameters);
     auto o = TransferOptions::from_config(params, x.cols());
     HandleOracle oracle(model, job);
     RowMatrix adv = transfer_attack(oracle, to_rows(x), to_labels(y, x.rows()), o);

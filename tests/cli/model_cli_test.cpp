@@ -3,6 +3,7 @@
 #include "support/temp_dir.hpp"
 
 #include <gmock/gmock.h>
+#include <nlohmann/json.hpp>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -52,10 +53,16 @@ TEST(ModelCli, TrainPredictDescribeWithStringLabels) {
   r = run_command(cli("describe --format json --model " + model.string() + " --data " + held.string() +
                       " --label species"));
   ASSERT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_THAT(r.out, HasSubstr("\"plugin\": \"logreg\""));
-  EXPECT_THAT(r.out, HasSubstr("\"parameters\": 4.0"));
-  EXPECT_THAT(r.out, HasSubstr("\"flagged\": false"));
-  EXPECT_THAT(r.out, HasSubstr("\"class_labels\": [\n    \"cat\",\n    \"dog\""));
+  // The DescribeResponse message in protobuf's JSON mapping.
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["model"]["plugin"], "logreg");
+  bool parameters = false;
+  for (const auto& m : j["metrics"])
+    if (m["key"] == "parameters") parameters = m["value"].get<double>() == 4.0;
+  EXPECT_TRUE(parameters) << r.out;
+  EXPECT_EQ(j["overfitting"].value("flagged", false), false);
+  EXPECT_EQ(j["classes"], nlohmann::json::array({"cat", "dog"}));
+  EXPECT_EQ(j["heldOut"]["rows"], "200");
 }
 
 TEST(ModelCli, OverfittingIsFlagged) {
@@ -74,7 +81,10 @@ TEST(ModelCli, OverfittingIsFlagged) {
   auto r = run_command(cli("train --model logreg --data " + data.string() + " --label y --param C=1000 --test-size 0.5 --out " +
                            (d.path() / "m.onnx").string() + " --format json"));
   ASSERT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_THAT(r.out, HasSubstr("\"flagged\": true"));
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(j["overfitting"]["flagged"].get<bool>()) << r.out;
+  EXPECT_EQ(j["trainRows"], "40");
+  EXPECT_EQ(j["testRows"], "40");
 }
 
 TEST(ModelCli, BadCsvRowNamesLineAndColumn) {
@@ -97,7 +107,7 @@ TEST(ModelCli, UnknownModelAndUnknownFile) {
   auto data = d.write("t.csv", blobs_csv(20, 3));
   auto r = run_command(cli("train --model nope --data " + data.string() + " --label species --out x.onnx 2>&1"));
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_THAT(r.out, HasSubstr("no model plugin named 'nope' (available: "));
+  EXPECT_THAT(r.out, HasSubstr("no model plugin named 'nope'; loaded: "));
   auto junk = d.write("junk.onnx", "not onnx at all");
   r = run_command(cli("describe --model " + junk.string() + " 2>&1"));
   EXPECT_EQ(r.exit_code, 2);

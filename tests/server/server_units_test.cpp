@@ -1,7 +1,6 @@
 // Pieces of secmlopsd tested without a server: path confinement, listener policy, tokens,
 // CSV datasets, config files.
 #include "auth.hpp"
-#include "csv_dataset.hpp"
 #include "memory_trim.hpp"
 #include "server_config.hpp"
 #include "support/temp_dir.hpp"
@@ -95,34 +94,6 @@ TEST(TokenAuth, AcceptsOnlyListedTokensAndRefusesLooseFiles) {
   auto shortf = t.write("short", "abc\n");
   ::chmod(shortf.c_str(), 0600);
   EXPECT_THROW(server::TokenAuth::from_file(shortf), std::runtime_error);
-}
-
-TEST(CsvDataset, ParsesAndRejectsWithLocation) {
-  auto d = server::parse_labeled_csv("a,b,y\n1,2,0\n3,4,1\n", "y", true, 100);
-  EXPECT_EQ(d.x.rows, 2u);
-  EXPECT_EQ(d.x.cols, 2u);
-  EXPECT_EQ(d.x(1, 0), 3.0);
-  EXPECT_EQ(d.y, (std::vector<int32_t>{0, 1}));
-  auto first = server::parse_labeled_csv("0,1.5\n1,2.5\n", "0", false, 100);
-  EXPECT_EQ(first.y, (std::vector<int32_t>{0, 1}));
-  EXPECT_EQ(first.x(1, 0), 2.5);
-  try {
-    server::parse_labeled_csv("1,0\n2,zz\n", "", false, 100);
-    FAIL();
-  } catch (const host::DataError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("line 2, column 2"));
-  }
-  try {
-    server::parse_labeled_csv("a,b\n1,0\n", "c", true, 100);
-    FAIL();
-  } catch (const host::DataError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("neither a header name nor an index below 2"));
-  }
-  EXPECT_THROW(server::parse_labeled_csv("1,0\n2\n", "", false, 100), host::DataError);
-  EXPECT_THROW(server::parse_labeled_csv("1,0.5\n", "", false, 100), host::DataError);
-  EXPECT_THROW(server::parse_labeled_csv("1\n2\n", "", false, 100), host::DataError);
-  EXPECT_THROW(server::parse_labeled_csv("a,y\n", "", true, 100), host::DataError);
-  EXPECT_THROW(server::parse_labeled_csv("1,0\n2,1\n3,1\n", "", false, 2), std::length_error);
 }
 
 TEST(ConfigFile, ReadsKeysRelativeToFileAndRejectsUnknownOnes) {

@@ -45,13 +45,13 @@ Eigen::Index block_rows(Eigen::Index d) { return std::max<Eigen::Index>(16, 8192
 // this is the same as one call on the whole batch (ART itself batches gradient calls).
 void gradient_step(Oracle& model, Eigen::Ref<RowMatrix> batch, const ConstRows& x0, const Labels& y,
                    const StepKernel& kernel, RowMatrix& grad, bool project_ball,
-                   const std::vector<bool>* frozen = nullptr) {
+                   const std::vector<bool>* frozen = nullptr, const Momentum& momentum = {}) {
   const Eigen::Index n = batch.rows(), block = block_rows(batch.cols());
   for (Eigen::Index r0 = 0; r0 < n; r0 += block) {
     const Eigen::Index nb = std::min(block, n - r0);
     model.loss_gradient(batch.middleRows(r0, nb), LabelSpan(y).subspan(static_cast<size_t>(r0), static_cast<size_t>(nb)),
                         grad);
-    kernel.step(batch.middleRows(r0, nb), grad, x0.middleRows(r0, nb), project_ball, frozen, r0);
+    kernel.step(batch.middleRows(r0, nb), grad, x0.middleRows(r0, nb), project_ball, frozen, r0, momentum);
   }
 }
 
@@ -113,7 +113,7 @@ void fgsm(Oracle& model, const ConstRows& x, Labels y, GradientAttackOptions o, 
   if (o.num_random_init <= 1) {
     model.check_cancelled();
     copy_rows(out, x);
-    if (o.num_random_init == 1) random_init(out, eps, o, rng);
+    if (o.num_random_init == 1) random_init(out, eps, o, 0);
     gradient_step(model, out, x, labels, kernel, grad, true);
     return;
   }
@@ -124,7 +124,7 @@ void fgsm(Oracle& model, const ConstRows& x, Labels y, GradientAttackOptions o, 
   for (int r = 0; r < o.num_random_init; ++r) {
     model.check_cancelled();
     copy_rows(trial, x);
-    random_init(trial, eps, o, rng);
+    random_init(trial, eps, o, r);
     gradient_step(model, trial, x, labels, kernel, grad, true);
     if (clean_pred.empty()) clean_pred = model.predict(x);
     auto ok = success_array(model, clean_pred, labels, trial, o.targeted);
@@ -151,15 +151,21 @@ void pgd(Oracle& model, const ConstRows& x, Labels y, GradientAttackOptions o, E
     return clean_pred;
   };
 
-  RowMatrix grad;
-  auto restart = [&](Eigen::Ref<RowMatrix> batch) {
+  RowMatrix grad, velocity;
+  auto restart = [&](Eigen::Ref<RowMatrix> batch, int index) {
     copy_rows(batch, x);
     std::vector<bool> done(static_cast<size_t>(x.rows()), false);
+    // ART starts the momentum at zero for every restart.
+    Momentum momentum;
+    if (o.decay) {
+      velocity.setZero(x.rows(), x.cols());
+      momentum = {&velocity, *o.decay};
+    }
     for (int it = 0; it < o.max_iter; ++it) {
       model.check_cancelled();
-      if (o.num_random_init > 0 && it == 0) random_init(batch, eps, o, rng);
+      if (o.num_random_init > 0 && it == 0) random_init(batch, eps, o, index);
       // Beyond ART (early_stop): a sample that is already adversarial keeps its current point.
-      gradient_step(model, batch, x, targets, kernel, grad, true, o.early_stop ? &done : nullptr);
+      gradient_step(model, batch, x, targets, kernel, grad, true, o.early_stop ? &done : nullptr, momentum);
       if (o.early_stop) {
         auto ok = success_array(model, clean(), targets, batch, o.targeted);
         bool all = true;
@@ -171,12 +177,12 @@ void pgd(Oracle& model, const ConstRows& x, Labels y, GradientAttackOptions o, E
       }
     }
   };
-  restart(out);
+  restart(out, 0);
   if (o.num_random_init <= 1) return;
   // A later restart replaces a sample only where it succeeds (ART 1.20).
   RowMatrix batch(x.rows(), x.cols());
   for (int r = 1; r < o.num_random_init; ++r) {
-    restart(batch);
+    restart(batch, r);
     auto ok = success_array(model, clean(), targets, batch, o.targeted);
     for (Eigen::Index i = 0; i < x.rows(); ++i)
       if (ok[static_cast<size_t>(i)]) out.row(i) = batch.row(i);

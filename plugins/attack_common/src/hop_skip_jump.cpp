@@ -122,8 +122,6 @@ RowMatrix hop_skip_jump(Oracle& model, const RowMatrix& x, Labels y, const HopSk
   Decision adversarial(model, labels, o.targeted);
   Bounds bounds = make_bounds(x, o);
   Rng rng(o.seed);
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
-  std::normal_distribution<double> gauss(0.0, 1.0);
   Eigen::RowVectorXd mask = o.mask.size() == d ? Eigen::RowVectorXd(o.mask.transpose())
                                                : Eigen::RowVectorXd::Ones(d);
   const double range = std::max(1e-12, (bounds.hi - bounds.lo).maxCoeff());
@@ -142,7 +140,7 @@ RowMatrix hop_skip_jump(Oracle& model, const RowMatrix& x, Labels y, const HopSk
       for (size_t k = 0; k < open.size(); ++k)
         for (Eigen::Index c = 0; c < d; ++c)
           trial(static_cast<Eigen::Index>(k), c) =
-              mask[c] != 0 ? bounds.lo[c] + unit(rng) * (bounds.hi[c] - bounds.lo[c]) : x(open[k], c);
+              mask[c] != 0 ? bounds.lo[c] + rng.uniform() * (bounds.hi[c] - bounds.lo[c]) : x(open[k], c);
       auto adv = adversarial(trial, open);
       std::vector<Eigen::Index> still;
       for (size_t k = 0; k < open.size(); ++k) {
@@ -185,7 +183,7 @@ RowMatrix hop_skip_jump(Oracle& model, const RowMatrix& x, Labels y, const HopSk
           auto r = static_cast<Eigen::Index>((k - start) * static_cast<size_t>(evals) + static_cast<size_t>(e));
           Eigen::RowVectorXd u(d);
           for (Eigen::Index c = 0; c < d; ++c)
-            u[c] = (o.norm == Norm::L2 ? gauss(rng) : 2 * unit(rng) - 1) * mask[c];
+            u[c] = (o.norm == Norm::L2 ? rng.normal() : 2 * rng.uniform() - 1) * mask[c];
           u /= std::max(u.norm(), 1e-300);
           dirs.row(r) = u;
           probes.row(r) = x_adv.row(active[k]) + delta * u;

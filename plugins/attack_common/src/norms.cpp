@@ -98,7 +98,7 @@ StepKernel::StepKernel(const GradientAttackOptions& o, const Eigen::VectorXd& ep
     if (o.mask[j] == 0.0) immutable_.push_back(j);
 }
 
-void StepKernel::direction(double* g) const {
+void StepKernel::prepare(double* g) const {
   const Eigen::Index d = d_;
   const double sgn = sign_;  // −1 · g is exactly −g (targeted attacks descend)
   for (Eigen::Index j = 0; j < d; ++j) {
@@ -106,12 +106,18 @@ void StepKernel::direction(double* g) const {
     g[j] = v == v ? v : 0.0;  // NaN → 0
   }
   for (auto j : immutable_) g[j] = 0.0;
+}
+
+void StepKernel::normalise(double* g) const {
+  const Eigen::Index d = d_;
   switch (norm_) {
     case Norm::Inf:
       for (Eigen::Index j = 0; j < d; ++j) g[j] = sign(g[j]);
       break;
     case Norm::L2: {
-      const double n = Eigen::Map<const Eigen::RowVectorXd>(g, d).norm() + kTol;
+      // ART ≥ 1.18 divides by ‖g‖₂ itself (no tolerance); a zero gradient stays zero.
+      const double n = Eigen::Map<const Eigen::RowVectorXd>(g, d).norm();
+      if (n == 0) break;
       for (Eigen::Index j = 0; j < d; ++j) g[j] /= n;
       break;
     }
@@ -128,6 +134,17 @@ void StepKernel::direction(double* g) const {
       g[best_j] = s;
       break;
     }
+  }
+}
+
+void StepKernel::accumulate(double* g, double* m, double decay, Eigen::Index d) {
+  double l1 = 0;
+  for (Eigen::Index j = 0; j < d; ++j) l1 += std::abs(g[j]);
+  // ART: momentum *= decay; momentum += g / ‖g‖₁ (divided by ∞, i.e. 0, when ‖g‖₁ = 0).
+  const double denominator = l1 != 0 ? l1 : kInf;
+  for (Eigen::Index j = 0; j < d; ++j) {
+    m[j] = m[j] * decay + g[j] / denominator;
+    g[j] = m[j];
   }
 }
 
@@ -149,16 +166,18 @@ void StepKernel::project(double* x, const double* x0) const {
       // δ = x − x0 is recomputed rather than stored: the same value, no buffer.
       Eigen::Map<const Eigen::RowVectorXd> xv(x, d), x0v(x0, d);
       const double n = norm_ == Norm::L2 ? (xv - x0v).norm() : (xv - x0v).cwiseAbs().sum();
-      // factor_j = min(1, eps_j / (‖δ‖ + tol)): a scalar eps is the plain rescale.
-      for (Eigen::Index j = 0; j < d; ++j) x[j] = x0[j] + (x[j] - x0[j]) * std::min(eps[j] / (n + kTol), 1.0);
+      // factor_j = min(1, eps_j / ‖δ‖), 0 when δ = 0 (ART ≥ 1.18, no tolerance): a scalar eps is
+      // the plain rescale.
+      for (Eigen::Index j = 0; j < d; ++j)
+        x[j] = x0[j] + (x[j] - x0[j]) * (n != 0 ? std::min(eps[j] / n, 1.0) : 0.0);
       break;
     }
   }
 }
 
 void StepKernel::step(Eigen::Ref<RowMatrix> x, RowMatrix& g, const ConstRows& x0, bool project_ball,
-                      const std::vector<bool>* frozen, Eigen::Index first_row) const {
-  if (norm_ == Norm::Inf && immutable_.empty() && project_ball && frozen == nullptr) {
+                      const std::vector<bool>* frozen, Eigen::Index first_row, const Momentum& momentum) const {
+  if (norm_ == Norm::Inf && immutable_.empty() && project_ball && frozen == nullptr && momentum.rows == nullptr) {
     const InfBlock b{x.data(), g.data(), x0.data(), x.rows(), d_, x.outerStride(), g.outerStride(), x0.outerStride(),
                      step_.data(), eps_.data(), lo_.data(), hi_.data(), sign_};
     if (bounded_) step_inf_bounded(b);
@@ -169,7 +188,9 @@ void StepKernel::step(Eigen::Ref<RowMatrix> x, RowMatrix& g, const ConstRows& x0
     if (frozen != nullptr && (*frozen)[static_cast<size_t>(first_row + r)]) continue;
     double* xr = x.row(r).data();
     double* gr = g.row(r).data();
-    direction(gr);
+    prepare(gr);
+    if (momentum.rows != nullptr) accumulate(gr, momentum.rows->row(first_row + r).data(), momentum.decay, d_);
+    normalise(gr);
     advance(xr, gr);
     if (project_ball) project(xr, x0.row(r).data());
   }
@@ -182,43 +203,59 @@ void project(RowMatrix& x, const RowMatrix& x0, const Eigen::VectorXd& eps, Norm
   for (Eigen::Index r = 0; r < x.rows(); ++r) k.project(x.row(r).data(), x0.row(r).data());
 }
 
-void random_init(Eigen::Ref<RowMatrix> x, const Eigen::VectorXd& eps, const GradientAttackOptions& o, Rng& rng) {
+namespace {
+
+uint64_t mix64(uint64_t v) {
+  v += 0x9E3779B97F4A7C15ull;
+  v = (v ^ (v >> 30)) * 0xBF58476D1CE4E5B9ull;
+  v = (v ^ (v >> 27)) * 0x94D049BB133111EBull;
+  return v ^ (v >> 31);
+}
+
+// The seed of one row's generator: the attack's seed, the restart and the row's bytes (FNV-1a).
+uint64_t row_seed(uint64_t seed, int restart, const double* row, Eigen::Index d) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(row);
+  for (size_t i = 0; i < static_cast<size_t>(d) * sizeof(double); ++i) h = (h ^ bytes[i]) * 0x100000001b3ull;
+  return mix64(seed ^ mix64(static_cast<uint64_t>(restart) + 1) ^ mix64(h));
+}
+
+}  // namespace
+
+void random_init(Eigen::Ref<RowMatrix> x, const Eigen::VectorXd& eps, const GradientAttackOptions& o, int restart) {
   const Eigen::Index n = x.rows(), d = x.cols();
   RowMatrix pert(n, d);
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
-  switch (o.norm) {
-    case Norm::Inf:
-      for (Eigen::Index r = 0; r < n; ++r)
-        for (Eigen::Index c = 0; c < d; ++c) pert(r, c) = (2 * unit(rng) - 1) * eps[c];
-      break;
-    case Norm::L2: {
-      // Uniform in the ball: a Gaussian direction and a radius distributed as U^(1/d) — the same
-      // distribution as ART's random_sphere (which maps the chi-square CDF to U).
-      std::normal_distribution<double> gauss(0.0, 1.0);
-      for (Eigen::Index r = 0; r < n; ++r) {
-        Eigen::RowVectorXd v(d);
-        for (Eigen::Index c = 0; c < d; ++c) v[c] = gauss(rng);
-        double radius = std::pow(unit(rng), 1.0 / static_cast<double>(d));
+  Eigen::RowVectorXd v(d);
+  std::vector<double> cuts(static_cast<size_t>(d));
+  for (Eigen::Index r = 0; r < n; ++r) {
+    Rng rng(row_seed(o.seed, restart, x.row(r).data(), d));
+    switch (o.norm) {
+      case Norm::Inf:
+        for (Eigen::Index c = 0; c < d; ++c) pert(r, c) = rng.uniform(-eps[c], eps[c]);
+        break;
+      case Norm::L2: {
+        // Uniform in the ball: a Gaussian direction and a radius distributed as U^(1/d) — the
+        // same distribution as ART's random_sphere (which maps the chi-square CDF to U).
+        for (Eigen::Index c = 0; c < d; ++c) v[c] = rng.normal();
+        const double radius = std::pow(rng.uniform(), 1.0 / static_cast<double>(d));
         v *= radius / std::max(v.norm(), 1e-300);
         pert.row(r) = v.array() * eps.transpose().array();
+        break;
       }
-      break;
-    }
-    case Norm::L1:
-      // ART's random_sphere for L1: a total radius sqrt(U(0, r²)), split into d parts by sorted
-      // uniform cut points, each part given a random sign.
-      for (Eigen::Index r = 0; r < n; ++r) {
-        double total = std::sqrt(unit(rng));  // × eps_j below
-        std::vector<double> cuts(static_cast<size_t>(d + 1), 0.0);
-        cuts[static_cast<size_t>(d)] = total;
-        for (Eigen::Index c = 1; c < d; ++c) cuts[static_cast<size_t>(c)] = unit(rng) * total;
-        std::sort(cuts.begin() + 1, cuts.end() - 1);
+      case Norm::L1: {
+        // ART 1.20's random_sphere for L1 (uniform in the ball): the d spacings of d sorted
+        // uniforms in [0, 1) (0 prepended; the last gap to 1 dropped), each with a random sign.
+        for (auto& u : cuts) u = rng.uniform();
+        std::sort(cuts.begin(), cuts.end());
+        double previous = 0;
         for (Eigen::Index c = 0; c < d; ++c) {
-          double sign = unit(rng) < 0.5 ? -1.0 : 1.0;
-          pert(r, c) = (cuts[static_cast<size_t>(c + 1)] - cuts[static_cast<size_t>(c)]) * sign * eps[c];
+          const double gap = cuts[static_cast<size_t>(c)] - previous;
+          previous = cuts[static_cast<size_t>(c)];
+          pert(r, c) = eps[c] * gap * (rng.uniform() < 0.5 ? -1.0 : 1.0);
         }
+        break;
       }
-      break;
+    }
   }
   if (o.mask.size() > 0)
     for (Eigen::Index c = 0; c < d; ++c) pert.col(c) *= o.mask[c];
@@ -240,10 +277,9 @@ std::vector<bool> success_array(Oracle& model, const Labels& clean_pred, const L
 void draw_random_eps(GradientAttackOptions& o, Rng& rng) {
   const double ratio = o.eps_step / o.eps;
   const double sigma = o.eps / 2;
-  std::normal_distribution<double> gauss(0.0, sigma);
   double e;
   do {
-    e = gauss(rng);  // rejection sampling of the truncation [0, eps]
+    e = rng.normal(0.0, sigma);  // rejection sampling of the truncation [0, eps]
   } while (e < 0 || e > o.eps);
   e = std::round(e * 1e10) / 1e10;
   if (e <= 0) e = 1e-10;

@@ -2,11 +2,24 @@
 
 #include <secmlops/sdk/plugin.hpp>
 
+#include <cmath>
 #include <sstream>
 
 namespace secmlops::plugins::attacks {
 
 using sdk::Error;
+
+void check_parameters(const sdk::Config& config, const char* attack, ParameterList known) {
+  for (const auto& entry : config.entries()) {
+    bool ok = false;
+    for (const char* k : known) ok = ok || entry.first == k;
+    if (ok) continue;
+    std::string list;
+    for (const char* k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+    throw Error(SECMLOPS_ERR_INVALID_ARGUMENT,
+                "unknown parameter '" + entry.first + "' for " + attack + " (valid: " + list + ")");
+  }
+}
 
 Norm parse_norm(const std::string& s) {
   if (s == "inf" || s == "Inf" || s == "np.inf" || s == "linf") return Norm::Inf;
@@ -61,6 +74,11 @@ GradientAttackOptions GradientAttackOptions::from_config(const sdk::Config& c, u
   o.max_iter = static_cast<int>(c.get_int("max_iter", o.max_iter));
   if (o.max_iter < 1 || o.max_iter > 100000)
     throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "parameter 'max_iter' must be in 1..100000");
+  if (c.has("decay")) {
+    o.decay = c.get_double("decay", 0);
+    if (!(*o.decay >= 0) || !std::isfinite(*o.decay))
+      throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "parameter 'decay' must be a number >= 0");
+  }
   o.minimal = c.get_bool("minimal", false);
   o.random_eps = c.get_bool("random_eps", false);
   o.early_stop = c.get_bool("early_stop", false);

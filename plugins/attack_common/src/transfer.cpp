@@ -97,14 +97,13 @@ RowMatrix transfer_attack(Oracle& target, const RowMatrix& x, Labels y, const Tr
   // Query the target on x and noisy copies of it: the surrogate learns the target's decisions
   // around the very points that will be attacked.
   Rng rng(o.attack.seed ^ 0x9e3779b97f4a7c15ULL);
-  std::normal_distribution<double> gauss(0.0, 1.0);
   Eigen::RowVectorXd sd = ((x.rowwise() - x.colwise().mean()).array().square().colwise().mean()).sqrt();
   RowMatrix train(n * (1 + o.augment), d);
   train.topRows(n) = x;
   for (int a = 0; a < o.augment; ++a)
     for (Eigen::Index i = 0; i < n; ++i)
       for (Eigen::Index c = 0; c < d; ++c)
-        train((a + 1) * n + i, c) = x(i, c) + o.noise * sd[c] * gauss(rng);
+        train((a + 1) * n + i, c) = x(i, c) + o.noise * sd[c] * rng.normal();
   target.check_cancelled();
   Labels train_labels = target.predict(train);
   Surrogate surrogate(train, train_labels, target.n_classes(), o.l2, o.fit_iter);

@@ -13,7 +13,29 @@ if STUBS and STUBS not in sys.path:
 SECMLOPSD = os.environ["SECMLOPSD"]
 FIXTURES = os.environ["SECMLOPS_FIXTURE_PLUGIN_DIR"]
 CERT_SCRIPT = os.environ["SECMLOPS_CERT_SCRIPT"]
+# The project's own plugins and CLI, for tests that compare the API with `secmlops --format json`.
+PLUGINS = os.environ.get("SECMLOPS_PLUGIN_DIR")
+CLI = os.environ.get("SECMLOPS_CLI")
+PIPELINE_SPEC = os.path.join(os.environ.get("SECMLOPS_SOURCE_DIR", ""), "tests", "clients", "pipeline.yaml")
+# Fields that differ between two runs of the same operation, wherever they occur.
+RUN_DEPENDENT = {"duration_seconds", "started_at", "created_at", "elapsed_seconds", "mlflow_run_id",
+                 "mlflow_run_url", "mlflow_experiment_id"}
 TOKEN = "test-token-0123456789abcdef"
+
+
+def normalised(value, out_dir=None):
+    """A message's JSON mapping as dicts and lists (proto field names) without RUN_DEPENDENT fields,
+    with the run directory `out_dir` written as <out>."""
+    from google.protobuf import json_format
+    if hasattr(value, "DESCRIPTOR"):
+        value = json_format.MessageToDict(value, preserving_proto_field_name=True)
+    if isinstance(value, dict):
+        return {k: normalised(v, out_dir) for k, v in value.items() if k not in RUN_DEPENDENT}
+    if isinstance(value, list):
+        return [normalised(v, out_dir) for v in value]
+    if isinstance(value, str) and out_dir:
+        return value.replace(out_dir, "<out>")
+    return value
 
 
 def make_certs(directory):

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 using namespace secmlops::plugins::pickle;
 
@@ -14,9 +15,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const char* kFormats[] = {kFormatPickle, kFormatNumpy, kFormatTorchLegacy};
   if (size == 0) return 0;
   const char* format = kFormats[data[0] % 3];
-  // Probed files keep their natural routing; the selector byte only matters for the rest.
+  // Probed files keep their natural routing; the selector byte only matters for the rest. Bit 2
+  // of the selector probes the bytes as a PyTorch storage member, whose probe is stricter.
   const char* probed = nullptr;
-  if (probe_format({data + 1, size - 1}, probed) > 0) format = probed;
+  std::string_view name = (data[0] & 4) != 0 ? "archive/data/0" : "";
+  if (probe_format({data + 1, size - 1}, probed, name) > 0) format = probed;
   NpyHeader header;
   (void)parse_npy_header(data + 1, size - 1, header);
   MemoryInput in(data + 1, size - 1);

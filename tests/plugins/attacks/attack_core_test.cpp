@@ -22,10 +22,9 @@ test::LinearSoftmax two_class_model() {
 
 RowMatrix data(int n, uint64_t seed) {
   Rng rng(seed);
-  std::uniform_real_distribution<double> u(0, 1);
   RowMatrix x(n, 3);
   for (int i = 0; i < n; ++i)
-    for (int c = 0; c < 3; ++c) x(i, c) = u(rng);
+    for (int c = 0; c < 3; ++c) x(i, c) = rng.uniform();
   return x;
 }
 
@@ -46,17 +45,23 @@ class BoxOracle final : public Oracle {
   void loss_gradient(const ConstRows&, LabelSpan, RowMatrix&) override { FAIL(); }
 };
 
+// PGD with random restarts: eps 0.2, step 0.05.
+GradientAttackOptions restarting_pgd(Norm norm, int max_iter, uint64_t seed) {
+  GradientAttackOptions o;
+  o.norm = norm;
+  o.eps = 0.2;
+  o.eps_step = 0.05;
+  o.max_iter = max_iter;
+  o.num_random_init = 3;
+  o.seed = seed;
+  return o;
+}
+
 TEST(AttackCore, RandomInitIsReproducibleFromTheSeedAndStaysInTheBall) {
   auto model = two_class_model();
   RowMatrix x = data(50, 1);
   for (Norm norm : {Norm::Inf, Norm::L2, Norm::L1}) {
-    GradientAttackOptions o;
-    o.norm = norm;
-    o.eps = 0.2;
-    o.eps_step = 0.05;
-    o.max_iter = 5;
-    o.num_random_init = 3;
-    o.seed = 42;
+    GradientAttackOptions o = restarting_pgd(norm, 5, 42);
     RowMatrix a = pgd(model, x, {}, o);
     RowMatrix b = pgd(model, x, {}, o);
     EXPECT_EQ((a - b).cwiseAbs().maxCoeff(), 0.0);
@@ -69,6 +74,80 @@ TEST(AttackCore, RandomInitIsReproducibleFromTheSeedAndStaysInTheBall) {
                                    : norm == Norm::L2 ? d.row(r).norm() : d.row(r).cwiseAbs().sum();
       EXPECT_LE(n, 0.2 + 1e-9);
     }
+  }
+}
+
+// ART 1.20's random_sphere is uniform in the ball for every norm: for L1 and L2, ‖δ‖/eps follows
+// Beta(d, 1), mean d/(d+1) (ART ≤ 1.11's L1 start, eps·√U split, gave 2/3 whatever d); for L∞
+// every |δ_j|/eps is uniform, mean 1/2. Signs are symmetric.
+TEST(AttackCore, RandomStartsAreUniformInTheBall) {
+  const Eigen::Index n = 20000, d = 3;
+  RowMatrix x0 = RowMatrix::Zero(n, d);
+  for (Eigen::Index r = 0; r < n; ++r) x0(r, 2) = static_cast<double>(r);  // distinct rows
+  for (Norm norm : {Norm::L1, Norm::L2, Norm::Inf}) {
+    RowMatrix x = x0;
+    GradientAttackOptions o;
+    o.norm = norm;
+    o.seed = 3;
+    random_init(x, Eigen::VectorXd::Constant(d, 2.0), o, 0);
+    x -= x0;
+    double mean = 0, positive = 0;
+    for (Eigen::Index r = 0; r < n; ++r) {
+      const double size = norm == Norm::L1   ? x.row(r).cwiseAbs().sum() / 2.0
+                          : norm == Norm::L2 ? x.row(r).norm() / 2.0
+                                             : std::abs(x(r, 1)) / 2.0;
+      EXPECT_LE(size, 1.0);
+      mean += size / static_cast<double>(n);
+      positive += (x(r, 0) > 0) / static_cast<double>(n);
+    }
+    // Standard errors: 0.0014 (Beta(3, 1)), 0.002 (uniform).
+    EXPECT_NEAR(mean, norm == Norm::Inf ? 0.5 : 0.75, 0.007) << norm_name(norm);
+    EXPECT_NEAR(positive, 0.5, 0.015) << norm_name(norm);
+  }
+}
+
+// The project's generator and distributions give these draws on every platform (the sequence of
+// std::mt19937_64 is fixed by the standard; the distributions are ours, not the library's).
+TEST(AttackCore, SeededDrawsArePinned) {
+  Rng rng(42);
+  EXPECT_EQ(rng.uniform(), 0x1.82a3befaddcbcp-1);
+  EXPECT_EQ(rng.uniform(), 0x1.472f1f73724ap-1);
+  // Normal draws go through log and sqrt: equal wherever log is correctly rounded (glibc).
+  EXPECT_NEAR(rng.normal(), 0.39797739618378869, 1e-15);
+  EXPECT_NEAR(rng.normal(), -0.57409480672026136, 1e-15);
+  // A random start through the attack core: the start of the row (0, 0, 0) for seed 7, restart 0
+  // (L∞ and L1 use only uniform draws and exact arithmetic: bit for bit).
+  auto start = [](Norm norm) {
+    RowMatrix x = RowMatrix::Zero(2, 3);
+    GradientAttackOptions o;
+    o.norm = norm;
+    o.seed = 7;
+    random_init(x, Eigen::VectorXd::Constant(3, 0.5), o, 0);
+    return Eigen::RowVector3d(x.row(0));
+  };
+  EXPECT_EQ(start(Norm::Inf), Eigen::RowVector3d(-0.29635093051612182, 0.28707198536569367, -0.16672116219462607));
+  EXPECT_EQ(start(Norm::L1), Eigen::RowVector3d(-0.10182453474193909, 0.064814884160747877, 0.22689657378015987));
+  EXPECT_LT((start(Norm::L2) - Eigen::RowVector3d(-0.29217965090362563, 0.28303131129799547, -0.093819338245204068))
+                .cwiseAbs()
+                .maxCoeff(),
+            1e-15);
+}
+
+// A row's random start depends on the seed, the restart and the row, not on the batch it comes
+// in: attacking the rows in two halves (as the gRPC server does in batches) gives the same points.
+TEST(AttackCore, RandomStartsDoNotDependOnBatching) {
+  auto model = two_class_model();
+  RowMatrix x = data(30, 8);
+  for (Norm norm : {Norm::Inf, Norm::L2, Norm::L1}) {
+    GradientAttackOptions o = restarting_pgd(norm, 4, 5);
+    RowMatrix whole = pgd(model, x, {}, o);
+    RowMatrix first = pgd(model, x.topRows(13), {}, o), second = pgd(model, x.bottomRows(17), {}, o);
+    EXPECT_EQ(whole.topRows(13), first) << norm_name(norm);
+    EXPECT_EQ(whole.bottomRows(17), second) << norm_name(norm);
+    RowMatrix a = x, b = x;
+    random_init(a, Eigen::VectorXd::Constant(3, 0.2), o, 0);
+    random_init(b, Eigen::VectorXd::Constant(3, 0.2), o, 1);
+    EXPECT_GT((a - b).cwiseAbs().maxCoeff(), 0.0);  // restarts draw afresh
   }
 }
 
@@ -140,7 +219,7 @@ TEST(AttackCore, EarlyStopFreezesSuccessfulSamples) {
 // infinite steps; odd widths exercise the vector loop's tail.
 TEST(AttackCore, FusedInfStepEqualsTheSeparateSteps) {
   Rng rng(11);
-  std::uniform_real_distribution<double> u(-1, 1);
+  auto u = [&rng] { return rng.uniform(-1, 1); };
   for (Eigen::Index d : {1, 3, 20, 37}) {
     for (bool targeted : {false, true}) {
       for (bool bounded : {false, true}) {
@@ -148,9 +227,9 @@ TEST(AttackCore, FusedInfStepEqualsTheSeparateSteps) {
         RowMatrix x(n, d), x0(n, d), g(n, d);
         for (Eigen::Index r = 0; r < n; ++r)
           for (Eigen::Index c = 0; c < d; ++c) {
-            x0(r, c) = u(rng);
-            x(r, c) = x0(r, c) + 0.2 * u(rng);
-            const double v = u(rng);
+            x0(r, c) = u();
+            x(r, c) = x0(r, c) + 0.2 * u();
+            const double v = u();
             g(r, c) = v > 0.8 ? std::nan("") : (v < -0.8 ? 0.0 : v);
           }
         GradientAttackOptions o;
@@ -190,9 +269,9 @@ TEST(AttackCore, TargetedWithoutTargetsIsAnError) {
 TEST(HopSkipJump, FlipsMostSamplesWithSmallPerturbationsAndCountsQueries) {
   BoxOracle model;
   Rng rng(11);
-  std::uniform_real_distribution<double> u(0.35, 0.65);
+  auto u = [&rng] { return rng.uniform(0.35, 0.65); };
   RowMatrix x(40, 3);
-  for (int i = 0; i < 40; ++i) x.row(i) << u(rng), u(rng), 0.5;  // all inside the box: class 0
+  for (int i = 0; i < 40; ++i) x.row(i) << u(), u(), 0.5;  // all inside the box: class 0
   HopSkipJumpOptions o;
   o.clip_min = Eigen::VectorXd::Zero(1);
   o.clip_max = Eigen::VectorXd::Ones(1);

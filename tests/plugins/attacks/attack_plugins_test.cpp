@@ -6,6 +6,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <tuple>
+
 namespace secmlops::host {
 namespace {
 
@@ -81,6 +84,61 @@ TEST(AttackPlugins, EmpiricalRobustnessFollowsArtsDefinition) {
   DenseMatrix x(1, 2, {0.45, 0.45});
   double er = empirical_robustness(fgsm, *model, x, {{"eps", "0.3"}, {"eps_step", "0.01"}, {"norm", "inf"}});
   EXPECT_NEAR(er, 0.06 / 0.45, 1e-9);
+}
+
+// ART measures in the attack's norm: without `norm`, FGSM's L∞. At (0.3, 0.585) the minimal
+// FGSM (steps of 0.01) flips at e = 0.06 (x0 + x1 + 2e > 1): 0.06/0.585 in L∞, where the L2
+// ratio of the same points would be 0.06·√2/‖x‖₂.
+TEST(AttackPlugins, EmpiricalRobustnessUsesTheAttacksNormByDefault) {
+  auto model = linear_model();
+  auto fgsm = attack("fgsm");
+  DenseMatrix x(1, 2, {0.3, 0.585});
+  const KeyValues base = {{"eps", "0.3"}, {"eps_step", "0.01"}};
+  EXPECT_NEAR(empirical_robustness(fgsm, *model, x, base), 0.06 / 0.585, 1e-9);
+  KeyValues l2 = base;
+  l2.emplace_back("norm", "2");
+  // The L2 minimal FGSM steps along (1, 1)/√2: flips at e = 0.09 (0.885 + √2·e > 1).
+  EXPECT_NEAR(empirical_robustness(fgsm, *model, x, l2), 0.09 / std::sqrt(0.3 * 0.3 + 0.585 * 0.585), 1e-9);
+}
+
+// Unknown parameters and parameters of another attack are refused by the plugin itself, so every
+// door (CLI, gRPC, pipelines) gets the same error, which lists the valid ones.
+TEST(AttackPlugins, UnknownOrInapplicableParametersAreErrorsListingTheValidOnes) {
+  auto model = linear_model();
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+      {"pgd", "num_random_inits", "valid: norm, eps, eps_step, targeted, num_random_init, max_iter, decay"},
+      {"fgsm", "decay", "valid: norm, eps, eps_step, targeted, num_random_init, minimal"},
+      {"fgsm", "max_iter", "for fgsm"},
+      {"pgd", "minimal", "for pgd"},
+      {"hsj", "eps_step", "for hsj"},
+      {"transfer", "minimal", "for transfer"},
+  };
+  for (const auto& [name, key, expected] : cases) {
+    try {
+      run_attack(attack(name), *model, grid(), {}, {{key, "1"}});
+      ADD_FAILURE() << name << " accepted " << key;
+    } catch (const PluginError& e) {
+      EXPECT_EQ(e.status(), SECMLOPS_ERR_INVALID_ARGUMENT);
+      EXPECT_THAT(e.what(), HasSubstr("unknown parameter '" + key + "'")) << name;
+      EXPECT_THAT(e.what(), HasSubstr(expected)) << name;
+    }
+  }
+  EXPECT_THROW(run_attack(attack("pgd"), *model, grid(), {}, {{"decay", "-1"}}), PluginError);
+  EXPECT_NO_THROW(run_attack(attack("pgd"), *model, grid(), {}, {{"decay", "1.0"}, {"max_iter", "3"}}));
+}
+
+// Every sample its own target class (three classes): targeted PGD reaches each row's target.
+TEST(AttackPlugins, PerSampleTargets) {
+  auto p = registry().find(SECMLOPS_KIND_MODEL, "fixture-linear");
+  ASSERT_TRUE(p);
+  ModelSession m(*p);
+  // Class c scores x·w_c + b_c with w_0 = (1, 0), w_1 = (0, 1), w_2 = (-1, -1).
+  m.fit(DenseMatrix(1, 2, {0, 0}), {0}, {{"classes", "3"}, {"w", "1,0,-1,0,1,-1"}, {"b", "0,0,0"}});
+  DenseMatrix x(6, 2, {0.5, 0.1, 0.5, 0.1, 0.1, 0.5, 0.1, 0.5, -0.3, -0.2, -0.3, -0.2});
+  const std::vector<int32_t> targets = {1, 2, 0, 2, 0, 1};
+  auto out = run_attack(attack("pgd"), m, x, targets,
+                        {{"targeted", "true"}, {"eps", "2"}, {"eps_step", "0.1"}, {"max_iter", "50"}});
+  EXPECT_EQ(m.predict(out.x_adv), targets);
 }
 
 TEST(AttackPlugins, TargetedPgdReachesTheTarget) {

@@ -5,13 +5,19 @@
 //   at the unit vectors, so the weights are read back from predict_proba;
 // - linear SVM: ART's loss uses the raw coefficients (not only their differences), which the
 //   probabilities do not determine, so they are read from the model's ONNX export
-//   (LinearClassifier), independently of the gradient the plugin computes.
+//   (LinearClassifier), independently of the gradient the plugin computes;
+// - RBF SVM: support vectors, coefficients, intercepts and gamma from the core model the ONNX
+//   export describes; the attacked model is that export without its Platt parameters (an SVC
+//   fitted with probability=False), whose labels are scikit-learn's vote-based predict.
 #include "secmlops/host/attack_runner.hpp"
 #include "secmlops/host/registry.hpp"
+#include "secmlops/host/robustness.hpp"
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
 
 #include <secmlops/models/linear_onnx.hpp>
+#include "svm_model.hpp"
+#include "svm_onnx.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -72,6 +78,28 @@ nlohmann::json svm_weights(const ModelSession& m, uint64_t /*d*/) {
   return {{"coef", coef}, {"intercept", std::vector<double>(g.model.intercept.begin(), g.model.intercept.end())}};
 }
 
+// The RBF SVM's exported model without Platt parameters, and its weights for the reference.
+std::vector<uint8_t> rbf_without_platt(const ModelSession& m) {
+  auto bytes = m.export_onnx();
+  auto core = plugins::rbf_svm::import_onnx(sdk::Bytes{bytes.data(), bytes.size()});
+  plugins::rbf_svm::SvmModel plain;
+  plain.assign(core.support_vectors(), core.n_support(), core.dual_coef(), core.intercept(), {}, {}, core.gamma());
+  return plugins::rbf_svm::export_onnx(plain);
+}
+
+nlohmann::json rbf_weights(const ModelSession& m, uint64_t /*d*/) {
+  auto bytes = m.export_onnx();
+  auto core = plugins::rbf_svm::import_onnx(sdk::Bytes{bytes.data(), bytes.size()});
+  auto rows = [](const plugins::rbf_svm::RowMatrix& a) {
+    nlohmann::json out = nlohmann::json::array();
+    for (Eigen::Index r = 0; r < a.rows(); ++r)
+      out.push_back(std::vector<double>(a.row(r).data(), a.row(r).data() + a.cols()));
+    return out;
+  };
+  return {{"support_vectors", rows(core.support_vectors())}, {"dual_coef", rows(core.dual_coef())},
+          {"n_support", core.n_support()}, {"intercept", core.intercept()}, {"gamma", core.gamma()}};
+}
+
 void check_against_reference(const std::string& model_name, uint32_t classes, const std::string& loss,
                              WeightsReader read_weights) {
   auto plugin = registry().find(SECMLOPS_KIND_MODEL, model_name);
@@ -85,8 +113,13 @@ void check_against_reference(const std::string& model_name, uint32_t classes, co
     y[i] = static_cast<int32_t>(i % classes);
     for (uint64_t c = 0; c < d; ++c) x(i, c) = 0.5 + 0.15 * g(rng) + (c % classes == static_cast<uint64_t>(y[i]) ? 0.1 : 0.0);
   }
-  ModelSession m(*plugin);
-  m.fit(x, y, {});
+  ModelSession fitted(*plugin);
+  fitted.fit(x, y, {});
+  ModelSession plain(*plugin);
+  if (loss == "rbf") {
+    ASSERT_TRUE(plain.import_onnx(rbf_without_platt(fitted)));
+  }
+  ModelSession& m = loss == "rbf" ? plain : fitted;
   test::TempDir dir;
   DenseMatrix sample(40, d, std::vector<double>(x.data.begin(), x.data.begin() + 40 * d));
   nlohmann::json data = {{"x", nlohmann::json::array()}, {"y", std::vector<int32_t>(y.begin(), y.begin() + 40)}};
@@ -115,7 +148,14 @@ void check_against_reference(const std::string& model_name, uint32_t classes, co
     EXPECT_LE(worst, 1e-6) << model_name << " " << c["attack"] << " " << c["params"].dump();
     ++checked;
   }
-  EXPECT_EQ(checked, 54);
+  EXPECT_EQ(checked, 72);
+  auto fgsm = registry().find(SECMLOPS_KIND_ATTACK, "fgsm");
+  ASSERT_EQ(ref.at("empirical_robustness").size(), 3u);
+  for (const auto& [norm, expected] : ref["empirical_robustness"].items()) {
+    const double er = empirical_robustness(*fgsm, m, sample, {{"eps", "0.3"}, {"eps_step", "0.05"}, {"norm", norm}});
+    EXPECT_NEAR(er, expected.get<double>(), 1e-6) << model_name << " norm " << norm;
+    EXPECT_GT(er, 0) << model_name << " norm " << norm;  // some samples flip
+  }
 }
 
 TEST(RealModels, LogisticRegressionBinaryMatchesTheReference) {
@@ -123,6 +163,10 @@ TEST(RealModels, LogisticRegressionBinaryMatchesTheReference) {
 }
 TEST(RealModels, LogisticRegressionMulticlassMatchesTheReference) {
   check_against_reference("logreg", 3, "softmax", softmax_weights);
+}
+TEST(RealModels, RbfSvmBinaryMatchesTheReference) { check_against_reference("rbf_svm", 2, "rbf", rbf_weights); }
+TEST(RealModels, RbfSvmMulticlassMatchesTheReference) {
+  check_against_reference("rbf_svm", 3, "rbf", rbf_weights);
 }
 TEST(RealModels, LinearSvmBinaryMatchesTheReference) { check_against_reference("linear_svm", 2, "svm", svm_weights); }
 TEST(RealModels, LinearSvmMulticlassMatchesTheReference) {

@@ -45,7 +45,7 @@ TEST(ArtReference, EveryCaseMatchesToOneMillionth) {
     EXPECT_LE(worst, 1e-6) << c["attack"] << " " << c["params"].dump();
     ++checked;
   }
-  EXPECT_EQ(checked, 54);
+  EXPECT_EQ(checked, 72);
 }
 
 }  // namespace

@@ -9,7 +9,9 @@
   patterns skl2onnx emits for LogisticRegression, LinearSVC and MLPClassifier, and the
   probabilities scikit-learn computes for the test rows. Fitted weights are rounded to float32
   before predicting, since the graphs store float32 weights: the comparison then tests the
-  interpretation of the graph, not rounding.
+  interpretation of the graph, not rounding;
+* skl_*_rows.csv + skl_*_predict.csv: the test rows, plus (linear models) rows bisected onto
+  the decision boundary, and scikit-learn's predict on them (the labels the host must report).
 """
 import json
 import os
@@ -197,6 +199,34 @@ def write_proba(path, p):
     np.savetxt(path, p, delimiter=",", fmt="%.17g")
 
 
+def boundary_rows(clf, x, count):
+    """Rows between consecutive test rows of different predicted classes, bisected (30 halvings)
+    onto the boundary between them: decision values of about 1e-9 of the segment's change.
+    (Closer, at the last bits of the dot product, a tie decides the label; the probabilities
+    the host ranks cannot say which side scikit-learn's summation order would take.)"""
+    pred, rows = clf.predict(x), []
+    for i in range(len(x) - 1):
+        if len(rows) >= count:
+            break
+        if pred[i] == pred[i + 1]:
+            continue
+        lo, hi = 0.0, 1.0
+        for _ in range(30):
+            mid = (lo + hi) / 2
+            if clf.predict((x[i] + mid * (x[i + 1] - x[i]))[None, :])[0] == pred[i]:
+                lo = mid
+            else:
+                hi = mid
+        rows += [x[i] + lo * (x[i + 1] - x[i]), x[i] + hi * (x[i + 1] - x[i])]
+    return np.array(rows)
+
+
+def write_labels(clf, x, prefix, boundary):
+    rows = np.vstack([x, boundary_rows(clf, x, 40)]) if boundary else x
+    np.savetxt(os.path.join(OUT, f"{prefix}_rows.csv"), rows, delimiter=",", fmt="%.17g")
+    np.savetxt(os.path.join(OUT, f"{prefix}_predict.csv"), clf.predict(rows), fmt="%d")
+
+
 expected = {"params": PARAMS, "mlp_seeds": MLP_SEEDS}
 for name, spec in DATASETS.items():
     x, y = make_classification(**spec)
@@ -225,6 +255,7 @@ for name, spec in DATASETS.items():
             linear_classifier_graph(family, clf, d, f"skl_{family}_{name}")
             proba = clf.predict_proba(x_te) if family == "logreg" else svm_proba(clf.decision_function(x_te))
             write_proba(os.path.join(OUT, f"skl_{family}_{name}_proba.csv"), proba)
+            write_labels(clf, x_te, f"skl_{family}_{name}", boundary=True)
             if family == "logreg" and name == "multiclass":
                 linear_double_graph(clf, d, "skl_logreg_double_multiclass")
         else:
@@ -232,6 +263,7 @@ for name, spec in DATASETS.items():
             clf.intercepts_ = [f32(b) for b in clf.intercepts_]
             mlp_graph(clf, d, f"skl_mlp_{name}")
             write_proba(os.path.join(OUT, f"skl_mlp_{name}_proba.csv"), clf.predict_proba(x_te))
+            write_labels(clf, x_te, f"skl_mlp_{name}", boundary=False)
     expected[name] = accs
 
 with open(os.path.join(OUT, "expected.json"), "w") as f:

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+
 namespace {
 
 using namespace pickle_test;
@@ -147,6 +149,29 @@ TEST(PickleCli, AllowlistAndPolicyFlags) {
   auto denied = scan("--policy " + policy.string() + " --fail-on CRITICAL " + unknown.string());
   EXPECT_EQ(denied.exit_code, 1);
   EXPECT_TRUE(denied.has("PICKLE-POLICY-DENY", "mylib.Thing")) << denied.report.dump(2);
+}
+
+// Every real model of the benign corpus through the whole CLI (zip checkpoints, compressed
+// joblib files and npz expanded by the host): scanned to the end, nothing at MEDIUM or above.
+TEST(PickleCli, RealModelCorpusScansCleanAndComplete) {
+  std::string paths;
+  size_t n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(fixtures())) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind("benign_real_", 0) != 0) continue;
+    paths += " " + entry.path().string();
+    ++n;
+  }
+  ASSERT_GE(n, 50u);
+  auto s = scan("--fail-on medium" + paths);
+  EXPECT_EQ(s.exit_code, 0);
+  for (const auto& file : s.report.value("files", json::array())) {
+    EXPECT_EQ(file.value("status", ""), "SCANNED") << file.dump(1);
+    for (const auto& f : file.value("findings", json::array())) {
+      std::string sev = f.value("severity", "");
+      EXPECT_TRUE(sev == "LOW" || sev == "INFO") << file.value("path", "") << ": " << f.dump(1);
+    }
+  }
 }
 
 }  // namespace

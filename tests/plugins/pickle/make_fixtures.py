@@ -15,6 +15,8 @@ import sys
 import zipfile
 
 PAYLOAD = "echo secmlops-fixture-payload"
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCES = ("make_fixtures.py", "adversarial.py", "real_models.py")
 
 
 class Reduce:
@@ -259,6 +261,11 @@ def benign_plain(out):
 
 
 def generate(out):
+    sys.path.insert(0, HERE)
+    import adversarial
+    import real_models
+    adversarial.write_all(out, write)
+    real_models.generate(out)
     malicious(out)
     benign_plain(out)
     numpy_fixtures(out)
@@ -268,8 +275,11 @@ def generate(out):
 
 def main():
     out = os.path.abspath(sys.argv[1])
-    with open(__file__, "rb") as f:
-        digest = hashlib.sha256(f.read()).hexdigest()
+    h = hashlib.sha256()
+    for name in SOURCES:
+        with open(os.path.join(HERE, name), "rb") as f:
+            h.update(f.read())
+    digest = h.hexdigest()
     os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
     with open(out + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -1,6 +1,8 @@
 // The parser on hand-built opcode sequences: every technique class, limits and malformed input.
 #include "test_support.hpp"
 
+#include <tuple>
+
 namespace {
 
 using namespace pickle_test;
@@ -170,14 +172,84 @@ TEST(PickleCore, KnownSafeGlobalsAreSilent) {
   }
 }
 
-TEST(PickleCore, UnknownImportsAreLow) {
+TEST(PickleCore, UnknownCallablesInvokedAreAtLeastMedium) {
+  // Imported and called: judged by what it may reach, at least MEDIUM.
   auto r = scan_bytes("\x80\x02" + glob("mypackage.models", "Net") + ")R.");
-  const Finding* f = r.find("PICKLE-UNKNOWN-IMPORT", "mypackage.models.Net");
+  const Finding* f = r.find("PICKLE-UNKNOWN-CALL", "mypackage.models.Net");
   ASSERT_NE(f, nullptr) << r.dump();
-  EXPECT_EQ(f->severity, SECMLOPS_SEVERITY_LOW);
+  EXPECT_EQ(f->severity, SECMLOPS_SEVERITY_MEDIUM);
+  EXPECT_FALSE(r.has("PICKLE-UNKNOWN-IMPORT")) << r.dump();
+  // Imported but never invoked (a class held as a value): LOW, reported when the pickle ends.
+  auto ref = scan_bytes("\x80\x02" + glob("mypackage.models", "Net") + "\x85.");
+  const Finding* low = ref.find("PICKLE-UNKNOWN-IMPORT", "mypackage.models.Net");
+  ASSERT_NE(low, nullptr) << ref.dump();
+  EXPECT_EQ(low->severity, SECMLOPS_SEVERITY_LOW);
+  EXPECT_EQ(low->offset, 2u);
+  // Instantiated through a known-safe helper (copyreg._reconstructor) or NEWOBJ: invoked too.
+  auto rec = scan_bytes("\x80\x02" + glob("copyreg", "_reconstructor") + "(" + glob("mypackage.models", "Net") +
+                        glob("builtins", "object") + "NtR.");
+  EXPECT_TRUE(rec.has("PICKLE-UNKNOWN-CALL", "mypackage.models.Net")) << rec.dump();
+  // _reconstructor(cls, base, state) runs base.__init__(obj, state): the base is invoked too.
+  auto base = scan_bytes("\x80\x02" + glob("copyreg", "_reconstructor") + "(" + glob("argparse", "Namespace") +
+                         glob("somelib", "Writer") + bu("x") + "tR.");
+  EXPECT_TRUE(base.has("PICKLE-UNKNOWN-CALL", "somelib.Writer")) << base.dump();
+  auto newobj = scan_bytes("\x80\x02" + glob("mypackage.models", "Net") + ")\x81.");
+  EXPECT_TRUE(newobj.has("PICKLE-UNKNOWN-CALL", "mypackage.models.Net")) << newobj.dump();
+  // What the name says it reaches raises the severity: files, commands, loaders, resolvers.
+  for (auto [m, n, rule] : {std::tuple{"somelib.io", "write_blob", "PICKLE-SYSTEM-ACCESS"},
+                            {"somelib", "_get_command_stdout", "PICKLE-CODE-EXEC"},
+                            {"somelib.ckpt", "load_checkpoint", "PICKLE-NESTED-LOADER"},
+                            {"somelib.registry", "import_string", "PICKLE-INDIRECT-CALL"}}) {
+    auto c = scan_bytes("\x80\x02" + glob(m, n) + "(" + bu("x") + "tR.");
+    const Finding* h = c.find(rule);
+    ASSERT_NE(h, nullptr) << m << "." << n << "\n" << c.dump();
+    EXPECT_EQ(h->severity, SECMLOPS_SEVERITY_HIGH) << c.dump();
+  }
   // …but a command-runner name in an unknown module is HIGH.
   auto r2 = scan_bytes("\x80\x02" + glob("somelib.utils", "check_output") + "(" + bu(kCmd) + "tR.");
   EXPECT_TRUE(r2.has("PICKLE-SUSPICIOUS-NAME")) << r2.dump();
+}
+
+// FRAME is parsed as CPython's C unpickler parses it (in line, length only checked against
+// what remains); where the pure-Python unpickler would read it differently, that is a finding.
+TEST(PickleCore, FrameDisagreementsAreFindings) {
+  auto le64 = [](uint64_t v) {
+    string s(8, '\0');
+    for (int i = 0; i < 8; ++i) s[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+    return s;
+  };
+  const string body = s8("os") + s8("system") + "\x93(" + s8(kCmd) + "tR";
+  // Exact frames, as pickle writes them: no finding.
+  auto ok = scan_bytes("\x80\x04\x95" + le64(body.size() + 1) + body + ".");
+  EXPECT_FALSE(ok.has("PICKLE-FRAME-MISMATCH")) << ok.dump();
+  EXPECT_TRUE(ok.has("PICKLE-CODE-EXEC", "os.system")) << ok.dump();
+  // An opcode straddles the frame's end: C runs it, pickle._loads refuses.
+  auto straddle = scan_bytes("\x80\x04\x95" + le64(3) + body + ".");
+  EXPECT_TRUE(straddle.has("PICKLE-FRAME-MISMATCH")) << straddle.dump();
+  EXPECT_TRUE(straddle.has("PICKLE-CODE-EXEC", "os.system")) << straddle.dump();
+  // Declared longer than the stream: C stops at the FRAME, the pure-Python unpickler runs it.
+  auto longer = scan_bytes("\x80\x04\x95" + le64(body.size() + 4096) + body + ".");
+  EXPECT_TRUE(longer.has("PICKLE-FRAME-MISMATCH")) << longer.dump();
+  EXPECT_TRUE(longer.has("PICKLE-CODE-EXEC", "os.system")) << longer.dump();
+  // …but a truncated file, which both unpicklers fail, is only malformed.
+  auto truncated = scan_bytes("\x80\x04\x95" + le64(body.size() + 4096) + body);
+  EXPECT_FALSE(truncated.has("PICKLE-FRAME-MISMATCH")) << truncated.dump();
+  EXPECT_TRUE(truncated.has("PICKLE-MALFORMED")) << truncated.dump();
+  // A new frame inside the current one.
+  auto nested = scan_bytes("\x80\x04\x95" + le64(body.size() + 1) + "\x95" + le64(body.size() - 8) + body + ".");
+  EXPECT_TRUE(nested.has("PICKLE-FRAME-MISMATCH")) << nested.dump();
+  // Real framed pickles (several frames, large unframed payloads between them): no finding.
+  string big = "\x80\x04";
+  for (int f = 0; f < 3; ++f) {
+    string chunk = "(";
+    for (int i = 0; i < 9000; ++i) chunk += "K\x01";
+    chunk += "l0";
+    big += "\x95" + le64(chunk.size()) + chunk;
+  }
+  big += "\x95" + le64(2) + "N.";
+  auto real = scan_bytes(big);
+  EXPECT_FALSE(real.has("PICKLE-FRAME-MISMATCH")) << real.dump();
+  EXPECT_TRUE(real.complete);
 }
 
 TEST(PickleCore, EveryProtocol5OpcodeParses) {
@@ -295,6 +367,30 @@ TEST(PickleCore, ProbeRecognisesFormats) {
   EXPECT_EQ(probe_format({reinterpret_cast<const uint8_t*>(text.data()), text.size()}, f), 0u);
   string zip = "PK\x03\x04";
   EXPECT_EQ(probe_format({reinterpret_cast<const uint8_t*>(zip.data()), zip.size()}, f), 0u);
+  // A protocol-0 pickle padded with a quoted string longer than the head is still claimed;
+  // unquoted text with a long first line is not.
+  string padded = "S'" + string(8000, 'a');
+  EXPECT_GE(probe_format({reinterpret_cast<const uint8_t*>(padded.data()), 4096}, f), 40u);
+  string prose = "Some text " + string(8000, 'a');
+  EXPECT_EQ(probe_format({reinterpret_cast<const uint8_t*>(prose.data()), 4096}, f), 0u);
+}
+
+// Tensor bytes of a PyTorch storage member that happen to start like a pickle (0x80, a protocol
+// byte, then a few valid opcodes and a length running past the head) are not claimed there;
+// elsewhere the same bytes still are, and a complete pickle is claimed in a storage member too.
+TEST(PickleCore, StorageMembersAreClaimedOnlyForCompletePickles) {
+  const char* f = nullptr;
+  string tensor = "\x80\x02K\x07N\x88X\xff\xff\x00\x00"s + string(200, '\x3f');
+  auto probe = [&](const string& b, std::string_view name) {
+    return probe_format({reinterpret_cast<const uint8_t*>(b.data()), b.size()}, f, name);
+  };
+  EXPECT_GT(probe(tensor, ""), 0u);
+  EXPECT_EQ(probe(tensor, "model/data/17"), 0u);
+  EXPECT_EQ(probe(tensor, "data/3"), 0u);
+  EXPECT_GT(probe(tensor, "model/data.pkl"), 0u);
+  EXPECT_GT(probe(tensor, "model/data/17.pkl"), 0u);
+  string pickle = "\x80\x02" + glob("os", "system") + "(" + bu(kCmd) + "tR.";
+  EXPECT_GT(probe(pickle, "model/data/17"), 0u);
 }
 
 }  // namespace

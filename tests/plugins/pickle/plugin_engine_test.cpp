@@ -33,11 +33,11 @@ class PluginEngine : public ::testing::Test {
 
 const std::string kUnknown = "\x80\x02" + pickle_test::glob("mylib", "Thing") + ")R.";
 
-TEST_F(PluginEngine, DefaultModeReportsUnknownImportsLow) {
+TEST_F(PluginEngine, DefaultModeReportsUnknownCallsMedium) {
   auto r = scan(kUnknown);
   EXPECT_EQ(r.status(), v1::SCANNED);
-  ASSERT_TRUE(has(r, "PICKLE-UNKNOWN-IMPORT", "mylib.Thing"));
-  EXPECT_EQ(r.findings(0).severity(), v1::LOW);
+  ASSERT_TRUE(has(r, "PICKLE-UNKNOWN-CALL", "mylib.Thing"));
+  EXPECT_EQ(r.findings(0).severity(), v1::MEDIUM);
   EXPECT_EQ(r.findings(0).scanner(), "pickle");
   EXPECT_EQ(r.streams(0).format(), "pickle");
 }

@@ -56,6 +56,46 @@ TEST(Policy, SeveritiesOfRepresentativeGlobals) {
   EXPECT_EQ(p.classify("numpy.core.multiarray", "_reconstruct").action, Action::kSafe);
   EXPECT_EQ(p.classify("collections", "OrderedDict.__init__.__globals__").rule, "PICKLE-DUNDER-TRAVERSAL");
   EXPECT_EQ(p.classify("mylib", "Thing").severity, SECMLOPS_SEVERITY_LOW);
+  EXPECT_EQ(p.classify("mylib", "Thing").call_severity, SECMLOPS_SEVERITY_MEDIUM);
+}
+
+// The known-safe list keys on exact callables: a path component is never taken for a module
+// (numpy.random._pickle is numpy's, not pickle), and nothing below a safe class is safe by
+// inheritance (numpy.ndarray.tofile writes files).
+TEST(Policy, KnownSafeIsExact) {
+  Policy p;
+  for (const char* ctor : {"__randomstate_ctor", "__bit_generator_ctor", "__generator_ctor"})
+    EXPECT_EQ(p.classify("numpy.random._pickle", ctor).action, Action::kSafe) << ctor;
+  EXPECT_EQ(p.classify("numpy._core.multiarray", "_reconstruct").action, Action::kSafe);
+  EXPECT_EQ(p.classify("codecs", "encode").action, Action::kSafe);  // under the denied codecs
+  EXPECT_EQ(p.classify("pathlib", "PosixPath").action, Action::kSafe);
+  EXPECT_EQ(p.classify("argparse", "Namespace").action, Action::kSafe);
+  struct Case {
+    const char *module, *name, *rule, *resolved;
+  } denied[] = {
+      {"numpy", "ndarray.tofile", "PICKLE-SYSTEM-ACCESS", "numpy.ndarray.tofile"},
+      {"pathlib", "Path.touch", "PICKLE-SYSTEM-ACCESS", "pathlib.Path.touch"},
+      {"torch.storage", "UntypedStorage.from_file", "PICKLE-SYSTEM-ACCESS", "torch.storage.UntypedStorage.from_file"},
+      {"sklearn.utils", "_joblib.dump", "PICKLE-SYSTEM-ACCESS", "sklearn.utils._joblib.dump"},
+      {"sklearn.utils._joblib", "dump", "PICKLE-SYSTEM-ACCESS", "sklearn.utils._joblib.dump"},
+      {"sklearn.utils._show_versions", "platform._syscmd_file", "PICKLE-CODE-EXEC", "platform._syscmd_file"},
+      {"torch.nn.modules.module", "torch.save", "PICKLE-SYSTEM-ACCESS", "torch.save"},
+      {"uuid", "_get_command_stdout", "PICKLE-CODE-EXEC", "uuid._get_command_stdout"},
+      {"_pyio", "open", "PICKLE-SYSTEM-ACCESS", "io.open"},
+      {"__builtin__", "reduce", "PICKLE-INDIRECT-CALL", "functools.reduce"},
+      {"itertools", "imap", "PICKLE-INDIRECT-CALL", "builtins.map"},
+      {"builtins", "str.format", "PICKLE-INDIRECT-CALL", "builtins.str.format"},
+  };
+  for (const auto& c : denied) {
+    Verdict v = p.classify(c.module, c.name);
+    EXPECT_EQ(v.action, Action::kDeny) << c.module << " " << c.name;
+    EXPECT_EQ(v.rule, c.rule) << c.module << " " << c.name;
+    EXPECT_EQ(v.resolved, c.resolved) << c.module << " " << c.name;
+  }
+  // Package prefixes accept classes, not functions or attribute paths.
+  EXPECT_EQ(p.classify("sklearn.tree._tree", "Tree").action, Action::kSafe);
+  EXPECT_NE(p.classify("sklearn.utils.validation", "check_memory").action, Action::kSafe);
+  EXPECT_NE(p.classify("sklearn.tree._tree", "Tree.__reduce__").action, Action::kSafe);
 }
 
 TEST(Policy, AllowlistMode) {

@@ -2,6 +2,12 @@
 accuracy for the same hyper-parameters, and SVMClassifier graphs written the way skl2onnx
 converts a fitted sklearn.svm.SVC (probability=True), with sklearn's outputs on the test rows.
 
+Also an SVC fitted with probability=False (a graph without prob_a/prob_b), whose float64
+parameters are replaced by the float32 values the graph stores, so that scikit-learn's own
+predict runs on exactly the imported model; its labels are written for the test rows and for
+rows bisected onto its decision boundaries (|decision| < 1e-9), where float32 arithmetic or a
+probability-based label would pick the wrong class.
+
 Usage: make_fixtures.py OUT_DIR
 """
 import json
@@ -49,7 +55,7 @@ def zipmap_output_type():
 
 
 def svc_graph(clf, n_features):
-    """SVMClassifier + ZipMap, as skl2onnx writes them for SVC(probability=True)."""
+    """SVMClassifier + ZipMap, as skl2onnx writes them for SVC(probability=True/False)."""
     k = len(clf.classes_)
     coef = clf.dual_coef_.ravel()
     rho = clf.intercept_
@@ -61,10 +67,13 @@ def svc_graph(clf, n_features):
         coefficients=coef.astype(np.float32).tolist(),
         kernel_params=[float(clf._gamma), float(clf.coef0), float(clf.degree)],
         kernel_type="RBF", post_transform="NONE",
-        prob_a=clf.probA_.astype(np.float32).tolist(), prob_b=clf.probB_.astype(np.float32).tolist(),
         rho=rho.astype(np.float32).tolist(),
         support_vectors=clf.support_vectors_.ravel().astype(np.float32).tolist(),
         vectors_per_class=clf.n_support_.tolist())
+    if clf.probability:
+        svm.attribute.extend([
+            helper.make_attribute("prob_a", clf.probA_.astype(np.float32).tolist()),
+            helper.make_attribute("prob_b", clf.probB_.astype(np.float32).tolist())])
     zipmap = helper.make_node("ZipMap", ["probabilities"], ["output_probability"], domain="ai.onnx.ml",
                               name="ZipMap", classlabels_int64s=[int(c) for c in clf.classes_])
     cast = helper.make_node("Cast", ["label"], ["output_label"], to=TensorProto.INT64, name="Cast")
@@ -103,6 +112,45 @@ def float32_decision(clf, x):
     return np.stack(out, axis=1)
 
 
+def round_to_float32(clf):
+    """Replaces the fitted parameters predict uses by the float32 values a graph stores."""
+    f32 = lambda a: np.asarray(a).astype(np.float32).astype(np.float64)
+    clf.support_vectors_ = f32(clf.support_vectors_)
+    clf._dual_coef_ = f32(clf._dual_coef_)
+    clf.dual_coef_ = f32(clf.dual_coef_)
+    clf._intercept_ = f32(clf._intercept_)
+    clf.intercept_ = f32(clf.intercept_)
+    clf._gamma = float(np.float32(clf._gamma))
+
+
+def boundary_rows(clf, x, y, count):
+    """Rows on the segments between test rows of different predicted classes, bisected until one
+    pairwise decision value is below 1e-9 in magnitude (sklearn's float64 decision_function)."""
+    pred = clf.predict(x)
+    rows = []
+    i = 0
+    while len(rows) < count and i < len(x) - 1:
+        a, b = x[i], x[i + 1]
+        i += 1
+        if pred[i - 1] == pred[i]:
+            continue
+        pa = pred[i - 1]
+        lo, hi = 0.0, 1.0
+        for _ in range(200):
+            mid = (lo + hi) / 2
+            p = a + mid * (b - a)
+            if clf.predict(p[None, :])[0] == pa:
+                lo = mid
+            else:
+                hi = mid
+            dec = clf.decision_function(p[None, :])
+            if np.min(np.abs(np.atleast_2d(dec))) < 1e-9 and hi - lo < 1e-12:
+                break
+        rows.append(a + lo * (b - a))
+        rows.append(a + hi * (b - a))
+    return np.array(rows)
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
@@ -129,6 +177,17 @@ def main():
         write_matrix(os.path.join(out, f"{name}_f32_decision.csv"), float32_decision(clf, xte))
         write_matrix(os.path.join(out, f"{name}_sklearn_proba.csv"), proba)
         write_matrix(os.path.join(out, f"{name}_sklearn_predict.csv"), clf.predict(xte)[:, None])
+
+        plain = SVC(C=1.0, gamma="scale", tol=1e-3, probability=False,
+                    decision_function_shape="ovo").fit(xtr, ytr)
+        round_to_float32(plain)
+        onnx.save(svc_graph(plain, x.shape[1]), os.path.join(out, f"{name}_sklearn_noplatt.onnx"))
+        edge = boundary_rows(plain, xte, yte, 60)
+        rows = np.vstack([xte, edge])
+        write_matrix(os.path.join(out, f"{name}_noplatt_rows.csv"), rows)
+        write_matrix(os.path.join(out, f"{name}_noplatt_predict.csv"), plain.predict(rows)[:, None])
+        summary[name]["noplatt_accuracy"] = float((plain.predict(xte) == yte).mean())
+        summary[name]["noplatt_boundary_rows"] = int(len(edge))
     with open(os.path.join(out, "sklearn.json"), "w") as f:
         json.dump(summary, f, indent=2)
 

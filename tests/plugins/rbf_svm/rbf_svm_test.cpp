@@ -88,6 +88,32 @@ TEST_P(Quality, ConvertedSklearnGraphReproducesSklearn) {
   EXPECT_TRUE(m.has_gradient());
 }
 
+// An SVC fitted without probability=True has no Platt parameters: its labels are libsvm's
+// pairwise votes (scikit-learn's predict, and what ART reports for such a model), on the test
+// rows and on rows bisected onto the decision boundaries (|decision| < 1e-9), where a float32
+// sign or a tie between probabilities would pick the other class.
+TEST_P(Quality, WithoutPlattParametersLabelsAreSklearnsPredict) {
+  const std::string name = GetParam();
+  auto bytes = read_bytes(kFixtures + "/" + name + "_sklearn_noplatt.onnx");
+  auto rows = read_matrix(kFixtures + "/" + name + "_noplatt_rows.csv");
+  auto expected = read_matrix(kFixtures + "/" + name + "_noplatt_predict.csv");
+  auto test = read_dataset(kFixtures + "/" + name + "_test.csv");
+  auto ref = read_json(kFixtures + "/sklearn.json")[name];
+  ModelSession m(plugin("rbf_svm"));
+  ASSERT_TRUE(m.import_onnx(bytes));
+  auto labels = m.predict(rows);
+  ASSERT_EQ(labels.size(), expected.rows);
+  size_t differ = 0;
+  for (size_t r = 0; r < labels.size(); ++r) differ += labels[r] != static_cast<int32_t>(expected(r, 0));
+  EXPECT_EQ(differ, 0u) << name << ": " << differ << " of " << labels.size() << " labels differ from sklearn's predict";
+  EXPECT_GE(rows.rows - test.x.rows, 60u);  // the boundary rows are there
+  EXPECT_EQ(accuracy(m.predict(test.x), test.y), ref["noplatt_accuracy"].get<double>());
+  // The "probabilities" are the shares of the pairwise votes.
+  auto p = m.predict_proba(test.x);
+  const double pairs = static_cast<double>(p.cols * (p.cols - 1) / 2);
+  for (double v : p.data) EXPECT_DOUBLE_EQ(std::round(v * pairs), v * pairs);
+}
+
 INSTANTIATE_TEST_SUITE_P(RbfSvm, Quality, ::testing::Values("binary", "multiclass"));
 
 // ART's ScikitlearnSVC.loss_gradient written out literally over scikit-learn's public layout.

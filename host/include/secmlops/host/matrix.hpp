@@ -2,6 +2,7 @@
 
 #include <secmlops/sdk/abi.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -29,5 +30,16 @@ struct DenseMatrix {
     return secmlops_matrix{sizeof(secmlops_matrix), SECMLOPS_DTYPE_F64, rows, cols, data.data()};
   }
 };
+
+// The predicted class per row of a probability matrix: the first column holding the row's
+// largest value (scikit-learn's argmax).
+inline std::vector<int32_t> argmax_rows(const DenseMatrix& proba) {
+  std::vector<int32_t> out(proba.rows);
+  for (uint64_t r = 0; r < proba.rows; ++r) {
+    const double* row = proba.data.data() + r * proba.cols;
+    out[r] = static_cast<int32_t>(std::max_element(row, row + proba.cols) - row);
+  }
+  return out;
+}
 
 }  // namespace secmlops::host

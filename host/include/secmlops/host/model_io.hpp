@@ -45,4 +45,8 @@ LoadedModel load_model_onnx(const Registry& registry, const std::vector<uint8_t>
                             const std::string& source);
 LoadedModel load_model_onnx(const Registry& registry, const std::filesystem::path& path);
 
+// Class names and feature columns of a model whose `session` and `metadata` are set, from the
+// file's bytes (secmlops metadata, else the graph's class labels, else "0".."k-1").
+void name_classes_and_features(LoadedModel& out, const std::vector<uint8_t>& bytes);
+
 }  // namespace secmlops::host

@@ -20,7 +20,8 @@ double accuracy(const std::vector<int32_t>& predicted, const std::vector<int32_t
 
 // ART's empirical robustness: a minimal FGSM (eps grown by eps_step up to eps) is run and the mean
 // of ‖δ‖/‖x‖ over the samples whose prediction flipped is returned (0 when none flipped). The norm
-// measured is params["norm"] when given, else 2 — as ART's metric does.
+// measured is the attack's: params["norm"] when given, else FGSM's default L∞ — as ART's metric
+// (crafter.norm) does.
 double empirical_robustness(const Plugin& fgsm, ModelSession& model, const DenseMatrix& x,
                             const KeyValues& params, std::shared_ptr<CancelToken> cancel = nullptr);
 
@@ -34,8 +35,9 @@ struct AttackRequest {
   // When set (and the model has gradients), ART's empirical robustness is computed with it.
   std::optional<const Plugin*> fgsm_for_empirical_robustness;
   std::shared_ptr<CancelToken> cancel;
-  // Called after each eps with the point and the adversarial examples (for streaming/progress).
-  std::function<void(const v1::RobustnessPoint&, const DenseMatrix&)> on_point;
+  // Called after each eps with the point and the attack's output: adversarial examples and what
+  // the plugin reported (for streaming, progress and the plugin's own metrics).
+  std::function<void(const v1::RobustnessPoint&, const AttackOutput&)> on_point;
 };
 
 // Runs the attack once per eps and measures each result: the robustness curve.

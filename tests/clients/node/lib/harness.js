@@ -18,7 +18,7 @@ const TOKEN = 'node-test-token-0123456789';
 function loadApi() {
   const def = protoLoader.loadSync(
     ['secmlops/v1/plugin_service.proto', 'secmlops/v1/scan_service.proto', 'secmlops/v1/model_service.proto',
-      'secmlops/v1/attack_service.proto', 'grpc_std/health/v1/health.proto'],
+      'secmlops/v1/attack_service.proto', 'secmlops/v1/pipeline_service.proto', 'grpc_std/health/v1/health.proto'],
     { includeDirs: [env('SECMLOPS_PROTO_DIR'), env('SECMLOPS_CLIENT_PROTO_DIR')], keepCase: true,
       longs: Number, enums: String, defaults: true, oneofs: true });
   return grpc.loadPackageDefinition(def);
@@ -92,8 +92,11 @@ function clients(address, creds = grpc.credentials.createInsecure(), extra = {})
     scan: new v1.ScanService(address, creds, opts),
     models: new v1.ModelService(address, creds, opts),
     attacks: new v1.AttackService(address, creds, opts),
+    pipelines: new v1.PipelineService(address, creds, opts),
     health: new api.grpc.health.v1.Health(address, creds, opts),
-    close() { for (const c of [this.plugins, this.scan, this.models, this.attacks, this.health]) c.close(); },
+    close() {
+      for (const c of [this.plugins, this.scan, this.models, this.attacks, this.pipelines, this.health]) c.close();
+    },
   };
 }
 
@@ -120,6 +123,42 @@ const upload = (client, name, data, metadata = new grpc.Metadata(), chunk = 4096
     call.end();
   });
 
+// Fields that differ between two runs of the same operation, wherever they occur.
+const RUN_DEPENDENT = new Set(['durationSeconds', 'startedAt', 'createdAt', 'elapsedSeconds', 'mlflowRunId',
+  'mlflowRunUrl', 'mlflowExperimentId']);
+const camel = (k) => k.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
+
+// One form for a message whether it came from a stub (proto-loader object: proto field names, defaults
+// present, 64-bit integers as numbers, virtual oneof fields) or from the protobuf JSON mapping (the
+// CLI's --format json: camelCase names, defaults omitted, 64-bit integers as strings): keys in camelCase,
+// numbers as numbers, default values and empty containers dropped, RUN_DEPENDENT fields dropped and
+// the run directory `outDir` written as <out>. The same steps apply to both sides, map keys included.
+function normalised(value, outDir) {
+  if (Array.isArray(value)) {
+    const out = value.map((v) => normalised(v, outDir));
+    return out.length ? out : undefined;
+  }
+  if (value !== null && typeof value === 'object') {
+    const out = {};
+    for (const [k, v] of Object.entries(value)) {
+      const key = camel(k);
+      if (k.startsWith('_') || RUN_DEPENDENT.has(key)) continue;
+      const n = normalised(v, outDir);
+      if (n !== undefined) out[key] = n;
+    }
+    return Object.keys(out).length ? out : undefined;
+  }
+  if (typeof value === 'string') {
+    if (value === '' || value.endsWith('_UNSPECIFIED')) return undefined;
+    if (/^-?\d+$/.test(value) || ['NaN', 'Infinity', '-Infinity'].includes(value)) {
+      return normalised(Number(value), outDir);
+    }
+    return outDir ? value.split(outDir).join('<out>') : value;
+  }
+  if (value === null || value === 0 || value === false) return undefined;
+  return value;
+}
+
 const matrix = (rows) => ({ rows: rows.length, cols: rows[0].length, values: rows.flat() });
 
-module.exports = { grpc, v1, Server, clients, unary, collect, upload, matrix, TOKEN };
+module.exports = { grpc, v1, env, Server, clients, unary, collect, upload, matrix, normalised, TOKEN };

@@ -124,9 +124,10 @@ test('model validation errors', async () => {
 test('AttackService.Run streams progress and a result', async () => {
   const { model } = await unary(c.models, 'Train', { plugin: 'fixture-model', features: matrix(X), labels: Y });
   const events = await collect(c.attacks.Run({ attack: 'fixture-attack', model_id: model.id, features: matrix(X),
-    labels: Y, params: [{ key: 'eps', value: '3' }], batch_size: 2, return_examples: true }));
-  const progress = events.filter((e) => e.event === 'progress').map((e) => e.progress.rows_done);
-  assert.deepEqual(progress, [2, 4]);
+    labels: Y, eps: [1, 3], return_examples: true }));
+  // One progress event per eps of the curve, before the result.
+  const progress = events.filter((e) => e.event === 'progress').map((e) => e.progress.fraction);
+  assert.deepEqual(progress, [0.5, 1]);
   const { result } = events.at(-1);
   assert.equal(result.clean_accuracy, 1);
   assert.equal(result.adversarial_accuracy, 0);

@@ -1,0 +1,231 @@
+#include "secmlops/app/data.hpp"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <sstream>
+
+namespace secmlops::app {
+namespace {
+
+std::string sha256_hex(const std::string& bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr) != 1)
+    fail(AppError::Code::internal, "SHA-256 failed");
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(len * 2);
+  for (unsigned int i = 0; i < len; ++i) {
+    out.push_back(hex[md[i] >> 4]);
+    out.push_back(hex[md[i] & 15]);
+  }
+  return out;
+}
+
+std::string read_file(const std::filesystem::path& path, uint64_t max_bytes) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw host::DataError(path.string() + ": cannot open");
+  std::string text;
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path, ec);
+  if (!ec && size > max_bytes)
+    throw host::DataError(path.string() + ": larger than " + std::to_string(max_bytes) + " bytes");
+  if (!ec) text.reserve(size);
+  text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  if (in.bad()) throw host::DataError(path.string() + ": read error");
+  return text;
+}
+
+std::string file_uri(const std::filesystem::path& p) {
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(p, ec);
+  return "file://" + (ec ? p : abs.lexically_normal()).string();
+}
+
+// A label column given by header name or 0-based index.
+size_t label_index(const host::CsvTable& t, const std::string& spec) {
+  auto named = std::find(t.header.begin(), t.header.end(), spec);
+  if (named != t.header.end()) return static_cast<size_t>(named - t.header.begin());
+  size_t idx = 0;
+  const char* end = spec.data() + spec.size();
+  auto [p, ec] = std::from_chars(spec.data(), end, idx);
+  if (ec != std::errc{} || p != end || idx >= t.fields) {
+    std::string known;
+    for (size_t c = 0; c < t.header.size() && c < 30; ++c) known += (c ? ", " : "") + t.header[c];
+    throw host::DataError(t.source + ": label column '" + spec + "' is neither a column name" +
+                          (known.empty() ? "" : " (" + known + ")") + " nor an index below " +
+                          std::to_string(t.fields));
+  }
+  return idx;
+}
+
+void fill_record(Table& t, const std::string& label_column) {
+  auto& r = t.record;
+  r.set_rows(t.x.rows);
+  r.set_columns(t.features.size() + (t.labels.empty() ? 0 : 1));
+  r.set_label_column(label_column);
+  if (!t.labels.empty()) {
+    std::map<std::string, uint64_t> counts;
+    for (const auto& l : t.labels) ++counts[l];
+    auto classes = host::LabelEncoder::fit(t.labels).classes();
+    for (const auto& c : classes) r.add_classes(c);
+    for (const auto& [k, v] : counts) (*r.mutable_class_counts())[k] = v;
+  }
+}
+
+}  // namespace
+
+void require_finite(const host::DenseMatrix& m, const char* what) {
+  for (uint64_t i = 0; i < m.data.size(); ++i)
+    if (!std::isfinite(m.data[i]))
+      fail(AppError::Code::invalid_argument,
+           std::string(what) + ": row " + std::to_string(i / std::max<uint64_t>(1, m.cols)) + ", column " +
+               std::to_string(i % std::max<uint64_t>(1, m.cols)) + " is not a finite number");
+}
+
+Table load_csv(const Environment& env, const v1::CsvData& csv, LabelRule rule,
+               const std::vector<std::string>& feature_names) {
+  Table t;
+  host::CsvLimits limits;
+  if (env.max_matrix_values) limits.max_cells = env.max_matrix_values;
+  std::string text;
+  std::string source;
+  if (!csv.path().empty()) {
+    if (!csv.text().empty()) fail(AppError::Code::invalid_argument, "give csv.path or csv.text, not both");
+    auto path = env.files.resolve(csv.path());
+    text = read_file(path, limits.max_bytes);
+    source = csv.path();
+    t.record.set_path(path.string());
+    t.record.mutable_lineage()->set_source(file_uri(path));
+    t.record.set_name(csv.name().empty() ? path.filename().string() : csv.name());
+  } else {
+    text = csv.text();
+    source = csv.name().empty() ? "CSV" : csv.name();
+    t.record.mutable_lineage()->set_source("grpc:upload");
+    t.record.set_name(csv.name().empty() ? "upload" : csv.name());
+  }
+  t.record.set_sha256(sha256_hex(text));
+  const bool header = !csv.path().empty() || csv.has_header();
+  try {
+    t.csv = host::parse_csv(text, source, limits, header ? host::CsvHeader::present : host::CsvHeader::absent);
+  } catch (const std::length_error& e) {
+    fail(AppError::Code::resource_exhausted, e.what());
+  }
+  text.clear();
+  text.shrink_to_fit();
+
+  std::optional<size_t> label;
+  if (!csv.label_column().empty())
+    label = label_index(t.csv, csv.label_column());
+  else if (rule == LabelRule::last_by_default && t.csv.fields > 0)
+    label = t.csv.fields - 1;
+  auto name_of = [&](size_t c) { return t.csv.has_header ? t.csv.header[c] : "column " + std::to_string(c); };
+
+  std::vector<size_t> cols;
+  if (!feature_names.empty() && t.csv.has_header) {
+    for (const auto& f : feature_names) {
+      size_t c = t.csv.column(f);
+      if (label && c == *label)
+        throw host::DataError(source + ": column '" + f + "' is both a model input and the label column");
+      cols.push_back(c);
+    }
+  } else {
+    for (size_t c = 0; c < t.csv.fields; ++c)
+      if (!label || c != *label) cols.push_back(c);
+    if (!feature_names.empty() && cols.size() != feature_names.size())
+      throw host::DataError(source + ": " + std::to_string(cols.size()) + " feature columns, the model expects " +
+                            std::to_string(feature_names.size()));
+  }
+  if (cols.empty()) throw host::DataError(source + ": no feature columns");
+  if (t.csv.rows.empty()) throw host::DataError(source + ": no data rows");
+  for (size_t c : cols) t.features.push_back(name_of(c));
+  t.x = t.csv.numeric(cols);
+  if (label) t.labels = t.csv.text(*label);
+  fill_record(t, label ? name_of(*label) : "");
+  return t;
+}
+
+Table load_matrix(const Environment& env, const v1::Matrix& m, const std::vector<int32_t>& labels,
+                  const char* what) {
+  if (m.rows() == 0 || m.cols() == 0)
+    fail(AppError::Code::invalid_argument, std::string(what) + " is empty (rows and cols must be > 0)");
+  if (m.cols() > 0 && m.rows() > UINT64_MAX / m.cols())
+    fail(AppError::Code::invalid_argument, std::string(what) + ": rows × cols overflows");
+  const uint64_t n = m.rows() * m.cols();
+  if (static_cast<uint64_t>(m.values_size()) != n)
+    fail(AppError::Code::invalid_argument, std::string(what) + " has " + std::to_string(m.values_size()) +
+                                               " values, shape " + std::to_string(m.rows()) + "x" +
+                                               std::to_string(m.cols()) + " needs " + std::to_string(n));
+  if (env.max_matrix_values && n > env.max_matrix_values)
+    fail(AppError::Code::resource_exhausted, std::string(what) + " has " + std::to_string(n) +
+                                                 " values; the limit is " + std::to_string(env.max_matrix_values));
+  Table t;
+  t.x = host::DenseMatrix(m.rows(), m.cols(), std::vector<double>(m.values().begin(), m.values().end()));
+  require_finite(t.x, what);
+  for (uint64_t c = 0; c < m.cols(); ++c) t.features.push_back("f" + std::to_string(c));
+  if (!labels.empty()) {
+    if (labels.size() != m.rows())
+      fail(AppError::Code::invalid_argument, "got " + std::to_string(labels.size()) + " labels for " +
+                                                 std::to_string(m.rows()) + " rows: one per row, or none");
+    for (size_t i = 0; i < labels.size(); ++i) {
+      if (labels[i] < 0 || labels[i] > host::CsvTable::kMaxClassIndex)
+        fail(AppError::Code::invalid_argument, "label " + std::to_string(labels[i]) + " of row " +
+                                                   std::to_string(i) + " is not a class number 0.." +
+                                                   std::to_string(host::CsvTable::kMaxClassIndex));
+      t.labels.push_back(std::to_string(labels[i]));
+      t.label_numbers.push_back(labels[i]);
+    }
+  }
+  // The digest of a matrix is over its little-endian doubles, row-major.
+  std::string bytes(reinterpret_cast<const char*>(t.x.data.data()), t.x.data.size() * sizeof(double));
+  t.record.set_sha256(sha256_hex(bytes));
+  t.record.set_name(what);
+  t.record.mutable_lineage()->set_source("grpc:matrix");
+  fill_record(t, labels.empty() ? "" : "label");
+  return t;
+}
+
+Table load_request_data(const Environment& env, const v1::Matrix* features, const std::vector<int32_t>& labels,
+                        const v1::CsvData* csv, LabelRule rule, const std::vector<std::string>& feature_names) {
+  const bool has_csv = csv && (!csv->text().empty() || !csv->path().empty());
+  const bool has_matrix = (features && (features->rows() || features->cols() || features->values_size())) ||
+                          !labels.empty();
+  if (has_csv == has_matrix)
+    fail(AppError::Code::invalid_argument, has_csv ? "give either features (+ labels) or csv, not both"
+                                                   : "no data given: set features (+ labels) or csv");
+  if (has_csv) {
+    auto t = load_csv(env, *csv, rule, feature_names);
+    require_finite(t.x, "data");
+    return t;
+  }
+  auto t = load_matrix(env, *features, labels, "features");
+  if (!feature_names.empty()) t.features = feature_names;
+  return t;
+}
+
+std::vector<int32_t> encode_labels(const Table& t, const std::vector<std::string>& classes) {
+  if (!t.label_numbers.empty()) {
+    for (size_t i = 0; i < t.label_numbers.size(); ++i)
+      if (static_cast<size_t>(t.label_numbers[i]) >= classes.size())
+        fail(AppError::Code::invalid_argument, "label " + std::to_string(t.label_numbers[i]) + " of row " +
+                                                   std::to_string(i) + " is outside 0.." +
+                                                   std::to_string(classes.size() - 1));
+    return t.label_numbers;
+  }
+  host::LabelEncoder enc(classes);
+  return enc.encode(t.labels, t.csv.rows.empty() ? nullptr : &t.csv);
+}
+
+std::string format_number(double v) {
+  char buf[64];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return ec == std::errc{} ? std::string(buf, p) : std::to_string(v);
+}
+
+}  // namespace secmlops::app

@@ -1,0 +1,114 @@
+#include "secmlops/app/operations.hpp"
+#include "secmlops/app/run_scope.hpp"
+#include "secmlops/host/plugin_info.hpp"
+#include "secmlops/host/report_render.hpp"
+#include "secmlops/host/scan_engine.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <set>
+
+namespace secmlops::app {
+namespace {
+
+constexpr size_t kMaxPathsPerScan = 10000;
+
+host::ScanOptions scan_options(const Environment& env, const v1::ScanOptions& o) {
+  host::ScanOptions out;
+  for (const auto& kv : o.scanner_config()) out.scanner_config.emplace_back(kv.key(), kv.value());
+  if (!(o.seconds_per_file() >= 0) || !std::isfinite(o.seconds_per_file()))
+    fail(AppError::Code::invalid_argument, "options.seconds_per_file must be a non-negative number");
+  double seconds = o.seconds_per_file() > 0 ? o.seconds_per_file() : env.default_seconds_per_file;
+  // A door's cap wins over the request (0 = no cap; a request cannot lift a cap with 0).
+  if (env.max_seconds_per_file > 0 && (seconds == 0 || seconds > env.max_seconds_per_file))
+    seconds = env.max_seconds_per_file;
+  out.limits.seconds_per_file = seconds;
+  out.cancel = env.cancel;
+  return out;
+}
+
+// Name and version of every scanner that took part, in name order.
+void add_scanners(const Environment& env, v1::ScanReport& report) {
+  std::set<std::string> names;
+  for (const auto& f : report.files()) {
+    for (const auto& s : f.streams())
+      if (!s.scanner().empty()) names.insert(s.scanner());
+    for (const auto& fi : f.findings())
+      if (!fi.scanner().empty()) names.insert(fi.scanner());
+  }
+  for (const auto& name : names) {
+    auto* info = report.add_scanners();
+    info->set_name(name);
+    info->set_kind(v1::SCANNER);
+    if (auto p = env.registry.find(SECMLOPS_KIND_SCANNER, name)) info->set_version(p->version());
+  }
+}
+
+void record(const Environment& env, RunScope& run, const v1::ScanReport& report) {
+  if (!run) return;
+  const std::string threshold = v1::Severity_Name(report.fail_on());
+  host::record_scan(*run, report, env.registry, threshold, report.verdict());
+  // The full report travels as artifacts; the reporter copies them before the directory goes.
+  TempDir dir;
+  std::ofstream(dir.path() / "scan-report.json") << host::to_json(report);
+  run->artifact((dir.path() / "scan-report.json").string(), "reports");
+  std::ofstream(dir.path() / "scan-report.sarif") << host::to_sarif(report);
+  run->artifact((dir.path() / "scan-report.sarif").string(), "reports");
+  run.finish("FINISHED");
+}
+
+}  // namespace
+
+std::string scan_verdict(const v1::ScanReport& report, v1::Severity threshold) {
+  bool hit = false, failed = false;
+  for (const auto& f : report.files()) {
+    if (f.status() == v1::ERROR || f.status() == v1::PARTIAL) failed = true;
+    for (const auto& fi : f.findings())
+      if (fi.severity() >= threshold) hit = true;
+  }
+  return hit ? "fail" : failed ? "error" : "pass";
+}
+
+v1::ScanReport scan(const Environment& env, const v1::ScanRequest& req,
+                    const std::function<void(const v1::FileReport&)>& on_file) {
+  if (req.paths().empty()) fail(AppError::Code::invalid_argument, "no paths given: set ScanRequest.paths");
+  if (static_cast<size_t>(req.paths_size()) > kMaxPathsPerScan)
+    fail(AppError::Code::invalid_argument, "at most " + std::to_string(kMaxPathsPerScan) + " paths per request");
+  const v1::Severity threshold =
+      req.options().fail_on() == v1::SEVERITY_UNSPECIFIED ? v1::HIGH : req.options().fail_on();
+  auto options = scan_options(env, req.options());
+  // Every path is resolved before anything is scanned: one refused path refuses the request.
+  std::vector<std::filesystem::path> paths;
+  for (const auto& p : req.paths()) paths.push_back(env.files.resolve(p));
+  RunScope run(env, req.mlflow(), "scan", "scan " + std::filesystem::path(req.paths(0)).filename().string());
+
+  host::ScanEngine engine(env.registry, options);
+  uint64_t done = 0;
+  auto report = engine.scan_paths(paths, [&](const v1::FileReport& f) {
+    ++done;
+    v1::ProgressEvent ev;
+    ev.set_kind("scan");
+    ev.set_phase("progress");
+    ev.set_item(f.path());
+    ev.set_done(done);
+    env.report(ev);
+    if (on_file) on_file(f);
+  });
+  env.throw_if_cancelled("scan");
+  report.set_tool_version(SECMLOPS_VERSION);
+  report.set_fail_on(threshold);
+  report.set_verdict(scan_verdict(report, threshold));
+  add_scanners(env, report);
+  record(env, run, report);
+  return report;
+}
+
+v1::FileReport scan_stream(const Environment& env, std::shared_ptr<const host::Stream> stream, const std::string& name,
+                           const v1::ScanOptions& options) {
+  host::ScanEngine engine(env.registry, scan_options(env, options));
+  auto report = engine.scan_stream(std::move(stream), name);
+  env.throw_if_cancelled("scan");
+  return report;
+}
+
+}  // namespace secmlops::app

@@ -1,0 +1,62 @@
+#pragma once
+
+// Tabular data as operations take it: CSV (a file or text) or a matrix with class numbers, read
+// by one loader with one label rule — labels are class names, numbered in sorted order of the
+// names (numerically when every name is a number), unless a model fixes the classes.
+#include "secmlops/app/environment.hpp"
+#include "secmlops/host/csv.hpp"
+#include "secmlops/v1/dataset.pb.h"
+#include "secmlops/v1/model_service.pb.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace secmlops::app {
+
+struct Table {
+  host::CsvTable csv;                 // empty for matrix input; kept for line numbers in errors
+  std::vector<std::string> features;  // column names in matrix order
+  host::DenseMatrix x;
+  std::vector<std::string> labels;    // class names per row; empty without a label column
+  std::vector<int32_t> label_numbers; // matrix input: the class numbers as given
+  v1::DatasetRecord record;           // digest, shape, lineage
+};
+
+enum class LabelRule {
+  none_unless_named,  // prediction and attacks: a label column only when csv.label_column names one
+  last_by_default,    // training: csv.label_column, else the last column
+};
+
+// Reads CsvData (csv.path through env.files, or csv.text). With `feature_names` the features are
+// those columns by name (a model's recorded inputs); otherwise every column but the label.
+// Throws host::DataError naming the file, line and column; AppError for access and size.
+Table load_csv(const Environment& env, const v1::CsvData& csv, LabelRule rule,
+               const std::vector<std::string>& feature_names = {});
+
+// A matrix with class numbers (gRPC), validated (shape, finite values, the size limit); labels
+// become their decimal names. `what` names the field in errors.
+Table load_matrix(const Environment& env, const v1::Matrix& m, const std::vector<int32_t>& labels,
+                  const char* what);
+
+// The matrix the request carries: features (+labels) or csv, exactly one of them.
+Table load_request_data(const Environment& env, const v1::Matrix* features,
+                        const std::vector<int32_t>& labels, const v1::CsvData* csv, LabelRule rule,
+                        const std::vector<std::string>& feature_names = {});
+
+// The request's data as input of model `m`: columns by the model's feature names, the width
+// checked against the model.
+Table model_input(const Environment& env, const ModelUse& m, const v1::Matrix* features,
+                  const std::vector<int32_t>& labels, const v1::CsvData* csv);
+
+// Encodes the table's labels with `classes` (index = number); DataError names the row. Matrix
+// input carries class numbers, which must lie below classes.size().
+std::vector<int32_t> encode_labels(const Table& t, const std::vector<std::string>& classes);
+
+// Every value finite; the first bad one is named (row and column).
+void require_finite(const host::DenseMatrix& m, const char* what);
+
+// Shortest text that reads back as the same double ("0.05", "1e-07").
+std::string format_number(double v);
+
+}  // namespace secmlops::app
