@@ -2,6 +2,7 @@
 #include "mlflow_options.hpp"
 #include "secmlops/app/operations.hpp"
 #include "secmlops/host/report_render.hpp"
+#include "secmlops/host/signing_ops.hpp"
 
 #include <fstream>
 #include <iostream>
@@ -42,6 +43,7 @@ void register_scan(CLI::App& app, Context& ctx) {
     std::vector<std::string> options;
     double timeout = 300;
     bool in_process = false;
+    std::filesystem::path require_signature;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("paths", args->paths, "files or directories (recursive)")->required();
@@ -65,6 +67,8 @@ void register_scan(CLI::App& app, Context& ctx) {
   cmd->add_flag("--in-process", args->in_process,
                 "run scanner plugins inside this process instead of sandboxed workers (debugging "
                 "plugins only: a crashing plugin then ends the scan)");
+  cmd->add_option("--require-signature", args->require_signature,
+                  "public key (PEM): a path whose signature (DIR/model.sig, FILE.sig) fails is a CRITICAL finding");
   auto mlflow = add_mlflow_options(cmd);
   cmd->callback([&ctx, args, mlflow] {
     std::string threshold_name = args->fail_on;
@@ -88,6 +92,10 @@ void register_scan(CLI::App& app, Context& ctx) {
     env.default_seconds_per_file = args->timeout;
     if (args->in_process) env.scan_isolation = host::Isolation::in_process;
     auto report = app::scan(env, req);
+    if (!args->require_signature.empty()) {
+      host::require_signatures(report, {args->paths.begin(), args->paths.end()}, args->require_signature);
+      report.set_verdict(app::scan_verdict(report, threshold));
+    }
     if (args->format == "json")
       std::cout << host::to_json(report);
     else if (args->format == "sarif")

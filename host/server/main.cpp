@@ -4,6 +4,7 @@
 #include "server_config.hpp"
 #include "server_state.hpp"
 #include "services.hpp"
+#include "signing_service.hpp"
 
 #include "secmlops/host/logging.hpp"
 #include "secmlops/host/scan_engine.hpp"
@@ -52,6 +53,7 @@ SERVICES (proto/secmlops/v1/*.proto; docs/api.md has examples)
   secmlops.v1.ModelService   Train, Predict, Describe, ImportOnnx, ExportOnnx, Delete, List
   secmlops.v1.AttackService  Run (streams progress, then metrics and adversarial examples)
   secmlops.v1.PipelineService Run (streams progress and step results, then the report), Validate
+  secmlops.v1.SigningService Sign, Verify (model and signature paths under the scan roots)
   grpc.health.v1.Health, grpc.reflection.v1alpha.ServerReflection
 
 CONFIG FILE (--config FILE, YAML; flags given on the command line win)
@@ -329,11 +331,13 @@ int main(int argc, char** argv) {
     server::ModelServiceImpl models(state);
     server::AttackServiceImpl attacks(state);
     server::PipelineServiceImpl pipelines(state);
+    server::SigningServiceImpl signing(state);
     builder.RegisterService(&plugins);
     builder.RegisterService(&scans);
     builder.RegisterService(&models);
     builder.RegisterService(&attacks);
     builder.RegisterService(&pipelines);
+    builder.RegisterService(&signing);
     auto server = builder.BuildAndStart();
     if (!server)
       throw std::runtime_error(

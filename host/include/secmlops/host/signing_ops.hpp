@@ -1,0 +1,50 @@
+#pragma once
+
+// Sign and verify as operations: a proto request in, a proto result out, never an exception for
+// bad input (the result's status says unusable input). The CLI, the gRPC SigningService and
+// pipeline steps call these.
+
+#include "secmlops/v1/report.pb.h"
+#include "secmlops/v1/signing.pb.h"
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace secmlops::host {
+
+v1::SignResult sign(const v1::SignRequest& request);
+v1::VerifyResult verify(const v1::VerifyRequest& request);
+
+// Exit status of the CLI for a result: 0 ok, 1 verification failed, 2 unusable input.
+int signing_exit_code(v1::SigningStatus status);
+
+// What a run records about a verification (MLflow tags of the run and of the registered model
+// version): secmlops.signature.{verified,reason,signer,root_digest,predicate_type,method,
+// resources,sha256}. Values are data: the recorder escapes nothing away.
+std::vector<std::pair<std::string, std::string>> signature_tags(const v1::VerifyResult& result);
+// The same for a signature just made (secmlops.signature.{signer,root_digest,method,resources}).
+std::vector<std::pair<std::string, std::string>> signature_tags(const v1::SignResult& result);
+// Files to log as run artifacts: the signature file, when it exists.
+std::vector<std::filesystem::path> signature_artifacts(const v1::VerifyResult& result);
+
+// The rule a failed signature check reports in a scan.
+inline constexpr const char* kSignatureRule = "HOST-SIGNATURE-INVALID";
+
+// Verifies `model` (its default signature, or `signature` when given) with a public key and,
+// when verification fails or cannot run, returns the CRITICAL finding a scan adds to the
+// model's report. nullopt when the signature verifies.
+std::optional<v1::Finding> signature_finding(const std::filesystem::path& model,
+                                             const std::filesystem::path& public_key,
+                                             const std::filesystem::path& signature = {});
+
+// `scan --require-signature`: verifies every scanned path (a model file or directory, with its
+// default signature) with the public key and adds a signature_finding to the report where it
+// fails — to the model's own file report, else to its first file's, else to a new one — then
+// summarises the report again.
+void require_signatures(v1::ScanReport& report, const std::vector<std::filesystem::path>& models,
+                        const std::filesystem::path& public_key);
+
+}  // namespace secmlops::host
