@@ -1,4 +1,5 @@
 #include "secmlops/app/data.hpp"
+#include "secmlops/host/dataset_record.hpp"
 
 #include <openssl/evp.h>
 
@@ -110,16 +111,12 @@ Table load_csv(const Environment& env, const v1::CsvData& csv, LabelRule rule,
     t.record.mutable_lineage()->set_source("grpc:upload");
     t.record.set_name(csv.name().empty() ? "upload" : csv.name());
   }
-  t.record.set_sha256(sha256_hex(text));
   const bool header = !csv.path().empty() || csv.has_header();
   try {
     t.csv = host::parse_csv(text, source, limits, header ? host::CsvHeader::present : host::CsvHeader::absent);
   } catch (const std::length_error& e) {
     fail(AppError::Code::resource_exhausted, e.what());
   }
-  text.clear();
-  text.shrink_to_fit();
-
   std::optional<size_t> label;
   if (!csv.label_column().empty())
     label = label_index(t.csv, csv.label_column());
@@ -147,7 +144,16 @@ Table load_csv(const Environment& env, const v1::CsvData& csv, LabelRule rule,
   for (size_t c : cols) t.features.push_back(name_of(c));
   t.x = t.csv.numeric(cols);
   if (label) t.labels = t.csv.text(*label);
-  fill_record(t, label ? name_of(*label) : "");
+  // Provenance: digest of the bytes as read, schema, classes, lineage and personal-data columns.
+  host::DatasetRecordOptions o;
+  o.name = t.record.name();
+  o.path = t.record.path();
+  o.source = t.record.lineage().source();
+  if (label) o.label_column = name_of(*label);
+  auto described = host::describe_dataset(t.csv, text, o);
+  t.record = std::move(described);
+  text.clear();
+  text.shrink_to_fit();
   return t;
 }
 
