@@ -43,12 +43,6 @@ std::string read_file(const std::filesystem::path& path, uint64_t max_bytes) {
   return text;
 }
 
-std::string file_uri(const std::filesystem::path& p) {
-  std::error_code ec;
-  auto abs = std::filesystem::absolute(p, ec);
-  return "file://" + (ec ? p : abs.lexically_normal()).string();
-}
-
 // A label column given by header name or 0-based index.
 size_t label_index(const host::CsvTable& t, const std::string& spec) {
   auto named = std::find(t.header.begin(), t.header.end(), spec);
@@ -103,7 +97,7 @@ Table load_csv(const Environment& env, const v1::CsvData& csv, LabelRule rule,
     text = read_file(path, limits.max_bytes);
     source = csv.path();
     t.record.set_path(path.string());
-    t.record.mutable_lineage()->set_source(file_uri(path));
+    t.record.mutable_lineage()->set_source(host::file_uri(path));
     t.record.set_name(csv.name().empty() ? path.filename().string() : csv.name());
   } else {
     text = csv.text();

@@ -1,5 +1,7 @@
 #include "secmlops/host/run_recorder.hpp"
 
+#include "secmlops/host/dataset_record.hpp"
+
 #include "secmlops/host/digest.hpp"
 #include "secmlops/host/plugin.hpp"
 #include "secmlops/host/report_render.hpp"
@@ -123,24 +125,6 @@ std::string number_text(double value) {
   char buf[64];
   auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value);
   return ec == std::errc() ? std::string(buf, end) : std::to_string(value);
-}
-
-std::string file_uri(const std::filesystem::path& path) {
-  std::error_code ec;
-  auto abs = std::filesystem::absolute(path, ec);
-  std::string p = (ec ? path : abs.lexically_normal()).string();
-  static const char* hex = "0123456789ABCDEF";
-  std::string out = "file://";
-  for (unsigned char c : p) {
-    if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
 }
 
 void record_scan(RunRecorder& run, const v1::ScanReport& report, const Registry& registry,

@@ -295,3 +295,29 @@ TEST(PipelineRun, ThirdPartyPluginsTakePartByName) {
   EXPECT_LT(a.attacks(0).curve(1).adversarial_accuracy(), a.attacks(0).curve(0).adversarial_accuracy());
   EXPECT_TRUE(step(report, "models").models(0).out().empty());
 }
+
+TEST(PipelineRun, ModelsAreSignedAndVerifiedBeforeTheScan) {
+  Fixture f;
+  test::TempDir d;
+  const char* spec = R"(steps:
+  - id: data
+    dataset: {generate: {samples: 120, features: 4, informative: 2, redundant: 0}}
+  - id: models
+    train: {data: data, models: [{name: lr, plugin: logreg}]}
+  - id: sign
+    sign: {models: models, key: "@generate"}
+  - id: verify
+    needs: [sign]
+    verify: {models: models, public_key: "@generated"}
+  - id: gate
+    gate: {fail_on_unverified: true}
+)";
+  auto report = app::run_pipeline(f.env, request(spec, d.path().string()));
+  for (const auto& s : report.steps()) ASSERT_EQ(s.status(), v1::STEP_OK) << s.id() << ": " << s.error();
+  ASSERT_EQ(step(report, "sign").signatures_size(), 1);
+  EXPECT_TRUE(std::filesystem::exists(step(report, "sign").signatures(0).signature_path()));
+  ASSERT_EQ(step(report, "verify").verifications_size(), 1);
+  EXPECT_TRUE(step(report, "verify").verifications(0).verified());
+  EXPECT_EQ(step(report, "verify").verifications(0).root_digest(), step(report, "sign").signatures(0).root_digest());
+  EXPECT_EQ(report.verdict(), "pass");
+}

@@ -185,6 +185,10 @@ void run_gate(const StepContext& c, const GateStep& g, v1::StepResult& r) {
                      p.adversarial_accuracy() >= b.min_accuracy, fmt::format("{:.4f}", p.adversarial_accuracy()),
                      rep.model_name());
       }
+    if (g.fail_on_unverified)
+      for (const auto& v : s.verifications())
+        add_gate(r, id, "signature verifies", v.verified(), v.verified() ? "signed by " + v.signer() : v.reason(),
+                 v.model_path());
     if (g.fail_on_personal_data)
       for (const auto& d : s.datasets())
         add_gate(r, id, "no personal data", !d.privacy().personal_data(),

@@ -57,6 +57,8 @@ void run_step(const StepContext& c, v1::StepResult& r) {
         if constexpr (std::is_same_v<T, TrainStep>) run_train(c, s, r);
         if constexpr (std::is_same_v<T, ScanStep>) run_scan(c, s, r);
         if constexpr (std::is_same_v<T, AttackStep>) run_attack(c, s, r);
+        if constexpr (std::is_same_v<T, SignStep>) run_sign(c, s, r);
+        if constexpr (std::is_same_v<T, VerifyStep>) run_verify(c, s, r);
         if constexpr (std::is_same_v<T, ReportStep>) run_report(c, s, r);
         if constexpr (std::is_same_v<T, GateStep>) run_gate(c, s, r);
       },

@@ -229,7 +229,7 @@ void apply_setting(YAML::Node root, const std::string& key, const std::string& v
         return;
       }
       YAML::Node target = *found;
-      static const char* kinds[] = {"dataset", "train", "scan", "attack", "report", "gate"};
+      static const char* kinds[] = {"dataset", "train", "scan", "attack", "sign", "verify", "report", "gate"};
       const auto& next = parts[i + 1];
       if (target.IsMap() && next != "id" && next != "needs")
         for (const char* k : kinds)
@@ -268,7 +268,8 @@ std::vector<std::string> references(const StepConfig& c) {
       [&](const auto& s) {
         using T = std::decay_t<decltype(s)>;
         if constexpr (std::is_same_v<T, TrainStep>) out.push_back(ref_step(s.data));
-        if constexpr (std::is_same_v<T, ScanStep>) out.insert(out.end(), s.models.begin(), s.models.end());
+        if constexpr (std::is_same_v<T, ScanStep> || std::is_same_v<T, SignStep> || std::is_same_v<T, VerifyStep>)
+          out.insert(out.end(), s.models.begin(), s.models.end());
         if constexpr (std::is_same_v<T, AttackStep>) {
           out.insert(out.end(), s.models.begin(), s.models.end());
           out.push_back(ref_step(s.data));
@@ -406,6 +407,28 @@ AttackStep read_attack(const Environment& env, MapReader& r) {
   return a;
 }
 
+SignStep read_sign(MapReader& r) {
+  SignStep s;
+  s.models = r.strings("models");
+  s.paths = r.strings("paths");
+  r.read("key", s.key);
+  r.read("password_file", s.password_file);
+  if (s.key.empty()) r.errors().add(r.node(), "a sign step needs key: (a PEM private key, or @generate)");
+  if (s.models.empty() && s.paths.empty()) r.errors().add(r.node(), "a sign step needs models: or paths:");
+  return s;
+}
+
+VerifyStep read_verify(MapReader& r) {
+  VerifyStep s;
+  s.models = r.strings("models");
+  s.paths = r.strings("paths");
+  r.read("public_key", s.public_key);
+  if (s.public_key.empty())
+    r.errors().add(r.node(), "a verify step needs public_key: (a PEM public key, or @generated)");
+  if (s.models.empty() && s.paths.empty()) r.errors().add(r.node(), "a verify step needs models: or paths:");
+  return s;
+}
+
 ReportStep read_report(MapReader& r) {
   ReportStep s;
   if (r.has("formats")) {
@@ -443,6 +466,7 @@ GateStep read_gate(MapReader& r) {
   r.read("fail_on_overfitting", g.fail_on_overfitting);
   r.read("fail_on_personal_data", g.fail_on_personal_data);
   r.read("fail_on_scan_errors", g.fail_on_scan_errors);
+  r.read("fail_on_unverified", g.fail_on_unverified);
   return g;
 }
 
@@ -503,7 +527,7 @@ Spec parse_spec(const Environment& env, const v1::PipelineRequest& req, std::vec
     e.add(steps, "at most " + std::to_string(kMaxSteps) + " steps");
     return spec;
   }
-  static const std::vector<std::string> kinds = {"dataset", "train", "scan", "attack", "report", "gate"};
+  static const std::vector<std::string> kinds = {"dataset", "train", "scan", "attack", "sign", "verify", "report", "gate"};
   std::map<std::string, size_t> index;
   std::map<std::string, YAML::Node> step_nodes;
   for (const auto& n : steps) {
@@ -535,6 +559,8 @@ Spec parse_spec(const Environment& env, const v1::PipelineRequest& req, std::vec
     else if (s.kind == "train") s.config = read_train(env, br);
     else if (s.kind == "scan") s.config = read_scan(br);
     else if (s.kind == "attack") s.config = read_attack(env, br);
+    else if (s.kind == "sign") s.config = read_sign(br);
+    else if (s.kind == "verify") s.config = read_verify(br);
     else if (s.kind == "report") s.config = read_report(br);
     else s.config = read_gate(br);
     s.needs = references(s.config);
@@ -590,6 +616,10 @@ Spec parse_spec(const Environment& env, const v1::PipelineRequest& req, std::vec
     }
     if (auto* sc = std::get_if<ScanStep>(&s.config))
       for (const auto& m : sc->models) expect(m, "train", "models");
+    if (auto* sg = std::get_if<SignStep>(&s.config))
+      for (const auto& m : sg->models) expect(m, "train", "models");
+    if (auto* v = std::get_if<VerifyStep>(&s.config))
+      for (const auto& m : v->models) expect(m, "train", "models");
   }
   // An order that respects the graph (Kahn's algorithm); what is left forms a cycle.
   std::map<std::string, size_t> waiting;

@@ -78,6 +78,19 @@ struct AttackStep {
   bool empirical_robustness = true;
 };
 
+struct SignStep {
+  std::vector<std::string> models;  // train steps whose model files are signed
+  std::vector<std::string> paths;   // further files or directories
+  std::string key;                  // private key (PEM); "@generate" = a new P-256 key in <output>/keys
+  std::string password_file;
+};
+
+struct VerifyStep {
+  std::vector<std::string> models;
+  std::vector<std::string> paths;
+  std::string public_key;           // PEM; "@generated" = the key a sign step generated
+};
+
 struct ReportStep {
   // html: the dashboard of the whole run (dashboard.html), written when the pipeline ends.
   std::vector<std::string> formats = {"json", "sarif", "text", "analysis", "html"};
@@ -96,9 +109,10 @@ struct GateStep {
   bool fail_on_overfitting = false;
   bool fail_on_personal_data = false;
   bool fail_on_scan_errors = false;
+  bool fail_on_unverified = false;  // a verify step's signature did not verify
 };
 
-using StepConfig = std::variant<DatasetStep, TrainStep, ScanStep, AttackStep, ReportStep, GateStep>;
+using StepConfig = std::variant<DatasetStep, TrainStep, ScanStep, AttackStep, SignStep, VerifyStep, ReportStep, GateStep>;
 
 struct StepSpec {
   std::string id;

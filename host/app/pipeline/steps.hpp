@@ -46,6 +46,8 @@ void run_dataset(const StepContext& c, const DatasetStep& s, v1::StepResult& r);
 void run_train(const StepContext& c, const TrainStep& s, v1::StepResult& r);
 void run_scan(const StepContext& c, const ScanStep& s, v1::StepResult& r);
 void run_attack(const StepContext& c, const AttackStep& s, v1::StepResult& r);
+void run_sign(const StepContext& c, const SignStep& s, v1::StepResult& r);
+void run_verify(const StepContext& c, const VerifyStep& s, v1::StepResult& r);
 void run_report(const StepContext& c, const ReportStep& s, v1::StepResult& r);
 void run_gate(const StepContext& c, const GateStep& s, v1::StepResult& r);
 

@@ -68,8 +68,7 @@ class RunRecorder {
 // Shortest decimal text that reads back as exactly `value` (std::to_chars): 0.05, 1e-07.
 std::string number_text(double value);
 
-// An absolute, percent-encoded file:// URI of a local path (relative to the working directory).
-std::string file_uri(const std::filesystem::path& path);
+// file_uri (an absolute, percent-encoded file:// URI of a local path) is in dataset_record.hpp.
 
 // A scan report as a run: counts per severity, files, verdict, scanner versions, scanned files
 // as dataset inputs (SHA-256 digest: the report's, else the file hashed now; a file that can be
