@@ -94,7 +94,7 @@ TEST(AppData, MatricesAreValidatedAndNonFiniteValuesRefused) {
     FAIL();
   } catch (const app::AppError& e) {
     EXPECT_EQ(e.code(), app::AppError::Code::invalid_argument);
-    EXPECT_THAT(e.what(), HasSubstr("row 1, column 1 is not a finite number"));
+    EXPECT_THAT(e.what(), HasSubstr("holds NaN at row 1, column 1"));
   }
   m.set_values(3, std::numeric_limits<double>::infinity());
   EXPECT_THROW(app::load_matrix(f.env, m, {}, "features"), app::AppError);

@@ -419,7 +419,6 @@ class Pipelines(unittest.TestCase):
 
     # FileReport.sha256 is documented ("SHA-256 of the file") but the scan engine does not fill it
     # yet; remove the marker when it does (an unexpected success fails the run).
-    @unittest.expectedFailure
     def test_scan_report_carries_file_digests(self):
         self.server.write("digest/evil.pkl", EVIL_PICKLE)
         report = self.scan.Report(scan_pb.ScanRequest(paths=[os.path.join(self.server.root, "digest")]), timeout=60)

@@ -72,16 +72,6 @@ double tolerance(const std::string& plugin) {
   return 5e-3;
 }
 
-LoadedModel load_unscanned(const std::string& file) {
-  std::ifstream in(fixture(file), std::ios::binary);
-  std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in), {}};
-  auto converted = sklearn::import_pickle(bytes);
-  EXPECT_EQ(sniff_model_format(converted.onnx), ModelFileFormat::onnx);
-  LoadedModel m = load_model_bytes(registry(), converted.onnx, file);
-  m.imported_from = "scikit-learn " + converted.version + " " + converted.estimator;
-  return m;
-}
-
 TEST(SklearnImport, PredictionsEqualScikitLearnOnEveryTestRow) {
   const auto m = manifest();
   ASSERT_GE(m["models"].size(), 40u);
@@ -90,10 +80,7 @@ TEST(SklearnImport, PredictionsEqualScikitLearnOnEveryTestRow) {
     const std::string plugin = spec["plugin"];
     LoadedModel model;
     try {
-      // MLPClassifier pickles hold a NumPy RandomState, which the pickle scanner currently
-      // reports as a nested loader (MlpPicklesAreHeldBackByTheScanner): their mapping is checked
-      // here without the scan gate.
-      model = plugin == "mlp" ? load_unscanned(file) : load_model_file(registry(), fixture(file));
+      model = load_model_file(registry(), fixture(file));
     } catch (const std::exception& e) {
       ADD_FAILURE() << e.what();
       continue;
@@ -136,17 +123,11 @@ TEST(SklearnImport, UnsupportedAndHostileFilesAreRefusedWithTheReason) {
   }
 }
 
-// The scanner reports numpy.random._pickle.__randomstate_ctor (the RandomState every
-// MLPClassifier and GradientBoostingClassifier holds) as a nested loader, CRITICAL: the scan
-// gate refuses these pickles until the scanner's policy treats it as the data constructor it
-// is. This test records today's behaviour; when it fails, drop load_unscanned above.
-TEST(SklearnImport, MlpPicklesAreHeldBackByTheScanner) {
-  try {
-    (void)load_model_file(registry(), fixture("mlp.pkl"));
-    ADD_FAILURE() << "imported: the scanner no longer flags RandomState; remove load_unscanned";
-  } catch (const PluginError& e) {
-    EXPECT_NE(std::string(e.what()).find("__randomstate_ctor"), std::string::npos) << e.what();
-  }
+// MLPClassifier pickles hold a NumPy RandomState (numpy.random._pickle.__randomstate_ctor, a
+// data constructor): the scan gate lets them through and they import like any other model.
+TEST(SklearnImport, MlpPicklesPassTheScanGate) {
+  auto model = load_model_file(registry(), fixture("mlp.pkl"));
+  EXPECT_EQ(model.session->plugin().name(), "mlp");
 }
 
 // Every malicious file of the pickle scanner's fixtures (every technique class, containers and
