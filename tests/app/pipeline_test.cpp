@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -320,4 +321,38 @@ TEST(PipelineRun, ModelsAreSignedAndVerifiedBeforeTheScan) {
   EXPECT_TRUE(step(report, "verify").verifications(0).verified());
   EXPECT_EQ(step(report, "verify").verifications(0).root_digest(), step(report, "sign").signatures(0).root_digest());
   EXPECT_EQ(report.verdict(), "pass");
+}
+
+TEST(PipelineRun, CancelledRunsEndKilledInMlflow) {
+  Fixture f;
+  test::TempDir d;
+  f.env.cancel = std::make_shared<host::CancelToken>();
+  auto token = f.env.cancel;
+  f.env.progress = [token](const v1::ProgressEvent& e) {
+    if (e.kind() == "attack" && e.phase() == "progress") token->cancel();
+  };
+  auto req = request(kSmall, (d.path() / "out").string());
+  req.mutable_mlflow()->set_enabled(true);
+  req.mutable_mlflow()->set_tracking_uri((d.path() / "mlruns").string());
+  auto report = app::run_pipeline(f.env, req);
+  EXPECT_EQ(step(report, "attacks").status(), v1::STEP_CANCELLED);
+  // MLflow's file store: meta.yaml holds the status (5 = KILLED, 3 = FINISHED).
+  std::map<std::string, std::string> status_by_name;
+  for (const auto& exp : std::filesystem::directory_iterator(d.path() / "mlruns"))
+    if (exp.is_directory())
+      for (const auto& run : std::filesystem::directory_iterator(exp.path())) {
+        if (!std::filesystem::exists(run.path() / "tags" / "mlflow.runName")) continue;
+        std::ifstream name(run.path() / "tags" / "mlflow.runName"), meta(run.path() / "meta.yaml");
+        std::string n, line, status;
+        std::getline(name, n);
+        while (std::getline(meta, line))
+          if (line.rfind("status:", 0) == 0) status = line.substr(7);
+        status_by_name[n] = status;
+      }
+  EXPECT_THAT(status_by_name["pipeline small"], HasSubstr("5"));
+  bool attack_killed = false;
+  for (const auto& [n, s] : status_by_name)
+    if (n.rfind("attacks ", 0) == 0 && s.find('5') != std::string::npos) attack_killed = true;
+  EXPECT_TRUE(attack_killed);
+  EXPECT_THAT(status_by_name["models lr"], HasSubstr("3"));  // finished before the cancel
 }
