@@ -1,7 +1,6 @@
 #include "secmlops/app/data.hpp"
 #include "secmlops/host/dataset_record.hpp"
-
-#include <openssl/evp.h>
+#include "secmlops/host/digest.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -13,21 +12,6 @@
 
 namespace secmlops::app {
 namespace {
-
-std::string sha256_hex(const std::string& bytes) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr) != 1)
-    fail(AppError::Code::internal, "SHA-256 failed");
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(hex[md[i] >> 4]);
-    out.push_back(hex[md[i] & 15]);
-  }
-  return out;
-}
 
 std::string read_file(const std::filesystem::path& path, uint64_t max_bytes) {
   std::ifstream in(path, std::ios::binary);
@@ -184,7 +168,7 @@ Table load_matrix(const Environment& env, const v1::Matrix& m, const std::vector
   }
   // The digest of a matrix is over its little-endian doubles, row-major.
   std::string bytes(reinterpret_cast<const char*>(t.x.data.data()), t.x.data.size() * sizeof(double));
-  t.record.set_sha256(sha256_hex(bytes));
+  t.record.set_sha256(host::sha256_hex(bytes));
   t.record.set_name(what);
   t.record.mutable_lineage()->set_source("grpc:matrix");
   fill_record(t, labels.empty() ? "" : "label");

@@ -2,11 +2,11 @@
 #include "secmlops/app/model_results.hpp"
 #include "secmlops/app/operations.hpp"
 #include "secmlops/app/run_scope.hpp"
+#include "secmlops/host/digest.hpp"
 #include "secmlops/host/model_eval.hpp"
 #include "secmlops/host/model_io.hpp"
 
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <chrono>
@@ -14,16 +14,6 @@
 
 namespace secmlops::app {
 namespace {
-
-std::string sha256_hex(const std::vector<uint8_t>& bytes) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) out += {hex[md[i] >> 4], hex[md[i] & 15]};
-  return out;
-}
 
 void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -128,7 +118,7 @@ v1::TrainResponse train(const Environment& env, const v1::TrainRequest& req, Tra
   if (exports) {
     auto bytes = session->export_onnx();
     for (const auto& [k, v] : meta) host::add_onnx_metadata(bytes, k, v);
-    r.set_model_sha256(sha256_hex(bytes));
+    r.set_model_sha256(host::sha256_hex({reinterpret_cast<const char*>(bytes.data()), bytes.size()}));
     if (!req.out().empty()) {
       auto path = env.files.resolve(req.out());
       write_file(path.string(), bytes);

@@ -90,12 +90,6 @@ void from_dense(const host::DenseMatrix& d, v1::Matrix& out) {
   out.mutable_values()->Assign(d.data.begin(), d.data.end());
 }
 
-host::KeyValues to_kv(const google::protobuf::RepeatedPtrField<v1::KeyValue>& kv) {
-  host::KeyValues out;
-  out.reserve(kv.size());
-  for (const auto& e : kv) out.emplace_back(e.key(), e.value());
-  return out;
-}
 
 std::shared_ptr<host::CancelToken> token_for(const grpc::CallbackServerContext* context) {
   auto token = std::make_shared<host::CancelToken>();

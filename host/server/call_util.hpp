@@ -35,7 +35,6 @@ grpc::Status guarded(const std::function<void()>& work);
 // Validates shape and size (rows*cols == values, within the server's limit) and copies.
 host::DenseMatrix to_dense(const v1::Matrix& m, uint64_t max_values, const char* what);
 void from_dense(const host::DenseMatrix& d, v1::Matrix& out);
-host::KeyValues to_kv(const google::protobuf::RepeatedPtrField<v1::KeyValue>& kv);
 
 // A cancel token that fires when the call's deadline passes (OnCancel covers the rest).
 std::shared_ptr<host::CancelToken> token_for(const grpc::CallbackServerContext* context);

@@ -1,6 +1,7 @@
 #include "call_util.hpp"
 #include "services.hpp"
 
+#include "secmlops/app/model_results.hpp"
 #include "secmlops/app/operations.hpp"
 #include "secmlops/host/model_io.hpp"
 
@@ -76,7 +77,7 @@ grpc::ServerUnaryReactor* ModelServiceImpl::ImportOnnx(grpc::CallbackServerConte
       fail(grpc::StatusCode::FAILED_PRECONDITION,
            "model plugin " + plugin.name() + " cannot import ONNX");
     auto model = std::make_shared<StoredModel>();
-    model->session = std::make_unique<host::ModelSession>(plugin, to_kv(req->config()));
+    model->session = std::make_unique<host::ModelSession>(plugin, app::to_key_values(req->config()));
     std::vector<uint8_t> bytes(req->onnx().begin(), req->onnx().end());
     if (!model->session->import_onnx(bytes))
       fail(grpc::StatusCode::FAILED_PRECONDITION,

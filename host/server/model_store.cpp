@@ -1,5 +1,7 @@
 #include "model_store.hpp"
 
+#include "secmlops/host/clock.hpp"
+
 #include <chrono>
 #include <ctime>
 #include <random>
@@ -14,14 +16,6 @@ std::string new_id() {
   return buf;
 }
 
-std::string now_rfc3339() {
-  std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 }  // namespace
 
@@ -57,7 +51,7 @@ std::optional<std::string> ModelStore::add(const std::shared_ptr<StoredModel>& m
   do id = new_id();
   while (models_.count(id) != 0);
   model->summary.set_id(id);
-  model->summary.set_created_at(now_rfc3339());
+  model->summary.set_created_at(host::now_rfc3339());
   memory_ += model->summary.memory_bytes();
   models_.emplace(id, model);
   return std::nullopt;
@@ -89,21 +83,5 @@ v1::ListModelsResponse ModelStore::list() const {
   return out;
 }
 
-v1::ModelSummary summarise_session(const host::ModelSession& session, const std::string& name) {
-  v1::ModelSummary s;
-  auto info = session.info();
-  s.set_plugin(session.plugin().name());
-  s.set_name(name);
-  s.set_n_features(info.n_features);
-  s.set_n_classes(info.n_classes);
-  s.set_has_gradient(session.has_gradient());
-  double params = -1;
-  for (const auto& [key, value] : session.describe().metrics)
-    if (key == "parameters") params = value.first;
-  uint64_t count = params >= 0 ? static_cast<uint64_t>(params)
-                               : info.n_features * static_cast<uint64_t>(info.n_classes);
-  s.set_memory_bytes(4096 + 8 * count);
-  return s;
-}
 
 }  // namespace secmlops::server

@@ -64,9 +64,5 @@ class ModelStore {
   uint64_t max_memory_;
 };
 
-// The summary of a freshly trained/imported session (everything but id and time), with the
-// memory estimate: 8 bytes per parameter the plugin reports in describe() ("parameters"), or
-// per feature×class when it reports none, plus a fixed 4 KiB per model.
-v1::ModelSummary summarise_session(const host::ModelSession& session, const std::string& name);
 
 }  // namespace secmlops::server

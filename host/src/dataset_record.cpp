@@ -265,7 +265,7 @@ v1::PrivacyReport privacy_report(const CsvTable& table) {
 v1::DatasetRecord describe_dataset(const CsvTable& table, std::string_view raw_bytes, const DatasetRecordOptions& o) {
   v1::DatasetRecord r;
   r.set_name(!o.name.empty() ? o.name : std::filesystem::path(table.source).filename().string());
-  r.set_sha256(signing::sha256_hex(raw_bytes));
+  r.set_sha256(host::sha256_hex(raw_bytes));
   r.set_rows(table.rows.size());
   r.set_columns(table.fields);
   if (!o.path.empty()) r.set_path(o.path);

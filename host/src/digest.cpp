@@ -38,6 +38,12 @@ std::string hex_digest(EVP_MD_CTX* ctx) {
 
 }  // namespace
 
+std::string sha256_hex(std::string_view bytes) {
+  auto ctx = sha256_context();
+  EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size());
+  return hex_digest(ctx.get());
+}
+
 std::string sha256_stream(const Stream& stream) {
   auto ctx = sha256_context();
   std::vector<uint8_t> buf(1 << 20);

@@ -4,6 +4,7 @@
 #include "sandbox/scan_sandbox.hpp"
 #include "scan_job.hpp"
 
+#include "secmlops/host/clock.hpp"
 #include "secmlops/host/digest.hpp"
 #include "secmlops/host/printable.hpp"
 #include "secmlops/host/safe_open.hpp"
@@ -31,15 +32,6 @@ std::string join_members(const std::vector<std::string>& members) {
   std::string s;
   for (const auto& m : members) s += "!/" + m;
   return s;
-}
-
-std::string now_rfc3339() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 bool handles_any(const Plugin& p);

@@ -76,7 +76,7 @@ TEST(DatasetRecord, DigestShapeAndSchema) {
   o.path = "/srv/data/iris.csv";
   auto r = describe_dataset(t, csv, o);
   EXPECT_EQ(r.name(), "iris.csv");
-  EXPECT_EQ(r.sha256(), signing::sha256_hex(csv));
+  EXPECT_EQ(r.sha256(), host::sha256_hex(csv));
   EXPECT_EQ(r.rows(), 3u);
   EXPECT_EQ(r.columns(), 4u);
   ASSERT_EQ(r.schema_size(), 4);

@@ -11,6 +11,7 @@
 
 namespace fs = std::filesystem;
 using namespace secmlops::host::signing;
+using secmlops::host::sha256_hex;
 
 namespace {
 

@@ -14,12 +14,6 @@
 namespace secmlops::app::pipeline {
 namespace {
 
-void write_text(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) fail(AppError::Code::internal, path.string() + ": cannot write");
-}
 
 void add_gate(v1::StepResult& r, const std::string& step, const std::string& condition, bool passed,
               const std::string& detail, const std::string& subject = "") {

@@ -3,6 +3,7 @@
 
 #include "secmlops/app/pipeline.hpp"
 #include "secmlops/app/run_scope.hpp"
+#include "secmlops/host/clock.hpp"
 #include "secmlops/host/plugin_info.hpp"
 #include "secmlops/host/report_html.hpp"
 #include "secmlops/host/report_render.hpp"
@@ -22,15 +23,6 @@ namespace {
 
 using namespace pipeline;
 
-std::string now_rfc3339() {
-  auto now = std::chrono::system_clock::now();
-  auto t = std::chrono::system_clock::to_time_t(now);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 // The door's files plus the pipeline's own output directory, where steps write.
 class PipelineFiles final : public FileAccess {
@@ -110,7 +102,7 @@ v1::PipelineReport run_pipeline(const Environment& env, const v1::PipelineReques
   v1::PipelineReport report;
   report.set_name(spec.name);
   report.set_tool_version(SECMLOPS_VERSION);
-  report.set_started_at(now_rfc3339());
+  report.set_started_at(host::now_rfc3339());
   report.set_output_dir(out_dir.string());
   for (const auto& [k, v] : spec.settings) {
     auto* kv = report.add_settings();
@@ -210,7 +202,7 @@ v1::PipelineReport run_pipeline(const Environment& env, const v1::PipelineReques
           copy.set_step(id);
           env.report(copy);
         };
-        StepContext ctx{step_env, spec, step, out_dir, child, std::move(inputs), now_rfc3339(), &models};
+        StepContext ctx{step_env, spec, step, out_dir, child, std::move(inputs), host::now_rfc3339(), &models};
         r.set_started_at(ctx.started_at);
         boundary(step, "started", 0, "");
         const auto s0 = std::chrono::steady_clock::now();

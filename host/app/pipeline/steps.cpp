@@ -15,12 +15,6 @@
 namespace secmlops::app::pipeline {
 namespace {
 
-void write_text(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) fail(AppError::Code::internal, path.string() + ": cannot write");
-}
 
 // The dataset a reference names among the step's inputs.
 const v1::DatasetRecord& dataset(const StepContext& c, const std::string& ref) {
@@ -96,6 +90,13 @@ std::vector<std::filesystem::path> write_samples(const std::filesystem::path& di
 }
 
 }  // namespace
+
+void write_text(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) fail(AppError::Code::internal, path.string() + ": cannot write");
+}
 
 void PipelineModels::add(const std::string& id, TrainedModel model, const std::string& name) {
   auto k = std::make_shared<Kept>();

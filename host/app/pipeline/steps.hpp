@@ -54,6 +54,9 @@ void run_gate(const StepContext& c, const GateStep& s, v1::StepResult& r);
 // Per-model security analyses from the train, scan and attack results among `steps`.
 std::vector<v1::ModelAnalysis> analyse_models(const std::map<std::string, v1::StepResult>& steps);
 
+// Writes a file of the pipeline's output; a failure names the file.
+void write_text(const std::filesystem::path& path, const std::string& text);
+
 // A recording for one operation of a step: a child run named "<step> <item>".
 v1::RunRecording child_run(const StepContext& c, const std::string& item);
 

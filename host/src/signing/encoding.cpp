@@ -3,7 +3,6 @@
 
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 
 #include <array>
 
@@ -18,12 +17,6 @@ std::string hex(std::string_view bytes) {
     out += digits[c & 15];
   }
   return out;
-}
-
-std::string sha256_hex(std::string_view bytes) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), md);
-  return hex(std::string_view(reinterpret_cast<const char*>(md), sizeof md));
 }
 
 std::string base64_encode(std::string_view bytes) {

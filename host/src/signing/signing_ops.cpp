@@ -142,7 +142,7 @@ v1::VerifyResult verify(const v1::VerifyRequest& request) {
       o.bundle_json = read_small(o.signature, kMaxSignatureBytes, "signature");
       sig_name = o.signature.string();
     }
-    result.set_signature_sha256(signing::sha256_hex(o.bundle_json));
+    result.set_signature_sha256(host::sha256_hex(o.bundle_json));
 
     auto out = signing::verify_model(o);
     // Bundle-level reasons name the signature file.

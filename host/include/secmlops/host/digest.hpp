@@ -2,11 +2,15 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 namespace secmlops::host {
 
 // Hex SHA-256 of a file's content (datasets, reports). Throws std::runtime_error naming the path.
 std::string sha256_file(const std::filesystem::path& path);
+
+// Hex SHA-256 of bytes in memory (CSV text, exported models, signature payloads).
+std::string sha256_hex(std::string_view bytes);
 
 class Stream;
 // Hex SHA-256 of a stream's bytes, read with read_at (never through a mapping, so a file

@@ -5,6 +5,8 @@
 // the predicate https://model_signing/signature/v1.0 (every file or shard with its digest).
 // Key signing (ECDSA P-256/384/521) and certificate-chain signing; OpenSSL only.
 
+#include "secmlops/host/digest.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <stdexcept>
@@ -83,7 +85,7 @@ std::string base64_encode(std::string_view bytes);
 // Standard or URL-safe alphabet, padding optional; throws std::invalid_argument otherwise.
 std::string base64_decode(std::string_view text);
 std::string hex(std::string_view bytes);
-std::string sha256_hex(std::string_view bytes);
+// sha256_hex (hex SHA-256 of bytes) is in digest.hpp.
 
 struct SignOptions {
   std::filesystem::path model;
