@@ -2,6 +2,7 @@
 #include "mlflow_options.hpp"
 #include "progress.hpp"
 #include "secmlops/app/pipeline.hpp"
+#include "secmlops/host/printable.hpp"
 #include "secmlops/host/report_render.hpp"
 
 #include <spdlog/fmt/fmt.h>
@@ -46,7 +47,7 @@ void print_text(const v1::PipelineReport& r) {
   for (const auto& s : r.steps()) {
     std::cout << fmt::format("  {:<16} {:<8} {:<10} {:>7.2f}s", s.id(), s.kind(), status_name(s.status()),
                              s.duration_seconds());
-    if (!s.error().empty()) std::cout << "  " << s.error();
+    if (!s.error().empty()) std::cout << "  " << host::printable(s.error(), 2000);
     std::cout << "\n";
   }
   if (r.analyses_size() > 0) {
@@ -64,7 +65,8 @@ void print_text(const v1::PipelineReport& r) {
     std::cout << "\ngates:\n";
     for (const auto& g : r.gates())
       std::cout << fmt::format("  {} {}{}: {}\n", g.passed() ? "pass" : "FAIL", g.condition(),
-                               g.subject().empty() ? "" : " [" + g.subject() + "]", g.detail());
+                               g.subject().empty() ? "" : " [" + host::printable(g.subject(), 500) + "]",
+                               host::printable(g.detail(), 2000));
   }
   if (!r.dashboard_file().empty()) std::cout << "\ndashboard: " << r.dashboard_file() << "\n";
   std::cout << "\noutputs: " << r.output_dir() << " (pipeline-report.json";

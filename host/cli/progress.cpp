@@ -1,5 +1,7 @@
 #include "progress.hpp"
 
+#include "secmlops/host/printable.hpp"
+
 #include <spdlog/fmt/fmt.h>
 
 #include <unistd.h>
@@ -13,18 +15,8 @@
 namespace secmlops::cli {
 namespace {
 
-// Control characters of attacker-chosen names must not reach the terminal.
-std::string printable(const std::string& s, size_t max = 60) {
-  std::string out;
-  for (char c : s) {
-    if (out.size() >= max) {
-      out += "…";
-      break;
-    }
-    out += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c;
-  }
-  return out;
-}
+// Attacker-chosen names (files, models) are escaped before they reach the terminal.
+using host::printable;
 
 struct Printer {
   bool tty;
@@ -40,7 +32,7 @@ struct Printer {
       std::string line;
       if (!e.step().empty()) line += "[" + printable(e.step(), 24) + "] ";
       line += e.phase() == "progress" ? e.kind() : e.phase();
-      if (!e.item().empty()) line += " " + printable(e.item());
+      if (!e.item().empty()) line += " " + printable(e.item(), 60);
       if (e.eps() != 0) line += fmt::format(" eps {:g}", e.eps());
       if (e.total() > 0) {
         line += fmt::format(" {}/{}", e.done(), e.total());
@@ -52,7 +44,7 @@ struct Printer {
       } else if (e.done() > 0) {
         line += fmt::format(" {}", e.done());
       }
-      if (!e.message().empty()) line += " — " + printable(e.message());
+      if (!e.message().empty()) line += " — " + printable(e.message(), 60);
       std::string pad = line.size() < last_width ? std::string(last_width - line.size(), ' ') : "";
       std::fprintf(stderr, "\r%s%s", line.c_str(), pad.c_str());
       last_width = line.size();
