@@ -100,7 +100,11 @@ Forest import_tree_arrays(const onnx::GraphProto& g, const onnx::NodeProto& n) {
       const int32_t l = left[i], r = right[i];
       if (l == -1 && r == -1) {
         t.leaf[k] = static_cast<int32_t>(t.values.size() / C);
-        for (size_t c = 0; c < C; ++c) t.values.push_back(weights[i * C + c]);
+        for (size_t c = 0; c < C; ++c) {
+          const float w = weights[i * C + c];
+          if (!std::isfinite(w)) invalid_arrays("leaf_weights holds a value that is not finite");
+          t.values.push_back(w);
+        }
         continue;
       }
       for (int32_t c : {l, r}) {
@@ -117,8 +121,6 @@ Forest import_tree_arrays(const onnx::GraphProto& g, const onnx::NodeProto& n) {
     }
     if (order.size() != size) invalid_arrays("tree " + std::to_string(ti) + " has unreachable nodes");
   }
-  for (size_t i = 0; i < weights.n; ++i)
-    if (!std::isfinite(weights[i])) invalid_arrays("leaf_weights holds a value that is not finite");
   Forest f;
   f.assign(std::move(trees), n_features, static_cast<uint32_t>(C));
   return f;

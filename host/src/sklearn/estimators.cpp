@@ -542,42 +542,106 @@ class TreeView {
       bad("`" + where + ".tree_.values` is not node_count × 1 × classes (C order)");
     classes_ = values_->shape[2];
     if (values_->count() > kMaxNumbers) bad("`" + where + ".tree_.values` holds too many elements");
+    constexpr bool big = std::endian::native == std::endian::big;
+    auto native = [&](const DType::Field& f, char kind) { return f.itemsize == 8 && f.kind == kind && f.big_endian == big; };
+    native_ = native(*left_, 'i') && native(*right_, 'i') && native(*feature_, 'i') && native(*threshold_, 'f') &&
+              d.kind == 'f' && d.itemsize == 8 && d.big_endian == big;
   }
+  // scikit-learn's own layout on this host: int64 and float64 fields and values in native order.
+  [[nodiscard]] bool native() const { return native_; }
   [[nodiscard]] uint64_t nodes() const { return n_; }
   [[nodiscard]] uint64_t classes() const { return classes_; }
-  [[nodiscard]] int64_t left(uint64_t i) const { return static_cast<int64_t>(read<int64_t>(*left_, i)); }
-  [[nodiscard]] int64_t right(uint64_t i) const { return static_cast<int64_t>(read<int64_t>(*right_, i)); }
-  [[nodiscard]] int64_t feature(uint64_t i) const { return static_cast<int64_t>(read<int64_t>(*feature_, i)); }
-  [[nodiscard]] double threshold(uint64_t i) const { return read<double>(*threshold_, i); }
+  // Element readers; Native selects the plain loads (only when native() is true).
+  template <bool Native>
+  [[nodiscard]] int64_t left(uint64_t i) const { return read<Native, int64_t>(*left_, i); }
+  template <bool Native>
+  [[nodiscard]] int64_t right(uint64_t i) const { return read<Native, int64_t>(*right_, i); }
+  template <bool Native>
+  [[nodiscard]] int64_t feature(uint64_t i) const { return read<Native, int64_t>(*feature_, i); }
+  template <bool Native>
+  [[nodiscard]] double threshold(uint64_t i) const { return read<Native, double>(*threshold_, i); }
+  template <bool Native>
   [[nodiscard]] double value(uint64_t i, uint64_t c) const {
     const DType& d = values_->dtype;
     const char* p = values_->data.data() + (i * classes_ + c) * d.itemsize;
-    if (d.kind == 'f' && d.itemsize == 8 && d.big_endian == (std::endian::native == std::endian::big)) {
+    if constexpr (Native) {
       double v;
       std::memcpy(&v, p, 8);
       return v;
+    } else {
+      return element(p, d.kind, d.itemsize, d.big_endian);
     }
-    return element(p, d.kind, d.itemsize, d.big_endian);
   }
 
  private:
-  template <class T>
-  [[nodiscard]] double read(const DType::Field& f, uint64_t i) const {
+  template <bool Native, class T>
+  [[nodiscard]] T read(const DType::Field& f, uint64_t i) const {
     const char* p = nodes_->data.data() + i * nodes_->dtype.itemsize + f.offset;
-    if (f.itemsize == sizeof(T) && f.kind == (std::is_floating_point_v<T> ? 'f' : 'i') &&
-        f.big_endian == (std::endian::native == std::endian::big)) {
+    if constexpr (Native) {
       T v;
       std::memcpy(&v, p, sizeof(T));
-      return static_cast<double>(v);
+      return v;
+    } else {
+      return static_cast<T>(element(p, f.kind, f.itemsize, f.big_endian));
     }
-    return element(p, f.kind, f.itemsize, f.big_endian);
   }
 
   const Array* nodes_ = nullptr;
   const Array* values_ = nullptr;
   const DType::Field *left_ = nullptr, *right_ = nullptr, *feature_ = nullptr, *threshold_ = nullptr;
   uint64_t n_ = 0, classes_ = 0;
+  bool native_ = false;
 };
+
+// Where copy_tree writes: the TreeArrays tensors (zero-filled, so split nodes' weights stay 0).
+struct TreeArrayOut {
+  char *left, *right, *feature, *threshold, *weights;
+};
+
+void put(char* base, uint64_t i, auto v) { std::memcpy(base + i * sizeof(v), &v, sizeof(v)); }
+
+// One tree's nodes into the tensors from node `base` on, checked as they are copied.
+template <bool Native>
+void copy_tree(const TreeView& t, const std::string& where, uint64_t base, double share, uint64_t n_features,
+               const std::optional<Affine>& scaler, const TreeArrayOut& out) {
+  const auto n = static_cast<int64_t>(t.nodes());
+  for (int64_t i = 0; i < n; ++i) {
+    const auto k = static_cast<uint64_t>(i);
+    const int64_t l = t.template left<Native>(k);
+    if (l == -1) {
+      put(out.left, base + k, int32_t{-1});
+      put(out.right, base + k, int32_t{-1});
+      put(out.feature, base + k, int32_t{0});
+      put(out.threshold, base + k, 0.0f);
+      double v[64], sum = 0;
+      const uint64_t classes = t.classes();
+      for (uint64_t c = 0; c < classes; ++c) {
+        const double x = c < 64 ? (v[c] = t.template value<Native>(k, c)) : t.template value<Native>(k, c);
+        if (!std::isfinite(x)) bad("`" + where + ".tree_.values` holds a value that is not finite");
+        sum += x;
+      }
+      for (uint64_t c = 0; c < classes; ++c) {
+        const double x = c < 64 ? v[c] : t.template value<Native>(k, c);
+        put(out.weights, (base + k) * classes + c, static_cast<float>(sum > 0 ? x / sum * share : 0.0));
+      }
+      continue;
+    }
+    const int64_t r = t.template right<Native>(k), f = t.template feature<Native>(k);
+    if (l <= i || r <= i || l >= n || r >= n) bad("`" + where + ".tree_` node " + std::to_string(i) + " has children outside the tree");
+    if (f < 0 || static_cast<uint64_t>(f) >= n_features) bad("`" + where + ".tree_` node " + std::to_string(i) + " splits on feature " + std::to_string(f));
+    double thr = t.template threshold<Native>(k);
+    if (!std::isfinite(thr)) bad("`" + where + ".tree_` node " + std::to_string(i) + " has a threshold that is not finite");
+    if (scaler) {
+      const double a = scaler->a[static_cast<size_t>(f)], c = scaler->c[static_cast<size_t>(f)];
+      if (!(a > 0)) bad("`" + scaler->name + "` has a non-positive scale on feature " + std::to_string(f) + ", which a threshold cannot absorb");
+      thr = (thr - c) / a;
+    }
+    put(out.left, base + k, static_cast<int32_t>(l));
+    put(out.right, base + k, static_cast<int32_t>(r));
+    put(out.feature, base + k, static_cast<int32_t>(f));
+    put(out.threshold, base + k, static_cast<float>(float_below(thr)));
+  }
+}
 
 // The forest as scikit-learn's own arrays in the random forest plugin's TreeArrays node
 // (secmlops/models/tree_arrays.hpp), written straight into the node's tensors: no node-by-node
@@ -629,50 +693,11 @@ Graph trees(const State& s, const std::optional<Affine>& scaler, size_t n_classe
   char* threshold = Graph::raw_buffer(node, ta::kThresholds, onnx::TensorProto::FLOAT, total, 4);
   char* weights = Graph::raw_buffer(node, ta::kLeafWeights, onnx::TensorProto::FLOAT, total * n_classes, 4);
   Graph::integer(node, ta::kClasses, static_cast<int64_t>(n_classes));
-  auto put = [](char* base, uint64_t i, auto v) { std::memcpy(base + i * sizeof(v), &v, sizeof(v)); };
+  TreeArrayOut out{left, right, feature, threshold, weights};
   const double share = 1.0 / static_cast<double>(estimators.size());
   for (size_t ti = 0; ti < views.size(); ++ti) {
-    const TreeView& t = views[ti];
-    const std::string& where = wheres[ti];
-    const auto base = static_cast<uint64_t>(starts[ti]);
-    const auto n = static_cast<int64_t>(t.nodes());
-    for (int64_t i = 0; i < n; ++i) {
-      const auto k = static_cast<uint64_t>(i);
-      const int64_t l = t.left(k);
-      if (l == -1) {
-        put(left, base + k, int32_t{-1});
-        put(right, base + k, int32_t{-1});
-        put(feature, base + k, int32_t{0});
-        put(threshold, base + k, 0.0f);
-        double v[64], sum = 0;
-        const uint64_t classes = t.classes();
-        for (uint64_t c = 0; c < classes; ++c) {
-          const double x = c < 64 ? (v[c] = t.value(k, c)) : t.value(k, c);
-          if (!std::isfinite(x)) bad("`" + where + ".tree_.values` holds a value that is not finite");
-          sum += x;
-        }
-        for (uint64_t c = 0; c < classes; ++c) {
-          const double x = c < 64 ? v[c] : t.value(k, c);
-          put(weights, (base + k) * classes + c, static_cast<float>(sum > 0 ? x / sum * share : 0.0));
-        }
-        continue;
-      }
-      const int64_t r = t.right(k), f = t.feature(k);
-      if (l <= i || r <= i || l >= n || r >= n) bad("`" + where + ".tree_` node " + std::to_string(i) + " has children outside the tree");
-      if (f < 0 || static_cast<uint64_t>(f) >= n_features) bad("`" + where + ".tree_` node " + std::to_string(i) + " splits on feature " + std::to_string(f));
-      double thr = t.threshold(k);
-      if (!std::isfinite(thr)) bad("`" + where + ".tree_` node " + std::to_string(i) + " has a threshold that is not finite");
-      if (scaler) {
-        const double a = scaler->a[static_cast<size_t>(f)], c = scaler->c[static_cast<size_t>(f)];
-        if (!(a > 0)) bad("`" + scaler->name + "` has a non-positive scale on feature " + std::to_string(f) + ", which a threshold cannot absorb");
-        thr = (thr - c) / a;
-      }
-      put(left, base + k, static_cast<int32_t>(l));
-      put(right, base + k, static_cast<int32_t>(r));
-      put(feature, base + k, static_cast<int32_t>(f));
-      put(threshold, base + k, static_cast<float>(float_below(thr)));
-      for (uint64_t c = 0; c < t.classes(); ++c) put(weights, (base + k) * t.classes() + c, 0.0f);
-    }
+    if (views[ti].native()) copy_tree<true>(views[ti], wheres[ti], static_cast<uint64_t>(starts[ti]), share, n_features, scaler, out);
+    else copy_tree<false>(views[ti], wheres[ti], static_cast<uint64_t>(starts[ti]), share, n_features, scaler, out);
   }
   g.output("label", onnx::TensorProto::INT64);
   g.output("probabilities", onnx::TensorProto::FLOAT);
