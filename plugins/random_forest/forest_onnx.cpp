@@ -73,13 +73,15 @@ Forest import_tree_arrays(const onnx::GraphProto& g, const onnx::NodeProto& n) {
   const auto weights = raw_array<float>(n, ta::kLeafWeights, onnx::TensorProto::FLOAT);
   const size_t N = left.n;
   if (N == 0 || N > kMaxNodes) invalid_arrays("node count " + std::to_string(N) + " out of range");
-  if (right.n != N || feature.n != N || threshold.n != N || weights.n / C != N || weights.n % C != 0)
+  if (right.n != N || feature.n != N || threshold.n != N || weights.n % C != 0)
     invalid_arrays("tensors have different lengths");
+  const size_t n_leaves = weights.n / C;
   if (starts.n < 2 || starts.n - 1 > kMaxTrees || starts[0] != 0 || starts[starts.n - 1] != static_cast<int64_t>(N))
     invalid_arrays("tree_starts does not cover the nodes");
   std::vector<Tree> trees(starts.n - 1);
-  std::vector<int32_t> order;
+  std::vector<int32_t> order, leaf_rank;
   std::vector<uint8_t> seen;
+  size_t leaf_base = 0;  // leaves of the trees before this one
   for (size_t ti = 0; ti < trees.size(); ++ti) {
     const int64_t b = starts[ti], e = starts[ti + 1];
     if (e <= b || e > static_cast<int64_t>(N)) invalid_arrays("tree_starts entry " + std::to_string(ti + 1) + " is out of order or beyond the nodes");
@@ -91,6 +93,12 @@ Forest import_tree_arrays(const onnx::GraphProto& g, const onnx::NodeProto& n) {
     t.left.assign(size, 0);
     t.leaf.assign(size, -1);
     t.values.reserve((size / 2 + 1) * C);
+    // Leaves are numbered in node order (the rows of leaf_weights).
+    leaf_rank.assign(size, -1);
+    int32_t leaves = 0;
+    for (size_t i = 0; i < size; ++i)
+      if (left[base + i] == -1 && right[base + i] == -1) leaf_rank[i] = leaves++;
+    if (leaf_base + static_cast<size_t>(leaves) > n_leaves) invalid_arrays("leaf_weights has fewer rows than there are leaves");
     order.assign(1, 0);
     order.reserve(size);
     seen.assign(size, 0);
@@ -100,8 +108,9 @@ Forest import_tree_arrays(const onnx::GraphProto& g, const onnx::NodeProto& n) {
       const int32_t l = left[i], r = right[i];
       if (l == -1 && r == -1) {
         t.leaf[k] = static_cast<int32_t>(t.values.size() / C);
+        const size_t row = leaf_base + static_cast<size_t>(leaf_rank[static_cast<size_t>(order[k])]);
         for (size_t c = 0; c < C; ++c) {
-          const float w = weights[i * C + c];
+          const float w = weights[row * C + c];
           if (!std::isfinite(w)) invalid_arrays("leaf_weights holds a value that is not finite");
           t.values.push_back(w);
         }
@@ -120,7 +129,9 @@ Forest import_tree_arrays(const onnx::GraphProto& g, const onnx::NodeProto& n) {
       order.push_back(r);
     }
     if (order.size() != size) invalid_arrays("tree " + std::to_string(ti) + " has unreachable nodes");
+    leaf_base += static_cast<size_t>(leaves);
   }
+  if (leaf_base != n_leaves) invalid_arrays("leaf_weights has more rows than there are leaves");
   Forest f;
   f.assign(std::move(trees), n_features, static_cast<uint32_t>(C));
   return f;

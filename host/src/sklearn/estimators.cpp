@@ -593,18 +593,21 @@ class TreeView {
   bool native_ = false;
 };
 
-// Where copy_tree writes: the TreeArrays tensors (zero-filled, so split nodes' weights stay 0).
+// Where copy_tree writes: the TreeArrays tensors.
 struct TreeArrayOut {
   char *left, *right, *feature, *threshold, *weights;
 };
 
 void put(char* base, uint64_t i, auto v) { std::memcpy(base + i * sizeof(v), &v, sizeof(v)); }
 
-// One tree's nodes into the tensors from node `base` on, checked as they are copied.
+// One tree's nodes into the tensors from node `base` and leaf `leaf_base` on, checked as they are
+// copied. A binary tree of n nodes has (n + 1) / 2 leaves, which is what the weights have room for.
 template <bool Native>
-void copy_tree(const TreeView& t, const std::string& where, uint64_t base, double share, uint64_t n_features,
-               const std::optional<Affine>& scaler, const TreeArrayOut& out) {
+void copy_tree(const TreeView& t, const std::string& where, uint64_t base, uint64_t leaf_base, double share,
+               uint64_t n_features, const std::optional<Affine>& scaler, const TreeArrayOut& out) {
   const auto n = static_cast<int64_t>(t.nodes());
+  const uint64_t leaves = (t.nodes() + 1) / 2;
+  uint64_t leaf = 0;
   for (int64_t i = 0; i < n; ++i) {
     const auto k = static_cast<uint64_t>(i);
     const int64_t l = t.template left<Native>(k);
@@ -613,6 +616,7 @@ void copy_tree(const TreeView& t, const std::string& where, uint64_t base, doubl
       put(out.right, base + k, int32_t{-1});
       put(out.feature, base + k, int32_t{0});
       put(out.threshold, base + k, 0.0f);
+      if (leaf == leaves) bad("`" + where + ".tree_` has more leaves than a binary tree of " + std::to_string(n) + " nodes");
       double v[64], sum = 0;
       const uint64_t classes = t.classes();
       for (uint64_t c = 0; c < classes; ++c) {
@@ -622,8 +626,9 @@ void copy_tree(const TreeView& t, const std::string& where, uint64_t base, doubl
       }
       for (uint64_t c = 0; c < classes; ++c) {
         const double x = c < 64 ? v[c] : t.template value<Native>(k, c);
-        put(out.weights, (base + k) * classes + c, static_cast<float>(sum > 0 ? x / sum * share : 0.0));
+        put(out.weights, (leaf_base + leaf) * classes + c, static_cast<float>(sum > 0 ? x / sum * share : 0.0));
       }
+      ++leaf;
       continue;
     }
     const int64_t r = t.template right<Native>(k), f = t.template feature<Native>(k);
@@ -641,6 +646,7 @@ void copy_tree(const TreeView& t, const std::string& where, uint64_t base, doubl
     put(out.feature, base + k, static_cast<int32_t>(f));
     put(out.threshold, base + k, static_cast<float>(float_below(thr)));
   }
+  if (leaf != leaves) bad("`" + where + ".tree_` has " + std::to_string(leaf) + " leaves for " + std::to_string(n) + " nodes: not a binary tree");
 }
 
 // The forest as scikit-learn's own arrays in the random forest plugin's TreeArrays node
@@ -691,13 +697,18 @@ Graph trees(const State& s, const std::optional<Affine>& scaler, size_t n_classe
   char* right = Graph::raw_buffer(node, ta::kRight, onnx::TensorProto::INT32, total, 4);
   char* feature = Graph::raw_buffer(node, ta::kFeatures, onnx::TensorProto::INT32, total, 4);
   char* threshold = Graph::raw_buffer(node, ta::kThresholds, onnx::TensorProto::FLOAT, total, 4);
-  char* weights = Graph::raw_buffer(node, ta::kLeafWeights, onnx::TensorProto::FLOAT, total * n_classes, 4);
+  uint64_t total_leaves = 0;
+  for (const TreeView& t : views) total_leaves += (t.nodes() + 1) / 2;
+  char* weights = Graph::raw_buffer(node, ta::kLeafWeights, onnx::TensorProto::FLOAT, total_leaves * n_classes, 4);
   Graph::integer(node, ta::kClasses, static_cast<int64_t>(n_classes));
   TreeArrayOut out{left, right, feature, threshold, weights};
   const double share = 1.0 / static_cast<double>(estimators.size());
+  uint64_t leaf_base = 0;
   for (size_t ti = 0; ti < views.size(); ++ti) {
-    if (views[ti].native()) copy_tree<true>(views[ti], wheres[ti], static_cast<uint64_t>(starts[ti]), share, n_features, scaler, out);
-    else copy_tree<false>(views[ti], wheres[ti], static_cast<uint64_t>(starts[ti]), share, n_features, scaler, out);
+    const auto base = static_cast<uint64_t>(starts[ti]);
+    if (views[ti].native()) copy_tree<true>(views[ti], wheres[ti], base, leaf_base, share, n_features, scaler, out);
+    else copy_tree<false>(views[ti], wheres[ti], base, leaf_base, share, n_features, scaler, out);
+    leaf_base += (views[ti].nodes() + 1) / 2;
   }
   g.output("label", onnx::TensorProto::INT64);
   g.output("probabilities", onnx::TensorProto::FLOAT);

@@ -255,7 +255,7 @@ namespace {
 struct ArraysGraph {
   std::vector<int64_t> starts{0, 3};
   std::vector<int32_t> left{1, -1, -1}, right{2, -1, -1}, feature{0, 0, 0};
-  std::vector<float> threshold{0.5f, 0, 0}, weights{0, 0, 1, 0, 0, 1};
+  std::vector<float> threshold{0.5f, 0, 0}, weights{1, 0, 0, 1};
   int64_t classes = 2;
   int32_t threshold_type = onnx::TensorProto::FLOAT;
 
@@ -314,6 +314,8 @@ TEST(RandomForest, HostileTreeArraysAreInvalidArguments) {
   add("outside the tree", [](ArraysGraph& g) { g.left[0] = 7; });
   add("outside the tree", [](ArraysGraph& g) { g.left[0] = 0; });
   add("different lengths", [](ArraysGraph& g) { g.feature.pop_back(); });
+  add("fewer rows than there are leaves", [](ArraysGraph& g) { g.weights.resize(2); });
+  add("more rows than there are leaves", [](ArraysGraph& g) { g.weights.resize(6, 0.0f); });
   add("wrong element type", [](ArraysGraph& g) { g.threshold_type = onnx::TensorProto::INT32; });
   add("n_classes", [](ArraysGraph& g) { g.classes = 1; });
   add("not finite", [](ArraysGraph& g) { g.weights[2] = std::nanf(""); });
@@ -324,7 +326,7 @@ TEST(RandomForest, HostileTreeArraysAreInvalidArguments) {
     g.right = {2, -1, -1, -1, -1};
     g.feature = {0, 0, 0, 0, 0};
     g.threshold = {0.5f, 0, 0, 0, 0};
-    g.weights = std::vector<float>(10, 0.5f);
+    g.weights = std::vector<float>(8, 0.5f);
   });
   for (const auto& [why, g] : cases) {
     SCOPED_TRACE(why);

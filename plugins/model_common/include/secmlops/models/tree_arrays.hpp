@@ -12,9 +12,10 @@
 //   right_children  INT32  [nodes]      index within its tree; -1 at a leaf
 //   features        INT32  [nodes]      split feature (ignored at leaves)
 //   thresholds      FLOAT  [nodes]      a row goes left when float(x[feature]) <= threshold
-//   leaf_weights    FLOAT  [nodes × n_classes]  per node, summed over trees at the leaves a row
-//                                       reaches: predict_proba (split nodes' rows are ignored);
-//                                       float32 like TreeEnsembleClassifier's class_weights
+//   leaf_weights    FLOAT  [leaves × n_classes]  one row per leaf (both children -1), in node
+//                                       order across the trees; summed over trees at the leaves
+//                                       a row reaches: predict_proba. float32 like
+//                                       TreeEnsembleClassifier's class_weights
 //   n_classes       INT (attribute i)
 // The number of features is the input's second dimension.
 #pragma once
