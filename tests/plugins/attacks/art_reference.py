@@ -86,7 +86,7 @@ class RbfSvm:
     predict: libsvm's votes (scikit-learn's SVC.predict): pair (i, j) votes for i when its
     decision value is > 0, else for j; the first class with the most votes wins.
 
-    loss_gradient: ART 1.20 ScikitlearnSVC.loss_gradient, SVC branch with the RBF kernel, over
+    loss_gradient: ART 1.20 ScikitlearnSVC.loss_gradient, SVC branch (RBF kernel here; others below), over
     scikit-learn's public dual_coef_ (libsvm's sign, negated for two classes): for label l and
     every other class o, sign * m * dual_coef_[r, s] * grad K(x, sv_s) summed over the support
     vectors s of classes l and o, with r = o if o < l else o - 1, m = -1 if o < l else +1,
