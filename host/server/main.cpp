@@ -50,7 +50,7 @@ SECURITY
 SERVICES (proto/secmlops/v1/*.proto; docs/api.md has examples)
   secmlops.v1.PluginService  ListPlugins
   secmlops.v1.ScanService    Scan (server paths, streams one FileReport per file), Report, ScanUpload
-  secmlops.v1.ModelService   Train, Predict, Describe, ImportOnnx, ExportOnnx, Delete, List
+  secmlops.v1.ModelService   Train, Predict, Describe, ImportOnnx, ImportModel, ExportOnnx, Delete, List
   secmlops.v1.AttackService  Run (streams progress, then metrics and adversarial examples)
   secmlops.v1.PipelineService Run (streams progress and step results, then the report), Validate
   secmlops.v1.SigningService Sign, Verify (model and signature paths under the scan roots)

@@ -4,6 +4,7 @@
 #include "secmlops/app/model_results.hpp"
 #include "secmlops/app/operations.hpp"
 #include "secmlops/host/model_io.hpp"
+#include "secmlops/host/printable.hpp"
 
 namespace secmlops::server {
 
@@ -79,6 +80,9 @@ grpc::ServerUnaryReactor* ModelServiceImpl::ImportOnnx(grpc::CallbackServerConte
     auto model = std::make_shared<StoredModel>();
     model->session = std::make_unique<host::ModelSession>(plugin, app::to_key_values(req->config()));
     std::vector<uint8_t> bytes(req->onnx().begin(), req->onnx().end());
+    if (host::sniff_model_format(bytes) == host::ModelFileFormat::pickle)
+      fail(grpc::StatusCode::FAILED_PRECONDITION,
+           "these bytes are a pickle or joblib file, not ONNX; ImportModel scans and imports scikit-learn models");
     if (!model->session->import_onnx(bytes))
       fail(grpc::StatusCode::FAILED_PRECONDITION,
            "model plugin " + plugin.name() +
@@ -99,6 +103,32 @@ grpc::ServerUnaryReactor* ModelServiceImpl::ImportOnnx(grpc::CallbackServerConte
     model->summary = app::summarise_model(*model->session, req->name());
     model->summary.set_memory_bytes(
         std::max<uint64_t>(model->summary.memory_bytes(), bytes.size()));
+    store_or_refuse(state_.models, model);
+    *resp = model->summary;
+  });
+}
+
+grpc::ServerUnaryReactor* ModelServiceImpl::ImportModel(grpc::CallbackServerContext* context,
+                                                        const v1::ImportModelRequest* req,
+                                                        v1::ModelSummary* resp) {
+  return run_unary(state_, context, [this, req, resp] {
+    if (req->model().empty()) fail(grpc::StatusCode::INVALID_ARGUMENT, "no model bytes given");
+    if (auto why = state_.models.refuse_reason(req->model().size()); !why.empty())
+      fail(grpc::StatusCode::RESOURCE_EXHAUSTED, why);
+    // The upload's name is the client's: it only labels messages, printable and bounded.
+    const std::string source = "upload " + host::printable(req->file_name().empty() ? std::string("model") : req->file_name());
+    std::vector<uint8_t> bytes(req->model().begin(), req->model().end());
+    // A pickle is scanned and rebuilt without running it; PluginError becomes INVALID_ARGUMENT
+    // (malformed), FAILED_PRECONDITION (refused by the scan, or no plugin represents it) or
+    // RESOURCE_EXHAUSTED, with the reason (run_unary).
+    host::LoadedModel loaded = host::load_model_bytes(state_.registry, bytes, source);
+    auto model = std::make_shared<StoredModel>();
+    model->session = std::move(loaded.session);
+    model->classes = std::move(loaded.class_labels);
+    model->features = std::move(loaded.features);
+    model->metadata = std::move(loaded.metadata);
+    model->summary = app::summarise_model(*model->session, req->name());
+    model->summary.set_memory_bytes(std::max<uint64_t>(model->summary.memory_bytes(), bytes.size()));
     store_or_refuse(state_.models, model);
     *resp = model->summary;
   });

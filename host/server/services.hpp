@@ -56,6 +56,9 @@ class ModelServiceImpl final : public v1::ModelService::CallbackService {
   grpc::ServerUnaryReactor* ImportOnnx(grpc::CallbackServerContext* context,
                                        const v1::ImportOnnxRequest* request,
                                        v1::ModelSummary* response) override;
+  grpc::ServerUnaryReactor* ImportModel(grpc::CallbackServerContext* context,
+                                        const v1::ImportModelRequest* request,
+                                        v1::ModelSummary* response) override;
   grpc::ServerUnaryReactor* ExportOnnx(grpc::CallbackServerContext* context,
                                        const v1::ModelRef* request,
                                        v1::ExportOnnxResponse* response) override;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <fstream>
 #include <optional>
 #include <stdexcept>
@@ -163,7 +164,10 @@ std::vector<std::string> onnx_class_labels(const std::vector<uint8_t>& bytes) {
 
 namespace {
 
-LoadedModel load_onnx(const Registry& registry, const std::vector<uint8_t>& bytes, const std::string& source) {
+// `preferred` (a plugin name, or empty) is offered the model first: the scikit-learn mapping
+// writes for one plugin, and the others need not parse it.
+LoadedModel load_onnx(const Registry& registry, const std::vector<uint8_t>& bytes, const std::string& source,
+                      const std::string& preferred = {}) {
   LoadedModel out;
   try {
     out.metadata = onnx_metadata(bytes);
@@ -172,7 +176,9 @@ LoadedModel load_onnx(const Registry& registry, const std::vector<uint8_t>& byte
   }
   std::string tried;
   std::optional<PluginError> first_error;
-  for (const auto& plugin : registry.by_kind(SECMLOPS_KIND_MODEL)) {
+  auto plugins = registry.by_kind(SECMLOPS_KIND_MODEL);
+  std::stable_partition(plugins.begin(), plugins.end(), [&](const Plugin& p) { return p.name() == preferred; });
+  for (const auto& plugin : plugins) {
     if (plugin.descriptor().model == nullptr || plugin.descriptor().model->import_onnx == nullptr) continue;
     tried += (tried.empty() ? "" : ", ") + plugin.name();
     try {
@@ -266,14 +272,16 @@ LoadedModel load_pickle(const Registry& registry, const std::vector<uint8_t>& by
     refusal.emplace(SECMLOPS_ERR_NO_MEMORY, "out of memory rebuilding the pickle");
   }
   const std::string verdict = scan_verdict(registry, bytes, source);
+  // Refused either way; a file the rebuild found malformed (truncated, inconsistent) is a PARSE
+  // error whatever the scanner adds, a well-formed one the scan refuses is UNSUPPORTED.
   if (!verdict.empty())
-    throw PluginError(SECMLOPS_ERR_UNSUPPORTED,
+    throw PluginError(refusal && refusal->status() == SECMLOPS_ERR_PARSE ? SECMLOPS_ERR_PARSE : SECMLOPS_ERR_UNSUPPORTED,
                       source + ": refused: " + verdict + "; a pickle is imported only when no finding is at or above MEDIUM" +
                           (refusal ? std::string("; besides, ") + refusal->what() : std::string()));
   if (refusal) throw PluginError(refusal->status(), source + ": " + refusal->what());
   spdlog::debug("{}: scikit-learn {} {} mapped to ONNX ({} bytes)", source, converted->version, converted->estimator,
                 converted->onnx.size());
-  LoadedModel out = load_onnx(registry, converted->onnx, source + " (" + converted->estimator + ")");
+  LoadedModel out = load_onnx(registry, converted->onnx, source + " (" + converted->estimator + ")", converted->plugin);
   out.imported_from = "scikit-learn " + converted->version + " " + converted->estimator;
   return out;
 }

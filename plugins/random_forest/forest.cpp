@@ -345,6 +345,8 @@ void Forest::pack() {
   else wide_.resize(trees_.size());
   for (size_t ti = 0; ti < trees_.size(); ++ti) {
     const Tree& t = trees_[ti];
+    if (!narrow_.empty()) narrow_[ti].reserve(t.nodes());
+    else wide_[ti].reserve(t.nodes());
     for (size_t i = 0; i < t.nodes(); ++i) {
       if (!narrow_.empty())
         narrow_[ti].push_back({t.threshold[i], t.left[i] * 256 + t.feature[i]});

@@ -1,9 +1,12 @@
 #include "forest_onnx.hpp"
 
 #include <secmlops/models/onnx_io.hpp>
+#include <secmlops/models/tree_arrays.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <unordered_map>
 
@@ -24,6 +27,126 @@ constexpr size_t kMaxNodes = 50'000'000;
 constexpr size_t kMaxTrees = 1'000'000;
 constexpr uint64_t kMaxFeatures = 10'000'000;
 constexpr size_t kMaxClasses = 65536;
+
+[[noreturn]] void invalid_arrays(const std::string& m) {
+  throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "TreeArrays: " + m);
+}
+
+// A raw little-endian tensor attribute of the TreeArrays node, read element by element.
+template <class T>
+struct RawArray {
+  const char* p = nullptr;
+  size_t n = 0;
+  T operator[](size_t i) const {
+    T v;
+    std::memcpy(&v, p + i * sizeof(T), sizeof(T));
+    return v;
+  }
+};
+
+template <class T>
+RawArray<T> raw_array(const onnx::NodeProto& n, const char* name, int32_t type) {
+  const auto* a = onnx_io::attr(n, name);
+  if (a == nullptr || !a->has_t()) invalid_arrays(std::string("no tensor ") + name);
+  const auto& t = a->t();
+  if (t.data_type() != type) invalid_arrays(std::string("tensor ") + name + " has the wrong element type");
+  if (t.raw_data().size() % sizeof(T) != 0) invalid_arrays(std::string("tensor ") + name + " has truncated data");
+  return {t.raw_data().data(), t.raw_data().size() / sizeof(T)};
+}
+
+// The TreeArrays node (secmlops/models/tree_arrays.hpp): scikit-learn's tree layout, relaid out
+// breadth-first with children in pairs as Tree wants them.
+Forest import_tree_arrays(const onnx::GraphProto& g, const onnx::NodeProto& n) {
+  namespace ta = secmlops::models::tree_arrays;
+  if (std::endian::native != std::endian::little)
+    throw Error(SECMLOPS_ERR_UNSUPPORTED, "TreeArrays (little-endian tensors) on a big-endian host");
+  const auto* ca = onnx_io::attr(n, ta::kClasses);
+  if (ca == nullptr || ca->i() < 2 || static_cast<size_t>(ca->i()) > kMaxClasses) invalid_arrays("n_classes out of range");
+  const auto C = static_cast<size_t>(ca->i());
+  const uint64_t n_features = onnx_io::input_columns(g);
+  if (n_features == 0 || n_features > kMaxFeatures) invalid_arrays("input has no known column count");
+  const auto starts = raw_array<int64_t>(n, ta::kTreeStarts, onnx::TensorProto::INT64);
+  const auto left = raw_array<int32_t>(n, ta::kLeft, onnx::TensorProto::INT32);
+  const auto right = raw_array<int32_t>(n, ta::kRight, onnx::TensorProto::INT32);
+  const auto feature = raw_array<int32_t>(n, ta::kFeatures, onnx::TensorProto::INT32);
+  const auto threshold = raw_array<float>(n, ta::kThresholds, onnx::TensorProto::FLOAT);
+  const auto weights = raw_array<float>(n, ta::kLeafWeights, onnx::TensorProto::FLOAT);
+  const size_t N = left.n;
+  if (N == 0 || N > kMaxNodes) invalid_arrays("node count " + std::to_string(N) + " out of range");
+  if (right.n != N || feature.n != N || threshold.n != N || weights.n % C != 0)
+    invalid_arrays("tensors have different lengths");
+  const size_t n_leaves = weights.n / C;
+  if (starts.n < 2 || starts.n - 1 > kMaxTrees || starts[0] != 0 || starts[starts.n - 1] != static_cast<int64_t>(N))
+    invalid_arrays("tree_starts does not cover the nodes");
+  std::vector<Tree> trees(starts.n - 1);
+  std::vector<int32_t> order, leaf_rank;
+  std::vector<uint8_t> seen;
+  size_t leaf_base = 0;  // leaves of the trees before this one
+  for (size_t ti = 0; ti < trees.size(); ++ti) {
+    const int64_t b = starts[ti], e = starts[ti + 1];
+    if (e <= b || e > static_cast<int64_t>(N)) invalid_arrays("tree_starts entry " + std::to_string(ti + 1) + " is out of order or beyond the nodes");
+    const auto size = static_cast<size_t>(e - b);
+    const auto base = static_cast<size_t>(b);
+    Tree& t = trees[ti];
+    t.threshold.assign(size, 0.0f);
+    t.feature.assign(size, 0);
+    t.left.assign(size, 0);
+    t.leaf.assign(size, -1);
+    t.values.reserve((size / 2 + 1) * C);
+    // Leaves are numbered in node order (the rows of leaf_weights).
+    leaf_rank.assign(size, -1);
+    int32_t leaves = 0;
+    for (size_t i = 0; i < size; ++i)
+      if (left[base + i] == -1 && right[base + i] == -1) leaf_rank[i] = leaves++;
+    if (leaf_base + static_cast<size_t>(leaves) > n_leaves) invalid_arrays("leaf_weights has fewer rows than there are leaves");
+    order.assign(1, 0);
+    order.reserve(size);
+    seen.assign(size, 0);
+    seen[0] = 1;
+    for (size_t k = 0; k < order.size(); ++k) {
+      const size_t i = base + static_cast<size_t>(order[k]);
+      const int32_t l = left[i], r = right[i];
+      if (l == -1 && r == -1) {
+        t.leaf[k] = static_cast<int32_t>(t.values.size() / C);
+        const size_t row = leaf_base + static_cast<size_t>(leaf_rank[static_cast<size_t>(order[k])]);
+        for (size_t c = 0; c < C; ++c) {
+          const float w = weights[row * C + c];
+          if (!std::isfinite(w)) invalid_arrays("leaf_weights holds a value that is not finite");
+          t.values.push_back(w);
+        }
+        continue;
+      }
+      for (int32_t c : {l, r}) {
+        if (c < 0 || static_cast<size_t>(c) >= size || seen[static_cast<size_t>(c)])
+          invalid_arrays("tree " + std::to_string(ti) + " node " + std::to_string(order[k]) +
+                  " has a child outside the tree or shared with another node");
+        seen[static_cast<size_t>(c)] = 1;
+      }
+      t.feature[k] = feature[i];
+      t.threshold[k] = threshold[i];
+      t.left[k] = static_cast<int32_t>(order.size());
+      order.push_back(l);
+      order.push_back(r);
+    }
+    if (order.size() != size) invalid_arrays("tree " + std::to_string(ti) + " has unreachable nodes");
+    leaf_base += static_cast<size_t>(leaves);
+  }
+  if (leaf_base != n_leaves) invalid_arrays("leaf_weights has more rows than there are leaves");
+  Forest f;
+  f.assign(std::move(trees), n_features, static_cast<uint32_t>(C));
+  return f;
+}
+
+// The TreeArrays node when the graph is one (it is then the graph's only node).
+const onnx::NodeProto* tree_arrays_node(const onnx::GraphProto& g) {
+  namespace ta = secmlops::models::tree_arrays;
+  for (const auto& node : g.node())
+    if (node.domain() == ta::kDomain && node.op_type() == ta::kOpType) {
+      if (g.node_size() != 1) throw Error(SECMLOPS_ERR_UNSUPPORTED, "TreeArrays with other nodes in the graph");
+      return &node;
+    }
+  return nullptr;
+}
 
 }  // namespace
 
@@ -94,6 +217,7 @@ std::vector<uint8_t> export_onnx(const Forest& forest) {
 Forest import_onnx(sdk::Bytes bytes) {
   auto model = onnx_io::parse(bytes);
   const auto& g = model.graph();
+  if (const auto* arrays = tree_arrays_node(g)) return import_tree_arrays(g, *arrays);
   const auto& n = onnx_io::find_ml_node(g, "TreeEnsembleClassifier", {"ZipMap", "Cast", "Identity"});
   const auto post = onnx_io::string_attr(n, "post_transform", "NONE");
   if (post != "NONE")

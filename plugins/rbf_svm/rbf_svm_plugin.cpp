@@ -14,7 +14,8 @@ class RbfSvmModel : public sdk::Model {
   static constexpr const char* name = "rbf_svm";
   static constexpr const char* version = "1.0.0";
   static constexpr const char* description =
-      "C-SVC with RBF kernel (SMO, one-vs-one, Platt probabilities); ONNX SVMClassifier";
+      "C-SVC with RBF kernel (SMO, one-vs-one, Platt probabilities); ONNX SVMClassifier (imports "
+      "linear, poly and sigmoid kernels too)";
 
   explicit RbfSvmModel(const sdk::Config& config) : n_jobs_(static_cast<int>(config.get_int("n_jobs", 0))) {}
 
@@ -46,7 +47,11 @@ class RbfSvmModel : public sdk::Model {
     for (size_t c = 0; c < ns.size(); ++c) job.metric("support_vectors_class_" + std::to_string(c), ns[c]);
     const auto nsv = static_cast<double>(model_.support_vectors().rows());
     job.metric("support_vectors", nsv);
-    job.metric("gamma", model_.gamma());
+    const auto& kernel = model_.kernel();
+    job.property("kernel", kernel.name());
+    if (kernel.type != svm::Kernel::linear) job.metric("gamma", kernel.gamma);
+    if (kernel.type == svm::Kernel::poly || kernel.type == svm::Kernel::sigmoid) job.metric("coef0", kernel.coef0);
+    if (kernel.type == svm::Kernel::poly) job.metric("degree", kernel.degree);
     if (model_.C() > 0) job.metric("C", model_.C());
     job.metric("features", static_cast<double>(model_.n_features()));
     // Support vector coordinates, their coefficients, one intercept and two Platt values per pair.

@@ -512,9 +512,36 @@ void SvmModel::fit(const double* x, uint64_t rows, uint64_t cols, std::span<cons
          std::move(prob_b), gamma);
 }
 
+const char* Kernel::name() const {
+  switch (type) {
+    case linear: return "linear";
+    case poly: return "poly";
+    case sigmoid: return "sigmoid";
+    case rbf: break;
+  }
+  return "rbf";
+}
+
+const char* Kernel::onnx_name() const {
+  switch (type) {
+    case linear: return "LINEAR";
+    case poly: return "POLY";
+    case sigmoid: return "SIGMOID";
+    case rbf: break;
+  }
+  return "RBF";
+}
+
 void SvmModel::assign(RowMatrix support_vectors, std::vector<int> n_support, RowMatrix dual_coef,
                       std::vector<double> intercept, std::vector<double> prob_a,
                       std::vector<double> prob_b, double gamma) {
+  assign(std::move(support_vectors), std::move(n_support), std::move(dual_coef), std::move(intercept),
+         std::move(prob_a), std::move(prob_b), Kernel{Kernel::rbf, gamma, 0, 3});
+}
+
+void SvmModel::assign(RowMatrix support_vectors, std::vector<int> n_support, RowMatrix dual_coef,
+                      std::vector<double> intercept, std::vector<double> prob_a,
+                      std::vector<double> prob_b, const Kernel& kernel) {
   const auto k = static_cast<int>(n_support.size());
   if (k < 2) invalid("an SVM classifier needs at least two classes, got " + std::to_string(k));
   const size_t pairs = static_cast<size_t>(k) * static_cast<size_t>(k - 1) / 2;
@@ -532,7 +559,13 @@ void SvmModel::assign(RowMatrix support_vectors, std::vector<int> n_support, Row
   if (intercept.size() != pairs) invalid("rho must hold one value per class pair (" + std::to_string(pairs) + ")");
   if (!(prob_a.empty() && prob_b.empty()) && (prob_a.size() != pairs || prob_b.size() != pairs))
     invalid("prob_a and prob_b must both hold one value per class pair (" + std::to_string(pairs) + ")");
-  if (!(gamma > 0) || !std::isfinite(gamma)) invalid("gamma must be a positive number");
+  // libsvm accepts any gamma for the linear kernel (unused) and for poly/sigmoid; the RBF kernel
+  // needs a positive one. A polynomial degree is a whole number (scikit-learn's int).
+  if (!std::isfinite(kernel.gamma) || (kernel.type == Kernel::rbf && !(kernel.gamma > 0)))
+    invalid("gamma must be a positive number");
+  if (!std::isfinite(kernel.coef0)) invalid("coef0 must be finite");
+  if (kernel.type == Kernel::poly && !(kernel.degree >= 0 && kernel.degree <= 100 && kernel.degree == std::floor(kernel.degree)))
+    invalid("the polynomial degree must be a whole number from 0 to 100");
   if (!support_vectors.allFinite() || !dual_coef.allFinite()) invalid("support vectors or coefficients are not finite");
   for (const auto* v : {&intercept, &prob_a, &prob_b})
     for (double e : *v)
@@ -544,7 +577,7 @@ void SvmModel::assign(RowMatrix support_vectors, std::vector<int> n_support, Row
   intercept_ = std::move(intercept);
   prob_a_ = std::move(prob_a);
   prob_b_ = std::move(prob_b);
-  gamma_ = gamma;
+  kernel_ = kernel;
   derive();
 }
 
@@ -594,6 +627,21 @@ void SvmModel::check_input(uint64_t cols) const {
     invalid("input has " + std::to_string(cols) + " features, the model expects " + std::to_string(n_features()));
 }
 
+RowMatrix SvmModel::kernel_rows(const RowMatrix& xm) const {
+  const double g = kernel_.gamma, c0 = kernel_.coef0;
+  switch (kernel_.type) {
+    case Kernel::rbf: return rbf_kernel(xm, xm.rowwise().squaredNorm(), sv_, sv_sq_, g);
+    case Kernel::linear: return xm * sv_.transpose();
+    case Kernel::poly: {
+      RowMatrix k = ((xm * sv_.transpose()) * g).array() + c0;
+      const int deg = static_cast<int>(kernel_.degree);
+      return k.unaryExpr([deg](double v) { return std::pow(v, deg); });
+    }
+    case Kernel::sigmoid: return (((xm * sv_.transpose()) * g).array() + c0).tanh().matrix();
+  }
+  return {};
+}
+
 void SvmModel::for_kernel_blocks(const double* x, uint64_t rows,
                                  const std::function<void(const RowMatrix&, uint64_t, uint64_t)>& body) const {
   constexpr uint64_t kBlock = 256;
@@ -603,8 +651,7 @@ void SvmModel::for_kernel_blocks(const double* x, uint64_t rows,
     const uint64_t r0 = b * kBlock, n = std::min(rows - r0, kBlock);
     Eigen::Map<const RowMatrix> xb(x + r0 * static_cast<uint64_t>(cols), static_cast<Eigen::Index>(n), cols);
     RowMatrix xm = xb;
-    RowMatrix K = rbf_kernel(xm, xm.rowwise().squaredNorm(), sv_, sv_sq_, gamma_);
-    body(K, r0, n);
+    body(kernel_rows(xm), r0, n);
   });
 }
 
@@ -621,6 +668,8 @@ RowMatrix SvmModel::decision(const double* x, uint64_t rows) const {
 
 RowMatrix SvmModel::decision_f32(const double* x, uint64_t rows) const {
   check_input(static_cast<uint64_t>(sv_.cols()));
+  // The SIMD kernel computes RBF kernels; the others are dot products, computed in float64.
+  if (kernel_.type != Kernel::rbf) return decision(x, rows);
   const auto pairs = static_cast<size_t>(pair_coef_.cols());
   const auto d = static_cast<size_t>(sv_.cols());
   const auto nsv = static_cast<size_t>(sv_.rows());
@@ -631,7 +680,7 @@ RowMatrix SvmModel::decision_f32(const double* x, uint64_t rows) const {
     const uint64_t r0 = b * kBlock, n = std::min(rows - r0, kBlock);
     std::vector<float> xf(n * d), scratch(4 * nsv);
     for (size_t i = 0; i < xf.size(); ++i) xf[i] = static_cast<float>(x[r0 * d + i]);
-    simd::rbf_decision_f32(xf.data(), n, d, sv_t_f32_.data(), nsv, static_cast<float>(gamma_),
+    simd::rbf_decision_f32(xf.data(), n, d, sv_t_f32_.data(), nsv, static_cast<float>(kernel_.gamma),
                            coef_t_f32_.data(), pairs, intercept_.data(), out.data() + r0 * pairs,
                            scratch.data());
   });
@@ -650,11 +699,16 @@ void SvmModel::predict_proba(const double* x, uint64_t rows, double* out) const 
   const uint64_t blocks = (rows + kBlock - 1) / kBlock;
   parallel_for(blocks, resolve_jobs(n_jobs_, blocks), [&](size_t b) {
     const uint64_t r0 = b * kBlock, n = std::min(rows - r0, kBlock);
-    std::vector<float> xf(n * d), scratch(4 * nsv);
     std::vector<double> dec(n * pairs);
-    for (size_t i = 0; i < xf.size(); ++i) xf[i] = static_cast<float>(x[r0 * d + i]);
-    simd::rbf_decision_f32(xf.data(), n, d, sv_t_f32_.data(), nsv, static_cast<float>(gamma_),
-                           coef_t_f32_.data(), pairs, intercept_.data(), dec.data(), scratch.data());
+    if (kernel_.type == Kernel::rbf) {
+      std::vector<float> xf(n * d), scratch(4 * nsv);
+      for (size_t i = 0; i < xf.size(); ++i) xf[i] = static_cast<float>(x[r0 * d + i]);
+      simd::rbf_decision_f32(xf.data(), n, d, sv_t_f32_.data(), nsv, static_cast<float>(kernel_.gamma),
+                             coef_t_f32_.data(), pairs, intercept_.data(), dec.data(), scratch.data());
+    } else {
+      Eigen::Map<RowMatrix>(dec.data(), static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(pairs)) =
+          decision(x + r0 * d, n);
+    }
     Eigen::MatrixXd r(k, k);
     for (uint64_t row = 0; row < n; ++row) {
       size_t p = 0;
@@ -674,6 +728,7 @@ void SvmModel::predict_proba(const double* x, uint64_t rows, double* out) const 
 
 RowMatrix SvmModel::decision_exact_sign(const double* x, uint64_t rows) const {
   RowMatrix dec = decision_f32(x, rows);
+  if (kernel_.type != Kernel::rbf) return dec;  // already float64
   // Where a float32 value is too close to 0 for its sign to be trusted, the row is recomputed in
   // float64. The margin, 2^-12 of the pair's coefficient mass Σ|coef| + |intercept|, is orders of
   // magnitude above the float32 error (kernels ≤ 1, relative error ~1e-7 each, see
@@ -722,18 +777,44 @@ void SvmModel::loss_gradient(const double* x, uint64_t rows, const int32_t* y, d
   for (uint64_t r = 0; r < rows; ++r)
     if (y[r] < 0 || static_cast<uint32_t>(y[r]) >= n_classes_)
       invalid("label " + std::to_string(y[r]) + " of row " + std::to_string(r) + " is outside 0.." + std::to_string(n_classes_ - 1));
-  // d/dx K(s, x) = -2 gamma K(s, x) (x - s), so with w = K ∘ weights[:, label]:
-  // grad = -2 gamma (sum(w) x - w S). Kernels in float32 (SIMD), sums in float64.
   const auto d = static_cast<size_t>(sv_.cols());
   const auto nsv = static_cast<size_t>(sv_.rows());
   constexpr uint64_t kBlock = 256;
   const uint64_t blocks = (rows + kBlock - 1) / kBlock;
+  if (kernel_.type != Kernel::rbf) {
+    // The other kernels are functions of t = <x, s>: d/dx K = k'(t) s, so with
+    // w = k'(t) ∘ weights[:, label], grad = w S (float64). k' is ART 1.20's where ART has one:
+    // linear 1; poly degree (gamma t + coef0)^(degree - 1), without the factor gamma (ART's
+    // expression; a positive factor common to every term, so the direction is the same);
+    // sigmoid, for which ART implements no gradient, the exact gamma (1 - tanh^2(gamma t + coef0)).
+    const double g = kernel_.gamma, c0 = kernel_.coef0;
+    const int deg = static_cast<int>(kernel_.degree);
+    parallel_for(blocks, resolve_jobs(n_jobs_, blocks), [&](size_t b) {
+      const uint64_t r0 = b * kBlock, n = std::min(rows - r0, kBlock);
+      Eigen::Map<const RowMatrix> xb(x + r0 * d, static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(d));
+      RowMatrix w = xb * sv_.transpose();  // t, then k'(t) ∘ weights
+      for (Eigen::Index q = 0; q < w.rows(); ++q) {
+        const int32_t label = y[r0 + static_cast<uint64_t>(q)];
+        for (Eigen::Index s = 0; s < w.cols(); ++s) {
+          const double t = w(q, s);
+          double dk = 1.0;
+          if (kernel_.type == Kernel::poly) dk = deg == 0 ? 0.0 : deg * std::pow(g * t + c0, deg - 1);
+          else if (kernel_.type == Kernel::sigmoid) dk = g * (1.0 - std::pow(std::tanh(g * t + c0), 2));
+          w(q, s) = dk * art_coef_(s, label);
+        }
+      }
+      Eigen::Map<RowMatrix>(out + r0 * d, static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(d)) = w * sv_;
+    });
+    return;
+  }
+  // d/dx K(s, x) = -2 gamma K(s, x) (x - s), so with w = K ∘ weights[:, label]:
+  // grad = -2 gamma (sum(w) x - w S). Kernels in float32 (SIMD), sums in float64.
   parallel_for(blocks, resolve_jobs(n_jobs_, blocks), [&](size_t b) {
     const uint64_t r0 = b * kBlock, n = std::min(rows - r0, kBlock);
     std::vector<float> xf(n * d), scratch(4 * nsv);
     for (size_t i = 0; i < xf.size(); ++i) xf[i] = static_cast<float>(x[r0 * d + i]);
     simd::rbf_gradient(x + r0 * d, xf.data(), n, d, sv_t_f32_.data(), sv_.data(), nsv,
-                       static_cast<float>(gamma_), art_coef_rm_.data(), n_classes_, y + r0,
+                       static_cast<float>(kernel_.gamma), art_coef_rm_.data(), n_classes_, y + r0,
                        out + r0 * d, scratch.data());
   });
 }

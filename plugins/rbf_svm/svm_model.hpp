@@ -1,5 +1,6 @@
 // C-support vector classification with the RBF kernel, one-vs-one for several classes — the
-// algorithm behind the rbf_svm plugin. The layout of a fitted model is libsvm's (and therefore
+// algorithm behind the rbf_svm plugin. Fitting uses the RBF kernel; an imported model (ONNX
+// SVMClassifier, scikit-learn's SVC) may use libsvm's other kernels as well (see Kernel). The layout of a fitted model is libsvm's (and therefore
 // scikit-learn's and ONNX SVMClassifier's): support vectors grouped by class, a
 // (n_classes - 1) × n_sv coefficient matrix, one intercept per class pair.
 //
@@ -34,6 +35,18 @@ struct SvmParams {
 };
 
 SvmParams parse_params(const sdk::Config& config);
+
+// libsvm's kernels, as scikit-learn's SVC and ONNX's SVMClassifier define them:
+//   rbf      exp(-gamma ||x - s||^2)       linear   <x, s>
+//   poly     (gamma <x, s> + coef0)^degree  sigmoid  tanh(gamma <x, s> + coef0)
+struct Kernel {
+  enum Type { rbf, linear, poly, sigmoid } type = rbf;
+  double gamma = 0;
+  double coef0 = 0;
+  double degree = 3;
+  [[nodiscard]] const char* name() const;       // "rbf", "linear", "poly", "sigmoid"
+  [[nodiscard]] const char* onnx_name() const;  // "RBF", "LINEAR", "POLY", "SIGMOID"
+};
 
 // Solution of one binary C-SVC dual: f(x) = sum_i coef[i] K(x_i, x) + intercept.
 struct BinarySolution {
@@ -78,11 +91,15 @@ class SvmModel {
   void assign(RowMatrix support_vectors, std::vector<int> n_support, RowMatrix dual_coef,
               std::vector<double> intercept, std::vector<double> prob_a, std::vector<double> prob_b,
               double gamma);
+  void assign(RowMatrix support_vectors, std::vector<int> n_support, RowMatrix dual_coef,
+              std::vector<double> intercept, std::vector<double> prob_a, std::vector<double> prob_b,
+              const Kernel& kernel);
 
   [[nodiscard]] bool fitted() const { return n_classes_ >= 2; }
   [[nodiscard]] uint64_t n_features() const { return static_cast<uint64_t>(sv_.cols()); }
   [[nodiscard]] uint32_t n_classes() const { return n_classes_; }
-  [[nodiscard]] double gamma() const { return gamma_; }
+  [[nodiscard]] double gamma() const { return kernel_.gamma; }
+  [[nodiscard]] const Kernel& kernel() const { return kernel_; }
   [[nodiscard]] double C() const { return C_; }
   [[nodiscard]] const RowMatrix& support_vectors() const { return sv_; }
   [[nodiscard]] const std::vector<int>& n_support() const { return n_support_; }
@@ -96,12 +113,15 @@ class SvmModel {
   void derive();
   void vote_shares(const double* x, uint64_t rows, double* out) const;
   void check_input(uint64_t cols) const;
+  // K(x, SV) for the rows of xm, in float64.
+  [[nodiscard]] RowMatrix kernel_rows(const RowMatrix& xm) const;
   // Runs body(K_block, first_row, count) over row blocks of K(x, SV), in parallel.
   void for_kernel_blocks(const double* x, uint64_t rows,
                          const std::function<void(const RowMatrix&, uint64_t, uint64_t)>& body) const;
 
   uint32_t n_classes_ = 0;
-  double gamma_ = 0, C_ = 0;
+  Kernel kernel_;
+  double C_ = 0;
   int n_jobs_ = 0;
   RowMatrix sv_;                   // n_sv × n_features
   std::vector<int> n_support_;     // per class

@@ -52,8 +52,10 @@ std::vector<uint8_t> export_onnx(const SvmModel& m) {
   const auto& dual = m.dual_coef();
   onnx_io::set_ints(*node, "classlabels_ints", labels);
   onnx_io::set_floats(*node, "coefficients", to_floats(dual.data(), static_cast<size_t>(dual.size())));
-  onnx_io::set_floats(*node, "kernel_params", {static_cast<float>(m.gamma()), 0.0f, 3.0f});
-  onnx_io::set_string(*node, "kernel_type", "RBF");
+  const Kernel& k = m.kernel();
+  onnx_io::set_floats(*node, "kernel_params",
+                      {static_cast<float>(k.gamma), static_cast<float>(k.coef0), static_cast<float>(k.degree)});
+  onnx_io::set_string(*node, "kernel_type", k.onnx_name());
   onnx_io::set_string(*node, "post_transform", "NONE");
   if (!m.prob_a().empty()) {
     onnx_io::set_floats(*node, "prob_a", to_floats(m.prob_a().data(), m.prob_a().size()));
@@ -76,13 +78,22 @@ SvmModel import_onnx(sdk::Bytes bytes) {
       g, "SVMClassifier",
       {"ZipMap", "Cast", "Identity", "Less", "ArrayFeatureExtractor", "Neg", "Sum", "Concat", "Abs",
        "Add", "Mul", "Div"});
-  const auto kernel = onnx_io::string_attr(n, "kernel_type", "LINEAR");
-  if (kernel != "RBF") throw Error(SECMLOPS_ERR_UNSUPPORTED, "SVMClassifier kernel " + kernel + " is not RBF");
+  const auto kernel_type = onnx_io::string_attr(n, "kernel_type", "LINEAR");
+  Kernel kernel;
+  if (kernel_type == "RBF") kernel.type = Kernel::rbf;
+  else if (kernel_type == "LINEAR") kernel.type = Kernel::linear;
+  else if (kernel_type == "POLY") kernel.type = Kernel::poly;
+  else if (kernel_type == "SIGMOID") kernel.type = Kernel::sigmoid;
+  else throw Error(SECMLOPS_ERR_UNSUPPORTED, "SVMClassifier kernel " + kernel_type + " is not RBF, LINEAR, POLY or SIGMOID");
   const auto post = onnx_io::string_attr(n, "post_transform", "NONE");
   if (post != "NONE") throw Error(SECMLOPS_ERR_UNSUPPORTED, "SVMClassifier post_transform " + post + " is not supported");
-  auto kp = onnx_io::floats(n, "kernel_params");
-  if (kp.empty()) invalid("kernel_params is empty");
-  const double gamma = kp[0];
+  // [gamma, coef0, degree]; the linear kernel needs none of them.
+  auto kp = onnx_io::floats(n, "kernel_params", kernel.type == Kernel::rbf);
+  if (kp.empty() && kernel.type != Kernel::linear) invalid("kernel_params is empty");
+  if (!kp.empty()) kernel.gamma = kp[0];
+  if (kp.size() > 1) kernel.coef0 = kp[1];
+  if (kp.size() > 2) kernel.degree = kp[2];
+  if (kernel.type == Kernel::linear) kernel = Kernel{Kernel::linear, kernel.gamma, 0, 3};
   auto per_class = onnx_io::ints(n, "vectors_per_class");
   size_t C = onnx_io::ints(n, "classlabels_ints", false).size();
   if (C == 0) C = onnx_io::strings(n, "classlabels_strings", false).size();
@@ -111,7 +122,7 @@ SvmModel import_onnx(sdk::Bytes bytes) {
   RowMatrix dual = Eigen::Map<const RowMatrix>(coef.data(), static_cast<Eigen::Index>(C - 1), static_cast<Eigen::Index>(nsv));
   SvmModel m;
   try {
-    m.assign(std::move(sv), std::move(n_support), std::move(dual), std::move(rho), std::move(pa), std::move(pb), gamma);
+    m.assign(std::move(sv), std::move(n_support), std::move(dual), std::move(rho), std::move(pa), std::move(pb), kernel);
   } catch (const Error& e) {
     invalid(e.what());
   }

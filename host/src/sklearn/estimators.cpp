@@ -4,7 +4,10 @@
 
 #include <nlohmann/json.hpp>
 #include <onnx/onnx.pb.h>
+#include <secmlops/models/tree_arrays.hpp>
 
+#include <bit>
+#include <type_traits>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -140,10 +143,16 @@ Numbers numbers(const Value& v, const std::string& what) {
   if (a.count() > kMaxNumbers) bad("`" + what + "` holds " + std::to_string(a.count()) + " elements (at most 2^27 are imported)");
   Numbers out;
   out.shape = a.shape;
-  out.v.reserve(a.count());
-  if (a.fortran && a.shape.size() >= 2) {
+  if (d.kind == 'f' && d.itemsize == 8 && d.big_endian == (std::endian::native == std::endian::big) &&
+      (!a.fortran || a.shape.size() < 2)) {
+    // Native float64 in C order (what scikit-learn writes): one copy.
+    out.v.resize(a.count());
+    if (!out.v.empty()) std::memcpy(out.v.data(), a.data.data(), a.count() * sizeof(double));
+  } else if (a.fortran && a.shape.size() >= 2) {
+    out.v.reserve(a.count());
     for (uint64_t off : c_order(a)) out.v.push_back(element(a.data.data() + off * d.itemsize, d.kind, d.itemsize, d.big_endian));
   } else {
+    out.v.reserve(a.count());
     for (uint64_t off = 0; off < a.count(); ++off)
       out.v.push_back(element(a.data.data() + off * d.itemsize, d.kind, d.itemsize, d.big_endian));
   }
@@ -243,6 +252,11 @@ class Graph {
     t->mutable_shape()->add_dim()->set_dim_param("N");
     t->mutable_shape()->add_dim()->set_dim_value(static_cast<int64_t>(n_features));
   }
+  void opset(const std::string& domain, int64_t version) {
+    auto* op = model_.add_opset_import();
+    op->set_domain(domain);
+    op->set_version(version);
+  }
   void output(const std::string& name, int32_t type) {
     auto* o = model_.mutable_graph()->add_output();
     o->set_name(name);
@@ -291,6 +305,26 @@ class Graph {
     t->set_data_type(onnx::TensorProto::DOUBLE);
     t->add_dims(static_cast<int64_t>(v.size()));
     t->set_raw_data(std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(double)));
+  }
+  // A tensor attribute of raw little-endian elements (a vector's bytes on this host).
+  template <class T>
+  static void raw_tensor(onnx::NodeProto& n, const std::string& name, int32_t type, const std::vector<T>& v) {
+    static_assert(std::endian::native == std::endian::little, "ONNX raw_data is little-endian");
+    auto& a = attr(n, name, onnx::AttributeProto::TENSOR);
+    auto* t = a.mutable_t();
+    t->set_data_type(type);
+    t->add_dims(static_cast<int64_t>(v.size()));
+    t->set_raw_data(v.data(), v.size() * sizeof(T));
+  }
+  // A tensor attribute of `count` raw elements of `size` bytes, to be written in place.
+  static char* raw_buffer(onnx::NodeProto& n, const std::string& name, int32_t type, uint64_t count, size_t size) {
+    auto& a = attr(n, name, onnx::AttributeProto::TENSOR);
+    auto* t = a.mutable_t();
+    t->set_data_type(type);
+    t->add_dims(static_cast<int64_t>(count));
+    std::string* raw = t->mutable_raw_data();
+    raw->resize(count * size);
+    return raw->data();
   }
   void metadata(const std::string& k, const std::string& v) {
     auto* p = model_.add_metadata_props();
@@ -466,58 +500,160 @@ double float_below(double t) {
   return f;
 }
 
-struct TreeNodes {
-  std::vector<int64_t> left, right, feature;
-  std::vector<double> threshold;
-  Numbers values;  // node_count × n_outputs × max_classes
+// One tree's arrays, read in place: the node records' fields and the values, element by element
+// (scikit-learn's native int64/float64 fields with a plain load).
+class TreeView {
+ public:
+  TreeView(const Value& tree_value, const std::string& where) {
+    if (tree_value.kind != K::Object || tree_value.object->cls != "sklearn.tree._tree.Tree" || tree_value.object->state == nullptr)
+      bad("`" + where + ".tree_` is not a built sklearn.tree._tree.Tree");
+    const Value& st = *tree_value.object->state;
+    const Value* args = tree_value.object->args;
+    if (args == nullptr || args->items.size() != 3 || args->items[2]->kind != K::Int || args->items[2]->i != 1)
+      bad("`" + where + ".tree_` is not a single-output tree (multi-output models are not imported)");
+    const Value* nodes = st.get("nodes");
+    const Value* values = st.get("values");
+    const Value* count = st.get("node_count");
+    if (nodes == nullptr || values == nullptr || count == nullptr || count->kind != K::Int)
+      bad("`" + where + ".tree_` state lacks nodes, values or node_count");
+    nodes_ = &array_of(*nodes, where + ".tree_.nodes");
+    if (nodes_->dtype.kind != 'V' || nodes_->shape.size() != 1 || static_cast<int64_t>(nodes_->shape[0]) != count->i)
+      bad("`" + where + ".tree_.nodes` is not a vector of node_count records");
+    n_ = nodes_->shape[0];
+    if (n_ > kMaxNumbers) bad("`" + where + ".tree_` has " + std::to_string(n_) + " nodes");
+    auto field = [&](const char* name) -> const DType::Field& {
+      for (const auto& f : nodes_->dtype.fields) {
+        if (f.name != name) continue;
+        if (f.itemsize > 8 || (f.kind != 'f' && f.kind != 'i' && f.kind != 'u'))
+          bad("`" + where + ".tree_.nodes` field `" + name + "` is of kind '" + f.kind + "' (" + std::to_string(f.itemsize) +
+              " bytes), not a number");
+        return f;
+      }
+      bad("`" + where + ".tree_.nodes` records have no `" + name + "` field");
+    };
+    left_ = &field("left_child");
+    right_ = &field("right_child");
+    feature_ = &field("feature");
+    threshold_ = &field("threshold");
+    values_ = &array_of(*values, where + ".tree_.values");
+    const DType& d = values_->dtype;
+    if (d.kind != 'f' && d.kind != 'i' && d.kind != 'u' && d.kind != 'b') bad("`" + where + ".tree_.values` is not a numeric array");
+    if (values_->shape.size() != 3 || values_->shape[0] != n_ || values_->shape[1] != 1 || values_->fortran)
+      bad("`" + where + ".tree_.values` is not node_count × 1 × classes (C order)");
+    classes_ = values_->shape[2];
+    if (values_->count() > kMaxNumbers) bad("`" + where + ".tree_.values` holds too many elements");
+    constexpr bool big = std::endian::native == std::endian::big;
+    auto native = [&](const DType::Field& f, char kind) { return f.itemsize == 8 && f.kind == kind && f.big_endian == big; };
+    native_ = native(*left_, 'i') && native(*right_, 'i') && native(*feature_, 'i') && native(*threshold_, 'f') &&
+              d.kind == 'f' && d.itemsize == 8 && d.big_endian == big;
+  }
+  // scikit-learn's own layout on this host: int64 and float64 fields and values in native order.
+  [[nodiscard]] bool native() const { return native_; }
+  [[nodiscard]] uint64_t nodes() const { return n_; }
+  [[nodiscard]] uint64_t classes() const { return classes_; }
+  // Element readers; Native selects the plain loads (only when native() is true).
+  template <bool Native>
+  [[nodiscard]] int64_t left(uint64_t i) const { return read<Native, int64_t>(*left_, i); }
+  template <bool Native>
+  [[nodiscard]] int64_t right(uint64_t i) const { return read<Native, int64_t>(*right_, i); }
+  template <bool Native>
+  [[nodiscard]] int64_t feature(uint64_t i) const { return read<Native, int64_t>(*feature_, i); }
+  template <bool Native>
+  [[nodiscard]] double threshold(uint64_t i) const { return read<Native, double>(*threshold_, i); }
+  template <bool Native>
+  [[nodiscard]] double value(uint64_t i, uint64_t c) const {
+    const DType& d = values_->dtype;
+    const char* p = values_->data.data() + (i * classes_ + c) * d.itemsize;
+    if constexpr (Native) {
+      double v;
+      std::memcpy(&v, p, 8);
+      return v;
+    } else {
+      return element(p, d.kind, d.itemsize, d.big_endian);
+    }
+  }
+
+ private:
+  template <bool Native, class T>
+  [[nodiscard]] T read(const DType::Field& f, uint64_t i) const {
+    const char* p = nodes_->data.data() + i * nodes_->dtype.itemsize + f.offset;
+    if constexpr (Native) {
+      T v;
+      std::memcpy(&v, p, sizeof(T));
+      return v;
+    } else {
+      return static_cast<T>(element(p, f.kind, f.itemsize, f.big_endian));
+    }
+  }
+
+  const Array* nodes_ = nullptr;
+  const Array* values_ = nullptr;
+  const DType::Field *left_ = nullptr, *right_ = nullptr, *feature_ = nullptr, *threshold_ = nullptr;
+  uint64_t n_ = 0, classes_ = 0;
+  bool native_ = false;
 };
 
-TreeNodes tree_nodes(const Value& tree_value, const std::string& where) {
-  if (tree_value.kind != K::Object || tree_value.object->cls != "sklearn.tree._tree.Tree" || tree_value.object->state == nullptr)
-    bad("`" + where + ".tree_` is not a built sklearn.tree._tree.Tree");
-  const Value& st = *tree_value.object->state;
-  const Value* args = tree_value.object->args;
-  if (args == nullptr || args->items.size() != 3 || args->items[2]->kind != K::Int || args->items[2]->i != 1)
-    bad("`" + where + ".tree_` is not a single-output tree (multi-output models are not imported)");
-  const Value* nodes = st.get("nodes");
-  const Value* values = st.get("values");
-  const Value* count = st.get("node_count");
-  if (nodes == nullptr || values == nullptr || count == nullptr || count->kind != K::Int)
-    bad("`" + where + ".tree_` state lacks nodes, values or node_count");
-  const Array& a = array_of(*nodes, where + ".tree_.nodes");
-  if (a.dtype.kind != 'V' || a.shape.size() != 1 || static_cast<int64_t>(a.shape[0]) != count->i)
-    bad("`" + where + ".tree_.nodes` is not a vector of node_count records");
-  auto field = [&](const char* name) -> const DType::Field& {
-    for (const auto& f : a.dtype.fields) {
-      if (f.name != name) continue;
-      if (f.itemsize > 8 || (f.kind != 'f' && f.kind != 'i' && f.kind != 'u'))
-        bad("`" + where + ".tree_.nodes` field `" + name + "` is of kind '" + f.kind + "' (" + std::to_string(f.itemsize) +
-            " bytes), not a number");
-      return f;
+// Where copy_tree writes: the TreeArrays tensors.
+struct TreeArrayOut {
+  char *left, *right, *feature, *threshold, *weights;
+};
+
+void put(char* base, uint64_t i, auto v) { std::memcpy(base + i * sizeof(v), &v, sizeof(v)); }
+
+// One tree's nodes into the tensors from node `base` and leaf `leaf_base` on, checked as they are
+// copied. A binary tree of n nodes has (n + 1) / 2 leaves, which is what the weights have room for.
+template <bool Native>
+void copy_tree(const TreeView& t, const std::string& where, uint64_t base, uint64_t leaf_base, double share,
+               uint64_t n_features, const std::optional<Affine>& scaler, const TreeArrayOut& out) {
+  const auto n = static_cast<int64_t>(t.nodes());
+  const uint64_t leaves = (t.nodes() + 1) / 2;
+  uint64_t leaf = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const auto k = static_cast<uint64_t>(i);
+    const int64_t l = t.template left<Native>(k);
+    if (l == -1) {
+      put(out.left, base + k, int32_t{-1});
+      put(out.right, base + k, int32_t{-1});
+      put(out.feature, base + k, int32_t{0});
+      put(out.threshold, base + k, 0.0f);
+      if (leaf == leaves) bad("`" + where + ".tree_` has more leaves than a binary tree of " + std::to_string(n) + " nodes");
+      double v[64], sum = 0;
+      const uint64_t classes = t.classes();
+      for (uint64_t c = 0; c < classes; ++c) {
+        const double x = c < 64 ? (v[c] = t.template value<Native>(k, c)) : t.template value<Native>(k, c);
+        if (!std::isfinite(x)) bad("`" + where + ".tree_.values` holds a value that is not finite");
+        sum += x;
+      }
+      for (uint64_t c = 0; c < classes; ++c) {
+        const double x = c < 64 ? v[c] : t.template value<Native>(k, c);
+        put(out.weights, (leaf_base + leaf) * classes + c, static_cast<float>(sum > 0 ? x / sum * share : 0.0));
+      }
+      ++leaf;
+      continue;
     }
-    bad("`" + where + ".tree_.nodes` records have no `" + name + "` field");
-  };
-  const auto& fl = field("left_child");
-  const auto& fr = field("right_child");
-  const auto& ff = field("feature");
-  const auto& ft = field("threshold");
-  TreeNodes t;
-  const uint64_t n = a.shape[0];
-  if (n > kMaxNumbers) bad("`" + where + ".tree_` has " + std::to_string(n) + " nodes");
-  for (uint64_t i = 0; i < n; ++i) {
-    const char* rec = a.data.data() + i * a.dtype.itemsize;
-    t.left.push_back(static_cast<int64_t>(element(rec + fl.offset, fl.kind, fl.itemsize, fl.big_endian)));
-    t.right.push_back(static_cast<int64_t>(element(rec + fr.offset, fr.kind, fr.itemsize, fr.big_endian)));
-    t.feature.push_back(static_cast<int64_t>(element(rec + ff.offset, ff.kind, ff.itemsize, ff.big_endian)));
-    t.threshold.push_back(element(rec + ft.offset, ft.kind, ft.itemsize, ft.big_endian));
+    const int64_t r = t.template right<Native>(k), f = t.template feature<Native>(k);
+    if (l <= i || r <= i || l >= n || r >= n) bad("`" + where + ".tree_` node " + std::to_string(i) + " has children outside the tree");
+    if (f < 0 || static_cast<uint64_t>(f) >= n_features) bad("`" + where + ".tree_` node " + std::to_string(i) + " splits on feature " + std::to_string(f));
+    double thr = t.template threshold<Native>(k);
+    if (!std::isfinite(thr)) bad("`" + where + ".tree_` node " + std::to_string(i) + " has a threshold that is not finite");
+    if (scaler) {
+      const double a = scaler->a[static_cast<size_t>(f)], c = scaler->c[static_cast<size_t>(f)];
+      if (!(a > 0)) bad("`" + scaler->name + "` has a non-positive scale on feature " + std::to_string(f) + ", which a threshold cannot absorb");
+      thr = (thr - c) / a;
+    }
+    put(out.left, base + k, static_cast<int32_t>(l));
+    put(out.right, base + k, static_cast<int32_t>(r));
+    put(out.feature, base + k, static_cast<int32_t>(f));
+    put(out.threshold, base + k, static_cast<float>(float_below(thr)));
   }
-  t.values = numbers(*values, where + ".tree_.values");
-  if (t.values.shape.size() != 3 || t.values.shape[0] != n || t.values.shape[1] != 1)
-    bad("`" + where + ".tree_.values` is not node_count × 1 × classes");
-  return t;
+  if (leaf != leaves) bad("`" + where + ".tree_` has " + std::to_string(leaf) + " leaves for " + std::to_string(n) + " nodes: not a binary tree");
 }
 
+// The forest as scikit-learn's own arrays in the random forest plugin's TreeArrays node
+// (secmlops/models/tree_arrays.hpp), written straight into the node's tensors: no node-by-node
+// ONNX graph, no intermediate copy.
 Graph trees(const State& s, const std::optional<Affine>& scaler, size_t n_classes, uint64_t n_features) {
+  namespace ta = secmlops::models::tree_arrays;
   std::vector<const Value*> estimators;
   if (s.name() == "DecisionTreeClassifier") {
     estimators.push_back(nullptr);
@@ -529,12 +665,10 @@ Graph trees(const State& s, const std::optional<Affine>& scaler, size_t n_classe
   if (scaler && scaler->a.size() != n_features)
     bad("`" + scaler->name + "` scales " + std::to_string(scaler->a.size()) + " features, the model reads " +
         std::to_string(n_features));
-  Graph g(s.name(), n_features, false, true);
-  auto& node = g.node("TreeEnsembleClassifier", {"X"}, {"label", "probabilities"}, "ai.onnx.ml");
-  std::vector<int64_t> tree_ids, node_ids, feature_ids, true_ids, false_ids, missing, c_tree, c_node, c_id;
-  std::vector<double> values, c_weight;
-  std::vector<std::string> modes;
-  const double share = 1.0 / static_cast<double>(estimators.size());
+  std::vector<TreeView> views;
+  std::vector<std::string> wheres;
+  std::vector<int64_t> starts{0};
+  uint64_t total = 0;
   for (size_t ti = 0; ti < estimators.size(); ++ti) {
     std::string where = estimators[ti] == nullptr ? s.name() : s.name() + ".estimators_[" + std::to_string(ti) + "]";
     const Value* tree_value = nullptr;
@@ -545,68 +679,37 @@ Graph trees(const State& s, const std::optional<Affine>& scaler, size_t n_classe
       if (e.name() != "DecisionTreeClassifier" && e.name() != "ExtraTreeClassifier") bad("`" + where + "` is a " + e.name());
       tree_value = &e.at("tree_");
     }
-    TreeNodes t = tree_nodes(*tree_value, where);
-    const uint64_t classes = t.values.shape[2];
-    if (classes != n_classes) bad("`" + where + ".tree_` has " + std::to_string(classes) + " classes, the model " + std::to_string(n_classes));
-    const auto n = static_cast<int64_t>(t.left.size());
+    views.emplace_back(*tree_value, where);
+    if (views.back().classes() != n_classes)
+      bad("`" + where + ".tree_` has " + std::to_string(views.back().classes()) + " classes, the model " + std::to_string(n_classes));
+    total += views.back().nodes();
     // The forest plugin's own bound (50 million nodes); leaf weights within kMaxNumbers.
-    if (node_ids.size() + t.left.size() > 50'000'000 || c_weight.size() + t.values.v.size() > kMaxNumbers)
+    if (total > 50'000'000 || total * n_classes > kMaxNumbers)
       bad("`" + s.name() + "` has more nodes than the random forest plugin represents (50 million)");
-    for (int64_t i = 0; i < n; ++i) {
-      tree_ids.push_back(static_cast<int64_t>(ti));
-      node_ids.push_back(i);
-      missing.push_back(0);
-      const bool leaf = t.left[static_cast<size_t>(i)] == -1;
-      if (leaf) {
-        modes.emplace_back("LEAF");
-        feature_ids.push_back(0);
-        values.push_back(0);
-        true_ids.push_back(0);
-        false_ids.push_back(0);
-        const double* v = t.values.v.data() + static_cast<size_t>(i) * classes;
-        double total = 0;
-        for (uint64_t c = 0; c < classes; ++c) total += v[c];
-        for (uint64_t c = 0; c < classes; ++c) {
-          c_tree.push_back(static_cast<int64_t>(ti));
-          c_node.push_back(i);
-          c_id.push_back(static_cast<int64_t>(c));
-          c_weight.push_back(total > 0 ? v[c] / total * share : 0.0);
-        }
-        continue;
-      }
-      const int64_t l = t.left[static_cast<size_t>(i)], r = t.right[static_cast<size_t>(i)];
-      const int64_t f = t.feature[static_cast<size_t>(i)];
-      if (l <= i || r <= i || l >= n || r >= n) bad("`" + where + ".tree_` node " + std::to_string(i) + " has children outside the tree");
-      if (f < 0 || static_cast<uint64_t>(f) >= n_features) bad("`" + where + ".tree_` node " + std::to_string(i) + " splits on feature " + std::to_string(f));
-      double thr = t.threshold[static_cast<size_t>(i)];
-      if (scaler) {
-        const double a = scaler->a[static_cast<size_t>(f)], c = scaler->c[static_cast<size_t>(f)];
-        if (!(a > 0)) bad("`" + scaler->name + "` has a non-positive scale on feature " + std::to_string(f) + ", which a threshold cannot absorb");
-        thr = (thr - c) / a;
-      }
-      modes.emplace_back("BRANCH_LEQ");
-      feature_ids.push_back(f);
-      values.push_back(float_below(thr));
-      true_ids.push_back(l);
-      false_ids.push_back(r);
-    }
+    starts.push_back(static_cast<int64_t>(total));
+    wheres.push_back(std::move(where));
   }
-  std::vector<int64_t> labels(n_classes);
-  for (size_t c = 0; c < n_classes; ++c) labels[c] = static_cast<int64_t>(c);
-  Graph::ints(node, "class_ids", c_id);
-  Graph::ints(node, "class_nodeids", c_node);
-  Graph::ints(node, "class_treeids", c_tree);
-  Graph::tensor(node, "class_weights_as_tensor", c_weight);
-  Graph::ints(node, "classlabels_int64s", labels);
-  Graph::ints(node, "nodes_falsenodeids", false_ids);
-  Graph::ints(node, "nodes_featureids", feature_ids);
-  Graph::ints(node, "nodes_missing_value_tracks_true", missing);
-  Graph::texts(node, "nodes_modes", modes);
-  Graph::ints(node, "nodes_nodeids", node_ids);
-  Graph::ints(node, "nodes_treeids", tree_ids);
-  Graph::ints(node, "nodes_truenodeids", true_ids);
-  Graph::tensor(node, "nodes_values_as_tensor", values);
-  Graph::text(node, "post_transform", "NONE");
+  Graph g(s.name(), n_features, false, false);
+  g.opset(ta::kDomain, 1);
+  auto& node = g.node(ta::kOpType, {"X"}, {"label", "probabilities"}, ta::kDomain);
+  Graph::raw_tensor(node, ta::kTreeStarts, onnx::TensorProto::INT64, starts);
+  char* left = Graph::raw_buffer(node, ta::kLeft, onnx::TensorProto::INT32, total, 4);
+  char* right = Graph::raw_buffer(node, ta::kRight, onnx::TensorProto::INT32, total, 4);
+  char* feature = Graph::raw_buffer(node, ta::kFeatures, onnx::TensorProto::INT32, total, 4);
+  char* threshold = Graph::raw_buffer(node, ta::kThresholds, onnx::TensorProto::FLOAT, total, 4);
+  uint64_t total_leaves = 0;
+  for (const TreeView& t : views) total_leaves += (t.nodes() + 1) / 2;
+  char* weights = Graph::raw_buffer(node, ta::kLeafWeights, onnx::TensorProto::FLOAT, total_leaves * n_classes, 4);
+  Graph::integer(node, ta::kClasses, static_cast<int64_t>(n_classes));
+  TreeArrayOut out{left, right, feature, threshold, weights};
+  const double share = 1.0 / static_cast<double>(estimators.size());
+  uint64_t leaf_base = 0;
+  for (size_t ti = 0; ti < views.size(); ++ti) {
+    const auto base = static_cast<uint64_t>(starts[ti]);
+    if (views[ti].native()) copy_tree<true>(views[ti], wheres[ti], base, leaf_base, share, n_features, scaler, out);
+    else copy_tree<false>(views[ti], wheres[ti], base, leaf_base, share, n_features, scaler, out);
+    leaf_base += (views[ti].nodes() + 1) / 2;
+  }
   g.output("label", onnx::TensorProto::INT64);
   g.output("probabilities", onnx::TensorProto::FLOAT);
   return g;
@@ -614,10 +717,49 @@ Graph trees(const State& s, const std::optional<Affine>& scaler, size_t n_classe
 
 // ---- SVC ----
 
+// SVMClassifier stores float32. A linear-kernel decision sums products <x, s> that grow with
+// the inputs' scale, so rounding each support vector and coefficient once moves it by more
+// than scikit-learn's margin on some rows. The kernel is linear in each support vector and in
+// each coefficient: every support vector s with coefficients c is sent as three, (s↑, c↑),
+// (s↓, c↑) and (s↑, c↓), where s = s↑ + s↓ and c = c↑ + c↓ split a float64 into the float32
+// nearest it and the float32 nearest the rest. Their sum is the decision to about 2^-48, and any
+// expression linear in the coefficients and support vectors of each class (ART's loss gradient
+// among them) is unchanged.
+void split_linear_kernel(Numbers& sv, Numbers& dual, std::vector<int64_t>& per_class) {
+  const uint64_t n = sv.rows(), d = sv.cols(), rows = dual.rows();
+  auto hi = [](double x) { return static_cast<double>(static_cast<float>(x)); };
+  Numbers sv3, dual3;
+  sv3.shape = {3 * n, d};
+  dual3.shape = {rows, 3 * n};
+  sv3.v.resize(3 * n * d);
+  dual3.v.resize(rows * 3 * n);
+  for (uint64_t j = 0; j < n; ++j) {
+    for (uint64_t c = 0; c < d; ++c) {
+      const double x = sv.v[j * d + c];
+      sv3.v[(3 * j) * d + c] = hi(x);
+      sv3.v[(3 * j + 1) * d + c] = x - hi(x);
+      sv3.v[(3 * j + 2) * d + c] = hi(x);
+    }
+    for (uint64_t r = 0; r < rows; ++r) {
+      const double x = dual.v[r * n + j];
+      dual3.v[r * 3 * n + 3 * j] = hi(x);
+      dual3.v[r * 3 * n + 3 * j + 1] = hi(x);
+      dual3.v[r * 3 * n + 3 * j + 2] = x - hi(x);
+    }
+  }
+  sv = std::move(sv3);
+  dual = std::move(dual3);
+  for (auto& k : per_class) k *= 3;
+}
+
 Graph svc(const State& s, size_t n_classes) {
   const std::string kernel = s.find("kernel") && s.at("kernel").kind == K::Str ? s.str("kernel") : "?";
-  if (kernel != "rbf")
-    bad("`SVC(kernel='" + kernel + "')`: the SVM plugin represents the RBF kernel only");
+  static const std::map<std::string, std::string> kOnnxKernel = {
+      {"rbf", "RBF"}, {"linear", "LINEAR"}, {"poly", "POLY"}, {"sigmoid", "SIGMOID"}};
+  auto onnx_kernel = kOnnxKernel.find(kernel);
+  if (onnx_kernel == kOnnxKernel.end())
+    bad("`SVC(kernel='" + kernel + "')`: the SVM plugin represents the rbf, linear, poly and sigmoid kernels (a callable or "
+        "precomputed kernel is not imported)");
   if (const Value* sp = s.find("_sparse"); sp != nullptr && sp->kind == K::Bool && sp->i != 0)
     bad("`SVC` fitted on sparse data is not imported");
   Numbers sv = matrix_of(s.at("support_vectors_"), "SVC.support_vectors_");
@@ -625,7 +767,11 @@ Graph svc(const State& s, size_t n_classes) {
   Numbers rho = vector_of(s.any_of({"_intercept_", "intercept_"}), "SVC._intercept_");
   Numbers nsup = vector_of(s.any_of({"_n_support", "n_support_"}), "SVC._n_support");
   const double gamma = s.num("_gamma");
-  if (!(gamma > 0)) bad("`SVC._gamma` is not positive");
+  if (kernel == "rbf" && !(gamma > 0)) bad("`SVC._gamma` is not positive");
+  const double coef0 = kernel == "poly" || kernel == "sigmoid" ? s.num("coef0") : 0.0;
+  const double degree = kernel == "poly" ? s.num("degree") : 3.0;
+  if (kernel == "poly" && !(degree >= 0 && degree <= 100 && degree == std::floor(degree)))
+    bad("`SVC.degree` is not a whole number from 0 to 100");
   if (nsup.v.size() != n_classes) bad("`SVC._n_support` has " + std::to_string(nsup.v.size()) + " entries for " + std::to_string(n_classes) + " classes");
   const size_t pairs = n_classes * (n_classes - 1) / 2;
   if (rho.v.size() != pairs) bad("`SVC._intercept_` has " + std::to_string(rho.v.size()) + " values for " + std::to_string(pairs) + " class pairs");
@@ -637,14 +783,15 @@ Graph svc(const State& s, size_t n_classes) {
     total += x;
   }
   if (total != static_cast<double>(sv.rows())) bad("`SVC._n_support` does not add up to the support vectors");
+  if (kernel == "linear") split_linear_kernel(sv, dual, per_class);
   Graph g("SVC", sv.cols(), false, true);
   auto& node = g.node("SVMClassifier", {"X"}, {"label", "probabilities"}, "ai.onnx.ml");
   std::vector<int64_t> labels(n_classes);
   for (size_t c = 0; c < n_classes; ++c) labels[c] = static_cast<int64_t>(c);
   Graph::ints(node, "classlabels_ints", labels);
   Graph::floats(node, "coefficients", dual.v);
-  Graph::floats(node, "kernel_params", {gamma, 0.0, 3.0});
-  Graph::text(node, "kernel_type", "RBF");
+  Graph::floats(node, "kernel_params", {gamma, coef0, degree});
+  Graph::text(node, "kernel_type", onnx_kernel->second);
   Graph::text(node, "post_transform", "NONE");
   const Value* pa = s.find("_probA") ? s.find("_probA") : s.find("probA_");
   const Value* pb = s.find("_probB") ? s.find("_probB") : s.find("probB_");
@@ -736,21 +883,27 @@ Converted convert_estimator(const Value& root) {
   const size_t k = labels.size();
   const std::string& n = s.name();
   std::optional<Graph> g;
+  std::string plugin;
   if (n == "LogisticRegression" || n == "LinearSVC") {
     g.emplace(linear(s, scaler, k));
+    plugin = n == "LinearSVC" ? "linear_svm" : "logreg";
   } else if (n == "MLPClassifier") {
     g.emplace(mlp(s, scaler, k));
+    plugin = "mlp";
   } else if (n == "RandomForestClassifier" || n == "ExtraTreesClassifier" || n == "DecisionTreeClassifier") {
     const Value* nf = s.find("n_features_in_");
     if (nf == nullptr || nf->kind != K::Int || nf->i <= 0) bad("`" + n + "` does not record n_features_in_");
     g.emplace(trees(s, scaler, k, static_cast<uint64_t>(nf->i)));
+    plugin = "random_forest";
   } else if (n == "SVC") {
-    if (scaler) bad("`Pipeline` of a scaler and `SVC`: the RBF kernel of scaled inputs is not an RBF kernel of the raw inputs, and the SVM plugin has no scaler in front");
+    if (scaler) bad("`Pipeline` of a scaler and `SVC`: a kernel of scaled inputs is not the same kernel of the raw inputs, and the SVM plugin has no scaler in front");
     g.emplace(svc(s, k));
+    plugin = "rbf_svm";
   } else {
     bad("`" + n + "` is not an estimator secmlops imports (at the top of a pickle or as a Pipeline's last step)");
   }
   Converted c;
+  c.plugin = plugin;
   c.version = version;
   c.class_labels = labels;
   if (scaler && scaler->a.size() != n_features_of(s, scaler->a.size()))

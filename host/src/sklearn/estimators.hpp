@@ -1,7 +1,8 @@
 // Maps a rebuilt scikit-learn estimator onto the ONNX layout its model plugin already imports
 // (docs/models.md): linear models and MLPs as MatMul/Add graphs with float64 weights, forests as
-// a TreeEnsembleClassifier with float64 tensors, SVC as an SVMClassifier. A scaler in front of a
-// linear model or an MLP is folded into the first layer's weights.
+// the random forest plugin's TreeArrays node (scikit-learn's arrays as raw tensors), SVC as an
+// SVMClassifier. A scaler in front of a linear model or an MLP is folded into the first layer's
+// weights, in front of trees into the thresholds.
 #pragma once
 
 #include "sklearn/pickle_value.hpp"
@@ -16,6 +17,7 @@ struct Converted {
   std::vector<uint8_t> onnx;               // carries secmlops.class_labels and the estimator's name
   std::string estimator;                   // e.g. "Pipeline(StandardScaler, LogisticRegression)"
   std::string version;                     // _sklearn_version as written
+  std::string plugin;                      // the model plugin the graph is written for
   std::vector<std::string> class_labels;   // classes_, as text
 };
 

@@ -27,7 +27,7 @@ const char* kind_name(Value::Kind kind) {
 }
 
 const char* supported_estimators() {
-  return "LogisticRegression, LinearSVC, SVC (RBF kernel), RandomForestClassifier, ExtraTreesClassifier, "
+  return "LogisticRegression, LinearSVC, SVC (rbf, linear, poly or sigmoid kernel), RandomForestClassifier, ExtraTreesClassifier, "
          "DecisionTreeClassifier, MLPClassifier (ReLU), and Pipelines of StandardScaler or MinMaxScaler "
          "followed by one of them";
 }
@@ -91,7 +91,8 @@ const std::unordered_map<std::string_view, Role>& allowlist() {
 const char* known_unsupported(std::string_view name) {
   if (name.find("GradientBoosting") != std::string_view::npos)
     return "boosted trees (their scores are sums of regression trees passed through a loss link) are not "
-           "represented by any model plugin";
+           "represented by any model plugin (the random_forest plugin averages class distributions and refuses "
+           "an ensemble with a post-transform or base values)";
   return nullptr;
 }
 

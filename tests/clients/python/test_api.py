@@ -425,6 +425,101 @@ class Pipelines(unittest.TestCase):
         self.assertEqual(report.files[0].sha256, hashlib.sha256(EVIL_PICKLE).hexdigest())
 
 
+def sklearn_available():
+    try:
+        import sklearn  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+@unittest.skipUnless(PLUGINS and sklearn_available(), "needs SECMLOPS_PLUGIN_DIR and scikit-learn (Debian python3-sklearn)")
+class SklearnModels(unittest.TestCase):
+    """ImportModel: scikit-learn pickles and joblib files uploaded, scanned and rebuilt without
+    being unpickled, then predicted like any model; hostile and unsupported files are refused
+    with the reason."""
+
+    @classmethod
+    def setUpClass(cls):
+        import io
+        import pickle
+
+        import joblib
+        import numpy as np
+        from sklearn.datasets import make_classification
+        from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+        from sklearn.linear_model import LogisticRegression
+
+        cls.server = Server("--plugin-dir", PLUGINS)
+        cls.channel = grpc.insecure_channel(cls.server.unix)
+        cls.models = model_grpc.ModelServiceStub(cls.channel)
+        x, y = make_classification(n_samples=300, n_features=6, n_informative=4, random_state=0)
+        cls.x = x[:40]
+        cls.lr = LogisticRegression(max_iter=500).fit(x, y)
+        cls.rf = RandomForestClassifier(n_estimators=10, random_state=0).fit(x, y)
+        cls.lr_pickle = pickle.dumps(cls.lr, protocol=4)
+        buf = io.BytesIO()
+        joblib.dump(cls.rf, buf, compress=("zlib", 3))
+        cls.rf_joblib = buf.getvalue()
+        cls.gb_pickle = pickle.dumps(GradientBoostingClassifier(n_estimators=3).fit(x, y))
+        cls.np = np
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.channel.close()
+        cls.server.stop()
+
+    def assertCode(self, code, request):
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.models.ImportModel(request)
+        self.assertEqual(cm.exception.code(), code, cm.exception.details())
+        return cm.exception.details()
+
+    def predict(self, summary):
+        p = self.models.Predict(model_pb.PredictRequest(model_id=summary.id, features=matrix(self.x.tolist())))
+        return self.np.array(p.probabilities.values).reshape(p.probabilities.rows, p.probabilities.cols)
+
+    def test_pickle_and_joblib_predict_as_scikit_learn(self):
+        lr = self.models.ImportModel(model_pb.ImportModelRequest(model=self.lr_pickle, name="lr", file_name="lr.pkl"))
+        self.assertEqual((lr.name, lr.plugin, lr.n_features, lr.n_classes), ("lr", "logreg", 6, 2))
+        self.assertLess(abs(self.predict(lr) - self.lr.predict_proba(self.x)).max(), 1e-9)
+        rf = self.models.ImportModel(model_pb.ImportModelRequest(model=self.rf_joblib, file_name="rf.joblib"))
+        self.assertEqual(rf.plugin, "random_forest")
+        self.assertLess(abs(self.predict(rf) - self.rf.predict_proba(self.x)).max(), 1e-6)
+        # An imported model exports as ONNX, which ImportModel takes as well.
+        onnx = self.models.ExportOnnx(model_pb.ModelRef(model_id=rf.id)).onnx
+        again = self.models.ImportModel(model_pb.ImportModelRequest(model=onnx))
+        self.assertLess(abs(self.predict(again) - self.predict(rf)).max(), 1e-6)
+
+    def test_hostile_and_unsupported_files_are_refused_with_the_reason(self):
+        import pickle
+
+        class Evil:
+            def __reduce__(self):
+                return (os.system, ("id",))
+
+        details = self.assertCode(grpc.StatusCode.FAILED_PRECONDITION,
+                                  model_pb.ImportModelRequest(model=pickle.dumps(Evil()), file_name="evil.pkl"))
+        self.assertIn("pickle scanner", details)
+        self.assertIn("evil.pkl", details)
+        details = self.assertCode(grpc.StatusCode.FAILED_PRECONDITION,
+                                  model_pb.ImportModelRequest(model=self.gb_pickle, file_name="gb.pkl"))
+        self.assertIn("GradientBoostingClassifier", details)
+        self.assertIn("boosted trees", details)
+        details = self.assertCode(grpc.StatusCode.INVALID_ARGUMENT,
+                                  model_pb.ImportModelRequest(model=self.lr_pickle[: len(self.lr_pickle) // 2]))
+        self.assertIn("past the end", details)
+        self.assertCode(grpc.StatusCode.INVALID_ARGUMENT, model_pb.ImportModelRequest(model=b""))
+        self.assertCode(grpc.StatusCode.INVALID_ARGUMENT, model_pb.ImportModelRequest(model=b"\x08\x07garbage"))
+        # A pickle handed to ImportOnnx says where it belongs.
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.models.ImportOnnx(model_pb.ImportOnnxRequest(plugin="logreg", onnx=self.lr_pickle))
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
+        self.assertIn("ImportModel", cm.exception.details())
+        # The server is still serving.
+        self.models.ImportModel(model_pb.ImportModelRequest(model=self.lr_pickle))
+
+
 class Limits(unittest.TestCase):
     def test_model_count_limit(self):
         with Server("--max-models", "1") as server, grpc.insecure_channel(server.unix) as ch:

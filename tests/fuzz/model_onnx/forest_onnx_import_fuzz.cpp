@@ -1,4 +1,4 @@
-// Fuzzes TreeEnsembleClassifier import; an accepted forest must also predict.
+// Fuzzes TreeEnsembleClassifier and TreeArrays import; an accepted forest must also predict.
 #include "forest_onnx.hpp"
 
 #include <cstddef>

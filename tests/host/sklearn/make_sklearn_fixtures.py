@@ -9,7 +9,12 @@
 * hand-built streams for layouts other than the installed scikit-learn writes (other
   `_sklearn_version`, tree node records with `missing_go_to_left` and fractions in `values` as
   1.3/1.4+ write them, protocol 5 in-band buffers), and refusals: an unknown version, an
-  xgboost-like global, boosted trees, an SVC with a polynomial kernel, a malicious REDUCE;
+  xgboost-like global, boosted trees, an SVC with a callable kernel, a malicious REDUCE;
+* workshop/models/{random_forest,logistic_regression,svm}_model.pkl: the Secure-MLOps
+  workshop's three models as its notebook pickles them, with workshop_test.csv and, for the
+  differentiable two, FGSM and PGD as ART 1.20 computes them (tests/plugins/attacks/art_reference.py
+  on the parameters the plugins hold), in <name>.{fgsm,pgd}.csv; the same for polynomial and
+  sigmoid SVCs (svc_poly_binary, svc_sigmoid);
 * manifest.json: what each file is and what the test expects of it.
 """
 import copyreg
@@ -109,6 +114,12 @@ MODELS = {
     "svc_rbf_proba": (SVC(probability=True, random_state=0), "multi", "proba", "rbf_svm"),
     "svc_rbf_binary": (SVC(probability=True, random_state=0), "binary", "proba", "rbf_svm"),
     "svc_rbf": (SVC(), "multi", "decision", "rbf_svm"),
+    "svc_linear_proba": (SVC(kernel="linear", probability=True, random_state=0), "multi", "proba", "rbf_svm"),
+    "svc_linear_binary": (SVC(kernel="linear"), "binary", "decision", "rbf_svm"),
+    "svc_poly_proba": (SVC(kernel="poly", coef0=1.0, probability=True, random_state=0), "multi", "proba", "rbf_svm"),
+    "svc_poly_binary": (SVC(kernel="poly", degree=2, coef0=0.5), "binary", "decision", "rbf_svm"),
+    "svc_sigmoid_proba": (SVC(kernel="sigmoid", probability=True, random_state=0), "binary", "proba", "rbf_svm"),
+    "svc_sigmoid": (SVC(kernel="sigmoid", coef0=-0.5), "multi", "decision", "rbf_svm"),
     "rf": (RandomForestClassifier(n_estimators=40, random_state=0), "multi", "proba", "random_forest"),
     "rf_binary": (RandomForestClassifier(n_estimators=25, max_depth=6, random_state=1), "binary", "proba", "random_forest"),
     "extra_trees": (ExtraTreesClassifier(n_estimators=20, random_state=0), "multi", "proba", "random_forest"),
@@ -229,8 +240,9 @@ xgb.n_estimators = 100
 refused("xgb.pkl", pickle.dumps(xgb, protocol=4), "this file is a pickle of `xgboost.sklearn.XGBClassifier`")
 gb = GradientBoostingClassifier(n_estimators=5, random_state=0).fit(DATA["binary"][0], DATA["binary"][1])
 refused("gb.pkl", pickle.dumps(gb), "GradientBoostingClassifier")
-svc_poly = SVC(kernel="poly").fit(DATA["binary"][0], DATA["binary"][1])
-refused("svc_poly.pkl", pickle.dumps(svc_poly), "kernel='poly'")
+svc_callable = SVC(kernel="poly").fit(DATA["binary"][0], DATA["binary"][1])
+svc_callable.kernel = "cosine"  # what a callable kernel's name would be; the state is otherwise valid
+refused("svc_cosine.pkl", pickle.dumps(svc_callable), "kernel='cosine'")
 
 
 class Evil:
@@ -251,6 +263,71 @@ refused("plain_dict.pkl", pickle.dumps({"weights": [1.0, 2.0]}), "this file is a
 good = pickle.dumps(FITTED["lr_binary"], protocol=4)
 refused("lr.truncated.pkl", good[: len(good) // 2], "truncated")
 refused("lr.protocol1.pkl", pickle.dumps(FITTED["lr_binary"], protocol=1), "protocol")
+
+
+# ---- the workshop's three models, and attacks as ART computes them ----
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "plugins", "attacks"))
+import art_reference  # noqa: E402  (NumPy transcription of ART 1.20's FGSM/PGD and SVC loss)
+
+x, y = make_classification(n_samples=2000, n_features=20, n_informative=10, n_redundant=4, n_classes=2,
+                           class_sep=1.0, flip_y=0.02, random_state=42)
+WX, WY, WXT, WYT = x[:1600], y[:1600], x[1600:], y[1600:]
+write_csv(os.path.join(OUT, "workshop_test.csv"), WXT, WYT)
+DATA["workshop"] = (WX, WY, WXT, WYT)
+NAMES["workshop"] = np.array([0, 1])
+WORKSHOP = {
+    "random_forest_model": (RandomForestClassifier(n_estimators=100, max_depth=10, random_state=42), "random_forest"),
+    "logistic_regression_model": (LogisticRegression(C=1.0, max_iter=200), "logreg"),
+    "svm_model": (SVC(kernel="rbf", C=1.0, gamma="scale", probability=True, random_state=42), "rbf_svm"),
+}
+os.makedirs(os.path.join(OUT, "workshop", "models"), exist_ok=True)
+for name, (model, plugin) in WORKSHOP.items():
+    model.fit(WX, WY)
+    expected(name, model, "workshop")
+    dump(os.path.join("workshop", "models", name + ".pkl"), model)
+    add(name, model, "workshop", os.path.join("workshop", "models", name + ".pkl"), plugin=plugin)
+
+
+def f32(a):
+    return np.asarray(a, dtype=np.float32).astype(np.float64)
+
+
+def art_model(m):
+    """The reference model for what the plugin holds: float64 weights for logistic regression
+    (two classes as softmax over [0, z], i.e. sigmoid(z)); an SVC's libsvm arrays rounded to
+    float32, as ONNX's SVMClassifier stores them."""
+    if isinstance(m, LogisticRegression):
+        w = np.vstack([np.zeros_like(m.coef_[0]), m.coef_[0]]).T if len(m.classes_) == 2 else m.coef_.T
+        b = np.array([0.0, m.intercept_[0]]) if len(m.classes_) == 2 else m.intercept_
+        return art_reference.LinearSoftmax(w, b)
+    return art_reference.RbfSvm(f32(m.support_vectors_), f32(m._dual_coef_), m._n_support, f32(m._intercept_),
+                                float(np.float32(m._gamma)), m.kernel, float(np.float32(m.coef0)), m.degree)
+
+
+ATTACKS = {"fgsm": {"norm": "inf", "targeted": False, "eps": 0.1, "eps_step": 0.1},
+           "pgd": {"norm": "inf", "targeted": False, "eps": 0.3, "eps_step": 0.05, "max_iter": 10}}
+manifest["attacked"] = {}
+for name, model, kind in (("logistic_regression_model", WORKSHOP["logistic_regression_model"][0], "workshop"),
+                          ("svm_model", WORKSHOP["svm_model"][0], "workshop"),
+                          ("svc_poly_binary", FITTED["svc_poly_binary"], "binary"),
+                          ("svc_sigmoid", FITTED["svc_sigmoid"], "multi")):
+    xte, yte = DATA[kind][2][:100], DATA[kind][3][:100]
+    ref = art_model(model)
+    file_name = os.path.join("workshop", "models", name + ".pkl") if kind == "workshop" else name + ".pkl"
+    manifest["attacked"][file_name] = {"data": kind, "rows": len(xte)}
+    for attack, cfg in ATTACKS.items():
+        adv = (art_reference.pgd if attack == "pgd" else art_reference.fgsm)(ref, xte, yte, cfg)
+        with open(os.path.join(OUT, f"{name}.{attack}.csv"), "w") as f:
+            for row in adv:
+                f.write(",".join(repr(float(v)) for v in row) + "\n")
+        manifest["attacked"][file_name][attack] = dict(expected=f"{name}.{attack}.csv",
+                                                        params={k: str(v).lower() for k, v in cfg.items()})
+        # How the attack does on scikit-learn itself (reported, not asserted: the plugin's own
+        # figures are checked against these by the test).
+        # (predict_proba's argmax for an SVC with probabilities: what secmlops predicts, see expected()).
+        pred = model.classes_[model.predict_proba(adv).argmax(axis=1)] if getattr(model, "probability", False) \
+            else model.predict(adv)
+        manifest["attacked"][file_name][attack]["sklearn_adversarial_accuracy"] = float((pred == NAMES[kind][yte]).mean())
 
 with open(os.path.join(OUT, "manifest.json"), "w") as f:
     json.dump(manifest, f, indent=1, sort_keys=True)

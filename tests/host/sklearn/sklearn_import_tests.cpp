@@ -1,6 +1,7 @@
 // scikit-learn models pickled by Python, loaded through load_model_file with the real plugins,
 // predict what scikit-learn predicted on every test row; what is not supported is refused with
 // a message that says what the file is.
+#include "secmlops/host/attack_runner.hpp"
 #include "secmlops/host/csv.hpp"
 #include "secmlops/host/model_io.hpp"
 #include "secmlops/host/registry.hpp"
@@ -204,6 +205,57 @@ TEST(SklearnImport, CliAttacksAPickleAsArtDoes) {
     worst = std::max(worst, std::abs(adv(i, 7) - std::stod(want.labels[i])));
   }
   EXPECT_LE(worst, 1e-9) << "largest difference from ART's FGSM";
+}
+
+// FGSM and PGD on imported differentiable models (the workshop's logistic regression and RBF SVM,
+// polynomial and sigmoid SVCs) give ART's adversarial examples (the NumPy transcription of ART
+// 1.20 on the parameters the plugins hold) on every coordinate, and fool the imported model as
+// they fool scikit-learn's.
+TEST(SklearnImport, ImportedModelsAreAttackedAsArtDoes) {
+  const auto m = manifest();
+  ASSERT_EQ(m["attacked"].size(), 4u);
+  for (const auto& [file, spec] : m["attacked"].items()) {
+    SCOPED_TRACE(file);
+    LoadedModel model = load_model_file(registry(), fixture(file));
+    const uint64_t rows = spec["rows"];
+    const DenseMatrix all = test_rows(spec["data"]);
+    const DenseMatrix x(rows, all.cols, std::vector<double>(all.data.begin(), all.data.begin() + rows * all.cols));
+    auto csv = read_csv(fixture(spec["data"].get<std::string>() + "_test.csv"));
+    std::vector<int32_t> y;
+    for (uint64_t r = 0; r < rows; ++r) {
+      const std::string& label = csv.rows[r].back();
+      auto it = std::find(model.class_labels.begin(), model.class_labels.end(), label);
+      ASSERT_NE(it, model.class_labels.end()) << label;
+      y.push_back(static_cast<int32_t>(it - model.class_labels.begin()));
+    }
+    for (const char* attack : {"fgsm", "pgd"}) {
+      SCOPED_TRACE(attack);
+      KeyValues params;
+      for (const auto& [k, v] : spec[attack]["params"].items()) params.emplace_back(k, v.get<std::string>());
+      auto plugin = registry().find(SECMLOPS_KIND_ATTACK, attack);
+      ASSERT_TRUE(plugin);
+      const AttackOutput out = run_attack(*plugin, *model.session, x, y, params);
+      const Expected want = expected(spec[attack]["expected"]);  // rows of d values, the last read as a label
+      ASSERT_EQ(want.scores.size(), rows);
+      double worst = 0;
+      for (uint64_t r = 0; r < rows; ++r) {
+        for (uint64_t c = 0; c + 1 < x.cols; ++c) worst = std::max(worst, std::abs(out.x_adv(r, c) - want.scores[r][c]));
+        worst = std::max(worst, std::abs(out.x_adv(r, x.cols - 1) - std::stod(want.labels[r])));
+      }
+      EXPECT_LE(worst, 1e-6) << "largest difference from ART's adversarial examples";
+      const DenseMatrix p = model.session->predict_proba(out.x_adv);
+      size_t correct = 0;
+      for (uint64_t r = 0; r < rows; ++r) {
+        uint64_t best = 0;
+        for (uint64_t c = 1; c < p.cols; ++c)
+          if (p(r, c) > p(r, best)) best = c;
+        correct += static_cast<int32_t>(best) == y[r];
+      }
+      EXPECT_NEAR(static_cast<double>(correct) / static_cast<double>(rows),
+                  spec[attack]["sklearn_adversarial_accuracy"].get<double>(), 0.02)
+          << "adversarial accuracy against scikit-learn's on the same examples";
+    }
+  }
 }
 
 }  // namespace

@@ -16,15 +16,18 @@ tiny (||g|| ~ 1e-7 and below): there the tolerance of older versions shortens th
 
 Three losses: the cross-entropy of a linear softmax model (ART's gradient for logistic
 regression), ART's linear-SVM loss (ScikitlearnSVC.loss_gradient, LinearSVC branch, ART 1.20) and
-ART's kernel-SVM loss (the same method's SVC branch, RBF kernel) with scikit-learn's vote-based
-predict (an SVC without Platt parameters, whose labels ART takes from predict).
+ART's kernel-SVM loss (the same method's SVC branch: RBF, linear and polynomial kernels as ART 1.20
+differentiates them; the sigmoid kernel, which ART does not differentiate, exactly) with
+scikit-learn's vote-based predict (an SVC without Platt parameters, whose labels ART takes from
+predict).
 
 usage: art_reference.py OUT.json [--model softmax|svm|rbf] [--weights W.json] [--data D.json]
        (weights read from a file let the real model plugins be checked: softmax {"W": d x k,
        "b": k}; svm {"coef": rows x d, "intercept": rows} in scikit-learn's layout, one row
        for two classes; rbf {"support_vectors": n_sv x d, "dual_coef": (k-1) x n_sv in libsvm's
        sign, "n_support": k, "intercept": one per class pair (decision = sum coef K + intercept,
-       positive for the pair's first class), "gamma"})"""
+       positive for the pair's first class), "gamma", and optionally "kernel" (rbf, linear, poly,
+       sigmoid), "coef0", "degree"})"""
 import argparse
 import json
 
@@ -83,21 +86,42 @@ class RbfSvm:
     predict: libsvm's votes (scikit-learn's SVC.predict): pair (i, j) votes for i when its
     decision value is > 0, else for j; the first class with the most votes wins.
 
-    loss_gradient: ART 1.20 ScikitlearnSVC.loss_gradient, SVC branch with the RBF kernel, over
+    loss_gradient: ART 1.20 ScikitlearnSVC.loss_gradient, SVC branch (RBF kernel here; others below), over
     scikit-learn's public dual_coef_ (libsvm's sign, negated for two classes): for label l and
     every other class o, sign * m * dual_coef_[r, s] * grad K(x, sv_s) summed over the support
     vectors s of classes l and o, with r = o if o < l else o - 1, m = -1 if o < l else +1,
-    sign = +1 for two classes and -1 otherwise, grad K(x, s) = -2 gamma K(x, s) (x - s)."""
+    sign = +1 for two classes and -1 otherwise, grad K(x, s) = -2 gamma K(x, s) (x - s).
 
-    def __init__(self, sv, dual, n_support, intercept, gamma):
+    Other kernels (ART's _get_kernel_gradient_sv): linear grad K = s; poly
+    grad K = degree (gamma <x, s> + coef0)^(degree - 1) s (ART leaves out the factor gamma);
+    sigmoid (ART raises NotImplementedError) the exact gamma (1 - tanh^2(gamma <x, s> + coef0)) s."""
+
+    def __init__(self, sv, dual, n_support, intercept, gamma, kernel="rbf", coef0=0.0, degree=3):
         self.sv, self.gamma, self.intercept = sv, gamma, intercept
+        self.kind, self.coef0, self.degree = kernel, coef0, int(degree)
         self.k = len(n_support)
         self.start = np.concatenate([[0], np.cumsum(n_support)]).astype(int)
         self.dual = dual
         self.public = -dual if self.k == 2 else dual
 
     def kernel(self, x):
+        t = x @ self.sv.T
+        if self.kind == "linear":
+            return t
+        if self.kind == "poly":
+            return (self.gamma * t + self.coef0) ** self.degree
+        if self.kind == "sigmoid":
+            return np.tanh(self.gamma * t + self.coef0)
         return np.exp(-self.gamma * ((x[:, None, :] - self.sv[None, :, :]) ** 2).sum(axis=2))
+
+    def kernel_slope(self, x):
+        """d K / d <x, s> for the kernels that are functions of the dot product."""
+        t = x @ self.sv.T
+        if self.kind == "linear":
+            return np.ones_like(t)
+        if self.kind == "poly":
+            return self.degree * (self.gamma * t + self.coef0) ** (self.degree - 1)
+        return self.gamma * (1 - np.tanh(self.gamma * t + self.coef0) ** 2)
 
     def decision(self, x):
         kern, st, out, p = self.kernel(x), self.start, [], 0
@@ -117,7 +141,8 @@ class RbfSvm:
         return np.argmax(votes, axis=1)
 
     def loss_gradient(self, x, y):
-        kern, st = self.kernel(x), self.start
+        st = self.start
+        kern = self.kernel(x) if self.kind == "rbf" else self.kernel_slope(x)
         sign = 1.0 if self.k == 2 else -1.0
         g = np.zeros_like(x)
         for n, label in enumerate(y):
@@ -129,7 +154,10 @@ class RbfSvm:
                 for cls in (label, other):
                     s = slice(st[cls], st[cls + 1])
                     w = self.public[row, s] * kern[n, s]
-                    g[n] += sign * mult * -2 * self.gamma * (w.sum() * x[n] - w @ self.sv[s])
+                    if self.kind == "rbf":
+                        g[n] += sign * mult * -2 * self.gamma * (w.sum() * x[n] - w @ self.sv[s])
+                    else:
+                        g[n] += sign * mult * (w @ self.sv[s])
         return g
 
 
@@ -236,7 +264,8 @@ def main():
     wj = json.load(open(args.weights)) if args.weights else None
     if args.model == "rbf":
         model = RbfSvm(np.array(wj["support_vectors"], dtype=float), np.array(wj["dual_coef"], dtype=float),
-                       wj["n_support"], np.array(wj["intercept"], dtype=float), float(wj["gamma"]))
+                       wj["n_support"], np.array(wj["intercept"], dtype=float), float(wj["gamma"]),
+                       wj.get("kernel", "rbf"), float(wj.get("coef0", 0.0)), int(wj.get("degree", 3)))
         d, k = model.sv.shape[1], model.k
         w, b = model.sv, model.intercept
     elif args.model == "svm":

@@ -8,7 +8,9 @@
 //   (LinearClassifier), independently of the gradient the plugin computes;
 // - RBF SVM: support vectors, coefficients, intercepts and gamma from the core model the ONNX
 //   export describes; the attacked model is that export without its Platt parameters (an SVC
-//   fitted with probability=False), whose labels are scikit-learn's vote-based predict.
+//   fitted with probability=False), whose labels are scikit-learn's vote-based predict. The same
+//   support vectors and coefficients with a linear, polynomial or sigmoid kernel make the
+//   kernel SVMs an imported scikit-learn SVC can be.
 #include "secmlops/host/attack_runner.hpp"
 #include "secmlops/host/registry.hpp"
 #include "secmlops/host/robustness.hpp"
@@ -25,6 +27,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <optional>
 #include <random>
 
 namespace secmlops::host {
@@ -78,12 +81,14 @@ nlohmann::json svm_weights(const ModelSession& m, uint64_t /*d*/) {
   return {{"coef", coef}, {"intercept", std::vector<double>(g.model.intercept.begin(), g.model.intercept.end())}};
 }
 
-// The RBF SVM's exported model without Platt parameters, and its weights for the reference.
-std::vector<uint8_t> rbf_without_platt(const ModelSession& m) {
+// The RBF SVM's exported model without Platt parameters (and with `kernel` when given), and its
+// weights for the reference.
+std::vector<uint8_t> svm_without_platt(const ModelSession& m, std::optional<plugins::rbf_svm::Kernel> kernel) {
   auto bytes = m.export_onnx();
   auto core = plugins::rbf_svm::import_onnx(sdk::Bytes{bytes.data(), bytes.size()});
   plugins::rbf_svm::SvmModel plain;
-  plain.assign(core.support_vectors(), core.n_support(), core.dual_coef(), core.intercept(), {}, {}, core.gamma());
+  plain.assign(core.support_vectors(), core.n_support(), core.dual_coef(), core.intercept(), {}, {},
+               kernel.value_or(core.kernel()));
   return plugins::rbf_svm::export_onnx(plain);
 }
 
@@ -97,11 +102,12 @@ nlohmann::json rbf_weights(const ModelSession& m, uint64_t /*d*/) {
     return out;
   };
   return {{"support_vectors", rows(core.support_vectors())}, {"dual_coef", rows(core.dual_coef())},
-          {"n_support", core.n_support()}, {"intercept", core.intercept()}, {"gamma", core.gamma()}};
+          {"n_support", core.n_support()}, {"intercept", core.intercept()}, {"gamma", core.gamma()},
+          {"kernel", core.kernel().name()}, {"coef0", core.kernel().coef0}, {"degree", core.kernel().degree}};
 }
 
 void check_against_reference(const std::string& model_name, uint32_t classes, const std::string& loss,
-                             WeightsReader read_weights) {
+                             WeightsReader read_weights, std::optional<plugins::rbf_svm::Kernel> kernel = {}) {
   auto plugin = registry().find(SECMLOPS_KIND_MODEL, model_name);
   if (!plugin) GTEST_SKIP() << model_name << " plugin not built";
   const uint64_t d = 6, n = 300;
@@ -117,7 +123,7 @@ void check_against_reference(const std::string& model_name, uint32_t classes, co
   fitted.fit(x, y, {});
   ModelSession plain(*plugin);
   if (loss == "rbf") {
-    ASSERT_TRUE(plain.import_onnx(rbf_without_platt(fitted)));
+    ASSERT_TRUE(plain.import_onnx(svm_without_platt(fitted, kernel)));
   }
   ModelSession& m = loss == "rbf" ? plain : fitted;
   test::TempDir dir;
@@ -167,6 +173,21 @@ TEST(RealModels, LogisticRegressionMulticlassMatchesTheReference) {
 TEST(RealModels, RbfSvmBinaryMatchesTheReference) { check_against_reference("rbf_svm", 2, "rbf", rbf_weights); }
 TEST(RealModels, RbfSvmMulticlassMatchesTheReference) {
   check_against_reference("rbf_svm", 3, "rbf", rbf_weights);
+}
+// Kernels other than RBF (as imported from scikit-learn's SVC); gamma as `gamma='scale'` gives
+// for these inputs (variance ≈ 0.03, six features).
+using plugins::rbf_svm::Kernel;
+TEST(RealModels, PolynomialKernelSvmMatchesTheReference) {
+  check_against_reference("rbf_svm", 3, "rbf", rbf_weights, Kernel{Kernel::poly, 4.0, 1.0, 3});
+  check_against_reference("rbf_svm", 2, "rbf", rbf_weights, Kernel{Kernel::poly, 4.0, 0.0, 2});
+}
+TEST(RealModels, LinearKernelSvmMatchesTheReference) {
+  check_against_reference("rbf_svm", 3, "rbf", rbf_weights, Kernel{Kernel::linear, 4.0, 0, 3});
+  check_against_reference("rbf_svm", 2, "rbf", rbf_weights, Kernel{Kernel::linear, 4.0, 0, 3});
+}
+TEST(RealModels, SigmoidKernelSvmMatchesTheReference) {
+  check_against_reference("rbf_svm", 3, "rbf", rbf_weights, Kernel{Kernel::sigmoid, 0.5, -1.0, 3});
+  check_against_reference("rbf_svm", 2, "rbf", rbf_weights, Kernel{Kernel::sigmoid, 0.5, 0.0, 3});
 }
 TEST(RealModels, LinearSvmBinaryMatchesTheReference) { check_against_reference("linear_svm", 2, "svm", svm_weights); }
 TEST(RealModels, LinearSvmMulticlassMatchesTheReference) {

@@ -5,6 +5,8 @@
 #include "support/model_plugin_checks.hpp"
 #include "forest.hpp"
 #include "forest_onnx.hpp"
+#include <secmlops/models/onnx_io.hpp>
+#include <secmlops/models/tree_arrays.hpp>
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
 
@@ -240,6 +242,103 @@ TEST(RandomForest, ImportRejectsOtherGraphsAndMalformedTrees) {
   t.left = {1, 0, 1};
   t.feature = {9, 0, 0};
   EXPECT_THROW(f.assign({t}, 2, 2), sdk::Error);
+}
+
+}  // namespace
+}  // namespace secmlops::test
+
+namespace secmlops::test {
+namespace {
+
+// The TreeArrays node (secmlops/models/tree_arrays.hpp) the scikit-learn importer hands the
+// plugin: one tree, x0 <= 0.5 → class 0 else class 1, in scikit-learn's layout; `edit` breaks it.
+struct ArraysGraph {
+  std::vector<int64_t> starts{0, 3};
+  std::vector<int32_t> left{1, -1, -1}, right{2, -1, -1}, feature{0, 0, 0};
+  std::vector<float> threshold{0.5f, 0, 0}, weights{1, 0, 0, 1};
+  int64_t classes = 2;
+  int32_t threshold_type = onnx::TensorProto::FLOAT;
+
+  [[nodiscard]] std::vector<uint8_t> bytes() const {
+    namespace ta = secmlops::models::tree_arrays;
+    auto model = models::onnx_io::skeleton("arrays", 2);
+    auto* node = model.mutable_graph()->add_node();
+    node->set_domain(ta::kDomain);
+    node->set_op_type(ta::kOpType);
+    node->add_input("X");
+    auto raw = [&](const char* name, int32_t type, const void* data, size_t count, size_t size) {
+      auto* a = node->add_attribute();
+      a->set_name(name);
+      a->set_type(onnx::AttributeProto::TENSOR);
+      a->mutable_t()->set_data_type(type);
+      a->mutable_t()->add_dims(static_cast<int64_t>(count));
+      a->mutable_t()->set_raw_data(data, count * size);
+    };
+    raw(ta::kTreeStarts, onnx::TensorProto::INT64, starts.data(), starts.size(), 8);
+    raw(ta::kLeft, onnx::TensorProto::INT32, left.data(), left.size(), 4);
+    raw(ta::kRight, onnx::TensorProto::INT32, right.data(), right.size(), 4);
+    raw(ta::kFeatures, onnx::TensorProto::INT32, feature.data(), feature.size(), 4);
+    raw(ta::kThresholds, threshold_type, threshold.data(), threshold.size(), 4);
+    raw(ta::kLeafWeights, onnx::TensorProto::FLOAT, weights.data(), weights.size(), 4);
+    auto* c = node->add_attribute();
+    c->set_name(ta::kClasses);
+    c->set_type(onnx::AttributeProto::INT);
+    c->set_i(classes);
+    return models::onnx_io::serialize(model);
+  }
+};
+
+TEST(RandomForest, TreeArraysImportPredictsAndExportsAStandardGraph) {
+  ModelSession m(plugin("random_forest"));
+  ASSERT_TRUE(m.import_onnx(ArraysGraph{}.bytes()));
+  DenseMatrix x(2, 2, {0.25, 9, 0.75, -9});
+  auto p = m.predict_proba(x);
+  EXPECT_EQ(p(0, 0), 1.0);
+  EXPECT_EQ(p(1, 1), 1.0);
+  // Exported as TreeEnsembleClassifier, which imports to the same predictions.
+  ModelSession again(plugin("random_forest"));
+  ASSERT_TRUE(again.import_onnx(m.export_onnx()));
+  EXPECT_EQ(again.predict_proba(x).data, p.data);
+}
+
+TEST(RandomForest, HostileTreeArraysAreInvalidArguments) {
+  std::vector<std::pair<std::string, ArraysGraph>> cases;
+  auto add = [&](const std::string& why, auto edit) {
+    ArraysGraph g;
+    edit(g);
+    cases.emplace_back(why, g);
+  };
+  add("beyond the nodes", [](ArraysGraph& g) { g.starts = {0, 5, 3}; });
+  add("tree_starts does not cover", [](ArraysGraph& g) { g.starts = {0, 2}; });
+  add("shared with another node", [](ArraysGraph& g) { g.right[0] = 1; });
+  add("outside the tree", [](ArraysGraph& g) { g.left[0] = 7; });
+  add("outside the tree", [](ArraysGraph& g) { g.left[0] = 0; });
+  add("different lengths", [](ArraysGraph& g) { g.feature.pop_back(); });
+  add("fewer rows than there are leaves", [](ArraysGraph& g) { g.weights.resize(2); });
+  add("more rows than there are leaves", [](ArraysGraph& g) { g.weights.resize(6, 0.0f); });
+  add("wrong element type", [](ArraysGraph& g) { g.threshold_type = onnx::TensorProto::INT32; });
+  add("n_classes", [](ArraysGraph& g) { g.classes = 1; });
+  add("not finite", [](ArraysGraph& g) { g.weights[2] = std::nanf(""); });
+  add("feature", [](ArraysGraph& g) { g.feature[0] = 2; });
+  add("unreachable", [](ArraysGraph& g) {
+    g.starts = {0, 5};
+    g.left = {1, -1, -1, -1, -1};
+    g.right = {2, -1, -1, -1, -1};
+    g.feature = {0, 0, 0, 0, 0};
+    g.threshold = {0.5f, 0, 0, 0, 0};
+    g.weights = std::vector<float>(8, 0.5f);
+  });
+  for (const auto& [why, g] : cases) {
+    SCOPED_TRACE(why);
+    ModelSession m(plugin("random_forest"));
+    try {
+      m.import_onnx(g.bytes());
+      ADD_FAILURE() << "imported";
+    } catch (const PluginError& e) {
+      EXPECT_EQ(e.status(), SECMLOPS_ERR_INVALID_ARGUMENT) << e.what();
+      EXPECT_THAT(e.what(), HasSubstr(why));
+    }
+  }
 }
 
 }  // namespace

@@ -51,9 +51,9 @@ ModelFileFormat sniff_model_format(const std::vector<uint8_t>& bytes);
 //   scanner, refused when any finding is at or above MEDIUM; then rebuilt by a data-only pickle
 //   machine that never imports or calls anything, mapped onto the ONNX layout of the matching
 //   model plugin, and loaded like an ONNX file (docs/models.md lists what is supported).
-// Throws PluginError: UNSUPPORTED for a pickle that is not a supported model (the message says
-// what it is and what is supported), PARSE for a malformed one (with the offset), LIMIT for
-// files above 1 GiB.
+// Throws PluginError: UNSUPPORTED for a pickle that is not a supported model or that the scan
+// refuses (the message says what it is and what is supported), PARSE for a malformed one (with
+// the offset, and the scanner's verdict when it refuses it too), LIMIT for files above 1 GiB.
 LoadedModel load_model_file(const Registry& registry, const std::filesystem::path& path);
 LoadedModel load_model_bytes(const Registry& registry, const std::vector<uint8_t>& bytes,
                              const std::string& source);
