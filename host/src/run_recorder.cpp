@@ -183,7 +183,8 @@ void record_scan(RunRecorder& run, const v1::ScanReport& report, const Registry&
   }
 }
 
-void record_scan_reports(RunRecorder& run, const v1::ScanReport& report) {
+void record_content(RunRecorder& run, const std::string& file_name, std::string_view content,
+                    const std::string& artifact_dir) {
   std::string tmpl = (std::filesystem::temp_directory_path() / "secmlops-mlflow-XXXXXX").string();
   if (::mkdtemp(tmpl.data()) == nullptr)
     throw std::runtime_error("cannot create a temporary directory in " +
@@ -197,16 +198,19 @@ void record_scan_reports(RunRecorder& run, const v1::ScanReport& report) {
       std::filesystem::remove_all(dir, ec);
     }
   } cleanup{dir};
+  const auto path = dir / file_name;
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(content.data(), static_cast<std::streamsize>(content.size()));
+  out.close();
+  if (!out) throw std::runtime_error("cannot write " + path.string());
+  run.artifact(path.string(), artifact_dir);
+}
+
+void record_scan_reports(RunRecorder& run, const v1::ScanReport& report) {
   const std::string sarif = to_sarif(report);
-  const std::pair<const char*, const std::string*> files[] = {
-      {"scan-report.json", nullptr}, {"scan-report.sarif", &sarif}, {"scan-report.sarif.json", &sarif}};
-  for (const auto& [name, content] : files) {
-    std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);
-    out << (content != nullptr ? *content : to_json(report));
-    out.close();
-    if (!out) throw std::runtime_error("cannot write " + (dir / name).string());
-    run.artifact((dir / name).string(), "reports");
-  }
+  record_content(run, "scan-report.json", to_json(report), "reports");
+  record_content(run, "scan-report.sarif", sarif, "reports");
+  record_content(run, "scan-report.sarif.json", sarif, "reports");
 }
 
 void record_attack_point(RunRecorder& run, int64_t step, const v1::RobustnessPoint& p) {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace secmlops::host {
@@ -76,6 +77,11 @@ std::string number_text(double value);
 // "error" (the scan's exit status).
 void record_scan(RunRecorder& run, const v1::ScanReport& report, const Registry& registry,
                  const std::string& fail_on, const std::string& verdict);
+
+// Bytes the program holds (not a file of its own) as the artifact `artifact_dir`/`file_name`;
+// the name is the caller's, never taken from input.
+void record_content(RunRecorder& run, const std::string& file_name, std::string_view content,
+                    const std::string& artifact_dir);
 
 // The scan report as artifacts under reports/: scan-report.json, scan-report.sarif, and the
 // same SARIF as scan-report.sarif.json, which MLflow's artifact viewer previews.
