@@ -4,6 +4,7 @@
 
 #include "secmlops/host/digest.hpp"
 #include "secmlops/host/plugin.hpp"
+#include "secmlops/host/printable.hpp"
 #include "secmlops/host/report_render.hpp"
 
 #include <spdlog/spdlog.h>
@@ -61,12 +62,16 @@ RunRecorder::~RunRecorder() = default;
 void RunRecorder::send(secmlops_event_type type, const std::string& key, const std::string& value,
                        const std::string& path, double number, int64_t step,
                        int64_t timestamp_ms) {
+  // Names and values often come from file names, which are bytes: a tracking server's JSON and
+  // a file store's YAML need UTF-8. An artifact's path is a local file and stays as it is.
+  const std::string k = utf8_safe(key), v = utf8_safe(value);
+  const std::string p = type == SECMLOPS_EVENT_ARTIFACT ? path : utf8_safe(path);
   secmlops_run_event e{};
   e.struct_size = sizeof(e);
   e.type = type;
-  e.key = key.c_str();
-  e.value = value.c_str();
-  e.path = path.c_str();
+  e.key = k.c_str();
+  e.value = v.c_str();
+  e.path = p.c_str();
   e.number = number;
   e.step = step;
   e.timestamp_ms = timestamp_ms > 0 ? timestamp_ms : now_ms();

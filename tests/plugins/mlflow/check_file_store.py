@@ -31,7 +31,7 @@ def check(cond, msg):
 
 def read_yaml(path):
     check(os.path.isfile(path), f"missing {path}")
-    with open(path) as f:
+    with open(path, encoding="utf-8") as f:
         data = yaml.safe_load(f)
     check(isinstance(data, dict), f"{path}: not a mapping")
     return data
@@ -90,12 +90,13 @@ def check_run(exp_id, exp_dir, run_dir):
                 points.append([ts, val, step])
         metrics[key] = points
     params = {}
+    # As MLflow's read_file (codecs.open): UTF-8, line endings kept as written.
     for key, path in walk_keys(os.path.join(run_dir, "params")).items():
-        with open(path) as f:
+        with open(path, encoding="utf-8", newline="") as f:
             params[key] = f.read()
     tags = {}
     for key, path in walk_keys(os.path.join(run_dir, "tags")).items():
-        with open(path) as f:
+        with open(path, encoding="utf-8", newline="") as f:
             tags[key] = f.read()
     check(tags.get("mlflow.runName") == meta.get("run_name"), f"{run_dir}: mlflow.runName tag != run_name")
     inputs = []

@@ -84,6 +84,28 @@ TEST(MlflowFileStore, RunLayoutIsWhatMlflowReads) {
   }
 }
 
+TEST(MlflowFileStore, NamesWithLineBreaksReadBackExactly) {
+  // Run names come from file names: YAML must not fold their line breaks into spaces.
+  secmlops::test::TempDir tmp;
+  Settings s;
+  s.tracking_uri = "file:" + (tmp.path() / "mlruns").string();
+  s.user = "ci";
+  Reporter r(s);
+  Sink sink{[](int, const std::string&) {}, [](const std::string&, const std::string&) {}};
+  const std::string experiment = "exp\n'two'";
+  const std::string name = "sign m\n\"<b>\" \\ 'q'\ttab\r\x01 nel\xC2\x85 ls\xE2\x80\xA8 ps\xE2\x80\xA9 \xC3\xA9";
+  r.on_event({EventType::RunStart, experiment, name, "", 0, 0, 1700000000000}, sink);
+  r.on_event({EventType::RunEnd, "", "FINISHED", "", 0, 0, 1700000001000}, sink);
+  r.flush(sink);
+  json layout = check_layout(tmp.path() / "mlruns");
+  json exp;
+  for (const auto& e : layout["experiments"])
+    if (e["name"] == experiment) exp = e;
+  ASSERT_EQ(exp["runs"].size(), 1u) << layout.dump();
+  EXPECT_EQ(exp["runs"][0]["run_name"], name);
+  EXPECT_EQ(exp["runs"][0]["tags"]["mlflow.runName"], name);
+}
+
 TEST(MlflowFileStore, CheckerRejectsABrokenLayout) {
   secmlops::test::TempDir tmp;
   tmp.write("mlruns/0/meta.yaml",
