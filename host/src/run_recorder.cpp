@@ -61,7 +61,7 @@ RunRecorder::~RunRecorder() = default;
 
 void RunRecorder::send(secmlops_event_type type, const std::string& key, const std::string& value,
                        const std::string& path, double number, int64_t step,
-                       int64_t timestamp_ms) {
+                       int64_t timestamp_ms, const std::string& schema, const std::string& profile) {
   // Names and values often come from file names, which are bytes: a tracking server's JSON and
   // a file store's YAML need UTF-8. An artifact's path is a local file and stays as it is.
   const std::string k = utf8_safe(key), v = utf8_safe(value);
@@ -75,6 +75,9 @@ void RunRecorder::send(secmlops_event_type type, const std::string& key, const s
   e.number = number;
   e.step = step;
   e.timestamp_ms = timestamp_ms > 0 ? timestamp_ms : now_ms();
+  const std::string sc = utf8_safe(schema), pr = utf8_safe(profile);
+  e.schema = sc.c_str();
+  e.profile = pr.c_str();
   session_.send(e);
 }
 
@@ -101,8 +104,9 @@ void RunRecorder::tag(const std::string& k, const std::string& v) {
   send(SECMLOPS_EVENT_TAG, k, v, "");
 }
 void RunRecorder::dataset(const std::string& name, const std::string& digest,
-                          const std::string& source) {
-  send(SECMLOPS_EVENT_DATASET, name, digest, source);
+                          const std::string& source, const std::string& schema,
+                          const std::string& profile) {
+  send(SECMLOPS_EVENT_DATASET, name, digest, source, 0, 0, 0, schema, profile);
 }
 void RunRecorder::artifact(const std::string& local_path, const std::string& artifact_dir) {
   send(SECMLOPS_EVENT_ARTIFACT, artifact_dir, "", local_path);

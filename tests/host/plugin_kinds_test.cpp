@@ -8,6 +8,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstddef>
+
 namespace secmlops::host {
 namespace {
 
@@ -112,6 +114,24 @@ TEST(ReporterKind, ReceivesEventsInOrder) {
   EXPECT_EQ(r.emitted().properties[0].second, "1:experiment");
   EXPECT_EQ(r.emitted().properties[1].second, "3:accuracy");
   EXPECT_EQ(r.emitted().properties[2].first, "flushed");
+}
+
+TEST(ReporterKind, DatasetSchemaAndProfileOnlyWithinTheSizeTheHostDeclared) {
+  ReporterSession r(get(SECMLOPS_KIND_REPORTER, "fixture-reporter"), {});
+  secmlops_run_event e{};
+  e.struct_size = sizeof(e);
+  e.type = SECMLOPS_EVENT_DATASET;
+  e.key = "d.csv";
+  e.schema = "{\"mlflow_colspec\": []}";
+  e.profile = "{\"num_rows\": 2}";
+  r.send(e);
+  // A 1.1 host's event ends before schema: whatever lies there is not read.
+  e.struct_size = offsetof(secmlops_run_event, schema);
+  e.schema = "past the end";
+  r.send(e);
+  ASSERT_EQ(r.emitted().properties.size(), 2u);
+  EXPECT_EQ(r.emitted().properties[0].second, "5:d.csv schema {\"mlflow_colspec\": []} profile {\"num_rows\": 2}");
+  EXPECT_EQ(r.emitted().properties[1].second, "5:d.csv");
 }
 
 TEST(Kinds, WrongKindIsRefused) {

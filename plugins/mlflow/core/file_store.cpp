@@ -228,8 +228,8 @@ void FileStore::append(const Run& run, const RunPlan& plan, const std::string& u
     if (!fs::exists(ddir / "meta.yaml"))
       write_file(ddir / "meta.yaml", yaml({{"digest", yq(d.digest)},
                                            {"name", yq(d.name)},
-                                           {"profile", "null"},
-                                           {"schema", "null"},
+                                           {"profile", d.profile.empty() ? "null" : yq(d.profile)},
+                                           {"schema", d.schema.empty() ? "null" : yq(d.schema)},
                                            {"source", yq(d.source)},
                                            {"source_type", yq(d.source_type)}}));
     std::string input_id = md5_hex(dataset_id, run.run_id);

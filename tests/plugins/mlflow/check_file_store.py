@@ -113,7 +113,10 @@ def check_run(exp_id, exp_dir, run_dir):
                 check(k in dm, f"dataset {im['source_id']}: missing {k}")
             check(im["source_id"] == md5(dm["name"], dm["digest"]), "dataset id is not md5(name+digest)")
             check(len(dm["digest"]) <= 36, "dataset digest longer than 36")
-            inputs.append({"name": dm["name"], "digest": dm["digest"], "source": dm["source"], "tags": im["tags"]})
+            for k in ("schema", "profile"):  # JSON text or null, as MLflow's Dataset holds them
+                check(dm.get(k) is None or isinstance(json.loads(dm[k]), dict), f"dataset {im['source_id']}: {k}")
+            inputs.append({"name": dm["name"], "digest": dm["digest"], "source": dm["source"], "tags": im["tags"],
+                           "schema": dm.get("schema"), "profile": dm.get("profile")})
     artifacts = []
     art = os.path.join(run_dir, "artifacts")
     for root, _, files in os.walk(art):

@@ -39,7 +39,8 @@ TEST(MlflowFileStore, RunLayoutIsWhatMlflowReads) {
   r.on_event({EventType::Metric, "attack/adv_accuracy", "", "", 0.25, 3, 1700000000600}, sink);
   r.on_event({EventType::Metric, "attack/adv_accuracy", "", "", 0.125, 4, 1700000000700}, sink);
   r.on_event({EventType::Tag, "secmlops.scan.verdict", "fail", "", 0, 0, 0}, sink);
-  r.on_event({EventType::Dataset, "model.pkl", std::string(64, 'f'), "/m/model.pkl", 0, 0, 0},
+  r.on_event({EventType::Dataset, "model.pkl", std::string(64, 'f'), "/m/model.pkl", 0, 0, 0,
+              R"({"mlflow_colspec": [{"type": "string", "name": "it's"}]})", R"({"num_rows": 3})"},
              sink);
   r.on_event({EventType::Artifact, "reports", "", artifact.string(), 0, 0, 0}, sink);
   r.on_event({EventType::RunEnd, "", "FAILED", "", 0, 0, 1700000001000}, sink);
@@ -69,6 +70,8 @@ TEST(MlflowFileStore, RunLayoutIsWhatMlflowReads) {
   EXPECT_EQ(text, "1700000000600 0.25 3\n1700000000700 0.125 4\n");
   ASSERT_EQ(run["inputs"].size(), 1u);
   EXPECT_EQ(run["inputs"][0]["digest"], std::string(36, 'f'));
+  EXPECT_EQ(run["inputs"][0]["schema"], R"({"mlflow_colspec": [{"type": "string", "name": "it's"}]})");
+  EXPECT_EQ(run["inputs"][0]["profile"], R"({"num_rows": 3})");
   EXPECT_EQ(run["artifacts"], json::array({"reports/report.json"}));
 
   // A second run lands in the same experiment.
