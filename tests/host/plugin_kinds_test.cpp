@@ -98,12 +98,17 @@ TEST(AttackKind, CancelledTokenStopsTheAttack) {
   }
 }
 
-TEST(ReporterKind, ReceivesEventsInOrder) {
-  ReporterSession r(get(SECMLOPS_KIND_REPORTER, "fixture-reporter"), {});
+secmlops_run_event event(secmlops_event_type type, const char* key) {
   secmlops_run_event e{};
   e.struct_size = sizeof(e);
-  e.type = SECMLOPS_EVENT_RUN_START;
-  e.key = "experiment";
+  e.type = type;
+  e.key = key;
+  return e;
+}
+
+TEST(ReporterKind, ReceivesEventsInOrder) {
+  ReporterSession r(get(SECMLOPS_KIND_REPORTER, "fixture-reporter"), {});
+  auto e = event(SECMLOPS_EVENT_RUN_START, "experiment");
   r.send(e);
   e.type = SECMLOPS_EVENT_METRIC;
   e.key = "accuracy";
@@ -118,10 +123,7 @@ TEST(ReporterKind, ReceivesEventsInOrder) {
 
 TEST(ReporterKind, DatasetSchemaAndProfileOnlyWithinTheSizeTheHostDeclared) {
   ReporterSession r(get(SECMLOPS_KIND_REPORTER, "fixture-reporter"), {});
-  secmlops_run_event e{};
-  e.struct_size = sizeof(e);
-  e.type = SECMLOPS_EVENT_DATASET;
-  e.key = "d.csv";
+  auto e = event(SECMLOPS_EVENT_DATASET, "d.csv");
   e.schema = "{\"mlflow_colspec\": []}";
   e.profile = "{\"num_rows\": 2}";
   r.send(e);
