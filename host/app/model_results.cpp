@@ -1,4 +1,5 @@
 #include "secmlops/app/model_results.hpp"
+#include "secmlops/host/dataset_record.hpp"
 
 namespace secmlops::app {
 
@@ -57,7 +58,8 @@ void add_properties(const host::Emitted& e, google::protobuf::RepeatedPtrField<v
 
 void record_dataset(host::RunRecorder& run, const v1::DatasetRecord& d) {
   const auto& source = d.lineage().source();
-  run.dataset(d.name(), d.sha256(), source.empty() ? d.path() : source);
+  const auto in = host::mlflow_dataset_input(d);
+  run.dataset(d.name(), d.sha256(), source.empty() ? d.path() : source, in.schema, in.profile);
 }
 
 }  // namespace secmlops::app

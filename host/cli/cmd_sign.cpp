@@ -1,4 +1,6 @@
 #include "cli_context.hpp"
+#include "mlflow_options.hpp"
+#include "secmlops/app/operations.hpp"
 #include "secmlops/host/report_render.hpp"
 #include "secmlops/host/signing_ops.hpp"
 
@@ -36,7 +38,8 @@ void register_sign(CLI::App& app, Context& ctx) {
   cmd->add_option("--format", a->format, "text or json (the SignResult message)")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
-  cmd->callback([&ctx, a] {
+  auto mlflow = add_mlflow_options(cmd);
+  cmd->callback([&ctx, a, mlflow] {
     v1::SignRequest req;
     req.set_model_path(a->model);
     req.set_signature_path(a->signature);
@@ -50,7 +53,8 @@ void register_sign(CLI::App& app, Context& ctx) {
     h->set_include_git_paths(a->include_git);
     h->set_threads(a->threads);
     req.set_dry_run(a->dry_run);
-    auto result = host::sign(req);
+    *req.mutable_mlflow() = to_recording(*mlflow);
+    auto result = app::sign(ctx.env(), req);
     if (a->format == "json") {
       std::cout << host::to_json(result);
     } else if (result.status() == v1::SIGNING_OK) {

@@ -1,4 +1,6 @@
 #include "cli_context.hpp"
+#include "mlflow_options.hpp"
+#include "secmlops/app/operations.hpp"
 #include "secmlops/host/report_render.hpp"
 #include "secmlops/host/signing_ops.hpp"
 
@@ -27,7 +29,8 @@ void register_verify(CLI::App& app, Context& ctx) {
   cmd->add_option("--format", a->format, "text or json (the VerifyResult message)")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
-  cmd->callback([&ctx, a] {
+  auto mlflow = add_mlflow_options(cmd);
+  cmd->callback([&ctx, a, mlflow] {
     v1::VerifyRequest req;
     req.set_model_path(a->model);
     req.set_signature_path(a->signature);
@@ -35,7 +38,8 @@ void register_verify(CLI::App& app, Context& ctx) {
     for (const auto& r : a->roots) req.add_certificate_root_paths(r);
     for (const auto& p : a->ignore) req.add_ignore_paths(p);
     req.set_threads(a->threads);
-    auto result = host::verify(req);
+    *req.mutable_mlflow() = to_recording(*mlflow);
+    auto result = app::verify(ctx.env(), req);
     if (a->format == "json") {
       std::cout << host::to_json(result);
     } else if (result.status() == v1::SIGNING_OK) {

@@ -1,8 +1,10 @@
 #include "signing_service.hpp"
 
+#include "app_env.hpp"
 #include "call_util.hpp"
 
 #include "secmlops/host/path_guard.hpp"
+#include "secmlops/app/operations.hpp"
 #include "secmlops/host/signing_ops.hpp"
 
 namespace secmlops::server {
@@ -43,28 +45,28 @@ void no_server_files(const std::string& path, const char* field) {
 
 grpc::ServerUnaryReactor* SigningServiceImpl::Sign(grpc::CallbackServerContext* context, const v1::SignRequest* request,
                                                    v1::SignResult* response) {
-  return run_unary(state_, context, [this, request, response] {
+  return run_unary(state_, context, [this, context, request, response] {
     no_server_files(request->private_key_path(), "private_key_path");
     no_server_files(request->password_file(), "password_file");
     if (request->certificate_chain_paths_size()) no_server_files("x", "certificate_chain_paths");
     v1::SignRequest req = *request;
     req.set_model_path(under_roots(state_.config, request->model_path(), "model_path").string());
     req.set_signature_path(signature_under_roots(state_.config, request->signature_path()));
-    *response = host::sign(req);
+    *response = app::sign(call_env(state_, token_for(context)), req);
     if (response->status() != v1::SIGNING_OK) fail(grpc::StatusCode::INVALID_ARGUMENT, response->message());
   });
 }
 
 grpc::ServerUnaryReactor* SigningServiceImpl::Verify(grpc::CallbackServerContext* context,
                                                      const v1::VerifyRequest* request, v1::VerifyResult* response) {
-  return run_unary(state_, context, [this, request, response] {
+  return run_unary(state_, context, [this, context, request, response] {
     no_server_files(request->public_key_path(), "public_key_path");
     if (request->certificate_root_paths_size()) no_server_files("x", "certificate_root_paths");
     v1::VerifyRequest req = *request;
     req.set_model_path(under_roots(state_.config, request->model_path(), "model_path").string());
     if (request->bundle_json().empty() && !request->signature_path().empty())
       req.set_signature_path(under_roots(state_.config, request->signature_path(), "signature_path").string());
-    *response = host::verify(req);
+    *response = app::verify(call_env(state_, token_for(context)), req);
     if (response->status() == v1::SIGNING_UNUSABLE_INPUT) fail(grpc::StatusCode::INVALID_ARGUMENT, response->reason());
   });
 }

@@ -4,6 +4,7 @@
 
 #include "secmlops/host/digest.hpp"
 #include "secmlops/host/plugin.hpp"
+#include "secmlops/host/printable.hpp"
 #include "secmlops/host/report_render.hpp"
 
 #include <spdlog/spdlog.h>
@@ -60,16 +61,23 @@ RunRecorder::~RunRecorder() = default;
 
 void RunRecorder::send(secmlops_event_type type, const std::string& key, const std::string& value,
                        const std::string& path, double number, int64_t step,
-                       int64_t timestamp_ms) {
+                       int64_t timestamp_ms, const std::string& schema, const std::string& profile) {
+  // Names and values often come from file names, which are bytes: a tracking server's JSON and
+  // a file store's YAML need UTF-8. An artifact's path is a local file and stays as it is.
+  const std::string k = utf8_safe(key), v = utf8_safe(value);
+  const std::string p = type == SECMLOPS_EVENT_ARTIFACT ? path : utf8_safe(path);
   secmlops_run_event e{};
   e.struct_size = sizeof(e);
   e.type = type;
-  e.key = key.c_str();
-  e.value = value.c_str();
-  e.path = path.c_str();
+  e.key = k.c_str();
+  e.value = v.c_str();
+  e.path = p.c_str();
   e.number = number;
   e.step = step;
   e.timestamp_ms = timestamp_ms > 0 ? timestamp_ms : now_ms();
+  const std::string sc = utf8_safe(schema), pr = utf8_safe(profile);
+  e.schema = sc.c_str();
+  e.profile = pr.c_str();
   session_.send(e);
 }
 
@@ -96,8 +104,9 @@ void RunRecorder::tag(const std::string& k, const std::string& v) {
   send(SECMLOPS_EVENT_TAG, k, v, "");
 }
 void RunRecorder::dataset(const std::string& name, const std::string& digest,
-                          const std::string& source) {
-  send(SECMLOPS_EVENT_DATASET, name, digest, source);
+                          const std::string& source, const std::string& schema,
+                          const std::string& profile) {
+  send(SECMLOPS_EVENT_DATASET, name, digest, source, 0, 0, 0, schema, profile);
 }
 void RunRecorder::artifact(const std::string& local_path, const std::string& artifact_dir) {
   send(SECMLOPS_EVENT_ARTIFACT, artifact_dir, "", local_path);
@@ -183,7 +192,8 @@ void record_scan(RunRecorder& run, const v1::ScanReport& report, const Registry&
   }
 }
 
-void record_scan_reports(RunRecorder& run, const v1::ScanReport& report) {
+void record_content(RunRecorder& run, const std::string& file_name, std::string_view content,
+                    const std::string& artifact_dir) {
   std::string tmpl = (std::filesystem::temp_directory_path() / "secmlops-mlflow-XXXXXX").string();
   if (::mkdtemp(tmpl.data()) == nullptr)
     throw std::runtime_error("cannot create a temporary directory in " +
@@ -197,16 +207,19 @@ void record_scan_reports(RunRecorder& run, const v1::ScanReport& report) {
       std::filesystem::remove_all(dir, ec);
     }
   } cleanup{dir};
+  const auto path = dir / file_name;
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(content.data(), static_cast<std::streamsize>(content.size()));
+  out.close();
+  if (!out) throw std::runtime_error("cannot write " + path.string());
+  run.artifact(path.string(), artifact_dir);
+}
+
+void record_scan_reports(RunRecorder& run, const v1::ScanReport& report) {
   const std::string sarif = to_sarif(report);
-  const std::pair<const char*, const std::string*> files[] = {
-      {"scan-report.json", nullptr}, {"scan-report.sarif", &sarif}, {"scan-report.sarif.json", &sarif}};
-  for (const auto& [name, content] : files) {
-    std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);
-    out << (content != nullptr ? *content : to_json(report));
-    out.close();
-    if (!out) throw std::runtime_error("cannot write " + (dir / name).string());
-    run.artifact((dir / name).string(), "reports");
-  }
+  record_content(run, "scan-report.json", to_json(report), "reports");
+  record_content(run, "scan-report.sarif", sarif, "reports");
+  record_content(run, "scan-report.sarif.json", sarif, "reports");
 }
 
 void record_attack_point(RunRecorder& run, int64_t step, const v1::RobustnessPoint& p) {

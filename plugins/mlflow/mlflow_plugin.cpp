@@ -62,6 +62,8 @@ class MlflowReporter : public sdk::Reporter {
     ev.number = e.number;
     ev.step = e.step;
     ev.timestamp_ms = e.timestamp_ms;
+    ev.schema = std::string(e.schema);
+    ev.profile = std::string(e.profile);
     translate([&] { reporter_->on_event(ev, sink_of(job)); });
   }
 

@@ -323,6 +323,51 @@ TEST(PipelineRun, ModelsAreSignedAndVerifiedBeforeTheScan) {
   EXPECT_EQ(report.verdict(), "pass");
 }
 
+TEST(PipelineRun, SignAndVerifyStepsRecordIntoNestedRuns) {
+  Fixture f;
+  test::TempDir d;
+  const char* spec = R"(steps:
+  - id: data
+    dataset: {generate: {samples: 120, features: 4, informative: 2, redundant: 0}}
+  - id: models
+    train: {data: data, models: [{name: lr, plugin: logreg}]}
+  - id: sign
+    sign: {models: models, key: "@generate"}
+  - id: verify
+    needs: [sign]
+    verify: {models: models, public_key: "@generated"}
+)";
+  auto req = request(spec, (d.path() / "out").string());
+  req.mutable_mlflow()->set_enabled(true);
+  req.mutable_mlflow()->set_tracking_uri((d.path() / "mlruns").string());
+  auto report = app::run_pipeline(f.env, req);
+  for (const auto& s : report.steps()) ASSERT_EQ(s.status(), v1::STEP_OK) << s.id() << ": " << s.error();
+  const auto& signature = step(report, "sign").signatures(0);
+  auto read = [](const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  // The file store: the child runs of the sign and verify steps, by name.
+  std::map<std::string, std::filesystem::path> runs;
+  for (const auto& exp : std::filesystem::directory_iterator(d.path() / "mlruns"))
+    if (exp.is_directory())
+      for (const auto& run : std::filesystem::directory_iterator(exp.path()))
+        if (std::filesystem::exists(run.path() / "tags" / "mlflow.runName"))
+          runs[read(run.path() / "tags" / "mlflow.runName")] = run.path();
+  const std::string model = std::filesystem::path(signature.model_path()).filename().string();
+  ASSERT_TRUE(runs.count("sign " + model)) << "no run 'sign " << model << "'";
+  ASSERT_TRUE(runs.count("verify " + model));
+  for (const char* name : {"sign ", "verify "}) {
+    const auto& run = runs[name + model];
+    EXPECT_EQ(read(run / "tags" / "mlflow.parentRunId"), report.mlflow_run_id());
+    EXPECT_EQ(read(run / "artifacts" / "signature" / "model.sig"), read(signature.signature_path()));
+    EXPECT_EQ(read(run / "tags" / "secmlops.signature.root_digest"), signature.root_digest());
+    EXPECT_EQ(read(run / "tags" / "secmlops.signature.signer"), signature.signer());
+    EXPECT_EQ(read(run / "tags" / "secmlops.signature.algorithm"), "ecdsa-p256-sha256");
+  }
+  EXPECT_EQ(read(runs["verify " + model] / "tags" / "secmlops.signature.verified"), "true");
+}
+
 TEST(PipelineRun, CancelledRunsEndKilledInMlflow) {
   Fixture f;
   test::TempDir d;

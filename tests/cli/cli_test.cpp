@@ -17,7 +17,7 @@ std::string cli(const std::string& args) {
 TEST(Cli, VersionPrintsAbi) {
   auto r = run_command(std::string(SECMLOPS_CLI) + " version");
   EXPECT_EQ(r.exit_code, 0);
-  EXPECT_THAT(r.out, HasSubstr("plugin ABI 1.1"));
+  EXPECT_THAT(r.out, HasSubstr("plugin ABI 1.2"));
 }
 
 TEST(Cli, PluginsJsonListsPluginsAndRefusals) {

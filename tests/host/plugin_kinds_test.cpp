@@ -8,6 +8,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstddef>
+
 namespace secmlops::host {
 namespace {
 
@@ -96,12 +98,17 @@ TEST(AttackKind, CancelledTokenStopsTheAttack) {
   }
 }
 
-TEST(ReporterKind, ReceivesEventsInOrder) {
-  ReporterSession r(get(SECMLOPS_KIND_REPORTER, "fixture-reporter"), {});
+secmlops_run_event event(secmlops_event_type type, const char* key) {
   secmlops_run_event e{};
   e.struct_size = sizeof(e);
-  e.type = SECMLOPS_EVENT_RUN_START;
-  e.key = "experiment";
+  e.type = type;
+  e.key = key;
+  return e;
+}
+
+TEST(ReporterKind, ReceivesEventsInOrder) {
+  ReporterSession r(get(SECMLOPS_KIND_REPORTER, "fixture-reporter"), {});
+  auto e = event(SECMLOPS_EVENT_RUN_START, "experiment");
   r.send(e);
   e.type = SECMLOPS_EVENT_METRIC;
   e.key = "accuracy";
@@ -112,6 +119,21 @@ TEST(ReporterKind, ReceivesEventsInOrder) {
   EXPECT_EQ(r.emitted().properties[0].second, "1:experiment");
   EXPECT_EQ(r.emitted().properties[1].second, "3:accuracy");
   EXPECT_EQ(r.emitted().properties[2].first, "flushed");
+}
+
+TEST(ReporterKind, DatasetSchemaAndProfileOnlyWithinTheSizeTheHostDeclared) {
+  ReporterSession r(get(SECMLOPS_KIND_REPORTER, "fixture-reporter"), {});
+  auto e = event(SECMLOPS_EVENT_DATASET, "d.csv");
+  e.schema = "{\"mlflow_colspec\": []}";
+  e.profile = "{\"num_rows\": 2}";
+  r.send(e);
+  // A 1.1 host's event ends before schema: whatever lies there is not read.
+  e.struct_size = offsetof(secmlops_run_event, schema);
+  e.schema = "past the end";
+  r.send(e);
+  ASSERT_EQ(r.emitted().properties.size(), 2u);
+  EXPECT_EQ(r.emitted().properties[0].second, "5:d.csv schema {\"mlflow_colspec\": []} profile {\"num_rows\": 2}");
+  EXPECT_EQ(r.emitted().properties[1].second, "5:d.csv");
 }
 
 TEST(Kinds, WrongKindIsRefused) {

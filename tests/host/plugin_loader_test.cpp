@@ -96,7 +96,7 @@ TEST_F(FixtureRegistry, LegacyPluginReportsItsOwnAbiVersion) {
   EXPECT_EQ(p->license(), "");  // the 1.0 descriptor has no license field: it must not be read
   auto current = registry_->find(SECMLOPS_KIND_SCANNER, "fixture-c");
   ASSERT_TRUE(current);
-  EXPECT_EQ(current->abi_version(), "1.1");
+  EXPECT_EQ(current->abi_version(), "1.2");
 }
 
 TEST_F(FixtureRegistry, QueriesByKindNameAndFormat) {

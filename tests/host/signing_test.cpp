@@ -7,6 +7,7 @@
 #include <openssl/pem.h>
 
 #include <fstream>
+#include <map>
 #include <random>
 
 namespace fs = std::filesystem;
@@ -147,12 +148,18 @@ TEST(SigningOps, SignVerifyAndTagsThroughRequests) {
   secmlops::v1::VerifyRequest v;
   v.set_model_path(m.root.string());
   v.set_public_key_pem(pub);
-  auto vr = secmlops::host::verify(v);
+  std::string checked;
+  auto vr = secmlops::host::verify(v, &checked);
   EXPECT_TRUE(vr.verified()) << vr.reason();
   EXPECT_EQ(vr.root_digest(), sr.root_digest());
+  EXPECT_EQ(sr.algorithm(), "ecdsa-p384-sha384");
+  EXPECT_EQ(vr.algorithm(), "ecdsa-p384-sha384");
+  EXPECT_EQ(checked, sr.bundle_json());  // the bytes a run logs as signature/model.sig
   auto tags = secmlops::host::signature_tags(vr);
   EXPECT_EQ(tags.front(), (std::pair<std::string, std::string>{"secmlops.signature.verified", "true"}));
-  EXPECT_EQ(secmlops::host::signature_artifacts(vr).size(), 1u);
+  std::map<std::string, std::string> by_key(tags.begin(), tags.end());
+  EXPECT_EQ(by_key["secmlops.signature.subject"], m.root.filename().string());
+  EXPECT_EQ(by_key["secmlops.signature.sha256"], secmlops::host::sha256_hex(sr.bundle_json()));
 
   m.write("w.bin", "other weights");
   vr = secmlops::host::verify(v);

@@ -10,6 +10,7 @@
 #include "secmlops/v1/model_service.grpc.pb.h"
 #include "secmlops/v1/pipeline_service.grpc.pb.h"
 #include "secmlops/v1/scan_service.grpc.pb.h"
+#include "secmlops/v1/signing_service.grpc.pb.h"
 
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
@@ -616,6 +617,74 @@ TEST_F(Parity, MlflowRecords) {
     EXPECT_GT(from_cli.size(), 3u) << experiment;
     EXPECT_EQ(record_differences(from_cli, from_grpc), "") << experiment;
   }
+}
+
+// Sign and verify record the same run whichever door asked — outcome, reason, signer,
+// algorithm, subject digest — and both log the signature as signature/model.sig.
+TEST_F(Parity, MlflowRecordsSigning) {
+  auto cli_store = tmp_->path() / "cli-mlruns";
+  auto grpc_store = tmp_->path() / "grpc-mlruns";
+  tmp_->write("root/signed/weights.bin", "weights");
+  tmp_->write("root/signed/config.json", "{}");
+  const auto key = tmp_->path() / "sign-key.pem", pub = tmp_->path() / "sign-pub.pem";
+  ASSERT_EQ(test::run_command("openssl ecparam -name prime256v1 -genkey -noout -out " + key.string() +
+                              " 2>/dev/null && openssl ec -in " + key.string() + " -pubout -out " + pub.string() +
+                              " 2>/dev/null")
+                .exit_code,
+            0);
+  auto read = [](const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  ASSERT_EQ(cli("sign --key " + key.string() + " " + path("signed") + " >/dev/null").exit_code, 0);
+  tmp_->write("root/signed/weights.bin", "weights, changed");
+
+  auto r = cli("verify --mlflow=file:" + cli_store.string() + " --mlflow-experiment parity-verify --public-key " +
+               pub.string() + " " + path("signed") + " >/dev/null");
+  EXPECT_EQ(r.exit_code, 1);
+  auto stub = v1::SigningService::NewStub(channel());
+  v1::RunRecording recording;
+  recording.set_enabled(true);
+  recording.set_experiment("parity-verify");
+  {
+    v1::VerifyRequest req;
+    req.set_model_path(path("signed"));
+    req.set_public_key_pem(read(pub));
+    *req.mutable_mlflow() = recording;
+    v1::VerifyResult result;
+    auto s = stub->Verify(context().get(), req, &result);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_FALSE(result.verified());
+  }
+  auto from_cli = mlflow_run(cli_store, "parity-verify");
+  auto from_grpc = mlflow_run(grpc_store, "parity-verify");
+  EXPECT_EQ(from_cli["runs"], "run ");
+  EXPECT_EQ(from_cli["tags/secmlops.signature.verified"], "false");
+  EXPECT_EQ(from_cli["tags/secmlops.signature.reason"], "weights.bin: content differs from the signed digest");
+  EXPECT_EQ(record_differences(from_cli, from_grpc), "");
+  size_t logged = 0;
+  for (const auto& store : {cli_store, grpc_store})
+    for (const auto& f : fs::recursive_directory_iterator(store))
+      if (f.path().filename() == "model.sig") {
+        EXPECT_EQ(read(f.path()), read(root_ / "signed" / "model.sig"));
+        ++logged;
+      }
+  EXPECT_EQ(logged, 2u);
+
+  // A signature made over gRPC is recorded too (the server's own tracking URI).
+  v1::SignRequest req;
+  req.set_model_path(path("signed"));
+  req.set_private_key_pem(read(key));
+  req.set_dry_run(true);
+  recording.set_experiment("parity-sign");
+  *req.mutable_mlflow() = recording;
+  v1::SignResult result;
+  auto s = stub->Sign(context().get(), req, &result);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  auto signed_run = mlflow_run(grpc_store, "parity-sign");
+  EXPECT_EQ(signed_run["tags/secmlops.signature.status"], "signed");
+  EXPECT_EQ(signed_run["tags/secmlops.signature.signer"], from_cli["tags/secmlops.signature.signer"]);
+  EXPECT_EQ(signed_run["tags/secmlops.signature.root_digest"], result.root_digest());
 }
 
 // Runs the spec through PipelineService.Run: the progress events seen and the final report.

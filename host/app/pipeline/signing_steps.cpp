@@ -2,6 +2,7 @@
 // before they are scanned or shipped.
 #include "steps.hpp"
 
+#include "secmlops/host/signing.hpp"
 #include "secmlops/host/signing_ops.hpp"
 
 #include <openssl/evp.h>
@@ -66,7 +67,8 @@ void run_sign(const StepContext& c, const SignStep& s, v1::StepResult& r) {
     req.set_model_path(model);
     req.set_private_key_path(key);
     if (!s.password_file.empty()) req.set_password_file(c.env.files.resolve(s.password_file).string());
-    auto result = host::sign(req);
+    *req.mutable_mlflow() = child_run(c, host::signing::model_name(model));
+    auto result = app::sign(c.env, req);
     result.clear_bundle_json();  // the signature file holds it
     if (result.status() != v1::SIGNING_OK) failed += (failed.empty() ? "" : "; ") + model + ": " + result.message();
     else r.add_outputs(result.signature_path());
@@ -84,7 +86,8 @@ void run_verify(const StepContext& c, const VerifyStep& s, v1::StepResult& r) {
     v1::VerifyRequest req;
     req.set_model_path(model);
     req.set_public_key_path(pub);
-    auto result = host::verify(req);
+    *req.mutable_mlflow() = child_run(c, host::signing::model_name(model));
+    auto result = app::verify(c.env, req);
     if (result.status() == v1::SIGNING_UNUSABLE_INPUT)
       fail(AppError::Code::failed_precondition, model + ": " + result.reason());
     *r.add_verifications() = std::move(result);

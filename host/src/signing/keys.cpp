@@ -56,6 +56,13 @@ std::string openssl_error() {
   return out.empty() ? "unknown OpenSSL error" : out;
 }
 
+std::string signature_algorithm(EVP_PKEY* key) {
+  const EVP_MD* md = digest_for(key);
+  if (md == nullptr) return {};
+  const char* curve = md == EVP_sha256() ? "p256" : md == EVP_sha384() ? "p384" : "p521";
+  return std::string("ecdsa-") + curve + "-sha" + std::to_string(EVP_MD_get_size(md) * 8);
+}
+
 std::string unsupported_key(EVP_PKEY* key) {
   if (EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) return "only elliptic-curve keys are supported";
   if (!digest_for(key)) return "unsupported curve '" + curve_of(key) + "' (P-256, P-384 or P-521)";

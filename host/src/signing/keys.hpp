@@ -36,6 +36,9 @@ std::string certificate_subject(X509* cert);
 
 // Hex SHA-256 of the key's SubjectPublicKeyInfo PEM: the bundle's publicKey.hint.
 std::string public_key_hint(EVP_PKEY* key);
+// The ECDSA variant the key signs with: "ecdsa-p256-sha256", "ecdsa-p384-sha384" or
+// "ecdsa-p521-sha512" ("" for an unsupported key).
+std::string signature_algorithm(EVP_PKEY* key);
 // Empty when the key is on a supported curve, else why not.
 std::string unsupported_key(EVP_PKEY* key);
 

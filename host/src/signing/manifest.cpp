@@ -147,6 +147,12 @@ void sort_resources(std::vector<Resource>& resources) {
   resources = std::move(sorted);
 }
 
+std::string model_name(const fs::path& model) {
+  fs::path abs = fs::absolute(model).lexically_normal();
+  std::string name = abs.filename().string();
+  return name.empty() ? abs.parent_path().filename().string() : name;
+}
+
 Manifest hash_model(const fs::path& model, const HashOptions& options) {
   std::error_code ec;
   auto st = fs::symlink_status(model, ec);
@@ -166,9 +172,7 @@ Manifest hash_model(const fs::path& model, const HashOptions& options) {
   ignore.erase(std::remove(ignore.begin(), ignore.end(), std::string()), ignore.end());
   m.ignore_paths = ignore;
 
-  fs::path abs = fs::absolute(model).lexically_normal();
-  m.model_name = abs.filename().string();
-  if (m.model_name.empty()) m.model_name = abs.parent_path().filename().string();
+  m.model_name = model_name(model);
 
   std::vector<Work> work;
   auto add_file = [&](const fs::path& file, const std::string& rel, uint64_t size) {

@@ -29,6 +29,7 @@ SignOutcome sign_model(const SignOptions& options) {
   }
   out.root_digest = root_digest(out.manifest.resources);
   std::string signature = ecdsa_sign(key.get(), pae(kInTotoPayloadType, payload));
+  out.algorithm = signature_algorithm(key.get());
 
   nlohmann::ordered_json material;
   if (chain.empty()) {

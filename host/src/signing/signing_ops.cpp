@@ -105,6 +105,7 @@ v1::SignResult sign(const v1::SignRequest& request) {
     result.set_resources(static_cast<uint32_t>(out.manifest.resources.size()));
     result.set_bytes_hashed(out.manifest.bytes_hashed);
     result.set_signer(out.signer);
+    result.set_algorithm(out.algorithm);
     result.set_method(method_name(out.manifest.method));
     result.set_bundle_json(out.bundle_json);
     result.set_message("signed " + std::to_string(out.manifest.resources.size()) + " resources of " + request.model_path() +
@@ -118,7 +119,7 @@ v1::SignResult sign(const v1::SignRequest& request) {
   return result;
 }
 
-v1::VerifyResult verify(const v1::VerifyRequest& request) {
+v1::VerifyResult verify(const v1::VerifyRequest& request, std::string* bundle) {
   auto t0 = std::chrono::steady_clock::now();
   v1::VerifyResult result;
   result.set_model_path(request.model_path());
@@ -143,6 +144,7 @@ v1::VerifyResult verify(const v1::VerifyRequest& request) {
       sig_name = o.signature.string();
     }
     result.set_signature_sha256(host::sha256_hex(o.bundle_json));
+    if (bundle != nullptr) *bundle = o.bundle_json;
 
     auto out = signing::verify_model(o);
     // Bundle-level reasons name the signature file.
@@ -161,6 +163,7 @@ v1::VerifyResult verify(const v1::VerifyRequest& request) {
     result.set_resources(static_cast<uint32_t>(out.signed_manifest.resources.size()));
     result.set_bytes_hashed(out.bytes_hashed);
     result.set_signer(out.signer);
+    result.set_algorithm(out.algorithm);
   } catch (const std::exception& e) {
     result.set_status(v1::SIGNING_UNUSABLE_INPUT);
     result.set_verified(false);
@@ -174,6 +177,8 @@ std::vector<std::pair<std::string, std::string>> signature_tags(const v1::Verify
   return {{"secmlops.signature.verified", r.verified() ? "true" : "false"},
           {"secmlops.signature.reason", r.reason()},
           {"secmlops.signature.signer", r.signer()},
+          {"secmlops.signature.algorithm", r.algorithm()},
+          {"secmlops.signature.subject", r.model_name()},
           {"secmlops.signature.root_digest", r.root_digest()},
           {"secmlops.signature.predicate_type", r.predicate_type()},
           {"secmlops.signature.method", r.method()},
@@ -183,15 +188,44 @@ std::vector<std::pair<std::string, std::string>> signature_tags(const v1::Verify
 
 std::vector<std::pair<std::string, std::string>> signature_tags(const v1::SignResult& r) {
   return {{"secmlops.signature.signer", r.signer()},
+          {"secmlops.signature.algorithm", r.algorithm()},
+          {"secmlops.signature.subject", r.model_name()},
           {"secmlops.signature.root_digest", r.root_digest()},
           {"secmlops.signature.method", r.method()},
-          {"secmlops.signature.resources", std::to_string(r.resources())}};
+          {"secmlops.signature.resources", std::to_string(r.resources())},
+          {"secmlops.signature.sha256", r.bundle_json().empty() ? "" : host::sha256_hex(r.bundle_json())}};
 }
 
-std::vector<fs::path> signature_artifacts(const v1::VerifyResult& r) {
-  std::error_code ec;
-  if (!r.signature_path().empty() && fs::is_regular_file(r.signature_path(), ec)) return {r.signature_path()};
-  return {};
+namespace {
+
+// Tags with a value (a failure before the bundle was read leaves most of them empty).
+void record_common(RunRecorder& run, const char* kind, const std::vector<std::pair<std::string, std::string>>& tags,
+                   uint32_t resources, uint64_t bytes_hashed, double seconds, std::string_view bundle) {
+  run.tag("secmlops.kind", kind);
+  run.tag("secmlops.version", SECMLOPS_VERSION);
+  for (const auto& [k, v] : tags)
+    if (!v.empty()) run.tag(k, v);
+  run.metric("signing.resources", resources);
+  run.metric("signing.bytes_hashed", static_cast<double>(bytes_hashed));
+  run.metric("signing.duration_seconds", seconds);
+  if (!bundle.empty()) record_content(run, "model.sig", bundle, "signature");
+}
+
+}  // namespace
+
+void record_signing(RunRecorder& run, const v1::SignResult& r) {
+  auto tags = signature_tags(r);
+  tags.emplace_back("secmlops.signature.status", r.status() == v1::SIGNING_OK ? "signed" : "unusable_input");
+  if (r.status() != v1::SIGNING_OK) tags.emplace_back("secmlops.signature.reason", r.message());
+  record_common(run, "sign", tags, r.resources(), r.bytes_hashed(), r.seconds(), r.bundle_json());
+}
+
+void record_verification(RunRecorder& run, const v1::VerifyResult& r, std::string_view bundle) {
+  auto tags = signature_tags(r);
+  tags.emplace_back("secmlops.signature.status", r.status() == v1::SIGNING_OK       ? "verified"
+                                                 : r.status() == v1::SIGNING_FAILED ? "failed"
+                                                                                    : "unusable_input");
+  record_common(run, "verify", tags, r.resources(), r.bytes_hashed(), r.seconds(), bundle);
 }
 
 std::optional<v1::Finding> signature_finding(const fs::path& model, const fs::path& public_key, const fs::path& signature) {

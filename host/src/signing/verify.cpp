@@ -254,6 +254,7 @@ VerifyOutcome verify_model(const VerifyOptions& options) {
     } else {
       key = key_from_chain(material, roots, out.signer);
     }
+    out.algorithm = signature_algorithm(key.get());
     std::string message = pae(payload_type, payload);
     bool good = false;
     for (const auto& s : sigs) good = good || ecdsa_verify(key.get(), message, decode(string_member(s, "sig", "signature"), "sig"));

@@ -4,8 +4,10 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <random>
@@ -16,17 +18,45 @@ namespace fs = std::filesystem;
 namespace {
 
 // YAML scalars as MLflow's safe_dump writes them: strings single-quoted ('' escapes a quote).
+// A scalar that reads back as exactly `s`. Single-quoted when it can be; a line break in a
+// quoted scalar would be folded into a space, so text with control characters or Unicode line
+// breaks (NEL, LS, PS) — a run name taken from a file name, say — is double-quoted with escapes.
 std::string yq(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'')
-      out += "''";
-    else if (c == '\n')
-      out += ' ';
-    else
-      out += c;
+  const bool plain_text =
+      std::none_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }) &&
+      s.find("\xC2\x85") == std::string::npos && s.find("\xE2\x80\xA8") == std::string::npos &&
+      s.find("\xE2\x80\xA9") == std::string::npos;
+  if (plain_text) {
+    std::string out = "'";
+    for (char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
+    return out + "'";
   }
-  return out + "'";
+  static const char* kHex = "0123456789abcdef";
+  std::string out = "\"";
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else if (s.compare(i, 2, "\xC2\x85") == 0) {
+      out += "\\N";
+      i += 1;
+    } else if (s.compare(i, 3, "\xE2\x80\xA8") == 0 || s.compare(i, 3, "\xE2\x80\xA9") == 0) {
+      out += s[i + 2] == '\xA8' ? "\\L" : "\\P";
+      i += 2;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
 }
 
 void write_file(const fs::path& p, const std::string& content) {
@@ -198,8 +228,8 @@ void FileStore::append(const Run& run, const RunPlan& plan, const std::string& u
     if (!fs::exists(ddir / "meta.yaml"))
       write_file(ddir / "meta.yaml", yaml({{"digest", yq(d.digest)},
                                            {"name", yq(d.name)},
-                                           {"profile", "null"},
-                                           {"schema", "null"},
+                                           {"profile", d.profile.empty() ? "null" : yq(d.profile)},
+                                           {"schema", d.schema.empty() ? "null" : yq(d.schema)},
                                            {"source", yq(d.source)},
                                            {"source_type", yq(d.source_type)}}));
     std::string input_id = md5_hex(dataset_id, run.run_id);

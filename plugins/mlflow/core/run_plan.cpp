@@ -76,6 +76,8 @@ json to_json(const Event& e) {
             {"path", e.path},
             {"step", e.step},
             {"ts", e.timestamp_ms}};
+  if (!e.schema.empty()) j["schema"] = e.schema;
+  if (!e.profile.empty()) j["profile"] = e.profile;
   // JSON has no NaN/Infinity: keep them as MLflow's own spellings.
   if (std::isnan(e.number))
     j["number"] = "NaN";
@@ -102,6 +104,8 @@ Event event_from_json(const json& j) {
     e.path = j.at("path").get<std::string>();
     e.step = j.at("step").get<int64_t>();
     e.timestamp_ms = j.at("ts").get<int64_t>();
+    e.schema = j.value("schema", "");
+    e.profile = j.value("profile", "");
     const auto& n = j.at("number");
     if (n.is_string()) {
       auto s = n.get<std::string>();
@@ -315,6 +319,10 @@ void PlanBuilder::add(const Event& e) {
       bool http = e.path.rfind("http://", 0) == 0 || e.path.rfind("https://", 0) == 0;
       d.source_type = http ? "http" : "local";
       d.source = nlohmann::json{{http ? "url" : "uri", e.path}}.dump();
+      // MLflow refuses the whole log-inputs call for an over-long schema or profile: leave
+      // such a field out rather than the dataset.
+      if (e.schema.size() <= kMaxDatasetSchemaLength) d.schema = e.schema;
+      if (e.profile.size() <= kMaxDatasetProfileLength) d.profile = e.profile;
       plan_.datasets.push_back(d);
       delta_.datasets.push_back(std::move(d));
       break;

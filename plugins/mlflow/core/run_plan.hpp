@@ -23,6 +23,8 @@ inline constexpr size_t kMaxKeyLength = 250;
 inline constexpr size_t kMaxDigestLength = 36;
 inline constexpr size_t kMaxDatasetNameLength = 500;
 inline constexpr size_t kMaxDatasetSourceLength = 65535;
+inline constexpr size_t kMaxDatasetSchemaLength = 1048575;
+inline constexpr size_t kMaxDatasetProfileLength = 16384;
 
 enum class EventType { RunStart = 1, Param, Metric, Tag, Dataset, Artifact, RunEnd };
 
@@ -33,6 +35,7 @@ struct Event {
   double number = 0;
   int64_t step = 0;
   int64_t timestamp_ms = 0;
+  std::string schema, profile;  // DATASET: MLflow's JSON for them ("" = none)
 };
 
 nlohmann::json to_json(const Event& e);
@@ -65,6 +68,7 @@ struct MetricPoint {
 
 struct DatasetInput {
   std::string name, digest, source_type, source;
+  std::string schema, profile;  // JSON text, "" = none
   std::vector<std::pair<std::string, std::string>> tags;
 };
 

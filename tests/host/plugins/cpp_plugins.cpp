@@ -116,7 +116,9 @@ class EchoReporter : public sdk::Reporter {
   static constexpr const char* description = "test reporter";
   explicit EchoReporter(const sdk::Config&) {}
   void on_event(sdk::Job& job, const sdk::RunEvent& e) {
-    job.property("event", std::to_string(e.type) + ":" + std::string(e.key));
+    job.property("event", std::to_string(e.type) + ":" + std::string(e.key) +
+                              (e.schema.empty() ? "" : " schema " + std::string(e.schema)) +
+                              (e.profile.empty() ? "" : " profile " + std::string(e.profile)));
   }
   void flush(sdk::Job& job) { job.property("flushed", "yes"); }
 };

@@ -31,7 +31,7 @@ def check(cond, msg):
 
 def read_yaml(path):
     check(os.path.isfile(path), f"missing {path}")
-    with open(path) as f:
+    with open(path, encoding="utf-8") as f:
         data = yaml.safe_load(f)
     check(isinstance(data, dict), f"{path}: not a mapping")
     return data
@@ -90,12 +90,13 @@ def check_run(exp_id, exp_dir, run_dir):
                 points.append([ts, val, step])
         metrics[key] = points
     params = {}
+    # As MLflow's read_file (codecs.open): UTF-8, line endings kept as written.
     for key, path in walk_keys(os.path.join(run_dir, "params")).items():
-        with open(path) as f:
+        with open(path, encoding="utf-8", newline="") as f:
             params[key] = f.read()
     tags = {}
     for key, path in walk_keys(os.path.join(run_dir, "tags")).items():
-        with open(path) as f:
+        with open(path, encoding="utf-8", newline="") as f:
             tags[key] = f.read()
     check(tags.get("mlflow.runName") == meta.get("run_name"), f"{run_dir}: mlflow.runName tag != run_name")
     inputs = []
@@ -112,7 +113,10 @@ def check_run(exp_id, exp_dir, run_dir):
                 check(k in dm, f"dataset {im['source_id']}: missing {k}")
             check(im["source_id"] == md5(dm["name"], dm["digest"]), "dataset id is not md5(name+digest)")
             check(len(dm["digest"]) <= 36, "dataset digest longer than 36")
-            inputs.append({"name": dm["name"], "digest": dm["digest"], "source": dm["source"], "tags": im["tags"]})
+            for k in ("schema", "profile"):  # JSON text or null, as MLflow's Dataset holds them
+                check(dm.get(k) is None or isinstance(json.loads(dm[k]), dict), f"dataset {im['source_id']}: {k}")
+            inputs.append({"name": dm["name"], "digest": dm["digest"], "source": dm["source"], "tags": im["tags"],
+                           "schema": dm.get("schema"), "profile": dm.get("profile")})
     artifacts = []
     art = os.path.join(run_dir, "artifacts")
     for root, _, files in os.walk(art):

@@ -202,6 +202,13 @@ def handle_api(method, path, query, body):
                 raise bad(f"Dataset digest '{ds['digest']}' exceeds 36 characters")
             if len(ds.get("name", "")) > 500:
                 raise bad("Dataset name exceeds 500 characters")
+            if len(ds.get("schema", "")) > 1048575:
+                raise bad("Dataset schema exceeds 1048575 characters")
+            if len(ds.get("profile", "")) > 16384:
+                raise bad("Dataset profile exceeds 16384 characters")
+            for field in ("schema", "profile"):
+                if field in ds and not isinstance(ds[field], str):
+                    raise bad(f"Dataset {field} must be a string")
             for t in d.get("tags", []):
                 if len(t.get("key", "")) > 255 or len(t.get("value", "")) > 500:
                     raise bad(f"Input tag '{t.get('key', '')[:50]}' exceeds the key (255) or value (500) limit")

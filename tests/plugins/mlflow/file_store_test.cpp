@@ -39,7 +39,8 @@ TEST(MlflowFileStore, RunLayoutIsWhatMlflowReads) {
   r.on_event({EventType::Metric, "attack/adv_accuracy", "", "", 0.25, 3, 1700000000600}, sink);
   r.on_event({EventType::Metric, "attack/adv_accuracy", "", "", 0.125, 4, 1700000000700}, sink);
   r.on_event({EventType::Tag, "secmlops.scan.verdict", "fail", "", 0, 0, 0}, sink);
-  r.on_event({EventType::Dataset, "model.pkl", std::string(64, 'f'), "/m/model.pkl", 0, 0, 0},
+  r.on_event({EventType::Dataset, "model.pkl", std::string(64, 'f'), "/m/model.pkl", 0, 0, 0,
+              R"({"mlflow_colspec": [{"type": "string", "name": "it's"}]})", R"({"num_rows": 3})"},
              sink);
   r.on_event({EventType::Artifact, "reports", "", artifact.string(), 0, 0, 0}, sink);
   r.on_event({EventType::RunEnd, "", "FAILED", "", 0, 0, 1700000001000}, sink);
@@ -69,6 +70,8 @@ TEST(MlflowFileStore, RunLayoutIsWhatMlflowReads) {
   EXPECT_EQ(text, "1700000000600 0.25 3\n1700000000700 0.125 4\n");
   ASSERT_EQ(run["inputs"].size(), 1u);
   EXPECT_EQ(run["inputs"][0]["digest"], std::string(36, 'f'));
+  EXPECT_EQ(run["inputs"][0]["schema"], R"({"mlflow_colspec": [{"type": "string", "name": "it's"}]})");
+  EXPECT_EQ(run["inputs"][0]["profile"], R"({"num_rows": 3})");
   EXPECT_EQ(run["artifacts"], json::array({"reports/report.json"}));
 
   // A second run lands in the same experiment.
@@ -82,6 +85,28 @@ TEST(MlflowFileStore, RunLayoutIsWhatMlflowReads) {
       EXPECT_EQ(e["runs"].size(), 2u);
     }
   }
+}
+
+TEST(MlflowFileStore, NamesWithLineBreaksReadBackExactly) {
+  // Run names come from file names: YAML must not fold their line breaks into spaces.
+  secmlops::test::TempDir tmp;
+  Settings s;
+  s.tracking_uri = "file:" + (tmp.path() / "mlruns").string();
+  s.user = "ci";
+  Reporter r(s);
+  Sink sink{[](int, const std::string&) {}, [](const std::string&, const std::string&) {}};
+  const std::string experiment = "exp\n'two'";
+  const std::string name = "sign m\n\"<b>\" \\ 'q'\ttab\r\x01 nel\xC2\x85 ls\xE2\x80\xA8 ps\xE2\x80\xA9 \xC3\xA9";
+  r.on_event({EventType::RunStart, experiment, name, "", 0, 0, 1700000000000}, sink);
+  r.on_event({EventType::RunEnd, "", "FINISHED", "", 0, 0, 1700000001000}, sink);
+  r.flush(sink);
+  json layout = check_layout(tmp.path() / "mlruns");
+  json exp;
+  for (const auto& e : layout["experiments"])
+    if (e["name"] == experiment) exp = e;
+  ASSERT_EQ(exp["runs"].size(), 1u) << layout.dump();
+  EXPECT_EQ(exp["runs"][0]["run_name"], name);
+  EXPECT_EQ(exp["runs"][0]["tags"]["mlflow.runName"], name);
 }
 
 TEST(MlflowFileStore, CheckerRejectsABrokenLayout) {

@@ -320,13 +320,25 @@ std::string cli_run(const std::string& uri, const secmlops::test::TempDir& d, co
   return printed_run_id(file_text(err));
 }
 
-// The dataset input of a finished run: its digest and absolute source.
-void expect_dataset(const json& run, const std::filesystem::path& file) {
+// The dataset input of a finished run: its digest, absolute source, schema (MLflow's colspec of
+// the CSV's columns) and profile (rows, full digest, personal data found).
+void expect_dataset(const json& run, const std::filesystem::path& file, const std::vector<std::string>& columns,
+                    int rows) {
   ASSERT_EQ(run["inputs"]["dataset_inputs"].size(), 1u);
   const json& dataset = run["inputs"]["dataset_inputs"][0]["dataset"];
+  const std::string sha = secmlops::host::sha256_file(file);
   EXPECT_EQ(dataset["name"], file.filename().string());
-  EXPECT_EQ(dataset["digest"], secmlops::host::sha256_file(file).substr(0, 36));
+  EXPECT_EQ(dataset["digest"], sha.substr(0, 36));
   EXPECT_EQ(json::parse(dataset["source"].get<std::string>())["uri"], "file://" + file.string());
+  ASSERT_TRUE(dataset.contains("schema") && dataset.contains("profile")) << dataset.dump();
+  std::vector<std::string> names;
+  const json schema = json::parse(dataset["schema"].get<std::string>());
+  for (const auto& c : schema["mlflow_colspec"]) names.push_back(c["name"]);
+  EXPECT_EQ(names, columns);
+  json profile = json::parse(dataset["profile"].get<std::string>());
+  EXPECT_EQ(profile["num_rows"], rows);
+  EXPECT_EQ(profile["sha256"], sha);
+  EXPECT_EQ(profile["personal_data"], false);
 }
 
 // `train` then `attack` with --mlflow: both runs complete with the data's digest, the model and
@@ -345,7 +357,7 @@ void expect_train_and_attack_runs(const std::string& uri) {
   ASSERT_FALSE(train_id.empty());
   json train = get(uri + "/api/2.0/mlflow/runs/get?run_id=" + train_id)["run"];
   EXPECT_EQ(train["info"]["status"], "FINISHED");
-  expect_dataset(train, data);
+  expect_dataset(train, data, {"income", "debt", "verdict"}, 200);
   EXPECT_EQ(download(uri, train["info"]["artifact_uri"], "model/m.onnx"), file_text(model));
 
   std::string attack_id = cli_run(uri, d, "attack --model " + model.string() +
@@ -354,7 +366,7 @@ void expect_train_and_attack_runs(const std::string& uri) {
   ASSERT_FALSE(attack_id.empty());
   json attack = get(uri + "/api/2.0/mlflow/runs/get?run_id=" + attack_id)["run"];
   EXPECT_EQ(attack["info"]["status"], "FINISHED");
-  expect_dataset(attack, data);
+  expect_dataset(attack, data, {"income", "debt", "verdict"}, 200);
   EXPECT_EQ(download(uri, attack["info"]["artifact_uri"], "adversarial/adv.csv"), file_text(adv));
   std::map<std::string, json> params;
   for (const auto& p : attack["data"]["params"]) params[p["key"]] = p["value"];

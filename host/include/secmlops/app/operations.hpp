@@ -10,6 +10,7 @@
 #include "secmlops/v1/model_service.pb.h"
 #include "secmlops/v1/report.pb.h"
 #include "secmlops/v1/scan_service.pb.h"
+#include "secmlops/v1/signing.pb.h"
 
 #include <functional>
 #include <memory>
@@ -33,6 +34,14 @@ v1::AttackResult attack(const Environment& env, const v1::AttackRequest& request
 // Files and directories (recursively); `on_file` sees each file's report as soon as it is done.
 v1::ScanReport scan(const Environment& env, const v1::ScanRequest& request,
                     const std::function<void(const v1::FileReport&)>& on_file = {});
+
+// Sign and verify (host::sign / host::verify) recorded as a run when request.mlflow asks: the
+// signature as the artifact signature/model.sig, its tags on the run and on the registered model
+// version. Paths are used as given: the door resolves them first. A failed verification is a
+// finished run that says so; unusable input ends the run FAILED. Bad model, key or signature
+// input is the result's status, never an exception (a bad `mlflow` setting is an AppError).
+v1::SignResult sign(const Environment& env, const v1::SignRequest& request);
+v1::VerifyResult verify(const Environment& env, const v1::VerifyRequest& request);
 
 // Bytes that do not live on disk (an upload), called `name` in the report, with the same
 // options and limits as a scan of files.

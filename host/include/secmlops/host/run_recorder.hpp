@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace secmlops::host {
@@ -38,7 +39,9 @@ class RunRecorder {
   // A metric point computed at `timestamp_ms` (milliseconds since the epoch), not now.
   void metric_at(const std::string& key, double value, int64_t step, int64_t timestamp_ms);
   void tag(const std::string& key, const std::string& value);
-  void dataset(const std::string& name, const std::string& digest, const std::string& source);
+  // A dataset input; `schema` and `profile` are MLflow's JSON for them ("" = none).
+  void dataset(const std::string& name, const std::string& digest, const std::string& source,
+               const std::string& schema = "", const std::string& profile = "");
   // Uploads a local file into `artifact_dir` of the run ("" = the run's artifact root).
   void artifact(const std::string& local_path, const std::string& artifact_dir = "");
   // RUN_END with FINISHED, FAILED or KILLED, then flush: delivery happens here.
@@ -60,7 +63,7 @@ class RunRecorder {
  private:
   void send(secmlops_event_type type, const std::string& key, const std::string& value,
             const std::string& path, double number = 0, int64_t step = 0,
-            int64_t timestamp_ms = 0);
+            int64_t timestamp_ms = 0, const std::string& schema = "", const std::string& profile = "");
   ReporterSession session_;
   bool started_ = false, finished_ = false;
 };
@@ -76,6 +79,11 @@ std::string number_text(double value);
 // "error" (the scan's exit status).
 void record_scan(RunRecorder& run, const v1::ScanReport& report, const Registry& registry,
                  const std::string& fail_on, const std::string& verdict);
+
+// Bytes the program holds (not a file of its own) as the artifact `artifact_dir`/`file_name`;
+// the name is the caller's, never taken from input.
+void record_content(RunRecorder& run, const std::string& file_name, std::string_view content,
+                    const std::string& artifact_dir);
 
 // The scan report as artifacts under reports/: scan-report.json, scan-report.sarif, and the
 // same SARIF as scan-report.sarif.json, which MLflow's artifact viewer previews.

@@ -67,6 +67,9 @@ struct Manifest {
   uint64_t bytes_hashed = 0;
 };
 
+// The statement's subject name for a model: its directory (or file) name ("bert" for models/bert/).
+std::string model_name(const std::filesystem::path& model);
+
 // Hashes a model file or directory: every regular file (or every shard of it) in parallel over
 // `threads` workers, files streamed in 1 MiB reads. Symlinks and special files throw
 // ModelError naming them; a missing model throws UnusableInput.
@@ -102,6 +105,7 @@ struct SignOutcome {
   Manifest manifest;
   std::string root_digest;
   std::string signer;  // "key sha256:<hint>" or the certificate subject
+  std::string algorithm;  // "ecdsa-p256-sha256", "ecdsa-p384-sha384" or "ecdsa-p521-sha512"
 };
 
 // Hashes and signs; does not write the signature. Throws UnusableInput or ModelError.
@@ -125,6 +129,7 @@ struct VerifyOutcome {
   std::string model_name;
   std::string root_digest;
   std::string signer;
+  std::string algorithm;               // of the key that checked the signature, once known
   Manifest signed_manifest;
   uint64_t bytes_hashed = 0;
 };

@@ -4,6 +4,7 @@
 // bad input (the result's status says unusable input). The CLI, the gRPC SigningService and
 // pipeline steps call these.
 
+#include "secmlops/host/run_recorder.hpp"
 #include "secmlops/v1/report.pb.h"
 #include "secmlops/v1/signing.pb.h"
 
@@ -16,19 +17,27 @@
 namespace secmlops::host {
 
 v1::SignResult sign(const v1::SignRequest& request);
-v1::VerifyResult verify(const v1::VerifyRequest& request);
+// `bundle`, when given, receives the bytes of the signature that was checked (empty when none
+// could be read).
+v1::VerifyResult verify(const v1::VerifyRequest& request, std::string* bundle = nullptr);
 
 // Exit status of the CLI for a result: 0 ok, 1 verification failed, 2 unusable input.
 int signing_exit_code(v1::SigningStatus status);
 
 // What a run records about a verification (MLflow tags of the run and of the registered model
-// version): secmlops.signature.{verified,reason,signer,root_digest,predicate_type,method,
-// resources,sha256}. Values are data: the recorder escapes nothing away.
+// version): secmlops.signature.{verified,reason,signer,algorithm,subject,root_digest,
+// predicate_type,method,resources,sha256}. Values are data: the recorder escapes nothing away.
 std::vector<std::pair<std::string, std::string>> signature_tags(const v1::VerifyResult& result);
-// The same for a signature just made (secmlops.signature.{signer,root_digest,method,resources}).
+// The same for a signature just made: secmlops.signature.{signer,algorithm,subject,root_digest,
+// method,resources,sha256}.
 std::vector<std::pair<std::string, std::string>> signature_tags(const v1::SignResult& result);
-// Files to log as run artifacts: the signature file, when it exists.
-std::vector<std::filesystem::path> signature_artifacts(const v1::VerifyResult& result);
+
+// A sign or verify operation as a run: secmlops.kind sign / verify, the signature tags, the
+// metrics signing.resources, signing.bytes_hashed and signing.duration_seconds, and the
+// signature's bytes (`bundle`; the result's own for a signature just made) as the artifact
+// signature/model.sig.
+void record_signing(RunRecorder& run, const v1::SignResult& result);
+void record_verification(RunRecorder& run, const v1::VerifyResult& result, std::string_view bundle);
 
 // The rule a failed signature check reports in a scan.
 inline constexpr const char* kSignatureRule = "HOST-SIGNATURE-INVALID";

@@ -48,7 +48,7 @@ extern "C" {
 #endif
 
 #define SECMLOPS_ABI_MAJOR 1
-#define SECMLOPS_ABI_MINOR 1
+#define SECMLOPS_ABI_MINOR 2
 
 /* The one symbol a plugin library exports. */
 #define SECMLOPS_ENTRY_SYMBOL "secmlops_plugin_entry_v1"
@@ -313,7 +313,8 @@ typedef enum secmlops_event_type {
   SECMLOPS_EVENT_PARAM = 2,     /* key, value                                                */
   SECMLOPS_EVENT_METRIC = 3,    /* key, number, step, timestamp_ms                           */
   SECMLOPS_EVENT_TAG = 4,       /* key, value                                                */
-  SECMLOPS_EVENT_DATASET = 5,   /* key = dataset name, value = digest, path = source         */
+  SECMLOPS_EVENT_DATASET = 5,   /* key = dataset name, value = digest, path = source;
+                                   since 1.2 also schema and profile (see below)              */
   SECMLOPS_EVENT_ARTIFACT = 6,  /* path = local file, key = artifact path in the run         */
   SECMLOPS_EVENT_RUN_END = 7    /* value = "FINISHED" | "FAILED" | "KILLED"                  */
 } secmlops_event_type;
@@ -327,6 +328,11 @@ typedef struct secmlops_run_event {
   double number;
   int64_t step;
   int64_t timestamp_ms; /* milliseconds since the Unix epoch */
+  /* ---- since 1.2 ---- */
+  /* DATASET: MLflow's dataset schema ({"mlflow_colspec": [...]}) and profile (rows, digest,
+   * personal-data counts) as JSON text; NULL or "" when unknown. */
+  const char* schema;
+  const char* profile;
 } secmlops_run_event;
 
 typedef struct secmlops_reporter_api {

@@ -326,6 +326,7 @@ struct RunEvent {
   double number = 0;
   int64_t step = 0;
   int64_t timestamp_ms = 0;
+  std::string_view schema, profile;  // DATASET, since 1.2 (empty from an older host)
 };
 
 // Base classes: they carry no virtual interface (the glue binds the derived class's members
@@ -575,6 +576,11 @@ const secmlops_reporter_api* reporter_api() {
         auto sv = [](const char* s) { return s ? std::string_view(s) : std::string_view(); };
         RunEvent ev{static_cast<secmlops_event_type>(e->type), sv(e->key), sv(e->value),
                     sv(e->path), e->number, e->step, e->timestamp_ms};
+        // A host older than 1.2 sends a shorter struct: the fields past its size do not exist.
+        if (e->struct_size >= offsetof(secmlops_run_event, profile) + sizeof(e->profile)) {
+          ev.schema = sv(e->schema);
+          ev.profile = sv(e->profile);
+        }
         Job j(job);
         t.on_event(j, ev);
       });
