@@ -297,5 +297,14 @@ TEST_F(ContainersEngine, CompressedStreams) {
   EXPECT_EQ(n.findings_size(), 0);
 }
 
+TEST_F(ContainersEngine, SevenZipMembersAreScannedAndUnreadableOnesArePartial) {
+  auto r = scan("evil.7z");
+  EXPECT_EQ(r.status(), v1::SCANNED) << r.error();
+  EXPECT_THAT(evil_members(r), ::testing::ElementsAre("archive/data.pkl"));
+  auto t = scan("truncated.7z");
+  EXPECT_EQ(t.status(), v1::PARTIAL);
+  EXPECT_THAT(t.error(), HasSubstr("7z"));
+}
+
 }  // namespace
 }  // namespace secmlops::host
