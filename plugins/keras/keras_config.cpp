@@ -359,7 +359,7 @@ DocumentResult analyze_metadata_json(std::string_view text, const WalkLimits& li
   return r;
 }
 
-uint32_t probe_json(sdk::Bytes head, const char*& format) {
+uint32_t probe_json(sdk::Bytes head, std::string_view name, const char*& format) {
   size_t i = 0;
   if (head.size() >= 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF) i = 3;
   while (i < head.size() && (head[i] == ' ' || head[i] == '\n' || head[i] == '\r' || head[i] == '\t')) ++i;
@@ -373,6 +373,14 @@ uint32_t probe_json(sdk::Bytes head, const char*& format) {
   if (has("\"keras_version\"") && has("\"date_saved\"")) {
     format = "keras-metadata";
     return 70;
+  }
+  // Keras loads a .keras archive's `config.json` by its name, whatever its first bytes hold: a
+  // long field (or keys spelled with \u escapes) can push the keys past any probe window. Such a
+  // member is walked whole; JSON that is no Keras config yields no finding.
+  size_t slash = name.find_last_of("/\\");
+  if (name.substr(slash == std::string_view::npos ? 0 : slash + 1) == "config.json") {
+    format = "keras-config";
+    return 35;
   }
   return 0;
 }

@@ -73,8 +73,14 @@ bool graph_chain_ok(const uint8_t* p, size_t avail, uint64_t length) {
 // types throughout. Canonical files — ir_version first, printable names — get more confidence.
 uint32_t probe_model(const uint8_t* head, size_t len) {
   size_t pos = 0;
-  bool first = true, canonical = true, saw_graph_or_opset = false, saw_ir = false;
-  auto verdict = [&] { return saw_graph_or_opset ? (canonical && saw_ir ? 90u : 60u) : 0u; };
+  bool first = true, canonical = true, saw_graph_or_opset = false, saw_ir = false, continues = false;
+  // A doc string, metadata or function list longer than the head hides whether a graph follows:
+  // a model padded that way is still claimed (lower confidence) and parsed whole, since the
+  // scanner's walk has no window (an unclaimed model would pass unscanned).
+  auto verdict = [&] {
+    if (saw_graph_or_opset) return canonical && saw_ir ? 90u : 60u;
+    return continues ? 40u : 0u;
+  };
   while (pos < len) {
     uint64_t tag = 0;
     size_t n = decode_varint(head + pos, len - pos, tag);
@@ -127,7 +133,11 @@ uint32_t probe_model(const uint8_t* head, size_t len) {
         // Unknown fields after the graph may be newer schema additions; before it, not ONNX.
         return saw_graph_or_opset ? verdict() : 0;
     }
-    if (length > len - pos) break;  // the rest lies beyond the head
+    if (length > len - pos) {  // the rest lies beyond the head
+      continues = (number == 6 || number == 14 || number == 20 || number == 25) && length < (2ull << 30) &&
+                  (number != 6 || printable(body, avail, true));
+      break;
+    }
     pos += static_cast<size_t>(length);
   }
   return verdict();

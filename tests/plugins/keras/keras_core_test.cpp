@@ -134,12 +134,19 @@ TEST(KerasConfig, MetadataIsInfo) {
 
 TEST(KerasConfig, ProbeClaimsKerasDocumentsOnly) {
   const char* format = nullptr;
-  EXPECT_GT(kr::probe_json(bytes(load("config_benign.json")), format), 0u);
+  EXPECT_GT(kr::probe_json(bytes(load("config_benign.json")), "x.json", format), 0u);
   EXPECT_STREQ(format, "keras-config");
-  EXPECT_GT(kr::probe_json(bytes(load("metadata.json")), format), 0u);
+  EXPECT_GT(kr::probe_json(bytes(load("metadata.json")), "x.json", format), 0u);
   EXPECT_STREQ(format, "keras-metadata");
-  EXPECT_EQ(kr::probe_json(bytes(load("plain.json")), format), 0u);
-  EXPECT_EQ(kr::probe_json(bytes(std::string("[1, 2, 3]")), format), 0u);
+  EXPECT_EQ(kr::probe_json(bytes(load("plain.json")), "plain.json", format), 0u);
+  EXPECT_EQ(kr::probe_json(bytes(std::string("[1, 2, 3]")), "config.json", format), 0u);
+  // The member Keras loads by name is claimed whatever its first bytes show: padding or escaped
+  // keys cannot move a Lambda past the probe.
+  std::string padded = "{\"description\": \"" + std::string(100000, 'a') + "\", \"class_name\": \"Sequential\"}";
+  EXPECT_EQ(kr::probe_json(bytes(padded.substr(0, 65536)), "model.json", format), 0u);
+  EXPECT_GT(kr::probe_json(bytes(padded.substr(0, 65536)), "config.json", format), 0u);
+  EXPECT_STREQ(format, "keras-config");
+  EXPECT_GT(kr::probe_json(bytes(padded.substr(0, 65536)), "archive/x/config.json", format), 0u);
 }
 
 TEST(KerasConfig, MutatedConfigsNeverCrash) {
