@@ -304,6 +304,7 @@ TEST_F(ContainersEngine, SevenZipMembersAreScannedAndUnreadableOnesArePartial) {
   auto t = scan("truncated.7z");
   EXPECT_EQ(t.status(), v1::PARTIAL);
   EXPECT_THAT(t.error(), HasSubstr("7z"));
+  EXPECT_THAT(rules(t), Contains("HOST-ARCHIVE-UNREADABLE"));
 }
 
 }  // namespace

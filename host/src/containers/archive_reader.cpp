@@ -154,8 +154,15 @@ Expansion read_libarchive(Kind kind, const std::shared_ptr<const Stream>& stream
   ex.kind = kind;
   const char* kname = kind_name(kind);
   auto cursor = std::make_shared<Cursor>(stream, kind);
+  auto unreadable = [&](const std::string& why) {
+    ex.anomalies.push_back({v1::MEDIUM, "HOST-ARCHIVE-UNREADABLE",
+                            fmt::format("libarchive cannot read this {} archive ({}): members it may hold are not "
+                                        "scanned",
+                                        kname, why)});
+    ex.error = why;
+  };
   if (std::string err = cursor->open(); !err.empty()) {
-    ex.error = err;
+    unreadable(err);
     return ex;
   }
   std::map<std::string, int> names;
@@ -205,7 +212,7 @@ Expansion read_libarchive(Kind kind, const std::shared_ptr<const Stream>& stream
     m.open = [cursor, index](Budget& b) { return read_member(*cursor, index, b); };
     ex.members.push_back(std::move(m));
   }
-  if (!err.empty() && ex.error.empty()) ex.error = err;
+  if (!err.empty() && ex.error.empty()) unreadable(err);
   return ex;
 }
 
