@@ -149,6 +149,7 @@ class Walker {
           {{"layer", display_name(obj)}});
       return "module";
     }
+    check_paths(obj, cn);
     if (!module.empty()) {
       check_module(obj, cn, module, registered);
       return nullptr;
@@ -167,6 +168,28 @@ class Walker {
           {{"class_name", shorten(cn, 80)}});
     }
     return nullptr;
+  }
+
+  // Built-in layers that read a path of the config's choosing when the model is loaded.
+  void check_paths(const json& obj, const std::string& cn) {
+    const json* cfg = member(obj, "config");
+    if (cfg == nullptr || !cfg->is_object()) return;
+    if (cn == "TFSMLayer") {
+      std::string path = str_member(*cfg, "filepath");
+      if (!path.empty())
+        add(SECMLOPS_SEVERITY_HIGH, "KERAS-LOADS-EXTERNAL-MODEL",
+            "TFSMLayer '" + display_name(obj) + "' loads the SavedModel at '" + shorten(path, 200) +
+                "' when the model is loaded: graphs and functions from outside the file",
+            {{"layer", display_name(obj)}, {"path", shorten(path, 200)}});
+    } else if (cn == "TextVectorization" || cn == "StringLookup" || cn == "IntegerLookup") {
+      // A string vocabulary is a file path, read at load (an inline vocabulary is a list).
+      std::string path = str_member(*cfg, "vocabulary");
+      if (!path.empty())
+        add(SECMLOPS_SEVERITY_HIGH, "KERAS-READS-PATH",
+            cn + " '" + display_name(obj) + "' reads its vocabulary from '" + shorten(path, 200) +
+                "' when the model is loaded: a file of the loading machine ends up in the model",
+            {{"layer", display_name(obj)}, {"path", shorten(path, 200)}});
+    }
   }
 
   void check_module(const json& obj, const std::string& cn, const std::string& module,

@@ -7,6 +7,7 @@ a file here:
 
 - padding past a probe window: an ONNX doc string longer than the head, a .keras config.json whose
   first field is long, keys spelled with \\u escapes;
+- Keras built-ins that read paths at load time (TFSMLayer's SavedModel, a lookup's vocabulary file);
 - chat templates (GGUF metadata, tokenizer_config.json, chat_template.jinja) that reach Python
   internals through names built by concatenation, escapes, formatting, reversed slices, `|attr`,
   `str.format` fields, `map(attribute=...)`; a duplicated `chat_template` key whose last value
@@ -21,7 +22,8 @@ check() verifies each malicious file against the real loader where one is instal
 throwaway directory: Jinja2 renders each template without a sandbox and must create the marker
 file (and refuse it in the sandbox); the 7z pickle, extracted with libarchive and unpickled,
 creates the marker; ONNX, Keras and HDF5 files are read back with onnx, json/marshal and h5py
-and must hold the operator, the Lambda code or the external reference.
+and must hold the operator, the Lambda code, the path or the external reference (Keras and
+TensorFlow are not installed here, so those layers are checked by their configs only).
 
 Usage: formats_corpus.py OUT_DIR [--check]
 """
@@ -281,6 +283,12 @@ def corpus():
     add("adv_keras_padded_config_lambda.keras", keras_archive(padded), ("keras_lambda", None))
     escaped = escape_keys(json.dumps(keras_config([k3_dense("dense", 8), k3_lambda()])))
     add("adv_keras_escaped_keys_lambda.keras", keras_archive(escaped), ("keras_lambda", None))
+    # Built-in layers that read a path of the config's choosing at load time.
+    add("adv_keras_tfsmlayer_path.keras", keras_archive(json.dumps(keras_config([k3("keras.layers", "TFSMLayer", {
+        "name": "tfsm", "filepath": "/srv/shared/other_model", "call_endpoint": "serve"})]))), ("keras_path", "filepath"))
+    add("adv_keras_lookup_vocabulary_path.keras", keras_archive(json.dumps(keras_config([k3(
+        "keras.layers", "StringLookup", {"name": "lookup", "vocabulary": "/etc/passwd", "num_oov_indices": 1})]))),
+        ("keras_path", "vocabulary"))
     # HDF5 references outside the file (written by h5py below).
     for kind in ("external_link", "external_storage", "virtual"):
         add(f"adv_h5_{kind}.h5", ("h5", kind), ("h5", kind))
@@ -302,6 +310,9 @@ def corpus():
     add("benign_real_onnx_long_doc.onnx", onnx_model("Apache License 2.0 ... " * 8000))
     add("benign_real_onnx_plain.onnx", onnx_model("a small model"))
     add("benign_real_keras_dense.keras", keras_archive(json.dumps(keras_config([k3_dense("dense", 8)]))))
+    add("benign_real_keras_inline_vocabulary.keras", keras_archive(json.dumps(keras_config([k3(
+        "keras.layers", "StringLookup", {"name": "lookup", "vocabulary": ["cat", "dog"], "num_oov_indices": 1}),
+        k3_dense("dense", 8)]))))
     add("benign_real_keras_long_description.keras",
         keras_archive(json.dumps(keras_config([k3_dense("dense", 8)], description="model card " * 10000))))
     add("benign_real_h5_dense.h5", ("h5", "plain"))
@@ -347,6 +358,9 @@ def check_one(out, name, check):
         layer = cfg["config"]["layers"][-1]
         code = marshal.loads(base64.b64decode(layer["config"]["function"]["config"]["code"]))
         return "system" in code.co_names, "json.loads sees a Lambda whose marshalled code calls os.system"
+    if kind == "keras_path":
+        layer = json.loads(zipfile.ZipFile(path).read("config.json"))["config"]["layers"][-1]
+        return layer["config"][arg].startswith("/"), f"the layer's {arg} names a path outside the archive"
     if kind == "h5":
         import h5py
         with h5py.File(path, "r") as f:

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <fstream>
 #include <iterator>
 #include <random>
@@ -270,6 +272,22 @@ TEST(KerasH5, ProbeFindsTheSignature) {
   user_block += load("benign.h5").substr(0, 64);
   EXPECT_EQ(kr::probe_h5(bytes(user_block)), 60u);
   EXPECT_EQ(kr::probe_h5(bytes(load("config_benign.json"))), 0u);
+}
+
+TEST(KerasConfig, BuiltinsThatReadPathsAtLoadTimeAreFlaggedWithThePath) {
+  auto r = kr::analyze_config_json(R"({"module": "keras", "class_name": "Sequential", "config": {"layers": [
+      {"module": "keras.layers", "class_name": "TFSMLayer", "config": {"name": "sm", "filepath": "/mnt/other/model"}},
+      {"module": "keras.layers", "class_name": "StringLookup", "config": {"name": "v", "vocabulary": "/etc/passwd"}},
+      {"module": "keras.layers", "class_name": "StringLookup", "config": {"name": "ok", "vocabulary": ["a", "b"]}}]}})");
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  std::vector<std::string> got;
+  for (const auto& f : r.findings) {
+    got.push_back(f.rule_id);
+    if (f.rule_id == "KERAS-READS-PATH") EXPECT_NE(f.message.find("/etc/passwd"), std::string::npos);
+    if (f.rule_id == "KERAS-LOADS-EXTERNAL-MODEL") EXPECT_EQ(f.severity, SECMLOPS_SEVERITY_HIGH);
+  }
+  EXPECT_EQ(std::count(got.begin(), got.end(), "KERAS-READS-PATH"), 1);
+  EXPECT_EQ(std::count(got.begin(), got.end(), "KERAS-LOADS-EXTERNAL-MODEL"), 1);
 }
 
 }  // namespace
