@@ -333,7 +333,8 @@ class Parser {
       if (toks_[eq].type == T::kOp && toks_[eq].text == "=") {
         pos_ = eq + 1;
         Val v = expr(0);
-        vars_[target] = v;
+        if (spend(v.s.size() + v.items.size())) vars_[target] = v;
+        else vars_[target] = unknown_from({&v});
         if (cur().type == T::kEnd) return;
       }
       pos_ = 1;
@@ -356,7 +357,7 @@ class Parser {
         if (toks_[t].type == T::kName) {
           Val lv;
           lv.built = strings && !constants;
-          if (constants) {
+          if (constants && spend(seq.items.size() * sizeof(Val))) {
             lv.choices = true;
             lv.items = seq.items;
           }
@@ -491,7 +492,8 @@ class Parser {
       Val r = pow(depth);
       std::string s;
       if (o == "*" && v.k == Val::kStr && r.k == Val::kInt && r.i >= 0 &&
-          v.s.size() * static_cast<uint64_t>(r.i) <= limits_.max_string) {
+          v.s.size() * static_cast<uint64_t>(r.i) <= limits_.max_string &&
+          spend(v.s.size() * static_cast<uint64_t>(r.i))) {
         for (int64_t k = 0; k < r.i; ++k) s += v.s;
         v = str(std::move(s));
       } else if (o == "*" && v.k == Val::kInt && r.k == Val::kInt) {
@@ -525,8 +527,20 @@ class Parser {
     return postfix(primary(depth + 1), depth + 1);
   }
 
+  // Every folded string counts against the template's work budget: folding stops (values become
+  // unknown, lookups with them dynamic) instead of copying megabytes per token.
+  bool spend(size_t bytes) const {
+    spent_ += bytes + 1;
+    if (spent_ <= limits_.max_folded_bytes) return true;
+    out_.limited = true;
+    return false;
+  }
   Val fold(std::string s) const {
-    if (s.size() > limits_.max_string) return unknown_from({});
+    if (s.size() > limits_.max_string || !spend(s.size())) {
+      Val v;
+      v.built = true;
+      return v;
+    }
     return str(std::move(s));
   }
 
@@ -564,7 +578,7 @@ class Parser {
             t.text == "None")
           return {};
         auto it = vars_.find(t.text);
-        Val v = it != vars_.end() ? it->second : Val{};
+        Val v = it != vars_.end() && spend(it->second.s.size() + it->second.items.size()) ? it->second : Val{};
         if (v.path.empty()) v.path = t.text;
         return v;
       }
@@ -958,8 +972,9 @@ class Parser {
     if (f == "string" && v.k == Val::kInt) return str(std::to_string(v.i));
     if (f == "reverse" || f == "first" || f == "last" || f == "list") {
       if (v.k == Val::kStr && ascii(v.s)) {
-        if (f == "reverse") return str(std::string(v.s.rbegin(), v.s.rend()));
+        if (f == "reverse") return fold(std::string(v.s.rbegin(), v.s.rend()));
         if (f == "first" || f == "last") return v.s.empty() ? Val{} : str(std::string(1, f == "first" ? v.s.front() : v.s.back()));
+        if (!spend(v.s.size() * sizeof(Val))) return unknown_from({&v});
         Val l;
         l.k = Val::kList;
         for (char c : v.s) l.items.push_back(str(std::string(1, c)));
@@ -1005,6 +1020,7 @@ class Parser {
   std::vector<Token> toks_;
   size_t pos_ = 0;
   size_t call_at_ = 0;
+  mutable size_t spent_ = 0;
 };
 
 // A tag the parser refused (Jinja2 would refuse it too, or it uses syntax the parser does not
@@ -1119,7 +1135,8 @@ std::vector<sdk::Finding> template_findings(const TemplateAnalysis& a, std::stri
                    offset, detail, {{"reaches", list(a.dynamic, false)}}});
   if (a.limited)
     out.push_back({SECMLOPS_SEVERITY_MEDIUM, p + "-LIMIT",
-                   std::string(what) + " has more tokens than the analysis limit: the rest was not inspected", offset,
+                   std::string(what) + " exceeds the analysis limits (tokens, or bytes of folded strings): the rest was not fully "
+                       "inspected", offset,
                    detail, {}});
   if (a.escapes.empty() && !a.code_words.empty()) {
     std::string w;

@@ -44,8 +44,9 @@ struct TemplateAnalysis {
 
 struct TemplateLimits {
   size_t max_tokens = 4u << 20;   // work bound: tokens lexed in one template
-  size_t max_depth = 200;          // expression nesting
+  size_t max_depth = 100;          // expression nesting (each level is a dozen stack frames)
   size_t max_string = 1u << 20;    // a folded string value (repetition, concatenation)
+  size_t max_folded_bytes = 64u << 20;  // work bound: bytes of all folded values of one template
   size_t max_reported = 50;        // escapes and dynamic accesses kept each
 };
 

@@ -112,6 +112,19 @@ TEST(ChatTemplate, UnparsableTagsAreJudgedByTheirTokens) {
     (void)gg::analyse_template(t);
 }
 
+TEST(ChatTemplate, FoldingIsBoundedByAWorkBudget) {
+  // Each concatenation would copy a megabyte: the budget stops folding, the analysis ends soon
+  // and says it was limited.
+  std::string t = "{% set x = 'a' * 1000000 %}{{ x";
+  for (int i = 0; i < 2000; ++i) t += " ~ x";
+  t += " }}";
+  auto a = gg::analyse_template(t);
+  EXPECT_TRUE(a.limited);
+  auto f = gg::template_findings(a, "CHAT-TEMPLATE", "t", 0, "");
+  ASSERT_FALSE(f.empty());
+  EXPECT_EQ(f[0].rule_id, "CHAT-TEMPLATE-LIMIT");
+}
+
 TEST(ChatTemplate, TokenizerConfigIsReadAsPythonReadsIt) {
   // \u escapes in the JSON value, then the last of duplicate keys wins.
   auto r = gg::analyse_tokenizer_config(
