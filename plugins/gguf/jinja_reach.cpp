@@ -466,9 +466,14 @@ class Parser {
       bool plus = op("+");
       ++pos_;
       Val r = concat(depth);
-      if (plus && v.k == Val::kStr && r.k == Val::kStr) v = fold(v.s + r.s);
-      else if (v.k == Val::kInt && r.k == Val::kInt) v.i = plus ? v.i + r.i : v.i - r.i;
-      else v = unknown_from({&v, &r});
+      int64_t n = 0;
+      if (plus && v.k == Val::kStr && r.k == Val::kStr)
+        v = fold(v.s + r.s);
+      else if (v.k == Val::kInt && r.k == Val::kInt &&
+               !(plus ? __builtin_add_overflow(v.i, r.i, &n) : __builtin_sub_overflow(v.i, r.i, &n)))
+        v.i = n;
+      else  // an overflow stops folding (Python's ints would not overflow)
+        v = unknown_from({&v, &r});
     }
     return v;
   }
@@ -491,13 +496,14 @@ class Parser {
       ++pos_;
       Val r = pow(depth);
       std::string s;
+      int64_t n = 0;
       if (o == "*" && v.k == Val::kStr && r.k == Val::kInt && r.i >= 0 &&
-          v.s.size() * static_cast<uint64_t>(r.i) <= limits_.max_string &&
+          (v.s.empty() || static_cast<uint64_t>(r.i) <= limits_.max_string / v.s.size()) &&
           spend(v.s.size() * static_cast<uint64_t>(r.i))) {
         for (int64_t k = 0; k < r.i; ++k) s += v.s;
         v = str(std::move(s));
-      } else if (o == "*" && v.k == Val::kInt && r.k == Val::kInt) {
-        v.i *= r.i;
+      } else if (o == "*" && v.k == Val::kInt && r.k == Val::kInt && !__builtin_mul_overflow(v.i, r.i, &n)) {
+        v.i = n;
       } else if (o == "%" && v.k == Val::kStr && percent_format(v.s, r, s)) {
         v = fold(std::move(s));
       } else {
@@ -521,7 +527,7 @@ class Parser {
       bool neg = op("-");
       ++pos_;
       Val v = unary(depth + 1);
-      if (v.k == Val::kInt && neg) v.i = -v.i;
+      if (v.k == Val::kInt && neg && __builtin_sub_overflow(int64_t{0}, v.i, &v.i)) v = Val{};
       return v;
     }
     return postfix(primary(depth + 1), depth + 1);

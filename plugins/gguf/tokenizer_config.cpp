@@ -10,6 +10,8 @@
 namespace secmlops::plugins::gguf {
 namespace {
 
+constexpr int kMaxDepth = 512;
+
 bool ends_with(std::string_view s, std::string_view tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
@@ -57,7 +59,9 @@ TemplateDocResult analyse_tokenizer_config(std::string_view text) {
   // Duplicate keys of the top-level object and of template entries: Python keeps the last.
   std::vector<std::set<std::string>> seen;
   std::set<std::string> duplicated;
+  struct TooDeep {};
   auto cb = [&](int depth, nlohmann::json::parse_event_t ev, nlohmann::json& parsed) {
+    if (depth > kMaxDepth) throw TooDeep();  // documents are freed recursively: bound the nesting
     if (ev == nlohmann::json::parse_event_t::object_start) seen.emplace_back();
     if (ev == nlohmann::json::parse_event_t::object_end && !seen.empty()) seen.pop_back();
     if (ev == nlohmann::json::parse_event_t::key && !seen.empty() && depth <= 3) {
@@ -73,6 +77,13 @@ TemplateDocResult analyse_tokenizer_config(std::string_view text) {
   } catch (const nlohmann::json::parse_error& e) {
     r.error = std::string("not JSON: ") + e.what();
     r.error_at = e.byte;
+    return r;
+  } catch (const TooDeep&) {
+    r.error = "JSON nests deeper than " + std::to_string(kMaxDepth) + " levels";
+    return r;
+  } catch (const nlohmann::json::exception& e) {
+    // Valid syntax that cannot be represented, e.g. a number beyond a double.
+    r.error = std::string("unreadable JSON: ") + e.what();
     return r;
   }
   for (const auto& k : duplicated)

@@ -146,6 +146,9 @@ TEST(ChatTemplate, TokenizerConfigIsReadAsPythonReadsIt) {
   EXPECT_NE(named.findings[0].message.find("tool_use"), std::string::npos);
   auto bad = gg::analyse_tokenizer_config("{\"chat_template\": ");
   EXPECT_FALSE(bad.error.empty());
+  // Numbers beyond a double and nesting beyond 512 levels are errors, not exceptions or crashes.
+  EXPECT_FALSE(gg::analyse_tokenizer_config("{\"x\": 1e999999}").error.empty());
+  EXPECT_FALSE(gg::analyse_tokenizer_config(std::string(100000, '[') + std::string(100000, ']')).error.empty());
 }
 
 TEST(ChatTemplate, ProbeUsesTheNameLoadersUse) {
