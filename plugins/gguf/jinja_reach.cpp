@@ -1002,22 +1002,29 @@ class Parser {
         f == "groupby" || f == "sum" || f == "unique" || f == "min" || f == "max") {
       // These look attributes up by a name argument: `|map(attribute='__class__')`.
       for (const auto& [k, a] : kwargs)
-        if (k == "attribute") {
-          if (a.k == Val::kStr) {
-            for (size_t b = 0, e; b <= a.s.size(); b = e + 1) {  // dotted: 'a.b.c'
-              e = a.s.find('.', b);
-              if (e == std::string::npos) e = a.s.size();
-              access(v, str(a.s.substr(b, e - b)), "attribute filter argument", at);
-            }
-          } else {
-            access(v, a, "attr filter", at);
-          }
-        }
+        if (k == "attribute") for_each_attribute(v, a, at);
       if ((f == "map") && !args.empty() && args[0].k == Val::kStr && args[0].s == "attr" && args.size() > 1)
         access(v, args[1], "attr filter", at);
+      // selectattr('name', …), rejectattr, groupby('name'): the attribute comes first.
+      if ((f == "selectattr" || f == "rejectattr" || f == "groupby") && !args.empty())
+        for_each_attribute(v, args[0], at);
     }
     r.path = v.path;
     return r;
+  }
+
+  // The attribute argument of filters that look attributes up by name: dotted ('a.b.c') when
+  // constant, dynamic otherwise.
+  void for_each_attribute(const Val& v, const Val& name, size_t at) {
+    if (name.k != Val::kStr) {
+      if (name.k == Val::kUnknown) access(v, name, "attr filter", at);
+      return;
+    }
+    for (size_t b = 0, e; b <= name.s.size(); b = e + 1) {
+      e = name.s.find('.', b);
+      if (e == std::string::npos) e = name.s.size();
+      access(v, str(name.s.substr(b, e - b)), "attribute filter argument", at);
+    }
   }
 
   TemplateAnalysis& out_;

@@ -35,6 +35,8 @@ TEST(ChatTemplate, NamesBuiltAtRenderTimeAreJudgedAsTheRendererSeesThem) {
            "{{ ''|attr('XXclassXX'.replace('X', '_')) }}",
            "{{ '{0.__class__.__mro__}'.format(messages) }}",
            "{{ messages|map(attribute='__class__')|list }}",
+           "{{ messages|selectattr('__class__')|list }}",
+           "{{ messages|groupby('__init__.__globals__')|list }}",
            "{% for n in ['__class__'] %}{{ ''[n] }}{% endfor %}",
            "{{ ''|attr('\\N{LOW LINE}_class__') }}",
            "{{ self._TemplateReference__context }}",
@@ -93,7 +95,10 @@ TEST(ChatTemplate, OrdinaryTemplatesReachNothing) {
       "assistant/...') }}{%- else %}{{- message.content.split('</think>')[-1].lstrip('\\n') }}{%- endif %}"
       "{%- endfor %}{% set ns = namespace(first=true) %}{% if messages[0]['role'] == 'system' %}{% set "
       "ns.first = false %}{% endif %}{{ strftime_now('%d %b %Y') }}{% for key in ['role', 'content'] %}"
-      "{{ messages[0][key] }}{% endfor %}";
+      "{{ messages[0][key] }}{% endfor %}{% for item in message.content | selectattr('type', 'equalto', 'text') %}"
+      "{{ item.text }}{% endfor %}{{ (messages|selectattr('role', 'equalto', 'system')|list|last).content }}"
+      "{%- for m in messages[::-1] if m.content is string and m.content is not none %}{{ m.content[:-2] }}"
+      "{% endfor %}";
   for (const char* t : {chatml, llama3, tools}) {
     auto a = gg::analyse_template(t);
     EXPECT_TRUE(a.escapes.empty()) << t << ": " << escapes(a);
