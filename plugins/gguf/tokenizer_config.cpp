@@ -30,7 +30,7 @@ std::string printable(std::string_view s, size_t max = 80) {
 }
 
 void add_template(TemplateDocResult& r, const std::string& text, const std::string& where, const std::string& detail) {
-  for (auto& f : template_findings(analyse_template(text), "CHAT-TEMPLATE", where, SECMLOPS_NO_OFFSET, detail))
+  for (auto& f : template_findings(analyse_template(text), "TOKENIZER-TEMPLATE", where, SECMLOPS_NO_OFFSET, detail))
     r.findings.push_back(std::move(f));
 }
 
@@ -87,7 +87,7 @@ TemplateDocResult analyse_tokenizer_config(std::string_view text) {
     return r;
   }
   for (const auto& k : duplicated)
-    r.findings.push_back({SECMLOPS_SEVERITY_MEDIUM, "CHAT-TEMPLATE-DUPLICATE-KEY",
+    r.findings.push_back({SECMLOPS_SEVERITY_MEDIUM, "TOKENIZER-TEMPLATE-DUPLICATE-KEY",
                           "key '" + k + "' appears more than once on the way to a chat template: Python's json keeps "
                           "the last value, parsers that keep the first render another template",
                           SECMLOPS_NO_OFFSET, k, {}});

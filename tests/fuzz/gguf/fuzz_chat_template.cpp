@@ -18,7 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     gg::TemplateLimits limits;
     limits.max_tokens = 1 << 16;
     auto a = gg::analyse_template(text, limits);
-    (void)gg::template_findings(a, "CHAT-TEMPLATE", "fuzz", 0, "");
+    (void)gg::template_findings(a, "TOKENIZER-TEMPLATE", "fuzz", 0, "");
   }
   return 0;
 }

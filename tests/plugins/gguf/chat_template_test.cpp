@@ -69,9 +69,9 @@ TEST(ChatTemplate, ComputedNamesAreDynamic) {
       "{{ ''|attr(ns.n) }}");
   EXPECT_TRUE(a.escapes.empty()) << escapes(a);
   ASSERT_FALSE(a.dynamic.empty());
-  auto f = gg::template_findings(a, "CHAT-TEMPLATE", "t", 0, "");
+  auto f = gg::template_findings(a, "TOKENIZER-TEMPLATE", "t", 0, "");
   ASSERT_EQ(f.size(), 1u);
-  EXPECT_EQ(f[0].rule_id, "CHAT-TEMPLATE-DYNAMIC-ATTRIBUTE");
+  EXPECT_EQ(f[0].rule_id, "TOKENIZER-TEMPLATE-DYNAMIC-ATTRIBUTE");
   EXPECT_EQ(f[0].severity, SECMLOPS_SEVERITY_MEDIUM);
 }
 
@@ -104,7 +104,7 @@ TEST(ChatTemplate, OrdinaryTemplatesReachNothing) {
     EXPECT_TRUE(a.escapes.empty()) << t << ": " << escapes(a);
     EXPECT_TRUE(a.dynamic.empty()) << t;
     EXPECT_FALSE(a.unparsed) << t;
-    EXPECT_TRUE(gg::template_findings(a, "CHAT-TEMPLATE", "t", 0, "").empty()) << t;
+    EXPECT_TRUE(gg::template_findings(a, "TOKENIZER-TEMPLATE", "t", 0, "").empty()) << t;
   }
 }
 
@@ -125,9 +125,9 @@ TEST(ChatTemplate, FoldingIsBoundedByAWorkBudget) {
   t += " }}";
   auto a = gg::analyse_template(t);
   EXPECT_TRUE(a.limited);
-  auto f = gg::template_findings(a, "CHAT-TEMPLATE", "t", 0, "");
+  auto f = gg::template_findings(a, "TOKENIZER-TEMPLATE", "t", 0, "");
   ASSERT_FALSE(f.empty());
-  EXPECT_EQ(f[0].rule_id, "CHAT-TEMPLATE-LIMIT");
+  EXPECT_EQ(f[0].rule_id, "TOKENIZER-TEMPLATE-LIMIT");
 }
 
 TEST(ChatTemplate, TokenizerConfigIsReadAsPythonReadsIt) {
@@ -137,8 +137,8 @@ TEST(ChatTemplate, TokenizerConfigIsReadAsPythonReadsIt) {
   ASSERT_TRUE(r.error.empty()) << r.error;
   bool ssti = false, dup = false;
   for (const auto& f : r.findings) {
-    ssti = ssti || f.rule_id == "CHAT-TEMPLATE-SSTI";
-    dup = dup || f.rule_id == "CHAT-TEMPLATE-DUPLICATE-KEY";
+    ssti = ssti || f.rule_id == "TOKENIZER-TEMPLATE-SSTI";
+    dup = dup || f.rule_id == "TOKENIZER-TEMPLATE-DUPLICATE-KEY";
   }
   EXPECT_TRUE(ssti);
   EXPECT_TRUE(dup);
