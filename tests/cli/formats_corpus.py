@@ -13,7 +13,8 @@ a file here:
   `str.format` fields, `map(attribute=...)`; a duplicated `chat_template` key whose last value
   (the one Python keeps) is the malicious one;
 - HDF5 external links, external storage and virtual datasets pointing outside the file;
-- 7z archives carrying a malicious pickle, and one libarchive cannot read.
+- 7z archives carrying a malicious pickle, and one libarchive cannot read;
+- a zip appended to a pickle whose end record declares a comment longer than the file.
 
 Names: adv_* malicious, benign_real_* benign (the prefixes tests/plugins/pickle/detection.py
 counts); a directory is one model (its files are scanned together).
@@ -297,6 +298,15 @@ def corpus():
     add("adv_7z_pickle.7z", sevenzip([("model/data.pkl", evil), ("model/README", b"weights")]), ("7z", None))
     add("adv_7z_unreadable.7z", sevenzip([("model/data.pkl", evil)])[:48], ("unreadable", None))
 
+    # A zip appended to a pickle whose end record declares a comment longer than the bytes left:
+    # Python's zipfile opens it; a scanner skipping such records sees only trailing bytes.
+    zbuf = io.BytesIO()
+    with zipfile.ZipFile(zbuf, "w") as z:
+        z.writestr("archive/data.pkl", evil)
+    lying = bytearray(pickle.dumps({"weights": [0.5]}, protocol=2) + zbuf.getvalue())
+    lying[-2:] = struct.pack("<H", 600)
+    add("adv_zip_comment_overrun_after_pickle.pkl", bytes(lying), ("zip_member", "archive/data.pkl"))
+
     # ---- benign ----
     for label, t in BENIGN_TEMPLATES.items():
         add(f"benign_real_gguf_{label}.gguf", gguf(t))
@@ -381,6 +391,12 @@ def check_one(out, name, check):
             code = "import pickle,sys; pickle.loads(sys.stdin.buffer.read())"
             subprocess.run([sys.executable, "-c", code], cwd=tmp, input=data, capture_output=True, timeout=60)
             return os.path.exists(os.path.join(tmp, MARKER)), "the extracted pickle creates the marker"
+    if kind == "zip_member":
+        with tempfile.TemporaryDirectory(prefix="secmlops-zip-") as tmp:
+            data = zipfile.ZipFile(path).read(arg)
+            code = "import pickle,sys; pickle.loads(sys.stdin.buffer.read())"
+            subprocess.run([sys.executable, "-c", code], cwd=tmp, input=data, capture_output=True, timeout=60)
+            return os.path.exists(os.path.join(tmp, MARKER)), "zipfile opens it; the member's pickle creates the marker"
     if kind == "unreadable":
         import libarchive
         try:

@@ -190,6 +190,13 @@ TEST_F(ContainersEngine, PolyglotIsScannedAndExpanded) {
   EXPECT_TRUE(whole);
 }
 
+TEST_F(ContainersEngine, EndRecordWhoseCommentOverrunsTheStreamStillOpensTheZip) {
+  // Python's zipfile opens it: the appended zip's member is scanned, and the lie reported.
+  auto r = scan("polyglot_comment_overrun.bin");
+  EXPECT_THAT(evil_members(r), ::testing::ElementsAre("inner"));
+  EXPECT_THAT(rules(r), Contains("HOST-ZIP-COMMENT-OVERRUN"));
+}
+
 TEST_F(ContainersEngine, MultipleEndRecordsUnionTheirDirectories) {
   auto r = scan("multiple_end_records.zip");
   EXPECT_THAT(rules(r), Contains("HOST-ZIP-MULTIPLE-END-RECORDS"));

@@ -31,9 +31,14 @@ bool has_zip_end_record(const Stream& s) {
     const uint8_t* p = hit;
     if (le32(p) != 0x06054b50) continue;
     uint64_t pos = lo + i;
-    if (pos + 22 + le16(p + 20) > size) continue;
+    // A comment declared longer than the bytes left still opens in Python's zipfile: such a
+    // record counts when it points at a directory (zip_reader.cpp, HOST-ZIP-COMMENT-OVERRUN).
+    bool overrun = pos + 22 + le16(p + 20) > size;
     uint64_t entries = le16(p + 10), cd_size = le32(p + 12), cd_offset = le32(p + 16);
-    if (entries == 0 && cd_size == 0) return true;
+    if (entries == 0 && cd_size == 0) {
+      if (overrun) continue;
+      return true;
+    }
     uint8_t sig[4];
     if (read_exact(s, cd_offset, sig, 4) && le32(sig) == 0x02014b50) return true;
     if (pos >= cd_size && read_exact(s, pos - cd_size, sig, 4) && le32(sig) == 0x02014b50) return true;
