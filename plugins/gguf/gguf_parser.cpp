@@ -1,6 +1,6 @@
 #include "gguf_parser.hpp"
 
-#include "chat_template_check.hpp"
+#include "jinja_reach.hpp"
 #include "ggml_types.hpp"
 
 #include <algorithm>
@@ -230,22 +230,9 @@ class Parser {
   }
 
   void check_template(const std::string& key, const std::string& text, uint64_t at) {
-    TemplateHits hits = check_chat_template(text);
-    auto join = [](const std::vector<std::string>& v) {
-      std::string s;
-      for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
-      return s;
-    };
-    if (!hits.gadgets.empty())
-      add(SECMLOPS_SEVERITY_HIGH, "GGUF-CHAT-TEMPLATE-SSTI",
-          "chat template '" + printable(key) +
-              "' reaches Python internals through Jinja (template injection runs code when rendered "
-              "without a sandbox)",
-          at, printable(key), {{"constructs", join(hits.gadgets)}});
-    else if (!hits.code_words.empty())
-      add(SECMLOPS_SEVERITY_LOW, "GGUF-CHAT-TEMPLATE-CODE",
-          "chat template '" + printable(key) + "' contains code-like words", at, printable(key),
-          {{"words", join(hits.code_words)}});
+    for (auto& f : template_findings(analyse_template(text), "GGUF-CHAT-TEMPLATE",
+                                     "chat template '" + printable(key) + "'", at, printable(key)))
+      add(f.severity, f.rule_id, std::move(f.message), f.offset, std::move(f.detail), std::move(f.evidence));
   }
 
   void skip_value(uint32_t type, uint32_t depth, uint64_t at) {

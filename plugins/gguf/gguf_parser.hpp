@@ -24,7 +24,7 @@ struct Limits {
   uint64_t max_array = 1ull << 28;         // elements of one array (vocabularies: ~256k)
   uint32_t max_array_depth = 4;            // arrays of arrays (loaders support none)
   uint32_t max_dims = 4;                   // GGML_MAX_DIMS
-  uint64_t max_template_read = 4ull << 20; // chat template bytes inspected
+  uint64_t max_template_read = 64ull << 20; // chat template bytes inspected: all of them (max_string)
 };
 
 // Random access to the file (a memory image or the host stream).

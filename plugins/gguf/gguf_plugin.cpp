@@ -1,5 +1,6 @@
 // GGUF scanner: validates the header of a GGUF file (llama.cpp format) without reading tensors.
 #include "gguf_parser.hpp"
+#include "tokenizer_config.hpp"
 
 #include <secmlops/sdk/plugin.hpp>
 
@@ -30,18 +31,23 @@ class GgufScanner : public secmlops::sdk::Scanner {
   static constexpr const char* name = "gguf";
   static constexpr const char* version = "1.0.0";
   static constexpr const char* description =
-      "Validates GGUF headers: counts, lengths, value types, tensor bounds, alignment and chat templates";
+      "Validates GGUF headers (counts, lengths, value types, tensor bounds, alignment) and judges what chat templates reach (GGUF, tokenizer_config.json, .jinja)";
   static constexpr const char* license = "Apache-2.0";
-  static constexpr const char* formats[] = {"gguf", nullptr};
+  static constexpr const char* formats[] = {"gguf", "chat-template-json", "chat-template-jinja", nullptr};
 
-  static uint32_t probe(secmlops::sdk::Bytes head, std::string_view, const char*& format) {
-    format = "gguf";
-    return gg::probe(head);
+  static uint32_t probe(secmlops::sdk::Bytes head, std::string_view name, const char*& format) {
+    if (uint32_t c = gg::probe(head)) {
+      format = "gguf";
+      return c;
+    }
+    return gg::probe_template_doc(head, name, format);
   }
 
   explicit GgufScanner(const secmlops::sdk::Config&) {}
 
   void scan(secmlops::sdk::ScanJob& job) {
+    std::string format(job.format());
+    if (format == "chat-template-json" || format == "chat-template-jinja") return scan_template_doc(job, format);
     auto cancelled = [&job] { return job.cancelled(); };
     // A mapped file is read in place: only the header pages are touched.
     auto whole = job.view(0, job.size());
@@ -58,6 +64,23 @@ class GgufScanner : public secmlops::sdk::Scanner {
       if (r.error == "cancelled") throw Error(SECMLOPS_ERR_CANCELLED, "cancelled by the host");
       throw Error(SECMLOPS_ERR_PARSE, r.error + " (at byte " + std::to_string(r.error_offset) + ")");
     }
+  }
+
+ private:
+  // Tokenizer configs and template files are text of at most this size (real ones: KBs).
+  static constexpr uint64_t kMaxTemplateDoc = 64ull << 20;
+
+  static void scan_template_doc(secmlops::sdk::ScanJob& job, const std::string& format) {
+    const uint64_t size = job.size();
+    if (size > kMaxTemplateDoc)
+      throw Error(SECMLOPS_ERR_LIMIT, "a " + format + " document of " + std::to_string(size) +
+                                          " bytes exceeds the " + std::to_string(kMaxTemplateDoc) + "-byte limit");
+    std::string text(size, '\0');
+    job.seek(0);
+    if (!job.read_exact(text.data(), size)) throw Error(SECMLOPS_ERR_IO, "stream ended early");
+    auto r = format == "chat-template-json" ? gg::analyse_tokenizer_config(text) : gg::analyse_jinja_file(text);
+    for (const auto& f : r.findings) job.emit(f);
+    if (!r.error.empty()) throw Error(SECMLOPS_ERR_PARSE, r.error + " (at byte " + std::to_string(r.error_at) + ")");
   }
 };
 

@@ -149,6 +149,7 @@ class Walker {
           {{"layer", display_name(obj)}});
       return "module";
     }
+    check_paths(obj, cn);
     if (!module.empty()) {
       check_module(obj, cn, module, registered);
       return nullptr;
@@ -167,6 +168,28 @@ class Walker {
           {{"class_name", shorten(cn, 80)}});
     }
     return nullptr;
+  }
+
+  // Built-in layers that read a path of the config's choosing when the model is loaded.
+  void check_paths(const json& obj, const std::string& cn) {
+    const json* cfg = member(obj, "config");
+    if (cfg == nullptr || !cfg->is_object()) return;
+    if (cn == "TFSMLayer") {
+      std::string path = str_member(*cfg, "filepath");
+      if (!path.empty())
+        add(SECMLOPS_SEVERITY_HIGH, "KERAS-LOADS-EXTERNAL-MODEL",
+            "TFSMLayer '" + display_name(obj) + "' loads the SavedModel at '" + shorten(path, 200) +
+                "' when the model is loaded: graphs and functions from outside the file",
+            {{"layer", display_name(obj)}, {"path", shorten(path, 200)}});
+    } else if (cn == "TextVectorization" || cn == "StringLookup" || cn == "IntegerLookup") {
+      // A string vocabulary is a file path, read at load (an inline vocabulary is a list).
+      std::string path = str_member(*cfg, "vocabulary");
+      if (!path.empty())
+        add(SECMLOPS_SEVERITY_HIGH, "KERAS-READS-PATH",
+            cn + " '" + display_name(obj) + "' reads its vocabulary from '" + shorten(path, 200) +
+                "' when the model is loaded: a file of the loading machine ends up in the model",
+            {{"layer", display_name(obj)}, {"path", shorten(path, 200)}});
+    }
   }
 
   void check_module(const json& obj, const std::string& cn, const std::string& module,
@@ -359,7 +382,7 @@ DocumentResult analyze_metadata_json(std::string_view text, const WalkLimits& li
   return r;
 }
 
-uint32_t probe_json(sdk::Bytes head, const char*& format) {
+uint32_t probe_json(sdk::Bytes head, std::string_view name, const char*& format) {
   size_t i = 0;
   if (head.size() >= 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF) i = 3;
   while (i < head.size() && (head[i] == ' ' || head[i] == '\n' || head[i] == '\r' || head[i] == '\t')) ++i;
@@ -373,6 +396,14 @@ uint32_t probe_json(sdk::Bytes head, const char*& format) {
   if (has("\"keras_version\"") && has("\"date_saved\"")) {
     format = "keras-metadata";
     return 70;
+  }
+  // Keras loads a .keras archive's `config.json` by its name, whatever its first bytes hold: a
+  // long field (or keys spelled with \u escapes) can push the keys past any probe window. Such a
+  // member is walked whole; JSON that is no Keras config yields no finding.
+  size_t slash = name.find_last_of("/\\");
+  if (name.substr(slash == std::string_view::npos ? 0 : slash + 1) == "config.json") {
+    format = "keras-config";
+    return 35;
   }
   return 0;
 }

@@ -50,6 +50,6 @@ DocumentResult analyze_metadata_json(std::string_view text, const WalkLimits& li
 
 // Probes for the JSON members of a .keras archive. Sets format to "keras-config" or
 // "keras-metadata"; 0 for any other content (arbitrary JSON is not claimed).
-uint32_t probe_json(sdk::Bytes head, const char*& format);
+uint32_t probe_json(sdk::Bytes head, std::string_view name, const char*& format);
 
 }  // namespace secmlops::plugins::keras

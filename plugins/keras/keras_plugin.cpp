@@ -25,12 +25,12 @@ class KerasScanner : public secmlops::sdk::Scanner {
   static constexpr const char* license = "Apache-2.0";
   static constexpr const char* formats[] = {"keras-h5", "keras-config", "keras-metadata", nullptr};
 
-  static uint32_t probe(secmlops::sdk::Bytes head, std::string_view, const char*& format) {
+  static uint32_t probe(secmlops::sdk::Bytes head, std::string_view name, const char*& format) {
     if (uint32_t c = kr::probe_h5(head)) {
       format = "keras-h5";
       return c;
     }
-    return kr::probe_json(head, format);
+    return kr::probe_json(head, name, format);
   }
 
   explicit KerasScanner(const secmlops::sdk::Config&) {}

@@ -209,7 +209,7 @@ bool class_like(std::string_view name) {
 
 // What an unknown callable reaches, judged from the words of its name (`_get_command_stdout`
 // → command, `tofile` → file, `load_url` → load). Applied only to callables the stream
-// invokes and that no table knows.
+// invokes and that no table knows, and to those it only holds (PICKLE-STORED-CALLABLE).
 struct Capability {
   const char* rule;
   const char* reason;
@@ -417,6 +417,15 @@ Verdict Policy::classify(std::string_view module_in, std::string_view name_in) c
   std::string attr_path;
   for (size_t i = module_parts; i < parts.size(); ++i) attr_path += (attr_path.empty() ? "" : ".") + std::string(parts[i]);
   infer_capability(attr_path.empty() ? full : attr_path, v);
+  if (!v.call_word.empty()) {
+    // Held as a value (a transformer's `func`, a callback in an object's state, an argument a
+    // later loader calls): nothing runs at load time, but whoever uses the object calls it, and
+    // its name says what that reaches. Below an invoked call's HIGH, above a plain import.
+    v.severity = SECMLOPS_SEVERITY_MEDIUM;
+    v.rule = "PICKLE-STORED-CALLABLE";
+    v.reason = "holds, without calling it, a callable that is not known-safe and " + std::string(v.call_reason) +
+               " ('" + std::string(v.call_word) + "'): code that uses the loaded object calls it";
+  }
   return v;
 }
 

@@ -190,6 +190,13 @@ TEST_F(ContainersEngine, PolyglotIsScannedAndExpanded) {
   EXPECT_TRUE(whole);
 }
 
+TEST_F(ContainersEngine, EndRecordWhoseCommentOverrunsTheStreamStillOpensTheZip) {
+  // Python's zipfile opens it: the appended zip's member is scanned, and the lie reported.
+  auto r = scan("polyglot_comment_overrun.bin");
+  EXPECT_THAT(evil_members(r), ::testing::ElementsAre("inner"));
+  EXPECT_THAT(rules(r), Contains("HOST-ZIP-COMMENT-OVERRUN"));
+}
+
 TEST_F(ContainersEngine, MultipleEndRecordsUnionTheirDirectories) {
   auto r = scan("multiple_end_records.zip");
   EXPECT_THAT(rules(r), Contains("HOST-ZIP-MULTIPLE-END-RECORDS"));
@@ -295,6 +302,16 @@ TEST_F(ContainersEngine, CompressedStreams) {
   auto n = scan("not_zlib.bin");
   EXPECT_EQ(n.status(), v1::UNSUPPORTED);
   EXPECT_EQ(n.findings_size(), 0);
+}
+
+TEST_F(ContainersEngine, SevenZipMembersAreScannedAndUnreadableOnesArePartial) {
+  auto r = scan("evil.7z");
+  EXPECT_EQ(r.status(), v1::SCANNED) << r.error();
+  EXPECT_THAT(evil_members(r), ::testing::ElementsAre("archive/data.pkl"));
+  auto t = scan("truncated.7z");
+  EXPECT_EQ(t.status(), v1::PARTIAL);
+  EXPECT_THAT(t.error(), HasSubstr("7z"));
+  EXPECT_THAT(rules(t), Contains("HOST-ARCHIVE-UNREADABLE"));
 }
 
 }  // namespace

@@ -56,6 +56,44 @@ TEST(ContainerReaders, DetectionIsByContent) {
   EXPECT_TRUE(detect(*memory("EVIL")).empty());
   EXPECT_TRUE(detect(*memory("")).empty());
   EXPECT_TRUE(detect(*memory("{\"config\": 1}")).empty());
+  EXPECT_THAT(detect(FileStream(archive_fixture("evil.7z"))), ElementsAre(Kind::sevenzip));
+}
+
+TEST(ContainerReaders, SevenZipMembersAreListedAndDecodedInOrder) {
+  auto file = std::make_shared<FileStream>(archive_fixture("evil.7z"));
+  Budget b(Limits{});
+  auto ex = read_libarchive(Kind::sevenzip, file, b);
+  EXPECT_TRUE(ex.error.empty()) << ex.error;
+  ASSERT_EQ(ex.members.size(), 2u);
+  EXPECT_EQ(ex.members[0].name, "archive/data.pkl");
+  EXPECT_EQ(ex.members[1].name, "archive/good");
+  auto read = [&](size_t i) {
+    auto o = ex.members[i].open(b);
+    EXPECT_TRUE(o.error.empty()) << o.error;
+    std::string out(o.stream ? o.stream->size() : 0, '\0');
+    if (o.stream) o.stream->read_at(0, out.data(), out.size());
+    return out;
+  };
+  EXPECT_EQ(read(0).substr(0, 4), "EVIL");
+  EXPECT_EQ(read(1), "GOOD content");
+  EXPECT_EQ(read(0).substr(0, 4), "EVIL");  // an earlier member again: the archive is reopened
+  EXPECT_GT(b.decompressed, 0u);
+  // Limits apply to decoded members as to every other container.
+  Limits small;
+  small.max_member_size = 8;
+  Budget tight(small);
+  auto capped = read_libarchive(Kind::sevenzip, file, tight);
+  auto o = capped.members[0].open(tight);
+  ASSERT_TRUE(o.limit.has_value());
+  EXPECT_EQ(o.limit->rule_id, "HOST-LIMIT-MEMBER-SIZE");
+  EXPECT_EQ(o.stream->size(), 8u);
+}
+
+TEST(ContainerReaders, UnreadableSevenZipIsAnErrorNeverEmptyAndClean) {
+  auto file = std::make_shared<FileStream>(archive_fixture("truncated.7z"));
+  Budget b(Limits{});
+  auto ex = read_libarchive(Kind::sevenzip, file, b);
+  EXPECT_FALSE(ex.error.empty());
 }
 
 std::string lz4_frame(const std::string& data) {

@@ -1,6 +1,7 @@
 // Bounded decompression of one member or one compressed stream with Debian's zlib, libbz2,
 // liblzma and liblz4. Output is checked against the member, total and ratio limits after every
 // chunk, so a bomb stops at the limit with the prefix kept for scanning.
+#include "containers/limited_output.hpp"
 #include "containers/spill_stream.hpp"
 #include "secmlops/host/containers.hpp"
 
@@ -32,6 +33,8 @@ const char* kind_name(Kind kind) {
     case Kind::xz: return "xz";
     case Kind::lzma: return "lzma";
     case Kind::lz4: return "lz4";
+    case Kind::sevenzip: return "7z";
+    case Kind::rar: return "rar";
   }
   return "?";
 }
@@ -84,84 +87,6 @@ class Input {
   const Stream& s_;
   uint64_t start_, pos_, end_;
   std::vector<uint8_t> buf_;
-};
-
-struct LimitStop {};
-
-// Receives output chunks, enforcing limits; throws LimitStop once a limit is reached (the bytes
-// up to the limit are kept).
-class Output {
- public:
-  Output(Budget& b, const Input& input, std::optional<uint32_t> crc)
-      : budget_(b), input_(input), buf_(b.limits().memory_threshold, b.limits().max_spill_bytes), want_crc_(crc) {}
-
-  void put(const uint8_t* p, size_t n) {
-    if (n == 0) return;
-    budget_.check_cancel();
-    const auto& L = budget_.limits();
-    uint64_t allowed = n;
-    std::optional<Anomaly> hit;
-    uint64_t out = buf_.size();
-    if (out + n > L.max_member_size) {
-      allowed = L.max_member_size - out;
-      hit = Anomaly{v1::MEDIUM, "HOST-LIMIT-MEMBER-SIZE",
-                    fmt::format("decompressed member exceeds the per-member limit of {} bytes; "
-                                "only that prefix is scanned", L.max_member_size)};
-    }
-    uint64_t left = L.max_total_decompressed - std::min(L.max_total_decompressed, budget_.decompressed);
-    if (allowed > left) {
-      allowed = left;
-      hit = Anomaly{v1::MEDIUM, "HOST-LIMIT-TOTAL-SIZE",
-                    fmt::format("decompressed bytes of this file exceed the limit of {} bytes; "
-                                "decompression stopped", L.max_total_decompressed)};
-    }
-    // Against the compressed bytes consumed so far, not the stream's length: a long stream of
-    // zeros must not be allowed max_ratio times its whole length before the check fires.
-    const uint64_t consumed = input_.consumed();
-    double ratio_cap = L.max_ratio * static_cast<double>(std::max<uint64_t>(consumed, 1));
-    if (out + allowed > L.ratio_floor && static_cast<double>(out + allowed) > ratio_cap) {
-      uint64_t cap = std::max<uint64_t>(L.ratio_floor, static_cast<uint64_t>(ratio_cap));
-      allowed = cap > out ? std::min<uint64_t>(allowed, cap - out) : 0;
-      hit = Anomaly{v1::MEDIUM, "HOST-LIMIT-RATIO",
-                    fmt::format("compression ratio above {} (compressed {} bytes inflate past {} "
-                                "bytes): likely a decompression bomb; decompression stopped",
-                                L.max_ratio, consumed, out + allowed)};
-    }
-    try {
-      buf_.append(p, static_cast<size_t>(allowed));
-    } catch (const SpillBudgetExceeded& e) {
-      limit_ = Anomaly{v1::MEDIUM, "HOST-LIMIT-SPILL", std::string(e.what()) + "; decompression stopped"};
-      throw LimitStop{};
-    }
-    budget_.decompressed += allowed;
-    if (want_crc_) crc_ = ::crc32(crc_, p, static_cast<uInt>(allowed));
-    if (hit) {
-      limit_ = std::move(hit);
-      throw LimitStop{};
-    }
-  }
-
-  Opened finish(std::string error) {
-    Opened o;
-    o.error = std::move(error);
-    o.limit = std::move(limit_);
-    if (want_crc_ && o.error.empty() && !o.limit && static_cast<uint32_t>(crc_) != *want_crc_)
-      o.anomalies.push_back(Anomaly{v1::MEDIUM, "HOST-ZIP-CRC-MISMATCH",
-                                    fmt::format("CRC-32 of the inflated member is {:08x}, the archive "
-                                                "declares {:08x}: the member was altered after "
-                                                "archiving (loaders that check CRCs reject it)",
-                                                static_cast<uint32_t>(crc_), *want_crc_)});
-    o.stream = buf_.finish();
-    return o;
-  }
-
- private:
-  Budget& budget_;
-  const Input& input_;
-  SpillBuffer buf_;
-  std::optional<uint32_t> want_crc_;
-  uLong crc_ = ::crc32(0, nullptr, 0);
-  std::optional<Anomaly> limit_;
 };
 
 // Each codec returns "" on a clean end or an error message; `consumed` counts input bytes used.
@@ -395,7 +320,7 @@ Opened decompress(Codec codec, const std::shared_ptr<const Stream>& source, uint
   if (offset > source->size()) offset = source->size();
   length = std::min(length, source->size() - offset);
   Input in(*source, offset, length);
-  Output out(budget, in, expected_crc);
+  Output out(budget, [&in] { return in.consumed(); }, expected_crc);
   uint64_t consumed = 0;
   std::string err;
   try {

@@ -31,9 +31,14 @@ bool has_zip_end_record(const Stream& s) {
     const uint8_t* p = hit;
     if (le32(p) != 0x06054b50) continue;
     uint64_t pos = lo + i;
-    if (pos + 22 + le16(p + 20) > size) continue;
+    // A comment declared longer than the bytes left still opens in Python's zipfile: such a
+    // record counts when it points at a directory (zip_reader.cpp, HOST-ZIP-COMMENT-OVERRUN).
+    bool overrun = pos + 22 + le16(p + 20) > size;
     uint64_t entries = le16(p + 10), cd_size = le32(p + 12), cd_offset = le32(p + 16);
-    if (entries == 0 && cd_size == 0) return true;
+    if (entries == 0 && cd_size == 0) {
+      if (overrun) continue;
+      return true;
+    }
     uint8_t sig[4];
     if (read_exact(s, cd_offset, sig, 4) && le32(sig) == 0x02014b50) return true;
     if (pos >= cd_size && read_exact(s, pos - cd_size, sig, 4) && le32(sig) == 0x02014b50) return true;
@@ -73,6 +78,8 @@ std::vector<Kind> detect(const Stream& s) {
     kinds.push_back(Kind::bzip2);
   if (starts({0xfd, '7', 'z', 'X', 'Z', 0x00})) kinds.push_back(Kind::xz);
   if (starts({0x04, 0x22, 0x4d, 0x18})) kinds.push_back(Kind::lz4);
+  if (starts({'7', 'z', 0xbc, 0xaf, 0x27, 0x1c})) kinds.push_back(Kind::sevenzip);
+  if (starts({'R', 'a', 'r', '!', 0x1a, 0x07})) kinds.push_back(Kind::rar);
   // Weak magics: the engine drops them silently when nothing inflates.
   if (n >= 2 && h[0] == 0x78 && ((h[0] << 8) | h[1]) % 31 == 0 && (h[1] & 0x20) == 0) kinds.push_back(Kind::zlib);
   if (lzma_alone_header(h.data(), n)) kinds.push_back(Kind::lzma);
@@ -109,6 +116,7 @@ bool all_zero(const Stream& s, uint64_t from, Budget& b) {
 Expansion expand(Kind kind, const std::shared_ptr<const Stream>& stream, Budget& budget) {
   if (kind == Kind::zip) return read_zip(stream, budget);
   if (kind == Kind::tar) return read_tar(stream, budget);
+  if (kind == Kind::sevenzip || kind == Kind::rar) return read_libarchive(kind, stream, budget);
   Expansion e;
   e.kind = kind;
   Member m;

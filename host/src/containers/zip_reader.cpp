@@ -37,6 +37,7 @@ struct End {
   uint64_t cd_offset = 0;
   uint64_t shift = 0;     // prepended bytes the directory's offsets do not count
   bool zip64 = false;
+  bool comment_overrun = false;  // the declared comment runs past the end of the stream
 };
 
 struct Entry {
@@ -151,7 +152,10 @@ class ZipReader {
       e.pos = lo + i;
       uint16_t comment = le16(p + 20);
       e.end = e.pos + 22 + comment;
-      if (e.end > size) continue;  // a signature inside data, not a record
+      // Python's zipfile reads whatever comment bytes are there: a record whose comment runs
+      // past the end still opens the archive, so it counts when it points at a directory.
+      e.comment_overrun = e.end > size;
+      e.end = std::min(e.end, size);
       e.entries = le16(p + 10);
       e.cd_size = le32(p + 12);
       e.cd_offset = le32(p + 16);
@@ -168,6 +172,7 @@ class ZipReader {
     // Records that point at a central directory (or an empty archive) count; the rest is noise.
     for (auto& e : found) {
       if (e.entries == 0 && e.cd_size == 0) {
+        if (e.comment_overrun) continue;  // a stray signature in data, not a record
         ends_.push_back(e);
         continue;
       }
@@ -191,6 +196,11 @@ class ZipReader {
           }
         }
       }
+      if (direct && e.comment_overrun)
+        anomaly(v1::MEDIUM, "HOST-ZIP-COMMENT-OVERRUN",
+                "the end record declares a comment longer than the bytes after it: Python's zipfile opens "
+                "the archive anyway, readers that check the length do not see it",
+                e.pos);
       if (direct) ends_.push_back(e);
     }
     if (ends_.empty()) {

@@ -112,6 +112,7 @@ int run_scan_worker(int argc, char** argv) {
   for (const auto& l : libraries) registry.load_library(l);
   // Time zone data is read now: the sandbox cannot open /etc/localtime when a log line needs it.
   ::tzset();
+  containers::prepare_for_sandbox();
   // Inflated members go to memory-backed files: the worker has no directory to write in.
   containers::spill_to_memfd(true);
   try {

@@ -66,6 +66,28 @@ bool graph_chain_ok(const uint8_t* p, size_t avail, uint64_t length) {
   return true;
 }
 
+// The visible part of a StringStringEntryProto list: key 1 and value 2, both strings.
+bool entries_ok(const uint8_t* p, size_t avail) {
+  size_t pos = 0;
+  for (int checked = 0; pos < avail && checked < 64; ++checked) {
+    uint64_t tag = 0, len = 0;
+    size_t n = decode_varint(p + pos, avail - pos, tag);
+    if (n == 0) return true;
+    if (tag != 0x0a && tag != 0x12) return false;
+    pos += n;
+    n = decode_varint(p + pos, avail - pos, len);
+    if (n == 0) return true;
+    pos += n;
+    if (len >= avail - pos) return true;
+    if (!printable(p + pos, static_cast<size_t>(len), true)) return false;
+    pos += static_cast<size_t>(len);
+  }
+  return pos > 0;
+}
+
+// The host offers the first 64 KiB; a shorter head is the whole stream.
+constexpr size_t kProbeWindow = 64 * 1024;
+
 }  // namespace
 
 // Accepts ModelProto fields in any order (a protobuf parser does, so an attacker could reorder
@@ -73,8 +95,14 @@ bool graph_chain_ok(const uint8_t* p, size_t avail, uint64_t length) {
 // types throughout. Canonical files — ir_version first, printable names — get more confidence.
 uint32_t probe_model(const uint8_t* head, size_t len) {
   size_t pos = 0;
-  bool first = true, canonical = true, saw_graph_or_opset = false, saw_ir = false;
-  auto verdict = [&] { return saw_graph_or_opset ? (canonical && saw_ir ? 90u : 60u) : 0u; };
+  bool first = true, canonical = true, saw_graph_or_opset = false, saw_ir = false, continues = false;
+  // A doc string or metadata longer than the head hides whether a graph follows:
+  // a model padded that way is still claimed (lower confidence) and parsed whole, since the
+  // scanner's walk has no window (an unclaimed model would pass unscanned).
+  auto verdict = [&] {
+    if (saw_graph_or_opset) return canonical && saw_ir ? 90u : 60u;
+    return continues ? 40u : 0u;
+  };
   while (pos < len) {
     uint64_t tag = 0;
     size_t n = decode_varint(head + pos, len - pos, tag);
@@ -127,7 +155,13 @@ uint32_t probe_model(const uint8_t* head, size_t len) {
         // Unknown fields after the graph may be newer schema additions; before it, not ONNX.
         return saw_graph_or_opset ? verdict() : 0;
     }
-    if (length > len - pos) break;  // the rest lies beyond the head
+    if (length > len - pos) {  // the rest lies beyond the head
+      // Only a head cut by the probe window (not a short stream whose field runs past its end,
+      // as tensor bytes do) whose visible part is a doc string's text or metadata entries.
+      continues = len >= kProbeWindow && length < (2ull << 30) &&
+                  ((number == 6 && printable(body, avail, true)) || (number == 14 && entries_ok(body, avail)));
+      break;
+    }
     pos += static_cast<size_t>(length);
   }
   return verdict();

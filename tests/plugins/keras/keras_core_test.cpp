@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <fstream>
 #include <iterator>
 #include <random>
@@ -134,12 +136,19 @@ TEST(KerasConfig, MetadataIsInfo) {
 
 TEST(KerasConfig, ProbeClaimsKerasDocumentsOnly) {
   const char* format = nullptr;
-  EXPECT_GT(kr::probe_json(bytes(load("config_benign.json")), format), 0u);
+  EXPECT_GT(kr::probe_json(bytes(load("config_benign.json")), "x.json", format), 0u);
   EXPECT_STREQ(format, "keras-config");
-  EXPECT_GT(kr::probe_json(bytes(load("metadata.json")), format), 0u);
+  EXPECT_GT(kr::probe_json(bytes(load("metadata.json")), "x.json", format), 0u);
   EXPECT_STREQ(format, "keras-metadata");
-  EXPECT_EQ(kr::probe_json(bytes(load("plain.json")), format), 0u);
-  EXPECT_EQ(kr::probe_json(bytes(std::string("[1, 2, 3]")), format), 0u);
+  EXPECT_EQ(kr::probe_json(bytes(load("plain.json")), "plain.json", format), 0u);
+  EXPECT_EQ(kr::probe_json(bytes(std::string("[1, 2, 3]")), "config.json", format), 0u);
+  // The member Keras loads by name is claimed whatever its first bytes show: padding or escaped
+  // keys cannot move a Lambda past the probe.
+  std::string padded = "{\"description\": \"" + std::string(100000, 'a') + "\", \"class_name\": \"Sequential\"}";
+  EXPECT_EQ(kr::probe_json(bytes(padded.substr(0, 65536)), "model.json", format), 0u);
+  EXPECT_GT(kr::probe_json(bytes(padded.substr(0, 65536)), "config.json", format), 0u);
+  EXPECT_STREQ(format, "keras-config");
+  EXPECT_GT(kr::probe_json(bytes(padded.substr(0, 65536)), "archive/x/config.json", format), 0u);
 }
 
 TEST(KerasConfig, MutatedConfigsNeverCrash) {
@@ -263,6 +272,22 @@ TEST(KerasH5, ProbeFindsTheSignature) {
   user_block += load("benign.h5").substr(0, 64);
   EXPECT_EQ(kr::probe_h5(bytes(user_block)), 60u);
   EXPECT_EQ(kr::probe_h5(bytes(load("config_benign.json"))), 0u);
+}
+
+TEST(KerasConfig, BuiltinsThatReadPathsAtLoadTimeAreFlaggedWithThePath) {
+  auto r = kr::analyze_config_json(R"({"module": "keras", "class_name": "Sequential", "config": {"layers": [
+      {"module": "keras.layers", "class_name": "TFSMLayer", "config": {"name": "sm", "filepath": "/mnt/other/model"}},
+      {"module": "keras.layers", "class_name": "StringLookup", "config": {"name": "v", "vocabulary": "/etc/passwd"}},
+      {"module": "keras.layers", "class_name": "StringLookup", "config": {"name": "ok", "vocabulary": ["a", "b"]}}]}})");
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  std::vector<std::string> got;
+  for (const auto& f : r.findings) {
+    got.push_back(f.rule_id);
+    if (f.rule_id == "KERAS-READS-PATH") EXPECT_NE(f.message.find("/etc/passwd"), std::string::npos);
+    if (f.rule_id == "KERAS-LOADS-EXTERNAL-MODEL") EXPECT_EQ(f.severity, SECMLOPS_SEVERITY_HIGH);
+  }
+  EXPECT_EQ(std::count(got.begin(), got.end(), "KERAS-READS-PATH"), 1);
+  EXPECT_EQ(std::count(got.begin(), got.end(), "KERAS-LOADS-EXTERNAL-MODEL"), 1);
 }
 
 }  // namespace

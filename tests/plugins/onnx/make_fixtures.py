@@ -114,6 +114,10 @@ save(model([helper.make_node("PyOp", ["X"], ["Y"], domain="ai.onnx.contrib"),
             helper.make_node("PythonOp", ["X"], ["Z"], domain="com.microsoft", func_name="evil.Function")],
            [X], [Y], opsets=STD + [helper.make_opsetid("ai.onnx.contrib", 1), helper.make_opsetid("com.microsoft", 1)]),
      "malicious/python_op.onnx")
+# The same operator behind a doc string longer than the probe window (the graph comes after it).
+save(model([helper.make_node("PyOp", ["X"], ["Y"], domain="ai.onnx.contrib")], [X], [Y],
+           opsets=STD + [helper.make_opsetid("ai.onnx.contrib", 1)], doc="padding " * 20000),
+     "malicious/padded_doc_python_op.onnx")
 save(model([helper.make_node("Eval", ["X"], ["Y"], domain="my.interp", script="import os; os.system('id')")],
            [X], [Y], opsets=STD + [helper.make_opsetid("my.interp", 1)]), "malicious/code_attribute.onnx")
 

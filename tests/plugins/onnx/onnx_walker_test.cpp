@@ -38,6 +38,15 @@ TEST(OnnxProbe, ClaimsModelsOnly) {
   EXPECT_EQ(probe("\x08\x07\x12\x03a\x01b"), 0u);         // no graph, no opset
   // Fields in an unusual order are still ONNX (a parser accepts them), with less confidence.
   EXPECT_EQ(probe_file("malicious/reordered_fields.onnx"), 60u);
+  // A doc string longer than the head hides the graph: still claimed, and walked whole.
+  EXPECT_EQ(probe_file("malicious/padded_doc_python_op.onnx"), 40u);
+  EXPECT_EQ(run_onnx("malicious/padded_doc_python_op.onnx").with_rule("ONNX-PYTHON-OP").size(), 1u);
+  EXPECT_EQ(probe(std::string("\x32\xa0\x8d\x06", 4) + std::string(70000, '\x01')), 0u);  // control bytes: not a doc
+  // A short stream (a tensor storage) whose first bytes read as a field running past its end is
+  // seen whole: not claimed.
+  EXPECT_EQ(probe(std::string("\x72\x56\x0a\x01k", 5) + std::string(57, 'v')), 0u);
+  EXPECT_EQ(probe(std::string("\x32\xa0\x8d\x06", 4) + std::string(1000, 'a')), 0u);
+  EXPECT_EQ(probe(std::string("\x32\xa0\x8d\x06", 4) + std::string(70000, 'a')), 40u);
 }
 
 TEST(OnnxOps, ReorderedFieldsDoNotHideOps) {

@@ -10,7 +10,8 @@ technique class of the pickle scanner's reachability judgement has at least one 
 - Python 2 names the unpickler renames (__builtin__.reduce → functools.reduce);
 - resolvers that build a callable from a string (torch._utils._import_dotted_name);
 - file writers no list names (gzip.GzipFile, wave.open, zipapp, scipy.io.savemat …);
-- FRAME lengths that CPython's two unpicklers read differently; padding before the payload.
+- FRAME lengths that CPython's two unpicklers read differently; padding before the payload;
+- callables stored but not called (a transformer's `func`, a callback kept in a dict).
 
 Each entry says how its effect is checked against the real loader (check_adversarial.py, in a
 throwaway process and directory): "file" — loading creates a file named secmlops-marker* in the
@@ -206,6 +207,13 @@ def corpus():
     # Padding before the payload: a long string, popped.
     pad = b"X" + struct.pack("<I", 200_000) + b"a" * 200_000 + b"0"
     add("adv_padded.pkl", b"\x80\x04" + pad + emit(Call(G("_pyio", "open"), m, "w"), 4) + b".")
+    # Callables stored but not called: a transformer's `func` and a callback in a dict, which
+    # whoever uses the loaded object calls (tokenize.open opens the path it is given).
+    ft = G("sklearn.preprocessing._function_transformer", "FunctionTransformer")
+    add("adv_stored_function_transformer_func.pkl",
+        b"\x80\x04" + emit(Call(ft), 4) + emit({"func": G("tokenize", "open"), "validate": False}, 4) + b"b.",
+        "resolves")
+    add("adv_stored_callback_in_dict.pkl", program({"on_load": G("tokenize", "open"), "path": m}), "resolves")
     return items
 
 

@@ -13,7 +13,11 @@ A malicious file is caught when the scan reports a finding at MEDIUM or above. A
 flagged when it gets such a finding, and counted as incomplete when the scan does not end
 SCANNED (exit 2 at the default --fail-on).
 
-Usage: detection.py SECMLOPS_BINARY FIXTURE_DIR [--json]
+The same counting applies to tests/cli/formats_corpus.py's directory (ONNX, Keras, HDF5, GGUF,
+tokenizer configs, chat templates, 7z), where a sub-directory is one model.
+
+Usage: detection.py SECMLOPS_BINARY FIXTURE_DIR [--json | --check]
+  --check: exit 1 unless default mode catches every malicious file and flags no benign one
 """
 import json
 import os
@@ -38,7 +42,17 @@ def scan(binary, paths, allowlist):
     if allowlist:
         cmd.append("--allowlist")
     out = subprocess.run(cmd + paths, capture_output=True, text=True).stdout
-    return {os.path.basename(f["path"]): f for f in json.loads(out)["files"]}
+    # A directory is one model: its files' findings and statuses count together.
+    reports = {}
+    for f in json.loads(out)["files"]:
+        parts = os.path.relpath(f["path"], os.path.dirname(paths[0])).split(os.sep)
+        r = reports.setdefault(parts[0], {"findings": [], "status": "SCANNED"})
+        r["findings"] += f.get("findings", [])
+        # Files of a model directory that no scanner claims (generation_config.json, a README)
+        # are skipped by design; a single file skipped is a model left unscanned.
+        if f.get("status") != "SCANNED" and not (len(parts) > 1 and f.get("status") == "UNSUPPORTED"):
+            r["status"] = f.get("status")
+    return reports
 
 
 def main():
@@ -65,6 +79,11 @@ def main():
     if "--json" in sys.argv:
         print(json.dumps(table, indent=1))
         return 0
+    if "--check" in sys.argv:
+        bad = [m for c in table["default"].values() for m in c["missed"]]
+        for m in bad:
+            print("default mode:", m)
+        return 1 if bad else 0
     for mode, counts in table.items():
         print(f"{mode}:")
         for corpus in ("earlier malicious", "earlier benign", "new malicious", "new benign"):

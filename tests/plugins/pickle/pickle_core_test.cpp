@@ -185,6 +185,17 @@ TEST(PickleCore, UnknownCallablesInvokedAreAtLeastMedium) {
   ASSERT_NE(low, nullptr) << ref.dump();
   EXPECT_EQ(low->severity, SECMLOPS_SEVERITY_LOW);
   EXPECT_EQ(low->offset, 2u);
+  // Held but never invoked, with a name that says what calling it reaches (a transformer's
+  // `func`, a callback in an object's state): MEDIUM, whoever uses the object calls it.
+  auto held = scan_bytes("\x80\x02}" + bu("func") + glob("tokenize", "open") + "s.");
+  const Finding* stored = held.find("PICKLE-STORED-CALLABLE", "tokenize.open");
+  ASSERT_NE(stored, nullptr) << held.dump();
+  EXPECT_EQ(stored->severity, SECMLOPS_SEVERITY_MEDIUM);
+  EXPECT_NE(stored->message.find("'open'"), std::string::npos) << stored->message;
+  // Invoked, the same global is judged as a call (HIGH), not as a held value.
+  auto called = scan_bytes("\x80\x02" + glob("tokenize", "open") + "(" + bu("x.py") + "tR.");
+  EXPECT_TRUE(called.has("PICKLE-SYSTEM-ACCESS", "tokenize.open")) << called.dump();
+  EXPECT_FALSE(called.has("PICKLE-STORED-CALLABLE")) << called.dump();
   // Instantiated through a known-safe helper (copyreg._reconstructor) or NEWOBJ: invoked too.
   auto rec = scan_bytes("\x80\x02" + glob("copyreg", "_reconstructor") + "(" + glob("mypackage.models", "Net") +
                         glob("builtins", "object") + "NtR.");

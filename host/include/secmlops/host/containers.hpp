@@ -1,7 +1,7 @@
 #pragma once
 
-// Container expansion shared by every scanner: zip, tar and single-stream compression (gzip,
-// zlib, bzip2, xz, raw lzma, lz4 frame). Containers are recognised by content, never by name.
+// Container expansion shared by every scanner: zip, tar, 7z and RAR (libarchive) and
+// single-stream compression (gzip, zlib, bzip2, xz, raw lzma, lz4 frame). Containers are recognised by content, never by name.
 // Readers never trust a length: every anomaly a loader could be fooled by becomes an Anomaly the
 // engine reports as a host finding, and members are exposed anyway so that scanners see them.
 // Design notes: docs/containers.md.
@@ -83,7 +83,7 @@ struct Member {
   std::function<Opened(Budget&)> open;
 };
 
-enum class Kind { zip, tar, gzip, zlib, bzip2, xz, lzma, lz4 };
+enum class Kind { zip, tar, gzip, zlib, bzip2, xz, lzma, lz4, sevenzip, rar };
 const char* kind_name(Kind kind);
 
 struct Expansion {
@@ -102,6 +102,12 @@ std::vector<Kind> detect(const Stream& stream);
 Expansion expand(Kind kind, const std::shared_ptr<const Stream>& stream, Budget& budget);
 Expansion read_zip(const std::shared_ptr<const Stream>& stream, Budget& budget);
 Expansion read_tar(const std::shared_ptr<const Stream>& stream, Budget& budget);
+// 7z and RAR through libarchive (members decoded in order, under the same limits).
+Expansion read_libarchive(Kind kind, const std::shared_ptr<const Stream>& stream, Budget& budget);
+
+// Loads what the readers need from the file system before a sandbox forbids it (libarchive's
+// charset conversion modules). Called once by the scan worker.
+void prepare_for_sandbox();
 
 // Decompression codecs (zip methods and whole-stream compressors).
 enum class Codec { deflate_raw, zlib, gzip, bzip2, xz, lzma_alone, lzma_zip, lz4_frame };
