@@ -33,6 +33,7 @@ class GgufScanner : public secmlops::sdk::Scanner {
       "Validates GGUF headers: counts, lengths, value types, tensor bounds, alignment and chat templates";
   static constexpr const char* license = "Apache-2.0";
   static constexpr const char* formats[] = {"gguf", nullptr};
+  static constexpr secmlops::sdk::NoOptions options{};
 
   static uint32_t probe(secmlops::sdk::Bytes head, std::string_view, const char*& format) {
     format = "gguf";
