@@ -640,6 +640,16 @@ struct ScanEngine::Queue {
   std::vector<const Rename*> pending_renames;
   uint64_t pending_bytes = 0;
   const Rename* rename = nullptr;  // for the path now being walked
+  unsigned width = 1;
+  bool warmed = false;
+
+  // A directory usually means many files: every worker the walk will use starts now, while the
+  // walk lists, opens and digests the first batch.
+  void entering_directory() {
+    if (warmed || !engine.sandbox_ || width <= 1) return;
+    warmed = true;
+    engine.sandbox_->prewarm_async(width);
+  }
 
   static void apply(const Rename* rename, v1::FileReport& r) {
     if (rename != nullptr) rename_path(r, rename->first, rename->second);
@@ -683,6 +693,7 @@ struct ScanEngine::Queue {
 };
 
 void ScanEngine::scan_directory(int dirfd, const std::filesystem::path& path, Queue& out) const {
+  out.entering_directory();
   auto emit = [&](v1::FileReport r) { out.ready(std::move(r)); };
   int listing = ::dup(dirfd);
   DIR* dir = listing < 0 ? nullptr : ::fdopendir(listing);
@@ -751,7 +762,7 @@ v1::ScanReport ScanEngine::scan_paths(const std::vector<std::filesystem::path>& 
     Queue out{*this, OrderedPipeline(width, [&](v1::FileReport fr) {
                 if (on_file) on_file(fr);
                 *report.add_files() = std::move(fr);
-              }), {}, {}, 0, nullptr};
+              }), {}, {}, 0, nullptr, width, false};
     for (size_t i = 0; i < paths.size(); ++i) {
       if (options_.cancel && options_.cancel->cancelled()) break;
       out.rename = i < renames.size() ? &renames[i] : nullptr;

@@ -122,10 +122,30 @@ ScanSandbox::ScanSandbox(std::vector<std::filesystem::path> libraries, uint64_t 
     : libraries_(std::move(libraries)), memory_bytes_(memory_bytes), program_(find_scan_worker()) {}
 
 ScanSandbox::~ScanSandbox() {
+  {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return warming_ == 0; });
+  }
   for (auto& w : idle_) reap(w, true);
 }
 
 std::optional<ScanSandbox::Worker> ScanSandbox::spawn(std::string& why) {
+  auto w = start(why);
+  if (w && !await_ready(*w, why)) return std::nullopt;
+  return w;
+}
+
+bool ScanSandbox::await_ready(Worker& w, std::string& why) {
+  Frame f;
+  auto r = recv_frame(w.sock, f, std::chrono::steady_clock::now() + kStartTimeout);
+  if (r != RecvResult::frame || f.type != kReady) {
+    why = "the scan worker did not start: " + reap(w, true);
+    return false;
+  }
+  return true;
+}
+
+std::optional<ScanSandbox::Worker> ScanSandbox::start(std::string& why) {
   if (program_.empty()) {
     why = "the scan worker program secmlops-scan-worker was not found (set SECMLOPS_SCAN_WORKER)";
     return std::nullopt;
@@ -178,19 +198,14 @@ std::optional<ScanSandbox::Worker> ScanSandbox::spawn(std::string& why) {
     why = "cannot start " + program_.string() + ": " + std::strerror(rc);
     return std::nullopt;
   }
-  Worker w{pid, sv[0], static_cast<uint8_t*>(area)};
-  Frame f;
-  auto r = recv_frame(w.sock, f, std::chrono::steady_clock::now() + kStartTimeout);
-  if (r != RecvResult::frame || f.type != kReady) {
-    why = "the scan worker did not start: " + reap(w, true);
-    return std::nullopt;
-  }
-  return w;
+  return Worker{pid, sv[0], static_cast<uint8_t*>(area)};
 }
 
 std::optional<ScanSandbox::Worker> ScanSandbox::acquire(std::string& why) {
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    // A worker being started ahead of need is waited for rather than started twice.
+    cv_.wait(lock, [&] { return !idle_.empty() || warming_ == 0; });
     if (!idle_.empty()) {
       Worker w = idle_.back();
       idle_.pop_back();
@@ -198,6 +213,37 @@ std::optional<ScanSandbox::Worker> ScanSandbox::acquire(std::string& why) {
     }
   }
   return spawn(why);
+}
+
+void ScanSandbox::prewarm_async(unsigned n) {
+  std::lock_guard lock(mu_);
+  max_idle_ = std::max(max_idle_, n);
+  if (idle_.size() + warming_ >= n) return;
+  const size_t count = n - idle_.size() - warming_;
+  warming_ += static_cast<unsigned>(count);
+  // Each in its own thread: a worker's start (loading the scanner libraries) costs milliseconds
+  // of CPU, and the host meanwhile walks and digests the first files.
+  // Started from the calling thread (a worker dies with the thread that started it:
+  // PR_SET_PDEATHSIG), waited for in the background. Detached: the pool outlives them (its
+  // destructor waits until none is warming).
+  for (size_t i = 0; i < count; ++i) {
+    std::string why;
+    auto w = this->start(why);
+    if (!w) {
+      spdlog::debug("cannot pre-start a scan worker: {}", why);
+      --warming_;
+      continue;
+    }
+    std::thread([this, w = *w]() mutable {
+      std::string why;
+      bool ok = await_ready(w, why);
+      std::lock_guard l(mu_);
+      if (ok) idle_.push_back(w);
+      else spdlog::debug("cannot pre-start a scan worker: {}", why);
+      --warming_;
+      cv_.notify_all();
+    }).detach();
+  }
 }
 
 void ScanSandbox::release(Worker w) {

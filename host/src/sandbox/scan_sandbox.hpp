@@ -6,9 +6,11 @@
 
 #include <filesystem>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace secmlops::v1 {
@@ -56,6 +58,9 @@ class ScanSandbox {
   std::string config_error(const ScanOptions& options);
   // Starts workers until `n` are idle (a server calls it with its thread count).
   void prewarm(unsigned n);
+  // The same without waiting: workers start in the background until `n` are idle or starting
+  // (a directory scan, while it walks); acquire() waits for them instead of starting more.
+  void prewarm_async(unsigned n);
   [[nodiscard]] size_t idle_workers();
 
  private:
@@ -64,7 +69,9 @@ class ScanSandbox {
     int sock = -1;
     uint8_t* events = nullptr;  // the shared event area (EventArea)
   };
-  std::optional<Worker> spawn(std::string& why);
+  std::optional<Worker> spawn(std::string& why);  // start, then await_ready
+  std::optional<Worker> start(std::string& why);
+  bool await_ready(Worker& w, std::string& why);
   std::optional<Worker> acquire(std::string& why);
   void release(Worker w);
   static std::string reap(Worker& w, bool kill_first);
@@ -76,8 +83,10 @@ class ScanSandbox {
   uint64_t memory_bytes_;
   std::filesystem::path program_;
   std::mutex mu_;
+  std::condition_variable cv_;
   std::vector<Worker> idle_;
   unsigned max_idle_ = 8;
+  unsigned warming_ = 0;  // workers being started by prewarm_async
 };
 
 // A sealed, memory-backed copy of a stream (uploads, members): what a worker can be handed
