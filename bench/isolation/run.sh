@@ -16,6 +16,10 @@ mkdir -p "$data"
 echo "== dense.pkl (73.6 MB): sandboxed (A) vs --in-process (B)"
 farm-bench -n 7 --timeout 600 --vs "$cli scan --in-process $data/dense.pkl" -- "$cli" scan "$data/dense.pkl"
 
+echo "== dense.pkl: the scanner core alone, and the floor (a bare opcode walk over the mapped file)"
+PICKLE_BENCH_MMAP=1 "$build/bin/pickle_bench" bench 7 "$data/dense.pkl"
+"$build/bin/pickle_bench" floor 7 "$data/dense.pkl"
+
 echo "== 2,000 small pickles: sandboxed (A) vs --in-process (B)"
 farm-bench -n 7 --timeout 600 --vs "$cli scan --in-process $data/small" -- "$cli" scan "$data/small"
 

@@ -2,6 +2,8 @@
 //
 //   pickle_bench scan FILE [FORMAT]        print the findings for one file (FORMAT: probed)
 //   pickle_bench bench REPEAT FILE...      median wall time, MB/s and peak RSS per file
+//   pickle_bench floor REPEAT FILE         the floor: a bare opcode walk over the mapped file
+//                                          (argument lengths only: no stack, memo or policy)
 //
 // Files are mmap'ed: the scanner reads them through zero-copy windows exactly as it reads a
 // host stream, and skipped payloads are never touched (RSS shows it).
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -119,9 +122,77 @@ double peak_rss_mb() {
   return static_cast<double>(ru.ru_maxrss) / 1024.0;
 }
 
+// The least any opcode-level scanner must do: find where each opcode ends. Per opcode kind: a
+// fixed argument size, a little-endian length prefix of 1/4/8 bytes, or newline-ended lines.
+struct OpShape {
+  uint8_t fixed = 0, prefix = 0, lines = 0;
+};
+const std::array<OpShape, 256>& op_shapes() {
+  static const std::array<OpShape, 256> t = [] {
+    std::array<OpShape, 256> s{};
+    auto fixed = [&](int op, uint8_t n) { s[op].fixed = n; };
+    auto prefix = [&](int op, uint8_t n) { s[op].prefix = n; };
+    auto lines = [&](int op, uint8_t n) { s[op].lines = n; };
+    fixed(0x80, 1); fixed(0x95, 8); fixed('K', 1); fixed('M', 2); fixed('J', 4); fixed('G', 8);
+    fixed('q', 1); fixed('r', 4); fixed('h', 1); fixed('j', 4); fixed(0x82, 1); fixed(0x83, 2); fixed(0x84, 4);
+    prefix(0x8a, 1); prefix(0x8b, 4); prefix('T', 4); prefix('U', 1); prefix('X', 4); prefix(0x8c, 1);
+    prefix(0x8d, 8); prefix('B', 4); prefix('C', 1); prefix(0x8e, 8); prefix(0x96, 8);
+    for (int op : {'I', 'L', 'F', 'S', 'V', 'P', 'p', 'g'}) lines(op, 1);
+    lines('c', 2); lines('i', 2);
+    return s;
+  }();
+  return t;
+}
+
+// Opcodes walked until the first STOP (0 when the bytes end first).
+uint64_t bare_walk(const uint8_t* p, uint64_t size) {
+  const auto& shapes = op_shapes();
+  uint64_t pos = 0, ops = 0;
+  while (pos < size) {
+    const uint8_t op = p[pos];
+    ++ops;
+    if (op == '.') return ops;
+    const OpShape s = shapes[op];
+    pos += 1 + s.fixed;
+    if (s.prefix != 0) {
+      if (pos + s.prefix > size) return 0;
+      uint64_t len = 0;
+      std::memcpy(&len, p + pos, s.prefix);  // little-endian host
+      pos += s.prefix + len;
+    }
+    for (uint8_t l = 0; l < s.lines && pos < size; ++l) {
+      const void* nl = std::memchr(p + pos, '\n', size - pos);
+      if (nl == nullptr) return 0;
+      pos = static_cast<uint64_t>(static_cast<const uint8_t*>(nl) - p) + 1;
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 4 && std::string(argv[1]) == "floor") {
+    int repeat = std::max(1, std::atoi(argv[2]));
+    Mapped m(argv[3]);
+    std::vector<double> times, cpu;
+    uint64_t ops = 0;
+    for (int r = 0; r < repeat; ++r) {
+      auto t0 = std::chrono::steady_clock::now();
+      double c0 = cpu_seconds();
+      ops = bare_walk(m.data, m.size);
+      times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      cpu.push_back(cpu_seconds() - c0);
+    }
+    std::sort(times.begin(), times.end());
+    std::sort(cpu.begin(), cpu.end());
+    double med = times[times.size() / 2], cmed = std::max(cpu[cpu.size() / 2], 1e-6);
+    std::printf("floor (bare opcode walk, mapped, page cache warm): %llu opcodes, wall %.4f s (%.1f MB/s), "
+                "cpu %.4f s (%.1f MB/s)\n",
+                static_cast<unsigned long long>(ops), med, static_cast<double>(m.size) / 1e6 / med, cmed,
+                static_cast<double>(m.size) / 1e6 / cmed);
+    return ops == 0 ? 3 : 0;
+  }
   if (argc >= 3 && std::string(argv[1]) == "scan") {
     Mapped m(argv[2]);
     CountSink sink;
@@ -170,6 +241,6 @@ int main(int argc, char** argv) {
     std::printf("peak RSS: %.1f MB\n", peak_rss_mb());
     return 0;
   }
-  std::fprintf(stderr, "usage: %s scan FILE [FORMAT] | bench REPEAT FILE...\n", argv[0]);
+  std::fprintf(stderr, "usage: %s scan FILE [FORMAT] | bench REPEAT FILE... | floor REPEAT FILE\n", argv[0]);
   return 2;
 }

@@ -10,4 +10,6 @@ for f in dense.pkl numpy_1g.pkl torch_legacy_1g.pt; do
   "$bin" bench 7 "$data/$f"
 done
 PICKLE_BENCH_MMAP=1 "$bin" bench 7 "$data/dense.pkl"
+# The floor on the same file in the same run: a bare opcode walk (argument lengths only).
+"$bin" floor 7 "$data/dense.pkl"
 /usr/bin/python3 "$here/genops_baseline.py" "$data/dense.pkl" "$data/numpy_1g.pkl"

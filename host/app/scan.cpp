@@ -89,6 +89,9 @@ v1::ScanReport scan(const Environment& env, const v1::ScanRequest& req,
 
   host::ScanEngine engine(env.registry, options);
   check_config(engine);
+  // Reports name files as the request did: a door that resolves paths (a server under its scan
+  // roots) must not show where its roots lie.
+  std::vector<std::string> shown(req.paths().begin(), req.paths().end());
   uint64_t done = 0;
   auto report = engine.scan_paths(paths, [&](const v1::FileReport& f) {
     ++done;
@@ -99,7 +102,7 @@ v1::ScanReport scan(const Environment& env, const v1::ScanRequest& req,
     ev.set_done(done);
     env.report(ev);
     if (on_file) on_file(f);
-  });
+  }, shown);
   env.throw_if_cancelled("scan");
   report.set_tool_version(SECMLOPS_VERSION);
   report.set_fail_on(threshold);

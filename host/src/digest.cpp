@@ -46,14 +46,17 @@ std::string sha256_hex(std::string_view bytes) {
 
 std::string sha256_stream(const Stream& stream) {
   auto ctx = sha256_context();
-  std::vector<uint8_t> buf(1 << 20);
   const uint64_t size = stream.size();
+  // Sized to the file and left uninitialised: a small file must not pay for clearing (and
+  // faulting in) a megabyte it never uses.
+  const size_t cap = static_cast<size_t>(std::clamp<uint64_t>(size, 1, 1 << 20));
+  auto buf = std::make_unique_for_overwrite<uint8_t[]>(cap);
   for (uint64_t off = 0; off < size;) {
-    size_t n = stream.read_at(off, buf.data(), static_cast<size_t>(std::min<uint64_t>(buf.size(), size - off)));
+    size_t n = stream.read_at(off, buf.get(), static_cast<size_t>(std::min<uint64_t>(cap, size - off)));
     if (n == 0)
       throw std::runtime_error("the file shrank while it was read (" + std::to_string(off) + " of " +
                                std::to_string(size) + " bytes left)");
-    EVP_DigestUpdate(ctx.get(), buf.data(), n);
+    EVP_DigestUpdate(ctx.get(), buf.get(), n);
     off += n;
   }
   return hex_digest(ctx.get());

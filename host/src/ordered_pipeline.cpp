@@ -26,7 +26,7 @@ void OrderedPipeline::run() {
     auto slot = queue_.front();
     queue_.pop_front();
     lock.unlock();
-    v1::FileReport r = slot->job();
+    auto r = slot->job();
     lock.lock();
     slot->result = std::move(r);
     slot->job = nullptr;
@@ -39,14 +39,14 @@ void OrderedPipeline::emit_front(std::unique_lock<std::mutex>& lock) {
   auto slot = order_.front();
   order_.pop_front();
   lock.unlock();
-  emit_(std::move(*slot->result));
+  for (auto& r : *slot->result) emit_(std::move(r));
   lock.lock();
 }
 
-void OrderedPipeline::submit(std::function<v1::FileReport()> job) {
+void OrderedPipeline::submit(std::function<std::vector<v1::FileReport>()> job) {
   if (width_ <= 1) {
     drain();
-    emit_(job());
+    for (auto& r : job()) emit_(std::move(r));
     return;
   }
   std::unique_lock lock(mu_);
@@ -67,7 +67,8 @@ void OrderedPipeline::ready(v1::FileReport report) {
     return;
   }
   auto slot = std::make_shared<Slot>();
-  slot->result = std::move(report);
+  slot->result.emplace();
+  slot->result->push_back(std::move(report));
   order_.push_back(slot);
 }
 

@@ -15,7 +15,8 @@ namespace secmlops::host {
 
 // Runs file scans ahead on helper threads and hands their reports to `emit` in submission order
 // (a sorted walk stays sorted). With width 1 every job runs at once on the caller's thread.
-// Sandboxed scans parallelise this way: each file in flight has a worker process of its own.
+// Sandboxed scans parallelise this way: each job in flight (a file, or a batch of small files)
+// has a worker process of its own.
 class OrderedPipeline {
  public:
   OrderedPipeline(unsigned width, std::function<void(v1::FileReport)> emit);
@@ -23,7 +24,8 @@ class OrderedPipeline {
   OrderedPipeline(const OrderedPipeline&) = delete;
   OrderedPipeline& operator=(const OrderedPipeline&) = delete;
 
-  void submit(std::function<v1::FileReport()> job);
+  // A job returns the reports of the files it scanned, in order.
+  void submit(std::function<std::vector<v1::FileReport>()> job);
   // A report that is already known (a skipped entry), kept in order with the others.
   void ready(v1::FileReport report);
   // Emits everything submitted so far.
@@ -31,8 +33,8 @@ class OrderedPipeline {
 
  private:
   struct Slot {
-    std::function<v1::FileReport()> job;
-    std::optional<v1::FileReport> result;
+    std::function<std::vector<v1::FileReport>()> job;
+    std::optional<std::vector<v1::FileReport>> result;
   };
   void emit_front(std::unique_lock<std::mutex>& lock);
   void run();

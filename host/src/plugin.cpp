@@ -4,6 +4,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <charconv>
+#include <cmath>
+
 namespace secmlops::host {
 
 const char* status_name(secmlops_status status) {
@@ -57,6 +60,52 @@ std::string Plugin::license() const {
   if (d_->struct_size < offsetof(secmlops_plugin_descriptor, license) + sizeof(const char*))
     return {};
   return d_->license ? d_->license : "";
+}
+
+std::optional<std::vector<OptionSpec>> Plugin::options() const {
+  // `options` exists since 1.3; the loader checked every declared entry.
+  if (d_->abi_minor < 3 || d_->struct_size < sizeof(secmlops_plugin_descriptor) || d_->options == nullptr)
+    return std::nullopt;
+  std::vector<OptionSpec> out;
+  for (uint32_t i = 0; i < d_->option_count; ++i) {
+    const auto& o = d_->options[i];
+    out.push_back({o.name, static_cast<secmlops_option_type>(o.type), o.help ? o.help : ""});
+  }
+  return out;
+}
+
+const char* option_type_name(secmlops_option_type type) {
+  switch (type) {
+    case SECMLOPS_OPTION_STRING: return "string";
+    case SECMLOPS_OPTION_INT: return "integer";
+    case SECMLOPS_OPTION_DOUBLE: return "number";
+    case SECMLOPS_OPTION_BOOL: return "boolean";
+  }
+  return "unknown";
+}
+
+std::optional<std::string> option_value_error(secmlops_option_type type, const std::string& value) {
+  const char* b = value.data();
+  const char* e = b + value.size();
+  switch (type) {
+    case SECMLOPS_OPTION_STRING: return std::nullopt;
+    case SECMLOPS_OPTION_INT: {
+      int64_t v = 0;
+      auto [p, ec] = std::from_chars(b, e, v);
+      if (ec == std::errc() && p == e && !value.empty()) return std::nullopt;
+      return "an integer";
+    }
+    case SECMLOPS_OPTION_DOUBLE: {
+      double v = 0;
+      auto [p, ec] = std::from_chars(b, e, v);
+      if (ec == std::errc() && p == e && !value.empty() && std::isfinite(v)) return std::nullopt;
+      return "a finite number";
+    }
+    case SECMLOPS_OPTION_BOOL:
+      if (value == "true" || value == "false" || value == "1" || value == "0") return std::nullopt;
+      return "true or false";
+  }
+  return "a value of a known type";
 }
 
 std::vector<std::string> Plugin::capabilities() const {

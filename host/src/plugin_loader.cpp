@@ -59,6 +59,21 @@ std::optional<std::string> check_descriptor(const secmlops_plugin_descriptor* d,
   if (d->destroy == nullptr) return where + " is missing function destroy";
   if (d->last_error == nullptr) return where + " is missing function last_error";
 
+  if (d->abi_minor >= 3 && d->options != nullptr) {
+    if (d->option_count > abi::kMaxDeclaredOptions)
+      return where + " declares " + std::to_string(d->option_count) + " options, at most " +
+             std::to_string(abi::kMaxDeclaredOptions) + " are allowed";
+    for (uint32_t i = 0; i < d->option_count; ++i) {
+      const auto& o = d->options[i];
+      if (auto e = check_size(o.struct_size, abi::option_min_size(d->abi_minor),
+                              where + " option #" + std::to_string(i), d->abi_minor))
+        return e;
+      if (o.name == nullptr || *o.name == '\0') return where + " declares option #" + std::to_string(i) + " without a name";
+      if (o.type > SECMLOPS_OPTION_BOOL)
+        return where + " declares option '" + std::string(o.name).substr(0, 64) + "' with unknown type " +
+               std::to_string(o.type);
+    }
+  }
   const int tables = (d->scanner != nullptr) + (d->model != nullptr) + (d->attack != nullptr) +
                      (d->reporter != nullptr);
   if (tables != 1) return where + " must provide exactly one kind table, has " + std::to_string(tables);

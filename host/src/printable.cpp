@@ -55,7 +55,7 @@ std::string utf8_safe(std::string_view s) {
   return out;
 }
 
-void make_utf8_safe(v1::FileReport& r) {
+void for_each_text(v1::FileReport& r, const std::function<void(std::string*)>& fix) {
   fix(r.mutable_path());
   fix(r.mutable_error());
   for (auto& f : *r.mutable_findings()) {
@@ -78,5 +78,28 @@ void make_utf8_safe(v1::FileReport& r) {
     fix(sr.mutable_error());
   }
 }
+
+void rename_path(v1::FileReport& r, const std::string& from, const std::string& to) {
+  if (from.empty() || from == to) return;
+  const std::string safe_from = utf8_safe(from), safe_to = utf8_safe(to);
+  auto replace = [](std::string& s, const std::string& f, const std::string& t) {
+    for (size_t at = s.find(f); at != std::string::npos; at = s.find(f, at)) {
+      size_t end = at + f.size();
+      // Only where the path ends a component: "/srv/a" is not renamed inside "/srv/ab".
+      if (end != s.size() && std::string_view("/!:'\" )]").find(s[end]) == std::string_view::npos) {
+        at = end;
+        continue;
+      }
+      s.replace(at, f.size(), t);
+      at += t.size();
+    }
+  };
+  for_each_text(r, [&](std::string* s) {
+    replace(*s, from, to);
+    if (safe_from != from) replace(*s, safe_from, safe_to);
+  });
+}
+
+void make_utf8_safe(v1::FileReport& r) { for_each_text(r, [](std::string* s) { fix(s); }); }
 
 }  // namespace secmlops::host

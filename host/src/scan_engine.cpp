@@ -434,7 +434,113 @@ v1::FileReport ScanEngine::scan_fd(int raw_fd, const std::filesystem::path& path
   return scan_isolated(stream, path.string(), parent_or_dot(path));
 }
 
+std::vector<v1::FileReport> ScanEngine::scan_small_files(
+    const std::vector<std::pair<int, std::filesystem::path>>& files) const {
+  // Files this small travel inside the job: the bytes the host digested are the bytes scanned,
+  // and the worker needs no descriptor, stat or read for them.
+  constexpr uint64_t kInlineBytes = 64u << 10;
+  std::vector<v1::FileReport> out(files.size());
+  struct Entry {
+    std::shared_ptr<const FileStream> stream;
+    std::vector<uint8_t> content;
+    std::string sha;
+    size_t index;
+  };
+  std::vector<Entry> entries;
+  entries.reserve(files.size());
+  for (size_t i = 0; i < files.size(); ++i) {
+    const auto& [fd, path] = files[i];
+    try {
+      Entry e{std::make_shared<FileStream>(fd, path.string(), /*map=*/false), {}, {}, i};
+      if (e.stream->size() <= kInlineBytes) {
+        e.content.resize(e.stream->size());
+        if (e.stream->read_at(0, e.content.data(), e.content.size()) != e.content.size())
+          throw std::runtime_error(path.string() + ": the file shrank while it was read");
+        e.sha = sha256_hex({reinterpret_cast<const char*>(e.content.data()), e.content.size()});
+      } else {
+        e.sha = sha256_stream(*e.stream);
+      }
+      entries.push_back(std::move(e));
+    } catch (const std::exception& e) {
+      out[i] = entry_report(path, v1::ERROR, e.what());
+    }
+  }
+  if (entries.empty()) return out;
+  std::vector<sandbox::ScanSandbox::BatchFile> batch;
+  batch.reserve(entries.size());
+  for (size_t j = 0; j < entries.size(); ++j) {
+    const auto& e = entries[j];
+    const auto& path = files[e.index].second;
+    bool inline_bytes = e.stream->size() <= kInlineBytes;
+    batch.push_back({inline_bytes ? -1 : e.stream->fd(), inline_bytes ? &e.content : nullptr, path.string(),
+                     parent_or_dot(path)});
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  auto reports = sandbox_->scan_batch(batch, options_, std::make_shared<CancelToken>(options_.cancel));
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (size_t j = 0; j < reports.size() && j < entries.size(); ++j) {
+    auto& r = reports[j];
+    r.set_path(batch[j].display_name);
+    make_utf8_safe(r);
+    // The worker timed its own scan of the file; a file it never finished gets the batch's time.
+    if (r.duration_seconds() <= 0) r.set_duration_seconds(elapsed);
+    r.set_size(entries[j].stream->size());
+    r.set_sha256(entries[j].sha);
+    out[entries[j].index] = std::move(r);
+  }
+  return out;
+}
+
+namespace {
+
+bool option_matches(const std::string& declared, const std::string& key) {
+  if (declared.size() >= 2 && declared.compare(declared.size() - 2, 2, ".*") == 0)
+    return key.size() > declared.size() - 1 && key.compare(0, declared.size() - 1, declared, 0, declared.size() - 1) == 0;
+  return declared == key;
+}
+
+// Checks the configuration against what the scanners declare (ABI 1.3): a key no scanner
+// declares is refused with the list of valid ones — unless some scanner declares nothing (built
+// against an older ABI), which may read any key; a declared key's value must parse as its type.
+std::string declared_options_error(const Registry& registry,
+                                   const std::vector<std::pair<std::string, std::string>>& config) {
+  if (config.empty()) return {};
+  bool all_declare = true;
+  std::vector<std::pair<std::string, OptionSpec>> declared;  // scanner, option
+  for (const auto& p : registry.by_kind(SECMLOPS_KIND_SCANNER)) {
+    auto opts = p.options();
+    if (!opts) {
+      all_declare = false;
+      continue;
+    }
+    for (auto& o : *opts) declared.emplace_back(p.name(), std::move(o));
+  }
+  for (const auto& [key, value] : config) {
+    bool known = false;
+    for (const auto& [scanner, o] : declared) {
+      if (!option_matches(o.name, key)) continue;
+      known = true;
+      if (auto want = option_value_error(o.type, value))
+        return "scanner option '" + printable(key, 64) + "' must be " + *want + " (" + scanner + "), got '" +
+               printable(value, 64) + "'";
+    }
+    if (known || !all_declare) continue;
+    std::vector<std::string> valid;
+    for (const auto& [scanner, o] : declared)
+      valid.push_back(o.name + " (" + option_type_name(o.type) + ", " + scanner + ")");
+    std::sort(valid.begin(), valid.end());
+    valid.erase(std::unique(valid.begin(), valid.end()), valid.end());
+    std::string list;
+    for (const auto& v : valid) list += (list.empty() ? "" : ", ") + v;
+    return "unknown scanner option '" + printable(key, 64) + "'; valid options: " + (list.empty() ? "none" : list);
+  }
+  return {};
+}
+
+}  // namespace
+
 std::string ScanEngine::config_error() const {
+  if (auto e = declared_options_error(registry_, options_.scanner_config); !e.empty()) return e;
   if (sandbox_) return sandbox_->config_error(options_);
   for (const auto& p : registry_.by_kind(SECMLOPS_KIND_SCANNER)) {
     try {
@@ -454,16 +560,32 @@ v1::FileReport ScanEngine::scan_isolated(std::shared_ptr<const Stream> stream, c
                                          const std::optional<std::filesystem::path>& base_dir) const {
   // Digest of the very bytes that are scanned (same descriptor or buffer), read with pread so a
   // file truncated meanwhile is an error here rather than a fault.
-  std::string sha;
-  try {
-    sha = sha256_stream(*stream);
-  } catch (const std::exception& e) {
-    return entry_report(display_name, v1::ERROR, display_name + ": " + e.what());
-  }
+  std::string sha, digest_error;
+  auto digest = [&] {
+    try {
+      sha = sha256_stream(*stream);
+    } catch (const std::exception& e) {
+      digest_error = display_name + ": " + e.what();
+    }
+  };
   v1::FileReport report;
   if (!sandbox_) {
+    digest();
+    if (!digest_error.empty()) return entry_report(display_name, v1::ERROR, digest_error);
     report = scan_stream_in(stream, display_name, base_dir);
   } else {
+    // A large file's digest is computed while the worker scans it (pread on the same open file:
+    // no shared offset), so the scan's wall time does not include the hash.
+    constexpr uint64_t kConcurrentDigestBytes = 4u << 20;
+    std::thread hasher;
+    if (stream->size() >= kConcurrentDigestBytes) hasher = std::thread(digest);
+    else digest();
+    struct Join {
+      std::thread& t;
+      ~Join() {
+        if (t.joinable()) t.join();
+      }
+    } join{hasher};
     auto t0 = std::chrono::steady_clock::now();
     auto cancel = std::make_shared<CancelToken>(options_.cancel);
     int fd = -1;
@@ -483,6 +605,8 @@ v1::FileReport ScanEngine::scan_isolated(std::shared_ptr<const Stream> stream, c
     report.set_path(display_name);
     make_utf8_safe(report);
     report.set_duration_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (hasher.joinable()) hasher.join();
+    if (!digest_error.empty()) return entry_report(display_name, v1::ERROR, digest_error);
   }
   report.set_size(stream->size());
   report.set_sha256(sha);
@@ -502,7 +626,74 @@ v1::FileReport ScanEngine::scan_file(const std::filesystem::path& path) const {
 // parent without following links, so swapping a file or a folder for a symlink mid-scan can
 // never lead outside the tree; entries are visited in sorted order, depth first (the order of
 // sorting the full paths).
-void ScanEngine::scan_directory(int dirfd, const std::filesystem::path& path, OrderedPipeline& out) const {
+// Small files cost a sandboxed scan mostly its round trip to a worker: they go in batches, one
+// job per batch (bounded by the worker's descriptor limit and by bytes, so a batch stays short).
+constexpr uint64_t kBatchFileBytes = 256u << 10;
+constexpr uint64_t kBatchBytes = 4u << 20;
+constexpr size_t kBatchFiles = 16;
+
+struct ScanEngine::Queue {
+  using Rename = std::pair<std::string, std::string>;  // opened path → shown path
+  const ScanEngine& engine;
+  OrderedPipeline out;
+  std::vector<std::pair<int, std::filesystem::path>> pending;
+  std::vector<const Rename*> pending_renames;
+  uint64_t pending_bytes = 0;
+  const Rename* rename = nullptr;  // for the path now being walked
+  unsigned width = 1;
+  bool warmed = false;
+
+  // A directory usually means many files: every worker the walk will use starts now, while the
+  // walk lists, opens and digests the first batch.
+  void entering_directory() {
+    if (warmed || !engine.sandbox_ || width <= 1) return;
+    warmed = true;
+    engine.sandbox_->prewarm_async(width);
+  }
+
+  static void apply(const Rename* rename, v1::FileReport& r) {
+    if (rename != nullptr) rename_path(r, rename->first, rename->second);
+  }
+  void flush() {
+    if (pending.empty()) return;
+    out.submit([e = &engine, files = std::move(pending), renames = std::move(pending_renames)] {
+      auto reports = e->scan_small_files(files);
+      for (size_t i = 0; i < reports.size(); ++i) apply(renames[i], reports[i]);
+      return reports;
+    });
+    pending.clear();
+    pending_renames.clear();
+    pending_bytes = 0;
+  }
+  void ready(v1::FileReport r) {
+    flush();
+    apply(rename, r);
+    out.ready(std::move(r));
+  }
+  // Takes the descriptor of a regular file or of something to report as skipped.
+  void file(int fd, const std::filesystem::path& path, const struct stat& st) {
+    if (engine.sandbox_ && S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) <= kBatchFileBytes) {
+      pending.emplace_back(fd, path);
+      pending_renames.push_back(rename);
+      pending_bytes += static_cast<uint64_t>(st.st_size);
+      if (pending.size() >= kBatchFiles || pending_bytes >= kBatchBytes) flush();
+      return;
+    }
+    flush();
+    out.submit([e = &engine, fd, path, rename = rename] {
+      std::vector<v1::FileReport> r{e->scan_fd(fd, path)};
+      apply(rename, r.front());
+      return r;
+    });
+  }
+  ~Queue() {
+    // Descriptors never handed to a job (a walk that threw) are closed.
+    for (auto& [fd, _] : pending) ::close(fd);
+  }
+};
+
+void ScanEngine::scan_directory(int dirfd, const std::filesystem::path& path, Queue& out) const {
+  out.entering_directory();
   auto emit = [&](v1::FileReport r) { out.ready(std::move(r)); };
   int listing = ::dup(dirfd);
   DIR* dir = listing < 0 ? nullptr : ::fdopendir(listing);
@@ -538,23 +729,28 @@ void ScanEngine::scan_directory(int dirfd, const std::filesystem::path& path, Or
   }
 }
 
-void ScanEngine::scan_opened(int fd, const std::filesystem::path& path, OrderedPipeline& out) const {
+void ScanEngine::scan_opened(int fd, const std::filesystem::path& path, Queue& out) const {
   if (fd < 0) {
     if (fd == -ELOOP) out.ready(skipped(path, S_IFLNK));
     else out.ready(entry_report(path, v1::ERROR, path.string() + ": cannot open: " + std::strerror(-fd)));
     return;
   }
   struct stat st {};
-  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+  bool stat_ok = ::fstat(fd, &st) == 0;
+  if (stat_ok && S_ISDIR(st.st_mode)) {
     UniqueFd dir(fd);
     scan_directory(dir.get(), path, out);
   } else {
-    out.submit([this, fd, path] { return scan_fd(fd, path); });
+    if (!stat_ok) st.st_mode = 0;  // scan_fd reports the error
+    out.file(fd, path, st);
   }
 }
 
 v1::ScanReport ScanEngine::scan_paths(const std::vector<std::filesystem::path>& paths,
-                                      const std::function<void(const v1::FileReport&)>& on_file) const {
+                                      const std::function<void(const v1::FileReport&)>& on_file,
+                                      const std::vector<std::string>& shown) const {
+  std::vector<Queue::Rename> renames;
+  for (size_t i = 0; i < paths.size() && i < shown.size(); ++i) renames.emplace_back(paths[i].string(), shown[i]);
   v1::ScanReport report;
   report.set_started_at(now_rfc3339());
   auto t0 = std::chrono::steady_clock::now();
@@ -563,15 +759,18 @@ v1::ScanReport ScanEngine::scan_paths(const std::vector<std::filesystem::path>& 
     width = options_.parallel_files != 0 ? options_.parallel_files
                                          : std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
   {
-    OrderedPipeline out(width, [&](v1::FileReport fr) {
-      if (on_file) on_file(fr);
-      *report.add_files() = std::move(fr);
-    });
-    for (const auto& p : paths) {
+    Queue out{*this, OrderedPipeline(width, [&](v1::FileReport fr) {
+                if (on_file) on_file(fr);
+                *report.add_files() = std::move(fr);
+              }), {}, {}, 0, nullptr, width, false};
+    for (size_t i = 0; i < paths.size(); ++i) {
       if (options_.cancel && options_.cancel->cancelled()) break;
+      out.rename = i < renames.size() ? &renames[i] : nullptr;
       // One non-blocking open decides what the argument is; the descriptor is what gets scanned.
-      scan_opened(open_for_scan(p), p, out);
+      scan_opened(open_for_scan(paths[i]), paths[i], out);
     }
+    out.flush();
+    out.out.drain();
   }
   report.set_duration_seconds(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

@@ -37,6 +37,23 @@ void FileStream::init(bool map) {
     throw std::runtime_error(path_ + ": not a regular file (" + file_type_name(st.st_mode) + ")");
   }
   size_ = static_cast<uint64_t>(st.st_size);
+  constexpr uint64_t kCopyBytes = 64u << 10;
+  if (map && size_ > 0 && size_ <= kCopyBytes) {
+    auto copy = std::make_unique_for_overwrite<uint8_t[]>(size_);
+    uint64_t got = 0;
+    while (got < size_) {
+      ssize_t n = ::pread(fd_, copy.get() + got, size_ - got, static_cast<off_t>(got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<uint64_t>(n);
+    }
+    // A file that shrank meanwhile is read through pread, which reports it.
+    if (got == size_) {
+      copy_ = std::move(copy);
+      map_ = copy_.get();
+    }
+    return;
+  }
   if (map && size_ > 0) {
     void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
     if (m != MAP_FAILED) {
@@ -48,13 +65,17 @@ void FileStream::init(bool map) {
 }
 
 FileStream::~FileStream() {
-  if (map_ != nullptr) ::munmap(const_cast<uint8_t*>(map_), size_);
+  if (map_ != nullptr && copy_ == nullptr) ::munmap(const_cast<uint8_t*>(map_), size_);
   if (fd_ >= 0) ::close(fd_);
 }
 
 size_t FileStream::read_at(uint64_t offset, void* buf, size_t len) const {
   if (offset >= size_ || len == 0) return 0;
   len = static_cast<size_t>(std::min<uint64_t>(len, size_ - offset));
+  if (copy_ != nullptr) {
+    std::memcpy(buf, copy_.get() + offset, len);
+    return len;
+  }
   // Always pread, even when mapped: copying out of the mapping would map the page-cache folios
   // around every read (up to 2 MiB each with large folios) into this process, so reading the
   // headers of a 1 GiB archive's members would cost RSS proportional to the file. view() is the
@@ -80,7 +101,7 @@ const uint8_t* FileStream::view(uint64_t offset, uint64_t len) const {
 }
 
 void FileStream::release(uint64_t offset, uint64_t len) const {
-  if (map_ == nullptr || offset >= size_ || len == 0) return;
+  if (map_ == nullptr || copy_ != nullptr || offset >= size_ || len == 0) return;
   len = std::min<uint64_t>(len, size_ - offset);
   // Only whole pages strictly inside the window; the mapping is read-only and private, so
   // MADV_DONTNEED just drops residency and the bytes are paged in again if viewed later.

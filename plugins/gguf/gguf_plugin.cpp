@@ -34,6 +34,7 @@ class GgufScanner : public secmlops::sdk::Scanner {
       "Validates GGUF headers (counts, lengths, value types, tensor bounds, alignment) and judges what chat templates reach (GGUF, tokenizer_config.json, .jinja)";
   static constexpr const char* license = "Apache-2.0";
   static constexpr const char* formats[] = {"gguf", "chat-template-json", "chat-template-jinja", nullptr};
+  static constexpr secmlops::sdk::NoOptions options{};
 
   static uint32_t probe(secmlops::sdk::Bytes head, std::string_view name, const char*& format) {
     if (uint32_t c = gg::probe(head)) {

@@ -24,6 +24,7 @@ class KerasScanner : public secmlops::sdk::Scanner {
       "Flags Lambda layers, serialized functions and non-Keras modules in Keras H5 and .keras models";
   static constexpr const char* license = "Apache-2.0";
   static constexpr const char* formats[] = {"keras-h5", "keras-config", "keras-metadata", nullptr};
+  static constexpr secmlops::sdk::NoOptions options{};
 
   static uint32_t probe(secmlops::sdk::Bytes head, std::string_view name, const char*& format) {
     if (uint32_t c = kr::probe_h5(head)) {

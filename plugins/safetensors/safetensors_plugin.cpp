@@ -18,6 +18,7 @@ class SafetensorsScanner : public secmlops::sdk::Scanner {
       "Validates safetensors headers: bounds, dtypes, sizes, overlaps, gaps and trailing bytes";
   static constexpr const char* license = "Apache-2.0";
   static constexpr const char* formats[] = {"safetensors", nullptr};
+  static constexpr secmlops::sdk::NoOptions options{};
 
   static uint32_t probe(secmlops::sdk::Bytes head, std::string_view, const char*& format) {
     format = "safetensors";

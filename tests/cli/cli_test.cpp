@@ -17,7 +17,7 @@ std::string cli(const std::string& args) {
 TEST(Cli, VersionPrintsAbi) {
   auto r = run_command(std::string(SECMLOPS_CLI) + " version");
   EXPECT_EQ(r.exit_code, 0);
-  EXPECT_THAT(r.out, HasSubstr("plugin ABI 1.2"));
+  EXPECT_THAT(r.out, HasSubstr("plugin ABI 1.3"));
 }
 
 TEST(Cli, PluginsJsonListsPluginsAndRefusals) {
@@ -60,6 +60,24 @@ TEST(Cli, ScanJsonIsTheReportSchema) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.out, HasSubstr("\"ruleId\": \"FIXTURE-EVIL\""));
   EXPECT_THAT(r.out, HasSubstr("\"maxSeverity\": \"CRITICAL\""));
+}
+
+TEST(Cli, UnknownScannerOptionIsRefusedWithTheValidOnes) {
+  // The built-in scanners all declare their options (ABI 1.3): a misspelt key is refused by name
+  // before anything is scanned, whichever scanner would have read it.
+  secmlops::test::TempDir d;
+  auto f = d.write("model.pkl", std::string("\x80\x02K\x01.", 5));
+  auto r = run_command(std::string(SECMLOPS_CLI) + " scan --option pickle.max_opcdes=5 " + f.string() + " 2>&1");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.out, HasSubstr("unknown scanner option 'pickle.max_opcdes'"));
+  EXPECT_THAT(r.out, HasSubstr("pickle.max_opcodes (integer, pickle)"));
+  r = run_command(std::string(SECMLOPS_CLI) + " scan --option pickle.max_opcodes=lots " + f.string() + " 2>&1");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.out, HasSubstr("'pickle.max_opcodes' must be an integer (pickle), got 'lots'"));
+  EXPECT_EQ(run_command(std::string(SECMLOPS_CLI) + " scan --option pickle.max_opcodes=500 " + f.string() +
+                        " >/dev/null 2>&1")
+                .exit_code,
+            0);
 }
 
 TEST(Cli, UsageErrorsExitTwo) {

@@ -37,7 +37,7 @@ class FixtureRegistry : public ::testing::Test {
 Registry* FixtureRegistry::registry_ = nullptr;
 
 TEST_F(FixtureRegistry, ValidPluginsLoadAlongsideBrokenOnes) {
-  for (const char* n : {"fixture-c", "legacy-v1-0", "fixture-magic", "fixture-model", "fixture-attack",
+  for (const char* n : {"fixture-c", "legacy-v1-0", "legacy-v1-1", "legacy-v1-2", "fixture-magic", "fixture-model", "fixture-attack",
                         "fixture-reporter"})
     EXPECT_TRUE(std::any_of(registry_->plugins().begin(), registry_->plugins().end(),
                             [&](const Plugin& p) { return p.name() == n; }))
@@ -96,14 +96,39 @@ TEST_F(FixtureRegistry, LegacyPluginReportsItsOwnAbiVersion) {
   EXPECT_EQ(p->license(), "");  // the 1.0 descriptor has no license field: it must not be read
   auto current = registry_->find(SECMLOPS_KIND_SCANNER, "fixture-c");
   ASSERT_TRUE(current);
-  EXPECT_EQ(current->abi_version(), "1.2");
+  EXPECT_EQ(current->abi_version(), "1.3");
+  auto v1_1 = registry_->find(SECMLOPS_KIND_SCANNER, "legacy-v1-1");
+  ASSERT_TRUE(v1_1);
+  EXPECT_EQ(v1_1->abi_version(), "1.1");
+  EXPECT_FALSE(v1_1->options());  // a 1.1 descriptor has no options field: it must not be read
+  auto v1_2 = registry_->find(SECMLOPS_KIND_SCANNER, "legacy-v1-2");
+  ASSERT_TRUE(v1_2);
+  EXPECT_EQ(v1_2->abi_version(), "1.2");
+  EXPECT_FALSE(v1_2->options());  // a 1.2 descriptor ends before the options field
+  EXPECT_FALSE(p->options());
+}
+
+TEST_F(FixtureRegistry, DeclaredOptionsAreReadFromCurrentPlugins) {
+  auto c = registry_->find(SECMLOPS_KIND_SCANNER, "fixture-c");
+  ASSERT_TRUE(c);
+  auto opts = c->options();
+  ASSERT_TRUE(opts);
+  ASSERT_EQ(opts->size(), 2u);
+  EXPECT_EQ((*opts)[0].name, "fixture.level");
+  EXPECT_EQ((*opts)[0].type, SECMLOPS_OPTION_INT);
+  EXPECT_EQ((*opts)[0].help, "how hard to look");
+  EXPECT_EQ((*opts)[1].type, SECMLOPS_OPTION_BOOL);
+  // A C++ plugin without an `options` member declares nothing.
+  auto magic = registry_->find(SECMLOPS_KIND_SCANNER, "fixture-magic");
+  ASSERT_TRUE(magic);
+  EXPECT_FALSE(magic->options());
 }
 
 TEST_F(FixtureRegistry, QueriesByKindNameAndFormat) {
   EXPECT_TRUE(registry_->find(SECMLOPS_KIND_MODEL, "fixture-model"));
   EXPECT_FALSE(registry_->find(SECMLOPS_KIND_SCANNER, "fixture-model"));
   auto scanners = registry_->scanners_for_format("fixture");
-  EXPECT_EQ(scanners.size(), 2u);  // fixture-c and legacy-v1-0
+  EXPECT_EQ(scanners.size(), 4u);  // fixture-c, legacy-v1-0, legacy-v1-1 and legacy-v1-2
   EXPECT_EQ(registry_->by_kind(SECMLOPS_KIND_ATTACK).size(), 1u);
   EXPECT_EQ(registry_->by_kind(SECMLOPS_KIND_REPORTER).size(), 1u);
 }

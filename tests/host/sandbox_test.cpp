@@ -118,6 +118,41 @@ TEST_F(Sandbox, WorkersAreReusedAndReplaced) {
   EXPECT_EQ(engine.scan_file(good).findings_size(), 1);
 }
 
+TEST_F(Sandbox, BatchesOfSmallFilesKeepEveryReportAndContainEachCrash) {
+  // Small files go to workers in batches: a crash in the middle of a batch is an ERROR for that
+  // file only; the files before it keep their reports, the ones after it go to a fresh worker.
+  for (int i = 0; i < 70; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "f%03d.bin", i);
+    if (i == 5) dir_.write(name, "HOSTILE segv  ");
+    else if (i == 37) dir_.write(name, "HOSTILE abort ");
+    else dir_.write(name, "EVIL " + std::to_string(i));
+  }
+  ScanOptions o;
+  o.limits.worker_memory_bytes = 1ull << 30;
+  o.parallel_files = 2;
+  auto r = ScanEngine(registry_, o).scan_paths({dir_.path()});
+  ASSERT_EQ(r.files_size(), 70);
+  for (int i = 0; i < 70; ++i) {
+    const auto& f = r.files(i);
+    char name[32];
+    std::snprintf(name, sizeof name, "f%03d.bin", i);
+    EXPECT_EQ(fs::path(f.path()).filename(), name) << "reports stay in sorted order";
+    EXPECT_EQ(f.sha256().size(), 64u) << name;
+    if (i == 5 || i == 37) {
+      EXPECT_EQ(f.status(), v1::ERROR) << name;
+      EXPECT_THAT(f.error(), HasSubstr(i == 5 ? "SIGSEGV" : "SIGABRT"));
+      ASSERT_GE(f.findings_size(), 1);
+      EXPECT_EQ(f.findings(0).rule_id(), "FIXTURE-HOSTILE");
+    } else {
+      EXPECT_EQ(f.status(), v1::SCANNED) << name << ": " << f.error();
+      ASSERT_EQ(f.findings_size(), 1) << name;
+      EXPECT_EQ(f.findings(0).rule_id(), "FIXTURE-EVIL");
+      EXPECT_EQ(f.size(), 5u + std::to_string(i).size());
+    }
+  }
+}
+
 TEST_F(Sandbox, InProcessIsAvailableOnRequest) {
   auto good = dir_.write("good.bin", "EVIL");
   ScanOptions o;

@@ -133,5 +133,61 @@ TEST(ScanEngineExample, BadScannerConfigIsAPartialScanNotACrash) {
   EXPECT_THAT(r.error(), HasSubstr("signature.bad: 'hex:' needs an even number of hex digits"));
 }
 
+// Declared options (ABI 1.3): checked by the host before any scanner is created, on every door.
+class DeclaredOptionsTest : public ::testing::Test {
+ protected:
+  static std::filesystem::path fixture(const char* name) {
+    return std::filesystem::path(SECMLOPS_FIXTURE_PLUGIN_DIR) / (std::string("secmlops_") + name + ".so");
+  }
+  static std::string check(const Registry& r, std::vector<std::pair<std::string, std::string>> config) {
+    ScanOptions o;
+    o.isolation = Isolation::in_process;
+    o.scanner_config = std::move(config);
+    return ScanEngine(r, o).config_error();
+  }
+};
+
+TEST_F(DeclaredOptionsTest, UnknownOptionIsRefusedWithTheValidOnes) {
+  Registry r;
+  ASSERT_TRUE(r.load_library(fixture("fixture-c")));
+  auto why = check(r, {{"fixture.levle", "3"}});
+  EXPECT_THAT(why, HasSubstr("unknown scanner option 'fixture.levle'"));
+  EXPECT_THAT(why, HasSubstr("fixture.level (integer, fixture-c)"));
+  EXPECT_THAT(why, HasSubstr("fixture.verbose (boolean, fixture-c)"));
+  EXPECT_EQ(check(r, {{"fixture.level", "3"}, {"fixture.verbose", "true"}}), "");
+  EXPECT_EQ(check(r, {}), "");
+}
+
+TEST_F(DeclaredOptionsTest, MistypedValueIsRefused) {
+  Registry r;
+  ASSERT_TRUE(r.load_library(fixture("fixture-c")));
+  EXPECT_THAT(check(r, {{"fixture.level", "high"}}),
+              HasSubstr("scanner option 'fixture.level' must be an integer (fixture-c), got 'high'"));
+  EXPECT_THAT(check(r, {{"fixture.verbose", "yes"}}), HasSubstr("must be true or false"));
+}
+
+TEST_F(DeclaredOptionsTest, OlderPluginsWithoutDeclarationsGetOptionsPassedThrough) {
+  Registry r;
+  ASSERT_TRUE(r.load_library(fixture("fixture-c")));
+  ASSERT_TRUE(r.load_library(fixture("legacy-v1-1")));
+  // legacy-v1-1 may read any key: nothing is refused for being unknown...
+  EXPECT_EQ(check(r, {{"legacy.anything", "x"}}), "");
+  Registry r12;
+  ASSERT_TRUE(r12.load_library(fixture("fixture-c")));
+  ASSERT_TRUE(r12.load_library(fixture("legacy-v1-2")));
+  EXPECT_EQ(check(r12, {{"legacy.anything", "x"}}), "");  // so may one built against 1.2
+  // ...but a key a current plugin declares still has to have the declared type.
+  EXPECT_THAT(check(r, {{"fixture.level", "high"}}), HasSubstr("must be an integer"));
+}
+
+TEST_F(DeclaredOptionsTest, AttackerChosenKeysAreShownPrintableAndBounded) {
+  Registry r;
+  ASSERT_TRUE(r.load_library(fixture("fixture-c")));
+  auto why = check(r, {{std::string("evil\n\x1b[31m") + std::string(500, 'k'), "1"}});
+  EXPECT_EQ(why.find('\n'), std::string::npos);
+  EXPECT_EQ(why.find('\x1b'), std::string::npos);
+  EXPECT_LT(why.size(), 400u);
+}
+
 }  // namespace
 }  // namespace secmlops::host

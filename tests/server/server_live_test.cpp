@@ -507,6 +507,80 @@ TEST_F(Live, RefusedScannerConfigurationIsInvalidArgument) {
   EXPECT_THAT(s.error_message(), HasSubstr("severity"));
 }
 
+TEST_F(Live, UnknownScannerOptionIsRefusedWithTheValidOnes) {
+  // Only a scanner that declares its options (ABI 1.3): a misspelt key is refused by name.
+  auto plugins = tmp_.path() / "declaring";
+  fs::create_directories(plugins);
+  fs::copy_file(fs::path(SECMLOPS_FIXTURE_PLUGIN_DIR) / "secmlops_fixture-c.so", plugins / "secmlops_fixture-c.so");
+  root_ = tmp_.path() / "root";
+  fs::create_directories(root_);
+  tmp_.write("root/x.bin", "anything");
+  daemon_ = std::make_unique<test::Daemon>(
+      SECMLOPSD,
+      std::vector<std::string>{"--no-builtin-plugins", "--plugin-dir", plugins.string(), "--scan-root", root_.string(),
+                               "--log-level", "warn", "--listen", "unix:" + (tmp_.path() / "api.sock").string()},
+      tmp_.path() / "ready");
+  ASSERT_TRUE(daemon_->running());
+  auto stub = v1::ScanService::NewStub(unix_channel());
+  for (auto [key, want] : {std::pair<std::string, std::string>{"fixture.levle", "unknown scanner option 'fixture.levle'"},
+                           {"fixture.level", "must be an integer"}}) {
+    grpc::ClientContext ctx;
+    v1::ScanRequest req;
+    req.add_paths("x.bin");
+    auto* kv = req.mutable_options()->add_scanner_config();
+    kv->set_key(key);
+    kv->set_value("high");
+    auto reader = stub->Scan(&ctx, req);
+    v1::FileReport r;
+    EXPECT_FALSE(reader->Read(&r));
+    auto s = reader->Finish();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << key;
+    EXPECT_THAT(s.error_message(), HasSubstr(want));
+    if (key == "fixture.levle") EXPECT_THAT(s.error_message(), HasSubstr("fixture.level (integer, fixture-c)"));
+  }
+}
+
+TEST_F(Live, ReportsShowPathsAsTheClientNamedThem) {
+  start();
+  tmp_.write("root/sub/a.bin", "EVIL");
+  tmp_.write("root/sub/b.bin", "nothing to see");
+  ASSERT_EQ(::mkfifo((root_ / "sub" / "c.fifo").c_str(), 0600), 0);
+  const std::string server_root = fs::canonical(root_).string();
+  const std::string prefixed = (root_ / "sub" / "a.bin").string();
+  auto stub = v1::ScanService::NewStub(unix_channel());
+  v1::ScanRequest req;
+  req.add_paths("sub");
+  req.add_paths("./sub/a.bin");
+  req.add_paths(prefixed);
+  std::vector<v1::FileReport> streamed;
+  {
+    grpc::ClientContext ctx;
+    auto reader = stub->Scan(&ctx, req);
+    for (v1::FileReport r; reader->Read(&r);) streamed.push_back(r);
+    ASSERT_TRUE(reader->Finish().ok());
+  }
+  v1::ScanReport whole;
+  {
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stub->Report(&ctx, req, &whole).ok());
+  }
+  ASSERT_EQ(streamed.size(), 5u);
+  ASSERT_EQ(whole.files_size(), 5);
+  const std::vector<std::string> want = {"sub/a.bin", "sub/b.bin", "sub/c.fifo", "./sub/a.bin", prefixed};
+  for (size_t i = 0; i < want.size(); ++i) {
+    for (const v1::FileReport* r : {static_cast<const v1::FileReport*>(&streamed[i]), &whole.files(static_cast<int>(i))}) {
+      EXPECT_EQ(r->path(), want[i]);
+      for (const auto& f : r->findings()) EXPECT_EQ(f.location().file(), want[i]);
+      // Nothing of the server's layout but what the client itself sent.
+      if (i < 4) {
+        EXPECT_EQ(r->SerializeAsString().find(server_root), std::string::npos) << r->ShortDebugString();
+      }
+    }
+  }
+  EXPECT_EQ(whole.files(0).findings_size(), 1);
+  EXPECT_EQ(whole.files(2).status(), v1::SKIPPED);
+}
+
 TEST_F(Live, ModelsBelongToTheTokenThatCreatedThem) {
   const std::string alice = "alice-token-0123456789abcdef", bob = "bob-token-0123456789abcdef";
   auto f = tmp_.write("two-tokens", alice + "\n" + bob + "\n");

@@ -19,6 +19,7 @@ namespace secmlops::host::sandbox {
 namespace {
 
 int g_report_sock = -1;
+volatile sig_atomic_t g_current_file = 0;
 
 // Async-signal-safe frames encoded by hand (one write each).
 void send_event(const unsigned char* payload, size_t n) {
@@ -59,6 +60,8 @@ void on_sigsys(int, siginfo_t* info, void* uctx) {
     payload[n++] = 0x32;  // field 6, length-delimited
     n += put_varint(payload + n, len);
     for (size_t i = 0; i < len; ++i) payload[n++] = static_cast<unsigned char>(path[i]);
+    payload[n++] = 0x38;  // field 7 (the file of the batch), varint
+    n += put_varint(payload + n, static_cast<uint32_t>(g_current_file));
     send_event(payload, n);
 #if defined(__x86_64__)
     ctx->uc_mcontext.gregs[REG_RAX] = -ENOENT;
@@ -67,10 +70,12 @@ void on_sigsys(int, siginfo_t* info, void* uctx) {
 #endif
     return;
   }
-  unsigned char payload[12];
+  unsigned char payload[24];
   size_t n = 0;
   payload[n++] = 0x28;  // field 5, varint
   n += put_varint(payload + n, static_cast<uint32_t>(nr));
+  payload[n++] = 0x38;  // field 7, varint
+  n += put_varint(payload + n, static_cast<uint32_t>(g_current_file));
   send_event(payload, n);
   ::syscall(SYS_exit_group, 159);
 }
@@ -82,6 +87,8 @@ void set_limit(int resource, rlim_t value) {
 }
 
 }  // namespace
+
+void set_current_file(uint32_t file) { g_current_file = static_cast<sig_atomic_t>(file); }
 
 void confine(int report_sock, uint64_t memory_bytes) {
   g_report_sock = report_sock;

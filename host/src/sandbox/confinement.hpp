@@ -15,6 +15,10 @@ namespace secmlops::host::sandbox {
 // when the kernel refuses the filter.
 void confine(int report_sock, uint64_t memory_bytes);
 
+// The index, in the current batch, of the file being scanned: carried by the reports the
+// seccomp trap handler sends.
+void set_current_file(uint32_t file);
+
 // The name of a system call number on this architecture ("openat"), or "#<nr>".
 std::string syscall_name(uint32_t nr);
 

@@ -42,7 +42,14 @@ bool read_exact(int sock, char* p, size_t n, std::optional<std::chrono::steady_c
 
 }  // namespace
 
-bool send_frame(int sock, char type, const std::string& payload, int fd) {
+void Frame::close_fds() {
+  for (int fd : fds)
+    if (fd >= 0) ::close(fd);
+  fds.clear();
+}
+
+bool send_frame(int sock, char type, const std::string& payload, const std::vector<int>& fds) {
+  if (fds.size() > kMaxFrameFds) return false;
   char header[5];
   uint32_t len = static_cast<uint32_t>(payload.size());
   for (int i = 0; i < 4; ++i) header[i] = static_cast<char>((len >> (8 * i)) & 0xff);
@@ -51,16 +58,16 @@ bool send_frame(int sock, char type, const std::string& payload, int fd) {
   msghdr msg{};
   msg.msg_iov = iov;
   msg.msg_iovlen = payload.empty() ? 1 : 2;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-  if (fd >= 0) {
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFrameFds)];
+  if (!fds.empty()) {
     std::memset(control, 0, sizeof control);
     msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
     cmsghdr* c = CMSG_FIRSTHDR(&msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
   }
   size_t total = sizeof header + payload.size(), sent = 0;
   while (sent < total) {
@@ -68,7 +75,7 @@ bool send_frame(int sock, char type, const std::string& payload, int fd) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     sent += static_cast<size_t>(n);
-    // The descriptor went with the first bytes; the rest is plain data.
+    // The descriptors went with the first bytes; the rest is plain data.
     msg.msg_control = nullptr;
     msg.msg_controllen = 0;
     size_t skip = static_cast<size_t>(n);
@@ -89,11 +96,11 @@ RecvResult recv_frame(int sock, Frame& out, std::optional<std::chrono::steady_cl
   out = Frame{};
   if (!wait_readable(sock, deadline)) return RecvResult::timeout;
   char header[5];
-  iovec iov{header, 1};  // one byte: its descriptor, if any, comes with it
+  iovec iov{header, 1};  // one byte: its descriptors, if any, come with it
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFrameFds)];
   msg.msg_control = control;
   msg.msg_controllen = sizeof control;
   ssize_t n;
@@ -101,14 +108,22 @@ RecvResult recv_frame(int sock, Frame& out, std::optional<std::chrono::steady_cl
   while (n < 0 && errno == EINTR);
   if (n <= 0) return RecvResult::closed;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c))
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len >= CMSG_LEN(sizeof(int)))
-      std::memcpy(&out.fd, CMSG_DATA(c), sizeof(int));
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len >= CMSG_LEN(0)) {
+      size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      size_t at = out.fds.size();
+      out.fds.resize(at + n);
+      std::memcpy(out.fds.data() + at, CMSG_DATA(c), n * sizeof(int));
+    }
+  // A truncated control message lost descriptors: the frame cannot be trusted.
+  if ((msg.msg_flags & MSG_CTRUNC) != 0) {
+    out.close_fds();
+    return RecvResult::closed;
+  }
   // The rest of a frame that has started is on its way: it gets its own, generous deadline (a
   // large report written while the machine is busy must not be cut by a short polling tick).
   deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   auto fail = [&] {
-    if (out.fd >= 0) ::close(out.fd);
-    out.fd = -1;
+    out.close_fds();
     return RecvResult::closed;
   };
   if (!read_exact(sock, header + 1, 4, deadline)) return fail();
@@ -124,8 +139,8 @@ RecvResult recv_frame(int sock, Frame& out, std::optional<std::chrono::steady_cl
 bool EventArea::append(char type, const std::string& payload) {
   if (base == nullptr) return false;
   uint64_t used = __atomic_load_n(reinterpret_cast<uint64_t*>(base), __ATOMIC_RELAXED);
-  if (8 + used + 5 + payload.size() > size) return false;
-  uint8_t* p = base + 8 + used;
+  if (kEventAreaHeader + used + 5 + payload.size() > size) return false;
+  uint8_t* p = base + kEventAreaHeader + used;
   uint32_t len = static_cast<uint32_t>(payload.size());
   for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>((len >> (8 * i)) & 0xff);
   p[4] = static_cast<uint8_t>(type);
@@ -135,23 +150,31 @@ bool EventArea::append(char type, const std::string& payload) {
   return true;
 }
 
-void EventArea::reset() {
-  if (base != nullptr) __atomic_store_n(reinterpret_cast<uint64_t*>(base), uint64_t{0}, __ATOMIC_RELEASE);
+void EventArea::set_current(uint32_t file) {
+  if (base != nullptr) __atomic_store_n(reinterpret_cast<uint32_t*>(base + 8), file, __ATOMIC_RELEASE);
 }
 
-std::vector<Frame> EventArea::frames() const {
-  std::vector<Frame> out;
+uint32_t EventArea::current() const {
+  return base == nullptr ? 0 : __atomic_load_n(reinterpret_cast<const uint32_t*>(base + 8), __ATOMIC_ACQUIRE);
+}
+
+void EventArea::reset() {
+  if (base == nullptr) return;
+  __atomic_store_n(reinterpret_cast<uint64_t*>(base), uint64_t{0}, __ATOMIC_RELEASE);
+  __atomic_store_n(reinterpret_cast<uint32_t*>(base + 8), uint32_t{0}, __ATOMIC_RELEASE);
+}
+
+std::vector<EventArea::View> EventArea::frames() const {
+  std::vector<View> out;
   if (base == nullptr) return out;
-  uint64_t used = std::min<uint64_t>(__atomic_load_n(reinterpret_cast<uint64_t*>(base), __ATOMIC_ACQUIRE), size - 8);
+  uint64_t used = std::min<uint64_t>(__atomic_load_n(reinterpret_cast<uint64_t*>(base), __ATOMIC_ACQUIRE),
+                                     size - kEventAreaHeader);
   for (uint64_t pos = 0; pos + 5 <= used;) {
-    const uint8_t* p = base + 8 + pos;
+    const uint8_t* p = base + kEventAreaHeader + pos;
     uint32_t len = 0;
     for (int i = 0; i < 4; ++i) len |= static_cast<uint32_t>(p[i]) << (8 * i);
     if (pos + 5 + len > used) break;
-    Frame f;
-    f.type = static_cast<char>(p[4]);
-    f.payload.assign(reinterpret_cast<const char*>(p + 5), len);
-    out.push_back(std::move(f));
+    out.push_back({static_cast<char>(p[4]), std::string_view(reinterpret_cast<const char*>(p + 5), len)});
     pos += 5 + len;
   }
   return out;

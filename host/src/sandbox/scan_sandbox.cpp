@@ -50,9 +50,8 @@ std::string signal_text(int sig) {
 
 }  // namespace
 
-v1::WorkerScanJob worker_job(const std::string& display_name, bool has_base_dir, const ScanOptions& o) {
+v1::WorkerScanJob worker_job(const ScanOptions& o) {
   v1::WorkerScanJob job;
-  job.set_display_name(display_name);
   for (const auto& [k, v] : o.scanner_config) {
     auto* kv = job.add_scanner_config();
     kv->set_key(k);
@@ -62,7 +61,6 @@ v1::WorkerScanJob worker_job(const std::string& display_name, bool has_base_dir,
   job.set_seconds_per_file(l.seconds_per_file);
   job.set_max_findings_per_stream(l.max_findings_per_stream);
   job.set_probe_bytes(l.probe_bytes);
-  job.set_has_base_dir(has_base_dir);
   const auto& c = l.containers;
   job.set_max_depth(c.max_depth);
   job.set_max_total_decompressed(c.max_total_decompressed);
@@ -124,10 +122,30 @@ ScanSandbox::ScanSandbox(std::vector<std::filesystem::path> libraries, uint64_t 
     : libraries_(std::move(libraries)), memory_bytes_(memory_bytes), program_(find_scan_worker()) {}
 
 ScanSandbox::~ScanSandbox() {
+  {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return warming_ == 0; });
+  }
   for (auto& w : idle_) reap(w, true);
 }
 
 std::optional<ScanSandbox::Worker> ScanSandbox::spawn(std::string& why) {
+  auto w = start(why);
+  if (w && !await_ready(*w, why)) return std::nullopt;
+  return w;
+}
+
+bool ScanSandbox::await_ready(Worker& w, std::string& why) {
+  Frame f;
+  auto r = recv_frame(w.sock, f, std::chrono::steady_clock::now() + kStartTimeout);
+  if (r != RecvResult::frame || f.type != kReady) {
+    why = "the scan worker did not start: " + reap(w, true);
+    return false;
+  }
+  return true;
+}
+
+std::optional<ScanSandbox::Worker> ScanSandbox::start(std::string& why) {
   if (program_.empty()) {
     why = "the scan worker program secmlops-scan-worker was not found (set SECMLOPS_SCAN_WORKER)";
     return std::nullopt;
@@ -180,19 +198,14 @@ std::optional<ScanSandbox::Worker> ScanSandbox::spawn(std::string& why) {
     why = "cannot start " + program_.string() + ": " + std::strerror(rc);
     return std::nullopt;
   }
-  Worker w{pid, sv[0], static_cast<uint8_t*>(area)};
-  Frame f;
-  auto r = recv_frame(w.sock, f, std::chrono::steady_clock::now() + kStartTimeout);
-  if (r != RecvResult::frame || f.type != kReady) {
-    why = "the scan worker did not start: " + reap(w, true);
-    return std::nullopt;
-  }
-  return w;
+  return Worker{pid, sv[0], static_cast<uint8_t*>(area)};
 }
 
 std::optional<ScanSandbox::Worker> ScanSandbox::acquire(std::string& why) {
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    // A worker being started ahead of need is waited for rather than started twice.
+    cv_.wait(lock, [&] { return !idle_.empty() || warming_ == 0; });
     if (!idle_.empty()) {
       Worker w = idle_.back();
       idle_.pop_back();
@@ -200,6 +213,37 @@ std::optional<ScanSandbox::Worker> ScanSandbox::acquire(std::string& why) {
     }
   }
   return spawn(why);
+}
+
+void ScanSandbox::prewarm_async(unsigned n) {
+  std::lock_guard lock(mu_);
+  max_idle_ = std::max(max_idle_, n);
+  if (idle_.size() + warming_ >= n) return;
+  const size_t count = n - idle_.size() - warming_;
+  warming_ += static_cast<unsigned>(count);
+  // Each in its own thread: a worker's start (loading the scanner libraries) costs milliseconds
+  // of CPU, and the host meanwhile walks and digests the first files.
+  // Started from the calling thread (a worker dies with the thread that started it:
+  // PR_SET_PDEATHSIG), waited for in the background. Detached: the pool outlives them (its
+  // destructor waits until none is warming).
+  for (size_t i = 0; i < count; ++i) {
+    std::string why;
+    auto w = this->start(why);
+    if (!w) {
+      spdlog::debug("cannot pre-start a scan worker: {}", why);
+      --warming_;
+      continue;
+    }
+    std::thread([this, w = *w]() mutable {
+      std::string why;
+      bool ok = await_ready(w, why);
+      std::lock_guard l(mu_);
+      if (ok) idle_.push_back(w);
+      else spdlog::debug("cannot pre-start a scan worker: {}", why);
+      --warming_;
+      cv_.notify_all();
+    }).detach();
+  }
 }
 
 void ScanSandbox::release(Worker w) {
@@ -249,129 +293,219 @@ std::string ScanSandbox::reap(Worker& w, bool kill_first) {
   return "the worker stopped";
 }
 
+namespace {
+
+v1::FileReport failed_report(const std::string& display_name, std::vector<v1::Finding> findings,
+                             const std::string& why, const std::string& scanner,
+                             const std::vector<std::string>& members) {
+  v1::FileReport r;
+  r.set_path(display_name);
+  for (auto& f : findings) *r.add_findings() = std::move(f);
+  r.set_status(v1::ERROR);
+  std::string where;
+  for (const auto& m : members) where += "!/" + m;
+  r.set_error(display_name + where + ": " + (scanner.empty() ? "" : "scanner " + scanner + ": ") + why);
+  auto* sr = r.add_streams();
+  for (const auto& m : members) sr->add_members(m);
+  sr->set_scanner(scanner.empty() ? "host" : scanner);
+  sr->set_status(v1::ERROR);
+  sr->set_error(why);
+  make_utf8_safe(r);
+  return r;
+}
+
+// What the host knows of one file of a batch while the worker scans it.
+struct FileProgress {
+  std::optional<v1::FileReport> done;
+  std::string scanner;
+  std::vector<std::string> members;
+  std::vector<v1::Finding> findings;
+  std::vector<std::string> denied_opens;
+};
+
+}  // namespace
+
 v1::FileReport ScanSandbox::scan(int fd, const std::string& display_name,
-                                 const std::optional<std::filesystem::path>& base_dir,
-                                 const ScanOptions& options, const std::shared_ptr<CancelToken>& cancel) {
-  v1::FileReport partial;
-  partial.set_path(display_name);
-  auto failed = [&](const std::string& why, const std::string& scanner, const std::vector<std::string>& members) {
-    partial.set_status(v1::ERROR);
-    std::string where;
-    for (const auto& m : members) where += "!/" + m;
-    partial.set_error(display_name + where + ": " + (scanner.empty() ? "" : "scanner " + scanner + ": ") + why);
-    auto* sr = partial.add_streams();
-    for (const auto& m : members) sr->add_members(m);
-    sr->set_scanner(scanner.empty() ? "host" : scanner);
-    sr->set_status(v1::ERROR);
-    sr->set_error(why);
-    make_utf8_safe(partial);
-    return partial;
+                                 const std::optional<std::filesystem::path>& base_dir, const ScanOptions& options,
+                                 const std::shared_ptr<CancelToken>& cancel) {
+  auto r = scan_batch({BatchFile{fd, nullptr, display_name, base_dir}}, options, cancel);
+  return std::move(r.front());
+}
+
+std::vector<v1::FileReport> ScanSandbox::scan_batch(const std::vector<BatchFile>& files, const ScanOptions& options,
+                                                    const std::shared_ptr<CancelToken>& cancel) {
+  std::vector<v1::FileReport> out;
+  out.reserve(files.size());
+  for (size_t at = 0; at < files.size();) {
+    if (at > 0 && cancel && cancel->cancelled() && !cancel->deadline_passed()) {
+      // Cancelled while a worker was failing: the rest is not started.
+      for (; at < files.size(); ++at) out.push_back(failed_report(files[at].display_name, {}, "scan cancelled", "", {}));
+      break;
+    }
+    size_t n = std::min(files.size() - at, kMaxBatchFiles);
+    // A batch ends early only when a worker fails: its file is an ERROR, the rest go to a fresh one.
+    size_t got = run_batch(files.data() + at, n, options, cancel, out);
+    at += std::max<size_t>(got, 1);
+  }
+  return out;
+}
+
+size_t ScanSandbox::run_batch(const BatchFile* files, size_t n, const ScanOptions& options,
+                              const std::shared_ptr<CancelToken>& cancel, std::vector<v1::FileReport>& out) {
+  const bool config_only = files[0].fd < 0 && files[0].content == nullptr;
+  auto fail_first = [&](const std::string& why) {
+    out.push_back(failed_report(files[0].display_name, {}, why, "", {}));
+    return size_t{1};
   };
   std::string why;
   auto worker = acquire(why);
-  if (!worker) return failed(why, "", {});
+  if (!worker) return fail_first(why);
   Worker w = *worker;
-  auto job = worker_job(display_name, base_dir.has_value(), options);
-  job.set_check_config_only(fd < 0);
-  EventArea{w.events, kEventAreaBytes}.reset();
-  if (!send_frame(w.sock, kJob, job.SerializeAsString(), fd)) {
+  auto job = worker_job(options);
+  job.set_check_config_only(config_only);
+  std::vector<int> fds;
+  for (size_t i = 0; i < n; ++i) {
+    auto* f = job.add_files();
+    f->set_display_name(files[i].display_name);
+    f->set_has_base_dir(files[i].base_dir.has_value());
+    if (files[i].content != nullptr) {
+      f->set_inline_(true);
+      f->set_content(files[i].content->data(), files[i].content->size());
+    } else if (!config_only) {
+      fds.push_back(files[i].fd);
+    }
+  }
+  const std::string payload = job.SerializeAsString();
+  EventArea area{w.events, kEventAreaBytes};
+  area.reset();
+  if (!send_frame(w.sock, kJob, payload, fds)) {
     // A worker that died while idle: one retry with a fresh one.
     reap(w, true);
     worker = spawn(why);
-    if (!worker) return failed(why, "", {});
+    if (!worker) return fail_first(why);
     w = *worker;
-    EventArea{w.events, kEventAreaBytes}.reset();
-    if (!send_frame(w.sock, kJob, job.SerializeAsString(), fd))
-      return failed(reap(w, true), "", {});
+    area = EventArea{w.events, kEventAreaBytes};
+    area.reset();
+    if (!send_frame(w.sock, kJob, payload, fds)) return fail_first(reap(w, true));
   }
-  const auto start = std::chrono::steady_clock::now();
-  std::optional<std::chrono::steady_clock::time_point> hard_deadline;
-  if (options.limits.seconds_per_file > 0)
-    hard_deadline = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                std::chrono::duration<double>(options.limits.seconds_per_file)) + kGrace;
-  std::string scanner;
-  std::vector<std::string> members;
+  std::vector<FileProgress> progress(n);
+  // Each file of the batch has its own time: the clock restarts when the worker moves on.
+  const bool timed = options.limits.seconds_per_file > 0;
+  const auto per_file = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            std::chrono::duration<double>(options.limits.seconds_per_file)) + kGrace;
+  uint32_t timed_file = 0;
+  auto file_start = std::chrono::steady_clock::now();
   std::optional<uint32_t> forbidden;
   FrameReader reader(w.sock);
-  // What the worker recorded in the shared area before it failed: read before it is reaped.
-  auto absorb = [&] {
-    for (const auto& f : EventArea{w.events, kEventAreaBytes}.frames()) {
-      v1::WorkerEvent ev;
-      if (!ev.ParseFromString(f.payload)) break;
-      if (ev.has_started()) {
-        scanner = ev.started().scanner();
-        members.assign(ev.started().members().begin(), ev.started().members().end());
-      } else if (ev.has_finding()) {
-        *partial.add_findings() = ev.finding();
-      }
+  auto take = [&](v1::WorkerEvent& ev) {
+    if (ev.file() >= n) return;
+    auto& p = progress[ev.file()];
+    switch (ev.event_case()) {
+      case v1::WorkerEvent::kStarted:
+        p.scanner = ev.started().scanner();
+        p.members.assign(ev.started().members().begin(), ev.started().members().end());
+        break;
+      case v1::WorkerEvent::kFinding:
+        p.findings.push_back(std::move(*ev.mutable_finding()));
+        break;
+      case v1::WorkerEvent::kDone:
+        p.done = std::move(*ev.mutable_done());
+        break;
+      default:
+        break;
     }
   };
-  std::vector<std::string> denied_opens;
+  // What the worker recorded in the shared area (reports of finished files; for a worker that
+  // failed, what its last file had reached): read before the worker is reaped.
+  auto absorb = [&](bool reports_only) {
+    for (const auto& f : area.frames()) {
+      if (reports_only && f.type != kDone) continue;
+      v1::WorkerEvent ev;
+      if (!ev.ParseFromArray(f.payload.data(), static_cast<int>(f.payload.size()))) break;
+      take(ev);
+    }
+  };
   // A path the scanner tried to open that exists on this host is an escape attempt: a finding on
   // the file. A probe for a path that does not exist (libhdf5 checks that its image has no file)
   // is only logged.
-  auto report_denied = [&](v1::FileReport& r) {
-    for (const auto& p : denied_opens) {
+  auto report_denied = [&](v1::FileReport& r, const FileProgress& p, const std::string& display_name) {
+    for (const auto& path : p.denied_opens) {
       std::error_code ec;
-      bool exists = std::filesystem::exists(std::filesystem::path(p), ec);
+      bool exists = std::filesystem::exists(std::filesystem::path(path), ec);
       spdlog::log(exists ? spdlog::level::warn : spdlog::level::debug,
                   "audit: event=sandbox_denied_open file=\"{}\" scanner={} path=\"{}\"", printable(display_name),
-                  scanner, printable(p));
+                  p.scanner, printable(path));
       if (exists)
-        add_host_finding(r, members, v1::HIGH, "HOST-SANDBOX-OPEN",
-                         "scanner " + scanner + " tried to open " + printable(p, 256) +
+        add_host_finding(r, p.members, v1::HIGH, "HOST-SANDBOX-OPEN",
+                         "scanner " + p.scanner + " tried to open " + printable(path, 256) +
                              " outside its input; the sandbox refused",
-                         std::nullopt, {{"path", p}, {"scanner", scanner}});
+                         std::nullopt, {{"path", path}, {"scanner", p.scanner}});
     }
+  };
+  // The files the worker finished, in order, then the one it failed on (an ERROR with the
+  // findings it had sent); the rest are left to the caller. Returns how many were answered.
+  auto conclude = [&](const std::string& why) {
+    size_t k = 0;
+    for (; k < n && progress[k].done; ++k) {
+      report_denied(*progress[k].done, progress[k], files[k].display_name);
+      out.push_back(std::move(*progress[k].done));
+    }
+    if (k == n) return n;
+    auto& p = progress[k];
+    auto r = failed_report(files[k].display_name, std::move(p.findings), why, p.scanner, p.members);
+    report_denied(r, p, files[k].display_name);
+    out.push_back(std::move(r));
+    return k + 1;
   };
   for (;;) {
     auto tick = std::chrono::steady_clock::now() + kCancelPoll;
-    if (hard_deadline && *hard_deadline < tick) tick = *hard_deadline;
+    if (timed && file_start + per_file < tick) tick = file_start + per_file;
     Frame f;
     auto r = reader.next(f, tick);
     if (r == RecvResult::timeout) {
-      if (hard_deadline && std::chrono::steady_clock::now() >= *hard_deadline) {
-        absorb();
-        reap(w, true);
-        spdlog::warn("audit: event=limit limit=\"seconds per file\" value={} file=\"{}\" (worker killed)",
-                     options.limits.seconds_per_file, printable(display_name));
-        return failed("time limit of " + std::to_string(options.limits.seconds_per_file) +
-                          " s exceeded; the scanner did not stop and its worker was killed",
-                      scanner, members);
+      auto now = std::chrono::steady_clock::now();
+      if (timed) {
+        if (uint32_t cur = area.current(); cur != timed_file) {
+          timed_file = cur;
+          file_start = now;
+        } else if (now >= file_start + per_file) {
+          absorb(false);
+          reap(w, true);
+          spdlog::warn("audit: event=limit limit=\"seconds per file\" value={} file=\"{}\" (worker killed)",
+                       options.limits.seconds_per_file, printable(files[std::min<size_t>(cur, n - 1)].display_name));
+          return conclude("time limit of " + std::to_string(options.limits.seconds_per_file) +
+                          " s exceeded; the scanner did not stop and its worker was killed");
+        }
       }
       if (cancel && cancel->cancelled() && !cancel->deadline_passed()) {
-        absorb();
+        absorb(false);
         reap(w, true);
-        return failed("scan cancelled", scanner, members);
+        return conclude("scan cancelled");
       }
       continue;
     }
     if (r == RecvResult::closed) {
-      absorb();
+      absorb(false);
       std::string death = reap(w, false);
       if (forbidden) death = "forbidden system call " + syscall_name(*forbidden) + " (sandbox)";
-      spdlog::warn("audit: event=worker_failed file=\"{}\" reason=\"{}\"", printable(display_name), death);
-      report_denied(partial);
-      return failed(death, scanner, members);
+      size_t k = 0;
+      while (k < n && progress[k].done) ++k;
+      spdlog::warn("audit: event=worker_failed file=\"{}\" reason=\"{}\"",
+                   printable(files[std::min(k, n - 1)].display_name), death);
+      return conclude(death);
     }
-    if (f.fd >= 0) ::close(f.fd);
+    f.close_fds();
     v1::WorkerEvent ev;
-    if (f.type != kEvent || !ev.ParseFromString(f.payload)) {
-      absorb();
+    if ((f.type != kEvent && f.type != kDone) || !ev.ParseFromString(f.payload)) {
+      absorb(false);
       reap(w, true);
-      return failed("malformed message from the scan worker", scanner, members);
+      return conclude("malformed message from the scan worker");
     }
     switch (ev.event_case()) {
-      case v1::WorkerEvent::kStarted:
-        scanner = ev.started().scanner();
-        members.assign(ev.started().members().begin(), ev.started().members().end());
-        break;
-      case v1::WorkerEvent::kFinding:
-        *partial.add_findings() = ev.finding();
-        break;
       case v1::WorkerEvent::kStatSibling: {
         v1::SiblingAnswer a;
-        if (base_dir) {
+        const auto& base_dir = files[std::min<size_t>(ev.file(), n - 1)].base_dir;
+        if (base_dir && ev.file() < n) {
           auto info = stat_sibling_in(*base_dir, ev.stat_sibling());
           a.set_flags(info.flags);
           a.set_size(info.size);
@@ -385,15 +519,22 @@ v1::FileReport ScanSandbox::scan(int fd, const std::string& display_name,
         forbidden = ev.forbidden_syscall();
         break;
       case v1::WorkerEvent::kDeniedOpen:
-        denied_opens.push_back(ev.denied_open());
+        if (ev.file() < n) progress[ev.file()].denied_opens.push_back(ev.denied_open());
         break;
       case v1::WorkerEvent::kDone: {
-        v1::FileReport done = ev.done();
+        bool last = ev.file() + 1 >= n;
+        take(ev);
+        if (!last) break;
+        // Reports are all a finished batch needs, unless a scanner tried to open a path: then
+        // which scanner it was (its "started" note) as well.
+        bool denied = false;
+        for (const auto& p : progress) denied = denied || !p.denied_opens.empty();
+        absorb(!denied);
         release(w);
-        report_denied(done);
-        return done;
+        return conclude("the scan worker did not report this file");
       }
       default:
+        take(ev);
         break;
     }
   }

@@ -6,9 +6,11 @@
 
 #include <filesystem>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace secmlops::v1 {
@@ -39,11 +41,26 @@ class ScanSandbox {
   v1::FileReport scan(int fd, const std::string& display_name,
                       const std::optional<std::filesystem::path>& base_dir, const ScanOptions& options,
                       const std::shared_ptr<CancelToken>& cancel);
+  // Scans several files with one round trip per batch (of at most kMaxBatchFiles): one report
+  // per file, in order. A worker that fails turns only the file it was scanning into an ERROR;
+  // the files after it go to a fresh worker. The descriptors stay the caller's.
+  struct BatchFile {
+    int fd = -1;  // or the bytes themselves:
+    const std::vector<uint8_t>* content = nullptr;
+    std::string display_name;
+    std::optional<std::filesystem::path> base_dir;
+  };
+  static constexpr size_t kMaxBatchFiles = 32;  // within the worker's descriptor limit
+  std::vector<v1::FileReport> scan_batch(const std::vector<BatchFile>& files, const ScanOptions& options,
+                                         const std::shared_ptr<CancelToken>& cancel);
   // Creates every scanner with the options' configuration in a worker: the first refusal, or
   // empty when all accept it.
   std::string config_error(const ScanOptions& options);
   // Starts workers until `n` are idle (a server calls it with its thread count).
   void prewarm(unsigned n);
+  // The same without waiting: workers start in the background until `n` are idle or starting
+  // (a directory scan, while it walks); acquire() waits for them instead of starting more.
+  void prewarm_async(unsigned n);
   [[nodiscard]] size_t idle_workers();
 
  private:
@@ -52,17 +69,24 @@ class ScanSandbox {
     int sock = -1;
     uint8_t* events = nullptr;  // the shared event area (EventArea)
   };
-  std::optional<Worker> spawn(std::string& why);
+  std::optional<Worker> spawn(std::string& why);  // start, then await_ready
+  std::optional<Worker> start(std::string& why);
+  bool await_ready(Worker& w, std::string& why);
   std::optional<Worker> acquire(std::string& why);
   void release(Worker w);
   static std::string reap(Worker& w, bool kill_first);
+  // One job: appends the reports of files[0..k) to `out` and returns k (≥ 1).
+  size_t run_batch(const BatchFile* files, size_t n, const ScanOptions& options,
+                   const std::shared_ptr<CancelToken>& cancel, std::vector<v1::FileReport>& out);
 
   std::vector<std::filesystem::path> libraries_;
   uint64_t memory_bytes_;
   std::filesystem::path program_;
   std::mutex mu_;
+  std::condition_variable cv_;
   std::vector<Worker> idle_;
   unsigned max_idle_ = 8;
+  unsigned warming_ = 0;  // workers being started by prewarm_async
 };
 
 // A sealed, memory-backed copy of a stream (uploads, members): what a worker can be handed
@@ -70,7 +94,7 @@ class ScanSandbox {
 int sealed_memfd(const Stream& stream, const std::string& name);
 
 // What a worker job carries, both ways.
-v1::WorkerScanJob worker_job(const std::string& display_name, bool has_base_dir, const ScanOptions& options);
+v1::WorkerScanJob worker_job(const ScanOptions& options);
 ScanOptions worker_options(const v1::WorkerScanJob& job);
 
 // The worker's main loop (the secmlops-scan-worker program calls only this).

@@ -29,6 +29,13 @@ namespace {
 class StreamingObserver final : public ScanObserver {
  public:
   StreamingObserver(int sock, EventArea area) : sock_(sock), area_(area) {}
+  // Every event after this names `file` (its index in the batch).
+  void begin_file(uint32_t file) {
+    file_ = file;
+    area_.set_current(file);
+    set_current_file(file);
+  }
+  void begin_batch() { area_full_ = false; }
   void scanner_started(const std::string& scanner, const std::vector<std::string>& members) override {
     v1::WorkerEvent ev;
     ev.mutable_started()->set_scanner(utf8_safe(scanner));
@@ -58,18 +65,27 @@ class StreamingObserver final : public ScanObserver {
     info.size = a.size();
     return info;
   }
-  void send(const v1::WorkerEvent& ev) {
-    if (!send_frame(sock_, kEvent, ev.SerializeAsString())) ::_exit(4);
+  // On the socket: wakes the host.
+  void send(v1::WorkerEvent& ev) {
+    ev.set_file(file_);
+    if (!send_frame(sock_, type_of(ev), ev.SerializeAsString())) ::_exit(4);
   }
-  // Into the shared area (no system call, no wake-up of the host); on the socket when full.
-  void record(const v1::WorkerEvent& ev) {
+  // Into the shared area (no system call, no wake-up of the host); on the socket once it is full.
+  void record(v1::WorkerEvent& ev) {
+    ev.set_file(file_);
     auto bytes = ev.SerializeAsString();
-    if (!area_.append(kEvent, bytes) && !send_frame(sock_, kEvent, bytes)) ::_exit(4);
+    if (!area_full_ && area_.append(type_of(ev), bytes)) return;
+    area_full_ = true;
+    if (!send_frame(sock_, type_of(ev), bytes)) ::_exit(4);
   }
+  // Reports are told apart without parsing: the host reads only those when all went well.
+  static char type_of(const v1::WorkerEvent& ev) { return ev.has_done() ? kDone : kEvent; }
 
  private:
   int sock_;
   EventArea area_;
+  uint32_t file_ = 0;
+  bool area_full_ = false;
 };
 
 }  // namespace
@@ -123,37 +139,65 @@ int run_scan_worker(int argc, char** argv) {
   }
   if (!send_frame(sock, kReady, {})) return 0;
   StreamingObserver observer(sock, area);
+  auto scan_one = [&](const ScanOptions& options, int fd, v1::WorkerScanJob::File& file) {
+    v1::FileReport report;
+    std::shared_ptr<const Stream> stream;
+    try {
+      if (file.inline_()) {
+        const auto& c = file.content();
+        stream = std::make_shared<MemoryStream>(std::vector<uint8_t>(c.begin(), c.end()));
+        file.clear_content();
+      } else {
+        stream = std::make_shared<FileStream>(fd, file.display_name());
+      }
+    } catch (const std::exception& e) {
+      report.set_path(file.display_name());
+      report.set_status(v1::ERROR);
+      report.set_error(e.what());
+      return report;
+    }
+    ScanEngine engine(registry, options);
+    set_scan_observer(&observer);
+    report = engine.scan_stream_in(stream, file.display_name(),
+                                   file.has_base_dir() ? std::optional<std::filesystem::path>(".") : std::nullopt);
+    set_scan_observer(nullptr);
+    return report;
+  };
   for (;;) {
     Frame f;
     if (recv_frame(sock, f) != RecvResult::frame) return 0;  // the host closed: done
     v1::WorkerScanJob job;
     if (f.type != kJob || !job.ParseFromString(f.payload)) return 6;
-    v1::FileReport report;
+    const ScanOptions options = worker_options(job);
+    observer.begin_batch();
     if (job.check_config_only()) {
-      report.set_error(ScanEngine(registry, worker_options(job)).config_error());
-    } else if (f.fd < 0) {
-      return 6;
-    } else {
-      std::shared_ptr<const Stream> stream;
-      try {
-        stream = std::make_shared<FileStream>(f.fd, job.display_name());
-      } catch (const std::exception& e) {
-        report.set_path(job.display_name());
-        report.set_status(v1::ERROR);
-        report.set_error(e.what());
-      }
-      if (stream) {
-        ScanEngine engine(registry, worker_options(job));
-        set_scan_observer(&observer);
-        report = engine.scan_stream_in(stream, job.display_name(),
-                                       job.has_base_dir() ? std::optional<std::filesystem::path>(".") : std::nullopt);
-        set_scan_observer(nullptr);
-      }
+      observer.begin_file(0);
+      v1::WorkerEvent done;
+      done.mutable_done()->set_error(ScanEngine(registry, options).config_error());
+      make_utf8_safe(*done.mutable_done());
+      observer.send(done);
+      continue;
     }
-    make_utf8_safe(report);
-    v1::WorkerEvent done;
-    *done.mutable_done() = std::move(report);
-    observer.send(done);
+    size_t by_fd = 0;
+    for (const auto& file : job.files()) by_fd += file.inline_() ? 0 : 1;
+    if (f.fds.size() != by_fd || job.files().empty()) return 6;
+    // Every file's report but the last goes to the shared area; the last one, on the socket,
+    // tells the host the batch is done.
+    size_t next_fd = 0;
+    for (int i = 0; i < job.files_size(); ++i) {
+      observer.begin_file(static_cast<uint32_t>(i));
+      auto* file = job.mutable_files(i);
+      int fd = -1;
+      if (!file->inline_()) {
+        fd = f.fds[next_fd];
+        f.fds[next_fd++] = -1;  // the stream owns it now
+      }
+      v1::WorkerEvent done;
+      *done.mutable_done() = scan_one(options, fd, *file);
+      make_utf8_safe(*done.mutable_done());
+      if (i + 1 < job.files_size()) observer.record(done);
+      else observer.send(done);
+    }
   }
 }
 

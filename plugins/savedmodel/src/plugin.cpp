@@ -18,6 +18,7 @@ class SavedModelScanner : public secmlops::sdk::Scanner {
       "Flags Python, file-system and network operations in TensorFlow SavedModel graphs";
   static constexpr const char* license = "Apache-2.0";
   static constexpr const char* formats[] = {"tf-savedmodel", nullptr};
+  static constexpr secmlops::sdk::NoOptions options{};
 
   static uint32_t probe(secmlops::sdk::Bytes head, std::string_view name, const char*& format) {
     uint32_t c = secmlops::plugins::savedmodel::probe_saved_model(head.data(), head.size(), name);

@@ -89,6 +89,14 @@ static secmlops_model_api model_api = {sizeof(secmlops_model_api), fit, info, pr
 static secmlops_scanner_api scanner_api = {sizeof(secmlops_scanner_api), formats, probe, scan};
 #endif
 
+#if SECMLOPS_ABI_MINOR >= 3
+/* Declared options (ABI 1.3): plugins built against 1.0-1.2 headers have none. */
+static const secmlops_option options[] = {
+    {sizeof(secmlops_option), SECMLOPS_OPTION_INT, "fixture.level", "how hard to look"},
+    {sizeof(secmlops_option), SECMLOPS_OPTION_BOOL, "fixture.verbose", NULL},
+};
+#endif
+
 static secmlops_plugin_descriptor descriptor;
 static const secmlops_plugin_descriptor* plugins[1];
 static secmlops_library library;
@@ -116,6 +124,10 @@ SECMLOPS_EXPORT const secmlops_library* secmlops_plugin_entry_v1(uint32_t major,
   descriptor.create = create;
   descriptor.destroy = destroy;
   descriptor.last_error = last_error;
+#if SECMLOPS_ABI_MINOR >= 3
+  descriptor.options = options;
+  descriptor.option_count = 2;
+#endif
 #if defined(CASE_BAD_CAPS)
   descriptor.kind = SECMLOPS_KIND_MODEL;
   descriptor.model = &model_api;

@@ -4,12 +4,20 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace secmlops::host {
 
 class LoadedLibrary;
+
+// A configuration option a plugin declares (ABI 1.3).
+struct OptionSpec {
+  std::string name;
+  secmlops_option_type type = SECMLOPS_OPTION_STRING;
+  std::string help;
+};
 
 // One plugin of a loaded library. Copies share the library, which stays loaded while any copy
 // or any instance created from it lives.
@@ -22,6 +30,9 @@ class Plugin {
   [[nodiscard]] std::string version() const { return d_->version ? d_->version : ""; }
   [[nodiscard]] std::string description() const { return d_->description ? d_->description : ""; }
   [[nodiscard]] std::string license() const;
+  // The options `create` understands, or nullopt when the plugin does not declare them (built
+  // against ABI 1.0/1.1, or declaring nothing): its configuration is then passed through.
+  [[nodiscard]] std::optional<std::vector<OptionSpec>> options() const;
   [[nodiscard]] std::string abi_version() const;
   [[nodiscard]] std::vector<std::string> capabilities() const;
   [[nodiscard]] std::vector<std::string> formats() const;
@@ -67,6 +78,9 @@ class PluginError : public std::runtime_error {
 };
 
 const char* status_name(secmlops_status status);
+const char* option_type_name(secmlops_option_type type);
+// Checks that `value` parses as `type`; an explanation when it does not.
+std::optional<std::string> option_value_error(secmlops_option_type type, const std::string& value);
 const char* kind_name(secmlops_kind kind);
 const char* severity_name(secmlops_severity severity);
 

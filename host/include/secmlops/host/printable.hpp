@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -39,5 +40,10 @@ class FileReport;
 namespace secmlops::host {
 // utf8_safe on every string of a report (paths, member names, messages, evidence, errors).
 void make_utf8_safe(v1::FileReport& report);
+// Calls `edit` on every string of a report (the strings make_utf8_safe covers).
+void for_each_text(v1::FileReport& report, const std::function<void(std::string*)>& edit);
+// Replaces the path `from` by `to` wherever a text of the report names it (as a whole path or
+// as the start of a longer one): a report shown under the name its requester used.
+void rename_path(v1::FileReport& report, const std::string& from, const std::string& to);
 
 }  // namespace secmlops::host

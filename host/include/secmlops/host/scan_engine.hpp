@@ -16,7 +16,6 @@
 
 namespace secmlops::host {
 
-class OrderedPipeline;
 namespace sandbox {
 class ScanSandbox;
 int run_scan_worker(int argc, char** argv);
@@ -44,8 +43,9 @@ struct ScanOptions {
   // and is opened relative to it without following any symlink (a server's scan roots).
   std::vector<std::filesystem::path> roots;
   Isolation isolation = Isolation::sandbox;
-  // Files scan_paths scans at once, each in its own worker; reports still come in sorted order.
-  // 0 = one per CPU when sandboxed (always 1 in-process).
+  // Jobs scan_paths runs at once, each in its own worker (a job is a large file, or a batch of
+  // small ones); reports still come in sorted order. 0 = one per CPU when sandboxed (always 1
+  // in-process).
   unsigned parallel_files = 0;
 };
 
@@ -60,9 +60,12 @@ class ScanEngine {
   // Scans bytes that do not live on disk (uploads); `display_name` names them in reports.
   v1::FileReport scan_stream(std::shared_ptr<const Stream> stream, const std::string& display_name) const;
   // Scans files and directories (recursively, in sorted order); calls `on_file` for each
-  // finished file (for streaming output) and returns the full report.
+  // finished file (for streaming output) and returns the full report. With `shown` (one name per
+  // path), every report names its file under the name given for the path it was found from
+  // instead of the path opened (a server shows the client's names, never its own layout).
   v1::ScanReport scan_paths(const std::vector<std::filesystem::path>& paths,
-                            const std::function<void(const v1::FileReport&)>& on_file = {}) const;
+                            const std::function<void(const v1::FileReport&)>& on_file = {},
+                            const std::vector<std::string>& shown = {}) const;
   // Creates every scanner with the configuration (in a worker when sandboxed): the first
   // plugin's refusal ("pickle: mode must be ..."), or empty when every scanner accepts it. A
   // request with a bad option is then refused as a whole instead of each file being PARTIAL.
@@ -78,10 +81,13 @@ class ScanEngine {
                                const std::optional<std::filesystem::path>& base_dir) const;
   // Scans an open descriptor: a regular file is scanned, anything else becomes SKIPPED.
   v1::FileReport scan_fd(int fd, const std::filesystem::path& path) const;
+  // Small regular files, opened, in one worker job (sandboxed only): their reports in order.
+  std::vector<v1::FileReport> scan_small_files(const std::vector<std::pair<int, std::filesystem::path>>& files) const;
+  struct Queue;  // the reports of a scan_paths in order, and the small files waiting for a batch
   // A descriptor from open_for_scan/open_beneath (or -errno): a directory is walked, a file
-  // scanned, anything else reported; `emit` gets every entry.
-  void scan_opened(int fd, const std::filesystem::path& path, OrderedPipeline& out) const;
-  void scan_directory(int dirfd, const std::filesystem::path& path, OrderedPipeline& out) const;
+  // scanned, anything else reported; the queue gets every entry.
+  void scan_opened(int fd, const std::filesystem::path& path, Queue& out) const;
+  void scan_directory(int dirfd, const std::filesystem::path& path, Queue& out) const;
   // Opens a path for scanning without blocking (beneath options_.roots when set); -errno.
   int open_for_scan(const std::filesystem::path& path) const;
   v1::FileReport scan_stream_in(std::shared_ptr<const Stream> stream, const std::string& display_name,

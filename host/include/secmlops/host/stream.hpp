@@ -49,7 +49,10 @@ class FileStream final : public Stream {
   std::string path_;
   int fd_ = -1;
   uint64_t size_ = 0;
-  const uint8_t* map_ = nullptr;
+  const uint8_t* map_ = nullptr;  // the mapping, or copy_
+  // A small file is read once instead of mapped: a mapping costs more system calls and page
+  // faults than its bytes are worth.
+  std::unique_ptr<uint8_t[]> copy_;
 };
 
 // Bytes owned in memory (decompressed members, uploads).

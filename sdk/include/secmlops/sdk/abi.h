@@ -48,7 +48,7 @@ extern "C" {
 #endif
 
 #define SECMLOPS_ABI_MAJOR 1
-#define SECMLOPS_ABI_MINOR 2
+#define SECMLOPS_ABI_MINOR 3
 
 /* The one symbol a plugin library exports. */
 #define SECMLOPS_ENTRY_SYMBOL "secmlops_plugin_entry_v1"
@@ -209,6 +209,27 @@ typedef struct secmlops_host_services {
 } secmlops_host_services;
 
 #define SECMLOPS_HOST_SERVICES_SIZE_1_0 offsetof(secmlops_host_services, view)
+
+/* ------------------------------------------------------------------------------------------ */
+/* Declared configuration options (since 1.3)                                                  */
+/* ------------------------------------------------------------------------------------------ */
+/* The type of an option's value; every value still crosses as a string in `create`'s config,
+ * and the host checks that it parses as this type before any instance is created. */
+typedef enum secmlops_option_type {
+  SECMLOPS_OPTION_STRING = 0, /* any text (a mode name, a policy document)                      */
+  SECMLOPS_OPTION_INT = 1,    /* a decimal 64-bit signed integer                                */
+  SECMLOPS_OPTION_DOUBLE = 2, /* a finite decimal number                                        */
+  SECMLOPS_OPTION_BOOL = 3    /* "true" or "false" (also "1"/"0")                               */
+} secmlops_option_type;
+
+/* One option `create` understands. Owned by the plugin, valid until shutdown. */
+typedef struct secmlops_option {
+  uint32_t struct_size;
+  uint32_t type;    /* secmlops_option_type                                               */
+  const char* name; /* the key in create's config, e.g. "mode" or "pickle.max_opcodes";
+                     * a name ending in ".*" declares every key with that prefix           */
+  const char* help; /* one line for users; may be NULL                                    */
+} secmlops_option;
 
 /* ------------------------------------------------------------------------------------------ */
 /* Scanner kind                                                                                */
@@ -385,9 +406,20 @@ typedef struct secmlops_plugin_descriptor {
 
   /* ---- since 1.1 ---- */
   const char* license; /* SPDX identifier, e.g. "Apache-2.0"; may be NULL */
+
+  /* ---- since 1.3 ---- */
+  /* The configuration keys `create` understands: `option_count` entries. NULL means "not
+   * declared" (every key is passed through, as for plugins built against 1.0 and 1.1); a
+   * non-NULL pointer with option_count 0 declares that the plugin takes no options. For
+   * scanners the host refuses a scan whose options no scanner declares, naming the valid ones,
+   * as long as every loaded scanner declares its options. */
+  const secmlops_option* options;
+  uint32_t option_count;
 } secmlops_plugin_descriptor;
 
 #define SECMLOPS_PLUGIN_DESCRIPTOR_SIZE_1_0 offsetof(secmlops_plugin_descriptor, license)
+#define SECMLOPS_PLUGIN_DESCRIPTOR_SIZE_1_1 offsetof(secmlops_plugin_descriptor, options)
+#define SECMLOPS_PLUGIN_DESCRIPTOR_SIZE_1_2 SECMLOPS_PLUGIN_DESCRIPTOR_SIZE_1_1
 
 /* What the entry symbol returns: every plugin of the library. */
 typedef struct secmlops_library {

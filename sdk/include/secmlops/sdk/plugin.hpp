@@ -20,6 +20,14 @@
 // `loss_gradient` member is exported with a NULL pointer and without SECMLOPS_CAP_GRADIENT.
 // A class may define `static void library_init()`; it runs in the library's init and a throw
 // there refuses the library.
+//
+// Declared options (ABI 1.3): a class that lists the configuration keys its constructor reads
+//     static constexpr secmlops_option options[] = {
+//         secmlops::sdk::option(SECMLOPS_OPTION_STRING, "mode", "default or allowlist"),
+//         secmlops::sdk::option(SECMLOPS_OPTION_INT, "my.limit", "at most this many …")};
+// (or `static constexpr secmlops::sdk::NoOptions options{};` when it reads none) lets the host
+// refuse misspelt or mistyped options with the list of valid ones. Without the member nothing
+// is declared and every key is passed through.
 #pragma once
 
 #include <secmlops/sdk/abi.h>
@@ -27,6 +35,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <iterator>
 #include <memory>
 #include <new>
 #include <optional>
@@ -40,6 +49,16 @@
 namespace secmlops::sdk {
 
 using Bytes = std::span<const uint8_t>;
+
+// One declared option (see the header comment).
+constexpr secmlops_option option(secmlops_option_type type, const char* name, const char* help = nullptr) {
+  return secmlops_option{sizeof(secmlops_option), static_cast<uint32_t>(type), name, help};
+}
+// The declaration of a plugin that reads no option at all.
+struct NoOptions {
+  static constexpr size_t size() { return 0; }
+  static constexpr const secmlops_option* data() { return nullptr; }
+};
 
 // An exception that carries the status it turns into at the boundary.
 class Error : public std::runtime_error {
@@ -414,6 +433,12 @@ template <class T>
 concept HasLicense = requires { T::license; };
 template <class T>
 concept NeedsGradient = requires { T::needs_gradient; };
+template <class T>
+concept HasOptions = requires {
+  { std::size(T::options) } -> std::convertible_to<size_t>;
+  { std::data(T::options) } -> std::convertible_to<const secmlops_option*>;
+};
+inline constexpr secmlops_option kNoOptionEntry{};
 
 // ---- common entry points ----
 template <class T>
@@ -612,6 +637,11 @@ const secmlops_plugin_descriptor* descriptor() {
     r.destroy = &destroy<T>;
     r.last_error = &last_error<T>;
     if constexpr (HasLicense<T>) r.license = T::license;
+    if constexpr (HasOptions<T>) {
+      r.option_count = static_cast<uint32_t>(std::size(T::options));
+      // Non-NULL even when empty: "declares no options" differs from "declares nothing".
+      r.options = r.option_count > 0 ? std::data(T::options) : &kNoOptionEntry;
+    }
     uint64_t caps = 0;
     if constexpr (T::kind == SECMLOPS_KIND_SCANNER) {
       r.scanner = scanner_api<T>();
