@@ -502,7 +502,8 @@ v1::FileReport ScanEngine::scan_file(const std::filesystem::path& path) const {
 // parent without following links, so swapping a file or a folder for a symlink mid-scan can
 // never lead outside the tree; entries are visited in sorted order, depth first (the order of
 // sorting the full paths).
-void ScanEngine::scan_directory(int dirfd, const std::filesystem::path& path, OrderedPipeline& out) const {
+void ScanEngine::scan_directory(int dirfd, const std::filesystem::path& path, const std::filesystem::path& rel,
+                                OrderedPipeline& out) const {
   auto emit = [&](v1::FileReport r) { out.ready(std::move(r)); };
   int listing = ::dup(dirfd);
   DIR* dir = listing < 0 ? nullptr : ::fdopendir(listing);
@@ -525,6 +526,10 @@ void ScanEngine::scan_directory(int dirfd, const std::filesystem::path& path, Or
   for (const auto& [name, type] : entries) {
     if (options_.cancel && options_.cancel->cancelled()) return;
     auto child = path / name;
+    auto child_rel = rel / name;
+    // Entries of another shard are not even opened (a directory, or an unknown type, is opened
+    // first to find out what it is).
+    if (type != DT_DIR && type != DT_UNKNOWN && !selected(child, child_rel)) continue;
     // Known non-regular entries are reported without being opened at all.
     switch (type) {
       case DT_LNK: emit(skipped(child, S_IFLNK)); continue;
@@ -534,11 +539,17 @@ void ScanEngine::scan_directory(int dirfd, const std::filesystem::path& path, Or
       case DT_BLK: emit(skipped(child, S_IFBLK)); continue;
       default: break;
     }
-    scan_opened(open_beneath(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY), child, out);
+    scan_opened(open_beneath(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY), child, child_rel, out);
   }
 }
 
-void ScanEngine::scan_opened(int fd, const std::filesystem::path& path, OrderedPipeline& out) const {
+bool ScanEngine::selected(const std::filesystem::path& path, const std::filesystem::path& rel) const {
+  return !options_.select || options_.select(rel.empty() ? path : rel);
+}
+
+void ScanEngine::scan_opened(int fd, const std::filesystem::path& path, const std::filesystem::path& rel,
+                             OrderedPipeline& out) const {
+  if (fd < 0 && !selected(path, rel)) return;
   if (fd < 0) {
     if (fd == -ELOOP) out.ready(skipped(path, S_IFLNK));
     else out.ready(entry_report(path, v1::ERROR, path.string() + ": cannot open: " + std::strerror(-fd)));
@@ -547,7 +558,9 @@ void ScanEngine::scan_opened(int fd, const std::filesystem::path& path, OrderedP
   struct stat st {};
   if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
     UniqueFd dir(fd);
-    scan_directory(dir.get(), path, out);
+    scan_directory(dir.get(), path, rel, out);
+  } else if (!selected(path, rel)) {
+    ::close(fd);
   } else {
     out.submit([this, fd, path] { return scan_fd(fd, path); });
   }
@@ -570,7 +583,7 @@ v1::ScanReport ScanEngine::scan_paths(const std::vector<std::filesystem::path>& 
     for (const auto& p : paths) {
       if (options_.cancel && options_.cancel->cancelled()) break;
       // One non-blocking open decides what the argument is; the descriptor is what gets scanned.
-      scan_opened(open_for_scan(p), p, out);
+      scan_opened(open_for_scan(p), p, {}, out);
     }
   }
   report.set_duration_seconds(

@@ -47,6 +47,10 @@ struct ScanOptions {
   // Files scan_paths scans at once, each in its own worker; reports still come in sorted order.
   // 0 = one per CPU when sandboxed (always 1 in-process).
   unsigned parallel_files = 0;
+  // When set, scan_paths scans (or reports) only the files and other non-directory entries it
+  // accepts; it sees an entry's path relative to the argument it was found under (a file given
+  // as an argument: the argument). Directories are always walked. Sharding uses it.
+  std::function<bool(const std::filesystem::path& relative)> select;
 };
 
 // Routes files and streams to scanner plugins by content and collects findings into reports.
@@ -80,8 +84,12 @@ class ScanEngine {
   v1::FileReport scan_fd(int fd, const std::filesystem::path& path) const;
   // A descriptor from open_for_scan/open_beneath (or -errno): a directory is walked, a file
   // scanned, anything else reported; `emit` gets every entry.
-  void scan_opened(int fd, const std::filesystem::path& path, OrderedPipeline& out) const;
-  void scan_directory(int dirfd, const std::filesystem::path& path, OrderedPipeline& out) const;
+  // `rel` is the path below the scan_paths argument (empty for the argument itself).
+  void scan_opened(int fd, const std::filesystem::path& path, const std::filesystem::path& rel,
+                   OrderedPipeline& out) const;
+  void scan_directory(int dirfd, const std::filesystem::path& path, const std::filesystem::path& rel,
+                      OrderedPipeline& out) const;
+  bool selected(const std::filesystem::path& path, const std::filesystem::path& rel) const;
   // Opens a path for scanning without blocking (beneath options_.roots when set); -errno.
   int open_for_scan(const std::filesystem::path& path) const;
   v1::FileReport scan_stream_in(std::shared_ptr<const Stream> stream, const std::string& display_name,
