@@ -14,7 +14,14 @@ RUN apt-get update -qq \
     | xargs apt-get install -y -qq --no-install-recommends >/dev/null \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY . .
+# Only what the release build reads: a change to docs, tests or scripts does not rebuild.
+COPY CMakeLists.txt CMakePresets.json ./
+COPY cmake cmake
+COPY sdk sdk
+COPY proto proto
+COPY host host
+COPY plugins plugins
+COPY docs/examples docs/examples
 # ccache survives between builds in BuildKit's cache (DOCKER_BUILDKIT=1), so a rebuild after a
 # source change recompiles only what changed.
 ENV CCACHE_DIR=/ccache
@@ -28,9 +35,13 @@ RUN --mount=type=cache,target=/ccache \
  && ccache --show-stats | grep -E 'Hits|Misses' || true
 # The runtime stage installs exactly the Debian packages that own the shared libraries the
 # binaries and plugins link (no compilers, no headers).
+# (With merged /usr a library may be registered under /lib or /usr/lib: both are asked.)
 RUN find /out -type f \( -perm -u+x -o -name '*.so' \) -print0 \
     | xargs -0 ldd 2>/dev/null | awk '/=> \//{print $3}' | sort -u \
-    | xargs -r dpkg -S 2>/dev/null | cut -d: -f1 | sort -u > /out/runtime-packages.txt \
+    | while read -r lib; do \
+        dpkg -S "$lib" 2>/dev/null || dpkg -S "/usr${lib}" 2>/dev/null || dpkg -S "${lib#/usr}" 2>/dev/null \
+          || echo "no Debian package owns $lib" >&2; \
+      done | cut -d: -f1 | sort -u > /out/runtime-packages.txt \
  && cat /out/runtime-packages.txt
 
 FROM ${BASE} AS runtime
@@ -53,6 +64,10 @@ COPY pipelines /work/pipelines
 ENV SECMLOPS_PLUGIN_PATH=/usr/local/lib/secmlops/plugins
 # MLflow runs a tracking server could not take yet wait here (a volume keeps them across restarts).
 ENV SECMLOPS_MLFLOW_SPOOL_DIR=/var/lib/secmlops/mlflow-spool
+# Every binary starts and every plugin loads: a library missing from the runtime stage fails the
+# build, not the user.
+RUN secmlops version && secmlopsd --help >/dev/null && secmlops-health --help >/dev/null \
+ && ! secmlops plugins --json | grep -q '"errors"'
 USER secmlops
 WORKDIR /work
 # Plaintext on a unix socket (mount /run/secmlops to share it); TCP needs TLS and tokens
