@@ -57,7 +57,7 @@ CONTAINER=secmlops-test-$$
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  "$DOCKER" rm -f "$CONTAINER" >/dev/null 2>&1 || true
+  "$DOCKER" rm -f "$CONTAINER" "$CONTAINER-tls" >/dev/null 2>&1 || true
   if [[ -n $OWN_DOCKERD ]]; then
     log "stopping the dockerd this script started (pid $OWN_DOCKERD)"
     kill "$OWN_DOCKERD" 2>/dev/null || true
@@ -183,6 +183,23 @@ mkdir -p "$RUN/stubs"
   -I . -I ../tests/clients/proto secmlops/v1/*.proto grpc_std/health/v1/health.proto)
 SECMLOPS_PY_STUBS=$RUN/stubs /usr/bin/python3 tests/clients/python/container_check.py \
   "unix:$RUN/socket/api.sock" /models || { "$DOCKER" logs "$CONTAINER" 2>&1 | tail -20 >&2; exit 1; }
+
+# TLS and a token from mounted files, as deploy/compose/tls.yml runs it, on a loopback port.
+mkdir -p "$RUN/tls"
+bash tests/clients/make_certs.sh "$RUN/tls" >/dev/null
+/usr/bin/python3 -c 'import secrets; print(secrets.token_hex(32))' >"$RUN/tls/tokens"
+chown -R 10001:10001 "$RUN/tls"
+chmod 600 "$RUN/tls/tokens"
+port=$((20000 + $$ % 20000))
+"$DOCKER" run -d --name "$CONTAINER-tls" --network host --read-only --tmpfs /tmp --tmpfs /var/lib/secmlops/spill:uid=10001 \
+  -v "$RUN/tls:/etc/secmlops/tls:ro" -v "$RUN/models:/models:ro" "$IMAGE" \
+  --listen "127.0.0.1:$port" --tls-cert /etc/secmlops/tls/server.crt --tls-key /etc/secmlops/tls/server.key \
+  --token-file /etc/secmlops/tls/tokens --scan-root /models --spill-dir /var/lib/secmlops/spill >/dev/null
+SECMLOPS_PY_STUBS=$RUN/stubs /usr/bin/python3 tests/clients/python/container_check.py \
+  "localhost:$port" /models --tls-ca "$RUN/tls/ca.crt" --token-file "$RUN/tls/tokens" |
+  sed 's/^/tls /' || { "$DOCKER" logs "$CONTAINER-tls" 2>&1 | tail -20 >&2; exit 1; }
+echo "tls health probe: $("$DOCKER" exec "$CONTAINER-tls" secmlops-health --address "localhost:$port" \
+  --tls-ca /etc/secmlops/tls/ca.crt)"
 
 # The image's own HEALTHCHECK (secmlops-health on the socket) must report healthy.
 for _ in $(seq 1 60); do

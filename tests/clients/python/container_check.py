@@ -1,8 +1,11 @@
 """Talks to a secmlopsd running in a container (scripts/container-test.sh): health, an uploaded
 pickle and a scan of the read-only scan root. Prints what it saw; exits non-zero on a mismatch.
 
-    container_check.py ADDRESS PICKLE_NAME_IN_ROOT
+    container_check.py ADDRESS SCAN_ROOT [--tls-ca CA.crt --token-file TOKENS]
+
+With TLS, every call carries the first token, and a call without it must be refused.
 """
+import argparse
 import os
 import pickle
 import sys
@@ -33,8 +36,22 @@ def chunks(name, data, size=64 * 1024):
 
 
 def main():
-    address, in_root = sys.argv[1], sys.argv[2]
-    channel = grpc.insecure_channel(address)
+    ap = argparse.ArgumentParser()
+    ap.add_argument("address")
+    ap.add_argument("scan_root")
+    ap.add_argument("--tls-ca")
+    ap.add_argument("--token-file")
+    a = ap.parse_args()
+    address, in_root = a.address, a.scan_root
+    md = None
+    if a.tls_ca:
+        with open(a.tls_ca, "rb") as f:
+            channel = grpc.secure_channel(address, grpc.ssl_channel_credentials(root_certificates=f.read()))
+        with open(a.token_file) as f:
+            token = next(line.strip() for line in f if line.strip() and not line.startswith("#"))
+        md = [("authorization", "Bearer " + token)]
+    else:
+        channel = grpc.insecure_channel(address)
     health = health_pb2_grpc.HealthStub(channel)
     deadline = time.time() + 60
     while True:
@@ -51,8 +68,16 @@ def main():
 
     scans = scan_grpc.ScanServiceStub(channel)
     data = pickle.dumps(Payload(), protocol=4)
+    if md:
+        try:
+            scans.ScanUpload(chunks("uploaded.pkl", data), timeout=60)
+            raise SystemExit("tls: a call without a token was served")
+        except grpc.RpcError as e:
+            if e.code() != grpc.StatusCode.UNAUTHENTICATED:
+                raise
+            print(f"without a token: {e.code().name}")
     t0 = time.monotonic()
-    r = scans.ScanUpload(chunks("uploaded.pkl", data), timeout=60)
+    r = scans.ScanUpload(chunks("uploaded.pkl", data), timeout=60, metadata=md)
     ms = (time.monotonic() - t0) * 1000
     print(f"upload: {r.path} {len(data)} bytes, status {report_pb2.FileStatus.Name(r.status)}, "
           f"{len(r.findings)} finding(s) in {ms:.0f} ms")
@@ -61,7 +86,7 @@ def main():
     if not any(f.severity >= report_pb2.HIGH and "system" in f.message for f in r.findings):
         raise SystemExit("upload: the os.system payload was not reported")
 
-    rep = scans.Report(scan_pb.ScanRequest(paths=[in_root]), timeout=60)
+    rep = scans.Report(scan_pb.ScanRequest(paths=[in_root]), timeout=60, metadata=md)
     print(f"scan root: {rep.summary.files} file(s), verdict {rep.verdict}, max severity "
           f"{report_pb2.Severity.Name(rep.summary.max_severity)}")
     if rep.summary.files < 1 or rep.verdict != "fail":
