@@ -215,6 +215,16 @@ echo "docker healthcheck: $state ($("$DOCKER" exec "$CONTAINER" secmlops-health)
   scan --format json /models >"$RUN/cli.json" || [[ $? == 1 ]]
 /usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("cli scan in a container: %d file(s), verdict %s" % (len(r["files"]), r["verdict"])); sys.exit(r["verdict"] != "fail")' "$RUN/cli.json"
 
+# The compose file's one-shot workshop command, recording into an MLflow file store (no MLflow
+# server image here): exit 1 is the workshop's gates failing on purpose (a hostile sample).
+mkdir -p "$RUN/mlruns" && chown 10001:10001 "$RUN/mlruns"
+rc=0
+"$DOCKER" run --rm --network host -v "$RUN/mlruns:/work/mlruns" --entrypoint secmlops "$IMAGE" \
+  pipeline run pipelines/workshop.yaml --mlflow >"$RUN/workshop.txt" 2>&1 || rc=$?
+runs=$(find "$RUN/mlruns" -mindepth 3 -maxdepth 3 -name meta.yaml | wc -l)
+echo "workshop pipeline in a container: exit $rc, $runs MLflow runs, $(grep -c '^  FAIL' "$RUN/workshop.txt") gate(s) failing"
+[[ $rc == 1 && $runs -gt 1 ]] || { tail -20 "$RUN/workshop.txt" >&2; exit 1; }
+
 # ---- the compose file ----
 docker-compose -f docker-compose.yml config -q
 echo "docker-compose config: valid"
