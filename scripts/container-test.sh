@@ -129,6 +129,8 @@ if ! "$DOCKER" image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
     [[ -n $mirror ]] || { log "no $SUITE mirror in /etc/apt/sources.list(.d); set SECMLOPS_DEBIAN_MIRROR"; exit 1; }
     log "debootstrap $SUITE (minbase) from $mirror"
     rootfs=$CACHE/rootfs.tmp
+    # A run killed inside debootstrap may have left its proc and sys mounted.
+    umount -R "$rootfs/proc" "$rootfs/sys" 2>/dev/null || true
     rm -rf "$rootfs"
     t0=$SECONDS
     timeout 900 debootstrap --variant=minbase "$SUITE" "$rootfs" "$mirror" >"$CACHE/debootstrap.log" 2>&1 ||
