@@ -1,5 +1,6 @@
 #include "secmlops/app/operations.hpp"
 #include "secmlops/app/run_scope.hpp"
+#include "secmlops/app/shard.hpp"
 #include "secmlops/host/plugin_info.hpp"
 #include "secmlops/host/report_render.hpp"
 #include "secmlops/host/scan_engine.hpp"
@@ -82,10 +83,18 @@ v1::ScanReport scan(const Environment& env, const v1::ScanRequest& req,
   const v1::Severity threshold =
       req.options().fail_on() == v1::SEVERITY_UNSPECIFIED ? v1::HIGH : req.options().fail_on();
   auto options = scan_options(env, req.options());
+  check_shard(req.shard());
+  if (const auto shard = req.shard(); shard.count() > 1)
+    options.select = [shard](const std::filesystem::path& rel) {
+      return shard_of(rel.generic_string(), shard.count()) == shard.index();
+    };
   // Every path is resolved before anything is scanned: one refused path refuses the request.
   std::vector<std::filesystem::path> paths;
   for (const auto& p : req.paths()) paths.push_back(env.files.resolve(p));
-  RunScope run(env, req.mlflow(), "scan", "scan " + std::filesystem::path(req.paths(0)).filename().string());
+  std::string run_name = "scan " + std::filesystem::path(req.paths(0)).filename().string();
+  if (req.shard().count() > 0)
+    run_name += " shard " + std::to_string(req.shard().index()) + "/" + std::to_string(req.shard().count());
+  RunScope run(env, req.mlflow(), "scan", run_name);
 
   host::ScanEngine engine(env.registry, options);
   check_config(engine);
@@ -107,6 +116,7 @@ v1::ScanReport scan(const Environment& env, const v1::ScanRequest& req,
   report.set_tool_version(SECMLOPS_VERSION);
   report.set_fail_on(threshold);
   report.set_verdict(scan_verdict(report, threshold));
+  if (req.shard().count() > 0) *report.mutable_shard() = req.shard();
   add_scanners(env, report);
   record(env, run, report);
   return report;

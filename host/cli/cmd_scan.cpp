@@ -1,6 +1,7 @@
 #include "cli_context.hpp"
 #include "mlflow_options.hpp"
 #include "secmlops/app/operations.hpp"
+#include "secmlops/app/shard.hpp"
 #include "secmlops/host/report_render.hpp"
 #include "secmlops/host/signing_ops.hpp"
 
@@ -44,6 +45,7 @@ void register_scan(CLI::App& app, Context& ctx) {
     double timeout = 300;
     bool in_process = false;
     std::filesystem::path require_signature;
+    std::string shard;
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("paths", args->paths, "files or directories (recursive)")->required();
@@ -69,6 +71,9 @@ void register_scan(CLI::App& app, Context& ctx) {
                 "plugins only: a crashing plugin then ends the scan)");
   cmd->add_option("--require-signature", args->require_signature,
                   "public key (PEM): a path whose signature (DIR/model.sig, FILE.sig) fails is a CRITICAL finding");
+  cmd->add_option("--shard", args->shard,
+                  "K/N: only the files of shard K (0-based) of N, by a hash of each file's path below "
+                  "the directory scanned (docs/scale-out.md); `secmlops report merge` joins the reports");
   auto mlflow = add_mlflow_options(cmd);
   cmd->callback([&ctx, args, mlflow] {
     std::string threshold_name = args->fail_on;
@@ -78,6 +83,7 @@ void register_scan(CLI::App& app, Context& ctx) {
 
     v1::ScanRequest req;
     for (const auto& p : args->paths) req.add_paths(p);
+    if (!args->shard.empty()) *req.mutable_shard() = app::parse_shard(args->shard, "--shard");
     auto* o = req.mutable_options();
     o->set_fail_on(threshold);
     add_config(*o, "mode", args->allowlist ? "allowlist" : "default");

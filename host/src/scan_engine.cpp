@@ -692,7 +692,8 @@ struct ScanEngine::Queue {
   }
 };
 
-void ScanEngine::scan_directory(int dirfd, const std::filesystem::path& path, Queue& out) const {
+void ScanEngine::scan_directory(int dirfd, const std::filesystem::path& path, const std::filesystem::path& rel,
+                                Queue& out) const {
   out.entering_directory();
   auto emit = [&](v1::FileReport r) { out.ready(std::move(r)); };
   int listing = ::dup(dirfd);
@@ -716,6 +717,10 @@ void ScanEngine::scan_directory(int dirfd, const std::filesystem::path& path, Qu
   for (const auto& [name, type] : entries) {
     if (options_.cancel && options_.cancel->cancelled()) return;
     auto child = path / name;
+    auto child_rel = rel / name;
+    // Entries of another shard are not even opened (a directory, or an unknown type, is opened
+    // first to find out what it is).
+    if (type != DT_DIR && type != DT_UNKNOWN && !selected(child, child_rel)) continue;
     // Known non-regular entries are reported without being opened at all.
     switch (type) {
       case DT_LNK: emit(skipped(child, S_IFLNK)); continue;
@@ -725,11 +730,17 @@ void ScanEngine::scan_directory(int dirfd, const std::filesystem::path& path, Qu
       case DT_BLK: emit(skipped(child, S_IFBLK)); continue;
       default: break;
     }
-    scan_opened(open_beneath(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY), child, out);
+    scan_opened(open_beneath(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY), child, child_rel, out);
   }
 }
 
-void ScanEngine::scan_opened(int fd, const std::filesystem::path& path, Queue& out) const {
+bool ScanEngine::selected(const std::filesystem::path& path, const std::filesystem::path& rel) const {
+  return !options_.select || options_.select(rel.empty() ? path : rel);
+}
+
+void ScanEngine::scan_opened(int fd, const std::filesystem::path& path, const std::filesystem::path& rel,
+                             Queue& out) const {
+  if (fd < 0 && !selected(path, rel)) return;
   if (fd < 0) {
     if (fd == -ELOOP) out.ready(skipped(path, S_IFLNK));
     else out.ready(entry_report(path, v1::ERROR, path.string() + ": cannot open: " + std::strerror(-fd)));
@@ -739,7 +750,9 @@ void ScanEngine::scan_opened(int fd, const std::filesystem::path& path, Queue& o
   bool stat_ok = ::fstat(fd, &st) == 0;
   if (stat_ok && S_ISDIR(st.st_mode)) {
     UniqueFd dir(fd);
-    scan_directory(dir.get(), path, out);
+    scan_directory(dir.get(), path, rel, out);
+  } else if (!selected(path, rel)) {
+    ::close(fd);
   } else {
     if (!stat_ok) st.st_mode = 0;  // scan_fd reports the error
     out.file(fd, path, st);
@@ -767,7 +780,7 @@ v1::ScanReport ScanEngine::scan_paths(const std::vector<std::filesystem::path>& 
       if (options_.cancel && options_.cancel->cancelled()) break;
       out.rename = i < renames.size() ? &renames[i] : nullptr;
       // One non-blocking open decides what the argument is; the descriptor is what gets scanned.
-      scan_opened(open_for_scan(paths[i]), paths[i], out);
+      scan_opened(open_for_scan(paths[i]), paths[i], {}, out);
     }
     out.flush();
     out.out.drain();

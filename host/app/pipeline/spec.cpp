@@ -1,6 +1,7 @@
 #include "spec.hpp"
 
 #include "secmlops/app/data.hpp"
+#include "secmlops/app/shard.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -363,6 +364,15 @@ ScanStep read_scan(MapReader& r) {
   r.read("allowlist", s.allowlist);
   s.options = r.key_values("options");
   r.read_number("timeout", s.timeout, 0, 86400);
+  if (r.has("shard")) {
+    std::string text;
+    r.read("shard", text);
+    try {
+      s.shard = parse_shard(text, "shard");
+    } catch (const AppError& e) {
+      r.errors().add(r.get("shard"), e.what());
+    }
+  }
   if (s.models.empty() && s.paths.empty()) r.errors().add(r.node(), "a scan step needs models: or paths:");
   return s;
 }

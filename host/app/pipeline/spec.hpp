@@ -56,6 +56,7 @@ struct ScanStep {
   bool allowlist = false;
   host::KeyValues options;
   double timeout = 300;
+  v1::Shard shard;  // "K/N": one shard of the files (count 0: all)
 };
 
 struct AttackEntry {

@@ -248,6 +248,7 @@ void run_scan(const StepContext& c, const ScanStep& s, v1::StepResult& r) {
   };
   add("mode", s.allowlist ? "allowlist" : "default");
   for (const auto& [k, v] : s.options) add(k, v);
+  *req.mutable_shard() = s.shard;
   *req.mutable_mlflow() = child_run(c, "");
   *r.mutable_scan() = scan(c.env, req);
 }

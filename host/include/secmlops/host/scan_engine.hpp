@@ -47,6 +47,10 @@ struct ScanOptions {
   // small ones); reports still come in sorted order. 0 = one per CPU when sandboxed (always 1
   // in-process).
   unsigned parallel_files = 0;
+  // When set, scan_paths scans (or reports) only the files and other non-directory entries it
+  // accepts; it sees an entry's path relative to the argument it was found under (a file given
+  // as an argument: the argument). Directories are always walked. Sharding uses it.
+  std::function<bool(const std::filesystem::path& relative)> select;
 };
 
 // Routes files and streams to scanner plugins by content and collects findings into reports.
@@ -86,8 +90,12 @@ class ScanEngine {
   struct Queue;  // the reports of a scan_paths in order, and the small files waiting for a batch
   // A descriptor from open_for_scan/open_beneath (or -errno): a directory is walked, a file
   // scanned, anything else reported; the queue gets every entry.
-  void scan_opened(int fd, const std::filesystem::path& path, Queue& out) const;
-  void scan_directory(int dirfd, const std::filesystem::path& path, Queue& out) const;
+  // `rel` is the path below the scan_paths argument (empty for the argument itself).
+  void scan_opened(int fd, const std::filesystem::path& path, const std::filesystem::path& rel,
+                   Queue& out) const;
+  void scan_directory(int dirfd, const std::filesystem::path& path, const std::filesystem::path& rel,
+                      Queue& out) const;
+  bool selected(const std::filesystem::path& path, const std::filesystem::path& rel) const;
   // Opens a path for scanning without blocking (beneath options_.roots when set); -errno.
   int open_for_scan(const std::filesystem::path& path) const;
   v1::FileReport scan_stream_in(std::shared_ptr<const Stream> stream, const std::string& display_name,
