@@ -43,31 +43,28 @@ const char* severity_name(secmlops_severity severity) {
   return "UNKNOWN";
 }
 
-Plugin::Plugin(std::shared_ptr<LoadedLibrary> library, const secmlops_plugin_descriptor* d)
-    : lib_(std::move(library)), d_(d), name_(d->name) {}
-
-const std::filesystem::path& Plugin::library_path() const { return lib_->path; }
-
-std::string Plugin::abi_version() const {
-  return std::to_string(d_->abi_major) + "." + std::to_string(d_->abi_minor);
-}
-
-std::string Plugin::license() const {
+PluginFacts PluginFacts::of(const secmlops_plugin_descriptor& d) {
+  PluginFacts f;
+  f.name = d.name;
+  f.kind = static_cast<secmlops_kind>(d.kind);
+  f.version = d.version ? d.version : "";
+  f.description = d.description ? d.description : "";
   // `license` exists since 1.1: a 1.0 descriptor is shorter and must not be read past its end.
-  if (d_->struct_size < offsetof(secmlops_plugin_descriptor, license) + sizeof(const char*))
-    return {};
-  return d_->license ? d_->license : "";
-}
-
-std::vector<std::string> Plugin::capabilities() const {
-  std::vector<std::string> caps;
-  switch (kind()) {
+  if (d.struct_size >= offsetof(secmlops_plugin_descriptor, license) + sizeof(const char*) && d.license)
+    f.license = d.license;
+  f.abi_major = d.abi_major;
+  f.abi_minor = d.abi_minor;
+  f.capability_bits = d.capabilities;
+  auto& caps = f.capabilities;
+  switch (f.kind) {
     case SECMLOPS_KIND_SCANNER:
       caps.emplace_back("scan");
-      if (d_->scanner->probe) caps.emplace_back("probe");
+      if (d.scanner->probe) caps.emplace_back("probe");
+      for (const char* const* fmt = d.scanner->formats; fmt != nullptr && *fmt != nullptr; ++fmt)
+        f.formats.emplace_back(*fmt);
       break;
     case SECMLOPS_KIND_MODEL: {
-      const auto* m = d_->model;
+      const auto* m = d.model;
       caps.emplace_back("fit");
       caps.emplace_back("predict_proba");
       if (m->loss_gradient) caps.emplace_back("loss_gradient");
@@ -78,22 +75,44 @@ std::vector<std::string> Plugin::capabilities() const {
     }
     case SECMLOPS_KIND_ATTACK:
       caps.emplace_back("generate");
-      if (d_->capabilities & SECMLOPS_CAP_NEEDS_GRADIENT) caps.emplace_back("needs_gradient");
+      if (d.capabilities & SECMLOPS_CAP_NEEDS_GRADIENT) caps.emplace_back("needs_gradient");
       break;
     case SECMLOPS_KIND_REPORTER:
       caps.emplace_back("on_event");
-      if (d_->reporter->flush) caps.emplace_back("flush");
+      if (d.reporter->flush) caps.emplace_back("flush");
       break;
   }
-  return caps;
+  return f;
 }
 
-std::vector<std::string> Plugin::formats() const {
-  std::vector<std::string> out;
-  if (kind() != SECMLOPS_KIND_SCANNER) return out;
-  for (const char* const* f = d_->scanner->formats; f != nullptr && *f != nullptr; ++f)
-    out.emplace_back(*f);
-  return out;
+namespace {
+
+uint32_t index_in(const LoadedLibrary& lib, const secmlops_plugin_descriptor* d) {
+  for (uint32_t i = 0; lib.table != nullptr && i < lib.table->plugin_count; ++i)
+    if (lib.table->plugins[i] == d) return i;
+  throw std::logic_error("descriptor not in its library's table");
+}
+
+}  // namespace
+
+Plugin::Plugin(std::shared_ptr<LoadedLibrary> library, const secmlops_plugin_descriptor* d)
+    : lib_(std::move(library)), index_(index_in(*lib_, d)),
+      facts_(std::make_shared<const PluginFacts>(PluginFacts::of(*d))) {}
+
+Plugin::Plugin(std::shared_ptr<LoadedLibrary> library, uint32_t index, std::shared_ptr<const PluginFacts> facts)
+    : lib_(std::move(library)), index_(index), facts_(std::move(facts)) {}
+
+const std::filesystem::path& Plugin::library_path() const { return lib_->path; }
+
+std::string Plugin::abi_version() const {
+  return std::to_string(facts_->abi_major) + "." + std::to_string(facts_->abi_minor);
+}
+
+const secmlops_plugin_descriptor& Plugin::descriptor() const {
+  if (!lib_->ready())
+    throw PluginError(SECMLOPS_ERR_STATE, name() + ": plugin library " + lib_->path.string() +
+                                              " was refused: " + lib_->refusal().value_or("unknown reason"));
+  return *lib_->table->plugins[index_];
 }
 
 Instance::Instance(const Plugin& plugin,
