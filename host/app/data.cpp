@@ -146,15 +146,20 @@ Table load_csv(const Environment& env, const v1::CsvData& csv, LabelRule rule,
   return t;
 }
 
-void describe(Table& t) {
-  if (t.described) return;
+v1::DatasetRecord described_record(const Table& t) {
+  if (t.described) return t.record;
   host::DatasetRecordOptions o;
   o.name = t.record.name();
   o.path = t.record.path();
   o.source = t.record.lineage().source();
   o.label_column = t.label_column;
   o.sha256 = t.record.sha256();
-  t.record = host::describe_dataset(t.csv, {}, o);
+  return host::describe_dataset(t.csv, {}, o);
+}
+
+void describe(Table& t) {
+  if (t.described) return;
+  t.record = described_record(t);
   t.described = true;
 }
 

@@ -43,6 +43,9 @@ Table load_csv(const Environment& env, const v1::CsvData& csv, LabelRule rule,
 
 // Completes the DatasetRecord of a table loaded with Provenance::digest.
 void describe(Table& t);
+// The complete record of the table, which is only read (so it may run on another thread while
+// others read the table too).
+v1::DatasetRecord described_record(const Table& t);
 
 // A matrix with class numbers (gRPC), validated (shape, finite values, the size limit); labels
 // become their decimal names. `what` names the field in errors.
