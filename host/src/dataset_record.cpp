@@ -10,16 +10,48 @@
 #include <charconv>
 #include <cmath>
 #include <set>
-#include <unordered_set>
 
 namespace secmlops::host {
 namespace {
 
+// std::isspace of the "C" locale (the host never sets another), without a call per character.
+constexpr bool is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
   return s;
 }
+
+// Counts distinct cells (views into the table) up to a cap: open addressing in one array, no
+// allocation per value.
+class DistinctCells {
+ public:
+  explicit DistinctCells(size_t expected) {
+    size_t capacity = 16;
+    while (capacity < 2 * expected) capacity *= 2;
+    slots_.resize(capacity);
+    used_.assign(capacity, 0);
+  }
+  void insert(std::string_view cell) {
+    size_t mask = slots_.size() - 1;
+    for (size_t i = std::hash<std::string_view>{}(cell) & mask;; i = (i + 1) & mask) {
+      if (!used_[i]) {
+        used_[i] = 1;
+        slots_[i] = cell;
+        ++size_;
+        return;
+      }
+      if (slots_[i] == cell) return;
+    }
+  }
+  [[nodiscard]] size_t size() const { return size_; }
+
+ private:
+  std::vector<std::string_view> slots_;
+  std::vector<uint8_t> used_;
+  size_t size_ = 0;
+};
 
 bool parse_number(std::string_view s, double& v) {
   s = trim(s);
@@ -310,8 +342,7 @@ v1::DatasetRecord describe_dataset(const CsvTable& table, std::string_view raw_b
     s->set_name(column_name(table, c));
     uint64_t missing = 0, numbers = 0, integers = 0, present = 0;
     double min = INFINITY, max = -INFINITY, sum = 0;
-    std::unordered_set<std::string_view> distinct;
-    distinct.reserve(std::min(table.rows.size(), o.max_distinct));
+    DistinctCells distinct(std::min(table.rows.size(), o.max_distinct));
     bool capped = false;
     for (size_t row = 0; row < table.rows.size(); ++row) {
       std::string_view cell = table.rows.cell(row, c);

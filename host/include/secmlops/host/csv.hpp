@@ -72,6 +72,8 @@ class CsvCells {
   [[nodiscard]] Row operator[](size_t row) const { return {*this, row}; }
   [[nodiscard]] Iterator begin() const { return {*this, 0}; }
   [[nodiscard]] Iterator end() const { return {*this, size()}; }
+  // The bytes the cells are views of: the parsed text itself when it held no quote.
+  [[nodiscard]] std::string_view buffer() const { return text_; }
   [[nodiscard]] std::string_view cell(size_t row, size_t column) const {
     const Span& s = bounds_[row * fields_ + column];
     return {text_.data() + s.offset, s.length};
