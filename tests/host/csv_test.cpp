@@ -66,7 +66,9 @@ TEST(Csv, NumbersReadAsStrtodReadsThem) {
     bool ok = !trimmed.empty() && end == trimmed.c_str() + trimmed.size() && errno != ERANGE && std::isfinite(expected);
     double got = -1;
     EXPECT_EQ(parse_csv_number(t, got), ok) << text;
-    if (ok) EXPECT_EQ(std::memcmp(&got, &expected, sizeof got), 0) << text;  // same bits, sign of zero too
+    if (ok) {
+      EXPECT_EQ(std::memcmp(&got, &expected, sizeof got), 0) << text;  // same bits, sign of zero too
+    }
   }
 }
 
@@ -91,7 +93,9 @@ TEST(Csv, NumbersWriteInTheirShortestExactForm) {
     append_number(out, v);
     double back = 0;
     ASSERT_TRUE(parse_csv_number(out, back) || v == 5e-324) << out;
-    if (v != 5e-324) EXPECT_EQ(back, v) << out;
+    if (v != 5e-324) {
+      EXPECT_EQ(back, v) << out;
+    }
   }
   out.clear();
   append_number(out, 0.05);
