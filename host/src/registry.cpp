@@ -62,6 +62,16 @@ std::filesystem::path canonical_or_given(const std::filesystem::path& path) {
 
 }  // namespace
 
+Registry::Registry(Registry&& other) noexcept
+    : plugins_(std::move(other.plugins_)), errors_(std::move(other.errors_)), refused_(std::move(other.refused_)) {}
+
+Registry& Registry::operator=(Registry&& other) noexcept {
+  plugins_ = std::move(other.plugins_);
+  errors_ = std::move(other.errors_);
+  refused_ = std::move(other.refused_);
+  return *this;
+}
+
 void Registry::load_directories(const std::vector<std::filesystem::path>& dirs) {
   for (const auto& f : library_files(dirs)) load_library(f);
 }

@@ -32,6 +32,12 @@ std::filesystem::path default_catalogue_file();
 // Loading is not thread-safe; lookups are (libraries may be initialised by concurrent lookups).
 class Registry {
  public:
+  Registry() = default;
+  // Movable (a registry is built, then handed over); the lock is not moved, it guards nothing
+  // while no lookup runs.
+  Registry(Registry&& other) noexcept;
+  Registry& operator=(Registry&& other) noexcept;
+
   // Loads every *.so in the directories (non-recursive, sorted by name for determinism).
   // Missing directories are skipped silently; refused libraries are recorded in errors().
   void load_directories(const std::vector<std::filesystem::path>& dirs);
