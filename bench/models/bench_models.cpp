@@ -124,5 +124,6 @@ int main(int argc, char** argv) {
               accuracy(lr), sk["logreg_accuracy"].get<double>(), accuracy(svm), sk["linear_svm_accuracy"].get<double>());
   std::printf("solver iterations (objective evaluations): logreg %d (%d), linear_svm %d (%d)\n", lr.solver().iterations,
               lr.solver().evaluations, svm.solver().iterations, svm.solver().evaluations);
+  std::printf("scikit-learn LinearSVC(dual=False) converged in %d iterations\n", sk["linear_svm_iterations"].get<int>());
   return 0;
 }

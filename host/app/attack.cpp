@@ -7,7 +7,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <fstream>
 
 namespace secmlops::app {
 namespace {
@@ -20,16 +19,26 @@ void add_metric(v1::AttackResult& r, const std::string& key, double value) {
 
 void write_examples(const std::string& path, const Table& data, const host::DenseMatrix& x_adv,
                     const std::vector<int32_t>& pred, const std::vector<std::string>& classes) {
-  std::ofstream out(path, std::ios::trunc);
-  for (size_t c = 0; c < data.features.size(); ++c) out << (c ? "," : "") << host::csv_escape(data.features[c]);
-  out << ",adversarial_prediction\n";
-  for (uint64_t r = 0; r < x_adv.rows; ++r) {
-    for (uint64_t c = 0; c < x_adv.cols; ++c) out << (c ? "," : "") << format_number(x_adv(r, c));
-    auto l = static_cast<size_t>(pred[r]);
-    out << "," << host::csv_escape(l < classes.size() ? classes[l] : std::to_string(l)) << "\n";
+  std::string out;
+  out.reserve(x_adv.rows * (x_adv.cols * 24 + 16) + 64);
+  for (size_t c = 0; c < data.features.size(); ++c) {
+    if (c) out += ',';
+    out += host::csv_escape(data.features[c]);
   }
-  out.close();
-  if (!out) fail(AppError::Code::failed_precondition, path + ": cannot write the adversarial examples");
+  out += ",adversarial_prediction\n";
+  std::vector<std::string> labels(classes.size());
+  for (size_t l = 0; l < classes.size(); ++l) labels[l] = host::csv_escape(classes[l]);
+  for (uint64_t r = 0; r < x_adv.rows; ++r) {
+    for (uint64_t c = 0; c < x_adv.cols; ++c) {
+      if (c) out += ',';
+      host::append_number(out, x_adv(r, c));
+    }
+    auto l = static_cast<size_t>(pred[r]);
+    out += ',';
+    out += l < labels.size() ? labels[l] : std::to_string(l);
+    out += '\n';
+  }
+  write_text_file(path, out, "adversarial examples");
 }
 
 }  // namespace
@@ -144,6 +153,7 @@ v1::AttackResult attack(const Environment& env, const v1::AttackRequest& req) {
 
   if (run) {
     host::record_attack(*run, report, true);  // the curve's points went out as computed
+    describe(data);
     record_dataset(*run, data.record);
     if (!req.out().empty()) run->artifact(env.files.resolve(req.out()).string(), "adversarial");
     run.finish("FINISHED");

@@ -9,21 +9,33 @@
 #include <iterator>
 #include <map>
 #include <sstream>
+#include <thread>
 
 namespace secmlops::app {
 namespace {
 
 std::string read_file(const std::filesystem::path& path, uint64_t max_bytes) {
+  // One read of the whole file into one buffer (no stream iterators, no growth).
   std::ifstream in(path, std::ios::binary);
   if (!in) throw host::DataError(path.string() + ": cannot open");
-  std::string text;
   std::error_code ec;
   auto size = std::filesystem::file_size(path, ec);
   if (!ec && size > max_bytes)
     throw host::DataError(path.string() + ": larger than " + std::to_string(max_bytes) + " bytes");
-  if (!ec) text.reserve(size);
-  text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  std::string text;
+  if (!ec) {
+    text.resize(size);
+    in.read(text.data(), static_cast<std::streamsize>(size));
+    text.resize(static_cast<size_t>(in.gcount()));
+    if (in.bad()) throw host::DataError(path.string() + ": read error");
+    if (in.peek() == std::char_traits<char>::eof()) return text;
+    in.clear();
+  }
+  // Not a regular file (a pipe), or it grew: read the rest.
+  text.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   if (in.bad()) throw host::DataError(path.string() + ": read error");
+  if (text.size() > max_bytes)
+    throw host::DataError(path.string() + ": larger than " + std::to_string(max_bytes) + " bytes");
   return text;
 }
 
@@ -69,7 +81,7 @@ void require_finite(const host::DenseMatrix& m, const char* what) {
 }
 
 Table load_csv(const Environment& env, const v1::CsvData& csv, LabelRule rule,
-               const std::vector<std::string>& feature_names) {
+               const std::vector<std::string>& feature_names, Provenance provenance) {
   Table t;
   host::CsvLimits limits;
   if (env.max_matrix_values) limits.max_cells = env.max_matrix_values;
@@ -90,8 +102,14 @@ Table load_csv(const Environment& env, const v1::CsvData& csv, LabelRule rule,
     t.record.set_name(csv.name().empty() ? "upload" : csv.name());
   }
   const bool header = !csv.path().empty() || csv.has_header();
+  // The digest is of the bytes as read. The parser keeps them as its cell buffer and rewrites
+  // only quoted cells: text without a quote is still those bytes after parsing, and is hashed on
+  // another core while the numbers are read.
+  const bool quoted = text.find('"') != std::string::npos;
+  std::string digest = quoted ? host::sha256_hex(text) : "";
   try {
-    t.csv = host::parse_csv(text, source, limits, header ? host::CsvHeader::present : host::CsvHeader::absent);
+    t.csv = host::parse_csv(std::move(text), source, limits,
+                            header ? host::CsvHeader::present : host::CsvHeader::absent);
   } catch (const std::length_error& e) {
     fail(AppError::Code::resource_exhausted, e.what());
   }
@@ -120,19 +138,44 @@ Table load_csv(const Environment& env, const v1::CsvData& csv, LabelRule rule,
   if (cols.empty()) throw host::DataError(source + ": no feature columns");
   if (t.csv.rows.empty()) throw host::DataError(source + ": no data rows");
   for (size_t c : cols) t.features.push_back(name_of(c));
+  std::thread hashing;
+  if (!quoted) hashing = std::thread([&] { digest = host::sha256_hex(t.csv.rows.buffer()); });
+  struct Join {
+    std::thread& thread;
+    ~Join() {
+      if (thread.joinable()) thread.join();  // before the table goes, on every path
+    }
+  } join{hashing};
   t.x = t.csv.numeric(cols);
+  if (hashing.joinable()) hashing.join();
+  t.record.set_sha256(digest);
   if (label) t.labels = t.csv.text(*label);
-  // Provenance: digest of the bytes as read, schema, classes, lineage and personal-data columns.
+  // Provenance: digest of the bytes as read; schema, classes, lineage and personal-data columns
+  // now or on demand (describe()).
+  if (label) t.label_column = name_of(*label);
+  t.record.set_rows(t.x.rows);
+  t.record.set_columns(t.csv.fields);
+  if (t.csv.has_header) t.record.set_label_column(t.label_column);
+  t.described = false;
+  if (provenance == Provenance::full) describe(t);
+  return t;
+}
+
+v1::DatasetRecord described_record(const Table& t) {
+  if (t.described) return t.record;
   host::DatasetRecordOptions o;
   o.name = t.record.name();
   o.path = t.record.path();
   o.source = t.record.lineage().source();
-  if (label) o.label_column = name_of(*label);
-  auto described = host::describe_dataset(t.csv, text, o);
-  t.record = std::move(described);
-  text.clear();
-  text.shrink_to_fit();
-  return t;
+  o.label_column = t.label_column;
+  o.sha256 = t.record.sha256();
+  return host::describe_dataset(t.csv, {}, o);
+}
+
+void describe(Table& t) {
+  if (t.described) return;
+  t.record = described_record(t);
+  t.described = true;
 }
 
 Table load_matrix(const Environment& env, const v1::Matrix& m, const std::vector<int32_t>& labels,
@@ -176,7 +219,8 @@ Table load_matrix(const Environment& env, const v1::Matrix& m, const std::vector
 }
 
 Table load_request_data(const Environment& env, const v1::Matrix* features, const std::vector<int32_t>& labels,
-                        const v1::CsvData* csv, LabelRule rule, const std::vector<std::string>& feature_names) {
+                        const v1::CsvData* csv, LabelRule rule, const std::vector<std::string>& feature_names,
+                        Provenance provenance) {
   const bool has_csv = csv && (!csv->text().empty() || !csv->path().empty());
   const bool has_matrix = (features && (features->rows() || features->cols() || features->values_size())) ||
                           !labels.empty();
@@ -184,7 +228,7 @@ Table load_request_data(const Environment& env, const v1::Matrix* features, cons
     fail(AppError::Code::invalid_argument, has_csv ? "give either features (+ labels) or csv, not both"
                                                    : "no data given: set features (+ labels) or csv");
   if (has_csv) {
-    auto t = load_csv(env, *csv, rule, feature_names);
+    auto t = load_csv(env, *csv, rule, feature_names, provenance);
     require_finite(t.x, "data");
     return t;
   }
@@ -204,6 +248,13 @@ std::vector<int32_t> encode_labels(const Table& t, const std::vector<std::string
   }
   host::LabelEncoder enc(classes);
   return enc.encode(t.labels, t.csv.rows.empty() ? nullptr : &t.csv);
+}
+
+void write_text_file(const std::filesystem::path& path, std::string_view text, const char* what) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  out.close();
+  if (!out) fail(AppError::Code::failed_precondition, path.string() + ": cannot write the " + what);
 }
 
 std::string format_number(double v) {

@@ -18,7 +18,8 @@ void check_width(const Table& t, const ModelUse& m) {
 
 Table model_input(const Environment& env, const ModelUse& m, const v1::Matrix* features,
                   const std::vector<int32_t>& labels, const v1::CsvData* csv) {
-  auto t = load_request_data(env, features, labels, csv, LabelRule::none_unless_named, m.features);
+  auto t = load_request_data(env, features, labels, csv, LabelRule::none_unless_named, m.features,
+                             Provenance::digest);
   check_width(t, m);
   return t;
 }

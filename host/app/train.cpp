@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 #include <fstream>
 
 namespace secmlops::app {
@@ -36,9 +37,13 @@ v1::TrainResponse train(const Environment& env, const v1::TrainRequest& req, Tra
 
   const std::vector<int32_t> labels(req.labels().begin(), req.labels().end());
   auto data = load_request_data(env, req.has_features() ? &req.features() : nullptr, labels,
-                                req.has_csv() ? &req.csv() : nullptr, LabelRule::last_by_default);
+                                req.has_csv() ? &req.csv() : nullptr, LabelRule::last_by_default, {},
+                                Provenance::digest);
   if (data.labels.empty()) fail(AppError::Code::invalid_argument, "training needs labels");
-  const auto& dataset_name = data.record.name();
+  // The dataset's full record (column statistics, personal data) is read on another core while
+  // the model fits; both only read the table.
+  auto full_record = std::async(std::launch::async, [&data] { return described_record(data); });
+  const std::string dataset_name = data.record.name();
   RunScope run(env, req.mlflow(), "train", "train " + req.plugin() + " " + dataset_name);
 
   // CSV labels are names; matrix labels are class numbers 0..k-1 as given.
@@ -83,6 +88,8 @@ v1::TrainResponse train(const Environment& env, const v1::TrainRequest& req, Tra
   v1::TrainResponse r;
   *r.mutable_model() = summarise_model(*session, req.name());
   add_metrics(fit_emitted, *r.mutable_metrics());
+  data.record = full_record.get();
+  data.described = true;
   *r.mutable_dataset() = data.record;
   auto* lineage = r.mutable_dataset()->mutable_lineage();
   lineage->add_transformations("train_test_split(test_size=" + format_number(test_size) +

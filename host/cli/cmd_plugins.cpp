@@ -14,6 +14,7 @@ void register_plugins(CLI::App& app, Context& ctx) {
   auto json = std::make_shared<bool>(false);
   cmd->add_flag("--json", *json, "print the PluginList message as JSON");
   cmd->callback([&ctx, json] {
+    ctx.registry().initialise_all();  // list what loads, and why the others do not
     auto list = host::plugin_list(ctx.registry());
     if (*json)
       std::cout << host::to_json(list);

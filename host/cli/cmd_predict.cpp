@@ -8,7 +8,6 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <sstream>
 
 namespace secmlops::cli {
 namespace {
@@ -17,18 +16,22 @@ struct PredictArgs {
   std::string model, data, label, out, format = "csv";
 };
 
+// One buffer; probabilities in their shortest exact form.
 std::string to_csv(const v1::PredictResponse& r) {
-  std::ostringstream csv;
-  csv << "prediction";
-  for (const auto& c : r.classes()) csv << "," << host::csv_escape("p_" + c);
-  csv << "\n";
+  std::string csv = "prediction";
+  for (const auto& c : r.classes()) csv += "," + host::csv_escape("p_" + c);
+  csv += "\n";
   const auto& p = r.probabilities();
+  csv.reserve(csv.size() + p.rows() * (p.cols() * 24 + 16));
   for (uint64_t row = 0; row < p.rows(); ++row) {
-    csv << host::csv_escape(r.predicted(static_cast<int>(row)));
-    for (uint64_t c = 0; c < p.cols(); ++c) csv << fmt::format(",{:.9g}", p.values(static_cast<int>(row * p.cols() + c)));
-    csv << "\n";
+    csv += host::csv_escape(r.predicted(static_cast<int>(row)));
+    for (uint64_t c = 0; c < p.cols(); ++c) {
+      csv += ',';
+      host::append_number(csv, p.values(static_cast<int>(row * p.cols() + c)));
+    }
+    csv += '\n';
   }
-  return csv.str();
+  return csv;
 }
 
 void register_predict(CLI::App& app, Context& ctx) {

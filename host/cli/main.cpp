@@ -63,7 +63,8 @@ host::Registry& Context::registry() {
     registry_ = std::make_unique<host::Registry>();
     auto dirs = builtin_plugins ? host::default_plugin_dirs() : std::vector<std::filesystem::path>{};
     dirs.insert(dirs.end(), plugin_dirs.begin(), plugin_dirs.end());
-    registry_->load_directories(dirs);
+    // Libraries are loaded when a command first asks for one of their plugins.
+    registry_->catalogue_directories(dirs, host::default_catalogue_file());
   }
   return *registry_;
 }

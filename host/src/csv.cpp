@@ -3,58 +3,33 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
+#include <thread>
 
 namespace secmlops::host {
 
 namespace {
 
-// Splits one record; `table` and `line_no` for messages.
-std::vector<std::string> split_record(std::string_view rec, const CsvTable& table, uint64_t line_no,
-                                      const CsvLimits& limits) {
-  std::vector<std::string> out;
-  std::string cell;
-  bool quoted = false, was_quoted = false;
-  for (size_t i = 0; i < rec.size(); ++i) {
-    char c = rec[i];
-    if (quoted) {
-      if (c == '"') {
-        if (i + 1 < rec.size() && rec[i + 1] == '"') {
-          cell += '"';
-          ++i;
-        } else {
-          quoted = false;
-        }
-      } else {
-        cell += c;
-      }
-    } else if (c == '"' && cell.empty() && !was_quoted) {
-      quoted = was_quoted = true;
-    } else if (c == ',') {
-      out.push_back(std::move(cell));
-      cell.clear();
-      was_quoted = false;
-      if (out.size() > limits.max_columns)
-        throw DataError(table.where(line_no) + ": more than " + std::to_string(limits.max_columns) + " columns");
-    } else {
-      cell += c;
-    }
-  }
-  if (quoted) throw DataError(table.where(line_no) + ": unterminated quoted field");
-  out.push_back(std::move(cell));
-  return out;
-}
-
-std::string trim(const std::string& s) {
+std::string trim(std::string_view s) {
   size_t b = s.find_first_not_of(" \t");
-  if (b == std::string::npos) return "";
+  if (b == std::string_view::npos) return "";
   size_t e = s.find_last_not_of(" \t");
-  return s.substr(b, e - b + 1);
+  return std::string(s.substr(b, e - b + 1));
 }
 
-bool parse_number(const std::string& text, double& out) {
+std::string_view trim_view(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// The reference reading: strtod on the trimmed text, all of it, no range error.
+bool parse_number_strtod(std::string_view text, double& out) {
   std::string t = trim(text);
   if (t.empty()) return false;
   errno = 0;
@@ -63,56 +38,144 @@ bool parse_number(const std::string& text, double& out) {
   return end == t.c_str() + t.size() && errno != ERANGE;
 }
 
+// A zero that is exact: no digit 1-9 before the exponent (strtod reports no range error).
+bool zero_mantissa(std::string_view t) {
+  for (char c : t) {
+    if (c == 'e' || c == 'E') break;
+    if (c >= '1' && c <= '9') return false;
+  }
+  return true;
+}
+
 }  // namespace
 
+bool parse_csv_number(std::string_view text, double& out) {
+  // std::from_chars reads plain decimal numbers exactly as strtod does (both round correctly);
+  // everything else — a sign '+', hexadecimal, inf/nan, out of range, subnormal — takes strtod's
+  // path, so the accepted syntax and the errors stay strtod's.
+  std::string_view t = trim_view(text);
+  double v = 0;
+  auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  if (ec == std::errc{} && p == t.data() + t.size() && !t.empty() && std::isfinite(v) &&
+      (std::abs(v) >= std::numeric_limits<double>::min() || (v == 0 && zero_mantissa(t)))) {
+    out = v;
+    return true;
+  }
+  return parse_number_strtod(text, out) && std::isfinite(out);
+}
+
+void append_number(std::string& out, double v) {
+  char buf[32];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, ec == std::errc{} ? p : buf);
+}
+
 CsvTable parse_csv(const std::string& content, const std::string& source, const CsvLimits& limits,
+                   CsvHeader header) {
+  return parse_csv(std::string(content), source, limits, header);
+}
+
+CsvTable parse_csv(std::string&& content, const std::string& source, const CsvLimits& limits,
                    CsvHeader header) {
   CsvTable t;
   t.source = source;
   t.has_header = header == CsvHeader::present;
   bool header_pending = t.has_header;
   uint64_t line_no = 0, cells = 0;
+  // Cells are found in a copy of the text; a quoted cell is unescaped in place (never longer
+  // than its source), so every cell is an offset and a length into one buffer.
+  std::string& buf = t.rows.text_;
+  buf = std::move(content);
+  auto& bounds = t.rows.bounds_;
+  std::vector<CsvCells::Span> record;
   size_t pos = 0;
-  if (content.size() >= 3 && content.compare(0, 3, "\xEF\xBB\xBF") == 0) pos = 3;  // UTF-8 BOM
-  while (pos < content.size()) {
-    size_t end = content.find('\n', pos);
-    if (end == std::string::npos) end = content.size();
+  if (buf.size() >= 3 && buf.compare(0, 3, "\xEF\xBB\xBF") == 0) pos = 3;  // UTF-8 BOM
+  char* const data = buf.data();
+  while (pos < buf.size()) {
+    const char* nl = static_cast<const char*>(std::memchr(data + pos, '\n', buf.size() - pos));
+    size_t end = nl ? static_cast<size_t>(nl - data) : buf.size();
     ++line_no;
-    std::string_view rec(content.data() + pos, end - pos);
+    const size_t rec_begin = pos;
+    size_t rec_end = end;
     pos = end + 1;
-    if (!rec.empty() && rec.back() == '\r') rec.remove_suffix(1);
+    if (rec_end > rec_begin && data[rec_end - 1] == '\r') --rec_end;
+    std::string_view rec(data + rec_begin, rec_end - rec_begin);
     if (rec.size() > limits.max_line_bytes)
       throw DataError(t.where(line_no) + ": line longer than " + std::to_string(limits.max_line_bytes) + " bytes");
     if (rec.find_first_not_of(" \t") == std::string_view::npos) continue;
-    if (rec.find('\0') != std::string_view::npos) throw DataError(t.where(line_no) + ": NUL byte (binary file?)");
-    auto fields = split_record(rec, t, line_no, limits);
+    if (std::memchr(rec.data(), '\0', rec.size()) != nullptr)
+      throw DataError(t.where(line_no) + ": NUL byte (binary file?)");
+
+    // Splits the record: a cell opens a quoted part only at its first character; after the
+    // closing quote further characters (quotes included) belong to the same cell.
+    record.clear();
+    size_t i = rec_begin;
+    while (true) {
+      const size_t cell_begin = i;
+      size_t w = i;  // write position of the unescaped text
+      if (i < rec_end && data[i] == '"') {
+        ++i;
+        bool closed = false;
+        while (i < rec_end) {
+          char c = data[i];
+          if (c == '"') {
+            if (i + 1 < rec_end && data[i + 1] == '"') {
+              data[w++] = '"';
+              i += 2;
+              continue;
+            }
+            ++i;
+            closed = true;
+            break;
+          }
+          data[w++] = c;
+          ++i;
+        }
+        if (!closed) throw DataError(t.where(line_no) + ": unterminated quoted field");
+        while (i < rec_end && data[i] != ',') data[w++] = data[i++];
+      } else {
+        while (i < rec_end && data[i] != ',') ++i;
+        w = i;
+      }
+      record.push_back({cell_begin, w - cell_begin});
+      if (i >= rec_end) break;
+      ++i;  // the comma
+      if (record.size() > limits.max_columns)
+        throw DataError(t.where(line_no) + ": more than " + std::to_string(limits.max_columns) + " columns");
+    }
+
     if (header_pending) {
       header_pending = false;
-      for (auto& f : fields) f = trim(f);
-      for (size_t i = 0; i < fields.size(); ++i) {
-        if (fields[i].empty())
-          throw DataError(t.where(line_no) + ": header column " + std::to_string(i + 1) + " has no name");
-        for (size_t j = 0; j < i; ++j)
-          if (fields[j] == fields[i])
-            throw DataError(t.where(line_no) + ": header column '" + fields[i] + "' appears twice");
+      std::vector<std::string> fields;
+      fields.reserve(record.size());
+      for (const auto& f : record) fields.push_back(trim(std::string_view(data + f.offset, f.length)));
+      for (size_t k = 0; k < fields.size(); ++k) {
+        if (fields[k].empty())
+          throw DataError(t.where(line_no) + ": header column " + std::to_string(k + 1) + " has no name");
+        for (size_t j = 0; j < k; ++j)
+          if (fields[j] == fields[k])
+            throw DataError(t.where(line_no) + ": header column '" + fields[k] + "' appears twice");
       }
       t.fields = fields.size();
       t.header = std::move(fields);
       continue;
     }
     if (t.fields == 0) {
-      t.fields = fields.size();  // headerless: the first record sets the width
-    } else if (fields.size() != t.fields) {
+      t.fields = record.size();  // headerless: the first record sets the width
+    } else if (record.size() != t.fields) {
       throw DataError(t.where(line_no) + ": expected " + std::to_string(t.fields) + " fields (as in " +
                       (t.has_header ? std::string("the header") : "the first record") + "), found " +
-                      std::to_string(fields.size()));
+                      std::to_string(record.size()));
     }
-    cells += fields.size();
+    if (bounds.capacity() == 0)  // as many records as the first one's length suggests
+      bounds.reserve(t.fields * (buf.size() / std::max<size_t>(rec.size() + 1, 1) + 1));
+    cells += record.size();
     if (cells > limits.max_cells)
       throw std::length_error(source + " has more than " + std::to_string(limits.max_cells) + " values (limit)");
-    t.rows.push_back(std::move(fields));
+    bounds.insert(bounds.end(), record.begin(), record.end());
     t.line.push_back(line_no);
   }
+  t.rows.fields_ = t.fields;
   if (t.has_header && t.header.empty()) throw DataError(source + ": empty file (no header row)");
   if (!t.has_header && t.rows.empty()) throw DataError(source + ": no records");
   return t;
@@ -151,24 +214,49 @@ std::string CsvTable::where(uint64_t line_no, size_t column) const {
 }
 
 DenseMatrix CsvTable::numeric(const std::vector<size_t>& columns) const {
-  DenseMatrix m(rows.size(), columns.size());
-  for (size_t r = 0; r < rows.size(); ++r)
-    for (size_t c = 0; c < columns.size(); ++c) {
-      const std::string& cell = rows[r][columns[c]];
-      double v = 0;
-      if (!parse_number(cell, v))
-        throw DataError(where(line[r], columns[c]) + ": '" + cell + "' is not a number");
-      if (!std::isfinite(v))
-        throw DataError(where(line[r], columns[c]) + ": '" + cell + "' is not a finite number");
-      m(r, c) = v;
-    }
+  const size_t n = rows.size(), k = columns.size();
+  DenseMatrix m(n, k);
+  // Reads rows [r0, r1); returns the first cell that is not a number (n when there is none).
+  auto read = [&](size_t r0, size_t r1, size_t& bad_column) {
+    double* out = m.data.data() + r0 * k;
+    for (size_t r = r0; r < r1; ++r)
+      for (size_t c = 0; c < k; ++c)
+        if (!parse_csv_number(rows.cell(r, columns[c]), *out++)) {
+          bad_column = c;
+          return r;
+        }
+    return n;
+  };
+  // Large tables are read in two halves on two threads; the error reported is the first cell in
+  // reading order either way.
+  size_t bad_row = n, bad_column = 0;
+  if (n * k >= 65536 && std::thread::hardware_concurrency() > 1) {
+    size_t half = n / 2, bad_column2 = 0, bad_row2 = n;
+    std::thread second([&] { bad_row2 = read(half, n, bad_column2); });
+    bad_row = read(0, half, bad_column);
+    second.join();
+    if (bad_row == n) bad_row = bad_row2, bad_column = bad_column2;
+  } else {
+    bad_row = read(0, n, bad_column);
+  }
+  if (bad_row < n) {
+    std::string_view cell = rows.cell(bad_row, columns[bad_column]);
+    // strtod's reading of inf/nan is a number, but not a finite one.
+    std::string t = trim(cell);
+    errno = 0;
+    char* end = nullptr;
+    double x = t.empty() ? 0 : std::strtod(t.c_str(), &end);
+    bool non_finite = !t.empty() && end == t.c_str() + t.size() && errno != ERANGE && !std::isfinite(x);
+    throw DataError(where(line[bad_row], columns[bad_column]) + ": '" + std::string(cell) +
+                    (non_finite ? "' is not a finite number" : "' is not a number"));
+  }
   return m;
 }
 
 std::vector<std::string> CsvTable::text(size_t column) const {
   std::vector<std::string> out;
   out.reserve(rows.size());
-  for (const auto& r : rows) out.push_back(trim(r[column]));
+  for (size_t r = 0; r < rows.size(); ++r) out.push_back(trim(rows.cell(r, column)));
   return out;
 }
 
@@ -176,11 +264,11 @@ std::vector<int32_t> CsvTable::class_indices(size_t column) const {
   std::vector<int32_t> out;
   out.reserve(rows.size());
   for (size_t r = 0; r < rows.size(); ++r) {
-    const std::string& cell = rows[r][column];
+    std::string_view cell = rows.cell(r, column);
     double v = 0;
-    if (!parse_number(cell, v) || !(v >= 0 && v <= kMaxClassIndex) || v != std::floor(v))
-      throw DataError(where(line[r], column) + ": label '" + cell + "' is not a class index (an integer 0.." +
-                      std::to_string(kMaxClassIndex) + ")");
+    if (!parse_csv_number(cell, v) || !(v >= 0 && v <= kMaxClassIndex) || v != std::floor(v))
+      throw DataError(where(line[r], column) + ": label '" + std::string(cell) +
+                      "' is not a class index (an integer 0.." + std::to_string(kMaxClassIndex) + ")");
     out.push_back(static_cast<int32_t>(v));
   }
   return out;
@@ -196,7 +284,7 @@ LabelEncoder LabelEncoder::fit(const std::vector<std::string>& labels) {
   classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
   bool numeric = std::all_of(classes.begin(), classes.end(), [](const std::string& s) {
     double v;
-    return parse_number(s, v) && std::isfinite(v);
+    return parse_csv_number(s, v) && std::isfinite(v);
   });
   if (numeric)
     std::stable_sort(classes.begin(), classes.end(), [](const std::string& a, const std::string& b) {
@@ -220,8 +308,8 @@ std::vector<int32_t> LabelEncoder::encode(const std::vector<std::string>& labels
   return out;
 }
 
-std::string csv_escape(const std::string& cell) {
-  if (cell.find_first_of(",\"\r\n") == std::string::npos) return cell;
+std::string csv_escape(std::string_view cell) {
+  if (cell.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(cell);
   std::string out = "\"";
   for (char c : cell) out += c == '"' ? std::string("\"\"") : std::string(1, c);
   return out + "\"";

@@ -10,16 +10,48 @@
 #include <charconv>
 #include <cmath>
 #include <set>
-#include <unordered_set>
 
 namespace secmlops::host {
 namespace {
 
+// std::isspace of the "C" locale (the host never sets another), without a call per character.
+constexpr bool is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
   return s;
 }
+
+// Counts distinct cells (views into the table) up to a cap: open addressing in one array, no
+// allocation per value.
+class DistinctCells {
+ public:
+  explicit DistinctCells(size_t expected) {
+    size_t capacity = 16;
+    while (capacity < 2 * expected) capacity *= 2;
+    slots_.resize(capacity);
+    used_.assign(capacity, 0);
+  }
+  void insert(std::string_view cell) {
+    size_t mask = slots_.size() - 1;
+    for (size_t i = std::hash<std::string_view>{}(cell) & mask;; i = (i + 1) & mask) {
+      if (!used_[i]) {
+        used_[i] = 1;
+        slots_[i] = cell;
+        ++size_;
+        return;
+      }
+      if (slots_[i] == cell) return;
+    }
+  }
+  [[nodiscard]] size_t size() const { return size_; }
+
+ private:
+  std::vector<std::string_view> slots_;
+  std::vector<uint8_t> used_;
+  size_t size_ = 0;
+};
 
 bool parse_number(std::string_view s, double& v) {
   s = trim(s);
@@ -109,6 +141,24 @@ bool looks_like_name(std::string_view s) {
 
 size_t digit_count(std::string_view s) {
   return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }));
+}
+
+// A finite number in plain decimal notation and nothing else ("-1.25e-3", "42"): no blanks but
+// spaces and tabs around it, no sign '+' before it, within range.
+// Only the characters of a decimal number, no '+' first, once spaces and tabs around are removed.
+bool decimal_characters(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return !s.empty() && s.front() != '+' && s.find_first_not_of("0123456789.eE+-") == std::string_view::npos;
+}
+
+bool plain_decimal(std::string_view s) {
+  if (!decimal_characters(s)) return false;
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  double v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return ec == std::errc() && p == s.data() + s.size() && std::isfinite(v);
 }
 
 }  // namespace
@@ -225,21 +275,33 @@ bool is_ip_address(std::string_view s) {
 
 }  // namespace personal_data
 
-v1::PrivacyReport privacy_report(const CsvTable& table) {
+namespace {
+
+// `plain[c][r]` (when given) says that cell is a plain decimal number, as describe_dataset found
+// while reading it; otherwise each cell is looked at here.
+v1::PrivacyReport privacy_of(const CsvTable& table, const std::vector<std::vector<uint8_t>>* plain) {
   using Check = bool (*)(std::string_view);
   static const std::vector<std::pair<std::string, Check>> checks = {
       {"email", personal_data::is_email},          {"phone", personal_data::is_phone},
       {"national_id", personal_data::is_national_id}, {"card_number", personal_data::is_card_number},
       {"ip_address", personal_data::is_ip_address},  {"person_name", looks_like_name},
-  };
+  };  // card_number is checks[3]
+  static const size_t card = 3;
   v1::PrivacyReport report;
   for (size_t c = 0; c < table.fields; ++c) {
     std::vector<uint64_t> matches(checks.size(), 0);
     uint64_t examined = 0;
-    for (const auto& row : table.rows) {
-      std::string_view cell = c < row.size() ? std::string_view(row[c]) : std::string_view();
+    for (size_t r = 0; r < table.rows.size(); ++r) {
+      std::string_view cell = table.rows.cell(r, c);
       if (trim(cell).empty()) continue;
       ++examined;
+      // A plain decimal number (the bulk of a feature matrix) fails every check but the card
+      // number's, and that one too unless it is an integer: the checks need '@', letters, a
+      // leading '+', separators where a number has none, or are false for what parses as a number.
+      if (plain ? (*plain)[c][r] != 0 : plain_decimal(cell)) {
+        if (cell.find_first_of(".eE+") == std::string_view::npos && checks[card].second(cell)) ++matches[card];
+        continue;
+      }
       for (size_t k = 0; k < checks.size(); ++k)
         if (checks[k].second(cell)) ++matches[k];
     }
@@ -262,23 +324,28 @@ v1::PrivacyReport privacy_report(const CsvTable& table) {
   return report;
 }
 
+}  // namespace
+
+v1::PrivacyReport privacy_report(const CsvTable& table) { return privacy_of(table, nullptr); }
+
 v1::DatasetRecord describe_dataset(const CsvTable& table, std::string_view raw_bytes, const DatasetRecordOptions& o) {
   v1::DatasetRecord r;
   r.set_name(!o.name.empty() ? o.name : std::filesystem::path(table.source).filename().string());
-  r.set_sha256(host::sha256_hex(raw_bytes));
+  r.set_sha256(!o.sha256.empty() ? o.sha256 : host::sha256_hex(raw_bytes));
   r.set_rows(table.rows.size());
   r.set_columns(table.fields);
   if (!o.path.empty()) r.set_path(o.path);
 
+  std::vector<std::vector<uint8_t>> plain(table.fields, std::vector<uint8_t>(table.rows.size(), 0));
   for (size_t c = 0; c < table.fields; ++c) {
     auto* s = r.add_schema();
     s->set_name(column_name(table, c));
     uint64_t missing = 0, numbers = 0, integers = 0, present = 0;
     double min = INFINITY, max = -INFINITY, sum = 0;
-    std::unordered_set<std::string_view> distinct;
+    DistinctCells distinct(std::min(table.rows.size(), o.max_distinct));
     bool capped = false;
-    for (const auto& row : table.rows) {
-      std::string_view cell = c < row.size() ? std::string_view(row[c]) : std::string_view();
+    for (size_t row = 0; row < table.rows.size(); ++row) {
+      std::string_view cell = table.rows.cell(row, c);
       if (trim(cell).empty()) {
         ++missing;
         continue;
@@ -290,6 +357,7 @@ v1::DatasetRecord describe_dataset(const CsvTable& table, std::string_view raw_b
       }
       double v = 0;
       if (parse_number(cell, v)) {
+        plain[c][row] = decimal_characters(cell);  // then from_chars read all of it: a plain decimal
         ++numbers;
         if (v == std::floor(v) && std::abs(v) < 9.007199254740992e15) ++integers;
         min = std::min(min, v);
@@ -330,7 +398,7 @@ v1::DatasetRecord describe_dataset(const CsvTable& table, std::string_view raw_b
   for (const auto& d : o.parent_digests) lineage->add_parent_digests(d);
   for (const auto& t : o.transformations) lineage->add_transformations(t);
 
-  *r.mutable_privacy() = privacy_report(table);
+  *r.mutable_privacy() = privacy_of(table, &plain);
   return r;
 }
 

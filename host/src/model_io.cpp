@@ -176,10 +176,9 @@ LoadedModel load_onnx(const Registry& registry, const std::vector<uint8_t>& byte
   }
   std::string tried;
   std::optional<PluginError> first_error;
-  auto plugins = registry.by_kind(SECMLOPS_KIND_MODEL);
-  std::stable_partition(plugins.begin(), plugins.end(), [&](const Plugin& p) { return p.name() == preferred; });
-  for (const auto& plugin : plugins) {
-    if (plugin.descriptor().model == nullptr || plugin.descriptor().model->import_onnx == nullptr) continue;
+  // Offers the file to one plugin; true when it represents it.
+  auto offer = [&](const Plugin& plugin) {
+    if ((plugin.capability_bits() & SECMLOPS_CAP_ONNX_IMPORT) == 0) return false;
     tried += (tried.empty() ? "" : ", ") + plugin.name();
     try {
       auto session = std::make_unique<ModelSession>(plugin);
@@ -187,16 +186,26 @@ LoadedModel load_onnx(const Registry& registry, const std::vector<uint8_t>& byte
         std::string why = session->last_error();
         spdlog::debug("{}: {} does not represent it: {}", source, plugin.name(), why);
         if (!why.empty()) tried += " (" + why + ")";
-        continue;
+        return false;
       }
       spdlog::debug("{}: imported by model plugin {}", source, plugin.name());
       out.session = std::move(session);
-      break;
+      return true;
     } catch (const PluginError& e) {
       spdlog::debug("{}: {} rejected it: {}", source, plugin.name(), e.what());
       if (!first_error) first_error.emplace(e.status(), source + ": " + e.what());
+      return false;
     }
-  }
+  };
+  // The plugin the caller prefers (the scikit-learn mapping writes for one plugin), else the one
+  // the file names (its exporter), is offered it first, so that the other model libraries are
+  // not loaded when it represents it; the name only orders the offers.
+  auto named = out.metadata.find("secmlops.model");
+  const std::string first = !preferred.empty() ? preferred : named != out.metadata.end() ? named->second : "";
+  auto exporter = first.empty() ? std::nullopt : registry.find(SECMLOPS_KIND_MODEL, first);
+  if (!exporter || !offer(*exporter))
+    for (const auto& plugin : registry.by_kind(SECMLOPS_KIND_MODEL))
+      if ((!exporter || plugin.name() != first) && offer(plugin)) break;
   if (!out.session) {
     if (first_error) throw *first_error;
     throw PluginError(SECMLOPS_ERR_UNSUPPORTED,

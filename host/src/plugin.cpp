@@ -46,29 +46,86 @@ const char* severity_name(secmlops_severity severity) {
   return "UNKNOWN";
 }
 
+PluginFacts PluginFacts::of(const secmlops_plugin_descriptor& d) {
+  PluginFacts f;
+  f.name = d.name;
+  f.kind = static_cast<secmlops_kind>(d.kind);
+  f.version = d.version ? d.version : "";
+  f.description = d.description ? d.description : "";
+  // `license` exists since 1.1: a 1.0 descriptor is shorter and must not be read past its end.
+  if (d.struct_size >= offsetof(secmlops_plugin_descriptor, license) + sizeof(const char*) && d.license)
+    f.license = d.license;
+  f.abi_major = d.abi_major;
+  f.abi_minor = d.abi_minor;
+  f.capability_bits = d.capabilities;
+  auto& caps = f.capabilities;
+  switch (f.kind) {
+    case SECMLOPS_KIND_SCANNER:
+      caps.emplace_back("scan");
+      if (d.scanner->probe) caps.emplace_back("probe");
+      for (const char* const* fmt = d.scanner->formats; fmt != nullptr && *fmt != nullptr; ++fmt)
+        f.formats.emplace_back(*fmt);
+      break;
+    case SECMLOPS_KIND_MODEL: {
+      const auto* m = d.model;
+      caps.emplace_back("fit");
+      caps.emplace_back("predict_proba");
+      if (m->loss_gradient) caps.emplace_back("loss_gradient");
+      if (m->describe) caps.emplace_back("describe");
+      if (m->export_onnx) caps.emplace_back("export_onnx");
+      if (m->import_onnx) caps.emplace_back("import_onnx");
+      break;
+    }
+    case SECMLOPS_KIND_ATTACK:
+      caps.emplace_back("generate");
+      if (d.capabilities & SECMLOPS_CAP_NEEDS_GRADIENT) caps.emplace_back("needs_gradient");
+      break;
+    case SECMLOPS_KIND_REPORTER:
+      caps.emplace_back("on_event");
+      if (d.reporter->flush) caps.emplace_back("flush");
+      break;
+  }
+  return f;
+}
+
+namespace {
+
+uint32_t index_in(const LoadedLibrary& lib, const secmlops_plugin_descriptor* d) {
+  for (uint32_t i = 0; lib.table != nullptr && i < lib.table->plugin_count; ++i)
+    if (lib.table->plugins[i] == d) return i;
+  throw std::logic_error("descriptor not in its library's table");
+}
+
+}  // namespace
+
 Plugin::Plugin(std::shared_ptr<LoadedLibrary> library, const secmlops_plugin_descriptor* d)
-    : lib_(std::move(library)), d_(d), name_(d->name) {}
+    : lib_(std::move(library)), index_(index_in(*lib_, d)),
+      facts_(std::make_shared<const PluginFacts>(PluginFacts::of(*d))) {}
+
+Plugin::Plugin(std::shared_ptr<LoadedLibrary> library, uint32_t index, std::shared_ptr<const PluginFacts> facts)
+    : lib_(std::move(library)), index_(index), facts_(std::move(facts)) {}
 
 const std::filesystem::path& Plugin::library_path() const { return lib_->path; }
 
 std::string Plugin::abi_version() const {
-  return std::to_string(d_->abi_major) + "." + std::to_string(d_->abi_minor);
+  return std::to_string(facts_->abi_major) + "." + std::to_string(facts_->abi_minor);
 }
 
-std::string Plugin::license() const {
-  // `license` exists since 1.1: a 1.0 descriptor is shorter and must not be read past its end.
-  if (d_->struct_size < offsetof(secmlops_plugin_descriptor, license) + sizeof(const char*))
-    return {};
-  return d_->license ? d_->license : "";
+const secmlops_plugin_descriptor& Plugin::descriptor() const {
+  if (!lib_->ready())
+    throw PluginError(SECMLOPS_ERR_STATE, name() + ": plugin library " + lib_->path.string() +
+                                              " was refused: " + lib_->refusal().value_or("unknown reason"));
+  return *lib_->table->plugins[index_];
 }
 
 std::optional<std::vector<OptionSpec>> Plugin::options() const {
   // `options` exists since 1.3; the loader checked every declared entry.
-  if (d_->abi_minor < 3 || d_->struct_size < sizeof(secmlops_plugin_descriptor) || d_->options == nullptr)
+  const auto& d = descriptor();
+  if (d.abi_minor < 3 || d.struct_size < sizeof(secmlops_plugin_descriptor) || d.options == nullptr)
     return std::nullopt;
   std::vector<OptionSpec> out;
-  for (uint32_t i = 0; i < d_->option_count; ++i) {
-    const auto& o = d_->options[i];
+  for (uint32_t i = 0; i < d.option_count; ++i) {
+    const auto& o = d.options[i];
     out.push_back({o.name, static_cast<secmlops_option_type>(o.type), o.help ? o.help : ""});
   }
   return out;
@@ -106,43 +163,6 @@ std::optional<std::string> option_value_error(secmlops_option_type type, const s
       return "true or false";
   }
   return "a value of a known type";
-}
-
-std::vector<std::string> Plugin::capabilities() const {
-  std::vector<std::string> caps;
-  switch (kind()) {
-    case SECMLOPS_KIND_SCANNER:
-      caps.emplace_back("scan");
-      if (d_->scanner->probe) caps.emplace_back("probe");
-      break;
-    case SECMLOPS_KIND_MODEL: {
-      const auto* m = d_->model;
-      caps.emplace_back("fit");
-      caps.emplace_back("predict_proba");
-      if (m->loss_gradient) caps.emplace_back("loss_gradient");
-      if (m->describe) caps.emplace_back("describe");
-      if (m->export_onnx) caps.emplace_back("export_onnx");
-      if (m->import_onnx) caps.emplace_back("import_onnx");
-      break;
-    }
-    case SECMLOPS_KIND_ATTACK:
-      caps.emplace_back("generate");
-      if (d_->capabilities & SECMLOPS_CAP_NEEDS_GRADIENT) caps.emplace_back("needs_gradient");
-      break;
-    case SECMLOPS_KIND_REPORTER:
-      caps.emplace_back("on_event");
-      if (d_->reporter->flush) caps.emplace_back("flush");
-      break;
-  }
-  return caps;
-}
-
-std::vector<std::string> Plugin::formats() const {
-  std::vector<std::string> out;
-  if (kind() != SECMLOPS_KIND_SCANNER) return out;
-  for (const char* const* f = d_->scanner->formats; f != nullptr && *f != nullptr; ++f)
-    out.emplace_back(*f);
-  return out;
 }
 
 Instance::Instance(const Plugin& plugin,

@@ -145,46 +145,44 @@ bool looks_like_elf(const std::filesystem::path& path) {
 
 }  // namespace
 
-std::variant<std::vector<Plugin>, LoadError> load_plugin_library(const std::filesystem::path& path) {
-  auto refuse = [&](std::string reason) -> LoadError {
-    spdlog::warn("refused plugin library {}: {}", path.string(), reason);
-    return LoadError{path, std::move(reason)};
-  };
-  if (!looks_like_elf(path)) return refuse("not a shared library (no ELF header)");
-
-  auto lib = std::make_shared<LoadedLibrary>();
-  lib->path = path;
+std::optional<Refusal> open_library(LoadedLibrary& lib) {
+  auto fixed = [](std::string reason) { return Refusal{std::move(reason), true}; };
+  if (!looks_like_elf(lib.path)) return fixed("not a shared library (no ELF header)");
   try {
-    lib->library.load(path.string(), boost::dll::load_mode::rtld_local | boost::dll::load_mode::rtld_now);
+    lib.library.load(lib.path.string(), boost::dll::load_mode::rtld_local | boost::dll::load_mode::rtld_now);
   } catch (const std::exception& e) {
-    return refuse(std::string("cannot be loaded: ") + e.what());
+    return Refusal{std::string("cannot be loaded: ") + e.what()};  // a dependency may appear later
   }
-  if (!lib->library.has(SECMLOPS_ENTRY_SYMBOL))
-    return refuse(std::string("missing entry symbol ") + SECMLOPS_ENTRY_SYMBOL +
-                  " (is it a secmlops plugin? export it with SECMLOPS_EXPORT_PLUGINS)");
+  if (!lib.library.has(SECMLOPS_ENTRY_SYMBOL))
+    return fixed(std::string("missing entry symbol ") + SECMLOPS_ENTRY_SYMBOL +
+                 " (is it a secmlops plugin? export it with SECMLOPS_EXPORT_PLUGINS)");
 
   const secmlops_library* table = nullptr;
   try {
-    auto entry = lib->library.get<const secmlops_library*(uint32_t, uint32_t)>(SECMLOPS_ENTRY_SYMBOL);
+    auto entry = lib.library.get<const secmlops_library*(uint32_t, uint32_t)>(SECMLOPS_ENTRY_SYMBOL);
     table = entry(SECMLOPS_ABI_MAJOR, SECMLOPS_ABI_MINOR);
   } catch (const std::exception& e) {
-    return refuse(std::string("entry point threw: ") + e.what());
+    return Refusal{std::string("entry point threw: ") + e.what()};
   } catch (...) {
-    return refuse("entry point threw an unknown exception");
+    return Refusal{"entry point threw an unknown exception"};
   }
-  if (table == nullptr) return refuse("entry point returned no library table");
+  if (table == nullptr) return Refusal{"entry point returned no library table"};
   if (table->struct_size < offsetof(secmlops_library, plugin_count))
-    return refuse("library table is " + std::to_string(table->struct_size) + " bytes, too small to read");
-  if (auto e = check_version(table->abi_major, table->abi_minor, "library")) return refuse(*e);
+    return fixed("library table is " + std::to_string(table->struct_size) + " bytes, too small to read");
+  if (auto e = check_version(table->abi_major, table->abi_minor, "library")) return fixed(*e);
   if (auto e = check_size(table->struct_size, abi::library_min_size(table->abi_minor),
                           "library table", table->abi_minor))
-    return refuse(*e);
-  if (table->plugin_count == 0 || table->plugins == nullptr) return refuse("library declares no plugins");
-  if (table->plugin_count > 1024) return refuse("library declares an absurd number of plugins");
+    return fixed(*e);
+  if (table->plugin_count == 0 || table->plugins == nullptr) return fixed("library declares no plugins");
+  if (table->plugin_count > 1024) return fixed("library declares an absurd number of plugins");
   for (uint32_t i = 0; i < table->plugin_count; ++i)
-    if (auto e = check_descriptor(table->plugins[i], i)) return refuse(*e);
-  lib->table = table;
+    if (auto e = check_descriptor(table->plugins[i], i)) return fixed(*e);
+  lib.table = table;
+  return std::nullopt;
+}
 
+std::optional<std::string> initialise_library(LoadedLibrary& lib) {
+  const secmlops_library* table = lib.table;
   if (table->init != nullptr) {
     secmlops_status s = SECMLOPS_ERR_INTERNAL;
     std::string thrown;
@@ -195,15 +193,51 @@ std::variant<std::vector<Plugin>, LoadError> load_plugin_library(const std::file
     } catch (...) {
       thrown = "unknown exception";
     }
-    if (!thrown.empty()) return refuse("init threw an exception: " + thrown);
+    if (!thrown.empty()) return "init threw an exception: " + thrown;
     if (s != SECMLOPS_OK) {
       const char* why = table->plugins[0]->last_error(nullptr);
-      return refuse(std::string("init failed (") + status_name(s) +
-                    "): " + (why != nullptr && *why ? why : "no reason given"));
+      return std::string("init failed (") + status_name(s) +
+             "): " + (why != nullptr && *why ? why : "no reason given");
     }
   }
-  lib->initialised = true;
+  lib.initialised = true;
+  return std::nullopt;
+}
 
+bool LoadedLibrary::ready() {
+  if (is_ready()) return true;
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (is_ready()) return true;
+  if (refusal_) return false;
+  auto refuse = [&](std::string reason) {
+    spdlog::warn("refused plugin library {}: {}", path.string(), reason);
+    refusal_ = std::move(reason);
+    return false;
+  };
+  if (table == nullptr) {
+    if (auto r = open_library(*this)) return refuse(std::move(r->reason));
+    // Opened because the catalogue said what it holds: it must still say the same.
+    bool same = expected.empty() || table->plugin_count == expected.size();
+    for (uint32_t i = 0; same && !expected.empty() && i < table->plugin_count; ++i)
+      same = PluginFacts::of(*table->plugins[i]) == expected[i];
+    if (!same) return refuse("the library changed since its descriptors were catalogued (run the command again)");
+  }
+  if (!initialised)
+    if (auto r = initialise_library(*this)) return refuse(std::move(*r));
+  spdlog::debug("initialised plugin library {}", path.string());
+  ready_.store(true, std::memory_order_release);
+  return true;
+}
+
+std::optional<std::string> LoadedLibrary::refusal() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return refusal_;
+}
+
+std::variant<std::vector<Plugin>, LoadError> load_plugin_library(const std::filesystem::path& path) {
+  auto lib = std::make_shared<LoadedLibrary>(path);
+  if (!lib->ready()) return LoadError{path, *lib->refusal()};
+  const secmlops_library* table = lib->table;
   std::vector<Plugin> plugins;
   plugins.reserve(table->plugin_count);
   for (uint32_t i = 0; i < table->plugin_count; ++i) plugins.emplace_back(lib, table->plugins[i]);

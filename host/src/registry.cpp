@@ -1,5 +1,9 @@
 #include "secmlops/host/registry.hpp"
 
+#include "loaded_library.hpp"
+#include "plugin_catalogue.hpp"
+#include "secmlops/host/plugin_loader.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <boost/dll/runtime_symbol_info.hpp>
@@ -28,7 +32,11 @@ std::vector<std::filesystem::path> default_plugin_dirs() {
   return dirs;
 }
 
-void Registry::load_directories(const std::vector<std::filesystem::path>& dirs) {
+namespace {
+
+// The *.so files of the directories, each directory sorted by name.
+std::vector<std::filesystem::path> library_files(const std::vector<std::filesystem::path>& dirs) {
+  std::vector<std::filesystem::path> out;
   for (const auto& dir : dirs) {
     std::error_code ec;
     if (!std::filesystem::is_directory(dir, ec)) {
@@ -41,31 +49,51 @@ void Registry::load_directories(const std::vector<std::filesystem::path>& dirs) 
     }
     if (ec) spdlog::warn("listing plugin directory {}: {}", dir.string(), ec.message());
     std::sort(files.begin(), files.end());
-    for (const auto& f : files) load_library(f);
+    out.insert(out.end(), files.begin(), files.end());
   }
+  return out;
 }
 
-bool Registry::load_library(const std::filesystem::path& path) {
+std::filesystem::path canonical_or_given(const std::filesystem::path& path) {
   std::error_code ec;
   auto canonical = std::filesystem::weakly_canonical(path, ec);
-  const auto& key = ec ? path : canonical;
+  return ec ? path : canonical;
+}
+
+}  // namespace
+
+Registry::Registry(Registry&& other) noexcept
+    : plugins_(std::move(other.plugins_)), errors_(std::move(other.errors_)), refused_(std::move(other.refused_)) {}
+
+Registry& Registry::operator=(Registry&& other) noexcept {
+  plugins_ = std::move(other.plugins_);
+  errors_ = std::move(other.errors_);
+  refused_ = std::move(other.refused_);
+  return *this;
+}
+
+void Registry::load_directories(const std::vector<std::filesystem::path>& dirs) {
+  for (const auto& f : library_files(dirs)) load_library(f);
+}
+
+bool Registry::known(const std::filesystem::path& library, bool same_file) const {
   for (const auto& p : plugins_) {
-    std::error_code ec2;
-    if (std::filesystem::equivalent(p.library_path(), key, ec2)) return true;  // already loaded
+    std::error_code ec;
+    if (p.library_path() == library || (same_file && std::filesystem::equivalent(p.library_path(), library, ec)))
+      return true;
   }
-  auto result = load_plugin_library(key);
-  if (auto* err = std::get_if<LoadError>(&result)) {
-    errors_.push_back(std::move(*err));
-    return false;
-  }
-  auto& loaded = std::get<std::vector<Plugin>>(result);
+  return false;
+}
+
+bool Registry::add(const std::filesystem::path& library, std::vector<Plugin> loaded) {
   for (const auto& p : loaded) {
     auto clash = std::find_if(plugins_.begin(), plugins_.end(),
                               [&](const Plugin& q) { return q.name() == p.name(); });
     if (clash != plugins_.end()) {
-      errors_.push_back({key, "plugin name '" + p.name() + "' is already provided by " +
-                                  clash->library_path().string()});
-      spdlog::warn("refused plugin library {}: {}", key.string(), errors_.back().reason);
+      std::lock_guard<std::mutex> lock(mutex_);
+      errors_.push_back({library, "plugin name '" + p.name() + "' is already provided by " +
+                                      clash->library_path().string()});
+      spdlog::warn("refused plugin library {}: {}", library.string(), errors_.back().reason);
       return false;
     }
   }
@@ -73,16 +101,82 @@ bool Registry::load_library(const std::filesystem::path& path) {
   return true;
 }
 
+bool Registry::load_library(const std::filesystem::path& path) {
+  const auto key = canonical_or_given(path);
+  if (known(key, true)) return true;  // already loaded
+  auto result = load_plugin_library(key);
+  if (auto* err = std::get_if<LoadError>(&result)) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    errors_.push_back(std::move(*err));
+    return false;
+  }
+  return add(key, std::move(std::get<std::vector<Plugin>>(result)));
+}
+
+void Registry::catalogue_directories(const std::vector<std::filesystem::path>& dirs,
+                                     const std::filesystem::path& catalogue_file) {
+  PluginCatalogue catalogue(catalogue_file);
+  for (const auto& f : library_files(dirs)) {
+    const auto key = canonical_or_given(f);
+    if (known(key, false)) continue;
+    auto refuse = [&](std::string reason) {
+      spdlog::warn("refused plugin library {}: {}", key.string(), reason);
+      std::lock_guard<std::mutex> lock(mutex_);
+      errors_.push_back({key, std::move(reason)});
+    };
+    auto id = identity_of(key);
+    auto lib = std::make_shared<LoadedLibrary>(key);
+    std::vector<Plugin> plugins;
+    if (const CatalogueEntry* e = id ? catalogue.find(key.string(), *id) : nullptr) {
+      if (!e->refusal.empty()) {
+        refuse(e->refusal);
+        continue;
+      }
+      lib->expected = e->plugins;
+      for (uint32_t i = 0; i < e->plugins.size(); ++i)
+        plugins.emplace_back(lib, i, std::make_shared<const PluginFacts>(e->plugins[i]));
+    } else {
+      auto r = open_library(*lib);
+      if (r) {
+        if (id && r->depends_on_file_only) catalogue.put(key.string(), {*id, r->reason, {}});
+        refuse(std::move(r->reason));
+        continue;
+      }
+      CatalogueEntry entry{id.value_or(FileIdentity{}), {}, {}};
+      for (uint32_t i = 0; i < lib->table->plugin_count; ++i) {
+        plugins.emplace_back(lib, lib->table->plugins[i]);
+        entry.plugins.push_back(plugins.back().facts());
+      }
+      if (id) catalogue.put(key.string(), std::move(entry));
+    }
+    add(key, std::move(plugins));
+  }
+  catalogue.save();
+}
+
+bool Registry::usable(const Plugin& p) const {
+  const auto& lib = p.library();
+  if (lib->is_ready() || lib->ready()) return true;
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (refused_.insert(lib.get()).second) errors_.push_back({lib->path, lib->refusal().value_or("refused")});
+  return false;
+}
+
+void Registry::initialise_all() {
+  for (const auto& p : plugins_) (void)usable(p);
+  std::erase_if(plugins_, [&](const Plugin& p) { return refused_.count(p.library().get()) > 0; });
+}
+
 std::vector<Plugin> Registry::by_kind(secmlops_kind kind) const {
   std::vector<Plugin> out;
   for (const auto& p : plugins_)
-    if (p.kind() == kind) out.push_back(p);
+    if (p.kind() == kind && usable(p)) out.push_back(p);
   return out;
 }
 
 std::optional<Plugin> Registry::find(secmlops_kind kind, const std::string& name) const {
   for (const auto& p : plugins_)
-    if (p.kind() == kind && p.name() == name) return p;
+    if (p.kind() == kind && p.name() == name) return usable(p) ? std::optional<Plugin>(p) : std::nullopt;
   return std::nullopt;
 }
 
@@ -90,8 +184,8 @@ std::vector<Plugin> Registry::scanners_for_format(const std::string& format) con
   std::vector<Plugin> out;
   for (const auto& p : plugins_) {
     if (p.kind() != SECMLOPS_KIND_SCANNER) continue;
-    auto f = p.formats();
-    if (std::find(f.begin(), f.end(), format) != f.end()) out.push_back(p);
+    const auto& f = p.formats();
+    if (std::find(f.begin(), f.end(), format) != f.end() && usable(p)) out.push_back(p);
   }
   return out;
 }

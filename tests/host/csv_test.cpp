@@ -2,6 +2,11 @@
 #include "secmlops/host/model_eval.hpp"
 #include "secmlops/host/model_io.hpp"
 
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -44,6 +49,57 @@ TEST(Csv, BadRowsNameLineAndColumn) {
   CsvLimits small;
   small.max_line_bytes = 8;
   EXPECT_THROW(parse_csv("a,b\n1,22222222222\n", "d.csv", small), DataError);
+}
+
+TEST(Csv, NumbersReadAsStrtodReadsThem) {
+  // The fast reading must accept exactly what strtod accepts, with the same value.
+  for (const char* text : {"0", "-0", "1", "+1", " 2.5\t", "1e-7", "1E+300", "0x1p3", "0X1.8P1", ".5", "5.",
+                           "-.5e-3", "4.9406564584124654e-324", "2.2250738585072014e-308", "1e-400", "1e400",
+                           "0e999999", "0.000e-5", "1.7976931348623157e308", "0.1", "3.14159265358979323846",
+                           "nan", "inf", "-Infinity", "", " ", "1,5", "1 2", "--1", "1e", "e1", "0x", "12abc"}) {
+    std::string t(text);
+    size_t b = t.find_first_not_of(" \t"), e = t.find_last_not_of(" \t");
+    std::string trimmed = b == std::string::npos ? "" : t.substr(b, e - b + 1);
+    errno = 0;
+    char* end = nullptr;
+    double expected = std::strtod(trimmed.c_str(), &end);
+    bool ok = !trimmed.empty() && end == trimmed.c_str() + trimmed.size() && errno != ERANGE && std::isfinite(expected);
+    double got = -1;
+    EXPECT_EQ(parse_csv_number(t, got), ok) << text;
+    if (ok) {
+      EXPECT_EQ(std::memcmp(&got, &expected, sizeof got), 0) << text;  // same bits, sign of zero too
+    }
+  }
+}
+
+TEST(Csv, QuotedCellsAreUnescapedInPlace) {
+  auto t = parse_csv("a,b,c\n\"x,\"\"y\"\"\",\"\"\"\",\"q\"r\"s\n \"k\",\"\",z\n", "d.csv");
+  ASSERT_EQ(t.rows.size(), 2u);
+  EXPECT_EQ(t.rows[0][0], "x,\"y\"");
+  EXPECT_EQ(t.rows[0][1], "\"");
+  EXPECT_EQ(t.rows[0][2], "qr\"s");  // after the closing quote the rest belongs to the cell
+  EXPECT_EQ(t.rows[1][0], " \"k\"");  // a quote opens a quoted part only at the cell's start
+  EXPECT_EQ(t.rows[1][1], "");
+  EXPECT_EQ(t.rows[1][2], "z");
+  size_t cells = 0;
+  for (const auto& row : t.rows) cells += row.size();
+  EXPECT_EQ(cells, 6u);
+}
+
+TEST(Csv, NumbersWriteInTheirShortestExactForm) {
+  std::string out;
+  for (double v : {0.1, 1e-7, -2.5, 1.0 / 3, 123456789.0, 5e-324}) {
+    out.clear();
+    append_number(out, v);
+    double back = 0;
+    ASSERT_TRUE(parse_csv_number(out, back) || v == 5e-324) << out;
+    if (v != 5e-324) {
+      EXPECT_EQ(back, v) << out;
+    }
+  }
+  out.clear();
+  append_number(out, 0.05);
+  EXPECT_EQ(out, "0.05");
 }
 
 TEST(Csv, MissingColumnListsColumns) {

@@ -1,11 +1,16 @@
 // Loading plugin libraries: the valid ones load, each broken one is refused with a one-line
 // reason naming the file, and the host keeps working with the others.
 #include "secmlops/host/registry.hpp"
+#include "support/temp_dir.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <fstream>
+#include <map>
+#include <set>
 
 namespace secmlops::host {
 namespace {
@@ -174,6 +179,122 @@ TEST(Registry, LibraryStaysLoadedWhileAPluginLives) {
   EXPECT_EQ(kept->version(), "1.0.0");
   Instance inst(*kept, {});
   EXPECT_NE(inst.raw(), nullptr);
+}
+
+// ---- the descriptor catalogue: libraries loaded at their first use ----
+
+std::set<std::string> names(const Registry& r) {
+  std::set<std::string> out;
+  for (const auto& p : r.plugins()) out.insert(std::string(kind_name(p.kind())) + ":" + p.name() + " " + p.version());
+  return out;
+}
+
+std::map<std::string, std::string> refusals(const Registry& r) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : r.errors()) out[e.library.filename().string()] = e.reason;
+  return out;
+}
+
+// A plugin folder with copies of fixture libraries.
+std::filesystem::path plugin_dir(const test::TempDir& d, const std::vector<std::string>& libs) {
+  auto dir = d.path() / "plugins";
+  std::filesystem::create_directories(dir);
+  for (const auto& l : libs) std::filesystem::copy_file(fixture(l), dir / fixture(l).filename());
+  return dir;
+}
+
+TEST(RegistryCatalogue, AnswersAsLoadingEverythingDoes) {
+  test::TempDir d;
+  const auto catalogue = d.path() / "cache" / "catalogue.json";
+  Registry eager;
+  eager.load_directories({SECMLOPS_FIXTURE_PLUGIN_DIR});
+  for (int pass = 0; pass < 2; ++pass) {  // the first writes the catalogue, the second reads it
+    Registry lazy;
+    lazy.catalogue_directories({SECMLOPS_FIXTURE_PLUGIN_DIR}, catalogue);
+    EXPECT_TRUE(std::filesystem::exists(catalogue));
+    lazy.initialise_all();
+    EXPECT_EQ(names(lazy), names(eager)) << "pass " << pass;
+    EXPECT_EQ(refusals(lazy), refusals(eager)) << "pass " << pass;
+    auto legacy = lazy.find(SECMLOPS_KIND_SCANNER, "legacy-v1-0");
+    ASSERT_TRUE(legacy);
+    EXPECT_EQ(legacy->abi_version(), "1.0");
+    EXPECT_EQ(legacy->license(), "");
+  }
+}
+
+TEST(RegistryCatalogue, InitRunsAtFirstUse) {
+  test::TempDir d;
+  auto dir = plugin_dir(d, {"broken-init-fails", "fixture-cpp"});
+  for (int pass = 0; pass < 2; ++pass) {
+    Registry r;
+    r.catalogue_directories({dir}, d.path() / "catalogue.json");
+    // Listed from their descriptors; the failing init has not run yet.
+    EXPECT_TRUE(r.errors().empty()) << pass;
+    EXPECT_TRUE(std::any_of(r.plugins().begin(), r.plugins().end(),
+                            [](const Plugin& p) { return p.name() == "broken-init-fails"; }));
+    auto model = r.find(SECMLOPS_KIND_MODEL, "fixture-model");
+    ASSERT_TRUE(model);
+    Instance inst(*model, {});
+    EXPECT_NE(inst.raw(), nullptr);
+    EXPECT_TRUE(r.errors().empty()) << "using one library initialised another";
+    // The first lookup that returns it runs its init, which refuses it.
+    EXPECT_FALSE(r.find(SECMLOPS_KIND_SCANNER, "broken-init-fails"));
+    ASSERT_EQ(r.errors().size(), 1u);
+    EXPECT_THAT(r.errors()[0].reason, HasSubstr("init failed (IO): signature database not found"));
+    auto scanners = r.by_kind(SECMLOPS_KIND_SCANNER);
+    EXPECT_FALSE(scanners.empty());
+    for (const auto& p : scanners) EXPECT_NE(p.name(), "broken-init-fails");
+    EXPECT_EQ(r.errors().size(), 1u);  // recorded once
+  }
+}
+
+TEST(RegistryCatalogue, AChangedLibraryIsReadAgain) {
+  test::TempDir d;
+  auto dir = plugin_dir(d, {"fixture-c"});
+  const auto catalogue = d.path() / "catalogue.json";
+  {
+    Registry r;
+    r.catalogue_directories({dir}, catalogue);
+    EXPECT_TRUE(r.find(SECMLOPS_KIND_SCANNER, "fixture-c"));
+  }
+  // Another library under the same file name.
+  std::filesystem::copy_file(fixture("fixture-cpp"), dir / fixture("fixture-c").filename(),
+                             std::filesystem::copy_options::overwrite_existing);
+  Registry r;
+  r.catalogue_directories({dir}, catalogue);
+  EXPECT_FALSE(r.find(SECMLOPS_KIND_SCANNER, "fixture-c"));
+  EXPECT_TRUE(r.find(SECMLOPS_KIND_MODEL, "fixture-model"));
+  EXPECT_TRUE(r.errors().empty());
+}
+
+TEST(RegistryCatalogue, AnEntryThatNoLongerMatchesItsLibraryIsRefusedAtFirstUse) {
+  test::TempDir d;
+  auto dir = plugin_dir(d, {"fixture-c"});
+  const auto catalogue = d.path() / "catalogue.json";
+  {
+    Registry r;
+    r.catalogue_directories({dir}, catalogue);
+  }
+  // The file is unchanged, its entry is not: the library must not be taken for what it says.
+  nlohmann::json j;
+  std::ifstream(catalogue) >> j;
+  for (auto& [path, entry] : j["libraries"].items()) entry["plugins"][0]["name"] = "forged";
+  std::ofstream(catalogue, std::ios::trunc) << j.dump();
+  Registry r;
+  r.catalogue_directories({dir}, catalogue);
+  EXPECT_FALSE(r.find(SECMLOPS_KIND_SCANNER, "forged"));
+  ASSERT_EQ(r.errors().size(), 1u);
+  EXPECT_THAT(r.errors()[0].reason, HasSubstr("changed since its descriptors were catalogued"));
+}
+
+TEST(RegistryCatalogue, AMalformedCatalogueIsIgnored) {
+  test::TempDir d;
+  auto dir = plugin_dir(d, {"fixture-c"});
+  auto catalogue = d.write("catalogue.json", "{\"host\": 7, \"libraries\": [");
+  Registry r;
+  r.catalogue_directories({dir}, catalogue);
+  EXPECT_TRUE(r.find(SECMLOPS_KIND_SCANNER, "fixture-c"));
+  EXPECT_TRUE(r.errors().empty());
 }
 
 }  // namespace

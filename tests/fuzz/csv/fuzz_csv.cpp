@@ -4,10 +4,15 @@
 // besides success.
 #include "secmlops/host/csv.hpp"
 
+#include <cerrno>
+#include <cmath>
 #include <cstddef>
+#include <cstdlib>
+#include <cstring>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 using namespace secmlops::host;
@@ -39,6 +44,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       for (const auto& cell : labels) (void)csv_escape(cell);
     }
     if (t.has_header && !t.header.empty()) (void)t.column(t.header.back());
+    // The fast number reading accepts exactly what strtod accepts, with the same bits.
+    for (size_t r = 0; r < t.rows.size(); ++r)
+      for (size_t c = 0; c < t.fields; ++c) {
+        const std::string_view cell = t.rows.cell(r, c);
+        const size_t b = cell.find_first_not_of(" \t"), e = cell.find_last_not_of(" \t");
+        const std::string trimmed = b == std::string_view::npos ? "" : std::string(cell.substr(b, e - b + 1));
+        errno = 0;
+        char* end = nullptr;
+        const double expected = std::strtod(trimmed.c_str(), &end);
+        const bool ok = !trimmed.empty() && end == trimmed.c_str() + trimmed.size() && errno != ERANGE &&
+                        std::isfinite(expected);
+        double got = 0;
+        if (parse_csv_number(cell, got) != ok || (ok && std::memcmp(&got, &expected, sizeof got) != 0))
+          __builtin_trap();
+      }
   } catch (const DataError&) {
   } catch (const std::length_error&) {
   }

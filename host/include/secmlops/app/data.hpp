@@ -21,6 +21,8 @@ struct Table {
   std::vector<std::string> labels;    // class names per row; empty without a label column
   std::vector<int32_t> label_numbers; // matrix input: the class numbers as given
   v1::DatasetRecord record;           // digest, shape, lineage
+  std::string label_column;           // the CSV's label column by name ("" without one)
+  bool described = true;              // record complete (Provenance::full or after describe())
 };
 
 enum class LabelRule {
@@ -28,11 +30,22 @@ enum class LabelRule {
   last_by_default,    // training: csv.label_column, else the last column
 };
 
+// How much of a CSV's DatasetRecord loading fills: all of it (schema with column statistics,
+// privacy, classes), or what identifies the data (name, path, source, digest, shape) — for
+// operations that report no more; describe() completes it later.
+enum class Provenance { full, digest };
+
 // Reads CsvData (csv.path through env.files, or csv.text). With `feature_names` the features are
 // those columns by name (a model's recorded inputs); otherwise every column but the label.
 // Throws host::DataError naming the file, line and column; AppError for access and size.
 Table load_csv(const Environment& env, const v1::CsvData& csv, LabelRule rule,
-               const std::vector<std::string>& feature_names = {});
+               const std::vector<std::string>& feature_names = {}, Provenance provenance = Provenance::full);
+
+// Completes the DatasetRecord of a table loaded with Provenance::digest.
+void describe(Table& t);
+// The complete record of the table, which is only read (so it may run on another thread while
+// others read the table too).
+v1::DatasetRecord described_record(const Table& t);
 
 // A matrix with class numbers (gRPC), validated (shape, finite values, the size limit); labels
 // become their decimal names. `what` names the field in errors.
@@ -42,7 +55,8 @@ Table load_matrix(const Environment& env, const v1::Matrix& m, const std::vector
 // The matrix the request carries: features (+labels) or csv, exactly one of them.
 Table load_request_data(const Environment& env, const v1::Matrix* features,
                         const std::vector<int32_t>& labels, const v1::CsvData* csv, LabelRule rule,
-                        const std::vector<std::string>& feature_names = {});
+                        const std::vector<std::string>& feature_names = {},
+                        Provenance provenance = Provenance::full);
 
 // The request's data as input of model `m`: columns by the model's feature names, the width
 // checked against the model.
@@ -58,5 +72,8 @@ void require_finite(const host::DenseMatrix& m, const char* what);
 
 // Shortest text that reads back as the same double ("0.05", "1e-07").
 std::string format_number(double v);
+
+// A CSV file written at once from one buffer; throws AppError naming `what` when it fails.
+void write_text_file(const std::filesystem::path& path, std::string_view text, const char* what);
 
 }  // namespace secmlops::app

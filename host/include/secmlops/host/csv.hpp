@@ -7,6 +7,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace secmlops::host {
@@ -28,9 +29,66 @@ struct CsvLimits {
   uint64_t max_cells = UINT64_MAX;
 };
 
+struct CsvTable;
+enum class CsvHeader;
+CsvTable parse_csv(std::string&& content, const std::string& source, const CsvLimits& limits,
+                   CsvHeader header);
+
 // Whether the first non-blank record names the columns (CLI files) or is already data
 // (headerless uploads, whose columns are known by position only).
 enum class CsvHeader { present, absent };
+
+// The data records of a CSV file as text cells, all in one buffer: rows[r][c] is a view of the
+// cell's text (quotes removed) that lives as long as the table. No allocation per cell.
+class CsvCells {
+ public:
+  class Row {
+   public:
+    Row(const CsvCells& cells, size_t row) : cells_(&cells), row_(row) {}
+    [[nodiscard]] std::string_view operator[](size_t column) const { return cells_->cell(row_, column); }
+    [[nodiscard]] size_t size() const { return cells_->fields_; }
+
+   private:
+    const CsvCells* cells_;
+    size_t row_;
+  };
+  class Iterator {
+   public:
+    Iterator(const CsvCells& cells, size_t row) : cells_(&cells), row_(row) {}
+    Row operator*() const { return {*cells_, row_}; }
+    Iterator& operator++() {
+      ++row_;
+      return *this;
+    }
+    bool operator!=(const Iterator& o) const { return row_ != o.row_; }
+
+   private:
+    const CsvCells* cells_;
+    size_t row_;
+  };
+
+  [[nodiscard]] size_t size() const { return fields_ ? bounds_.size() / fields_ : 0; }
+  [[nodiscard]] bool empty() const { return bounds_.empty(); }
+  [[nodiscard]] Row operator[](size_t row) const { return {*this, row}; }
+  [[nodiscard]] Iterator begin() const { return {*this, 0}; }
+  [[nodiscard]] Iterator end() const { return {*this, size()}; }
+  // The bytes the cells are views of: the parsed text itself when it held no quote.
+  [[nodiscard]] std::string_view buffer() const { return text_; }
+  [[nodiscard]] std::string_view cell(size_t row, size_t column) const {
+    const Span& s = bounds_[row * fields_ + column];
+    return {text_.data() + s.offset, s.length};
+  }
+
+ private:
+  friend CsvTable parse_csv(std::string&&, const std::string&, const CsvLimits&, CsvHeader);
+  struct Span {
+    uint64_t offset;
+    uint64_t length;
+  };
+  std::string text_;          // the file's bytes; quoted cells unescaped in place
+  std::vector<Span> bounds_;  // row-major, `fields_` per row
+  size_t fields_ = 0;
+};
 
 // A CSV file as text cells: a header row (unless CsvHeader::absent), then records with exactly
 // as many fields (as the first record, without a header). Fields may be double-quoted ("" is a
@@ -40,7 +98,7 @@ struct CsvTable {
   bool has_header = true;
   std::vector<std::string> header;  // empty when has_header is false
   size_t fields = 0;                // fields of every record
-  std::vector<std::vector<std::string>> rows;
+  CsvCells rows;
   std::vector<uint64_t> line;  // line number of each row
 
   // Index of a header column; throws DataError listing the columns when absent.
@@ -64,6 +122,9 @@ struct CsvTable {
 CsvTable read_csv(const std::filesystem::path& path, const CsvLimits& limits = {});
 CsvTable parse_csv(const std::string& content, const std::string& source, const CsvLimits& limits = {},
                    CsvHeader header = CsvHeader::present);
+// The same, keeping `content` as the table's cell buffer instead of a copy.
+CsvTable parse_csv(std::string&& content, const std::string& source, const CsvLimits& limits = {},
+                   CsvHeader header = CsvHeader::present);
 
 // Maps label text to class indices 0..k-1. Classes are sorted numerically when every label is
 // a number ("2" < "10"), lexicographically otherwise, so the encoding does not depend on row
@@ -85,6 +146,14 @@ class LabelEncoder {
 };
 
 // Writes CSV cells, quoting when needed.
-std::string csv_escape(const std::string& cell);
+std::string csv_escape(std::string_view cell);
+
+// Reads a number as the CSV loader does: blanks and tabs around it ignored, otherwise the whole
+// text a finite double within range (strtod's syntax: a sign, decimal or hexadecimal, exponent).
+// False for anything else, including overflow and underflow.
+bool parse_csv_number(std::string_view text, double& out);
+
+// Appends the shortest text that reads back as the same double ("0.05", "1e-07").
+void append_number(std::string& out, double v);
 
 }  // namespace secmlops::host

@@ -24,6 +24,7 @@ struct DatasetRecordOptions {
   std::map<std::string, std::string> parameters;
   std::vector<std::string> parent_digests;
   std::vector<std::string> transformations;
+  std::string sha256;            // the digest of the bytes when already known (raw_bytes then unread)
   size_t max_distinct = 10000;   // distinct values are counted up to this cap
   size_t category_max = 20;      // a text column with at most this many distinct values is "category"
 };

@@ -19,31 +19,54 @@ struct OptionSpec {
   std::string help;
 };
 
-// One plugin of a loaded library. Copies share the library, which stays loaded while any copy
-// or any instance created from it lives.
+// What a descriptor says about its plugin, as plain data: read once from a loaded library, or
+// from the registry's descriptor catalogue without loading it.
+struct PluginFacts {
+  std::string name, version, description, license;
+  secmlops_kind kind = SECMLOPS_KIND_SCANNER;
+  uint32_t abi_major = 0, abi_minor = 0;
+  uint64_t capability_bits = 0;             // the descriptor's SECMLOPS_CAP_* bits
+  std::vector<std::string> capabilities;  // the functions it provides ("fit", "probe", …)
+  std::vector<std::string> formats;       // scanners only
+
+  // Reads a descriptor the loader has checked.
+  static PluginFacts of(const secmlops_plugin_descriptor& d);
+  bool operator==(const PluginFacts&) const = default;
+};
+
+// One plugin of a library. Copies share the library, which stays loaded while any copy or any
+// instance created from it lives. Name, kind and the other facts never load the library; the
+// descriptor does: a library known from the descriptor catalogue is opened and initialised at
+// its first use (PluginError when it is refused then).
 class Plugin {
  public:
+  // A plugin of an opened library (index = its position in the library table).
   Plugin(std::shared_ptr<LoadedLibrary> library, const secmlops_plugin_descriptor* descriptor);
+  Plugin(std::shared_ptr<LoadedLibrary> library, uint32_t index, std::shared_ptr<const PluginFacts> facts);
 
-  [[nodiscard]] const std::string& name() const { return name_; }
-  [[nodiscard]] secmlops_kind kind() const { return static_cast<secmlops_kind>(d_->kind); }
-  [[nodiscard]] std::string version() const { return d_->version ? d_->version : ""; }
-  [[nodiscard]] std::string description() const { return d_->description ? d_->description : ""; }
-  [[nodiscard]] std::string license() const;
+  [[nodiscard]] const std::string& name() const { return facts_->name; }
+  [[nodiscard]] secmlops_kind kind() const { return facts_->kind; }
+  [[nodiscard]] const std::string& version() const { return facts_->version; }
+  [[nodiscard]] const std::string& description() const { return facts_->description; }
+  [[nodiscard]] const std::string& license() const { return facts_->license; }
   // The options `create` understands, or nullopt when the plugin does not declare them (built
-  // against ABI 1.0/1.1, or declaring nothing): its configuration is then passed through.
+  // against ABI 1.0-1.2, or declaring nothing): its configuration is then passed through. Reads
+  // the descriptor, so it loads a catalogued library.
   [[nodiscard]] std::optional<std::vector<OptionSpec>> options() const;
   [[nodiscard]] std::string abi_version() const;
-  [[nodiscard]] std::vector<std::string> capabilities() const;
-  [[nodiscard]] std::vector<std::string> formats() const;
+  [[nodiscard]] const std::vector<std::string>& capabilities() const { return facts_->capabilities; }
+  [[nodiscard]] const std::vector<std::string>& formats() const { return facts_->formats; }
+  [[nodiscard]] uint64_t capability_bits() const { return facts_->capability_bits; }
+  [[nodiscard]] const PluginFacts& facts() const { return *facts_; }
   [[nodiscard]] const std::filesystem::path& library_path() const;
-  [[nodiscard]] const secmlops_plugin_descriptor& descriptor() const { return *d_; }
+  // Loads and initialises the library on first use; throws PluginError when it is refused.
+  [[nodiscard]] const secmlops_plugin_descriptor& descriptor() const;
   [[nodiscard]] const std::shared_ptr<LoadedLibrary>& library() const { return lib_; }
 
  private:
   std::shared_ptr<LoadedLibrary> lib_;
-  const secmlops_plugin_descriptor* d_;
-  std::string name_;
+  uint32_t index_;
+  std::shared_ptr<const PluginFacts> facts_;
 };
 
 // An instance of a plugin for one job; destroys itself and keeps its library loaded.
