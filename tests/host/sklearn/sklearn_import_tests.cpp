@@ -223,7 +223,8 @@ TEST(SklearnImport, ImportedModelsAreAttackedAsArtDoes) {
     auto csv = read_csv(fixture(spec["data"].get<std::string>() + "_test.csv"));
     std::vector<int32_t> y;
     for (uint64_t r = 0; r < rows; ++r) {
-      const std::string& label = csv.rows[r].back();
+      const auto row = csv.rows[r];
+      const std::string label(row[row.size() - 1]);
       auto it = std::find(model.class_labels.begin(), model.class_labels.end(), label);
       ASSERT_NE(it, model.class_labels.end()) << label;
       y.push_back(static_cast<int32_t>(it - model.class_labels.begin()));
