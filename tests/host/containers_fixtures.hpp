@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 
@@ -16,11 +19,15 @@ namespace secmlops::test {
 inline std::filesystem::path archive_fixture(const std::string& name) {
   static const std::filesystem::path dir = [] {
     namespace fs = std::filesystem;
-    fs::path d = fs::current_path() / "container-fixtures";
-    if (!fs::exists(d / "plain_stored.zip")) {
+    // The folder is named for the generator's content, so a build tree never keeps fixtures an
+    // older generator made.
+    const std::string script = SECMLOPS_SOURCE_DIR "/tests/fixtures/make_archive_fixtures.py";
+    std::ifstream in(script, std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    fs::path d = fs::current_path() / ("container-fixtures-" + std::to_string(std::hash<std::string>{}(text)));
+    if (!fs::exists(d)) {
       fs::path tmp = d.string() + ".tmp-" + std::to_string(::getpid());
-      auto r = run_command("/usr/bin/python3 " SECMLOPS_SOURCE_DIR "/tests/fixtures/make_archive_fixtures.py " +
-                           tmp.string());
+      auto r = run_command("/usr/bin/python3 " + script + " " + tmp.string());
       if (r.exit_code != 0) throw std::runtime_error("fixture generation failed");
       std::error_code ec;
       fs::rename(tmp, d, ec);
