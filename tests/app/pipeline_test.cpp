@@ -1,11 +1,13 @@
 // Pipelines as a user writes them: validation with file:line:column, the graph, parallel steps,
 // failures that stop only their dependents, cancellation, and nested MLflow runs.
+#include "secmlops/app/data.hpp"
 #include "secmlops/app/pipeline.hpp"
 #include "support/temp_dir.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -266,6 +268,61 @@ TEST(PipelineRun, MlflowParentRunWithOneNestedRunPerOperation) {
   EXPECT_EQ(children, 5u);
   EXPECT_EQ(runs, 6u);
   EXPECT_TRUE(names.count("pipeline small"));
+}
+
+TEST(PipelineRun, ScaledDatasetsRecordTheScalerFittedOnTheTrainPart) {
+  Fixture f;
+  test::TempDir d;
+  const char* spec = R"(steps:
+  - id: data
+    dataset:
+      generate: {samples: 200, features: 3, informative: 2, redundant: 0, class_sep: 3, seed: 4}
+      split: {test_size: 0.25, seed: 1}
+      scale: standard
+  - id: models
+    train: {data: data.train, models: [{name: lr, plugin: logreg}]}
+)";
+  auto report = app::run_pipeline(f.env, request(spec, d.path().string()));
+  for (const auto& s : report.steps()) ASSERT_EQ(s.status(), v1::STEP_OK) << s.id() << ": " << s.error();
+  const auto& data = step(report, "data");
+  ASSERT_EQ(data.datasets_size(), 4);
+  const auto &raw = data.datasets(0), &scaled = data.datasets(1), &train = data.datasets(2);
+  EXPECT_EQ(raw.name(), "data.raw");
+  EXPECT_EQ(scaled.name(), "data");
+  EXPECT_EQ(train.name(), "data.train");
+  ASSERT_EQ(scaled.lineage().parent_digests_size(), 1);
+  EXPECT_EQ(scaled.lineage().parent_digests(0), raw.sha256());
+  EXPECT_NE(scaled.sha256(), raw.sha256());
+  ASSERT_EQ(scaled.lineage().transformations_size(), 1);
+  EXPECT_THAT(scaled.lineage().transformations(0), HasSubstr("standard_scaler(fit on the train part"));
+  EXPECT_EQ(train.lineage().parent_digests(0), scaled.sha256());
+  EXPECT_EQ(train.rows(), 150u);
+
+  // The train part has mean 0 and population standard deviation 1 in every feature column, as
+  // StandardScaler fitted on it gives; the label column is untouched.
+  app::LocalFiles files;
+  v1::CsvData csv;
+  csv.set_path((d.path() / "data.train.csv").string());
+  csv.set_has_header(true);
+  csv.set_label_column("label");
+  auto t = app::load_csv(app::Environment{f.registry, files}, csv, app::LabelRule::none_unless_named);
+  ASSERT_EQ(t.x.cols, 3u);
+  for (size_t j = 0; j < t.x.cols; ++j) {
+    double mean = 0, sq = 0;
+    for (size_t r = 0; r < t.x.rows; ++r) mean += t.x(r, j);
+    mean /= static_cast<double>(t.x.rows);
+    for (size_t r = 0; r < t.x.rows; ++r) sq += (t.x(r, j) - mean) * (t.x(r, j) - mean);
+    EXPECT_NEAR(mean, 0.0, 1e-9) << j;
+    EXPECT_NEAR(std::sqrt(sq / static_cast<double>(t.x.rows)), 1.0, 1e-9) << j;
+  }
+  EXPECT_EQ(t.labels.size(), 150u);
+  EXPECT_GT(step(report, "models").models(0).train().accuracy(), 0.9);
+
+  auto bad = app::validate_pipeline(f.env, request("steps:\n  - id: d\n    dataset: {generate: {}, scale: robust}\n"));
+  EXPECT_FALSE(bad.valid());
+  std::string errors;
+  for (const auto& e : bad.errors()) errors += e + "\n";
+  EXPECT_THAT(errors, HasSubstr("scale must be standard or minmax"));
 }
 
 TEST(PipelineRun, ThirdPartyPluginsTakePartByName) {

@@ -320,6 +320,9 @@ DatasetStep read_dataset(MapReader& r) {
     s.read("seed", sp.seed);
     d.split = sp;
   }
+  r.read("scale", d.scale);
+  if (!d.scale.empty() && d.scale != "standard" && d.scale != "minmax")
+    r.errors().add(r.get("scale"), "scale must be standard or minmax");
   return d;
 }
 

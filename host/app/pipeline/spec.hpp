@@ -35,6 +35,7 @@ struct DatasetStep {
   std::optional<GenerateSpec> generate; // synthetic data
   std::string label = "label";
   std::optional<SplitSpec> split;       // also publishes <id>.train and <id>.test
+  std::string scale;                    // "standard" or "minmax", fitted on the training rows
 };
 
 struct ModelEntry {

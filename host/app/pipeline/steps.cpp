@@ -9,6 +9,8 @@
 
 #include <spdlog/fmt/fmt.h>
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <set>
 
@@ -52,6 +54,53 @@ std::string rows_text(const host::CsvTable& t, const std::vector<size_t>& rows) 
   out += "\n";
   for (size_t r : rows) {
     for (size_t c = 0; c < t.fields; ++c) out += (c ? "," : "") + host::csv_escape(t.rows[r][c]);
+    out += "\n";
+  }
+  return out;
+}
+
+// The table with every feature column scaled as scikit-learn's StandardScaler or MinMaxScaler
+// does (population standard deviation; a constant column keeps scale 1), the parameters fitted on
+// `fit_rows` (every row when null) and applied to every row; the label column is kept as text.
+std::string scaled_text(const Table& t, const std::string& kind, const std::vector<size_t>* fit_rows) {
+  const size_t n = t.x.rows, k = t.x.cols;
+  std::vector<size_t> all;
+  if (fit_rows == nullptr) {
+    all.resize(n);
+    for (size_t i = 0; i < n; ++i) all[i] = i;
+    fit_rows = &all;
+  }
+  if (fit_rows->empty()) fail(AppError::Code::invalid_argument, "scale: no rows to fit the scaler on");
+  std::vector<double> shift(k, 0.0), scale(k, 1.0);
+  for (size_t j = 0; j < k; ++j) {
+    if (kind == "standard") {
+      double mean = 0, m2 = 0, count = 0;
+      for (size_t r : *fit_rows) {  // Welford: one pass, stable for large offsets
+        const double v = t.x(r, j), d = v - mean;
+        mean += d / ++count;
+        m2 += d * (v - mean);
+      }
+      const double sd = std::sqrt(m2 / count);
+      shift[j] = mean;
+      scale[j] = sd > 0 ? sd : 1.0;
+    } else {
+      double lo = t.x((*fit_rows)[0], j), hi = lo;
+      for (size_t r : *fit_rows) lo = std::min(lo, t.x(r, j)), hi = std::max(hi, t.x(r, j));
+      shift[j] = lo;
+      scale[j] = hi > lo ? hi - lo : 1.0;
+    }
+  }
+  std::vector<int64_t> feature_of(t.csv.fields, -1);
+  for (size_t j = 0; j < k; ++j) feature_of[t.csv.column(t.features[j])] = static_cast<int64_t>(j);
+  std::string out;
+  for (size_t c = 0; c < t.csv.header.size(); ++c) out += (c ? "," : "") + host::csv_escape(t.csv.header[c]);
+  out += "\n";
+  for (size_t r = 0; r < n; ++r) {
+    for (size_t c = 0; c < t.csv.fields; ++c) {
+      if (c) out += ",";
+      if (int64_t j = feature_of[c]; j >= 0) out += format_number((t.x(r, j) - shift[j]) / scale[j]);
+      else out += host::csv_escape(t.csv.rows[r][c]);
+    }
     out += "\n";
   }
   return out;
@@ -164,11 +213,27 @@ void run_dataset(const StepContext& c, const DatasetStep& s, v1::StepResult& r) 
     path = c.env.files.resolve(s.csv);
     whole = record_of(c, path, s.label, c.step.id, &table);
   }
+  std::optional<host::Split> split;
+  if (s.split) split = host::train_test_split(table.csv.rows.size(), s.split->test_size, s.split->seed);
+  if (!s.scale.empty()) {
+    // The raw set stays on record as <id>.raw; <id> (and its split parts) are the scaled rows.
+    whole.set_name(c.step.id + ".raw");
+    *r.add_datasets() = whole;
+    path = c.out_dir / (c.step.id + ".scaled.csv");
+    write_text(path, scaled_text(table, s.scale, split ? &split->train : nullptr));
+    const std::string raw_digest = whole.sha256();
+    whole = record_of(c, path, s.label, c.step.id, &table);
+    whole.mutable_lineage()->add_parent_digests(raw_digest);
+    whole.mutable_lineage()->add_transformations(
+        fmt::format("{}_scaler(fit on {})", s.scale,
+                    split ? fmt::format("the train part of train_test_split(test_size={}, seed={})",
+                                        format_number(s.split->test_size), s.split->seed)
+                          : std::string("every row")));
+  }
   *r.add_datasets() = whole;
-  if (s.split) {
-    auto split = host::train_test_split(table.csv.rows.size(), s.split->test_size, s.split->seed);
-    for (const auto& [part, rows] : {std::pair<std::string, const std::vector<size_t>*>{"train", &split.train},
-                                     {"test", &split.test}}) {
+  if (split) {
+    for (const auto& [part, rows] : {std::pair<std::string, const std::vector<size_t>*>{"train", &split->train},
+                                     {"test", &split->test}}) {
       auto part_path = c.out_dir / (c.step.id + "." + part + ".csv");
       write_text(part_path, rows_text(table.csv, *rows));
       auto rec = record_of(c, part_path, s.label, c.step.id + "." + part);
