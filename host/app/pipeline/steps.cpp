@@ -48,10 +48,14 @@ v1::CsvData csv_of(const v1::DatasetRecord& d, bool with_label) {
 }
 
 // Writes the given rows of a CSV table (header first), the cells as read.
-std::string rows_text(const host::CsvTable& t, const std::vector<size_t>& rows) {
+std::string header_text(const host::CsvTable& t) {
   std::string out;
   for (size_t c = 0; c < t.header.size(); ++c) out += (c ? "," : "") + host::csv_escape(t.header[c]);
-  out += "\n";
+  return out + "\n";
+}
+
+std::string rows_text(const host::CsvTable& t, const std::vector<size_t>& rows) {
+  std::string out = header_text(t);
   for (size_t r : rows) {
     for (size_t c = 0; c < t.fields; ++c) out += (c ? "," : "") + host::csv_escape(t.rows[r][c]);
     out += "\n";
@@ -92,9 +96,7 @@ std::string scaled_text(const Table& t, const std::string& kind, const std::vect
   }
   std::vector<int64_t> feature_of(t.csv.fields, -1);
   for (size_t j = 0; j < k; ++j) feature_of[t.csv.column(t.features[j])] = static_cast<int64_t>(j);
-  std::string out;
-  for (size_t c = 0; c < t.csv.header.size(); ++c) out += (c ? "," : "") + host::csv_escape(t.csv.header[c]);
-  out += "\n";
+  std::string out = header_text(t.csv);
   for (size_t r = 0; r < n; ++r) {
     for (size_t c = 0; c < t.csv.fields; ++c) {
       if (c) out += ",";

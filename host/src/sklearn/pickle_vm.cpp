@@ -464,14 +464,7 @@ class Vm {
         push(make(K::Bytes));
         return;
       }
-      case Role::kTree: {
-        Value* v = make(K::Object);
-        v->object = std::make_unique<Object>();
-        v->object->cls = fn->s;
-        v->object->args = args;
-        push(v);
-        return;
-      }
+      case Role::kTree:
       case Role::kInert: {
         Value* v = make(K::Object);
         v->object = std::make_unique<Object>();
