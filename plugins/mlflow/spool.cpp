@@ -1,4 +1,4 @@
-#include "core/spool.hpp"
+#include "spool.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>

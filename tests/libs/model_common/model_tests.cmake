@@ -5,7 +5,7 @@ function(secmlops_model_test name)
   cmake_parse_arguments(T "" "" "SOURCES;LIBS;PLUGINS" ${ARGN})
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE GTest::gtest_main GTest::gmock secmlops::warnings secmlops::host ${T_LIBS})
-  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests ${CMAKE_SOURCE_DIR}/tests/plugins/model_common)
+  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests ${CMAKE_SOURCE_DIR}/tests/libs/model_common)
   target_compile_definitions(${name} PRIVATE
     SECMLOPS_PLUGIN_DIR="${SECMLOPS_PLUGIN_OUTPUT_DIR}"
     SECMLOPS_CLI="$<TARGET_FILE:secmlops>"

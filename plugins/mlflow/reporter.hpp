@@ -1,9 +1,9 @@
 #pragma once
 
-#include "core/deliver.hpp"
-#include "core/file_store.hpp"
-#include "core/settings.hpp"
-#include "core/spool.hpp"
+#include "deliver.hpp"
+#include "file_store.hpp"
+#include "settings.hpp"
+#include "spool.hpp"
 
 #include <condition_variable>
 #include <functional>

@@ -1,4 +1,4 @@
-#include "core/settings.hpp"
+#include "settings.hpp"
 
 #include <pwd.h>
 #include <unistd.h>

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "core/rest_store.hpp"
-#include "core/spool.hpp"
+#include "rest_store.hpp"
+#include "spool.hpp"
 
 #include <span>
 #include <string>

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "core/http.hpp"
-#include "core/run_plan.hpp"
+#include "http.hpp"
+#include "run_plan.hpp"
 
 #include <functional>
 #include <memory>

@@ -1,6 +1,6 @@
-#include "core/file_store.hpp"
+#include "file_store.hpp"
 
-#include "core/spool.hpp"
+#include "spool.hpp"
 
 #include <openssl/evp.h>
 

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "core/rest_store.hpp"
-#include "core/run_plan.hpp"
+#include "rest_store.hpp"
+#include "run_plan.hpp"
 
 #include <chrono>
 #include <filesystem>

@@ -1,4 +1,4 @@
-#include "core/http.hpp"
+#include "http.hpp"
 
 #include <curl/curl.h>
 #include <nlohmann/json.hpp>

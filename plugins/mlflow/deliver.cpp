@@ -1,4 +1,4 @@
-#include "core/deliver.hpp"
+#include "deliver.hpp"
 
 #include <filesystem>
 

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "core/run_plan.hpp"
+#include "run_plan.hpp"
 
 #include <filesystem>
 #include <string>

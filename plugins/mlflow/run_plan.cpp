@@ -1,6 +1,6 @@
-#include "core/run_plan.hpp"
+#include "run_plan.hpp"
 
-#include "core/http.hpp"
+#include "http.hpp"
 
 #include <algorithm>
 #include <cctype>

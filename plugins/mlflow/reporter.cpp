@@ -1,4 +1,4 @@
-#include "core/reporter.hpp"
+#include "reporter.hpp"
 
 #include <unistd.h>
 

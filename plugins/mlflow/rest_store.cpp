@@ -1,4 +1,4 @@
-#include "core/rest_store.hpp"
+#include "rest_store.hpp"
 
 #include <chrono>
 #include <cmath>
