@@ -29,5 +29,6 @@ if command -v npm >/dev/null && [[ ! -d tests/clients/node/node_modules ]]; then
   npm ci --prefix tests/clients/node --no-audit --no-fund >/dev/null
 fi
 
-cmake --preset "$preset" >/dev/null
+# SECMLOPS_WERROR=ON in the environment (CI) turns warnings into errors.
+cmake --preset "$preset" ${SECMLOPS_WERROR:+-DSECMLOPS_WERROR=$SECMLOPS_WERROR} >/dev/null
 cmake --build --preset "$preset"
