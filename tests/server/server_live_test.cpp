@@ -536,7 +536,9 @@ TEST_F(Live, UnknownScannerOptionIsRefusedWithTheValidOnes) {
     auto s = reader->Finish();
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << key;
     EXPECT_THAT(s.error_message(), HasSubstr(want));
-    if (key == "fixture.levle") EXPECT_THAT(s.error_message(), HasSubstr("fixture.level (integer, fixture-c)"));
+    if (key == "fixture.levle") {
+      EXPECT_THAT(s.error_message(), HasSubstr("fixture.level (integer, fixture-c)"));
+    }
   }
 }
 
