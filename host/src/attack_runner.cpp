@@ -4,7 +4,7 @@ namespace secmlops::host {
 
 AttackOutput run_attack(const Plugin& attack, ModelSession& model, const DenseMatrix& x,
                         const std::vector<int32_t>& y, const KeyValues& params,
-                        std::shared_ptr<CancelToken> cancel) {
+                        const std::shared_ptr<CancelToken>& cancel) {
   if (attack.kind() != SECMLOPS_KIND_ATTACK)
     throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT, attack.name() + " is not an attack plugin");
   auto info = model.info();

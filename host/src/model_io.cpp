@@ -207,7 +207,7 @@ LoadedModel load_onnx(const Registry& registry, const std::vector<uint8_t>& byte
     for (const auto& plugin : registry.by_kind(SECMLOPS_KIND_MODEL))
       if ((!exporter || plugin.name() != first) && offer(plugin)) break;
   if (!out.session) {
-    if (first_error) throw *first_error;
+    if (first_error) throw PluginError(std::move(*first_error));
     throw PluginError(SECMLOPS_ERR_UNSUPPORTED,
                       source + ": no model plugin represents this ONNX graph (tried: " +
                           (tried.empty() ? std::string("none loaded") : tried) + ")");

@@ -72,14 +72,15 @@ double row_norm(const DenseMatrix& m, uint64_t r, const std::string& norm, const
 }  // namespace
 
 double empirical_robustness(const Plugin& fgsm, ModelSession& model, const DenseMatrix& x,
-                            const KeyValues& params, std::shared_ptr<CancelToken> cancel) {
+                            const KeyValues& params,
+                            const std::shared_ptr<CancelToken>& cancel) {
   KeyValues p = params;
   p.emplace_back("minimal", "true");
   // ART measures in the attack's own norm (crafter.norm): FGSM's default is L∞.
   std::string norm = "inf";
   for (const auto& [k, v] : params)
     if (k == "norm") norm = v == "2" || v == "l2" ? "2" : v == "1" || v == "l1" ? "1" : "inf";
-  auto out = run_attack(fgsm, model, x, {}, p, std::move(cancel));
+  auto out = run_attack(fgsm, model, x, {}, p, cancel);
   const auto clean = model.predict(x);
   const auto adv = model.predict(out.x_adv);
   double sum = 0;

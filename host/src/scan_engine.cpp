@@ -526,6 +526,7 @@ std::string declared_options_error(const Registry& registry,
     }
     if (known || !all_declare) continue;
     std::vector<std::string> valid;
+    valid.reserve(declared.size());
     for (const auto& [scanner, o] : declared)
       valid.push_back(o.name + " (" + option_type_name(o.type) + ", " + scanner + ")");
     std::sort(valid.begin(), valid.end());

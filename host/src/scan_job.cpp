@@ -146,7 +146,7 @@ secmlops_sibling_info stat_sibling_in(const std::filesystem::path& base_dir, con
 void add_host_finding(v1::FileReport& report, const std::vector<std::string>& members,
                       v1::Severity severity, const std::string& rule_id, const std::string& message,
                       std::optional<uint64_t> offset,
-                      std::vector<std::pair<std::string, std::string>> evidence) {
+                      const std::vector<std::pair<std::string, std::string>>& evidence) {
   auto* out = report.add_findings();
   out->set_rule_id(rule_id);
   out->set_severity(severity);

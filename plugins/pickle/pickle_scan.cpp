@@ -579,9 +579,8 @@ class Parser {
       module = first;
     } else if (sp == Special::kModuleAndName) {
       const V* a1 = item(args, 1);
-      std::string f0 = first;
       if (a1 == nullptr || !text(*a1, second)) return unresolved_resolver(gid, off, op);
-      module = f0;
+      module = first;
       name = second;
     } else {
       auto colon = first.find(':');

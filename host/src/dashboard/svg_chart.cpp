@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
 namespace secmlops::host::dashboard {
@@ -28,8 +29,13 @@ std::vector<double> ticks(double lo, double hi, int count) {
       break;
     }
   std::vector<double> out;
-  for (double v = std::ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step)
+  // An integer counter: adding step to a double would carry its rounding error tick to tick.
+  const double first = std::ceil(lo / step - 1e-9);
+  for (int64_t i = 0;; ++i) {
+    const double v = (first + static_cast<double>(i)) * step;
+    if (v > hi + step * 1e-9) break;
     out.push_back(std::abs(v) < step * 1e-9 ? 0.0 : v);
+  }
   return out;
 }
 

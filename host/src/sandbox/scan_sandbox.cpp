@@ -172,6 +172,7 @@ std::optional<ScanSandbox::Worker> ScanSandbox::start(std::string& why) {
                                    std::to_string(::getpid())};
   for (const auto& l : libraries_) args.push_back(l.string());
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   posix_spawn_file_actions_t actions;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <csignal>
 #include <ctime>
 #include <cstring>
@@ -25,6 +26,14 @@
 
 namespace secmlops::host::sandbox {
 namespace {
+
+// The host writes these numbers; anything else reads as -1 (refused), never as descriptor 0.
+int int_arg(const char* s) {
+  int v = -1;
+  const char* end = s + std::strlen(s);
+  auto [p, ec] = std::from_chars(s, end, v);
+  return ec == std::errc() && p == end ? v : -1;
+}
 
 class StreamingObserver final : public ScanObserver {
  public:
@@ -98,11 +107,11 @@ int run_scan_worker(int argc, char** argv) {
   std::vector<std::filesystem::path> libraries;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (i + 1 < argc && a == "--socket") sock = std::atoi(argv[++i]);
-    else if (i + 1 < argc && a == "--events") events = std::atoi(argv[++i]);
+    if (i + 1 < argc && a == "--socket") sock = int_arg(argv[++i]);
+    else if (i + 1 < argc && a == "--events") events = int_arg(argv[++i]);
     else if (i + 1 < argc && a == "--memory-bytes") memory_bytes = std::strtoull(argv[++i], nullptr, 10);
     else if (i + 1 < argc && a == "--log-level") level = argv[++i];
-    else if (i + 1 < argc && a == "--parent") parent = static_cast<pid_t>(std::atoi(argv[++i]));
+    else if (i + 1 < argc && a == "--parent") parent = static_cast<pid_t>(int_arg(argv[++i]));
     else libraries.emplace_back(a);
   }
   if (sock < 0) {

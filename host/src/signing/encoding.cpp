@@ -56,6 +56,7 @@ std::string base64_decode(std::string_view text) {
   uint32_t acc = 0;
   int bits = 0;
   for (unsigned char c : text) {
+    // NOLINTNEXTLINE(bugprone-signed-char-misuse): the table's -1 marks a byte outside the alphabet
     int v = value[c];
     if (v < 0) throw std::invalid_argument("base64 text holds a character outside the alphabet");
     acc = acc << 6 | static_cast<uint32_t>(v);

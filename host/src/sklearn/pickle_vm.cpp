@@ -158,7 +158,7 @@ class Vm {
         case 0x8d: push(text(K::Str, le(8))); break;                     // BINUNICODE8
         case 'C': push(text(K::Bytes, u8())); break;                     // SHORT_BINBYTES
         case 'B': push(text(K::Bytes, le(4))); break;                    // BINBYTES
-        case 0x8e: push(text(K::Bytes, le(8))); break;                   // BINBYTES8
+        case 0x8e:                                                       // BINBYTES8
         case 0x96: push(text(K::Bytes, le(8))); break;                   // BYTEARRAY8 (in-band buffer)
         case 'U': push(text(K::Bytes, u8())); break;                     // SHORT_BINSTRING
         case 'T': push(text(K::Bytes, le(4))); break;                    // BINSTRING
@@ -615,6 +615,7 @@ class Vm {
     if (arr.dtype.kind == 'O') {
       if (data->kind != K::List) fail("object array state without a list of elements");
       if (data->items.size() != count_of(arr)) fail("object array lists " + std::to_string(data->items.size()) + " elements for its shape");
+      // NOLINTNEXTLINE(bugprone-sizeof-expression): the array holds pointers to shared values
       charge(data->items.size() * sizeof(const Value*));  // a memo'd list may back many arrays
       arr.objects = data->items;
       arr.built = true;

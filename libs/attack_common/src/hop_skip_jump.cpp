@@ -90,7 +90,7 @@ void binary_search(Decision& adversarial, const RowMatrix& x, RowMatrix& x_adv,
     Eigen::RowVectorXd lo = x.row(i).array() - r, hi = x.row(i).array() + r;
     return x_adv.row(i).cwiseMax(lo).cwiseMin(hi);
   };
-  const double tol = norm == Norm::Inf ? theta : theta;
+  const double tol = theta;  // one stopping width for both norms (a is a fraction of the distance)
   for (int step = 0; step < 64; ++step) {
     std::vector<size_t> open;
     for (size_t k = 0; k < n; ++k)

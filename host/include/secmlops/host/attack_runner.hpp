@@ -16,6 +16,6 @@ struct AttackOutput {
 // the attack then uses the model's predictions. Throws PluginError on bad input or failure.
 AttackOutput run_attack(const Plugin& attack, ModelSession& model, const DenseMatrix& x,
                         const std::vector<int32_t>& y, const KeyValues& params,
-                        std::shared_ptr<CancelToken> cancel = nullptr);
+                        const std::shared_ptr<CancelToken>& cancel = nullptr);
 
 }  // namespace secmlops::host

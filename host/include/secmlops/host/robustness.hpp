@@ -23,7 +23,8 @@ double accuracy(const std::vector<int32_t>& predicted, const std::vector<int32_t
 // measured is the attack's: params["norm"] when given, else FGSM's default L∞ — as ART's metric
 // (crafter.norm) does.
 double empirical_robustness(const Plugin& fgsm, ModelSession& model, const DenseMatrix& x,
-                            const KeyValues& params, std::shared_ptr<CancelToken> cancel = nullptr);
+                            const KeyValues& params,
+                            const std::shared_ptr<CancelToken>& cancel = nullptr);
 
 struct AttackRequest {
   const Plugin* attack = nullptr;
