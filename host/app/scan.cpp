@@ -51,7 +51,8 @@ void add_scanners(const Environment& env, v1::ScanReport& report) {
     auto* info = report.add_scanners();
     info->set_name(name);
     info->set_kind(v1::SCANNER);
-    if (auto p = env.registry.find(SECMLOPS_KIND_SCANNER, name)) info->set_version(p->version());
+    // Sandboxed scanners ran in workers: the host knows their version without loading them.
+    if (auto p = env.registry.find_unloaded(SECMLOPS_KIND_SCANNER, name)) info->set_version(p->version());
   }
 }
 
