@@ -180,12 +180,6 @@ std::optional<Plugin> Registry::find(secmlops_kind kind, const std::string& name
   return std::nullopt;
 }
 
-std::optional<Plugin> Registry::find_unloaded(secmlops_kind kind, const std::string& name) const {
-  for (const auto& p : plugins_)
-    if (p.kind() == kind && p.name() == name) return p;
-  return std::nullopt;
-}
-
 std::vector<Plugin> Registry::scanners_for_format(const std::string& format) const {
   std::vector<Plugin> out;
   for (const auto& p : plugins_) {

@@ -91,6 +91,13 @@ bool handles_any(const Plugin& p) {
   return std::find(f.begin(), f.end(), "*") != f.end();
 }
 
+// How many files scan_paths scans at once (sandboxed: one worker each).
+unsigned parallel_width(const ScanOptions& options, bool sandboxed) {
+  if (!sandboxed) return 1;
+  return options.parallel_files != 0 ? options.parallel_files
+                                     : std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
+}
+
 // Runs one scanner over one stream and records the outcome in a StreamResult.
 void run_scanner(v1::FileReport& report, const std::shared_ptr<const Stream>& stream,
                  const std::vector<std::string>& members, const Plugin& scanner,
@@ -547,7 +554,7 @@ std::string ScanEngine::config_error() const {
   if (sandbox_) {
     // A cold pool (a command's first scan): every worker the scan may use starts now, from one
     // program start, and the check runs in the first one ready.
-    if (sandbox_->idle_workers() == 0) sandbox_->prewarm_async(parallel_width());
+    if (sandbox_->idle_workers() == 0) sandbox_->prewarm_async(parallel_width(options_, true));
     return sandbox_->config_error(options_);
   }
   if (auto e = declared_options_error(registry_, options_.scanner_config); !e.empty()) return e;
@@ -768,12 +775,6 @@ void ScanEngine::scan_opened(int fd, const std::filesystem::path& path, const st
   }
 }
 
-unsigned ScanEngine::parallel_width() const {
-  if (!sandbox_) return 1;
-  return options_.parallel_files != 0 ? options_.parallel_files
-                                      : std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
-}
-
 v1::ScanReport ScanEngine::scan_paths(const std::vector<std::filesystem::path>& paths,
                                       const std::function<void(const v1::FileReport&)>& on_file,
                                       const std::vector<std::string>& shown) const {
@@ -782,7 +783,7 @@ v1::ScanReport ScanEngine::scan_paths(const std::vector<std::filesystem::path>& 
   v1::ScanReport report;
   report.set_started_at(now_rfc3339());
   auto t0 = std::chrono::steady_clock::now();
-  const unsigned width = parallel_width();
+  const unsigned width = parallel_width(options_, sandbox_ != nullptr);
   {
     Queue out{*this, OrderedPipeline(width, [&](v1::FileReport fr) {
                 if (on_file) on_file(fr);

@@ -57,8 +57,6 @@ class Registry {
   // Lookups return plugins whose library is loaded and initialised.
   [[nodiscard]] std::vector<Plugin> by_kind(secmlops_kind kind) const;
   [[nodiscard]] std::optional<Plugin> find(secmlops_kind kind, const std::string& name) const;
-  // The same without loading the library: for its facts (name, version, formats) only.
-  [[nodiscard]] std::optional<Plugin> find_unloaded(secmlops_kind kind, const std::string& name) const;
   [[nodiscard]] std::vector<Plugin> scanners_for_format(const std::string& format) const;
 
  private:

@@ -96,8 +96,6 @@ class ScanEngine {
   void scan_directory(int dirfd, const std::filesystem::path& path, const std::filesystem::path& rel,
                       Queue& out) const;
   bool selected(const std::filesystem::path& path, const std::filesystem::path& rel) const;
-  // How many files scan_paths scans at once (sandboxed: one worker each).
-  [[nodiscard]] unsigned parallel_width() const;
   // Opens a path for scanning without blocking (beneath options_.roots when set); -errno.
   int open_for_scan(const std::filesystem::path& path) const;
   v1::FileReport scan_stream_in(std::shared_ptr<const Stream> stream, const std::string& display_name,
