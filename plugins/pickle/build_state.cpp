@@ -49,7 +49,7 @@ void PickleMachine::check_setstate_override(V state, uint64_t off) {
     if (n == nullptr || d.kind() != kDict) return;
     std::string key;
     for (uint32_t i = 0; i + 1 < n->count; i += 2)
-      if (string_text(cur_, containers_.at(*n, i), key) && is_hook(key)) {
+      if (string_text(cursor_, containers_.at(*n, i), key) && is_hook(key)) {
         findings_.report("PICKLE-SETSTATE-OVERRIDE", SECMLOPS_SEVERITY_HIGH,
                          "BUILD state sets the attribute '" + key +
                              "': a later BUILD or call on this object runs whatever it holds",

@@ -66,7 +66,7 @@ void PickleMachine::call_arguments(uint32_t gid, size_t how_many, V args, uint64
 
 // numpy.dtype and joblib's NumpyArrayWrapper: their arguments and BUILD state size arrays.
 V PickleMachine::record_call(uint32_t gid, V args) {
-  if (calls_.size() < s_.limits.max_tracked) {
+  if (calls_.size() < state_.limits.max_tracked) {
     calls_.push_back({gid, args, mk(kNone)});
     return mk(kObj, gid | (uint64_t{calls_.size()} << 24));
   }
@@ -85,7 +85,7 @@ V PickleMachine::resolve_getattr(uint32_t gid, V args, uint64_t off, uint8_t op)
   const V* target = containers_.item(args, 0);
   const V* attr = containers_.item(args, 1);
   std::string name;
-  if (target == nullptr || attr == nullptr || target->kind() != kGlobal || !string_text(cur_, *attr, name))
+  if (target == nullptr || attr == nullptr || target->kind() != kGlobal || !string_text(cursor_, *attr, name))
     return unresolved_resolver(gid, off, op);
   const auto& g = reach_.global(static_cast<uint32_t>(target->payload()));
   uint32_t id = reach_.intern(g.module, g.name.empty() ? name : g.name + "." + name);
@@ -97,13 +97,13 @@ V PickleMachine::resolve_getattr(uint32_t gid, V args, uint64_t off, uint8_t op)
 V PickleMachine::resolve_import(uint32_t gid, Special sp, V args, uint64_t off, uint8_t op) {
   const V* a0 = containers_.item(args, 0);
   std::string first, second;
-  if (a0 == nullptr || !string_text(cur_, *a0, first)) return unresolved_resolver(gid, off, op);
+  if (a0 == nullptr || !string_text(cursor_, *a0, first)) return unresolved_resolver(gid, off, op);
   std::string module, name;
   if (sp == Special::kImportModule) {
     module = first;
   } else if (sp == Special::kModuleAndName) {
     const V* a1 = containers_.item(args, 1);
-    if (a1 == nullptr || !string_text(cur_, *a1, second)) return unresolved_resolver(gid, off, op);
+    if (a1 == nullptr || !string_text(cursor_, *a1, second)) return unresolved_resolver(gid, off, op);
     module = first;
     name = second;
   } else {
@@ -140,7 +140,7 @@ void PickleMachine::nested_loader(uint32_t gid, V args, uint64_t off, uint8_t op
     return;
   }
   if (pickle_bytes_only) {
-    const uint8_t* h = cur_.need(start, std::min<uint64_t>(len, 2));
+    const uint8_t* h = cursor_.need(start, std::min<uint64_t>(len, 2));
     if (len < 2 || h == nullptr || h[0] != 0x80 || h[1] > 5) return;
   }
   nested(start, start + len, "argument of " + reach_.dotted(gid) + " at offset " + std::to_string(off), off, op);
@@ -148,17 +148,17 @@ void PickleMachine::nested_loader(uint32_t gid, V args, uint64_t off, uint8_t op
 
 // Scans bytes inside this pickle as a pickle stream of their own.
 bool PickleMachine::nested(uint64_t start, uint64_t end, const std::string& context, uint64_t off, uint8_t op) {
-  if (s_.depth + 1 > s_.limits.max_nesting) {
+  if (state_.depth + 1 > state_.limits.max_nesting) {
     findings_.report("PICKLE-LIMIT", SECMLOPS_SEVERITY_MEDIUM,
-                     "embedded pickle nested deeper than " + std::to_string(s_.limits.max_nesting) +
+                     "embedded pickle nested deeper than " + std::to_string(state_.limits.max_nesting) +
                          " levels was not analysed",
                      off, op);
-    s_.limit_hit = true;
+    state_.limit_hit = true;
     return false;
   }
-  ++s_.depth;
-  bool ok = scan_pickle_stream(s_, start, end, context);
-  --s_.depth;
+  ++state_.depth;
+  bool ok = scan_pickle_stream(state_, start, end, context);
+  --state_.depth;
   return ok;
 }
 

@@ -14,10 +14,10 @@ namespace secmlops::plugins::pickle::vm {
 
 void PickleMachine::joblib_array(const Call& wrapper, uint64_t off) {
   V st = wrapper.state;
-  const V* shape = containers_.dict_get(cur_, st, "shape");
-  const V* dtype = containers_.dict_get(cur_, st, "dtype");
+  const V* shape = containers_.dict_get(cursor_, st, "shape");
+  const V* dtype = containers_.dict_get(cursor_, st, "dtype");
   if (shape == nullptr || dtype == nullptr) joblib_unknown_size("state without shape or dtype", off);
-  const V* align = containers_.dict_get(cur_, st, "numpy_array_alignment_bytes");
+  const V* align = containers_.dict_get(cursor_, st, "numpy_array_alignment_bytes");
   uint64_t count = joblib_element_count(*shape, off);
   bool has_object = false;
   std::string typestr;
@@ -34,7 +34,7 @@ void PickleMachine::joblib_array(const Call& wrapper, uint64_t off) {
   if (count != 0 && itemsize > UINT64_MAX / count) joblib_unknown_size("array size overflows", off);
   uint64_t bytes = count * itemsize;
   if (align != nullptr && align->kind() == kInt) {
-    const uint8_t* p = cur_.need(pos_, 1);
+    const uint8_t* p = cursor_.need(pos_, 1);
     if (p == nullptr) joblib_unknown_size("file ends before the padding byte", off);
     pos_ += 1 + *p;
   }
@@ -77,7 +77,7 @@ uint64_t PickleMachine::joblib_itemsize(V dtype, bool& has_object, std::string& 
     joblib_unknown_size("dtype is not a numpy.dtype", off);
   const Call& dc = calls_[obj_call(dtype) - 1];
   const V* t0 = containers_.item(dc.args, 0);
-  if (t0 == nullptr || !string_text(cur_, *t0, typestr) || typestr.empty())
+  if (t0 == nullptr || !string_text(cursor_, *t0, typestr) || typestr.empty())
     joblib_unknown_size("dtype without a type string", off);
   uint64_t itemsize = 0;
   size_t i = 0;
@@ -94,14 +94,14 @@ uint64_t PickleMachine::joblib_itemsize(V dtype, bool& has_object, std::string& 
 
 // Object arrays are a complete pickle written inline: scan it, continue after its STOP.
 void PickleMachine::joblib_object_array(uint64_t off) {
-  ++s_.depth;
-  if (s_.depth > s_.limits.max_nesting) {
-    --s_.depth;
-    findings_.limit("joblib object arrays nested deeper than " + std::to_string(s_.limits.max_nesting), off,
+  ++state_.depth;
+  if (state_.depth > state_.limits.max_nesting) {
+    --state_.depth;
+    findings_.limit("joblib object arrays nested deeper than " + std::to_string(state_.limits.max_nesting), off,
                     op::kBuild);
   }
-  PickleResult r = parse_pickle(s_, pos_, end_, "joblib object array");
-  --s_.depth;
+  PickleResult r = parse_pickle(state_, pos_, end_, "joblib object array");
+  --state_.depth;
   if (!r.complete) throw Fatal{};
   pos_ = r.end;
 }

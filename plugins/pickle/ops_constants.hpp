@@ -50,7 +50,7 @@ namespace secmlops::plugins::pickle::vm {
     push(mk(kBigInt));
     return;
   }
-  const uint8_t* d = cur_.need(off, len);
+  const uint8_t* d = cursor_.need(off, len);
   int64_t v = 0;
   for (uint64_t i = 0; i < len; ++i) v |= int64_t{d[i]} << (8 * i);
   if (len > 0 && (d[len - 1] & 0x80)) v -= int64_t{1} << (8 * len);
@@ -76,9 +76,9 @@ inline void PickleMachine::op_string_line() {
   uint64_t nl = line_end(pos_ + 1);
   uint64_t len = nl - (pos_ + 1);
   V v = mk_ref(kStr, pos_ + 1, len, findings_.op == op::kString ? kEncEscaped : kEncRawUnicodeEscape);
-  if (s_.collect_strings) {
+  if (state_.collect_strings) {
     std::string t;
-    if (string_text(cur_, v, t)) s_.strings.push_back(t);
+    if (string_text(cursor_, v, t)) state_.strings.push_back(t);
   }
   push(v);
   pos_ = nl + 1;
@@ -90,7 +90,7 @@ inline void PickleMachine::op_string_line() {
   uint64_t h = op == op::kShortBinString || op == op::kShortBinUnicode ? 1 : op == op::kBinUnicode8 ? 8 : 4;
   auto [off, len] = payload(h);
   V v = mk_ref(kStr, off, len, kEncRaw);
-  if (s_.collect_strings && s_.strings.size() < s_.limits.max_tracked) [[unlikely]]
+  if (state_.collect_strings && state_.strings.size() < state_.limits.max_tracked) [[unlikely]]
     collect_string(v);
   push(v);
 }

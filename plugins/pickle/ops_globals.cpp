@@ -29,7 +29,7 @@ void PickleMachine::op_stack_global() {
   V name = pop();
   V module = pop();
   std::string m, n;
-  if (!string_text(cur_, module, m) || !string_text(cur_, name, n)) {
+  if (!string_text(cursor_, module, m) || !string_text(cursor_, name, n)) {
     findings_.report("PICKLE-UNRESOLVED-GLOBAL", SECMLOPS_SEVERITY_HIGH,
                      std::string("STACK_GLOBAL imports a name whose module (") + kind_name(module.kind()) +
                          ") or name (" + kind_name(name.kind()) +

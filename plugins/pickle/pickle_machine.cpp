@@ -19,8 +19,8 @@ PickleResult parse_pickle(ScanState& state, uint64_t start, uint64_t end, const 
 namespace vm {
 
 PickleMachine::PickleMachine(ScanState& state, uint64_t start, uint64_t end, const std::string& context)
-    : s_(state),
-      cur_(state.cursor),
+    : state_(state),
+      cursor_(state.cursor),
       pos_(start),
       end_(end),
       findings_(state, context),
@@ -102,29 +102,29 @@ inline bool PickleMachine::dispatch(OpBytes at) {
 }
 
 bool PickleMachine::loop() {
-  const uint64_t max_ops = s_.limits.max_opcodes;
-  const uint64_t every = std::max<uint32_t>(s_.limits.check_every, 1);
+  const uint64_t max_ops = state_.limits.max_opcodes;
+  const uint64_t every = std::max<uint32_t>(state_.limits.check_every, 1);
   // One countdown serves both periodic duties: a cancellation check every `every` opcodes and
   // the opcode limit (the countdown never runs past what is left of the budget).
   uint64_t ops = 0;  // opcodes accounted for by the countdowns started so far
   uint64_t countdown = 1;
-  if (s_.collect_strings) s_.strings.clear();
+  if (state_.collect_strings) state_.strings.clear();
   while (true) {
     if (--countdown == 0) [[unlikely]] {
-      if (ops > 0) s_.cursor.input().check_cancelled();
+      if (ops > 0) state_.cursor.input().check_cancelled();
       if (ops >= max_ops) findings_.limit("opcode limit of " + std::to_string(max_ops) + " exceeded", pos_, 0);
       countdown = std::min(every, max_ops - ops);
       ops += countdown;
     }
     // Fast path: most opcodes and their arguments fit in 10 bytes of the current window.
-    const uint8_t* p = cur_.need(pos_, 10);
+    const uint8_t* p = cursor_.need(pos_, 10);
     if (p == nullptr || pos_ >= end_) [[unlikely]] {
       if (pos_ >= end_) {
         findings_.op = 0;
         findings_.op_off = pos_;
         findings_.malformed("stream ends without STOP", pos_, 0);
       }
-      p = cur_.need(pos_, std::min<uint64_t>(end_ - pos_, 10));
+      p = cursor_.need(pos_, std::min<uint64_t>(end_ - pos_, 10));
     }
     // Before the opcode is taken: a frame overrun is the previous opcode's.
     if (pos_ >= frame_end_) [[unlikely]]
@@ -142,7 +142,7 @@ void PickleMachine::unknown_opcode() {
 }
 
 void PickleMachine::memo_limit() {
-  findings_.limit("memo limit of " + std::to_string(s_.limits.max_memo) + " entries exceeded", findings_.op_off,
+  findings_.limit("memo limit of " + std::to_string(state_.limits.max_memo) + " entries exceeded", findings_.op_off,
                   findings_.op);
 }
 

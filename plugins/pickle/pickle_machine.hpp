@@ -7,9 +7,10 @@
 //   op_arguments.hpp/.cpp     length-prefixed payloads and protocol-0 text lines
 //   ops_constants.hpp         numbers, strings, bytes
 //   ops_containers.hpp        tuples, lists, dicts, sets and their item opcodes
-//   ops_stack_memo.hpp        MARK, POP, DUP, PUT, GET
+//   ops_stack_memo.hpp        DUP, PUT, GET (MARK, POP, MEMOIZE are one line in the dispatch)
 //   ops_framing.cpp           PROTO, FRAME, STOP and the frame rules of the two unpicklers
-//   ops_globals.cpp           GLOBAL, STACK_GLOBAL, INST, EXT, REDUCE, NEWOBJ, OBJ, BUILD
+//   ops_globals.cpp           GLOBAL, STACK_GLOBAL, INST, EXT, REDUCE, NEWOBJ, OBJ, BUILD,
+//                             PERSID
 //   calls.cpp                 what a call reaches: resolvers, helpers that call their
 //                             arguments, nested loaders
 //   build_state.cpp           BUILD: monkey-patched globals, planted hooks
@@ -125,7 +126,7 @@ class PickleMachine {
   [[gnu::cold, gnu::noinline]] void frame_boundary();
   [[gnu::cold, gnu::noinline]] void frame_mismatch(const std::string& message);
 
-  // ---- globals, calls, BUILD (ops_globals.cpp, calls.cpp, build_state.cpp) ----
+  // ---- globals, calls, BUILD, persistent ids (ops_globals.cpp, calls.cpp, build_state.cpp) ----
   uint32_t import_named(uint64_t& name_nl);
   void op_global();
   void op_stack_global();
@@ -135,6 +136,8 @@ class PickleMachine {
   void op_obj();
   void op_inst();
   void op_build();
+  void op_persid_line();
+  void op_binpersid();
   V call(V callable, V args, uint64_t off, uint8_t op);
   V unresolved_call(V callable, uint64_t off, uint8_t op);
   void call_arguments(uint32_t gid, size_t how_many, V args, uint64_t off, uint8_t op);
@@ -153,14 +156,12 @@ class PickleMachine {
   uint64_t joblib_element_count(V shape, uint64_t off);
   uint64_t joblib_itemsize(V dtype, bool& has_object, std::string& typestr, uint64_t off);
   void joblib_object_array(uint64_t off);
-  void op_persid_line();
-  void op_binpersid();
   V persistent(V pid, uint64_t off, uint8_t op);
   void collect_storage(V pid);
   [[gnu::cold, gnu::noinline]] void collect_string(V v);
 
-  ScanState& s_;
-  Cursor& cur_;
+  ScanState& state_;
+  Cursor& cursor_;
   uint64_t pos_;  // the next opcode
   uint64_t end_;  // the pickle must end before this
   int protocol_ = 0;

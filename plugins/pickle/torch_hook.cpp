@@ -31,12 +31,12 @@ V PickleMachine::persistent(V pid, uint64_t off, uint8_t op) {
   // torch: ('storage', <StorageType>, key, location, numel) is resolved by torch's own
   // persistent_load into a storage; anything else is up to the loader.
   const V* tag = containers_.item(pid, 0);
-  if (tag != nullptr && string_equals(cur_, *tag, "storage")) {
-    if (s_.collect_storages) collect_storage(pid);
+  if (tag != nullptr && string_equals(cursor_, *tag, "storage")) {
+    if (state_.collect_storages) collect_storage(pid);
     return mk(kPers);
   }
   // torch legacy full-model saves: ('module', <class>, source_file, source) loads as the class.
-  if (tag != nullptr && string_equals(cur_, *tag, "module")) {
+  if (tag != nullptr && string_equals(cursor_, *tag, "module")) {
     const V* cls = containers_.item(pid, 1);
     if (cls != nullptr && cls->kind() == kGlobal) return *cls;
   }
@@ -55,17 +55,17 @@ void PickleMachine::collect_storage(V pid) {
   const V* type = containers_.item(pid, 1);
   const V* key = containers_.item(pid, 2);
   std::string k;
-  if (key != nullptr && string_text(cur_, *key, k) && s_.storages.size() < s_.limits.max_tracked) {
+  if (key != nullptr && string_text(cursor_, *key, k) && state_.storages.size() < state_.limits.max_tracked) {
     uint32_t es = 0;
     if (type != nullptr && type->kind() == kGlobal) es = storage_element_size(reach_.global(static_cast<uint32_t>(type->payload())).name);
-    s_.storages[k] = StorageInfo{es};
+    state_.storages[k] = StorageInfo{es};
   }
 }
 
 // A string of the storage-key pickle.
 void PickleMachine::collect_string(V v) {
   std::string t;
-  if (string_text(cur_, v, t)) s_.strings.push_back(t);
+  if (string_text(cursor_, v, t)) state_.strings.push_back(t);
 }
 
 }  // namespace secmlops::plugins::pickle::vm

@@ -7,6 +7,7 @@
 #include "pickle_findings.hpp"
 #include "pickle_value.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <string>
 #include <vector>
