@@ -341,18 +341,18 @@ void Forest::fit(const double* x, uint64_t rows, uint64_t cols, std::span<const 
 void Forest::pack() {
   narrow_.clear();
   wide_.clear();
-  if (n_features_ <= 256) narrow_.resize(trees_.size());
-  else wide_.resize(trees_.size());
-  for (size_t ti = 0; ti < trees_.size(); ++ti) {
-    const Tree& t = trees_[ti];
-    if (!narrow_.empty()) narrow_[ti].reserve(t.nodes());
-    else wide_[ti].reserve(t.nodes());
-    for (size_t i = 0; i < t.nodes(); ++i) {
-      if (!narrow_.empty())
-        narrow_[ti].push_back({t.threshold[i], t.left[i] * 256 + t.feature[i]});
-      else
-        wide_[ti].push_back({t.threshold[i], t.feature[i], t.left[i]});
-    }
+  for (const Tree& t : trees_) pack_tree(t, n_features_, narrow_, wide_);
+}
+
+void Forest::pack_tree(const Tree& t, uint64_t n_features, std::vector<std::vector<NarrowNode>>& narrow,
+                       std::vector<std::vector<WideNode>>& wide) {
+  const size_t n = t.nodes();
+  if (n_features <= 256) {
+    auto& nodes = narrow.emplace_back(n);
+    for (size_t i = 0; i < n; ++i) nodes[i] = {t.threshold[i], t.left[i] * 256 + t.feature[i]};
+  } else {
+    auto& nodes = wide.emplace_back(n);
+    for (size_t i = 0; i < n; ++i) nodes[i] = {t.threshold[i], t.feature[i], t.left[i]};
   }
 }
 
@@ -420,13 +420,16 @@ ForestStats Forest::stats() const {
 void Forest::assign(std::vector<Tree> trees, uint64_t n_features, uint32_t n_classes) {
   if (trees.empty()) invalid("the forest has no trees");
   if (n_features == 0 || n_classes == 0) invalid("the forest has no features or classes");
+  std::vector<std::vector<NarrowNode>> narrow;
+  std::vector<std::vector<WideNode>> wide;
+  std::vector<int> depth;  // reused from tree to tree
   for (size_t ti = 0; ti < trees.size(); ++ti) {
     Tree& t = trees[ti];
     const size_t n = t.nodes();
     const std::string where = "tree " + std::to_string(ti);
     if (n == 0 || t.feature.size() != n || t.left.size() != n || t.leaf.size() != n)
       invalid(where + ": inconsistent node arrays");
-    std::vector<int> depth(n, -1);
+    depth.assign(n, -1);
     depth[0] = 0;
     t.depth = 0;
     size_t leaves = 0;
@@ -454,11 +457,13 @@ void Forest::assign(std::vector<Tree> trees, uint64_t n_features, uint32_t n_cla
       }
     }
     if (t.values.size() != leaves * n_classes) invalid(where + ": class weight count does not match its leaves");
+    pack_tree(t, n_features, narrow, wide);  // while the tree is in the cache
   }
   trees_ = std::move(trees);
+  narrow_ = std::move(narrow);
+  wide_ = std::move(wide);
   n_features_ = n_features;
   n_classes_ = n_classes;
-  pack();
 }
 
 }  // namespace secmlops::plugins::random_forest
