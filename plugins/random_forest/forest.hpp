@@ -9,6 +9,7 @@
 #include <secmlops/sdk/plugin.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -74,6 +75,10 @@ class Forest {
 
   // Replaces the model (ONNX import); validates structure (indices, cycles, depth).
   void assign(std::vector<Tree> trees, uint64_t n_features, uint32_t n_classes);
+  // The same with trees made one at a time by make_tree(index, tree), in index order, each
+  // checked and packed as soon as it is made (while it is in the cache).
+  void assign(size_t n_trees, uint64_t n_features, uint32_t n_classes,
+              const std::function<void(size_t, Tree&)>& make_tree);
 
  private:
   // What a prediction step reads of a node, in one load. With at most 256 features the child

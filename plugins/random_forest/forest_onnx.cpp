@@ -146,14 +146,13 @@ Forest import_tree_arrays(const onnx::GraphProto& g, const onnx::NodeProto& n) {
   const size_t n_leaves = weights.n / C;
   if (starts.n < 2 || starts.n - 1 > kMaxTrees || starts[0] != 0 || starts[starts.n - 1] != static_cast<int64_t>(N))
     invalid_arrays("tree_starts does not cover the nodes");
-  std::vector<Tree> trees(starts.n - 1);
   size_t leaf_base = 0;  // leaves of the trees before this one
-  for (size_t ti = 0; ti < trees.size(); ++ti) {
+  Forest f;
+  f.assign(starts.n - 1, n_features, static_cast<uint32_t>(C), [&](size_t ti, Tree& t) {
     const int64_t b = starts[ti], e = starts[ti + 1];
     if (e <= b || e > static_cast<int64_t>(N)) invalid_arrays("tree_starts entry " + std::to_string(ti + 1) + " is out of order or beyond the nodes");
     const auto size = static_cast<size_t>(e - b);
     const auto base = static_cast<size_t>(b);
-    Tree& t = trees[ti];
     int32_t leaves = 0;
     if (!copy_in_layout(left, right, feature, threshold, base, size, t, leaves))
       leaves = relay_out(left, right, feature, threshold, ti, base, size, t);
@@ -168,10 +167,8 @@ Forest import_tree_arrays(const onnx::GraphProto& g, const onnx::NodeProto& n) {
     }
     if (!finite) invalid_arrays("leaf_weights holds a value that is not finite");
     leaf_base += static_cast<size_t>(leaves);
-  }
+  });
   if (leaf_base != n_leaves) invalid_arrays("leaf_weights has more rows than there are leaves");
-  Forest f;
-  f.assign(std::move(trees), n_features, static_cast<uint32_t>(C));
   return f;
 }
 

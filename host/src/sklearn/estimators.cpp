@@ -577,8 +577,11 @@ Graph mlp(const State& s, const std::optional<Affine>& scaler, size_t n_classes)
 // so x ≤ t and x ≤ down(t) agree for every float32 x.
 float float_below(double t) {
   auto f = static_cast<float>(t);
-  if (static_cast<double>(f) > t) f = std::nextafter(f, -std::numeric_limits<float>::infinity());
-  return f;
+  if (static_cast<double>(f) <= t) return f;
+  // The float below f, without a call per threshold (t is finite, so f is finite or +inf).
+  if (f == 0.0f) return -std::numeric_limits<float>::denorm_min();
+  const auto bits = std::bit_cast<uint32_t>(f);
+  return std::bit_cast<float>(f > 0 ? bits - 1 : bits + 1);
 }
 
 // One tree's arrays, read in place: the node records' fields and the values, element by element
