@@ -11,7 +11,6 @@
 #include <numeric>
 #include <random>
 #include <thread>
-#include <type_traits>
 
 namespace secmlops::plugins::random_forest {
 namespace {
@@ -360,14 +359,30 @@ void Forest::pack() {
 template <class Node>
 void Forest::predict_block(const std::vector<std::vector<Node>>& packed, const float* xf, uint64_t rows,
                            uint64_t cols, double* o) const {
-  std::vector<kernels::TreeView<Node>> views(trees_.size());
-  for (size_t ti = 0; ti < trees_.size(); ++ti)
-    views[ti] = {packed[ti].data(), trees_[ti].leaf.data(), trees_[ti].values.data(), trees_[ti].depth};
-  using namespace kernels;
-  if constexpr (std::is_same_v<Node, NarrowNode>)
-    SECMLOPS_DISPATCH(predict_narrow)(views.data(), views.size(), n_classes_, xf, rows, cols, o);
-  else
-    SECMLOPS_DISPATCH(predict_wide)(views.data(), views.size(), n_classes_, xf, rows, cols, o);
+  constexpr int kLanes = 16;  // rows walked together for instruction-level parallelism
+  const size_t C = n_classes_;
+  std::fill(o, o + rows * C, 0.0);
+  // With two classes only class 1 is summed (p0 = 1 - p1 below).
+  const size_t c0 = C == 2 ? 1 : 0;
+  for (size_t ti = 0; ti < trees_.size(); ++ti) {
+    const Tree& t = trees_[ti];
+    const Node* nodes = packed[ti].data();
+    for (uint64_t r = 0; r < rows; r += kLanes) {
+      const int lanes = static_cast<int>(std::min<uint64_t>(kLanes, rows - r));
+      int32_t node[kLanes] = {};
+      const float* row[kLanes];
+      for (int k = 0; k < kLanes; ++k) row[k] = xf + (r + static_cast<uint64_t>(k < lanes ? k : 0)) * cols;
+      for (int step = 0; step < t.depth; ++step)
+        for (int k = 0; k < kLanes; ++k) node[k] = nodes[node[k]].child(row[k]);
+      for (int k = 0; k < lanes; ++k) {
+        const double* v = t.values.data() + static_cast<size_t>(t.leaf[static_cast<size_t>(node[k])]) * C;
+        double* dst = o + (r + static_cast<uint64_t>(k)) * C;
+        for (size_t c = c0; c < C; ++c) dst[c] += v[c];
+      }
+    }
+  }
+  if (C == 2)
+    for (uint64_t r = 0; r < rows; ++r) o[2 * r] = 1.0 - o[2 * r + 1];
 }
 
 void Forest::predict_proba(const double* x, uint64_t rows, uint64_t cols, double* out,

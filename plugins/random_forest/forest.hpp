@@ -6,8 +6,6 @@
 // ONNX's TreeEnsembleClassifier BRANCH_LEQ on float input, so export → import is exact.
 #pragma once
 
-#include "forest_kernels.hpp"
-
 #include <secmlops/sdk/plugin.hpp>
 
 #include <cstdint>
@@ -78,8 +76,21 @@ class Forest {
   void assign(std::vector<Tree> trees, uint64_t n_features, uint32_t n_classes);
 
  private:
-  using NarrowNode = kernels::NarrowNode;
-  using WideNode = kernels::WideNode;
+  // What a prediction step reads of a node, in one load. With at most 256 features the child
+  // index and the feature share a word (8 bytes a node); otherwise 12 bytes.
+  // child(row) is the step of the walk described at Tree.
+  struct NarrowNode {
+    float threshold;
+    int32_t left_feature;  // left · 256 + feature (left is −1 for a single-leaf tree)
+    [[nodiscard]] int32_t child(const float* row) const {
+      return (left_feature >> 8) + !(row[left_feature & 255] <= threshold);
+    }
+  };
+  struct WideNode {
+    float threshold;
+    int32_t feature, left;
+    [[nodiscard]] int32_t child(const float* row) const { return left + !(row[feature] <= threshold); }
+  };
   void pack();
   template <class Node>
   void predict_block(const std::vector<std::vector<Node>>& packed, const float* xf, uint64_t rows,

@@ -1,6 +1,5 @@
 // Every instruction-set variant of the model kernels predicts what the portable one does, on the
 // same data, through the models' own entry points (secmlops/models/isa.hpp).
-#include "forest.hpp"
 #include "linear_svm.hpp"
 #include "logreg.hpp"
 #include "mlp.hpp"
@@ -105,20 +104,6 @@ TEST(IsaVariants, MlpPredictsAndDifferentiatesTheSame) {
   mlp.fit(models::ConstRowMap(data.x.data(), data.n, data.d), data.y, o);
   expect_same_under_every_isa([&] { return proba(mlp, data, 3); }, 1e-12);
   expect_same_under_every_isa([&] { return gradient(mlp, data); }, 1e-12);
-}
-
-TEST(IsaVariants, ForestPredictsTheSame) {
-  const Data data = make_data(2000, 20, 3);
-  plugins::random_forest::Forest forest;
-  sdk::Config none;
-  auto p = plugins::random_forest::parse_params(none);
-  p.n_estimators = 20;
-  forest.fit(data.x.data(), static_cast<uint64_t>(data.n), static_cast<uint64_t>(data.d), data.y, p);
-  expect_same_under_every_isa([&] {
-    std::vector<double> out(static_cast<size_t>(data.n) * 3);
-    forest.predict_proba(data.x.data(), static_cast<uint64_t>(data.n), static_cast<uint64_t>(data.d), out.data());
-    return out;
-  }, 0.0);  // the same sums in the same order
 }
 
 TEST(IsaVariants, RbfSvmPredictsAndDifferentiatesTheSame) {
