@@ -7,7 +7,7 @@
 #   isa_avx512 and puts its functions in that namespace. The AVX copies also rename Eigen's
 #   namespace (-DEigen=secmlops_eigen_<isa>): otherwise an inline Eigen function instantiated in
 #   both an AVX and a portable object has one name, the linker keeps either copy, and portable
-#   callers could run AVX code. tests/plugins/model_common/isa_symbols_check.py checks the
+#   callers could run AVX code. tests/libs/model_common/isa_symbols_check.py checks the
 #   built plugins: every function holding an AVX instruction is named for an AVX variant.
 #
 # secmlops_numeric_code(<target>): -O2 even in Debug builds for model code (tests that train
@@ -15,7 +15,7 @@
 include_guard(GLOBAL)
 
 function(secmlops_isa_variants target)
-  # The run-time check for each set is in plugins/model_common/src/isa.cpp.
+  # The run-time check for each set is in libs/model_common/src/isa.cpp.
   set(flags_portable "")
   set(flags_avx2 -mavx2 -mfma)
   set(flags_avx512 -mavx2 -mfma -mavx512f -mavx512dq -mavx512vl -mavx512bw -mprefer-vector-width=512
