@@ -2,8 +2,8 @@
 # (secmlops/models/isa.hpp); everything else keeps the portable x86-64 baseline.
 #
 # secmlops_isa_variants(<target> SOURCES <src>... [LINK_LIBRARIES <lib>...] [OPTIONS <opt>...])
-#   compiles SOURCES three times into <target> (with its include directories): portable (baseline), avx2 (-mavx2 -mfma) and
-#   avx512 (F, DQ, VL, BW). Each copy sees SECMLOPS_ISA_NS = isa_portable | isa_avx2 |
+#   compiles SOURCES three times into <target> (with its include directories): portable
+#   (baseline), avx2 (-mavx2 -mfma) and avx512 (F, DQ, VL, BW). Each copy sees SECMLOPS_ISA_NS = isa_portable | isa_avx2 |
 #   isa_avx512 and puts its functions in that namespace. The AVX copies also rename Eigen's
 #   namespace (-DEigen=secmlops_eigen_<isa>): otherwise an inline Eigen function instantiated in
 #   both an AVX and a portable object has one name, the linker keeps either copy, and portable
