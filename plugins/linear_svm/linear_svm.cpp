@@ -115,7 +115,7 @@ LinearSvm LinearSvm::from_onnx(sdk::Bytes bytes) {
   s.model_ = g.model;
   s.solver_ = models::solver_from_metadata(g.metadata);
   auto it = g.metadata.find("secmlops.margin_rows");
-  s.margin_rows_ = it == g.metadata.end() ? -1 : std::atoll(it->second.c_str());
+  s.margin_rows_ = it == g.metadata.end() ? -1 : models::parse_integer(it->second).value_or(-1);
   return s;
 }
 

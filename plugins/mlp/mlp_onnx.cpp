@@ -4,7 +4,9 @@
 #include "mlp.hpp"
 
 #include <secmlops/models/onnx_graph.hpp>
+#include <secmlops/models/params.hpp>
 
+#include <climits>
 #include <cstdlib>
 
 namespace secmlops::plugins::mlp {
@@ -152,8 +154,9 @@ Mlp Mlp::from_onnx(sdk::Bytes bytes) {
               std::to_string(net.layers_[0].w.rows()) + " inputs");
   auto meta = [&](const char* k) { return m.metadata(k); };
   if (auto e = meta("secmlops.epochs")) {
-    net.stats_.epochs = std::atoi(e->c_str());
-    net.stats_.final_loss = std::atof(meta("secmlops.final_loss").value_or("0").c_str());
+    const auto epochs = models::parse_integer(*e);
+    net.stats_.epochs = epochs && *epochs >= 0 && *epochs <= INT_MAX ? static_cast<int>(*epochs) : -1;
+    net.stats_.final_loss = models::parse_number(meta("secmlops.final_loss").value_or("0")).value_or(0);
     net.stats_.converged = meta("secmlops.solver_converged").value_or("0") == "1";
     net.stats_.reason = meta("secmlops.solver_status").value_or("");
   } else {

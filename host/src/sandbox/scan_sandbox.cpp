@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <map>
 
@@ -147,7 +148,8 @@ bool ScanSandbox::await_ready(Worker& w, std::string& why) {
     // A sibling's pid, from the worker that copied itself (not yet confined then): usually
     // before the sibling is ready, but nothing orders the two.
     else if (r == RecvResult::frame && f.type == kPid && w.pid == 0) {
-      const pid_t pid = static_cast<pid_t>(std::atoi(f.payload.c_str()));
+      pid_t pid = 0;  // a payload that is not a number is no pid (refused below)
+      std::from_chars(f.payload.data(), f.payload.data() + f.payload.size(), pid);
       // Only a child of this process is taken: it is the one reaped and killed from now on.
       siginfo_t info{};
       if (pid <= 0 || ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0) {

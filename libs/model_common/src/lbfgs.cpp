@@ -1,6 +1,9 @@
 #include "secmlops/models/lbfgs.hpp"
 
+#include "secmlops/models/params.hpp"
+
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstdlib>
 #include <deque>
@@ -111,7 +114,11 @@ LbfgsResult solver_from_metadata(const std::map<std::string, std::string>& metad
     r.iterations = -1;
     return r;
   }
-  r.iterations = std::atoi(get("secmlops.solver_iterations").c_str());
+  // A value that is not a number reads as unknown (-1), as when there are no statistics.
+  const auto iterations = parse_integer(get("secmlops.solver_iterations"));
+  r.iterations = iterations && *iterations >= 0 && *iterations <= INT_MAX
+                     ? static_cast<int>(*iterations)
+                     : -1;
   r.converged = get("secmlops.solver_converged") == "1";
   return r;
 }

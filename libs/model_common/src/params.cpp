@@ -1,5 +1,6 @@
 #include "secmlops/models/params.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <sstream>
 
@@ -100,5 +101,17 @@ void check_finite(const sdk::Matrix& x, const char* what) {
       bad(std::string(what) + ": value at row " + std::to_string(i / x.cols()) + ", column " +
           std::to_string(i % x.cols()) + " is not finite");
 }
+
+template <typename T>
+std::optional<T> parse_whole(std::string_view text) {
+  T value{};
+  const char* end = text.data() + text.size();
+  auto [stop, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || stop != end || text.empty()) return std::nullopt;
+  return value;
+}
+
+std::optional<int64_t> parse_integer(std::string_view text) { return parse_whole<int64_t>(text); }
+std::optional<double> parse_number(std::string_view text) { return parse_whole<double>(text); }
 
 }  // namespace secmlops::models

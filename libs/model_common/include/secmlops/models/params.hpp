@@ -6,7 +6,9 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace secmlops::models {
@@ -32,6 +34,11 @@ class Params {
  private:
   const sdk::Config& config_;
 };
+
+// A number from a model file's metadata, which is untrusted text: anything but the whole text
+// being one number is nullopt (atoi would read it as 0, and overflow is undefined for it).
+std::optional<int64_t> parse_integer(std::string_view text);
+std::optional<double> parse_number(std::string_view text);
 
 // Labels must be 0..k-1 with every class present; returns k. Throws INVALID_ARGUMENT naming the
 // missing class otherwise.
