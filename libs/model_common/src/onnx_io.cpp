@@ -136,7 +136,8 @@ onnx::ModelProto skeleton(const std::string& graph_name, uint64_t cols) {
   return m;
 }
 
-void add_output(onnx::GraphProto& g, const std::string& name, int32_t elem_type, std::vector<int64_t> dims) {
+void add_output(onnx::GraphProto& g, const std::string& name, int32_t elem_type,
+                const std::vector<int64_t>& dims) {
   auto* out = g.add_output();
   out->set_name(name);
   auto* tt = out->mutable_type()->mutable_tensor_type();

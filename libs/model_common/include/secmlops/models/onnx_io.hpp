@@ -29,7 +29,7 @@ uint64_t input_columns(const onnx::GraphProto& g);
 // A model skeleton: ir_version, opsets (default 15, ai.onnx.ml 1), one float input X [N, cols].
 onnx::ModelProto skeleton(const std::string& graph_name, uint64_t cols);
 void add_output(onnx::GraphProto& g, const std::string& name, int32_t elem_type,
-                std::vector<int64_t> dims);  // dims: -1 → symbolic "N"
+                const std::vector<int64_t>& dims);  // dims: -1 → symbolic "N"
 void set_ints(onnx::NodeProto& n, const std::string& name, const std::vector<int64_t>& v);
 void set_floats(onnx::NodeProto& n, const std::string& name, const std::vector<float>& v);
 void set_strings(onnx::NodeProto& n, const std::string& name, const std::vector<std::string>& v);
