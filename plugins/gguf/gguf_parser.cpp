@@ -12,7 +12,6 @@
 namespace secmlops::plugins::gguf {
 namespace {
 
-using sdk::Finding;
 // 128-bit arithmetic so that size products cannot wrap around.
 __extension__ using u128 = unsigned __int128;
 

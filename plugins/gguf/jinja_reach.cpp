@@ -746,12 +746,12 @@ class Parser {
           const auto len = static_cast<int64_t>(v.s.size());
           auto lo = num(0, *step > 0 ? 0 : len - 1), hi = num(1, *step > 0 ? len : -len - 1);
           if (lo && hi) {
-            auto clamp = [&](int64_t x, bool upper) {
+            auto clamp = [&](int64_t x) {  // Python's slice bounds: the same for start and stop
               if (x < 0) x += len;
               if (*step > 0) return std::clamp<int64_t>(x, 0, len);
-              return std::clamp<int64_t>(x, -1, upper ? len - 1 : len - 1);
+              return std::clamp<int64_t>(x, -1, len - 1);
             };
-            int64_t a = given[0] ? clamp(*lo, false) : *lo, b = given[1] ? clamp(*hi, true) : (*step > 0 ? len : -1);
+            int64_t a = given[0] ? clamp(*lo) : *lo, b = given[1] ? clamp(*hi) : (*step > 0 ? len : -1);
             std::string s;
             for (int64_t k = a; *step > 0 ? k < b : k > b; k += *step) s += v.s[static_cast<size_t>(k)];
             return fold(std::move(s));
