@@ -78,6 +78,13 @@ class Values {
   const V& operator[](size_t i) const { return data_[i]; }
   [[gnu::always_inline]] V& back() { return data_[size_ - 1]; }
   [[gnu::always_inline]] void append(V v) { data_[size_++] = v; }  // only below capacity()
+  // Appends items[0, n): callers reserve ahead, so the growth here (to exactly what is needed)
+  // only guards the buffer.
+  [[gnu::always_inline]] void append(const V* items, size_t n) {
+    if (n > cap_ - size_) [[unlikely]] reserve(size_ + n);
+    std::copy(items, items + n, data_.get() + size_);
+    size_ += n;
+  }
   void pop_back() { --size_; }
   void shrink(size_t n) { size_ = n; }
   V* begin() { return data_.get(); }
