@@ -73,10 +73,12 @@ Route route(const Registry& registry, const Stream& stream, const std::string& n
 ScanEngine::ScanEngine(const Registry& registry, ScanOptions options)
     : registry_(registry), options_(std::move(options)) {
   if (options_.isolation == Isolation::sandbox) {
-    // The worker loads exactly the scanner libraries this registry holds.
+    // The worker loads exactly the scanner libraries this registry holds. Their kinds are facts
+    // (catalogued): the host itself never opens nor initialises a scanner library to find them.
     std::vector<std::filesystem::path> libraries;
-    for (const auto& p : registry_.by_kind(SECMLOPS_KIND_SCANNER))
-      if (std::find(libraries.begin(), libraries.end(), p.library_path()) == libraries.end())
+    for (const auto& p : registry_.plugins())
+      if (p.kind() == SECMLOPS_KIND_SCANNER &&
+          std::find(libraries.begin(), libraries.end(), p.library_path()) == libraries.end())
         libraries.push_back(p.library_path());
     sandbox_ = sandbox::ScanSandbox::for_libraries(libraries, options_.limits.worker_memory_bytes);
   }
@@ -87,6 +89,13 @@ namespace {
 bool handles_any(const Plugin& p) {
   auto f = p.formats();
   return std::find(f.begin(), f.end(), "*") != f.end();
+}
+
+// How many files scan_paths scans at once (sandboxed: one worker each).
+unsigned parallel_width(const ScanOptions& options, bool sandboxed) {
+  if (!sandboxed) return 1;
+  return options.parallel_files != 0 ? options.parallel_files
+                                     : std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
 }
 
 // Runs one scanner over one stream and records the outcome in a StreamResult.
@@ -115,6 +124,7 @@ void run_scanner(v1::FileReport& report, const std::shared_ptr<const Stream>& st
     req.format = format.c_str();
     req.size = stream->size();
     secmlops_status s = scanner.descriptor().scanner->scan(inst.raw(), job.handle(), &req);
+    job.finish();
     if (s == SECMLOPS_OK) {
       sr->set_status(v1::SCANNED);
       return;
@@ -136,7 +146,7 @@ struct ScanEngine::Walk {
   std::shared_ptr<CancelToken> cancel;
   std::optional<std::filesystem::path> base_dir;
   containers::Budget budget;
-  std::map<std::string, uint64_t> limit_findings;  // per rule, to keep reports bounded
+  PerRuleCap limit_findings{20};  // host limit findings listed per rule and file
 };
 
 namespace {
@@ -144,7 +154,6 @@ namespace {
 // Unrecognised members of one container beyond the first few are counted, not listed: a
 // PyTorch archive holds thousands of raw tensor members and the report must stay small.
 constexpr int kListedUnsupported = 16;
-constexpr uint64_t kMaxLimitFindingsPerRule = 20;
 
 struct Tally {
   int listed = 0;
@@ -233,9 +242,9 @@ void ScanEngine::expand_into(v1::FileReport& report, const std::shared_ptr<const
   const auto& limits = options_.limits.containers;
   const char* kname = containers::kind_name(kind);
   auto limit_finding = [&](const std::vector<std::string>& where, const containers::Anomaly& a) {
-    uint64_t n = ++walk.limit_findings[a.rule_id];
-    if (n <= kMaxLimitFindingsPerRule) add_anomaly(report, where, a);
-    else if (n == kMaxLimitFindingsPerRule + 1)
+    uint64_t n = walk.limit_findings.count(a.rule_id);
+    if (walk.limit_findings.listed(n)) add_anomaly(report, where, a);
+    else if (n == walk.limit_findings.cap() + 1)
       add_host_finding(report, where, v1::INFO, a.rule_id, "further " + a.rule_id + " hits in this file are not listed");
   };
   if (depth >= limits.max_depth) {
@@ -351,7 +360,7 @@ v1::FileReport ScanEngine::scan_stream_in(std::shared_ptr<const Stream> stream,
   if (options_.limits.seconds_per_file > 0)
     cancel->set_deadline(t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                   std::chrono::duration<double>(options_.limits.seconds_per_file)));
-  Walk walk{cancel, base_dir, containers::Budget(options_.limits.containers, cancel), {}};
+  Walk walk{cancel, base_dir, containers::Budget(options_.limits.containers, cancel)};
   scan_into(report, stream, {}, walk, 0);
 
   // The file's status is the worst of its streams'; unsupported only when nothing was scanned.
@@ -540,8 +549,15 @@ std::string declared_options_error(const Registry& registry,
 }  // namespace
 
 std::string ScanEngine::config_error() const {
+  // Sandboxed, the whole check (declared options included) runs in a worker, where the scanner
+  // libraries are loaded: the host reads no scanner descriptor.
+  if (sandbox_) {
+    // A cold pool (a command's first scan): every worker the scan may use starts now, from one
+    // program start, and the check runs in the first one ready.
+    if (sandbox_->idle_workers() == 0) sandbox_->prewarm_async(parallel_width(options_, true));
+    return sandbox_->config_error(options_);
+  }
   if (auto e = declared_options_error(registry_, options_.scanner_config); !e.empty()) return e;
-  if (sandbox_) return sandbox_->config_error(options_);
   for (const auto& p : registry_.by_kind(SECMLOPS_KIND_SCANNER)) {
     try {
       Instance check(p, options_.scanner_config);
@@ -767,10 +783,7 @@ v1::ScanReport ScanEngine::scan_paths(const std::vector<std::filesystem::path>& 
   v1::ScanReport report;
   report.set_started_at(now_rfc3339());
   auto t0 = std::chrono::steady_clock::now();
-  unsigned width = 1;
-  if (sandbox_)
-    width = options_.parallel_files != 0 ? options_.parallel_files
-                                         : std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
+  const unsigned width = parallel_width(options_, sandbox_ != nullptr);
   {
     Queue out{*this, OrderedPipeline(width, [&](v1::FileReport fr) {
                 if (on_file) on_file(fr);
