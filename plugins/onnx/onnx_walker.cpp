@@ -64,6 +64,7 @@ uint32_t element_bits(int64_t data_type) {
     case 10: return 16;  // FLOAT16
     case 11: return 64;  // DOUBLE
     case 12: return 32;  // UINT32
+    // NOLINTNEXTLINE(bugprone-branch-clone): one line per ONNX data type, in the standard's order
     case 13: return 64;  // UINT64
     case 14: return 64;  // COMPLEX64
     case 15: return 128;  // COMPLEX128

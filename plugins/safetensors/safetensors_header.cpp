@@ -13,7 +13,6 @@ namespace {
 using json = nlohmann::json;
 // 128-bit arithmetic so that size products cannot wrap around.
 __extension__ using u128 = unsigned __int128;
-using sdk::Finding;
 
 constexpr uint64_t kPrefix = 8;
 
