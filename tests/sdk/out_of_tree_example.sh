@@ -26,7 +26,12 @@ fi
 
 list=$("$cli" --plugin-dir "$work/example/build" plugins --json)
 echo "$list" | grep -q '"name": "signature"' || { echo "plugin not listed: $list" >&2; exit 1; }
-echo "$list" | grep -q '"abiVersion": "1.3"'
+abi_major=$(sed -n 's/^#define SECMLOPS_ABI_MAJOR \([0-9]*\)$/\1/p' "$work/prefix/include/secmlops/sdk/abi.h")
+abi_minor=$(sed -n 's/^#define SECMLOPS_ABI_MINOR \([0-9]*\)$/\1/p' "$work/prefix/include/secmlops/sdk/abi.h")
+echo "$list" | grep -q "\"abiVersion\": \"$abi_major.$abi_minor\"" || { echo "wrong ABI version: $list" >&2; exit 1; }
+# Its declared options are listed with their types and defaults.
+echo "$list" | grep -q '"name": "signature_severity"' || { echo "options not listed: $list" >&2; exit 1; }
+echo "$list" | grep -q '"defaultValue": "HIGH"' || { echo "default not listed: $list" >&2; exit 1; }
 
 printf 'prefix X5O!P%%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H* suffix' > "$work/eicar.bin"
 set +e
