@@ -30,7 +30,6 @@ class ScanJobContext final : public JobContext {
   // The directory relative paths are resolved against; unset for uploads and archive members.
   void set_base_dir(std::filesystem::path dir) { base_dir_ = std::move(dir); }
 
-  [[nodiscard]] uint64_t findings_emitted() const { return emitted_; }
 
  private:
   std::shared_ptr<const Stream> stream_;
