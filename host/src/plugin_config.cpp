@@ -33,7 +33,7 @@ std::optional<std::string> option_value_error(secmlops_option_type type, const s
       double v = 0;
       auto [p, ec] = std::from_chars(b, e, v);
       if (ec == std::errc() && p == e && !value.empty() && std::isfinite(v)) return std::nullopt;
-      return "a finite number";
+      return "a number";
     }
     case SECMLOPS_OPTION_BOOL:
       if (value == "true" || value == "false" || value == "1" || value == "0") return std::nullopt;
@@ -46,16 +46,6 @@ bool option_covers(const std::string& declared, const std::string& key) {
   if (declared.size() >= 2 && declared.compare(declared.size() - 2, 2, ".*") == 0)
     return key.size() > declared.size() - 1 && key.compare(0, declared.size() - 1, declared, 0, declared.size() - 1) == 0;
   return declared == key;
-}
-
-std::string describe_options(const std::vector<OptionSpec>& options) {
-  std::vector<std::string> items;
-  for (const auto& o : options)
-    items.push_back(o.name + " (" + option_type_name(o.type) + (o.default_value ? ", default " + *o.default_value : "") + ")");
-  std::sort(items.begin(), items.end());
-  std::string out;
-  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
-  return out.empty() ? "none" : out;
 }
 
 KeyValues config_for(const Plugin& plugin, const KeyValues& config) {
@@ -73,15 +63,20 @@ void check_config(const Plugin& plugin, const KeyValues& config, const char* wha
   if (config.empty()) return;
   auto declared = plugin.options();
   if (!declared) return;
-  const std::string who = std::string(kind_name(plugin.kind())) + " " + plugin.name();
   for (const auto& [key, value] : config) {
     auto o = std::find_if(declared->begin(), declared->end(), [&](const OptionSpec& d) { return option_covers(d.name, key); });
-    if (o == declared->end())
+    if (o == declared->end()) {
+      // In the plugin's own order: the order its documentation lists them in.
+      std::string valid;
+      for (const auto& d : *declared) valid += (valid.empty() ? "" : ", ") + d.name;
       throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT, "unknown " + std::string(what) + " '" + printable(key, 64) +
-                                                           "' for " + who + "; valid: " + describe_options(*declared));
+                                                           "' for " + plugin.name() + " (valid: " +
+                                                           (valid.empty() ? "none" : valid) + ")");
+    }
     if (auto want = option_value_error(o->type, value))
-      throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT, std::string(what) + " '" + printable(key, 64) + "' of " + who +
-                                                           " must be " + *want + ", got '" + printable(value, 64) + "'");
+      throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT, std::string(what) + " '" + printable(key, 64) + "' must be " +
+                                                           *want + ", got '" + printable(value, 64) + "' (" +
+                                                           plugin.name() + ")");
   }
 }
 

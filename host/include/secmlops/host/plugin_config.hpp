@@ -16,8 +16,6 @@ const char* option_type_name(secmlops_option_type type);
 std::optional<std::string> option_value_error(secmlops_option_type type, const std::string& value);
 // Whether a declared name covers `key` ("pickle.*" covers every "pickle.<something>").
 bool option_covers(const std::string& declared, const std::string& key);
-// "name (type, default D)" lines for messages and listings.
-std::string describe_options(const std::vector<OptionSpec>& options);
 
 // The part of `config` a plugin receives: the keys it declares, or all of it when it declares
 // nothing (older plugins read any key).
