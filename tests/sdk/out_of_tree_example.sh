@@ -26,9 +26,9 @@ fi
 
 list=$("$cli" --plugin-dir "$work/example/build" plugins --json)
 echo "$list" | grep -q '"name": "signature"' || { echo "plugin not listed: $list" >&2; exit 1; }
-abi_major=$(sed -n 's/^#define SECMLOPS_ABI_MAJOR \([0-9]*\)$/\1/p' "$work/prefix/include/secmlops/sdk/abi.h")
-abi_minor=$(sed -n 's/^#define SECMLOPS_ABI_MINOR \([0-9]*\)$/\1/p' "$work/prefix/include/secmlops/sdk/abi.h")
-echo "$list" | grep -q "\"abiVersion\": \"$abi_major.$abi_minor\"" || { echo "wrong ABI version: $list" >&2; exit 1; }
+abi_h="$src/sdk/include/secmlops/sdk/abi.h"
+abi="$(sed -n 's/^#define SECMLOPS_ABI_MAJOR //p' "$abi_h").$(sed -n 's/^#define SECMLOPS_ABI_MINOR //p' "$abi_h")"
+echo "$list" | grep -q "\"abiVersion\": \"$abi\""
 # Its declared options are listed with their types and defaults.
 echo "$list" | grep -q '"name": "signature_severity"' || { echo "options not listed: $list" >&2; exit 1; }
 echo "$list" | grep -q '"defaultValue": "HIGH"' || { echo "default not listed: $list" >&2; exit 1; }

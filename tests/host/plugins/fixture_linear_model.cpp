@@ -1,7 +1,7 @@
 // Test model: p = softmax(x W + b) with W and b given as fit parameters ("w" = d*k row-major
 // values, "b" = k values); loss = cross-entropy. Lets attack tests run through the ABI and the
 // host on a model whose gradient the NumPy reference reproduces exactly.
-#include "linear_softmax.hpp"
+#include "support/linear_softmax.hpp"
 #include "options.hpp"
 
 #include <secmlops/sdk/plugin.hpp>

@@ -4,7 +4,7 @@
 #include "gradient_attacks.hpp"
 
 #include <secmlops/sdk/plugin.hpp>
-#include "linear_softmax.hpp"
+#include "support/linear_softmax.hpp"
 
 #include <gtest/gtest.h>
 

@@ -3,7 +3,7 @@
 #include "gradient_attacks.hpp"
 
 #include <secmlops/sdk/plugin.hpp>
-#include "linear_softmax.hpp"
+#include "support/linear_softmax.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -23,7 +23,7 @@ RowMatrix matrix(const nlohmann::json& j) {
 
 TEST(ArtReference, EveryCaseMatchesToOneMillionth) {
   std::ifstream in(ATTACK_REFERENCE_JSON);
-  ASSERT_TRUE(in) << "run tests/plugins/attacks/art_reference.py first (CTest fixture)";
+  ASSERT_TRUE(in) << "run tests/libs/attack_common/art_reference.py first (CTest fixture)";
   auto ref = nlohmann::json::parse(in);
   RowMatrix w = matrix(ref["W"]);
   Eigen::RowVectorXd b(static_cast<Eigen::Index>(ref["b"].size()));

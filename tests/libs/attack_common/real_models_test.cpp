@@ -134,7 +134,7 @@ void check_against_reference(const std::string& model_name, uint32_t classes, co
   std::ofstream(dir.path() / "w.json") << read_weights(m, d).dump();
   std::ofstream(dir.path() / "d.json") << data.dump();
   auto out = dir.path() / "ref.json";
-  auto r = test::run_command("/usr/bin/python3 " SECMLOPS_SOURCE_DIR "/tests/plugins/attacks/art_reference.py " +
+  auto r = test::run_command("/usr/bin/python3 " SECMLOPS_SOURCE_DIR "/tests/libs/attack_common/art_reference.py " +
                              out.string() + " --model " + loss + " --weights " + (dir.path() / "w.json").string() + " --data " +
                              (dir.path() / "d.json").string());
   ASSERT_EQ(r.exit_code, 0);
