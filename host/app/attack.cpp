@@ -53,7 +53,7 @@ v1::AttackResult attack(const Environment& env, const v1::AttackRequest& req) {
       fail(AppError::Code::invalid_argument, "eps must be finite and non-negative, got " + format_number(e));
   auto m = use_model(env, req.model_id(), req.model_path());
   const std::string model_name = !req.model_name().empty() ? req.model_name() : m.name;
-  if ((plugin.descriptor().capabilities & SECMLOPS_CAP_NEEDS_GRADIENT) && !m.session->has_gradient())
+  if ((plugin.capability_bits() & SECMLOPS_CAP_NEEDS_GRADIENT) && !m.session->has_gradient())
     fail(AppError::Code::failed_precondition, "attack " + plugin.name() + " needs loss gradients, which model " +
                                                   model_name + " (" + m.session->plugin().name() +
                                                   ") does not provide: use a black-box attack (hsj, transfer)");

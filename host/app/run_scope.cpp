@@ -7,32 +7,17 @@
 #include <cstdlib>
 
 namespace secmlops::app {
-namespace {
-
-std::string env_var(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr ? v : "";
-}
-
-}  // namespace
-
 host::KeyValues mlflow_config(const v1::RunRecording& r, const RunPolicy& policy) {
   host::KeyValues kv;
-  std::string uri;
   if (!r.tracking_uri().empty()) {
     if (!policy.request_may_set_uri)
       fail(AppError::Code::permission_denied,
            "this server records runs only to its own tracking URI: leave mlflow.tracking_uri empty");
-    uri = r.tracking_uri();
+    kv.emplace_back("tracking_uri", r.tracking_uri());
   } else if (!policy.default_tracking_uri.empty()) {
-    uri = policy.default_tracking_uri;
-  } else if (policy.use_environment) {
-    uri = env_var("MLFLOW_TRACKING_URI");
+    kv.emplace_back("tracking_uri", policy.default_tracking_uri);
   }
-  kv.emplace_back("tracking_uri", uri);
-  std::string experiment = r.experiment();
-  if (experiment.empty() && policy.use_environment) experiment = env_var("MLFLOW_EXPERIMENT_NAME");
-  kv.emplace_back("experiment", experiment.empty() ? "secmlops" : experiment);
+  if (!r.experiment().empty()) kv.emplace_back("experiment", r.experiment());
   if (!r.registered_model().empty()) {
     const auto& m = r.registered_model();
     auto colon = m.rfind(':');
@@ -41,22 +26,12 @@ host::KeyValues mlflow_config(const v1::RunRecording& r, const RunPolicy& policy
     kv.emplace_back("model_name", m.substr(0, colon));
     kv.emplace_back("model_version", m.substr(colon + 1));
   }
-  if (policy.use_environment) {
-    auto from_env = [&](const char* var, const char* key) {
-      if (std::string v = env_var(var); !v.empty()) kv.emplace_back(key, v);
-    };
-    from_env("MLFLOW_TRACKING_USERNAME", "username");
-    from_env("MLFLOW_TRACKING_PASSWORD", "password");
-    from_env("MLFLOW_TRACKING_TOKEN", "token");
-    from_env("MLFLOW_TRACKING_INSECURE_TLS", "insecure_tls");
-    from_env("MLFLOW_TRACKING_SERVER_CERT_PATH", "ca_bundle");
-    from_env("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "max_retries");
-    from_env("MLFLOW_HTTP_REQUEST_TIMEOUT", "timeout");
-    from_env("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "backoff_base");
-    from_env("SECMLOPS_MLFLOW_RETRY_TIME", "retry_time");
-    from_env("SECMLOPS_MLFLOW_SPOOL_DIR", "spool_dir");
-    from_env("USER", "user");
-  }
+  // MLflow's environment variables (credentials, retries, the URI and experiment when not given)
+  // are the reporter's to read; the policy only says whether it may.
+  if (policy.use_environment)
+    kv.emplace_back("environment", "true");
+  else if (r.experiment().empty())
+    kv.emplace_back("experiment", "secmlops");
   return kv;
 }
 

@@ -121,7 +121,7 @@ v1::TrainResponse train(const Environment& env, const v1::TrainRequest& req, Tra
       {host::kMetaTrainAccuracy, format_number(train_m.accuracy)},
       {host::kMetaTrainLogLoss, format_number(train_m.log_loss)},
       {host::kMetaTrainRows, std::to_string(train_m.rows)}};
-  const bool exports = (plugin.descriptor().capabilities & SECMLOPS_CAP_ONNX_EXPORT) != 0;
+  const bool exports = (plugin.capability_bits() & SECMLOPS_CAP_ONNX_EXPORT) != 0;
   if (exports) {
     auto bytes = session->export_onnx();
     for (const auto& [k, v] : meta) host::add_onnx_metadata(bytes, k, v);

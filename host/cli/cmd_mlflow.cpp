@@ -1,5 +1,6 @@
 #include "cli_context.hpp"
 #include "mlflow_options.hpp"
+#include "secmlops/app/run_scope.hpp"
 #include "secmlops/host/run_recorder.hpp"
 
 #include <iostream>
@@ -26,7 +27,7 @@ void register_mlflow(CLI::App& app, Context& ctx) {
   sync->callback([&ctx, args] {
     MlflowOptions o;
     o.uri = args->uri;
-    host::KeyValues config = mlflow_config(o);
+    host::KeyValues config = app::mlflow_config(to_recording(o), app::RunPolicy{});
     config.emplace_back("mode", "sync");
     if (!args->spool.empty()) config.emplace_back("spool_dir", args->spool);
     host::RunRecorder recorder(ctx.registry(), config);

@@ -15,7 +15,7 @@ void register_plugins(CLI::App& app, Context& ctx) {
   cmd->add_flag("--json", *json, "print the PluginList message as JSON");
   cmd->callback([&ctx, json] {
     ctx.registry().initialise_all();  // list what loads, and why the others do not
-    auto list = host::plugin_list(ctx.registry());
+    auto list = host::plugin_list(ctx.registry(), /*with_options=*/true);
     if (*json)
       std::cout << host::to_json(list);
     else

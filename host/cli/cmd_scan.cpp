@@ -55,11 +55,11 @@ void register_scan(CLI::App& app, Context& ctx) {
   cmd->add_option("--fail-on", args->fail_on, "exit 1 when a finding reaches this severity")
       ->transform(CLI::IsMember({"CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"}, CLI::ignore_case))
       ->capture_default_str();
-  cmd->add_option("--policy", args->policy, "policy file handed to every scanner (config key 'policy')")
+  cmd->add_option("--policy", args->policy, "policy file for the scanners that declare config key 'policy' (pickle)")
       ->check(CLI::ExistingFile);
   cmd->add_flag("--allowlist", args->allowlist,
                 "allowlist mode: only known-safe content passes (config key 'mode' = 'allowlist')");
-  cmd->add_option("--option", args->options, "KEY=VALUE passed to every scanner as config (repeatable)")
+  cmd->add_option("--option", args->options, "KEY=VALUE scanner configuration, to the scanners that declare KEY (repeatable)")
       ->each([](const std::string& kv) {
         if (kv.find('=') == std::string::npos || kv.front() == '=')
           throw CLI::ValidationError("--option", "'" + kv + "' is not KEY=VALUE");

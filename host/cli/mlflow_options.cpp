@@ -1,7 +1,5 @@
 #include "mlflow_options.hpp"
 
-#include "secmlops/app/run_scope.hpp"
-
 #include <filesystem>
 
 namespace secmlops::cli {
@@ -41,10 +39,6 @@ v1::RunRecording to_recording(const MlflowOptions& o) {
   r.set_run_name(o.run_name);
   r.set_registered_model(o.model);
   return r;
-}
-
-host::KeyValues mlflow_config(const MlflowOptions& options) {
-  return app::mlflow_config(to_recording(options), app::RunPolicy{});
 }
 
 }  // namespace secmlops::cli

@@ -21,10 +21,7 @@ struct MlflowOptions {
 // Adds --mlflow [URI], --mlflow-experiment, --mlflow-run-name and --mlflow-model to a command.
 std::shared_ptr<MlflowOptions> add_mlflow_options(CLI::App* cmd);
 
-// The request's recording settings (the application layer resolves MLflow's environment).
+// The request's recording settings (MLflow's environment variables are the reporter's to read).
 v1::RunRecording to_recording(const MlflowOptions& options);
-
-// The reporter configuration for the options, with MLflow's environment variables.
-host::KeyValues mlflow_config(const MlflowOptions& options);
 
 }  // namespace secmlops::cli

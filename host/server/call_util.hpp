@@ -4,7 +4,7 @@
 
 #include "secmlops/host/job.hpp"
 #include "secmlops/host/matrix.hpp"
-#include "secmlops/host/plugin.hpp"
+#include "secmlops/host/plugin_instance.hpp"
 #include "secmlops/v1/common.pb.h"
 
 #include <grpcpp/grpcpp.h>

@@ -74,7 +74,7 @@ grpc::ServerUnaryReactor* ModelServiceImpl::ImportOnnx(grpc::CallbackServerConte
     if (req->onnx().empty()) fail(grpc::StatusCode::INVALID_ARGUMENT, "no ONNX bytes given");
     if (auto why = state_.models.refuse_reason(req->onnx().size()); !why.empty())
       fail(grpc::StatusCode::RESOURCE_EXHAUSTED, why);
-    if ((plugin.descriptor().capabilities & SECMLOPS_CAP_ONNX_IMPORT) == 0)
+    if ((plugin.capability_bits() & SECMLOPS_CAP_ONNX_IMPORT) == 0)
       fail(grpc::StatusCode::FAILED_PRECONDITION,
            "model plugin " + plugin.name() + " cannot import ONNX");
     auto model = std::make_shared<StoredModel>();
@@ -140,7 +140,7 @@ grpc::ServerUnaryReactor* ModelServiceImpl::ExportOnnx(grpc::CallbackServerConte
   return run_unary(state_, context, [this, req, resp] {
     auto model = find_model(state_.models, req->model_id());
     std::lock_guard lock(model->mu);
-    if ((model->session->plugin().descriptor().capabilities & SECMLOPS_CAP_ONNX_EXPORT) == 0)
+    if ((model->session->plugin().capability_bits() & SECMLOPS_CAP_ONNX_EXPORT) == 0)
       fail(grpc::StatusCode::FAILED_PRECONDITION,
            "model plugin " + model->session->plugin().name() + " cannot export ONNX");
     auto bytes = model->session->export_onnx();

@@ -11,7 +11,7 @@ grpc::ServerUnaryReactor* PluginServiceImpl::ListPlugins(grpc::CallbackServerCon
   return run_unary(
       state_, context,
       [this, request, response] {
-        *response = host::plugin_list(state_.registry);
+        *response = host::plugin_list(state_.registry, /*with_options=*/true);
         if (request->kind() != v1::PLUGIN_KIND_UNSPECIFIED) {
           auto* plugins = response->mutable_plugins();
           plugins->erase(

@@ -1,5 +1,7 @@
 #include "secmlops/host/attack_runner.hpp"
 
+#include "secmlops/host/plugin_config.hpp"
+
 namespace secmlops::host {
 
 AttackOutput run_attack(const Plugin& attack, ModelSession& model, const DenseMatrix& x,
@@ -20,11 +22,12 @@ AttackOutput run_attack(const Plugin& attack, ModelSession& model, const DenseMa
       throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT,
                         "label " + std::to_string(y[r]) + " of row " + std::to_string(r) +
                             " is outside 0.." + std::to_string(info.n_classes - 1));
-  if ((attack.descriptor().capabilities & SECMLOPS_CAP_NEEDS_GRADIENT) && !model.has_gradient())
+  if ((attack.capability_bits() & SECMLOPS_CAP_NEEDS_GRADIENT) && !model.has_gradient())
     throw PluginError(SECMLOPS_ERR_UNSUPPORTED,
                       attack.name() + " needs loss gradients, which model " + model.plugin().name() +
                           " does not provide (use a black-box attack)");
 
+  check_config(attack, params, "parameter");
   Instance inst(attack, {});
   AttackOutput out;
   out.x_adv = DenseMatrix(x.rows, x.cols);

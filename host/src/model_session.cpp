@@ -1,5 +1,7 @@
 #include "secmlops/host/model_session.hpp"
 
+#include "secmlops/host/plugin_config.hpp"
+
 #include <algorithm>
 
 namespace secmlops::host {
@@ -23,11 +25,18 @@ std::vector<secmlops_kv> to_kv(const KeyValues& kv) {
 }
 }  // namespace
 
-ModelSession::ModelSession(const Plugin& plugin, const KeyValues& config)
-    : instance_(plugin, config), api_(plugin.descriptor().model) {
+namespace {
+// Checks before anything is created: the kind, then the configuration against the declaration.
+const Plugin& checked_model(const Plugin& plugin, const KeyValues& config) {
   if (plugin.kind() != SECMLOPS_KIND_MODEL)
     throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT, plugin.name() + " is not a model plugin");
+  check_config(plugin, config, "option");
+  return plugin;
 }
+}  // namespace
+
+ModelSession::ModelSession(const Plugin& plugin, const KeyValues& config)
+    : instance_(checked_model(plugin, config), config), api_(plugin.descriptor().model) {}
 
 void ModelSession::fit(const DenseMatrix& x, const std::vector<int32_t>& y, const KeyValues& params,
                        Emitted* emitted) {
@@ -39,6 +48,7 @@ void ModelSession::fit(const DenseMatrix& x, const std::vector<int32_t>& y, cons
     if (y[i] < 0)
       throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT,
                         "label of row " + std::to_string(i) + " is negative (" + std::to_string(y[i]) + ")");
+  check_config(plugin(), params, "parameter");
   auto kv = to_kv(params);
   auto m = x.view();
   RecordingJob job(emitted);
@@ -87,8 +97,11 @@ std::vector<int32_t> ModelSession::predict(const DenseMatrix& x) const {
   return argmax_rows(predict_proba(x));
 }
 
+bool ModelSession::can(uint64_t capability) const { return (plugin().capability_bits() & capability) != 0; }
+
 bool ModelSession::has_gradient() const {
-  return api_->loss_gradient != nullptr && info().has_gradient != 0;
+  // The family's capability, then the fitted model's own answer (abi.h, CAPABILITIES).
+  return can(SECMLOPS_CAP_GRADIENT) && info().has_gradient != 0;
 }
 
 DenseMatrix ModelSession::loss_gradient(const DenseMatrix& x, const std::vector<int32_t>& y) const {
@@ -106,14 +119,14 @@ DenseMatrix ModelSession::loss_gradient(const DenseMatrix& x, const std::vector<
 
 Emitted ModelSession::describe() const {
   Emitted e;
-  if (api_->describe == nullptr) return e;
+  if (!can(SECMLOPS_CAP_DESCRIBE)) return e;
   RecordingJob job(&e);
   instance_.check(api_->describe(instance_.raw(), job.handle()), "describe");
   return e;
 }
 
 std::vector<uint8_t> ModelSession::export_onnx() const {
-  if (api_->export_onnx == nullptr)
+  if (!can(SECMLOPS_CAP_ONNX_EXPORT))
     throw PluginError(SECMLOPS_ERR_UNSUPPORTED, plugin().name() + " cannot export ONNX");
   const uint8_t* data = nullptr;
   uint64_t len = 0;
@@ -123,7 +136,7 @@ std::vector<uint8_t> ModelSession::export_onnx() const {
 }
 
 bool ModelSession::import_onnx(const std::vector<uint8_t>& bytes) {
-  if (api_->import_onnx == nullptr) return false;
+  if (!can(SECMLOPS_CAP_ONNX_IMPORT)) return false;
   RecordingJob job(nullptr);
   secmlops_status s = api_->import_onnx(instance_.raw(), job.handle(), bytes.data(), bytes.size());
   if (s == SECMLOPS_ERR_UNSUPPORTED) return false;

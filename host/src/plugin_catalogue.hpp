@@ -5,7 +5,7 @@
 // name and kind without loading the libraries it does not use. A changed file (any of device,
 // inode, size, modification or change time) is read again; an entry is only a hint until its
 // library opens, which checks that the library still says the same.
-#include "secmlops/host/plugin.hpp"
+#include "secmlops/host/plugin_instance.hpp"
 
 #include <cstdint>
 #include <filesystem>

@@ -1,8 +1,10 @@
 #include "secmlops/host/plugin_info.hpp"
 
+#include "secmlops/host/plugin_config.hpp"
+
 namespace secmlops::host {
 
-v1::PluginList plugin_list(const Registry& registry) {
+v1::PluginList plugin_list(const Registry& registry, bool with_options) {
   v1::PluginList list;
   for (const auto& p : registry.plugins()) {
     auto* info = list.add_plugins();
@@ -15,6 +17,21 @@ v1::PluginList plugin_list(const Registry& registry) {
     for (const auto& f : p.formats()) info->add_formats(f);
     info->set_library(p.library_path().string());
     info->set_license(p.license());
+    std::optional<std::vector<OptionSpec>> options;
+    if (with_options) try {
+        options = p.options();
+      } catch (const PluginError&) {  // refused at first use: listed under errors
+      }
+    if (options) {
+      info->set_options_declared(true);
+      for (const auto& o : *options) {
+        auto* opt = info->add_options();
+        opt->set_name(o.name);
+        opt->set_type(option_type_name(o.type));
+        opt->set_description(o.help);
+        if (o.default_value) opt->set_default_value(*o.default_value);
+      }
+    }
   }
   for (const auto& e : registry.errors()) {
     auto* err = list.add_errors();

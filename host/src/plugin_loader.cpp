@@ -50,9 +50,9 @@ std::optional<std::string> check_descriptor(const secmlops_plugin_descriptor* d,
   if (auto e = check_size(d->struct_size, abi::descriptor_min_size(d->abi_minor),
                           where + " descriptor", d->abi_minor))
     return e;
-  static const std::regex name_re("[a-z0-9][a-z0-9_.-]{0,63}");
+  static const std::regex name_re(SECMLOPS_PLUGIN_NAME_PATTERN);
   if (d->name == nullptr || !std::regex_match(d->name, name_re))
-    return where + " has an invalid name (want [a-z0-9][a-z0-9_.-]*, at most 64 characters)";
+    return where + " has an invalid name (want " SECMLOPS_PLUGIN_NAME_PATTERN ")";
   where = "plugin '" + std::string(d->name) + "'";
   if (d->version == nullptr) return where + " has no version";
   if (d->create == nullptr) return where + " is missing function create";
@@ -63,11 +63,19 @@ std::optional<std::string> check_descriptor(const secmlops_plugin_descriptor* d,
     if (d->option_count > abi::kMaxDeclaredOptions)
       return where + " declares " + std::to_string(d->option_count) + " options, at most " +
              std::to_string(abi::kMaxDeclaredOptions) + " are allowed";
+    // Entries are read with the stride of the first one's struct_size, so all must agree.
+    const uint32_t stride = d->option_count > 0 ? d->options[0].struct_size : 0;
+    if (stride > abi::kMaxOptionStructSize)
+      return where + " declares options of " + std::to_string(stride) + " bytes each, at most " +
+             std::to_string(abi::kMaxOptionStructSize) + " are allowed";
     for (uint32_t i = 0; i < d->option_count; ++i) {
-      const auto& o = d->options[i];
-      if (auto e = check_size(o.struct_size, abi::option_min_size(d->abi_minor),
+      if (auto e = check_size(stride, abi::option_min_size(d->abi_minor),
                               where + " option #" + std::to_string(i), d->abi_minor))
         return e;
+      const secmlops_option o = abi::declared_option(*d, i);
+      if (o.struct_size != stride)
+        return where + " declares option #" + std::to_string(i) + " of " + std::to_string(o.struct_size) +
+               " bytes after options of " + std::to_string(stride) + " (all entries must have one size)";
       if (o.name == nullptr || *o.name == '\0') return where + " declares option #" + std::to_string(i) + " without a name";
       if (o.type > SECMLOPS_OPTION_BOOL)
         return where + " declares option '" + std::string(o.name).substr(0, 64) + "' with unknown type " +
@@ -128,6 +136,9 @@ std::optional<std::string> check_descriptor(const secmlops_plugin_descriptor* d,
                               where + " reporter table", d->abi_minor))
         return e;
       if (r->on_event == nullptr) return where + " is missing function on_event";
+      // Older headers had no bit for flush: the host derives it from the pointer (PluginFacts).
+      if (abi::knows_flush_bit(d->abi_minor))
+        if (auto e = cap_mismatch(SECMLOPS_CAP_FLUSH, r->flush != nullptr, "flush")) return e;
       break;
     }
     default:
@@ -195,6 +206,7 @@ std::optional<std::string> initialise_library(LoadedLibrary& lib) {
     }
     if (!thrown.empty()) return "init threw an exception: " + thrown;
     if (s != SECMLOPS_OK) {
+      // abi.h, ERRORS: the first plugin's last_error(NULL), on this thread, explains a failed init.
       const char* why = table->plugins[0]->last_error(nullptr);
       return std::string("init failed (") + status_name(s) +
              "): " + (why != nullptr && *why ? why : "no reason given");

@@ -180,14 +180,4 @@ std::optional<Plugin> Registry::find(secmlops_kind kind, const std::string& name
   return std::nullopt;
 }
 
-std::vector<Plugin> Registry::scanners_for_format(const std::string& format) const {
-  std::vector<Plugin> out;
-  for (const auto& p : plugins_) {
-    if (p.kind() != SECMLOPS_KIND_SCANNER) continue;
-    const auto& f = p.formats();
-    if (std::find(f.begin(), f.end(), format) != f.end() && usable(p)) out.push_back(p);
-  }
-  return out;
-}
-
 }  // namespace secmlops::host

@@ -3,7 +3,7 @@
 #include "secmlops/host/dataset_record.hpp"
 
 #include "secmlops/host/digest.hpp"
-#include "secmlops/host/plugin.hpp"
+#include "secmlops/host/plugin_instance.hpp"
 #include "secmlops/host/printable.hpp"
 #include "secmlops/host/report_render.hpp"
 

@@ -6,6 +6,7 @@
 
 #include "secmlops/host/clock.hpp"
 #include "secmlops/host/digest.hpp"
+#include "secmlops/host/plugin_config.hpp"
 #include "secmlops/host/printable.hpp"
 #include "secmlops/host/safe_open.hpp"
 
@@ -112,7 +113,8 @@ void run_scanner(v1::FileReport& report, const std::shared_ptr<const Stream>& st
   std::string member_chain = join_members(members);
   if (auto* observer = scan_observer()) observer->scanner_started(scanner.name(), members);
   try {
-    Instance inst(scanner, options.scanner_config);
+    // A scanner that declares its options gets only those (--policy reaches the pickle scanner).
+    Instance inst(scanner, config_for(scanner, options.scanner_config));
     ScanJobContext job(stream, report, members, scanner.name(), options.limits.max_findings_per_stream);
     job.set_cancel_token(cancel);
     // Sibling files only make sense for a file on disk, not for a member inside it.
@@ -240,7 +242,7 @@ void ScanEngine::expand_into(v1::FileReport& report, const std::shared_ptr<const
                              containers::Kind kind, bool stream_routed, bool& took) const {
   using containers::Kind;
   const auto& limits = options_.limits.containers;
-  const char* kname = containers::kind_name(kind);
+  const char* kname = containers::format_name(kind);
   auto limit_finding = [&](const std::vector<std::string>& where, const containers::Anomaly& a) {
     uint64_t n = walk.limit_findings.count(a.rule_id);
     if (walk.limit_findings.listed(n)) add_anomaly(report, where, a);
@@ -500,55 +502,6 @@ std::vector<v1::FileReport> ScanEngine::scan_small_files(
   return out;
 }
 
-namespace {
-
-bool option_matches(const std::string& declared, const std::string& key) {
-  if (declared.size() >= 2 && declared.compare(declared.size() - 2, 2, ".*") == 0)
-    return key.size() > declared.size() - 1 && key.compare(0, declared.size() - 1, declared, 0, declared.size() - 1) == 0;
-  return declared == key;
-}
-
-// Checks the configuration against what the scanners declare (ABI 1.3): a key no scanner
-// declares is refused with the list of valid ones — unless some scanner declares nothing (built
-// against an older ABI), which may read any key; a declared key's value must parse as its type.
-std::string declared_options_error(const Registry& registry,
-                                   const std::vector<std::pair<std::string, std::string>>& config) {
-  if (config.empty()) return {};
-  bool all_declare = true;
-  std::vector<std::pair<std::string, OptionSpec>> declared;  // scanner, option
-  for (const auto& p : registry.by_kind(SECMLOPS_KIND_SCANNER)) {
-    auto opts = p.options();
-    if (!opts) {
-      all_declare = false;
-      continue;
-    }
-    for (auto& o : *opts) declared.emplace_back(p.name(), std::move(o));
-  }
-  for (const auto& [key, value] : config) {
-    bool known = false;
-    for (const auto& [scanner, o] : declared) {
-      if (!option_matches(o.name, key)) continue;
-      known = true;
-      if (auto want = option_value_error(o.type, value))
-        return "scanner option '" + printable(key, 64) + "' must be " + *want + " (" + scanner + "), got '" +
-               printable(value, 64) + "'";
-    }
-    if (known || !all_declare) continue;
-    std::vector<std::string> valid;
-    valid.reserve(declared.size());
-    for (const auto& [scanner, o] : declared)
-      valid.push_back(o.name + " (" + option_type_name(o.type) + ", " + scanner + ")");
-    std::sort(valid.begin(), valid.end());
-    valid.erase(std::unique(valid.begin(), valid.end()), valid.end());
-    std::string list;
-    for (const auto& v : valid) list += (list.empty() ? "" : ", ") + v;
-    return "unknown scanner option '" + printable(key, 64) + "'; valid options: " + (list.empty() ? "none" : list);
-  }
-  return {};
-}
-
-}  // namespace
-
 std::string ScanEngine::config_error() const {
   // Sandboxed, the whole check (declared options included) runs in a worker, where the scanner
   // libraries are loaded: the host reads no scanner descriptor.
@@ -558,10 +511,11 @@ std::string ScanEngine::config_error() const {
     if (sandbox_->idle_workers() == 0) sandbox_->prewarm_async(parallel_width(options_, true));
     return sandbox_->config_error(options_);
   }
-  if (auto e = declared_options_error(registry_, options_.scanner_config); !e.empty()) return e;
+  if (auto e = scanner_config_error(registry_.by_kind(SECMLOPS_KIND_SCANNER), options_.scanner_config); !e.empty())
+    return e;
   for (const auto& p : registry_.by_kind(SECMLOPS_KIND_SCANNER)) {
     try {
-      Instance check(p, options_.scanner_config);
+      Instance check(p, config_for(p, options_.scanner_config));
     } catch (const std::exception& e) {
       return p.name() + ": " + e.what();
     }

@@ -11,6 +11,7 @@ class Fgsm : public sdk::Attack {
   static constexpr const char* version = "1.0.0";
   static constexpr const char* description = "Fast gradient (sign) method, ART 1.20 semantics, L∞/L1/L2";
   static constexpr const char* license = "Apache-2.0";
+  static constexpr ParameterList options = kFgsmParameters;
   static constexpr bool needs_gradient = true;
   explicit Fgsm(const sdk::Config&) {}
   void generate(sdk::Job& job, const sdk::ModelHandle& model, const sdk::Matrix& x, const int32_t* y,

@@ -11,6 +11,7 @@ class HopSkipJump : public sdk::Attack {
   static constexpr const char* version = "1.0.0";
   static constexpr const char* description = "HopSkipJump decision-based black-box attack (labels only)";
   static constexpr const char* license = "Apache-2.0";
+  static constexpr ParameterList options = kHopSkipJumpParameters;
   explicit HopSkipJump(const sdk::Config&) {}
   void generate(sdk::Job& job, const sdk::ModelHandle& model, const sdk::Matrix& x, const int32_t* y,
                 const sdk::Config& params, double* out) {

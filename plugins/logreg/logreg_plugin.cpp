@@ -14,11 +14,16 @@ class LogregPlugin : public sdk::Model {
   static constexpr const char* description =
       "logistic regression (binary/multinomial, L2, L-BFGS), cross-entropy input gradients, ONNX LinearClassifier";
   static constexpr const char* license = "Apache-2.0";
+  static constexpr secmlops_option options[] = {
+      sdk::option(SECMLOPS_OPTION_DOUBLE, "C", "inverse L2 regularisation strength", "1"),
+      sdk::option(SECMLOPS_OPTION_BOOL, "fit_intercept", "learn an intercept", "true"),
+      sdk::option(SECMLOPS_OPTION_INT, "max_iter", "L-BFGS iterations at most", "100"),
+      sdk::option(SECMLOPS_OPTION_DOUBLE, "tol", "convergence tolerance", "0.0001")};
 
   explicit LogregPlugin(const sdk::Config&) {}
 
   void fit(sdk::Job& job, const sdk::Matrix& x, std::span<const int32_t> y, const sdk::Config& config) {
-    models::Params p(config, {"C", "fit_intercept", "max_iter", "tol"});
+    models::Params p(config, options);
     Options o;
     o.C = p.positive("C", 1.0);
     o.fit_intercept = p.flag("fit_intercept", true);

@@ -83,6 +83,43 @@ std::filesystem::path default_spool_dir() {
   return std::filesystem::absolute(".secmlops-mlflow-spool");
 }
 
+KeyValues with_environment(const KeyValues& config) {
+  KeyValues out;
+  bool use = false;
+  for (const auto& kv : config) {
+    if (kv.first == "environment")
+      use = to_bool(kv.first, kv.second);
+    else
+      out.push_back(kv);
+  }
+  if (!use) return out;
+  auto given = [&](const std::string& key) {
+    for (const auto& [k, v] : out)
+      if (k == key) return true;
+    return false;
+  };
+  static constexpr std::pair<const char*, const char*> kVariables[] = {
+      {"tracking_uri", "MLFLOW_TRACKING_URI"},
+      {"experiment", "MLFLOW_EXPERIMENT_NAME"},
+      {"username", "MLFLOW_TRACKING_USERNAME"},
+      {"password", "MLFLOW_TRACKING_PASSWORD"},
+      {"token", "MLFLOW_TRACKING_TOKEN"},
+      {"insecure_tls", "MLFLOW_TRACKING_INSECURE_TLS"},
+      {"ca_bundle", "MLFLOW_TRACKING_SERVER_CERT_PATH"},
+      {"max_retries", "MLFLOW_HTTP_REQUEST_MAX_RETRIES"},
+      {"timeout", "MLFLOW_HTTP_REQUEST_TIMEOUT"},
+      {"backoff_base", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"},
+      {"retry_time", "SECMLOPS_MLFLOW_RETRY_TIME"},
+      {"spool_dir", "SECMLOPS_MLFLOW_SPOOL_DIR"},
+      {"user", "USER"}};
+  for (const auto& [key, var] : kVariables) {
+    if (given(key)) continue;
+    if (const char* v = std::getenv(var); v != nullptr && *v != '\0') out.emplace_back(key, v);
+  }
+  if (!given("experiment")) out.emplace_back("experiment", "secmlops");
+  return out;
+}
+
 Settings parse_settings(const KeyValues& config) {
   Settings s;
   s.spool_dir = default_spool_dir();

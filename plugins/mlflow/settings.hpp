@@ -63,6 +63,13 @@ struct Settings {
 // Parses the plugin configuration; throws std::invalid_argument naming the key on bad values.
 Settings parse_settings(const KeyValues& config);
 
+// The configuration the secmlops commands use: with `environment=true`, every key `config` does
+// not give is taken from its environment variable (MLFLOW_TRACKING_URI, MLFLOW_EXPERIMENT_NAME,
+// MLFLOW_TRACKING_USERNAME/PASSWORD/TOKEN, …, SECMLOPS_MLFLOW_SPOOL_DIR; docs/mlflow.md) and the
+// experiment falls back to "secmlops". Without the key (or false) the configuration is returned
+// as it is. The `environment` key itself is removed.
+KeyValues with_environment(const KeyValues& config);
+
 // Who runs the process, as MLflow's client finds it (getpass.getuser): $LOGNAME, $USER,
 // $LNAME, $USERNAME, else the login name of the uid; "" when none is known.
 std::string default_user();

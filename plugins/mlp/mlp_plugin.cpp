@@ -14,12 +14,20 @@ class MlpPlugin : public sdk::Model {
   static constexpr const char* description =
       "multi-layer perceptron (ReLU, softmax, Adam, mini-batches), cross-entropy input gradients, ONNX MatMul/Add/Relu/Softmax";
   static constexpr const char* license = "Apache-2.0";
+  static constexpr secmlops_option options[] = {
+      sdk::option(SECMLOPS_OPTION_STRING, "hidden_layer_sizes", "comma-separated widths of the hidden layers", "100"),
+      sdk::option(SECMLOPS_OPTION_DOUBLE, "alpha", "L2 penalty", "0.0001"),
+      sdk::option(SECMLOPS_OPTION_DOUBLE, "learning_rate_init", "Adam's learning rate", "0.001"),
+      sdk::option(SECMLOPS_OPTION_INT, "max_iter", "epochs at most", "200"),
+      sdk::option(SECMLOPS_OPTION_INT, "batch_size", "rows per mini-batch (0: min(200, rows))", "0"),
+      sdk::option(SECMLOPS_OPTION_INT, "seed", "random seed", "0"),
+      sdk::option(SECMLOPS_OPTION_DOUBLE, "tol", "improvement that counts as progress", "0.0001"),
+      sdk::option(SECMLOPS_OPTION_INT, "n_iter_no_change", "epochs without progress before stopping", "10")};
 
   explicit MlpPlugin(const sdk::Config&) {}
 
   void fit(sdk::Job& job, const sdk::Matrix& x, std::span<const int32_t> y, const sdk::Config& config) {
-    models::Params p(config, {"hidden_layer_sizes", "alpha", "learning_rate_init", "max_iter", "batch_size", "seed",
-                              "tol", "n_iter_no_change"});
+    models::Params p(config, options);
     Options o;
     o.hidden_layer_sizes = p.int_list("hidden_layer_sizes", {100}, 1, 100000);
     o.alpha = p.positive("alpha", 1e-4, true);

@@ -18,7 +18,7 @@ class OnnxScanner : public secmlops::sdk::Scanner {
   static constexpr const char* license = "Apache-2.0";
   static constexpr const char* formats[] = {"onnx", nullptr};
   static constexpr secmlops_option options[] = {
-      secmlops::sdk::option(SECMLOPS_OPTION_INT, "onnx.max_graph_depth", "nesting of subgraphs followed")};
+      secmlops::sdk::option(SECMLOPS_OPTION_INT, "onnx.max_graph_depth", "nesting of subgraphs followed", "24")};
 
   static uint32_t probe(secmlops::sdk::Bytes head, std::string_view, const char*& format) {
     uint32_t c = secmlops::plugins::onnx::probe_model(head.data(), head.size());

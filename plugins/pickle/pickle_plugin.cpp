@@ -35,12 +35,13 @@ class PickleScanner : public secmlops::sdk::Scanner {
   static constexpr const char* license = "Apache-2.0";
   static constexpr const char* formats[] = {kFormatPickle, kFormatNumpy, kFormatTorchLegacy, nullptr};
   static constexpr secmlops_option options[] = {
-      secmlops::sdk::option(SECMLOPS_OPTION_STRING, "mode", "default, or allowlist: only listed globals are safe"),
+      secmlops::sdk::option(SECMLOPS_OPTION_STRING, "mode", "default, or allowlist: only listed globals are safe",
+                            "default"),
       secmlops::sdk::option(SECMLOPS_OPTION_STRING, "policy", "policy document (YAML): extra safe/unsafe globals"),
-      secmlops::sdk::option(SECMLOPS_OPTION_INT, "pickle.max_opcodes", "opcodes analysed per pickle"),
-      secmlops::sdk::option(SECMLOPS_OPTION_INT, "pickle.max_memo", "memo entries kept per pickle"),
-      secmlops::sdk::option(SECMLOPS_OPTION_INT, "pickle.max_stack", "stack depth per pickle"),
-      secmlops::sdk::option(SECMLOPS_OPTION_INT, "pickle.max_nesting", "nesting of pickles inside pickles")};
+      secmlops::sdk::option(SECMLOPS_OPTION_INT, "pickle.max_opcodes", "opcodes analysed per pickle", "4000000000"),
+      secmlops::sdk::option(SECMLOPS_OPTION_INT, "pickle.max_memo", "memo entries kept per pickle", "33554432"),
+      secmlops::sdk::option(SECMLOPS_OPTION_INT, "pickle.max_stack", "stack depth per pickle", "1048576"),
+      secmlops::sdk::option(SECMLOPS_OPTION_INT, "pickle.max_nesting", "nesting of pickles inside pickles", "8")};
 
   static uint32_t probe(secmlops::sdk::Bytes head, std::string_view name, const char*& format) {
     return probe_format(head, format, name);

@@ -16,6 +16,18 @@ class RandomForestModel : public sdk::Model {
   static constexpr const char* version = "1.0.0";
   static constexpr const char* description =
       "Random forest of CART trees (Gini), parallel over trees; ONNX TreeEnsembleClassifier";
+  // Fit parameters (parse_params checks their ranges); n_jobs also as the instance's default.
+  static constexpr secmlops_option options[] = {
+      sdk::option(SECMLOPS_OPTION_INT, "n_estimators", "trees", "100"),
+      sdk::option(SECMLOPS_OPTION_STRING, "max_depth", "deepest split level, or none", "none"),
+      sdk::option(SECMLOPS_OPTION_INT, "min_samples_split", "rows a node needs to be split", "2"),
+      sdk::option(SECMLOPS_OPTION_INT, "min_samples_leaf", "rows a leaf keeps at least", "1"),
+      sdk::option(SECMLOPS_OPTION_STRING, "max_features", "features tried per split: sqrt, log2, all, a count or a fraction", "sqrt"),
+      sdk::option(SECMLOPS_OPTION_BOOL, "bootstrap", "draw each tree's rows with replacement", "true"),
+      sdk::option(SECMLOPS_OPTION_INT, "seed", "random seed", "0"),
+      sdk::option(SECMLOPS_OPTION_INT, "random_state", "scikit-learn's name for seed", "0"),
+      sdk::option(SECMLOPS_OPTION_INT, "n_jobs", "threads (0: every core)", "0"),
+      sdk::option(SECMLOPS_OPTION_INT, "max_bins", "histogram bins per feature", "256")};
 
   explicit RandomForestModel(const sdk::Config& config)
       : n_jobs_(static_cast<int>(config.get_int("n_jobs", 0))), predict_jobs_(n_jobs_) {}

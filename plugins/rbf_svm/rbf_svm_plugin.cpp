@@ -16,6 +16,18 @@ class RbfSvmModel : public sdk::Model {
   static constexpr const char* description =
       "C-SVC with RBF kernel (SMO, one-vs-one, Platt probabilities); ONNX SVMClassifier (imports "
       "linear, poly and sigmoid kernels too)";
+  // Fit parameters (parse_params checks their ranges); n_jobs also as the instance's default.
+  static constexpr secmlops_option options[] = {
+      sdk::option(SECMLOPS_OPTION_DOUBLE, "C", "penalty of margin violations", "1"),
+      sdk::option(SECMLOPS_OPTION_STRING, "gamma", "RBF width: scale, auto or a positive number", "scale"),
+      sdk::option(SECMLOPS_OPTION_DOUBLE, "tol", "SMO stopping tolerance", "0.001"),
+      sdk::option(SECMLOPS_OPTION_INT, "max_iter", "SMO iterations at most (-1: no limit)", "-1"),
+      sdk::option(SECMLOPS_OPTION_DOUBLE, "cache_size", "kernel cache in MB", "200"),
+      sdk::option(SECMLOPS_OPTION_INT, "probability_cv", "folds of Platt scaling (0: none)", "5"),
+      sdk::option(SECMLOPS_OPTION_INT, "seed", "random seed", "0"),
+      sdk::option(SECMLOPS_OPTION_INT, "random_state", "scikit-learn's name for seed", "0"),
+      sdk::option(SECMLOPS_OPTION_INT, "n_jobs", "threads (0: every core)", "0"),
+      sdk::option(SECMLOPS_OPTION_STRING, "kernel", "rbf only (accepted for scikit-learn parity)", "rbf")};
 
   explicit RbfSvmModel(const sdk::Config& config) : n_jobs_(static_cast<int>(config.get_int("n_jobs", 0))) {}
 

@@ -11,6 +11,7 @@ class Transfer : public sdk::Attack {
   static constexpr const char* version = "1.0.0";
   static constexpr const char* description = "Transfer attack: PGD on a logistic-regression surrogate of the target";
   static constexpr const char* license = "Apache-2.0";
+  static constexpr ParameterList options = kTransferParameters;
   explicit Transfer(const sdk::Config&) {}
   void generate(sdk::Job& job, const sdk::ModelHandle& model, const sdk::Matrix& x, const int32_t* y,
                 const sdk::Config& params, double* out) {

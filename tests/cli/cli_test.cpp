@@ -2,6 +2,8 @@
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
 
+#include <secmlops/sdk/abi.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -17,7 +19,8 @@ std::string cli(const std::string& args) {
 TEST(Cli, VersionPrintsAbi) {
   auto r = run_command(std::string(SECMLOPS_CLI) + " version");
   EXPECT_EQ(r.exit_code, 0);
-  EXPECT_THAT(r.out, HasSubstr("plugin ABI 1.3"));
+  EXPECT_THAT(r.out, HasSubstr("plugin ABI " + std::to_string(SECMLOPS_ABI_MAJOR) + "." +
+                               std::to_string(SECMLOPS_ABI_MINOR)));
 }
 
 TEST(Cli, PluginsJsonListsPluginsAndRefusals) {

@@ -101,7 +101,7 @@ TEST_F(FixtureRegistry, LegacyPluginReportsItsOwnAbiVersion) {
   EXPECT_EQ(p->license(), "");  // the 1.0 descriptor has no license field: it must not be read
   auto current = registry_->find(SECMLOPS_KIND_SCANNER, "fixture-c");
   ASSERT_TRUE(current);
-  EXPECT_EQ(current->abi_version(), "1.3");
+  EXPECT_EQ(current->abi_version(), "1.4");
   auto v1_1 = registry_->find(SECMLOPS_KIND_SCANNER, "legacy-v1-1");
   ASSERT_TRUE(v1_1);
   EXPECT_EQ(v1_1->abi_version(), "1.1");
@@ -111,6 +111,17 @@ TEST_F(FixtureRegistry, LegacyPluginReportsItsOwnAbiVersion) {
   EXPECT_EQ(v1_2->abi_version(), "1.2");
   EXPECT_FALSE(v1_2->options());  // a 1.2 descriptor ends before the options field
   EXPECT_FALSE(p->options());
+  // A 1.3 plugin's options are smaller than 1.4's: read with its own stride, without defaults.
+  auto v1_3 = registry_->find(SECMLOPS_KIND_SCANNER, "legacy-v1-3");
+  ASSERT_TRUE(v1_3);
+  EXPECT_EQ(v1_3->abi_version(), "1.3");
+  auto opts = v1_3->options();
+  ASSERT_TRUE(opts);
+  ASSERT_EQ(opts->size(), 2u);
+  EXPECT_EQ((*opts)[0].name, "fixture.level");
+  EXPECT_FALSE((*opts)[0].default_value);
+  EXPECT_EQ((*opts)[1].name, "fixture.verbose");
+  EXPECT_EQ((*opts)[1].type, SECMLOPS_OPTION_BOOL);
 }
 
 TEST_F(FixtureRegistry, DeclaredOptionsAreReadFromCurrentPlugins) {
@@ -122,7 +133,9 @@ TEST_F(FixtureRegistry, DeclaredOptionsAreReadFromCurrentPlugins) {
   EXPECT_EQ((*opts)[0].name, "fixture.level");
   EXPECT_EQ((*opts)[0].type, SECMLOPS_OPTION_INT);
   EXPECT_EQ((*opts)[0].help, "how hard to look");
+  EXPECT_EQ((*opts)[0].default_value, "1");  // since 1.4
   EXPECT_EQ((*opts)[1].type, SECMLOPS_OPTION_BOOL);
+  EXPECT_FALSE((*opts)[1].default_value);
   // A C++ plugin without an `options` member declares nothing.
   auto magic = registry_->find(SECMLOPS_KIND_SCANNER, "fixture-magic");
   ASSERT_TRUE(magic);
@@ -132,8 +145,10 @@ TEST_F(FixtureRegistry, DeclaredOptionsAreReadFromCurrentPlugins) {
 TEST_F(FixtureRegistry, QueriesByKindNameAndFormat) {
   EXPECT_TRUE(registry_->find(SECMLOPS_KIND_MODEL, "fixture-model"));
   EXPECT_FALSE(registry_->find(SECMLOPS_KIND_SCANNER, "fixture-model"));
-  auto scanners = registry_->scanners_for_format("fixture");
-  EXPECT_EQ(scanners.size(), 4u);  // fixture-c, legacy-v1-0, legacy-v1-1 and legacy-v1-2
+  size_t fixture_format = 0;
+  for (const auto& s : registry_->by_kind(SECMLOPS_KIND_SCANNER))
+    fixture_format += std::count(s.formats().begin(), s.formats().end(), "fixture");
+  EXPECT_EQ(fixture_format, 5u);  // fixture-c and legacy-v1-0 … legacy-v1-3
   EXPECT_EQ(registry_->by_kind(SECMLOPS_KIND_ATTACK).size(), 1u);
   EXPECT_EQ(registry_->by_kind(SECMLOPS_KIND_REPORTER).size(), 1u);
 }

@@ -29,6 +29,9 @@ echo "$list" | grep -q '"name": "signature"' || { echo "plugin not listed: $list
 abi_h="$src/sdk/include/secmlops/sdk/abi.h"
 abi="$(sed -n 's/^#define SECMLOPS_ABI_MAJOR //p' "$abi_h").$(sed -n 's/^#define SECMLOPS_ABI_MINOR //p' "$abi_h")"
 echo "$list" | grep -q "\"abiVersion\": \"$abi\""
+# Its declared options are listed with their types and defaults.
+echo "$list" | grep -q '"name": "signature_severity"' || { echo "options not listed: $list" >&2; exit 1; }
+echo "$list" | grep -q '"defaultValue": "HIGH"' || { echo "default not listed: $list" >&2; exit 1; }
 
 printf 'prefix X5O!P%%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H* suffix' > "$work/eicar.bin"
 set +e

@@ -58,11 +58,12 @@ class SignatureScanner : public secmlops::sdk::Scanner {
   static constexpr const char* license = "Apache-2.0";
   // "*": the host runs this scanner on every stream, beside the scanner routed by content.
   static constexpr const char* formats[] = {"*", nullptr};
-  // Declared options (ABI 1.3): the host refuses any other key, naming these. A name ending in
-  // ".*" declares a family of keys.
+  // Declared options (ABI 1.3; defaults since 1.4): the host refuses any other key, naming these,
+  // and hands this scanner only these. A name ending in ".*" declares a family of keys.
   static constexpr secmlops_option options[] = {
       secmlops::sdk::option(SECMLOPS_OPTION_STRING, "signature.*", "text:<literal> or hex:<bytes> to look for"),
-      secmlops::sdk::option(SECMLOPS_OPTION_STRING, "signature_severity", "CRITICAL, HIGH, MEDIUM, LOW or INFO")};
+      secmlops::sdk::option(SECMLOPS_OPTION_STRING, "signature_severity", "CRITICAL, HIGH, MEDIUM, LOW or INFO",
+                            "HIGH")};
 
   explicit SignatureScanner(const secmlops::sdk::Config& config) {
     for (const auto& [key, value] : config.entries())

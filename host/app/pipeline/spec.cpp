@@ -411,7 +411,7 @@ AttackStep read_attack(const Environment& env, MapReader& r) {
       continue;
     }
     if (auto p = env.registry.find(SECMLOPS_KIND_ATTACK, e.attack))
-      e.needs_gradient = (p->descriptor().capabilities & SECMLOPS_CAP_NEEDS_GRADIENT) != 0;
+      e.needs_gradient = (p->capability_bits() & SECMLOPS_CAP_NEEDS_GRADIENT) != 0;
     else
       check_plugin(env, SECMLOPS_KIND_ATTACK, e.attack, ar.get("attack"), r.errors());
     if (e.eps.empty() && a.eps.empty()) r.errors().add(n, "no eps: give eps: on the step or on the attack");

@@ -3,7 +3,7 @@
 // A pipeline spec as typed steps: what the YAML says, checked (keys, types, plugins,
 // references, cycles) with the file, line and column of every mistake.
 #include "secmlops/app/environment.hpp"
-#include "secmlops/host/plugin.hpp"
+#include "secmlops/host/plugin_instance.hpp"
 #include "secmlops/v1/pipeline.pb.h"
 #include "secmlops/v1/report.pb.h"
 

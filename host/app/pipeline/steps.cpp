@@ -272,7 +272,7 @@ void run_train(const StepContext& c, const TrainStep& s, v1::StepResult& r) {
     req.set_seed(s.seed);
     // A file for plugins that export ONNX; every model stays in memory for the later steps.
     if (auto p = c.env.registry.find(SECMLOPS_KIND_MODEL, m.plugin);
-        p && (p->descriptor().capabilities & SECMLOPS_CAP_ONNX_EXPORT))
+        p && (p->capability_bits() & SECMLOPS_CAP_ONNX_EXPORT))
       req.set_out((c.out_dir / "models" / (m.name + ".onnx")).string());
     *req.mutable_mlflow() = child_run(c, m.name);
     try {

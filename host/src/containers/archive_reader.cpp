@@ -152,7 +152,7 @@ Opened read_member(Cursor& c, int64_t index, Budget& budget) {
 Expansion read_libarchive(Kind kind, const std::shared_ptr<const Stream>& stream, Budget& budget) {
   Expansion ex;
   ex.kind = kind;
-  const char* kname = kind_name(kind);
+  const char* kname = format_name(kind);
   auto cursor = std::make_shared<Cursor>(stream, kind);
   auto unreadable = [&](const std::string& why) {
     ex.anomalies.push_back({v1::MEDIUM, "HOST-ARCHIVE-UNREADABLE",

@@ -23,7 +23,7 @@ void Budget::check_cancel() const {
   if (cancel_ && cancel_->cancelled()) throw std::runtime_error("cancelled (time limit or request)");
 }
 
-const char* kind_name(Kind kind) {
+const char* format_name(Kind kind) {
   switch (kind) {
     case Kind::zip: return "zip";
     case Kind::tar: return "tar";

@@ -120,7 +120,7 @@ Expansion expand(Kind kind, const std::shared_ptr<const Stream>& stream, Budget&
   Expansion e;
   e.kind = kind;
   Member m;
-  m.name = fmt::format("[{}]", kind_name(kind));
+  m.name = fmt::format("[{}]", format_name(kind));
   m.offset = 0;
   m.open = [stream, kind](Budget& b) {
     uint64_t consumed = 0;
@@ -129,7 +129,7 @@ Expansion expand(Kind kind, const std::shared_ptr<const Stream>& stream, Budget&
     if (o.error.empty() && !o.limit && consumed < stream->size() && !all_zero(*stream, consumed, b)) {
       o.anomalies.push_back({v1::MEDIUM, "HOST-COMPRESSED-TRAILING-DATA",
                              fmt::format("{} bytes after the end of the {} data; scanned as their own stream",
-                                         stream->size() - consumed, kind_name(kind)),
+                                         stream->size() - consumed, format_name(kind)),
                              consumed});
       o.trailing = std::make_shared<SubStream>(stream, consumed, stream->size() - consumed);
     }

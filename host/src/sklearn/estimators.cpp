@@ -34,7 +34,7 @@ class State {
  public:
   explicit State(const Value& v) {
     if (v.kind != K::Object || v.object->state == nullptr)
-      bad(std::string("expected a fitted estimator, found ") + kind_name(v.kind));
+      bad(std::string("expected a fitted estimator, found ") + value_kind_name(v.kind));
     cls_ = v.object->cls;
     name_ = short_name(cls_);
     state_ = v.object->state;
@@ -65,7 +65,7 @@ class State {
   }
   [[nodiscard]] double num(const std::string& key) const { return num(at(key), key); }
   [[noreturn]] void wrong(const std::string& key, const Value& v, const char* expected) const {
-    bad("`" + name_ + "." + key + "` is " + kind_name(v.kind) + ", expected " + expected);
+    bad("`" + name_ + "." + key + "` is " + value_kind_name(v.kind) + ", expected " + expected);
   }
 
  private:
@@ -126,7 +126,7 @@ std::vector<uint64_t> c_order(const Array& a) {
 }
 
 const Array& array_of(const Value& v, const std::string& what) {
-  if (v.kind != K::Array || !v.array->built) bad("`" + what + "` is " + kind_name(v.kind) + ", expected an array");
+  if (v.kind != K::Array || !v.array->built) bad("`" + what + "` is " + value_kind_name(v.kind) + ", expected an array");
   return *v.array;
 }
 
@@ -203,7 +203,7 @@ std::vector<std::string> class_labels(const State& s) {
       else if (v->kind == K::Int) out.push_back(std::to_string(v->i));
       else if (v->kind == K::Float) out.push_back(number_text(v->f));
       else if (v->kind == K::Bool) out.emplace_back(v->i ? "True" : "False");
-      else bad("`" + s.name() + ".classes_` holds " + kind_name(v->kind));
+      else bad("`" + s.name() + ".classes_` holds " + value_kind_name(v->kind));
     }
   } else if (d.kind == 'U' || d.kind == 'S') {
     for (uint64_t i = 0; i < a.count(); ++i) {
@@ -992,7 +992,7 @@ bool supported_version(const std::string& version) {
 
 Converted convert_estimator(const Value& root) {
   if (root.kind != K::Object)
-    bad(std::string("this file is a pickle of ") + kind_name(root.kind) +
+    bad(std::string("this file is a pickle of ") + value_kind_name(root.kind) +
         ", not a supported scikit-learn model; secmlops never unpickles; supported: " + supported_estimators());
   State top(root);
   std::optional<Affine> scaler;

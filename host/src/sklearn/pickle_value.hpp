@@ -90,7 +90,7 @@ struct Value {
   }
 };
 
-const char* kind_name(Value::Kind kind);
+const char* value_kind_name(Value::Kind kind);
 
 // Owns every value of one import; values refer to each other by pointer, so memo sharing and
 // even cycles cost nothing and are freed together.

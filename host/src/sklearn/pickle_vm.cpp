@@ -7,7 +7,7 @@
 
 namespace secmlops::host::sklearn {
 
-const char* kind_name(Value::Kind kind) {
+const char* value_kind_name(Value::Kind kind) {
   switch (kind) {
     case Value::Kind::None: return "None";
     case Value::Kind::Bool: return "a bool";
@@ -181,7 +181,7 @@ class Vm {
         case 'a': {
           Value* v = pop();
           Value* l = top();
-          if (l->kind != K::List) fail(std::string("APPEND to ") + kind_name(l->kind));
+          if (l->kind != K::List) fail(std::string("APPEND to ") + value_kind_name(l->kind));
           l->items.push_back(v);
           break;
         }
@@ -189,7 +189,7 @@ class Vm {
           size_t from = pop_mark();
           if (from <= fence()) fail("APPENDS without a list below its MARK");
           Value* l = stack_[from - 1];
-          if (l->kind != K::List) fail(std::string("APPENDS to ") + kind_name(l->kind));
+          if (l->kind != K::List) fail(std::string("APPENDS to ") + value_kind_name(l->kind));
           l->items.insert(l->items.end(), stack_.begin() + static_cast<ptrdiff_t>(from), stack_.end());
           stack_.resize(from);
           break;
@@ -198,7 +198,7 @@ class Vm {
           Value* v = pop();
           Value* k = pop();
           Value* d = top();
-          if (d->kind != K::Dict) fail(std::string("SETITEM on ") + kind_name(d->kind));
+          if (d->kind != K::Dict) fail(std::string("SETITEM on ") + value_kind_name(d->kind));
           d->dict.emplace_back(k, v);
           break;
         }
@@ -206,7 +206,7 @@ class Vm {
           size_t from = pop_mark();
           if (from <= fence()) fail("SETITEMS without a dict below its MARK");
           Value* d = stack_[from - 1];
-          if (d->kind != K::Dict) fail(std::string("SETITEMS on ") + kind_name(d->kind));
+          if (d->kind != K::Dict) fail(std::string("SETITEMS on ") + value_kind_name(d->kind));
           add_items(d, from);
           break;
         }
@@ -414,7 +414,7 @@ class Vm {
   void reduce() {
     Value* args = pop();
     Value* fn = pop();
-    if (fn->kind != K::Global) fail(std::string("REDUCE calls ") + kind_name(fn->kind) + ", not a global");
+    if (fn->kind != K::Global) fail(std::string("REDUCE calls ") + value_kind_name(fn->kind) + ", not a global");
     if (args->kind != K::Tuple) fail("REDUCE arguments are not a tuple");
     const auto& it = args->items;
     switch (role(fn)) {
@@ -497,12 +497,12 @@ class Vm {
         Object& o = *target->object;
         if (o.state != nullptr) fail("BUILD twice on `" + o.cls + "`");
         if (state->kind == K::Tuple && state->items.size() == 2 && state->items[1]->kind == K::None) state = const_cast<Value*>(state->items[0]);
-        if (state->kind != K::Dict) fail(std::string("BUILD of `") + o.cls + "` with " + kind_name(state->kind) + " instead of a dict");
+        if (state->kind != K::Dict) fail(std::string("BUILD of `") + o.cls + "` with " + value_kind_name(state->kind) + " instead of a dict");
         o.state = state;
         if (o.cls == "joblib.numpy_pickle.NumpyArrayWrapper") stack_.back() = joblib_array(o);
         return;
       }
-      default: fail(std::string("BUILD on ") + kind_name(target->kind));
+      default: fail(std::string("BUILD on ") + value_kind_name(target->kind));
     }
   }
 
@@ -621,7 +621,7 @@ class Vm {
       arr.built = true;
       return;
     }
-    if (data->kind != K::Bytes) fail(std::string("array data are ") + kind_name(data->kind) + ", not bytes");
+    if (data->kind != K::Bytes) fail(std::string("array data are ") + value_kind_name(data->kind) + ", not bytes");
     set_data(arr, data->b);
   }
   Value* scalar(const DType& d, std::string_view raw) {

@@ -12,10 +12,10 @@ using sdk::Error;
 void check_parameters(const sdk::Config& config, const char* attack, ParameterList known) {
   for (const auto& entry : config.entries()) {
     bool ok = false;
-    for (const char* k : known) ok = ok || entry.first == k;
+    for (const auto& k : known) ok = ok || entry.first == k.name;
     if (ok) continue;
     std::string list;
-    for (const char* k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+    for (const auto& k : known) list += (list.empty() ? "" : ", ") + std::string(k.name);
     throw Error(SECMLOPS_ERR_INVALID_ARGUMENT,
                 "unknown parameter '" + entry.first + "' for " + attack + " (valid: " + list + ")");
   }

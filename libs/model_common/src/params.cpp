@@ -12,13 +12,13 @@ namespace {
 }
 }  // namespace
 
-Params::Params(const sdk::Config& config, std::initializer_list<const char*> known) : config_(config) {
+Params::Params(const sdk::Config& config, std::span<const secmlops_option> declared) : config_(config) {
   for (const auto& [key, value] : config.entries()) {
     bool ok = false;
-    for (const char* k : known) ok = ok || key == k;
+    for (const auto& k : declared) ok = ok || key == k.name;
     if (!ok) {
       std::string list;
-      for (const char* k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+      for (const auto& k : declared) list += (list.empty() ? "" : ", ") + std::string(k.name);
       bad("unknown parameter '" + key + "' (known: " + list + ")");
     }
   }

@@ -92,7 +92,11 @@ static secmlops_scanner_api scanner_api = {sizeof(secmlops_scanner_api), formats
 #if SECMLOPS_ABI_MINOR >= 3
 /* Declared options (ABI 1.3): plugins built against 1.0-1.2 headers have none. */
 static const secmlops_option options[] = {
+#if SECMLOPS_ABI_MINOR >= 4
+    {sizeof(secmlops_option), SECMLOPS_OPTION_INT, "fixture.level", "how hard to look", "1"},
+#else
     {sizeof(secmlops_option), SECMLOPS_OPTION_INT, "fixture.level", "how hard to look"},
+#endif
     {sizeof(secmlops_option), SECMLOPS_OPTION_BOOL, "fixture.verbose", NULL},
 };
 #endif

@@ -64,6 +64,7 @@ class ThresholdModel : public sdk::Model {
   static constexpr const char* name = "fixture-model";
   static constexpr const char* version = "1.0.0";
   static constexpr const char* description = "test model";
+  static constexpr secmlops_option options[] = {sdk::option(SECMLOPS_OPTION_DOUBLE, "w", "the weight", "1")};
   explicit ThresholdModel(const sdk::Config&) {}
   void fit(sdk::Job&, const sdk::Matrix& x, std::span<const int32_t> y, const sdk::Config& p) {
     w_ = p.get_double("w", 1.0);

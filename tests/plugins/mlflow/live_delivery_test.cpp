@@ -303,4 +303,35 @@ TEST(MlflowSettings, UserFallsBackToTheLoginNameOfTheUid) {
   for (const auto& [k, v] : saved) ::setenv(k.c_str(), v.c_str(), 1);
 }
 
+// The commands' configuration: MLflow's variables fill only the keys not given.
+TEST(MlflowSettings, EnvironmentFillsOnlyWhatIsNotGiven) {
+  const char* vars[] = {"MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_TRACKING_TOKEN"};
+  std::map<std::string, std::string> saved;
+  for (const char* v : vars)
+    if (const char* x = std::getenv(v)) saved[v] = x;
+  ::setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9", 1);
+  ::setenv("MLFLOW_EXPERIMENT_NAME", "from-env", 1);
+  ::setenv("MLFLOW_TRACKING_TOKEN", "tok", 1);
+  auto value = [](const KeyValues& kv, const std::string& key) {
+    std::string out = "<absent>";
+    for (const auto& [k, v] : kv)
+      if (k == key) out = v;
+    return out;
+  };
+  auto filled = with_environment({{"environment", "true"}, {"tracking_uri", "file:given"}});
+  EXPECT_EQ(value(filled, "tracking_uri"), "file:given");
+  EXPECT_EQ(value(filled, "experiment"), "from-env");
+  EXPECT_EQ(value(filled, "token"), "tok");
+  EXPECT_EQ(value(filled, "environment"), "<absent>");
+  EXPECT_EQ(parse_settings(filled).http.token, "tok");
+  // Without the key (a host of its own), nothing is read.
+  auto plain = with_environment({{"experiment", "e"}});
+  EXPECT_EQ(plain, (KeyValues{{"experiment", "e"}}));
+  ::unsetenv("MLFLOW_EXPERIMENT_NAME");
+  EXPECT_EQ(value(with_environment({{"environment", "true"}}), "experiment"), "secmlops");
+  EXPECT_EQ(value(with_environment({{"environment", "false"}}), "tracking_uri"), "<absent>");
+  for (const char* v : vars) ::unsetenv(v);
+  for (const auto& [k, v] : saved) ::setenv(k.c_str(), v.c_str(), 1);
+}
+
 }  // namespace

@@ -186,7 +186,7 @@ TEST(RandomForest, DeclaresNoGradient) {
   m.fit(train.x, train.y, {{"n_estimators", "2"}});
   EXPECT_FALSE(m.has_gradient());
   EXPECT_EQ(plugin("random_forest").descriptor().model->loss_gradient, nullptr);
-  EXPECT_EQ(plugin("random_forest").descriptor().capabilities & SECMLOPS_CAP_GRADIENT, 0u);
+  EXPECT_EQ(plugin("random_forest").capability_bits() & SECMLOPS_CAP_GRADIENT, 0u);
   try {
     (void)m.loss_gradient(train.x, train.y);
     ADD_FAILURE();

@@ -81,7 +81,7 @@ using ProgressSink = std::function<void(const v1::ProgressEvent&)>;
 struct RunPolicy {
   std::string default_tracking_uri;  // "" = $MLFLOW_TRACKING_URI, else ./mlruns
   bool request_may_set_uri = true;
-  bool use_environment = true;       // read MLFLOW_* variables for credentials and retries
+  bool use_environment = true;       // the reporter reads MLFLOW_* variables (credentials, retries, URI)
   std::string reporter = "mlflow";
 };
 

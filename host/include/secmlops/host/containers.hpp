@@ -84,7 +84,7 @@ struct Member {
 };
 
 enum class Kind { zip, tar, gzip, zlib, bzip2, xz, lzma, lz4, sevenzip, rar };
-const char* kind_name(Kind kind);
+const char* format_name(Kind kind);
 
 struct Expansion {
   Kind kind = Kind::zip;

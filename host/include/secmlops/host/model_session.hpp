@@ -1,8 +1,10 @@
 #pragma once
 
+#include "secmlops/host/emitted.hpp"
 #include "secmlops/host/job.hpp"
+#include "secmlops/host/key_values.hpp"
 #include "secmlops/host/matrix.hpp"
-#include "secmlops/host/plugin.hpp"
+#include "secmlops/host/plugin_instance.hpp"
 
 #include <atomic>
 #include <map>
@@ -12,14 +14,6 @@
 #include <vector>
 
 namespace secmlops::host {
-
-using KeyValues = std::vector<std::pair<std::string, std::string>>;
-
-// Metrics and properties a plugin emitted during one call.
-struct Emitted {
-  std::vector<std::pair<std::string, std::pair<double, int64_t>>> metrics;  // key → (value, step)
-  std::vector<std::pair<std::string, std::string>> properties;
-};
 
 // A model plugin instance with the host-side checks every caller needs: shapes are validated
 // before anything crosses the ABI, outputs are allocated by the host, and errors become
@@ -50,6 +44,7 @@ class ModelSession {
   [[nodiscard]] secmlops_model_handle handle(std::shared_ptr<CancelToken> cancel = nullptr);
 
  private:
+  [[nodiscard]] bool can(uint64_t capability) const;
   void check_features(const DenseMatrix& x) const;
   void check_labels(const DenseMatrix& x, const std::vector<int32_t>& y, uint32_t classes) const;
 

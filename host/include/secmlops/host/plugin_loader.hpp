@@ -1,6 +1,6 @@
 #pragma once
 
-#include "secmlops/host/plugin.hpp"
+#include "secmlops/host/plugin_instance.hpp"
 
 #include <filesystem>
 #include <string>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "secmlops/host/plugin.hpp"
+#include "secmlops/host/plugin_instance.hpp"
 #include "secmlops/host/plugin_loader.hpp"
 
 #include <filesystem>
@@ -57,7 +57,6 @@ class Registry {
   // Lookups return plugins whose library is loaded and initialised.
   [[nodiscard]] std::vector<Plugin> by_kind(secmlops_kind kind) const;
   [[nodiscard]] std::optional<Plugin> find(secmlops_kind kind, const std::string& name) const;
-  [[nodiscard]] std::vector<Plugin> scanners_for_format(const std::string& format) const;
 
  private:
   // Adds a library's plugins unless one of their names is taken (then records the refusal).

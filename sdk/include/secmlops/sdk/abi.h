@@ -11,7 +11,24 @@
  *   Every struct starts with `struct_size`; structs only ever grow at their end, so a reader
  *   must never touch a field that lies beyond the struct_size the writer declared. Fields are
  *   tagged with the minor version that introduced them ("since 1.N"); fields without a tag exist
- *   since 1.0.
+ *   since 1.0. An array of structs (declared options) is read with the stride of its entries'
+ *   struct_size, which is the same for every entry of the array.
+ *
+ * CAPABILITIES
+ *   One rule: a plugin's capabilities are the SECMLOPS_CAP_* bits of its descriptor. Each bit
+ *   names one optional function (or, for NEEDS_GRADIENT, one requirement), and the function
+ *   pointer is non-NULL exactly when its bit is set; the host refuses a library where the two
+ *   disagree and reads capabilities from the bits alone (`secmlops plugins` lists their names:
+ *   probe, loss_gradient, describe, export_onnx, import_onnx, needs_gradient, flush). A plugin
+ *   built against a header older than the bit that names a function (flush before 1.4) has the
+ *   bit set by the host from the pointer. `has_gradient` in secmlops_model_info is not a
+ *   capability but a property of one fitted model (a family with gradients may fit a model
+ *   without them); the host hands attacks a model handle whose `loss_gradient` is non-NULL
+ *   exactly when the plugin has SECMLOPS_CAP_GRADIENT and the fitted model has_gradient.
+ *
+ * NAMES
+ *   A plugin name matches SECMLOPS_PLUGIN_NAME_PATTERN: a lower-case letter or digit, then at
+ *   most 63 lower-case letters, digits, '_', '.' or '-'. Names are unique among loaded plugins.
  *
  * LIFETIME AND THREADS
  *   - The host loads a library once (RTLD_LOCAL) and calls `init` once, before anything else,
@@ -24,6 +41,16 @@
  *     at any time between init and shutdown.
  *   - A `secmlops_job*` handed to a plugin function is valid only for the duration of that call.
  *     The plugin passes it back to host services; it must not keep it.
+ *   - Host services and threads: `log` and `is_cancelled` may be called from any thread, also
+ *     threads the plugin started itself (a model fitting on worker threads polls is_cancelled
+ *     from each), as long as the call that received the job has not returned: a plugin joins
+ *     its threads before returning. Every other service taking a job (the stream services,
+ *     `view`, `stat_sibling`, `progress`, `emit_*`) is called only from the thread that made the
+ *     call, one call at a time.
+ *   - Model-handle callbacks (secmlops_model_handle.predict_proba / loss_gradient) are called
+ *     only during `generate`, from the thread that called generate, one at a time: they run the
+ *     model plugin's instance, which is single-threaded like every instance. An attack that
+ *     wants parallelism batches rows into one call instead.
  *
  * MEMORY
  *   Whoever allocates, frees. Strings and buffers the plugin passes to host services are copied
@@ -35,6 +62,10 @@
  * ERRORS
  *   Functions return a secmlops_status. On failure the plugin sets a message retrievable with
  *   `last_error(instance)` (or `last_error(NULL)` for init/create failures on the calling thread).
+ *   A failed library `init` is explained by the FIRST descriptor's `last_error(NULL)`, which the
+ *   host calls on the thread that called init, right after init returned; the library owns that
+ *   message (it stays valid until the next init or create on that thread). A library whose
+ *   plugins keep separate error slots must therefore put an init failure in its first plugin's.
  *   Plugins must never let a C++ exception or a longjmp cross the boundary.
  */
 #ifndef SECMLOPS_SDK_ABI_H
@@ -48,10 +79,15 @@ extern "C" {
 #endif
 
 #define SECMLOPS_ABI_MAJOR 1
-#define SECMLOPS_ABI_MINOR 3
+#define SECMLOPS_ABI_MINOR 4
 
 /* The one symbol a plugin library exports. */
 #define SECMLOPS_ENTRY_SYMBOL "secmlops_plugin_entry_v1"
+
+/* Plugin names (since 1.4 as macros; the rule itself holds since 1.0): ECMAScript/POSIX ERE
+ * syntax, matched against the whole name. */
+#define SECMLOPS_PLUGIN_NAME_PATTERN "[a-z0-9][a-z0-9_.-]{0,63}"
+#define SECMLOPS_PLUGIN_NAME_MAX 64
 
 #if defined(_WIN32)
 #define SECMLOPS_EXPORT __declspec(dllexport)
@@ -211,10 +247,17 @@ typedef struct secmlops_host_services {
 #define SECMLOPS_HOST_SERVICES_SIZE_1_0 offsetof(secmlops_host_services, view)
 
 /* ------------------------------------------------------------------------------------------ */
-/* Declared configuration options (since 1.3)                                                  */
+/* Declared configuration options (since 1.3; every kind, defaults and host checks since 1.4) */
 /* ------------------------------------------------------------------------------------------ */
-/* The type of an option's value; every value still crosses as a string in `create`'s config,
- * and the host checks that it parses as this type before any instance is created. */
+/* A plugin's configuration is the key/value list the host hands it: `create`'s config for every
+ * kind, and also `fit`'s params for models and `generate`'s params for attacks. One declaration
+ * describes all of them. Values always cross as strings; the host checks every key against the
+ * declaration, and every value against its type, before it creates the instance (and before
+ * fit / generate), so a misspelt or mistyped key is an error naming the valid ones instead of
+ * being ignored. A plugin that declares its options receives only the keys it declares: options
+ * meant for other plugins (a scan's --policy is read by the pickle scanner only) never reach it.
+ *
+ * The type of an option's value: */
 typedef enum secmlops_option_type {
   SECMLOPS_OPTION_STRING = 0, /* any text (a mode name, a policy document)                      */
   SECMLOPS_OPTION_INT = 1,    /* a decimal 64-bit signed integer                                */
@@ -222,14 +265,21 @@ typedef enum secmlops_option_type {
   SECMLOPS_OPTION_BOOL = 3    /* "true" or "false" (also "1"/"0")                               */
 } secmlops_option_type;
 
-/* One option `create` understands. Owned by the plugin, valid until shutdown. */
+/* One option the plugin understands. Owned by the plugin, valid until shutdown. */
 typedef struct secmlops_option {
   uint32_t struct_size;
   uint32_t type;    /* secmlops_option_type                                               */
-  const char* name; /* the key in create's config, e.g. "mode" or "pickle.max_opcodes";
-                     * a name ending in ".*" declares every key with that prefix           */
+  const char* name; /* the key, e.g. "mode" or "pickle.max_opcodes"; a name ending in ".*"
+                     * declares every key with that prefix                                 */
   const char* help; /* one line for users; may be NULL                                    */
+  /* ---- since 1.4 ---- */
+  /* The value the plugin uses when the key is absent, as the text a user would give (it parses
+   * as `type`), for documentation and listings; NULL when there is no single default (computed
+   * from the data, or "unset" changes behaviour). The host never injects it. */
+  const char* default_value;
 } secmlops_option;
+
+#define SECMLOPS_OPTION_SIZE_1_3 offsetof(secmlops_option, default_value)
 
 /* ------------------------------------------------------------------------------------------ */
 /* Scanner kind                                                                                */
@@ -266,7 +316,9 @@ typedef struct secmlops_model_info {
   uint32_t struct_size;
   uint64_t n_features;
   uint32_t n_classes;
-  uint32_t has_gradient; /* nonzero when loss_gradient is meaningful for this fitted model */
+  /* Nonzero when loss_gradient is meaningful for this fitted model. A property of the model,
+   * not a capability: read only when the plugin declares SECMLOPS_CAP_GRADIENT. */
+  uint32_t has_gradient;
 } secmlops_model_info;
 
 typedef struct secmlops_model_api {
@@ -298,15 +350,16 @@ typedef struct secmlops_model_api {
 } secmlops_model_api;
 
 /* The host's mediated view of a fitted model, handed to attacks. Every call goes through the
- * host, which counts queries and enforces cancellation. Valid for the duration of generate. */
+ * host, which counts queries and enforces cancellation. Valid for the duration of generate;
+ * called from generate's thread only (see LIFETIME AND THREADS). */
 typedef struct secmlops_model_handle {
   uint32_t struct_size;
   void* context;
   uint64_t n_features;
   uint32_t n_classes;
-  uint32_t has_gradient;
+  uint32_t has_gradient; /* mirrors loss_gradient != NULL; the pointer is what counts */
   secmlops_status (*predict_proba)(void* context, const secmlops_matrix* x, double* out);
-  /* NULL when has_gradient is 0. */
+  /* Non-NULL exactly when the model has gradients (CAPABILITIES above); then has_gradient is 1. */
   secmlops_status (*loss_gradient)(void* context, const secmlops_matrix* x, const int32_t* y,
                                    double* out);
 } secmlops_model_handle;
@@ -361,21 +414,24 @@ typedef struct secmlops_reporter_api {
   /* Receive one event of the run this instance reports. Events arrive in order. */
   secmlops_status (*on_event)(secmlops_instance* instance, secmlops_job* job,
                               const secmlops_run_event* event);
-  /* Deliver everything buffered; called after RUN_END and before destroy. May be NULL. */
+  /* Deliver everything buffered; called after RUN_END and before destroy. May be NULL
+   * (SECMLOPS_CAP_FLUSH says which, since 1.4). */
   secmlops_status (*flush)(secmlops_instance* instance, secmlops_job* job);
 } secmlops_reporter_api;
 
 /* ------------------------------------------------------------------------------------------ */
 /* Descriptors                                                                                 */
 /* ------------------------------------------------------------------------------------------ */
-/* Capability bits a plugin declares; the host checks them against the function pointers. */
+/* Capability bits a plugin declares (see CAPABILITIES at the top): set exactly when the
+ * named function is non-NULL; the host refuses a mismatch. */
 enum {
-  SECMLOPS_CAP_PROBE = 1u << 0,         /* scanner: probe != NULL                */
-  SECMLOPS_CAP_GRADIENT = 1u << 1,      /* model: loss_gradient != NULL          */
-  SECMLOPS_CAP_ONNX_EXPORT = 1u << 2,   /* model: export_onnx != NULL            */
-  SECMLOPS_CAP_ONNX_IMPORT = 1u << 3,   /* model: import_onnx != NULL            */
-  SECMLOPS_CAP_DESCRIBE = 1u << 4,      /* model: describe != NULL               */
-  SECMLOPS_CAP_NEEDS_GRADIENT = 1u << 5 /* attack: requires a model with gradients */
+  SECMLOPS_CAP_PROBE = 1u << 0,          /* scanner: probe != NULL                  */
+  SECMLOPS_CAP_GRADIENT = 1u << 1,       /* model: loss_gradient != NULL            */
+  SECMLOPS_CAP_ONNX_EXPORT = 1u << 2,    /* model: export_onnx != NULL              */
+  SECMLOPS_CAP_ONNX_IMPORT = 1u << 3,    /* model: import_onnx != NULL              */
+  SECMLOPS_CAP_DESCRIBE = 1u << 4,       /* model: describe != NULL                 */
+  SECMLOPS_CAP_NEEDS_GRADIENT = 1u << 5, /* attack: requires a model with gradients */
+  SECMLOPS_CAP_FLUSH = 1u << 6           /* reporter: flush != NULL (since 1.4)     */
 };
 
 typedef struct secmlops_plugin_descriptor {
@@ -383,7 +439,7 @@ typedef struct secmlops_plugin_descriptor {
   uint32_t abi_major;
   uint32_t abi_minor;
   uint32_t kind; /* secmlops_kind */
-  const char* name;        /* unique, [a-z0-9_-]+                                             */
+  const char* name;        /* unique, SECMLOPS_PLUGIN_NAME_PATTERN (see NAMES at the top)     */
   const char* version;     /* the plugin's own version, e.g. "1.2.0"                          */
   const char* description; /* one line                                                       */
   uint64_t capabilities;   /* SECMLOPS_CAP_* bits                                             */
@@ -408,11 +464,12 @@ typedef struct secmlops_plugin_descriptor {
   const char* license; /* SPDX identifier, e.g. "Apache-2.0"; may be NULL */
 
   /* ---- since 1.3 ---- */
-  /* The configuration keys `create` understands: `option_count` entries. NULL means "not
-   * declared" (every key is passed through, as for plugins built against 1.0 and 1.1); a
-   * non-NULL pointer with option_count 0 declares that the plugin takes no options. For
-   * scanners the host refuses a scan whose options no scanner declares, naming the valid ones,
-   * as long as every loaded scanner declares its options. */
+  /* The configuration keys the plugin understands (see "Declared configuration options"):
+   * `option_count` entries, read with the stride of options[0].struct_size. NULL means "not
+   * declared": every key is passed through unchecked, as for plugins built against 1.0-1.2. A
+   * non-NULL pointer with option_count 0 declares that the plugin takes no options. A scan's
+   * options go to several scanners: a key is refused when no scanner declares it, as long as
+   * every loaded scanner declares its options. */
   const secmlops_option* options;
   uint32_t option_count;
 } secmlops_plugin_descriptor;
@@ -420,6 +477,7 @@ typedef struct secmlops_plugin_descriptor {
 #define SECMLOPS_PLUGIN_DESCRIPTOR_SIZE_1_0 offsetof(secmlops_plugin_descriptor, license)
 #define SECMLOPS_PLUGIN_DESCRIPTOR_SIZE_1_1 offsetof(secmlops_plugin_descriptor, options)
 #define SECMLOPS_PLUGIN_DESCRIPTOR_SIZE_1_2 SECMLOPS_PLUGIN_DESCRIPTOR_SIZE_1_1
+#define SECMLOPS_PLUGIN_DESCRIPTOR_SIZE_1_3 sizeof(secmlops_plugin_descriptor)
 
 /* What the entry symbol returns: every plugin of the library. */
 typedef struct secmlops_library {
@@ -429,8 +487,8 @@ typedef struct secmlops_library {
   uint32_t plugin_count;
   const secmlops_plugin_descriptor* const* plugins;
   /* Called once after loading, before any other function. `services` stays valid until
-   * shutdown returns. A non-OK status refuses the whole library (last_error(NULL) explains).
-   * May be NULL. */
+   * shutdown returns. A non-OK status refuses the whole library; plugins[0]->last_error(NULL)
+   * explains (see ERRORS at the top). May be NULL. */
   secmlops_status (*init)(const secmlops_host_services* services);
   /* Called once before unloading, after every instance has been destroyed. May be NULL. */
   void (*shutdown)(void);

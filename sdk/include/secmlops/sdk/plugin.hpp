@@ -21,13 +21,15 @@
 // A class may define `static void library_init()`; it runs in the library's init and a throw
 // there refuses the library.
 //
-// Declared options (ABI 1.3): a class that lists the configuration keys its constructor reads
+// Declared options (ABI 1.3, defaults and every kind since 1.4): a class that lists the
+// configuration keys it reads — its constructor's config, a model's fit params, an attack's
+// generate params — with their types and defaults
 //     static constexpr secmlops_option options[] = {
-//         secmlops::sdk::option(SECMLOPS_OPTION_STRING, "mode", "default or allowlist"),
-//         secmlops::sdk::option(SECMLOPS_OPTION_INT, "my.limit", "at most this many …")};
+//         secmlops::sdk::option(SECMLOPS_OPTION_STRING, "mode", "default or allowlist", "default"),
+//         secmlops::sdk::option(SECMLOPS_OPTION_INT, "my.limit", "at most this many …", "100")};
 // (or `static constexpr secmlops::sdk::NoOptions options{};` when it reads none) lets the host
-// refuse misspelt or mistyped options with the list of valid ones. Without the member nothing
-// is declared and every key is passed through.
+// refuse misspelt or mistyped options with the list of valid ones, and list them for users.
+// Without the member nothing is declared and every key is passed through.
 #pragma once
 
 #include <secmlops/sdk/abi.h>
@@ -50,9 +52,11 @@ namespace secmlops::sdk {
 
 using Bytes = std::span<const uint8_t>;
 
-// One declared option (see the header comment).
-constexpr secmlops_option option(secmlops_option_type type, const char* name, const char* help = nullptr) {
-  return secmlops_option{sizeof(secmlops_option), static_cast<uint32_t>(type), name, help};
+// One declared option (see the header comment); `default_value` is the text of the value used
+// when the key is absent, nullptr when there is no single one.
+constexpr secmlops_option option(secmlops_option_type type, const char* name, const char* help = nullptr,
+                                 const char* default_value = nullptr) {
+  return secmlops_option{sizeof(secmlops_option), static_cast<uint32_t>(type), name, help, default_value};
 }
 // The declaration of a plugin that reads no option at all.
 struct NoOptions {
@@ -187,7 +191,9 @@ class Matrix {
   std::vector<double> owned_;
 };
 
-// Services common to every job.
+// Services common to every job. log, cancelled and check_cancelled may be called from threads
+// the plugin starts during the call (joined before it returns); every other member only from
+// the thread that made the call (abi.h, LIFETIME AND THREADS).
 class Job {
  public:
   explicit Job(secmlops_job* job) : job_(job) {}
@@ -311,7 +317,8 @@ struct ModelInfo {
   bool has_gradient = false;
 };
 
-// The host-mediated model an attack works on.
+// The host-mediated model an attack works on: call it from generate's thread only, one call at a
+// time (it runs the model plugin's single-threaded instance).
 class ModelHandle {
  public:
   explicit ModelHandle(const secmlops_model_handle* m) : m_(m) {
@@ -320,7 +327,8 @@ class ModelHandle {
   }
   [[nodiscard]] uint64_t n_features() const { return m_->n_features; }
   [[nodiscard]] uint32_t n_classes() const { return m_->n_classes; }
-  [[nodiscard]] bool has_gradient() const { return m_->has_gradient != 0 && m_->loss_gradient; }
+  // The pointer is what counts (abi.h, CAPABILITIES); has_gradient only mirrors it.
+  [[nodiscard]] bool has_gradient() const { return m_->loss_gradient != nullptr; }
   // out: rows × n_classes.
   void predict_proba(const Matrix& x, double* out) const {
     auto raw = x.raw();
@@ -398,8 +406,9 @@ secmlops_status guard(std::string& error, F&& f) noexcept {
   }
 }
 
+// Runs f on the instance's object, its exceptions becoming the instance's last_error.
 template <class T>
-secmlops_status guarded(secmlops_instance* i, auto&& f) noexcept {
+secmlops_status on_instance(secmlops_instance* i, auto&& f) noexcept {
   auto* inst = self<T>(i);
   if (inst == nullptr) return SECMLOPS_ERR_INVALID_ARGUMENT;
   inst->error.clear();
@@ -479,7 +488,7 @@ uint32_t probe(const uint8_t* head, uint64_t len, const char* name, const char**
 template <class T>
 secmlops_status scan(secmlops_instance* i, secmlops_job* job,
                      const secmlops_scan_request* req) noexcept {
-  return guarded<T>(i, [&](T& t, Instance<T>&) {
+  return on_instance<T>(i, [&](T& t, Instance<T>&) {
     if (req == nullptr) throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "scan request is NULL");
     ScanJob sj(job, req);
     t.scan(sj);
@@ -506,7 +515,7 @@ const secmlops_model_api* model_api() {
     a.struct_size = sizeof(a);
     a.fit = [](secmlops_instance* i, secmlops_job* job, const secmlops_matrix* x, const int32_t* y,
                const secmlops_kv* params, uint32_t count) noexcept {
-      return guarded<T>(i, [&](T& t, Instance<T>&) {
+      return on_instance<T>(i, [&](T& t, Instance<T>&) {
         Job j(job);
         Matrix m(x);
         if (y == nullptr && m.rows() > 0) throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "labels are NULL");
@@ -514,7 +523,7 @@ const secmlops_model_api* model_api() {
       });
     };
     a.info = [](secmlops_instance* i, secmlops_model_info* out) noexcept {
-      return guarded<T>(i, [&](T& t, Instance<T>&) {
+      return on_instance<T>(i, [&](T& t, Instance<T>&) {
         if (out == nullptr) throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "info output is NULL");
         ModelInfo info = t.info();
         secmlops_model_info r{};
@@ -527,7 +536,7 @@ const secmlops_model_api* model_api() {
     };
     a.predict_proba = [](secmlops_instance* i, secmlops_job* job, const secmlops_matrix* x,
                          double* out) noexcept {
-      return guarded<T>(i, [&](T& t, Instance<T>&) {
+      return on_instance<T>(i, [&](T& t, Instance<T>&) {
         Job j(job);
         t.predict_proba(j, Matrix(x), out);
       });
@@ -535,14 +544,14 @@ const secmlops_model_api* model_api() {
     if constexpr (HasGradient<T>)
       a.loss_gradient = [](secmlops_instance* i, secmlops_job* job, const secmlops_matrix* x,
                            const int32_t* y, double* out) noexcept {
-        return guarded<T>(i, [&](T& t, Instance<T>&) {
+        return on_instance<T>(i, [&](T& t, Instance<T>&) {
           Job j(job);
           t.loss_gradient(j, Matrix(x), y, out);
         });
       };
     if constexpr (HasDescribe<T>)
       a.describe = [](secmlops_instance* i, secmlops_job* job) noexcept {
-        return guarded<T>(i, [&](T& t, Instance<T>&) {
+        return on_instance<T>(i, [&](T& t, Instance<T>&) {
           Job j(job);
           t.describe(j);
         });
@@ -550,7 +559,7 @@ const secmlops_model_api* model_api() {
     if constexpr (HasExport<T>)
       a.export_onnx = [](secmlops_instance* i, secmlops_job* job, const uint8_t** data,
                          uint64_t* len) noexcept {
-        return guarded<T>(i, [&](T& t, Instance<T>& inst) {
+        return on_instance<T>(i, [&](T& t, Instance<T>& inst) {
           Job j(job);
           inst.buffer = t.export_onnx(j);
           *data = inst.buffer.data();
@@ -560,7 +569,7 @@ const secmlops_model_api* model_api() {
     if constexpr (HasImport<T>)
       a.import_onnx = [](secmlops_instance* i, secmlops_job* job, const uint8_t* data,
                          uint64_t len) noexcept {
-        return guarded<T>(i, [&](T& t, Instance<T>&) {
+        return on_instance<T>(i, [&](T& t, Instance<T>&) {
           Job j(job);
           t.import_onnx(j, Bytes(data, len));
         });
@@ -579,7 +588,7 @@ const secmlops_attack_api* attack_api() {
     a.generate = [](secmlops_instance* i, secmlops_job* job, const secmlops_model_handle* model,
                     const secmlops_matrix* x, const int32_t* y, const secmlops_kv* params,
                     uint32_t count, double* x_adv) noexcept {
-      return guarded<T>(i, [&](T& t, Instance<T>&) {
+      return on_instance<T>(i, [&](T& t, Instance<T>&) {
         Job j(job);
         t.generate(j, ModelHandle(model), Matrix(x), y, Config(params, count), x_adv);
       });
@@ -596,7 +605,7 @@ const secmlops_reporter_api* reporter_api() {
     secmlops_reporter_api a{};
     a.struct_size = sizeof(a);
     a.on_event = [](secmlops_instance* i, secmlops_job* job, const secmlops_run_event* e) noexcept {
-      return guarded<T>(i, [&](T& t, Instance<T>&) {
+      return on_instance<T>(i, [&](T& t, Instance<T>&) {
         if (e == nullptr) throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "event is NULL");
         auto sv = [](const char* s) { return s ? std::string_view(s) : std::string_view(); };
         RunEvent ev{static_cast<secmlops_event_type>(e->type), sv(e->key), sv(e->value),
@@ -612,7 +621,7 @@ const secmlops_reporter_api* reporter_api() {
     };
     if constexpr (HasFlush<T>)
       a.flush = [](secmlops_instance* i, secmlops_job* job) noexcept {
-        return guarded<T>(i, [&](T& t, Instance<T>&) {
+        return on_instance<T>(i, [&](T& t, Instance<T>&) {
           Job j(job);
           t.flush(j);
         });
@@ -659,6 +668,7 @@ const secmlops_plugin_descriptor* descriptor() {
       }
     } else {
       r.reporter = reporter_api<T>();
+      if constexpr (HasFlush<T>) caps |= SECMLOPS_CAP_FLUSH;
     }
     r.capabilities = caps;
     return r;

@@ -15,9 +15,9 @@ namespace secmlops::models {
 
 class Params {
  public:
-  // `known` lists every parameter the model understands: an unknown key is an error, so a typo
-  // never silently trains with a default.
-  Params(const sdk::Config& config, std::initializer_list<const char*> known);
+  // `declared` is the model's declared options (its `options` member): an unknown key is an
+  // error, so a typo never silently trains with a default.
+  Params(const sdk::Config& config, std::span<const secmlops_option> declared);
 
   // A number > 0 (or >= 0 when allow_zero).
   double positive(const char* key, double fallback, bool allow_zero = false) const;

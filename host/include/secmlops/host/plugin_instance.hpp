@@ -12,11 +12,12 @@ namespace secmlops::host {
 
 class LoadedLibrary;
 
-// A configuration option a plugin declares (ABI 1.3).
+// A configuration option a plugin declares (ABI 1.3; the default since 1.4).
 struct OptionSpec {
   std::string name;
   secmlops_option_type type = SECMLOPS_OPTION_STRING;
   std::string help;
+  std::optional<std::string> default_value;  // none declared, or no single default
 };
 
 // What a descriptor says about its plugin, as plain data: read once from a loaded library, or
@@ -25,8 +26,10 @@ struct PluginFacts {
   std::string name, version, description, license;
   secmlops_kind kind = SECMLOPS_KIND_SCANNER;
   uint32_t abi_major = 0, abi_minor = 0;
-  uint64_t capability_bits = 0;             // the descriptor's SECMLOPS_CAP_* bits
-  std::vector<std::string> capabilities;  // the functions it provides ("fit", "probe", …)
+  // The descriptor's SECMLOPS_CAP_* bits, completed for bits its header did not have (flush
+  // before 1.4): the one source of what a plugin can do.
+  uint64_t capability_bits = 0;
+  std::vector<std::string> capabilities;  // named from the kind and the bits ("fit", "probe", …)
   std::vector<std::string> formats;       // scanners only
 
   // Reads a descriptor the loader has checked.
@@ -49,9 +52,9 @@ class Plugin {
   [[nodiscard]] const std::string& version() const { return facts_->version; }
   [[nodiscard]] const std::string& description() const { return facts_->description; }
   [[nodiscard]] const std::string& license() const { return facts_->license; }
-  // The options `create` understands, or nullopt when the plugin does not declare them (built
-  // against ABI 1.0-1.2, or declaring nothing): its configuration is then passed through. Reads
-  // the descriptor, so it loads a catalogued library.
+  // The options the plugin understands, or nullopt when it does not declare them (built against
+  // ABI 1.0-1.2, or declaring nothing): its configuration is then passed through unchecked.
+  // Reads the descriptor, so it loads a catalogued library.
   [[nodiscard]] std::optional<std::vector<OptionSpec>> options() const;
   [[nodiscard]] std::string abi_version() const;
   [[nodiscard]] const std::vector<std::string>& capabilities() const { return facts_->capabilities; }
@@ -101,10 +104,6 @@ class PluginError : public std::runtime_error {
 };
 
 const char* status_name(secmlops_status status);
-const char* option_type_name(secmlops_option_type type);
-// Checks that `value` parses as `type`; an explanation when it does not.
-std::optional<std::string> option_value_error(secmlops_option_type type, const std::string& value);
 const char* kind_name(secmlops_kind kind);
-const char* severity_name(secmlops_severity severity);
 
 }  // namespace secmlops::host

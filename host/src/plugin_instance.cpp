@@ -1,11 +1,11 @@
-#include "secmlops/host/plugin.hpp"
+#include "secmlops/host/plugin_instance.hpp"
 
+#include "abi_sizes.hpp"
 #include "loaded_library.hpp"
 
 #include <spdlog/spdlog.h>
 
-#include <charconv>
-#include <cmath>
+#include <utility>
 
 namespace secmlops::host {
 
@@ -35,16 +35,41 @@ const char* kind_name(secmlops_kind kind) {
   return "unknown";
 }
 
-const char* severity_name(secmlops_severity severity) {
-  switch (severity) {
-    case SECMLOPS_SEVERITY_INFO: return "INFO";
-    case SECMLOPS_SEVERITY_LOW: return "LOW";
-    case SECMLOPS_SEVERITY_MEDIUM: return "MEDIUM";
-    case SECMLOPS_SEVERITY_HIGH: return "HIGH";
-    case SECMLOPS_SEVERITY_CRITICAL: return "CRITICAL";
+namespace {
+
+// The kind's required functions, then one name per capability bit: the names `secmlops plugins`
+// lists, derived from the bits alone (abi.h, CAPABILITIES).
+std::vector<std::string> capability_names(secmlops_kind kind, uint64_t bits) {
+  std::vector<std::string> out;
+  switch (kind) {
+    case SECMLOPS_KIND_SCANNER: out = {"scan"}; break;
+    case SECMLOPS_KIND_MODEL: out = {"fit", "predict_proba"}; break;
+    case SECMLOPS_KIND_ATTACK: out = {"generate"}; break;
+    case SECMLOPS_KIND_REPORTER: out = {"on_event"}; break;
   }
-  return "UNKNOWN";
+  static constexpr std::pair<uint64_t, const char*> kBits[] = {
+      {SECMLOPS_CAP_PROBE, "probe"},           {SECMLOPS_CAP_GRADIENT, "loss_gradient"},
+      {SECMLOPS_CAP_DESCRIBE, "describe"},     {SECMLOPS_CAP_ONNX_EXPORT, "export_onnx"},
+      {SECMLOPS_CAP_ONNX_IMPORT, "import_onnx"}, {SECMLOPS_CAP_NEEDS_GRADIENT, "needs_gradient"},
+      {SECMLOPS_CAP_FLUSH, "flush"}};
+  for (const auto& [bit, name] : kBits)
+    if (bits & bit) out.emplace_back(name);
+  return out;
 }
+
+// The bits that mean something for a kind; others a plugin set are ignored (never were read).
+uint64_t kind_bits(secmlops_kind kind) {
+  switch (kind) {
+    case SECMLOPS_KIND_SCANNER: return SECMLOPS_CAP_PROBE;
+    case SECMLOPS_KIND_MODEL:
+      return SECMLOPS_CAP_GRADIENT | SECMLOPS_CAP_DESCRIBE | SECMLOPS_CAP_ONNX_EXPORT | SECMLOPS_CAP_ONNX_IMPORT;
+    case SECMLOPS_KIND_ATTACK: return SECMLOPS_CAP_NEEDS_GRADIENT;
+    case SECMLOPS_KIND_REPORTER: return SECMLOPS_CAP_FLUSH;
+  }
+  return 0;
+}
+
+}  // namespace
 
 PluginFacts PluginFacts::of(const secmlops_plugin_descriptor& d) {
   PluginFacts f;
@@ -57,34 +82,14 @@ PluginFacts PluginFacts::of(const secmlops_plugin_descriptor& d) {
     f.license = d.license;
   f.abi_major = d.abi_major;
   f.abi_minor = d.abi_minor;
-  f.capability_bits = d.capabilities;
-  auto& caps = f.capabilities;
-  switch (f.kind) {
-    case SECMLOPS_KIND_SCANNER:
-      caps.emplace_back("scan");
-      if (d.scanner->probe) caps.emplace_back("probe");
-      for (const char* const* fmt = d.scanner->formats; fmt != nullptr && *fmt != nullptr; ++fmt)
-        f.formats.emplace_back(*fmt);
-      break;
-    case SECMLOPS_KIND_MODEL: {
-      const auto* m = d.model;
-      caps.emplace_back("fit");
-      caps.emplace_back("predict_proba");
-      if (m->loss_gradient) caps.emplace_back("loss_gradient");
-      if (m->describe) caps.emplace_back("describe");
-      if (m->export_onnx) caps.emplace_back("export_onnx");
-      if (m->import_onnx) caps.emplace_back("import_onnx");
-      break;
-    }
-    case SECMLOPS_KIND_ATTACK:
-      caps.emplace_back("generate");
-      if (d.capabilities & SECMLOPS_CAP_NEEDS_GRADIENT) caps.emplace_back("needs_gradient");
-      break;
-    case SECMLOPS_KIND_REPORTER:
-      caps.emplace_back("on_event");
-      if (d.reporter->flush) caps.emplace_back("flush");
-      break;
-  }
+  f.capability_bits = d.capabilities & kind_bits(f.kind);
+  // The one bit an older header could not set; the loader checked every other against its pointer.
+  if (f.kind == SECMLOPS_KIND_REPORTER && !abi::knows_flush_bit(d.abi_minor) && d.reporter->flush != nullptr)
+    f.capability_bits |= SECMLOPS_CAP_FLUSH;
+  f.capabilities = capability_names(f.kind, f.capability_bits);
+  if (f.kind == SECMLOPS_KIND_SCANNER)
+    for (const char* const* fmt = d.scanner->formats; fmt != nullptr && *fmt != nullptr; ++fmt)
+      f.formats.emplace_back(*fmt);
   return f;
 }
 
@@ -121,48 +126,15 @@ const secmlops_plugin_descriptor& Plugin::descriptor() const {
 std::optional<std::vector<OptionSpec>> Plugin::options() const {
   // `options` exists since 1.3; the loader checked every declared entry.
   const auto& d = descriptor();
-  if (d.abi_minor < 3 || d.struct_size < sizeof(secmlops_plugin_descriptor) || d.options == nullptr)
+  if (d.abi_minor < 3 || d.struct_size < SECMLOPS_PLUGIN_DESCRIPTOR_SIZE_1_3 || d.options == nullptr)
     return std::nullopt;
   std::vector<OptionSpec> out;
   for (uint32_t i = 0; i < d.option_count; ++i) {
-    const auto& o = d.options[i];
-    out.push_back({o.name, static_cast<secmlops_option_type>(o.type), o.help ? o.help : ""});
+    const secmlops_option o = abi::declared_option(d, i);
+    out.push_back({o.name, static_cast<secmlops_option_type>(o.type), o.help ? o.help : "",
+                   o.default_value ? std::optional<std::string>(o.default_value) : std::nullopt});
   }
   return out;
-}
-
-const char* option_type_name(secmlops_option_type type) {
-  switch (type) {
-    case SECMLOPS_OPTION_STRING: return "string";
-    case SECMLOPS_OPTION_INT: return "integer";
-    case SECMLOPS_OPTION_DOUBLE: return "number";
-    case SECMLOPS_OPTION_BOOL: return "boolean";
-  }
-  return "unknown";
-}
-
-std::optional<std::string> option_value_error(secmlops_option_type type, const std::string& value) {
-  const char* b = value.data();
-  const char* e = b + value.size();
-  switch (type) {
-    case SECMLOPS_OPTION_STRING: return std::nullopt;
-    case SECMLOPS_OPTION_INT: {
-      int64_t v = 0;
-      auto [p, ec] = std::from_chars(b, e, v);
-      if (ec == std::errc() && p == e && !value.empty()) return std::nullopt;
-      return "an integer";
-    }
-    case SECMLOPS_OPTION_DOUBLE: {
-      double v = 0;
-      auto [p, ec] = std::from_chars(b, e, v);
-      if (ec == std::errc() && p == e && !value.empty() && std::isfinite(v)) return std::nullopt;
-      return "a finite number";
-    }
-    case SECMLOPS_OPTION_BOOL:
-      if (value == "true" || value == "false" || value == "1" || value == "0") return std::nullopt;
-      return "true or false";
-  }
-  return "a value of a known type";
 }
 
 Instance::Instance(const Plugin& plugin,
