@@ -2,6 +2,7 @@
 // robustness, targeted runs and errors.
 #include "secmlops/host/registry.hpp"
 #include "secmlops/host/robustness.hpp"
+#include "secmlops/v1/report.pb.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
