@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Times the NumPy reference of ART's FGSM and PGD (tests/plugins/attacks/art_reference.py) on the
+"""Times the NumPy reference of ART's FGSM and PGD (tests/libs/attack_common/art_reference.py) on the
 shapes of bench/attacks (2,000 x 20, two classes; the softmax cross-entropy loss and ART's
 linear-SVM loss): the side-by-side baseline for docs/benchmarks.md."""
 import os
@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tests", "plugins", "attacks"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tests", "libs", "attack_common"))
 import art_reference as ref  # noqa: E402
 
 

@@ -1,7 +1,7 @@
 """What ART 1.20's generate() does for FGSM and PGD (L-inf, untargeted, y=None) on a scikit-learn
 LogisticRegression wrapped as ScikitlearnLogisticRegression, re-created call by call because ART
 cannot be installed here (no PyPI). The per-coordinate formulas are those of
-tests/plugins/attacks/art_reference.py (checked against the fgsm/pgd plugins to 1e-6); this module
+tests/libs/attack_common/art_reference.py (checked against the fgsm/pgd plugins to 1e-6); this module
 adds ART's structure around them, so that its cost can be timed:
 
 - labels: the estimator's predictions (ART's y=None), one-hot;

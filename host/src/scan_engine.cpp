@@ -73,10 +73,12 @@ Route route(const Registry& registry, const Stream& stream, const std::string& n
 ScanEngine::ScanEngine(const Registry& registry, ScanOptions options)
     : registry_(registry), options_(std::move(options)) {
   if (options_.isolation == Isolation::sandbox) {
-    // The worker loads exactly the scanner libraries this registry holds.
+    // The worker loads exactly the scanner libraries this registry holds. Their kinds are facts
+    // (catalogued): the host itself never opens nor initialises a scanner library to find them.
     std::vector<std::filesystem::path> libraries;
-    for (const auto& p : registry_.by_kind(SECMLOPS_KIND_SCANNER))
-      if (std::find(libraries.begin(), libraries.end(), p.library_path()) == libraries.end())
+    for (const auto& p : registry_.plugins())
+      if (p.kind() == SECMLOPS_KIND_SCANNER &&
+          std::find(libraries.begin(), libraries.end(), p.library_path()) == libraries.end())
         libraries.push_back(p.library_path());
     sandbox_ = sandbox::ScanSandbox::for_libraries(libraries, options_.limits.worker_memory_bytes);
   }
@@ -87,6 +89,13 @@ namespace {
 bool handles_any(const Plugin& p) {
   auto f = p.formats();
   return std::find(f.begin(), f.end(), "*") != f.end();
+}
+
+// How many files scan_paths scans at once (sandboxed: one worker each).
+unsigned parallel_width(const ScanOptions& options, bool sandboxed) {
+  if (!sandboxed) return 1;
+  return options.parallel_files != 0 ? options.parallel_files
+                                     : std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
 }
 
 // Runs one scanner over one stream and records the outcome in a StreamResult.
@@ -540,8 +549,15 @@ std::string declared_options_error(const Registry& registry,
 }  // namespace
 
 std::string ScanEngine::config_error() const {
+  // Sandboxed, the whole check (declared options included) runs in a worker, where the scanner
+  // libraries are loaded: the host reads no scanner descriptor.
+  if (sandbox_) {
+    // A cold pool (a command's first scan): every worker the scan may use starts now, from one
+    // program start, and the check runs in the first one ready.
+    if (sandbox_->idle_workers() == 0) sandbox_->prewarm_async(parallel_width(options_, true));
+    return sandbox_->config_error(options_);
+  }
   if (auto e = declared_options_error(registry_, options_.scanner_config); !e.empty()) return e;
-  if (sandbox_) return sandbox_->config_error(options_);
   for (const auto& p : registry_.by_kind(SECMLOPS_KIND_SCANNER)) {
     try {
       Instance check(p, options_.scanner_config);
@@ -767,10 +783,7 @@ v1::ScanReport ScanEngine::scan_paths(const std::vector<std::filesystem::path>& 
   v1::ScanReport report;
   report.set_started_at(now_rfc3339());
   auto t0 = std::chrono::steady_clock::now();
-  unsigned width = 1;
-  if (sandbox_)
-    width = options_.parallel_files != 0 ? options_.parallel_files
-                                         : std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
+  const unsigned width = parallel_width(options_, sandbox_ != nullptr);
   {
     Queue out{*this, OrderedPipeline(width, [&](v1::FileReport fr) {
                 if (on_file) on_file(fr);

@@ -1,5 +1,5 @@
 // The MLflow reporter plugin: SDK glue around the core in core/ (see docs/mlflow.md).
-#include "core/reporter.hpp"
+#include "reporter.hpp"
 
 #include <secmlops/sdk/plugin.hpp>
 

@@ -1,8 +1,12 @@
 // Static analysis of pickle streams: a streaming opcode parser (protocols 0–5) with stack and
 // memo emulation that resolves what every GLOBAL, STACK_GLOBAL, INST, OBJ, NEWOBJ(_EX), REDUCE
 // and BUILD imports and calls. Nothing is ever executed or unpickled.
+//
+// This header is the core's entry: the state one scan shares across every pickle it meets, and
+// the stream-level calls. The opcode machine behind parse_pickle is pickle_machine.hpp.
 #pragma once
 
+#include "cursor.hpp"
 #include "findings.hpp"
 #include "input.hpp"
 #include "policy.hpp"
@@ -23,31 +27,6 @@ struct Limits {
   uint64_t max_tracked = 1u << 20;          // container items kept for analysis
   uint64_t max_pickles = 100000;            // stacked pickles in one stream
   uint32_t check_every = 1u << 16;          // opcodes between cancellation checks
-};
-
-// Reads [offset, offset+len) of an Input through windows that are re-fetched on demand.
-// One cursor per scan: every reader shares it, so no pointer outlives the next read.
-class Cursor {
- public:
-  Cursor(Input& in, uint64_t window_bytes = 1u << 20) : in_(in), chunk_(window_bytes) {}
-  // Pointer to n bytes at off, or nullptr when they lie beyond the end of the input.
-  const uint8_t* need(uint64_t off, uint64_t n) {
-    // One subtraction covers off < start_ (it wraps to a huge value) and overflow of off + n.
-    const uint64_t d = off - start_;
-    if (d <= len_ && n <= len_ - d) [[likely]]
-      return base_ + d;
-    return refill(off, n);
-  }
-  [[nodiscard]] uint64_t size() const { return size_; }
-  Input& input() { return in_; }
-
- private:
-  const uint8_t* refill(uint64_t off, uint64_t n);
-  Input& in_;
-  uint64_t chunk_;
-  uint64_t size_ = in_.size();
-  const uint8_t* base_ = nullptr;
-  uint64_t start_ = 0, len_ = 0;
 };
 
 // Torch legacy checkpoints: what the model pickle says about each storage.

@@ -1,7 +1,5 @@
 #include "policy.hpp"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -129,17 +127,6 @@ bool matches(std::string_view pattern, std::string_view path) {
 
 int rank(secmlops_severity s) { return static_cast<int>(s); }
 
-secmlops_severity parse_severity(const std::string& s, const std::string& where) {
-  std::string u;
-  for (char c : s) u += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (u == "CRITICAL") return SECMLOPS_SEVERITY_CRITICAL;
-  if (u == "HIGH") return SECMLOPS_SEVERITY_HIGH;
-  if (u == "MEDIUM") return SECMLOPS_SEVERITY_MEDIUM;
-  if (u == "LOW") return SECMLOPS_SEVERITY_LOW;
-  if (u == "INFO") return SECMLOPS_SEVERITY_INFO;
-  throw std::runtime_error(where + ": severity must be CRITICAL, HIGH, MEDIUM, LOW or INFO, got '" + s + "'");
-}
-
 }  // namespace
 
 Policy::Policy(bool allowlist) : allowlist_(allowlist) {}
@@ -207,62 +194,79 @@ bool class_like(std::string_view name) {
   return first != std::string_view::npos && std::isupper(static_cast<unsigned char>(name[first])) != 0;
 }
 
-// What an unknown callable reaches, judged from the words of its name (`_get_command_stdout`
-// → command, `tofile` → file, `load_url` → load). Applied only to callables the stream
-// invokes and that no table knows, and to those it only holds (PICKLE-STORED-CALLABLE).
-struct Capability {
-  const char* rule;
-  const char* reason;
-  std::initializer_list<std::string_view> words;
-};
-const Capability kCapabilities[] = {
-    {"PICKLE-CODE-EXEC", "its name says it runs commands or code",
-     {"system", "popen", "spawn", "spawnv", "spawnl", "exec", "execv", "execve", "execl", "execvp",
-      "shell", "cmd", "command", "commands", "subprocess", "startfile", "fork", "eval", "evaluate",
-      "compile", "interpreter", "interpret", "runcode", "runsource", "pager", "pipepager",
-      "getoutput", "run", "script", "syscmd", "os"}},
-    {"PICKLE-NESTED-LOADER", "its name says it deserialises nested data",
-     {"load", "loads", "unpickle", "unpickler", "unpickling", "deserialize", "deserialise",
-      "unmarshal", "unserialize", "pretrained", "restore"}},
-    {"PICKLE-SYSTEM-ACCESS", "its name says it reads or writes files",
-     {"open", "fopen", "write", "writes", "writelines", "save", "savez", "savetxt", "dump", "tofile",
-      "fromfile", "file", "files", "remove", "unlink", "rmtree", "rmdir", "mkdir", "makedirs",
-      "rename", "chmod", "chown", "symlink", "truncate", "touch", "mkstemp", "mkdtemp", "copyfile",
-      "copytree", "copy2", "copyfileobj", "move", "read", "readlines", "path", "dir"}},
-    {"PICKLE-SYSTEM-ACCESS", "its name says it reaches the network",
-     {"urlopen", "urlretrieve", "url", "urls", "request", "requests", "download", "fetch", "connect",
-      "socket", "http", "https", "ftp", "smtp", "sendmail", "send", "upload", "hub"}},
-    {"PICKLE-INDIRECT-CALL", "its name says it resolves or calls other callables",
-     {"import", "importer", "getattr", "attrgetter", "locate", "resolve", "lookup", "instantiate",
-      "dotted", "format", "vformat", "apply", "partial", "callback", "invoke", "call", "caller",
-      "dispatch", "reconstruct", "reconstructor"}},
-};
+void deny(Verdict& v, secmlops_severity severity, std::string rule, std::string reason) {
+  v.action = Action::kDeny;
+  v.severity = severity;
+  v.rule = std::move(rule);
+  v.reason = std::move(reason);
+}
 
-void infer_capability(std::string_view path, Verdict& v) {
-  std::string lower;
-  for (char c : path) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  std::vector<std::string_view> words;
-  std::string_view rest = lower;
-  while (!rest.empty()) {
-    size_t cut = rest.find_first_of("._");
-    std::string_view w = rest.substr(0, cut);
-    if (!w.empty()) words.push_back(w);
-    if (cut == std::string_view::npos) break;
-    rest.remove_prefix(cut + 1);
+void apply_user_entry(const PolicyEntry& u, Verdict& v) {
+  if (u.action == Action::kSafe) {
+    v.action = Action::kSafe;
+    v.severity = SECMLOPS_SEVERITY_INFO;
+    return;
   }
-  for (const auto& cap : kCapabilities)
-    for (auto w : words)
-      for (auto c : cap.words)
-        if (w == c) {
-          v.call_severity = SECMLOPS_SEVERITY_HIGH;
-          v.call_rule = cap.rule;
-          v.call_reason = cap.reason;
-          v.call_word = c;
-          return;
-        }
-  v.call_severity = SECMLOPS_SEVERITY_MEDIUM;
-  v.call_rule = "PICKLE-UNKNOWN-CALL";
-  v.call_reason = "";
+  deny(v, u.severity, u.rule.empty() ? "PICKLE-POLICY-DENY" : u.rule,
+       u.reason.empty() ? "denied by the user policy (" + u.pattern + ")" : u.reason);
+}
+
+// Candidate paths: the path itself, and for every attribute component of the name (not of
+// the module, whose components are real submodules: numpy.random._pickle is not pickle)
+// that names a module, the path read from there (`tempfile` + `_os.system` is os.system).
+// Sets `dunder` when an attribute component walks a dunder attribute.
+std::vector<std::string> candidate_paths(const std::string& full, const std::vector<std::string_view>& parts,
+                                         size_t module_parts, bool& dunder) {
+  std::vector<std::string> candidates{full};
+  for (size_t i = module_parts; i < parts.size(); ++i) {
+    if (is_dunder(parts[i]) && parts[i] != "__newobj__" && parts[i] != "__newobj_ex__" &&
+        parts[i] != "__import__" && parts[i] != "__build_class__")
+      dunder = true;
+    std::string_view target;
+    for (const auto& [attr, to] : kReexports)
+      if (parts[i] == attr) target = to;
+    if (target.empty() && names_a_module(parts[i])) target = parts[i];
+    if (target.empty()) continue;
+    // Also when the path ends there: `numpy.lib.npyio.os` is the os module itself.
+    std::string c(target);
+    for (size_t j = i + 1; j < parts.size(); ++j) {
+      c += '.';
+      c += parts[j];
+    }
+    candidates.push_back(Policy::normalise_module(c));
+  }
+  return candidates;
+}
+
+bool suspicious_name(std::string_view last) {
+  for (auto n : kSuspiciousNames)
+    if (last == n) return true;
+  return false;
+}
+
+// Neither table knows the global: LOW while only imported; the words of its attribute path
+// (not of the module: `numpy.random._pickle` says nothing) say what invoking it reaches.
+void judge_unknown(const std::string& full, const std::vector<std::string_view>& parts, size_t module_parts,
+                   Verdict& v) {
+  v.action = Action::kUnknown;
+  v.severity = SECMLOPS_SEVERITY_LOW;
+  v.rule = "PICKLE-UNKNOWN-IMPORT";
+  v.reason = "imports a global that is neither known-safe nor known-dangerous (not invoked)";
+  std::string attr_path;
+  for (size_t i = module_parts; i < parts.size(); ++i) {
+    if (!attr_path.empty()) attr_path += '.';
+    attr_path += parts[i];
+  }
+  infer_capability(attr_path.empty() ? full : attr_path, v);
+  if (!v.call_word.empty()) {
+    // Held as a value (a transformer's `func`, a callback in an object's state, an argument a
+    // later loader calls): nothing runs at load time, but whoever uses the object calls it, and
+    // its name says what that reaches. Below an invoked call's HIGH, above a plain import.
+    v.severity = SECMLOPS_SEVERITY_MEDIUM;
+    v.rule = "PICKLE-STORED-CALLABLE";
+    v.reason = "holds, without calling it, a callable that is not known-safe and " + std::string(v.call_reason) +
+               " ('" + std::string(v.call_word) + "'): code that uses the loaded object calls it";
+  }
 }
 
 }  // namespace
@@ -322,40 +326,14 @@ Verdict Policy::classify(std::string_view module_in, std::string_view name_in) c
   if (!name.empty()) full += "." + name;
   v.resolved = full;
   v.special = special_of(full);
-
-  // Candidate paths: the path itself, and for every attribute component of the name (not of
-  // the module, whose components are real submodules: numpy.random._pickle is not pickle)
-  // that names a module, the path read from there (`tempfile` + `_os.system` is os.system).
-  std::vector<std::string> candidates{full};
   auto parts = split(full);
   size_t module_parts = split(module).size();
   bool dunder = false;
-  for (size_t i = module_parts; i < parts.size(); ++i) {
-    if (is_dunder(parts[i]) && parts[i] != "__newobj__" && parts[i] != "__newobj_ex__" &&
-        parts[i] != "__import__" && parts[i] != "__build_class__")
-      dunder = true;
-    std::string_view target;
-    for (const auto& [attr, to] : kReexports)
-      if (parts[i] == attr) target = to;
-    if (target.empty() && names_a_module(parts[i])) target = parts[i];
-    if (target.empty()) continue;
-    // Also when the path ends there: `numpy.lib.npyio.os` is the os module itself.
-    std::string c(target);
-    for (size_t j = i + 1; j < parts.size(); ++j) c += "." + std::string(parts[j]);
-    candidates.push_back(normalise_module(c));
-  }
+  std::vector<std::string> candidates = candidate_paths(full, parts, module_parts, dunder);
 
   // A user policy wins over the built-in one: its longest match on the path itself decides.
   if (const auto* u = best_match(user_, full)) {
-    if (u->action == Action::kSafe) {
-      v.action = Action::kSafe;
-      v.severity = SECMLOPS_SEVERITY_INFO;
-      return v;
-    }
-    v.action = Action::kDeny;
-    v.severity = u->severity;
-    v.rule = u->rule.empty() ? "PICKLE-POLICY-DENY" : u->rule;
-    v.reason = u->reason.empty() ? "denied by the user policy (" + u->pattern + ")" : u->reason;
+    apply_user_entry(*u, v);
     return v;
   }
 
@@ -369,20 +347,15 @@ Verdict Policy::classify(std::string_view module_in, std::string_view name_in) c
     if (i == 0 && safe_len > e->pattern.size()) continue;
     // Ties go to the later candidate: the path read from a re-export is the more precise.
     if (v.action != Action::kDeny || rank(e->severity) >= rank(v.severity)) {
-      v.action = Action::kDeny;
-      v.severity = e->severity;
-      v.rule = e->rule;
-      v.reason = e->reason;
+      deny(v, e->severity, e->rule, e->reason);
       if (i != 0) v.reason += " (reached as " + full + ")";
       v.resolved = candidates[i];
     }
   }
   if (v.action == Action::kDeny) return v;
   if (dunder) {
-    v.action = Action::kDeny;
-    v.severity = SECMLOPS_SEVERITY_HIGH;
-    v.rule = "PICKLE-DUNDER-TRAVERSAL";
-    v.reason = "walks dunder attributes (e.g. __globals__, __class__) to reach other objects";
+    deny(v, SECMLOPS_SEVERITY_HIGH, "PICKLE-DUNDER-TRAVERSAL",
+         "walks dunder attributes (e.g. __globals__, __class__) to reach other objects");
     return v;
   }
   // Known-safe only when listed exactly (or a class of a listed package): a method or
@@ -392,93 +365,18 @@ Verdict Policy::classify(std::string_view module_in, std::string_view name_in) c
     v.severity = SECMLOPS_SEVERITY_INFO;
     return v;
   }
-  std::string_view last = parts.back();
-  for (auto n : kSuspiciousNames)
-    if (last == n) {
-      v.action = Action::kDeny;
-      v.severity = SECMLOPS_SEVERITY_HIGH;
-      v.rule = "PICKLE-SUSPICIOUS-NAME";
-      v.reason = "unknown module exposing a function named like a command or code runner";
-      break;
-    }
-  if (v.action == Action::kDeny) return v;
-  if (allowlist_) {
-    v.action = Action::kDeny;
-    v.severity = SECMLOPS_SEVERITY_HIGH;
-    v.rule = "PICKLE-NOT-ALLOWLISTED";
-    v.reason = "allowlist mode: only known-safe globals may be imported";
+  if (suspicious_name(parts.back())) {
+    deny(v, SECMLOPS_SEVERITY_HIGH, "PICKLE-SUSPICIOUS-NAME",
+         "unknown module exposing a function named like a command or code runner");
     return v;
   }
-  v.action = Action::kUnknown;
-  v.severity = SECMLOPS_SEVERITY_LOW;
-  v.rule = "PICKLE-UNKNOWN-IMPORT";
-  v.reason = "imports a global that is neither known-safe nor known-dangerous (not invoked)";
-  // The words of the attribute path (not of the module: `numpy.random._pickle` says nothing).
-  std::string attr_path;
-  for (size_t i = module_parts; i < parts.size(); ++i) attr_path += (attr_path.empty() ? "" : ".") + std::string(parts[i]);
-  infer_capability(attr_path.empty() ? full : attr_path, v);
-  if (!v.call_word.empty()) {
-    // Held as a value (a transformer's `func`, a callback in an object's state, an argument a
-    // later loader calls): nothing runs at load time, but whoever uses the object calls it, and
-    // its name says what that reaches. Below an invoked call's HIGH, above a plain import.
-    v.severity = SECMLOPS_SEVERITY_MEDIUM;
-    v.rule = "PICKLE-STORED-CALLABLE";
-    v.reason = "holds, without calling it, a callable that is not known-safe and " + std::string(v.call_reason) +
-               " ('" + std::string(v.call_word) + "'): code that uses the loaded object calls it";
+  if (allowlist_) {
+    deny(v, SECMLOPS_SEVERITY_HIGH, "PICKLE-NOT-ALLOWLISTED",
+         "allowlist mode: only known-safe globals may be imported");
+    return v;
   }
+  judge_unknown(full, parts, module_parts, v);
   return v;
-}
-
-void Policy::load_yaml(const std::string& text) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    throw std::runtime_error("policy: not valid YAML: " + std::string(e.what()));
-  }
-  if (!root || root.IsNull()) return;
-  if (!root.IsMap()) throw std::runtime_error("policy: the document must be a mapping");
-  YAML::Node section = root["pickle"];
-  if (!section) return;
-  if (!section.IsMap()) throw std::runtime_error("policy: 'pickle' must be a mapping");
-  try {
-    if (auto mode = section["mode"]) {
-      std::string m = mode.as<std::string>();
-      if (m == "allowlist") allowlist_ = true;
-      else if (m == "default") allowlist_ = false;
-      else throw std::runtime_error("policy: pickle.mode must be 'default' or 'allowlist', got '" + m + "'");
-    }
-    if (auto allow = section["allow"]) {
-      if (!allow.IsSequence()) throw std::runtime_error("policy: pickle.allow must be a list");
-      for (const auto& a : allow) {
-        std::string pattern = a.IsMap() ? a["global"].as<std::string>("") : a.as<std::string>();
-        if (pattern.empty()) throw std::runtime_error("policy: pickle.allow entry without a global");
-        user_.push_back({pattern, Action::kSafe, SECMLOPS_SEVERITY_INFO, "", ""});
-      }
-    }
-    if (auto deny = section["deny"]) {
-      if (!deny.IsSequence()) throw std::runtime_error("policy: pickle.deny must be a list");
-      for (const auto& d : deny) {
-        PolicyEntry e;
-        e.action = Action::kDeny;
-        if (d.IsMap()) {
-          e.pattern = d["global"].as<std::string>("");
-          e.severity = parse_severity(d["severity"].as<std::string>("HIGH"), "policy: pickle.deny[" + e.pattern + "]");
-          e.reason = d["reason"].as<std::string>("");
-          e.rule = d["rule"].as<std::string>("");
-        } else {
-          e.pattern = d.as<std::string>();
-        }
-        if (e.pattern.empty()) throw std::runtime_error("policy: pickle.deny entry without a global");
-        user_.push_back(std::move(e));
-      }
-    }
-  } catch (const YAML::Exception& e) {
-    throw std::runtime_error("policy: " + std::string(e.what()));
-  }
-  // Patterns are written with the module names users know (posix.system) but matched after
-  // normalisation, like the globals they are compared with.
-  for (auto& e : user_) e.pattern = normalise_module(e.pattern);
 }
 
 }  // namespace secmlops::plugins::pickle

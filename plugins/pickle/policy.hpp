@@ -89,4 +89,8 @@ class Policy {
 const std::vector<PolicyEntry>& builtin_policy();
 Special special_of(std::string_view dotted);
 
+// Sets v's call_* fields from the words of an unknown global's path (`_get_command_stdout` →
+// command, `tofile` → file, `load_url` → load): HIGH with the deciding word, else MEDIUM.
+void infer_capability(std::string_view path, Verdict& v);
+
 }  // namespace secmlops::plugins::pickle

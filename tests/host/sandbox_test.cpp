@@ -119,6 +119,28 @@ TEST_F(Sandbox, WorkersAreReusedAndReplaced) {
   EXPECT_EQ(engine.scan_file(good).findings_size(), 1);
 }
 
+// Workers started together are one program start and copies of it: each copy is the host's own
+// child, confined like the first, so a crash in any of them is reaped with its signal.
+TEST_F(Sandbox, WorkersStartedTogetherAreEachConfinedAndReaped) {
+  ScanOptions o;
+  o.limits.worker_memory_bytes = (1ull << 30) + 4096;  // a pool of its own, cold
+  ScanEngine engine(registry_, o);
+  engine.prewarm(3);
+  auto crash = dir_.write("crash.bin", "HOSTILE segv  ");
+  auto escape = dir_.write("escape.bin", "HOSTILE socket");
+  auto good = dir_.write("good.bin", "EVIL again");
+  // Idle workers are taken last started first: the copies, then the first.
+  auto r = engine.scan_file(crash);
+  EXPECT_EQ(r.status(), v1::ERROR);
+  EXPECT_THAT(r.error(), HasSubstr("SIGSEGV"));
+  r = engine.scan_file(escape);
+  EXPECT_EQ(r.status(), v1::ERROR);
+  EXPECT_THAT(r.error(), HasSubstr("forbidden system call socket"));
+  r = engine.scan_file(crash);
+  EXPECT_THAT(r.error(), HasSubstr("SIGSEGV"));
+  EXPECT_EQ(engine.scan_file(good).findings_size(), 1);
+}
+
 TEST_F(Sandbox, BatchesOfSmallFilesKeepEveryReportAndContainEachCrash) {
   // Small files go to workers in batches: a crash in the middle of a batch is an ERROR for that
   // file only; the files before it keep their reports, the ones after it go to a fresh worker.

@@ -26,7 +26,9 @@ fi
 
 list=$("$cli" --plugin-dir "$work/example/build" plugins --json)
 echo "$list" | grep -q '"name": "signature"' || { echo "plugin not listed: $list" >&2; exit 1; }
-echo "$list" | grep -q '"abiVersion": "1.3"'
+abi_h="$src/sdk/include/secmlops/sdk/abi.h"
+abi="$(sed -n 's/^#define SECMLOPS_ABI_MAJOR //p' "$abi_h").$(sed -n 's/^#define SECMLOPS_ABI_MINOR //p' "$abi_h")"
+echo "$list" | grep -q "\"abiVersion\": \"$abi\""
 
 printf 'prefix X5O!P%%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H* suffix' > "$work/eicar.bin"
 set +e

@@ -14,6 +14,7 @@ namespace secmlops::host::sandbox {
 // kMaxFrameFds) passed with SCM_RIGHTS alongside the header.
 enum FrameType : char {
   kReady = 'R',    // worker → host: plugins loaded, sandbox entered
+  kPid = 'P',      // first worker of a group → host, on a sibling's socket: its pid, decimal
   kJob = 'J',      // host → worker: WorkerScanJob, with the descriptors to scan
   kEvent = 'E',    // worker → host: WorkerEvent
   kDone = 'D',     // worker → host: WorkerEvent with a file's final report

@@ -19,6 +19,7 @@
 
 #include <boost/dll/runtime_symbol_info.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -130,54 +131,93 @@ ScanSandbox::~ScanSandbox() {
 }
 
 std::optional<ScanSandbox::Worker> ScanSandbox::spawn(std::string& why) {
-  auto w = start(why);
-  if (w && !await_ready(*w, why)) return std::nullopt;
-  return w;
+  auto group = start(1, why);
+  if (group.empty() || !await_ready(group.front(), why)) return std::nullopt;
+  return group.front();
 }
 
 bool ScanSandbox::await_ready(Worker& w, std::string& why) {
-  Frame f;
-  auto r = recv_frame(w.sock, f, std::chrono::steady_clock::now() + kStartTimeout);
-  if (r != RecvResult::frame || f.type != kReady) {
-    why = "the scan worker did not start: " + reap(w, true);
-    return false;
+  const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
+  bool ready = false;
+  for (;;) {
+    Frame f;
+    auto r = recv_frame(w.sock, f, deadline);
+    f.close_fds();
+    if (r == RecvResult::frame && f.type == kReady && !ready) ready = true;
+    // A sibling's pid, from the worker that copied itself (not yet confined then): usually
+    // before the sibling is ready, but nothing orders the two.
+    else if (r == RecvResult::frame && f.type == kPid && w.pid == 0) {
+      const pid_t pid = static_cast<pid_t>(std::atoi(f.payload.c_str()));
+      // Only a child of this process is taken: it is the one reaped and killed from now on.
+      siginfo_t info{};
+      if (pid <= 0 || ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
+        why = "the scan worker did not start: its pid " + printable(f.payload, 32) + " is not a child of the host";
+        reap(w, true);
+        return false;
+      }
+      w.pid = pid;
+    } else {
+      why = "the scan worker did not start: " + reap(w, true);
+      return false;
+    }
+    if (ready && w.pid > 0) return true;
   }
-  return true;
 }
 
-std::optional<ScanSandbox::Worker> ScanSandbox::start(std::string& why) {
+std::vector<ScanSandbox::Worker> ScanSandbox::start(unsigned count, std::string& why) {
   if (program_.empty()) {
     why = "the scan worker program secmlops-scan-worker was not found (set SECMLOPS_SCAN_WORKER)";
-    return std::nullopt;
+    return {};
   }
-  int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-    why = std::string("socketpair: ") + std::strerror(errno);
-    return std::nullopt;
+  count = std::clamp(count, 1u, kMaxSiblings + 1);
+  // One socket and one event area per worker; the worker's ends go to descriptors 3, 4, 5, ...
+  std::vector<Worker> group;
+  std::vector<int> theirs;
+  auto undo = [&](const std::string& what) {
+    why = what + ": " + std::strerror(errno);
+    for (int fd : theirs) ::close(fd);
+    for (auto& w : group) reap(w, false);
+    return std::vector<Worker>{};
+  };
+  for (unsigned i = 0; i < count; ++i) {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return undo("socketpair");
+    group.push_back(Worker{0, sv[0], nullptr});
+    theirs.push_back(sv[1]);
+    int area_fd = ::memfd_create("secmlops-worker-events", MFD_CLOEXEC);
+    if (area_fd < 0) return undo("cannot create the worker's event area");
+    theirs.push_back(area_fd);
+    void* area = MAP_FAILED;
+    if (::ftruncate(area_fd, kEventAreaBytes) == 0)
+      area = ::mmap(nullptr, kEventAreaBytes, PROT_READ | PROT_WRITE, MAP_SHARED, area_fd, 0);
+    if (area == MAP_FAILED) return undo("cannot create the worker's event area");
+    group.back().events = static_cast<uint8_t*>(area);
   }
-  int area_fd = ::memfd_create("secmlops-worker-events", MFD_CLOEXEC);
-  void* area = MAP_FAILED;
-  if (area_fd >= 0 && ::ftruncate(area_fd, kEventAreaBytes) == 0)
-    area = ::mmap(nullptr, kEventAreaBytes, PROT_READ | PROT_WRITE, MAP_SHARED, area_fd, 0);
-  if (area == MAP_FAILED) {
-    why = std::string("cannot create the worker's event area: ") + std::strerror(errno);
-    if (area_fd >= 0) ::close(area_fd);
-    ::close(sv[0]);
-    ::close(sv[1]);
-    return std::nullopt;
-  }
-  std::vector<std::string> args = {program_.string(), "--socket", "3", "--events", "4", "--memory-bytes",
-                                   std::to_string(memory_bytes_), "--log-level",
-                                   spdlog::level::to_string_view(spdlog::get_level()).data(), "--parent",
-                                   std::to_string(::getpid())};
+  std::vector<std::string> args = {program_.string(), "--socket", "3", "--events", "4", "--siblings",
+                                   std::to_string(count - 1), "--memory-bytes", std::to_string(memory_bytes_),
+                                   "--log-level", spdlog::level::to_string_view(spdlog::get_level()).data(),
+                                   "--parent", std::to_string(::getpid())};
   for (const auto& l : libraries_) args.push_back(l.string());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, sv[1], 3);  // dup2 clears close-on-exec
-  posix_spawn_file_actions_adddup2(&actions, area_fd, 4);
+  // dup2 clears close-on-exec. The targets (3, 4, ...) may be some of our own descriptors:
+  // each source is first moved above every target, so no dup2 overwrites a source still to come.
+  const int above = 3 + static_cast<int>(theirs.size());
+  for (size_t i = 0; i < theirs.size(); ++i)
+    if (theirs[i] < above) {
+      int moved = ::fcntl(theirs[i], F_DUPFD_CLOEXEC, above);
+      if (moved < 0) {
+        posix_spawn_file_actions_destroy(&actions);
+        return undo("fcntl");
+      }
+      ::close(theirs[i]);
+      theirs[i] = moved;
+    }
+  for (size_t i = 0; i < theirs.size(); ++i)
+    posix_spawn_file_actions_adddup2(&actions, theirs[i], 3 + static_cast<int>(i));
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t none, all;
@@ -190,15 +230,14 @@ std::optional<ScanSandbox::Worker> ScanSandbox::start(std::string& why) {
   int rc = ::posix_spawn(&pid, program_.c_str(), &actions, &attr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
-  ::close(sv[1]);
-  ::close(area_fd);
+  for (int fd : theirs) ::close(fd);
+  theirs.clear();
   if (rc != 0) {
-    ::munmap(area, kEventAreaBytes);
-    ::close(sv[0]);
-    why = "cannot start " + program_.string() + ": " + std::strerror(rc);
-    return std::nullopt;
+    errno = rc;
+    return undo("cannot start " + program_.string());
   }
-  return Worker{pid, sv[0], static_cast<uint8_t*>(area)};
+  group.front().pid = pid;
+  return group;
 }
 
 std::optional<ScanSandbox::Worker> ScanSandbox::acquire(std::string& why) {
@@ -219,22 +258,20 @@ void ScanSandbox::prewarm_async(unsigned n) {
   std::lock_guard lock(mu_);
   max_idle_ = std::max(max_idle_, n);
   if (idle_.size() + warming_ >= n) return;
-  const size_t count = n - idle_.size() - warming_;
-  warming_ += static_cast<unsigned>(count);
-  // Each in its own thread: a worker's start (loading the scanner libraries) costs milliseconds
-  // of CPU, and the host meanwhile walks and digests the first files.
+  const auto count = static_cast<unsigned>(n - idle_.size() - warming_);
   // Started from the calling thread (a worker dies with the thread that started it:
-  // PR_SET_PDEATHSIG), waited for in the background. Detached: the pool outlives them (its
+  // PR_SET_PDEATHSIG), one program start for all of them, each waited for in its own thread
+  // while the host walks and digests the first files. Detached: the pool outlives them (its
   // destructor waits until none is warming).
-  for (size_t i = 0; i < count; ++i) {
-    std::string why;
-    auto w = this->start(why);
-    if (!w) {
-      spdlog::debug("cannot pre-start a scan worker: {}", why);
-      --warming_;
-      continue;
-    }
-    std::thread([this, w = *w]() mutable {
+  std::string why;
+  auto group = this->start(count, why);
+  if (group.empty()) {
+    spdlog::debug("cannot pre-start scan workers: {}", why);
+    return;
+  }
+  warming_ += static_cast<unsigned>(group.size());
+  for (auto& w : group) {
+    std::thread([this, w]() mutable {
       std::string why;
       bool ok = await_ready(w, why);
       std::lock_guard l(mu_);
@@ -261,12 +298,20 @@ void ScanSandbox::prewarm(unsigned n) {
   max_idle_ = std::max(max_idle_, n);
   while (idle_workers() < n) {
     std::string why;
-    auto w = spawn(why);
-    if (!w) {
+    auto group = start(static_cast<unsigned>(n - idle_workers()), why);
+    if (group.empty()) {
       spdlog::warn("cannot pre-start scan workers: {}", why);
       return;
     }
-    release(*w);
+    bool all_ready = true;
+    for (auto& w : group) {
+      if (await_ready(w, why)) release(w);
+      else all_ready = false;
+    }
+    if (!all_ready) {
+      spdlog::warn("cannot pre-start scan workers: {}", why);
+      return;
+    }
   }
 }
 

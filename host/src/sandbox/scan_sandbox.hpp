@@ -70,7 +70,9 @@ class ScanSandbox {
     uint8_t* events = nullptr;  // the shared event area (EventArea)
   };
   std::optional<Worker> spawn(std::string& why);  // start, then await_ready
-  std::optional<Worker> start(std::string& why);
+  // Starts `count` workers with one program start: the first loads the scanner libraries, then
+  // copies itself (its siblings, children of the host). A sibling's pid is 0 until await_ready.
+  std::vector<Worker> start(unsigned count, std::string& why);
   bool await_ready(Worker& w, std::string& why);
   std::optional<Worker> acquire(std::string& why);
   void release(Worker w);
@@ -88,6 +90,9 @@ class ScanSandbox {
   unsigned max_idle_ = 8;
   unsigned warming_ = 0;  // workers being started by prewarm_async
 };
+
+// The most siblings one worker start brings (each takes two descriptors of the worker).
+constexpr unsigned kMaxSiblings = 15;
 
 // A sealed, memory-backed copy of a stream (uploads, members): what a worker can be handed
 // without a path. Returns the descriptor; throws std::runtime_error.

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -88,10 +89,20 @@ class StreamingObserver final : public ScanObserver {
   bool area_full_ = false;
 };
 
+// A copy of this process (before it is confined: the libraries loaded, nothing scanned) that
+// is a child of the host, not of this worker, so the host waits for it and reads how it ended
+// like any worker it spawned. A raw clone: glibc has no fork with CLONE_PARENT. Without glibc's
+// fork handlers the child keeps the thread id glibc cached (raise() and abort() ask the kernel
+// for theirs) and must stay single-threaded until it is confined, which forbids new threads.
+pid_t clone_sibling() {
+  return static_cast<pid_t>(::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+}
+
 }  // namespace
 
 int run_scan_worker(int argc, char** argv) {
   int sock = -1, events = -1;
+  unsigned siblings = 0;
   uint64_t memory_bytes = 0;
   pid_t parent = 0;
   std::string level = "warn";
@@ -100,12 +111,13 @@ int run_scan_worker(int argc, char** argv) {
     std::string a = argv[i];
     if (i + 1 < argc && a == "--socket") sock = std::atoi(argv[++i]);
     else if (i + 1 < argc && a == "--events") events = std::atoi(argv[++i]);
+    else if (i + 1 < argc && a == "--siblings") siblings = static_cast<unsigned>(std::atoi(argv[++i]));
     else if (i + 1 < argc && a == "--memory-bytes") memory_bytes = std::strtoull(argv[++i], nullptr, 10);
     else if (i + 1 < argc && a == "--log-level") level = argv[++i];
     else if (i + 1 < argc && a == "--parent") parent = static_cast<pid_t>(std::atoi(argv[++i]));
     else libraries.emplace_back(a);
   }
-  if (sock < 0) {
+  if (sock < 0 || events < 0 || siblings > kMaxSiblings) {
     std::cerr << "secmlops-scan-worker is started by secmlops and secmlopsd, not by hand\n";
     return 2;
   }
@@ -116,14 +128,16 @@ int run_scan_worker(int argc, char** argv) {
     init_logging(level);
   } catch (const std::exception&) {
   }
-  // Nothing of the host's but the socket, the event area and the standard streams.
-  EventArea area;
-  if (events >= 0) {
-    void* m = ::mmap(nullptr, kEventAreaBytes, PROT_READ | PROT_WRITE, MAP_SHARED, events, 0);
-    if (m != MAP_FAILED) area = EventArea{static_cast<uint8_t*>(m), kEventAreaBytes};
-    ::close(events);
-  }
-  ::syscall(SYS_close_range, static_cast<unsigned>(std::max(sock, events)) + 1, ~0U, 0);
+  // One socket and event area per worker of the group: this one's, then each sibling's on the
+  // next two descriptors. Nothing else of the host's is kept but the standard streams.
+  struct Slot {
+    int sock, events;
+  };
+  std::vector<Slot> slots{{sock, events}};
+  for (unsigned i = 1; i <= siblings; ++i) slots.push_back({sock + 2 * static_cast<int>(i), events + 2 * static_cast<int>(i)});
+  int last_fd = 0;
+  for (const auto& s : slots) last_fd = std::max({last_fd, s.sock, s.events});
+  ::syscall(SYS_close_range, static_cast<unsigned>(last_fd) + 1, ~0U, 0);
   Registry registry;
   for (const auto& l : libraries) registry.load_library(l);
   // Time zone data is read now: the sandbox cannot open /etc/localtime when a log line needs it.
@@ -131,6 +145,31 @@ int run_scan_worker(int argc, char** argv) {
   containers::prepare_for_sandbox();
   // Inflated members go to memory-backed files: the worker has no directory to write in.
   containers::spill_to_memfd(true);
+  // The siblings start here, each a copy that paid for nothing above: loading the scanner
+  // libraries is most of a worker's start.
+  size_t mine = 0;
+  for (size_t i = 1; i < slots.size(); ++i) {
+    pid_t pid = clone_sibling();
+    if (pid == 0) {
+      mine = i;
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // not inherited
+      if (parent != 0 && ::getppid() != parent) ::_exit(3);
+      break;
+    }
+    // The host learns the sibling's pid from here, before the sibling can send anything; one
+    // that could not be started is a closed socket to the host.
+    if (pid > 0) send_frame(slots[i].sock, kPid, std::to_string(pid));
+  }
+  for (size_t i = 0; i < slots.size(); ++i) {
+    if (i == mine) continue;
+    ::close(slots[i].sock);
+    ::close(slots[i].events);
+  }
+  sock = slots[mine].sock;
+  EventArea area;
+  void* m = ::mmap(nullptr, kEventAreaBytes, PROT_READ | PROT_WRITE, MAP_SHARED, slots[mine].events, 0);
+  if (m != MAP_FAILED) area = EventArea{static_cast<uint8_t*>(m), kEventAreaBytes};
+  ::close(slots[mine].events);
   try {
     confine(sock, memory_bytes);
   } catch (const std::exception& e) {

@@ -12,7 +12,7 @@
   xgboost-like global, boosted trees, an SVC with a callable kernel, a malicious REDUCE;
 * workshop/models/{random_forest,logistic_regression,svm}_model.pkl: the Secure-MLOps
   workshop's three models as its notebook pickles them, with workshop_test.csv and, for the
-  differentiable two, FGSM and PGD as ART 1.20 computes them (tests/plugins/attacks/art_reference.py
+  differentiable two, FGSM and PGD as ART 1.20 computes them (tests/libs/attack_common/art_reference.py
   on the parameters the plugins hold), in <name>.{fgsm,pgd}.csv; the same for polynomial and
   sigmoid SVCs (svc_poly_binary, svc_sigmoid);
 * manifest.json: what each file is and what the test expects of it.
@@ -266,7 +266,7 @@ refused("lr.protocol1.pkl", pickle.dumps(FITTED["lr_binary"], protocol=1), "prot
 
 
 # ---- the workshop's three models, and attacks as ART computes them ----
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "plugins", "attacks"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "libs", "attack_common"))
 import art_reference  # noqa: E402  (NumPy transcription of ART 1.20's FGSM/PGD and SVC loss)
 
 x, y = make_classification(n_samples=2000, n_features=20, n_informative=10, n_redundant=4, n_classes=2,

@@ -1,6 +1,6 @@
 #pragma once
 // Starts tests/plugins/mlflow/fake_mlflow_server.py on a free loopback port for one test.
-#include "core/http.hpp"
+#include "http.hpp"
 
 #include <signal.h>
 #include <sys/wait.h>

@@ -1,6 +1,6 @@
 // The embedded file store: a run written in MLflow's mlruns/ layout, validated by a Python
 // checker that reads it the way MLflow's FileStore does.
-#include "core/reporter.hpp"
+#include "reporter.hpp"
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
 

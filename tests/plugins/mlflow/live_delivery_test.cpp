@@ -1,7 +1,7 @@
 // Live delivery over REST: the run exists from RUN_START, events reach the server in log-batch
 // chunks while the run is produced, nested runs carry their parent, one retry budget bounds a
 // delivery, and whatever fails is caught by the spool without loss or duplicates.
-#include "core/reporter.hpp"
+#include "reporter.hpp"
 #include "fake_server.hpp"
 #include "recorded_sink.hpp"
 #include "support/run_command.hpp"

@@ -1,7 +1,7 @@
 // End to end: `secmlops scan --mlflow` and `secmlops mlflow sync` as a user runs them, against
 // the fake server, the file store and — when MLFLOW_TEST_TRACKING_URI is set — a real server.
-#include "core/reporter.hpp"
-#include "core/rest_store.hpp"
+#include "reporter.hpp"
+#include "rest_store.hpp"
 #include "fake_server.hpp"
 #include "secmlops/host/digest.hpp"
 #include "support/run_command.hpp"

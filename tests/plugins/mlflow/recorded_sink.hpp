@@ -1,6 +1,6 @@
 #pragma once
 // A reporter Sink that keeps what the reporter said, for tests.
-#include "core/reporter.hpp"
+#include "reporter.hpp"
 
 #include <string>
 #include <utility>

@@ -1,7 +1,7 @@
 // The REST client against a fake MLflow server: experiments, runs, batching by MLflow's limits,
 // client-side value and key handling, retries and error messages.
-#include "core/reporter.hpp"
-#include "core/rest_store.hpp"
+#include "reporter.hpp"
+#include "rest_store.hpp"
 #include "fake_server.hpp"
 
 #include <gmock/gmock.h>
