@@ -8,6 +8,7 @@
 // one indirect call per batch).
 #include "linear_svm.hpp"
 #include "logreg.hpp"
+#include "machine_floor.hpp"
 #include "mlp.hpp"
 
 #include <nlohmann/json.hpp>
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
   int repeats = 7;
   for (int i = 1; i + 1 < argc; ++i)
     if (std::string(argv[i]) == "--repeats") repeats = std::atoi(argv[i + 1]);
+  const std::string load_before = bench::load_average();
   char tmpl[] = "/tmp/secmlops-bench-models-XXXXXX";
   std::string dir = mkdtemp(tmpl);
   // numpy's best BLAS kernel for the reference side only (see docs/benchmarks.md).
@@ -125,5 +127,57 @@ int main(int argc, char** argv) {
   std::printf("solver iterations (objective evaluations): logreg %d (%d), linear_svm %d (%d)\n", lr.solver().iterations,
               lr.solver().evaluations, svm.solver().iterations, svm.solver().evaluations);
   std::printf("scikit-learn LinearSVC(dual=False) converged in %d iterations\n", sk["linear_svm_iterations"].get<int>());
+
+  // The same kernels under each instruction-set variant, against the machine's floor measured
+  // now: the input read once, and the peak FLOP/s of each variant on both cores.
+  const auto isas = bench::runnable_isas();
+  const models::Isa chosen = models::active_isa();
+  const long d_hidden = mlp.layers()[0].w.cols();
+  const double mlp_flop = 2.0 * static_cast<double>(n) * static_cast<double>(d * d_hidden + d_hidden * 2);
+  models::RowMatrix mgrad(2000, d);
+  struct Row {
+    const char* name;
+    std::function<void()> run;
+    std::vector<double> s;
+  };
+  std::vector<Row> rows_;
+  rows_.push_back({"logreg predict_proba 10000", [&] { proba(lr, n); }, {}});
+  rows_.push_back({"linear_svm predict_proba 10000", [&] { proba(svm, n); }, {}});
+  rows_.push_back({"mlp predict_proba 10000", [&] { proba(mlp, n); }, {}});
+  rows_.push_back({"mlp input gradient 2000", [&] {
+                     mlp.loss_gradient(x2000, yv.data(), models::RowMap(mgrad.data(), 2000, d));
+                   }, {}});
+  std::vector<double> peak1, peak2;
+  for (Row& r : rows_) r.s = bench::median_per_isa(isas, 10 * repeats, r.run);
+  for (models::Isa isa : isas) {
+    peak1.push_back(bench::peak_gflops(isa, 1));
+    peak2.push_back(bench::peak_gflops(isa, 2));
+  }
+  const double read_once = bench::read_once_seconds(xv.data(), static_cast<int64_t>(xv.size()), 10 * repeats);
+  std::printf("\nkernels per instruction set (dispatched: %s), medians of %d runs, microseconds\n",
+              models::isa_name(chosen), 10 * repeats);
+  std::printf("%-32s", "");
+  for (models::Isa isa : isas) std::printf(" %10s", models::isa_name(isa));
+  std::printf("\n");
+  for (const Row& r : rows_) {
+    std::printf("%-32s", r.name);
+    for (double v : r.s) std::printf(" %10.1f", v * 1e6);
+    std::printf("\n");
+  }
+  std::printf("%-32s", "peak GFLOP/s, 1 core");
+  for (double v : peak1) std::printf(" %10.1f", v);
+  std::printf("\n%-32s", "peak GFLOP/s, 2 cores");
+  for (double v : peak2) std::printf(" %10.1f", v);
+  // Against twice the one-core peak: on a shared machine the two-core probe rarely gets both.
+  std::printf("\n%-32s", "mlp predict GFLOP/s (% of 2x1)");
+  for (size_t i = 0; i < isas.size(); ++i)
+    std::printf(" %5.1f (%2.0f%%)", mlp_flop / rows_[2].s[i] / 1e9, 100 * mlp_flop / rows_[2].s[i] / 1e9 / (2 * peak1[i]));
+  std::printf("\n\nfloor: reading the 10000 x %ld input once (%s, 1 core): %.1f us = %.1f GB/s; "
+              "logreg predict_proba is %.2fx that floor, linear_svm %.2fx\n",
+              d, models::isa_name(chosen), read_once * 1e6, static_cast<double>(xv.size() * 8) / read_once / 1e9,
+              rows_[0].s.back() / read_once, rows_[1].s.back() / read_once);
+  std::printf("floor: the mlp forward pass is %.1f MFLOP: %.1f us at twice the 1-core peak of the %s variant\n",
+              mlp_flop / 1e6, mlp_flop / (2 * peak1.back() * 1e9) * 1e6, models::isa_name(isas.back()));
+  std::printf("load average: %s at the start, %s at the end\n", load_before.c_str(), bench::load_average().c_str());
   return 0;
 }

@@ -5,6 +5,7 @@
 //
 // Usage: bench_models_nonlinear DATA_DIR [WHAT...]   (WHAT: rf, svm; default both)
 #include "forest.hpp"
+#include "machine_floor.hpp"
 #include "svm_model.hpp"
 
 #include <chrono>
@@ -18,6 +19,7 @@ namespace {
 
 namespace rf = secmlops::plugins::random_forest;
 namespace svm = secmlops::plugins::rbf_svm;
+namespace models = secmlops::models;
 
 struct Data {
   uint64_t rows = 0, cols = 0;
@@ -68,6 +70,13 @@ int main(int argc, char** argv) {
       out += buf;
     };
     const Data all = load(dir, "all");
+    const auto isas = secmlops::bench::runnable_isas();
+    // The floors, measured in this run: the input read once and each variant's peak FLOP/s.
+    put("read_once", secmlops::bench::read_once_seconds(all.x.data(), static_cast<int64_t>(all.x.size()), 25));
+    for (auto isa : isas) {
+      put(("peak_gflops_1t_" + std::string(models::isa_name(isa))).c_str(), secmlops::bench::peak_gflops(isa, 1));
+      put(("peak_gflops_2t_" + std::string(models::isa_name(isa))).c_str(), secmlops::bench::peak_gflops(isa, 2));
+    }
     if (do_rf) {
       secmlops::sdk::Config none;
       rf::ForestParams p = rf::parse_params(none);
@@ -79,6 +88,11 @@ int main(int argc, char** argv) {
       std::vector<double> proba(all.rows * forest.n_classes());
       put("rf_predict_proba", seconds([&] { forest.predict_proba(all.x.data(), all.rows, all.cols, proba.data()); }));
       put("rf_nodes", static_cast<double>(forest.stats().nodes));
+      // Node steps of the walk: every row goes depth steps down every tree.
+      put("rf_steps", static_cast<double>(all.rows) * static_cast<double>(forest.stats().total_depth));
+      // The walk is portable in every build (docs/benchmarks.md): timed again as a median.
+      put("rf_predict_proba_median", secmlops::bench::median_of(
+          9, [&] { forest.predict_proba(all.x.data(), all.rows, all.cols, proba.data()); }));
     }
     if (do_svm) {
       const Data train = load(dir, "svm_train");
@@ -92,8 +106,18 @@ int main(int argc, char** argv) {
       put("svm_predict_proba", seconds([&] { model.predict_proba(all.x.data(), all.rows, proba.data()); }));
       std::vector<double> g(grad.rows * grad.cols);
       put("svm_gradient", seconds([&] { model.loss_gradient(grad.x.data(), grad.rows, grad.y.data(), g.data()); }));
+      const auto predict_times = secmlops::bench::median_per_isa(
+          isas, 5, [&] { model.predict_proba(all.x.data(), all.rows, proba.data()); });
+      const auto gradient_times = secmlops::bench::median_per_isa(
+          isas, 5, [&] { model.loss_gradient(grad.x.data(), grad.rows, grad.y.data(), g.data()); });
+      for (size_t i = 0; i < isas.size(); ++i) {
+        const std::string name = models::isa_name(isas[i]);
+        put(("svm_predict_proba_" + name).c_str(), predict_times[i]);
+        put(("svm_gradient_" + name).c_str(), gradient_times[i]);
+      }
     }
-    std::printf("%s}\n", out.c_str());
+    std::printf("%s, \"dispatched\": \"%s\", \"load\": \"%s\"}\n", out.c_str(), models::isa_name(models::active_isa()),
+                secmlops::bench::load_average().c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_models_nonlinear: %s\n", e.what());
     return 1;

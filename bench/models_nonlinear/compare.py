@@ -89,6 +89,40 @@ def main():
     g = med(ours, "svm_gradient")
     print(f"| RBF SVM loss gradient, 2,000 rows, {int(med(ours, 'svm_support_vectors'))} SVs "
           f"(sklearn: {int(med(theirs, 'svm_support_vectors'))}) | - | {g:.4f} | {2000 / g:,.0f} rows/s |")
+    per_isa(ours, med, x.shape)
+
+
+def per_isa(ours, med, shape):
+    """The kernels under each instruction-set variant against the floors measured in the same runs."""
+    n, d = shape
+    isas = [k[len("svm_predict_proba_"):] for k in ours[0] if k.startswith("svm_predict_proba_")]
+    print(f"\nPer instruction set (dispatched: {ours[0]['dispatched']}); load average (1/5/15 min) "
+          f"after each run: {'; '.join(o['load'] for o in ours)}")
+    print("| kernel | " + " | ".join(isas) + " | floor measured in the same runs |")
+    print("|---|" + "---|" * (len(isas) + 1))
+    read_once = med(ours, "read_once")
+    steps = med(ours, "rf_steps")
+    rf = med(ours, "rf_predict_proba_median")
+    print(f"| RF predict_proba, 10,000 rows, {steps / 1e6:.1f} M node steps (one portable walk) | " +
+          " | ".join([f"{rf * 1e3:.2f} ms ({steps / rf / 1e9:.2f} steps/ns)"] * len(isas)) +
+          f" | input read once: {read_once * 1e3:.3f} ms |")
+    nsv = med(ours, "svm_support_vectors")
+    flop = n * nsv * (3 * d + 2)  # float32: distance (subtract, multiply-add) and the weighted sum
+    cells, floors = [], []
+    for i in isas:
+        t = med(ours, "svm_predict_proba_" + i)
+        # Two cores at the one-core peak (on a shared machine the two-core probe rarely gets
+        # both); float32 has twice the lanes of the measured float64 peak.
+        peak32 = 2 * 2 * med(ours, "peak_gflops_1t_" + i)
+        cells.append(f"{t * 1e3:.2f} ms ({flop / t / 1e9:.0f} GFLOP/s)")
+        floors.append(f"{i} {flop / (peak32 * 1e9) * 1e3:.2f} ms")
+    print(f"| RBF SVC predict_proba, 10,000 rows x {int(nsv)} SVs, {flop / 1e9:.2f} GFLOP (float32) | " +
+          " | ".join(cells) + " | at 2 x the 1-core float32 peak: " + ", ".join(floors) + " |")
+    cells = [f"{med(ours, 'svm_gradient_' + i) * 1e3:.2f} ms" for i in isas]
+    print("| RBF SVM loss gradient, 2,000 rows | " + " | ".join(cells) + " | |")
+    for t, label in (("1t", "1 core"), ("2t", "2 cores at once")):
+        print(f"| peak float64 GFLOP/s, {label} | " +
+              " | ".join(f"{med(ours, f'peak_gflops_{t}_' + i):.1f}" for i in isas) + " | |")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 // Times the scikit-learn import of one file, in memory (the rebuild, the ONNX mapping, the
 // plugin's import: the model ready to predict, which is what pickle.load gives a Python user) and
 // end to end (load_model_file: read, the sandboxed pickle scan, rebuild, mapping, plugin).
-//   sklearn_import_bench FILE PLUGIN_DIR [REPEATS]
+//   sklearn_import_bench FILE PLUGIN_DIR [REPEATS] [import]
+// With `import` only the import (rebuild + mapping + plugin) runs, REPEATS times: what to profile
+// (`perf record`) without the scan's processes in the samples.
 // Prints the median and minimum wall time of each and the median CPU time of the process (the
 // figure that does not depend on neighbours on a shared machine), in milliseconds.
 #include "secmlops/host/model_io.hpp"
@@ -59,6 +61,19 @@ int main(int argc, char** argv) {
   secmlops::host::Registry registry;
   registry.load_directories({argv[2]});
   size_t nodes = 0;
+  if (argc > 4 && std::string(argv[4]) == "import") {
+    const auto first = secmlops::host::sklearn::import_pickle(bytes);
+    const auto target = registry.find(SECMLOPS_KIND_MODEL, first.plugin);
+    if (!target) return 2;
+    const Times imported = time_ms(repeats, [&] {
+      auto c = secmlops::host::sklearn::import_pickle(bytes);
+      secmlops::host::ModelSession session(*target);
+      if (!session.import_onnx(c.onnx)) std::abort();
+    });
+    std::printf("  import: rebuild + mapping + plugin      median %8.2f ms  min %8.2f ms  CPU %8.2f ms\n", imported.median,
+                imported.min, imported.cpu);
+    return 0;
+  }
   const Times vm = time_ms(repeats, [&] {
     secmlops::host::sklearn::Arena arena;
     auto u = secmlops::host::sklearn::run_pickle(arena, bytes, 0);

@@ -4,6 +4,8 @@
 #include "sklearn/sklearn_import.hpp"
 #include "secmlops/v1/report.pb.h"
 
+#include "secmlops/protowire/reader.hpp"
+
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -17,54 +19,23 @@ namespace secmlops::host {
 
 namespace {
 
-// Minimal protobuf wire reader over a byte range; every length is checked against the range.
-class Wire {
- public:
-  Wire(const uint8_t* p, size_t n) : p_(p), end_(p + n) {}
-  [[nodiscard]] bool done() const { return p_ >= end_; }
-  uint64_t varint() {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (p_ >= end_) fail("truncated varint");
-      uint8_t b = *p_++;
-      v |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if (!(b & 0x80)) return v;
-    }
-    fail("varint too long");
-  }
-  // Reads a tag; returns field number and wire type.
-  std::pair<uint32_t, uint32_t> tag() {
-    uint64_t t = varint();
-    return {static_cast<uint32_t>(t >> 3), static_cast<uint32_t>(t & 7)};
-  }
-  std::string_view bytes() {
-    uint64_t n = varint();
-    if (n > static_cast<uint64_t>(end_ - p_)) fail("length beyond the end of the message");
-    std::string_view s(reinterpret_cast<const char*>(p_), n);
-    p_ += n;
-    return s;
-  }
-  void skip(uint32_t wire_type) {
-    switch (wire_type) {
-      case 0: varint(); break;
-      case 1: advance(8); break;
-      case 2: bytes(); break;
-      case 5: advance(4); break;
-      default: fail("unsupported wire type " + std::to_string(wire_type));
-    }
-  }
+namespace pw = protowire;
 
- private:
-  void advance(size_t n) {
-    if (n > static_cast<size_t>(end_ - p_)) fail("truncated fixed-size field");
-    p_ += n;
+// Reads a model in memory with the scanners' wire reader: every length is checked against its
+// message, and an error names the byte offset.
+template <class Fn>
+auto read_model(const std::vector<uint8_t>& bytes, Fn&& fn) {
+  sdk::MemorySource src(bytes.data(), bytes.size());
+  sdk::WindowReader whole(src, std::max<uint64_t>(bytes.size(), 1));  // one window: the buffer
+  try {
+    return fn(pw::MessageReader(whole, 0, bytes.size()));
+  } catch (const pw::ParseError& e) {
+    throw std::runtime_error(std::string("malformed ONNX file: ") + e.what());
   }
-  [[noreturn]] static void fail(const std::string& why) { throw std::runtime_error("malformed ONNX file: " + why); }
-  const uint8_t* p_;
-  const uint8_t* end_;
-};
+}
 
-Wire sub(std::string_view s) { return Wire(reinterpret_cast<const uint8_t*>(s.data()), s.size()); }
+// The whole payload of a string or bytes field (the reader's default caps evidence strings).
+std::string text(const pw::MessageReader& r, const pw::Field& f) { return r.string(f, f.length); }
 
 void put_varint(std::vector<uint8_t>& out, uint64_t v) {
   while (v >= 0x80) {
@@ -80,31 +51,28 @@ void put_bytes(std::vector<uint8_t>& out, uint32_t field, std::string_view s) {
 }
 
 constexpr uint32_t kModelGraph = 7, kModelMetadata = 14;
-constexpr uint32_t kGraphNode = 1, kNodeOpType = 4, kNodeAttribute = 5;
+constexpr uint32_t kGraphNode = 1, kNodeAttribute = 5;
 constexpr uint32_t kAttrName = 1, kAttrInts = 8, kAttrStrings = 9;
 
 }  // namespace
 
 std::map<std::string, std::string> onnx_metadata(const std::vector<uint8_t>& bytes) {
-  std::map<std::string, std::string> out;
-  Wire w(bytes.data(), bytes.size());
-  while (!w.done()) {
-    auto [field, type] = w.tag();
-    if (field == kModelMetadata && type == 2) {
-      Wire e = sub(w.bytes());
+  return read_model(bytes, [](pw::MessageReader model) {
+    std::map<std::string, std::string> out;
+    pw::Field f;
+    while (model.next(f)) {
+      if (!f.is(kModelMetadata, pw::WireType::kLen)) continue;
+      pw::MessageReader entry = model.sub(f);
       std::string key, value;
-      while (!e.done()) {
-        auto [f, t] = e.tag();
-        if (f == 1 && t == 2) key = e.bytes();
-        else if (f == 2 && t == 2) value = e.bytes();
-        else e.skip(t);
+      pw::Field e;
+      while (entry.next(e)) {
+        if (e.is(1, pw::WireType::kLen)) key = text(entry, e);
+        else if (e.is(2, pw::WireType::kLen)) value = text(entry, e);
       }
       out[key] = value;
-    } else {
-      w.skip(type);
     }
-  }
-  return out;
+    return out;
+  });
 }
 
 void add_onnx_metadata(std::vector<uint8_t>& bytes, const std::string& key, const std::string& value) {
@@ -115,52 +83,34 @@ void add_onnx_metadata(std::vector<uint8_t>& bytes, const std::string& key, cons
 }
 
 std::vector<std::string> onnx_class_labels(const std::vector<uint8_t>& bytes) {
-  Wire w(bytes.data(), bytes.size());
-  while (!w.done()) {
-    auto [field, type] = w.tag();
-    if (field != kModelGraph || type != 2) {
-      w.skip(type);
-      continue;
-    }
-    Wire g = sub(w.bytes());
-    while (!g.done()) {
-      auto [gf, gt] = g.tag();
-      if (gf != kGraphNode || gt != 2) {
-        g.skip(gt);
-        continue;
-      }
-      Wire n = sub(g.bytes());
-      while (!n.done()) {
-        auto [nf, nt] = n.tag();
-        if (nf != kNodeAttribute || nt != 2) {
-          n.skip(nt);
-          continue;
-        }
-        Wire a = sub(n.bytes());
-        std::string name;
-        std::vector<std::string> labels;
-        while (!a.done()) {
-          auto [af, at] = a.tag();
-          if (af == kAttrName && at == 2) {
-            name = a.bytes();
-          } else if (af == kAttrStrings && at == 2) {
-            labels.emplace_back(a.bytes());
-          } else if (af == kAttrInts && at == 0) {
-            labels.push_back(std::to_string(static_cast<int64_t>(a.varint())));
-          } else if (af == kAttrInts && at == 2) {  // packed
-            Wire packed = sub(a.bytes());
-            while (!packed.done()) labels.push_back(std::to_string(static_cast<int64_t>(packed.varint())));
-          } else {
-            a.skip(at);
+  constexpr size_t kMaxLabels = 1000000;
+  return read_model(bytes, [](pw::MessageReader model) -> std::vector<std::string> {
+    pw::Field f, g, n, a;
+    while (model.next(f)) {
+      if (!f.is(kModelGraph, pw::WireType::kLen)) continue;
+      for (pw::MessageReader graph = model.sub(f); graph.next(g);) {
+        if (!g.is(kGraphNode, pw::WireType::kLen)) continue;
+        for (pw::MessageReader node = graph.sub(g); node.next(n);) {
+          if (!n.is(kNodeAttribute, pw::WireType::kLen)) continue;
+          pw::MessageReader attr = node.sub(n);
+          std::string name;
+          std::vector<std::string> labels;
+          auto add = [&](std::string label) {
+            if (labels.size() == kMaxLabels) throw std::runtime_error("malformed ONNX file: too many class labels");
+            labels.push_back(std::move(label));
+          };
+          while (attr.next(a)) {
+            if (a.is(kAttrName, pw::WireType::kLen)) name = text(attr, a);
+            else if (a.is(kAttrStrings, pw::WireType::kLen)) add(text(attr, a));
+            else if (a.number == kAttrInts)  // packed or not
+              attr.varints(a, [&](uint64_t v) { add(std::to_string(static_cast<int64_t>(v))); }, kMaxLabels + 1);
           }
-          if (labels.size() > 1000000) throw std::runtime_error("malformed ONNX file: too many class labels");
+          if ((name == "classlabels_strings" || name == "classlabels_ints") && !labels.empty()) return labels;
         }
-        if ((name == "classlabels_strings" || name == "classlabels_ints") && !labels.empty()) return labels;
       }
     }
-  }
-  (void)kNodeOpType;
-  return {};
+    return {};
+  });
 }
 
 namespace {

@@ -124,6 +124,7 @@ void run_scanner(v1::FileReport& report, const std::shared_ptr<const Stream>& st
     req.format = format.c_str();
     req.size = stream->size();
     secmlops_status s = scanner.descriptor().scanner->scan(inst.raw(), job.handle(), &req);
+    job.finish();
     if (s == SECMLOPS_OK) {
       sr->set_status(v1::SCANNED);
       return;
@@ -145,7 +146,7 @@ struct ScanEngine::Walk {
   std::shared_ptr<CancelToken> cancel;
   std::optional<std::filesystem::path> base_dir;
   containers::Budget budget;
-  std::map<std::string, uint64_t> limit_findings;  // per rule, to keep reports bounded
+  PerRuleCap limit_findings{20};  // host limit findings listed per rule and file
 };
 
 namespace {
@@ -153,7 +154,6 @@ namespace {
 // Unrecognised members of one container beyond the first few are counted, not listed: a
 // PyTorch archive holds thousands of raw tensor members and the report must stay small.
 constexpr int kListedUnsupported = 16;
-constexpr uint64_t kMaxLimitFindingsPerRule = 20;
 
 struct Tally {
   int listed = 0;
@@ -242,9 +242,9 @@ void ScanEngine::expand_into(v1::FileReport& report, const std::shared_ptr<const
   const auto& limits = options_.limits.containers;
   const char* kname = containers::kind_name(kind);
   auto limit_finding = [&](const std::vector<std::string>& where, const containers::Anomaly& a) {
-    uint64_t n = ++walk.limit_findings[a.rule_id];
-    if (n <= kMaxLimitFindingsPerRule) add_anomaly(report, where, a);
-    else if (n == kMaxLimitFindingsPerRule + 1)
+    uint64_t n = walk.limit_findings.count(a.rule_id);
+    if (walk.limit_findings.listed(n)) add_anomaly(report, where, a);
+    else if (n == walk.limit_findings.cap() + 1)
       add_host_finding(report, where, v1::INFO, a.rule_id, "further " + a.rule_id + " hits in this file are not listed");
   };
   if (depth >= limits.max_depth) {
@@ -360,7 +360,7 @@ v1::FileReport ScanEngine::scan_stream_in(std::shared_ptr<const Stream> stream,
   if (options_.limits.seconds_per_file > 0)
     cancel->set_deadline(t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                   std::chrono::duration<double>(options_.limits.seconds_per_file)));
-  Walk walk{cancel, base_dir, containers::Budget(options_.limits.containers, cancel), {}};
+  Walk walk{cancel, base_dir, containers::Budget(options_.limits.containers, cancel)};
   scan_into(report, stream, {}, walk, 0);
 
   // The file's status is the worst of its streams'; unsupported only when nothing was scanned.

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 
 namespace secmlops::host {
 namespace {
@@ -53,7 +54,40 @@ secmlops_status ScanJobContext::seek(uint64_t offset) {
   return SECMLOPS_OK;
 }
 
+namespace {
+
+// Everything a finding says, as one key: two findings with the same key are the same finding.
+std::string identity(const secmlops_finding& f) {
+  std::string key;
+  auto add = [&key](const char* s) {
+    if (s != nullptr) key += s;
+    key += '\0';
+  };
+  add(f.rule_id);
+  key += std::to_string(static_cast<int>(f.severity)) + '\0';
+  add(f.message);
+  key += std::to_string(f.offset) + '\0';
+  add(f.detail);
+  if (f.evidence != nullptr)
+    for (uint32_t i = 0; i < f.evidence_count && i < 64; ++i) {
+      add(f.evidence[i].key);
+      add(f.evidence[i].value);
+    }
+  return key;
+}
+
+// "onnx" → "ONNX", "tf-savedmodel" → "TF-SAVEDMODEL": a scanner's rule prefix.
+std::string rule_prefix(const std::string& scanner) {
+  std::string out;
+  for (char c : scanner) out += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : '-';
+  return out;
+}
+
+}  // namespace
+
 secmlops_status ScanJobContext::on_finding(const secmlops_finding& f) {
+  if (!seen_.insert(identity(f)).second) return SECMLOPS_OK;
+  if (!per_rule_.listed(per_rule_.count(f.rule_id ? f.rule_id : "UNKNOWN"))) return SECMLOPS_OK;
   ++emitted_;
   if (emitted_ > max_findings_) {
     if (emitted_ == max_findings_ + 1)
@@ -83,6 +117,25 @@ secmlops_status ScanJobContext::on_finding(const secmlops_finding& f) {
   }
   if (g_observer != nullptr) g_observer->finding(*out);
   return SECMLOPS_OK;
+}
+
+void ScanJobContext::finish() {
+  for (const auto& [rule, total] : per_rule_.over()) {
+    const std::string more = std::to_string(total - per_rule_.cap());
+    const std::string message = more + " more " + rule + " findings of the same kind are not listed";
+    const std::string total_text = std::to_string(total);
+    const std::string id = rule_prefix(scanner_) + "-FINDINGS-CAPPED";
+    secmlops_kv evidence[] = {{"rule_id", rule.c_str()}, {"total", total_text.c_str()}};
+    secmlops_finding summary{};
+    summary.struct_size = sizeof(summary);
+    summary.severity = SECMLOPS_SEVERITY_INFO;
+    summary.rule_id = id.c_str();
+    summary.message = message.c_str();
+    summary.offset = SECMLOPS_NO_OFFSET;
+    summary.evidence = evidence;
+    summary.evidence_count = 2;
+    on_finding(summary);
+  }
 }
 
 secmlops_status ScanJobContext::stat_sibling(const char* relative, secmlops_sibling_info& out) {

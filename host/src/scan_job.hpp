@@ -5,15 +5,45 @@
 #include "secmlops/v1/report.pb.h"
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 namespace secmlops::host {
 
+// Counts findings per rule so that a report lists the first `cap` of each and counts the rest:
+// a file with ten thousand bad tensors stays readable, and its total is still told.
+class PerRuleCap {
+ public:
+  explicit PerRuleCap(uint64_t cap) : cap_(cap) {}
+  // Counts one more finding of `rule`; returns its number (1 for the first).
+  uint64_t count(const std::string& rule) { return ++counts_[rule]; }
+  [[nodiscard]] bool listed(uint64_t number) const { return number <= cap_; }
+  [[nodiscard]] uint64_t cap() const { return cap_; }
+  // Rule → total, for the rules that went beyond the cap.
+  [[nodiscard]] std::map<std::string, uint64_t> over() const {
+    std::map<std::string, uint64_t> out;
+    for (const auto& [rule, n] : counts_)
+      if (n > cap_) out.emplace(rule, n);
+    return out;
+  }
+
+ private:
+  uint64_t cap_;
+  std::map<std::string, uint64_t> counts_;
+};
+
+// Findings of one rule a scanner may list per stream; the rest are counted in one
+// `<SCANNER>-FINDINGS-CAPPED` finding when the scan ends.
+inline constexpr uint64_t kMaxFindingsPerRule = 50;
+
 // The job a scanner sees: a stream with a cursor, and findings appended to a file report with
-// the file and member chain prefixed to their location.
+// the file and member chain prefixed to their location. A finding identical to one the scanner
+// already emitted on this stream is dropped; past kMaxFindingsPerRule findings of one rule the
+// rest are counted, and finish() reports the counts.
 class ScanJobContext final : public JobContext {
  public:
   ScanJobContext(std::shared_ptr<const Stream> stream, v1::FileReport& report,
@@ -26,11 +56,11 @@ class ScanJobContext final : public JobContext {
   const uint8_t* view(uint64_t offset, uint64_t len) override;
   secmlops_status on_finding(const secmlops_finding& f) override;
   secmlops_status stat_sibling(const char* relative, secmlops_sibling_info& out) override;
+  // After the scan (whatever its status): one finding per rule that went beyond its cap.
+  void finish();
 
   // The directory relative paths are resolved against; unset for uploads and archive members.
   void set_base_dir(std::filesystem::path dir) { base_dir_ = std::move(dir); }
-
-  [[nodiscard]] uint64_t findings_emitted() const { return emitted_; }
 
  private:
   std::shared_ptr<const Stream> stream_;
@@ -40,6 +70,8 @@ class ScanJobContext final : public JobContext {
   uint64_t max_findings_;
   uint64_t pos_ = 0;
   uint64_t emitted_ = 0;
+  PerRuleCap per_rule_{kMaxFindingsPerRule};
+  std::unordered_set<std::string> seen_;  // every field of each finding listed
   std::optional<std::filesystem::path> base_dir_;
   // The last window handed out by view(): valid until the next stream call, then released.
   uint64_t view_offset_ = 0, view_len_ = 0;

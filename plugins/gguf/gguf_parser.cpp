@@ -51,10 +51,10 @@ std::string printable(std::string s, size_t max = 120) {
   return s;
 }
 
-// A bounds-checked little-endian reader with a small read-ahead buffer.
+// A bounds-checked little-endian reader over the source's windows.
 class Cursor {
  public:
-  Cursor(Source& src) : src_(src), size_(src.size()) {}
+  explicit Cursor(sdk::Source& src) : win_(src), size_(src.size()) {}
   [[nodiscard]] uint64_t pos() const { return pos_; }
   [[nodiscard]] uint64_t remaining() const { return size_ - pos_; }
   [[nodiscard]] uint64_t size() const { return size_; }
@@ -62,13 +62,7 @@ class Cursor {
   void read(void* out, size_t n, const char* what) {
     if (n > remaining())
       throw Stop(std::string("file ends inside ") + what, pos_);
-    if (pos_ < buf_start_ || pos_ + n > buf_start_ + buf_.size()) {
-      const size_t want = std::max<size_t>(n, std::min<uint64_t>(kBuffer, remaining()));
-      buf_.resize(want);
-      if (!src_.read_at(pos_, buf_.data(), want)) throw Stop(std::string("cannot read ") + what, pos_);
-      buf_start_ = pos_;
-    }
-    std::memcpy(out, buf_.data() + (pos_ - buf_start_), n);
+    if (n != 0) std::memcpy(out, win_.at(pos_, n, what), n);
     pos_ += n;
   }
   template <class T>
@@ -93,17 +87,14 @@ class Cursor {
   }
 
  private:
-  static constexpr size_t kBuffer = 64 * 1024;
-  Source& src_;
+  sdk::WindowReader win_;
   uint64_t size_;
   uint64_t pos_ = 0;
-  uint64_t buf_start_ = 0;
-  std::vector<uint8_t> buf_;
 };
 
 class Parser {
  public:
-  Parser(Source& src, const Limits& limits, const std::function<bool()>& cancelled, Result& r)
+  Parser(sdk::Source& src, const Limits& limits, const std::function<bool()>& cancelled, Result& r)
       : in_(src), limits_(limits), cancelled_(cancelled), r_(r) {}
 
   void run() {
@@ -139,12 +130,6 @@ class Parser {
 
   void add(secmlops_severity sev, const std::string& rule, std::string message, uint64_t offset,
            std::string detail = {}, std::vector<std::pair<std::string, std::string>> evidence = {}) {
-    size_t& n = per_rule_[rule];
-    if (++n > 50) {
-      if (n == 51)
-        r_.findings.push_back({sev, rule, "further " + rule + " findings in this file are not listed", offset, {}, {}});
-      return;
-    }
     r_.findings.push_back({sev, rule, std::move(message), offset, std::move(detail), std::move(evidence)});
   }
 
@@ -424,23 +409,16 @@ class Parser {
   std::set<std::string> keys_, tensor_names_;
   std::vector<Tensor> tensors_;
   std::vector<std::pair<std::string, std::string>> info_;
-  std::map<std::string, size_t> per_rule_;
 };
 
 }  // namespace
-
-bool MemorySource::read_at(uint64_t offset, void* buf, size_t len) {
-  if (offset > bytes_.size() || len > bytes_.size() - offset) return false;
-  if (len != 0) std::memcpy(buf, bytes_.data() + offset, len);
-  return true;
-}
 
 uint32_t probe(sdk::Bytes head) {
   if (head.size() < 8 || std::memcmp(head.data(), "GGUF", 4) != 0) return 0;
   return 90;
 }
 
-Result validate(Source& source, const Limits& limits, const std::function<bool()>& cancelled) {
+Result validate(sdk::Source& source, const Limits& limits, const std::function<bool()>& cancelled) {
   Result r;
   Parser p(source, limits, cancelled, r);
   try {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <secmlops/sdk/plugin.hpp>
+#include <secmlops/sdk/source.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -27,25 +28,6 @@ struct Limits {
   uint64_t max_template_read = 64ull << 20; // chat template bytes inspected: all of them (max_string)
 };
 
-// Random access to the file (a memory image or the host stream).
-class Source {
- public:
-  virtual ~Source() = default;
-  [[nodiscard]] virtual uint64_t size() const = 0;
-  // Copies exactly len bytes at offset or returns false.
-  virtual bool read_at(uint64_t offset, void* buf, size_t len) = 0;
-};
-
-class MemorySource final : public Source {
- public:
-  explicit MemorySource(sdk::Bytes bytes) : bytes_(bytes) {}
-  [[nodiscard]] uint64_t size() const override { return bytes_.size(); }
-  bool read_at(uint64_t offset, void* buf, size_t len) override;
-
- private:
-  sdk::Bytes bytes_;
-};
-
 struct Result {
   std::vector<sdk::Finding> findings;
   uint32_t version = 0;
@@ -60,8 +42,9 @@ struct Result {
 // Confidence (0..100) that `head` starts a GGUF file.
 uint32_t probe(sdk::Bytes head);
 
-// Parses and validates. `cancelled` is polled every few thousand elements (may be empty).
-Result validate(Source& source, const Limits& limits = {},
+// Parses and validates the file (the host stream, or a memory image in tests). `cancelled` is
+// polled every few thousand elements (may be empty).
+Result validate(sdk::Source& source, const Limits& limits = {},
                 const std::function<bool()>& cancelled = {});
 
 }  // namespace secmlops::plugins::gguf

@@ -3,6 +3,7 @@
 #include "tokenizer_config.hpp"
 
 #include <secmlops/sdk/plugin.hpp>
+#include <secmlops/sdk/source.hpp>
 
 #include <string>
 
@@ -10,21 +11,6 @@ namespace {
 
 using secmlops::sdk::Error;
 namespace gg = secmlops::plugins::gguf;
-
-// Reads through the host stream when it cannot be mapped (seek + read per buffer refill).
-class JobSource final : public gg::Source {
- public:
-  explicit JobSource(const secmlops::sdk::ScanJob& job) : job_(job), size_(job.size()) {}
-  [[nodiscard]] uint64_t size() const override { return size_; }
-  bool read_at(uint64_t offset, void* buf, size_t len) override {
-    job_.seek(offset);
-    return job_.read_exact(buf, len);
-  }
-
- private:
-  const secmlops::sdk::ScanJob& job_;
-  uint64_t size_;
-};
 
 class GgufScanner : public secmlops::sdk::Scanner {
  public:
@@ -51,15 +37,8 @@ class GgufScanner : public secmlops::sdk::Scanner {
     if (format == "chat-template-json" || format == "chat-template-jinja") return scan_template_doc(job, format);
     auto cancelled = [&job] { return job.cancelled(); };
     // A mapped file is read in place: only the header pages are touched.
-    auto whole = job.view(0, job.size());
-    gg::Result r;
-    if (!whole.empty() || job.size() == 0) {
-      gg::MemorySource src(whole);
-      r = gg::validate(src, {}, cancelled);
-    } else {
-      JobSource src(job);
-      r = gg::validate(src, {}, cancelled);
-    }
+    secmlops::sdk::JobSource src(job);
+    gg::Result r = gg::validate(src, {}, cancelled);
     for (const auto& f : r.findings) job.emit(f);
     if (!r.error.empty()) {
       if (r.error == "cancelled") throw Error(SECMLOPS_ERR_CANCELLED, "cancelled by the host");
@@ -76,9 +55,9 @@ class GgufScanner : public secmlops::sdk::Scanner {
     if (size > kMaxTemplateDoc)
       throw Error(SECMLOPS_ERR_LIMIT, "a " + format + " document of " + std::to_string(size) +
                                           " bytes exceeds the " + std::to_string(kMaxTemplateDoc) + "-byte limit");
-    std::string text(size, '\0');
-    job.seek(0);
-    if (!job.read_exact(text.data(), size)) throw Error(SECMLOPS_ERR_IO, "stream ended early");
+    secmlops::sdk::JobSource src(job, kMaxTemplateDoc);
+    auto bytes = src.bytes(0, size, "the document");
+    std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     auto r = format == "chat-template-json" ? gg::analyse_tokenizer_config(text) : gg::analyse_jinja_file(text);
     for (const auto& f : r.findings) job.emit(f);
     if (!r.error.empty()) throw Error(SECMLOPS_ERR_PARSE, r.error + " (at byte " + std::to_string(r.error_at) + ")");

@@ -4,16 +4,17 @@
 #include "keras_config.hpp"
 
 #include <secmlops/sdk/plugin.hpp>
+#include <secmlops/sdk/source.hpp>
 
 #include <string>
-#include <vector>
 
 namespace {
 
 using secmlops::sdk::Error;
 namespace kr = secmlops::plugins::keras;
 
-// Largest stream read into memory when the host cannot map it.
+// Largest stream copied into memory when the host cannot map it (the whole file is parsed in
+// place otherwise).
 constexpr uint64_t kMaxCopiedBytes = 256ull << 20;
 
 class KerasScanner : public secmlops::sdk::Scanner {
@@ -39,9 +40,8 @@ class KerasScanner : public secmlops::sdk::Scanner {
   void scan(secmlops::sdk::ScanJob& job) {
     std::string format(job.format());
     if (format != "keras-h5" && format != "keras-config" && format != "keras-metadata") {
-      std::vector<uint8_t> head(std::min<uint64_t>(job.size(), 64 * 1024));
-      job.seek(0);
-      head.resize(job.read(head.data(), head.size()));
+      secmlops::sdk::JobSource src(job);
+      auto head = src.bytes(0, std::min<uint64_t>(src.size(), 64 * 1024), "the head");
       const char* f = nullptr;
       if (probe(head, {}, f) == 0 || f == nullptr)
         throw Error(SECMLOPS_ERR_UNSUPPORTED, "neither HDF5 nor a Keras config/metadata document");
@@ -54,23 +54,9 @@ class KerasScanner : public secmlops::sdk::Scanner {
   }
 
  private:
-  // The whole stream in place when the host maps it, else a bounded copy.
-  static secmlops::sdk::Bytes bytes_of(secmlops::sdk::ScanJob& job, std::vector<uint8_t>& copy, uint64_t max) {
-    const uint64_t size = job.size();
-    auto v = job.view(0, size);
-    if (!v.empty() || size == 0) return v;
-    if (size > max)
-      throw Error(SECMLOPS_ERR_LIMIT, "the stream cannot be mapped and its " + std::to_string(size) +
-                                          " bytes exceed the " + std::to_string(max) + "-byte copy limit");
-    copy.resize(size);
-    job.seek(0);
-    if (!job.read_exact(copy.data(), size)) throw Error(SECMLOPS_ERR_IO, "stream ended early");
-    return copy;
-  }
-
   static void scan_h5(secmlops::sdk::ScanJob& job) {
-    std::vector<uint8_t> copy;
-    auto image = bytes_of(job, copy, kMaxCopiedBytes);
+    secmlops::sdk::JobSource src(job, kMaxCopiedBytes);
+    auto image = src.bytes(0, src.size(), "the stream");
     auto r = kr::analyze_h5(image, {}, {}, [&job] { return job.cancelled(); });
     for (const auto& f : r.findings) job.emit(f);
     if (r.cancelled) throw Error(SECMLOPS_ERR_CANCELLED, "cancelled by the host");
@@ -78,9 +64,9 @@ class KerasScanner : public secmlops::sdk::Scanner {
   }
 
   static void scan_json(secmlops::sdk::ScanJob& job, const std::string& format) {
-    std::vector<uint8_t> copy;
     const kr::WalkLimits limits;
-    auto bytes = bytes_of(job, copy, limits.max_json_bytes);
+    secmlops::sdk::JobSource src(job, limits.max_json_bytes);
+    auto bytes = src.bytes(0, src.size(), "the stream");
     std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     auto r = format == "keras-config" ? kr::analyze_config_json(text, limits) : kr::analyze_metadata_json(text, limits);
     for (const auto& f : r.findings) job.emit(f);

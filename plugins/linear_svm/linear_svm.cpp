@@ -83,19 +83,8 @@ void LinearSvm::fit(const ConstRowMap& x, std::span<const int32_t> y, const Opti
 }
 
 void LinearSvm::predict_proba(const ConstRowMap& x, RowMap out) const {
-  if (model_.binary()) {
-    Eigen::ArrayXd z = (x * model_.coef.row(0).transpose()).array() + model_.intercept(0);
-    Eigen::ArrayXd p = 1.0 / (1.0 + (-z).exp());
-    out.col(1) = p.matrix();
-    out.col(0) = (1.0 - p).matrix();
-    return;
-  }
-  out.noalias() = x * model_.coef.transpose();
-  out.rowwise() += model_.intercept.transpose();
-  Eigen::ArrayXd zmax = out.rowwise().maxCoeff().array();
-  out = (out.colwise() - zmax.matrix()).array().exp().matrix();
-  Eigen::ArrayXd s = out.rowwise().sum().array();
-  out.array().colwise() /= s;
+  using models::kernels::LinearLink;
+  model_.predict_proba(model_.binary() ? LinearLink::binary : LinearLink::softmax, x, out);
 }
 
 void LinearSvm::loss_gradient(const ConstRowMap& x, const int32_t* y, RowMap out) const {

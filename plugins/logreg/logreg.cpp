@@ -160,23 +160,11 @@ void LogisticRegression::fit(const ConstRowMap& x, std::span<const int32_t> y, c
 }
 
 void LogisticRegression::predict_proba(const ConstRowMap& x, RowMap out) const {
-  if (link_ == Link::Binary) {
-    Eigen::ArrayXd z = (x * model_.coef.row(0).transpose()).array() + model_.intercept(0);
-    Eigen::ArrayXd p = 1.0 / (1.0 + (-z).exp());
-    out.col(1) = p.matrix();
-    out.col(0) = (1.0 - p).matrix();
-    return;
-  }
-  out.noalias() = x * model_.coef.transpose();
-  out.rowwise() += model_.intercept.transpose();
-  if (link_ == Link::Multinomial) {
-    Eigen::ArrayXd zmax = out.rowwise().maxCoeff().array();
-    out = (out.colwise() - zmax.matrix()).array().exp().matrix();
-  } else {
-    out = (1.0 / (1.0 + (-out.array()).exp())).matrix();
-  }
-  Eigen::ArrayXd s = out.rowwise().sum().array();
-  out.array().colwise() /= s;
+  using models::kernels::LinearLink;
+  model_.predict_proba(link_ == Link::Binary        ? LinearLink::binary
+                       : link_ == Link::Multinomial ? LinearLink::softmax
+                                                    : LinearLink::one_vs_rest,
+                       x, out);
 }
 
 void LogisticRegression::loss_gradient(const ConstRowMap& x, const int32_t* y, RowMap out) const {

@@ -1,4 +1,5 @@
 #include "mlp.hpp"
+#include "mlp_kernels.hpp"
 
 #include <secmlops/models/parallel.hpp>
 #include <secmlops/models/params.hpp>
@@ -39,33 +40,22 @@ void Mlp::predict_proba(const ConstRowMap& x, RowMap out) const {
   });
 }
 
+std::vector<kernels::DenseView> Mlp::views() const {
+  std::vector<kernels::DenseView> v;
+  for (const Layer& l : layers_) v.push_back({l.w.data(), l.b.data(), l.w.rows(), l.w.cols()});
+  return v;
+}
+
 void Mlp::predict_block(const ConstRowMap& x, RowMap out) const {
-  // Two ping-pong buffers instead of keeping every layer's activations.
-  RowMatrix cur, next;
-  for (size_t l = 0; l < layers_.size(); ++l) {
-    if (l == 0)
-      next.noalias() = x * layers_[0].w;
-    else
-      next.noalias() = cur * layers_[l].w;
-    next.rowwise() += layers_[l].b.transpose();
-    if (l + 1 < layers_.size()) next = next.cwiseMax(0.0);
-    std::swap(cur, next);
-  }
-  models::softmax_rows(cur);
-  out = cur;
+  using namespace kernels;
+  const auto layers = views();
+  SECMLOPS_DISPATCH(predict)(layers.data(), layers.size(), x.data(), x.rows(), out.data());
 }
 
 void Mlp::loss_gradient(const ConstRowMap& x, const int32_t* y, RowMap out) const {
-  std::vector<RowMatrix> acts;
-  forward(x, acts);
-  RowMatrix delta = acts.back();  // d(−log p_y)/dz = p − e_y
-  for (Index i = 0; i < delta.rows(); ++i) delta(i, y[i]) -= 1.0;
-  for (size_t l = layers_.size(); l-- > 0;) {
-    RowMatrix back = delta * layers_[l].w.transpose();
-    if (l > 0) back.array() *= (acts[l].array() > 0.0).cast<double>();  // ReLU'
-    delta.swap(back);
-  }
-  out = delta;
+  using namespace kernels;
+  const auto layers = views();
+  SECMLOPS_DISPATCH(loss_gradient)(layers.data(), layers.size(), x.data(), y, x.rows(), out.data());
 }
 
 void Mlp::fit(const ConstRowMap& x, std::span<const int32_t> y, const Options& o,

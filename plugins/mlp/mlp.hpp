@@ -13,6 +13,10 @@
 
 namespace secmlops::plugins::mlp {
 
+namespace kernels {
+struct DenseView;
+}
+
 using models::ConstRowMap;
 using models::RowMap;
 using models::RowMatrix;
@@ -61,9 +65,11 @@ class Mlp {
   [[nodiscard]] const TrainStats& stats() const { return stats_; }
 
  private:
+  // The layers as the kernels read them (mlp_kernels.hpp).
+  [[nodiscard]] std::vector<kernels::DenseView> views() const;
+  void predict_block(const ConstRowMap& x, RowMap out) const;
   // Activations of every layer for a batch: acts[0] = x, acts[l+1] = layer l's output
   // (ReLU for hidden layers, softmax probabilities for the last).
-  void predict_block(const ConstRowMap& x, RowMap out) const;
   void forward(const ConstRowMap& x, std::vector<RowMatrix>& acts) const;
 
   std::vector<Layer> layers_;

@@ -2,9 +2,8 @@
 #include "onnx_walker.hpp"
 #include "probe.hpp"
 
-#include "secmlops/protowire/job_source.hpp"
-
 #include <secmlops/sdk/plugin.hpp>
+#include <secmlops/sdk/source.hpp>
 
 namespace {
 
@@ -36,7 +35,7 @@ class OnnxScanner : public secmlops::sdk::Scanner {
   }
 
   void scan(secmlops::sdk::ScanJob& job) {
-    secmlops::protowire::JobSource source(job);
+    secmlops::sdk::JobSource source(job);
     secmlops::plugins::onnx::WalkContext ctx;
     ctx.emit = [&](const secmlops::sdk::Finding& f) { job.emit(f); };
     ctx.stat_sibling = [&](const std::string& rel) { return job.stat_sibling(rel); };

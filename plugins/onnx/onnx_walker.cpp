@@ -93,13 +93,13 @@ struct OpUse {
   std::string first_where;
 };
 
-class Walker {
+class Walker : public protowire::Walk {
  public:
-  Walker(protowire::Source& source, const WalkContext& ctx, const WalkOptions& opt)
-      : src_(source), ctx_(ctx), opt_(opt) {}
+  Walker(sdk::Source& source, const WalkContext& ctx, const WalkOptions& opt)
+      : Walk(source, ctx), ctx_(ctx), opt_(opt) {}
 
-  WalkStats run() {
-    MessageReader model(src_, 0, src_.size());
+  void run() {
+    MessageReader model = root();
     // Pass 1: metadata and the names of model-local functions (a node calling one runs the
     // function's body, not native code). Graphs and functions are only located here.
     std::vector<Field> graphs, functions, training;
@@ -151,41 +151,21 @@ class Walker {
                          (tf.number == training_f::kInitialization ? "initialization" : "algorithm"));
       }
     }
-    flush();
-    return stats_;
   }
 
   // Reports what is aggregated over the whole model; also called when parsing stops early so
   // that operators seen before a malformed byte are still reported.
   void flush() {
-    if (flushed_) return;
-    flushed_ = true;
     report_ops();
-    report_truncated_rules();
-    stats_.bytes_fetched = src_.bytes_fetched();
+    stats_.bytes_fetched = bytes_fetched();
   }
+  [[nodiscard]] const WalkStats& stats() const { return stats_; }
 
  private:
-  void poll() {
-    if (++polls_ % 1024 == 0 && ctx_.poll) ctx_.poll();
-  }
-
   void emit(sdk::Finding f) {
-    uint32_t& n = per_rule_[f.rule_id];
-    ++n;
-    if (n > opt_.max_findings_per_rule || !ctx_.emit) return;
     // Paths through deeply nested subgraphs grow long: keep their start and their end.
     if (f.detail.size() > 320) f.detail = f.detail.substr(0, 100) + "…" + f.detail.substr(f.detail.size() - 200);
-    ctx_.emit(f);
-  }
-
-  void report_truncated_rules() {
-    for (const auto& [rule, n] : per_rule_)
-      if (n > opt_.max_findings_per_rule && ctx_.emit)
-        ctx_.emit({SECMLOPS_SEVERITY_INFO, "ONNX-FINDINGS-CAPPED",
-                   std::to_string(n - opt_.max_findings_per_rule) + " more " + rule +
-                       " findings of the same kind are not listed",
-                   SECMLOPS_NO_OFFSET, {}, {{"rule_id", rule}, {"total", std::to_string(n)}}});
+    Walk::emit(f);
   }
 
   std::string read_opset(MessageReader r) {
@@ -601,17 +581,8 @@ class Walker {
     if (loc.size() > 4096) return "is unreasonably long";
     for (char c : loc)
       if (static_cast<unsigned char>(c) < 0x20) return "contains control characters";
-    if (loc[0] == '/' || loc[0] == '\\') return "is an absolute path";
     if (loc[0] == '~') return "starts with a home-directory reference";
-    if (loc.size() >= 2 && std::isalpha(static_cast<unsigned char>(loc[0])) && loc[1] == ':') return "is a drive-absolute path";
-    size_t start = 0;
-    while (start <= loc.size()) {
-      size_t end = loc.find_first_of("/\\", start);
-      if (end == std::string::npos) end = loc.size();
-      if (loc.compare(start, end - start, "..") == 0 && end - start == 2) return "contains a '..' segment";
-      start = end + 1;
-    }
-    return {};
+    return protowire::path_escape(loc);
   }
 
   secmlops_sibling_info stat(const std::string& loc) {
@@ -624,30 +595,21 @@ class Walker {
     return info;
   }
 
-  protowire::BufferedSource src_;
   const WalkContext& ctx_;
   const WalkOptions& opt_;
   WalkStats stats_;
-  uint64_t polls_ = 0;
-  std::map<std::string, uint32_t> per_rule_;
   std::set<std::pair<std::string, std::string>> local_functions_;
   std::map<OpKey, OpUse> ops_;
   std::map<std::string, secmlops_sibling_info> stat_cache_;
   bool unverified_reported_ = false;
-  bool flushed_ = false;
   bool nesting_reported_ = false;
 };
 
 }  // namespace
 
-WalkStats walk_model(protowire::Source& source, const WalkContext& ctx, const WalkOptions& options) {
+WalkStats walk_model(sdk::Source& source, const WalkContext& ctx, const WalkOptions& options) {
   Walker w(source, ctx, options);
-  try {
-    return w.run();
-  } catch (...) {
-    w.flush();
-    throw;
-  }
+  return protowire::walk(w);
 }
 
 }  // namespace secmlops::plugins::onnx

@@ -4,7 +4,7 @@
 // skipped by offset, never read, so models of any size are scanned in constant memory.
 #pragma once
 
-#include "secmlops/protowire/reader.hpp"
+#include "secmlops/protowire/walk.hpp"
 
 #include <secmlops/sdk/plugin.hpp>
 
@@ -18,17 +18,14 @@ struct WalkOptions {
   uint32_t max_graph_depth = 24;          // nested subgraphs (If/Loop/Scan bodies, functions)
   uint64_t max_tensor_bytes = 1ull << 40;  // one tensor declaring more is a resource-exhaustion risk
   uint32_t max_rank = 64;
-  uint32_t max_findings_per_rule = 50;     // then one summary finding per rule
 };
 
 // How the walker talks to the outside world: the plugin binds these to host services, tests
-// bind them to vectors and fake file systems.
-struct WalkContext {
-  std::function<void(const sdk::Finding&)> emit;
+// bind them to vectors and fake file systems. The host caps how many findings of one rule a
+// report lists.
+struct WalkContext : protowire::WalkHooks {
   // Facts about a file next to the model (never opened by the walker).
   std::function<secmlops_sibling_info(const std::string&)> stat_sibling;
-  // Called regularly; throws to stop (cancellation, time limits).
-  std::function<void()> poll;
 };
 
 struct WalkStats {
@@ -42,6 +39,6 @@ struct WalkStats {
 
 // Scans one model. Throws protowire::ParseError (with the byte offset) on malformed input;
 // findings emitted before the error stand.
-WalkStats walk_model(protowire::Source& source, const WalkContext& ctx, const WalkOptions& options = {});
+WalkStats walk_model(sdk::Source& source, const WalkContext& ctx, const WalkOptions& options = {});
 
 }  // namespace secmlops::plugins::onnx

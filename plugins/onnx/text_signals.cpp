@@ -40,23 +40,4 @@ std::string find_code_marker(std::string_view text) {
   return {};
 }
 
-std::string excerpt(std::string_view text, size_t max_len) {
-  std::string out;
-  for (char c : text) {
-    if (out.size() >= max_len) {
-      out += "…";
-      break;
-    }
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", u);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 }  // namespace secmlops::plugins::onnx

@@ -1,6 +1,8 @@
 // Cheap checks on free text (doc strings, metadata) for things worth surfacing to a reviewer.
 #pragma once
 
+#include "secmlops/protowire/walk.hpp"
+
 #include <string>
 #include <string_view>
 
@@ -10,7 +12,6 @@ namespace secmlops::plugins::onnx {
 std::string find_url(std::string_view text);
 // The first code-like marker ("import os", "exec(", "subprocess", …), or "" when there is none.
 std::string find_code_marker(std::string_view text);
-// Printable excerpt for evidence: control bytes escaped, at most max_len characters.
-std::string excerpt(std::string_view text, size_t max_len = 160);
+using protowire::excerpt;
 
 }  // namespace secmlops::plugins::onnx

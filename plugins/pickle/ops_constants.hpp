@@ -13,34 +13,24 @@
 
 namespace secmlops::plugins::pickle::vm {
 
-// A one-byte opcode that pushes v.
-[[gnu::always_inline]] inline void PickleMachine::push_simple(V v) {
-  push(v);
-  pos_ += 1;
-}
-
 [[gnu::always_inline]] inline void PickleMachine::op_binint1(OpBytes at) {
   need_args(at, 1);
   push(mk_int(at.p[1]));
-  pos_ += 2;
 }
 
 [[gnu::always_inline]] inline void PickleMachine::op_binint2(OpBytes at) {
   need_args(at, 2);
   push(mk_int(at.p[1] | (at.p[2] << 8)));
-  pos_ += 3;
 }
 
 [[gnu::always_inline]] inline void PickleMachine::op_binint(OpBytes at) {
   need_args(at, 4);
   push(mk_int(static_cast<int32_t>(at.u32())));
-  pos_ += 5;
 }
 
 [[gnu::always_inline]] inline void PickleMachine::op_binfloat(OpBytes at) {
   need_args(at, 8);
   push(mk(kFloat));
-  pos_ += 9;
 }
 
 // LONG1 / LONG4: little-endian two's complement.
@@ -84,8 +74,9 @@ inline void PickleMachine::op_string_line() {
   pos_ = nl + 1;
 }
 
-// BINSTRING, SHORT_BINSTRING, BINUNICODE, SHORT_BINUNICODE, BINUNICODE8.
-[[gnu::always_inline]] inline void PickleMachine::op_string_binary() {
+// BINSTRING, SHORT_BINSTRING, BINUNICODE, SHORT_BINUNICODE, BINUNICODE8. Returns where the next
+// opcode starts, so that the loop need not read it back from pos_.
+[[gnu::always_inline]] inline uint64_t PickleMachine::op_string_binary() {
   const uint8_t op = findings_.op;
   uint64_t h = op == op::kShortBinString || op == op::kShortBinUnicode ? 1 : op == op::kBinUnicode8 ? 8 : 4;
   auto [off, len] = payload(h);
@@ -93,6 +84,7 @@ inline void PickleMachine::op_string_line() {
   if (state_.collect_strings && state_.strings.size() < state_.limits.max_tracked) [[unlikely]]
     collect_string(v);
   push(v);
+  return off + len;
 }
 
 // BINBYTES, SHORT_BINBYTES, BINBYTES8.

@@ -16,7 +16,6 @@ namespace secmlops::plugins::pickle::vm {
   stack_.require(n, "needs more items than the stack holds");
   size_t from = stack_.size() - n;
   stack_.collapse(from, containers_.make(kTuple, stack_.items(from), n));
-  pos_ += 1;
 }
 
 // TUPLE, LIST, DICT, FROZENSET: the container of everything above the last MARK.
@@ -34,20 +33,17 @@ namespace secmlops::plugins::pickle::vm {
       containers_.dict_add(c, stack_.items(k), n);
   }
   stack_.collapse(k, c);
-  pos_ += 1;
 }
 
 [[gnu::always_inline]] inline void PickleMachine::op_append() {
   pop();
   stack_.top();
-  pos_ += 1;
 }
 
 // APPENDS, ADDITEMS: the items above the MARK go into the list or set below it.
 [[gnu::always_inline]] inline void PickleMachine::op_appends() {
   stack_.truncate(stack_.pop_mark());
   stack_.top();
-  pos_ += 1;
 }
 
 [[gnu::always_inline]] inline void PickleMachine::op_setitem() {
@@ -55,7 +51,6 @@ namespace secmlops::plugins::pickle::vm {
   size_t from = stack_.size() - 2;
   containers_.dict_add(stack_[from - 1], stack_.items(from), 2);
   stack_.truncate(from);
-  pos_ += 1;
 }
 
 [[gnu::always_inline]] inline void PickleMachine::op_setitems() {
@@ -65,7 +60,6 @@ namespace secmlops::plugins::pickle::vm {
   if (k <= stack_.fence()) findings_.underflow("has no dict to update");
   containers_.dict_add(stack_[k - 1], stack_.items(k), n);
   stack_.truncate(k);
-  pos_ += 1;
 }
 
 }  // namespace secmlops::plugins::pickle::vm

@@ -12,7 +12,6 @@ namespace secmlops::plugins::pickle::vm {
 [[gnu::always_inline]] inline void PickleMachine::op_dup() {
   V v = stack_.top();
   push(v);
-  pos_ += 1;
 }
 
 inline void PickleMachine::op_put_line() {
@@ -25,13 +24,11 @@ inline void PickleMachine::op_put_line() {
 [[gnu::always_inline]] inline void PickleMachine::op_binput(OpBytes at) {
   need_args(at, 1);
   memo_put(at.p[1], stack_.top());
-  pos_ += 2;
 }
 
 [[gnu::always_inline]] inline void PickleMachine::op_long_binput(OpBytes at) {
   need_args(at, 4);
   memo_put(at.u32(), stack_.top());
-  pos_ += 5;
 }
 
 inline void PickleMachine::op_get_line() {
@@ -44,13 +41,11 @@ inline void PickleMachine::op_get_line() {
 [[gnu::always_inline]] inline void PickleMachine::op_binget(OpBytes at) {
   need_args(at, 1);
   push(memo_get(at.p[1]));
-  pos_ += 2;
 }
 
 [[gnu::always_inline]] inline void PickleMachine::op_long_binget(OpBytes at) {
   need_args(at, 4);
   push(memo_get(at.u32()));
-  pos_ += 5;
 }
 
 }  // namespace secmlops::plugins::pickle::vm

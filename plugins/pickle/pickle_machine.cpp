@@ -42,63 +42,62 @@ PickleResult PickleMachine::run() {
   return r;
 }
 
-// One line per opcode: the handlers say what each does. True at STOP.
-inline bool PickleMachine::dispatch(OpBytes at) {
+// One line per opcode: the handlers say what each does, the line how far it moves.
+inline uint64_t PickleMachine::dispatch(OpBytes at) {
   switch (at.p[0]) {
-    case op::kProto: op_proto(at); break;
-    case op::kFrame: op_frame(at); break;
-    case op::kStop: op_stop(); return true;
-    case op::kNone: push_simple(mk(kNone)); break;
-    case op::kNewTrue: push_simple(mk(kBool, 1)); break;
-    case op::kNewFalse: push_simple(mk(kBool, 0)); break;
-    case op::kBinInt1: op_binint1(at); break;
-    case op::kBinInt2: op_binint2(at); break;
-    case op::kBinInt: op_binint(at); break;
-    case op::kBinFloat: op_binfloat(at); break;
-    case op::kLong1: case op::kLong4: op_long_binary(); break;
-    case op::kInt: case op::kLong: op_int_line(); break;
-    case op::kFloat: op_float_line(); break;
-    case op::kString: case op::kUnicode: op_string_line(); break;
+    case op::kProto: op_proto(at); return pos_;
+    case op::kFrame: op_frame(at); return pos_;
+    case op::kStop: op_stop(); return kStopped;
+    case op::kNone: push(mk(kNone)); return at.next(1);
+    case op::kNewTrue: push(mk(kBool, 1)); return at.next(1);
+    case op::kNewFalse: push(mk(kBool, 0)); return at.next(1);
+    case op::kBinInt1: op_binint1(at); return at.next(2);
+    case op::kBinInt2: op_binint2(at); return at.next(3);
+    case op::kBinInt: op_binint(at); return at.next(5);
+    case op::kBinFloat: op_binfloat(at); return at.next(9);
+    case op::kLong1: case op::kLong4: op_long_binary(); return pos_;
+    case op::kInt: case op::kLong: op_int_line(); return pos_;
+    case op::kFloat: op_float_line(); return pos_;
+    case op::kString: case op::kUnicode: op_string_line(); return pos_;
     case op::kBinString: case op::kShortBinString: case op::kBinUnicode: case op::kShortBinUnicode:
-    case op::kBinUnicode8: op_string_binary(); break;
-    case op::kBinBytes: case op::kShortBinBytes: case op::kBinBytes8: op_bytes_binary(); break;
-    case op::kByteArray8: op_bytearray8(); break;
-    case op::kNextBuffer: push_simple(mk(kBuffer)); break;  // out-of-band data
-    case op::kReadonlyBuffer: stack_.top(); pos_ += 1; break;
-    case op::kEmptyTuple: push_simple(mk(kTuple, 1)); break;
-    case op::kEmptyList: push_simple(mk(kList)); break;
-    case op::kEmptyDict: push_simple(containers_.new_dict()); break;
-    case op::kEmptySet: push_simple(mk(kSet)); break;
-    case op::kMark: stack_.push_mark(); pos_ += 1; break;
-    case op::kTuple1: case op::kTuple2: case op::kTuple3: op_tuple_n(); break;
-    case op::kTuple: case op::kList: case op::kDict: case op::kFrozenSet: op_from_mark(); break;
-    case op::kAppend: op_append(); break;
-    case op::kAppends: case op::kAddItems: op_appends(); break;
-    case op::kSetItem: op_setitem(); break;
-    case op::kSetItems: op_setitems(); break;
-    case op::kPop: stack_.pop_value_or_mark(); pos_ += 1; break;
-    case op::kPopMark: stack_.truncate(stack_.pop_mark()); pos_ += 1; break;
-    case op::kDup: op_dup(); break;
-    case op::kPut: op_put_line(); break;
-    case op::kBinPut: op_binput(at); break;
-    case op::kLongBinPut: op_long_binput(at); break;
-    case op::kMemoize: memo_put(memo_.count(), stack_.top()); pos_ += 1; break;
-    case op::kGet: op_get_line(); break;
-    case op::kBinGet: op_binget(at); break;
-    case op::kLongBinGet: op_long_binget(at); break;
-    case op::kGlobal: op_global(); break;
-    case op::kStackGlobal: op_stack_global(); break;
-    case op::kExt1: case op::kExt2: case op::kExt4: op_ext(at); break;
-    case op::kReduce: case op::kNewObj: op_reduce(); break;
-    case op::kNewObjEx: op_newobj_ex(); break;
-    case op::kObj: op_obj(); break;
-    case op::kInst: op_inst(); break;
-    case op::kBuild: op_build(); break;
-    case op::kPersId: op_persid_line(); break;
-    case op::kBinPersId: op_binpersid(); break;
+    case op::kBinUnicode8: return op_string_binary();
+    case op::kBinBytes: case op::kShortBinBytes: case op::kBinBytes8: op_bytes_binary(); return pos_;
+    case op::kByteArray8: op_bytearray8(); return pos_;
+    case op::kNextBuffer: push(mk(kBuffer)); return at.next(1);  // out-of-band data
+    case op::kReadonlyBuffer: stack_.top(); return at.next(1);
+    case op::kEmptyTuple: push(mk(kTuple, 1)); return at.next(1);
+    case op::kEmptyList: push(mk(kList)); return at.next(1);
+    case op::kEmptyDict: push(containers_.new_dict()); return at.next(1);
+    case op::kEmptySet: push(mk(kSet)); return at.next(1);
+    case op::kMark: stack_.push_mark(); return at.next(1);
+    case op::kTuple1: case op::kTuple2: case op::kTuple3: op_tuple_n(); return at.next(1);
+    case op::kTuple: case op::kList: case op::kDict: case op::kFrozenSet: op_from_mark(); return at.next(1);
+    case op::kAppend: op_append(); return at.next(1);
+    case op::kAppends: case op::kAddItems: op_appends(); return at.next(1);
+    case op::kSetItem: op_setitem(); return at.next(1);
+    case op::kSetItems: op_setitems(); return at.next(1);
+    case op::kPop: stack_.pop_value_or_mark(); return at.next(1);
+    case op::kPopMark: stack_.truncate(stack_.pop_mark()); return at.next(1);
+    case op::kDup: op_dup(); return at.next(1);
+    case op::kPut: op_put_line(); return pos_;
+    case op::kBinPut: op_binput(at); return at.next(2);
+    case op::kLongBinPut: op_long_binput(at); return at.next(5);
+    case op::kMemoize: memo_put(memo_.count(), stack_.top()); return at.next(1);
+    case op::kGet: op_get_line(); return pos_;
+    case op::kBinGet: op_binget(at); return at.next(2);
+    case op::kLongBinGet: op_long_binget(at); return at.next(5);
+    case op::kGlobal: op_global(); return pos_;
+    case op::kStackGlobal: op_stack_global(); return pos_;
+    case op::kExt1: case op::kExt2: case op::kExt4: op_ext(at); return pos_;
+    case op::kReduce: case op::kNewObj: op_reduce(); return pos_;
+    case op::kNewObjEx: op_newobj_ex(); return pos_;
+    case op::kObj: op_obj(); return pos_;
+    case op::kInst: op_inst(); return pos_;
+    case op::kBuild: op_build(); return pos_;
+    case op::kPersId: op_persid_line(); return pos_;
+    case op::kBinPersId: op_binpersid(); return pos_;
     default: unknown_opcode();
   }
-  return false;
 }
 
 bool PickleMachine::loop() {
@@ -109,29 +108,34 @@ bool PickleMachine::loop() {
   uint64_t ops = 0;  // opcodes accounted for by the countdowns started so far
   uint64_t countdown = 1;
   if (state_.collect_strings) state_.strings.clear();
+  // The position lives in this register; pos_ gets a copy (a store, off the critical path) for
+  // the handlers and the error exits, which read it as the current opcode's offset.
+  uint64_t pos = pos_;
   while (true) {
+    pos_ = pos;
     if (--countdown == 0) [[unlikely]] {
       if (ops > 0) state_.cursor.input().check_cancelled();
-      if (ops >= max_ops) findings_.limit("opcode limit of " + std::to_string(max_ops) + " exceeded", pos_, 0);
+      if (ops >= max_ops) findings_.limit("opcode limit of " + std::to_string(max_ops) + " exceeded", pos, 0);
       countdown = std::min(every, max_ops - ops);
       ops += countdown;
     }
     // Fast path: most opcodes and their arguments fit in 10 bytes of the current window.
-    const uint8_t* p = cursor_.need(pos_, 10);
-    if (p == nullptr || pos_ >= end_) [[unlikely]] {
-      if (pos_ >= end_) {
+    const uint8_t* p = cursor_.need(pos, 10);
+    if (p == nullptr || pos >= end_) [[unlikely]] {
+      if (pos >= end_) {
         findings_.op = 0;
-        findings_.op_off = pos_;
-        findings_.malformed("stream ends without STOP", pos_, 0);
+        findings_.op_off = pos;
+        findings_.malformed("stream ends without STOP", pos, 0);
       }
-      p = cursor_.need(pos_, std::min<uint64_t>(end_ - pos_, 10));
+      p = cursor_.need(pos, std::min<uint64_t>(end_ - pos, 10));
     }
     // Before the opcode is taken: a frame overrun is the previous opcode's.
-    if (pos_ >= frame_end_) [[unlikely]]
+    if (pos >= frame_end_) [[unlikely]]
       frame_boundary();
     findings_.op = p[0];
-    findings_.op_off = pos_;
-    if (dispatch({p, std::min<uint64_t>(end_ - pos_, 10)})) return true;
+    findings_.op_off = pos;
+    pos = dispatch({p, pos, end_});
+    if (pos == kStopped) return true;
   }
 }
 

@@ -37,11 +37,14 @@
 
 namespace secmlops::plugins::pickle::vm {
 
-// The opcode at the machine's position and up to 9 argument bytes after it, all inside the
-// pickle (avail counts the opcode).
+// The opcode at the machine's position and up to 9 argument bytes after it that lie inside the
+// pickle (the window holds them when pos + 10 <= end).
 struct OpBytes {
   const uint8_t* p;
-  uint64_t avail;
+  uint64_t pos;  // the opcode's offset
+  uint64_t end;  // the pickle's end
+  // Where the next opcode starts when this one, with its argument, is n bytes long.
+  [[nodiscard]] uint64_t next(uint64_t n) const { return pos + n; }
   // The 4-byte little-endian argument (BININT, LONG_BINPUT, LONG_BINGET).
   [[nodiscard]] uint32_t u32() const {
     uint32_t v;
@@ -58,9 +61,16 @@ class PickleMachine {
  private:
   // ---- the loop (pickle_machine.cpp) ----
   bool loop();
-  [[gnu::always_inline]] bool dispatch(OpBytes at);
+  // Runs the opcode and returns where the next one starts (kStopped after STOP). Fixed-size
+  // opcodes are advanced here, not in their handlers, so the position stays in a register from
+  // one opcode to the next instead of making a round trip through pos_ on the loop's critical
+  // path; handlers of variable-size opcodes set pos_ and the dispatch returns it.
+  static constexpr uint64_t kStopped = 0;  // no opcode ends at offset 0
+  [[gnu::always_inline]] uint64_t dispatch(OpBytes at);
   [[gnu::always_inline]] void need_args(OpBytes at, uint64_t n) {
-    if (n + 1 > at.avail) findings_.malformed("truncated opcode argument");
+    // n <= 8: the opcode and its argument lie within the 10 bytes fetched when they lie within
+    // the pickle. Compared only by opcodes that take an argument.
+    if (n + 1 > at.end - at.pos) findings_.malformed("truncated opcode argument");
   }
   [[gnu::always_inline]] void push(V v) { stack_.push(v); }
   [[gnu::always_inline]] V pop() { return stack_.pop(); }
@@ -77,7 +87,6 @@ class PickleMachine {
   V line_int(uint64_t from, uint64_t nl, bool is_long);
 
   // ---- constants (ops_constants.hpp) ----
-  void push_simple(V v);
   void op_binint1(OpBytes at);
   void op_binint2(OpBytes at);
   void op_binint(OpBytes at);
@@ -86,7 +95,7 @@ class PickleMachine {
   void op_int_line();
   void op_float_line();
   void op_string_line();
-  void op_string_binary();
+  uint64_t op_string_binary();
   void op_bytes_binary();
   void op_bytearray8();
 

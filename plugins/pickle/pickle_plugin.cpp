@@ -9,39 +9,12 @@
 #include "pickle_scan.hpp"
 
 #include <secmlops/sdk/plugin.hpp>
-
-#include <vector>
+#include <secmlops/sdk/source.hpp>
 
 namespace {
 
 using namespace secmlops::plugins::pickle;
 using secmlops::sdk::Error;
-
-// Reads the host stream through zero-copy views when the host offers them, else through a
-// bounded buffer refilled with seek + read.
-class JobInput final : public Input {
- public:
-  explicit JobInput(secmlops::sdk::ScanJob& job) : job_(job), size_(job.size()) {}
-  [[nodiscard]] uint64_t size() const override { return size_; }
-  const uint8_t* window(uint64_t offset, uint64_t len) override {
-    len = std::min(len, size_ - offset);
-    if (len == 0) return reinterpret_cast<const uint8_t*>("");
-    auto v = job_.view(offset, len);
-    if (!v.empty()) return v.data();
-    if (len > (64u << 20)) throw Error(SECMLOPS_ERR_LIMIT, "read window above 64 MiB requested");
-    buffer_.resize(len);
-    job_.seek(offset);
-    if (!job_.read_exact(buffer_.data(), len))
-      throw Error(SECMLOPS_ERR_IO, "stream ended early at offset " + std::to_string(offset));
-    return buffer_.data();
-  }
-  void check_cancelled() override { job_.check_cancelled(); }
-
- private:
-  secmlops::sdk::ScanJob& job_;
-  uint64_t size_;
-  std::vector<uint8_t> buffer_;
-};
 
 class SdkSink final : public Sink {
  public:
@@ -99,7 +72,7 @@ class PickleScanner : public secmlops::sdk::Scanner {
   }
 
   void scan(secmlops::sdk::ScanJob& job) {
-    JobInput input(job);
+    secmlops::sdk::JobSource input(job);
     SdkSink sink(job);
     ScanState state(input, policy_, sink, limits_);
     std::string format(job.format());

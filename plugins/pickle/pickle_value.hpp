@@ -7,7 +7,11 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
+#include <new>
+
+#include <sys/mman.h>
 
 namespace secmlops::plugins::pickle::vm {
 
@@ -78,12 +82,19 @@ class Values {
   const V& operator[](size_t i) const { return data_[i]; }
   [[gnu::always_inline]] V& back() { return data_[size_ - 1]; }
   [[gnu::always_inline]] void append(V v) { data_[size_++] = v; }  // only below capacity()
+  // Appends items[0, n): callers reserve ahead, so the growth here (to exactly what is needed)
+  // only guards the buffer.
+  [[gnu::always_inline]] void append(const V* items, size_t n) {
+    if (n > cap_ - size_) [[unlikely]] reserve(size_ + n);
+    std::copy(items, items + n, data_.get() + size_);
+    size_ += n;
+  }
   void pop_back() { --size_; }
   void shrink(size_t n) { size_ = n; }
   V* begin() { return data_.get(); }
   [[gnu::noinline]] void reserve(size_t n) {
     if (n <= cap_) return;
-    auto bigger = std::make_unique_for_overwrite<V[]>(n);
+    std::unique_ptr<V[], Free> bigger(allocate(n));
     std::copy(data_.get(), data_.get() + size_, bigger.get());
     data_ = std::move(bigger);
     cap_ = n;
@@ -95,7 +106,24 @@ class Values {
   }
 
  private:
-  std::unique_ptr<V[]> data_;
+  struct Free {
+    void operator()(V* p) const { std::free(p); }
+  };
+  // A buffer of n values, not initialised. Budget-sized buffers (the memo, the stack, tracked
+  // items: tens of MB when a pickle uses them) are asked for in huge pages: an opcode-dense
+  // pickle fills them as fast as it parses, and with 4 KiB pages the kernel's page faults cost
+  // about a quarter of the scan's CPU time. Pages are still only resident once touched, at most
+  // one huge page past the last value written.
+  static V* allocate(size_t n) {
+    constexpr size_t kHuge = size_t{2} << 20;
+    const size_t bytes = n * sizeof(V);
+    void* p = bytes >= 2 * kHuge ? std::aligned_alloc(kHuge, (bytes + kHuge - 1) / kHuge * kHuge) : std::malloc(bytes);
+    if (p == nullptr) throw std::bad_alloc();
+    if (bytes >= 2 * kHuge) ::madvise(p, bytes / kHuge * kHuge, MADV_HUGEPAGE);  // advice only: failure is harmless
+    return static_cast<V*>(p);
+  }
+
+  std::unique_ptr<V[], Free> data_;
   size_t size_ = 0, cap_ = 0;
 };
 

@@ -27,7 +27,7 @@ class TrackedContainers {
     if (count > 128 || tracked_ + count > max_tracked_ || nodes_.size() >= (1u << 31)) return mk(k, 0);
     reserve();
     Node n{static_cast<uint32_t>(heap_.size()), static_cast<uint32_t>(count), false};
-    heap_.insert(heap_.end(), items, items + count);
+    heap_.append(items, count);
     tracked_ += count;
     nodes_.push_back(n);
     return mk(k, nodes_.size());
@@ -51,7 +51,7 @@ class TrackedContainers {
     }
     reserve();
     if (n.count == 0) n.start = static_cast<uint32_t>(heap_.size());
-    heap_.insert(heap_.end(), items, items + count);
+    heap_.append(items, count);
     tracked_ += count;
     n.count += static_cast<uint32_t>(count);
   }
@@ -84,7 +84,12 @@ class TrackedContainers {
  private:
   // The tracking budget bounds heap_ and nodes_: reserving it once avoids reallocation copies
   // (and the doubled peak they cause); pages never touched are never resident.
-  void reserve() {
+  [[gnu::always_inline]] void reserve() {
+    if (heap_.size() + 512 <= heap_.capacity() && nodes_.size() + 1 < nodes_.capacity()) [[likely]]
+      return;
+    grow();
+  }
+  [[gnu::noinline]] void grow() {
     if (heap_.capacity() == 0) {
       heap_.reserve(4096);
       nodes_.reserve(1024);
@@ -98,7 +103,7 @@ class TrackedContainers {
   uint64_t max_tracked_;
   uint64_t tracked_ = 0;
   std::vector<Node> nodes_;
-  std::vector<V> heap_;
+  Values heap_;  // appends inlined into the opcode loop
   std::vector<std::pair<uint64_t, uint64_t>> blobs_;
 };
 

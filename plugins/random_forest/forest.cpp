@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cmath>
 #include <exception>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <numeric>
@@ -341,18 +342,18 @@ void Forest::fit(const double* x, uint64_t rows, uint64_t cols, std::span<const 
 void Forest::pack() {
   narrow_.clear();
   wide_.clear();
-  if (n_features_ <= 256) narrow_.resize(trees_.size());
-  else wide_.resize(trees_.size());
-  for (size_t ti = 0; ti < trees_.size(); ++ti) {
-    const Tree& t = trees_[ti];
-    if (!narrow_.empty()) narrow_[ti].reserve(t.nodes());
-    else wide_[ti].reserve(t.nodes());
-    for (size_t i = 0; i < t.nodes(); ++i) {
-      if (!narrow_.empty())
-        narrow_[ti].push_back({t.threshold[i], t.left[i] * 256 + t.feature[i]});
-      else
-        wide_[ti].push_back({t.threshold[i], t.feature[i], t.left[i]});
-    }
+  for (const Tree& t : trees_) pack_tree(t, n_features_, narrow_, wide_);
+}
+
+void Forest::pack_tree(const Tree& t, uint64_t n_features, std::vector<std::vector<NarrowNode>>& narrow,
+                       std::vector<std::vector<WideNode>>& wide) {
+  const size_t n = t.nodes();
+  if (n_features <= 256) {
+    auto& nodes = narrow.emplace_back(n);
+    for (size_t i = 0; i < n; ++i) nodes[i] = {t.threshold[i], t.left[i] * 256 + t.feature[i]};
+  } else {
+    auto& nodes = wide.emplace_back(n);
+    for (size_t i = 0; i < n; ++i) nodes[i] = {t.threshold[i], t.feature[i], t.left[i]};
   }
 }
 
@@ -417,48 +418,103 @@ ForestStats Forest::stats() const {
   return s;
 }
 
-void Forest::assign(std::vector<Tree> trees, uint64_t n_features, uint32_t n_classes) {
-  if (trees.empty()) invalid("the forest has no trees");
-  if (n_features == 0 || n_classes == 0) invalid("the forest has no features or classes");
-  for (size_t ti = 0; ti < trees.size(); ++ti) {
-    Tree& t = trees[ti];
-    const size_t n = t.nodes();
-    const std::string where = "tree " + std::to_string(ti);
-    if (n == 0 || t.feature.size() != n || t.left.size() != n || t.leaf.size() != n)
-      invalid(where + ": inconsistent node arrays");
-    std::vector<int> depth(n, -1);
-    depth[0] = 0;
-    t.depth = 0;
-    size_t leaves = 0;
-    for (size_t i = 0; i < n; ++i) {
-      if (depth[i] < 0) invalid(where + ": node " + std::to_string(i) + " is unreachable");
-      t.depth = std::max(t.depth, depth[i]);
-      if (t.is_leaf(i)) {
-        if (static_cast<size_t>(t.leaf[i]) >= t.values.size() / n_classes)
-          invalid(where + ": leaf " + std::to_string(i) + " has no class weights");
-        t.left[i] = static_cast<int32_t>(i) - 1;
-        t.threshold[i] = std::numeric_limits<float>::quiet_NaN();
-        t.feature[i] = 0;
-        ++leaves;
-        continue;
-      }
-      const int64_t l = t.left[i];
-      if (l <= static_cast<int64_t>(i) || static_cast<size_t>(l) + 1 >= n)
-        invalid(where + ": node " + std::to_string(i) + " has child index " + std::to_string(l) + " out of order or range");
-      if (t.feature[i] < 0 || static_cast<uint64_t>(t.feature[i]) >= n_features)
-        invalid(where + ": node " + std::to_string(i) + " uses feature " + std::to_string(t.feature[i]) +
-                " of " + std::to_string(n_features));
-      for (int64_t c : {l, l + 1}) {
-        if (depth[static_cast<size_t>(c)] >= 0) invalid(where + ": node " + std::to_string(c) + " has two parents");
-        depth[static_cast<size_t>(c)] = depth[i] + 1;
-      }
+namespace {
+
+// Checks one tree of an imported forest and completes it (leaves in the walk's form, depth), in
+// one pass without a branch per node kind: each condition is folded into a flag, and a tree that
+// fails is handed to diagnose_tree for the message. `depth` is scratch of at least nodes + 2.
+bool check_tree(Tree& t, uint64_t n_features, uint32_t n_classes, std::vector<int>& depth) {
+  const size_t n = t.nodes();
+  const auto rows = static_cast<int64_t>(t.values.size() / n_classes);
+  depth.assign(n + 2, -1);
+  depth[0] = 0;
+  int max_depth = 0;
+  size_t leaves = 0;
+  bool bad = false;
+  const auto last = static_cast<int64_t>(n);
+  for (size_t k = 0; k < n; ++k) {
+    const auto i = static_cast<int64_t>(k);
+    const bool leaf = t.leaf[k] >= 0;
+    const int d = depth[k];
+    bad |= d < 0;  // unreachable
+    max_depth = std::max(max_depth, d);
+    const int64_t l = t.left[k];
+    const int32_t f = t.feature[k];
+    bad |= leaf & (t.leaf[k] >= rows);
+    const bool split_ok = (l > i) & (l + 1 < last) & (f >= 0) & (static_cast<uint64_t>(f) < n_features);
+    bad |= (!leaf) & (!split_ok);
+    // A split's children get their depth; a leaf (or a bad split) writes the two spare slots.
+    const int64_t use = static_cast<int64_t>((!leaf) & split_ok);
+    const auto c = static_cast<size_t>(last ^ ((l ^ last) & -use));  // l when used, else last: no branch
+    bad |= (!leaf) & ((depth[c] >= 0) | (depth[c + 1] >= 0));  // a second parent
+    depth[c] = depth[c + 1] = d + 1;
+    t.left[k] = leaf ? static_cast<int32_t>(i - 1) : static_cast<int32_t>(l);
+    t.threshold[k] = leaf ? std::numeric_limits<float>::quiet_NaN() : t.threshold[k];
+    t.feature[k] = leaf ? 0 : f;
+    leaves += leaf;
+  }
+  t.depth = max_depth;
+  return !bad && t.values.size() == leaves * n_classes;
+}
+
+// The reason check_tree refused a tree (it has not changed the tree's structure).
+[[noreturn]] void diagnose_tree(const Tree& t, size_t ti, uint64_t n_features, uint32_t n_classes) {
+  const size_t n = t.nodes();
+  const std::string where = "tree " + std::to_string(ti);
+  std::vector<int> depth(n, -1);
+  depth[0] = 0;
+  size_t leaves = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (depth[i] < 0) invalid(where + ": node " + std::to_string(i) + " is unreachable");
+    if (t.is_leaf(i)) {
+      if (static_cast<size_t>(t.leaf[i]) >= t.values.size() / n_classes)
+        invalid(where + ": leaf " + std::to_string(i) + " has no class weights");
+      ++leaves;
+      continue;
     }
-    if (t.values.size() != leaves * n_classes) invalid(where + ": class weight count does not match its leaves");
+    const int64_t l = t.left[i];
+    if (l <= static_cast<int64_t>(i) || static_cast<size_t>(l) + 1 >= n)
+      invalid(where + ": node " + std::to_string(i) + " has child index " + std::to_string(l) + " out of order or range");
+    if (t.feature[i] < 0 || static_cast<uint64_t>(t.feature[i]) >= n_features)
+      invalid(where + ": node " + std::to_string(i) + " uses feature " + std::to_string(t.feature[i]) +
+              " of " + std::to_string(n_features));
+    for (int64_t c : {l, l + 1}) {
+      if (depth[static_cast<size_t>(c)] >= 0) invalid(where + ": node " + std::to_string(c) + " has two parents");
+      depth[static_cast<size_t>(c)] = depth[i] + 1;
+    }
+  }
+  if (t.values.size() != leaves * n_classes) invalid(where + ": class weight count does not match its leaves");
+  invalid(where + ": malformed");
+}
+
+}  // namespace
+
+void Forest::assign(std::vector<Tree> trees, uint64_t n_features, uint32_t n_classes) {
+  assign(trees.size(), n_features, n_classes, [&trees](size_t ti, Tree& t) { t = std::move(trees[ti]); });
+}
+
+void Forest::assign(size_t n_trees, uint64_t n_features, uint32_t n_classes,
+                    const std::function<void(size_t, Tree&)>& make_tree) {
+  if (n_trees == 0) invalid("the forest has no trees");
+  if (n_features == 0 || n_classes == 0) invalid("the forest has no features or classes");
+  std::vector<Tree> trees(n_trees);
+  std::vector<std::vector<NarrowNode>> narrow;
+  std::vector<std::vector<WideNode>> wide;
+  std::vector<int> depth;  // reused from tree to tree
+  for (size_t ti = 0; ti < n_trees; ++ti) {
+    Tree& t = trees[ti];
+    make_tree(ti, t);
+    const size_t n = t.nodes();
+    if (n == 0 || t.feature.size() != n || t.left.size() != n || t.leaf.size() != n)
+      invalid("tree " + std::to_string(ti) + ": inconsistent node arrays");
+    if (!check_tree(t, n_features, n_classes, depth)) diagnose_tree(t, ti, n_features, n_classes);
+    pack_tree(t, n_features, narrow, wide);
   }
   trees_ = std::move(trees);
+  narrow_ = std::move(narrow);
+  wide_ = std::move(wide);
   n_features_ = n_features;
   n_classes_ = n_classes;
-  pack();
 }
 
 }  // namespace secmlops::plugins::random_forest

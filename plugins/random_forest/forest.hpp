@@ -9,6 +9,7 @@
 #include <secmlops/sdk/plugin.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -74,6 +75,10 @@ class Forest {
 
   // Replaces the model (ONNX import); validates structure (indices, cycles, depth).
   void assign(std::vector<Tree> trees, uint64_t n_features, uint32_t n_classes);
+  // The same with trees made one at a time by make_tree(index, tree), in index order, each
+  // checked and packed as soon as it is made (while it is in the cache).
+  void assign(size_t n_trees, uint64_t n_features, uint32_t n_classes,
+              const std::function<void(size_t, Tree&)>& make_tree);
 
  private:
   // What a prediction step reads of a node, in one load. With at most 256 features the child
@@ -92,6 +97,9 @@ class Forest {
     [[nodiscard]] int32_t child(const float* row) const { return left + !(row[feature] <= threshold); }
   };
   void pack();
+  // Appends t's nodes to narrow (n_features <= 256) or wide.
+  static void pack_tree(const Tree& t, uint64_t n_features, std::vector<std::vector<NarrowNode>>& narrow,
+                        std::vector<std::vector<WideNode>>& wide);
   template <class Node>
   void predict_block(const std::vector<std::vector<Node>>& packed, const float* xf, uint64_t rows,
                      uint64_t cols, double* out) const;

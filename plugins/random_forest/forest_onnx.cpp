@@ -7,6 +7,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <unordered_map>
 
@@ -54,8 +55,75 @@ RawArray<T> raw_array(const onnx::NodeProto& n, const char* name, int32_t type) 
   return {t.raw_data().data(), t.raw_data().size() / sizeof(T)};
 }
 
-// The TreeArrays node (secmlops/models/tree_arrays.hpp): scikit-learn's tree layout, relaid out
-// breadth-first with children in pairs as Tree wants them.
+// One tree of the TreeArrays node when it is already in Tree's layout, which is how the
+// scikit-learn importer writes it: each split's children next to each other after it
+// (right = left + 1 > node), leaves with both children -1 and their weight rows in node order.
+// Copied as they are, without branching on the node kind; the structure (one parent per node,
+// every node reached, features in range) is left to Forest::assign, the one check of a Tree.
+// False when the arrays are in another order: relay_out takes those.
+bool copy_in_layout(const RawArray<int32_t>& left, const RawArray<int32_t>& right, const RawArray<int32_t>& feature,
+                    const RawArray<float>& threshold, size_t base, size_t size, Tree& t, int32_t& leaves) {
+  t.left.resize(size);
+  t.feature.resize(size);
+  t.threshold.resize(size);
+  t.leaf.resize(size);
+  bool in_layout = true;
+  int32_t n_leaves = 0;
+  for (size_t k = 0; k < size; ++k) {
+    const int64_t l = left[base + k], r = right[base + k];
+    const auto i = static_cast<int64_t>(k);
+    const bool leaf = (l == -1) & (r == -1);
+    in_layout &= leaf | ((r == l + 1) & (l > i));
+    t.left[k] = static_cast<int32_t>(leaf ? i - 1 : l);
+    t.feature[k] = leaf ? 0 : feature[base + k];
+    t.threshold[k] = leaf ? std::numeric_limits<float>::quiet_NaN() : threshold[base + k];
+    t.leaf[k] = leaf ? n_leaves : -1;
+    n_leaves += leaf;
+  }
+  leaves = n_leaves;
+  return in_layout;
+}
+
+// One tree in any order (a graph written by another tool): relaid out breadth-first with children
+// in pairs as Tree wants them. Leaves are numbered in node order (the rows of leaf_weights).
+int32_t relay_out(const RawArray<int32_t>& left, const RawArray<int32_t>& right, const RawArray<int32_t>& feature,
+                  const RawArray<float>& threshold, size_t ti, size_t base, size_t size, Tree& t) {
+  t.threshold.assign(size, 0.0f);
+  t.feature.assign(size, 0);
+  t.left.assign(size, 0);
+  t.leaf.assign(size, -1);
+  std::vector<int32_t> leaf_rank(size, -1);
+  int32_t leaves = 0;
+  for (size_t i = 0; i < size; ++i)
+    if (left[base + i] == -1 && right[base + i] == -1) leaf_rank[i] = leaves++;
+  std::vector<int32_t> order{0};
+  order.reserve(size);
+  std::vector<uint8_t> seen(size, 0);
+  seen[0] = 1;
+  for (size_t k = 0; k < order.size(); ++k) {
+    const size_t i = base + static_cast<size_t>(order[k]);
+    const int32_t l = left[i], r = right[i];
+    if (l == -1 && r == -1) {
+      t.leaf[k] = leaf_rank[static_cast<size_t>(order[k])];
+      continue;
+    }
+    for (int32_t c : {l, r}) {
+      if (c < 0 || static_cast<size_t>(c) >= size || seen[static_cast<size_t>(c)])
+        invalid_arrays("tree " + std::to_string(ti) + " node " + std::to_string(order[k]) +
+                       " has a child outside the tree or shared with another node");
+      seen[static_cast<size_t>(c)] = 1;
+    }
+    t.feature[k] = feature[i];
+    t.threshold[k] = threshold[i];
+    t.left[k] = static_cast<int32_t>(order.size());
+    order.push_back(l);
+    order.push_back(r);
+  }
+  if (order.size() != size) invalid_arrays("tree " + std::to_string(ti) + " has unreachable nodes");
+  return leaves;
+}
+
+// The TreeArrays node (secmlops/models/tree_arrays.hpp).
 Forest import_tree_arrays(const onnx::GraphProto& g, const onnx::NodeProto& n) {
   namespace ta = secmlops::models::tree_arrays;
   if (std::endian::native != std::endian::little)
@@ -78,62 +146,29 @@ Forest import_tree_arrays(const onnx::GraphProto& g, const onnx::NodeProto& n) {
   const size_t n_leaves = weights.n / C;
   if (starts.n < 2 || starts.n - 1 > kMaxTrees || starts[0] != 0 || starts[starts.n - 1] != static_cast<int64_t>(N))
     invalid_arrays("tree_starts does not cover the nodes");
-  std::vector<Tree> trees(starts.n - 1);
-  std::vector<int32_t> order, leaf_rank;
-  std::vector<uint8_t> seen;
   size_t leaf_base = 0;  // leaves of the trees before this one
-  for (size_t ti = 0; ti < trees.size(); ++ti) {
+  Forest f;
+  f.assign(starts.n - 1, n_features, static_cast<uint32_t>(C), [&](size_t ti, Tree& t) {
     const int64_t b = starts[ti], e = starts[ti + 1];
     if (e <= b || e > static_cast<int64_t>(N)) invalid_arrays("tree_starts entry " + std::to_string(ti + 1) + " is out of order or beyond the nodes");
     const auto size = static_cast<size_t>(e - b);
     const auto base = static_cast<size_t>(b);
-    Tree& t = trees[ti];
-    t.threshold.assign(size, 0.0f);
-    t.feature.assign(size, 0);
-    t.left.assign(size, 0);
-    t.leaf.assign(size, -1);
-    t.values.reserve((size / 2 + 1) * C);
-    // Leaves are numbered in node order (the rows of leaf_weights).
-    leaf_rank.assign(size, -1);
     int32_t leaves = 0;
-    for (size_t i = 0; i < size; ++i)
-      if (left[base + i] == -1 && right[base + i] == -1) leaf_rank[i] = leaves++;
+    if (!copy_in_layout(left, right, feature, threshold, base, size, t, leaves))
+      leaves = relay_out(left, right, feature, threshold, ti, base, size, t);
     if (leaf_base + static_cast<size_t>(leaves) > n_leaves) invalid_arrays("leaf_weights has fewer rows than there are leaves");
-    order.assign(1, 0);
-    order.reserve(size);
-    seen.assign(size, 0);
-    seen[0] = 1;
-    for (size_t k = 0; k < order.size(); ++k) {
-      const size_t i = base + static_cast<size_t>(order[k]);
-      const int32_t l = left[i], r = right[i];
-      if (l == -1 && r == -1) {
-        t.leaf[k] = static_cast<int32_t>(t.values.size() / C);
-        const size_t row = leaf_base + static_cast<size_t>(leaf_rank[static_cast<size_t>(order[k])]);
-        for (size_t c = 0; c < C; ++c) {
-          const float w = weights[row * C + c];
-          if (!std::isfinite(w)) invalid_arrays("leaf_weights holds a value that is not finite");
-          t.values.push_back(w);
-        }
-        continue;
-      }
-      for (int32_t c : {l, r}) {
-        if (c < 0 || static_cast<size_t>(c) >= size || seen[static_cast<size_t>(c)])
-          invalid_arrays("tree " + std::to_string(ti) + " node " + std::to_string(order[k]) +
-                  " has a child outside the tree or shared with another node");
-        seen[static_cast<size_t>(c)] = 1;
-      }
-      t.feature[k] = feature[i];
-      t.threshold[k] = threshold[i];
-      t.left[k] = static_cast<int32_t>(order.size());
-      order.push_back(l);
-      order.push_back(r);
+    // The weight rows of this tree's leaves, in the order its leaves are numbered.
+    t.values.resize(static_cast<size_t>(leaves) * C);
+    bool finite = true;
+    for (size_t v = 0; v < t.values.size(); ++v) {
+      const float w = weights[leaf_base * C + v];
+      finite &= std::isfinite(w);
+      t.values[v] = w;
     }
-    if (order.size() != size) invalid_arrays("tree " + std::to_string(ti) + " has unreachable nodes");
+    if (!finite) invalid_arrays("leaf_weights holds a value that is not finite");
     leaf_base += static_cast<size_t>(leaves);
-  }
+  });
   if (leaf_base != n_leaves) invalid_arrays("leaf_weights has more rows than there are leaves");
-  Forest f;
-  f.assign(std::move(trees), n_features, static_cast<uint32_t>(C));
   return f;
 }
 

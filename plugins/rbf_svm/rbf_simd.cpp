@@ -6,84 +6,89 @@
 
 #include <bit>
 
-namespace secmlops::plugins::rbf_svm::simd {
+// Compiled once per instruction set (secmlops_isa_variants): plain headers only.
+namespace secmlops::plugins::rbf_svm::simd::SECMLOPS_ISA_NS {
 
 namespace {
 
+// Squared distances with one arithmetic in every variant with FMA (fused multiply-add in
+// feature order), so a row's result does not depend on the register width or on whether it was
+// computed in a group of four; the portable copy rounds the products separately (the last bit
+// may differ).
+inline float distance_tail(const float* x, std::size_t d, const float* sv_t, std::size_t nsv, std::size_t j) {
+  float acc = 0;
+  for (std::size_t k = 0; k < d; ++k) {
+    const float t = x[k] - sv_t[k * nsv + j];
+#if defined(__FMA__)
+    acc = std::fma(t, t, acc);
+#else
+    acc += t * t;
+#endif
+  }
+  return acc;
+}
+
+#if defined(__AVX2__)
+#if defined(__AVX512F__)
+using Vec = __m512;
+constexpr std::size_t kWidth = 16;
+Vec zero() { return _mm512_setzero_ps(); }
+Vec load(const float* p) { return _mm512_loadu_ps(p); }
+Vec splat(float v) { return _mm512_set1_ps(v); }
+Vec sub(Vec a, Vec b) { return _mm512_sub_ps(a, b); }
+Vec fmadd(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
+void store(float* p, Vec v) { _mm512_storeu_ps(p, v); }
+#else
+using Vec = __m256;
+constexpr std::size_t kWidth = 8;
+Vec zero() { return _mm256_setzero_ps(); }
+Vec load(const float* p) { return _mm256_loadu_ps(p); }
+Vec splat(float v) { return _mm256_set1_ps(v); }
+Vec sub(Vec a, Vec b) { return _mm256_sub_ps(a, b); }
+Vec fmadd(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
+void store(float* p, Vec v) { _mm256_storeu_ps(p, v); }
+#endif
+
 // ||x_r - s_j||^2 for four rows r and every j (out: 4 × nsv); sv_t is feature-major. Each
-// support-vector load serves four rows; eight 8-wide accumulators stay in registers.
-__attribute__((target("avx2,fma"))) void squared_distances4_avx2(const float* x, std::size_t d,
-                                                                 const float* sv_t, std::size_t nsv,
-                                                                 float* out) {
+// support-vector load serves four rows; eight accumulators stay in registers.
+void squared_distances4(const float* x, std::size_t d, const float* sv_t, std::size_t nsv, float* out) {
   std::size_t j = 0;
-  for (; j + 16 <= nsv; j += 16) {
-    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00,
-           a30 = a00, a31 = a00;
+  for (; j + 2 * kWidth <= nsv; j += 2 * kWidth) {
+    Vec a[4][2];
+    for (auto& r : a) r[0] = r[1] = zero();
     for (std::size_t k = 0; k < d; ++k) {
       const float* s = sv_t + k * nsv + j;
-      const __m256 s0 = _mm256_loadu_ps(s), s1 = _mm256_loadu_ps(s + 8);
-      __m256 xk = _mm256_set1_ps(x[k]);
-      __m256 t0 = _mm256_sub_ps(xk, s0), t1 = _mm256_sub_ps(xk, s1);
-      a00 = _mm256_fmadd_ps(t0, t0, a00);
-      a01 = _mm256_fmadd_ps(t1, t1, a01);
-      xk = _mm256_set1_ps(x[d + k]);
-      t0 = _mm256_sub_ps(xk, s0), t1 = _mm256_sub_ps(xk, s1);
-      a10 = _mm256_fmadd_ps(t0, t0, a10);
-      a11 = _mm256_fmadd_ps(t1, t1, a11);
-      xk = _mm256_set1_ps(x[2 * d + k]);
-      t0 = _mm256_sub_ps(xk, s0), t1 = _mm256_sub_ps(xk, s1);
-      a20 = _mm256_fmadd_ps(t0, t0, a20);
-      a21 = _mm256_fmadd_ps(t1, t1, a21);
-      xk = _mm256_set1_ps(x[3 * d + k]);
-      t0 = _mm256_sub_ps(xk, s0), t1 = _mm256_sub_ps(xk, s1);
-      a30 = _mm256_fmadd_ps(t0, t0, a30);
-      a31 = _mm256_fmadd_ps(t1, t1, a31);
+      const Vec s0 = load(s), s1 = load(s + kWidth);
+      for (std::size_t r = 0; r < 4; ++r) {
+        const Vec xk = splat(x[r * d + k]);
+        const Vec t0 = sub(xk, s0), t1 = sub(xk, s1);
+        a[r][0] = fmadd(t0, t0, a[r][0]);
+        a[r][1] = fmadd(t1, t1, a[r][1]);
+      }
     }
-    _mm256_storeu_ps(out + j, a00);
-    _mm256_storeu_ps(out + j + 8, a01);
-    _mm256_storeu_ps(out + nsv + j, a10);
-    _mm256_storeu_ps(out + nsv + j + 8, a11);
-    _mm256_storeu_ps(out + 2 * nsv + j, a20);
-    _mm256_storeu_ps(out + 2 * nsv + j + 8, a21);
-    _mm256_storeu_ps(out + 3 * nsv + j, a30);
-    _mm256_storeu_ps(out + 3 * nsv + j + 8, a31);
+    for (std::size_t r = 0; r < 4; ++r) {
+      store(out + r * nsv + j, a[r][0]);
+      store(out + r * nsv + j + kWidth, a[r][1]);
+    }
   }
   for (; j < nsv; ++j)
-    for (std::size_t r = 0; r < 4; ++r) {
-      float acc = 0;
-      for (std::size_t k = 0; k < d; ++k) {
-        const float t = x[r * d + k] - sv_t[k * nsv + j];
-        acc = std::fma(t, t, acc);
-      }
-      out[r * nsv + j] = acc;
-    }
+    for (std::size_t r = 0; r < 4; ++r) out[r * nsv + j] = distance_tail(x + r * d, d, sv_t, nsv, j);
 }
 
-// One row with the same arithmetic (fused multiply-add in feature order), so a row's result
-// does not depend on whether it was computed in a group of four.
-__attribute__((target("avx2,fma"))) void squared_distances_avx2(const float* x, std::size_t d,
-                                                                const float* sv_t, std::size_t nsv,
-                                                                float* out) {
+void squared_distances(const float* x, std::size_t d, const float* sv_t, std::size_t nsv, float* out) {
   std::size_t j = 0;
-  for (; j + 8 <= nsv; j += 8) {
-    __m256 a = _mm256_setzero_ps();
+  for (; j + kWidth <= nsv; j += kWidth) {
+    Vec a = zero();
     for (std::size_t k = 0; k < d; ++k) {
-      const __m256 t = _mm256_sub_ps(_mm256_set1_ps(x[k]), _mm256_loadu_ps(sv_t + k * nsv + j));
-      a = _mm256_fmadd_ps(t, t, a);
+      const Vec t = sub(splat(x[k]), load(sv_t + k * nsv + j));
+      a = fmadd(t, t, a);
     }
-    _mm256_storeu_ps(out + j, a);
+    store(out + j, a);
   }
-  for (; j < nsv; ++j) {
-    float acc = 0;
-    for (std::size_t k = 0; k < d; ++k) {
-      const float t = x[k] - sv_t[k * nsv + j];
-      acc = std::fma(t, t, acc);
-    }
-    out[j] = acc;
-  }
+  for (; j < nsv; ++j) out[j] = distance_tail(x, d, sv_t, nsv, j);
 }
-
-// The same for processors without AVX2/FMA (the results may differ in the last bit).
+#else
+// Without AVX2: feature by feature over all support vectors (the compiler vectorises with SSE2).
 void squared_distances(const float* x, std::size_t d, const float* sv_t, std::size_t nsv, float* out) {
   for (std::size_t j = 0; j < nsv; ++j) out[j] = 0;
   for (std::size_t k = 0; k < d; ++k) {
@@ -96,10 +101,14 @@ void squared_distances(const float* x, std::size_t d, const float* sv_t, std::si
   }
 }
 
+void squared_distances4(const float* x, std::size_t d, const float* sv_t, std::size_t nsv, float* out) {
+  for (std::size_t r = 0; r < 4; ++r) squared_distances(x + r * d, d, sv_t, nsv, out + r * nsv);
+}
+#endif
+
 // exp(-gamma · dist[j]) in place for j < nsv: 2^n · p(f) with a degree-6 polynomial for 2^f on
 // [-0.5, 0.5] (relative error below 2e-7, i.e. float precision); arguments below -87 give
 // exp(-87) ≈ 1.6e-38 instead of smaller values. Written for the auto-vectoriser.
-__attribute__((target_clones("avx2", "default")))
 void exp_neg_scaled(float* dist, std::size_t nsv, float gamma) {
   for (std::size_t j = 0; j < nsv; ++j) {
     float v = -gamma * dist[j];
@@ -123,14 +132,12 @@ void exp_neg_scaled(float* dist, std::size_t nsv, float gamma) {
 // a multiple of four; returns that row.
 float* kernel_row(const float* x, std::size_t r, std::size_t rows, std::size_t d, const float* sv_t,
                   std::size_t nsv, float gamma, float* scratch) {
-  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   if (r % 4 == 0) {
     const std::size_t end = r + 4 <= rows ? r + 4 : rows;
-    if (avx2 && end == r + 4)
-      squared_distances4_avx2(x + r * d, d, sv_t, nsv, scratch);
+    if (end == r + 4)
+      squared_distances4(x + r * d, d, sv_t, nsv, scratch);
     else
-      for (std::size_t q = r; q < end; ++q)
-        (avx2 ? squared_distances_avx2 : squared_distances)(x + q * d, d, sv_t, nsv, scratch + (q - r) * nsv);
+      for (std::size_t q = r; q < end; ++q) squared_distances(x + q * d, d, sv_t, nsv, scratch + (q - r) * nsv);
     for (std::size_t q = r; q < end; ++q) exp_neg_scaled(scratch + (q - r) * nsv, nsv, gamma);
   }
   return scratch + (r % 4) * nsv;
@@ -138,7 +145,6 @@ float* kernel_row(const float* x, std::size_t r, std::size_t rows, std::size_t d
 
 }  // namespace
 
-__attribute__((target_clones("avx2", "default")))
 void rbf_decision_f32(const float* x, std::size_t rows, std::size_t d, const float* sv_t,
                       std::size_t nsv, float gamma, const float* coef_t, std::size_t pairs,
                       const double* bias, double* out, float* scratch) {
@@ -158,7 +164,6 @@ void rbf_decision_f32(const float* x, std::size_t rows, std::size_t d, const flo
   }
 }
 
-__attribute__((target_clones("avx2", "default")))
 void rbf_gradient(const double* x64, const float* x32, std::size_t rows, std::size_t d,
                   const float* sv_t, const double* sv64, std::size_t nsv, float gamma,
                   const double* weights, std::size_t n_labels, const int32_t* labels, double* out,
@@ -181,4 +186,4 @@ void rbf_gradient(const double* x64, const float* x32, std::size_t rows, std::si
   }
 }
 
-}  // namespace secmlops::plugins::rbf_svm::simd
+}  // namespace secmlops::plugins::rbf_svm::simd::SECMLOPS_ISA_NS

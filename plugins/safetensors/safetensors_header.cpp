@@ -21,26 +21,17 @@ struct TooDeep : std::runtime_error {
   TooDeep() : std::runtime_error("JSON nesting deeper than " + std::to_string(kMaxJsonDepth)) {}
 };
 
-// Appends findings while keeping each rule under its cap.
+// Appends findings (the host caps how many of one rule a report lists).
 class Sink {
  public:
   explicit Sink(Result& r) : r_(r) {}
   void add(secmlops_severity sev, const std::string& rule, std::string message, uint64_t offset,
            std::string detail = {}, std::vector<std::pair<std::string, std::string>> evidence = {}) {
-    size_t& n = counts_[rule];
-    ++n;
-    if (n > kMaxFindingsPerRule) {
-      if (n == kMaxFindingsPerRule + 1)
-        r_.findings.push_back({sev, rule, "further " + rule + " findings in this file are not listed",
-                               offset, {}, {}});
-      return;
-    }
     r_.findings.push_back({sev, rule, std::move(message), offset, std::move(detail), std::move(evidence)});
   }
 
  private:
   Result& r_;
-  std::map<std::string, size_t> counts_;
 };
 
 std::string shorten(std::string s, size_t max = 200) {

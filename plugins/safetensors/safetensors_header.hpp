@@ -20,8 +20,6 @@ namespace secmlops::plugins::safetensors {
 inline constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 // Nesting deeper than this is never a safetensors header (real ones are 3 levels deep).
 inline constexpr int kMaxJsonDepth = 64;
-// At most this many findings of one rule per file; then one summary line.
-inline constexpr size_t kMaxFindingsPerRule = 50;
 
 struct Result {
   std::vector<sdk::Finding> findings;

@@ -2,6 +2,7 @@
 #include "safetensors_header.hpp"
 
 #include <secmlops/sdk/plugin.hpp>
+#include <secmlops/sdk/source.hpp>
 
 #include <string>
 
@@ -28,29 +29,13 @@ class SafetensorsScanner : public secmlops::sdk::Scanner {
   explicit SafetensorsScanner(const secmlops::sdk::Config&) {}
 
   void scan(secmlops::sdk::ScanJob& job) {
-    const uint64_t size = job.size();
+    secmlops::sdk::JobSource src(job, st::kMaxHeaderBytes);
+    const uint64_t size = src.size();
     st::Result r;
-    uint8_t prefix[8] = {};
-    uint64_t n = 0;
-    bool readable = false;
-    if (size >= 8) {
-      job.seek(0);
-      if (!job.read_exact(prefix, 8)) throw Error(SECMLOPS_ERR_IO, "stream ended inside the 8-byte prefix");
-      for (int i = 7; i >= 0; --i) n = (n << 8) | prefix[i];
-    }
-    readable = st::check_header_length(n, size, r);
-    if (readable) {
-      std::string owned;
-      std::string_view header;
-      auto v = job.view(8, n);
-      if (!v.empty() || n == 0) {
-        header = std::string_view(reinterpret_cast<const char*>(v.data()), n);
-      } else {
-        owned.resize(n);
-        job.seek(8);
-        if (!job.read_exact(owned.data(), n)) throw Error(SECMLOPS_ERR_IO, "stream ended inside the header");
-        header = owned;
-      }
+    const uint64_t n = size >= 8 ? src.u64le(0, "the 8-byte prefix") : 0;
+    if (st::check_header_length(n, size, r)) {
+      auto bytes = src.bytes(8, n, "the header");
+      std::string_view header(reinterpret_cast<const char*>(bytes.data()), bytes.size());
       st::validate_header(header, size, r);
       job.metric("safetensors.tensors", static_cast<double>(r.tensors));
     }

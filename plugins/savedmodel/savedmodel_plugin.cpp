@@ -2,9 +2,8 @@
 #include "probe.hpp"
 #include "savedmodel_walker.hpp"
 
-#include "secmlops/protowire/job_source.hpp"
-
 #include <secmlops/sdk/plugin.hpp>
+#include <secmlops/sdk/source.hpp>
 
 namespace {
 
@@ -29,7 +28,7 @@ class SavedModelScanner : public secmlops::sdk::Scanner {
   explicit SavedModelScanner(const secmlops::sdk::Config&) {}
 
   void scan(secmlops::sdk::ScanJob& job) {
-    secmlops::protowire::JobSource source(job);
+    secmlops::sdk::JobSource source(job);
     secmlops::plugins::savedmodel::WalkContext ctx;
     ctx.emit = [&](const secmlops::sdk::Finding& f) { job.emit(f); };
     ctx.poll = [&] { job.check_cancelled(); };

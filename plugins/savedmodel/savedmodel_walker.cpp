@@ -2,10 +2,11 @@
 
 #include "tf_op_policy.hpp"
 
+#include "secmlops/protowire/walk.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <iterator>
-#include <map>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -36,18 +37,8 @@ constexpr uint32_t kTensorStringVal = 8;
 
 constexpr size_t kNameCap = 256;
 
-std::string excerpt(const std::string& text, size_t max_len = 200) {
-  std::string out;
-  for (char c : text) {
-    if (out.size() >= max_len) {
-      out += "…";
-      break;
-    }
-    auto u = static_cast<unsigned char>(c);
-    out += (u < 0x20 || u == 0x7f) ? '?' : c;
-  }
-  return out;
-}
+// Evidence of SavedModel findings keeps up to 200 characters.
+std::string excerpt(std::string_view text, size_t max_len = 200) { return protowire::excerpt(text, max_len); }
 
 // "^ctrl", "node:0", "node:out:0" → "node".
 std::string input_node(const std::string& input) {
@@ -56,18 +47,8 @@ std::string input_node(const std::string& input) {
 }
 
 std::string path_problem(const std::string& p) {
-  if (p.empty()) return {};
-  if (p[0] == '/' || p[0] == '\\') return "is an absolute path";
-  if (p.size() >= 2 && std::isalpha(static_cast<unsigned char>(p[0])) && p[1] == ':') return "is a drive-absolute path";
   if (p.find("://") != std::string::npos) return "is a remote URL";
-  size_t start = 0;
-  while (start <= p.size()) {
-    size_t end = p.find_first_of("/\\", start);
-    if (end == std::string::npos) end = p.size();
-    if (end - start == 2 && p.compare(start, 2, "..") == 0) return "contains a '..' segment";
-    start = end + 1;
-  }
-  return {};
+  return protowire::path_escape(p);
 }
 
 struct Node {
@@ -78,13 +59,13 @@ struct Node {
   uint64_t offset = 0;
 };
 
-class Walker {
+class Walker : public protowire::Walk {
  public:
-  Walker(protowire::Source& source, const WalkContext& ctx, const WalkOptions& opt)
-      : src_(source), ctx_(ctx), opt_(opt) {}
+  Walker(sdk::Source& source, const WalkContext& ctx, const WalkOptions& opt)
+      : Walk(source, ctx), opt_(opt) {}
 
-  WalkStats run() {
-    MessageReader top(src_, 0, src_.size());
+  void run() {
+    MessageReader top = root();
     Field f;
     bool any = false;
     while (top.next(f)) {
@@ -95,27 +76,11 @@ class Walker {
       }
     }
     if (!any) throw ParseError(0, "not a SavedModel (no schema version and no meta graph)");
-    flush();
-    return stats_;
   }
-
-  void flush() {
-    if (flushed_) return;
-    flushed_ = true;
-    for (const auto& [rule, n] : per_rule_)
-      if (n > opt_.max_findings_per_rule && ctx_.emit)
-        ctx_.emit({SECMLOPS_SEVERITY_INFO, "SAVEDMODEL-FINDINGS-CAPPED",
-                   std::to_string(n - opt_.max_findings_per_rule) + " more " + rule + " findings are not listed",
-                   SECMLOPS_NO_OFFSET, {}, {{"rule_id", rule}, {"total", std::to_string(n)}}});
-  }
+  void flush() {}  // every finding is reported where it is seen
+  [[nodiscard]] const WalkStats& stats() const { return stats_; }
 
  private:
-  void emit(const sdk::Finding& f) {
-    if (++per_rule_[f.rule_id] <= opt_.max_findings_per_rule && ctx_.emit) ctx_.emit(f);
-  }
-  void poll() {
-    if (++polls_ % 1024 == 0 && ctx_.poll) ctx_.poll();
-  }
 
   void walk_meta_graph(MessageReader mg, uint64_t index) {
     const std::string where = "meta_graphs[" + std::to_string(index) + "]";
@@ -304,25 +269,15 @@ class Walker {
     }
   }
 
-  protowire::BufferedSource src_;
-  const WalkContext& ctx_;
   const WalkOptions& opt_;
   WalkStats stats_;
-  uint64_t polls_ = 0;
-  std::map<std::string, uint32_t> per_rule_;
-  bool flushed_ = false;
 };
 
 }  // namespace
 
-WalkStats walk_saved_model(protowire::Source& source, const WalkContext& ctx, const WalkOptions& options) {
+WalkStats walk_saved_model(sdk::Source& source, const WalkContext& ctx, const WalkOptions& options) {
   Walker w(source, ctx, options);
-  try {
-    return w.run();
-  } catch (...) {
-    w.flush();
-    throw;
-  }
+  return protowire::walk(w);
 }
 
 }  // namespace secmlops::plugins::savedmodel

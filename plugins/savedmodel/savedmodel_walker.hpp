@@ -3,24 +3,20 @@
 // Python, touch the file system or the network. No TensorFlow, no protobuf runtime.
 #pragma once
 
-#include "secmlops/protowire/reader.hpp"
+#include "secmlops/protowire/walk.hpp"
 
 #include <secmlops/sdk/plugin.hpp>
 
 #include <cstdint>
-#include <functional>
 
 namespace secmlops::plugins::savedmodel {
 
 struct WalkOptions {
-  uint32_t max_findings_per_rule = 50;
   uint64_t max_tracked_nodes = 20000;  // per graph/function, for resolving constant paths (bounds memory)
 };
 
-struct WalkContext {
-  std::function<void(const sdk::Finding&)> emit;
-  std::function<void()> poll;  // called regularly; throws to stop
-};
+// Findings go to `emit` as they are seen; the host caps how many of one rule a report lists.
+using WalkContext = protowire::WalkHooks;
 
 struct WalkStats {
   uint64_t meta_graphs = 0;
@@ -29,6 +25,6 @@ struct WalkStats {
 };
 
 // Throws protowire::ParseError (with the byte offset) on malformed input.
-WalkStats walk_saved_model(protowire::Source& source, const WalkContext& ctx, const WalkOptions& options = {});
+WalkStats walk_saved_model(sdk::Source& source, const WalkContext& ctx, const WalkOptions& options = {});
 
 }  // namespace secmlops::plugins::savedmodel

@@ -204,4 +204,31 @@ TEST(OnnxMetadata, AppendedEntriesReadBack) {
   EXPECT_THROW(onnx_metadata({0x72, 0x7f}), std::runtime_error);  // length beyond the end
 }
 
+TEST(OnnxMetadata, ClassLabelsPackedOrNotAndErrorsWithTheOffset) {
+  auto field = [](uint8_t tag, const std::string& body) {
+    std::string out(1, static_cast<char>(tag));
+    out += static_cast<char>(body.size());
+    return out + body;
+  };
+  // ModelProto.graph(7) → GraphProto.node(1) → NodeProto.attribute(5) → AttributeProto.
+  auto model = [&](const std::string& attr) {
+    std::string m = field(0x3a, field(0x0a, field(0x2a, attr)));
+    return std::vector<uint8_t>(m.begin(), m.end());
+  };
+  std::string packed = field(0x0a, "classlabels_ints") + field(0x42, std::string("\x03\x07\x7f", 3));
+  EXPECT_EQ(onnx_class_labels(model(packed)), (std::vector<std::string>{"3", "7", "127"}));
+  std::string unpacked = field(0x0a, "classlabels_ints") + std::string("\x40\x02\x40\x05", 4);
+  EXPECT_EQ(onnx_class_labels(model(unpacked)), (std::vector<std::string>{"2", "5"}));
+  std::string strings = field(0x0a, "classlabels_strings") + field(0x4a, "cat") + field(0x4a, "dog");
+  EXPECT_EQ(onnx_class_labels(model(strings)), (std::vector<std::string>{"cat", "dog"}));
+  EXPECT_TRUE(onnx_class_labels(model(field(0x0a, "other") + field(0x4a, "x"))).empty());
+  try {
+    (void)onnx_class_labels({0x3a, 0x05, 0x0a, 0x7f});
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("malformed ONNX file"));
+    EXPECT_THAT(e.what(), HasSubstr("byte offset"));
+  }
+}
+
 }  // namespace

@@ -42,6 +42,28 @@ TEST_F(ScanEngineTest, RoutesByContentNotByName) {
   EXPECT_EQ(r.streams(0).format(), "magic");
 }
 
+TEST_F(ScanEngineTest, RepeatedFindingsAreDroppedAndEachRuleIsCapped) {
+  // The scanner emits 60 findings of one rule, each twice: the host lists one of each identical
+  // pair, the first 50, and counts the rest in one summary finding of the scanner.
+  auto path = dir_.write("many.bin", "MANY");
+  ScanEngine engine(registry_, {});
+  auto report = engine.scan_file(path);
+  int listed = 0;
+  const v1::Finding* summary = nullptr;
+  for (const auto& f : report.findings()) {
+    if (f.rule_id() == "FIXTURE-MANY") ++listed;
+    if (f.rule_id() == "FIXTURE-MAGIC-FINDINGS-CAPPED") summary = &f;
+  }
+  EXPECT_EQ(listed, 50);
+  ASSERT_NE(summary, nullptr);
+  EXPECT_EQ(summary->scanner(), "fixture-magic");
+  EXPECT_EQ(summary->severity(), v1::INFO);
+  EXPECT_EQ(summary->message(), "10 more FIXTURE-MANY findings of the same kind are not listed");
+  ASSERT_EQ(summary->evidence_size(), 2);
+  EXPECT_EQ(summary->evidence(0).value(), "FIXTURE-MANY");
+  EXPECT_EQ(summary->evidence(1).value(), "60");
+}
+
 TEST_F(ScanEngineTest, ScannerConfigReachesThePlugin) {
   auto path = dir_.write("a.bin", "EVIL");
   ScanOptions o;

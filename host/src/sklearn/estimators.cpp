@@ -3,6 +3,7 @@
 #include "sklearn/pickle_vm.hpp"
 
 #include <nlohmann/json.hpp>
+#include <google/protobuf/io/coded_stream.h>
 #include <onnx/onnx.pb.h>
 #include <secmlops/models/tree_arrays.hpp>
 
@@ -10,6 +11,7 @@
 #include <type_traits>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <map>
 #include <optional>
@@ -316,31 +318,110 @@ class Graph {
     t->add_dims(static_cast<int64_t>(v.size()));
     t->set_raw_data(v.data(), v.size() * sizeof(T));
   }
-  // A tensor attribute of `count` raw elements of `size` bytes, to be written in place.
-  static char* raw_buffer(onnx::NodeProto& n, const std::string& name, int32_t type, uint64_t count, size_t size) {
-    auto& a = attr(n, name, onnx::AttributeProto::TENSOR);
-    auto* t = a.mutable_t();
-    t->set_data_type(type);
-    t->add_dims(static_cast<int64_t>(count));
-    std::string* raw = t->mutable_raw_data();
-    raw->resize(count * size);
-    return raw->data();
+  // The graph's last node, whose large tensor attributes (late_tensor) are not built as protobuf
+  // messages but laid out by bytes() straight into the serialised model and filled there: a
+  // forest's arrays are written once, in their final place.
+  onnx::NodeProto& late_node(const std::string& op, const std::vector<std::string>& in, const std::vector<std::string>& out,
+                             const std::string& domain) {
+    late_.emplace(node(op, in, out, domain));
+    model_.mutable_graph()->mutable_node()->RemoveLast();
+    return *late_;
   }
+  // A TENSOR attribute of the late node: `count` raw elements of `size` bytes. Returns its place
+  // in the regions handed to the filler.
+  size_t late_tensor(const std::string& name, int32_t type, uint64_t count, size_t size) {
+    late_tensors_.push_back({name, type, count, count * size});
+    return late_tensors_.size() - 1;
+  }
+  // Writes the late tensors' bytes, given where each starts in the serialised model.
+  void fill_late(std::function<void(const std::vector<char*>&)> fill) { fill_ = std::move(fill); }
   void metadata(const std::string& k, const std::string& v) {
     auto* p = model_.add_metadata_props();
     p->set_key(k);
     p->set_value(v);
   }
   std::vector<uint8_t> bytes() const {
-    const size_t n = model_.ByteSizeLong();
-    if (n > (1ull << 30)) bad("the mapped model would exceed the 1 GiB a model plugin imports");
-    std::vector<uint8_t> out(n);
-    model_.SerializeToArray(out.data(), static_cast<int>(n));
+    if (!late_) {
+      const size_t n = model_.ByteSizeLong();
+      if (n > kMaxModelBytes) bad("the mapped model would exceed the 1 GiB a model plugin imports");
+      std::vector<uint8_t> out(n);
+      model_.SerializeToArray(out.data(), static_cast<int>(n));
+      return out;
+    }
+    // Field by field, as a protobuf writer would: the model without its graph, then the graph
+    // (its fields, then the late node: its small fields, then each late tensor attribute).
+    onnx::ModelProto head = model_;
+    const std::string graph = head.graph().SerializeAsString();
+    head.clear_graph();
+    const std::string model = head.SerializeAsString();
+    const std::string node = late_->SerializeAsString();
+    std::vector<uint64_t> tensor_sizes, attr_sizes;
+    uint64_t node_size = node.size();
+    for (const auto& t : late_tensors_) {
+      tensor_sizes.push_back(varint_field(kTensorDims, t.count) + varint_field(kTensorDataType, static_cast<uint64_t>(t.type)) +
+                             length_field(kTensorRawData, t.bytes));
+      attr_sizes.push_back(length_field(kAttrName, t.name.size()) + length_field(kAttrTensor, tensor_sizes.back()) +
+                           varint_field(kAttrType, onnx::AttributeProto::TENSOR));
+      node_size += length_field(kNodeAttribute, attr_sizes.back());
+    }
+    const uint64_t graph_size = graph.size() + length_field(kGraphNode, node_size);
+    const uint64_t total = model.size() + length_field(kModelGraph, graph_size);
+    if (total > kMaxModelBytes) bad("the mapped model would exceed the 1 GiB a model plugin imports");
+    std::vector<uint8_t> out(total);
+    uint8_t* p = out.data();
+    auto put = [&p](const std::string& s) { p = std::copy(s.begin(), s.end(), p); };
+    auto varint = [&p](uint32_t field, uint64_t v) {
+      p = google::protobuf::io::CodedOutputStream::WriteVarint64ToArray((uint64_t{field} << 3) | 0, p);
+      p = google::protobuf::io::CodedOutputStream::WriteVarint64ToArray(v, p);
+    };
+    auto length = [&p](uint32_t field, uint64_t n) {
+      p = google::protobuf::io::CodedOutputStream::WriteVarint64ToArray((uint64_t{field} << 3) | 2, p);
+      p = google::protobuf::io::CodedOutputStream::WriteVarint64ToArray(n, p);
+    };
+    put(model);
+    length(kModelGraph, graph_size);
+    put(graph);
+    length(kGraphNode, node_size);
+    put(node);
+    std::vector<char*> regions;
+    for (size_t k = 0; k < late_tensors_.size(); ++k) {
+      const auto& t = late_tensors_[k];
+      length(kNodeAttribute, attr_sizes[k]);
+      length(kAttrName, t.name.size());
+      put(t.name);
+      length(kAttrTensor, tensor_sizes[k]);
+      varint(kTensorDims, t.count);
+      varint(kTensorDataType, static_cast<uint64_t>(t.type));
+      length(kTensorRawData, t.bytes);
+      regions.push_back(reinterpret_cast<char*>(p));
+      p += t.bytes;
+      varint(kAttrType, onnx::AttributeProto::TENSOR);
+    }
+    if (p != out.data() + out.size()) throw std::logic_error("ONNX layout size mismatch");
+    if (fill_) fill_(regions);
     return out;
   }
 
  private:
+  static constexpr uint64_t kMaxModelBytes = uint64_t{1} << 30;
+  // Field numbers of onnx.proto used by the late node's layout.
+  static constexpr uint32_t kModelGraph = 7, kGraphNode = 1, kNodeAttribute = 5, kAttrName = 1, kAttrTensor = 5,
+                            kAttrType = 20, kTensorDims = 1, kTensorDataType = 2, kTensorRawData = 9;
+  static uint64_t varint_field(uint32_t field, uint64_t v) {
+    return google::protobuf::io::CodedOutputStream::VarintSize64(uint64_t{field} << 3) +
+           google::protobuf::io::CodedOutputStream::VarintSize64(v);
+  }
+  static uint64_t length_field(uint32_t field, uint64_t n) { return varint_field(field, n) + n; }
+
+  struct LateTensor {
+    std::string name;
+    int32_t type;
+    uint64_t count, bytes;
+  };
   onnx::ModelProto model_;
+  std::optional<onnx::NodeProto> late_;
+  std::vector<LateTensor> late_tensors_;
+  std::function<void(const std::vector<char*>&)> fill_;
 };
 
 // ---- scalers, folded as x' = x ∘ a + c ----
@@ -494,10 +575,13 @@ Graph mlp(const State& s, const std::optional<Affine>& scaler, size_t n_classes)
 
 // The largest float32 not above t: sklearn compares float32 inputs with float64 thresholds,
 // so x ≤ t and x ≤ down(t) agree for every float32 x.
-double float_below(double t) {
+float float_below(double t) {
   auto f = static_cast<float>(t);
-  if (static_cast<double>(f) > t) f = std::nextafter(f, -std::numeric_limits<float>::infinity());
-  return f;
+  if (static_cast<double>(f) <= t) return f;
+  // The float below f, without a call per threshold (t is finite, so f is finite or +inf).
+  if (f == 0.0f) return -std::numeric_limits<float>::denorm_min();
+  const auto bits = std::bit_cast<uint32_t>(f);
+  return std::bit_cast<float>(f > 0 ? bits - 1 : bits + 1);
 }
 
 // One tree's arrays, read in place: the node records' fields and the values, element by element
@@ -549,41 +633,54 @@ class TreeView {
   }
   // scikit-learn's own layout on this host: int64 and float64 fields and values in native order.
   [[nodiscard]] bool native() const { return native_; }
-  [[nodiscard]] uint64_t nodes() const { return n_; }
-  [[nodiscard]] uint64_t classes() const { return classes_; }
-  // Element readers; Native selects the plain loads (only when native() is true).
-  template <bool Native>
-  [[nodiscard]] int64_t left(uint64_t i) const { return read<Native, int64_t>(*left_, i); }
-  template <bool Native>
-  [[nodiscard]] int64_t right(uint64_t i) const { return read<Native, int64_t>(*right_, i); }
-  template <bool Native>
-  [[nodiscard]] int64_t feature(uint64_t i) const { return read<Native, int64_t>(*feature_, i); }
-  template <bool Native>
-  [[nodiscard]] double threshold(uint64_t i) const { return read<Native, double>(*threshold_, i); }
-  template <bool Native>
-  [[nodiscard]] double value(uint64_t i, uint64_t c) const {
-    const DType& d = values_->dtype;
-    const char* p = values_->data.data() + (i * classes_ + c) * d.itemsize;
-    if constexpr (Native) {
-      double v;
-      std::memcpy(&v, p, 8);
-      return v;
-    } else {
-      return element(p, d.kind, d.itemsize, d.big_endian);
-    }
-  }
-
- private:
-  template <bool Native, class T>
-  [[nodiscard]] T read(const DType::Field& f, uint64_t i) const {
-    const char* p = nodes_->data.data() + i * nodes_->dtype.itemsize + f.offset;
-    if constexpr (Native) {
+  // Plain loads from scikit-learn's own layout (only when native() is true), held by value so
+  // that the copy loop keeps them in registers.
+  struct Native {
+    const char* records;
+    uint64_t stride, left_at, right_at, feature_at, threshold_at, classes;
+    const char* values;
+    template <class T>
+    [[nodiscard]] T load(const char* p) const {
       T v;
       std::memcpy(&v, p, sizeof(T));
       return v;
-    } else {
-      return static_cast<T>(element(p, f.kind, f.itemsize, f.big_endian));
     }
+    [[nodiscard]] int64_t left(uint64_t i) const { return load<int64_t>(records + i * stride + left_at); }
+    [[nodiscard]] int64_t right(uint64_t i) const { return load<int64_t>(records + i * stride + right_at); }
+    [[nodiscard]] int64_t feature(uint64_t i) const { return load<int64_t>(records + i * stride + feature_at); }
+    [[nodiscard]] double threshold(uint64_t i) const { return load<double>(records + i * stride + threshold_at); }
+    [[nodiscard]] double value(uint64_t i, uint64_t c) const { return load<double>(values + (i * classes + c) * 8); }
+  };
+  [[nodiscard]] Native native_reader() const {
+    return {nodes_->data.data(), nodes_->dtype.itemsize, left_->offset, right_->offset, feature_->offset,
+            threshold_->offset, classes_, values_->data.data()};
+  }
+  // The same reads for any other layout, element by element.
+  struct Generic {
+    const TreeView* t;
+    [[nodiscard]] int64_t left(uint64_t i) const { return t->left(i); }
+    [[nodiscard]] int64_t right(uint64_t i) const { return t->right(i); }
+    [[nodiscard]] int64_t feature(uint64_t i) const { return t->feature(i); }
+    [[nodiscard]] double threshold(uint64_t i) const { return t->threshold(i); }
+    [[nodiscard]] double value(uint64_t i, uint64_t c) const { return t->value(i, c); }
+  };
+  [[nodiscard]] uint64_t nodes() const { return n_; }
+  [[nodiscard]] uint64_t classes() const { return classes_; }
+  // Element readers for any layout.
+  [[nodiscard]] int64_t left(uint64_t i) const { return read<int64_t>(*left_, i); }
+  [[nodiscard]] int64_t right(uint64_t i) const { return read<int64_t>(*right_, i); }
+  [[nodiscard]] int64_t feature(uint64_t i) const { return read<int64_t>(*feature_, i); }
+  [[nodiscard]] double threshold(uint64_t i) const { return read<double>(*threshold_, i); }
+  [[nodiscard]] double value(uint64_t i, uint64_t c) const {
+    const DType& d = values_->dtype;
+    return element(values_->data.data() + (i * classes_ + c) * d.itemsize, d.kind, d.itemsize, d.big_endian);
+  }
+
+ private:
+  template <class T>
+  [[nodiscard]] T read(const DType::Field& f, uint64_t i) const {
+    const char* p = nodes_->data.data() + i * nodes_->dtype.itemsize + f.offset;
+    return static_cast<T>(element(p, f.kind, f.itemsize, f.big_endian));
   }
 
   const Array* nodes_ = nullptr;
@@ -598,55 +695,100 @@ struct TreeArrayOut {
   char *left, *right, *feature, *threshold, *weights;
 };
 
-void put(char* base, uint64_t i, auto v) { std::memcpy(base + i * sizeof(v), &v, sizeof(v)); }
+// One tree in the plugin's layout, built before it is copied into the tensors; reused from tree
+// to tree.
+struct TreeScratch {
+  std::vector<int32_t> place;  // scikit-learn node → its place in the layout, -1 until its parent is seen
+  std::vector<int32_t> row;    // scikit-learn node → its leaf's weight row, -1 at a split
+  std::vector<uint8_t> leaf;   // scikit-learn node → 1 at a leaf
+  std::vector<int32_t> left, right, feature;  // by place
+  std::vector<float> threshold;
+};
 
 // One tree's nodes into the tensors from node `base` and leaf `leaf_base` on, checked as they are
-// copied. A binary tree of n nodes has (n + 1) / 2 leaves, which is what the weights have room for.
-template <bool Native>
-void copy_tree(const TreeView& t, const std::string& where, uint64_t base, uint64_t leaf_base, double share,
-               uint64_t n_features, const std::optional<Affine>& scaler, const TreeArrayOut& out) {
+// copied, in the layout the plugin predicts with, so that it need not relay them out: the two
+// children of a split next to each other (right = left + 1), after their parent, leaves' weight
+// rows in place order. scikit-learn's arrays are read once, front to back (depth-first, a parent
+// before its children); each split gives its children the next two places, and the next rows
+// when they are leaves, so every leaf knows its row when its record comes. Which nodes are leaves
+// is read first, in a pass that also brings the tree's records into the cache.
+template <class Reader>
+void copy_tree(const TreeView& t, const Reader rd, const std::string& where, uint64_t base, uint64_t leaf_base,
+               double share, uint64_t n_features, const std::optional<Affine>& scaler, const TreeArrayOut& out,
+               TreeScratch& w) {
   const auto n = static_cast<int64_t>(t.nodes());
-  const uint64_t leaves = (t.nodes() + 1) / 2;
-  uint64_t leaf = 0;
+  const auto size = static_cast<size_t>(n);
+  const uint64_t classes = t.classes();
+  w.leaf.resize(size);
+  for (size_t i = 0; i < size; ++i) w.leaf[i] = rd.left(i) == -1;
+  w.place.assign(size, -1);
+  w.row.resize(size);
+  w.left.resize(size);
+  w.right.resize(size);
+  w.feature.resize(size);
+  w.threshold.resize(size);
+  w.place[0] = 0;
+  int32_t leaves = w.leaf[0];  // rows given so far
+  w.row[0] = leaves - 1;
+  int32_t next = 1;  // places 0 … next - 1 are given
+  char* rows = out.weights + leaf_base * classes * sizeof(float);
   for (int64_t i = 0; i < n; ++i) {
-    const auto k = static_cast<uint64_t>(i);
-    const int64_t l = t.template left<Native>(k);
+    const auto u = static_cast<uint64_t>(i);
+    const int32_t o = w.place[u];
+    // Children come after their parent (checked below): a node no earlier split named is unreachable.
+    if (o < 0) bad("`" + where + ".tree_` node " + std::to_string(i) + " is not reached from the root: not a binary tree");
+    const auto p = static_cast<size_t>(o);
+    const int64_t l = rd.left(u);
     if (l == -1) {
-      put(out.left, base + k, int32_t{-1});
-      put(out.right, base + k, int32_t{-1});
-      put(out.feature, base + k, int32_t{0});
-      put(out.threshold, base + k, 0.0f);
-      if (leaf == leaves) bad("`" + where + ".tree_` has more leaves than a binary tree of " + std::to_string(n) + " nodes");
+      w.left[p] = w.right[p] = -1;
+      w.feature[p] = 0;
+      w.threshold[p] = 0.0f;
       double v[64], sum = 0;
-      const uint64_t classes = t.classes();
       for (uint64_t c = 0; c < classes; ++c) {
-        const double x = c < 64 ? (v[c] = t.template value<Native>(k, c)) : t.template value<Native>(k, c);
+        const double x = c < 64 ? (v[c] = rd.value(u, c)) : rd.value(u, c);
         if (!std::isfinite(x)) bad("`" + where + ".tree_.values` holds a value that is not finite");
         sum += x;
       }
+      char* row = rows + static_cast<size_t>(w.row[u]) * classes * sizeof(float);
       for (uint64_t c = 0; c < classes; ++c) {
-        const double x = c < 64 ? v[c] : t.template value<Native>(k, c);
-        put(out.weights, (leaf_base + leaf) * classes + c, static_cast<float>(sum > 0 ? x / sum * share : 0.0));
+        const double x = c < 64 ? v[c] : rd.value(u, c);
+        const auto f = static_cast<float>(sum > 0 ? x / sum * share : 0.0);
+        std::memcpy(row + c * sizeof(float), &f, sizeof f);
       }
-      ++leaf;
       continue;
     }
-    const int64_t r = t.template right<Native>(k), f = t.template feature<Native>(k);
+    const int64_t r = rd.right(u), f = rd.feature(u);
     if (l <= i || r <= i || l >= n || r >= n) bad("`" + where + ".tree_` node " + std::to_string(i) + " has children outside the tree");
+    const auto ul = static_cast<size_t>(l), ur = static_cast<size_t>(r);
+    if (w.place[ul] >= 0 || w.place[ur] >= 0 || l == r)
+      bad("`" + where + ".tree_` node " + std::to_string(i) + " has a child that another node has too: not a tree");
     if (f < 0 || static_cast<uint64_t>(f) >= n_features) bad("`" + where + ".tree_` node " + std::to_string(i) + " splits on feature " + std::to_string(f));
-    double thr = t.template threshold<Native>(k);
+    double thr = rd.threshold(u);
     if (!std::isfinite(thr)) bad("`" + where + ".tree_` node " + std::to_string(i) + " has a threshold that is not finite");
     if (scaler) {
       const double a = scaler->a[static_cast<size_t>(f)], c = scaler->c[static_cast<size_t>(f)];
       if (!(a > 0)) bad("`" + scaler->name + "` has a non-positive scale on feature " + std::to_string(f) + ", which a threshold cannot absorb");
       thr = (thr - c) / a;
     }
-    put(out.left, base + k, static_cast<int32_t>(l));
-    put(out.right, base + k, static_cast<int32_t>(r));
-    put(out.feature, base + k, static_cast<int32_t>(f));
-    put(out.threshold, base + k, static_cast<float>(float_below(thr)));
+    // Distinct children not placed yet: the places given never exceed the nodes, nor the rows
+    // the leaves.
+    w.place[ul] = next;
+    w.place[ur] = next + 1;
+    const int32_t l_leaf = w.leaf[ul], r_leaf = w.leaf[ur];
+    w.row[ul] = l_leaf ? leaves : -1;
+    w.row[ur] = r_leaf ? leaves + l_leaf : -1;
+    leaves += l_leaf + r_leaf;
+    w.left[p] = next;
+    w.right[p] = next + 1;
+    w.feature[p] = static_cast<int32_t>(f);
+    w.threshold[p] = float_below(thr);
+    next += 2;
   }
-  if (leaf != leaves) bad("`" + where + ".tree_` has " + std::to_string(leaf) + " leaves for " + std::to_string(n) + " nodes: not a binary tree");
+  // Every node placed once: a binary tree with (n + 1) / 2 leaves, each row written once.
+  std::memcpy(out.left + base * 4, w.left.data(), size * 4);
+  std::memcpy(out.right + base * 4, w.right.data(), size * 4);
+  std::memcpy(out.feature + base * 4, w.feature.data(), size * 4);
+  std::memcpy(out.threshold + base * 4, w.threshold.data(), size * 4);
 }
 
 // The forest as scikit-learn's own arrays in the random forest plugin's TreeArrays node
@@ -691,25 +833,30 @@ Graph trees(const State& s, const std::optional<Affine>& scaler, size_t n_classe
   }
   Graph g(s.name(), n_features, false, false);
   g.opset(ta::kDomain, 1);
-  auto& node = g.node(ta::kOpType, {"X"}, {"label", "probabilities"}, ta::kDomain);
+  auto& node = g.late_node(ta::kOpType, {"X"}, {"label", "probabilities"}, ta::kDomain);
   Graph::raw_tensor(node, ta::kTreeStarts, onnx::TensorProto::INT64, starts);
-  char* left = Graph::raw_buffer(node, ta::kLeft, onnx::TensorProto::INT32, total, 4);
-  char* right = Graph::raw_buffer(node, ta::kRight, onnx::TensorProto::INT32, total, 4);
-  char* feature = Graph::raw_buffer(node, ta::kFeatures, onnx::TensorProto::INT32, total, 4);
-  char* threshold = Graph::raw_buffer(node, ta::kThresholds, onnx::TensorProto::FLOAT, total, 4);
+  Graph::integer(node, ta::kClasses, static_cast<int64_t>(n_classes));
   uint64_t total_leaves = 0;
   for (const TreeView& t : views) total_leaves += (t.nodes() + 1) / 2;
-  char* weights = Graph::raw_buffer(node, ta::kLeafWeights, onnx::TensorProto::FLOAT, total_leaves * n_classes, 4);
-  Graph::integer(node, ta::kClasses, static_cast<int64_t>(n_classes));
-  TreeArrayOut out{left, right, feature, threshold, weights};
-  const double share = 1.0 / static_cast<double>(estimators.size());
-  uint64_t leaf_base = 0;
-  for (size_t ti = 0; ti < views.size(); ++ti) {
-    const auto base = static_cast<uint64_t>(starts[ti]);
-    if (views[ti].native()) copy_tree<true>(views[ti], wheres[ti], base, leaf_base, share, n_features, scaler, out);
-    else copy_tree<false>(views[ti], wheres[ti], base, leaf_base, share, n_features, scaler, out);
-    leaf_base += (views[ti].nodes() + 1) / 2;
-  }
+  for (const char* name : {ta::kLeft, ta::kRight, ta::kFeatures})
+    g.late_tensor(name, onnx::TensorProto::INT32, total, 4);
+  g.late_tensor(ta::kThresholds, onnx::TensorProto::FLOAT, total, 4);
+  g.late_tensor(ta::kLeafWeights, onnx::TensorProto::FLOAT, total_leaves * n_classes, 4);
+  // The trees are checked and copied when the model's bytes are laid out (Graph::bytes).
+  g.fill_late([views = std::move(views), wheres = std::move(wheres), starts, scaler, n_features,
+               share = 1.0 / static_cast<double>(estimators.size())](const std::vector<char*>& r) {
+    const TreeArrayOut out{r[0], r[1], r[2], r[3], r[4]};
+    TreeScratch scratch;
+    uint64_t leaf_base = 0;
+    for (size_t ti = 0; ti < views.size(); ++ti) {
+      const auto base = static_cast<uint64_t>(starts[ti]);
+      if (views[ti].native())
+        copy_tree(views[ti], views[ti].native_reader(), wheres[ti], base, leaf_base, share, n_features, scaler, out, scratch);
+      else
+        copy_tree(views[ti], TreeView::Generic{&views[ti]}, wheres[ti], base, leaf_base, share, n_features, scaler, out, scratch);
+      leaf_base += (views[ti].nodes() + 1) / 2;
+    }
+  });
   g.output("label", onnx::TensorProto::INT64);
   g.output("probabilities", onnx::TensorProto::FLOAT);
   return g;

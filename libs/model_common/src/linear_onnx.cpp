@@ -39,6 +39,12 @@ void fold_binary_pair(LinearModel& lm) {
 
 }  // namespace
 
+void LinearModel::predict_proba(kernels::LinearLink link, const ConstRowMap& x, RowMap out) const {
+  using namespace kernels;
+  const LinearView view{coef.data(), intercept.data(), coef.rows(), coef.cols()};
+  SECMLOPS_DISPATCH(linear_predict_proba)(view, link, x.data(), x.rows(), out.data());
+}
+
 LinearGraph read_linear_graph(sdk::Bytes bytes) {
   OnnxModel m = OnnxModel::parse(bytes);
   LinearGraph g;

@@ -1,56 +1,18 @@
 #include "secmlops/protowire/reader.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 namespace secmlops::protowire {
 
-ParseError::ParseError(uint64_t offset, const std::string& what)
-    : std::runtime_error(what + " at byte offset " + std::to_string(offset)), offset_(offset) {}
+namespace {
 
-size_t MemorySource::read_at(uint64_t offset, uint8_t* buf, size_t len) {
-  if (offset >= len_) return 0;
-  size_t n = static_cast<size_t>(std::min<uint64_t>(len, len_ - offset));
-  std::memcpy(buf, data_ + offset, n);
-  return n;
+// The byte at `offset`, which must lie before `limit` (the end of the enclosing message).
+uint8_t byte_at(sdk::WindowReader& src, uint64_t offset, uint64_t limit) {
+  if (offset >= limit) throw ParseError(offset, "truncated input");
+  return *src.at(offset, 1, "a field");
 }
 
-BufferedSource::BufferedSource(Source& source, size_t window)
-    : source_(source), size_(source.size()), buf_(std::max<size_t>(window, 16)) {}
-
-void BufferedSource::fill(uint64_t offset) {
-  size_t want = static_cast<size_t>(std::min<uint64_t>(buf_.size(), size_ - offset));
-  size_t got = 0;
-  while (got < want) {
-    size_t n = source_.read_at(offset + got, buf_.data() + got, want - got);
-    if (n == 0) break;
-    got += n;
-  }
-  fetched_ += got;
-  buf_off_ = offset;
-  buf_len_ = got;
-  if (got == 0) throw ParseError(offset, "the source ended early (it shrank while being read?)");
-}
-
-uint8_t BufferedSource::byte_at(uint64_t offset, uint64_t limit) {
-  if (offset >= limit || offset >= size_) throw ParseError(offset, "truncated input");
-  if (offset < buf_off_ || offset >= buf_off_ + buf_len_) fill(offset);
-  return buf_[static_cast<size_t>(offset - buf_off_)];
-}
-
-void BufferedSource::copy(uint64_t offset, uint64_t len, std::string& out) {
-  if (offset > size_ || len > size_ - offset) throw ParseError(offset, "range beyond the end of the input");
-  out.resize(static_cast<size_t>(len));
-  size_t done = 0;
-  while (done < len) {
-    uint64_t at = offset + done;
-    if (at < buf_off_ || at >= buf_off_ + buf_len_) fill(at);
-    size_t in_buf = static_cast<size_t>(buf_off_ + buf_len_ - at);
-    size_t n = std::min<size_t>(in_buf, static_cast<size_t>(len) - done);
-    std::memcpy(out.data() + done, buf_.data() + (at - buf_off_), n);
-    done += n;
-  }
-}
+}  // namespace
 
 const char* wire_type_name(WireType t) {
   switch (t) {
@@ -75,7 +37,7 @@ size_t decode_varint(const uint8_t* p, size_t len, uint64_t& out) {
   return 0;
 }
 
-MessageReader::MessageReader(BufferedSource& src, uint64_t begin, uint64_t end, uint32_t depth,
+MessageReader::MessageReader(sdk::WindowReader& src, uint64_t begin, uint64_t end, uint32_t depth,
                              Limits limits)
     : src_(src), begin_(begin), pos_(begin), end_(end), depth_(depth), limits_(limits) {
   if (end < begin || end > src.size()) throw ParseError(begin, "message extends beyond the input");
@@ -87,7 +49,7 @@ uint64_t MessageReader::read_varint(uint64_t& pos, uint64_t limit) const {
   uint64_t start = pos, out = 0;
   for (int i = 0; i < 10; ++i) {
     if (pos >= limit) throw ParseError(start, "truncated varint");
-    uint64_t b = src_.byte_at(pos++, limit);
+    uint64_t b = byte_at(src_, pos++, limit);
     if (i == 9 && b > 1) throw ParseError(start, "varint longer than 64 bits");
     out |= (b & 0x7f) << (7 * i);
     if ((b & 0x80) == 0) return out;
@@ -150,7 +112,7 @@ bool MessageReader::next(Field& f) {
         f.type = WireType::kFixed64;
         if (end_ - pos_ < 8) throw ParseError(f.tag_offset, "truncated fixed64 field " + std::to_string(f.number));
         uint64_t v = 0;
-        for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(src_.byte_at(pos_ + i, end_)) << (8 * i);
+        for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(byte_at(src_, pos_ + i, end_)) << (8 * i);
         f.value = v;
         pos_ += 8;
         return true;
@@ -159,7 +121,7 @@ bool MessageReader::next(Field& f) {
         f.type = WireType::kFixed32;
         if (end_ - pos_ < 4) throw ParseError(f.tag_offset, "truncated fixed32 field " + std::to_string(f.number));
         uint64_t v = 0;
-        for (int i = 0; i < 4; ++i) v |= static_cast<uint64_t>(src_.byte_at(pos_ + i, end_)) << (8 * i);
+        for (int i = 0; i < 4; ++i) v |= static_cast<uint64_t>(byte_at(src_, pos_ + i, end_)) << (8 * i);
         f.value = v;
         pos_ += 4;
         return true;
@@ -195,9 +157,8 @@ std::string MessageReader::string(const Field& f, size_t max_len) const {
   if (f.type != WireType::kLen)
     throw ParseError(f.tag_offset, "field " + std::to_string(f.number) + " should be a string but is " +
                                        wire_type_name(f.type));
-  std::string out;
-  src_.copy(f.data_offset, std::min<uint64_t>(f.length, max_len), out);
-  return out;
+  const uint64_t len = std::min<uint64_t>(f.length, max_len);
+  return {reinterpret_cast<const char*>(src_.at(f.data_offset, len, "a string")), static_cast<size_t>(len)};
 }
 
 bool MessageReader::varints(const Field& f, const std::function<void(uint64_t)>& fn, size_t max_count) const {

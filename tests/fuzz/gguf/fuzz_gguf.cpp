@@ -3,7 +3,7 @@
 #include "gguf_parser.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  secmlops::plugins::gguf::MemorySource src({data, size});
+  secmlops::sdk::MemorySource src(data, size);
   secmlops::plugins::gguf::Limits limits;
   limits.max_array = 1 << 16;
   (void)secmlops::plugins::gguf::validate(src, limits);

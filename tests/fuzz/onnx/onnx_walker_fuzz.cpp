@@ -9,7 +9,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace secmlops;
   (void)plugins::onnx::probe_model(data, size);
-  protowire::MemorySource src(data, size);
+  sdk::MemorySource src(data, size);
   plugins::onnx::WalkContext ctx;
   ctx.emit = [](const sdk::Finding&) {};
   ctx.stat_sibling = [](const std::string& rel) {
@@ -21,7 +21,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return info;
   };
   plugins::onnx::WalkOptions opt;
-  opt.max_findings_per_rule = 5;
   try {
     plugins::onnx::walk_model(src, ctx, opt);
   } catch (const protowire::ParseError&) {

@@ -23,8 +23,8 @@ void walk(MessageReader r, int budget) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  MemorySource src(data, size);
-  BufferedSource buf(src, 64);
+  secmlops::sdk::MemorySource src(data, size);
+  secmlops::sdk::WindowReader buf(src, 64);
   try {
     walk(MessageReader(buf, 0, size), 200);
   } catch (const ParseError&) {

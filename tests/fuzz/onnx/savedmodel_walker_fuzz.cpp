@@ -7,7 +7,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace secmlops;
   (void)plugins::savedmodel::probe_saved_model(data, size, "saved_model.pb");
-  protowire::MemorySource src(data, size);
+  sdk::MemorySource src(data, size);
   plugins::savedmodel::WalkContext ctx;
   ctx.emit = [](const sdk::Finding&) {};
   try {

@@ -17,7 +17,7 @@ namespace sdk = secmlops::sdk;
 namespace {
 
 // Flags any stream that starts with "EVIL"; throws when it starts with "CRASH" (the host must
-// turn that into a clean error).
+// turn that into a clean error); "MANY" emits 60 findings of one rule, each twice.
 class MagicScanner : public sdk::Scanner {
  public:
   static constexpr const char* name = "fixture-magic";
@@ -29,7 +29,7 @@ class MagicScanner : public sdk::Scanner {
     auto starts = [&](std::string_view s) {
       return head.size() >= s.size() && std::equal(s.begin(), s.end(), head.begin());
     };
-    return starts("EVIL") || starts("CRASH") || starts("GOOD") ? 80 : 0;
+    return starts("EVIL") || starts("CRASH") || starts("GOOD") || starts("MANY") ? 80 : 0;
   }
   explicit MagicScanner(const sdk::Config& c)
       : severity_(c.get_int("severity", 5)),
@@ -44,6 +44,9 @@ class MagicScanner : public sdk::Scanner {
     char head[5] = {};
     job.read_exact(head, 4);
     if (std::string_view(head, 4) == "CRAS") throw std::runtime_error("boom at offset 0");
+    if (std::string_view(head, 4) == "MANY")
+      for (uint64_t i = 0; i < 120; ++i)
+        job.emit({SECMLOPS_SEVERITY_LOW, "FIXTURE-MANY", "item " + std::to_string(i / 2), i / 2, "", {}});
     if (std::string_view(head, 4) == "EVIL")
       job.emit({static_cast<secmlops_severity>(severity_), "FIXTURE-EVIL", "evil magic", 0,
                 "header", {{"magic", "EVIL"}}});

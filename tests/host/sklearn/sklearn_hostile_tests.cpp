@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <string>
@@ -172,6 +173,54 @@ TEST(SklearnHostile, TreeRecordFieldsOfOtherTypesAreRefused) {
   } catch (const ImportError& e) {
     EXPECT_NE(std::string(e.what()).find("not a number"), std::string::npos) << e.what();
   }
+}
+
+// A real tree's node records edited in the stream: a child named by two nodes, and a node no
+// split names, are refused (the mapping lays the tree out for the plugin and must not duplicate
+// or drop a subtree).
+TEST(SklearnHostile, TreesThatAreNotTreesAreRefused) {
+  const auto good = read("tree.pkl");
+  ASSERT_GT(good.size(), 100u);
+  Arena arena;
+  const Unpickled u = run_pickle(arena, good, 0);
+  const Value* tree = u.root->object->state->get("tree_");
+  ASSERT_NE(tree, nullptr);
+  const Array& nodes = *tree->object->state->get("nodes")->array;
+  ASSERT_GE(nodes.shape[0], 5u);
+  auto offset_of = [&](const char* field) {
+    for (const auto& f : nodes.dtype.fields)
+      if (f.name == field) return f.offset;
+    ADD_FAILURE() << field;
+    return uint64_t{0};
+  };
+  const auto records = static_cast<size_t>(reinterpret_cast<const uint8_t*>(nodes.data.data()) - good.data());
+  auto field = [&](std::vector<uint8_t>& b, uint64_t node, const char* name) {
+    return b.data() + records + node * nodes.dtype.itemsize + offset_of(name);
+  };
+  auto refusal_of = [](const std::vector<uint8_t>& b) -> std::string {
+    try {
+      (void)import_pickle(b);
+      return "imported";
+    } catch (const ImportError& e) {
+      return e.what();
+    }
+  };
+  auto edited = good;
+  int64_t left = 0;
+  std::memcpy(&left, field(edited, 0, "left_child"), 8);
+  std::memcpy(field(edited, 0, "right_child"), &left, 8);  // both children of the root are one node
+  EXPECT_NE(refusal_of(edited).find("has a child that another node has too: not a tree"), std::string::npos)
+      << refusal_of(edited);
+  edited = good;
+  int64_t right = 0;
+  std::memcpy(&right, field(edited, 0, "right_child"), 8);
+  const int64_t after = right + 1;  // the root's right child is no longer named by anyone
+  std::memcpy(field(edited, 0, "right_child"), &after, 8);
+  const std::string why = refusal_of(edited);
+  EXPECT_TRUE(why.find("is not reached from the root") != std::string::npos ||
+              why.find("has a child that another node has too") != std::string::npos ||
+              why.find("children outside the tree") != std::string::npos)
+      << why;
 }
 
 TEST(SklearnHostile, DeepNestingHitsTheStackLimit) {

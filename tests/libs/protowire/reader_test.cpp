@@ -27,8 +27,8 @@ struct Parsed {
 };
 
 std::vector<Field> fields_of(const std::string& bytes) {
-  MemorySource src(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-  BufferedSource buf(src, 16);
+  secmlops::sdk::MemorySource src(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  secmlops::sdk::WindowReader buf(src, 16);
   MessageReader r(buf, 0, bytes.size());
   std::vector<Field> out;
   Field f;
@@ -94,8 +94,8 @@ TEST(ProtoWire, SkipsGroupsAndChecksTheirNesting) {
 TEST(ProtoWire, SubMessagesAreBoundedByDepth) {
   std::string msg = tag(1, 0) + varint(1);
   for (int i = 0; i < 150; ++i) msg = len_field(1, msg);
-  MemorySource src(reinterpret_cast<const uint8_t*>(msg.data()), msg.size());
-  BufferedSource buf(src);
+  secmlops::sdk::MemorySource src(reinterpret_cast<const uint8_t*>(msg.data()), msg.size());
+  secmlops::sdk::WindowReader buf(src);
   auto descend = [&](auto& self, MessageReader r) -> void {
     Field f;
     while (r.next(f))
@@ -106,8 +106,8 @@ TEST(ProtoWire, SubMessagesAreBoundedByDepth) {
 
 TEST(ProtoWire, StringsAreCappedAndPackedVarintsCounted) {
   std::string bytes = len_field(1, std::string(100, 'a')) + len_field(2, varint(1) + varint(300) + varint(5));
-  MemorySource src(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-  BufferedSource buf(src, 16);
+  secmlops::sdk::MemorySource src(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  secmlops::sdk::WindowReader buf(src, 16);
   MessageReader r(buf, 0, bytes.size());
   Field f;
   ASSERT_TRUE(r.next(f));
@@ -124,17 +124,17 @@ TEST(ProtoWire, StringsAreCappedAndPackedVarintsCounted) {
 
 TEST(ProtoWire, SkippedPayloadsAreNeverFetched) {
   // A 1 GiB length-delimited field in a 1 GiB + 16 byte source of which only the head exists.
-  class Sparse final : public Source {
+  class Sparse final : public secmlops::sdk::ReadSource {
    public:
     uint64_t size() const override { return (1ull << 30) + 16; }
-    size_t read_at(uint64_t offset, uint8_t* buf, size_t len) override {
+    size_t read_into(uint64_t offset, uint8_t* buf, size_t len) override {
       std::string head = "\x08\x01" + tag(9, 2) + varint(1ull << 30);
       size_t n = std::min<uint64_t>(len, size() - offset);
       for (size_t i = 0; i < n; ++i) buf[i] = offset + i < head.size() ? head[offset + i] : 0;
       return n;
     }
   } sparse;
-  BufferedSource buf(sparse, 4096);
+  secmlops::sdk::WindowReader buf(sparse, 4096);
   MessageReader r(buf, 0, sparse.size());
   Field f;
   ASSERT_TRUE(r.next(f));

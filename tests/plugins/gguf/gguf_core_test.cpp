@@ -21,7 +21,7 @@ std::vector<uint8_t> load(const std::string& name) {
 }
 
 gg::Result run(const std::vector<uint8_t>& bytes) {
-  gg::MemorySource src(bytes);
+  secmlops::sdk::MemorySource src(bytes);
   return gg::validate(src);
 }
 
@@ -118,7 +118,7 @@ TEST(GgufCore, SsitEvidenceNamesTheConstructs) {
 
 TEST(GgufCore, CancellationStopsTheParse) {
   auto bytes = load("benign.gguf");
-  gg::MemorySource src(bytes);
+  secmlops::sdk::MemorySource src(bytes);
   gg::Limits limits;
   // The parser polls every 4096 steps; a tiny file finishes before the first poll.
   auto r = gg::validate(src, limits, [] { return true; });

@@ -31,6 +31,17 @@ TEST(OnnxCli, MaliciousModelsFail) {
     EXPECT_THAT(r.out, HasSubstr(std::string("\"ruleId\": \"") + rule + "\"")) << rule;
 }
 
+TEST(OnnxCli, RepeatedFindingsAreCappedAndCounted) {
+  auto r = run_command(scan("--format json " + fx("malicious/many_mismatches.onnx")));
+  size_t listed = 0;
+  for (size_t at = r.out.find("\"ruleId\": \"ONNX-TENSOR-SIZE-MISMATCH\""); at != std::string::npos;
+       at = r.out.find("\"ruleId\": \"ONNX-TENSOR-SIZE-MISMATCH\"", at + 1))
+    ++listed;
+  EXPECT_EQ(listed, 50u);
+  EXPECT_THAT(r.out, HasSubstr("\"message\": \"10 more ONNX-TENSOR-SIZE-MISMATCH findings of the same kind are not listed\""));
+  EXPECT_THAT(r.out, HasSubstr("\"ruleId\": \"ONNX-FINDINGS-CAPPED\""));
+}
+
 TEST(OnnxCli, SymlinkEscapeSeenThroughTheHost) {
   auto r = run_command(scan(fx("ext_symlink/model.onnx")));
   EXPECT_EQ(r.exit_code, 1);

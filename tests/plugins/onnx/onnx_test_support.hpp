@@ -48,7 +48,7 @@ inline std::string evidence(const sdk::Finding& f, const std::string& key) {
 // disk); otherwise as for an upload (NO_CONTEXT).
 inline OnnxRun run_onnx_bytes(const std::string& bytes, const std::filesystem::path* dir = nullptr) {
   OnnxRun run;
-  protowire::MemorySource src(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  sdk::MemorySource src(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   plugins::onnx::WalkContext ctx;
   ctx.emit = [&](const sdk::Finding& f) { run.findings.push_back(f); };
   if (dir != nullptr) ctx.stat_sibling = [dir](const std::string& rel) { return host::stat_sibling_in(*dir, rel); };

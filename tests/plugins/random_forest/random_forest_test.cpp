@@ -301,6 +301,70 @@ TEST(RandomForest, TreeArraysImportPredictsAndExportsAStandardGraph) {
   EXPECT_EQ(again.predict_proba(x).data, p.data);
 }
 
+// The same tree in scikit-learn's depth-first order (relaid out by the plugin) and in the
+// plugin's own layout (each split's children next to each other after it, which the importer
+// writes and the plugin copies as it is) predicts the same.
+TEST(RandomForest, TreeArraysInEitherOrderPredictTheSame) {
+  ArraysGraph depth_first;  // 0: x0 <= 0.5 ? 1 : 4;  1: x1 <= 0 ? 2 : 3;  leaves 2, 3, 4
+  depth_first.starts = {0, 5};
+  depth_first.left = {1, 2, -1, -1, -1};
+  depth_first.right = {4, 3, -1, -1, -1};
+  depth_first.feature = {0, 1, 0, 0, 0};
+  depth_first.threshold = {0.5f, 0.0f, 0, 0, 0};
+  depth_first.weights = {1, 0, 0, 1, 0.25f, 0.75f};
+  ArraysGraph paired;  // 0: children 1, 2;  1: children 3, 4;  leaves 2 (was 4), 3 (was 2), 4 (was 3)
+  paired.starts = {0, 5};
+  paired.left = {1, 3, -1, -1, -1};
+  paired.right = {2, 4, -1, -1, -1};
+  paired.feature = {0, 1, 0, 0, 0};
+  paired.threshold = {0.5f, 0.0f, 0, 0, 0};
+  paired.weights = {0.25f, 0.75f, 1, 0, 0, 1};
+  DenseMatrix x(3, 2, {0.25, -1, 0.25, 1, 0.75, 0});
+  ModelSession a(plugin("random_forest")), b(plugin("random_forest"));
+  ASSERT_TRUE(a.import_onnx(depth_first.bytes()));
+  ASSERT_TRUE(b.import_onnx(paired.bytes()));
+  const auto p = a.predict_proba(x);
+  EXPECT_EQ(p.data, b.predict_proba(x).data);
+  EXPECT_EQ(p(0, 0), 1.0);
+  EXPECT_EQ(p(1, 1), 1.0);
+  EXPECT_FLOAT_EQ(static_cast<float>(p(2, 1)), 0.75f);
+}
+
+// Arrays in the plugin's own layout skip the relayout; their structure is still checked.
+TEST(RandomForest, HostileTreeArraysInThePluginsLayoutAreInvalidArguments) {
+  std::vector<std::pair<std::string, ArraysGraph>> cases;
+  auto add = [&](const std::string& why, auto edit) {
+    ArraysGraph g;
+    edit(g);
+    cases.emplace_back(why, g);
+  };
+  add("two parents", [](ArraysGraph& g) {
+    g.starts = {0, 5};
+    g.left = {1, 3, 3, -1, -1};
+    g.right = {2, 4, 4, -1, -1};
+    g.feature = {0, 0, 0, 0, 0};
+    g.threshold = {0.5f, 0, 0, 0, 0};
+    g.weights = std::vector<float>(4, 0.5f);
+  });
+  add("out of order or range", [](ArraysGraph& g) {
+    g.left = {2, -1, -1};
+    g.right = {3, -1, -1};
+  });
+  add("fewer rows than there are leaves", [](ArraysGraph& g) { g.weights.resize(2); });
+  add("not finite", [](ArraysGraph& g) { g.weights[3] = std::numeric_limits<float>::infinity(); });
+  for (const auto& [why, g] : cases) {
+    SCOPED_TRACE(why);
+    ModelSession m(plugin("random_forest"));
+    try {
+      m.import_onnx(g.bytes());
+      ADD_FAILURE() << "imported";
+    } catch (const PluginError& e) {
+      EXPECT_EQ(e.status(), SECMLOPS_ERR_INVALID_ARGUMENT) << e.what();
+      EXPECT_THAT(e.what(), HasSubstr(why));
+    }
+  }
+}
+
 TEST(RandomForest, HostileTreeArraysAreInvalidArguments) {
   std::vector<std::pair<std::string, ArraysGraph>> cases;
   auto add = [&](const std::string& why, auto edit) {

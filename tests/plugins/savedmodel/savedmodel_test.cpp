@@ -29,7 +29,7 @@ std::string slurp(const std::string& path) {
 
 std::vector<sdk::Finding> walk_bytes(const std::string& bytes) {
   std::vector<sdk::Finding> out;
-  protowire::MemorySource src(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  sdk::MemorySource src(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   plugins::savedmodel::WalkContext ctx;
   ctx.emit = [&](const sdk::Finding& f) { out.push_back(f); };
   plugins::savedmodel::walk_saved_model(src, ctx);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "secmlops/models/eigen.hpp"
+#include "secmlops/models/linear_kernels.hpp"
 #include "secmlops/models/onnx_graph.hpp"
 
 #include <map>
@@ -29,6 +30,9 @@ struct LinearModel {
     z.rowwise() += intercept.transpose();
     return z;
   }
+  // Probabilities through `link` (out: n × 2 for a binary model, n × rows otherwise), by the
+  // kernel copy for this processor (secmlops/models/isa.hpp).
+  void predict_proba(kernels::LinearLink link, const ConstRowMap& x, RowMap out) const;
 };
 
 // What an imported graph says beyond the coefficients.

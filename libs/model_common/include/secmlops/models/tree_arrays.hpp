@@ -1,9 +1,13 @@
 // A forest of classification trees as flat arrays in one ONNX node: what the scikit-learn
 // importer hands the random_forest plugin. The standard TreeEnsembleClassifier spells every node
 // out in ten repeated attributes (varints and strings: about 130 ms to write and read back for
-// 200,000 nodes); this node holds scikit-learn's own tree layout as raw little-endian tensors,
-// which both sides copy or read in place. It lives in secmlops's own ONNX domain and is never
-// written to a file: the plugin exports a forest as TreeEnsembleClassifier.
+// 200,000 nodes); this node holds the trees as raw little-endian tensors, which both sides copy
+// or read in place. It lives in secmlops's own ONNX domain and is never written to a file: the
+// plugin exports a forest as TreeEnsembleClassifier.
+//
+// Any node order is accepted (a tree is relaid out when needed). The importer writes each tree in
+// the plugin's own order, which the plugin takes without relayout: every split's children next to
+// each other after it (right = left + 1 > the split's index).
 //
 // Node: domain kDomain, op_type kOpType, input X (float, N × features), outputs label and
 // probabilities like TreeEnsembleClassifier. Attributes (TENSOR with raw_data unless noted):

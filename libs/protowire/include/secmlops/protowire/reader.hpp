@@ -6,68 +6,21 @@
 // nesting depth is bounded, and strings are read only up to a caller-given cap.
 #pragma once
 
+#include <secmlops/sdk/source.hpp>
+
 #include <cstdint>
 #include <functional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace secmlops::protowire {
 
 // Malformed input: `offset` is the absolute byte offset where the problem was seen.
-class ParseError : public std::runtime_error {
- public:
-  ParseError(uint64_t offset, const std::string& what);
-  [[nodiscard]] uint64_t offset() const noexcept { return offset_; }
+using ParseError = sdk::ParseError;
 
- private:
-  uint64_t offset_;
-};
-
-// Random-access bytes (a file, an mmap, an in-memory buffer, host stream callbacks).
-class Source {
- public:
-  virtual ~Source() = default;
-  [[nodiscard]] virtual uint64_t size() const = 0;
-  // Copies up to len bytes at offset into buf; returns the count (short only at the end).
-  // Throws on I/O errors.
-  virtual size_t read_at(uint64_t offset, uint8_t* buf, size_t len) = 0;
-};
-
-// A source over bytes owned by someone else (tests, fuzzers, probes).
-class MemorySource final : public Source {
- public:
-  MemorySource(const uint8_t* data, size_t len) : data_(data), len_(len) {}
-  [[nodiscard]] uint64_t size() const override { return len_; }
-  size_t read_at(uint64_t offset, uint8_t* buf, size_t len) override;
-
- private:
-  const uint8_t* data_;
-  size_t len_;
-};
-
-// Caches a small window of a Source so that tags and varints are not one call per byte. Jumps
-// (skipping a payload) cost nothing: only the bytes actually looked at are fetched.
-class BufferedSource {
- public:
-  explicit BufferedSource(Source& source, size_t window = 8 * 1024);
-  [[nodiscard]] uint64_t size() const { return size_; }
-  // The byte at `offset`; throws ParseError when offset >= limit (limit <= size).
-  uint8_t byte_at(uint64_t offset, uint64_t limit);
-  // Copies [offset, offset+len) into out; the range must lie inside the source.
-  void copy(uint64_t offset, uint64_t len, std::string& out);
-  // Bytes fetched from the source so far (benchmarks check that payloads are not read).
-  [[nodiscard]] uint64_t bytes_fetched() const { return fetched_; }
-
- private:
-  void fill(uint64_t offset);
-  Source& source_;
-  uint64_t size_;
-  std::vector<uint8_t> buf_;
-  uint64_t buf_off_ = 0;
-  size_t buf_len_ = 0;
-  uint64_t fetched_ = 0;
-};
+// The window a walker reads tags and varints through: small enough that a tensor header costs
+// one window, and payloads between headers are never fetched.
+inline constexpr uint64_t kWindowBytes = 8 * 1024;
 
 enum class WireType : uint8_t { kVarint = 0, kFixed64 = 1, kLen = 2, kStartGroup = 3, kEndGroup = 4, kFixed32 = 5 };
 
@@ -93,7 +46,7 @@ struct Limits {
 // Iterates the fields of one message occupying [begin, end) of the source.
 class MessageReader {
  public:
-  MessageReader(BufferedSource& src, uint64_t begin, uint64_t end, uint32_t depth = 0,
+  MessageReader(sdk::WindowReader& src, uint64_t begin, uint64_t end, uint32_t depth = 0,
                 Limits limits = {});
 
   // Reads the next field; false at the end of the message. Groups are skipped (deprecated, and
@@ -110,13 +63,13 @@ class MessageReader {
   [[nodiscard]] uint64_t begin() const { return begin_; }
   [[nodiscard]] uint64_t end() const { return end_; }
   [[nodiscard]] uint32_t depth() const { return depth_; }
-  [[nodiscard]] BufferedSource& source() const { return src_; }
+  [[nodiscard]] sdk::WindowReader& source() const { return src_; }
 
  private:
   uint64_t read_varint(uint64_t& pos, uint64_t limit) const;
   void skip_group(uint32_t number, uint64_t& pos, uint64_t group_start) const;
 
-  BufferedSource& src_;
+  sdk::WindowReader& src_;
   uint64_t begin_;
   uint64_t pos_;
   uint64_t end_;
