@@ -6,6 +6,7 @@
 // Usage: bench_containers [DIR] [MEMBERS] [REPEATS]
 #include "secmlops/host/containers.hpp"
 #include "secmlops/host/scan_engine.hpp"
+#include "secmlops/v1/report.pb.h"
 
 #include <fcntl.h>
 #include <sys/resource.h>

@@ -2,9 +2,8 @@
 
 #include "secmlops/app/environment.hpp"
 #include "secmlops/app/operations.hpp"
+#include "secmlops/host/digest.hpp"
 #include "secmlops/host/scan_engine.hpp"
-
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <charconv>
@@ -15,8 +14,7 @@ namespace secmlops::app {
 
 uint32_t shard_of(std::string_view relative_path, uint32_t count) {
   if (count <= 1) return 0;
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(relative_path.data()), relative_path.size(), digest);
+  const auto digest = host::sha256(relative_path);
   uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v = (v << 8) | digest[i];
   return static_cast<uint32_t>(v % count);

@@ -1,6 +1,7 @@
 #include "secmlops/host/dataset_record.hpp"
 
-#include "secmlops/host/signing.hpp"
+#include "secmlops/host/digest.hpp"
+#include "secmlops/v1/dataset.pb.h"
 
 #include <arpa/inet.h>
 #include <nlohmann/json.hpp>

@@ -2,7 +2,9 @@
 
 #include "secmlops/host/stream.hpp"
 
-#include <openssl/evp.h>
+// Nettle rather than OpenSSL: the same SHA-NI speed, and a small library a command that reads a
+// CSV can load in a fraction of libcrypto's start-up cost (docs/benchmarks.md "Start-up").
+#include <nettle/sha2.h>
 
 #include <algorithm>
 #include <fstream>
@@ -14,38 +16,45 @@ namespace secmlops::host {
 
 namespace {
 
-using Ctx = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
-
-Ctx sha256_context() {
-  Ctx ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
-    throw std::runtime_error("SHA-256 is unavailable");
-  return ctx;
-}
-
-std::string hex_digest(EVP_MD_CTX* ctx) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx, md, &len);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
+class Sha256 {
+ public:
+  Sha256() { sha256_init(&ctx_); }
+  void update(const void* data, size_t n) { sha256_update(&ctx_, n, static_cast<const uint8_t*>(data)); }
+  std::array<uint8_t, 32> digest() {
+    std::array<uint8_t, 32> md;
+    sha256_digest(&ctx_, md.size(), md.data());
+    return md;
   }
-  return out;
-}
+  std::string hex() {
+    static const char* hex = "0123456789abcdef";
+    std::string out;
+    for (uint8_t c : digest()) {
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+    return out;
+  }
+
+ private:
+  sha256_ctx ctx_;
+};
 
 }  // namespace
 
+std::array<uint8_t, 32> sha256(std::string_view bytes) {
+  Sha256 h;
+  h.update(bytes.data(), bytes.size());
+  return h.digest();
+}
+
 std::string sha256_hex(std::string_view bytes) {
-  auto ctx = sha256_context();
-  EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size());
-  return hex_digest(ctx.get());
+  Sha256 h;
+  h.update(bytes.data(), bytes.size());
+  return h.hex();
 }
 
 std::string sha256_stream(const Stream& stream) {
-  auto ctx = sha256_context();
+  Sha256 h;
   const uint64_t size = stream.size();
   // Sized to the file and left uninitialised: a small file must not pay for clearing (and
   // faulting in) a megabyte it never uses.
@@ -56,23 +65,23 @@ std::string sha256_stream(const Stream& stream) {
     if (n == 0)
       throw std::runtime_error("the file shrank while it was read (" + std::to_string(off) + " of " +
                                std::to_string(size) + " bytes left)");
-    EVP_DigestUpdate(ctx.get(), buf.get(), n);
+    h.update(buf.get(), n);
     off += n;
   }
-  return hex_digest(ctx.get());
+  return h.hex();
 }
 
 std::string sha256_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path.string() + ": cannot open to compute its digest");
-  auto ctx = sha256_context();
+  Sha256 h;
   std::vector<char> buf(1 << 20);
   while (in) {
     in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    if (in.gcount() > 0) EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(in.gcount()));
+    if (in.gcount() > 0) h.update(buf.data(), static_cast<size_t>(in.gcount()));
   }
   if (in.bad()) throw std::runtime_error(path.string() + ": read error while computing its digest");
-  return hex_digest(ctx.get());
+  return h.hex();
 }
 
 }  // namespace secmlops::host

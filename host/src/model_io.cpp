@@ -2,6 +2,7 @@
 
 #include "secmlops/host/scan_engine.hpp"
 #include "sklearn/sklearn_import.hpp"
+#include "secmlops/v1/report.pb.h"
 
 #include "secmlops/protowire/reader.hpp"
 

@@ -1,4 +1,5 @@
 #include "secmlops/host/plugin_info.hpp"
+#include "secmlops/v1/report.pb.h"
 
 #include "secmlops/host/plugin_config.hpp"
 

@@ -1,5 +1,6 @@
 #include "secmlops/host/printable.hpp"
 
+#include "secmlops/host/proto_fwd.hpp"
 #include "secmlops/v1/report.pb.h"
 
 namespace secmlops::host {
@@ -103,3 +104,5 @@ void rename_path(v1::FileReport& r, const std::string& from, const std::string& 
 void make_utf8_safe(v1::FileReport& r) { for_each_text(r, [](std::string* s) { fix(s); }); }
 
 }  // namespace secmlops::host
+
+static_assert(secmlops::host::kSeverityMedium == secmlops::v1::MEDIUM, "proto_fwd.hpp's MEDIUM is report.proto's");

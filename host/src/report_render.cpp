@@ -1,6 +1,7 @@
 #include "secmlops/host/report_render.hpp"
 
 #include "secmlops/host/printable.hpp"
+#include "secmlops/v1/report.pb.h"
 
 #include <google/protobuf/util/json_util.h>
 

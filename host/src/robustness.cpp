@@ -1,4 +1,5 @@
 #include "secmlops/host/robustness.hpp"
+#include "secmlops/v1/report.pb.h"
 
 #include <algorithm>
 #include <chrono>

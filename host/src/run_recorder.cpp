@@ -6,6 +6,7 @@
 #include "secmlops/host/plugin_instance.hpp"
 #include "secmlops/host/printable.hpp"
 #include "secmlops/host/report_render.hpp"
+#include "secmlops/v1/report.pb.h"
 
 #include <spdlog/spdlog.h>
 

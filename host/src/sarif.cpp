@@ -3,6 +3,7 @@
 // partialFingerprints, and files that could not be scanned as tool execution notifications.
 #include "secmlops/host/report_render.hpp"
 #include "secmlops/host/report_html.hpp"
+#include "secmlops/v1/report.pb.h"
 
 #include <nlohmann/json.hpp>
 

@@ -3,6 +3,7 @@
 // limits turned into findings and partial statuses.
 #include "host/containers_fixtures.hpp"
 #include "secmlops/host/scan_engine.hpp"
+#include "secmlops/v1/report.pb.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

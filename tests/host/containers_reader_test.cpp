@@ -4,6 +4,7 @@
 #include "secmlops/host/containers.hpp"
 #include "secmlops/host/scan_engine.hpp"
 #include "support/temp_dir.hpp"
+#include "secmlops/v1/report.pb.h"
 
 #include <lz4frame.h>
 #include <zlib.h>

@@ -1,6 +1,7 @@
 // Dataset records: digest, schema, lineage and personal-data detection without copying values.
 #include "secmlops/host/dataset_record.hpp"
 #include "secmlops/host/signing.hpp"
+#include "secmlops/v1/dataset.pb.h"
 
 #include <gtest/gtest.h>
 

@@ -2,6 +2,8 @@
 
 #include "dashboard/html_text.hpp"
 #include "support/temp_dir.hpp"
+#include "secmlops/v1/pipeline.pb.h"
+#include "secmlops/v1/report.pb.h"
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/reflection.h>

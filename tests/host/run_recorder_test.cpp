@@ -1,5 +1,6 @@
 // RunRecorder: what a command did becomes reporter events, in order, with the documented names.
 #include "secmlops/host/run_recorder.hpp"
+#include "secmlops/v1/report.pb.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -4,6 +4,7 @@
 #include "secmlops/host/safe_open.hpp"
 #include "secmlops/host/scan_engine.hpp"
 #include "support/temp_dir.hpp"
+#include "secmlops/v1/report.pb.h"
 
 #include <fcntl.h>
 #include <sys/socket.h>

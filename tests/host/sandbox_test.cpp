@@ -4,6 +4,7 @@
 // process lives on.
 #include "secmlops/host/scan_engine.hpp"
 #include "support/temp_dir.hpp"
+#include "secmlops/v1/report.pb.h"
 
 #include <unistd.h>
 

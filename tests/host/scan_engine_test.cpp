@@ -2,6 +2,7 @@
 // and limits turned into statuses, and the legacy ABI plugin using host services.
 #include "secmlops/host/scan_engine.hpp"
 #include "support/temp_dir.hpp"
+#include "secmlops/v1/report.pb.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

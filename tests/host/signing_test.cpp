@@ -1,6 +1,7 @@
 // The byte-level pieces of the model signing format and the manifest hashing.
 #include "secmlops/host/signing.hpp"
 #include "secmlops/host/signing_ops.hpp"
+#include "secmlops/v1/signing.pb.h"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>

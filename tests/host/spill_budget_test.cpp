@@ -2,6 +2,7 @@
 // HOST-LIMIT-SPILL, and every spilled byte is released when the scan is over.
 #include "containers/spill_stream.hpp"
 #include "secmlops/host/scan_engine.hpp"
+#include "secmlops/v1/report.pb.h"
 #include "support/temp_dir.hpp"
 
 #include <zlib.h>

@@ -4,6 +4,7 @@
 #pragma once
 #include "secmlops/host/registry.hpp"
 #include "secmlops/host/robustness.hpp"
+#include "secmlops/v1/report.pb.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

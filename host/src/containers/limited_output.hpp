@@ -4,6 +4,7 @@
 
 #include "containers/spill_stream.hpp"
 #include "secmlops/host/containers.hpp"
+#include "secmlops/v1/report.pb.h"
 
 #include <fmt/format.h>
 #include <zlib.h>

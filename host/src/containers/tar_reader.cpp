@@ -3,6 +3,7 @@
 #include "containers/bytes.hpp"
 #include "containers/tar_header.hpp"
 #include "secmlops/host/containers.hpp"
+#include "secmlops/v1/report.pb.h"
 
 #include <fmt/format.h>
 

@@ -5,6 +5,7 @@
 // are windows on the file (zero-copy); tensor bytes are never read here.
 #include "containers/bytes.hpp"
 #include "secmlops/host/containers.hpp"
+#include "secmlops/v1/report.pb.h"
 
 #include <fmt/format.h>
 

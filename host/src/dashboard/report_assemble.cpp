@@ -1,5 +1,6 @@
 // Reading result JSON files into one PipelineReport for the dashboard.
 #include "secmlops/host/report_html.hpp"
+#include "secmlops/v1/pipeline.pb.h"
 
 #include <google/protobuf/util/json_util.h>
 #include <nlohmann/json.hpp>

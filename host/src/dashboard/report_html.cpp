@@ -5,6 +5,7 @@
 #include "dashboard/dashboard_style.hpp"
 #include "dashboard/html_text.hpp"
 #include "dashboard/svg_chart.hpp"
+#include "secmlops/v1/pipeline.pb.h"
 
 #include <fmt/format.h>
 

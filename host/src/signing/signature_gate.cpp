@@ -1,5 +1,6 @@
 #include "secmlops/host/scan_engine.hpp"
 #include "secmlops/host/signing_ops.hpp"
+#include "secmlops/v1/report.pb.h"
 
 namespace secmlops::host {
 

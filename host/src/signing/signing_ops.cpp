@@ -1,6 +1,8 @@
 #include "secmlops/host/signing_ops.hpp"
 
 #include "secmlops/host/signing.hpp"
+#include "secmlops/v1/report.pb.h"
+#include "secmlops/v1/signing.pb.h"
 
 #include <spdlog/spdlog.h>
 

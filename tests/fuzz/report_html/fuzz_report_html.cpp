@@ -2,6 +2,7 @@
 // page. The page is checked, not only survived: whatever the input, it holds no script element
 // and its SVG and section elements stay balanced (a string that closed one would break out).
 #include "secmlops/host/report_html.hpp"
+#include "secmlops/v1/pipeline.pb.h"
 
 #include <cstddef>
 #include <cstdint>

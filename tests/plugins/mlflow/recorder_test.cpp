@@ -5,6 +5,7 @@
 #include "fake_server.hpp"
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
+#include "secmlops/v1/report.pb.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

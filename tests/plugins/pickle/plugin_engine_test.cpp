@@ -3,6 +3,7 @@
 #include "secmlops/host/scan_engine.hpp"
 #include "support/temp_dir.hpp"
 #include "test_support.hpp"
+#include "secmlops/v1/report.pb.h"
 
 namespace {
 

@@ -7,8 +7,8 @@
 // Design notes: docs/containers.md.
 
 #include "secmlops/host/job.hpp"
+#include "secmlops/host/proto_fwd.hpp"
 #include "secmlops/host/stream.hpp"
-#include "secmlops/v1/report.pb.h"
 
 #include <cstdint>
 #include <functional>
@@ -39,7 +39,7 @@ struct Limits {
 
 // Something wrong or suspicious in a container's structure.
 struct Anomaly {
-  v1::Severity severity = v1::MEDIUM;
+  v1::Severity severity = kSeverityMedium;
   std::string rule_id;  // HOST-ZIP-..., HOST-TAR-..., HOST-COMPRESSED-..., HOST-LIMIT-...
   std::string message;
   std::optional<uint64_t> offset;  // in the container stream

@@ -4,7 +4,7 @@
 // lineage and the personal data it appears to hold (counts only: no cell value is copied).
 
 #include "secmlops/host/csv.hpp"
-#include "secmlops/v1/dataset.pb.h"
+#include "secmlops/host/proto_fwd.hpp"
 
 #include <filesystem>
 #include <map>

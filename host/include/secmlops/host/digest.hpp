@@ -1,5 +1,7 @@
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -8,6 +10,9 @@ namespace secmlops::host {
 
 // Hex SHA-256 of a file's content (datasets, reports). Throws std::runtime_error naming the path.
 std::string sha256_file(const std::filesystem::path& path);
+
+// SHA-256 of bytes in memory, raw (shard assignment reads its first bytes as a number).
+std::array<uint8_t, 32> sha256(std::string_view bytes);
 
 // Hex SHA-256 of bytes in memory (CSV text, exported models, signature payloads).
 std::string sha256_hex(std::string_view bytes);

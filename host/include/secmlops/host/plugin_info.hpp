@@ -1,7 +1,7 @@
 #pragma once
 
+#include "secmlops/host/proto_fwd.hpp"
 #include "secmlops/host/registry.hpp"
-#include "secmlops/v1/report.pb.h"
 
 namespace secmlops::host {
 

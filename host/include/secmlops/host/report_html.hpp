@@ -4,7 +4,7 @@
 // fetched) that shows a pipeline's verdict, data, models, robustness curves, findings and
 // timings. docs/dashboard.md describes the page.
 
-#include "secmlops/v1/pipeline.pb.h"
+#include "secmlops/host/proto_fwd.hpp"
 
 #include <filesystem>
 #include <string>

@@ -1,11 +1,13 @@
 #pragma once
 
-#include "secmlops/v1/report.pb.h"
-
-#include <google/protobuf/message.h>
+#include "secmlops/host/proto_fwd.hpp"
 
 #include <ostream>
 #include <string>
+
+namespace google::protobuf {
+class Message;
+}  // namespace google::protobuf
 
 namespace secmlops::host {
 

@@ -1,8 +1,8 @@
 #pragma once
 
 #include "secmlops/host/attack_runner.hpp"
+#include "secmlops/host/proto_fwd.hpp"
 #include "secmlops/host/registry.hpp"
-#include "secmlops/v1/report.pb.h"
 
 #include <functional>
 #include <optional>

@@ -1,8 +1,8 @@
 #pragma once
 
+#include "secmlops/host/proto_fwd.hpp"
 #include "secmlops/host/registry.hpp"
 #include "secmlops/host/reporter_session.hpp"
-#include "secmlops/v1/report.pb.h"
 
 #include <cstdint>
 #include <filesystem>

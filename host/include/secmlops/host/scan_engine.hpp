@@ -2,9 +2,9 @@
 
 #include "secmlops/host/containers.hpp"
 #include "secmlops/host/job.hpp"
+#include "secmlops/host/proto_fwd.hpp"
 #include "secmlops/host/registry.hpp"
 #include "secmlops/host/stream.hpp"
-#include "secmlops/v1/report.pb.h"
 
 #include <filesystem>
 #include <functional>

@@ -4,9 +4,8 @@
 // bad input (the result's status says unusable input). The CLI, the gRPC SigningService and
 // pipeline steps call these.
 
+#include "secmlops/host/proto_fwd.hpp"
 #include "secmlops/host/run_recorder.hpp"
-#include "secmlops/v1/report.pb.h"
-#include "secmlops/v1/signing.pb.h"
 
 #include <filesystem>
 #include <optional>
