@@ -5,6 +5,7 @@
 #include "secmlops/host/plugin_config.hpp"
 #include "secmlops/host/plugin_info.hpp"
 #include "secmlops/host/registry.hpp"
+#include "secmlops/v1/report.pb.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
