@@ -14,8 +14,7 @@ constexpr size_t descriptor_min_size(uint32_t minor) {
   return minor == 0   ? SECMLOPS_PLUGIN_DESCRIPTOR_SIZE_1_0
          : minor == 1 ? SECMLOPS_PLUGIN_DESCRIPTOR_SIZE_1_1
          : minor == 2 ? SECMLOPS_PLUGIN_DESCRIPTOR_SIZE_1_2
-         : minor == 3 ? SECMLOPS_PLUGIN_DESCRIPTOR_SIZE_1_3
-                      : sizeof(secmlops_plugin_descriptor);
+                      : SECMLOPS_PLUGIN_DESCRIPTOR_SIZE_1_3;  // 1.4 did not grow the descriptor
 }
 constexpr size_t option_min_size(uint32_t minor) {
   return minor <= 3 ? SECMLOPS_OPTION_SIZE_1_3 : sizeof(secmlops_option);

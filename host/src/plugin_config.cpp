@@ -63,7 +63,9 @@ void check_config(const Plugin& plugin, const KeyValues& config, const char* wha
   if (config.empty()) return;
   auto declared = plugin.options();
   if (!declared) return;
-  for (const auto& [key, value] : config) {
+  for (const auto& entry : config) {
+    const std::string& key = entry.first;
+    const std::string& value = entry.second;
     auto o = std::find_if(declared->begin(), declared->end(), [&](const OptionSpec& d) { return option_covers(d.name, key); });
     if (o == declared->end()) {
       // In the plugin's own order: the order its documentation lists them in.
@@ -103,6 +105,7 @@ std::string scanner_config_error(const std::vector<Plugin>& scanners, const KeyV
     }
     if (known || !all_declare) continue;
     std::vector<std::string> valid;
+    valid.reserve(declared.size());
     for (const auto& [scanner, o] : declared)
       valid.push_back(o.name + " (" + option_type_name(o.type) + ", " + scanner + ")");
     std::sort(valid.begin(), valid.end());

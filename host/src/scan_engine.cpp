@@ -350,7 +350,7 @@ v1::FileReport ScanEngine::scan_stream(std::shared_ptr<const Stream> stream,
   return scan_isolated(std::move(stream), display_name, std::nullopt);
 }
 
-v1::FileReport ScanEngine::scan_stream_in(std::shared_ptr<const Stream> stream,
+v1::FileReport ScanEngine::scan_stream_in(const std::shared_ptr<const Stream>& stream,
                                           const std::string& display_name,
                                           const std::optional<std::filesystem::path>& base_dir) const {
   v1::FileReport report;

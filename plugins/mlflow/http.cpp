@@ -6,10 +6,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <ctime>
+#include <iomanip>
+#include <locale>
 #include <mutex>
 #include <random>
+#include <sstream>
 
 namespace secmlops::plugins::mlflow {
 namespace {
@@ -50,21 +52,10 @@ std::optional<double> parse_retry_after(const std::string& v) {
   }
   // HTTP date, e.g. "Wed, 21 Oct 2015 07:28:00 GMT".
   std::tm tm{};
-  char month[4] = {};
-  int day = 0, year = 0, h = 0, m = 0, s = 0;
-  if (std::sscanf(v.c_str(), "%*3s, %d %3s %d %d:%d:%d GMT", &day, month, &year, &h, &m, &s) == 6) {
-    static const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    for (int i = 0; i < 12; ++i)
-      if (std::string(month) == months[i]) tm.tm_mon = i;
-    tm.tm_mday = day;
-    tm.tm_year = year - 1900;
-    tm.tm_hour = h;
-    tm.tm_min = m;
-    tm.tm_sec = s;
-    double delta = std::difftime(timegm(&tm), std::time(nullptr));
-    return std::max(0.0, delta);
-  }
+  std::istringstream in(v);
+  in.imbue(std::locale::classic());
+  in >> std::get_time(&tm, "%a, %d %b %Y %H:%M:%S GMT");
+  if (!in.fail()) return std::max(0.0, std::difftime(timegm(&tm), std::time(nullptr)));
   return std::nullopt;
 }
 

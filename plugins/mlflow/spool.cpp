@@ -154,6 +154,7 @@ std::vector<fs::path> list_spool(const fs::path& dir) {
       files.emplace_back(e.last_write_time(), e.path());
   std::sort(files.begin(), files.end());
   std::vector<fs::path> out;
+  out.reserve(files.size());
   for (auto& f : files) out.push_back(f.second);
   return out;
 }

@@ -186,11 +186,11 @@ BinarySolution solve_binary(const RowMatrix& x, const std::vector<int8_t>& y, do
     }
     if (i < 0) break;
     const double* Ki = cache.row(i);
-    const int yi = y[static_cast<size_t>(i)];
+    const int yi = y[static_cast<size_t>(i)];  // NOLINT(bugprone-signed-char-misuse): a label, -1 or +1
     double best = std::numeric_limits<double>::infinity();
     for (int t = 0; t < l; ++t) {
       const double g = G[static_cast<size_t>(t)];
-      const int yt = y[static_cast<size_t>(t)];
+      const int yt = y[static_cast<size_t>(t)];  // NOLINT(bugprone-signed-char-misuse): a label, -1 or +1
       const double Qit = yi * yt * Ki[t];
       if (yt == 1) {
         if (lower(t)) continue;
@@ -215,7 +215,7 @@ BinarySolution solve_binary(const RowMatrix& x, const std::vector<int8_t>& y, do
     if (gmax + gmax2 < tol || j < 0) break;
     Ki = cache.row(i);  // refresh position in the LRU before fetching j
     const double* Kj = cache.row(j);
-    const int yj = y[static_cast<size_t>(j)];
+    const int yj = y[static_cast<size_t>(j)];  // NOLINT(bugprone-signed-char-misuse): a label, -1 or +1
     const double Qij = yi * yj * Ki[j];
     double& ai = alpha[static_cast<size_t>(i)];
     double& aj = alpha[static_cast<size_t>(j)];

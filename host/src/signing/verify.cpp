@@ -250,7 +250,7 @@ VerifyOutcome verify_model(const VerifyOptions& options) {
         if (h.is_string() && !h.get<std::string>().empty() && h.get<std::string>() != hint)
           throw Failure("signature: made by another key (key hint " + h.get<std::string>() + ", given key " + hint + ")");
       }
-      key.reset(given_key.release());
+      key = std::move(given_key);
     } else {
       key = key_from_chain(material, roots, out.signer);
     }

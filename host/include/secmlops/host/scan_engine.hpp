@@ -98,7 +98,7 @@ class ScanEngine {
   bool selected(const std::filesystem::path& path, const std::filesystem::path& rel) const;
   // Opens a path for scanning without blocking (beneath options_.roots when set); -errno.
   int open_for_scan(const std::filesystem::path& path) const;
-  v1::FileReport scan_stream_in(std::shared_ptr<const Stream> stream, const std::string& display_name,
+  v1::FileReport scan_stream_in(const std::shared_ptr<const Stream>& stream, const std::string& display_name,
                                 const std::optional<std::filesystem::path>& base_dir) const;
   struct Walk;  // one file's expansion state (budget, depth, tallies)
   // Routes one stream to a scanner and expands it when it is a container; returns true when
