@@ -20,14 +20,16 @@ using namespace secmlops::host;
 namespace {
 
 // Two Gaussian classes in d dimensions whose means differ along every feature.
-void make_data(uint64_t n, uint64_t d, uint64_t seed, DenseMatrix& x, std::vector<int32_t>& y, double spread) {
+void make_data(uint64_t n, uint64_t d, uint64_t seed, DenseMatrix& x, std::vector<int32_t>& y,
+               double spread) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> g(0, 1);
   x = DenseMatrix(n, d);
   y.resize(n);
   for (uint64_t i = 0; i < n; ++i) {
     y[i] = static_cast<int32_t>(i % 2);
-    for (uint64_t c = 0; c < d; ++c) x(i, c) = (y[i] ? 0.5 : -0.5) / std::sqrt(double(d)) * 4 + spread * g(rng);
+    for (uint64_t c = 0; c < d; ++c)
+      x(i, c) = (y[i] ? 0.5 : -0.5) / std::sqrt(double(d)) * 4 + spread * g(rng);
   }
 }
 
@@ -44,7 +46,8 @@ double median_seconds(int repeat, const std::function<void()>& f) {
 
 void report(const char* name, uint64_t samples, double seconds, uint64_t queries) {
   std::printf("%-28s samples=%-6llu median=%.6fs  %.3g samples/s  queries/run=%llu\n", name,
-              (unsigned long long)samples, seconds, double(samples) / seconds, (unsigned long long)queries);
+              (unsigned long long)samples, seconds, double(samples) / seconds,
+              (unsigned long long)queries);
   std::fflush(stdout);
 }
 
@@ -95,9 +98,12 @@ int main(int argc, char** argv) {
     auto d = m.describe();
     double svs = 0;
     for (const auto& [k, v] : d.metrics)
-      if (k.find("support_vectors") != std::string::npos && k.find("per_class") == std::string::npos) svs = v.first;
+      if (k.find("support_vectors") != std::string::npos &&
+          k.find("per_class") == std::string::npos)
+        svs = v.first;
     uint64_t q = 0;
-    double t = median_seconds(std::max(3, repeat / 3), [&] { q = run_attack(*fgsm, m, test, ytest, inf).queries; });
+    double t = median_seconds(std::max(3, repeat / 3),
+                              [&] { q = run_attack(*fgsm, m, test, ytest, inf).queries; });
     std::printf("rbf_svm support vectors: %.0f\n", svs);
     report("fgsm/rbf_svm", test.rows, t, q);
   } else {
@@ -109,7 +115,9 @@ int main(int argc, char** argv) {
     DenseMatrix few(200, 20, std::vector<double>(test.data.begin(), test.data.begin() + 200 * 20));
     std::vector<int32_t> yfew(ytest.begin(), ytest.begin() + 200);
     uint64_t q = 0;
-    double t = median_seconds(3, [&] { q = run_attack(*hsj, m, few, yfew, {{"seed", "1"}}).queries; });
+    double t = median_seconds(3, [&] {
+      q = run_attack(*hsj, m, few, yfew, {{"seed", "1"}}).queries;
+    });
     report("hsj/random_forest(100x10)", few.rows, t, q);
   } else {
     std::printf("random_forest: model plugin not found, skipped\n");

@@ -7,9 +7,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <string>
 #include <utility>
@@ -56,14 +56,18 @@ int main(int argc, char** argv) {
   csv.set_path(argv[1]);
   size_t cells = 0;
   for (auto [name, provenance, rule] :
-       {std::tuple{"matrix + digest (predict, attack)", app::Provenance::digest, app::LabelRule::none_unless_named},
-        std::tuple{"matrix + full record (train)", app::Provenance::full, app::LabelRule::last_by_default}}) {
+       {std::tuple{"matrix + digest (predict, attack)", app::Provenance::digest,
+                   app::LabelRule::none_unless_named},
+        std::tuple{"matrix + full record (train)", app::Provenance::full,
+                   app::LabelRule::last_by_default}}) {
     auto [wall, cpu] = median_seconds(repeats, [&] {
       auto t = app::load_csv(env, csv, rule, {}, provenance);
       cells = t.x.rows * t.x.cols;
     });
-    std::printf("%-36s wall %7.2f ms %6.0f MB/s   cpu %7.2f ms %6.0f MB/s  (%.1f MB, %zu values, medians of %d)\n",
-                name, wall * 1e3, mb / wall, cpu * 1e3, mb / cpu, mb, cells, repeats);
+    std::printf(
+        "%-36s wall %7.2f ms %6.0f MB/s   cpu %7.2f ms %6.0f MB/s  (%.1f MB, %zu values, medians "
+        "of %d)\n",
+        name, wall * 1e3, mb / wall, cpu * 1e3, mb / cpu, mb, cells, repeats);
   }
   // The parts, on the bytes in memory: splitting into cells, reading the numbers, the digest.
   std::string text(static_cast<size_t>(mb * 1e6), '\0');
@@ -84,7 +88,10 @@ int main(int argc, char** argv) {
     for (char ch : text) x ^= static_cast<unsigned char>(ch);
     sink = x;
   });
-  std::printf("parts (cpu): split into cells %.2f ms, numbers %.2f ms, sha256 %.2f ms; reading the bytes once "
-              "%.2f ms (%.0f MB/s)\n", c1 * 1e3, c2 * 1e3, c3 * 1e3, c4 * 1e3, mb / c4);
+  std::printf(
+      "parts (cpu): split into cells %.2f ms, numbers %.2f ms, sha256 %.2f ms; reading the bytes "
+      "once "
+      "%.2f ms (%.0f MB/s)\n",
+      c1 * 1e3, c2 * 1e3, c3 * 1e3, c4 * 1e3, mb / c4);
   return 0;
 }

@@ -145,8 +145,8 @@ int main(int argc, char** argv) {
       if (!status.ok() || report.size() != payload.size()) ++failures;
       if (n == 0) {  // what the server did with the file, to show the pickle scanner ran
         for (const auto& st : report.streams())
-          first_report += st.scanner() + " (" + st.format() + ", " +
-                          v1::FileStatus_Name(st.status()) + ") ";
+          first_report +=
+              st.scanner() + " (" + st.format() + ", " + v1::FileStatus_Name(st.status()) + ") ";
         first_report += std::to_string(report.findings_size()) + " findings";
       }
       const uint64_t done = n + 1;
@@ -203,12 +203,13 @@ int main(int argc, char** argv) {
       if (std::abs(dev) > std::abs(worst)) worst = dev;
       std::printf("%s %.1f", i % 20 == 0 ? "\n " : "", mib(bytes));
     }
-    std::printf("\nserver RSS: baseline %.1f MiB after start-up + %llu requests; over requests "
-                "%llu..%llu min %.1f max %.1f MiB, max deviation %+.1f%% (target within 10%%); "
-                "up to %zu threads\n",
-                mib(base), static_cast<unsigned long long>(settle),
-                static_cast<unsigned long long>(settle + 1),
-                static_cast<unsigned long long>(requests), mib(lo), mib(hi), worst, max_threads);
+    std::printf(
+        "\nserver RSS: baseline %.1f MiB after start-up + %llu requests; over requests "
+        "%llu..%llu min %.1f max %.1f MiB, max deviation %+.1f%% (target within 10%%); "
+        "up to %zu threads\n",
+        mib(base), static_cast<unsigned long long>(settle),
+        static_cast<unsigned long long>(settle + 1), static_cast<unsigned long long>(requests),
+        mib(lo), mib(hi), worst, max_threads);
   }
   return failures.load() == 0 ? 0 : 1;
 }

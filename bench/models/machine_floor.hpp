@@ -68,13 +68,15 @@ inline double read_once_seconds(const double* x, int64_t n, int repeats) {
 // multiply-add chains, no memory traffic); the best of a few tries, each about 20 ms.
 inline double peak_gflops(models::Isa isa, int threads) {
   using namespace models::kernels;
-  auto f = models::pick(isa, &isa_portable::peak_flops, &isa_avx2::peak_flops, &isa_avx512::peak_flops);
+  auto f =
+      models::pick(isa, &isa_portable::peak_flops, &isa_avx2::peak_flops, &isa_avx512::peak_flops);
   double best = 0;
   for (int attempt = 0; attempt < 5; ++attempt) {
     std::vector<double> sinks(static_cast<size_t>(threads));
     std::vector<int64_t> flops(static_cast<size_t>(threads));
     const auto a = std::chrono::steady_clock::now();
-    models::parallel_for(static_cast<size_t>(threads), threads, [&](size_t t) { flops[t] = f(2'000'000, &sinks[t]); });
+    models::parallel_for(static_cast<size_t>(threads), threads,
+                         [&](size_t t) { flops[t] = f(2'000'000, &sinks[t]); });
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
     int64_t total = 0;
     for (int64_t v : flops) total += v;

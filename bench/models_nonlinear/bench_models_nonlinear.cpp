@@ -32,12 +32,16 @@ struct Data {
 Data load(const std::string& dir, const std::string& name) {
   Data d;
   std::ifstream shape(dir + "/" + name + ".shape");
-  if (!(shape >> d.rows >> d.cols)) throw std::runtime_error("cannot read " + dir + "/" + name + ".shape");
+  if (!(shape >> d.rows >> d.cols))
+    throw std::runtime_error("cannot read " + dir + "/" + name + ".shape");
   d.x.resize(d.rows * d.cols);
   d.y.resize(d.rows);
-  std::ifstream xs(dir + "/" + name + ".x", std::ios::binary), ys(dir + "/" + name + ".y", std::ios::binary);
-  xs.read(reinterpret_cast<char*>(d.x.data()), static_cast<std::streamsize>(d.x.size() * sizeof(double)));
-  ys.read(reinterpret_cast<char*>(d.y.data()), static_cast<std::streamsize>(d.y.size() * sizeof(int32_t)));
+  std::ifstream xs(dir + "/" + name + ".x", std::ios::binary),
+      ys(dir + "/" + name + ".y", std::ios::binary);
+  xs.read(reinterpret_cast<char*>(d.x.data()),
+          static_cast<std::streamsize>(d.x.size() * sizeof(double)));
+  ys.read(reinterpret_cast<char*>(d.y.data()),
+          static_cast<std::streamsize>(d.y.size() * sizeof(int32_t)));
   if (!xs || !ys) throw std::runtime_error("truncated data files for " + name);
   return d;
 }
@@ -72,10 +76,13 @@ int main(int argc, char** argv) {
     const Data all = load(dir, "all");
     const auto isas = secmlops::bench::runnable_isas();
     // The floors, measured in this run: the input read once and each variant's peak FLOP/s.
-    put("read_once", secmlops::bench::read_once_seconds(all.x.data(), static_cast<int64_t>(all.x.size()), 25));
+    put("read_once",
+        secmlops::bench::read_once_seconds(all.x.data(), static_cast<int64_t>(all.x.size()), 25));
     for (auto isa : isas) {
-      put(("peak_gflops_1t_" + std::string(models::isa_name(isa))).c_str(), secmlops::bench::peak_gflops(isa, 1));
-      put(("peak_gflops_2t_" + std::string(models::isa_name(isa))).c_str(), secmlops::bench::peak_gflops(isa, 2));
+      put(("peak_gflops_1t_" + std::string(models::isa_name(isa))).c_str(),
+          secmlops::bench::peak_gflops(isa, 1));
+      put(("peak_gflops_2t_" + std::string(models::isa_name(isa))).c_str(),
+          secmlops::bench::peak_gflops(isa, 2));
     }
     if (do_rf) {
       secmlops::sdk::Config none;
@@ -86,13 +93,16 @@ int main(int argc, char** argv) {
       rf::Forest forest;
       put("rf_fit", seconds([&] { forest.fit(all.x.data(), all.rows, all.cols, all.y, p); }));
       std::vector<double> proba(all.rows * forest.n_classes());
-      put("rf_predict_proba", seconds([&] { forest.predict_proba(all.x.data(), all.rows, all.cols, proba.data()); }));
+      put("rf_predict_proba",
+          seconds([&] { forest.predict_proba(all.x.data(), all.rows, all.cols, proba.data()); }));
       put("rf_nodes", static_cast<double>(forest.stats().nodes));
       // Node steps of the walk: every row goes depth steps down every tree.
-      put("rf_steps", static_cast<double>(all.rows) * static_cast<double>(forest.stats().total_depth));
+      put("rf_steps",
+          static_cast<double>(all.rows) * static_cast<double>(forest.stats().total_depth));
       // The walk is portable in every build (docs/benchmarks.md): timed again as a median.
-      put("rf_predict_proba_median", secmlops::bench::median_of(
-          9, [&] { forest.predict_proba(all.x.data(), all.rows, all.cols, proba.data()); }));
+      put("rf_predict_proba_median", secmlops::bench::median_of(9, [&] {
+            forest.predict_proba(all.x.data(), all.rows, all.cols, proba.data());
+          }));
     }
     if (do_svm) {
       const Data train = load(dir, "svm_train");
@@ -100,12 +110,15 @@ int main(int argc, char** argv) {
       secmlops::sdk::Config none;
       svm::SvmParams p = svm::parse_params(none);
       svm::SvmModel model;
-      put("svm_fit", seconds([&] { model.fit(train.x.data(), train.rows, train.cols, train.y, p); }));
+      put("svm_fit",
+          seconds([&] { model.fit(train.x.data(), train.rows, train.cols, train.y, p); }));
       put("svm_support_vectors", static_cast<double>(model.support_vectors().rows()));
       std::vector<double> proba(all.rows * model.n_classes());
-      put("svm_predict_proba", seconds([&] { model.predict_proba(all.x.data(), all.rows, proba.data()); }));
+      put("svm_predict_proba",
+          seconds([&] { model.predict_proba(all.x.data(), all.rows, proba.data()); }));
       std::vector<double> g(grad.rows * grad.cols);
-      put("svm_gradient", seconds([&] { model.loss_gradient(grad.x.data(), grad.rows, grad.y.data(), g.data()); }));
+      put("svm_gradient",
+          seconds([&] { model.loss_gradient(grad.x.data(), grad.rows, grad.y.data(), g.data()); }));
       const auto predict_times = secmlops::bench::median_per_isa(
           isas, 5, [&] { model.predict_proba(all.x.data(), all.rows, proba.data()); });
       const auto gradient_times = secmlops::bench::median_per_isa(
@@ -116,8 +129,8 @@ int main(int argc, char** argv) {
         put(("svm_gradient_" + name).c_str(), gradient_times[i]);
       }
     }
-    std::printf("%s, \"dispatched\": \"%s\", \"load\": \"%s\"}\n", out.c_str(), models::isa_name(models::active_isa()),
-                secmlops::bench::load_average().c_str());
+    std::printf("%s, \"dispatched\": \"%s\", \"load\": \"%s\"}\n", out.c_str(),
+                models::isa_name(models::active_isa()), secmlops::bench::load_average().c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_models_nonlinear: %s\n", e.what());
     return 1;

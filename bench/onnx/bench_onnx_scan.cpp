@@ -25,7 +25,9 @@ class StreamSource final : public secmlops::sdk::ReadSource {
   uint64_t size() const override { return s_.size(); }
 
  private:
-  size_t read_into(uint64_t offset, uint8_t* buf, size_t len) override { return s_.read_at(offset, buf, len); }
+  size_t read_into(uint64_t offset, uint8_t* buf, size_t len) override {
+    return s_.read_at(offset, buf, len);
+  }
   const secmlops::host::Stream& s_;
 };
 
@@ -35,8 +37,10 @@ int main(int argc, char** argv) {
   int runs = 7;
   std::vector<std::string> files;
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) runs = std::max(1, std::atoi(argv[++i]));
-    else files.emplace_back(argv[i]);
+    if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
+      runs = std::max(1, std::atoi(argv[++i]));
+    else
+      files.emplace_back(argv[i]);
   }
   if (files.empty()) {
     std::fprintf(stderr, "usage: bench_onnx_scan [--runs N] model.onnx...\n");
@@ -59,19 +63,24 @@ int main(int argc, char** argv) {
         ++findings;
         worst = std::max<int>(worst, f.severity);
       };
-      ctx.stat_sibling = [&](const std::string& rel) { return secmlops::host::stat_sibling_in(dir, rel); };
+      ctx.stat_sibling = [&](const std::string& rel) {
+        return secmlops::host::stat_sibling_in(dir, rel);
+      };
       stats = secmlops::plugins::onnx::walk_model(src, ctx);
       times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
     std::sort(times.begin(), times.end());
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
-    std::printf("%s: size %.2f GiB, median %.3f ms (min %.3f, max %.3f, %d runs), tensors %llu, bytes read %llu, "
-                "findings %zu (max severity %d), peak RSS %.1f MiB\n",
-                file.c_str(), static_cast<double>(std::filesystem::file_size(file)) / (1 << 30),
-                times[times.size() / 2] * 1e3, times.front() * 1e3, times.back() * 1e3, runs,
-                static_cast<unsigned long long>(stats.tensors), static_cast<unsigned long long>(stats.bytes_fetched),
-                findings, worst, static_cast<double>(ru.ru_maxrss) / 1024.0);
+    std::printf(
+        "%s: size %.2f GiB, median %.3f ms (min %.3f, max %.3f, %d runs), tensors %llu, bytes read "
+        "%llu, "
+        "findings %zu (max severity %d), peak RSS %.1f MiB\n",
+        file.c_str(), static_cast<double>(std::filesystem::file_size(file)) / (1 << 30),
+        times[times.size() / 2] * 1e3, times.front() * 1e3, times.back() * 1e3, runs,
+        static_cast<unsigned long long>(stats.tensors),
+        static_cast<unsigned long long>(stats.bytes_fetched), findings, worst,
+        static_cast<double>(ru.ru_maxrss) / 1024.0);
   }
   return 0;
 }

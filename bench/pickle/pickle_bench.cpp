@@ -32,13 +32,19 @@ namespace {
 struct Mapped {
   explicit Mapped(const char* path) {
     int fd = ::open(path, O_RDONLY);
-    if (fd < 0) { std::perror(path); std::exit(2); }
-    struct stat st{};
+    if (fd < 0) {
+      std::perror(path);
+      std::exit(2);
+    }
+    struct stat st {};
     ::fstat(fd, &st);
     size = static_cast<uint64_t>(st.st_size);
     if (size > 0) {
       data = static_cast<const uint8_t*>(::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0));
-      if (data == MAP_FAILED) { std::perror("mmap"); std::exit(2); }
+      if (data == MAP_FAILED) {
+        std::perror("mmap");
+        std::exit(2);
+      }
     }
     ::close(fd);
   }
@@ -54,8 +60,11 @@ struct Mapped {
 class FileInput final : public Input {
  public:
   explicit FileInput(const char* path) : fd_(::open(path, O_RDONLY)) {
-    if (fd_ < 0) { std::perror(path); std::exit(2); }
-    struct stat st{};
+    if (fd_ < 0) {
+      std::perror(path);
+      std::exit(2);
+    }
+    struct stat st {};
     ::fstat(fd_, &st);
     size_ = static_cast<uint64_t>(st.st_size);
   }
@@ -66,7 +75,8 @@ class FileInput final : public Input {
     buffer_.resize(std::max<size_t>(len, 1));
     uint64_t done = 0;
     while (done < len) {
-      ssize_t n = ::pread(fd_, buffer_.data() + done, len - done, static_cast<off_t>(offset + done));
+      ssize_t n =
+          ::pread(fd_, buffer_.data() + done, len - done, static_cast<off_t>(offset + done));
       if (n <= 0) return nullptr;
       done += static_cast<uint64_t>(n);
     }
@@ -86,7 +96,9 @@ struct CountSink final : Sink {
       std::printf("%-8s %-28s @%llu %s [%s]%s%s\n", severity_name(f.severity), f.rule_id.c_str(),
                   static_cast<unsigned long long>(f.offset), f.message.c_str(), f.detail.c_str(),
                   f.evidence.empty() || f.evidence[0].first != "global" ? "" : " global=",
-                  f.evidence.empty() || f.evidence[0].first != "global" ? "" : f.evidence[0].second.c_str());
+                  f.evidence.empty() || f.evidence[0].first != "global"
+                      ? ""
+                      : f.evidence[0].second.c_str());
   }
   bool print = false;
   uint64_t count = 0;
@@ -110,14 +122,14 @@ bool scan_file(const Mapped& m, const char* forced_format, CountSink& sink, cons
 }
 
 double cpu_seconds() {
-  struct rusage ru{};
+  struct rusage ru {};
   ::getrusage(RUSAGE_SELF, &ru);
   return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 double peak_rss_mb() {
-  struct rusage ru{};
+  struct rusage ru {};
   ::getrusage(RUSAGE_SELF, &ru);
   return static_cast<double>(ru.ru_maxrss) / 1024.0;
 }
@@ -133,12 +145,33 @@ const std::array<OpShape, 256>& op_shapes() {
     auto fixed = [&](int op, uint8_t n) { s[op].fixed = n; };
     auto prefix = [&](int op, uint8_t n) { s[op].prefix = n; };
     auto lines = [&](int op, uint8_t n) { s[op].lines = n; };
-    fixed(0x80, 1); fixed(0x95, 8); fixed('K', 1); fixed('M', 2); fixed('J', 4); fixed('G', 8);
-    fixed('q', 1); fixed('r', 4); fixed('h', 1); fixed('j', 4); fixed(0x82, 1); fixed(0x83, 2); fixed(0x84, 4);
-    prefix(0x8a, 1); prefix(0x8b, 4); prefix('T', 4); prefix('U', 1); prefix('X', 4); prefix(0x8c, 1);
-    prefix(0x8d, 8); prefix('B', 4); prefix('C', 1); prefix(0x8e, 8); prefix(0x96, 8);
+    fixed(0x80, 1);
+    fixed(0x95, 8);
+    fixed('K', 1);
+    fixed('M', 2);
+    fixed('J', 4);
+    fixed('G', 8);
+    fixed('q', 1);
+    fixed('r', 4);
+    fixed('h', 1);
+    fixed('j', 4);
+    fixed(0x82, 1);
+    fixed(0x83, 2);
+    fixed(0x84, 4);
+    prefix(0x8a, 1);
+    prefix(0x8b, 4);
+    prefix('T', 4);
+    prefix('U', 1);
+    prefix('X', 4);
+    prefix(0x8c, 1);
+    prefix(0x8d, 8);
+    prefix('B', 4);
+    prefix('C', 1);
+    prefix(0x8e, 8);
+    prefix(0x96, 8);
     for (int op : {'I', 'L', 'F', 'S', 'V', 'P', 'p', 'g'}) lines(op, 1);
-    lines('c', 2); lines('i', 2);
+    lines('c', 2);
+    lines('i', 2);
     return s;
   }();
   return t;
@@ -187,10 +220,11 @@ int main(int argc, char** argv) {
     std::sort(times.begin(), times.end());
     std::sort(cpu.begin(), cpu.end());
     double med = times[times.size() / 2], cmed = std::max(cpu[cpu.size() / 2], 1e-6);
-    std::printf("floor (bare opcode walk, mapped, page cache warm): %llu opcodes, wall %.4f s (%.1f MB/s), "
-                "cpu %.4f s (%.1f MB/s)\n",
-                static_cast<unsigned long long>(ops), med, static_cast<double>(m.size) / 1e6 / med, cmed,
-                static_cast<double>(m.size) / 1e6 / cmed);
+    std::printf(
+        "floor (bare opcode walk, mapped, page cache warm): %llu opcodes, wall %.4f s (%.1f MB/s), "
+        "cpu %.4f s (%.1f MB/s)\n",
+        static_cast<unsigned long long>(ops), med, static_cast<double>(m.size) / 1e6 / med, cmed,
+        static_cast<double>(m.size) / 1e6 / cmed);
     return ops == 0 ? 3 : 0;
   }
   if (argc >= 3 && std::string(argv[1]) == "scan") {
@@ -206,8 +240,8 @@ int main(int argc, char** argv) {
   if (argc >= 4 && std::string(argv[1]) == "bench") {
     int repeat = std::max(1, std::atoi(argv[2]));
     Policy policy;
-    std::printf("%-28s %12s %10s %10s %10s %10s %9s\n", "file", "bytes", "wall_s", "wall_MB/s", "cpu_s",
-                "cpu_MB/s", "findings");
+    std::printf("%-28s %12s %10s %10s %10s %10s %9s\n", "file", "bytes", "wall_s", "wall_MB/s",
+                "cpu_s", "cpu_MB/s", "findings");
     const bool use_mmap = std::getenv("PICKLE_BENCH_MMAP") != nullptr;
     for (int f = 3; f < argc; ++f) {
       std::vector<double> times, cpu;
@@ -226,7 +260,8 @@ int main(int argc, char** argv) {
           size = in.size();
           scan_input(in, nullptr, sink, policy);
         }
-        times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        times.push_back(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         cpu.push_back(cpu_seconds() - c0);
         findings = sink.count;
       }
@@ -234,13 +269,15 @@ int main(int argc, char** argv) {
       std::sort(cpu.begin(), cpu.end());
       double med = times[times.size() / 2], cmed = std::max(cpu[cpu.size() / 2], 1e-6);
       const char* base = std::strrchr(argv[f], '/') ? std::strrchr(argv[f], '/') + 1 : argv[f];
-      std::printf("%-28s %12llu %10.4f %10.1f %10.4f %10.1f %9llu\n", base, static_cast<unsigned long long>(size), med,
-                  static_cast<double>(size) / 1e6 / med, cmed, static_cast<double>(size) / 1e6 / cmed,
+      std::printf("%-28s %12llu %10.4f %10.1f %10.4f %10.1f %9llu\n", base,
+                  static_cast<unsigned long long>(size), med, static_cast<double>(size) / 1e6 / med,
+                  cmed, static_cast<double>(size) / 1e6 / cmed,
                   static_cast<unsigned long long>(findings));
     }
     std::printf("peak RSS: %.1f MB\n", peak_rss_mb());
     return 0;
   }
-  std::fprintf(stderr, "usage: %s scan FILE [FORMAT] | bench REPEAT FILE... | floor REPEAT FILE\n", argv[0]);
+  std::fprintf(stderr, "usage: %s scan FILE [FORMAT] | bench REPEAT FILE... | floor REPEAT FILE\n",
+               argv[0]);
   return 2;
 }

@@ -40,16 +40,19 @@ int main(int argc, char** argv) {
   auto dir = std::filesystem::temp_directory_path() / "secmlops-pipeline-bench";
   std::filesystem::create_directories(dir);
   auto file = dir / "small.pkl";
-  std::ofstream(file, std::ios::binary) << std::string("\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00K\x01K\x02\x86\x94.", 18);
+  std::ofstream(file, std::ios::binary)
+      << std::string("\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00K\x01K\x02\x86\x94.", 18);
 
   v1::ScanRequest scan;
   scan.add_paths(file.string());
   v1::PipelineRequest pipe;
-  pipe.set_spec("name: bench\nsteps:\n  - id: scan\n    scan: {paths: [\"" + file.string() + "\"]}\n");
+  pipe.set_spec("name: bench\nsteps:\n  - id: scan\n    scan: {paths: [\"" + file.string() +
+                "\"]}\n");
   pipe.set_output_dir((dir / "out").string());
 
   std::vector<double> direct, piped;
-  for (int i = 0; i < 10; ++i) (void)app::scan(env, scan), (void)app::run_pipeline(env, pipe);  // warm-up
+  for (int i = 0; i < 10; ++i)
+    (void)app::scan(env, scan), (void)app::run_pipeline(env, pipe);  // warm-up
   for (int i = 0; i < repeats; ++i) {
     direct.push_back(time_once([&] { (void)app::scan(env, scan); }));
     piped.push_back(time_once([&] { (void)app::run_pipeline(env, pipe); }));

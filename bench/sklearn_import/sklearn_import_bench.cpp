@@ -40,7 +40,8 @@ Times time_ms(int repeats, F&& f) {
     double c0 = cpu_ms();
     f();
     c.push_back(cpu_ms() - c0);
-    t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                    .count());
   }
   std::sort(t.begin(), t.end());
   std::sort(c.begin(), c.end());
@@ -70,8 +71,9 @@ int main(int argc, char** argv) {
       secmlops::host::ModelSession session(*target);
       if (!session.import_onnx(c.onnx)) std::abort();
     });
-    std::printf("  import: rebuild + mapping + plugin      median %8.2f ms  min %8.2f ms  CPU %8.2f ms\n", imported.median,
-                imported.min, imported.cpu);
+    std::printf(
+        "  import: rebuild + mapping + plugin      median %8.2f ms  min %8.2f ms  CPU %8.2f ms\n",
+        imported.median, imported.min, imported.cpu);
     return 0;
   }
   const Times vm = time_ms(repeats, [&] {
@@ -103,15 +105,20 @@ int main(int argc, char** argv) {
     if (!m.session) std::abort();
   });
   std::printf("%s: %zu bytes, ONNX %zu bytes\n", file.c_str(), bytes.size(), nodes);
-  std::printf("  rebuild only (in memory)                median %8.2f ms  min %8.2f ms  CPU %8.2f ms\n", vm.median,
-              vm.min, vm.cpu);
-  std::printf("  rebuild + ONNX mapping (in memory)      median %8.2f ms  min %8.2f ms  CPU %8.2f ms\n", rebuild.median,
-              rebuild.min, rebuild.cpu);
-  std::printf("  the plugin's import of the mapped ONNX   median %8.2f ms  min %8.2f ms  CPU %8.2f ms\n", plugin.median,
-              plugin.min, plugin.cpu);
-  std::printf("  import: rebuild + mapping + plugin      median %8.2f ms  min %8.2f ms  CPU %8.2f ms\n", imported.median,
-              imported.min, imported.cpu);
-  std::printf("  load_model_file (scan, import, plugin)  median %8.2f ms  min %8.2f ms  CPU %8.2f ms\n", load.median,
-              load.min, load.cpu);
+  std::printf(
+      "  rebuild only (in memory)                median %8.2f ms  min %8.2f ms  CPU %8.2f ms\n",
+      vm.median, vm.min, vm.cpu);
+  std::printf(
+      "  rebuild + ONNX mapping (in memory)      median %8.2f ms  min %8.2f ms  CPU %8.2f ms\n",
+      rebuild.median, rebuild.min, rebuild.cpu);
+  std::printf(
+      "  the plugin's import of the mapped ONNX   median %8.2f ms  min %8.2f ms  CPU %8.2f ms\n",
+      plugin.median, plugin.min, plugin.cpu);
+  std::printf(
+      "  import: rebuild + mapping + plugin      median %8.2f ms  min %8.2f ms  CPU %8.2f ms\n",
+      imported.median, imported.min, imported.cpu);
+  std::printf(
+      "  load_model_file (scan, import, plugin)  median %8.2f ms  min %8.2f ms  CPU %8.2f ms\n",
+      load.median, load.min, load.cpu);
   return 0;
 }

@@ -47,16 +47,19 @@ v1::AttackResult attack(const Environment& env, const v1::AttackRequest& req) {
   const auto t0 = std::chrono::steady_clock::now();
   auto plugin = find_plugin(env.registry, SECMLOPS_KIND_ATTACK, req.attack());
   if (!req.out().empty() && !env.files.may_write())
-    fail(AppError::Code::invalid_argument, "this door does not write files: leave `out` empty and set return_examples");
+    fail(AppError::Code::invalid_argument,
+         "this door does not write files: leave `out` empty and set return_examples");
   for (double e : req.eps())
     if (!std::isfinite(e) || e < 0)
-      fail(AppError::Code::invalid_argument, "eps must be finite and non-negative, got " + format_number(e));
+      fail(AppError::Code::invalid_argument,
+           "eps must be finite and non-negative, got " + format_number(e));
   auto m = use_model(env, req.model_id(), req.model_path());
   const std::string model_name = !req.model_name().empty() ? req.model_name() : m.name;
   if ((plugin.capability_bits() & SECMLOPS_CAP_NEEDS_GRADIENT) && !m.session->has_gradient())
-    fail(AppError::Code::failed_precondition, "attack " + plugin.name() + " needs loss gradients, which model " +
-                                                  model_name + " (" + m.session->plugin().name() +
-                                                  ") does not provide: use a black-box attack (hsj, transfer)");
+    fail(AppError::Code::failed_precondition,
+         "attack " + plugin.name() + " needs loss gradients, which model " + model_name + " (" +
+             m.session->plugin().name() +
+             ") does not provide: use a black-box attack (hsj, transfer)");
   const std::vector<int32_t> labels(req.labels().begin(), req.labels().end());
   auto data = model_input(env, m, req.has_features() ? &req.features() : nullptr, labels,
                           req.has_csv() ? &req.csv() : nullptr);
@@ -68,12 +71,14 @@ v1::AttackResult attack(const Environment& env, const v1::AttackRequest& req) {
   host::AttackRequest a;
   a.attack = &plugin;
   a.x = data.x;
-  if (!data.labels.empty() && req.labels_from() != "predicted") a.y_true = encode_labels(data, m.classes);
+  if (!data.labels.empty() && req.labels_from() != "predicted")
+    a.y_true = encode_labels(data, m.classes);
   const uint32_t n_classes = m.session->info().n_classes;
   if (req.targets_size() != 0) {
     if (req.targets_size() != 1 && static_cast<uint64_t>(req.targets_size()) != data.x.rows)
-      fail(AppError::Code::invalid_argument, "got " + std::to_string(req.targets_size()) + " targets for " +
-                                                 std::to_string(data.x.rows) + " rows");
+      fail(AppError::Code::invalid_argument, "got " + std::to_string(req.targets_size()) +
+                                                 " targets for " + std::to_string(data.x.rows) +
+                                                 " rows");
     for (int32_t t : req.targets())
       if (t < 0 || static_cast<uint32_t>(t) >= n_classes)
         fail(AppError::Code::invalid_argument,
@@ -85,11 +90,14 @@ v1::AttackResult attack(const Environment& env, const v1::AttackRequest& req) {
   }
   a.params = to_key_values(req.params());
   for (const auto& [k, v] : a.params)
-    if (k == "eps") fail(AppError::Code::invalid_argument, "give eps as the request's eps list, not as a parameter");
+    if (k == "eps")
+      fail(AppError::Code::invalid_argument,
+           "give eps as the request's eps list, not as a parameter");
   a.eps.assign(req.eps().begin(), req.eps().end());
   std::optional<host::Plugin> fgsm;
   if (req.empirical_robustness())
-    if ((fgsm = env.registry.find(SECMLOPS_KIND_ATTACK, "fgsm"))) a.fgsm_for_empirical_robustness = &*fgsm;
+    if ((fgsm = env.registry.find(SECMLOPS_KIND_ATTACK, "fgsm")))
+      a.fgsm_for_empirical_robustness = &*fgsm;
   a.cancel = env.cancel;
 
   v1::AttackResult result;
@@ -126,7 +134,8 @@ v1::AttackResult attack(const Environment& env, const v1::AttackRequest& req) {
   uint64_t queries = 0;
   for (const auto& p : report.curve()) queries += p.model_queries();
   report.set_queries(queries);
-  report.set_duration_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  report.set_duration_seconds(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 
   const auto& last = report.curve(report.curve_size() - 1);
   result.set_clean_accuracy(report.clean_accuracy());
@@ -147,7 +156,8 @@ v1::AttackResult attack(const Environment& env, const v1::AttackRequest& req) {
       e->mutable_values()->Assign(x_adv.data.begin(), x_adv.data.end());
       result.mutable_adversarial_labels()->Assign(adv.begin(), adv.end());
     }
-    if (!req.out().empty()) write_examples(env.files.resolve(req.out()).string(), data, x_adv, adv, m.classes);
+    if (!req.out().empty())
+      write_examples(env.files.resolve(req.out()).string(), data, x_adv, adv, m.classes);
   }
   *result.mutable_report() = report;
 

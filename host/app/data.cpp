@@ -88,7 +88,8 @@ Table load_csv(const Environment& env, const v1::CsvData& csv, LabelRule rule,
   std::string text;
   std::string source;
   if (!csv.path().empty()) {
-    if (!csv.text().empty()) fail(AppError::Code::invalid_argument, "give csv.path or csv.text, not both");
+    if (!csv.text().empty())
+      fail(AppError::Code::invalid_argument, "give csv.path or csv.text, not both");
     auto path = env.files.resolve(csv.path());
     text = read_file(path, limits.max_bytes);
     source = csv.path();
@@ -118,21 +119,25 @@ Table load_csv(const Environment& env, const v1::CsvData& csv, LabelRule rule,
     label = label_index(t.csv, csv.label_column());
   else if (rule == LabelRule::last_by_default && t.csv.fields > 0)
     label = t.csv.fields - 1;
-  auto name_of = [&](size_t c) { return t.csv.has_header ? t.csv.header[c] : "column " + std::to_string(c); };
+  auto name_of = [&](size_t c) {
+    return t.csv.has_header ? t.csv.header[c] : "column " + std::to_string(c);
+  };
 
   std::vector<size_t> cols;
   if (!feature_names.empty() && t.csv.has_header) {
     for (const auto& f : feature_names) {
       size_t c = t.csv.column(f);
       if (label && c == *label)
-        throw host::DataError(source + ": column '" + f + "' is both a model input and the label column");
+        throw host::DataError(source + ": column '" + f +
+                              "' is both a model input and the label column");
       cols.push_back(c);
     }
   } else {
     for (size_t c = 0; c < t.csv.fields; ++c)
       if (!label || c != *label) cols.push_back(c);
     if (!feature_names.empty() && cols.size() != feature_names.size())
-      throw host::DataError(source + ": " + std::to_string(cols.size()) + " feature columns, the model expects " +
+      throw host::DataError(source + ": " + std::to_string(cols.size()) +
+                            " feature columns, the model expects " +
                             std::to_string(feature_names.size()));
   }
   if (cols.empty()) throw host::DataError(source + ": no feature columns");
@@ -181,36 +186,42 @@ void describe(Table& t) {
 Table load_matrix(const Environment& env, const v1::Matrix& m, const std::vector<int32_t>& labels,
                   const char* what) {
   if (m.rows() == 0 || m.cols() == 0)
-    fail(AppError::Code::invalid_argument, std::string(what) + " is empty (rows and cols must be > 0)");
+    fail(AppError::Code::invalid_argument,
+         std::string(what) + " is empty (rows and cols must be > 0)");
   if (m.cols() > 0 && m.rows() > UINT64_MAX / m.cols())
     fail(AppError::Code::invalid_argument, std::string(what) + ": rows × cols overflows");
   const uint64_t n = m.rows() * m.cols();
   if (static_cast<uint64_t>(m.values_size()) != n)
-    fail(AppError::Code::invalid_argument, std::string(what) + " has " + std::to_string(m.values_size()) +
-                                               " values, shape " + std::to_string(m.rows()) + "x" +
-                                               std::to_string(m.cols()) + " needs " + std::to_string(n));
+    fail(AppError::Code::invalid_argument,
+         std::string(what) + " has " + std::to_string(m.values_size()) + " values, shape " +
+             std::to_string(m.rows()) + "x" + std::to_string(m.cols()) + " needs " +
+             std::to_string(n));
   if (env.max_matrix_values && n > env.max_matrix_values)
     fail(AppError::Code::resource_exhausted, std::string(what) + " has " + std::to_string(n) +
-                                                 " values; the limit is " + std::to_string(env.max_matrix_values));
+                                                 " values; the limit is " +
+                                                 std::to_string(env.max_matrix_values));
   Table t;
-  t.x = host::DenseMatrix(m.rows(), m.cols(), std::vector<double>(m.values().begin(), m.values().end()));
+  t.x = host::DenseMatrix(m.rows(), m.cols(),
+                          std::vector<double>(m.values().begin(), m.values().end()));
   require_finite(t.x, what);
   for (uint64_t c = 0; c < m.cols(); ++c) t.features.push_back("f" + std::to_string(c));
   if (!labels.empty()) {
     if (labels.size() != m.rows())
-      fail(AppError::Code::invalid_argument, "got " + std::to_string(labels.size()) + " labels for " +
-                                                 std::to_string(m.rows()) + " rows: one per row, or none");
+      fail(AppError::Code::invalid_argument, "got " + std::to_string(labels.size()) +
+                                                 " labels for " + std::to_string(m.rows()) +
+                                                 " rows: one per row, or none");
     for (size_t i = 0; i < labels.size(); ++i) {
       if (labels[i] < 0 || labels[i] > host::CsvTable::kMaxClassIndex)
-        fail(AppError::Code::invalid_argument, "label " + std::to_string(labels[i]) + " of row " +
-                                                   std::to_string(i) + " is not a class number 0.." +
-                                                   std::to_string(host::CsvTable::kMaxClassIndex));
+        fail(AppError::Code::invalid_argument,
+             "label " + std::to_string(labels[i]) + " of row " + std::to_string(i) +
+                 " is not a class number 0.." + std::to_string(host::CsvTable::kMaxClassIndex));
       t.labels.push_back(std::to_string(labels[i]));
       t.label_numbers.push_back(labels[i]);
     }
   }
   // The digest of a matrix is over its little-endian doubles, row-major.
-  std::string bytes(reinterpret_cast<const char*>(t.x.data.data()), t.x.data.size() * sizeof(double));
+  std::string bytes(reinterpret_cast<const char*>(t.x.data.data()),
+                    t.x.data.size() * sizeof(double));
   t.record.set_sha256(host::sha256_hex(bytes));
   t.record.set_name(what);
   t.record.mutable_lineage()->set_source("grpc:matrix");
@@ -218,15 +229,17 @@ Table load_matrix(const Environment& env, const v1::Matrix& m, const std::vector
   return t;
 }
 
-Table load_request_data(const Environment& env, const v1::Matrix* features, const std::vector<int32_t>& labels,
-                        const v1::CsvData* csv, LabelRule rule, const std::vector<std::string>& feature_names,
-                        Provenance provenance) {
+Table load_request_data(const Environment& env, const v1::Matrix* features,
+                        const std::vector<int32_t>& labels, const v1::CsvData* csv, LabelRule rule,
+                        const std::vector<std::string>& feature_names, Provenance provenance) {
   const bool has_csv = csv && (!csv->text().empty() || !csv->path().empty());
-  const bool has_matrix = (features && (features->rows() || features->cols() || features->values_size())) ||
-                          !labels.empty();
+  const bool has_matrix =
+      (features && (features->rows() || features->cols() || features->values_size())) ||
+      !labels.empty();
   if (has_csv == has_matrix)
-    fail(AppError::Code::invalid_argument, has_csv ? "give either features (+ labels) or csv, not both"
-                                                   : "no data given: set features (+ labels) or csv");
+    fail(AppError::Code::invalid_argument, has_csv
+                                               ? "give either features (+ labels) or csv, not both"
+                                               : "no data given: set features (+ labels) or csv");
   if (has_csv) {
     auto t = load_csv(env, *csv, rule, feature_names, provenance);
     require_finite(t.x, "data");
@@ -241,9 +254,9 @@ std::vector<int32_t> encode_labels(const Table& t, const std::vector<std::string
   if (!t.label_numbers.empty()) {
     for (size_t i = 0; i < t.label_numbers.size(); ++i)
       if (static_cast<size_t>(t.label_numbers[i]) >= classes.size())
-        fail(AppError::Code::invalid_argument, "label " + std::to_string(t.label_numbers[i]) + " of row " +
-                                                   std::to_string(i) + " is outside 0.." +
-                                                   std::to_string(classes.size() - 1));
+        fail(AppError::Code::invalid_argument,
+             "label " + std::to_string(t.label_numbers[i]) + " of row " + std::to_string(i) +
+                 " is outside 0.." + std::to_string(classes.size() - 1));
     return t.label_numbers;
   }
   host::LabelEncoder enc(classes);

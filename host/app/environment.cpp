@@ -13,7 +13,8 @@ std::filesystem::path LocalFiles::resolve(const std::string& requested) const {
 
 void Environment::throw_if_cancelled(const std::string& what) const {
   if (!cancelled()) return;
-  if (cancel->deadline_passed()) fail(AppError::Code::deadline_exceeded, what + ": deadline passed");
+  if (cancel->deadline_passed())
+    fail(AppError::Code::deadline_exceeded, what + ": deadline passed");
   fail(AppError::Code::cancelled, what + " cancelled");
 }
 

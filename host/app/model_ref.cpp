@@ -3,15 +3,17 @@
 
 namespace secmlops::app {
 
-host::Plugin find_plugin(const host::Registry& registry, secmlops_kind kind, const std::string& name) {
+host::Plugin find_plugin(const host::Registry& registry, secmlops_kind kind,
+                         const std::string& name) {
   if (name.empty())
-    fail(AppError::Code::invalid_argument, std::string("no ") + host::kind_name(kind) + " plugin name given");
+    fail(AppError::Code::invalid_argument,
+         std::string("no ") + host::kind_name(kind) + " plugin name given");
   if (auto p = registry.find(kind, name)) return *p;
   std::string known;
   for (const auto& p : registry.by_kind(kind)) known += (known.empty() ? "" : ", ") + p.name();
-  fail(AppError::Code::not_found, std::string("no ") + host::kind_name(kind) + " plugin named '" +
-                                      name.substr(0, 200) + "'; loaded: " + (known.empty() ? "none" : known) +
-                                      " (`secmlops plugins` lists them)");
+  fail(AppError::Code::not_found,
+       std::string("no ") + host::kind_name(kind) + " plugin named '" + name.substr(0, 200) +
+           "'; loaded: " + (known.empty() ? "none" : known) + " (`secmlops plugins` lists them)");
 }
 
 v1::ModelSummary summarise_model(const host::ModelSession& session, const std::string& name) {
@@ -25,19 +27,24 @@ v1::ModelSummary summarise_model(const host::ModelSession& session, const std::s
   double params = -1;
   for (const auto& [key, value] : session.describe().metrics)
     if (key == "parameters") params = value.first;
-  uint64_t count = params >= 0 ? static_cast<uint64_t>(params) : info.n_features * static_cast<uint64_t>(info.n_classes);
+  uint64_t count = params >= 0 ? static_cast<uint64_t>(params)
+                               : info.n_features * static_cast<uint64_t>(info.n_classes);
   s.set_memory_bytes(4096 + 8 * count);
   return s;
 }
 
-ModelUse use_model(const Environment& env, const std::string& model_id, const std::string& model_path) {
+ModelUse use_model(const Environment& env, const std::string& model_id,
+                   const std::string& model_path) {
   if (!model_id.empty() && !model_path.empty())
     fail(AppError::Code::invalid_argument, "give model_id or model_path, not both");
   if (!model_id.empty()) {
-    if (!env.models) fail(AppError::Code::invalid_argument, "model ids exist only on the server: give a model file");
+    if (!env.models)
+      fail(AppError::Code::invalid_argument,
+           "model ids exist only on the server: give a model file");
     return env.models->use(model_id);
   }
-  if (model_path.empty()) fail(AppError::Code::invalid_argument, "no model given: set model_id or model_path");
+  if (model_path.empty())
+    fail(AppError::Code::invalid_argument, "no model given: set model_id or model_path");
   auto path = env.files.resolve(model_path);
   struct Owned {
     host::LoadedModel model;

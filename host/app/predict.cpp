@@ -10,8 +10,9 @@ namespace {
 void check_width(const Table& t, const ModelUse& m) {
   auto info = m.session->info();
   if (t.x.cols != info.n_features)
-    fail(AppError::Code::invalid_argument, "the data has " + std::to_string(t.x.cols) + " feature columns, model " +
-                                               m.name + " expects " + std::to_string(info.n_features));
+    fail(AppError::Code::invalid_argument, "the data has " + std::to_string(t.x.cols) +
+                                               " feature columns, model " + m.name + " expects " +
+                                               std::to_string(info.n_features));
 }
 
 }  // namespace
@@ -39,9 +40,11 @@ v1::PredictResponse predict(const Environment& env, const v1::PredictRequest& re
   r.mutable_labels()->Assign(labels.begin(), labels.end());
   for (const auto& c : m.classes) r.add_classes(c);
   for (int32_t l : labels)
-    r.add_predicted(static_cast<size_t>(l) < m.classes.size() ? m.classes[static_cast<size_t>(l)] : std::to_string(l));
+    r.add_predicted(static_cast<size_t>(l) < m.classes.size() ? m.classes[static_cast<size_t>(l)]
+                                                              : std::to_string(l));
   if (!data.labels.empty())
-    *r.mutable_metrics() = to_proto(host::classification_metrics(proba, encode_labels(data, m.classes)));
+    *r.mutable_metrics() =
+        to_proto(host::classification_metrics(proba, encode_labels(data, m.classes)));
   return r;
 }
 
@@ -63,19 +66,23 @@ v1::DescribeResponse describe(const Environment& env, const v1::ModelRef& req) {
     return it == m.metadata.end() ? nullptr : &it->second;
   };
   std::optional<host::ClassificationMetrics> train;
-  if (const auto *acc = meta(host::kMetaTrainAccuracy), *loss = meta(host::kMetaTrainLogLoss); acc && loss) {
+  if (const auto* acc = meta(host::kMetaTrainAccuracy), *loss = meta(host::kMetaTrainLogLoss);
+      acc && loss) {
     host::ClassificationMetrics t;
     t.accuracy = std::strtod(acc->c_str(), nullptr);
     t.log_loss = std::strtod(loss->c_str(), nullptr);
-    if (const auto* rows = meta(host::kMetaTrainRows)) t.rows = std::strtoull(rows->c_str(), nullptr, 10);
+    if (const auto* rows = meta(host::kMetaTrainRows))
+      t.rows = std::strtoull(rows->c_str(), nullptr, 10);
     train = t;
     *r.mutable_train() = to_proto(t);
   }
   if (req.has_data() && (!req.data().text().empty() || !req.data().path().empty())) {
     if (req.data().label_column().empty())
-      fail(AppError::Code::invalid_argument, "held-out data needs its label column to measure accuracy");
+      fail(AppError::Code::invalid_argument,
+           "held-out data needs its label column to measure accuracy");
     auto data = model_input(env, m, nullptr, {}, &req.data());
-    auto held = host::classification_metrics(m.session->predict_proba(data.x), encode_labels(data, m.classes));
+    auto held = host::classification_metrics(m.session->predict_proba(data.x),
+                                             encode_labels(data, m.classes));
     *r.mutable_held_out() = to_proto(held);
     if (train) *r.mutable_overfitting() = to_proto(host::overfitting_report(*train, held));
   }

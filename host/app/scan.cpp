@@ -18,7 +18,8 @@ host::ScanOptions scan_options(const Environment& env, const v1::ScanOptions& o)
   host::ScanOptions out;
   for (const auto& kv : o.scanner_config()) out.scanner_config.emplace_back(kv.key(), kv.value());
   if (!(o.seconds_per_file() >= 0) || !std::isfinite(o.seconds_per_file()))
-    fail(AppError::Code::invalid_argument, "options.seconds_per_file must be a non-negative number");
+    fail(AppError::Code::invalid_argument,
+         "options.seconds_per_file must be a non-negative number");
   double seconds = o.seconds_per_file() > 0 ? o.seconds_per_file() : env.default_seconds_per_file;
   // A door's cap wins over the request (0 = no cap; a request cannot lift a cap with 0).
   if (env.max_seconds_per_file > 0 && (seconds == 0 || seconds > env.max_seconds_per_file))
@@ -79,9 +80,11 @@ std::string scan_verdict(const v1::ScanReport& report, v1::Severity threshold) {
 
 v1::ScanReport scan(const Environment& env, const v1::ScanRequest& req,
                     const std::function<void(const v1::FileReport&)>& on_file) {
-  if (req.paths().empty()) fail(AppError::Code::invalid_argument, "no paths given: set ScanRequest.paths");
+  if (req.paths().empty())
+    fail(AppError::Code::invalid_argument, "no paths given: set ScanRequest.paths");
   if (static_cast<size_t>(req.paths_size()) > kMaxPathsPerScan)
-    fail(AppError::Code::invalid_argument, "at most " + std::to_string(kMaxPathsPerScan) + " paths per request");
+    fail(AppError::Code::invalid_argument,
+         "at most " + std::to_string(kMaxPathsPerScan) + " paths per request");
   const v1::Severity threshold =
       req.options().fail_on() == v1::SEVERITY_UNSPECIFIED ? v1::HIGH : req.options().fail_on();
   auto options = scan_options(env, req.options());
@@ -95,7 +98,8 @@ v1::ScanReport scan(const Environment& env, const v1::ScanRequest& req,
   for (const auto& p : req.paths()) paths.push_back(env.files.resolve(p));
   std::string run_name = "scan " + std::filesystem::path(req.paths(0)).filename().string();
   if (req.shard().count() > 0)
-    run_name += " shard " + std::to_string(req.shard().index()) + "/" + std::to_string(req.shard().count());
+    run_name +=
+        " shard " + std::to_string(req.shard().index()) + "/" + std::to_string(req.shard().count());
   RunScope run(env, req.mlflow(), "scan", run_name);
 
   host::ScanEngine engine(env.registry, options);
@@ -104,16 +108,19 @@ v1::ScanReport scan(const Environment& env, const v1::ScanRequest& req,
   // roots) must not show where its roots lie.
   std::vector<std::string> shown(req.paths().begin(), req.paths().end());
   uint64_t done = 0;
-  auto report = engine.scan_paths(paths, [&](const v1::FileReport& f) {
-    ++done;
-    v1::ProgressEvent ev;
-    ev.set_kind("scan");
-    ev.set_phase("progress");
-    ev.set_item(f.path());
-    ev.set_done(done);
-    env.report(ev);
-    if (on_file) on_file(f);
-  }, shown);
+  auto report = engine.scan_paths(
+      paths,
+      [&](const v1::FileReport& f) {
+        ++done;
+        v1::ProgressEvent ev;
+        ev.set_kind("scan");
+        ev.set_phase("progress");
+        ev.set_item(f.path());
+        ev.set_done(done);
+        env.report(ev);
+        if (on_file) on_file(f);
+      },
+      shown);
   env.throw_if_cancelled("scan");
   report.set_tool_version(SECMLOPS_VERSION);
   report.set_fail_on(threshold);
@@ -124,8 +131,8 @@ v1::ScanReport scan(const Environment& env, const v1::ScanRequest& req,
   return report;
 }
 
-v1::FileReport scan_stream(const Environment& env, std::shared_ptr<const host::Stream> stream, const std::string& name,
-                           const v1::ScanOptions& options) {
+v1::FileReport scan_stream(const Environment& env, std::shared_ptr<const host::Stream> stream,
+                           const std::string& name, const v1::ScanOptions& options) {
   host::ScanEngine engine(env.registry, scan_options(env, options));
   check_config(engine);
   auto report = engine.scan_stream(std::move(stream), name);

@@ -32,7 +32,9 @@ v1::Shard parse_shard(const std::string& text, const std::string& what) {
   const char* e = b + text.size();
   auto r1 = std::from_chars(b, b + slash, k);
   auto r2 = std::from_chars(b + slash + 1, e, n);
-  if (r1.ec != std::errc{} || r1.ptr != b + slash || r2.ec != std::errc{} || r2.ptr != e || slash == 0) return bad();
+  if (r1.ec != std::errc{} || r1.ptr != b + slash || r2.ec != std::errc{} || r2.ptr != e ||
+      slash == 0)
+    return bad();
   v1::Shard s;
   s.set_index(k);
   s.set_count(n);
@@ -43,12 +45,13 @@ v1::Shard parse_shard(const std::string& text, const std::string& what) {
 void check_shard(const v1::Shard& shard) {
   if (shard.count() == 0 && shard.index() == 0) return;
   if (shard.count() == 0 || shard.index() >= shard.count() || shard.count() > kMaxShards)
-    fail(AppError::Code::invalid_argument, "shard " + std::to_string(shard.index()) + "/" +
-                                               std::to_string(shard.count()) + ": needs 0 <= index < count <= " +
-                                               std::to_string(kMaxShards));
+    fail(AppError::Code::invalid_argument,
+         "shard " + std::to_string(shard.index()) + "/" + std::to_string(shard.count()) +
+             ": needs 0 <= index < count <= " + std::to_string(kMaxShards));
 }
 
-v1::ScanReport merge_scan_reports(const std::vector<v1::ScanReport>& reports, const MergeOptions& options) {
+v1::ScanReport merge_scan_reports(const std::vector<v1::ScanReport>& reports,
+                                  const MergeOptions& options) {
   if (reports.empty()) fail(AppError::Code::invalid_argument, "no reports to merge");
   const uint32_t count = reports.front().shard().count();
   const v1::Severity threshold = reports.front().fail_on();
@@ -57,14 +60,17 @@ v1::ScanReport merge_scan_reports(const std::vector<v1::ScanReport>& reports, co
     const auto& r = reports[i];
     const std::string which = "report " + std::to_string(i + 1);
     if (r.shard().count() != count)
-      fail(AppError::Code::invalid_argument, which + " is shard " + std::to_string(r.shard().index()) + "/" +
-                                                 std::to_string(r.shard().count()) + ", the first of " +
-                                                 std::to_string(count) + " shards");
+      fail(AppError::Code::invalid_argument,
+           which + " is shard " + std::to_string(r.shard().index()) + "/" +
+               std::to_string(r.shard().count()) + ", the first of " + std::to_string(count) +
+               " shards");
     if (r.fail_on() != threshold)
-      fail(AppError::Code::invalid_argument, which + " was judged against " + v1::Severity_Name(r.fail_on()) +
-                                                 ", the first against " + v1::Severity_Name(threshold));
+      fail(AppError::Code::invalid_argument,
+           which + " was judged against " + v1::Severity_Name(r.fail_on()) +
+               ", the first against " + v1::Severity_Name(threshold));
     if (count > 0 && !seen.insert(r.shard().index()).second)
-      fail(AppError::Code::invalid_argument, which + ": shard " + std::to_string(r.shard().index()) + " given twice");
+      fail(AppError::Code::invalid_argument,
+           which + ": shard " + std::to_string(r.shard().index()) + " given twice");
   }
 
   v1::ScanReport out;
@@ -80,18 +86,21 @@ v1::ScanReport merge_scan_reports(const std::vector<v1::ScanReport>& reports, co
     for (const auto& f : r.files()) {
       auto [it, fresh] = owner.emplace(f.path(), i);
       if (!fresh)
-        fail(AppError::Code::invalid_argument, f.path() + ": in report " + std::to_string(it->second + 1) +
-                                                   " and report " + std::to_string(i + 1) + " (overlapping shards)");
+        fail(AppError::Code::invalid_argument, f.path() + ": in report " +
+                                                   std::to_string(it->second + 1) + " and report " +
+                                                   std::to_string(i + 1) + " (overlapping shards)");
       files.push_back(&f);
     }
     for (const auto& s : r.scanners()) scanners.emplace(std::make_pair(s.name(), s.version()), s);
     // RFC 3339 UTC times of one format order as strings.
-    if (started.empty() || (!r.started_at().empty() && r.started_at() < started)) started = r.started_at();
+    if (started.empty() || (!r.started_at().empty() && r.started_at() < started))
+      started = r.started_at();
     longest = std::max(longest, r.duration_seconds());
     if (r.tool_version() != out.tool_version() && !r.tool_version().empty())
       out.set_tool_version(out.tool_version() + "," + r.tool_version());
   }
-  std::sort(files.begin(), files.end(), [](const auto* a, const auto* b) { return a->path() < b->path(); });
+  std::sort(files.begin(), files.end(),
+            [](const auto* a, const auto* b) { return a->path() < b->path(); });
   for (const auto* f : files) *out.add_files() = *f;
   for (const auto& [key, info] : scanners) *out.add_scanners() = info;
   out.set_started_at(started);
@@ -106,10 +115,12 @@ v1::ScanReport merge_scan_reports(const std::vector<v1::ScanReport>& reports, co
       if (!seen.count(k)) s->add_missing(k);
     if (s->missing_size() > 0 && !options.allow_missing) {
       std::string list;
-      for (int j = 0; j < s->missing_size() && j < 20; ++j) list += (j ? "," : "") + std::to_string(s->missing(j));
+      for (int j = 0; j < s->missing_size() && j < 20; ++j)
+        list += (j ? "," : "") + std::to_string(s->missing(j));
       if (s->missing_size() > 20) list += ",…";
-      fail(AppError::Code::invalid_argument, std::to_string(s->missing_size()) + " of " + std::to_string(count) +
-                                                 " shards missing (" + list + ")");
+      fail(AppError::Code::invalid_argument, std::to_string(s->missing_size()) + " of " +
+                                                 std::to_string(count) + " shards missing (" +
+                                                 list + ")");
     }
   }
   host::summarise(out);

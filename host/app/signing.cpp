@@ -1,6 +1,6 @@
+#include "secmlops/host/signing.hpp"
 #include "secmlops/app/operations.hpp"
 #include "secmlops/app/run_scope.hpp"
-#include "secmlops/host/signing.hpp"
 #include "secmlops/host/signing_ops.hpp"
 
 #include <spdlog/spdlog.h>
@@ -12,7 +12,9 @@ std::string run_name(const char* operation, const std::string& model_path) {
   return std::string(operation) + " " + host::signing::model_name(model_path);
 }
 
-const char* run_status(v1::SigningStatus s) { return s == v1::SIGNING_UNUSABLE_INPUT ? "FAILED" : "FINISHED"; }
+const char* run_status(v1::SigningStatus s) {
+  return s == v1::SIGNING_UNUSABLE_INPUT ? "FAILED" : "FINISHED";
+}
 
 // The signature is made (or checked) by now: a recording that fails is reported, and the
 // operation's result still stands.
@@ -40,7 +42,8 @@ v1::VerifyResult verify(const Environment& env, const v1::VerifyRequest& request
   RunScope run(env, request.mlflow(), "verify", run_name("verify", request.model_path()));
   std::string bundle;
   auto result = host::verify(request, run ? &bundle : nullptr);
-  if (run) record(env, run, result.status(), [&] { host::record_verification(*run, result, bundle); });
+  if (run)
+    record(env, run, result.status(), [&] { host::record_verification(*run, result, bundle); });
   return result;
 }
 

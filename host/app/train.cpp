@@ -10,15 +10,16 @@
 
 #include <algorithm>
 #include <chrono>
-#include <future>
 #include <fstream>
+#include <future>
 
 namespace secmlops::app {
 namespace {
 
 void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
   out.close();
   if (!out) fail(AppError::Code::failed_precondition, path + ": cannot write the model");
 }
@@ -29,16 +30,18 @@ v1::TrainResponse train(const Environment& env, const v1::TrainRequest& req, Tra
   const auto t0 = std::chrono::steady_clock::now();
   auto plugin = find_plugin(env.registry, SECMLOPS_KIND_MODEL, req.plugin());
   if (!req.out().empty() && !env.files.may_write())
-    fail(AppError::Code::invalid_argument, "this door keeps trained models itself: leave `out` empty");
+    fail(AppError::Code::invalid_argument,
+         "this door keeps trained models itself: leave `out` empty");
   const double test_size = req.has_test_size() ? req.test_size() : 0.25;
   if (!(test_size >= 0 && test_size <= 0.99))
-    fail(AppError::Code::invalid_argument, "test_size must be in [0, 0.99], got " + format_number(test_size));
+    fail(AppError::Code::invalid_argument,
+         "test_size must be in [0, 0.99], got " + format_number(test_size));
   auto params = to_key_values(req.params());
 
   const std::vector<int32_t> labels(req.labels().begin(), req.labels().end());
   auto data = load_request_data(env, req.has_features() ? &req.features() : nullptr, labels,
-                                req.has_csv() ? &req.csv() : nullptr, LabelRule::last_by_default, {},
-                                Provenance::digest);
+                                req.has_csv() ? &req.csv() : nullptr, LabelRule::last_by_default,
+                                {}, Provenance::digest);
   if (data.labels.empty()) fail(AppError::Code::invalid_argument, "training needs labels");
   // The dataset's full record (column statistics, personal data) is read on another core while
   // the model fits; both only read the table.
@@ -60,7 +63,8 @@ v1::TrainResponse train(const Environment& env, const v1::TrainRequest& req, Tra
     y = encoder.encode(data.labels, &data.csv);
   }
   if (encoder.classes().size() < 2)
-    throw host::DataError(dataset_name + ": the labels hold a single class ('" + encoder.classes().front() + "')");
+    throw host::DataError(dataset_name + ": the labels hold a single class ('" +
+                          encoder.classes().front() + "')");
 
   auto split = host::train_test_split(data.x.rows, test_size, req.seed());
   auto x_train = host::take_rows(data.x, split.train);
@@ -69,8 +73,9 @@ v1::TrainResponse train(const Environment& env, const v1::TrainRequest& req, Tra
   for (int32_t v : y_train) seen[static_cast<size_t>(v)] = 1;
   for (size_t c = 0; c < seen.size(); ++c)
     if (!seen[c])
-      throw host::DataError(dataset_name + ": class '" + encoder.classes()[c] +
-                            "' has no row in the training split; use more data or a smaller test size");
+      throw host::DataError(
+          dataset_name + ": class '" + encoder.classes()[c] +
+          "' has no row in the training split; use more data or a smaller test size");
 
   v1::ProgressEvent ev;
   ev.set_kind("train");
@@ -104,7 +109,8 @@ v1::TrainResponse train(const Environment& env, const v1::TrainRequest& req, Tra
   std::optional<host::OverfittingReport> report;
   if (!split.test.empty()) {
     auto x_test = host::take_rows(data.x, split.test);
-    auto test_m = host::classification_metrics(session->predict_proba(x_test), host::take(y, split.test));
+    auto test_m =
+        host::classification_metrics(session->predict_proba(x_test), host::take(y, split.test));
     report = host::overfitting_report(train_m, test_m);
     *r.mutable_overfitting() = to_proto(*report);
   }
@@ -125,19 +131,23 @@ v1::TrainResponse train(const Environment& env, const v1::TrainRequest& req, Tra
   if (exports) {
     auto bytes = session->export_onnx();
     for (const auto& [k, v] : meta) host::add_onnx_metadata(bytes, k, v);
-    r.set_model_sha256(host::sha256_hex({reinterpret_cast<const char*>(bytes.data()), bytes.size()}));
+    r.set_model_sha256(
+        host::sha256_hex({reinterpret_cast<const char*>(bytes.data()), bytes.size()}));
     if (!req.out().empty()) {
       auto path = env.files.resolve(req.out());
       write_file(path.string(), bytes);
       r.set_out(req.out());
     }
   } else if (!req.out().empty()) {
-    fail(AppError::Code::failed_precondition, "model plugin " + plugin.name() + " cannot export ONNX, so `out` cannot be written");
+    fail(AppError::Code::failed_precondition,
+         "model plugin " + plugin.name() + " cannot export ONNX, so `out` cannot be written");
   }
-  r.set_duration_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  r.set_duration_seconds(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 
   if (run) {
-    host::record_model(*run, req.plugin(), train_m.accuracy, report ? report->test.accuracy : train_m.accuracy, described);
+    host::record_model(*run, req.plugin(), train_m.accuracy,
+                       report ? report->test.accuracy : train_m.accuracy, described);
     for (const auto& [k, v] : params) run->param("model.param." + k, v);
     if (report) {
       run->metric("model.log_loss_gap", report->log_loss_gap);

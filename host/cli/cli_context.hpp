@@ -38,7 +38,9 @@ using CommandRegistrar = void (*)(CLI::App& app, Context& ctx);
 std::vector<std::pair<std::string, CommandRegistrar>>& command_registry();
 
 struct CommandRegistration {
-  CommandRegistration(const char* name, CommandRegistrar fn) { command_registry().emplace_back(name, fn); }
+  CommandRegistration(const char* name, CommandRegistrar fn) {
+    command_registry().emplace_back(name, fn);
+  }
 };
 
 // Splits "a,b" items of repeated options into one list.

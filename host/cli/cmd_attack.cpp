@@ -29,7 +29,8 @@ struct AttackArgs {
 };
 
 // Immutable features by column name or index, as the attack parameter (indices).
-std::string immutable_indices(const std::vector<std::string>& items, const std::vector<std::string>& features) {
+std::string immutable_indices(const std::vector<std::string>& items,
+                              const std::vector<std::string>& features) {
   std::string out;
   for (const auto& f : split_commas(items)) {
     auto it = std::find(features.begin(), features.end(), f);
@@ -40,7 +41,8 @@ std::string immutable_indices(const std::vector<std::string>& items, const std::
       char* end = nullptr;
       unsigned long v = std::strtoul(f.c_str(), &end, 10);
       if (end == f.c_str() || *end != '\0' || (!features.empty() && v >= features.size()))
-        throw std::invalid_argument("--immutable: '" + f + "' is neither a feature column nor an index below " +
+        throw std::invalid_argument("--immutable: '" + f +
+                                    "' is neither a feature column nor an index below " +
                                     std::to_string(features.size()));
       idx = v;
     }
@@ -58,31 +60,44 @@ void add_param(v1::AttackRequest& req, const std::string& key, const std::string
 void register_attack(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("attack", "measure a model's robustness with an attack plugin");
   auto a = std::make_shared<AttackArgs>();
-  cmd->add_option("--model", a->model, "model file (from `secmlops train` or a converter)")->required();
-  cmd->add_option("--attack", a->attack, "attack plugin: fgsm, pgd, hsj, transfer, …")->capture_default_str();
+  cmd->add_option("--model", a->model, "model file (from `secmlops train` or a converter)")
+      ->required();
+  cmd->add_option("--attack", a->attack, "attack plugin: fgsm, pgd, hsj, transfer, …")
+      ->capture_default_str();
   cmd->add_option("--data", a->data, "CSV file with the samples to attack")->required();
-  cmd->add_option("--label", a->label, "label column (default: the model's predictions are the labels)");
-  cmd->add_option("--eps", a->eps, "perturbation budget(s), comma-separated: one run per value (robustness curve)")
+  cmd->add_option("--label", a->label,
+                  "label column (default: the model's predictions are the labels)");
+  cmd->add_option("--eps", a->eps,
+                  "perturbation budget(s), comma-separated: one run per value (robustness curve)")
       ->delimiter(',');
   cmd->add_option("--eps-step", a->eps_step, "step size (ART default 0.1)");
   cmd->add_option("--norm", a->norm, "inf, 1 or 2")->check(CLI::IsMember({"inf", "1", "2"}));
   cmd->add_option("--max-iter", a->max_iter, "iterations (pgd, hsj, transfer)");
   cmd->add_option("--targets,--targeted", a->targets,
-                  "targeted attack: a class name (every row is pushed towards it) or a file with one class name "
+                  "targeted attack: a class name (every row is pushed towards it) or a file with "
+                  "one class name "
                   "per row");
   cmd->add_option("--labels", a->labels_from,
-                  "true: attack with the --label column's labels; predicted: with the model's predictions (ART's "
+                  "true: attack with the --label column's labels; predicted: with the model's "
+                  "predictions (ART's "
                   "default), the --label column still excluded from the features")
       ->check(CLI::IsMember({"true", "predicted"}));
-  cmd->add_option("--decay", a->decay, "momentum PGD: decay factor of the accumulated gradient (pgd, transfer)");
-  cmd->add_option("--num-random-init", a->num_random_init, "random starts (fgsm, pgd, transfer; 0 = start at x)");
-  cmd->add_flag("--minimal", a->minimal, "FGSM: the smallest eps (in steps of --eps-step) that flips each sample");
-  cmd->add_option("--clip-min", a->clip_min, "lower value bound: one number or one per feature (a,b,…)");
-  cmd->add_option("--clip-max", a->clip_max, "upper value bound: one number or one per feature (a,b,…)");
-  cmd->add_option("--immutable", a->immutable, "features that must not change (column names or indices)");
+  cmd->add_option("--decay", a->decay,
+                  "momentum PGD: decay factor of the accumulated gradient (pgd, transfer)");
+  cmd->add_option("--num-random-init", a->num_random_init,
+                  "random starts (fgsm, pgd, transfer; 0 = start at x)");
+  cmd->add_flag("--minimal", a->minimal,
+                "FGSM: the smallest eps (in steps of --eps-step) that flips each sample");
+  cmd->add_option("--clip-min", a->clip_min,
+                  "lower value bound: one number or one per feature (a,b,…)");
+  cmd->add_option("--clip-max", a->clip_max,
+                  "upper value bound: one number or one per feature (a,b,…)");
+  cmd->add_option("--immutable", a->immutable,
+                  "features that must not change (column names or indices)");
   cmd->add_option("--seed", a->seed, "seed of random starts and black-box directions");
   cmd->add_option("--param", a->params, "further attack parameter key=value (see docs/attacks.md)");
-  cmd->add_flag("--no-empirical-robustness", a->no_empirical, "skip ART's empirical robustness (a minimal FGSM)");
+  cmd->add_flag("--no-empirical-robustness", a->no_empirical,
+                "skip ART's empirical robustness (a minimal FGSM)");
   cmd->add_option("--out", a->out, "write the adversarial examples of the last eps as CSV");
   cmd->add_option("--format", a->format, "text or json (the AttackReport message)")
       ->check(CLI::IsMember({"text", "json"}))
@@ -114,7 +129,8 @@ void register_attack(CLI::App& app, Context& ctx) {
     if (!a->immutable.empty() || !a->targets.empty()) {
       // Names of features and classes come from the model file.
       auto model = app::use_model(env, "", a->model);
-      if (!a->immutable.empty()) add_param(req, "immutable", immutable_indices(a->immutable, model.features));
+      if (!a->immutable.empty())
+        add_param(req, "immutable", immutable_indices(a->immutable, model.features));
       if (!a->targets.empty()) {
         std::vector<std::string> names;
         std::error_code ec;

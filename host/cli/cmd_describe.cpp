@@ -17,13 +17,16 @@ struct DescribeArgs {
 
 void print_text(const v1::DescribeResponse& r) {
   const auto& m = r.model();
-  std::cout << fmt::format("{}: model plugin {}, {} features, {} classes, input gradients: {}\n", r.source(),
-                           m.plugin(), m.n_features(), m.n_classes(), m.has_gradient() ? "yes" : "no");
+  std::cout << fmt::format("{}: model plugin {}, {} features, {} classes, input gradients: {}\n",
+                           r.source(), m.plugin(), m.n_features(), m.n_classes(),
+                           m.has_gradient() ? "yes" : "no");
   std::cout << "classes: ";
   for (int i = 0; i < r.classes_size(); ++i) std::cout << (i ? ", " : "") << r.classes(i);
   std::cout << "\n";
-  for (const auto& x : r.metrics()) std::cout << fmt::format("  {:<22} {:.6g}\n", x.key(), x.value());
-  for (const auto& p : r.properties()) std::cout << fmt::format("  {:<22} {}\n", p.key(), p.value());
+  for (const auto& x : r.metrics())
+    std::cout << fmt::format("  {:<22} {:.6g}\n", x.key(), x.value());
+  for (const auto& p : r.properties())
+    std::cout << fmt::format("  {:<22} {}\n", p.key(), p.value());
   if (r.has_overfitting()) {
     print_overfitting(std::cout, r.overfitting());
     return;
@@ -35,7 +38,8 @@ void print_text(const v1::DescribeResponse& r) {
 }
 
 void register_describe(CLI::App& app, Context& ctx) {
-  auto* cmd = app.add_subcommand("describe", "show a model's complexity and, with labelled data, its overfitting");
+  auto* cmd = app.add_subcommand(
+      "describe", "show a model's complexity and, with labelled data, its overfitting");
   auto a = std::make_shared<DescribeArgs>();
   cmd->add_option("--model", a->model, "model file (ONNX)")->required();
   cmd->add_option("--data", a->data, "held-out CSV file to compare with the training figures");
@@ -44,7 +48,8 @@ void register_describe(CLI::App& app, Context& ctx) {
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
   cmd->callback([&ctx, a] {
-    if (!a->data.empty() && a->label.empty()) throw CLI::ValidationError("--data", "needs --label to measure accuracy");
+    if (!a->data.empty() && a->label.empty())
+      throw CLI::ValidationError("--data", "needs --label to measure accuracy");
     v1::ModelRef req;
     req.set_model_path(a->model);
     if (!a->data.empty()) {

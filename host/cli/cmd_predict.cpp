@@ -35,13 +35,17 @@ std::string to_csv(const v1::PredictResponse& r) {
 }
 
 void register_predict(CLI::App& app, Context& ctx) {
-  auto* cmd = app.add_subcommand("predict", "predict classes and probabilities of a CSV file with a model file");
+  auto* cmd = app.add_subcommand(
+      "predict", "predict classes and probabilities of a CSV file with a model file");
   auto a = std::make_shared<PredictArgs>();
-  cmd->add_option("--model", a->model, "model file (ONNX: any model plugin's, or a converter's)")->required();
+  cmd->add_option("--model", a->model, "model file (ONNX: any model plugin's, or a converter's)")
+      ->required();
   cmd->add_option("--data", a->data, "CSV file with a header row")->required();
-  cmd->add_option("--label", a->label, "label column: excluded from the features, used to report accuracy");
+  cmd->add_option("--label", a->label,
+                  "label column: excluded from the features, used to report accuracy");
   cmd->add_option("--out", a->out, "write the output here instead of stdout");
-  cmd->add_option("--format", a->format, "csv (prediction and probabilities per row) or json (PredictResponse)")
+  cmd->add_option("--format", a->format,
+                  "csv (prediction and probabilities per row) or json (PredictResponse)")
       ->check(CLI::IsMember({"csv", "json"}))
       ->capture_default_str();
   cmd->callback([&ctx, a] {
@@ -54,8 +58,8 @@ void register_predict(CLI::App& app, Context& ctx) {
     std::string text = a->format == "json" ? host::to_json(r) : to_csv(r);
     std::string summary;
     if (r.has_metrics())
-      summary = fmt::format("{} rows  accuracy {:.4f}  log-loss {:.4f}\n", r.metrics().rows(), r.metrics().accuracy(),
-                            r.metrics().log_loss());
+      summary = fmt::format("{} rows  accuracy {:.4f}  log-loss {:.4f}\n", r.metrics().rows(),
+                            r.metrics().accuracy(), r.metrics().log_loss());
     if (a->out.empty()) {
       std::cout << text;
       std::cerr << summary;
@@ -65,8 +69,8 @@ void register_predict(CLI::App& app, Context& ctx) {
     out << text;
     out.close();
     if (!out) throw std::runtime_error(a->out + ": cannot write the predictions");
-    std::cout << "model " << r.model() << ": wrote " << r.probabilities().rows() << " predictions to " << a->out
-              << "\n"
+    std::cout << "model " << r.model() << ": wrote " << r.probabilities().rows()
+              << " predictions to " << a->out << "\n"
               << summary;
   });
 }

@@ -28,7 +28,8 @@ struct HtmlArgs {
 
 // Writes next to the final name, then renames: a reader never sees half a file. false (with
 // the reason on stderr) when it cannot.
-bool write_atomically(const std::filesystem::path& out, const std::string& text, const char* command) {
+bool write_atomically(const std::filesystem::path& out, const std::string& text,
+                      const char* command) {
   const std::filesystem::path tmp = out.string() + ".tmp";
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
@@ -69,7 +70,8 @@ void run_html(const HtmlArgs& a, Context& ctx) {
     ctx.exit_code = 2;
     return;
   }
-  spdlog::info("dashboard of {} input(s), {} step(s): {} bytes", files.size(), report.steps_size(), html.size());
+  spdlog::info("dashboard of {} input(s), {} step(s): {} bytes", files.size(), report.steps_size(),
+               html.size());
   std::cout << a.out << "\n";
 }
 
@@ -91,7 +93,8 @@ v1::ScanReport read_scan_report(const std::string& path) {
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
   if (auto st = google::protobuf::util::JsonStringToMessage(text.str(), &r, options); !st.ok())
-    throw std::invalid_argument(path + ": not a scan report (JSON of ScanReport): " + std::string(st.message()));
+    throw std::invalid_argument(
+        path + ": not a scan report (JSON of ScanReport): " + std::string(st.message()));
   return r;
 }
 
@@ -121,8 +124,10 @@ void run_merge(const MergeArgs& a, Context& ctx) {
     host::render_text(merged, s);
     text = s.str();
   }
-  if (a.out.empty()) std::cout << text;
-  else if (!write_atomically(a.out, text, "report merge")) ctx.exit_code = 2;
+  if (a.out.empty())
+    std::cout << text;
+  else if (!write_atomically(a.out, text, "report merge"))
+    ctx.exit_code = 2;
   if (!a.html.empty()) {
     v1::PipelineReport page;
     host::add_report_json(page, host::to_json(merged), "merged scan");
@@ -130,10 +135,11 @@ void run_merge(const MergeArgs& a, Context& ctx) {
     if (!write_atomically(a.html, host::render_html(page), "report merge")) ctx.exit_code = 2;
   }
   const auto& s = merged.summary();
-  spdlog::info("merged {} report(s): {} files, {} with errors, verdict {}{}", a.inputs.size(), s.files(),
-               s.files_with_errors(), merged.verdict(),
-               merged.shard().missing_size() ? " (" + std::to_string(merged.shard().missing_size()) + " shards missing)"
-                                             : std::string());
+  spdlog::info("merged {} report(s): {} files, {} with errors, verdict {}{}", a.inputs.size(),
+               s.files(), s.files_with_errors(), merged.verdict(),
+               merged.shard().missing_size()
+                   ? " (" + std::to_string(merged.shard().missing_size()) + " shards missing)"
+                   : std::string());
   if (ctx.exit_code == 0)
     ctx.exit_code = merged.verdict() == "fail" ? 1 : merged.verdict() == "error" ? 2 : 0;
 }
@@ -143,25 +149,30 @@ void register_report(CLI::App& app, Context& ctx) {
   cmd->require_subcommand(1);
   auto a = std::make_shared<HtmlArgs>();
   auto* html = cmd->add_subcommand(
-      "html", "a self-contained HTML dashboard from pipeline, scan, train and attack reports (JSON)");
-  html->add_option("inputs", a->inputs,
-                   "report files as `--format json` prints them; the message each holds is detected")
+      "html",
+      "a self-contained HTML dashboard from pipeline, scan, train and attack reports (JSON)");
+  html->add_option(
+          "inputs", a->inputs,
+          "report files as `--format json` prints them; the message each holds is detected")
       ->required();
-  html->add_option("--out,-o", a->out, "the HTML file to write; its path is printed")->capture_default_str();
+  html->add_option("--out,-o", a->out, "the HTML file to write; its path is printed")
+      ->capture_default_str();
   html->add_option("--title", a->title, "page title (default: secmlops · <report name>)");
   html->callback([a, &ctx] { run_html(*a, ctx); });
 
   auto m = std::make_shared<MergeArgs>();
   auto* merge = cmd->add_subcommand(
-      "merge", "one scan report of shard reports (`secmlops scan --shard K/N --format json`), with totals");
+      "merge",
+      "one scan report of shard reports (`secmlops scan --shard K/N --format json`), with totals");
   merge->add_option("inputs", m->inputs, "the shards' JSON reports")->required();
   merge->add_option("--format", m->format, "json (the ScanReport message), sarif or text")
       ->check(CLI::IsMember({"json", "sarif", "text"}))
       ->capture_default_str();
   merge->add_option("--out,-o", m->out, "write the merged report here instead of stdout");
   merge->add_option("--html", m->html, "also write the HTML dashboard of the merged report");
-  merge->add_flag("--allow-missing", m->allow_missing,
-                  "merge although shards are missing (listed in shard.missing; the verdict is never pass)");
+  merge->add_flag(
+      "--allow-missing", m->allow_missing,
+      "merge although shards are missing (listed in shard.missing; the verdict is never pass)");
   merge->callback([m, &ctx] { run_merge(*m, ctx); });
 }
 

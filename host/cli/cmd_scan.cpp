@@ -14,7 +14,9 @@ namespace {
 
 // Exit codes: 0 nothing at or above the threshold, 1 findings at or above it, 2 a file could
 // not be scanned. 1 wins over 2: a payload found before a parse error matters more.
-int exit_code(const std::string& verdict) { return verdict == "fail" ? 1 : verdict == "error" ? 2 : 0; }
+int exit_code(const std::string& verdict) {
+  return verdict == "fail" ? 1 : verdict == "error" ? 2 : 0;
+}
 
 // Reads the policy file whole (bounded: a policy is text, not a model).
 std::string read_policy(const std::filesystem::path& path) {
@@ -23,7 +25,8 @@ std::string read_policy(const std::filesystem::path& path) {
   std::ostringstream text;
   text << in.rdbuf();
   std::string s = text.str();
-  if (s.size() > (16u << 20)) throw CLI::ValidationError("--policy", path.string() + ": larger than 16 MiB");
+  if (s.size() > (16u << 20))
+    throw CLI::ValidationError("--policy", path.string() + ": larger than 16 MiB");
   return s;
 }
 
@@ -34,7 +37,8 @@ void add_config(v1::ScanOptions& o, const std::string& key, const std::string& v
 }
 
 void register_scan(CLI::App& app, Context& ctx) {
-  auto* cmd = app.add_subcommand("scan", "scan model files and directories for code-execution risks");
+  auto* cmd =
+      app.add_subcommand("scan", "scan model files and directories for code-execution risks");
   struct Args {
     std::vector<std::string> paths;
     std::string format = "text";
@@ -49,17 +53,20 @@ void register_scan(CLI::App& app, Context& ctx) {
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("paths", args->paths, "files or directories (recursive)")->required();
-  cmd->add_option("--format", args->format, "text, json (the ScanReport message) or sarif (SARIF 2.1.0)")
+  cmd->add_option("--format", args->format,
+                  "text, json (the ScanReport message) or sarif (SARIF 2.1.0)")
       ->check(CLI::IsMember({"text", "json", "sarif"}))
       ->capture_default_str();
   cmd->add_option("--fail-on", args->fail_on, "exit 1 when a finding reaches this severity")
       ->transform(CLI::IsMember({"CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"}, CLI::ignore_case))
       ->capture_default_str();
-  cmd->add_option("--policy", args->policy, "policy file for the scanners that declare config key 'policy' (pickle)")
+  cmd->add_option("--policy", args->policy,
+                  "policy file for the scanners that declare config key 'policy' (pickle)")
       ->check(CLI::ExistingFile);
   cmd->add_flag("--allowlist", args->allowlist,
                 "allowlist mode: only known-safe content passes (config key 'mode' = 'allowlist')");
-  cmd->add_option("--option", args->options, "KEY=VALUE scanner configuration, to the scanners that declare KEY (repeatable)")
+  cmd->add_option("--option", args->options,
+                  "KEY=VALUE scanner configuration, to the scanners that declare KEY (repeatable)")
       ->each([](const std::string& kv) {
         if (kv.find('=') == std::string::npos || kv.front() == '=')
           throw CLI::ValidationError("--option", "'" + kv + "' is not KEY=VALUE");
@@ -70,10 +77,12 @@ void register_scan(CLI::App& app, Context& ctx) {
                 "run scanner plugins inside this process instead of sandboxed workers (debugging "
                 "plugins only: a crashing plugin then ends the scan)");
   cmd->add_option("--require-signature", args->require_signature,
-                  "public key (PEM): a path whose signature (DIR/model.sig, FILE.sig) fails is a CRITICAL finding");
-  cmd->add_option("--shard", args->shard,
-                  "K/N: only the files of shard K (0-based) of N, by a hash of each file's path below "
-                  "the directory scanned (docs/scale-out.md); `secmlops report merge` joins the reports");
+                  "public key (PEM): a path whose signature (DIR/model.sig, FILE.sig) fails is a "
+                  "CRITICAL finding");
+  cmd->add_option(
+      "--shard", args->shard,
+      "K/N: only the files of shard K (0-based) of N, by a hash of each file's path below "
+      "the directory scanned (docs/scale-out.md); `secmlops report merge` joins the reports");
   auto mlflow = add_mlflow_options(cmd);
   cmd->callback([&ctx, args, mlflow] {
     std::string threshold_name = args->fail_on;
@@ -99,7 +108,8 @@ void register_scan(CLI::App& app, Context& ctx) {
     if (args->in_process) env.scan_isolation = host::Isolation::in_process;
     auto report = app::scan(env, req);
     if (!args->require_signature.empty()) {
-      host::require_signatures(report, {args->paths.begin(), args->paths.end()}, args->require_signature);
+      host::require_signatures(report, {args->paths.begin(), args->paths.end()},
+                               args->require_signature);
       report.set_verdict(app::scan_verdict(report, threshold));
     }
     if (args->format == "json")

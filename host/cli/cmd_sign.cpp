@@ -11,8 +11,9 @@ namespace {
 
 // Exit codes: 0 signed, 2 unusable input (key, password, model, output path).
 void register_sign(CLI::App& app, Context& ctx) {
-  auto* cmd = app.add_subcommand(
-      "sign", "sign a model file or directory (OpenSSF model signing format: Sigstore bundle, DSSE, in-toto)");
+  auto* cmd = app.add_subcommand("sign",
+                                 "sign a model file or directory (OpenSSF model signing format: "
+                                 "Sigstore bundle, DSSE, in-toto)");
   struct Args {
     std::string model, signature, key, password_file, format = "text", method = "files";
     std::vector<std::string> chain, ignore;
@@ -23,16 +24,22 @@ void register_sign(CLI::App& app, Context& ctx) {
   auto a = std::make_shared<Args>();
   cmd->add_option("model", a->model, "model file or directory")->required();
   cmd->add_option("--key", a->key, "EC private key (PEM; P-256, P-384 or P-521)")->required();
-  cmd->add_option("--password-file", a->password_file, "file whose first line is the key's password");
+  cmd->add_option("--password-file", a->password_file,
+                  "file whose first line is the key's password");
   cmd->add_option("--certificate-chain", a->chain,
-                  "sign with a certificate: the signing certificate (PEM) first, then intermediates (repeatable)");
-  cmd->add_option("--signature", a->signature, "where to write the signature (default: DIR/model.sig or FILE.sig)");
-  cmd->add_option("--ignore-paths", a->ignore, "path relative to the model to leave out (repeatable)");
-  cmd->add_flag("--include-git-paths", a->include_git, "hash .git/, .gitattributes, .github/, .gitignore too");
+                  "sign with a certificate: the signing certificate (PEM) first, then "
+                  "intermediates (repeatable)");
+  cmd->add_option("--signature", a->signature,
+                  "where to write the signature (default: DIR/model.sig or FILE.sig)");
+  cmd->add_option("--ignore-paths", a->ignore,
+                  "path relative to the model to leave out (repeatable)");
+  cmd->add_flag("--include-git-paths", a->include_git,
+                "hash .git/, .gitattributes, .github/, .gitignore too");
   cmd->add_option("--method", a->method, "files (a digest per file) or shards (a digest per shard)")
       ->check(CLI::IsMember({"files", "shards"}))
       ->capture_default_str();
-  cmd->add_option("--shard-size", a->shard_size, "shard size in bytes for --method shards (default 1000000000)");
+  cmd->add_option("--shard-size", a->shard_size,
+                  "shard size in bytes for --method shards (default 1000000000)");
   cmd->add_option("--threads", a->threads, "hashing threads (default: every core)");
   cmd->add_flag("--dry-run", a->dry_run, "hash and sign, but do not write the signature");
   cmd->add_option("--format", a->format, "text or json (the SignResult message)")
@@ -58,9 +65,10 @@ void register_sign(CLI::App& app, Context& ctx) {
     if (a->format == "json") {
       std::cout << host::to_json(result);
     } else if (result.status() == v1::SIGNING_OK) {
-      std::cout << result.message() << "\n  subject " << result.model_name() << " sha256:" << result.root_digest()
-                << "\n  signer  " << result.signer() << "\n  hashed  " << result.bytes_hashed() << " bytes in "
-                << result.seconds() << " s\n";
+      std::cout << result.message() << "\n  subject " << result.model_name()
+                << " sha256:" << result.root_digest() << "\n  signer  " << result.signer()
+                << "\n  hashed  " << result.bytes_hashed() << " bytes in " << result.seconds()
+                << " s\n";
     } else {
       std::cerr << "error: " << result.message() << "\n";
     }

@@ -20,13 +20,15 @@ struct TrainArgs {
 };
 
 void print_text(const v1::TrainResponse& r) {
-  std::cout << fmt::format("trained {} on {} of {} rows, {} features, {} classes\n", r.model().plugin(),
-                           r.train_rows(), r.train_rows() + r.test_rows(), r.features_size(), r.classes_size());
+  std::cout << fmt::format("trained {} on {} of {} rows, {} features, {} classes\n",
+                           r.model().plugin(), r.train_rows(), r.train_rows() + r.test_rows(),
+                           r.features_size(), r.classes_size());
   if (r.has_overfitting())
     print_overfitting(std::cout, r.overfitting());
   else
     print_metrics(std::cout, "train", r.train());
-  if (!r.out().empty()) std::cout << "wrote " << r.out() << " (sha256 " << r.model_sha256() << ")\n";
+  if (!r.out().empty())
+    std::cout << "wrote " << r.out() << " (sha256 " << r.model_sha256() << ")\n";
 }
 
 void register_train(CLI::App& app, Context& ctx) {
@@ -37,7 +39,8 @@ void register_train(CLI::App& app, Context& ctx) {
   cmd->add_option("--label", a->label, "name of the label column")->required();
   cmd->add_option("--param", a->params, "model parameter key=value (repeatable)");
   cmd->add_option("--config", a->config, "model plugin configuration key=value (repeatable)");
-  cmd->add_option("--test-size", a->test_size, "fraction of rows held out for the overfitting report (0 = none)")
+  cmd->add_option("--test-size", a->test_size,
+                  "fraction of rows held out for the overfitting report (0 = none)")
       ->check(CLI::Range(0.0, 0.99))
       ->capture_default_str();
   cmd->add_option("--seed", a->seed, "seed of the train/test split")->capture_default_str();

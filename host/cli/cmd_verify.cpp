@@ -11,7 +11,8 @@ namespace {
 
 // Exit codes: 0 verified, 1 verification failed (the reason names the file), 2 unusable input.
 void register_verify(CLI::App& app, Context& ctx) {
-  auto* cmd = app.add_subcommand("verify", "verify a model against its signature (OpenSSF model signing format)");
+  auto* cmd = app.add_subcommand(
+      "verify", "verify a model against its signature (OpenSSF model signing format)");
   struct Args {
     std::string model, signature, public_key, format = "text";
     std::vector<std::string> roots, ignore;
@@ -19,12 +20,16 @@ void register_verify(CLI::App& app, Context& ctx) {
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("model", a->model, "model file or directory")->required();
-  auto* key = cmd->add_option("--public-key", a->public_key, "EC public key (PEM or DER) the model was signed with");
-  auto* roots = cmd->add_option("--certificate-roots", a->roots, "trusted root certificates (PEM, repeatable)");
+  auto* key = cmd->add_option("--public-key", a->public_key,
+                              "EC public key (PEM or DER) the model was signed with");
+  auto* roots = cmd->add_option("--certificate-roots", a->roots,
+                                "trusted root certificates (PEM, repeatable)");
   key->excludes(roots);
   roots->excludes(key);
-  cmd->add_option("--signature", a->signature, "the signature (default: DIR/model.sig or FILE.sig)");
-  cmd->add_option("--ignore-paths", a->ignore, "path relative to the model to leave out (repeatable)");
+  cmd->add_option("--signature", a->signature,
+                  "the signature (default: DIR/model.sig or FILE.sig)");
+  cmd->add_option("--ignore-paths", a->ignore,
+                  "path relative to the model to leave out (repeatable)");
   cmd->add_option("--threads", a->threads, "hashing threads (default: every core)");
   cmd->add_option("--format", a->format, "text or json (the VerifyResult message)")
       ->check(CLI::IsMember({"text", "json"}))
@@ -43,11 +48,13 @@ void register_verify(CLI::App& app, Context& ctx) {
     if (a->format == "json") {
       std::cout << host::to_json(result);
     } else if (result.status() == v1::SIGNING_OK) {
-      std::cout << "OK " << a->model << ": " << result.reason() << "\n  subject " << result.model_name()
-                << " sha256:" << result.root_digest() << "\n  signer  " << result.signer() << "\n";
+      std::cout << "OK " << a->model << ": " << result.reason() << "\n  subject "
+                << result.model_name() << " sha256:" << result.root_digest() << "\n  signer  "
+                << result.signer() << "\n";
     } else if (result.status() == v1::SIGNING_FAILED) {
       std::cout << "FAILED " << a->model << ": " << result.reason() << "\n";
-      for (size_t i = 1; i < static_cast<size_t>(result.problems_size()); ++i) std::cout << "  " << result.problems(static_cast<int>(i)) << "\n";
+      for (size_t i = 1; i < static_cast<size_t>(result.problems_size()); ++i)
+        std::cout << "  " << result.problems(static_cast<int>(i)) << "\n";
     } else {
       std::cerr << "error: " << result.reason() << "\n";
     }

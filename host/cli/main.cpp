@@ -61,7 +61,8 @@ std::vector<std::string> split_commas(const std::vector<std::string>& items) {
 host::Registry& Context::registry() {
   if (!registry_) {
     registry_ = std::make_unique<host::Registry>();
-    auto dirs = builtin_plugins ? host::default_plugin_dirs() : std::vector<std::filesystem::path>{};
+    auto dirs =
+        builtin_plugins ? host::default_plugin_dirs() : std::vector<std::filesystem::path>{};
     dirs.insert(dirs.end(), plugin_dirs.begin(), plugin_dirs.end());
     // Libraries are loaded when a command first asks for one of their plugins.
     registry_->catalogue_directories(dirs, host::default_catalogue_file());
@@ -78,7 +79,9 @@ std::vector<std::pair<std::string, CommandRegistrar>>& command_registry() {
 
 int main(int argc, char** argv) {
   using namespace secmlops;
-  CLI::App app{"secmlops: is this model file safe to load, how robust is this model, and where is the evidence?"};
+  CLI::App app{
+      "secmlops: is this model file safe to load, how robust is this model, and where is the "
+      "evidence?"};
   app.require_subcommand(1);
   app.set_version_flag("-V,--version", "secmlops " SECMLOPS_VERSION);
   cli::Context ctx;

@@ -20,7 +20,8 @@ std::shared_ptr<MlflowOptions> add_mlflow_options(CLI::App* cmd) {
         // `--mlflow model.pkl` would silently take the model as the tracking URI.
         std::error_code ec;
         if (std::filesystem::is_regular_file(v, ec))
-          return "'" + v + "' is a file, not a tracking URI: write --mlflow=URI, or put --mlflow last";
+          return "'" + v +
+                 "' is a file, not a tracking URI: write --mlflow=URI, or put --mlflow last";
         return "";
       });
   cmd->add_option("--mlflow-experiment", o->experiment,

@@ -36,10 +36,12 @@ struct Printer {
       if (e.eps() != 0) line += fmt::format(" eps {:g}", e.eps());
       if (e.total() > 0) {
         line += fmt::format(" {}/{}", e.done(), e.total());
-        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         if (e.done() > 0 && elapsed > 0) {
           const double rate = static_cast<double>(e.done()) / elapsed;
-          line += fmt::format(" ({:.3g}/s, {:.0f}s left)", rate, static_cast<double>(e.total() - e.done()) / rate);
+          line += fmt::format(" ({:.3g}/s, {:.0f}s left)", rate,
+                              static_cast<double>(e.total() - e.done()) / rate);
         }
       } else if (e.done() > 0) {
         line += fmt::format(" {}", e.done());

@@ -59,7 +59,8 @@ void AbstractListener::run(grpc::Server* server) {
     bool ok = ::getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
               std::find(allowed_.begin(), allowed_.end(), cred.uid) != allowed_.end();
     if (!ok) {
-      spdlog::warn("audit: event=refused_peer listener={} uid={} pid={}", address_, cred.uid, cred.pid);
+      spdlog::warn("audit: event=refused_peer listener={} uid={} pid={}", address_, cred.uid,
+                   cred.pid);
       ::close(c);
       continue;
     }

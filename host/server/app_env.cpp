@@ -11,8 +11,9 @@ namespace secmlops::server {
 std::filesystem::path RootedFiles::resolve(const std::string& requested) const {
   using app::AppError;
   if (roots_.empty())
-    app::fail(AppError::Code::failed_precondition,
-              "this server has no scan roots configured (--scan-root): send data in the request instead");
+    app::fail(
+        AppError::Code::failed_precondition,
+        "this server has no scan roots configured (--scan-root): send data in the request instead");
   auto r = host::resolve_under_roots(roots_, requested);
   switch (r.verdict) {
     case host::RootedPath::Verdict::inside:
@@ -29,9 +30,9 @@ std::filesystem::path RootedFiles::resolve(const std::string& requested) const {
 app::ModelUse StoredModels::use(const std::string& id) {
   auto m = store_.get(id);
   if (!m)
-    app::fail(app::AppError::Code::not_found,
-              "no model with id '" + id.substr(0, 200) +
-                  "' (it was deleted, the server restarted, or the id is wrong; ModelService.List shows the ids)");
+    app::fail(app::AppError::Code::not_found, "no model with id '" + id.substr(0, 200) +
+                                                  "' (it was deleted, the server restarted, or the "
+                                                  "id is wrong; ModelService.List shows the ids)");
   app::ModelUse use;
   use.lock = std::unique_lock(m->mu);
   use.session = m->session.get();
@@ -45,7 +46,8 @@ app::ModelUse StoredModels::use(const std::string& id) {
   return use;
 }
 
-app::Environment call_env(ServerState& state, std::shared_ptr<host::CancelToken> cancel, app::ProgressSink progress) {
+app::Environment call_env(ServerState& state, std::shared_ptr<host::CancelToken> cancel,
+                          app::ProgressSink progress) {
   app::Environment env{state.registry, state.files};
   env.models = &state.model_access;
   env.cancel = std::move(cancel);
@@ -57,7 +59,8 @@ app::Environment call_env(ServerState& state, std::shared_ptr<host::CancelToken>
   env.max_seconds_per_file = state.config.seconds_per_file;
   env.default_seconds_per_file = state.config.seconds_per_file;
   env.worker_memory_bytes = state.config.worker_memory_bytes;
-  env.scan_isolation = state.config.in_process_scans ? host::Isolation::in_process : host::Isolation::sandbox;
+  env.scan_isolation =
+      state.config.in_process_scans ? host::Isolation::in_process : host::Isolation::sandbox;
   env.parallel_files = 1;  // the server's parallelism is its worker threads, one request each
   // Paths are resolved to canonical ones under canonical roots, then opened beneath them.
   for (const auto& r : state.config.scan_roots) {

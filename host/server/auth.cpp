@@ -62,7 +62,8 @@ grpc::Status TokenAuth::check(const grpc::CallbackServerContext* context) const 
   if (!enabled()) return grpc::Status::OK;
   auto status = check_token(context);
   if (!status.ok())
-    spdlog::warn("audit: event=token_refused peer={} reason=\"{}\"", context->peer(), status.error_message());
+    spdlog::warn("audit: event=token_refused peer={} reason=\"{}\"", context->peer(),
+                 status.error_message());
   return status;
 }
 

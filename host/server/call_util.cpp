@@ -75,7 +75,8 @@ host::DenseMatrix to_dense(const v1::Matrix& m, uint64_t max_values, const char*
          std::string(what) + " has " + std::to_string(m.values_size()) + " values but shape " +
              std::to_string(m.rows()) + "x" + std::to_string(m.cols()) + " needs " +
              std::to_string(m.rows() * m.cols()));
-  host::DenseMatrix d(m.rows(), m.cols(), std::vector<double>(m.values().begin(), m.values().end()));
+  host::DenseMatrix d(m.rows(), m.cols(),
+                      std::vector<double>(m.values().begin(), m.values().end()));
   try {
     host::require_finite(d, what);
   } catch (const std::invalid_argument& e) {
@@ -89,7 +90,6 @@ void from_dense(const host::DenseMatrix& d, v1::Matrix& out) {
   out.set_cols(d.cols);
   out.mutable_values()->Assign(d.data.begin(), d.data.end());
 }
-
 
 std::shared_ptr<host::CancelToken> token_for(const grpc::CallbackServerContext* context) {
   auto token = std::make_shared<host::CancelToken>();

@@ -130,10 +130,11 @@ grpc::ServerWriteReactor<Msg>* run_streaming(ServerState& state,
     writer->complete(s);
     return writer;
   }
-  bool queued = state.pool.try_submit([writer, produce = std::move(produce), caller = state.auth.identity(context)] {
-    CallerScope scope(caller);
-    writer->complete(guarded([&] { produce(*writer); }));
-  });
+  bool queued = state.pool.try_submit(
+      [writer, produce = std::move(produce), caller = state.auth.identity(context)] {
+        CallerScope scope(caller);
+        writer->complete(guarded([&] { produce(*writer); }));
+      });
   if (!queued)
     writer->complete(
         {grpc::StatusCode::RESOURCE_EXHAUSTED, "server busy: the work queue is full, retry later"});

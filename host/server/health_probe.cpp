@@ -4,11 +4,11 @@
 // health needs no token) or its TLS port.
 //
 // Exit codes: 0 SERVING, 1 answered but not serving, 2 no answer (unreachable, timeout, error).
-#include <grpcpp/generic/generic_stub.h>
-#include <grpcpp/grpcpp.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/wire_format_lite.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -66,11 +66,16 @@ std::string read_file(const std::string& path) {
 
 const char* status_name(int s) {
   switch (s) {
-    case 0: return "UNKNOWN";
-    case 1: return "SERVING";
-    case 2: return "NOT_SERVING";
-    case 3: return "SERVICE_UNKNOWN";
-    default: return "unrecognised";
+    case 0:
+      return "UNKNOWN";
+    case 1:
+      return "SERVING";
+    case 2:
+      return "NOT_SERVING";
+    case 3:
+      return "SERVICE_UNKNOWN";
+    default:
+      return "unrecognised";
   }
 }
 
@@ -84,7 +89,8 @@ int main(int argc, char** argv) {
   app.add_option("--address,-a", address, "unix:/path or host:port")->capture_default_str();
   app.add_option("--service", service, "the service to ask about (default: the server as a whole)");
   app.add_option("--tls-ca", ca, "PEM CA that signed the server's certificate: connect with TLS");
-  app.add_option("--tls-server-name", server_name, "name the certificate must carry (default: the host)");
+  app.add_option("--tls-server-name", server_name,
+                 "name the certificate must carry (default: the host)");
   app.add_option("--timeout", timeout, "seconds to wait for the answer")->capture_default_str();
   app.add_flag("--quiet,-q", quiet, "print nothing; the exit code tells");
   CLI11_PARSE(app, argc, argv);
@@ -104,7 +110,8 @@ int main(int argc, char** argv) {
     ctx.set_deadline(std::chrono::system_clock::now() +
                      std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000)));
     grpc::CompletionQueue cq;
-    auto call = stub.PrepareUnaryCall(&ctx, "/grpc.health.v1.Health/Check", health_request(service), &cq);
+    auto call =
+        stub.PrepareUnaryCall(&ctx, "/grpc.health.v1.Health/Check", health_request(service), &cq);
     call->StartCall();
     grpc::ByteBuffer response;
     grpc::Status status;
@@ -116,7 +123,8 @@ int main(int argc, char** argv) {
     while (cq.Next(&tag, &ok)) {
     }
     if (!status.ok()) {
-      if (!quiet) std::cerr << "secmlops-health: " << address << ": " << status.error_message() << "\n";
+      if (!quiet)
+        std::cerr << "secmlops-health: " << address << ": " << status.error_message() << "\n";
       return 2;
     }
     int s = health_status(response);

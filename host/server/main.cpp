@@ -104,11 +104,15 @@ std::string read_file(const std::string& path, const char* what) {
 // A key that does not belong to the certificate makes every TLS handshake fail later with an
 // obscure error; say so at start.
 void check_key_matches_certificate(const std::string& cert_pem, const std::string& key_pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> cb(BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())), &BIO_free);
-  std::unique_ptr<BIO, decltype(&BIO_free)> kb(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())), &BIO_free);
-  std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr), &X509_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> cb(
+      BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())), &BIO_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> kb(
+      BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())), &BIO_free);
+  std::unique_ptr<X509, decltype(&X509_free)> cert(
+      PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr), &X509_free);
   if (!cert) throw std::runtime_error("--tls-cert is not a PEM certificate");
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free);
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free);
   if (!key) throw std::runtime_error("--tls-key is not a PEM private key (or it is encrypted)");
   if (X509_check_private_key(cert.get(), key.get()) != 1)
     throw std::runtime_error("--tls-key does not match the certificate in --tls-cert");
@@ -166,9 +170,10 @@ int main(int argc, char** argv) {
   app.add_option(
       "--token-file", cfg.token_file,
       "bearer tokens, one per line (>= 16 chars, file mode 600); every call must send one");
-  app.add_option("--plugin-dir", cfg.plugin_dirs,
-                 "extra directory of plugin libraries, repeatable; added to the built-in ones (next "
-                 "to the binary, $SECMLOPS_PLUGIN_PATH)");
+  app.add_option(
+      "--plugin-dir", cfg.plugin_dirs,
+      "extra directory of plugin libraries, repeatable; added to the built-in ones (next "
+      "to the binary, $SECMLOPS_PLUGIN_PATH)");
   app.add_flag("--no-builtin-plugins{false}", cfg.builtin_plugins,
                "load plugins only from --plugin-dir, not from the built-in folders");
   app.add_option("--abstract-socket-uid", cfg.abstract_socket_uids,
@@ -219,9 +224,10 @@ int main(int argc, char** argv) {
   app.add_option("--mlflow-tracking-uri", cfg.mlflow_tracking_uri,
                  "where requests that ask for MLflow recording are recorded [default: "
                  "$MLFLOW_TRACKING_URI, else ./mlruns]");
-  app.add_option("--attack-batch-rows", cfg.attack_batch_rows,
-                 "accepted for older configurations and ignored: an attack runs over all rows at once "
-                 "and reports progress per eps, as on the command line")
+  app.add_option(
+         "--attack-batch-rows", cfg.attack_batch_rows,
+         "accepted for older configurations and ignored: an attack runs over all rows at once "
+         "and reports progress per eps, as on the command line")
       ->default_val(cfg.attack_batch_rows);
   app.add_option("--drain-seconds", cfg.drain_seconds,
                  "on SIGTERM/SIGINT, time running calls get to finish")
@@ -277,7 +283,8 @@ int main(int argc, char** argv) {
         cfg.threads != 0 ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
     size_t queue = cfg.queue != 0 ? cfg.queue : 16u * threads;
     server::ServerState state(cfg, std::move(tokens), threads, queue);
-    auto plugin_dirs = cfg.builtin_plugins ? host::default_plugin_dirs() : std::vector<std::filesystem::path>{};
+    auto plugin_dirs =
+        cfg.builtin_plugins ? host::default_plugin_dirs() : std::vector<std::filesystem::path>{};
     plugin_dirs.insert(plugin_dirs.end(), cfg.plugin_dirs.begin(), cfg.plugin_dirs.end());
     state.registry.load_directories(plugin_dirs);
     // Refused libraries were logged by the registry; ListPlugins reports them too.
@@ -292,7 +299,8 @@ int main(int argc, char** argv) {
       warm.limits.worker_memory_bytes = cfg.worker_memory_bytes;
       host::ScanEngine(state.registry, warm).prewarm(threads);
     } else {
-      spdlog::warn("scanner plugins run inside the server (--in-process-scans): a crashing plugin ends it");
+      spdlog::warn(
+          "scanner plugins run inside the server (--in-process-scans): a crashing plugin ends it");
     }
 
     std::shared_ptr<grpc::ServerCredentials> tls;
@@ -300,7 +308,8 @@ int main(int argc, char** argv) {
       grpc::SslServerCredentialsOptions opts(
           cfg.tls_client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
                                     : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-      auto key = read_file(cfg.tls_key, "TLS key"), cert = read_file(cfg.tls_cert, "TLS certificate");
+      auto key = read_file(cfg.tls_key, "TLS key"),
+           cert = read_file(cfg.tls_cert, "TLS certificate");
       check_key_matches_certificate(cert, key);
       opts.pem_key_cert_pairs.push_back({key, cert});
       if (!cfg.tls_client_ca.empty())
@@ -315,7 +324,8 @@ int main(int argc, char** argv) {
     builder.SetMaxSendMessageSize(static_cast<int>(cfg.max_message_bytes));
     std::vector<int> ports(cfg.listen.size(), 0);
     std::vector<std::unique_ptr<server::AbstractListener>> abstract;
-    std::vector<uid_t> abstract_uids(cfg.abstract_socket_uids.begin(), cfg.abstract_socket_uids.end());
+    std::vector<uid_t> abstract_uids(cfg.abstract_socket_uids.begin(),
+                                     cfg.abstract_socket_uids.end());
     for (size_t i = 0; i < cfg.listen.size(); ++i) {
       const auto& a = cfg.listen[i];
       if (a.rfind("unix-abstract:", 0) == 0) {

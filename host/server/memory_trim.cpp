@@ -1,8 +1,8 @@
 #include "memory_trim.hpp"
 
 #include <malloc.h>
-#include <unistd.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <fstream>
 

@@ -78,11 +78,13 @@ grpc::ServerUnaryReactor* ModelServiceImpl::ImportOnnx(grpc::CallbackServerConte
       fail(grpc::StatusCode::FAILED_PRECONDITION,
            "model plugin " + plugin.name() + " cannot import ONNX");
     auto model = std::make_shared<StoredModel>();
-    model->session = std::make_unique<host::ModelSession>(plugin, app::to_key_values(req->config()));
+    model->session =
+        std::make_unique<host::ModelSession>(plugin, app::to_key_values(req->config()));
     std::vector<uint8_t> bytes(req->onnx().begin(), req->onnx().end());
     if (host::sniff_model_format(bytes) == host::ModelFileFormat::pickle)
       fail(grpc::StatusCode::FAILED_PRECONDITION,
-           "these bytes are a pickle or joblib file, not ONNX; ImportModel scans and imports scikit-learn models");
+           "these bytes are a pickle or joblib file, not ONNX; ImportModel scans and imports "
+           "scikit-learn models");
     if (!model->session->import_onnx(bytes))
       fail(grpc::StatusCode::FAILED_PRECONDITION,
            "model plugin " + plugin.name() +
@@ -116,7 +118,9 @@ grpc::ServerUnaryReactor* ModelServiceImpl::ImportModel(grpc::CallbackServerCont
     if (auto why = state_.models.refuse_reason(req->model().size()); !why.empty())
       fail(grpc::StatusCode::RESOURCE_EXHAUSTED, why);
     // The upload's name is the client's: it only labels messages, printable and bounded.
-    const std::string source = "upload " + host::printable(req->file_name().empty() ? std::string("model") : req->file_name());
+    const std::string source =
+        "upload " +
+        host::printable(req->file_name().empty() ? std::string("model") : req->file_name());
     std::vector<uint8_t> bytes(req->model().begin(), req->model().end());
     // A pickle is scanned and rebuilt without running it; PluginError becomes INVALID_ARGUMENT
     // (malformed), FAILED_PRECONDITION (refused by the scan, or no plugin represents it) or
@@ -128,7 +132,8 @@ grpc::ServerUnaryReactor* ModelServiceImpl::ImportModel(grpc::CallbackServerCont
     model->features = std::move(loaded.features);
     model->metadata = std::move(loaded.metadata);
     model->summary = app::summarise_model(*model->session, req->name());
-    model->summary.set_memory_bytes(std::max<uint64_t>(model->summary.memory_bytes(), bytes.size()));
+    model->summary.set_memory_bytes(
+        std::max<uint64_t>(model->summary.memory_bytes(), bytes.size()));
     store_or_refuse(state_.models, model);
     *resp = model->summary;
   });

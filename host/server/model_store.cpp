@@ -16,7 +16,6 @@ std::string new_id() {
   return buf;
 }
 
-
 }  // namespace
 
 std::string ModelStore::refuse_reason(uint64_t memory_bytes) const {
@@ -39,7 +38,9 @@ namespace {
 thread_local std::string t_caller;
 }  // namespace
 
-CallerScope::CallerScope(std::string identity) : previous_(std::move(t_caller)) { t_caller = std::move(identity); }
+CallerScope::CallerScope(std::string identity) : previous_(std::move(t_caller)) {
+  t_caller = std::move(identity);
+}
 CallerScope::~CallerScope() { t_caller = std::move(previous_); }
 const std::string& current_caller() { return t_caller; }
 
@@ -82,6 +83,5 @@ v1::ListModelsResponse ModelStore::list() const {
   out.set_max_memory_bytes(max_memory_);
   return out;
 }
-
 
 }  // namespace secmlops::server

@@ -64,5 +64,4 @@ class ModelStore {
   uint64_t max_memory_;
 };
 
-
 }  // namespace secmlops::server

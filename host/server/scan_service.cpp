@@ -37,8 +37,8 @@ class UploadReader final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
     if (!state_.uploads.try_enter()) {
       audit_limit("concurrent uploads", state_.uploads.budgets().max_concurrent);
       finish({grpc::StatusCode::RESOURCE_EXHAUSTED,
-              "too many uploads in progress (limit " + std::to_string(state_.uploads.budgets().max_concurrent) +
-                  "): retry later"});
+              "too many uploads in progress (limit " +
+                  std::to_string(state_.uploads.budgets().max_concurrent) + "): retry later"});
       return;
     }
     entered_ = true;
@@ -46,7 +46,8 @@ class UploadReader final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
       audit_limit("upload idle timeout (seconds)", state_.uploads.budgets().idle_seconds);
       idle_expired_ = true;
       finish({grpc::StatusCode::DEADLINE_EXCEEDED,
-              "upload idle for more than " + fmt::format("{}", state_.uploads.budgets().idle_seconds) +
+              "upload idle for more than " +
+                  fmt::format("{}", state_.uploads.budgets().idle_seconds) +
                   " s: send chunks steadily or close the stream"});
     });
     StartRead(&raw_);
@@ -60,7 +61,9 @@ class UploadReader final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
         spdlog::info("audit: event=cancelled call=ScanUpload peer={}", context_->peer());
         return finish({grpc::StatusCode::CANCELLED, "upload cancelled"});
       }
-      if (first_) return finish({grpc::StatusCode::INVALID_ARGUMENT, "empty upload: no UploadChunk received"});
+      if (first_)
+        return finish(
+            {grpc::StatusCode::INVALID_ARGUMENT, "empty upload: no UploadChunk received"});
       scan();
       return;
     }
@@ -69,22 +72,26 @@ class UploadReader final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
     v1::UploadChunk chunk;
     if (!grpc::SerializationTraits<v1::UploadChunk>::Deserialize(&raw_, &chunk).ok())
       return finish({grpc::StatusCode::INVALID_ARGUMENT,
-                     "UploadChunk #" + std::to_string(chunks_) + " is not a valid message; the upload is refused"});
+                     "UploadChunk #" + std::to_string(chunks_) +
+                         " is not a valid message; the upload is refused"});
     if (first_) {
       first_ = false;
       name_ = chunk.name().empty() ? "upload" : chunk.name();
       if (name_.size() > kMaxNameLength || name_.find('\0') != std::string::npos)
-        return finish({grpc::StatusCode::INVALID_ARGUMENT, "UploadChunk.name is too long or contains NUL"});
+        return finish(
+            {grpc::StatusCode::INVALID_ARGUMENT, "UploadChunk.name is too long or contains NUL"});
       options_ = chunk.options();
     } else if (!chunk.name().empty() || chunk.has_options()) {
-      return finish({grpc::StatusCode::INVALID_ARGUMENT,
-                     "only the first UploadChunk may carry name/options; later ones carry data only"});
+      return finish(
+          {grpc::StatusCode::INVALID_ARGUMENT,
+           "only the first UploadChunk may carry name/options; later ones carry data only"});
     }
     const auto& data = chunk.data();
     total_ += data.size();
     if (total_ > state_.config.max_upload_bytes)
       return finish({grpc::StatusCode::RESOURCE_EXHAUSTED,
-                     "upload exceeds the server's limit of " + std::to_string(state_.config.max_upload_bytes) +
+                     "upload exceeds the server's limit of " +
+                         std::to_string(state_.config.max_upload_bytes) +
                          " bytes (--max-upload-bytes)"});
     if (auto s = append(data); !s.ok()) return finish(s);
     StartRead(&raw_);
@@ -126,21 +133,26 @@ class UploadReader final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
   // Appends to the spill file, counted against the disk budget.
   grpc::Status spill(const void* p, size_t n) {
     if (!state_.uploads.try_reserve_disk(n)) {
-      audit_limit("spill disk budget (bytes)", static_cast<double>(state_.uploads.budgets().disk_bytes));
-      return {grpc::StatusCode::RESOURCE_EXHAUSTED, "the server's disk budget for uploads is used up: retry later"};
+      audit_limit("spill disk budget (bytes)",
+                  static_cast<double>(state_.uploads.budgets().disk_bytes));
+      return {grpc::StatusCode::RESOURCE_EXHAUSTED,
+              "the server's disk budget for uploads is used up: retry later"};
     }
     disk_held_ += n;
     if (!write_all(p, n))
-      return {grpc::StatusCode::INTERNAL, "cannot write spill file: " + std::string(std::strerror(errno))};
+      return {grpc::StatusCode::INTERNAL,
+              "cannot write spill file: " + std::string(std::strerror(errno))};
     return grpc::Status::OK;
   }
   grpc::Status start_spill() {
-    auto dir = state_.config.spill_dir.empty() ? std::filesystem::temp_directory_path() : state_.config.spill_dir;
+    auto dir = state_.config.spill_dir.empty() ? std::filesystem::temp_directory_path()
+                                               : state_.config.spill_dir;
     std::string tmpl = (dir / "secmlopsd-upload-XXXXXX").string();
     spill_fd_ = ::mkostemp(tmpl.data(), O_CLOEXEC);
     if (spill_fd_ < 0) {
       spdlog::error("cannot create a spill file in {}: {}", dir.string(), std::strerror(errno));
-      return {grpc::StatusCode::INTERNAL, "cannot create a spill file for the upload on the server"};
+      return {grpc::StatusCode::INTERNAL,
+              "cannot create a spill file for the upload on the server"};
     }
     // Unlinked at once: the descriptor is all that is needed, and nothing is left behind if the
     // process dies.
@@ -185,7 +197,8 @@ class UploadReader final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
       });
       discard_spill();
       if (status.ok() && token_->cancelled())
-        status = {token_->deadline_passed() ? grpc::StatusCode::DEADLINE_EXCEEDED : grpc::StatusCode::CANCELLED,
+        status = {token_->deadline_passed() ? grpc::StatusCode::DEADLINE_EXCEEDED
+                                            : grpc::StatusCode::CANCELLED,
                   "scan stopped before it finished"};
       if (status.ok()) {
         bool own = false;
@@ -194,8 +207,10 @@ class UploadReader final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
       finish(status);
     });
     if (!queued) {
-      spdlog::warn("audit: event=limit limit=\"work queue\" call=ScanUpload peer={}", context_->peer());
-      finish({grpc::StatusCode::RESOURCE_EXHAUSTED, "server busy: the work queue is full, retry later"});
+      spdlog::warn("audit: event=limit limit=\"work queue\" call=ScanUpload peer={}",
+                   context_->peer());
+      finish({grpc::StatusCode::RESOURCE_EXHAUSTED,
+              "server busy: the work queue is full, retry later"});
     }
   }
 

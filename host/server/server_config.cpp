@@ -42,7 +42,8 @@ std::string validate(const ServerConfig& c) {
       // Anyone on the host (any uid, any container sharing the network namespace) can connect.
       if (c.abstract_socket_uids.empty())
         return "refusing abstract unix socket " + a +
-               ": it has no file permissions; give --abstract-socket-uid for every uid allowed to connect, "
+               ": it has no file permissions; give --abstract-socket-uid for every uid allowed to "
+               "connect, "
                "or listen on unix:/path";
       continue;
     }

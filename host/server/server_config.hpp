@@ -21,21 +21,22 @@ struct ServerConfig {
   std::vector<std::filesystem::path> plugin_dirs;  // empty = the host's default directories
   std::vector<std::filesystem::path> scan_roots;   // Scan(paths) only sees below these
 
-  unsigned threads = 0;                    // worker threads for CPU work (0 = hardware threads)
-  unsigned queue = 0;                      // queued jobs beyond the workers (0 = 16 per thread)
-  uint64_t max_message_bytes = 16u << 20;  // per gRPC message, both directions
-  uint64_t max_upload_bytes = 256u << 20;  // total bytes of one ScanUpload
-  uint64_t upload_spill_bytes = 8u << 20;  // uploads above this go to a temp file, not memory
-  std::filesystem::path spill_dir;         // where (empty = the system temp directory)
-  uint64_t max_concurrent_uploads = 64;    // ScanUpload streams open at once
+  unsigned threads = 0;                       // worker threads for CPU work (0 = hardware threads)
+  unsigned queue = 0;                         // queued jobs beyond the workers (0 = 16 per thread)
+  uint64_t max_message_bytes = 16u << 20;     // per gRPC message, both directions
+  uint64_t max_upload_bytes = 256u << 20;     // total bytes of one ScanUpload
+  uint64_t upload_spill_bytes = 8u << 20;     // uploads above this go to a temp file, not memory
+  std::filesystem::path spill_dir;            // where (empty = the system temp directory)
+  uint64_t max_concurrent_uploads = 64;       // ScanUpload streams open at once
   uint64_t upload_memory_bytes = 256u << 20;  // all uploads' bytes held in memory
-  uint64_t upload_disk_bytes = 4ull << 30;  // all uploads' bytes spilled to disk
-  double upload_idle_seconds = 30;         // an upload silent this long is ended (0 = never)
-  double seconds_per_file = 300;           // scan budget per file
-  bool in_process_scans = false;           // scanner plugins in the server process (debugging only)
+  uint64_t upload_disk_bytes = 4ull << 30;    // all uploads' bytes spilled to disk
+  double upload_idle_seconds = 30;            // an upload silent this long is ended (0 = never)
+  double seconds_per_file = 300;              // scan budget per file
+  bool in_process_scans = false;  // scanner plugins in the server process (debugging only)
   uint64_t worker_memory_bytes = 4ull << 30;  // each sandboxed scan worker's data segment
-  bool builtin_plugins = true;             // plugin_dirs add to the built-in folders (false: replace)
-  std::vector<uint32_t> abstract_socket_uids;  // unix-abstract: listeners allowed for these peer uids
+  bool builtin_plugins = true;  // plugin_dirs add to the built-in folders (false: replace)
+  std::vector<uint32_t>
+      abstract_socket_uids;  // unix-abstract: listeners allowed for these peer uids
   uint64_t max_models = 64;
   uint64_t max_model_memory_bytes = 1ull << 30;
   uint64_t max_matrix_values = 50'000'000;  // rows*cols accepted in one request

@@ -32,7 +32,8 @@ class ScanServiceImpl final
   explicit ScanServiceImpl(ServerState& state) : state_(state) {}
   grpc::ServerWriteReactor<v1::FileReport>* Scan(grpc::CallbackServerContext* context,
                                                  const v1::ScanRequest* request) override;
-  grpc::ServerUnaryReactor* Report(grpc::CallbackServerContext* context, const v1::ScanRequest* request,
+  grpc::ServerUnaryReactor* Report(grpc::CallbackServerContext* context,
+                                   const v1::ScanRequest* request,
                                    v1::ScanReport* response) override;
   grpc::ServerReadReactor<grpc::ByteBuffer>* ScanUpload(grpc::CallbackServerContext* context,
                                                         grpc::ByteBuffer* response) override;
@@ -88,7 +89,8 @@ class PipelineServiceImpl final : public v1::PipelineService::CallbackService {
   explicit PipelineServiceImpl(ServerState& state) : state_(state) {}
   grpc::ServerWriteReactor<v1::PipelineEvent>* Run(grpc::CallbackServerContext* context,
                                                    const v1::PipelineRequest* request) override;
-  grpc::ServerUnaryReactor* Validate(grpc::CallbackServerContext* context, const v1::PipelineRequest* request,
+  grpc::ServerUnaryReactor* Validate(grpc::CallbackServerContext* context,
+                                     const v1::PipelineRequest* request,
                                      v1::PipelineValidation* response) override;
 
  private:

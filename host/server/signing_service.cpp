@@ -3,22 +3,28 @@
 #include "app_env.hpp"
 #include "call_util.hpp"
 
-#include "secmlops/host/path_guard.hpp"
 #include "secmlops/app/operations.hpp"
+#include "secmlops/host/path_guard.hpp"
 #include "secmlops/host/signing_ops.hpp"
 
 namespace secmlops::server {
 namespace {
 
-std::filesystem::path under_roots(const ServerConfig& config, const std::string& requested, const char* field) {
+std::filesystem::path under_roots(const ServerConfig& config, const std::string& requested,
+                                  const char* field) {
   if (config.scan_roots.empty())
-    fail(grpc::StatusCode::FAILED_PRECONDITION, "this server has no scan roots configured (--scan-root)");
-  if (requested.empty()) fail(grpc::StatusCode::INVALID_ARGUMENT, std::string("no ") + field + " given");
+    fail(grpc::StatusCode::FAILED_PRECONDITION,
+         "this server has no scan roots configured (--scan-root)");
+  if (requested.empty())
+    fail(grpc::StatusCode::INVALID_ARGUMENT, std::string("no ") + field + " given");
   auto r = host::resolve_under_roots(config.scan_roots, requested);
   switch (r.verdict) {
-    case host::RootedPath::Verdict::inside: return r.path;
-    case host::RootedPath::Verdict::outside: fail(grpc::StatusCode::PERMISSION_DENIED, std::string(field) + ": " + r.reason);
-    case host::RootedPath::Verdict::not_found: break;
+    case host::RootedPath::Verdict::inside:
+      return r.path;
+    case host::RootedPath::Verdict::outside:
+      fail(grpc::StatusCode::PERMISSION_DENIED, std::string(field) + ": " + r.reason);
+    case host::RootedPath::Verdict::not_found:
+      break;
   }
   fail(grpc::StatusCode::NOT_FOUND, std::string(field) + ": " + r.reason);
 }
@@ -38,12 +44,14 @@ std::string signature_under_roots(const ServerConfig& config, const std::string&
 void no_server_files(const std::string& path, const char* field) {
   if (!path.empty())
     fail(grpc::StatusCode::INVALID_ARGUMENT,
-         std::string(field) + " names a server file: send the key material itself (the *_pem fields)");
+         std::string(field) +
+             " names a server file: send the key material itself (the *_pem fields)");
 }
 
 }  // namespace
 
-grpc::ServerUnaryReactor* SigningServiceImpl::Sign(grpc::CallbackServerContext* context, const v1::SignRequest* request,
+grpc::ServerUnaryReactor* SigningServiceImpl::Sign(grpc::CallbackServerContext* context,
+                                                   const v1::SignRequest* request,
                                                    v1::SignResult* response) {
   return run_unary(state_, context, [this, context, request, response] {
     no_server_files(request->private_key_path(), "private_key_path");
@@ -53,21 +61,25 @@ grpc::ServerUnaryReactor* SigningServiceImpl::Sign(grpc::CallbackServerContext* 
     req.set_model_path(under_roots(state_.config, request->model_path(), "model_path").string());
     req.set_signature_path(signature_under_roots(state_.config, request->signature_path()));
     *response = app::sign(call_env(state_, token_for(context)), req);
-    if (response->status() != v1::SIGNING_OK) fail(grpc::StatusCode::INVALID_ARGUMENT, response->message());
+    if (response->status() != v1::SIGNING_OK)
+      fail(grpc::StatusCode::INVALID_ARGUMENT, response->message());
   });
 }
 
 grpc::ServerUnaryReactor* SigningServiceImpl::Verify(grpc::CallbackServerContext* context,
-                                                     const v1::VerifyRequest* request, v1::VerifyResult* response) {
+                                                     const v1::VerifyRequest* request,
+                                                     v1::VerifyResult* response) {
   return run_unary(state_, context, [this, context, request, response] {
     no_server_files(request->public_key_path(), "public_key_path");
     if (request->certificate_root_paths_size()) no_server_files("x", "certificate_root_paths");
     v1::VerifyRequest req = *request;
     req.set_model_path(under_roots(state_.config, request->model_path(), "model_path").string());
     if (request->bundle_json().empty() && !request->signature_path().empty())
-      req.set_signature_path(under_roots(state_.config, request->signature_path(), "signature_path").string());
+      req.set_signature_path(
+          under_roots(state_.config, request->signature_path(), "signature_path").string());
     *response = app::verify(call_env(state_, token_for(context)), req);
-    if (response->status() == v1::SIGNING_UNUSABLE_INPUT) fail(grpc::StatusCode::INVALID_ARGUMENT, response->reason());
+    if (response->status() == v1::SIGNING_UNUSABLE_INPUT)
+      fail(grpc::StatusCode::INVALID_ARGUMENT, response->reason());
   });
 }
 

@@ -12,9 +12,10 @@ namespace secmlops::server {
 class SigningServiceImpl final : public v1::SigningService::CallbackService {
  public:
   explicit SigningServiceImpl(ServerState& state) : state_(state) {}
-  grpc::ServerUnaryReactor* Sign(grpc::CallbackServerContext* context, const v1::SignRequest* request,
-                                 v1::SignResult* response) override;
-  grpc::ServerUnaryReactor* Verify(grpc::CallbackServerContext* context, const v1::VerifyRequest* request,
+  grpc::ServerUnaryReactor* Sign(grpc::CallbackServerContext* context,
+                                 const v1::SignRequest* request, v1::SignResult* response) override;
+  grpc::ServerUnaryReactor* Verify(grpc::CallbackServerContext* context,
+                                   const v1::VerifyRequest* request,
                                    v1::VerifyResult* response) override;
 
  private:

@@ -25,7 +25,9 @@ bool UploadLimits::reserve(std::atomic<uint64_t>& used, uint64_t limit, uint64_t
 
 bool UploadLimits::try_enter() { return reserve(active_, budgets_.max_concurrent, 1); }
 void UploadLimits::leave() { active_.fetch_sub(1); }
-bool UploadLimits::try_reserve_memory(uint64_t n) { return reserve(memory_, budgets_.memory_bytes, n); }
+bool UploadLimits::try_reserve_memory(uint64_t n) {
+  return reserve(memory_, budgets_.memory_bytes, n);
+}
 void UploadLimits::release_memory(uint64_t n) { memory_.fetch_sub(n); }
 bool UploadLimits::try_reserve_disk(uint64_t n) { return reserve(disk_, budgets_.disk_bytes, n); }
 void UploadLimits::release_disk(uint64_t n) { disk_.fetch_sub(n); }
@@ -37,13 +39,15 @@ void UploadLimits::watch(const void* key, std::function<void()> on_expiry) {
 
 void UploadLimits::touch(const void* key) {
   std::lock_guard lock(mu_);
-  if (auto it = watched_.find(key); it != watched_.end()) it->second.last = std::chrono::steady_clock::now();
+  if (auto it = watched_.find(key); it != watched_.end())
+    it->second.last = std::chrono::steady_clock::now();
 }
 
 void UploadLimits::unwatch(const void* key) {
   std::unique_lock lock(mu_);
   // The expiry callback itself may end the call and land here, on the watcher thread.
-  if (std::this_thread::get_id() != thread_.get_id()) cv_.wait(lock, [&] { return expiring_ != key; });
+  if (std::this_thread::get_id() != thread_.get_id())
+    cv_.wait(lock, [&] { return expiring_ != key; });
   watched_.erase(key);
 }
 
@@ -51,7 +55,8 @@ void UploadLimits::run() {
   if (budgets_.idle_seconds <= 0) return;
   const auto idle = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       std::chrono::duration<double>(budgets_.idle_seconds));
-  const auto tick = std::min<std::chrono::steady_clock::duration>(idle / 4, std::chrono::milliseconds(500));
+  const auto tick =
+      std::min<std::chrono::steady_clock::duration>(idle / 4, std::chrono::milliseconds(500));
   std::unique_lock lock(mu_);
   while (!stopping_) {
     cv_.wait_for(lock, tick, [&] { return stopping_; });

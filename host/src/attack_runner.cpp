@@ -11,12 +11,13 @@ AttackOutput run_attack(const Plugin& attack, ModelSession& model, const DenseMa
     throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT, attack.name() + " is not an attack plugin");
   auto info = model.info();
   if (x.cols != info.n_features)
-    throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT,
-                      "input has " + std::to_string(x.cols) + " features, the model expects " +
-                          std::to_string(info.n_features));
+    throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT, "input has " + std::to_string(x.cols) +
+                                                         " features, the model expects " +
+                                                         std::to_string(info.n_features));
   if (!y.empty() && y.size() != x.rows)
-    throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT,
-                      "got " + std::to_string(y.size()) + " labels for " + std::to_string(x.rows) + " rows");
+    throw PluginError(
+        SECMLOPS_ERR_INVALID_ARGUMENT,
+        "got " + std::to_string(y.size()) + " labels for " + std::to_string(x.rows) + " rows");
   for (size_t r = 0; r < y.size(); ++r)
     if (y[r] < 0 || static_cast<uint32_t>(y[r]) >= info.n_classes)
       throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT,
@@ -24,8 +25,8 @@ AttackOutput run_attack(const Plugin& attack, ModelSession& model, const DenseMa
                             " is outside 0.." + std::to_string(info.n_classes - 1));
   if ((attack.capability_bits() & SECMLOPS_CAP_NEEDS_GRADIENT) && !model.has_gradient())
     throw PluginError(SECMLOPS_ERR_UNSUPPORTED,
-                      attack.name() + " needs loss gradients, which model " + model.plugin().name() +
-                          " does not provide (use a black-box attack)");
+                      attack.name() + " needs loss gradients, which model " +
+                          model.plugin().name() + " does not provide (use a black-box attack)");
 
   check_config(attack, params, "parameter");
   Instance inst(attack, {});
@@ -38,10 +39,9 @@ AttackOutput run_attack(const Plugin& attack, ModelSession& model, const DenseMa
   uint64_t before = model.queries();
   auto handle = model.handle(cancel);
   auto m = x.view();
-  inst.check(attack.descriptor().attack->generate(inst.raw(), job.handle(), &handle, &m,
-                                                  y.empty() ? nullptr : y.data(), kv.data(),
-                                                  static_cast<uint32_t>(kv.size()),
-                                                  out.x_adv.data.data()),
+  inst.check(attack.descriptor().attack->generate(
+                 inst.raw(), job.handle(), &handle, &m, y.empty() ? nullptr : y.data(), kv.data(),
+                 static_cast<uint32_t>(kv.size()), out.x_adv.data.data()),
              "generate");
   out.queries = model.queries() - before;
   return out;

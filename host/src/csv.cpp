@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cmath>
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -101,7 +101,8 @@ CsvTable parse_csv(std::string&& content, const std::string& source, const CsvLi
     if (rec_end > rec_begin && data[rec_end - 1] == '\r') --rec_end;
     std::string_view rec(data + rec_begin, rec_end - rec_begin);
     if (rec.size() > limits.max_line_bytes)
-      throw DataError(t.where(line_no) + ": line longer than " + std::to_string(limits.max_line_bytes) + " bytes");
+      throw DataError(t.where(line_no) + ": line longer than " +
+                      std::to_string(limits.max_line_bytes) + " bytes");
     if (rec.find_first_not_of(" \t") == std::string_view::npos) continue;
     if (std::memchr(rec.data(), '\0', rec.size()) != nullptr)
       throw DataError(t.where(line_no) + ": NUL byte (binary file?)");
@@ -141,17 +142,20 @@ CsvTable parse_csv(std::string&& content, const std::string& source, const CsvLi
       if (i >= rec_end) break;
       ++i;  // the comma
       if (record.size() > limits.max_columns)
-        throw DataError(t.where(line_no) + ": more than " + std::to_string(limits.max_columns) + " columns");
+        throw DataError(t.where(line_no) + ": more than " + std::to_string(limits.max_columns) +
+                        " columns");
     }
 
     if (header_pending) {
       header_pending = false;
       std::vector<std::string> fields;
       fields.reserve(record.size());
-      for (const auto& f : record) fields.push_back(trim(std::string_view(data + f.offset, f.length)));
+      for (const auto& f : record)
+        fields.push_back(trim(std::string_view(data + f.offset, f.length)));
       for (size_t k = 0; k < fields.size(); ++k) {
         if (fields[k].empty())
-          throw DataError(t.where(line_no) + ": header column " + std::to_string(k + 1) + " has no name");
+          throw DataError(t.where(line_no) + ": header column " + std::to_string(k + 1) +
+                          " has no name");
         for (size_t j = 0; j < k; ++j)
           if (fields[j] == fields[k])
             throw DataError(t.where(line_no) + ": header column '" + fields[k] + "' appears twice");
@@ -163,15 +167,17 @@ CsvTable parse_csv(std::string&& content, const std::string& source, const CsvLi
     if (t.fields == 0) {
       t.fields = record.size();  // headerless: the first record sets the width
     } else if (record.size() != t.fields) {
-      throw DataError(t.where(line_no) + ": expected " + std::to_string(t.fields) + " fields (as in " +
-                      (t.has_header ? std::string("the header") : "the first record") + "), found " +
-                      std::to_string(record.size()));
+      throw DataError(t.where(line_no) + ": expected " + std::to_string(t.fields) +
+                      " fields (as in " +
+                      (t.has_header ? std::string("the header") : "the first record") +
+                      "), found " + std::to_string(record.size()));
     }
     if (bounds.capacity() == 0)  // as many records as the first one's length suggests
       bounds.reserve(t.fields * (buf.size() / std::max<size_t>(rec.size() + 1, 1) + 1));
     cells += record.size();
     if (cells > limits.max_cells)
-      throw std::length_error(source + " has more than " + std::to_string(limits.max_cells) + " values (limit)");
+      throw std::length_error(source + " has more than " + std::to_string(limits.max_cells) +
+                              " values (limit)");
     bounds.insert(bounds.end(), record.begin(), record.end());
     t.line.push_back(line_no);
   }
@@ -246,7 +252,8 @@ DenseMatrix CsvTable::numeric(const std::vector<size_t>& columns) const {
     errno = 0;
     char* end = nullptr;
     double x = t.empty() ? 0 : std::strtod(t.c_str(), &end);
-    bool non_finite = !t.empty() && end == t.c_str() + t.size() && errno != ERANGE && !std::isfinite(x);
+    bool non_finite =
+        !t.empty() && end == t.c_str() + t.size() && errno != ERANGE && !std::isfinite(x);
     throw DataError(where(line[bad_row], columns[bad_column]) + ": '" + std::string(cell) +
                     (non_finite ? "' is not a finite number" : "' is not a number"));
   }
@@ -268,7 +275,8 @@ std::vector<int32_t> CsvTable::class_indices(size_t column) const {
     double v = 0;
     if (!parse_csv_number(cell, v) || !(v >= 0 && v <= kMaxClassIndex) || v != std::floor(v))
       throw DataError(where(line[r], column) + ": label '" + std::string(cell) +
-                      "' is not a class index (an integer 0.." + std::to_string(kMaxClassIndex) + ")");
+                      "' is not a class index (an integer 0.." + std::to_string(kMaxClassIndex) +
+                      ")");
     out.push_back(static_cast<int32_t>(v));
   }
   return out;
@@ -287,13 +295,15 @@ LabelEncoder LabelEncoder::fit(const std::vector<std::string>& labels) {
     return parse_csv_number(s, v) && std::isfinite(v);
   });
   if (numeric)
-    std::stable_sort(classes.begin(), classes.end(), [](const std::string& a, const std::string& b) {
-      return std::strtod(a.c_str(), nullptr) < std::strtod(b.c_str(), nullptr);
-    });
+    std::stable_sort(classes.begin(), classes.end(),
+                     [](const std::string& a, const std::string& b) {
+                       return std::strtod(a.c_str(), nullptr) < std::strtod(b.c_str(), nullptr);
+                     });
   return LabelEncoder(std::move(classes));
 }
 
-std::vector<int32_t> LabelEncoder::encode(const std::vector<std::string>& labels, const CsvTable* table) const {
+std::vector<int32_t> LabelEncoder::encode(const std::vector<std::string>& labels,
+                                          const CsvTable* table) const {
   std::vector<int32_t> out(labels.size());
   for (size_t i = 0; i < labels.size(); ++i) {
     auto it = index_.find(labels[i]);
@@ -301,7 +311,8 @@ std::vector<int32_t> LabelEncoder::encode(const std::vector<std::string>& labels
       std::string at = table ? table->where(table->line[i]) : "row " + std::to_string(i);
       std::string known;
       for (size_t k = 0; k < classes_.size() && k < 20; ++k) known += (k ? ", " : "") + classes_[k];
-      throw DataError(at + ": label '" + labels[i] + "' is not a class the model knows (" + known + ")");
+      throw DataError(at + ": label '" + labels[i] + "' is not a class the model knows (" + known +
+                      ")");
     }
     out[i] = it->second;
   }

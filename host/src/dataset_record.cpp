@@ -36,7 +36,7 @@ class DistinctCells {
   }
   void insert(std::string_view cell) {
     size_t mask = slots_.size() - 1;
-    for (size_t i = std::hash<std::string_view>{}(cell) & mask;; i = (i + 1) & mask) {
+    for (size_t i = std::hash<std::string_view>{}(cell)&mask;; i = (i + 1) & mask) {
       if (!used_[i]) {
         used_[i] = 1;
         slots_[i] = cell;
@@ -73,7 +73,8 @@ std::vector<std::string> name_tokens(std::string_view name) {
   char prev = 0;
   for (char ch : name) {
     bool alnum = std::isalnum(static_cast<unsigned char>(ch));
-    bool camel = std::isupper(static_cast<unsigned char>(ch)) && std::islower(static_cast<unsigned char>(prev));
+    bool camel = std::isupper(static_cast<unsigned char>(ch)) &&
+                 std::islower(static_cast<unsigned char>(prev));
     if ((!alnum || camel) && !cur.empty()) {
       out.push_back(cur);
       cur.clear();
@@ -100,18 +101,24 @@ std::vector<std::string> kinds_by_name(std::string_view name) {
   auto t = name_tokens(name);
   std::vector<std::string> kinds;
   if (any_token(t, {"email", "mail", "emailaddress"})) kinds.emplace_back("email");
-  if (any_token(t, {"phone", "telephone", "tel", "mobile", "cellphone", "fax", "phonenumber", "msisdn"})) kinds.emplace_back("phone");
-  if (any_token(t, {"ssn", "socialsecurity", "nationalid", "nino", "passport", "taxid", "tin", "insee", "idcard",
-                    "personnummer", "dni", "nif", "aadhaar"}))
+  if (any_token(
+          t, {"phone", "telephone", "tel", "mobile", "cellphone", "fax", "phonenumber", "msisdn"}))
+    kinds.emplace_back("phone");
+  if (any_token(t, {"ssn", "socialsecurity", "nationalid", "nino", "passport", "taxid", "tin",
+                    "insee", "idcard", "personnummer", "dni", "nif", "aadhaar"}))
     kinds.emplace_back("national_id");
-  if (any_token(t, {"creditcard", "cardnumber", "ccnumber", "pan", "iban"})) kinds.emplace_back("card_number");
-  if (any_token(t, {"ip", "ipaddress", "ipv4", "ipv6", "remoteaddr", "clientip"})) kinds.emplace_back("ip_address");
-  bool person = any_token(t, {"firstname", "lastname", "surname", "fullname", "forename", "givenname", "familyname",
-                              "maidenname", "patientname", "customername"});
+  if (any_token(t, {"creditcard", "cardnumber", "ccnumber", "pan", "iban"}))
+    kinds.emplace_back("card_number");
+  if (any_token(t, {"ip", "ipaddress", "ipv4", "ipv6", "remoteaddr", "clientip"}))
+    kinds.emplace_back("ip_address");
+  bool person =
+      any_token(t, {"firstname", "lastname", "surname", "fullname", "forename", "givenname",
+                    "familyname", "maidenname", "patientname", "customername"});
   if (!person && any_token(t, {"name"}) &&
-      !any_token(t, {"file", "model", "class", "feature", "host", "product", "company", "column", "dataset", "species",
-                     "domain", "table", "field", "path", "user", "username", "project", "label", "city", "country",
-                     "street", "brand", "item", "category", "variable", "type"}))
+      !any_token(t, {"file",   "model",    "class",    "feature",  "host",  "product", "company",
+                     "column", "dataset",  "species",  "domain",   "table", "field",   "path",
+                     "user",   "username", "project",  "label",    "city",  "country", "street",
+                     "brand",  "item",     "category", "variable", "type"}))
     person = true;
   if (person) kinds.emplace_back("person_name");
   return kinds;
@@ -141,7 +148,8 @@ bool looks_like_name(std::string_view s) {
 }
 
 size_t digit_count(std::string_view s) {
-  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }));
+  return static_cast<size_t>(
+      std::count_if(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }));
 }
 
 // A finite number in plain decimal notation and nothing else ("-1.25e-3", "42"): no blanks but
@@ -150,7 +158,8 @@ size_t digit_count(std::string_view s) {
 bool decimal_characters(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return !s.empty() && s.front() != '+' && s.find_first_not_of("0123456789.eE+-") == std::string_view::npos;
+  return !s.empty() && s.front() != '+' &&
+         s.find_first_not_of("0123456789.eE+-") == std::string_view::npos;
 }
 
 bool plain_decimal(std::string_view s) {
@@ -169,10 +178,14 @@ namespace personal_data {
 bool is_email(std::string_view s) {
   s = trim(s);
   auto at = s.find('@');
-  if (at == std::string_view::npos || at == 0 || s.find('@', at + 1) != std::string_view::npos || s.size() > 254) return false;
+  if (at == std::string_view::npos || at == 0 || s.find('@', at + 1) != std::string_view::npos ||
+      s.size() > 254)
+    return false;
   auto local = s.substr(0, at), domain = s.substr(at + 1);
   for (char c : local)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || std::string_view("._%+-'").find(c) != std::string_view::npos)) return false;
+    if (!(std::isalnum(static_cast<unsigned char>(c)) ||
+          std::string_view("._%+-'").find(c) != std::string_view::npos))
+      return false;
   auto dot = domain.rfind('.');
   if (dot == std::string_view::npos || dot == 0 || domain.size() - dot - 1 < 2) return false;
   for (char c : domain)
@@ -226,13 +239,15 @@ bool is_national_id(std::string_view s) {
     for (size_t i : {0, 1, 2, 4, 5, 7, 8, 9, 10})
       if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
     auto area = s.substr(0, 3);
-    return area != "000" && area != "666" && s[0] != '9' && s.substr(4, 2) != "00" && s.substr(7) != "0000";
+    return area != "000" && area != "666" && s[0] != '9' && s.substr(4, 2) != "00" &&
+           s.substr(7) != "0000";
   }
   std::string compact;
   for (char c : s)
     if (c != ' ') compact += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   if (compact.size() == 9 && std::isalpha(static_cast<unsigned char>(compact[0])) &&
-      std::isalpha(static_cast<unsigned char>(compact[1])) && compact[8] >= 'A' && compact[8] <= 'D') {
+      std::isalpha(static_cast<unsigned char>(compact[1])) && compact[8] >= 'A' &&
+      compact[8] <= 'D') {
     for (size_t i = 2; i < 8; ++i)
       if (!std::isdigit(static_cast<unsigned char>(compact[i]))) return false;
     return true;
@@ -259,10 +274,13 @@ bool is_card_number(std::string_view s) {
   s = trim(s);
   std::string digits;
   for (char c : s) {
-    if (c >= '0' && c <= '9') digits += c;
-    else if (c != ' ' && c != '-') return false;
+    if (c >= '0' && c <= '9')
+      digits += c;
+    else if (c != ' ' && c != '-')
+      return false;
   }
-  return digits.size() >= 13 && digits.size() <= 19 && digits.find_first_not_of('0') != std::string::npos && luhn_valid(digits);
+  return digits.size() >= 13 && digits.size() <= 19 &&
+         digits.find_first_not_of('0') != std::string::npos && luhn_valid(digits);
 }
 
 bool is_ip_address(std::string_view s) {
@@ -280,12 +298,16 @@ namespace {
 
 // `plain[c][r]` (when given) says that cell is a plain decimal number, as describe_dataset found
 // while reading it; otherwise each cell is looked at here.
-v1::PrivacyReport privacy_of(const CsvTable& table, const std::vector<std::vector<uint8_t>>* plain) {
+v1::PrivacyReport privacy_of(const CsvTable& table,
+                             const std::vector<std::vector<uint8_t>>* plain) {
   using Check = bool (*)(std::string_view);
   static const std::vector<std::pair<std::string, Check>> checks = {
-      {"email", personal_data::is_email},          {"phone", personal_data::is_phone},
-      {"national_id", personal_data::is_national_id}, {"card_number", personal_data::is_card_number},
-      {"ip_address", personal_data::is_ip_address},  {"person_name", looks_like_name},
+      {"email", personal_data::is_email},
+      {"phone", personal_data::is_phone},
+      {"national_id", personal_data::is_national_id},
+      {"card_number", personal_data::is_card_number},
+      {"ip_address", personal_data::is_ip_address},
+      {"person_name", looks_like_name},
   };  // card_number is checks[3]
   static const size_t card = 3;
   v1::PrivacyReport report;
@@ -300,7 +322,8 @@ v1::PrivacyReport privacy_of(const CsvTable& table, const std::vector<std::vecto
       // number's, and that one too unless it is an integer: the checks need '@', letters, a
       // leading '+', separators where a number has none, or are false for what parses as a number.
       if (plain ? (*plain)[c][r] != 0 : plain_decimal(cell)) {
-        if (cell.find_first_of(".eE+") == std::string_view::npos && checks[card].second(cell)) ++matches[card];
+        if (cell.find_first_of(".eE+") == std::string_view::npos && checks[card].second(cell))
+          ++matches[card];
         continue;
       }
       for (size_t k = 0; k < checks.size(); ++k)
@@ -318,7 +341,9 @@ v1::PrivacyReport privacy_of(const CsvTable& table, const std::vector<std::vecto
       col->set_kind(kind);
       col->set_matches(matches[k]);
       col->set_rows(examined);
-      col->set_detected_by(named && content ? "content and column name" : named ? "column name" : "content");
+      col->set_detected_by(named && content ? "content and column name"
+                           : named          ? "column name"
+                                            : "content");
     }
   }
   report.set_personal_data(report.columns_size() > 0);
@@ -329,7 +354,8 @@ v1::PrivacyReport privacy_of(const CsvTable& table, const std::vector<std::vecto
 
 v1::PrivacyReport privacy_report(const CsvTable& table) { return privacy_of(table, nullptr); }
 
-v1::DatasetRecord describe_dataset(const CsvTable& table, std::string_view raw_bytes, const DatasetRecordOptions& o) {
+v1::DatasetRecord describe_dataset(const CsvTable& table, std::string_view raw_bytes,
+                                   const DatasetRecordOptions& o) {
   v1::DatasetRecord r;
   r.set_name(!o.name.empty() ? o.name : std::filesystem::path(table.source).filename().string());
   r.set_sha256(!o.sha256.empty() ? o.sha256 : host::sha256_hex(raw_bytes));
@@ -358,7 +384,8 @@ v1::DatasetRecord describe_dataset(const CsvTable& table, std::string_view raw_b
       }
       double v = 0;
       if (parse_number(cell, v)) {
-        plain[c][row] = decimal_characters(cell);  // then from_chars read all of it: a plain decimal
+        plain[c][row] =
+            decimal_characters(cell);  // then from_chars read all of it: a plain decimal
         ++numbers;
         if (v == std::floor(v) && std::abs(v) < 9.007199254740992e15) ++integers;
         min = std::min(min, v);
@@ -374,7 +401,8 @@ v1::DatasetRecord describe_dataset(const CsvTable& table, std::string_view raw_b
       s->set_max(max);
       s->set_mean(sum / static_cast<double>(present));
     } else {
-      s->set_type(present > 0 && distinct.size() <= o.category_max && !capped ? "category" : "text");
+      s->set_type(present > 0 && distinct.size() <= o.category_max && !capped ? "category"
+                                                                              : "text");
     }
   }
 
@@ -391,9 +419,12 @@ v1::DatasetRecord describe_dataset(const CsvTable& table, std::string_view raw_b
   }
 
   auto* lineage = r.mutable_lineage();
-  if (!o.source.empty()) lineage->set_source(o.source);
-  else if (!o.generator.empty()) lineage->set_source("generator:" + o.generator);
-  else if (!o.path.empty()) lineage->set_source(file_uri(o.path));
+  if (!o.source.empty())
+    lineage->set_source(o.source);
+  else if (!o.generator.empty())
+    lineage->set_source("generator:" + o.generator);
+  else if (!o.path.empty())
+    lineage->set_source(file_uri(o.path));
   lineage->set_generator(o.generator);
   for (const auto& [k, v] : o.parameters) (*lineage->mutable_parameters())[k] = v;
   for (const auto& d : o.parent_digests) lineage->add_parent_digests(d);
@@ -403,20 +434,23 @@ v1::DatasetRecord describe_dataset(const CsvTable& table, std::string_view raw_b
   return r;
 }
 
-void derive_lineage(v1::DatasetRecord& child, const v1::DatasetRecord& parent, const std::string& transformation) {
+void derive_lineage(v1::DatasetRecord& child, const v1::DatasetRecord& parent,
+                    const std::string& transformation) {
   auto* l = child.mutable_lineage();
   if (l->source().empty()) l->set_source(parent.lineage().source());
   if (l->generator().empty()) {
     l->set_generator(parent.lineage().generator());
     for (const auto& [k, v] : parent.lineage().parameters()) (*l->mutable_parameters())[k] = v;
   }
-  std::vector<std::string> parents(parent.lineage().parent_digests().begin(), parent.lineage().parent_digests().end());
+  std::vector<std::string> parents(parent.lineage().parent_digests().begin(),
+                                   parent.lineage().parent_digests().end());
   parents.push_back(parent.sha256());
   for (const auto& d : l->parent_digests())
     if (std::find(parents.begin(), parents.end(), d) == parents.end()) parents.push_back(d);
   l->clear_parent_digests();
   for (const auto& d : parents) l->add_parent_digests(d);
-  std::vector<std::string> steps(parent.lineage().transformations().begin(), parent.lineage().transformations().end());
+  std::vector<std::string> steps(parent.lineage().transformations().begin(),
+                                 parent.lineage().transformations().end());
   steps.push_back(transformation);
   l->clear_transformations();
   for (const auto& s : steps) l->add_transformations(s);
@@ -437,13 +471,15 @@ MlflowDatasetInput mlflow_dataset_input(const v1::DatasetRecord& r, const std::s
   in.schema = json{{"mlflow_colspec", cols}}.dump(-1, ' ', false, json::error_handler_t::replace);
   json pii = json::array();
   for (const auto& p : r.privacy().columns())
-    pii.push_back({{"column", p.column()}, {"kind", p.kind()}, {"matches", p.matches()}, {"rows", p.rows()}});
-  in.profile = json{{"num_rows", r.rows()},
-                    {"num_elements", r.rows() * r.columns()},
-                    {"sha256", r.sha256()},
-                    {"personal_data", r.privacy().personal_data()},
-                    {"personal_data_columns", pii}}
-                   .dump(-1, ' ', false, json::error_handler_t::replace);
+    pii.push_back(
+        {{"column", p.column()}, {"kind", p.kind()}, {"matches", p.matches()}, {"rows", p.rows()}});
+  in.profile = json{
+      {"num_rows", r.rows()},
+      {"num_elements", r.rows() * r.columns()},
+      {"sha256", r.sha256()},
+      {"personal_data", r.privacy().personal_data()},
+      {"personal_data_columns",
+       pii}}.dump(-1, ' ', false, json::error_handler_t::replace);
   if (!context.empty()) in.tags.emplace_back("mlflow.data.context", context);
   return in;
 }
@@ -454,7 +490,8 @@ std::string file_uri(const std::filesystem::path& path) {
   std::string out = "file://";
   static constexpr char hexd[] = "0123456789ABCDEF";
   for (unsigned char c : abs) {
-    if (std::isalnum(c) || std::string_view("/-._~").find(static_cast<char>(c)) != std::string_view::npos) {
+    if (std::isalnum(c) ||
+        std::string_view("/-._~").find(static_cast<char>(c)) != std::string_view::npos) {
       out += static_cast<char>(c);
     } else {
       out += '%';

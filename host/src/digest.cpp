@@ -19,7 +19,9 @@ namespace {
 class Sha256 {
  public:
   Sha256() { sha256_init(&ctx_); }
-  void update(const void* data, size_t n) { sha256_update(&ctx_, n, static_cast<const uint8_t*>(data)); }
+  void update(const void* data, size_t n) {
+    sha256_update(&ctx_, n, static_cast<const uint8_t*>(data));
+  }
   std::array<uint8_t, 32> digest() {
     std::array<uint8_t, 32> md;
     sha256_digest(&ctx_, md.size(), md.data());
@@ -61,10 +63,11 @@ std::string sha256_stream(const Stream& stream) {
   const size_t cap = static_cast<size_t>(std::clamp<uint64_t>(size, 1, 1 << 20));
   auto buf = std::make_unique_for_overwrite<uint8_t[]>(cap);
   for (uint64_t off = 0; off < size;) {
-    size_t n = stream.read_at(off, buf.get(), static_cast<size_t>(std::min<uint64_t>(cap, size - off)));
+    size_t n =
+        stream.read_at(off, buf.get(), static_cast<size_t>(std::min<uint64_t>(cap, size - off)));
     if (n == 0)
-      throw std::runtime_error("the file shrank while it was read (" + std::to_string(off) + " of " +
-                               std::to_string(size) + " bytes left)");
+      throw std::runtime_error("the file shrank while it was read (" + std::to_string(off) +
+                               " of " + std::to_string(size) + " bytes left)");
     h.update(buf.get(), n);
     off += n;
   }

@@ -28,11 +28,21 @@ void svc_log(secmlops_job* job, int32_t level, const char* message) noexcept {
   if (message == nullptr) return;
   auto lvl = spdlog::level::info;
   switch (level) {
-    case SECMLOPS_LOG_TRACE: lvl = spdlog::level::trace; break;
-    case SECMLOPS_LOG_DEBUG: lvl = spdlog::level::debug; break;
-    case SECMLOPS_LOG_INFO: lvl = spdlog::level::info; break;
-    case SECMLOPS_LOG_WARN: lvl = spdlog::level::warn; break;
-    default: lvl = spdlog::level::err; break;
+    case SECMLOPS_LOG_TRACE:
+      lvl = spdlog::level::trace;
+      break;
+    case SECMLOPS_LOG_DEBUG:
+      lvl = spdlog::level::debug;
+      break;
+    case SECMLOPS_LOG_INFO:
+      lvl = spdlog::level::info;
+      break;
+    case SECMLOPS_LOG_WARN:
+      lvl = spdlog::level::warn;
+      break;
+    default:
+      lvl = spdlog::level::err;
+      break;
   }
   try {
     if (job != nullptr)

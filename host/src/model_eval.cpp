@@ -1,8 +1,8 @@
 #include "secmlops/host/model_eval.hpp"
 
+#include <spdlog/fmt/fmt.h>
 #include <algorithm>
 #include <cmath>
-#include <spdlog/fmt/fmt.h>
 
 #include <cstdio>
 #include <numeric>
@@ -12,18 +12,21 @@
 namespace secmlops::host {
 
 Split train_test_split(size_t n, double test_size, uint64_t seed) {
-  if (!(test_size >= 0 && test_size < 1)) throw std::invalid_argument("test size must be in [0, 1)");
+  if (!(test_size >= 0 && test_size < 1))
+    throw std::invalid_argument("test size must be in [0, 1)");
   std::vector<size_t> idx(n);
   std::iota(idx.begin(), idx.end(), size_t{0});
   // Fisher–Yates with std::mt19937_64 and rejection sampling: the same split on every platform.
   std::mt19937_64 rng(seed);
   for (size_t i = n; i > 1; --i) {
     uint64_t limit = UINT64_MAX - UINT64_MAX % i, v;
-    do v = rng(); while (v >= limit);
+    do v = rng();
+    while (v >= limit);
     std::swap(idx[i - 1], idx[v % i]);
   }
   size_t n_test = static_cast<size_t>(std::ceil(static_cast<double>(n) * test_size));
-  if (test_size > 0 && n_test >= n) throw std::invalid_argument("test split leaves no training rows");
+  if (test_size > 0 && n_test >= n)
+    throw std::invalid_argument("test split leaves no training rows");
   Split s;
   s.test.assign(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(n_test));
   s.train.assign(idx.begin() + static_cast<std::ptrdiff_t>(n_test), idx.end());
@@ -47,8 +50,10 @@ std::vector<int32_t> take(const std::vector<int32_t>& v, const std::vector<size_
   return out;
 }
 
-ClassificationMetrics classification_metrics(const DenseMatrix& proba, const std::vector<int32_t>& y) {
-  if (y.size() != proba.rows) throw std::invalid_argument("labels and predictions differ in length");
+ClassificationMetrics classification_metrics(const DenseMatrix& proba,
+                                             const std::vector<int32_t>& y) {
+  if (y.size() != proba.rows)
+    throw std::invalid_argument("labels and predictions differ in length");
   ClassificationMetrics m;
   m.rows = proba.rows;
   if (proba.rows == 0) return m;
@@ -66,7 +71,8 @@ ClassificationMetrics classification_metrics(const DenseMatrix& proba, const std
   return m;
 }
 
-OverfittingReport overfitting_report(const ClassificationMetrics& train, const ClassificationMetrics& test) {
+OverfittingReport overfitting_report(const ClassificationMetrics& train,
+                                     const ClassificationMetrics& test) {
   OverfittingReport r;
   r.train = train;
   r.test = test;
@@ -77,14 +83,19 @@ OverfittingReport overfitting_report(const ClassificationMetrics& train, const C
   r.flagged = acc || loss;
   if (r.flagged) {
     std::string why;
-    if (acc) why = fmt::format("train accuracy exceeds held-out accuracy by {:.1f} points", 100 * r.accuracy_gap);
+    if (acc)
+      why = fmt::format("train accuracy exceeds held-out accuracy by {:.1f} points",
+                        100 * r.accuracy_gap);
     if (loss)
-      why += fmt::format("{}held-out log-loss exceeds train log-loss by {:.3f}", acc ? "; " : "", r.log_loss_gap);
-    r.verdict = fmt::format("overfitting: {} (thresholds: accuracy gap {:.2f}, log-loss gap {:.2f})", why,
-                            kOverfitAccuracyGap, kOverfitLogLossGap);
+      why += fmt::format("{}held-out log-loss exceeds train log-loss by {:.3f}", acc ? "; " : "",
+                         r.log_loss_gap);
+    r.verdict =
+        fmt::format("overfitting: {} (thresholds: accuracy gap {:.2f}, log-loss gap {:.2f})", why,
+                    kOverfitAccuracyGap, kOverfitLogLossGap);
   } else {
-    r.verdict = fmt::format("no overfitting detected (accuracy gap {:.4f} <= {:.2f}, log-loss gap {:.4f} <= {:.2f})",
-                            r.accuracy_gap, kOverfitAccuracyGap, r.log_loss_gap, kOverfitLogLossGap);
+    r.verdict = fmt::format(
+        "no overfitting detected (accuracy gap {:.4f} <= {:.2f}, log-loss gap {:.4f} <= {:.2f})",
+        r.accuracy_gap, kOverfitAccuracyGap, r.log_loss_gap, kOverfitLogLossGap);
   }
   return r;
 }

@@ -1,13 +1,13 @@
 #include "secmlops/host/model_io.hpp"
 
 #include "secmlops/host/scan_engine.hpp"
-#include "sklearn/sklearn_import.hpp"
 #include "secmlops/v1/report.pb.h"
+#include "sklearn/sklearn_import.hpp"
 
 #include "secmlops/protowire/reader.hpp"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <fstream>
@@ -66,8 +66,10 @@ std::map<std::string, std::string> onnx_metadata(const std::vector<uint8_t>& byt
       std::string key, value;
       pw::Field e;
       while (entry.next(e)) {
-        if (e.is(1, pw::WireType::kLen)) key = text(entry, e);
-        else if (e.is(2, pw::WireType::kLen)) value = text(entry, e);
+        if (e.is(1, pw::WireType::kLen))
+          key = text(entry, e);
+        else if (e.is(2, pw::WireType::kLen))
+          value = text(entry, e);
       }
       out[key] = value;
     }
@@ -75,11 +77,13 @@ std::map<std::string, std::string> onnx_metadata(const std::vector<uint8_t>& byt
   });
 }
 
-void add_onnx_metadata(std::vector<uint8_t>& bytes, const std::string& key, const std::string& value) {
+void add_onnx_metadata(std::vector<uint8_t>& bytes, const std::string& key,
+                       const std::string& value) {
   std::vector<uint8_t> entry;
   put_bytes(entry, 1, key);
   put_bytes(entry, 2, value);
-  put_bytes(bytes, kModelMetadata, std::string_view(reinterpret_cast<const char*>(entry.data()), entry.size()));
+  put_bytes(bytes, kModelMetadata,
+            std::string_view(reinterpret_cast<const char*>(entry.data()), entry.size()));
 }
 
 std::vector<std::string> onnx_class_labels(const std::vector<uint8_t>& bytes) {
@@ -96,16 +100,22 @@ std::vector<std::string> onnx_class_labels(const std::vector<uint8_t>& bytes) {
           std::string name;
           std::vector<std::string> labels;
           auto add = [&](std::string label) {
-            if (labels.size() == kMaxLabels) throw std::runtime_error("malformed ONNX file: too many class labels");
+            if (labels.size() == kMaxLabels)
+              throw std::runtime_error("malformed ONNX file: too many class labels");
             labels.push_back(std::move(label));
           };
           while (attr.next(a)) {
-            if (a.is(kAttrName, pw::WireType::kLen)) name = text(attr, a);
-            else if (a.is(kAttrStrings, pw::WireType::kLen)) add(text(attr, a));
+            if (a.is(kAttrName, pw::WireType::kLen))
+              name = text(attr, a);
+            else if (a.is(kAttrStrings, pw::WireType::kLen))
+              add(text(attr, a));
             else if (a.number == kAttrInts)  // packed or not
-              attr.varints(a, [&](uint64_t v) { add(std::to_string(static_cast<int64_t>(v))); }, kMaxLabels + 1);
+              attr.varints(
+                  a, [&](uint64_t v) { add(std::to_string(static_cast<int64_t>(v))); },
+                  kMaxLabels + 1);
           }
-          if ((name == "classlabels_strings" || name == "classlabels_ints") && !labels.empty()) return labels;
+          if ((name == "classlabels_strings" || name == "classlabels_ints") && !labels.empty())
+            return labels;
         }
       }
     }
@@ -117,8 +127,8 @@ namespace {
 
 // `preferred` (a plugin name, or empty) is offered the model first: the scikit-learn mapping
 // writes for one plugin, and the others need not parse it.
-LoadedModel load_onnx(const Registry& registry, const std::vector<uint8_t>& bytes, const std::string& source,
-                      const std::string& preferred = {}) {
+LoadedModel load_onnx(const Registry& registry, const std::vector<uint8_t>& bytes,
+                      const std::string& source, const std::string& preferred = {}) {
   LoadedModel out;
   try {
     out.metadata = onnx_metadata(bytes);
@@ -152,7 +162,9 @@ LoadedModel load_onnx(const Registry& registry, const std::vector<uint8_t>& byte
   // the file names (its exporter), is offered it first, so that the other model libraries are
   // not loaded when it represents it; the name only orders the offers.
   auto named = out.metadata.find("secmlops.model");
-  const std::string first = !preferred.empty() ? preferred : named != out.metadata.end() ? named->second : "";
+  const std::string first = !preferred.empty()            ? preferred
+                            : named != out.metadata.end() ? named->second
+                                                          : "";
   auto exporter = first.empty() ? std::nullopt : registry.find(SECMLOPS_KIND_MODEL, first);
   if (!exporter || !offer(*exporter))
     for (const auto& plugin : registry.by_kind(SECMLOPS_KIND_MODEL))
@@ -201,7 +213,8 @@ namespace {
 // The first pickle-scanner finding at or above MEDIUM, as a sentence; empty when the scan is clean.
 // The bytes in memory are scanned, not the path: the import sees exactly what was scanned even if
 // the file changes in between.
-std::string scan_verdict(const Registry& registry, const std::vector<uint8_t>& bytes, const std::string& source) {
+std::string scan_verdict(const Registry& registry, const std::vector<uint8_t>& bytes,
+                         const std::string& source) {
   ScanEngine engine(registry, ScanOptions{});
   v1::FileReport report = engine.scan_stream(std::make_shared<MemoryStream>(bytes), source);
   bool scanned = false;
@@ -210,18 +223,21 @@ std::string scan_verdict(const Registry& registry, const std::vector<uint8_t>& b
   if (!scanned) return "the pickle scanner did not scan this file (is the pickle plugin loaded?)";
   for (const auto& f : report.findings()) {
     if (f.severity() < v1::MEDIUM) continue;
-    std::string where = f.location().has_offset() ? " at offset " + std::to_string(f.location().offset()) : "";
-    return "the pickle scanner reports " + f.rule_id() + " (" + v1::Severity_Name(f.severity()) + ")" + where + ": " +
-           f.message();
+    std::string where =
+        f.location().has_offset() ? " at offset " + std::to_string(f.location().offset()) : "";
+    return "the pickle scanner reports " + f.rule_id() + " (" + v1::Severity_Name(f.severity()) +
+           ")" + where + ": " + f.message();
   }
   if (report.status() != v1::SCANNED)
-    return "the pickle scan did not complete (" + (report.error().empty() ? std::string("partial") : report.error()) + ")";
+    return "the pickle scan did not complete (" +
+           (report.error().empty() ? std::string("partial") : report.error()) + ")";
   return {};
 }
 
 // The data-only machine runs first: it never executes anything, and says what the file is even
 // when the scan refuses it. A model is loaded only when the scan is clean as well.
-LoadedModel load_pickle(const Registry& registry, const std::vector<uint8_t>& bytes, const std::string& source) {
+LoadedModel load_pickle(const Registry& registry, const std::vector<uint8_t>& bytes,
+                        const std::string& source) {
   std::optional<sklearn::Converted> converted;
   std::optional<PluginError> refusal;
   try {
@@ -235,13 +251,16 @@ LoadedModel load_pickle(const Registry& registry, const std::vector<uint8_t>& by
   // Refused either way; a file the rebuild found malformed (truncated, inconsistent) is a PARSE
   // error whatever the scanner adds, a well-formed one the scan refuses is UNSUPPORTED.
   if (!verdict.empty())
-    throw PluginError(refusal && refusal->status() == SECMLOPS_ERR_PARSE ? SECMLOPS_ERR_PARSE : SECMLOPS_ERR_UNSUPPORTED,
-                      source + ": refused: " + verdict + "; a pickle is imported only when no finding is at or above MEDIUM" +
+    throw PluginError(refusal && refusal->status() == SECMLOPS_ERR_PARSE ? SECMLOPS_ERR_PARSE
+                                                                         : SECMLOPS_ERR_UNSUPPORTED,
+                      source + ": refused: " + verdict +
+                          "; a pickle is imported only when no finding is at or above MEDIUM" +
                           (refusal ? std::string("; besides, ") + refusal->what() : std::string()));
   if (refusal) throw PluginError(refusal->status(), source + ": " + refusal->what());
-  spdlog::debug("{}: scikit-learn {} {} mapped to ONNX ({} bytes)", source, converted->version, converted->estimator,
-                converted->onnx.size());
-  LoadedModel out = load_onnx(registry, converted->onnx, source + " (" + converted->estimator + ")", converted->plugin);
+  spdlog::debug("{}: scikit-learn {} {} mapped to ONNX ({} bytes)", source, converted->version,
+                converted->estimator, converted->onnx.size());
+  LoadedModel out = load_onnx(registry, converted->onnx, source + " (" + converted->estimator + ")",
+                              converted->plugin);
   out.imported_from = "scikit-learn " + converted->version + " " + converted->estimator;
   return out;
 }
@@ -249,8 +268,10 @@ LoadedModel load_pickle(const Registry& registry, const std::vector<uint8_t>& by
 std::vector<uint8_t> read_model_file(const std::filesystem::path& path) {
   std::error_code ec;
   auto size = std::filesystem::file_size(path, ec);
-  if (ec) throw PluginError(SECMLOPS_ERR_IO, path.string() + ": cannot read (" + ec.message() + ")");
-  if (size > (1ull << 30)) throw PluginError(SECMLOPS_ERR_LIMIT, path.string() + ": larger than 1 GiB");
+  if (ec)
+    throw PluginError(SECMLOPS_ERR_IO, path.string() + ": cannot read (" + ec.message() + ")");
+  if (size > (1ull << 30))
+    throw PluginError(SECMLOPS_ERR_LIMIT, path.string() + ": larger than 1 GiB");
   std::ifstream in(path, std::ios::binary);
   std::vector<uint8_t> bytes(size);
   in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
@@ -264,12 +285,15 @@ ModelFileFormat sniff_model_format(const std::vector<uint8_t>& bytes) {
   return sklearn::looks_like_pickle(bytes) ? ModelFileFormat::pickle : ModelFileFormat::onnx;
 }
 
-LoadedModel load_model_bytes(const Registry& registry, const std::vector<uint8_t>& bytes, const std::string& source) {
-  if (sniff_model_format(bytes) == ModelFileFormat::pickle) return load_pickle(registry, bytes, source);
+LoadedModel load_model_bytes(const Registry& registry, const std::vector<uint8_t>& bytes,
+                             const std::string& source) {
+  if (sniff_model_format(bytes) == ModelFileFormat::pickle)
+    return load_pickle(registry, bytes, source);
   if (std::string other = sklearn::other_format(bytes); !other.empty())
-    throw PluginError(SECMLOPS_ERR_UNSUPPORTED, source + ": this file is " + other +
-                                                    ", not an ONNX model or a scikit-learn pickle/joblib file; secmlops "
-                                                    "never unpickles or loads it (scan it with `secmlops scan`)");
+    throw PluginError(SECMLOPS_ERR_UNSUPPORTED,
+                      source + ": this file is " + other +
+                          ", not an ONNX model or a scikit-learn pickle/joblib file; secmlops "
+                          "never unpickles or loads it (scan it with `secmlops scan`)");
   return load_onnx(registry, bytes, source);
 }
 
@@ -277,7 +301,8 @@ LoadedModel load_model_file(const Registry& registry, const std::filesystem::pat
   return load_model_bytes(registry, read_model_file(path), path.string());
 }
 
-LoadedModel load_model_onnx(const Registry& registry, const std::vector<uint8_t>& bytes, const std::string& source) {
+LoadedModel load_model_onnx(const Registry& registry, const std::vector<uint8_t>& bytes,
+                            const std::string& source) {
   return load_model_bytes(registry, bytes, source);
 }
 

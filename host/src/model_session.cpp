@@ -40,14 +40,17 @@ ModelSession::ModelSession(const Plugin& plugin, const KeyValues& config)
 
 void ModelSession::fit(const DenseMatrix& x, const std::vector<int32_t>& y, const KeyValues& params,
                        Emitted* emitted) {
-  if (x.rows == 0 || x.cols == 0) throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT, "training data is empty");
+  if (x.rows == 0 || x.cols == 0)
+    throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT, "training data is empty");
   if (y.size() != x.rows)
-    throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT,
-                      "got " + std::to_string(y.size()) + " labels for " + std::to_string(x.rows) + " rows");
+    throw PluginError(
+        SECMLOPS_ERR_INVALID_ARGUMENT,
+        "got " + std::to_string(y.size()) + " labels for " + std::to_string(x.rows) + " rows");
   for (size_t i = 0; i < y.size(); ++i)
     if (y[i] < 0)
-      throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT,
-                        "label of row " + std::to_string(i) + " is negative (" + std::to_string(y[i]) + ")");
+      throw PluginError(
+          SECMLOPS_ERR_INVALID_ARGUMENT,
+          "label of row " + std::to_string(i) + " is negative (" + std::to_string(y[i]) + ")");
   check_config(plugin(), params, "parameter");
   auto kv = to_kv(params);
   auto m = x.view();
@@ -67,15 +70,17 @@ secmlops_model_info ModelSession::info() const {
 void ModelSession::check_features(const DenseMatrix& x) const {
   auto i = info();
   if (x.cols != i.n_features)
-    throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT,
-                      "input has " + std::to_string(x.cols) + " features, the model expects " +
-                          std::to_string(i.n_features));
+    throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT, "input has " + std::to_string(x.cols) +
+                                                         " features, the model expects " +
+                                                         std::to_string(i.n_features));
 }
 
-void ModelSession::check_labels(const DenseMatrix& x, const std::vector<int32_t>& y, uint32_t classes) const {
+void ModelSession::check_labels(const DenseMatrix& x, const std::vector<int32_t>& y,
+                                uint32_t classes) const {
   if (y.size() != x.rows)
-    throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT,
-                      "got " + std::to_string(y.size()) + " labels for " + std::to_string(x.rows) + " rows");
+    throw PluginError(
+        SECMLOPS_ERR_INVALID_ARGUMENT,
+        "got " + std::to_string(y.size()) + " labels for " + std::to_string(x.rows) + " rows");
   for (size_t r = 0; r < y.size(); ++r)
     if (y[r] < 0 || static_cast<uint32_t>(y[r]) >= classes)
       throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT,
@@ -88,7 +93,8 @@ DenseMatrix ModelSession::predict_proba(const DenseMatrix& x) const {
   DenseMatrix out(x.rows, info().n_classes);
   auto m = x.view();
   RecordingJob job(nullptr);
-  instance_.check(api_->predict_proba(instance_.raw(), job.handle(), &m, out.data.data()), "predict_proba");
+  instance_.check(api_->predict_proba(instance_.raw(), job.handle(), &m, out.data.data()),
+                  "predict_proba");
   queries_ += x.rows;
   return out;
 }
@@ -97,7 +103,9 @@ std::vector<int32_t> ModelSession::predict(const DenseMatrix& x) const {
   return argmax_rows(predict_proba(x));
 }
 
-bool ModelSession::can(uint64_t capability) const { return (plugin().capability_bits() & capability) != 0; }
+bool ModelSession::can(uint64_t capability) const {
+  return (plugin().capability_bits() & capability) != 0;
+}
 
 bool ModelSession::has_gradient() const {
   // The family's capability, then the fitted model's own answer (abi.h, CAPABILITIES).
@@ -153,7 +161,8 @@ secmlops_model_handle ModelSession::handle(std::shared_ptr<CancelToken> cancel) 
   h.n_features = i.n_features;
   h.n_classes = i.n_classes;
   h.has_gradient = has_gradient() ? 1 : 0;
-  h.predict_proba = [](void* ctx, const secmlops_matrix* x, double* out) noexcept -> secmlops_status {
+  h.predict_proba = [](void* ctx, const secmlops_matrix* x,
+                       double* out) noexcept -> secmlops_status {
     auto* self = static_cast<ModelSession*>(ctx);
     if (x == nullptr || out == nullptr) return SECMLOPS_ERR_INVALID_ARGUMENT;
     if (self->handle_cancel_ && self->handle_cancel_->cancelled()) return SECMLOPS_ERR_CANCELLED;

@@ -48,7 +48,8 @@ RootedPath walk(const fs::path& root, const fs::path& lexical, const std::string
       }
       if (!is_within(root, target)) {
         out.verdict = RootedPath::Verdict::outside;
-        out.reason = quoted(requested) + ": symlink " + shown(root, at) + " leads outside the scan root";
+        out.reason =
+            quoted(requested) + ": symlink " + shown(root, at) + " leads outside the scan root";
         return out;
       }
     }

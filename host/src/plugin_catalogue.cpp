@@ -1,7 +1,7 @@
 #include "plugin_catalogue.hpp"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -38,7 +38,8 @@ PluginFacts facts_from(const nlohmann::json& j) {
   f.description = j.at("description").get<std::string>();
   f.license = j.at("license").get<std::string>();
   int kind = j.at("kind").get<int>();
-  if (kind < SECMLOPS_KIND_SCANNER || kind > SECMLOPS_KIND_REPORTER) throw std::out_of_range("kind");
+  if (kind < SECMLOPS_KIND_SCANNER || kind > SECMLOPS_KIND_REPORTER)
+    throw std::out_of_range("kind");
   f.kind = static_cast<secmlops_kind>(kind);
   f.abi_major = j.at("abi").at(0).get<uint32_t>();
   f.abi_minor = j.at("abi").at(1).get<uint32_t>();
@@ -53,8 +54,8 @@ nlohmann::json to_json(const FileIdentity& id) {
 }
 
 FileIdentity identity_from(const nlohmann::json& j) {
-  return {j.at(0).get<uint64_t>(), j.at(1).get<uint64_t>(), j.at(2).get<uint64_t>(), j.at(3).get<int64_t>(),
-          j.at(4).get<int64_t>()};
+  return {j.at(0).get<uint64_t>(), j.at(1).get<uint64_t>(), j.at(2).get<uint64_t>(),
+          j.at(3).get<int64_t>(), j.at(4).get<int64_t>()};
 }
 
 }  // namespace
@@ -89,7 +90,8 @@ PluginCatalogue::PluginCatalogue(std::filesystem::path file) : file_(std::move(f
   }
 }
 
-const CatalogueEntry* PluginCatalogue::find(const std::string& library, const FileIdentity& id) const {
+const CatalogueEntry* PluginCatalogue::find(const std::string& library,
+                                            const FileIdentity& id) const {
   auto it = entries_.find(library);
   return it != entries_.end() && it->second.id == id ? &it->second : nullptr;
 }
@@ -139,9 +141,11 @@ std::filesystem::path default_catalogue_file() {
     return s;
   }
   const char* xdg = std::getenv("XDG_CACHE_HOME");
-  if (xdg != nullptr && *xdg == '/') return std::filesystem::path(xdg) / "secmlops" / "plugin-catalogue.json";
+  if (xdg != nullptr && *xdg == '/')
+    return std::filesystem::path(xdg) / "secmlops" / "plugin-catalogue.json";
   const char* home = std::getenv("HOME");
-  if (home != nullptr && *home == '/') return std::filesystem::path(home) / ".cache" / "secmlops" / "plugin-catalogue.json";
+  if (home != nullptr && *home == '/')
+    return std::filesystem::path(home) / ".cache" / "secmlops" / "plugin-catalogue.json";
   return {};
 }
 

@@ -34,7 +34,8 @@ class PluginCatalogue {
   // Reads `file`; a missing, unreadable or malformed file is an empty catalogue. An empty path
   // is a catalogue that is never saved.
   explicit PluginCatalogue(std::filesystem::path file);
-  [[nodiscard]] const CatalogueEntry* find(const std::string& library, const FileIdentity& id) const;
+  [[nodiscard]] const CatalogueEntry* find(const std::string& library,
+                                           const FileIdentity& id) const;
   void put(const std::string& library, CatalogueEntry entry);
   // Writes the catalogue when it changed (a temporary file renamed over the old one, so
   // concurrent commands never read half a file); failures are logged, never thrown.

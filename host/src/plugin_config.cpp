@@ -10,10 +10,14 @@ namespace secmlops::host {
 
 const char* option_type_name(secmlops_option_type type) {
   switch (type) {
-    case SECMLOPS_OPTION_STRING: return "string";
-    case SECMLOPS_OPTION_INT: return "integer";
-    case SECMLOPS_OPTION_DOUBLE: return "number";
-    case SECMLOPS_OPTION_BOOL: return "boolean";
+    case SECMLOPS_OPTION_STRING:
+      return "string";
+    case SECMLOPS_OPTION_INT:
+      return "integer";
+    case SECMLOPS_OPTION_DOUBLE:
+      return "number";
+    case SECMLOPS_OPTION_BOOL:
+      return "boolean";
   }
   return "unknown";
 }
@@ -22,7 +26,8 @@ std::optional<std::string> option_value_error(secmlops_option_type type, const s
   const char* b = value.data();
   const char* e = b + value.size();
   switch (type) {
-    case SECMLOPS_OPTION_STRING: return std::nullopt;
+    case SECMLOPS_OPTION_STRING:
+      return std::nullopt;
     case SECMLOPS_OPTION_INT: {
       int64_t v = 0;
       auto [p, ec] = std::from_chars(b, e, v);
@@ -44,7 +49,8 @@ std::optional<std::string> option_value_error(secmlops_option_type type, const s
 
 bool option_covers(const std::string& declared, const std::string& key) {
   if (declared.size() >= 2 && declared.compare(declared.size() - 2, 2, ".*") == 0)
-    return key.size() > declared.size() - 1 && key.compare(0, declared.size() - 1, declared, 0, declared.size() - 1) == 0;
+    return key.size() > declared.size() - 1 &&
+           key.compare(0, declared.size() - 1, declared, 0, declared.size() - 1) == 0;
   return declared == key;
 }
 
@@ -54,7 +60,8 @@ KeyValues config_for(const Plugin& plugin, const KeyValues& config) {
   if (!declared) return config;
   KeyValues out;
   for (const auto& kv : config)
-    if (std::any_of(declared->begin(), declared->end(), [&](const OptionSpec& o) { return option_covers(o.name, kv.first); }))
+    if (std::any_of(declared->begin(), declared->end(),
+                    [&](const OptionSpec& o) { return option_covers(o.name, kv.first); }))
       out.push_back(kv);
   return out;
 }
@@ -66,19 +73,20 @@ void check_config(const Plugin& plugin, const KeyValues& config, const char* wha
   for (const auto& entry : config) {
     const std::string& key = entry.first;
     const std::string& value = entry.second;
-    auto o = std::find_if(declared->begin(), declared->end(), [&](const OptionSpec& d) { return option_covers(d.name, key); });
+    auto o = std::find_if(declared->begin(), declared->end(),
+                          [&](const OptionSpec& d) { return option_covers(d.name, key); });
     if (o == declared->end()) {
       // In the plugin's own order: the order its documentation lists them in.
       std::string valid;
       for (const auto& d : *declared) valid += (valid.empty() ? "" : ", ") + d.name;
-      throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT, "unknown " + std::string(what) + " '" + printable(key, 64) +
-                                                           "' for " + plugin.name() + " (valid: " +
-                                                           (valid.empty() ? "none" : valid) + ")");
+      throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT,
+                        "unknown " + std::string(what) + " '" + printable(key, 64) + "' for " +
+                            plugin.name() + " (valid: " + (valid.empty() ? "none" : valid) + ")");
     }
     if (auto want = option_value_error(o->type, value))
-      throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT, std::string(what) + " '" + printable(key, 64) + "' must be " +
-                                                           *want + ", got '" + printable(value, 64) + "' (" +
-                                                           plugin.name() + ")");
+      throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT,
+                        std::string(what) + " '" + printable(key, 64) + "' must be " + *want +
+                            ", got '" + printable(value, 64) + "' (" + plugin.name() + ")");
   }
 }
 
@@ -100,8 +108,8 @@ std::string scanner_config_error(const std::vector<Plugin>& scanners, const KeyV
       if (!option_covers(o.name, key)) continue;
       known = true;
       if (auto want = option_value_error(o.type, value))
-        return "scanner option '" + printable(key, 64) + "' must be " + *want + " (" + scanner + "), got '" +
-               printable(value, 64) + "'";
+        return "scanner option '" + printable(key, 64) + "' must be " + *want + " (" + scanner +
+               "), got '" + printable(value, 64) + "'";
     }
     if (known || !all_declare) continue;
     std::vector<std::string> valid;
@@ -112,7 +120,8 @@ std::string scanner_config_error(const std::vector<Plugin>& scanners, const KeyV
     valid.erase(std::unique(valid.begin(), valid.end()), valid.end());
     std::string list;
     for (const auto& v : valid) list += (list.empty() ? "" : ", ") + v;
-    return "unknown scanner option '" + printable(key, 64) + "'; valid options: " + (list.empty() ? "none" : list);
+    return "unknown scanner option '" + printable(key, 64) +
+           "'; valid options: " + (list.empty() ? "none" : list);
   }
   return {};
 }

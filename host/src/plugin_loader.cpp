@@ -34,8 +34,8 @@ std::optional<std::string> check_version(uint32_t major, uint32_t minor, const s
 std::optional<std::string> check_size(uint32_t actual, size_t required, const std::string& what,
                                       uint32_t minor) {
   if (actual < required)
-    return what + " is " + std::to_string(actual) + " bytes, ABI " + ver(SECMLOPS_ABI_MAJOR, minor) +
-           " requires at least " + std::to_string(required);
+    return what + " is " + std::to_string(actual) + " bytes, ABI " +
+           ver(SECMLOPS_ABI_MAJOR, minor) + " requires at least " + std::to_string(required);
   return std::nullopt;
 }
 
@@ -74,22 +74,28 @@ std::optional<std::string> check_descriptor(const secmlops_plugin_descriptor* d,
         return e;
       const secmlops_option o = abi::declared_option(*d, i);
       if (o.struct_size != stride)
-        return where + " declares option #" + std::to_string(i) + " of " + std::to_string(o.struct_size) +
-               " bytes after options of " + std::to_string(stride) + " (all entries must have one size)";
-      if (o.name == nullptr || *o.name == '\0') return where + " declares option #" + std::to_string(i) + " without a name";
+        return where + " declares option #" + std::to_string(i) + " of " +
+               std::to_string(o.struct_size) + " bytes after options of " + std::to_string(stride) +
+               " (all entries must have one size)";
+      if (o.name == nullptr || *o.name == '\0')
+        return where + " declares option #" + std::to_string(i) + " without a name";
       if (o.type > SECMLOPS_OPTION_BOOL)
-        return where + " declares option '" + std::string(o.name).substr(0, 64) + "' with unknown type " +
-               std::to_string(o.type);
+        return where + " declares option '" + std::string(o.name).substr(0, 64) +
+               "' with unknown type " + std::to_string(o.type);
     }
   }
   const int tables = (d->scanner != nullptr) + (d->model != nullptr) + (d->attack != nullptr) +
                      (d->reporter != nullptr);
-  if (tables != 1) return where + " must provide exactly one kind table, has " + std::to_string(tables);
+  if (tables != 1)
+    return where + " must provide exactly one kind table, has " + std::to_string(tables);
   const uint64_t caps = d->capabilities;
-  auto cap_mismatch = [&](uint64_t bit, bool present, const char* fn) -> std::optional<std::string> {
+  auto cap_mismatch = [&](uint64_t bit, bool present,
+                          const char* fn) -> std::optional<std::string> {
     bool claimed = (caps & bit) != 0;
-    if (claimed && !present) return where + " claims capability " + fn + " but the function is missing";
-    if (!claimed && present) return where + " provides " + fn + " but does not declare the capability";
+    if (claimed && !present)
+      return where + " claims capability " + fn + " but the function is missing";
+    if (!claimed && present)
+      return where + " provides " + fn + " but does not declare the capability";
     return std::nullopt;
   };
   switch (d->kind) {
@@ -100,8 +106,7 @@ std::optional<std::string> check_descriptor(const secmlops_plugin_descriptor* d,
                               where + " scanner table", d->abi_minor))
         return e;
       if (s->scan == nullptr) return where + " is missing function scan";
-      if (s->formats == nullptr || s->formats[0] == nullptr)
-        return where + " declares no formats";
+      if (s->formats == nullptr || s->formats[0] == nullptr) return where + " declares no formats";
       if (auto e = cap_mismatch(SECMLOPS_CAP_PROBE, s->probe != nullptr, "probe")) return e;
       break;
     }
@@ -114,10 +119,15 @@ std::optional<std::string> check_descriptor(const secmlops_plugin_descriptor* d,
       if (m->fit == nullptr) return where + " is missing function fit";
       if (m->info == nullptr) return where + " is missing function info";
       if (m->predict_proba == nullptr) return where + " is missing function predict_proba";
-      if (auto e = cap_mismatch(SECMLOPS_CAP_GRADIENT, m->loss_gradient != nullptr, "loss_gradient")) return e;
-      if (auto e = cap_mismatch(SECMLOPS_CAP_DESCRIBE, m->describe != nullptr, "describe")) return e;
-      if (auto e = cap_mismatch(SECMLOPS_CAP_ONNX_EXPORT, m->export_onnx != nullptr, "export_onnx")) return e;
-      if (auto e = cap_mismatch(SECMLOPS_CAP_ONNX_IMPORT, m->import_onnx != nullptr, "import_onnx")) return e;
+      if (auto e =
+              cap_mismatch(SECMLOPS_CAP_GRADIENT, m->loss_gradient != nullptr, "loss_gradient"))
+        return e;
+      if (auto e = cap_mismatch(SECMLOPS_CAP_DESCRIBE, m->describe != nullptr, "describe"))
+        return e;
+      if (auto e = cap_mismatch(SECMLOPS_CAP_ONNX_EXPORT, m->export_onnx != nullptr, "export_onnx"))
+        return e;
+      if (auto e = cap_mismatch(SECMLOPS_CAP_ONNX_IMPORT, m->import_onnx != nullptr, "import_onnx"))
+        return e;
       break;
     }
     case SECMLOPS_KIND_ATTACK: {
@@ -151,7 +161,8 @@ bool looks_like_elf(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   char magic[4] = {};
   in.read(magic, 4);
-  return in.gcount() == 4 && magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F';
+  return in.gcount() == 4 && magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' &&
+         magic[3] == 'F';
 }
 
 }  // namespace
@@ -160,7 +171,8 @@ std::optional<Refusal> open_library(LoadedLibrary& lib) {
   auto fixed = [](std::string reason) { return Refusal{std::move(reason), true}; };
   if (!looks_like_elf(lib.path)) return fixed("not a shared library (no ELF header)");
   try {
-    lib.library.load(lib.path.string(), boost::dll::load_mode::rtld_local | boost::dll::load_mode::rtld_now);
+    lib.library.load(lib.path.string(),
+                     boost::dll::load_mode::rtld_local | boost::dll::load_mode::rtld_now);
   } catch (const std::exception& e) {
     return Refusal{std::string("cannot be loaded: ") + e.what()};  // a dependency may appear later
   }
@@ -170,7 +182,8 @@ std::optional<Refusal> open_library(LoadedLibrary& lib) {
 
   const secmlops_library* table = nullptr;
   try {
-    auto entry = lib.library.get<const secmlops_library*(uint32_t, uint32_t)>(SECMLOPS_ENTRY_SYMBOL);
+    auto entry =
+        lib.library.get<const secmlops_library*(uint32_t, uint32_t)>(SECMLOPS_ENTRY_SYMBOL);
     table = entry(SECMLOPS_ABI_MAJOR, SECMLOPS_ABI_MINOR);
   } catch (const std::exception& e) {
     return Refusal{std::string("entry point threw: ") + e.what()};
@@ -179,12 +192,14 @@ std::optional<Refusal> open_library(LoadedLibrary& lib) {
   }
   if (table == nullptr) return Refusal{"entry point returned no library table"};
   if (table->struct_size < offsetof(secmlops_library, plugin_count))
-    return fixed("library table is " + std::to_string(table->struct_size) + " bytes, too small to read");
+    return fixed("library table is " + std::to_string(table->struct_size) +
+                 " bytes, too small to read");
   if (auto e = check_version(table->abi_major, table->abi_minor, "library")) return fixed(*e);
   if (auto e = check_size(table->struct_size, abi::library_min_size(table->abi_minor),
                           "library table", table->abi_minor))
     return fixed(*e);
-  if (table->plugin_count == 0 || table->plugins == nullptr) return fixed("library declares no plugins");
+  if (table->plugin_count == 0 || table->plugins == nullptr)
+    return fixed("library declares no plugins");
   if (table->plugin_count > 1024) return fixed("library declares an absurd number of plugins");
   for (uint32_t i = 0; i < table->plugin_count; ++i)
     if (auto e = check_descriptor(table->plugins[i], i)) return fixed(*e);
@@ -232,7 +247,9 @@ bool LoadedLibrary::ready() {
     bool same = expected.empty() || table->plugin_count == expected.size();
     for (uint32_t i = 0; same && !expected.empty() && i < table->plugin_count; ++i)
       same = PluginFacts::of(*table->plugins[i]) == expected[i];
-    if (!same) return refuse("the library changed since its descriptors were catalogued (run the command again)");
+    if (!same)
+      return refuse(
+          "the library changed since its descriptors were catalogued (run the command again)");
   }
   if (!initialised)
     if (auto r = initialise_library(*this)) return refuse(std::move(*r));
@@ -246,7 +263,8 @@ std::optional<std::string> LoadedLibrary::refusal() const {
   return refusal_;
 }
 
-std::variant<std::vector<Plugin>, LoadError> load_plugin_library(const std::filesystem::path& path) {
+std::variant<std::vector<Plugin>, LoadError> load_plugin_library(
+    const std::filesystem::path& path) {
   auto lib = std::make_shared<LoadedLibrary>(path);
   if (!lib->ready()) return LoadError{path, *lib->refusal()};
   const secmlops_library* table = lib->table;

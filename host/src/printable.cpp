@@ -12,7 +12,10 @@ size_t sequence_length(std::string_view s, size_t i) {
   auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
   unsigned char c = b(0);
   if (c < 0x80) return 1;
-  size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+  size_t n = c >= 0xc2 && c <= 0xdf   ? 2
+             : c >= 0xe0 && c <= 0xef ? 3
+             : c >= 0xf0 && c <= 0xf4 ? 4
+                                      : 0;
   if (n == 0 || i + n > s.size()) return 0;
   for (size_t k = 1; k < n; ++k)
     if ((b(k) & 0xc0) != 0x80) return 0;
@@ -101,8 +104,11 @@ void rename_path(v1::FileReport& r, const std::string& from, const std::string& 
   });
 }
 
-void make_utf8_safe(v1::FileReport& r) { for_each_text(r, [](std::string* s) { fix(s); }); }
+void make_utf8_safe(v1::FileReport& r) {
+  for_each_text(r, [](std::string* s) { fix(s); });
+}
 
 }  // namespace secmlops::host
 
-static_assert(secmlops::host::kSeverityMedium == secmlops::v1::MEDIUM, "proto_fwd.hpp's MEDIUM is report.proto's");
+static_assert(secmlops::host::kSeverityMedium == secmlops::v1::MEDIUM,
+              "proto_fwd.hpp's MEDIUM is report.proto's");

@@ -45,7 +45,8 @@ std::vector<std::filesystem::path> library_files(const std::vector<std::filesyst
     }
     std::vector<std::filesystem::path> files;
     for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-      if (entry.path().extension() == ".so" && entry.is_regular_file(ec)) files.push_back(entry.path());
+      if (entry.path().extension() == ".so" && entry.is_regular_file(ec))
+        files.push_back(entry.path());
     }
     if (ec) spdlog::warn("listing plugin directory {}: {}", dir.string(), ec.message());
     std::sort(files.begin(), files.end());
@@ -63,7 +64,9 @@ std::filesystem::path canonical_or_given(const std::filesystem::path& path) {
 }  // namespace
 
 Registry::Registry(Registry&& other) noexcept
-    : plugins_(std::move(other.plugins_)), errors_(std::move(other.errors_)), refused_(std::move(other.refused_)) {}
+    : plugins_(std::move(other.plugins_)),
+      errors_(std::move(other.errors_)),
+      refused_(std::move(other.refused_)) {}
 
 Registry& Registry::operator=(Registry&& other) noexcept {
   plugins_ = std::move(other.plugins_);
@@ -79,7 +82,8 @@ void Registry::load_directories(const std::vector<std::filesystem::path>& dirs) 
 bool Registry::known(const std::filesystem::path& library, bool same_file) const {
   for (const auto& p : plugins_) {
     std::error_code ec;
-    if (p.library_path() == library || (same_file && std::filesystem::equivalent(p.library_path(), library, ec)))
+    if (p.library_path() == library ||
+        (same_file && std::filesystem::equivalent(p.library_path(), library, ec)))
       return true;
   }
   return false;
@@ -158,7 +162,8 @@ bool Registry::usable(const Plugin& p) const {
   const auto& lib = p.library();
   if (lib->is_ready() || lib->ready()) return true;
   std::lock_guard<std::mutex> lock(mutex_);
-  if (refused_.insert(lib.get()).second) errors_.push_back({lib->path, lib->refusal().value_or("refused")});
+  if (refused_.insert(lib.get()).second)
+    errors_.push_back({lib->path, lib->refusal().value_or("refused")});
   return false;
 }
 
@@ -176,7 +181,8 @@ std::vector<Plugin> Registry::by_kind(secmlops_kind kind) const {
 
 std::optional<Plugin> Registry::find(secmlops_kind kind, const std::string& name) const {
   for (const auto& p : plugins_)
-    if (p.kind() == kind && p.name() == name) return usable(p) ? std::optional<Plugin>(p) : std::nullopt;
+    if (p.kind() == kind && p.name() == name)
+      return usable(p) ? std::optional<Plugin>(p) : std::nullopt;
   return std::nullopt;
 }
 

@@ -39,21 +39,36 @@ void render_text(const v1::ScanReport& report, std::ostream& out) {
   for (const auto& f : report.files()) {
     std::string status;
     switch (f.status()) {
-      case v1::SCANNED: status = "scanned"; break;
-      case v1::PARTIAL: status = "PARTIAL"; break;
-      case v1::UNSUPPORTED: status = "skipped (unrecognised format)"; break;
-      case v1::ERROR: status = "ERROR"; break;
-      case v1::SKIPPED: status = safe(f.error()); break;
-      default: status = "?"; break;
+      case v1::SCANNED:
+        status = "scanned";
+        break;
+      case v1::PARTIAL:
+        status = "PARTIAL";
+        break;
+      case v1::UNSUPPORTED:
+        status = "skipped (unrecognised format)";
+        break;
+      case v1::ERROR:
+        status = "ERROR";
+        break;
+      case v1::SKIPPED:
+        status = safe(f.error());
+        break;
+      default:
+        status = "?";
+        break;
     }
     out << fmt::format("{}: {}, {} finding(s)\n", safe(f.path()), status, f.findings_size());
-    if (!f.error().empty() && f.status() != v1::UNSUPPORTED && f.status() != v1::SKIPPED) out << "  error: " << safe(f.error()) << "\n";
+    if (!f.error().empty() && f.status() != v1::UNSUPPORTED && f.status() != v1::SKIPPED)
+      out << "  error: " << safe(f.error()) << "\n";
     for (const auto& fi : f.findings()) {
       out << fmt::format("  {:<8} {} {}\n           at {}\n", v1::Severity_Name(fi.severity()),
-                         safe(fi.rule_id()), safe(fi.message()), safe(format_location(fi.location())));
+                         safe(fi.rule_id()), safe(fi.message()),
+                         safe(format_location(fi.location())));
       if (fi.evidence_size() > 0) {
         std::string ev;
-        for (const auto& e : fi.evidence()) ev += fmt::format("{}{}={}", ev.empty() ? "" : " ", e.key(), e.value());
+        for (const auto& e : fi.evidence())
+          ev += fmt::format("{}{}={}", ev.empty() ? "" : " ", e.key(), e.value());
         out << "           evidence: " << safe(ev) << "\n";
       }
     }
@@ -63,7 +78,8 @@ void render_text(const v1::ScanReport& report, std::ostream& out) {
   for (auto sev : {v1::CRITICAL, v1::HIGH, v1::MEDIUM, v1::LOW, v1::INFO}) {
     auto it = s.findings_by_severity().find(v1::Severity_Name(sev));
     if (it != s.findings_by_severity().end())
-      counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", it->second, v1::Severity_Name(sev));
+      counts +=
+          fmt::format("{}{} {}", counts.empty() ? "" : ", ", it->second, v1::Severity_Name(sev));
   }
   out << fmt::format("summary: {} file(s), {} with errors, findings: {}\n", s.files(),
                      s.files_with_errors(), counts.empty() ? "none" : counts);

@@ -18,8 +18,9 @@ ReporterSession::ReporterSession(const Plugin& plugin, const KeyValues& config)
 
 void ReporterSession::send(const secmlops_run_event& event) {
   RecordingJob job(&emitted_);
-  instance_.check(instance_.plugin().descriptor().reporter->on_event(instance_.raw(), job.handle(), &event),
-                  "on_event");
+  instance_.check(
+      instance_.plugin().descriptor().reporter->on_event(instance_.raw(), job.handle(), &event),
+      "on_event");
 }
 
 void ReporterSession::flush() {

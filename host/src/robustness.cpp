@@ -20,7 +20,8 @@ v1::RobustnessPoint robustness_point(const ModelSession& model, const DenseMatri
                                      const DenseMatrix& x_adv, const std::vector<int32_t>& y_true,
                                      const std::vector<int32_t>& targets) {
   if (x.rows != x_adv.rows || x.cols != x_adv.cols)
-    throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT, "adversarial examples and inputs differ in shape");
+    throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT,
+                      "adversarial examples and inputs differ in shape");
   const auto clean = model.predict(x);
   const auto adv = model.predict(x_adv);
   const auto& truth = y_true.empty() ? clean : y_true;
@@ -34,7 +35,8 @@ v1::RobustnessPoint robustness_point(const ModelSession& model, const DenseMatri
     succeeded += targets.empty() ? adv[i] != truth[i] : adv[i] == targets[i];
   }
   p.set_success_rate(correct ? static_cast<double>(succeeded) / static_cast<double>(correct) : 0.0);
-  p.set_flip_rate(adv.empty() ? 0.0 : static_cast<double>(flipped) / static_cast<double>(adv.size()));
+  p.set_flip_rate(adv.empty() ? 0.0
+                              : static_cast<double>(flipped) / static_cast<double>(adv.size()));
   auto* n = p.mutable_perturbation();
   double sum_inf = 0, sum_l2 = 0, sum_l0 = 0, max_inf = 0, max_l2 = 0, max_l0 = 0;
   for (uint64_t r = 0; r < x.rows; ++r) {
@@ -60,21 +62,24 @@ v1::RobustnessPoint robustness_point(const ModelSession& model, const DenseMatri
 }
 
 namespace {
-double row_norm(const DenseMatrix& m, uint64_t r, const std::string& norm, const DenseMatrix* minus = nullptr) {
+double row_norm(const DenseMatrix& m, uint64_t r, const std::string& norm,
+                const DenseMatrix* minus = nullptr) {
   double acc = 0;
   for (uint64_t c = 0; c < m.cols; ++c) {
     double v = std::abs(m(r, c) - (minus ? (*minus)(r, c) : 0.0));
-    if (norm == "inf") acc = std::max(acc, v);
-    else if (norm == "1") acc += v;
-    else acc += v * v;
+    if (norm == "inf")
+      acc = std::max(acc, v);
+    else if (norm == "1")
+      acc += v;
+    else
+      acc += v * v;
   }
   return norm == "2" ? std::sqrt(acc) : acc;
 }
 }  // namespace
 
 double empirical_robustness(const Plugin& fgsm, ModelSession& model, const DenseMatrix& x,
-                            const KeyValues& params,
-                            const std::shared_ptr<CancelToken>& cancel) {
+                            const KeyValues& params, const std::shared_ptr<CancelToken>& cancel) {
   KeyValues p = params;
   p.emplace_back("minimal", "true");
   // ART measures in the attack's own norm (crafter.norm): FGSM's default is L∞.
@@ -95,8 +100,10 @@ double empirical_robustness(const Plugin& fgsm, ModelSession& model, const Dense
   return flipped ? sum / static_cast<double>(flipped) : 0.0;
 }
 
-v1::AttackReport run_robustness(ModelSession& model, const AttackRequest& req, DenseMatrix* last_x_adv) {
-  if (req.attack == nullptr) throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT, "no attack plugin given");
+v1::AttackReport run_robustness(ModelSession& model, const AttackRequest& req,
+                                DenseMatrix* last_x_adv) {
+  if (req.attack == nullptr)
+    throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT, "no attack plugin given");
   v1::AttackReport report;
   report.set_attack(req.attack->name());
   report.set_model(model.plugin().name());
@@ -112,7 +119,8 @@ v1::AttackReport run_robustness(ModelSession& model, const AttackRequest& req, D
   if (eps_list.empty()) eps_list.emplace_back(std::nullopt);
   const auto& attack_labels = req.targets.empty() ? req.y_true : req.targets;
   for (const auto& eps : eps_list) {
-    if (req.cancel && req.cancel->cancelled()) throw PluginError(SECMLOPS_ERR_CANCELLED, "attack cancelled");
+    if (req.cancel && req.cancel->cancelled())
+      throw PluginError(SECMLOPS_ERR_CANCELLED, "attack cancelled");
     KeyValues params = req.params;
     if (eps) {
       std::ostringstream s;
@@ -126,17 +134,20 @@ v1::AttackReport run_robustness(ModelSession& model, const AttackRequest& req, D
     auto point = robustness_point(model, req.x, out.x_adv, req.y_true, req.targets);
     point.set_eps(eps.value_or(0));
     point.set_model_queries(out.queries);
-    point.set_duration_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    point.set_duration_seconds(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     for (const auto& [k, v] : out.emitted.properties)
       if (k == "attack.method") report.set_method(v);
     if (req.on_point) req.on_point(point, out);
     *report.add_curve() = point;
     if (last_x_adv) *last_x_adv = std::move(out.x_adv);
   }
-  if (req.fgsm_for_empirical_robustness && *req.fgsm_for_empirical_robustness && model.has_gradient()) {
+  if (req.fgsm_for_empirical_robustness && *req.fgsm_for_empirical_robustness &&
+      model.has_gradient()) {
     // Only the parameters a minimal FGSM understands carry over from the request's attack.
-    static const std::set<std::string> shared = {"norm", "eps", "eps_step", "eps_scale", "clip_min",
-                                                 "clip_max", "immutable", "mask", "seed"};
+    static const std::set<std::string> shared = {"norm",      "eps",      "eps_step",
+                                                 "eps_scale", "clip_min", "clip_max",
+                                                 "immutable", "mask",     "seed"};
     KeyValues params;
     for (const auto& kv : req.params)
       if (shared.count(kv.first)) params.push_back(kv);
@@ -146,8 +157,8 @@ v1::AttackReport run_robustness(ModelSession& model, const AttackRequest& req, D
       s << req.eps.back();
       params.emplace_back("eps", s.str());
     }
-    report.set_empirical_robustness(
-        empirical_robustness(**req.fgsm_for_empirical_robustness, model, req.x, params, req.cancel));
+    report.set_empirical_robustness(empirical_robustness(**req.fgsm_for_empirical_robustness, model,
+                                                         req.x, params, req.cancel));
   }
   return report;
 }

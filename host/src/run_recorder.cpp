@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include <charconv>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -61,8 +61,8 @@ RunRecorder::RunRecorder(const Registry& registry, const KeyValues& config,
 RunRecorder::~RunRecorder() = default;
 
 void RunRecorder::send(secmlops_event_type type, const std::string& key, const std::string& value,
-                       const std::string& path, double number, int64_t step,
-                       int64_t timestamp_ms, const std::string& schema, const std::string& profile) {
+                       const std::string& path, double number, int64_t step, int64_t timestamp_ms,
+                       const std::string& schema, const std::string& profile) {
   // Names and values often come from file names, which are bytes: a tracking server's JSON and
   // a file store's YAML need UTF-8. An artifact's path is a local file and stays as it is.
   const std::string k = utf8_safe(key), v = utf8_safe(value);

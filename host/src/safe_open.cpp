@@ -36,8 +36,10 @@ int walk_beneath(int dirfd, const std::string& relative, int flags) {
   size_t pos = 0;
   for (;;) {
     size_t slash = relative.find('/', pos);
-    std::string part = relative.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
-    bool last = slash == std::string::npos || relative.find_first_not_of('/', slash) == std::string::npos;
+    std::string part =
+        relative.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
+    bool last =
+        slash == std::string::npos || relative.find_first_not_of('/', slash) == std::string::npos;
     if (part == "..") return -EXDEV;
     if (!part.empty() && part != ".") {
       int f = last ? flags | O_NOFOLLOW : O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;

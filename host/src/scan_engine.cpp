@@ -95,8 +95,9 @@ bool handles_any(const Plugin& p) {
 // How many files scan_paths scans at once (sandboxed: one worker each).
 unsigned parallel_width(const ScanOptions& options, bool sandboxed) {
   if (!sandboxed) return 1;
-  return options.parallel_files != 0 ? options.parallel_files
-                                     : std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
+  return options.parallel_files != 0
+             ? options.parallel_files
+             : std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
 }
 
 // Runs one scanner over one stream and records the outcome in a StreamResult.
@@ -115,7 +116,8 @@ void run_scanner(v1::FileReport& report, const std::shared_ptr<const Stream>& st
   try {
     // A scanner that declares its options gets only those (--policy reaches the pickle scanner).
     Instance inst(scanner, config_for(scanner, options.scanner_config));
-    ScanJobContext job(stream, report, members, scanner.name(), options.limits.max_findings_per_stream);
+    ScanJobContext job(stream, report, members, scanner.name(),
+                       options.limits.max_findings_per_stream);
     job.set_cancel_token(cancel);
     // Sibling files only make sense for a file on disk, not for a member inside it.
     if (base_dir && members.empty()) job.set_base_dir(*base_dir);
@@ -194,7 +196,8 @@ bool same_chain(const v1::StreamResult& sr, const std::vector<std::string>& chai
 }  // namespace
 
 bool ScanEngine::scan_into(v1::FileReport& report, const std::shared_ptr<const Stream>& stream,
-                           const std::vector<std::string>& members, Walk& walk, uint32_t depth) const {
+                           const std::vector<std::string>& members, Walk& walk,
+                           uint32_t depth) const {
   return scan_member(report, stream, members, walk, depth, nullptr);
 }
 
@@ -208,12 +211,14 @@ bool ScanEngine::scan_member(v1::FileReport& report, const std::shared_ptr<const
   if (r.scanner) {
     spdlog::debug("{}{}: routed to {} as {} (confidence {})", report.path(), join_members(members),
                   r.scanner->name(), r.format, r.confidence);
-    run_scanner(report, stream, members, *r.scanner, r.format, options_, walk.cancel, walk.base_dir);
+    run_scanner(report, stream, members, *r.scanner, r.format, options_, walk.cancel,
+                walk.base_dir);
     routed = true;
   }
   // Scanners declaring the format "*" (signature matchers) see every stream as well.
   for (const auto& p : registry_.by_kind(SECMLOPS_KIND_SCANNER))
-    if (handles_any(p)) run_scanner(report, stream, members, p, "*", options_, walk.cancel, walk.base_dir);
+    if (handles_any(p))
+      run_scanner(report, stream, members, p, "*", options_, walk.cancel, walk.base_dir);
 
   // A stream can be a container AND something a scanner reads (polyglots): do both.
   bool took = routed;
@@ -221,7 +226,8 @@ bool ScanEngine::scan_member(v1::FileReport& report, const std::shared_ptr<const
   try {
     kinds = containers::detect(*stream);
   } catch (const std::exception& e) {
-    add_stream(report, members, stream->size(), v1::PARTIAL, std::string("container detection failed: ") + e.what());
+    add_stream(report, members, stream->size(), v1::PARTIAL,
+               std::string("container detection failed: ") + e.what());
     return true;
   }
   for (auto kind : kinds) expand_into(report, stream, members, walk, depth, kind, routed, took);
@@ -231,7 +237,8 @@ bool ScanEngine::scan_member(v1::FileReport& report, const std::shared_ptr<const
       tally->bytes += stream->size();
     } else {
       if (tally != nullptr) ++tally->listed;
-      add_stream(report, members, stream->size(), v1::UNSUPPORTED, "no scanner recognises this content");
+      add_stream(report, members, stream->size(), v1::UNSUPPORTED,
+                 "no scanner recognises this content");
     }
   }
   return took;
@@ -245,16 +252,19 @@ void ScanEngine::expand_into(v1::FileReport& report, const std::shared_ptr<const
   const char* kname = containers::format_name(kind);
   auto limit_finding = [&](const std::vector<std::string>& where, const containers::Anomaly& a) {
     uint64_t n = walk.limit_findings.count(a.rule_id);
-    if (walk.limit_findings.listed(n)) add_anomaly(report, where, a);
+    if (walk.limit_findings.listed(n))
+      add_anomaly(report, where, a);
     else if (n == walk.limit_findings.cap() + 1)
-      add_host_finding(report, where, v1::INFO, a.rule_id, "further " + a.rule_id + " hits in this file are not listed");
+      add_host_finding(report, where, v1::INFO, a.rule_id,
+                       "further " + a.rule_id + " hits in this file are not listed");
   };
   if (depth >= limits.max_depth) {
     limit_finding(members, {v1::MEDIUM, "HOST-LIMIT-DEPTH",
-                            fmt::format("{} container nested deeper than {} levels: not expanded", kname,
-                                        limits.max_depth)});
-    auto* sr = add_stream(report, members, stream->size(), v1::PARTIAL,
-                          fmt::format("{} container not expanded: nesting depth limit {}", kname, limits.max_depth));
+                            fmt::format("{} container nested deeper than {} levels: not expanded",
+                                        kname, limits.max_depth)});
+    auto* sr = add_stream(
+        report, members, stream->size(), v1::PARTIAL,
+        fmt::format("{} container not expanded: nesting depth limit {}", kname, limits.max_depth));
     sr->set_format(kname);
     sr->set_scanner("host");
     took = true;
@@ -264,7 +274,8 @@ void ScanEngine::expand_into(v1::FileReport& report, const std::shared_ptr<const
   try {
     ex = containers::expand(kind, stream, walk.budget);
   } catch (const std::exception& e) {
-    auto* sr = add_stream(report, members, stream->size(), v1::PARTIAL, std::string(kname) + ": " + e.what());
+    auto* sr = add_stream(report, members, stream->size(), v1::PARTIAL,
+                          std::string(kname) + ": " + e.what());
     sr->set_format(kname);
     sr->set_scanner("host");
     took = true;
@@ -282,13 +293,16 @@ void ScanEngine::expand_into(v1::FileReport& report, const std::shared_ptr<const
   }
   if (kind == Kind::zip && ex.members.empty() && !ex.error.empty() && ex.anomalies.empty()) return;
   took = true;
-  auto* sr = add_stream(report, members, stream->size(), ex.error.empty() ? v1::SCANNED : v1::PARTIAL,
-                        ex.error.empty() ? "" : std::string(kname) + ": " + ex.error);
+  auto* sr =
+      add_stream(report, members, stream->size(), ex.error.empty() ? v1::SCANNED : v1::PARTIAL,
+                 ex.error.empty() ? "" : std::string(kname) + ": " + ex.error);
   sr->set_format(kname);
   sr->set_scanner("host");
   for (const auto& a : ex.anomalies) {
-    if (a.rule_id.rfind("HOST-LIMIT-", 0) == 0) limit_finding(members, a);
-    else add_anomaly(report, members, a);
+    if (a.rule_id.rfind("HOST-LIMIT-", 0) == 0)
+      limit_finding(members, a);
+    else
+      add_anomaly(report, members, a);
   }
   Tally tally;
   for (size_t i = 0; i < ex.members.size(); ++i) {
@@ -317,11 +331,12 @@ void ScanEngine::expand_into(v1::FileReport& report, const std::shared_ptr<const
     if (member_took && o.crc_to_verify && o.stream->size() <= limits.max_crc_bytes) {
       uint32_t crc = containers::crc32_of(*o.stream);
       if (crc != *o.crc_to_verify)
-        add_host_finding(report, chain, v1::MEDIUM, "HOST-ZIP-CRC-MISMATCH",
-                         fmt::format("CRC-32 of the member is {:08x}, the archive declares {:08x}: the member "
-                                     "was altered after archiving (loaders that check CRCs reject it)",
-                                     crc, *o.crc_to_verify),
-                         m.offset);
+        add_host_finding(
+            report, chain, v1::MEDIUM, "HOST-ZIP-CRC-MISMATCH",
+            fmt::format("CRC-32 of the member is {:08x}, the archive declares {:08x}: the member "
+                        "was altered after archiving (loaders that check CRCs reject it)",
+                        crc, *o.crc_to_verify),
+            m.offset);
     }
     if (!o.error.empty() || o.limit) {
       std::string why = "member incomplete: " + (o.error.empty() ? o.limit->message : o.error);
@@ -336,13 +351,16 @@ void ScanEngine::expand_into(v1::FileReport& report, const std::shared_ptr<const
       if (!marked) add_stream(report, chain, o.stream->size(), v1::PARTIAL, why);
     }
     if (o.trailing)
-      scan_member(report, o.trailing, with(members, fmt::format("[data after {}]", kname)), walk, depth + 1, &tally);
+      scan_member(report, o.trailing, with(members, fmt::format("[data after {}]", kname)), walk,
+                  depth + 1, &tally);
   }
   if (tally.count > 0)
-    add_stream(report, with(members, fmt::format("[{} more unrecognised members]", tally.count)), tally.bytes,
-               v1::UNSUPPORTED,
-               fmt::format("{} further members ({} bytes) are not recognised by any scanner (counted, not listed)",
-                           tally.count, tally.bytes));
+    add_stream(
+        report, with(members, fmt::format("[{} more unrecognised members]", tally.count)),
+        tally.bytes, v1::UNSUPPORTED,
+        fmt::format(
+            "{} further members ({} bytes) are not recognised by any scanner (counted, not listed)",
+            tally.count, tally.bytes));
 }
 
 v1::FileReport ScanEngine::scan_stream(std::shared_ptr<const Stream> stream,
@@ -350,9 +368,9 @@ v1::FileReport ScanEngine::scan_stream(std::shared_ptr<const Stream> stream,
   return scan_isolated(std::move(stream), display_name, std::nullopt);
 }
 
-v1::FileReport ScanEngine::scan_stream_in(const std::shared_ptr<const Stream>& stream,
-                                          const std::string& display_name,
-                                          const std::optional<std::filesystem::path>& base_dir) const {
+v1::FileReport ScanEngine::scan_stream_in(
+    const std::shared_ptr<const Stream>& stream, const std::string& display_name,
+    const std::optional<std::filesystem::path>& base_dir) const {
   v1::FileReport report;
   report.set_path(display_name);
   report.set_size(stream->size());
@@ -396,7 +414,8 @@ v1::FileReport ScanEngine::scan_stream_in(const std::shared_ptr<const Stream>& s
 
 namespace {
 
-v1::FileReport entry_report(const std::filesystem::path& path, v1::FileStatus status, std::string error) {
+v1::FileReport entry_report(const std::filesystem::path& path, v1::FileStatus status,
+                            std::string error) {
   v1::FileReport report;
   report.set_path(path.string());
   report.set_status(status);
@@ -406,7 +425,8 @@ v1::FileReport entry_report(const std::filesystem::path& path, v1::FileStatus st
 }
 
 v1::FileReport skipped(const std::filesystem::path& path, mode_t mode) {
-  std::string why = S_ISLNK(mode) ? "symlink, not followed" : std::string(file_type_name(mode)) + ", not a regular file";
+  std::string why = S_ISLNK(mode) ? "symlink, not followed"
+                                  : std::string(file_type_name(mode)) + ", not a regular file";
   return entry_report(path, v1::SKIPPED, "skipped: " + why);
 }
 
@@ -483,12 +503,14 @@ std::vector<v1::FileReport> ScanEngine::scan_small_files(
     const auto& e = entries[j];
     const auto& path = files[e.index].second;
     bool inline_bytes = e.stream->size() <= kInlineBytes;
-    batch.push_back({inline_bytes ? -1 : e.stream->fd(), inline_bytes ? &e.content : nullptr, path.string(),
-                     parent_or_dot(path)});
+    batch.push_back({inline_bytes ? -1 : e.stream->fd(), inline_bytes ? &e.content : nullptr,
+                     path.string(), parent_or_dot(path)});
   }
   auto t0 = std::chrono::steady_clock::now();
-  auto reports = sandbox_->scan_batch(batch, options_, std::make_shared<CancelToken>(options_.cancel));
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  auto reports =
+      sandbox_->scan_batch(batch, options_, std::make_shared<CancelToken>(options_.cancel));
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   for (size_t j = 0; j < reports.size() && j < entries.size(); ++j) {
     auto& r = reports[j];
     r.set_path(batch[j].display_name);
@@ -511,7 +533,9 @@ std::string ScanEngine::config_error() const {
     if (sandbox_->idle_workers() == 0) sandbox_->prewarm_async(parallel_width(options_, true));
     return sandbox_->config_error(options_);
   }
-  if (auto e = scanner_config_error(registry_.by_kind(SECMLOPS_KIND_SCANNER), options_.scanner_config); !e.empty())
+  if (auto e =
+          scanner_config_error(registry_.by_kind(SECMLOPS_KIND_SCANNER), options_.scanner_config);
+      !e.empty())
     return e;
   for (const auto& p : registry_.by_kind(SECMLOPS_KIND_SCANNER)) {
     try {
@@ -527,8 +551,9 @@ void ScanEngine::prewarm(unsigned workers) const {
   if (sandbox_) sandbox_->prewarm(workers);
 }
 
-v1::FileReport ScanEngine::scan_isolated(std::shared_ptr<const Stream> stream, const std::string& display_name,
-                                         const std::optional<std::filesystem::path>& base_dir) const {
+v1::FileReport ScanEngine::scan_isolated(
+    std::shared_ptr<const Stream> stream, const std::string& display_name,
+    const std::optional<std::filesystem::path>& base_dir) const {
   // Digest of the very bytes that are scanned (same descriptor or buffer), read with pread so a
   // file truncated meanwhile is an error here rather than a fault.
   std::string sha, digest_error;
@@ -549,8 +574,10 @@ v1::FileReport ScanEngine::scan_isolated(std::shared_ptr<const Stream> stream, c
     // no shared offset), so the scan's wall time does not include the hash.
     constexpr uint64_t kConcurrentDigestBytes = 4u << 20;
     std::thread hasher;
-    if (stream->size() >= kConcurrentDigestBytes) hasher = std::thread(digest);
-    else digest();
+    if (stream->size() >= kConcurrentDigestBytes)
+      hasher = std::thread(digest);
+    else
+      digest();
     struct Join {
       std::thread& t;
       ~Join() {
@@ -575,7 +602,8 @@ v1::FileReport ScanEngine::scan_isolated(std::shared_ptr<const Stream> stream, c
     report = box->scan(fd, display_name, base_dir, options_, cancel);
     report.set_path(display_name);
     make_utf8_safe(report);
-    report.set_duration_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    report.set_duration_seconds(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     if (hasher.joinable()) hasher.join();
     if (!digest_error.empty()) return entry_report(display_name, v1::ERROR, digest_error);
   }
@@ -643,7 +671,8 @@ struct ScanEngine::Queue {
   }
   // Takes the descriptor of a regular file or of something to report as skipped.
   void file(int fd, const std::filesystem::path& path, const struct stat& st) {
-    if (engine.sandbox_ && S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) <= kBatchFileBytes) {
+    if (engine.sandbox_ && S_ISREG(st.st_mode) &&
+        static_cast<uint64_t>(st.st_size) <= kBatchFileBytes) {
       pending.emplace_back(fd, path);
       pending_renames.push_back(rename);
       pending_bytes += static_cast<uint64_t>(st.st_size);
@@ -663,8 +692,8 @@ struct ScanEngine::Queue {
   }
 };
 
-void ScanEngine::scan_directory(int dirfd, const std::filesystem::path& path, const std::filesystem::path& rel,
-                                Queue& out) const {
+void ScanEngine::scan_directory(int dirfd, const std::filesystem::path& path,
+                                const std::filesystem::path& rel, Queue& out) const {
   out.entering_directory();
   auto emit = [&](v1::FileReport r) { out.ready(std::move(r)); };
   int listing = ::dup(dirfd);
@@ -672,7 +701,8 @@ void ScanEngine::scan_directory(int dirfd, const std::filesystem::path& path, co
   if (dir == nullptr) {
     int err = errno;
     if (listing >= 0) ::close(listing);
-    emit(entry_report(path, v1::ERROR, path.string() + ": cannot list directory: " + std::strerror(err)));
+    emit(entry_report(path, v1::ERROR,
+                      path.string() + ": cannot list directory: " + std::strerror(err)));
     return;
   }
   std::vector<std::pair<std::string, unsigned char>> entries;
@@ -683,7 +713,9 @@ void ScanEngine::scan_directory(int dirfd, const std::filesystem::path& path, co
   }
   int err = errno;
   ::closedir(dir);
-  if (err != 0) emit(entry_report(path, v1::ERROR, path.string() + ": cannot list directory: " + std::strerror(err)));
+  if (err != 0)
+    emit(entry_report(path, v1::ERROR,
+                      path.string() + ": cannot list directory: " + std::strerror(err)));
   std::sort(entries.begin(), entries.end());
   for (const auto& [name, type] : entries) {
     if (options_.cancel && options_.cancel->cancelled()) return;
@@ -694,27 +726,42 @@ void ScanEngine::scan_directory(int dirfd, const std::filesystem::path& path, co
     if (type != DT_DIR && type != DT_UNKNOWN && !selected(child, child_rel)) continue;
     // Known non-regular entries are reported without being opened at all.
     switch (type) {
-      case DT_LNK: emit(skipped(child, S_IFLNK)); continue;
-      case DT_FIFO: emit(skipped(child, S_IFIFO)); continue;
-      case DT_SOCK: emit(skipped(child, S_IFSOCK)); continue;
-      case DT_CHR: emit(skipped(child, S_IFCHR)); continue;
-      case DT_BLK: emit(skipped(child, S_IFBLK)); continue;
-      default: break;
+      case DT_LNK:
+        emit(skipped(child, S_IFLNK));
+        continue;
+      case DT_FIFO:
+        emit(skipped(child, S_IFIFO));
+        continue;
+      case DT_SOCK:
+        emit(skipped(child, S_IFSOCK));
+        continue;
+      case DT_CHR:
+        emit(skipped(child, S_IFCHR));
+        continue;
+      case DT_BLK:
+        emit(skipped(child, S_IFBLK));
+        continue;
+      default:
+        break;
     }
     scan_opened(open_beneath(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY), child, child_rel, out);
   }
 }
 
-bool ScanEngine::selected(const std::filesystem::path& path, const std::filesystem::path& rel) const {
+bool ScanEngine::selected(const std::filesystem::path& path,
+                          const std::filesystem::path& rel) const {
   return !options_.select || options_.select(rel.empty() ? path : rel);
 }
 
-void ScanEngine::scan_opened(int fd, const std::filesystem::path& path, const std::filesystem::path& rel,
-                             Queue& out) const {
+void ScanEngine::scan_opened(int fd, const std::filesystem::path& path,
+                             const std::filesystem::path& rel, Queue& out) const {
   if (fd < 0 && !selected(path, rel)) return;
   if (fd < 0) {
-    if (fd == -ELOOP) out.ready(skipped(path, S_IFLNK));
-    else out.ready(entry_report(path, v1::ERROR, path.string() + ": cannot open: " + std::strerror(-fd)));
+    if (fd == -ELOOP)
+      out.ready(skipped(path, S_IFLNK));
+    else
+      out.ready(
+          entry_report(path, v1::ERROR, path.string() + ": cannot open: " + std::strerror(-fd)));
     return;
   }
   struct stat st {};
@@ -734,16 +781,25 @@ v1::ScanReport ScanEngine::scan_paths(const std::vector<std::filesystem::path>& 
                                       const std::function<void(const v1::FileReport&)>& on_file,
                                       const std::vector<std::string>& shown) const {
   std::vector<Queue::Rename> renames;
-  for (size_t i = 0; i < paths.size() && i < shown.size(); ++i) renames.emplace_back(paths[i].string(), shown[i]);
+  for (size_t i = 0; i < paths.size() && i < shown.size(); ++i)
+    renames.emplace_back(paths[i].string(), shown[i]);
   v1::ScanReport report;
   report.set_started_at(now_rfc3339());
   auto t0 = std::chrono::steady_clock::now();
   const unsigned width = parallel_width(options_, sandbox_ != nullptr);
   {
-    Queue out{*this, OrderedPipeline(width, [&](v1::FileReport fr) {
-                if (on_file) on_file(fr);
-                *report.add_files() = std::move(fr);
-              }), {}, {}, 0, nullptr, width, false};
+    Queue out{*this,
+              OrderedPipeline(width,
+                              [&](v1::FileReport fr) {
+                                if (on_file) on_file(fr);
+                                *report.add_files() = std::move(fr);
+                              }),
+              {},
+              {},
+              0,
+              nullptr,
+              width,
+              false};
     for (size_t i = 0; i < paths.size(); ++i) {
       if (options_.cancel && options_.cancel->cancelled()) break;
       out.rename = i < renames.size() ? &renames[i] : nullptr;

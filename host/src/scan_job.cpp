@@ -38,9 +38,11 @@ const uint8_t* ScanJobContext::view(uint64_t offset, uint64_t len) {
   // the new one does not cover is released, so scanning a large file window by window keeps the
   // resident set at about one window.
   if (view_len_ > 0) {
-    if (offset > view_offset_) stream_->release(view_offset_, std::min(view_len_, offset - view_offset_));
+    if (offset > view_offset_)
+      stream_->release(view_offset_, std::min(view_len_, offset - view_offset_));
     const uint64_t prev_end = view_offset_ + view_len_, new_end = offset + len;
-    if (new_end < prev_end) stream_->release(std::max(new_end, view_offset_), prev_end - std::max(new_end, view_offset_));
+    if (new_end < prev_end)
+      stream_->release(std::max(new_end, view_offset_), prev_end - std::max(new_end, view_offset_));
   }
   const uint8_t* p = stream_->view(offset, len);
   view_offset_ = p ? offset : 0;
@@ -79,7 +81,10 @@ std::string identity(const secmlops_finding& f) {
 // "onnx" → "ONNX", "tf-savedmodel" → "TF-SAVEDMODEL": a scanner's rule prefix.
 std::string rule_prefix(const std::string& scanner) {
   std::string out;
-  for (char c : scanner) out += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : '-';
+  for (char c : scanner)
+    out += std::isalnum(static_cast<unsigned char>(c))
+               ? static_cast<char>(std::toupper(static_cast<unsigned char>(c)))
+               : '-';
   return out;
 }
 
@@ -99,7 +104,8 @@ secmlops_status ScanJobContext::on_finding(const secmlops_finding& f) {
   auto* out = report_.add_findings();
   out->set_rule_id(f.rule_id ? f.rule_id : "UNKNOWN");
   int sev = static_cast<int>(f.severity);
-  out->set_severity(sev >= v1::INFO && sev <= v1::CRITICAL ? static_cast<v1::Severity>(sev) : v1::HIGH);
+  out->set_severity(sev >= v1::INFO && sev <= v1::CRITICAL ? static_cast<v1::Severity>(sev)
+                                                           : v1::HIGH);
   out->set_message(f.message ? f.message : "");
   out->set_scanner(scanner_);
   auto* loc = out->mutable_location();
@@ -122,7 +128,8 @@ secmlops_status ScanJobContext::on_finding(const secmlops_finding& f) {
 void ScanJobContext::finish() {
   for (const auto& [rule, total] : per_rule_.over()) {
     const std::string more = std::to_string(total - per_rule_.cap());
-    const std::string message = more + " more " + rule + " findings of the same kind are not listed";
+    const std::string message =
+        more + " more " + rule + " findings of the same kind are not listed";
     const std::string total_text = std::to_string(total);
     const std::string id = rule_prefix(scanner_) + "-FINDINGS-CAPPED";
     secmlops_kv evidence[] = {{"rule_id", rule.c_str()}, {"total", total_text.c_str()}};
@@ -143,13 +150,15 @@ secmlops_status ScanJobContext::stat_sibling(const char* relative, secmlops_sibl
     out.flags = SECMLOPS_SIBLING_NO_CONTEXT;
     return SECMLOPS_OK;
   }
-  auto info = g_observer != nullptr ? g_observer->stat_sibling(relative) : stat_sibling_in(*base_dir_, relative);
+  auto info = g_observer != nullptr ? g_observer->stat_sibling(relative)
+                                    : stat_sibling_in(*base_dir_, relative);
   out.flags = info.flags;
   out.size = info.size;
   return SECMLOPS_OK;
 }
 
-secmlops_sibling_info stat_sibling_in(const std::filesystem::path& base_dir, const std::string& relative) {
+secmlops_sibling_info stat_sibling_in(const std::filesystem::path& base_dir,
+                                      const std::string& relative) {
   namespace fs = std::filesystem;
   secmlops_sibling_info info{};
   info.struct_size = sizeof(info);

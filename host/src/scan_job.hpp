@@ -83,7 +83,8 @@ class ScanJobContext final : public JobContext {
 class ScanObserver {
  public:
   virtual ~ScanObserver() = default;
-  virtual void scanner_started(const std::string& scanner, const std::vector<std::string>& members) = 0;
+  virtual void scanner_started(const std::string& scanner,
+                               const std::vector<std::string>& members) = 0;
   virtual void finding(const v1::Finding& finding) = 0;
   virtual secmlops_sibling_info stat_sibling(const std::string& relative) = 0;
 };
@@ -93,7 +94,8 @@ ScanObserver* scan_observer();
 
 // Resolves `relative` against `base_dir` without touching anything outside it: absolute paths,
 // ".." escapes and symlinks leading out are flagged, never stat'ed.
-secmlops_sibling_info stat_sibling_in(const std::filesystem::path& base_dir, const std::string& relative);
+secmlops_sibling_info stat_sibling_in(const std::filesystem::path& base_dir,
+                                      const std::string& relative);
 
 // Appends a finding raised by the host itself (container anomalies, limits, errors).
 void add_host_finding(v1::FileReport& report, const std::vector<std::string>& members,

@@ -9,11 +9,11 @@ namespace secmlops::plugins::attacks {
 struct HopSkipJumpOptions {
   Norm norm = Norm::L2;  // L2 or Inf
   bool targeted = false;
-  int max_iter = 10;     // boundary-walk iterations (ART's default is 50; see docs/attacks.md)
-  int max_eval = 1000;   // max gradient-estimation queries per sample and iteration
-  int init_eval = 64;    // gradient-estimation queries at the first iteration (grows with √t)
-  int init_size = 100;   // random draws tried to find an adversarial starting point
-  double eps = 0;        // optional budget: perturbations are projected onto the eps ball (0 = none)
+  int max_iter = 10;    // boundary-walk iterations (ART's default is 50; see docs/attacks.md)
+  int max_eval = 1000;  // max gradient-estimation queries per sample and iteration
+  int init_eval = 64;   // gradient-estimation queries at the first iteration (grows with √t)
+  int init_size = 100;  // random draws tried to find an adversarial starting point
+  double eps = 0;       // optional budget: perturbations are projected onto the eps ball (0 = none)
   Eigen::VectorXd clip_min, clip_max;  // bounds; empty = the data's range
   Eigen::VectorXd mask;                // 0 = immutable feature
   uint64_t seed = 0;

@@ -63,7 +63,8 @@ inline void report(sdk::Job& job, const Oracle& oracle, const char* method) {
 }
 
 // Writes the result into the host's buffer and reports the attack's own counters.
-inline void finish(sdk::Job& job, const RowMatrix& adv, double* out, const Oracle& oracle, const char* method) {
+inline void finish(sdk::Job& job, const RowMatrix& adv, double* out, const Oracle& oracle,
+                   const char* method) {
   Eigen::Map<RowMatrix>(out, adv.rows(), adv.cols()) = adv;
   report(job, oracle, method);
 }

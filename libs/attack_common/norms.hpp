@@ -1,7 +1,7 @@
 #pragma once
 
-#include "oracle.hpp"
 #include "options.hpp"
+#include "oracle.hpp"
 
 #include <secmlops/models/rng.hpp>
 
@@ -25,7 +25,8 @@ struct Momentum {
 class StepKernel {
  public:
   // `step` is per feature (eps for FGSM, eps_step for PGD); `eps` is the projection budget.
-  StepKernel(const GradientAttackOptions& o, const Eigen::VectorXd& eps, const Eigen::VectorXd& step, Eigen::Index d);
+  StepKernel(const GradientAttackOptions& o, const Eigen::VectorXd& eps,
+             const Eigen::VectorXd& step, Eigen::Index d);
 
   // Unit step direction of a loss gradient row, in place: prepare() then normalise().
   void direction(double* g) const {
@@ -69,7 +70,8 @@ void project(RowMatrix& x, const RowMatrix& x0, const Eigen::VectorXd& eps, Norm
 // masked, added to x and clipped to the bounds. Each row draws from its own generator, seeded by
 // o.seed, the restart and the row's values: a row gets the same start however the host splits
 // the batch (the gRPC server attacks in batches), on any platform.
-void random_init(Eigen::Ref<RowMatrix> x, const Eigen::VectorXd& eps, const GradientAttackOptions& o, int restart);
+void random_init(Eigen::Ref<RowMatrix> x, const Eigen::VectorXd& eps,
+                 const GradientAttackOptions& o, int restart);
 
 // Per-row success: the prediction equals the target (targeted) or differs from the clean
 // prediction (untargeted) — ART's compute_success_array.

@@ -1,7 +1,7 @@
 #include "gguf_parser.hpp"
 
-#include "jinja_reach.hpp"
 #include "ggml_types.hpp"
+#include "jinja_reach.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -16,24 +16,48 @@ namespace {
 __extension__ using u128 = unsigned __int128;
 
 enum ValueType : uint32_t {
-  kU8 = 0, kI8 = 1, kU16 = 2, kI16 = 3, kU32 = 4, kI32 = 5, kF32 = 6, kBool = 7,
-  kString = 8, kArray = 9, kU64 = 10, kI64 = 11, kF64 = 12
+  kU8 = 0,
+  kI8 = 1,
+  kU16 = 2,
+  kI16 = 3,
+  kU32 = 4,
+  kI32 = 5,
+  kF32 = 6,
+  kBool = 7,
+  kString = 8,
+  kArray = 9,
+  kU64 = 10,
+  kI64 = 11,
+  kF64 = 12
 };
 
 // Fixed size in bytes of a scalar value type; 0 for string/array/unknown.
 uint64_t scalar_size(uint32_t t) {
   switch (t) {
-    case kU8: case kI8: case kBool: return 1;
-    case kU16: case kI16: return 2;
-    case kU32: case kI32: case kF32: return 4;
-    case kU64: case kI64: case kF64: return 8;
-    default: return 0;
+    case kU8:
+    case kI8:
+    case kBool:
+      return 1;
+    case kU16:
+    case kI16:
+      return 2;
+    case kU32:
+    case kI32:
+    case kF32:
+      return 4;
+    case kU64:
+    case kI64:
+    case kF64:
+      return 8;
+    default:
+      return 0;
   }
 }
 
 const char* type_name(uint32_t t) {
-  static const char* names[] = {"uint8", "int8", "uint16", "int16", "uint32", "int32", "float32",
-                                "bool", "string", "array", "uint64", "int64", "float64"};
+  static const char* names[] = {"uint8",  "int8",    "uint16", "int16",  "uint32",
+                                "int32",  "float32", "bool",   "string", "array",
+                                "uint64", "int64",   "float64"};
   return t <= kF64 ? names[t] : "unknown";
 }
 
@@ -59,8 +83,7 @@ class Cursor {
   [[nodiscard]] uint64_t size() const { return size_; }
 
   void read(void* out, size_t n, const char* what) {
-    if (n > remaining())
-      throw Stop(std::string("file ends inside ") + what, pos_);
+    if (n > remaining()) throw Stop(std::string("file ends inside ") + what, pos_);
     if (n != 0) std::memcpy(out, win_.at(pos_, n, what), n);
     pos_ += n;
   }
@@ -74,8 +97,9 @@ class Cursor {
     if constexpr (sizeof(T) == 8) {
       std::memcpy(&out, &v, 8);
     } else {
-      auto narrow = static_cast<std::conditional_t<sizeof(T) == 4, uint32_t,
-                                                   std::conditional_t<sizeof(T) == 2, uint16_t, uint8_t>>>(v);
+      auto narrow =
+          static_cast<std::conditional_t<sizeof(T) == 4, uint32_t,
+                                         std::conditional_t<sizeof(T) == 2, uint16_t, uint8_t>>>(v);
       std::memcpy(&out, &narrow, sizeof(T));
     }
     return out;
@@ -99,7 +123,8 @@ class Parser {
   void run() {
     char magic[4];
     in_.read(magic, 4, "the magic");
-    if (std::memcmp(magic, "GGUF", 4) != 0) throw Stop("not a GGUF file: the magic is not \"GGUF\"", 0);
+    if (std::memcmp(magic, "GGUF", 4) != 0)
+      throw Stop("not a GGUF file: the magic is not \"GGUF\"", 0);
     r_.version = in_.get<uint32_t>("the version");
     if (r_.version < 1 || r_.version > 3) {
       uint32_t swapped = __builtin_bswap32(r_.version);
@@ -112,13 +137,16 @@ class Parser {
     }
     wide = r_.version >= 2;
     const uint64_t counts_at = in_.pos();
-    r_.tensor_count = wide ? in_.get<uint64_t>("the tensor count") : in_.get<uint32_t>("the tensor count");
-    r_.kv_count = wide ? in_.get<uint64_t>("the metadata count") : in_.get<uint32_t>("the metadata count");
+    r_.tensor_count =
+        wide ? in_.get<uint64_t>("the tensor count") : in_.get<uint32_t>("the tensor count");
+    r_.kv_count =
+        wide ? in_.get<uint64_t>("the metadata count") : in_.get<uint32_t>("the metadata count");
     // Smallest encodings: a key/value is a length, a type and a 1-byte value; a tensor info a
     // name length, n_dims (a scalar has no dims), a type and an offset.
     const uint64_t len_size = wide ? 8 : 4;
     check_count(r_.kv_count, limits_.max_kv, len_size + 4 + 1, "metadata key/value", counts_at);
-    check_count(r_.tensor_count, limits_.max_tensors, len_size + 4 + 4 + 8, "tensor info", counts_at);
+    check_count(r_.tensor_count, limits_.max_tensors, len_size + 4 + 4 + 8, "tensor info",
+                counts_at);
 
     for (uint64_t i = 0; i < r_.kv_count; ++i) read_kv();
     for (uint64_t i = 0; i < r_.tensor_count; ++i) read_tensor_info();
@@ -126,10 +154,11 @@ class Parser {
   }
 
  private:
-
   void add(secmlops_severity sev, const std::string& rule, std::string message, uint64_t offset,
-           std::string detail = {}, std::vector<std::pair<std::string, std::string>> evidence = {}) {
-    r_.findings.push_back({sev, rule, std::move(message), offset, std::move(detail), std::move(evidence)});
+           std::string detail = {},
+           std::vector<std::pair<std::string, std::string>> evidence = {}) {
+    r_.findings.push_back(
+        {sev, rule, std::move(message), offset, std::move(detail), std::move(evidence)});
   }
 
   void poll() {
@@ -139,7 +168,8 @@ class Parser {
   void check_count(uint64_t n, uint64_t limit, uint64_t min_bytes, const char* what, uint64_t at) {
     if (n > limit) {
       add(SECMLOPS_SEVERITY_HIGH, "GGUF-COUNT-LIMIT",
-          std::string(what) + " count " + std::to_string(n) + " exceeds the limit of " + std::to_string(limit),
+          std::string(what) + " count " + std::to_string(n) + " exceeds the limit of " +
+              std::to_string(limit),
           at, {}, {{"count", std::to_string(n)}});
       throw Stop(std::string(what) + " count beyond limit", at);
     }
@@ -162,14 +192,15 @@ class Parser {
     const uint64_t n = read_len(what);
     if (n > max) {
       add(SECMLOPS_SEVERITY_HIGH, "GGUF-STRING-LIMIT",
-          std::string(what) + " length " + std::to_string(n) + " exceeds the limit of " + std::to_string(max), at,
-          {}, {{"length", std::to_string(n)}});
+          std::string(what) + " length " + std::to_string(n) + " exceeds the limit of " +
+              std::to_string(max),
+          at, {}, {{"length", std::to_string(n)}});
       throw Stop(std::string(what) + " too long", at);
     }
     if (n > in_.remaining()) {
       add(SECMLOPS_SEVERITY_HIGH, "GGUF-STRING-OUT-OF-BOUNDS",
-          std::string(what) + " length " + std::to_string(n) + " runs past the end of the file", at, {},
-          {{"length", std::to_string(n)}});
+          std::string(what) + " length " + std::to_string(n) + " runs past the end of the file", at,
+          {}, {{"length", std::to_string(n)}});
       throw Stop(std::string(what) + " runs past the end of the file", at);
     }
     std::string s(std::min(n, keep), '\0');
@@ -184,15 +215,17 @@ class Parser {
     std::string key = read_string(limits_.max_key, limits_.max_key, "a metadata key");
     if (!keys_.insert(key).second)
       add(SECMLOPS_SEVERITY_MEDIUM, "GGUF-DUPLICATE-KEY",
-          "metadata key '" + printable(key) + "' appears more than once; readers disagree on which counts", at,
-          printable(key));
+          "metadata key '" + printable(key) +
+              "' appears more than once; readers disagree on which counts",
+          at, printable(key));
     const uint32_t type = in_.get<uint32_t>("a metadata value type");
     const uint64_t value_at = in_.pos();
     const bool is_template = key.rfind("tokenizer.chat_template", 0) == 0;
     if (key == "general.alignment") {
       if (type != kU32) {
         add(SECMLOPS_SEVERITY_MEDIUM, "GGUF-BAD-ALIGNMENT",
-            std::string("general.alignment has type ") + type_name(type) + " instead of uint32", at);
+            std::string("general.alignment has type ") + type_name(type) + " instead of uint32",
+            at);
       } else {
         uint32_t a = in_.get<uint32_t>("general.alignment");
         if (a == 0 || (a & (a - 1)) != 0)
@@ -206,8 +239,10 @@ class Parser {
     if (type == kString && (is_template || key.rfind("general.", 0) == 0)) {
       std::string v = read_string(limits_.max_string, is_template ? limits_.max_template_read : 256,
                                   "a metadata string");
-      if (is_template) check_template(key, v, value_at);
-      else if (info_.size() < 12) info_.emplace_back(printable(key, 64), printable(v));
+      if (is_template)
+        check_template(key, v, value_at);
+      else if (info_.size() < 12)
+        info_.emplace_back(printable(key, 64), printable(v));
       return;
     }
     skip_value(type, 0, value_at);
@@ -216,7 +251,8 @@ class Parser {
   void check_template(const std::string& key, const std::string& text, uint64_t at) {
     for (auto& f : template_findings(analyse_template(text), "GGUF-CHAT-TEMPLATE",
                                      "chat template '" + printable(key) + "'", at, printable(key)))
-      add(f.severity, f.rule_id, std::move(f.message), f.offset, std::move(f.detail), std::move(f.evidence));
+      add(f.severity, f.rule_id, std::move(f.message), f.offset, std::move(f.detail),
+          std::move(f.evidence));
   }
 
   void skip_value(uint32_t type, uint32_t depth, uint64_t at) {
@@ -230,7 +266,8 @@ class Parser {
     }
     if (type != kArray) {
       add(SECMLOPS_SEVERITY_HIGH, "GGUF-BAD-VALUE-TYPE",
-          "metadata value type " + std::to_string(type) + " is unknown; the rest of the header cannot be read",
+          "metadata value type " + std::to_string(type) +
+              " is unknown; the rest of the header cannot be read",
           at - 4, {}, {{"type", std::to_string(type)}});
       throw Stop("unknown metadata value type " + std::to_string(type), at - 4);
     }
@@ -258,14 +295,16 @@ class Parser {
     if (elem == kString || elem == kArray) min = wide ? 8 : 4;
     if (min == 0) {
       add(SECMLOPS_SEVERITY_HIGH, "GGUF-BAD-VALUE-TYPE",
-          "array element type " + std::to_string(elem) + " is unknown; the rest of the header cannot be read",
+          "array element type " + std::to_string(elem) +
+              " is unknown; the rest of the header cannot be read",
           arr_at, {}, {{"type", std::to_string(elem)}});
       throw Stop("unknown array element type " + std::to_string(elem), arr_at);
     }
     if (count > in_.remaining() / min) {
       add(SECMLOPS_SEVERITY_HIGH, "GGUF-COUNT-BEYOND-FILE",
-          "array of " + std::to_string(count) + " " + type_name(elem) + " elements cannot fit in the " +
-              std::to_string(in_.remaining()) + " bytes left in the file",
+          "array of " + std::to_string(count) + " " + type_name(elem) +
+              " elements cannot fit in the " + std::to_string(in_.remaining()) +
+              " bytes left in the file",
           arr_at, {}, {{"count", std::to_string(count)}});
       throw Stop("array larger than the file", arr_at);
     }
@@ -288,22 +327,26 @@ class Parser {
     std::string name = read_string(limits_.max_key, limits_.max_key, "a tensor name");
     const std::string where = "tensor '" + printable(name) + "'";
     if (!tensor_names_.insert(name).second)
-      add(SECMLOPS_SEVERITY_HIGH, "GGUF-DUPLICATE-TENSOR", where + " is declared more than once", at, where);
+      add(SECMLOPS_SEVERITY_HIGH, "GGUF-DUPLICATE-TENSOR", where + " is declared more than once",
+          at, where);
     const uint32_t n_dims = in_.get<uint32_t>("a tensor's dimension count");
     if (n_dims > 64) {
       add(SECMLOPS_SEVERITY_HIGH, "GGUF-TENSOR-DIMS",
-          where + " declares " + std::to_string(n_dims) + " dimensions; the header cannot be read further", at,
-          where);
+          where + " declares " + std::to_string(n_dims) +
+              " dimensions; the header cannot be read further",
+          at, where);
       throw Stop("tensor with " + std::to_string(n_dims) + " dimensions", at);
     }
     bool bad = false;
     std::string why;
-    if (n_dims > limits_.max_dims) bad = true, why = std::to_string(n_dims) + " dimensions (ggml allows " +
-                                                     std::to_string(limits_.max_dims) + ")";
+    if (n_dims > limits_.max_dims)
+      bad = true, why = std::to_string(n_dims) + " dimensions (ggml allows " +
+                        std::to_string(limits_.max_dims) + ")";
     u128 elements = 1;
     uint64_t ne0 = 1;
     for (uint32_t d = 0; d < n_dims; ++d) {
-      uint64_t v = wide ? in_.get<uint64_t>("a tensor dimension") : in_.get<uint32_t>("a tensor dimension");
+      uint64_t v =
+          wide ? in_.get<uint64_t>("a tensor dimension") : in_.get<uint32_t>("a tensor dimension");
       if (d == 0) ne0 = v;
       elements *= v;
       if (elements > static_cast<u128>(INT64_MAX)) elements = static_cast<u128>(INT64_MAX) + 1;
@@ -344,8 +387,8 @@ class Parser {
     const uint64_t file_size = in_.size();
     if (!info_.empty())
       add(SECMLOPS_SEVERITY_INFO, "GGUF-METADATA",
-          "GGUF v" + std::to_string(r_.version) + " with " + std::to_string(r_.tensor_count) + " tensors and " +
-              std::to_string(r_.kv_count) + " metadata entries",
+          "GGUF v" + std::to_string(r_.version) + " with " + std::to_string(r_.tensor_count) +
+              " tensors and " + std::to_string(r_.kv_count) + " metadata entries",
           SECMLOPS_NO_OFFSET, {}, info_);
     struct Span {
       u128 begin, end;
@@ -356,26 +399,28 @@ class Parser {
       const std::string where = "tensor '" + printable(t.name) + "'";
       if (t.offset % alignment_ != 0)
         add(SECMLOPS_SEVERITY_MEDIUM, "GGUF-TENSOR-MISALIGNED",
-            where + " starts at data offset " + std::to_string(t.offset) + ", not a multiple of the alignment " +
-                std::to_string(alignment_),
+            where + " starts at data offset " + std::to_string(t.offset) +
+                ", not a multiple of the alignment " + std::to_string(alignment_),
             t.info_at, where);
       u128 begin = static_cast<u128>(data_start) + t.offset;
       u128 end = begin + t.bytes;
       if (end > file_size) {
         add(SECMLOPS_SEVERITY_HIGH, "GGUF-TENSOR-OUT-OF-BOUNDS",
-            where + " ends past the end of the " + std::to_string(file_size) + "-byte file", t.info_at, where,
-            {{"offset", std::to_string(t.offset)}});
+            where + " ends past the end of the " + std::to_string(file_size) + "-byte file",
+            t.info_at, where, {{"offset", std::to_string(t.offset)}});
         continue;
       }
       spans.push_back({begin, end, &t});
     }
-    std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.begin < b.begin; });
+    std::sort(spans.begin(), spans.end(),
+              [](const Span& a, const Span& b) { return a.begin < b.begin; });
     u128 covered = data_start;
     const Span* last = nullptr;
     for (const auto& s : spans) {
       if (s.begin < covered && s.begin != s.end && last != nullptr) {
         add(SECMLOPS_SEVERITY_HIGH, "GGUF-TENSOR-OVERLAP",
-            "tensor '" + printable(s.t->name) + "' overlaps tensor '" + printable(last->t->name) + "'",
+            "tensor '" + printable(s.t->name) + "' overlaps tensor '" + printable(last->t->name) +
+                "'",
             s.t->info_at, "tensor '" + printable(s.t->name) + "'");
       } else if (s.begin > (covered + alignment_ - 1) / alignment_ * alignment_) {
         // Writers pad each tensor to the alignment; more than that is bytes nobody reads.

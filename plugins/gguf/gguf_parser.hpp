@@ -18,14 +18,15 @@
 namespace secmlops::plugins::gguf {
 
 struct Limits {
-  uint64_t max_tensors = 1u << 20;         // real models: hundreds to tens of thousands
-  uint64_t max_kv = 1u << 20;              // real models: tens
-  uint64_t max_string = 64ull << 20;       // one metadata string (chat templates are KBs)
-  uint64_t max_key = 64ull << 10;          // one key or tensor name
-  uint64_t max_array = 1ull << 28;         // elements of one array (vocabularies: ~256k)
-  uint32_t max_array_depth = 4;            // arrays of arrays (loaders support none)
-  uint32_t max_dims = 4;                   // GGML_MAX_DIMS
-  uint64_t max_template_read = 64ull << 20; // chat template bytes inspected: all of them (max_string)
+  uint64_t max_tensors = 1u << 20;    // real models: hundreds to tens of thousands
+  uint64_t max_kv = 1u << 20;         // real models: tens
+  uint64_t max_string = 64ull << 20;  // one metadata string (chat templates are KBs)
+  uint64_t max_key = 64ull << 10;     // one key or tensor name
+  uint64_t max_array = 1ull << 28;    // elements of one array (vocabularies: ~256k)
+  uint32_t max_array_depth = 4;       // arrays of arrays (loaders support none)
+  uint32_t max_dims = 4;              // GGML_MAX_DIMS
+  uint64_t max_template_read = 64ull
+                               << 20;  // chat template bytes inspected: all of them (max_string)
 };
 
 struct Result {

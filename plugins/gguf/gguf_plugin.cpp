@@ -17,9 +17,11 @@ class GgufScanner : public secmlops::sdk::Scanner {
   static constexpr const char* name = "gguf";
   static constexpr const char* version = "1.0.0";
   static constexpr const char* description =
-      "Validates GGUF headers (counts, lengths, value types, tensor bounds, alignment) and judges what chat templates reach (GGUF, tokenizer_config.json, .jinja)";
+      "Validates GGUF headers (counts, lengths, value types, tensor bounds, alignment) and judges "
+      "what chat templates reach (GGUF, tokenizer_config.json, .jinja)";
   static constexpr const char* license = "Apache-2.0";
-  static constexpr const char* formats[] = {"gguf", "chat-template-json", "chat-template-jinja", nullptr};
+  static constexpr const char* formats[] = {"gguf", "chat-template-json", "chat-template-jinja",
+                                            nullptr};
   static constexpr secmlops::sdk::NoOptions options{};
 
   static uint32_t probe(secmlops::sdk::Bytes head, std::string_view name, const char*& format) {
@@ -34,7 +36,8 @@ class GgufScanner : public secmlops::sdk::Scanner {
 
   void scan(secmlops::sdk::ScanJob& job) {
     std::string format(job.format());
-    if (format == "chat-template-json" || format == "chat-template-jinja") return scan_template_doc(job, format);
+    if (format == "chat-template-json" || format == "chat-template-jinja")
+      return scan_template_doc(job, format);
     auto cancelled = [&job] { return job.cancelled(); };
     // A mapped file is read in place: only the header pages are touched.
     secmlops::sdk::JobSource src(job);
@@ -42,7 +45,8 @@ class GgufScanner : public secmlops::sdk::Scanner {
     for (const auto& f : r.findings) job.emit(f);
     if (!r.error.empty()) {
       if (r.error == "cancelled") throw Error(SECMLOPS_ERR_CANCELLED, "cancelled by the host");
-      throw Error(SECMLOPS_ERR_PARSE, r.error + " (at byte " + std::to_string(r.error_offset) + ")");
+      throw Error(SECMLOPS_ERR_PARSE,
+                  r.error + " (at byte " + std::to_string(r.error_offset) + ")");
     }
   }
 
@@ -54,13 +58,16 @@ class GgufScanner : public secmlops::sdk::Scanner {
     const uint64_t size = job.size();
     if (size > kMaxTemplateDoc)
       throw Error(SECMLOPS_ERR_LIMIT, "a " + format + " document of " + std::to_string(size) +
-                                          " bytes exceeds the " + std::to_string(kMaxTemplateDoc) + "-byte limit");
+                                          " bytes exceeds the " + std::to_string(kMaxTemplateDoc) +
+                                          "-byte limit");
     secmlops::sdk::JobSource src(job, kMaxTemplateDoc);
     auto bytes = src.bytes(0, size, "the document");
     std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    auto r = format == "chat-template-json" ? gg::analyse_tokenizer_config(text) : gg::analyse_jinja_file(text);
+    auto r = format == "chat-template-json" ? gg::analyse_tokenizer_config(text)
+                                            : gg::analyse_jinja_file(text);
     for (const auto& f : r.findings) job.emit(f);
-    if (!r.error.empty()) throw Error(SECMLOPS_ERR_PARSE, r.error + " (at byte " + std::to_string(r.error_at) + ")");
+    if (!r.error.empty())
+      throw Error(SECMLOPS_ERR_PARSE, r.error + " (at byte " + std::to_string(r.error_at) + ")");
   }
 };
 

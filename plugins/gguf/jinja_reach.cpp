@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <array>
-#include <cstring>
 #include <cctype>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -64,24 +64,48 @@ std::string unescape(std::string_view body, bool& exact) {
     }
     char e = body[++i];
     switch (e) {
-      case '\n': break;
-      case '\\': out += '\\'; break;
-      case '\'': out += '\''; break;
-      case '"': out += '"'; break;
-      case 'a': out += '\a'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case 'v': out += '\v'; break;
-      case 'x': case 'u': case 'U': {
+      case '\n':
+        break;
+      case '\\':
+        out += '\\';
+        break;
+      case '\'':
+        out += '\'';
+        break;
+      case '"':
+        out += '"';
+        break;
+      case 'a':
+        out += '\a';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'v':
+        out += '\v';
+        break;
+      case 'x':
+      case 'u':
+      case 'U': {
         size_t want = e == 'x' ? 2 : e == 'u' ? 4 : 8;
         uint32_t cp = 0;
         size_t k = 0;
         for (; k < want && i + 1 + k < body.size() && hexval(body[i + 1 + k]) >= 0; ++k)
           cp = cp * 16 + static_cast<uint32_t>(hexval(body[i + 1 + k]));
-        if (k != want || cp > 0x10FFFF) {  // Python refuses the literal: the template does not compile
+        if (k != want ||
+            cp > 0x10FFFF) {  // Python refuses the literal: the template does not compile
           exact = false;
           return out;
         }
@@ -93,9 +117,12 @@ std::string unescape(std::string_view body, bool& exact) {
         size_t close = body.find('}', i);
         if (i + 1 < body.size() && body[i + 1] == '{' && close != std::string_view::npos) {
           std::string name(body.substr(i + 2, close - i - 2));
-          for (auto& ch : name) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-          if (name == "LOW LINE") out += '_';
-          else exact = false;
+          for (auto& ch : name)
+            ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+          if (name == "LOW LINE")
+            out += '_';
+          else
+            exact = false;
           i = close;
         } else {
           exact = false;
@@ -105,7 +132,8 @@ std::string unescape(std::string_view body, bool& exact) {
       default:
         if (e >= '0' && e <= '7') {
           uint32_t cp = static_cast<uint32_t>(e - '0');
-          for (int k = 0; k < 2 && i + 1 < body.size() && body[i + 1] >= '0' && body[i + 1] <= '7'; ++k)
+          for (int k = 0; k < 2 && i + 1 < body.size() && body[i + 1] >= '0' && body[i + 1] <= '7';
+               ++k)
             cp = cp * 8 + static_cast<uint32_t>(body[++i] - '0');
           put_utf8(out, cp);
         } else {
@@ -163,7 +191,8 @@ class Lexer {
       }
       if (std::isdigit(c) != 0) {
         int base = 10;
-        if (c == '0' && pos + 1 < s_.size() && std::strchr("xXoObB", s_[pos + 1]) != nullptr && s_[pos + 1] != 0) {
+        if (c == '0' && pos + 1 < s_.size() && std::strchr("xXoObB", s_[pos + 1]) != nullptr &&
+            s_[pos + 1] != 0) {
           char b = static_cast<char>(std::tolower(static_cast<unsigned char>(s_[pos + 1])));
           base = b == 'x' ? 16 : b == 'o' ? 8 : 2;
           pos += 2;
@@ -172,30 +201,36 @@ class Lexer {
         bool is_float = false;
         while (pos < s_.size()) {
           char d = s_[pos];
-          if (d == '_') { ++pos; continue; }
+          if (d == '_') {
+            ++pos;
+            continue;
+          }
           int h = hexval(d);
           if (h >= 0 && h < base && !(base == 10 && !std::isdigit(static_cast<unsigned char>(d)))) {
             if (v < (INT64_MAX - h) / base) v = v * base + h;
             ++pos;
           } else if (base == 10 && (d == '.' || d == 'e' || d == 'E') && pos + 1 < s_.size() &&
-                     (std::isdigit(static_cast<unsigned char>(s_[pos + 1])) != 0 || s_[pos + 1] == '-' ||
-                      s_[pos + 1] == '+')) {
+                     (std::isdigit(static_cast<unsigned char>(s_[pos + 1])) != 0 ||
+                      s_[pos + 1] == '-' || s_[pos + 1] == '+')) {
             is_float = true;
             ++pos;
           } else {
             break;
           }
         }
-        out.push_back({is_float ? T::kFloat : T::kInt, std::string(s_.substr(at, pos - at)), v, at});
+        out.push_back(
+            {is_float ? T::kFloat : T::kInt, std::string(s_.substr(at, pos - at)), v, at});
         continue;
       }
       static constexpr std::array<std::string_view, 4> kTwo = {"//", "**", "==", "!="};
       std::string op;
       for (auto t : kTwo)
         if (s_.compare(pos, 2, t) == 0) op = t;
-      if (op.empty() && pos + 1 < s_.size() && (c == '<' || c == '>') && s_[pos + 1] == '=') op = s_.substr(pos, 2);
+      if (op.empty() && pos + 1 < s_.size() && (c == '<' || c == '>') && s_[pos + 1] == '=')
+        op = s_.substr(pos, 2);
       if (op.empty()) {
-        if (std::strchr("+-*/%~<>=.,:|()[]{}", c) == nullptr || c == 0) throw ParseError("unexpected character");
+        if (std::strchr("+-*/%~<>=.,:|()[]{}", c) == nullptr || c == 0)
+          throw ParseError("unexpected character");
         op = std::string(1, static_cast<char>(c));
         if (c == '(' || c == '[' || c == '{') balance.push_back(static_cast<char>(c));
         if (c == ')' || c == ']' || c == '}') {
@@ -221,17 +256,18 @@ class Lexer {
 // ---- values and folding ----
 struct Val {
   enum K : uint8_t { kUnknown, kStr, kInt, kList, kMethod } k = kUnknown;
-  std::string s;            // kStr: the string; kMethod: the receiver string
+  std::string s;  // kStr: the string; kMethod: the receiver string
   int64_t i = 0;
-  std::vector<Val> items;   // kList
-  std::string method;       // kMethod: the str method's name
-  bool built = false;       // a string computed at render time from values that are not constants
-  bool choices = false;     // kUnknown: one of `items` (a loop variable over constants)
-  std::string path;         // what the value is, for evidence: "lipsum.__globals__"
+  std::vector<Val> items;  // kList
+  std::string method;      // kMethod: the str method's name
+  bool built = false;      // a string computed at render time from values that are not constants
+  bool choices = false;    // kUnknown: one of `items` (a loop variable over constants)
+  std::string path;        // what the value is, for evidence: "lipsum.__globals__"
 };
 
 bool ascii(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
 
 std::string as_text(const Val& v, bool& ok) {
@@ -286,11 +322,16 @@ bool percent_format(const std::string& fmt, const Val& args, std::string& out) {
     if (next >= list.size()) return false;
     const Val& a = *list[next++];
     bool ok = true;
-    if (conv == 's') out += as_text(a, ok);
-    else if ((conv == 'd' || conv == 'i') && a.k == Val::kInt) out += std::to_string(a.i);
-    else if (conv == 'c' && a.k == Val::kInt && a.i >= 0 && a.i <= 0x10FFFF) put_utf8(out, static_cast<uint32_t>(a.i));
-    else if (conv == 'c' && a.k == Val::kStr && a.s.size() == 1) out += a.s;
-    else return false;
+    if (conv == 's')
+      out += as_text(a, ok);
+    else if ((conv == 'd' || conv == 'i') && a.k == Val::kInt)
+      out += std::to_string(a.i);
+    else if (conv == 'c' && a.k == Val::kInt && a.i >= 0 && a.i <= 0x10FFFF)
+      put_utf8(out, static_cast<uint32_t>(a.i));
+    else if (conv == 'c' && a.k == Val::kStr && a.s.size() == 1)
+      out += a.s;
+    else
+      return false;
     if (!ok) return false;
   }
   return next == list.size();
@@ -302,11 +343,12 @@ bool outside_sandbox(std::string_view name) {
   // jinja2.sandbox: is_safe_attribute refuses `_`-prefixed names and the frame/code attributes
   // of generators, coroutines and (Python 2) functions and methods.
   static constexpr std::array<std::string_view, 16> kUnsafe = {
-      "gi_frame", "gi_code", "cr_frame", "cr_code", "ag_code", "ag_frame", "func_globals", "func_code",
-      "func_closure", "func_defaults", "func_dict", "im_class", "im_func", "im_self", "mro", "tb_frame"};
+      "gi_frame",     "gi_code",   "cr_frame",     "cr_code",       "ag_code",   "ag_frame",
+      "func_globals", "func_code", "func_closure", "func_defaults", "func_dict", "im_class",
+      "im_func",      "im_self",   "mro",          "tb_frame"};
   if (!name.empty() && name[0] == '_') return true;
-  if (name.rfind("f_", 0) == 0 && (name == "f_globals" || name == "f_locals" || name == "f_builtins" ||
-                                   name == "f_code" || name == "f_back"))
+  if (name.rfind("f_", 0) == 0 && (name == "f_globals" || name == "f_locals" ||
+                                   name == "f_builtins" || name == "f_code" || name == "f_back"))
     return true;
   return std::find(kUnsafe.begin(), kUnsafe.end(), name) != kUnsafe.end();
 }
@@ -333,8 +375,10 @@ class Parser {
       if (toks_[eq].type == T::kOp && toks_[eq].text == "=") {
         pos_ = eq + 1;
         Val v = expr(0);
-        if (spend(v.s.size() + v.items.size())) vars_[target] = v;
-        else vars_[target] = unknown_from({&v});
+        if (spend(v.s.size() + v.items.size()))
+          vars_[target] = v;
+        else
+          vars_[target] = unknown_from({&v});
         if (cur().type == T::kEnd) return;
       }
       pos_ = 1;
@@ -347,12 +391,14 @@ class Parser {
       pos_ = in + 1;
       Val seq = expr(0);
       // A loop over strings hands its variable a string the template did not spell.
-      bool strings = seq.k == Val::kStr || seq.built ||
-                     (seq.k == Val::kList &&
-                      std::any_of(seq.items.begin(), seq.items.end(), [](const Val& x) { return x.k == Val::kStr; }));
-      bool constants = seq.k == Val::kList && std::all_of(seq.items.begin(), seq.items.end(), [](const Val& x) {
-                         return x.k == Val::kStr || x.k == Val::kInt;
-                       });
+      bool strings =
+          seq.k == Val::kStr || seq.built ||
+          (seq.k == Val::kList && std::any_of(seq.items.begin(), seq.items.end(),
+                                              [](const Val& x) { return x.k == Val::kStr; }));
+      bool constants =
+          seq.k == Val::kList && std::all_of(seq.items.begin(), seq.items.end(), [](const Val& x) {
+            return x.k == Val::kStr || x.k == Val::kInt;
+          });
       for (size_t t = 1; t < in; ++t)
         if (toks_[t].type == T::kName) {
           Val lv;
@@ -470,7 +516,8 @@ class Parser {
       if (plus && v.k == Val::kStr && r.k == Val::kStr)
         v = fold(v.s + r.s);
       else if (v.k == Val::kInt && r.k == Val::kInt &&
-               !(plus ? __builtin_add_overflow(v.i, r.i, &n) : __builtin_sub_overflow(v.i, r.i, &n)))
+               !(plus ? __builtin_add_overflow(v.i, r.i, &n)
+                      : __builtin_sub_overflow(v.i, r.i, &n)))
         v.i = n;
       else  // an overflow stops folding (Python's ints would not overflow)
         v = unknown_from({&v, &r});
@@ -502,7 +549,8 @@ class Parser {
           spend(v.s.size() * static_cast<uint64_t>(r.i))) {
         for (int64_t k = 0; k < r.i; ++k) s += v.s;
         v = str(std::move(s));
-      } else if (o == "*" && v.k == Val::kInt && r.k == Val::kInt && !__builtin_mul_overflow(v.i, r.i, &n)) {
+      } else if (o == "*" && v.k == Val::kInt && r.k == Val::kInt &&
+                 !__builtin_mul_overflow(v.i, r.i, &n)) {
         v.i = n;
       } else if (o == "%" && v.k == Val::kStr && percent_format(v.s, r, s)) {
         v = fold(std::move(s));
@@ -577,14 +625,18 @@ class Parser {
         ++pos_;
         return v;
       }
-      case T::kFloat: ++pos_; return {};
+      case T::kFloat:
+        ++pos_;
+        return {};
       case T::kName: {
         ++pos_;
-        if (t.text == "true" || t.text == "false" || t.text == "none" || t.text == "True" || t.text == "False" ||
-            t.text == "None")
+        if (t.text == "true" || t.text == "false" || t.text == "none" || t.text == "True" ||
+            t.text == "False" || t.text == "None")
           return {};
         auto it = vars_.find(t.text);
-        Val v = it != vars_.end() && spend(it->second.s.size() + it->second.items.size()) ? it->second : Val{};
+        Val v = it != vars_.end() && spend(it->second.s.size() + it->second.items.size())
+                    ? it->second
+                    : Val{};
         if (v.path.empty()) v.path = t.text;
         return v;
       }
@@ -615,8 +667,10 @@ class Parser {
             expr(depth + 1);
             expect(":");
             expr(depth + 1);
-            if (op(",")) ++pos_;
-            else if (!op("}")) throw ParseError("expected , or }");
+            if (op(","))
+              ++pos_;
+            else if (!op("}"))
+              throw ParseError("expected , or }");
           }
           ++pos_;
           Val v;
@@ -624,7 +678,8 @@ class Parser {
           return v;
         }
         break;
-      case T::kEnd: break;
+      case T::kEnd:
+        break;
     }
     throw ParseError("unexpected token");
   }
@@ -678,7 +733,8 @@ class Parser {
           std::map<std::string, Val> kwargs;
           call_args(args, kwargs, ")", depth);
         } else if ((cur().type == T::kString || cur().type == T::kInt || cur().type == T::kFloat ||
-                    (cur().type == T::kName && !name("else") && !name("or") && !name("and") && !name("if"))) ||
+                    (cur().type == T::kName && !name("else") && !name("or") && !name("and") &&
+                     !name("if"))) ||
                    op("[") || op("{")) {
           postfix(primary(depth + 1), depth + 1);
         }
@@ -689,7 +745,8 @@ class Parser {
     }
   }
 
-  void call_args(std::vector<Val>& args, std::map<std::string, Val>& kwargs, std::string_view close, size_t depth) {
+  void call_args(std::vector<Val>& args, std::map<std::string, Val>& kwargs, std::string_view close,
+                 size_t depth) {
     while (!op(close)) {
       if (op("*") || op("**")) ++pos_;
       if (cur().type == T::kName && pos_ + 1 < toks_.size() && toks_[pos_ + 1].type == T::kOp &&
@@ -700,8 +757,10 @@ class Parser {
       } else {
         args.push_back(expr(depth + 1));
       }
-      if (op(",")) ++pos_;
-      else if (!op(close)) throw ParseError("expected , in arguments");
+      if (op(","))
+        ++pos_;
+      else if (!op(close))
+        throw ParseError("expected , in arguments");
     }
     ++pos_;
   }
@@ -751,9 +810,11 @@ class Parser {
               if (*step > 0) return std::clamp<int64_t>(x, 0, len);
               return std::clamp<int64_t>(x, -1, len - 1);
             };
-            int64_t a = given[0] ? clamp(*lo) : *lo, b = given[1] ? clamp(*hi) : (*step > 0 ? len : -1);
+            int64_t a = given[0] ? clamp(*lo) : *lo,
+                    b = given[1] ? clamp(*hi) : (*step > 0 ? len : -1);
             std::string s;
-            for (int64_t k = a; *step > 0 ? k < b : k > b; k += *step) s += v.s[static_cast<size_t>(k)];
+            for (int64_t k = a; *step > 0 ? k < b : k > b; k += *step)
+              s += v.s[static_cast<size_t>(k)];
             return fold(std::move(s));
           }
         }
@@ -763,11 +824,13 @@ class Parser {
     const Val& key = part[0];
     if (v.k == Val::kStr && key.k == Val::kInt && ascii(v.s)) {
       int64_t k = key.i < 0 ? key.i + static_cast<int64_t>(v.s.size()) : key.i;
-      if (k >= 0 && k < static_cast<int64_t>(v.s.size())) return str(std::string(1, v.s[static_cast<size_t>(k)]));
+      if (k >= 0 && k < static_cast<int64_t>(v.s.size()))
+        return str(std::string(1, v.s[static_cast<size_t>(k)]));
     }
     if (v.k == Val::kList && key.k == Val::kInt) {
       int64_t k = key.i < 0 ? key.i + static_cast<int64_t>(v.items.size()) : key.i;
-      if (k >= 0 && k < static_cast<int64_t>(v.items.size())) return v.items[static_cast<size_t>(k)];
+      if (k >= 0 && k < static_cast<int64_t>(v.items.size()))
+        return v.items[static_cast<size_t>(k)];
     }
     if (key.k == Val::kStr || key.built || key.choices) return access(v, key, "subscript", at);
     Val r;
@@ -794,7 +857,8 @@ class Parser {
       r.path = shorten(base, 160) + ".<loop value>";
       return r;
     }
-    if ((key.built || std::strcmp(how, "attr filter") == 0) && out_.dynamic.size() < limits_.max_reported)
+    if ((key.built || std::strcmp(how, "attr filter") == 0) &&
+        out_.dynamic.size() < limits_.max_reported)
       out_.dynamic.push_back({at, shorten(base, 160) + ".<computed>", "", how});
     Val r;
     r.path = shorten(base, 160) + ".<computed>";
@@ -810,7 +874,9 @@ class Parser {
     }
     const std::string& s = fn.s;
     const std::string& m = fn.method;
-    auto arg_text = [&](size_t i, bool& ok) { return i < args.size() ? as_text(args[i], ok) : (ok = false, ""); };
+    auto arg_text = [&](size_t i, bool& ok) {
+      return i < args.size() ? as_text(args[i], ok) : (ok = false, "");
+    };
     bool ok = true;
     if (m == "format" || m == "format_map") return str_format(s, args, kwargs, m == "format_map");
     if (m == "join" && args.size() == 1) return join(args[0], s);
@@ -820,8 +886,9 @@ class Parser {
     }
     if (m == "lower" || m == "upper") {
       std::string r = s;
-      for (auto& c : r) c = static_cast<char>(m == "lower" ? std::tolower(static_cast<unsigned char>(c))
-                                                           : std::toupper(static_cast<unsigned char>(c)));
+      for (auto& c : r)
+        c = static_cast<char>(m == "lower" ? std::tolower(static_cast<unsigned char>(c))
+                                           : std::toupper(static_cast<unsigned char>(c)));
       return fold(r);
     }
     if ((m == "strip" || m == "lstrip" || m == "rstrip") && args.empty()) {
@@ -840,7 +907,8 @@ class Parser {
     if (a.empty()) return s;
     std::string out;
     size_t i = 0;
-    for (size_t j; (j = s.find(a, i)) != std::string::npos; i = j + a.size()) out += s.substr(i, j - i) + b;
+    for (size_t j; (j = s.find(a, i)) != std::string::npos; i = j + a.size())
+      out += s.substr(i, j - i) + b;
     return out + s.substr(i);
   }
 
@@ -866,8 +934,8 @@ class Parser {
 
   // str.format / format_map: replacement fields may walk attributes and items of the
   // arguments (`{0.__class__}`), which an unsandboxed renderer follows; plain fields are folded.
-  Val str_format(const std::string& fmt, const std::vector<Val>& args, const std::map<std::string, Val>& kwargs,
-                 bool map) {
+  Val str_format(const std::string& fmt, const std::vector<Val>& args,
+                 const std::map<std::string, Val>& kwargs, bool map) {
     std::string out;
     bool exact = !map;
     size_t auto_index = 0;
@@ -893,9 +961,11 @@ class Parser {
       // Each attribute or item the field walks.
       for (size_t p = walk; p != std::string::npos && p < ref.size();) {
         size_t end = ref.find_first_of(".[]", p + 1);
-        std::string part = ref.substr(p + 1, end == std::string::npos ? std::string::npos : end - p - 1);
+        std::string part =
+            ref.substr(p + 1, end == std::string::npos ? std::string::npos : end - p - 1);
         if (outside_sandbox(part) && out_.escapes.size() < limits_.max_reported)
-          out_.escapes.push_back({call_at_, "'" + shorten(fmt, 60) + "'.format: {" + shorten(ref, 60) + "}",
+          out_.escapes.push_back({call_at_,
+                                  "'" + shorten(fmt, 60) + "'.format: {" + shorten(ref, 60) + "}",
                                   shorten(part, 80), "format field"});
         if (end == std::string::npos) break;
         p = ref[end] == ']' ? ref.find_first_of(".[", end + 1) : end;
@@ -904,7 +974,8 @@ class Parser {
       if (head.empty()) {
         if (auto_index < args.size()) a = &args[auto_index];
         ++auto_index;
-      } else if (std::all_of(head.begin(), head.end(), [](char d) { return std::isdigit(static_cast<unsigned char>(d)); })) {
+      } else if (std::all_of(head.begin(), head.end(),
+                             [](char d) { return std::isdigit(static_cast<unsigned char>(d)); })) {
         size_t k = std::stoul(head.substr(0, 9));
         if (k < args.size()) a = &args[k];
       } else if (auto it = kwargs.find(head); it != kwargs.end()) {
@@ -927,7 +998,8 @@ class Parser {
     size_t at = cur().offset;
     std::string f = cur().text;
     ++pos_;
-    while (op(".") && pos_ + 1 < toks_.size() && toks_[pos_ + 1].type == T::kName) {  // dotted filter names
+    while (op(".") && pos_ + 1 < toks_.size() &&
+           toks_[pos_ + 1].type == T::kName) {  // dotted filter names
       f += "." + toks_[pos_ + 1].text;
       pos_ += 2;
     }
@@ -964,7 +1036,8 @@ class Parser {
       m.method = f;
       return call(m, {}, {});
     }
-    if ((f == "string" || f == "safe" || f == "trim" || f == "e" || f == "escape") && v.k == Val::kStr) {
+    if ((f == "string" || f == "safe" || f == "trim" || f == "e" || f == "escape") &&
+        v.k == Val::kStr) {
       if (f == "trim") {
         Val m;
         m.k = Val::kMethod;
@@ -972,14 +1045,16 @@ class Parser {
         m.method = "strip";
         return call(m, {}, {});
       }
-      if ((f == "e" || f == "escape") && v.s.find_first_of("<>&'\"") != std::string::npos) return unknown_from({&v});
+      if ((f == "e" || f == "escape") && v.s.find_first_of("<>&'\"") != std::string::npos)
+        return unknown_from({&v});
       return v;
     }
     if (f == "string" && v.k == Val::kInt) return str(std::to_string(v.i));
     if (f == "reverse" || f == "first" || f == "last" || f == "list") {
       if (v.k == Val::kStr && ascii(v.s)) {
         if (f == "reverse") return fold(std::string(v.s.rbegin(), v.s.rend()));
-        if (f == "first" || f == "last") return v.s.empty() ? Val{} : str(std::string(1, f == "first" ? v.s.front() : v.s.back()));
+        if (f == "first" || f == "last")
+          return v.s.empty() ? Val{} : str(std::string(1, f == "first" ? v.s.front() : v.s.back()));
         if (!spend(v.s.size() * sizeof(Val))) return unknown_from({&v});
         Val l;
         l.k = Val::kList;
@@ -998,12 +1073,13 @@ class Parser {
     }
     Val r = unknown_from({&v});
     for (const auto& a : args) r.built = r.built || a.k == Val::kStr || a.built;
-    if (f == "map" || f == "select" || f == "reject" || f == "selectattr" || f == "rejectattr" || f == "sort" ||
-        f == "groupby" || f == "sum" || f == "unique" || f == "min" || f == "max") {
+    if (f == "map" || f == "select" || f == "reject" || f == "selectattr" || f == "rejectattr" ||
+        f == "sort" || f == "groupby" || f == "sum" || f == "unique" || f == "min" || f == "max") {
       // These look attributes up by a name argument: `|map(attribute='__class__')`.
       for (const auto& [k, a] : kwargs)
         if (k == "attribute") for_each_attribute(v, a, at);
-      if ((f == "map") && !args.empty() && args[0].k == Val::kStr && args[0].s == "attr" && args.size() > 1)
+      if ((f == "map") && !args.empty() && args[0].k == Val::kStr && args[0].s == "attr" &&
+          args.size() > 1)
         access(v, args[1], "attr filter", at);
       // selectattr('name', …), rejectattr, groupby('name'): the attribute comes first.
       if ((f == "selectattr" || f == "rejectattr" || f == "groupby") && !args.empty())
@@ -1038,12 +1114,16 @@ class Parser {
 
 // A tag the parser refused (Jinja2 would refuse it too, or it uses syntax the parser does not
 // know): its names after `.` and its string literals are judged alone, so nothing hides there.
-void judge_tokens(const std::vector<Token>& toks, TemplateAnalysis& out, const TemplateLimits& limits) {
+void judge_tokens(const std::vector<Token>& toks, TemplateAnalysis& out,
+                  const TemplateLimits& limits) {
   for (size_t i = 0; i < toks.size(); ++i) {
     const Token& t = toks[i];
-    bool attribute = t.type == T::kName && i > 0 && toks[i - 1].type == T::kOp && toks[i - 1].text == ".";
-    if ((attribute || t.type == T::kString) && outside_sandbox(t.text) && out.escapes.size() < limits.max_reported)
-      out.escapes.push_back({t.offset, shorten(t.text, 80), shorten(t.text, 80), "token of an unparsed tag"});
+    bool attribute =
+        t.type == T::kName && i > 0 && toks[i - 1].type == T::kOp && toks[i - 1].text == ".";
+    if ((attribute || t.type == T::kString) && outside_sandbox(t.text) &&
+        out.escapes.size() < limits.max_reported)
+      out.escapes.push_back(
+          {t.offset, shorten(t.text, 80), shorten(t.text, 80), "token of an unparsed tag"});
   }
 }
 
@@ -1104,8 +1184,10 @@ TemplateAnalysis analyse_template(std::string_view text, const TemplateLimits& l
       continue;
     }
     try {
-      if (kind == '%') parser.block(toks);
-      else parser.variable(toks);
+      if (kind == '%')
+        parser.block(toks);
+      else
+        parser.variable(toks);
     } catch (const ParseError&) {
       out.unparsed = true;
       judge_tokens(toks, out, limits);
@@ -1118,14 +1200,15 @@ TemplateAnalysis analyse_template(std::string_view text, const TemplateLimits& l
   return out;
 }
 
-std::vector<sdk::Finding> template_findings(const TemplateAnalysis& a, std::string_view prefix, std::string_view what,
-                                            uint64_t offset, const std::string& detail) {
+std::vector<sdk::Finding> template_findings(const TemplateAnalysis& a, std::string_view prefix,
+                                            std::string_view what, uint64_t offset,
+                                            const std::string& detail) {
   std::vector<sdk::Finding> out;
   auto list = [](const std::vector<TemplateReach>& v, bool attr) {
     std::string s;
     for (size_t i = 0; i < v.size() && i < 10; ++i)
-      s += (i ? ", " : "") + (attr ? v[i].attribute : v[i].path) + " (" + v[i].how + " at character " +
-           std::to_string(v[i].offset) + ")";
+      s += (i ? ", " : "") + (attr ? v[i].attribute : v[i].path) + " (" + v[i].how +
+           " at character " + std::to_string(v[i].offset) + ")";
     if (v.size() > 10) s += ", ...";
     return s;
   };
@@ -1135,26 +1218,42 @@ std::vector<sdk::Finding> template_findings(const TemplateAnalysis& a, std::stri
     for (const auto& e : a.escapes)
       if (attrs.find(e.attribute) == std::string::npos && attrs.size() < 400)
         attrs += (attrs.empty() ? "" : ", ") + e.attribute;
-    out.push_back({SECMLOPS_SEVERITY_HIGH, p + "-SSTI",
+    out.push_back({SECMLOPS_SEVERITY_HIGH,
+                   p + "-SSTI",
                    std::string(what) + " reaches " + a.escapes[0].path +
-                       ", outside Jinja2's sandbox: a renderer without the sandbox runs code of the template's "
+                       ", outside Jinja2's sandbox: a renderer without the sandbox runs code of "
+                       "the template's "
                        "choosing when it renders it (template injection)",
-                   offset, detail, {{"reaches", list(a.escapes, false)}, {"attributes", attrs}}});
+                   offset,
+                   detail,
+                   {{"reaches", list(a.escapes, false)}, {"attributes", attrs}}});
   }
   if (!a.dynamic.empty())
-    out.push_back({SECMLOPS_SEVERITY_MEDIUM, p + "-DYNAMIC-ATTRIBUTE",
-                   std::string(what) + " looks up an attribute whose name it computes at render time (" +
+    out.push_back({SECMLOPS_SEVERITY_MEDIUM,
+                   p + "-DYNAMIC-ATTRIBUTE",
+                   std::string(what) +
+                       " looks up an attribute whose name it computes at render time (" +
                        a.dynamic[0].how + "): what it reaches cannot be said before rendering",
-                   offset, detail, {{"reaches", list(a.dynamic, false)}}});
+                   offset,
+                   detail,
+                   {{"reaches", list(a.dynamic, false)}}});
   if (a.limited)
-    out.push_back({SECMLOPS_SEVERITY_MEDIUM, p + "-LIMIT",
-                   std::string(what) + " exceeds the analysis limits (tokens, or bytes of folded strings): the rest was not fully "
-                       "inspected", offset,
-                   detail, {}});
+    out.push_back({SECMLOPS_SEVERITY_MEDIUM,
+                   p + "-LIMIT",
+                   std::string(what) + " exceeds the analysis limits (tokens, or bytes of folded "
+                                       "strings): the rest was not fully "
+                                       "inspected",
+                   offset,
+                   detail,
+                   {}});
   if (a.escapes.empty() && !a.code_words.empty()) {
     std::string w;
     for (const auto& x : a.code_words) w += (w.empty() ? "" : ", ") + x;
-    out.push_back({SECMLOPS_SEVERITY_LOW, p + "-CODE", std::string(what) + " contains code-like words", offset, detail,
+    out.push_back({SECMLOPS_SEVERITY_LOW,
+                   p + "-CODE",
+                   std::string(what) + " contains code-like words",
+                   offset,
+                   detail,
                    {{"words", w}}});
   }
   return out;

@@ -43,11 +43,11 @@ struct TemplateAnalysis {
 };
 
 struct TemplateLimits {
-  size_t max_tokens = 4u << 20;   // work bound: tokens lexed in one template
-  size_t max_depth = 100;          // expression nesting (each level is a dozen stack frames)
-  size_t max_string = 1u << 20;    // a folded string value (repetition, concatenation)
+  size_t max_tokens = 4u << 20;         // work bound: tokens lexed in one template
+  size_t max_depth = 100;               // expression nesting (each level is a dozen stack frames)
+  size_t max_string = 1u << 20;         // a folded string value (repetition, concatenation)
   size_t max_folded_bytes = 64u << 20;  // work bound: bytes of all folded values of one template
-  size_t max_reported = 50;        // escapes and dynamic accesses kept each
+  size_t max_reported = 50;             // escapes and dynamic accesses kept each
 };
 
 TemplateAnalysis analyse_template(std::string_view text, const TemplateLimits& limits = {});
@@ -56,8 +56,9 @@ TemplateAnalysis analyse_template(std::string_view text, const TemplateLimits& l
 // the sandbox), `<prefix>-DYNAMIC-ATTRIBUTE` (MEDIUM: a name computed from non-constants),
 // `<prefix>-LIMIT` (MEDIUM) and `<prefix>-CODE` (LOW: code-like words only). `what` names the
 // template in messages ("chat template 'tokenizer.chat_template'"); `offset` is where it starts.
-std::vector<sdk::Finding> template_findings(const TemplateAnalysis& a, std::string_view prefix, std::string_view what,
-                                            uint64_t offset, const std::string& detail);
+std::vector<sdk::Finding> template_findings(const TemplateAnalysis& a, std::string_view prefix,
+                                            std::string_view what, uint64_t offset,
+                                            const std::string& detail);
 
 // True when `name` is an attribute Jinja2's SandboxedEnvironment refuses.
 bool outside_sandbox(std::string_view name);

@@ -19,7 +19,8 @@ bool ends_with(std::string_view s, std::string_view tail) {
 std::string base_name(std::string_view path) {
   size_t slash = path.find_last_of("/\\");
   std::string b(slash == std::string_view::npos ? path : path.substr(slash + 1));
-  std::transform(b.begin(), b.end(), b.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(b.begin(), b.end(), b.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return b;
 }
 
@@ -29,8 +30,10 @@ std::string printable(std::string_view s, size_t max = 80) {
   return s.size() > max ? out + "..." : out;
 }
 
-void add_template(TemplateDocResult& r, const std::string& text, const std::string& where, const std::string& detail) {
-  for (auto& f : template_findings(analyse_template(text), "TOKENIZER-TEMPLATE", where, SECMLOPS_NO_OFFSET, detail))
+void add_template(TemplateDocResult& r, const std::string& text, const std::string& where,
+                  const std::string& detail) {
+  for (auto& f : template_findings(analyse_template(text), "TOKENIZER-TEMPLATE", where,
+                                   SECMLOPS_NO_OFFSET, detail))
     r.findings.push_back(std::move(f));
 }
 
@@ -44,7 +47,9 @@ uint32_t probe_template_doc(sdk::Bytes head, std::string_view name, const char*&
   }
   size_t i = 0;
   if (head.size() >= 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF) i = 3;
-  while (i < head.size() && (head[i] == ' ' || head[i] == '\n' || head[i] == '\r' || head[i] == '\t')) ++i;
+  while (i < head.size() &&
+         (head[i] == ' ' || head[i] == '\n' || head[i] == '\r' || head[i] == '\t'))
+    ++i;
   if (i >= head.size() || head[i] != '{') return 0;
   format = "chat-template-json";
   if (base == "tokenizer_config.json" || base == "chat_template.json") return 75;
@@ -87,10 +92,15 @@ TemplateDocResult analyse_tokenizer_config(std::string_view text) {
     return r;
   }
   for (const auto& k : duplicated)
-    r.findings.push_back({SECMLOPS_SEVERITY_MEDIUM, "TOKENIZER-TEMPLATE-DUPLICATE-KEY",
-                          "key '" + k + "' appears more than once on the way to a chat template: Python's json keeps "
-                          "the last value, parsers that keep the first render another template",
-                          SECMLOPS_NO_OFFSET, k, {}});
+    r.findings.push_back(
+        {SECMLOPS_SEVERITY_MEDIUM,
+         "TOKENIZER-TEMPLATE-DUPLICATE-KEY",
+         "key '" + k +
+             "' appears more than once on the way to a chat template: Python's json keeps "
+             "the last value, parsers that keep the first render another template",
+         SECMLOPS_NO_OFFSET,
+         k,
+         {}});
   if (!doc.is_object()) return r;
   auto it = doc.find("chat_template");
   if (it == doc.end()) return r;
@@ -104,7 +114,8 @@ TemplateDocResult analyse_tokenizer_config(std::string_view text) {
       auto t = entry.find("template");
       if (t == entry.end() || !t->is_string()) continue;
       auto n = entry.find("name");
-      std::string label = n != entry.end() && n->is_string() ? printable(n->get<std::string>()) : detail;
+      std::string label =
+          n != entry.end() && n->is_string() ? printable(n->get<std::string>()) : detail;
       add_template(r, t->get<std::string>(), "chat template '" + label + "'", detail);
     }
   }

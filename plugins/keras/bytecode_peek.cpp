@@ -13,14 +13,23 @@ std::optional<std::string> decode_base64(std::string_view text, size_t max_bytes
   bool padding = false;
   for (char c : text) {
     int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+' || c == '-') v = 62;
-    else if (c == '/' || c == '_') v = 63;
-    else if (c == '=') { padding = true; continue; }
-    else if (c == '\n' || c == '\r' || c == ' ' || c == '\t') continue;
-    else return std::nullopt;
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '+' || c == '-')
+      v = 62;
+    else if (c == '/' || c == '_')
+      v = 63;
+    else if (c == '=') {
+      padding = true;
+      continue;
+    } else if (c == '\n' || c == '\r' || c == ' ' || c == '\t')
+      continue;
+    else
+      return std::nullopt;
     if (padding) return std::nullopt;  // data after padding
     acc = (acc << 6) | static_cast<uint32_t>(v);
     bits += 6;
@@ -35,9 +44,9 @@ std::optional<std::string> decode_base64(std::string_view text, size_t max_bytes
 
 BytecodeEvidence peek_marshalled_code(std::string_view d, size_t max_strings) {
   static constexpr std::array<std::string_view, 22> kSuspicious = {
-      "os", "posix", "nt", "system", "popen", "Popen", "subprocess", "eval", "exec", "compile",
-      "__import__", "open", "socket", "builtins", "getattr", "importlib", "pty", "shutil",
-      "check_output", "run", "call", "spawn"};
+      "os",   "posix",   "nt",           "system", "popen",  "Popen",    "subprocess", "eval",
+      "exec", "compile", "__import__",   "open",   "socket", "builtins", "getattr",    "importlib",
+      "pty",  "shutil",  "check_output", "run",    "call",   "spawn"};
   BytecodeEvidence ev;
   ev.bytes = d.size();
   std::set<std::string> seen;
@@ -52,7 +61,8 @@ BytecodeEvidence peek_marshalled_code(std::string_view d, size_t max_strings) {
     } else if (type == 'a' || type == 'A' || type == 't' || type == 'u') {  // 4-byte length
       if (i + 5 > d.size()) break;
       len = 0;
-      for (int k = 3; k >= 0; --k) len = (len << 8) | static_cast<unsigned char>(d[i + 1 + static_cast<size_t>(k)]);
+      for (int k = 3; k >= 0; --k)
+        len = (len << 8) | static_cast<unsigned char>(d[i + 1 + static_cast<size_t>(k)]);
       header = 5;
       if (len > 4096) continue;
     } else {
@@ -60,7 +70,8 @@ BytecodeEvidence peek_marshalled_code(std::string_view d, size_t max_strings) {
     }
     if (len == 0 || i + header + len > d.size()) continue;
     std::string_view s = d.substr(i + header, len);
-    if (!std::all_of(s.begin(), s.end(), [&](char c) { return is_text(static_cast<unsigned char>(c)); }))
+    if (!std::all_of(s.begin(), s.end(),
+                     [&](char c) { return is_text(static_cast<unsigned char>(c)); }))
       continue;
     std::string str(s.substr(0, 80));
     if (seen.insert(str).second) {

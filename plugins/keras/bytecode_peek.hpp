@@ -19,8 +19,8 @@ namespace secmlops::plugins::keras {
 std::optional<std::string> decode_base64(std::string_view text, size_t max_bytes = 1 << 20);
 
 struct BytecodeEvidence {
-  size_t bytes = 0;                  // decoded size
-  std::vector<std::string> strings;  // distinct identifier-like strings, in order (capped)
+  size_t bytes = 0;                     // decoded size
+  std::vector<std::string> strings;     // distinct identifier-like strings, in order (capped)
   std::vector<std::string> suspicious;  // of those, names tied to code execution / I/O
 };
 

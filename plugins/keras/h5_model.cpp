@@ -113,17 +113,19 @@ struct Walk {
   bool limit_hit = false;
 };
 
-void add(H5Result& r, secmlops_severity sev, const char* rule, std::string message, std::string detail,
-         Evidence ev = {}) {
+void add(H5Result& r, secmlops_severity sev, const char* rule, std::string message,
+         std::string detail, Evidence ev = {}) {
   if (r.findings.size() >= 500) return;
-  r.findings.push_back({sev, rule, std::move(message), SECMLOPS_NO_OFFSET, std::move(detail), std::move(ev)});
+  r.findings.push_back(
+      {sev, rule, std::move(message), SECMLOPS_NO_OFFSET, std::move(detail), std::move(ev)});
 }
 
 void check_dataset(hid_t group, const char* name, Walk& w) {
   Handle ds(H5Dopen2(group, name, w.dapl), H5Dclose);
   if (!ds.ok()) {
     add(*w.result, SECMLOPS_SEVERITY_LOW, "KERAS-H5-UNREADABLE-OBJECT",
-        std::string("dataset '") + shorten(name) + "' cannot be opened: " + hdf5_errors(), shorten(name));
+        std::string("dataset '") + shorten(name) + "' cannot be opened: " + hdf5_errors(),
+        shorten(name));
     return;
   }
   Handle dcpl(H5Dget_create_plist(ds.get()), H5Pclose);
@@ -134,8 +136,8 @@ void check_dataset(hid_t group, const char* name, Walk& w) {
     char file[512] = {};
     if (count > 0) H5Pget_virtual_filename(dcpl.get(), 0, file, sizeof file);
     add(*w.result, SECMLOPS_SEVERITY_HIGH, "KERAS-H5-VIRTUAL-DATASET",
-        std::string("dataset '") + shorten(name) + "' is a virtual dataset mapping data from '" + shorten(file) +
-            "': reading it opens other files on the loading machine",
+        std::string("dataset '") + shorten(name) + "' is a virtual dataset mapping data from '" +
+            shorten(file) + "': reading it opens other files on the loading machine",
         shorten(name), {{"source_file", shorten(file)}, {"mappings", std::to_string(count)}});
   }
   int ext = H5Pget_external_count(dcpl.get());
@@ -145,8 +147,8 @@ void check_dataset(hid_t group, const char* name, Walk& w) {
     hsize_t size = 0;
     H5Pget_external(dcpl.get(), 0, sizeof file, file, &off, &size);
     add(*w.result, SECMLOPS_SEVERITY_HIGH, "KERAS-H5-EXTERNAL-STORAGE",
-        std::string("dataset '") + shorten(name) + "' stores its data in external file '" + shorten(file) +
-            "': reading it opens that path on the loading machine",
+        std::string("dataset '") + shorten(name) + "' stores its data in external file '" +
+            shorten(file) + "': reading it opens that path on the loading machine",
         shorten(name), {{"external_file", shorten(file)}, {"external_files", std::to_string(ext)}});
   }
   H5Eclear2(H5E_DEFAULT);
@@ -183,7 +185,8 @@ herr_t visit_link(hid_t group, const char* name, const H5L_info_t* info, void* d
     H5O_info_t oi{};
     if (H5Oget_info_by_name2(group, name, &oi, H5O_INFO_BASIC, H5P_DEFAULT) < 0) {
       add(*w.result, SECMLOPS_SEVERITY_LOW, "KERAS-H5-UNREADABLE-OBJECT",
-          std::string("object '") + shorten(name) + "' cannot be read: " + hdf5_errors(), shorten(name));
+          std::string("object '") + shorten(name) + "' cannot be read: " + hdf5_errors(),
+          shorten(name));
       return 0;
     }
     if (oi.type == H5O_TYPE_GROUP) ++w.result->groups;
@@ -193,8 +196,8 @@ herr_t visit_link(hid_t group, const char* name, const H5L_info_t* info, void* d
     }
   } else if (info->type != H5L_TYPE_SOFT) {
     add(*w.result, SECMLOPS_SEVERITY_MEDIUM, "KERAS-H5-UNUSUAL-LINK",
-        std::string("link '") + shorten(name) + "' has user-defined link type " + std::to_string(info->type) +
-            ", which needs a link-class plugin to resolve",
+        std::string("link '") + shorten(name) + "' has user-defined link type " +
+            std::to_string(info->type) + ", which needs a link-class plugin to resolve",
         shorten(name));
   }
   H5Eclear2(H5E_DEFAULT);
@@ -203,8 +206,8 @@ herr_t visit_link(hid_t group, const char* name, const H5L_info_t* info, void* d
 
 // Reads a string attribute of `loc` (fixed or variable length, first element). nullopt when the
 // attribute is absent; `problem` is set when it exists but is not a readable string.
-std::optional<std::string> read_string_attribute(hid_t loc, const char* name, const H5Limits& limits,
-                                                 std::string& problem) {
+std::optional<std::string> read_string_attribute(hid_t loc, const char* name,
+                                                 const H5Limits& limits, std::string& problem) {
   if (H5Aexists(loc, name) <= 0) {
     H5Eclear2(H5E_DEFAULT);
     return std::nullopt;
@@ -213,12 +216,14 @@ std::optional<std::string> read_string_attribute(hid_t loc, const char* name, co
   if (!a.ok()) return problem = "cannot open: " + hdf5_errors(), std::nullopt;
   Handle type(H5Aget_type(a.get()), H5Tclose);
   Handle space(H5Aget_space(a.get()), H5Sclose);
-  if (!type.ok() || !space.ok()) return problem = "cannot read its type: " + hdf5_errors(), std::nullopt;
+  if (!type.ok() || !space.ok())
+    return problem = "cannot read its type: " + hdf5_errors(), std::nullopt;
   if (H5Tget_class(type.get()) != H5T_STRING) return problem = "is not a string", std::nullopt;
   hssize_t n = H5Sget_simple_extent_npoints(space.get());
   if (n < 1) return problem = "is empty", std::nullopt;
   if (H5Tis_variable_str(type.get()) > 0) {
-    if (n != 1) return problem = "holds " + std::to_string(n) + " strings instead of one", std::nullopt;
+    if (n != 1)
+      return problem = "holds " + std::to_string(n) + " strings instead of one", std::nullopt;
     Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
     H5Tset_size(mem.get(), H5T_VARIABLE);
     H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
@@ -228,7 +233,8 @@ std::optional<std::string> read_string_attribute(hid_t loc, const char* name, co
     size_t len = strnlen(p, limits.max_attribute_bytes + 1);
     std::string s(p, std::min<size_t>(len, limits.max_attribute_bytes));
     H5free_memory(p);
-    if (len > limits.max_attribute_bytes) return problem = "is larger than the attribute limit", std::nullopt;
+    if (len > limits.max_attribute_bytes)
+      return problem = "is larger than the attribute limit", std::nullopt;
     return s;
   }
   const size_t size = H5Tget_size(type.get());
@@ -236,7 +242,8 @@ std::optional<std::string> read_string_attribute(hid_t loc, const char* name, co
     return problem = "is larger than the attribute limit", std::nullopt;
   std::string buf(size * static_cast<size_t>(n), '\0');
   Handle mem(H5Tcopy(type.get()), H5Tclose);
-  if (H5Aread(a.get(), mem.get(), buf.data()) < 0) return problem = "cannot be read: " + hdf5_errors(), std::nullopt;
+  if (H5Aread(a.get(), mem.get(), buf.data()) < 0)
+    return problem = "cannot be read: " + hdf5_errors(), std::nullopt;
   buf.resize(strnlen(buf.data(), size));
   return buf;
 }
@@ -244,12 +251,17 @@ std::optional<std::string> read_string_attribute(hid_t loc, const char* name, co
 // Opens `image` read-only with the core driver, in place. Like H5LTopen_file_image with
 // DONT_COPY | DONT_RELEASE, but the callbacks keep no per-open state: libhdf5_hl 1.10.8 leaks its
 // 72-byte callback context on every open (seen under LeakSanitizer), which a long-running scanner
-// cannot afford. Every callback hands back the caller's buffer: nothing is copied, resized or freed.
+// cannot afford. Every callback hands back the caller's buffer: nothing is copied, resized or
+// freed.
 hid_t open_image_in_place(sdk::Bytes image) {
-  static constexpr auto image_malloc = [](size_t, H5FD_file_image_op_t, void* udata) -> void* { return udata; };
+  static constexpr auto image_malloc = [](size_t, H5FD_file_image_op_t, void* udata) -> void* {
+    return udata;
+  };
   static constexpr auto image_memcpy = [](void* dest, const void* src, size_t, H5FD_file_image_op_t,
                                           void*) -> void* { return dest == src ? dest : nullptr; };
-  static constexpr auto image_realloc = [](void*, size_t, H5FD_file_image_op_t, void*) -> void* { return nullptr; };
+  static constexpr auto image_realloc = [](void*, size_t, H5FD_file_image_op_t, void*) -> void* {
+    return nullptr;
+  };
   static constexpr auto image_free = [](void*, H5FD_file_image_op_t, void*) -> herr_t { return 0; };
   static constexpr auto udata_copy = [](void* udata) -> void* { return udata; };
   static constexpr auto udata_free = [](void*) -> herr_t { return 0; };
@@ -295,8 +307,8 @@ H5Result analyze_h5(sdk::Bytes image, const WalkLimits& walk_limits, const H5Lim
     uint64_t eof = declared_eof(image, sb);
     if (eof > image.size())
       r.error = "truncated HDF5 file: the superblock at byte " + std::to_string(sb) + " declares " +
-                std::to_string(eof) + " bytes but the stream has " + std::to_string(image.size()) + " (" +
-                r.error + ")";
+                std::to_string(eof) + " bytes but the stream has " + std::to_string(image.size()) +
+                " (" + r.error + ")";
     return r;
   }
   Handle root(H5Gopen2(file.get(), "/", H5P_DEFAULT), H5Gclose);
@@ -325,8 +337,8 @@ H5Result analyze_h5(sdk::Bytes image, const WalkLimits& walk_limits, const H5Lim
     uint64_t at = 0;
     if (!parse_json(*text, walk_limits, doc, error, at)) {
       add(r, SECMLOPS_SEVERITY_MEDIUM, "KERAS-CONFIG-INVALID",
-          std::string("root attribute '") + name + "' is not valid JSON (at character " + std::to_string(at) +
-              "): " + shorten(error),
+          std::string("root attribute '") + name + "' is not valid JSON (at character " +
+              std::to_string(at) + "): " + shorten(error),
           name);
       continue;
     }
@@ -345,18 +357,23 @@ H5Result analyze_h5(sdk::Bytes image, const WalkLimits& walk_limits, const H5Lim
   H5Pset_virtual_prefix(dapl.get(), "/nonexistent/secmlops-vds-blocked");
   Walk w{&limits, &cancelled, dapl.get(), &r};
   herr_t s = H5Lvisit(root.get(), H5_INDEX_NAME, H5_ITER_NATIVE, visit_link, &w);
-  if (s < 0) r.error = "walking the HDF5 objects failed after " + std::to_string(w.links) + " links: " + hdf5_errors();
+  if (s < 0)
+    r.error = "walking the HDF5 objects failed after " + std::to_string(w.links) +
+              " links: " + hdf5_errors();
   if (w.limit_hit)
     add(r, SECMLOPS_SEVERITY_MEDIUM, "KERAS-H5-LIMIT",
-        "file has more than " + std::to_string(limits.max_links) + " links; the rest was not inspected", "/");
+        "file has more than " + std::to_string(limits.max_links) +
+            " links; the rest was not inspected",
+        "/");
 
   info.emplace_back("groups", std::to_string(r.groups));
   info.emplace_back("datasets", std::to_string(r.datasets));
   bool has_config = false;
   for (const auto& [k, v] : info) has_config |= k == "model_config";
   add(r, SECMLOPS_SEVERITY_INFO, "KERAS-MODEL-INFO",
-      has_config ? "Keras HDF5 model with an architecture config"
-                 : "HDF5 weights file without a model config (nothing executable is declared in it)",
+      has_config
+          ? "Keras HDF5 model with an architecture config"
+          : "HDF5 weights file without a model config (nothing executable is declared in it)",
       "/", std::move(info));
   H5Eclear2(H5E_DEFAULT);
   return r;

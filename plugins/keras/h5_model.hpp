@@ -1,8 +1,9 @@
 // Keras HDF5 files (Keras 2 / tf.keras .h5 models, Keras 3 model.weights.h5) read through
 // libhdf5 straight from the mapped bytes: the image is opened read-only in place (core driver
 // with file-image callbacks that never copy, as H5LTopen_file_image with DONT_COPY |
-// DONT_RELEASE does), so only the metadata pages HDF5 touches are read; tensor data never is. libhdf5 is not thread-safe in Debian's serial build: every
-// call into it is serialised behind one mutex.
+// DONT_RELEASE does), so only the metadata pages HDF5 touches are read; tensor data never is.
+// libhdf5 is not thread-safe in Debian's serial build: every call into it is serialised behind one
+// mutex.
 #pragma once
 
 #include "keras_config.hpp"
@@ -12,7 +13,7 @@
 namespace secmlops::plugins::keras {
 
 struct H5Limits {
-  uint64_t max_links = 200'000;           // links visited in the whole file
+  uint64_t max_links = 200'000;                // links visited in the whole file
   uint64_t max_attribute_bytes = 64ull << 20;  // one string attribute (model_config)
 };
 

@@ -48,7 +48,8 @@ class Walker {
     if (++nodes_ > limits_.max_nodes || depth > limits_.max_walk_depth) {
       add(SECMLOPS_SEVERITY_MEDIUM, "KERAS-CONFIG-LIMIT",
           nodes_ > limits_.max_nodes
-              ? "config has more than " + std::to_string(limits_.max_nodes) + " values; the rest was not inspected"
+              ? "config has more than " + std::to_string(limits_.max_nodes) +
+                    " values; the rest was not inspected"
               : "config nests deeper than " + std::to_string(limits_.max_walk_depth) +
                     " levels; deeper objects were not inspected",
           {});
@@ -82,7 +83,8 @@ class Walker {
       const auto& s = v.get_ref<const std::string&>();
       if (!is_builtin_loss_or_metric(s))
         add(SECMLOPS_SEVERITY_LOW, "KERAS-CUSTOM-TRAINING-FUNCTION",
-            field + " names '" + shorten(s, 80) + "', not a Keras built-in: loading needs custom code",
+            field + " names '" + shorten(s, 80) +
+                "', not a Keras built-in: loading needs custom code",
             {{"name", shorten(s, 80)}, {"field", field}});
     } else if (v.is_array()) {
       for (const auto& e : v) check_training_names(e, field, depth + 1);
@@ -103,7 +105,8 @@ class Walker {
     for (const auto& p : path_) where += p;
     if (!where.empty() && where[0] == '.') where.erase(0, 1);
     where = std::string(origin_) + (where.empty() ? "" : ": " + where);
-    out_.push_back({sev, rule, std::move(message), offset_, shorten(where, 400), std::move(evidence)});
+    out_.push_back(
+        {sev, rule, std::move(message), offset_, shorten(where, 400), std::move(evidence)});
   }
 
   static std::string display_name(const json& obj) {
@@ -138,7 +141,8 @@ class Walker {
       const json* cfg = member(obj, "config");
       std::string code = cfg ? str_member(*cfg, "code") : std::string();
       add(SECMLOPS_SEVERITY_CRITICAL, "KERAS-SERIALIZED-FUNCTION",
-          "config embeds a serialized Python function (" + cn + ") that runs when the model is used",
+          "config embeds a serialized Python function (" + cn +
+              ") that runs when the model is used",
           code.empty() ? Evidence{{"class_name", cn}} : code_evidence(code, {{"class_name", cn}}));
       return "code";
     }
@@ -213,8 +217,8 @@ class Walker {
           "config calls keras function '" + shorten(target, 80) +
               "', which loads models, downloads files or turns safe mode off",
           std::move(ev));
-    } else if (auto gt = registered.find('>'); gt != std::string::npos &&
-                                               !is_keras_module(registered.substr(0, gt))) {
+    } else if (auto gt = registered.find('>');
+               gt != std::string::npos && !is_keras_module(registered.substr(0, gt))) {
       ev.emplace_back("registered_name", shorten(registered, 80));
       add(SECMLOPS_SEVERITY_MEDIUM, "KERAS-CUSTOM-OBJECT",
           "object registered as '" + shorten(registered, 80) +
@@ -251,15 +255,16 @@ class Walker {
     Evidence ev{{"layer", layer}};
     if (!code.empty()) {
       add(SECMLOPS_SEVERITY_CRITICAL, "KERAS-LAMBDA-LAYER",
-          "Lambda layer '" + layer + "' carries serialized Python bytecode that runs when the model is loaded or called",
+          "Lambda layer '" + layer +
+              "' carries serialized Python bytecode that runs when the model is loaded or called",
           code_evidence(code, std::move(ev)));
     } else if (!fn_name.empty()) {
       ev.emplace_back("module", shorten(fn_module, 80));
       ev.emplace_back("function", shorten(fn_name, 80));
       if (is_dangerous_module(fn_module))
         add(SECMLOPS_SEVERITY_CRITICAL, "KERAS-DANGEROUS-MODULE",
-            "Lambda layer '" + layer + "' calls '" + shorten(fn_module, 80) + "." + shorten(fn_name, 80) +
-                "', a function that executes commands or touches files",
+            "Lambda layer '" + layer + "' calls '" + shorten(fn_module, 80) + "." +
+                shorten(fn_name, 80) + "', a function that executes commands or touches files",
             std::move(ev));
       else if (is_keras_module(fn_module) && is_dangerous_keras_function(fn_name))
         add(SECMLOPS_SEVERITY_HIGH, "KERAS-DANGEROUS-KERAS-FUNCTION",
@@ -268,12 +273,13 @@ class Walker {
             std::move(ev));
       else
         add(SECMLOPS_SEVERITY_HIGH, "KERAS-LAMBDA-FUNCTION-REFERENCE",
-            "Lambda layer '" + layer + "' calls Python function '" + shorten(fn_name, 80) + "' from module '" +
-                shorten(fn_module, 80) + "'",
+            "Lambda layer '" + layer + "' calls Python function '" + shorten(fn_name, 80) +
+                "' from module '" + shorten(fn_module, 80) + "'",
             std::move(ev));
     } else {
       add(SECMLOPS_SEVERITY_HIGH, "KERAS-LAMBDA-LAYER",
-          "Lambda layer '" + layer + "' wraps Python code in a form this scanner does not decode", std::move(ev));
+          "Lambda layer '" + layer + "' wraps Python code in a form this scanner does not decode",
+          std::move(ev));
     }
     if (cfg && str_member(*cfg, "output_shape_type") == "lambda") {
       const json* os = member(*cfg, "output_shape");
@@ -283,7 +289,8 @@ class Walker {
                                 : std::string();
       add(SECMLOPS_SEVERITY_CRITICAL, "KERAS-SERIALIZED-FUNCTION",
           "Lambda layer '" + layer + "' computes its output shape with serialized Python bytecode",
-          os_code.empty() ? Evidence{{"layer", layer}} : code_evidence(os_code, {{"layer", layer}}));
+          os_code.empty() ? Evidence{{"layer", layer}}
+                          : code_evidence(os_code, {{"layer", layer}}));
     }
   }
 
@@ -332,16 +339,16 @@ bool parse_json(std::string_view text, const WalkLimits& limits, json& out, std:
   return false;
 }
 
-void walk_model_config(const json& config, std::string_view origin, uint64_t offset, const WalkLimits& limits,
-                       Findings& out) {
+void walk_model_config(const json& config, std::string_view origin, uint64_t offset,
+                       const WalkLimits& limits, Findings& out) {
   Walker w(origin, offset, limits, out);
   w.visit(config, 0);
   // Keras 3 keeps the compile() arguments next to the model.
   if (const json* cc = member(config, "compile_config")) check_training_fields(w, *cc);
 }
 
-void walk_training_config(const json& config, std::string_view origin, uint64_t offset, const WalkLimits& limits,
-                          Findings& out) {
+void walk_training_config(const json& config, std::string_view origin, uint64_t offset,
+                          const WalkLimits& limits, Findings& out) {
   Walker w(origin, offset, limits, out);
   w.visit(config, 0);
   check_training_fields(w, config);
@@ -375,17 +382,21 @@ DocumentResult analyze_metadata_json(std::string_view text, const WalkLimits& li
     }
   std::string version = str_member(doc, "keras_version");
   std::string date = str_member(doc, "date_saved");
-  r.findings.push_back({SECMLOPS_SEVERITY_INFO, "KERAS-METADATA",
-                        "saved by Keras " + (version.empty() ? std::string("(unknown version)") : shorten(version, 40)) +
-                            (date.empty() ? std::string() : " on " + shorten(date, 40)),
-                        SECMLOPS_NO_OFFSET, "metadata.json", std::move(ev)});
+  r.findings.push_back(
+      {SECMLOPS_SEVERITY_INFO, "KERAS-METADATA",
+       "saved by Keras " +
+           (version.empty() ? std::string("(unknown version)") : shorten(version, 40)) +
+           (date.empty() ? std::string() : " on " + shorten(date, 40)),
+       SECMLOPS_NO_OFFSET, "metadata.json", std::move(ev)});
   return r;
 }
 
 uint32_t probe_json(sdk::Bytes head, std::string_view name, const char*& format) {
   size_t i = 0;
   if (head.size() >= 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF) i = 3;
-  while (i < head.size() && (head[i] == ' ' || head[i] == '\n' || head[i] == '\r' || head[i] == '\t')) ++i;
+  while (i < head.size() &&
+         (head[i] == ' ' || head[i] == '\n' || head[i] == '\r' || head[i] == '\t'))
+    ++i;
   if (i >= head.size() || head[i] != '{') return 0;
   std::string_view text(reinterpret_cast<const char*>(head.data()) + i, head.size() - i);
   auto has = [&](std::string_view key) { return text.find(key) != std::string_view::npos; };

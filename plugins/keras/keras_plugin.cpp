@@ -22,7 +22,8 @@ class KerasScanner : public secmlops::sdk::Scanner {
   static constexpr const char* name = "keras";
   static constexpr const char* version = "1.0.0";
   static constexpr const char* description =
-      "Flags Lambda layers, serialized functions and non-Keras modules in Keras H5 and .keras models";
+      "Flags Lambda layers, serialized functions and non-Keras modules in Keras H5 and .keras "
+      "models";
   static constexpr const char* license = "Apache-2.0";
   static constexpr const char* formats[] = {"keras-h5", "keras-config", "keras-metadata", nullptr};
   static constexpr secmlops::sdk::NoOptions options{};
@@ -68,9 +69,11 @@ class KerasScanner : public secmlops::sdk::Scanner {
     secmlops::sdk::JobSource src(job, limits.max_json_bytes);
     auto bytes = src.bytes(0, src.size(), "the stream");
     std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    auto r = format == "keras-config" ? kr::analyze_config_json(text, limits) : kr::analyze_metadata_json(text, limits);
+    auto r = format == "keras-config" ? kr::analyze_config_json(text, limits)
+                                      : kr::analyze_metadata_json(text, limits);
     for (const auto& f : r.findings) job.emit(f);
-    if (!r.error.empty()) throw Error(SECMLOPS_ERR_PARSE, r.error + " (at byte " + std::to_string(r.error_at) + ")");
+    if (!r.error.empty())
+      throw Error(SECMLOPS_ERR_PARSE, r.error + " (at byte " + std::to_string(r.error_at) + ")");
   }
 };
 

@@ -4,9 +4,9 @@
 
 namespace secmlops::plugins::linear_svm {
 
+using Eigen::Index;
 using models::RowMatrix;
 using models::Vector;
-using Eigen::Index;
 
 namespace {
 
@@ -55,8 +55,10 @@ void LinearSvm::fit(const ConstRowMap& x, std::span<const int32_t> y, const Opti
   int done_iterations = 0;
   for (Index c = 0; c < problems; ++c) {
     const int32_t positive = k == 2 ? 1 : static_cast<int32_t>(c);
-    SquaredHinge f{x, Eigen::ArrayXd(x.rows()), 1.0 / (o.C * static_cast<double>(x.rows())), o.fit_intercept};
-    for (Index i = 0; i < x.rows(); ++i) f.t(i) = y[static_cast<size_t>(i)] == positive ? 1.0 : -1.0;
+    SquaredHinge f{x, Eigen::ArrayXd(x.rows()), 1.0 / (o.C * static_cast<double>(x.rows())),
+                   o.fit_intercept};
+    for (Index i = 0; i < x.rows(); ++i)
+      f.t(i) = y[static_cast<size_t>(i)] == positive ? 1.0 : -1.0;
     Vector theta = Vector::Zero(d + 1);
     auto r = models::lbfgs_minimize(std::cref(f), theta, lo, [&](int it, double obj) {
       return !hook || hook(done_iterations + it, obj);
@@ -99,17 +101,20 @@ void LinearSvm::loss_gradient(const ConstRowMap& x, const int32_t* y, RowMap out
 std::vector<uint8_t> LinearSvm::to_onnx() const {
   auto meta = models::solver_metadata(solver_);
   if (margin_rows_ >= 0) meta["secmlops.margin_rows"] = std::to_string(margin_rows_);
-  return models::write_linear_classifier(model_, model_.binary() ? "LOGISTIC" : "SOFTMAX", "linear_svm", meta);
+  return models::write_linear_classifier(model_, model_.binary() ? "LOGISTIC" : "SOFTMAX",
+                                         "linear_svm", meta);
 }
 
 LinearSvm LinearSvm::from_onnx(sdk::Bytes bytes) {
   models::LinearGraph g = models::read_linear_graph(bytes);
   if (g.written_by) {
     // Our own files carry the probability link in the graph (LOGISTIC / SOFTMAX).
-    if (*g.written_by != "linear_svm") models::unsupported("written by the " + *g.written_by + " model");
+    if (*g.written_by != "linear_svm")
+      models::unsupported("written by the " + *g.written_by + " model");
   } else if (g.post_transform != "NONE" || g.l1_normalized) {
     // A converter's linear SVM outputs raw decision values; probabilities mean another family.
-    models::unsupported("scores with post-transform " + g.post_transform + " are not a linear SVM's");
+    models::unsupported("scores with post-transform " + g.post_transform +
+                        " are not a linear SVM's");
   }
   LinearSvm s;
   s.model_ = g.model;

@@ -38,14 +38,18 @@ class LinearSvm {
   void predict_proba(const ConstRowMap& x, RowMap out) const;
   void loss_gradient(const ConstRowMap& x, const int32_t* y, RowMap out) const;
   // n × rows decision values (one column for a binary model).
-  [[nodiscard]] models::RowMatrix decision_function(const ConstRowMap& x) const { return model_.decision(x); }
+  [[nodiscard]] models::RowMatrix decision_function(const ConstRowMap& x) const {
+    return model_.decision(x);
+  }
 
   [[nodiscard]] std::vector<uint8_t> to_onnx() const;
   static LinearSvm from_onnx(sdk::Bytes bytes);
 
   [[nodiscard]] bool fitted() const { return model_.n_classes != 0; }
   [[nodiscard]] const models::LinearModel& model() const { return model_; }
-  [[nodiscard]] const models::LbfgsResult& solver() const { return solver_; }  // summed over classes
+  [[nodiscard]] const models::LbfgsResult& solver() const {
+    return solver_;
+  }  // summed over classes
   // Training rows inside the margin (t·f < 1) summed over the one-vs-rest problems: the rows
   // that define the solution, the primal counterpart of support vectors. -1 when unknown.
   [[nodiscard]] int64_t margin_rows() const { return margin_rows_; }

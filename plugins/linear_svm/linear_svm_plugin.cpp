@@ -12,7 +12,8 @@ class LinearSvmPlugin : public sdk::Model {
   static constexpr const char* name = "linear_svm";
   static constexpr const char* version = "1.0.0";
   static constexpr const char* description =
-      "linear SVM (squared hinge, L2, one-vs-rest, primal L-BFGS), ART-style input gradients, ONNX LinearClassifier";
+      "linear SVM (squared hinge, L2, one-vs-rest, primal L-BFGS), ART-style input gradients, ONNX "
+      "LinearClassifier";
   static constexpr const char* license = "Apache-2.0";
   static constexpr secmlops_option options[] = {
       sdk::option(SECMLOPS_OPTION_DOUBLE, "C", "inverse L2 regularisation strength", "1"),
@@ -22,7 +23,8 @@ class LinearSvmPlugin : public sdk::Model {
 
   explicit LinearSvmPlugin(const sdk::Config&) {}
 
-  void fit(sdk::Job& job, const sdk::Matrix& x, std::span<const int32_t> y, const sdk::Config& config) {
+  void fit(sdk::Job& job, const sdk::Matrix& x, std::span<const int32_t> y,
+           const sdk::Config& config) {
     models::Params p(config, options);
     Options o;
     o.C = p.positive("C", 1.0);
@@ -36,8 +38,8 @@ class LinearSvmPlugin : public sdk::Model {
     });
     job.check_cancelled();
     if (!svm_.solver().converged)
-      job.log(SECMLOPS_LOG_WARN, "linear_svm: L-BFGS stopped without converging (" + svm_.solver().reason +
-                                     "); raise max_iter");
+      job.log(SECMLOPS_LOG_WARN, "linear_svm: L-BFGS stopped without converging (" +
+                                     svm_.solver().reason + "); raise max_iter");
   }
 
   sdk::ModelInfo info() const {
@@ -47,16 +49,19 @@ class LinearSvmPlugin : public sdk::Model {
 
   void predict_proba(sdk::Job&, const sdk::Matrix& x, double* out) const {
     check_input(x);
-    svm_.predict_proba(models::as_eigen(x), models::output_map(out, x.rows(), svm_.model().n_classes));
+    svm_.predict_proba(models::as_eigen(x),
+                       models::output_map(out, x.rows(), svm_.model().n_classes));
   }
 
   void loss_gradient(sdk::Job&, const sdk::Matrix& x, const int32_t* y, double* out) const {
     check_input(x);
-    if (y == nullptr && x.rows() > 0) throw sdk::Error(SECMLOPS_ERR_INVALID_ARGUMENT, "labels are NULL");
+    if (y == nullptr && x.rows() > 0)
+      throw sdk::Error(SECMLOPS_ERR_INVALID_ARGUMENT, "labels are NULL");
     for (uint64_t i = 0; i < x.rows(); ++i)
       if (y[i] < 0 || static_cast<uint32_t>(y[i]) >= svm_.model().n_classes)
-        throw sdk::Error(SECMLOPS_ERR_INVALID_ARGUMENT, "label " + std::to_string(y[i]) + " of row " +
-                                                            std::to_string(i) + " is not a class index");
+        throw sdk::Error(SECMLOPS_ERR_INVALID_ARGUMENT, "label " + std::to_string(y[i]) +
+                                                            " of row " + std::to_string(i) +
+                                                            " is not a class index");
     svm_.loss_gradient(models::as_eigen(x), y, models::output_map(out, x.rows(), x.cols()));
   }
 
@@ -92,9 +97,9 @@ class LinearSvmPlugin : public sdk::Model {
   void check_input(const sdk::Matrix& x) const {
     info();
     if (x.cols() != static_cast<uint64_t>(svm_.model().n_features()))
-      throw sdk::Error(SECMLOPS_ERR_INVALID_ARGUMENT, "input has " + std::to_string(x.cols()) +
-                                                          " features, the model expects " +
-                                                          std::to_string(svm_.model().n_features()));
+      throw sdk::Error(SECMLOPS_ERR_INVALID_ARGUMENT,
+                       "input has " + std::to_string(x.cols()) + " features, the model expects " +
+                           std::to_string(svm_.model().n_features()));
   }
 
   LinearSvm svm_;

@@ -7,15 +7,18 @@
 
 namespace secmlops::plugins::logreg {
 
+using Eigen::Index;
 using models::RowMatrix;
 using models::Vector;
-using Eigen::Index;
 
 const char* link_name(LogisticRegression::Link link) {
   switch (link) {
-    case LogisticRegression::Link::Binary: return "binary";
-    case LogisticRegression::Link::Multinomial: return "multinomial";
-    case LogisticRegression::Link::OneVsRest: return "ovr";
+    case LogisticRegression::Link::Binary:
+      return "binary";
+    case LogisticRegression::Link::Multinomial:
+      return "multinomial";
+    case LogisticRegression::Link::OneVsRest:
+      return "ovr";
   }
   return "?";
 }
@@ -137,7 +140,8 @@ void LogisticRegression::fit(const ConstRowMap& x, std::span<const int32_t> y, c
   lo.gtol = o.tol;
   models::LinearModel m;
   m.n_classes = k;
-  models::LoopPool pool(models::resolve_jobs(0, models::row_blocks(static_cast<size_t>(x.rows())).count));
+  models::LoopPool pool(
+      models::resolve_jobs(0, models::row_blocks(static_cast<size_t>(x.rows())).count));
   if (k == 2) {
     BinaryObjective f{pool, x, Eigen::ArrayXd(x.rows()), l2, o.fit_intercept};
     for (Index i = 0; i < x.rows(); ++i) f.y(i) = y[static_cast<size_t>(i)] == 1 ? 1.0 : 0.0;
@@ -199,9 +203,10 @@ void LogisticRegression::loss_gradient(const ConstRowMap& x, const int32_t* y, R
 
 std::vector<uint8_t> LogisticRegression::to_onnx() const {
   if (link_ == Link::OneVsRest)
-    throw sdk::Error(SECMLOPS_ERR_UNSUPPORTED, "export of one-vs-rest logistic regression is not implemented");
-  return models::write_linear_classifier(model_, link_ == Link::Binary ? "LOGISTIC" : "SOFTMAX", "logreg",
-                                         models::solver_metadata(solver_));
+    throw sdk::Error(SECMLOPS_ERR_UNSUPPORTED,
+                     "export of one-vs-rest logistic regression is not implemented");
+  return models::write_linear_classifier(model_, link_ == Link::Binary ? "LOGISTIC" : "SOFTMAX",
+                                         "logreg", models::solver_metadata(solver_));
 }
 
 LogisticRegression LogisticRegression::from_onnx(sdk::Bytes bytes) {
@@ -211,14 +216,16 @@ LogisticRegression LogisticRegression::from_onnx(sdk::Bytes bytes) {
   LogisticRegression lr;
   const auto& m = g.model;
   if (m.binary()) {
-    if (g.post_transform != "LOGISTIC") models::unsupported("two-class scores without a logistic link");
+    if (g.post_transform != "LOGISTIC")
+      models::unsupported("two-class scores without a logistic link");
     lr.link_ = Link::Binary;
   } else if (g.post_transform == "SOFTMAX") {  // a Normalizer(L1) after softmax changes nothing
     lr.link_ = Link::Multinomial;
   } else if (g.post_transform == "LOGISTIC" && g.l1_normalized) {
     lr.link_ = Link::OneVsRest;
   } else {
-    models::unsupported("scores with post-transform " + g.post_transform + " are not logistic regression");
+    models::unsupported("scores with post-transform " + g.post_transform +
+                        " are not logistic regression");
   }
   lr.model_ = g.model;
   lr.solver_ = models::solver_from_metadata(g.metadata);

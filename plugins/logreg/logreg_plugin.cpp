@@ -12,7 +12,8 @@ class LogregPlugin : public sdk::Model {
   static constexpr const char* name = "logreg";
   static constexpr const char* version = "1.0.0";
   static constexpr const char* description =
-      "logistic regression (binary/multinomial, L2, L-BFGS), cross-entropy input gradients, ONNX LinearClassifier";
+      "logistic regression (binary/multinomial, L2, L-BFGS), cross-entropy input gradients, ONNX "
+      "LinearClassifier";
   static constexpr const char* license = "Apache-2.0";
   static constexpr secmlops_option options[] = {
       sdk::option(SECMLOPS_OPTION_DOUBLE, "C", "inverse L2 regularisation strength", "1"),
@@ -22,7 +23,8 @@ class LogregPlugin : public sdk::Model {
 
   explicit LogregPlugin(const sdk::Config&) {}
 
-  void fit(sdk::Job& job, const sdk::Matrix& x, std::span<const int32_t> y, const sdk::Config& config) {
+  void fit(sdk::Job& job, const sdk::Matrix& x, std::span<const int32_t> y,
+           const sdk::Config& config) {
     models::Params p(config, options);
     Options o;
     o.C = p.positive("C", 1.0);
@@ -48,16 +50,19 @@ class LogregPlugin : public sdk::Model {
 
   void predict_proba(sdk::Job&, const sdk::Matrix& x, double* out) const {
     check_input(x);
-    lr_.predict_proba(models::as_eigen(x), models::output_map(out, x.rows(), lr_.model().n_classes));
+    lr_.predict_proba(models::as_eigen(x),
+                      models::output_map(out, x.rows(), lr_.model().n_classes));
   }
 
   void loss_gradient(sdk::Job&, const sdk::Matrix& x, const int32_t* y, double* out) const {
     check_input(x);
-    if (y == nullptr && x.rows() > 0) throw sdk::Error(SECMLOPS_ERR_INVALID_ARGUMENT, "labels are NULL");
+    if (y == nullptr && x.rows() > 0)
+      throw sdk::Error(SECMLOPS_ERR_INVALID_ARGUMENT, "labels are NULL");
     for (uint64_t i = 0; i < x.rows(); ++i)
       if (y[i] < 0 || static_cast<uint32_t>(y[i]) >= lr_.model().n_classes)
-        throw sdk::Error(SECMLOPS_ERR_INVALID_ARGUMENT, "label " + std::to_string(y[i]) + " of row " +
-                                                            std::to_string(i) + " is not a class index");
+        throw sdk::Error(SECMLOPS_ERR_INVALID_ARGUMENT, "label " + std::to_string(y[i]) +
+                                                            " of row " + std::to_string(i) +
+                                                            " is not a class index");
     lr_.loss_gradient(models::as_eigen(x), y, models::output_map(out, x.rows(), x.cols()));
   }
 

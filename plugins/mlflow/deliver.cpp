@@ -97,8 +97,8 @@ void RunDelivery::finish_run(const RunPlan& delta) {
     for (const auto& [k, v] : builder_.plan().tags)
       if (k.rfind("secmlops.", 0) == 0 && k != kRunKeyTag)
         store_.set_model_version_tag(settings_.model_name, settings_.model_version, k, v);
-    store_.set_model_version_tag(settings_.model_name, settings_.model_version,
-                                 "secmlops.run_id", run_.run_id);
+    store_.set_model_version_tag(settings_.model_name, settings_.model_version, "secmlops.run_id",
+                                 run_.run_id);
   }
   store_.update_run(run_.run_id, delta.status, delta.end_time_ms);
 }

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <algorithm>
 #include <fstream>
 #include <map>
 #include <random>
@@ -23,7 +22,8 @@ namespace {
 // breaks (NEL, LS, PS) — a run name taken from a file name, say — is double-quoted with escapes.
 std::string yq(const std::string& s) {
   const bool plain_text =
-      std::none_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }) &&
+      std::none_of(s.begin(), s.end(),
+                   [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }) &&
       s.find("\xC2\x85") == std::string::npos && s.find("\xE2\x80\xA8") == std::string::npos &&
       s.find("\xE2\x80\xA9") == std::string::npos;
   if (plain_text) {

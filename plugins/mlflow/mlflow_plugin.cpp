@@ -46,15 +46,21 @@ class MlflowReporter : public sdk::Reporter {
   static constexpr const char* license = "Apache-2.0";
   // docs/mlflow.md describes each key; parse_settings checks ranges and choices.
   static constexpr secmlops_option options[] = {
-      sdk::option(SECMLOPS_OPTION_STRING, "tracking_uri", "http(s):// server, file:DIR or a directory (empty: ./mlruns)"),
+      sdk::option(SECMLOPS_OPTION_STRING, "tracking_uri",
+                  "http(s):// server, file:DIR or a directory (empty: ./mlruns)"),
       sdk::option(SECMLOPS_OPTION_STRING, "experiment", "experiment name", "Default"),
-      sdk::option(SECMLOPS_OPTION_BOOL, "environment",
-                  "take keys not given from MLFLOW_* variables, experiment secmlops (as the commands do)", "false"),
-      sdk::option(SECMLOPS_OPTION_STRING, "spool_dir", "where undeliverable runs wait for `mlflow sync`"),
+      sdk::option(
+          SECMLOPS_OPTION_BOOL, "environment",
+          "take keys not given from MLFLOW_* variables, experiment secmlops (as the commands do)",
+          "false"),
+      sdk::option(SECMLOPS_OPTION_STRING, "spool_dir",
+                  "where undeliverable runs wait for `mlflow sync`"),
       sdk::option(SECMLOPS_OPTION_STRING, "mode", "report, or sync (deliver the spool)", "report"),
-      sdk::option(SECMLOPS_OPTION_STRING, "model_name", "registered model that gets the verdict tags"),
+      sdk::option(SECMLOPS_OPTION_STRING, "model_name",
+                  "registered model that gets the verdict tags"),
       sdk::option(SECMLOPS_OPTION_STRING, "model_version", "its version"),
-      sdk::option(SECMLOPS_OPTION_STRING, "user", "mlflow.user of the run (default: the login name)"),
+      sdk::option(SECMLOPS_OPTION_STRING, "user",
+                  "mlflow.user of the run (default: the login name)"),
       sdk::option(SECMLOPS_OPTION_STRING, "username", "HTTP Basic user"),
       sdk::option(SECMLOPS_OPTION_STRING, "password", "HTTP Basic password"),
       sdk::option(SECMLOPS_OPTION_STRING, "token", "bearer token"),
@@ -66,15 +72,20 @@ class MlflowReporter : public sdk::Reporter {
       sdk::option(SECMLOPS_OPTION_INT, "max_retries_500", "of which after an HTTP 500", "2"),
       sdk::option(SECMLOPS_OPTION_DOUBLE, "backoff_base", "first backoff delay in seconds", "0.5"),
       sdk::option(SECMLOPS_OPTION_DOUBLE, "backoff_max", "longest backoff delay in seconds", "30"),
-      sdk::option(SECMLOPS_OPTION_DOUBLE, "retry_time", "seconds a delivery may spend failing", "60"),
-      sdk::option(SECMLOPS_OPTION_DOUBLE, "batch_interval", "seconds events gather before a send", "0.5"),
+      sdk::option(SECMLOPS_OPTION_DOUBLE, "retry_time", "seconds a delivery may spend failing",
+                  "60"),
+      sdk::option(SECMLOPS_OPTION_DOUBLE, "batch_interval", "seconds events gather before a send",
+                  "0.5"),
       sdk::option(SECMLOPS_OPTION_INT, "max_param_value", "longest parameter value", "6000"),
       sdk::option(SECMLOPS_OPTION_INT, "max_tag_value", "longest tag value", "8000"),
-      sdk::option(SECMLOPS_OPTION_STRING, "long_values", "truncate or refuse longer values", "truncate")};
+      sdk::option(SECMLOPS_OPTION_STRING, "long_values", "truncate or refuse longer values",
+                  "truncate")};
 
   explicit MlflowReporter(const sdk::Config& config) {
-    translate(
-        [&] { reporter_ = std::make_unique<core::Reporter>(core::parse_settings(core::with_environment(to_kv(config)))); });
+    translate([&] {
+      reporter_ = std::make_unique<core::Reporter>(
+          core::parse_settings(core::with_environment(to_kv(config))));
+    });
   }
 
   void on_event(sdk::Job& job, const sdk::RunEvent& e) {

@@ -212,8 +212,8 @@ void Reporter::deliver_spooled(const std::filesystem::path& file, const Sink& si
     throw MlflowError("mlflow: spool file '" + file.string() + "' names no tracking URI", 0, "",
                       false);
   if (spooled.events.empty() || spooled.events.front().type != EventType::RunStart)
-    throw MlflowError("mlflow: spool file '" + file.string() + "' does not start with RUN_START",
-                      0, "", false);
+    throw MlflowError("mlflow: spool file '" + file.string() + "' does not start with RUN_START", 0,
+                      "", false);
   Settings s = settings_;
   s.user = spooled.header.value("user", settings_.user);
   ValueLimits limits = settings_.limits;

@@ -73,7 +73,7 @@ class Reporter {
   std::condition_variable wake_;
   std::vector<Event> pending_;  // spooled, not yet handed to live_ (kept only while it delivers)
   bool stop_ = false;
-  std::optional<MlflowError> live_error_;    // why delivery stopped
+  std::optional<MlflowError> live_error_;  // why delivery stopped
   std::vector<std::string> warnings_;
 };
 

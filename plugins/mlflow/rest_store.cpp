@@ -215,7 +215,10 @@ void RestStore::log_inputs(const std::string& run_id, const std::vector<DatasetI
     json list = json::array();
     for (size_t i = first; i < std::min(datasets.size(), first + 1000); ++i) {
       const auto& d = datasets[i];
-      json dataset = {{"name", d.name}, {"digest", d.digest}, {"source_type", d.source_type}, {"source", d.source}};
+      json dataset = {{"name", d.name},
+                      {"digest", d.digest},
+                      {"source_type", d.source_type},
+                      {"source", d.source}};
       if (!d.schema.empty()) dataset["schema"] = d.schema;
       if (!d.profile.empty()) dataset["profile"] = d.profile;
       list.push_back({{"tags", kv_list(d.tags)}, {"dataset", dataset}});

@@ -279,8 +279,8 @@ void PlanBuilder::add(const Event& e) {
       break;
     case EventType::Param: {
       std::string k = key_of(e.key);
-      std::string v = shorten("param", k, e.value, limits_.param_value,
-                              limits_.refuse_long_values, plan_.truncated_params);
+      std::string v = shorten("param", k, e.value, limits_.param_value, limits_.refuse_long_values,
+                              plan_.truncated_params);
       auto [it, inserted] = plan_.params.emplace(k, v);
       if (inserted) {
         delta_.params.emplace(k, v);

@@ -121,7 +121,8 @@ void Mlp::fit(const ConstRowMap& x, std::span<const int32_t> y, const Options& o
         }
       }
       ++t;
-      const double lr = o.learning_rate_init * std::sqrt(1 - std::pow(o.beta_2, static_cast<double>(t))) /
+      const double lr = o.learning_rate_init *
+                        std::sqrt(1 - std::pow(o.beta_2, static_cast<double>(t))) /
                         (1 - std::pow(o.beta_1, static_cast<double>(t)));
       for (size_t l = 0; l < layers_.size(); ++l) {
         m1[l].w = o.beta_1 * m1[l].w + (1 - o.beta_1) * grads[l].w;
@@ -145,7 +146,8 @@ void Mlp::fit(const ConstRowMap& x, std::span<const int32_t> y, const Options& o
     best = std::min(best, loss);
     if (no_improvement > o.n_iter_no_change) {
       stats_.converged = true;
-      stats_.reason = "training loss did not improve by tol for " + std::to_string(o.n_iter_no_change) + " epochs";
+      stats_.reason = "training loss did not improve by tol for " +
+                      std::to_string(o.n_iter_no_change) + " epochs";
       break;
     }
   }

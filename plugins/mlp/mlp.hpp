@@ -26,8 +26,8 @@ struct Options {
   std::vector<int64_t> hidden_layer_sizes = {100};
   double alpha = 1e-4;
   double learning_rate_init = 1e-3;
-  int max_iter = 200;     // epochs
-  int64_t batch_size = 0; // 0 = min(200, n)
+  int max_iter = 200;      // epochs
+  int64_t batch_size = 0;  // 0 = min(200, n)
   uint64_t seed = 0;
   double tol = 1e-4;
   int n_iter_no_change = 10;
@@ -60,8 +60,12 @@ class Mlp {
 
   [[nodiscard]] bool fitted() const { return !layers_.empty(); }
   [[nodiscard]] const std::vector<Layer>& layers() const { return layers_; }
-  [[nodiscard]] uint64_t n_features() const { return layers_.empty() ? 0 : static_cast<uint64_t>(layers_[0].w.rows()); }
-  [[nodiscard]] uint32_t n_classes() const { return layers_.empty() ? 0 : static_cast<uint32_t>(layers_.back().w.cols()); }
+  [[nodiscard]] uint64_t n_features() const {
+    return layers_.empty() ? 0 : static_cast<uint64_t>(layers_[0].w.rows());
+  }
+  [[nodiscard]] uint32_t n_classes() const {
+    return layers_.empty() ? 0 : static_cast<uint32_t>(layers_.back().w.cols());
+  }
   [[nodiscard]] const TrainStats& stats() const { return stats_; }
 
  private:

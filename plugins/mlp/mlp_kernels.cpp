@@ -44,8 +44,8 @@ void predict(const DenseView* layers, std::size_t n, const double* xp, int64_t r
   Map(out, rows, cur.cols()) = cur;
 }
 
-void loss_gradient(const DenseView* layers, std::size_t n, const double* xp, const int32_t* y, int64_t rows,
-                   double* out) {
+void loss_gradient(const DenseView* layers, std::size_t n, const double* xp, const int32_t* y,
+                   int64_t rows, double* out) {
   // acts[l] is the input of layer l (acts[0] = x); the last layer's output is `delta`.
   std::vector<RowMatrix> acts(n);
   acts[0] = ConstMap(xp, rows, layers[0].in);

@@ -18,9 +18,10 @@ struct DenseView {
 SECMLOPS_ISA_DECLARE(
     // Softmax probabilities of `rows` rows of x (row-major, layers[0].in columns) into out
     // (rows × layers[n - 1].out): ReLU hidden layers, softmax output.
-    void predict(const DenseView* layers, std::size_t n, const double* x, int64_t rows, double* out);
+    void predict(const DenseView* layers, std::size_t n, const double* x, int64_t rows,
+                 double* out);
     // Gradient of −log p_y(x) with respect to x for every row, into out (rows × layers[0].in).
-    void loss_gradient(const DenseView* layers, std::size_t n, const double* x, const int32_t* y, int64_t rows,
-                       double* out))
+    void loss_gradient(const DenseView* layers, std::size_t n, const double* x, const int32_t* y,
+                       int64_t rows, double* out))
 
 }  // namespace secmlops::plugins::mlp::kernels

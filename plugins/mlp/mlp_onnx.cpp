@@ -11,9 +11,9 @@
 
 namespace secmlops::plugins::mlp {
 
-using models::unsupported;
-using models::malformed;
 using Eigen::Index;
+using models::malformed;
+using models::unsupported;
 
 namespace {
 
@@ -37,13 +37,15 @@ std::vector<uint8_t> Mlp::to_onnx() const {
   models::OnnxBuilder b("mlp", false);
   b.input("X", onnx::TensorProto_DataType_FLOAT, {-1, static_cast<int64_t>(n_features())});
   b.output("label", onnx::TensorProto_DataType_INT64, {-1});
-  b.output("probabilities", onnx::TensorProto_DataType_FLOAT, {-1, static_cast<int64_t>(n_classes())});
+  b.output("probabilities", onnx::TensorProto_DataType_FLOAT,
+           {-1, static_cast<int64_t>(n_classes())});
   std::string cur = "X";
   for (size_t l = 0; l < layers_.size(); ++l) {
     const auto& layer = layers_[l];
     std::string w = "coefficient" + std::to_string(l), bias = "intercepts" + std::to_string(l);
     b.initializer(w, {layer.w.rows(), layer.w.cols()}, to_floats(layer.w));
-    b.initializer(bias, {1, layer.b.size()}, std::vector<float>(layer.b.data(), layer.b.data() + layer.b.size()));
+    b.initializer(bias, {1, layer.b.size()},
+                  std::vector<float>(layer.b.data(), layer.b.data() + layer.b.size()));
     std::string mul = "mul_result" + std::to_string(l), add = "add_result" + std::to_string(l);
     b.node("MatMul", {cur, w}, {mul});
     b.node("Add", {mul, bias}, {add});
@@ -71,7 +73,8 @@ std::vector<uint8_t> Mlp::to_onnx() const {
 
 Mlp Mlp::from_onnx(sdk::Bytes bytes) {
   auto m = models::OnnxModel::parse(bytes);
-  if (auto by = m.metadata(models::kMetaModel); by && *by != "mlp") unsupported("written by the " + *by + " model");
+  if (auto by = m.metadata(models::kMetaModel); by && *by != "mlp")
+    unsupported("written by the " + *by + " model");
   std::string cur = m.input_name();
   for (int hops = 0; hops < 16; ++hops) {  // bounded: cyclic graphs must not loop forever
     const auto* n = next_op(m, cur, {"Cast", "Identity"});
@@ -87,14 +90,16 @@ Mlp Mlp::from_onnx(sdk::Bytes bytes) {
   for (int guard = 0; guard < 1000 && output_activation.empty(); ++guard) {
     const auto* mm = next_op(m, cur, {"MatMul", "Gemm"});
     if (mm == nullptr) unsupported("no MatMul/Gemm layer after '" + cur + "'");
-    if (mm->input_size() < 2 || !m.is_initializer(mm->input(1))) unsupported("layer without constant weights");
+    if (mm->input_size() < 2 || !m.is_initializer(mm->input(1)))
+      unsupported("layer without constant weights");
     auto w = m.tensor(mm->input(1));
     if (w.dims.size() != 2) malformed("weights '" + mm->input(1) + "' are not a matrix");
     Layer layer;
     RowMatrix wm = RowMatrix::Map(w.values.data(), w.dims[0], w.dims[1]);
     bool trans_b = mm->op_type() == "Gemm" && models::attr_int(*mm, "transB", 0) != 0;
-    if (mm->op_type() == "Gemm" && (models::attr_int(*mm, "transA", 0) != 0 ||
-                                    models::attr_float(*mm, "alpha", 1) != 1 || models::attr_float(*mm, "beta", 1) != 1))
+    if (mm->op_type() == "Gemm" &&
+        (models::attr_int(*mm, "transA", 0) != 0 || models::attr_float(*mm, "alpha", 1) != 1 ||
+         models::attr_float(*mm, "beta", 1) != 1))
       unsupported("Gemm with transA or alpha/beta other than 1");
     layer.w = trans_b ? RowMatrix(wm.transpose()) : wm;
     layer.b = Vector::Zero(layer.w.cols());
@@ -116,8 +121,9 @@ Mlp Mlp::from_onnx(sdk::Bytes bytes) {
       layer.b = Vector::Map(bt.values.data(), layer.w.cols());
     }
     if (!net.layers_.empty() && net.layers_.back().w.cols() != layer.w.rows())
-      malformed("layer " + std::to_string(net.layers_.size()) + " expects " + std::to_string(layer.w.rows()) +
-                " inputs, the previous layer has " + std::to_string(net.layers_.back().w.cols()) + " units");
+      malformed("layer " + std::to_string(net.layers_.size()) + " expects " +
+                std::to_string(layer.w.rows()) + " inputs, the previous layer has " +
+                std::to_string(net.layers_.back().w.cols()) + " units");
     if (!layer.w.allFinite() || !layer.b.allFinite()) malformed("weights are not finite");
     net.layers_.push_back(std::move(layer));
     const auto* act = next_op(m, cur, {"Relu", "Softmax", "Sigmoid", "Tanh", "LeakyRelu"});
@@ -150,13 +156,16 @@ Mlp Mlp::from_onnx(sdk::Bytes bytes) {
     unsupported("softmax over a single unit");
   }
   if (m.input_features() > 0 && m.input_features() != net.layers_[0].w.rows())
-    malformed("the input declares " + std::to_string(m.input_features()) + " features, the first layer has " +
-              std::to_string(net.layers_[0].w.rows()) + " inputs");
+    malformed("the input declares " + std::to_string(m.input_features()) +
+              " features, the first layer has " + std::to_string(net.layers_[0].w.rows()) +
+              " inputs");
   auto meta = [&](const char* k) { return m.metadata(k); };
   if (auto e = meta("secmlops.epochs")) {
     const auto epochs = models::parse_integer(*e);
-    net.stats_.epochs = epochs && *epochs >= 0 && *epochs <= INT_MAX ? static_cast<int>(*epochs) : -1;
-    net.stats_.final_loss = models::parse_number(meta("secmlops.final_loss").value_or("0")).value_or(0);
+    net.stats_.epochs =
+        epochs && *epochs >= 0 && *epochs <= INT_MAX ? static_cast<int>(*epochs) : -1;
+    net.stats_.final_loss =
+        models::parse_number(meta("secmlops.final_loss").value_or("0")).value_or(0);
     net.stats_.converged = meta("secmlops.solver_converged").value_or("0") == "1";
     net.stats_.reason = meta("secmlops.solver_status").value_or("");
   } else {

@@ -12,21 +12,26 @@ class MlpPlugin : public sdk::Model {
   static constexpr const char* name = "mlp";
   static constexpr const char* version = "1.0.0";
   static constexpr const char* description =
-      "multi-layer perceptron (ReLU, softmax, Adam, mini-batches), cross-entropy input gradients, ONNX MatMul/Add/Relu/Softmax";
+      "multi-layer perceptron (ReLU, softmax, Adam, mini-batches), cross-entropy input gradients, "
+      "ONNX MatMul/Add/Relu/Softmax";
   static constexpr const char* license = "Apache-2.0";
   static constexpr secmlops_option options[] = {
-      sdk::option(SECMLOPS_OPTION_STRING, "hidden_layer_sizes", "comma-separated widths of the hidden layers", "100"),
+      sdk::option(SECMLOPS_OPTION_STRING, "hidden_layer_sizes",
+                  "comma-separated widths of the hidden layers", "100"),
       sdk::option(SECMLOPS_OPTION_DOUBLE, "alpha", "L2 penalty", "0.0001"),
       sdk::option(SECMLOPS_OPTION_DOUBLE, "learning_rate_init", "Adam's learning rate", "0.001"),
       sdk::option(SECMLOPS_OPTION_INT, "max_iter", "epochs at most", "200"),
-      sdk::option(SECMLOPS_OPTION_INT, "batch_size", "rows per mini-batch (0: min(200, rows))", "0"),
+      sdk::option(SECMLOPS_OPTION_INT, "batch_size", "rows per mini-batch (0: min(200, rows))",
+                  "0"),
       sdk::option(SECMLOPS_OPTION_INT, "seed", "random seed", "0"),
       sdk::option(SECMLOPS_OPTION_DOUBLE, "tol", "improvement that counts as progress", "0.0001"),
-      sdk::option(SECMLOPS_OPTION_INT, "n_iter_no_change", "epochs without progress before stopping", "10")};
+      sdk::option(SECMLOPS_OPTION_INT, "n_iter_no_change",
+                  "epochs without progress before stopping", "10")};
 
   explicit MlpPlugin(const sdk::Config&) {}
 
-  void fit(sdk::Job& job, const sdk::Matrix& x, std::span<const int32_t> y, const sdk::Config& config) {
+  void fit(sdk::Job& job, const sdk::Matrix& x, std::span<const int32_t> y,
+           const sdk::Config& config) {
     models::Params p(config, options);
     Options o;
     o.hidden_layer_sizes = p.int_list("hidden_layer_sizes", {100}, 1, 100000);
@@ -39,8 +44,10 @@ class MlpPlugin : public sdk::Model {
     o.n_iter_no_change = static_cast<int>(p.integer("n_iter_no_change", 10, 1, 1000000));
     models::check_finite(x, "training data");
     uint64_t params = 0, width = x.cols();
-    for (int64_t h : o.hidden_layer_sizes) params += width * static_cast<uint64_t>(h), width = static_cast<uint64_t>(h);
-    if (params > (1ull << 28)) throw sdk::Error(SECMLOPS_ERR_LIMIT, "mlp: more than 2^28 weights requested");
+    for (int64_t h : o.hidden_layer_sizes)
+      params += width * static_cast<uint64_t>(h), width = static_cast<uint64_t>(h);
+    if (params > (1ull << 28))
+      throw sdk::Error(SECMLOPS_ERR_LIMIT, "mlp: more than 2^28 weights requested");
     net_.fit(models::as_eigen(x), y, o, [&](int epoch, double loss) {
       job.metric("loss", loss, epoch);
       return !job.cancelled();
@@ -60,11 +67,13 @@ class MlpPlugin : public sdk::Model {
 
   void loss_gradient(sdk::Job&, const sdk::Matrix& x, const int32_t* y, double* out) const {
     check_input(x);
-    if (y == nullptr && x.rows() > 0) throw sdk::Error(SECMLOPS_ERR_INVALID_ARGUMENT, "labels are NULL");
+    if (y == nullptr && x.rows() > 0)
+      throw sdk::Error(SECMLOPS_ERR_INVALID_ARGUMENT, "labels are NULL");
     for (uint64_t i = 0; i < x.rows(); ++i)
       if (y[i] < 0 || static_cast<uint32_t>(y[i]) >= net_.n_classes())
-        throw sdk::Error(SECMLOPS_ERR_INVALID_ARGUMENT, "label " + std::to_string(y[i]) + " of row " +
-                                                            std::to_string(i) + " is not a class index");
+        throw sdk::Error(SECMLOPS_ERR_INVALID_ARGUMENT, "label " + std::to_string(y[i]) +
+                                                            " of row " + std::to_string(i) +
+                                                            " is not a class index");
     net_.loss_gradient(models::as_eigen(x), y, models::output_map(out, x.rows(), x.cols()));
   }
 

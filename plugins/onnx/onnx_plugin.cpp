@@ -14,11 +14,12 @@ class OnnxScanner : public secmlops::sdk::Scanner {
   static constexpr const char* name = "onnx";
   static constexpr const char* version = "1.0.0";
   static constexpr const char* description =
-      "Flags custom and Python operators, external-data path traversal and inconsistent tensors in ONNX models";
+      "Flags custom and Python operators, external-data path traversal and inconsistent tensors in "
+      "ONNX models";
   static constexpr const char* license = "Apache-2.0";
   static constexpr const char* formats[] = {"onnx", nullptr};
-  static constexpr secmlops_option options[] = {
-      secmlops::sdk::option(SECMLOPS_OPTION_INT, "onnx.max_graph_depth", "nesting of subgraphs followed", "24")};
+  static constexpr secmlops_option options[] = {secmlops::sdk::option(
+      SECMLOPS_OPTION_INT, "onnx.max_graph_depth", "nesting of subgraphs followed", "24")};
 
   static uint32_t probe(secmlops::sdk::Bytes head, std::string_view, const char*& format) {
     uint32_t c = secmlops::plugins::onnx::probe_model(head.data(), head.size());

@@ -47,7 +47,7 @@ constexpr uint32_t kName = 1, kNode = 7, kDocString = 8, kDomain = 10;
 namespace training_f {
 constexpr uint32_t kInitialization = 1, kAlgorithm = 2;
 }
-constexpr uint32_t kKvKey = 1, kKvValue = 2;       // StringStringEntryProto
+constexpr uint32_t kKvKey = 1, kKvValue = 2;             // StringStringEntryProto
 constexpr uint32_t kOpsetDomain = 1, kOpsetVersion = 2;  // OperatorSetIdProto
 
 constexpr size_t kNameCap = 256;
@@ -55,23 +55,46 @@ constexpr size_t kNameCap = 256;
 // Element size in bits of TensorProto.DataType; 0 when unknown or variable (STRING).
 uint32_t element_bits(int64_t data_type) {
   switch (data_type) {
-    case 1: return 32;   // FLOAT
-    case 2: case 3: return 8;  // UINT8, INT8
-    case 4: case 5: return 16;  // UINT16, INT16
-    case 6: return 32;   // INT32
-    case 7: return 64;   // INT64
-    case 9: return 8;    // BOOL
-    case 10: return 16;  // FLOAT16
-    case 11: return 64;  // DOUBLE
-    case 12: return 32;  // UINT32
+    case 1:
+      return 32;  // FLOAT
+    case 2:
+    case 3:
+      return 8;  // UINT8, INT8
+    case 4:
+    case 5:
+      return 16;  // UINT16, INT16
+    case 6:
+      return 32;  // INT32
+    case 7:
+      return 64;  // INT64
+    case 9:
+      return 8;  // BOOL
+    case 10:
+      return 16;  // FLOAT16
+    case 11:
+      return 64;  // DOUBLE
+    case 12:
+      return 32;  // UINT32
     // NOLINTNEXTLINE(bugprone-branch-clone): one line per ONNX data type, in the standard's order
-    case 13: return 64;  // UINT64
-    case 14: return 64;  // COMPLEX64
-    case 15: return 128;  // COMPLEX128
-    case 16: return 16;  // BFLOAT16
-    case 17: case 18: case 19: case 20: return 8;  // FLOAT8 variants
-    case 21: case 22: case 23: return 4;  // UINT4, INT4, FLOAT4E2M1
-    default: return 0;
+    case 13:
+      return 64;  // UINT64
+    case 14:
+      return 64;  // COMPLEX64
+    case 15:
+      return 128;  // COMPLEX128
+    case 16:
+      return 16;  // BFLOAT16
+    case 17:
+    case 18:
+    case 19:
+    case 20:
+      return 8;  // FLOAT8 variants
+    case 21:
+    case 22:
+    case 23:
+      return 4;  // UINT4, INT4, FLOAT4E2M1
+    default:
+      return 0;
   }
 }
 
@@ -114,30 +137,55 @@ class Walker : public protowire::Walk {
         case model_f::kIrVersion:
           if (f.type == WireType::kVarint) ir_version = f.value;
           break;
-        case model_f::kProducerName: producer = model.string(f, kNameCap); break;
-        case model_f::kProducerVersion: producer_version = model.string(f, kNameCap); break;
-        case model_f::kDomain: model_domain = model.string(f, kNameCap); break;
-        case model_f::kDocString: check_doc(model, f, "model.doc_string"); break;
-        case model_f::kGraph: graphs.push_back(f); break;
-        case model_f::kOpsetImport: opsets.push_back(read_opset(model.sub(f))); break;
-        case model_f::kMetadataProps: read_metadata_prop(model.sub(f), f.tag_offset); break;
-        case model_f::kTrainingInfo: training.push_back(f); break;
-        case model_f::kFunctions: functions.push_back(f); record_function_name(model.sub(f)); break;
-        default: break;
+        case model_f::kProducerName:
+          producer = model.string(f, kNameCap);
+          break;
+        case model_f::kProducerVersion:
+          producer_version = model.string(f, kNameCap);
+          break;
+        case model_f::kDomain:
+          model_domain = model.string(f, kNameCap);
+          break;
+        case model_f::kDocString:
+          check_doc(model, f, "model.doc_string");
+          break;
+        case model_f::kGraph:
+          graphs.push_back(f);
+          break;
+        case model_f::kOpsetImport:
+          opsets.push_back(read_opset(model.sub(f)));
+          break;
+        case model_f::kMetadataProps:
+          read_metadata_prop(model.sub(f), f.tag_offset);
+          break;
+        case model_f::kTrainingInfo:
+          training.push_back(f);
+          break;
+        case model_f::kFunctions:
+          functions.push_back(f);
+          record_function_name(model.sub(f));
+          break;
+        default:
+          break;
       }
     }
-    if (!ir_version && graphs.empty()) throw ParseError(0, "not an ONNX ModelProto (no ir_version and no graph)");
+    if (!ir_version && graphs.empty())
+      throw ParseError(0, "not an ONNX ModelProto (no ir_version and no graph)");
 
-    sdk::Finding meta{SECMLOPS_SEVERITY_INFO, "ONNX-METADATA",
+    sdk::Finding meta{SECMLOPS_SEVERITY_INFO,
+                      "ONNX-METADATA",
                       "ONNX model metadata: producer '" + excerpt(producer, 80) + "' " +
                           excerpt(producer_version, 40) + ", IR version " +
                           (ir_version ? std::to_string(*ir_version) : std::string("?")),
-                      0, "model", {}};
+                      0,
+                      "model",
+                      {}};
     meta.evidence.emplace_back("producer_name", excerpt(producer));
     meta.evidence.emplace_back("producer_version", excerpt(producer_version));
     if (ir_version) meta.evidence.emplace_back("ir_version", std::to_string(*ir_version));
     if (!model_domain.empty()) meta.evidence.emplace_back("domain", excerpt(model_domain));
-    for (size_t i = 0; i < opsets.size() && i < 32; ++i) meta.evidence.emplace_back("opset_import", opsets[i]);
+    for (size_t i = 0; i < opsets.size() && i < 32; ++i)
+      meta.evidence.emplace_back("opset_import", opsets[i]);
     emit(meta);
 
     for (const auto& g : graphs) walk_graph(model.sub(g), 0, "graph");
@@ -147,9 +195,10 @@ class Walker : public protowire::Walk {
       Field tf;
       while (t.next(tf)) {
         if (tf.number == training_f::kInitialization || tf.number == training_f::kAlgorithm)
-          walk_graph(t.sub(tf), 1,
-                     "training_info[" + std::to_string(i) + "]." +
-                         (tf.number == training_f::kInitialization ? "initialization" : "algorithm"));
+          walk_graph(
+              t.sub(tf), 1,
+              "training_info[" + std::to_string(i) + "]." +
+                  (tf.number == training_f::kInitialization ? "initialization" : "algorithm"));
       }
     }
   }
@@ -165,7 +214,8 @@ class Walker : public protowire::Walk {
  private:
   void emit(sdk::Finding f) {
     // Paths through deeply nested subgraphs grow long: keep their start and their end.
-    if (f.detail.size() > 320) f.detail = f.detail.substr(0, 100) + "…" + f.detail.substr(f.detail.size() - 200);
+    if (f.detail.size() > 320)
+      f.detail = f.detail.substr(0, 100) + "…" + f.detail.substr(f.detail.size() - 200);
     Walk::emit(f);
   }
 
@@ -177,7 +227,8 @@ class Walker : public protowire::Walk {
       if (f.number == kOpsetDomain) domain = r.string(f, kNameCap);
       if (f.number == kOpsetVersion && f.type == WireType::kVarint) version = f.value;
     }
-    return (domain.empty() ? std::string("ai.onnx") : excerpt(domain, 80)) + ":" + std::to_string(version);
+    return (domain.empty() ? std::string("ai.onnx") : excerpt(domain, 80)) + ":" +
+           std::to_string(version);
   }
 
   void read_metadata_prop(MessageReader r, uint64_t offset) {
@@ -187,8 +238,12 @@ class Walker : public protowire::Walk {
       if (f.number == kKvKey) key = r.string(f, kNameCap);
       if (f.number == kKvValue) value = r.string(f, 4096);
     }
-    emit({SECMLOPS_SEVERITY_INFO, "ONNX-METADATA-PROP", "model metadata property '" + excerpt(key, 80) + "'",
-          offset, "model.metadata_props", {{"key", excerpt(key)}, {"value", excerpt(value)}}});
+    emit({SECMLOPS_SEVERITY_INFO,
+          "ONNX-METADATA-PROP",
+          "model metadata property '" + excerpt(key, 80) + "'",
+          offset,
+          "model.metadata_props",
+          {{"key", excerpt(key)}, {"value", excerpt(value)}}});
     check_text(value, offset, "model.metadata_props[" + excerpt(key, 80) + "]");
   }
 
@@ -199,10 +254,18 @@ class Walker : public protowire::Walk {
   void check_text(const std::string& text, uint64_t offset, const std::string& where) {
     if (text.empty()) return;
     if (auto url = find_url(text); !url.empty())
-      emit({SECMLOPS_SEVERITY_INFO, "ONNX-DOC-URL", "free text in the model contains a URL", offset, where,
+      emit({SECMLOPS_SEVERITY_INFO,
+            "ONNX-DOC-URL",
+            "free text in the model contains a URL",
+            offset,
+            where,
             {{"url", url}}});
     if (auto code = find_code_marker(text); !code.empty())
-      emit({SECMLOPS_SEVERITY_INFO, "ONNX-DOC-CODE", "free text in the model looks like code", offset, where,
+      emit({SECMLOPS_SEVERITY_INFO,
+            "ONNX-DOC-CODE",
+            "free text in the model looks like code",
+            offset,
+            where,
             {{"marker", code}, {"text", excerpt(text)}}});
   }
 
@@ -220,10 +283,13 @@ class Walker : public protowire::Walk {
     if (depth <= opt_.max_graph_depth) return true;
     if (nesting_reported_) return false;
     nesting_reported_ = true;
-    emit({SECMLOPS_SEVERITY_MEDIUM, "ONNX-NESTING-LIMIT",
+    emit({SECMLOPS_SEVERITY_MEDIUM,
+          "ONNX-NESTING-LIMIT",
           "subgraphs nest deeper than " + std::to_string(opt_.max_graph_depth) +
               " levels; deeper levels are not scanned (and strain runtimes that recurse)",
-          offset, where, {{"limit", std::to_string(opt_.max_graph_depth)}}});
+          offset,
+          where,
+          {{"limit", std::to_string(opt_.max_graph_depth)}}});
     return false;
   }
 
@@ -235,11 +301,22 @@ class Walker : public protowire::Walk {
     while (g.next(f)) {
       poll();
       switch (f.number) {
-        case graph_f::kNode: walk_node(g.sub(f), f.tag_offset, depth, where + ".node[" + std::to_string(node_index++) + "]"); break;
-        case graph_f::kInitializer: check_tensor(g.sub(f), f.tag_offset, where + ".initializer[" + std::to_string(init_index++) + "]"); break;
-        case graph_f::kSparseInitializer: check_sparse(g.sub(f), where + ".sparse_initializer"); break;
-        case graph_f::kDocString: check_doc(g, f, where + ".doc_string"); break;
-        default: break;
+        case graph_f::kNode:
+          walk_node(g.sub(f), f.tag_offset, depth,
+                    where + ".node[" + std::to_string(node_index++) + "]");
+          break;
+        case graph_f::kInitializer:
+          check_tensor(g.sub(f), f.tag_offset,
+                       where + ".initializer[" + std::to_string(init_index++) + "]");
+          break;
+        case graph_f::kSparseInitializer:
+          check_sparse(g.sub(f), where + ".sparse_initializer");
+          break;
+        case graph_f::kDocString:
+          check_doc(g, f, where + ".doc_string");
+          break;
+        default:
+          break;
       }
     }
   }
@@ -251,8 +328,11 @@ class Walker : public protowire::Walk {
     uint64_t node_index = 0;
     while (fn.next(f)) {
       poll();
-      if (f.number == function_f::kName) where = "functions[" + excerpt(fn.string(f, kNameCap), 80) + "]";
-      if (f.number == function_f::kNode) walk_node(fn.sub(f), f.tag_offset, 1, where + ".node[" + std::to_string(node_index++) + "]");
+      if (f.number == function_f::kName)
+        where = "functions[" + excerpt(fn.string(f, kNameCap), 80) + "]";
+      if (f.number == function_f::kNode)
+        walk_node(fn.sub(f), f.tag_offset, 1,
+                  where + ".node[" + std::to_string(node_index++) + "]");
       if (f.number == function_f::kDocString) check_doc(fn, f, where + ".doc_string");
     }
   }
@@ -264,34 +344,47 @@ class Walker : public protowire::Walk {
     Field f;
     while (n.next(f)) {
       switch (f.number) {
-        case node_f::kName: name = n.string(f, kNameCap); break;
-        case node_f::kOpType: op_type = n.string(f, kNameCap); break;
-        case node_f::kDomain: domain = n.string(f, kNameCap); break;
+        case node_f::kName:
+          name = n.string(f, kNameCap);
+          break;
+        case node_f::kOpType:
+          op_type = n.string(f, kNameCap);
+          break;
+        case node_f::kDomain:
+          domain = n.string(f, kNameCap);
+          break;
         case node_f::kAttribute:
           if (attributes.size() < 4096) attributes.push_back(f);
           break;
-        case node_f::kDocString: check_doc(n, f, where + ".doc_string"); break;
-        default: break;
+        case node_f::kDocString:
+          check_doc(n, f, where + ".doc_string");
+          break;
+        default:
+          break;
       }
     }
     if (!name.empty()) where += "(" + excerpt(name, 80) + ")";
     classify_op(domain, op_type, offset, where);
     const bool custom = classify_domain(domain) != DomainClass::kStandard;
-    for (const auto& a : attributes) walk_attribute(n.sub(a), a.tag_offset, depth, where, domain, op_type, custom);
+    for (const auto& a : attributes)
+      walk_attribute(n.sub(a), a.tag_offset, depth, where, domain, op_type, custom);
   }
 
-  void classify_op(const std::string& domain, const std::string& op_type, uint64_t offset, const std::string& where) {
+  void classify_op(const std::string& domain, const std::string& op_type, uint64_t offset,
+                   const std::string& where) {
     if (is_python_op(domain, op_type)) {
       note_op(domain, op_type, SECMLOPS_SEVERITY_CRITICAL, "ONNX-PYTHON-OP", offset, where);
       return;
     }
     switch (classify_domain(domain)) {
-      case DomainClass::kStandard: return;
+      case DomainClass::kStandard:
+        return;
       case DomainClass::kRuntimeContrib:
         note_op(domain, op_type, SECMLOPS_SEVERITY_INFO, "ONNX-RUNTIME-DOMAIN-OP", offset, where);
         return;
       case DomainClass::kCustom:
-        if (local_functions_.count({domain, op_type}) != 0) return;  // expands to the local function
+        if (local_functions_.count({domain, op_type}) != 0)
+          return;  // expands to the local function
         note_op(domain, op_type, SECMLOPS_SEVERITY_HIGH, "ONNX-CUSTOM-DOMAIN-OP", offset, where);
         return;
     }
@@ -310,47 +403,69 @@ class Walker : public protowire::Walk {
 
   void report_ops() {
     for (const auto& [key, use] : ops_) {
-      std::string op = (key.domain.empty() ? std::string("ai.onnx") : excerpt(key.domain, 80)) + "::" + excerpt(key.op_type, 80);
+      std::string op = (key.domain.empty() ? std::string("ai.onnx") : excerpt(key.domain, 80)) +
+                       "::" + excerpt(key.op_type, 80);
       std::string message;
       if (use.rule == "ONNX-PYTHON-OP")
         message = "operator " + op + " runs Python code when the model is executed";
       else if (use.rule == "ONNX-CUSTOM-DOMAIN-OP")
-        message = "operator " + op + " is from a custom domain: running the model loads a native custom-op library";
+        message = "operator " + op +
+                  " is from a custom domain: running the model loads a native custom-op library";
       else
-        message = "operator " + op + " is from an allowlisted runtime domain (kernels built into the runtime)";
-      emit({use.severity, use.rule, message, use.first_offset, use.first_where,
-            {{"domain", excerpt(key.domain)}, {"op_type", excerpt(key.op_type)}, {"count", std::to_string(use.count)}}});
+        message = "operator " + op +
+                  " is from an allowlisted runtime domain (kernels built into the runtime)";
+      emit({use.severity,
+            use.rule,
+            message,
+            use.first_offset,
+            use.first_where,
+            {{"domain", excerpt(key.domain)},
+             {"op_type", excerpt(key.op_type)},
+             {"count", std::to_string(use.count)}}});
     }
   }
 
-  void walk_attribute(MessageReader a, uint64_t offset, uint32_t depth, const std::string& node_where,
-                      const std::string& domain, const std::string& op_type, bool custom_node) {
+  void walk_attribute(MessageReader a, uint64_t offset, uint32_t depth,
+                      const std::string& node_where, const std::string& domain,
+                      const std::string& op_type, bool custom_node) {
     std::string name;
     std::optional<Field> s;
     std::vector<Field> nested;  // graphs and tensors, handled once the name is known
     Field f;
     while (a.next(f)) {
       switch (f.number) {
-        case attr_f::kName: name = a.string(f, kNameCap); break;
-        case attr_f::kS: s = f; break;
+        case attr_f::kName:
+          name = a.string(f, kNameCap);
+          break;
+        case attr_f::kS:
+          s = f;
+          break;
         case attr_f::kStrings:
           if (!s) s = f;
           break;
-        case attr_f::kT: case attr_f::kG: case attr_f::kTensors: case attr_f::kGraphs:
-        case attr_f::kSparseTensor: case attr_f::kSparseTensors:
+        case attr_f::kT:
+        case attr_f::kG:
+        case attr_f::kTensors:
+        case attr_f::kGraphs:
+        case attr_f::kSparseTensor:
+        case attr_f::kSparseTensors:
           if (nested.size() < 4096) nested.push_back(f);
           break;
-        default: break;
+        default:
+          break;
       }
     }
     std::string where = node_where + ".attribute[" + excerpt(name, 80) + "]";
     if (s && s->type == WireType::kLen) {
       std::string text = a.string(*s, 4096);
       if (custom_node && is_code_attribute(name)) {
-        emit({SECMLOPS_SEVERITY_CRITICAL, "ONNX-CODE-ATTRIBUTE",
-              "non-standard operator " + excerpt(domain, 80) + "::" + excerpt(op_type, 80) + " carries code in its '" +
-                  excerpt(name, 80) + "' attribute",
-              offset, where, {{"attribute", excerpt(name)}, {"value", excerpt(text)}}});
+        emit({SECMLOPS_SEVERITY_CRITICAL,
+              "ONNX-CODE-ATTRIBUTE",
+              "non-standard operator " + excerpt(domain, 80) + "::" + excerpt(op_type, 80) +
+                  " carries code in its '" + excerpt(name, 80) + "' attribute",
+              offset,
+              where,
+              {{"attribute", excerpt(name)}, {"value", excerpt(text)}}});
       } else {
         check_text(text, offset, where);
       }
@@ -358,11 +473,22 @@ class Walker : public protowire::Walk {
     uint32_t graph_index = 0;
     for (const auto& n : nested) {
       switch (n.number) {
-        case attr_f::kG: walk_graph(a.sub(n), depth + 1, where + ".g"); break;
-        case attr_f::kGraphs: walk_graph(a.sub(n), depth + 1, where + ".graphs[" + std::to_string(graph_index++) + "]"); break;
-        case attr_f::kT: case attr_f::kTensors: check_tensor(a.sub(n), n.tag_offset, where + ".t"); break;
-        case attr_f::kSparseTensor: case attr_f::kSparseTensors: check_sparse(a.sub(n), where + ".sparse_tensor"); break;
-        default: break;
+        case attr_f::kG:
+          walk_graph(a.sub(n), depth + 1, where + ".g");
+          break;
+        case attr_f::kGraphs:
+          walk_graph(a.sub(n), depth + 1, where + ".graphs[" + std::to_string(graph_index++) + "]");
+          break;
+        case attr_f::kT:
+        case attr_f::kTensors:
+          check_tensor(a.sub(n), n.tag_offset, where + ".t");
+          break;
+        case attr_f::kSparseTensor:
+        case attr_f::kSparseTensors:
+          check_sparse(a.sub(n), where + ".sparse_tensor");
+          break;
+        default:
+          break;
       }
     }
   }
@@ -390,16 +516,19 @@ class Walker : public protowire::Walk {
     Field f;
     while (t.next(f)) {
       switch (f.number) {
-        case tensor_f::kDims:
-        {
+        case tensor_f::kDims: {
           size_t room = dims.size() > opt_.max_rank ? 0 : opt_.max_rank + 1 - dims.size();
-          if (!t.varints(f, [&](uint64_t v) { dims.push_back(static_cast<int64_t>(v)); }, room)) too_many_dims = true;
+          if (!t.varints(
+                  f, [&](uint64_t v) { dims.push_back(static_cast<int64_t>(v)); }, room))
+            too_many_dims = true;
           break;
         }
         case tensor_f::kDataType:
           if (f.type == WireType::kVarint) data_type = static_cast<int64_t>(f.value);
           break;
-        case tensor_f::kSegment: segmented = true; break;
+        case tensor_f::kSegment:
+          segmented = true;
+          break;
         case tensor_f::kFloatData:
           has_float = true;
           float_bytes += f.type == WireType::kLen ? f.length : 4;
@@ -408,8 +537,12 @@ class Walker : public protowire::Walk {
           has_double = true;
           double_bytes += f.type == WireType::kLen ? f.length : 8;
           break;
-        case tensor_f::kName: name = t.string(f, kNameCap); break;
-        case tensor_f::kRawData: raw = f; break;  // payload is skipped, never read
+        case tensor_f::kName:
+          name = t.string(f, kNameCap);
+          break;
+        case tensor_f::kRawData:
+          raw = f;
+          break;  // payload is skipped, never read
         case tensor_f::kExternalData: {
           if (ext.size() >= 16) break;
           MessageReader kv = t.sub(f);
@@ -426,13 +559,17 @@ class Walker : public protowire::Walk {
         case tensor_f::kDataLocation:
           if (f.type == WireType::kVarint && f.value == 1) external = true;
           break;
-        default: break;
+        default:
+          break;
       }
     }
     if (!name.empty()) where += "(" + excerpt(name, 80) + ")";
     if (too_many_dims || dims.size() > opt_.max_rank) {
-      emit({SECMLOPS_SEVERITY_MEDIUM, "ONNX-ABSURD-SHAPE",
-            "tensor declares more than " + std::to_string(opt_.max_rank) + " dimensions", offset, where,
+      emit({SECMLOPS_SEVERITY_MEDIUM,
+            "ONNX-ABSURD-SHAPE",
+            "tensor declares more than " + std::to_string(opt_.max_rank) + " dimensions",
+            offset,
+            where,
             {{"rank", ">" + std::to_string(opt_.max_rank)}}});
       return;
     }
@@ -443,11 +580,17 @@ class Walker : public protowire::Walk {
     for (auto d : dims) {
       if (!shape.empty()) shape += "x";
       shape += std::to_string(d);
-      if (d < 0) negative = true;
-      else if (__builtin_mul_overflow(count, static_cast<uint64_t>(d), &count)) overflow = true;
+      if (d < 0)
+        negative = true;
+      else if (__builtin_mul_overflow(count, static_cast<uint64_t>(d), &count))
+        overflow = true;
     }
     if (negative) {
-      emit({SECMLOPS_SEVERITY_MEDIUM, "ONNX-INVALID-SHAPE", "tensor declares a negative dimension", offset, where,
+      emit({SECMLOPS_SEVERITY_MEDIUM,
+            "ONNX-INVALID-SHAPE",
+            "tensor declares a negative dimension",
+            offset,
+            where,
             {{"dims", shape}}});
       return;
     }
@@ -455,31 +598,46 @@ class Walker : public protowire::Walk {
     uint64_t declared_bytes = 0;
     if (bits != 0 && !overflow) {
       uint64_t total_bits = 0;
-      if (__builtin_mul_overflow(count, static_cast<uint64_t>(bits), &total_bits) || total_bits > UINT64_MAX - 7)
+      if (__builtin_mul_overflow(count, static_cast<uint64_t>(bits), &total_bits) ||
+          total_bits > UINT64_MAX - 7)
         overflow = true;
       else
         declared_bytes = (total_bits + 7) / 8;
     }
-    if (overflow || declared_bytes > opt_.max_tensor_bytes || (bits == 0 && count > opt_.max_tensor_bytes)) {
-      emit({SECMLOPS_SEVERITY_MEDIUM, "ONNX-ABSURD-SHAPE",
-            "tensor declares an absurd size (resource-exhaustion risk for runtimes that allocate it)", offset, where,
-            {{"dims", shape}, {"data_type", std::to_string(data_type)},
-             {"declared_bytes", overflow ? std::string("overflows 64 bits") : std::to_string(declared_bytes)}}});
+    if (overflow || declared_bytes > opt_.max_tensor_bytes ||
+        (bits == 0 && count > opt_.max_tensor_bytes)) {
+      emit({SECMLOPS_SEVERITY_MEDIUM,
+            "ONNX-ABSURD-SHAPE",
+            "tensor declares an absurd size (resource-exhaustion risk for runtimes that allocate "
+            "it)",
+            offset,
+            where,
+            {{"dims", shape},
+             {"data_type", std::to_string(data_type)},
+             {"declared_bytes",
+              overflow ? std::string("overflows 64 bits") : std::to_string(declared_bytes)}}});
       return;
     }
     if (external || !ext.empty()) {
       ++stats_.external_tensors;
-      check_external(ext, ext_offset, where, bits != 0 && !segmented ? std::optional<uint64_t>(declared_bytes) : std::nullopt);
+      check_external(
+          ext, ext_offset, where,
+          bits != 0 && !segmented ? std::optional<uint64_t>(declared_bytes) : std::nullopt);
       return;
     }
     if (segmented || bits == 0) return;
     auto mismatch = [&](const char* field, uint64_t present, uint64_t expected) {
-      emit({SECMLOPS_SEVERITY_MEDIUM, "ONNX-TENSOR-SIZE-MISMATCH",
-            "tensor's declared shape and type need " + std::to_string(expected) + " bytes but " + field + " holds " +
-                std::to_string(present),
-            offset, where,
-            {{"dims", shape}, {"data_type", std::to_string(data_type)}, {"field", field},
-             {"expected_bytes", std::to_string(expected)}, {"present_bytes", std::to_string(present)}}});
+      emit({SECMLOPS_SEVERITY_MEDIUM,
+            "ONNX-TENSOR-SIZE-MISMATCH",
+            "tensor's declared shape and type need " + std::to_string(expected) + " bytes but " +
+                field + " holds " + std::to_string(present),
+            offset,
+            where,
+            {{"dims", shape},
+             {"data_type", std::to_string(data_type)},
+             {"field", field},
+             {"expected_bytes", std::to_string(expected)},
+             {"present_bytes", std::to_string(present)}}});
     };
     if (raw) {
       if (raw->length != declared_bytes) mismatch("raw_data", raw->length, declared_bytes);
@@ -497,12 +655,20 @@ class Walker : public protowire::Walk {
     std::optional<std::string> location;
     std::optional<std::string> off_s, len_s;
     for (const auto& [k, v] : ext) {
-      if (k == "location") location = v;
-      else if (k == "offset") off_s = v;
-      else if (k == "length") len_s = v;
+      if (k == "location")
+        location = v;
+      else if (k == "offset")
+        off_s = v;
+      else if (k == "length")
+        len_s = v;
     }
     if (!location || location->empty()) {
-      emit({SECMLOPS_SEVERITY_MEDIUM, "ONNX-EXTERNAL-BAD-ENTRY", "external tensor has no location", offset, where, {}});
+      emit({SECMLOPS_SEVERITY_MEDIUM,
+            "ONNX-EXTERNAL-BAD-ENTRY",
+            "external tensor has no location",
+            offset,
+            where,
+            {}});
       return;
     }
     const std::string& loc = *location;
@@ -510,22 +676,33 @@ class Walker : public protowire::Walk {
     bool off_ok = !off_s || parse_u64(*off_s, off);
     bool len_ok = !len_s || parse_u64(*len_s, len);
     if (!off_ok || !len_ok) {
-      emit({SECMLOPS_SEVERITY_MEDIUM, "ONNX-EXTERNAL-BAD-ENTRY",
-            "external tensor's offset or length is not a non-negative integer", offset, where,
+      emit({SECMLOPS_SEVERITY_MEDIUM,
+            "ONNX-EXTERNAL-BAD-ENTRY",
+            "external tensor's offset or length is not a non-negative integer",
+            offset,
+            where,
             {{"offset", excerpt(off_s.value_or(""))}, {"length", excerpt(len_s.value_or(""))}}});
       return;
     }
     std::string reason = lexical_escape(loc);
     if (!reason.empty()) {
-      emit({SECMLOPS_SEVERITY_CRITICAL, "ONNX-EXTERNAL-PATH-TRAVERSAL",
-            "external data location " + reason + ": loading the model reads a file outside its directory",
-            offset, where, {{"location", excerpt(loc, 300)}, {"reason", reason}}});
+      emit({SECMLOPS_SEVERITY_CRITICAL,
+            "ONNX-EXTERNAL-PATH-TRAVERSAL",
+            "external data location " + reason +
+                ": loading the model reads a file outside its directory",
+            offset,
+            where,
+            {{"location", excerpt(loc, 300)}, {"reason", reason}}});
       return;
     }
     if (len_s && declared_bytes && len != *declared_bytes)
-      emit({SECMLOPS_SEVERITY_MEDIUM, "ONNX-TENSOR-SIZE-MISMATCH",
-            "external tensor's length disagrees with its declared shape and type", offset, where,
-            {{"location", excerpt(loc)}, {"expected_bytes", std::to_string(*declared_bytes)},
+      emit({SECMLOPS_SEVERITY_MEDIUM,
+            "ONNX-TENSOR-SIZE-MISMATCH",
+            "external tensor's length disagrees with its declared shape and type",
+            offset,
+            where,
+            {{"location", excerpt(loc)},
+             {"expected_bytes", std::to_string(*declared_bytes)},
              {"length", std::to_string(len)}}});
     secmlops_sibling_info info = stat(loc);
     std::vector<std::pair<std::string, std::string>> ev{{"location", excerpt(loc, 300)}};
@@ -533,30 +710,37 @@ class Walker : public protowire::Walk {
       if (!unverified_reported_) {
         unverified_reported_ = true;
         emit({SECMLOPS_SEVERITY_INFO, "ONNX-EXTERNAL-UNVERIFIED",
-              "model uses external data, but the stream is not a file on disk: its files were not checked", offset,
-              where, ev});
+              "model uses external data, but the stream is not a file on disk: its files were not "
+              "checked",
+              offset, where, ev});
       }
       return;
     }
     if (info.flags & (SECMLOPS_SIBLING_OUTSIDE | SECMLOPS_SIBLING_ABSOLUTE)) {
       const bool symlink = info.flags & SECMLOPS_SIBLING_SYMLINK;
-      ev.emplace_back("reason", symlink ? "symlink escapes the model directory" : "resolves outside the model directory");
+      ev.emplace_back("reason", symlink ? "symlink escapes the model directory"
+                                        : "resolves outside the model directory");
       emit({SECMLOPS_SEVERITY_CRITICAL, "ONNX-EXTERNAL-PATH-TRAVERSAL",
-            std::string("external data location ") + (symlink ? "goes through a symbolic link that leads" : "resolves") +
+            std::string("external data location ") +
+                (symlink ? "goes through a symbolic link that leads" : "resolves") +
                 " outside the model's directory",
             offset, where, ev});
       return;
     }
     if (!(info.flags & SECMLOPS_SIBLING_EXISTS)) {
-      emit({SECMLOPS_SEVERITY_MEDIUM, "ONNX-EXTERNAL-MISSING", "external data file does not exist", offset, where, ev});
+      emit({SECMLOPS_SEVERITY_MEDIUM, "ONNX-EXTERNAL-MISSING", "external data file does not exist",
+            offset, where, ev});
       return;
     }
     if (info.flags & SECMLOPS_SIBLING_SYMLINK)
       emit({SECMLOPS_SEVERITY_LOW, "ONNX-EXTERNAL-SYMLINK",
-            "external data is reached through a symbolic link (it stays inside the model's directory)", offset, where, ev});
+            "external data is reached through a symbolic link (it stays inside the model's "
+            "directory)",
+            offset, where, ev});
     if (info.flags & SECMLOPS_SIBLING_NOT_REGULAR) {
       emit({SECMLOPS_SEVERITY_HIGH, "ONNX-EXTERNAL-NOT-REGULAR",
-            "external data location is not a regular file (directory, device or pipe)", offset, where, ev});
+            "external data location is not a regular file (directory, device or pipe)", offset,
+            where, ev});
       return;
     }
     uint64_t end = 0;
@@ -566,7 +750,8 @@ class Walker : public protowire::Walk {
       if (len_s) ev.emplace_back("length", std::to_string(len));
       ev.emplace_back("file_size", std::to_string(info.size));
       emit({SECMLOPS_SEVERITY_MEDIUM, "ONNX-EXTERNAL-OUT-OF-RANGE",
-            "external tensor's offset/length reach beyond the end of its data file", offset, where, ev});
+            "external tensor's offset/length reach beyond the end of its data file", offset, where,
+            ev});
       return;
     }
     if (!len_s && declared_bytes && info.size - off < *declared_bytes) {

@@ -15,8 +15,9 @@
 namespace secmlops::plugins::onnx {
 
 struct WalkOptions {
-  uint32_t max_graph_depth = 24;          // nested subgraphs (If/Loop/Scan bodies, functions)
-  uint64_t max_tensor_bytes = 1ull << 40;  // one tensor declaring more is a resource-exhaustion risk
+  uint32_t max_graph_depth = 24;  // nested subgraphs (If/Loop/Scan bodies, functions)
+  uint64_t max_tensor_bytes = 1ull
+                              << 40;  // one tensor declaring more is a resource-exhaustion risk
   uint32_t max_rank = 64;
 };
 

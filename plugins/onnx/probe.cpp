@@ -95,7 +95,8 @@ constexpr size_t kProbeWindow = 64 * 1024;
 // types throughout. Canonical files — ir_version first, printable names — get more confidence.
 uint32_t probe_model(const uint8_t* head, size_t len) {
   size_t pos = 0;
-  bool first = true, canonical = true, saw_graph_or_opset = false, saw_ir = false, continues = false;
+  bool first = true, canonical = true, saw_graph_or_opset = false, saw_ir = false,
+       continues = false;
   // A doc string or metadata longer than the head hides whether a graph follows:
   // a model padded that way is still claimed (lower confidence) and parsed whole, since the
   // scanner's walk has no window (an unclaimed model would pass unscanned).
@@ -132,7 +133,9 @@ uint32_t probe_model(const uint8_t* head, size_t len) {
     const uint8_t* body = head + pos;
     size_t avail = length < len - pos ? static_cast<size_t>(length) : len - pos;
     switch (number) {
-      case 2: case 3: case 4:  // producer_name, producer_version, domain
+      case 2:
+      case 3:
+      case 4:  // producer_name, producer_version, domain
         if (length > 4096) return 0;
         if (!printable(body, avail, false)) canonical = false;
         break;
@@ -145,11 +148,14 @@ uint32_t probe_model(const uint8_t* head, size_t len) {
         break;
       case 8: {  // opset_import: domain(1, string), version(2, varint)
         uint64_t inner = 0;
-        if (avail > 0 && decode_varint(body, avail, inner) != 0 && inner != 0x0a && inner != 0x10) return 0;
+        if (avail > 0 && decode_varint(body, avail, inner) != 0 && inner != 0x0a && inner != 0x10)
+          return 0;
         saw_graph_or_opset = true;
         break;
       }
-      case 14: case 20: case 25:
+      case 14:
+      case 20:
+      case 25:
         break;
       default:
         // Unknown fields after the graph may be newer schema additions; before it, not ONNX.
@@ -159,7 +165,8 @@ uint32_t probe_model(const uint8_t* head, size_t len) {
       // Only a head cut by the probe window (not a short stream whose field runs past its end,
       // as tensor bytes do) whose visible part is a doc string's text or metadata entries.
       continues = len >= kProbeWindow && length < (2ull << 30) &&
-                  ((number == 6 && printable(body, avail, true)) || (number == 14 && entries_ok(body, avail)));
+                  ((number == 6 && printable(body, avail, true)) ||
+                   (number == 14 && entries_ok(body, avail)));
       break;
     }
     pos += static_cast<size_t>(length);

@@ -18,21 +18,31 @@ V PickleMachine::call(V callable, V args, uint64_t off, uint8_t op) {
   reach_.invoked(gid, off, op, std::string(opname(op)) + " calls");
   Special sp = reach_.verdict(gid).special;
   switch (sp) {
-    case Special::kInvokesFirstArg: call_arguments(gid, 1, args, off, op); break;
-    case Special::kInvokesTwoArgs: call_arguments(gid, 2, args, off, op); break;
+    case Special::kInvokesFirstArg:
+      call_arguments(gid, 1, args, off, op);
+      break;
+    case Special::kInvokesTwoArgs:
+      call_arguments(gid, 2, args, off, op);
+      break;
     case Special::kNumpyDtype:
-    case Special::kJoblibWrapper: return record_call(gid, args);
-    case Special::kGetattr: return resolve_getattr(gid, args, off, op);
+    case Special::kJoblibWrapper:
+      return record_call(gid, args);
+    case Special::kGetattr:
+      return resolve_getattr(gid, args, off, op);
     case Special::kImportModule:
     case Special::kModuleAndName:
-    case Special::kDottedName: return resolve_import(gid, sp, args, off, op);
-    case Special::kNestedLoader: nested_loader(gid, args, off, op); break;
+    case Special::kDottedName:
+      return resolve_import(gid, sp, args, off, op);
+    case Special::kNestedLoader:
+      nested_loader(gid, args, off, op);
+      break;
     default: {
       // Any other deserialiser (listed, or judged one by its name) whose first argument is
       // bytes of this file that start like a pickle: those bytes are scanned too.
       const Verdict& v = reach_.verdict(gid);
       std::string_view rule = v.action == Action::kUnknown ? std::string_view(v.call_rule) : v.rule;
-      if (rule == "PICKLE-NESTED-LOADER") nested_loader(gid, args, off, op, /*pickle_bytes_only=*/true);
+      if (rule == "PICKLE-NESTED-LOADER")
+        nested_loader(gid, args, off, op, /*pickle_bytes_only=*/true);
       break;
     }
   }
@@ -41,7 +51,8 @@ V PickleMachine::call(V callable, V args, uint64_t off, uint8_t op) {
 
 V PickleMachine::unresolved_call(V callable, uint64_t off, uint8_t op) {
   std::string desc = kind_name(callable.kind());
-  if (callable.kind() == kObj && obj_global(callable) != kNoGlobal) desc += " of " + reach_.dotted(obj_global(callable));
+  if (callable.kind() == kObj && obj_global(callable) != kNoGlobal)
+    desc += " of " + reach_.dotted(obj_global(callable));
   findings_.report("PICKLE-UNRESOLVED-CALL", SECMLOPS_SEVERITY_HIGH,
                    std::string(opname(op)) + " calls " + desc +
                        ", which cannot be resolved statically to a known function",
@@ -50,7 +61,8 @@ V PickleMachine::unresolved_call(V callable, uint64_t off, uint8_t op) {
 }
 
 // A known-safe helper that calls its first (or first two) arguments: those are invoked.
-void PickleMachine::call_arguments(uint32_t gid, size_t how_many, V args, uint64_t off, uint8_t op) {
+void PickleMachine::call_arguments(uint32_t gid, size_t how_many, V args, uint64_t off,
+                                   uint8_t op) {
   for (size_t i = 0; i < how_many; ++i) {
     const V* a = containers_.item(args, i);
     if (a == nullptr) break;
@@ -74,9 +86,10 @@ V PickleMachine::record_call(uint32_t gid, V args) {
 }
 
 V PickleMachine::unresolved_resolver(uint32_t gid, uint64_t off, uint8_t op) {
-  findings_.report("PICKLE-UNRESOLVED-CALL", SECMLOPS_SEVERITY_HIGH,
-                   reach_.dotted(gid) + " fetches a callable whose name cannot be resolved statically", off, op,
-                   reach_.dotted(gid));
+  findings_.report(
+      "PICKLE-UNRESOLVED-CALL", SECMLOPS_SEVERITY_HIGH,
+      reach_.dotted(gid) + " fetches a callable whose name cannot be resolved statically", off, op,
+      reach_.dotted(gid));
   return mk(kUnres, off);
 }
 
@@ -85,7 +98,8 @@ V PickleMachine::resolve_getattr(uint32_t gid, V args, uint64_t off, uint8_t op)
   const V* target = containers_.item(args, 0);
   const V* attr = containers_.item(args, 1);
   std::string name;
-  if (target == nullptr || attr == nullptr || target->kind() != kGlobal || !string_text(cursor_, *attr, name))
+  if (target == nullptr || attr == nullptr || target->kind() != kGlobal ||
+      !string_text(cursor_, *attr, name))
     return unresolved_resolver(gid, off, op);
   const auto& g = reach_.global(static_cast<uint32_t>(target->payload()));
   uint32_t id = reach_.intern(g.module, g.name.empty() ? name : g.name + "." + name);
@@ -103,7 +117,8 @@ V PickleMachine::resolve_import(uint32_t gid, Special sp, V args, uint64_t off, 
     module = first;
   } else if (sp == Special::kModuleAndName) {
     const V* a1 = containers_.item(args, 1);
-    if (a1 == nullptr || !string_text(cursor_, *a1, second)) return unresolved_resolver(gid, off, op);
+    if (a1 == nullptr || !string_text(cursor_, *a1, second))
+      return unresolved_resolver(gid, off, op);
     module = first;
     name = second;
   } else {
@@ -125,7 +140,8 @@ V PickleMachine::resolve_import(uint32_t gid, Special sp, V args, uint64_t off, 
 }
 
 // pickle.loads(b"…") & co: the bytes argument, when the file holds it, is scanned as a pickle.
-void PickleMachine::nested_loader(uint32_t gid, V args, uint64_t off, uint8_t op, bool pickle_bytes_only) {
+void PickleMachine::nested_loader(uint32_t gid, V args, uint64_t off, uint8_t op,
+                                  bool pickle_bytes_only) {
   const V* a0 = containers_.item(args, 0);
   if (a0 == nullptr) return;
   uint64_t start = 0, len = 0;
@@ -143,15 +159,17 @@ void PickleMachine::nested_loader(uint32_t gid, V args, uint64_t off, uint8_t op
     const uint8_t* h = cursor_.need(start, std::min<uint64_t>(len, 2));
     if (len < 2 || h == nullptr || h[0] != 0x80 || h[1] > 5) return;
   }
-  nested(start, start + len, "argument of " + reach_.dotted(gid) + " at offset " + std::to_string(off), off, op);
+  nested(start, start + len,
+         "argument of " + reach_.dotted(gid) + " at offset " + std::to_string(off), off, op);
 }
 
 // Scans bytes inside this pickle as a pickle stream of their own.
-bool PickleMachine::nested(uint64_t start, uint64_t end, const std::string& context, uint64_t off, uint8_t op) {
+bool PickleMachine::nested(uint64_t start, uint64_t end, const std::string& context, uint64_t off,
+                           uint8_t op) {
   if (state_.depth + 1 > state_.limits.max_nesting) {
     findings_.report("PICKLE-LIMIT", SECMLOPS_SEVERITY_MEDIUM,
-                     "embedded pickle nested deeper than " + std::to_string(state_.limits.max_nesting) +
-                         " levels was not analysed",
+                     "embedded pickle nested deeper than " +
+                         std::to_string(state_.limits.max_nesting) + " levels was not analysed",
                      off, op);
     state_.limit_hit = true;
     return false;

@@ -5,11 +5,16 @@ namespace secmlops::plugins::pickle {
 
 const char* severity_name(secmlops_severity s) {
   switch (s) {
-    case SECMLOPS_SEVERITY_CRITICAL: return "CRITICAL";
-    case SECMLOPS_SEVERITY_HIGH: return "HIGH";
-    case SECMLOPS_SEVERITY_MEDIUM: return "MEDIUM";
-    case SECMLOPS_SEVERITY_LOW: return "LOW";
-    default: return "INFO";
+    case SECMLOPS_SEVERITY_CRITICAL:
+      return "CRITICAL";
+    case SECMLOPS_SEVERITY_HIGH:
+      return "HIGH";
+    case SECMLOPS_SEVERITY_MEDIUM:
+      return "MEDIUM";
+    case SECMLOPS_SEVERITY_LOW:
+      return "LOW";
+    default:
+      return "INFO";
   }
 }
 

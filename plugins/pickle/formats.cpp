@@ -14,28 +14,93 @@ namespace {
 
 // The first bytes of a legacy torch.save file: protocol-2 pickle of the LONG1 magic number
 // 0x1950a86a20f9469cfc6c.
-constexpr uint8_t kTorchLegacyMagic[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46,
-                                         0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
+constexpr uint8_t kTorchLegacyMagic[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c,
+                                         0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
 
 // Argument sizes of pickle opcodes for the probe: >= 0 fixed, -1 line, -2..-5 length-prefixed
 // with a 1/2/4/8-byte length, -9 invalid.
 int arg_kind(uint8_t op) {
   switch (op) {
-    case '(': case '.': case '0': case '1': case '2': case 'N': case 'Q': case 'R': case 'a':
-    case 'b': case 'd': case '}': case 'e': case 'l': case ']': case 'o': case 's': case 't':
-    case ')': case 'u': case 0x81: case 0x85: case 0x86: case 0x87: case 0x88: case 0x89:
-    case 0x8f: case 0x90: case 0x91: case 0x92: case 0x93: case 0x94: case 0x97: case 0x98:
+    case '(':
+    case '.':
+    case '0':
+    case '1':
+    case '2':
+    case 'N':
+    case 'Q':
+    case 'R':
+    case 'a':
+    case 'b':
+    case 'd':
+    case '}':
+    case 'e':
+    case 'l':
+    case ']':
+    case 'o':
+    case 's':
+    case 't':
+    case ')':
+    case 'u':
+    case 0x81:
+    case 0x85:
+    case 0x86:
+    case 0x87:
+    case 0x88:
+    case 0x89:
+    case 0x8f:
+    case 0x90:
+    case 0x91:
+    case 0x92:
+    case 0x93:
+    case 0x94:
+    case 0x97:
+    case 0x98:
       return 0;
-    case 'K': case 'h': case 'q': case 0x80: case 0x82: return 1;
-    case 'M': case 0x83: return 2;
-    case 'J': case 'j': case 'r': case 0x84: return 4;
-    case 'G': case 0x95: return 8;
-    case 'F': case 'I': case 'L': case 'P': case 'S': case 'V': case 'g': case 'p': return -1;
-    case 'c': case 'i': return -6;  // two lines
-    case 'U': case 'C': case 0x8c: case 0x8a: return -2;
-    case 'T': case 'X': case 'B': case 0x8b: return -4;
-    case 0x8d: case 0x8e: case 0x96: return -5;
-    default: return -9;
+    case 'K':
+    case 'h':
+    case 'q':
+    case 0x80:
+    case 0x82:
+      return 1;
+    case 'M':
+    case 0x83:
+      return 2;
+    case 'J':
+    case 'j':
+    case 'r':
+    case 0x84:
+      return 4;
+    case 'G':
+    case 0x95:
+      return 8;
+    case 'F':
+    case 'I':
+    case 'L':
+    case 'P':
+    case 'S':
+    case 'V':
+    case 'g':
+    case 'p':
+      return -1;
+    case 'c':
+    case 'i':
+      return -6;  // two lines
+    case 'U':
+    case 'C':
+    case 0x8c:
+    case 0x8a:
+      return -2;
+    case 'T':
+    case 'X':
+    case 'B':
+    case 0x8b:
+      return -4;
+    case 0x8d:
+    case 0x8e:
+    case 0x96:
+      return -5;
+    default:
+      return -9;
   }
 }
 
@@ -44,7 +109,8 @@ struct HeadWalk {
   bool stop = false;     // reached STOP
   bool invalid = false;  // ended on an invalid opcode or argument (not just the end of the head)
   bool import = false;   // saw GLOBAL, INST or STACK_GLOBAL
-  bool long_string = false;  // a quoted STRING (or a UNICODE after other opcodes) runs past the head
+  bool long_string =
+      false;  // a quoted STRING (or a UNICODE after other opcodes) runs past the head
 };
 
 // Walks opcodes in the head to tell pickles from other bytes.
@@ -113,7 +179,8 @@ bool torch_storage_name(std::string_view name) {
   size_t slash = name.rfind('/');
   if (slash == std::string_view::npos || slash + 1 == name.size()) return false;
   std::string_view key = name.substr(slash + 1), dir = name.substr(0, slash);
-  if (!std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
+  if (!std::all_of(key.begin(), key.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return false;
   return dir == "data" || (dir.size() > 5 && dir.substr(dir.size() - 5) == "/data");
 }
 }  // namespace

@@ -19,7 +19,8 @@ inline constexpr const char* kFormatTorchLegacy = "torch-legacy";
 // Confidence 0–100 that `head` starts a stream of one of our formats; sets `format`.
 // `name` (the file or member name, may be empty) only vetoes: a PyTorch storage member
 // (`…/data/<n>`) is claimed only when its head holds a complete pickle.
-uint32_t probe_format(std::span<const uint8_t> head, const char*& format, std::string_view name = {});
+uint32_t probe_format(std::span<const uint8_t> head, const char*& format,
+                      std::string_view name = {});
 
 // A parsed .npy header.
 struct NpyHeader {

@@ -42,8 +42,9 @@ class LitParser {
     if (c == '\'' || c == '"') return string(out, c);
     if (c == '(' || c == '[' || c == '{') return container(out, c, depth);
     if (c == '-' || std::isdigit(static_cast<unsigned char>(c))) return integer(out);
-    for (auto [word, type, b] : {std::tuple{"True", Lit::kBool, 1}, std::tuple{"False", Lit::kBool, 0},
-                                 std::tuple{"None", Lit::kNone, 0}}) {
+    for (auto [word, type, b] :
+         {std::tuple{"True", Lit::kBool, 1}, std::tuple{"False", Lit::kBool, 0},
+          std::tuple{"None", Lit::kNone, 0}}) {
       size_t n = std::strlen(word);
       if (t_.substr(p_, n) == word) {
         p_ += n;
@@ -119,7 +120,8 @@ const Lit* dict_get(const Lit& d, std::string_view key) {
 }
 
 // Item size of a type string ("<f4", "|S10", "<M8[ns]", "O" …); sets has_object for "O".
-std::optional<std::string> typestr_size(const std::string& typestr, uint64_t& size, bool& has_object) {
+std::optional<std::string> typestr_size(const std::string& typestr, uint64_t& size,
+                                        bool& has_object) {
   std::string_view t = typestr;
   if (!t.empty() && std::strchr("<>|=", t[0])) t.remove_prefix(1);
   if (t.empty()) return "empty type string";
@@ -133,17 +135,32 @@ std::optional<std::string> typestr_size(const std::string& typestr, uint64_t& si
   if (!rest.empty() && !(rest.front() == '[' && rest.back() == ']' && (kind == 'M' || kind == 'm')))
     return "unsupported type string '" + typestr + "'";
   switch (kind) {
-    case 'b': case 'i': case 'u': case 'f': case 'c': case 'S': case 'a': case 'V': case 'M': case 'm':
+    case 'b':
+    case 'i':
+    case 'u':
+    case 'f':
+    case 'c':
+    case 'S':
+    case 'a':
+    case 'V':
+    case 'M':
+    case 'm':
       if (digits == 0) return "type string '" + typestr + "' has no size";
       size = n;
       return std::nullopt;
-    case '?': size = 1; return std::nullopt;
+    case '?':
+      size = 1;
+      return std::nullopt;
     case 'U':
       if (!checked_mul(n, 4)) return "type string overflows";
       size = n;
       return std::nullopt;
-    case 'O': size = 8; has_object = true; return std::nullopt;
-    default: return "unsupported type string '" + typestr + "'";
+    case 'O':
+      size = 8;
+      has_object = true;
+      return std::nullopt;
+    default:
+      return "unsupported type string '" + typestr + "'";
   }
 }
 
@@ -161,7 +178,8 @@ std::optional<std::string> descr_size(const Lit& d, uint64_t& size, bool& has_ob
     if (field.items.size() == 3) {
       const Lit& shape = field.items[2];
       if (shape.type == Lit::kInt) {
-        if (shape.i < 0 || !checked_mul(fs, static_cast<uint64_t>(shape.i))) return "invalid field shape";
+        if (shape.i < 0 || !checked_mul(fs, static_cast<uint64_t>(shape.i)))
+          return "invalid field shape";
       } else if (shape.type == Lit::kTuple) {
         for (const Lit& dim : shape.items)
           if (dim.type != Lit::kInt || dim.i < 0 || !checked_mul(fs, static_cast<uint64_t>(dim.i)))
@@ -189,7 +207,8 @@ std::optional<std::string> parse_npy_header(const uint8_t* data, uint64_t size, 
     prefix = 10;
   } else if (out.major == 2 || out.major == 3) {
     if (size < 12) return "truncated header length";
-    hlen = uint64_t{data[8]} | (uint64_t{data[9]} << 8) | (uint64_t{data[10]} << 16) | (uint64_t{data[11]} << 24);
+    hlen = uint64_t{data[8]} | (uint64_t{data[9]} << 8) | (uint64_t{data[10]} << 16) |
+           (uint64_t{data[11]} << 24);
     prefix = 12;
   } else {
     return "unsupported format version " + std::to_string(out.major);

@@ -12,7 +12,8 @@ bool scan_numpy(ScanState& s) {
   uint64_t size = s.cursor.size();
   const uint8_t* head = s.cursor.need(0, std::min<uint64_t>(size, 12));
   auto bad = [&](const std::string& why, uint64_t off) {
-    emit(s, "NUMPY-HEADER-INVALID", SECMLOPS_SEVERITY_MEDIUM, "invalid .npy header: " + why, off, "npy header");
+    emit(s, "NUMPY-HEADER-INVALID", SECMLOPS_SEVERITY_MEDIUM, "invalid .npy header: " + why, off,
+         "npy header");
     return false;
   };
   if (head == nullptr || size < 10) return bad("file shorter than the header", 0);
@@ -23,7 +24,8 @@ bool scan_numpy(ScanState& s) {
     prefix = 10;
   } else if (major == 2 || major == 3) {
     if (size < 12) return bad("file shorter than the header", 0);
-    hlen = uint64_t{head[8]} | (uint64_t{head[9]} << 8) | (uint64_t{head[10]} << 16) | (uint64_t{head[11]} << 24);
+    hlen = uint64_t{head[8]} | (uint64_t{head[9]} << 8) | (uint64_t{head[10]} << 16) |
+           (uint64_t{head[11]} << 24);
     prefix = 12;
   } else {
     return bad("unsupported format version " + std::to_string(major), 6);
@@ -36,7 +38,8 @@ bool scan_numpy(ScanState& s) {
   uint64_t data = hdr.data_offset;
   if (hdr.has_object) {
     emit(s, "NUMPY-OBJECT-ARRAY", SECMLOPS_SEVERITY_LOW,
-         "object array: its data is a pickle that numpy.load runs with allow_pickle=True (analysed below)",
+         "object array: its data is a pickle that numpy.load runs with allow_pickle=True (analysed "
+         "below)",
          data, "npy data", {{"descr", hdr.descr}});
     ++s.depth;
     bool ok = scan_pickle_stream(s, data, size, "npy object array");

@@ -32,7 +32,8 @@ uint64_t PickleMachine::line_uint(uint64_t from, uint64_t nl) {
   std::string_view t = short_line(from, nl);
   uint64_t v = 0;
   auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
-  if (ec != std::errc() || ptr != t.data() + t.size()) findings_.malformed("invalid memo key '" + std::string(t) + "'");
+  if (ec != std::errc() || ptr != t.data() + t.size())
+    findings_.malformed("invalid memo key '" + std::string(t) + "'");
   return v;
 }
 
@@ -43,7 +44,8 @@ V PickleMachine::line_int(uint64_t from, uint64_t nl, bool is_long) {
   int64_t v = 0;
   auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
   if (ec == std::errc::result_out_of_range) return mk(kBigInt);
-  if (ec != std::errc() || ptr != t.data() + t.size()) findings_.malformed("invalid integer '" + std::string(t) + "'");
+  if (ec != std::errc() || ptr != t.data() + t.size())
+    findings_.malformed("invalid integer '" + std::string(t) + "'");
   return fits56(v) ? mk_int(v) : mk(kBigInt);
 }
 

@@ -19,7 +19,8 @@ inline std::pair<uint64_t, uint64_t> PickleMachine::payload(uint64_t header) {
     findings_.malformed("negative BINSTRING length");
   uint64_t data = pos_ + 1 + header;
   if (data > end_ || len > end_ - data)
-    findings_.malformed("payload of " + std::to_string(len) + " bytes runs past the end of the stream");
+    findings_.malformed("payload of " + std::to_string(len) +
+                        " bytes runs past the end of the stream");
   pos_ = data + len;
   return {data, len};
 }

@@ -10,7 +10,6 @@
 #include "pickle_machine.hpp"
 #include "string_refs.hpp"
 
-
 namespace secmlops::plugins::pickle::vm {
 
 [[gnu::always_inline]] inline void PickleMachine::op_binint1(OpBytes at) {
@@ -65,7 +64,8 @@ inline void PickleMachine::op_float_line() {
 inline void PickleMachine::op_string_line() {
   uint64_t nl = line_end(pos_ + 1);
   uint64_t len = nl - (pos_ + 1);
-  V v = mk_ref(kStr, pos_ + 1, len, findings_.op == op::kString ? kEncEscaped : kEncRawUnicodeEscape);
+  V v =
+      mk_ref(kStr, pos_ + 1, len, findings_.op == op::kString ? kEncEscaped : kEncRawUnicodeEscape);
   if (state_.collect_strings) {
     std::string t;
     if (string_text(cursor_, v, t)) state_.strings.push_back(t);
@@ -78,7 +78,9 @@ inline void PickleMachine::op_string_line() {
 // opcode starts, so that the loop need not read it back from pos_.
 [[gnu::always_inline]] inline uint64_t PickleMachine::op_string_binary() {
   const uint8_t op = findings_.op;
-  uint64_t h = op == op::kShortBinString || op == op::kShortBinUnicode ? 1 : op == op::kBinUnicode8 ? 8 : 4;
+  uint64_t h = op == op::kShortBinString || op == op::kShortBinUnicode ? 1
+               : op == op::kBinUnicode8                                ? 8
+                                                                       : 4;
   auto [off, len] = payload(h);
   V v = mk_ref(kStr, off, len, kEncRaw);
   if (state_.collect_strings && state_.strings.size() < state_.limits.max_tracked) [[unlikely]]

@@ -24,9 +24,15 @@ namespace secmlops::plugins::pickle::vm {
   size_t n = stack_.size() - k;
   V c;
   switch (findings_.op) {
-    case op::kTuple: c = containers_.make(kTuple, stack_.items(k), n); break;
-    case op::kList: c = mk(kList); break;
-    case op::kFrozenSet: c = mk(kFrozenSet); break;
+    case op::kTuple:
+      c = containers_.make(kTuple, stack_.items(k), n);
+      break;
+    case op::kList:
+      c = mk(kList);
+      break;
+    case op::kFrozenSet:
+      c = mk(kFrozenSet);
+      break;
     default:
       if (n % 2) findings_.underflow("has a key without a value");
       c = containers_.new_dict();

@@ -16,7 +16,8 @@ namespace secmlops::plugins::pickle::vm {
 void PickleMachine::op_proto(OpBytes at) {
   need_args(at, 1);
   protocol_ = at.p[1];
-  if (protocol_ > 5) findings_.malformed("unsupported pickle protocol " + std::to_string(protocol_));
+  if (protocol_ > 5)
+    findings_.malformed("unsupported pickle protocol " + std::to_string(protocol_));
   pos_ += 2;
 }
 
@@ -26,15 +27,17 @@ void PickleMachine::op_frame(OpBytes at) {
   for (int i = 0; i < 8; ++i) len |= uint64_t{at.p[1 + i]} << (8 * i);
   const uint64_t data = pos_ + 9;
   if (frame_end_ != UINT64_MAX && pos_ < frame_end_)
-    frame_mismatch("FRAME starts " + std::to_string(frame_end_ - pos_) +
-                   " bytes before the end of the current frame: the pure-Python unpickler stops here, "
-                   "CPython's C unpickler reads on");
+    frame_mismatch(
+        "FRAME starts " + std::to_string(frame_end_ - pos_) +
+        " bytes before the end of the current frame: the pure-Python unpickler stops here, "
+        "CPython's C unpickler reads on");
   if (len >= (uint64_t{1} << 63) || len > end_ - std::min(data, end_)) {
     // Only a disagreement if the pickle then completes (a truncated file fails either way):
     // reported at STOP.
-    overlong_frame_ = "FRAME at offset " + std::to_string(pos_) + " declares " + std::to_string(len) +
-                      " bytes but " + std::to_string(end_ - std::min(data, end_)) +
-                      " remain: CPython's C unpickler stops there, the pure-Python unpickler reads on";
+    overlong_frame_ =
+        "FRAME at offset " + std::to_string(pos_) + " declares " + std::to_string(len) +
+        " bytes but " + std::to_string(end_ - std::min(data, end_)) +
+        " remain: CPython's C unpickler stops there, the pure-Python unpickler reads on";
     frame_end_ = end_;
   } else {
     frame_end_ = data + len;
@@ -52,8 +55,8 @@ void PickleMachine::op_stop() {
 // The machine reached the end of the current frame; the opcode before it may have run past.
 void PickleMachine::frame_boundary() {
   if (pos_ > frame_end_)
-    frame_mismatch(std::string(opname(findings_.op)) + " at offset " + std::to_string(findings_.op_off) +
-                   " runs " + std::to_string(pos_ - frame_end_) +
+    frame_mismatch(std::string(opname(findings_.op)) + " at offset " +
+                   std::to_string(findings_.op_off) + " runs " + std::to_string(pos_ - frame_end_) +
                    " bytes past the end of its FRAME: the pure-Python unpickler stops there, "
                    "CPython's C unpickler reads on");
   frame_end_ = UINT64_MAX;
@@ -62,9 +65,10 @@ void PickleMachine::frame_boundary() {
 void PickleMachine::frame_mismatch(const std::string& message) {
   if (frame_reported_) return;
   frame_reported_ = true;
-  findings_.report("PICKLE-FRAME-MISMATCH", SECMLOPS_SEVERITY_HIGH,
-                   message + "; scanners and loaders that read frames differently see different opcodes",
-                   findings_.op_off, op::kFrame);
+  findings_.report(
+      "PICKLE-FRAME-MISMATCH", SECMLOPS_SEVERITY_HIGH,
+      message + "; scanners and loaders that read frames differently see different opcodes",
+      findings_.op_off, op::kFrame);
 }
 
 }  // namespace secmlops::plugins::pickle::vm

@@ -31,8 +31,8 @@ void PickleMachine::op_stack_global() {
   std::string m, n;
   if (!string_text(cursor_, module, m) || !string_text(cursor_, name, n)) {
     findings_.report("PICKLE-UNRESOLVED-GLOBAL", SECMLOPS_SEVERITY_HIGH,
-                     std::string("STACK_GLOBAL imports a name whose module (") + kind_name(module.kind()) +
-                         ") or name (" + kind_name(name.kind()) +
+                     std::string("STACK_GLOBAL imports a name whose module (") +
+                         kind_name(module.kind()) + ") or name (" + kind_name(name.kind()) +
                          ") is not a string known statically (built at run time or unreadable)",
                      findings_.op_off, findings_.op);
     push(mk(kUnres, findings_.op_off));
@@ -53,7 +53,8 @@ void PickleMachine::op_ext(OpBytes at) {
   for (uint64_t i = 0; i < n; ++i) code |= uint64_t{at.p[1 + i]} << (8 * i);
   findings_.report("PICKLE-EXT-CODE", SECMLOPS_SEVERITY_HIGH,
                    std::string(opname(op)) + " imports extension code " + std::to_string(code) +
-                       " through copyreg's registry, which the file does not show: the global cannot be resolved statically",
+                       " through copyreg's registry, which the file does not show: the global "
+                       "cannot be resolved statically",
                    findings_.op_off, op);
   push(mk(kUnres, findings_.op_off));
   pos_ += 1 + n;

@@ -6,7 +6,6 @@
 
 #include "pickle_machine.hpp"
 
-
 namespace secmlops::plugins::pickle::vm {
 
 [[gnu::always_inline]] inline void PickleMachine::op_dup() {

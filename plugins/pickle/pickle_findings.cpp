@@ -12,8 +12,9 @@ PickleFindings::PickleFindings(ScanState& state, const std::string& context)
   if (!context.empty()) detail_ += " (" + context + ")";
 }
 
-void PickleFindings::report(const std::string& rule, secmlops_severity sev, const std::string& message,
-                            uint64_t off, uint8_t op, const std::string& global, const std::string& as_written) {
+void PickleFindings::report(const std::string& rule, secmlops_severity sev,
+                            const std::string& message, uint64_t off, uint8_t op,
+                            const std::string& global, const std::string& as_written) {
   std::vector<std::pair<std::string, std::string>> ev;
   if (!global.empty()) ev.emplace_back("global", global);
   if (!as_written.empty()) ev.emplace_back("as_written", as_written);
@@ -31,9 +32,11 @@ void PickleFindings::malformed(const std::string& message, uint64_t off, uint8_t
 void PickleFindings::malformed(const std::string& message) { malformed(message, op_off, op); }
 
 void PickleFindings::limit(const std::string& message, uint64_t off, uint8_t op) {
-  report("PICKLE-LIMIT", SECMLOPS_SEVERITY_MEDIUM, message + "; the rest of this pickle was not analysed", off, op);
+  report("PICKLE-LIMIT", SECMLOPS_SEVERITY_MEDIUM,
+         message + "; the rest of this pickle was not analysed", off, op);
   state_.limit_hit = true;
-  if (state_.limit_message.empty()) state_.limit_message = message + " at offset " + std::to_string(off);
+  if (state_.limit_message.empty())
+    state_.limit_message = message + " at offset " + std::to_string(off);
   throw Fatal{};
 }
 

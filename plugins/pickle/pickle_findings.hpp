@@ -22,12 +22,16 @@ class PickleFindings {
   uint64_t op_off = 0;
 
   [[nodiscard]] uint32_t index() const { return index_; }
-  void report(const std::string& rule, secmlops_severity sev, const std::string& message, uint64_t off,
-              uint8_t op, const std::string& global = {}, const std::string& as_written = {});
-  [[noreturn, gnu::cold, gnu::noinline]] void malformed(const std::string& message, uint64_t off, uint8_t op);
-  [[noreturn, gnu::cold, gnu::noinline]] void malformed(const std::string& message);  // at the current opcode
+  void report(const std::string& rule, secmlops_severity sev, const std::string& message,
+              uint64_t off, uint8_t op, const std::string& global = {},
+              const std::string& as_written = {});
+  [[noreturn, gnu::cold, gnu::noinline]] void malformed(const std::string& message, uint64_t off,
+                                                        uint8_t op);
+  [[noreturn, gnu::cold, gnu::noinline]] void malformed(
+      const std::string& message);  // at the current opcode
   // Also marks the scan partial: the host reports it as a limit, not as a clean result.
-  [[noreturn, gnu::cold, gnu::noinline]] void limit(const std::string& message, uint64_t off, uint8_t op);
+  [[noreturn, gnu::cold, gnu::noinline]] void limit(const std::string& message, uint64_t off,
+                                                    uint8_t op);
   [[noreturn, gnu::cold, gnu::noinline]] void underflow(const char* what);
 
  private:

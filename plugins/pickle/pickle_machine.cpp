@@ -11,14 +11,16 @@
 
 namespace secmlops::plugins::pickle {
 
-PickleResult parse_pickle(ScanState& state, uint64_t start, uint64_t end, const std::string& context) {
+PickleResult parse_pickle(ScanState& state, uint64_t start, uint64_t end,
+                          const std::string& context) {
   vm::PickleMachine machine(state, start, end, context);
   return machine.run();
 }
 
 namespace vm {
 
-PickleMachine::PickleMachine(ScanState& state, uint64_t start, uint64_t end, const std::string& context)
+PickleMachine::PickleMachine(ScanState& state, uint64_t start, uint64_t end,
+                             const std::string& context)
     : state_(state),
       cursor_(state.cursor),
       pos_(start),
@@ -45,58 +47,175 @@ PickleResult PickleMachine::run() {
 // One line per opcode: the handlers say what each does, the line how far it moves.
 inline uint64_t PickleMachine::dispatch(OpBytes at) {
   switch (at.p[0]) {
-    case op::kProto: op_proto(at); return pos_;
-    case op::kFrame: op_frame(at); return pos_;
-    case op::kStop: op_stop(); return kStopped;
-    case op::kNone: push(mk(kNone)); return at.next(1);
-    case op::kNewTrue: push(mk(kBool, 1)); return at.next(1);
-    case op::kNewFalse: push(mk(kBool, 0)); return at.next(1);
-    case op::kBinInt1: op_binint1(at); return at.next(2);
-    case op::kBinInt2: op_binint2(at); return at.next(3);
-    case op::kBinInt: op_binint(at); return at.next(5);
-    case op::kBinFloat: op_binfloat(at); return at.next(9);
-    case op::kLong1: case op::kLong4: op_long_binary(); return pos_;
-    case op::kInt: case op::kLong: op_int_line(); return pos_;
-    case op::kFloat: op_float_line(); return pos_;
-    case op::kString: case op::kUnicode: op_string_line(); return pos_;
-    case op::kBinString: case op::kShortBinString: case op::kBinUnicode: case op::kShortBinUnicode:
-    case op::kBinUnicode8: return op_string_binary();
-    case op::kBinBytes: case op::kShortBinBytes: case op::kBinBytes8: op_bytes_binary(); return pos_;
-    case op::kByteArray8: op_bytearray8(); return pos_;
-    case op::kNextBuffer: push(mk(kBuffer)); return at.next(1);  // out-of-band data
-    case op::kReadonlyBuffer: stack_.top(); return at.next(1);
-    case op::kEmptyTuple: push(mk(kTuple, 1)); return at.next(1);
-    case op::kEmptyList: push(mk(kList)); return at.next(1);
-    case op::kEmptyDict: push(containers_.new_dict()); return at.next(1);
-    case op::kEmptySet: push(mk(kSet)); return at.next(1);
-    case op::kMark: stack_.push_mark(); return at.next(1);
-    case op::kTuple1: case op::kTuple2: case op::kTuple3: op_tuple_n(); return at.next(1);
-    case op::kTuple: case op::kList: case op::kDict: case op::kFrozenSet: op_from_mark(); return at.next(1);
-    case op::kAppend: op_append(); return at.next(1);
-    case op::kAppends: case op::kAddItems: op_appends(); return at.next(1);
-    case op::kSetItem: op_setitem(); return at.next(1);
-    case op::kSetItems: op_setitems(); return at.next(1);
-    case op::kPop: stack_.pop_value_or_mark(); return at.next(1);
-    case op::kPopMark: stack_.truncate(stack_.pop_mark()); return at.next(1);
-    case op::kDup: op_dup(); return at.next(1);
-    case op::kPut: op_put_line(); return pos_;
-    case op::kBinPut: op_binput(at); return at.next(2);
-    case op::kLongBinPut: op_long_binput(at); return at.next(5);
-    case op::kMemoize: memo_put(memo_.count(), stack_.top()); return at.next(1);
-    case op::kGet: op_get_line(); return pos_;
-    case op::kBinGet: op_binget(at); return at.next(2);
-    case op::kLongBinGet: op_long_binget(at); return at.next(5);
-    case op::kGlobal: op_global(); return pos_;
-    case op::kStackGlobal: op_stack_global(); return pos_;
-    case op::kExt1: case op::kExt2: case op::kExt4: op_ext(at); return pos_;
-    case op::kReduce: case op::kNewObj: op_reduce(); return pos_;
-    case op::kNewObjEx: op_newobj_ex(); return pos_;
-    case op::kObj: op_obj(); return pos_;
-    case op::kInst: op_inst(); return pos_;
-    case op::kBuild: op_build(); return pos_;
-    case op::kPersId: op_persid_line(); return pos_;
-    case op::kBinPersId: op_binpersid(); return pos_;
-    default: unknown_opcode();
+    case op::kProto:
+      op_proto(at);
+      return pos_;
+    case op::kFrame:
+      op_frame(at);
+      return pos_;
+    case op::kStop:
+      op_stop();
+      return kStopped;
+    case op::kNone:
+      push(mk(kNone));
+      return at.next(1);
+    case op::kNewTrue:
+      push(mk(kBool, 1));
+      return at.next(1);
+    case op::kNewFalse:
+      push(mk(kBool, 0));
+      return at.next(1);
+    case op::kBinInt1:
+      op_binint1(at);
+      return at.next(2);
+    case op::kBinInt2:
+      op_binint2(at);
+      return at.next(3);
+    case op::kBinInt:
+      op_binint(at);
+      return at.next(5);
+    case op::kBinFloat:
+      op_binfloat(at);
+      return at.next(9);
+    case op::kLong1:
+    case op::kLong4:
+      op_long_binary();
+      return pos_;
+    case op::kInt:
+    case op::kLong:
+      op_int_line();
+      return pos_;
+    case op::kFloat:
+      op_float_line();
+      return pos_;
+    case op::kString:
+    case op::kUnicode:
+      op_string_line();
+      return pos_;
+    case op::kBinString:
+    case op::kShortBinString:
+    case op::kBinUnicode:
+    case op::kShortBinUnicode:
+    case op::kBinUnicode8:
+      return op_string_binary();
+    case op::kBinBytes:
+    case op::kShortBinBytes:
+    case op::kBinBytes8:
+      op_bytes_binary();
+      return pos_;
+    case op::kByteArray8:
+      op_bytearray8();
+      return pos_;
+    case op::kNextBuffer:
+      push(mk(kBuffer));
+      return at.next(1);  // out-of-band data
+    case op::kReadonlyBuffer:
+      stack_.top();
+      return at.next(1);
+    case op::kEmptyTuple:
+      push(mk(kTuple, 1));
+      return at.next(1);
+    case op::kEmptyList:
+      push(mk(kList));
+      return at.next(1);
+    case op::kEmptyDict:
+      push(containers_.new_dict());
+      return at.next(1);
+    case op::kEmptySet:
+      push(mk(kSet));
+      return at.next(1);
+    case op::kMark:
+      stack_.push_mark();
+      return at.next(1);
+    case op::kTuple1:
+    case op::kTuple2:
+    case op::kTuple3:
+      op_tuple_n();
+      return at.next(1);
+    case op::kTuple:
+    case op::kList:
+    case op::kDict:
+    case op::kFrozenSet:
+      op_from_mark();
+      return at.next(1);
+    case op::kAppend:
+      op_append();
+      return at.next(1);
+    case op::kAppends:
+    case op::kAddItems:
+      op_appends();
+      return at.next(1);
+    case op::kSetItem:
+      op_setitem();
+      return at.next(1);
+    case op::kSetItems:
+      op_setitems();
+      return at.next(1);
+    case op::kPop:
+      stack_.pop_value_or_mark();
+      return at.next(1);
+    case op::kPopMark:
+      stack_.truncate(stack_.pop_mark());
+      return at.next(1);
+    case op::kDup:
+      op_dup();
+      return at.next(1);
+    case op::kPut:
+      op_put_line();
+      return pos_;
+    case op::kBinPut:
+      op_binput(at);
+      return at.next(2);
+    case op::kLongBinPut:
+      op_long_binput(at);
+      return at.next(5);
+    case op::kMemoize:
+      memo_put(memo_.count(), stack_.top());
+      return at.next(1);
+    case op::kGet:
+      op_get_line();
+      return pos_;
+    case op::kBinGet:
+      op_binget(at);
+      return at.next(2);
+    case op::kLongBinGet:
+      op_long_binget(at);
+      return at.next(5);
+    case op::kGlobal:
+      op_global();
+      return pos_;
+    case op::kStackGlobal:
+      op_stack_global();
+      return pos_;
+    case op::kExt1:
+    case op::kExt2:
+    case op::kExt4:
+      op_ext(at);
+      return pos_;
+    case op::kReduce:
+    case op::kNewObj:
+      op_reduce();
+      return pos_;
+    case op::kNewObjEx:
+      op_newobj_ex();
+      return pos_;
+    case op::kObj:
+      op_obj();
+      return pos_;
+    case op::kInst:
+      op_inst();
+      return pos_;
+    case op::kBuild:
+      op_build();
+      return pos_;
+    case op::kPersId:
+      op_persid_line();
+      return pos_;
+    case op::kBinPersId:
+      op_binpersid();
+      return pos_;
+    default:
+      unknown_opcode();
   }
 }
 
@@ -115,7 +234,8 @@ bool PickleMachine::loop() {
     pos_ = pos;
     if (--countdown == 0) [[unlikely]] {
       if (ops > 0) state_.cursor.input().check_cancelled();
-      if (ops >= max_ops) findings_.limit("opcode limit of " + std::to_string(max_ops) + " exceeded", pos, 0);
+      if (ops >= max_ops)
+        findings_.limit("opcode limit of " + std::to_string(max_ops) + " exceeded", pos, 0);
       countdown = std::min(every, max_ops - ops);
       ops += countdown;
     }
@@ -146,8 +266,8 @@ void PickleMachine::unknown_opcode() {
 }
 
 void PickleMachine::memo_limit() {
-  findings_.limit("memo limit of " + std::to_string(state_.limits.max_memo) + " entries exceeded", findings_.op_off,
-                  findings_.op);
+  findings_.limit("memo limit of " + std::to_string(state_.limits.max_memo) + " entries exceeded",
+                  findings_.op_off, findings_.op);
 }
 
 V PickleMachine::memo_missing(uint64_t idx) {

@@ -154,7 +154,8 @@ class PickleMachine {
   V unresolved_resolver(uint32_t gid, uint64_t off, uint8_t op);
   V resolve_getattr(uint32_t gid, V args, uint64_t off, uint8_t op);
   V resolve_import(uint32_t gid, Special sp, V args, uint64_t off, uint8_t op);
-  void nested_loader(uint32_t gid, V args, uint64_t off, uint8_t op, bool pickle_bytes_only = false);
+  void nested_loader(uint32_t gid, V args, uint64_t off, uint8_t op,
+                     bool pickle_bytes_only = false);
   bool nested(uint64_t start, uint64_t end, const std::string& context, uint64_t off, uint8_t op);
   void build(V obj, V state, uint64_t off);
   void check_setstate_override(V state, uint64_t off);

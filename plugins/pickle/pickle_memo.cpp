@@ -3,7 +3,8 @@
 namespace secmlops::plugins::pickle::vm {
 
 bool Memo::put_slow(uint64_t idx, V v) {
-  if (dense_.capacity() == 0) dense_.reserve(4096);
+  if (dense_.capacity() == 0)
+    dense_.reserve(4096);
   else if (idx >= dense_.capacity() && dense_.capacity() < max_entries_ + 4096)
     dense_.reserve(max_entries_ + 4096);
   if (idx < dense_.size()) {
@@ -19,8 +20,10 @@ bool Memo::put_slow(uint64_t idx, V v) {
     dense_[idx] = v;
     ++count_;
   } else {
-    if (sparse_.emplace(idx, v).second) ++count_;
-    else sparse_[idx] = v;
+    if (sparse_.emplace(idx, v).second)
+      ++count_;
+    else
+      sparse_[idx] = v;
   }
   return true;
 }

@@ -22,11 +22,12 @@ namespace secmlops::plugins::pickle {
 struct Limits {
   uint64_t max_opcodes = 4'000'000'000ULL;  // per pickle
   uint64_t max_stack = 1u << 20;            // values on the stack, marks included
-  uint64_t max_memo = 1u << 25;             // memo entries per pickle (8 bytes each, reserved, touched only when used)
-  uint32_t max_nesting = 8;                 // pickles inside pickles (npy, joblib, loaders)
-  uint64_t max_tracked = 1u << 20;          // container items kept for analysis
-  uint64_t max_pickles = 100000;            // stacked pickles in one stream
-  uint32_t check_every = 1u << 16;          // opcodes between cancellation checks
+  uint64_t max_memo =
+      1u << 25;  // memo entries per pickle (8 bytes each, reserved, touched only when used)
+  uint32_t max_nesting = 8;         // pickles inside pickles (npy, joblib, loaders)
+  uint64_t max_tracked = 1u << 20;  // container items kept for analysis
+  uint64_t max_pickles = 100000;    // stacked pickles in one stream
+  uint32_t check_every = 1u << 16;  // opcodes between cancellation checks
 };
 
 // Torch legacy checkpoints: what the model pickle says about each storage.
@@ -43,7 +44,7 @@ struct ScanState {
   Limits limits;
   uint32_t pickles_started = 0;
   uint32_t depth = 0;
-  bool limit_hit = false;      // a limit stopped some analysis: the scan is partial
+  bool limit_hit = false;  // a limit stopped some analysis: the scan is partial
   std::string limit_message;
   // Interned globals (module, name) with their verdicts.
   struct Global {
@@ -68,7 +69,8 @@ struct PickleResult {
 
 // Parses one pickle starting at `start` (must end before `end`). `context` names where it sits
 // ("npy object array", "joblib object array" …) in finding details.
-PickleResult parse_pickle(ScanState& state, uint64_t start, uint64_t end, const std::string& context);
+PickleResult parse_pickle(ScanState& state, uint64_t start, uint64_t end,
+                          const std::string& context);
 
 // Scans a stream of pickles from `start` to `end`: every stacked pickle, then whatever follows
 // the last STOP. Returns false when the analysis could not reach the end.
@@ -77,8 +79,8 @@ bool scan_pickle_stream(ScanState& state, uint64_t start, uint64_t end, const st
 
 // Describes bytes that follow a pickle or array data ("a zip archive", "zero padding" …) and
 // reports them; a following pickle is scanned. Returns false when analysis stopped early.
-bool inspect_trailing(ScanState& state, uint64_t pos, uint64_t end, const std::string& what_precedes,
-                      const std::string& context);
+bool inspect_trailing(ScanState& state, uint64_t pos, uint64_t end,
+                      const std::string& what_precedes, const std::string& context);
 
 // Emits a finding with the evidence every pickle finding carries.
 void emit(ScanState& state, const std::string& rule, secmlops_severity severity,

@@ -16,16 +16,27 @@
 namespace secmlops::plugins::pickle::vm {
 
 enum Kind : uint8_t {
-  kNone, kBool, kInt, kBigInt, kFloat,
-  kStr,      // payload: offset (38 bits) | length (16 bits) | encoding (2 bits)
-  kStrX,     // a string whose content is not kept (too long, or beyond 256 GiB)
-  kBytes,    // payload like kStr
-  kBytesX,   // payload: blob index + 1 (0: unknown)
-  kTuple, kList, kDict, kSet, kFrozenSet, kByteArray,  // payload: node index + 1 (0: untracked)
-  kGlobal,   // payload: global id
-  kObj,      // payload: callable global id (24 bits, all ones: none) | call record + 1 (32 bits)
-  kUnres,    // payload: offset where the unresolvable value came from
-  kPers, kBuffer, kMissing,
+  kNone,
+  kBool,
+  kInt,
+  kBigInt,
+  kFloat,
+  kStr,     // payload: offset (38 bits) | length (16 bits) | encoding (2 bits)
+  kStrX,    // a string whose content is not kept (too long, or beyond 256 GiB)
+  kBytes,   // payload like kStr
+  kBytesX,  // payload: blob index + 1 (0: unknown)
+  kTuple,
+  kList,
+  kDict,
+  kSet,
+  kFrozenSet,
+  kByteArray,  // payload: node index + 1 (0: untracked)
+  kGlobal,     // payload: global id
+  kObj,        // payload: callable global id (24 bits, all ones: none) | call record + 1 (32 bits)
+  kUnres,      // payload: offset where the unresolvable value came from
+  kPers,
+  kBuffer,
+  kMissing,
 };
 // How a string reference's bytes are written: protocol 0 STRING is a quoted Python literal,
 // UNICODE raw-unicode-escape text; every binary opcode writes the text itself.
@@ -40,7 +51,9 @@ struct V {
   [[nodiscard]] uint64_t payload() const { return bits & kPayloadMask; }
   [[nodiscard]] int64_t as_int() const { return static_cast<int64_t>(bits << 8) >> 8; }
 };
-inline V mk(Kind k, uint64_t payload = 0) { return V{(uint64_t{k} << 56) | (payload & kPayloadMask)}; }
+inline V mk(Kind k, uint64_t payload = 0) {
+  return V{(uint64_t{k} << 56) | (payload & kPayloadMask)};
+}
 inline V mk_int(int64_t i) { return mk(kInt, static_cast<uint64_t>(i)); }
 inline bool fits56(int64_t i) { return i >= -(int64_t{1} << 55) && i < (int64_t{1} << 55); }
 inline V mk_ref(Kind k, uint64_t off, uint64_t len, Enc enc) {
@@ -85,7 +98,8 @@ class Values {
   // Appends items[0, n): callers reserve ahead, so the growth here (to exactly what is needed)
   // only guards the buffer.
   [[gnu::always_inline]] void append(const V* items, size_t n) {
-    if (n > cap_ - size_) [[unlikely]] reserve(size_ + n);
+    if (n > cap_ - size_) [[unlikely]]
+      reserve(size_ + n);
     std::copy(items, items + n, data_.get() + size_);
     size_ += n;
   }
@@ -117,9 +131,11 @@ class Values {
   static V* allocate(size_t n) {
     constexpr size_t kHuge = size_t{2} << 20;
     const size_t bytes = n * sizeof(V);
-    void* p = bytes >= 2 * kHuge ? std::aligned_alloc(kHuge, (bytes + kHuge - 1) / kHuge * kHuge) : std::malloc(bytes);
+    void* p = bytes >= 2 * kHuge ? std::aligned_alloc(kHuge, (bytes + kHuge - 1) / kHuge * kHuge)
+                                 : std::malloc(bytes);
     if (p == nullptr) throw std::bad_alloc();
-    if (bytes >= 2 * kHuge) ::madvise(p, bytes / kHuge * kHuge, MADV_HUGEPAGE);  // advice only: failure is harmless
+    if (bytes >= 2 * kHuge)
+      ::madvise(p, bytes / kHuge * kHuge, MADV_HUGEPAGE);  // advice only: failure is harmless
     return static_cast<V*>(p);
   }
 

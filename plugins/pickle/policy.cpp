@@ -15,92 +15,188 @@ namespace {
 // Module aliases: platform modules, C accelerators and Python 2 names, mapped to the module
 // whose policy applies. Matched on whole dotted prefixes.
 constexpr std::pair<std::string_view, std::string_view> kAliases[] = {
-    {"__builtin__", "builtins"}, {"__builtins__", "builtins"}, {"exceptions", "builtins"},
-    {"posix", "os"}, {"nt", "os"}, {"posixpath", "os.path"}, {"ntpath", "os.path"},
-    {"genericpath", "os.path"}, {"macpath", "os.path"},
-    {"cPickle", "pickle"}, {"_pickle", "pickle"}, {"copy_reg", "copyreg"},
-    {"_codecs", "codecs"}, {"_io", "io"}, {"_operator", "operator"}, {"_functools", "functools"},
-    {"_socket", "socket"}, {"thread", "_thread"}, {"dummy_thread", "_thread"},
-    {"_ctypes", "ctypes"}, {"imp", "importlib"}, {"_imp", "importlib"},
-    {"_marshal", "marshal"}, {"urllib2", "urllib.request"}, {"httplib", "http.client"},
-    {"SocketServer", "socketserver"}, {"SimpleHTTPServer", "http.server"},
-    {"BaseHTTPServer", "http.server"}, {"CGIHTTPServer", "http.server"},
-    {"cookielib", "http.cookiejar"}, {"StringIO", "io"}, {"cStringIO", "io"},
-    {"Tkinter", "tkinter"}, {"numpy._core", "numpy.core"},
-    {"sklearn.externals.joblib", "joblib"}, {"_asyncio", "asyncio"}, {"_multiprocessing", "multiprocessing"},
-    {"_posixshmem", "multiprocessing"}, {"_lsprof", "cProfile"}, {"_sqlite3", "sqlite3"},
-    {"_ssl", "ssl"}, {"_thread", "_thread"}, {"_weakref", "weakref"}, {"_sre", "re"},
+    {"__builtin__", "builtins"},
+    {"__builtins__", "builtins"},
+    {"exceptions", "builtins"},
+    {"posix", "os"},
+    {"nt", "os"},
+    {"posixpath", "os.path"},
+    {"ntpath", "os.path"},
+    {"genericpath", "os.path"},
+    {"macpath", "os.path"},
+    {"cPickle", "pickle"},
+    {"_pickle", "pickle"},
+    {"copy_reg", "copyreg"},
+    {"_codecs", "codecs"},
+    {"_io", "io"},
+    {"_operator", "operator"},
+    {"_functools", "functools"},
+    {"_socket", "socket"},
+    {"thread", "_thread"},
+    {"dummy_thread", "_thread"},
+    {"_ctypes", "ctypes"},
+    {"imp", "importlib"},
+    {"_imp", "importlib"},
+    {"_marshal", "marshal"},
+    {"urllib2", "urllib.request"},
+    {"httplib", "http.client"},
+    {"SocketServer", "socketserver"},
+    {"SimpleHTTPServer", "http.server"},
+    {"BaseHTTPServer", "http.server"},
+    {"CGIHTTPServer", "http.server"},
+    {"cookielib", "http.cookiejar"},
+    {"StringIO", "io"},
+    {"cStringIO", "io"},
+    {"Tkinter", "tkinter"},
+    {"numpy._core", "numpy.core"},
+    {"sklearn.externals.joblib", "joblib"},
+    {"_asyncio", "asyncio"},
+    {"_multiprocessing", "multiprocessing"},
+    {"_posixshmem", "multiprocessing"},
+    {"_lsprof", "cProfile"},
+    {"_sqlite3", "sqlite3"},
+    {"_ssl", "ssl"},
+    {"_thread", "_thread"},
+    {"_weakref", "weakref"},
+    {"_sre", "re"},
     // The rest of CPython's _compat_pickle.IMPORT_MAPPING (applied by the unpickler to
     // protocol 0-2 pickles; at protocol 3+ the Python 2 name does not import, so judging the
     // target is the conservative reading) and the pure-Python twins of C modules.
-    {"Queue", "queue"}, {"ConfigParser", "configparser"}, {"repr", "reprlib"},
-    {"markupbase", "_markupbase"}, {"_winreg", "winreg"}, {"_dummy_thread", "_thread"},
-    {"dbhash", "dbm"}, {"dumbdbm", "dbm"}, {"gdbm", "dbm"}, {"anydbm", "dbm"}, {"whichdb", "dbm"},
-    {"xmlrpclib", "xmlrpc.client"}, {"SimpleXMLRPCServer", "xmlrpc.server"},
-    {"DocXMLRPCServer", "xmlrpc.server"}, {"htmlentitydefs", "html.entities"},
-    {"HTMLParser", "html.parser"}, {"Cookie", "http.cookies"}, {"test.test_support", "test.support"},
-    {"commands", "subprocess"}, {"urlparse", "urllib.parse"}, {"robotparser", "urllib.robotparser"},
-    {"_abcoll", "collections.abc"}, {"_elementtree", "xml.etree.ElementTree"},
-    {"UserDict", "collections"}, {"UserList", "collections"}, {"UserString", "collections"},
-    {"tkFileDialog", "tkinter"}, {"tkSimpleDialog", "tkinter"}, {"Tix", "tkinter"}, {"ttk", "tkinter"},
-    {"_pyio", "io"}, {"_pydatetime", "datetime"}, {"_pydecimal", "decimal"}, {"_collections", "collections"},
-    {"_datetime", "datetime"}, {"_decimal", "decimal"}, {"_bz2", "bz2"}, {"_lzma", "lzma"},
-    {"_gdbm", "dbm"}, {"_dbm", "dbm"}, {"_bootsubprocess", "subprocess"}, {"_winapi", "subprocess"},
-    {"_socket", "socket"}, {"_signal", "signal"}, {"_tracemalloc", "tracemalloc"},
+    {"Queue", "queue"},
+    {"ConfigParser", "configparser"},
+    {"repr", "reprlib"},
+    {"markupbase", "_markupbase"},
+    {"_winreg", "winreg"},
+    {"_dummy_thread", "_thread"},
+    {"dbhash", "dbm"},
+    {"dumbdbm", "dbm"},
+    {"gdbm", "dbm"},
+    {"anydbm", "dbm"},
+    {"whichdb", "dbm"},
+    {"xmlrpclib", "xmlrpc.client"},
+    {"SimpleXMLRPCServer", "xmlrpc.server"},
+    {"DocXMLRPCServer", "xmlrpc.server"},
+    {"htmlentitydefs", "html.entities"},
+    {"HTMLParser", "html.parser"},
+    {"Cookie", "http.cookies"},
+    {"test.test_support", "test.support"},
+    {"commands", "subprocess"},
+    {"urlparse", "urllib.parse"},
+    {"robotparser", "urllib.robotparser"},
+    {"_abcoll", "collections.abc"},
+    {"_elementtree", "xml.etree.ElementTree"},
+    {"UserDict", "collections"},
+    {"UserList", "collections"},
+    {"UserString", "collections"},
+    {"tkFileDialog", "tkinter"},
+    {"tkSimpleDialog", "tkinter"},
+    {"Tix", "tkinter"},
+    {"ttk", "tkinter"},
+    {"_pyio", "io"},
+    {"_pydatetime", "datetime"},
+    {"_pydecimal", "decimal"},
+    {"_collections", "collections"},
+    {"_datetime", "datetime"},
+    {"_decimal", "decimal"},
+    {"_bz2", "bz2"},
+    {"_lzma", "lzma"},
+    {"_gdbm", "dbm"},
+    {"_dbm", "dbm"},
+    {"_bootsubprocess", "subprocess"},
+    {"_winapi", "subprocess"},
+    {"_socket", "socket"},
+    {"_signal", "signal"},
+    {"_tracemalloc", "tracemalloc"},
 };
 
 // _compat_pickle.NAME_MAPPING: Python 2 (module, name) pairs the unpickler renames.
 constexpr std::pair<std::pair<std::string_view, std::string_view>,
-                    std::pair<std::string_view, std::string_view>> kNameMapping[] = {
-    {{"__builtin__", "xrange"}, {"builtins", "range"}},
-    {{"__builtin__", "reduce"}, {"functools", "reduce"}},
-    {{"__builtin__", "intern"}, {"sys", "intern"}},
-    {{"__builtin__", "unichr"}, {"builtins", "chr"}},
-    {{"__builtin__", "unicode"}, {"builtins", "str"}},
-    {{"__builtin__", "long"}, {"builtins", "int"}},
-    {{"__builtin__", "basestring"}, {"builtins", "str"}},
-    {{"itertools", "izip"}, {"builtins", "zip"}},
-    {{"itertools", "imap"}, {"builtins", "map"}},
-    {{"itertools", "ifilter"}, {"builtins", "filter"}},
-    {{"itertools", "ifilterfalse"}, {"itertools", "filterfalse"}},
-    {{"itertools", "izip_longest"}, {"itertools", "zip_longest"}},
-    {{"UserDict", "IterableUserDict"}, {"collections", "UserDict"}},
-    {{"whichdb", "whichdb"}, {"dbm", "whichdb"}},
-    {{"_socket", "fromfd"}, {"socket", "fromfd"}},
-    {{"_multiprocessing", "Connection"}, {"multiprocessing.connection", "Connection"}},
-    {{"multiprocessing.process", "Process"}, {"multiprocessing.context", "Process"}},
-    {{"multiprocessing.forking", "Popen"}, {"multiprocessing.popen_fork", "Popen"}},
-    {{"urllib", "urlopen"}, {"urllib.request", "urlopen"}},
-    {{"urllib", "urlretrieve"}, {"urllib.request", "urlretrieve"}},
-    {{"urllib", "urlcleanup"}, {"urllib.request", "urlcleanup"}},
-    {{"urllib", "getproxies"}, {"urllib.request", "getproxies"}},
-    {{"socket", "_socketobject"}, {"socket", "SocketType"}},
+                    std::pair<std::string_view, std::string_view>>
+    kNameMapping[] = {
+        {{"__builtin__", "xrange"}, {"builtins", "range"}},
+        {{"__builtin__", "reduce"}, {"functools", "reduce"}},
+        {{"__builtin__", "intern"}, {"sys", "intern"}},
+        {{"__builtin__", "unichr"}, {"builtins", "chr"}},
+        {{"__builtin__", "unicode"}, {"builtins", "str"}},
+        {{"__builtin__", "long"}, {"builtins", "int"}},
+        {{"__builtin__", "basestring"}, {"builtins", "str"}},
+        {{"itertools", "izip"}, {"builtins", "zip"}},
+        {{"itertools", "imap"}, {"builtins", "map"}},
+        {{"itertools", "ifilter"}, {"builtins", "filter"}},
+        {{"itertools", "ifilterfalse"}, {"itertools", "filterfalse"}},
+        {{"itertools", "izip_longest"}, {"itertools", "zip_longest"}},
+        {{"UserDict", "IterableUserDict"}, {"collections", "UserDict"}},
+        {{"whichdb", "whichdb"}, {"dbm", "whichdb"}},
+        {{"_socket", "fromfd"}, {"socket", "fromfd"}},
+        {{"_multiprocessing", "Connection"}, {"multiprocessing.connection", "Connection"}},
+        {{"multiprocessing.process", "Process"}, {"multiprocessing.context", "Process"}},
+        {{"multiprocessing.forking", "Popen"}, {"multiprocessing.popen_fork", "Popen"}},
+        {{"urllib", "urlopen"}, {"urllib.request", "urlopen"}},
+        {{"urllib", "urlretrieve"}, {"urllib.request", "urlretrieve"}},
+        {{"urllib", "urlcleanup"}, {"urllib.request", "urlcleanup"}},
+        {{"urllib", "getproxies"}, {"urllib.request", "getproxies"}},
+        {{"socket", "_socketobject"}, {"socket", "SocketType"}},
 };
 
 // Attribute names through which one module reaches another (re-exports): `tempfile._os`,
 // `subprocess.os`, `torch.serialization.pickle`… A path through one of them is judged as the
 // module it reaches, too.
 constexpr std::pair<std::string_view, std::string_view> kReexports[] = {
-    {"os", "os"}, {"_os", "os"}, {"posix", "os"}, {"nt", "os"}, {"sys", "sys"}, {"_sys", "sys"},
-    {"subprocess", "subprocess"}, {"_subprocess", "subprocess"}, {"builtins", "builtins"},
-    {"__builtins__", "builtins"}, {"_builtins", "builtins"}, {"__builtin__", "builtins"},
-    {"pickle", "pickle"}, {"_pickle", "pickle"}, {"cPickle", "pickle"}, {"marshal", "marshal"},
-    {"importlib", "importlib"}, {"_imp", "importlib"}, {"io", "io"}, {"_io", "io"},
-    {"shutil", "shutil"}, {"socket", "socket"}, {"ctypes", "ctypes"}, {"runpy", "runpy"},
-    {"pty", "pty"}, {"code", "code"}, {"pdb", "pdb"}, {"codecs", "codecs"},
-    {"operator", "operator"}, {"_operator", "operator"}, {"functools", "functools"},
-    {"tempfile", "tempfile"}, {"multiprocessing", "multiprocessing"}, {"threading", "threading"},
-    {"dill", "dill"}, {"cloudpickle", "cloudpickle"}, {"torch", "torch"}, {"numpy", "numpy"},
-    {"np", "numpy"}, {"joblib", "joblib"}, {"yaml", "yaml"}, {"_posixsubprocess", "_posixsubprocess"},
+    {"os", "os"},
+    {"_os", "os"},
+    {"posix", "os"},
+    {"nt", "os"},
+    {"sys", "sys"},
+    {"_sys", "sys"},
+    {"subprocess", "subprocess"},
+    {"_subprocess", "subprocess"},
+    {"builtins", "builtins"},
+    {"__builtins__", "builtins"},
+    {"_builtins", "builtins"},
+    {"__builtin__", "builtins"},
+    {"pickle", "pickle"},
+    {"_pickle", "pickle"},
+    {"cPickle", "pickle"},
+    {"marshal", "marshal"},
+    {"importlib", "importlib"},
+    {"_imp", "importlib"},
+    {"io", "io"},
+    {"_io", "io"},
+    {"shutil", "shutil"},
+    {"socket", "socket"},
+    {"ctypes", "ctypes"},
+    {"runpy", "runpy"},
+    {"pty", "pty"},
+    {"code", "code"},
+    {"pdb", "pdb"},
+    {"codecs", "codecs"},
+    {"operator", "operator"},
+    {"_operator", "operator"},
+    {"functools", "functools"},
+    {"tempfile", "tempfile"},
+    {"multiprocessing", "multiprocessing"},
+    {"threading", "threading"},
+    {"dill", "dill"},
+    {"cloudpickle", "cloudpickle"},
+    {"torch", "torch"},
+    {"numpy", "numpy"},
+    {"np", "numpy"},
+    {"joblib", "joblib"},
+    {"yaml", "yaml"},
+    {"_posixsubprocess", "_posixsubprocess"},
 };
 
 // Names that, in an otherwise unknown module, almost always wrap command or code execution.
 constexpr std::string_view kSuspiciousNames[] = {
-    "system", "popen", "popen2", "popen3", "popen4", "spawn", "spawnl", "spawnv", "spawnve",
-    "spawnvp", "execv", "execve", "execvp", "execl", "execlp", "execfile", "eval", "exec",
-    "__import__", "check_output", "check_call", "getoutput", "getstatusoutput", "Popen",
-    "run_command", "run_script", "runcode", "runsource", "load_source", "import_module",
-    "unsafe_load", "load_model", "loads", "_run_pip", "startfile", "fork_exec",
+    "system",      "popen",         "popen2",          "popen3",
+    "popen4",      "spawn",         "spawnl",          "spawnv",
+    "spawnve",     "spawnvp",       "execv",           "execve",
+    "execvp",      "execl",         "execlp",          "execfile",
+    "eval",        "exec",          "__import__",      "check_output",
+    "check_call",  "getoutput",     "getstatusoutput", "Popen",
+    "run_command", "run_script",    "runcode",         "runsource",
+    "load_source", "import_module", "unsafe_load",     "load_model",
+    "loads",       "_run_pip",      "startfile",       "fork_exec",
 };
 
 bool is_dunder(std::string_view part) {
@@ -112,7 +208,8 @@ std::vector<std::string_view> split(std::string_view s) {
   size_t start = 0;
   while (true) {
     size_t dot = s.find('.', start);
-    parts.push_back(s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+    parts.push_back(
+        s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
     if (dot == std::string_view::npos) break;
     start = dot + 1;
   }
@@ -121,8 +218,9 @@ std::vector<std::string_view> split(std::string_view s) {
 
 bool matches(std::string_view pattern, std::string_view path) {
   if (!pattern.empty() && pattern.back() == '.') return path.substr(0, pattern.size()) == pattern;
-  return path == pattern || (path.size() > pattern.size() && path.substr(0, pattern.size()) == pattern &&
-                             path[pattern.size()] == '.');
+  return path == pattern ||
+         (path.size() > pattern.size() && path.substr(0, pattern.size()) == pattern &&
+          path[pattern.size()] == '.');
 }
 
 int rank(secmlops_severity s) { return static_cast<int>(s); }
@@ -155,8 +253,8 @@ const PolicyEntry* Policy::best_match(const std::vector<PolicyEntry>& table, std
   return best;
 }
 
-bool Policy::map_python2_name(std::string_view module, std::string_view name, std::string& out_module,
-                              std::string& out_name) {
+bool Policy::map_python2_name(std::string_view module, std::string_view name,
+                              std::string& out_module, std::string& out_name) {
   for (const auto& [from, to] : kNameMapping)
     if (from.first == module && from.second == name) {
       out_module = to.first;
@@ -191,7 +289,8 @@ bool class_like(std::string_view name) {
   if (name.empty() || name.find('.') != std::string_view::npos) return false;
   if (name.rfind("__pyx_unpickle_", 0) == 0) return true;
   size_t first = name.find_first_not_of('_');  // private classes too: _BinMapper
-  return first != std::string_view::npos && std::isupper(static_cast<unsigned char>(name[first])) != 0;
+  return first != std::string_view::npos &&
+         std::isupper(static_cast<unsigned char>(name[first])) != 0;
 }
 
 void deny(Verdict& v, secmlops_severity severity, std::string rule, std::string reason) {
@@ -215,7 +314,8 @@ void apply_user_entry(const PolicyEntry& u, Verdict& v) {
 // the module, whose components are real submodules: numpy.random._pickle is not pickle)
 // that names a module, the path read from there (`tempfile` + `_os.system` is os.system).
 // Sets `dunder` when an attribute component walks a dunder attribute.
-std::vector<std::string> candidate_paths(const std::string& full, const std::vector<std::string_view>& parts,
+std::vector<std::string> candidate_paths(const std::string& full,
+                                         const std::vector<std::string_view>& parts,
                                          size_t module_parts, bool& dunder) {
   std::vector<std::string> candidates{full};
   for (size_t i = module_parts; i < parts.size(); ++i) {
@@ -246,8 +346,8 @@ bool suspicious_name(std::string_view last) {
 
 // Neither table knows the global: LOW while only imported; the words of its attribute path
 // (not of the module: `numpy.random._pickle` says nothing) say what invoking it reaches.
-void judge_unknown(const std::string& full, const std::vector<std::string_view>& parts, size_t module_parts,
-                   Verdict& v) {
+void judge_unknown(const std::string& full, const std::vector<std::string_view>& parts,
+                   size_t module_parts, Verdict& v) {
   v.action = Action::kUnknown;
   v.severity = SECMLOPS_SEVERITY_LOW;
   v.rule = "PICKLE-UNKNOWN-IMPORT";
@@ -264,8 +364,9 @@ void judge_unknown(const std::string& full, const std::vector<std::string_view>&
     // its name says what that reaches. Below an invoked call's HIGH, above a plain import.
     v.severity = SECMLOPS_SEVERITY_MEDIUM;
     v.rule = "PICKLE-STORED-CALLABLE";
-    v.reason = "holds, without calling it, a callable that is not known-safe and " + std::string(v.call_reason) +
-               " ('" + std::string(v.call_word) + "'): code that uses the loaded object calls it";
+    v.reason = "holds, without calling it, a callable that is not known-safe and " +
+               std::string(v.call_reason) + " ('" + std::string(v.call_word) +
+               "'): code that uses the loaded object calls it";
   }
 }
 
@@ -288,7 +389,8 @@ const PolicyEntry* Policy::builtin_deny(std::string_view path) const {
   }
 }
 
-size_t Policy::builtin_safe(std::string_view module, std::string_view name, std::string_view full) const {
+size_t Policy::builtin_safe(std::string_view module, std::string_view name,
+                            std::string_view full) const {
   struct Safe {
     std::unordered_set<std::string_view> exact;
     std::vector<std::string_view> prefixes;
@@ -297,8 +399,10 @@ size_t Policy::builtin_safe(std::string_view module, std::string_view name, std:
     Safe t;
     for (const auto& e : builtin_policy()) {
       if (e.action != Action::kSafe) continue;
-      if (e.pattern.back() == '.') t.prefixes.emplace_back(e.pattern);
-      else t.exact.emplace(e.pattern);
+      if (e.pattern.back() == '.')
+        t.prefixes.emplace_back(e.pattern);
+      else
+        t.exact.emplace(e.pattern);
     }
     return t;
   }();

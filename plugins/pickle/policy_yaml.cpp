@@ -18,7 +18,8 @@ secmlops_severity parse_severity(const std::string& s, const std::string& where)
   if (u == "MEDIUM") return SECMLOPS_SEVERITY_MEDIUM;
   if (u == "LOW") return SECMLOPS_SEVERITY_LOW;
   if (u == "INFO") return SECMLOPS_SEVERITY_INFO;
-  throw std::runtime_error(where + ": severity must be CRITICAL, HIGH, MEDIUM, LOW or INFO, got '" + s + "'");
+  throw std::runtime_error(where + ": severity must be CRITICAL, HIGH, MEDIUM, LOW or INFO, got '" +
+                           s + "'");
 }
 
 }  // namespace
@@ -38,15 +39,20 @@ void Policy::load_yaml(const std::string& text) {
   try {
     if (auto mode = section["mode"]) {
       std::string m = mode.as<std::string>();
-      if (m == "allowlist") allowlist_ = true;
-      else if (m == "default") allowlist_ = false;
-      else throw std::runtime_error("policy: pickle.mode must be 'default' or 'allowlist', got '" + m + "'");
+      if (m == "allowlist")
+        allowlist_ = true;
+      else if (m == "default")
+        allowlist_ = false;
+      else
+        throw std::runtime_error("policy: pickle.mode must be 'default' or 'allowlist', got '" + m +
+                                 "'");
     }
     if (auto allow = section["allow"]) {
       if (!allow.IsSequence()) throw std::runtime_error("policy: pickle.allow must be a list");
       for (const auto& a : allow) {
         std::string pattern = a.IsMap() ? a["global"].as<std::string>("") : a.as<std::string>();
-        if (pattern.empty()) throw std::runtime_error("policy: pickle.allow entry without a global");
+        if (pattern.empty())
+          throw std::runtime_error("policy: pickle.allow entry without a global");
         user_.push_back({pattern, Action::kSafe, SECMLOPS_SEVERITY_INFO, "", ""});
       }
     }
@@ -57,13 +63,15 @@ void Policy::load_yaml(const std::string& text) {
         e.action = Action::kDeny;
         if (d.IsMap()) {
           e.pattern = d["global"].as<std::string>("");
-          e.severity = parse_severity(d["severity"].as<std::string>("HIGH"), "policy: pickle.deny[" + e.pattern + "]");
+          e.severity = parse_severity(d["severity"].as<std::string>("HIGH"),
+                                      "policy: pickle.deny[" + e.pattern + "]");
           e.reason = d["reason"].as<std::string>("");
           e.rule = d["rule"].as<std::string>("");
         } else {
           e.pattern = d.as<std::string>();
         }
-        if (e.pattern.empty()) throw std::runtime_error("policy: pickle.deny entry without a global");
+        if (e.pattern.empty())
+          throw std::runtime_error("policy: pickle.deny entry without a global");
         user_.push_back(std::move(e));
       }
     }

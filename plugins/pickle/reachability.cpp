@@ -42,8 +42,10 @@ void GlobalReachability::invoked(uint32_t id, uint64_t off, uint8_t op, const st
   if (v.action != Action::kUnknown) return;
   seen = kReported;
   std::string reason = "invokes a callable that is not known-safe";
-  if (v.call_word.empty()) reason += ": loading runs code the scanner cannot judge";
-  else reason += ", and " + std::string(v.call_reason) + " ('" + std::string(v.call_word) + "')";
+  if (v.call_word.empty())
+    reason += ": loading runs code the scanner cannot judge";
+  else
+    reason += ", and " + std::string(v.call_reason) + " ('" + std::string(v.call_word) + "')";
   report_verdict(id, v.call_rule, v.call_severity, how, reason, off, op);
 }
 
@@ -58,8 +60,8 @@ void GlobalReachability::report_uninvoked() {
 }
 
 void GlobalReachability::report_verdict(uint32_t id, const std::string& rule, secmlops_severity sev,
-                                        const std::string& how, const std::string& reason, uint64_t off,
-                                        uint8_t op) {
+                                        const std::string& how, const std::string& reason,
+                                        uint64_t off, uint8_t op) {
   const Verdict& v = verdict(id);
   std::string what = dotted(id);
   // Evidence names what the import reaches after normalisation (posix.system → os.system);

@@ -15,7 +15,8 @@ namespace secmlops::plugins::pickle::vm {
 
 class GlobalReachability {
  public:
-  GlobalReachability(ScanState& state, PickleFindings& findings) : state_(state), findings_(findings) {}
+  GlobalReachability(ScanState& state, PickleFindings& findings)
+      : state_(state), findings_(findings) {}
 
   // The id of module.name (its verdict classified on first sight).
   uint32_t intern(const std::string& module, const std::string& name);
@@ -40,8 +41,8 @@ class GlobalReachability {
     uint8_t op;
     std::string how;
   };
-  void report_verdict(uint32_t id, const std::string& rule, secmlops_severity sev, const std::string& how,
-                      const std::string& reason, uint64_t off, uint8_t op);
+  void report_verdict(uint32_t id, const std::string& rule, secmlops_severity sev,
+                      const std::string& how, const std::string& reason, uint64_t off, uint8_t op);
   uint8_t& reported(uint32_t id) {
     if (reported_.size() <= id) reported_.resize(id + 1, kNotSeen);
     return reported_[id];

@@ -13,14 +13,20 @@ bool hex_escape(std::string_view s, size_t& i, size_t digits, std::string& out) 
     if (i + 1 + k >= s.size()) return false;
     char h = s[i + 1 + k];
     value <<= 4;
-    if (h >= '0' && h <= '9') value |= static_cast<unsigned>(h - '0');
-    else if (h >= 'a' && h <= 'f') value |= static_cast<unsigned>(h - 'a' + 10);
-    else if (h >= 'A' && h <= 'F') value |= static_cast<unsigned>(h - 'A' + 10);
-    else return false;
+    if (h >= '0' && h <= '9')
+      value |= static_cast<unsigned>(h - '0');
+    else if (h >= 'a' && h <= 'f')
+      value |= static_cast<unsigned>(h - 'a' + 10);
+    else if (h >= 'A' && h <= 'F')
+      value |= static_cast<unsigned>(h - 'A' + 10);
+    else
+      return false;
   }
   i += digits;
-  if (value < 0x80) out += static_cast<char>(value);
-  else out += '?';  // non-ASCII never forms a valid module name we would match
+  if (value < 0x80)
+    out += static_cast<char>(value);
+  else
+    out += '?';  // non-ASCII never forms a valid module name we would match
   return true;
 }
 
@@ -41,22 +47,40 @@ void raw_unicode_escape(std::string_view s, size_t& i, char e, std::string& out)
 // A Python string literal's escape (STRING); false for an invalid \x.
 bool literal_escape(std::string_view s, size_t& i, char e, std::string& out) {
   switch (e) {
-    case 'n': out += '\n'; break;
-    case 't': out += '\t'; break;
-    case 'r': out += '\r'; break;
-    case '0': out += '\0'; break;
-    case '\\': out += '\\'; break;
-    case '\'': out += '\''; break;
-    case '"': out += '"'; break;
-    case 'x': return hex_escape(s, i, 2, out);
-    default: out += '\\'; out += e;
+    case 'n':
+      out += '\n';
+      break;
+    case 't':
+      out += '\t';
+      break;
+    case 'r':
+      out += '\r';
+      break;
+    case '0':
+      out += '\0';
+      break;
+    case '\\':
+      out += '\\';
+      break;
+    case '\'':
+      out += '\'';
+      break;
+    case '"':
+      out += '"';
+      break;
+    case 'x':
+      return hex_escape(s, i, 2, out);
+    default:
+      out += '\\';
+      out += e;
   }
   return true;
 }
 
 bool unescape(std::string_view s, Enc enc, std::string& out) {
   if (enc == kEncEscaped) {
-    if (s.size() < 2 || (s.front() != '\'' && s.front() != '"') || s.back() != s.front()) return false;
+    if (s.size() < 2 || (s.front() != '\'' && s.front() != '"') || s.back() != s.front())
+      return false;
     s = s.substr(1, s.size() - 2);
   }
   for (size_t i = 0; i < s.size(); ++i) {
@@ -66,8 +90,10 @@ bool unescape(std::string_view s, Enc enc, std::string& out) {
       continue;
     }
     char e = s[++i];
-    if (enc == kEncRawUnicodeEscape) raw_unicode_escape(s, i, e, out);
-    else if (!literal_escape(s, i, e, out)) return false;
+    if (enc == kEncRawUnicodeEscape)
+      raw_unicode_escape(s, i, e, out);
+    else if (!literal_escape(s, i, e, out))
+      return false;
   }
   return true;
 }

@@ -13,12 +13,12 @@ namespace {
 
 uint32_t storage_element_size(std::string_view name) {
   static const std::pair<std::string_view, uint32_t> kSizes[] = {
-      {"DoubleStorage", 8}, {"FloatStorage", 4}, {"HalfStorage", 2}, {"BFloat16Storage", 2},
-      {"LongStorage", 8}, {"IntStorage", 4}, {"ShortStorage", 2}, {"CharStorage", 1},
-      {"ByteStorage", 1}, {"BoolStorage", 1}, {"ComplexFloatStorage", 8},
-      {"ComplexDoubleStorage", 16}, {"QInt8Storage", 1}, {"QUInt8Storage", 1},
-      {"QInt32Storage", 4}, {"QUInt4x2Storage", 1}, {"QUInt2x4Storage", 1},
-      {"UntypedStorage", 1}};
+      {"DoubleStorage", 8},   {"FloatStorage", 4},        {"HalfStorage", 2},
+      {"BFloat16Storage", 2}, {"LongStorage", 8},         {"IntStorage", 4},
+      {"ShortStorage", 2},    {"CharStorage", 1},         {"ByteStorage", 1},
+      {"BoolStorage", 1},     {"ComplexFloatStorage", 8}, {"ComplexDoubleStorage", 16},
+      {"QInt8Storage", 1},    {"QUInt8Storage", 1},       {"QInt32Storage", 4},
+      {"QUInt4x2Storage", 1}, {"QUInt2x4Storage", 1},     {"UntypedStorage", 1}};
   for (const auto& [n, s] : kSizes)
     if (n == name) return s;
   return 0;
@@ -44,7 +44,8 @@ V PickleMachine::persistent(V pid, uint64_t off, uint8_t op) {
     pers_reported_ = true;
     findings_.report("PICKLE-PERSISTENT-ID", SECMLOPS_SEVERITY_LOW,
                      std::string(opname(op)) +
-                         ": the loader's persistent_load decides what this becomes (not a torch storage reference)",
+                         ": the loader's persistent_load decides what this becomes (not a torch "
+                         "storage reference)",
                      off, op);
   }
   return mk(kPers);
@@ -55,9 +56,11 @@ void PickleMachine::collect_storage(V pid) {
   const V* type = containers_.item(pid, 1);
   const V* key = containers_.item(pid, 2);
   std::string k;
-  if (key != nullptr && string_text(cursor_, *key, k) && state_.storages.size() < state_.limits.max_tracked) {
+  if (key != nullptr && string_text(cursor_, *key, k) &&
+      state_.storages.size() < state_.limits.max_tracked) {
     uint32_t es = 0;
-    if (type != nullptr && type->kind() == kGlobal) es = storage_element_size(reach_.global(static_cast<uint32_t>(type->payload())).name);
+    if (type != nullptr && type->kind() == kGlobal)
+      es = storage_element_size(reach_.global(static_cast<uint32_t>(type->payload())).name);
     state_.storages[k] = StorageInfo{es};
   }
 }

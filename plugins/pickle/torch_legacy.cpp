@@ -33,7 +33,9 @@ bool scan_torch_legacy(ScanState& s) {
     auto it = s.storages.find(key);
     if (it == s.storages.end() || it->second.element_size == 0) {
       emit(s, "TORCH-LEGACY-STORAGE-UNKNOWN", SECMLOPS_SEVERITY_MEDIUM,
-           "storage '" + key + "' has no known element type in the model pickle; the rest of the file was not analysed",
+           "storage '" + key +
+               "' has no known element type in the model pickle; the rest of the file was not "
+               "analysed",
            pos, "torch legacy storages");
       return false;
     }
@@ -48,7 +50,8 @@ bool scan_torch_legacy(ScanState& s) {
     uint64_t bytes = numel;
     if (!checked_mul(bytes, it->second.element_size) || pos + 8 > size || bytes > size - pos - 8) {
       emit(s, "TORCH-LEGACY-TRUNCATED", SECMLOPS_SEVERITY_MEDIUM,
-           "storage '" + key + "' (" + std::to_string(numel) + " elements) runs past the end of the file",
+           "storage '" + key + "' (" + std::to_string(numel) +
+               " elements) runs past the end of the file",
            pos, "torch legacy storages");
       return true;
     }

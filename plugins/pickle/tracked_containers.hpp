@@ -24,7 +24,8 @@ class TrackedContainers {
   // A container of kind k holding items[0, count).
   V make(Kind k, const V* items, size_t count) {
     if (count == 0 && k == kTuple) return mk(kTuple, 1);
-    if (count > 128 || tracked_ + count > max_tracked_ || nodes_.size() >= (1u << 31)) return mk(k, 0);
+    if (count > 128 || tracked_ + count > max_tracked_ || nodes_.size() >= (1u << 31))
+      return mk(k, 0);
     reserve();
     Node n{static_cast<uint32_t>(heap_.size()), static_cast<uint32_t>(count), false};
     heap_.append(items, count);
@@ -59,8 +60,14 @@ class TrackedContainers {
   [[nodiscard]] const Node* node(V v) const {
     if (v.payload() == 0) return nullptr;
     switch (v.kind()) {
-      case kTuple: case kList: case kDict: case kSet: case kFrozenSet: return &nodes_[v.payload() - 1];
-      default: return nullptr;
+      case kTuple:
+      case kList:
+      case kDict:
+      case kSet:
+      case kFrozenSet:
+        return &nodes_[v.payload() - 1];
+      default:
+        return nullptr;
     }
   }
   [[nodiscard]] V at(const Node& n, uint32_t i) const { return heap_[n.start + i]; }
@@ -79,7 +86,9 @@ class TrackedContainers {
     blobs_.emplace_back(off, len);
     return mk(kBytesX, blobs_.size());
   }
-  [[nodiscard]] std::pair<uint64_t, uint64_t> blob(V bytes) const { return blobs_[bytes.payload() - 1]; }
+  [[nodiscard]] std::pair<uint64_t, uint64_t> blob(V bytes) const {
+    return blobs_[bytes.payload() - 1];
+  }
 
  private:
   // The tracking budget bounds heap_ and nodes_: reserving it once avoids reallocation copies

@@ -16,7 +16,8 @@ namespace secmlops::plugins::pickle::vm {
 
 class ValueStack {
  public:
-  ValueStack(uint64_t max_depth, PickleFindings& findings) : max_depth_(max_depth), findings_(findings) {
+  ValueStack(uint64_t max_depth, PickleFindings& findings)
+      : max_depth_(max_depth), findings_(findings) {
     values_.reserve(std::min<size_t>(max_depth + 8, 4096));
   }
 
@@ -32,7 +33,8 @@ class ValueStack {
     append(v);
   }
   [[gnu::always_inline]] V pop() {
-    if (values_.size() <= fence()) [[unlikely]] findings_.underflow("pops an empty stack");
+    if (values_.size() <= fence()) [[unlikely]]
+      findings_.underflow("pops an empty stack");
     V v = values_.back();
     values_.pop_back();
     return v;
@@ -58,9 +60,12 @@ class ValueStack {
   }
   // POP: the top value, or the MARK on top when no value lies above it.
   void pop_value_or_mark() {
-    if (values_.size() > fence()) values_.pop_back();
-    else if (!marks_.empty()) marks_.pop_back();
-    else findings_.underflow("pops an empty stack");
+    if (values_.size() > fence())
+      values_.pop_back();
+    else if (!marks_.empty())
+      marks_.pop_back();
+    else
+      findings_.underflow("pops an empty stack");
   }
   void truncate(size_t n) { values_.shrink(n); }
   // Replaces the values from `from` up with one (a container built from them): no limit check,
@@ -72,12 +77,13 @@ class ValueStack {
 
  private:
   [[gnu::always_inline]] void append(V v) {
-    if (values_.size() == values_.capacity()) [[unlikely]] values_.reserve(max_depth_ + 8);
+    if (values_.size() == values_.capacity()) [[unlikely]]
+      values_.reserve(max_depth_ + 8);
     values_.append(v);
   }
   [[noreturn, gnu::cold, gnu::noinline]] void depth_limit() {
-    findings_.limit("stack depth limit of " + std::to_string(max_depth_) + " exceeded", findings_.op_off,
-                    findings_.op);
+    findings_.limit("stack depth limit of " + std::to_string(max_depth_) + " exceeded",
+                    findings_.op_off, findings_.op);
   }
 
   Values values_;

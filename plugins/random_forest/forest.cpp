@@ -42,7 +42,7 @@ float cut_between(float lo, float hi) {
 // Per-feature bins: thresholds[f][b] is the float32 cut between bin b and b + 1.
 struct Binned {
   uint64_t rows = 0, cols = 0;
-  std::vector<uint8_t> codes;                   // column-major rows × cols
+  std::vector<uint8_t> codes;                  // column-major rows × cols
   std::vector<std::vector<float>> thresholds;  // per feature, ascending
 };
 
@@ -65,8 +65,10 @@ Binned bin_features(const std::vector<float>& xf, uint64_t rows, uint64_t cols, 
     } else {
       for (int q = 1; q < max_bins; ++q) {
         float v = sorted[static_cast<size_t>(q) * rows / static_cast<size_t>(max_bins)];
-        size_t k = static_cast<size_t>(std::lower_bound(uniq.begin(), uniq.end(), v) - uniq.begin());
-        if (k + 1 < uniq.size() && (cut_after.empty() || cut_after.back() != k)) cut_after.push_back(k);
+        size_t k =
+            static_cast<size_t>(std::lower_bound(uniq.begin(), uniq.end(), v) - uniq.begin());
+        if (k + 1 < uniq.size() && (cut_after.empty() || cut_after.back() != k))
+          cut_after.push_back(k);
       }
     }
     auto& thr = b.thresholds[c];
@@ -76,7 +78,8 @@ Binned bin_features(const std::vector<float>& xf, uint64_t rows, uint64_t cols, 
     }
     uint8_t* codes = b.codes.data() + c * rows;
     for (uint64_t r = 0; r < rows; ++r)
-      codes[r] = static_cast<uint8_t>(std::lower_bound(thr.begin(), thr.end(), col[r]) - thr.begin());
+      codes[r] =
+          static_cast<uint8_t>(std::lower_bound(thr.begin(), thr.end(), col[r]) - thr.begin());
   }
   return b;
 }
@@ -141,10 +144,12 @@ struct TreeBuilder {
       t.depth = std::max(t.depth, w.depth);
       const uint32_t n = w.end - w.begin;  // distinct rows
       std::fill(counts.begin(), counts.end(), 0.0);
-      for (uint32_t i = w.begin; i < w.end; ++i) counts[static_cast<size_t>(y[idx[i]])] += weight[idx[i]];
+      for (uint32_t i = w.begin; i < w.end; ++i)
+        counts[static_cast<size_t>(y[idx[i]])] += weight[idx[i]];
       double n_w = 0;
       for (double c : counts) n_w += c;
-      const bool pure = std::count_if(counts.begin(), counts.end(), [](double c) { return c > 0; }) <= 1;
+      const bool pure =
+          std::count_if(counts.begin(), counts.end(), [](double c) { return c > 0; }) <= 1;
       int best_feature = -1;
       float best_threshold = 0;
       double best_score = -1;
@@ -175,15 +180,18 @@ struct TreeBuilder {
           if (n <= kExactBelow) {
             const float* col = xf.data() + static_cast<size_t>(f) * rows;
             sorted.clear();
-            for (uint32_t i = w.begin; i < w.end; ++i) sorted.push_back({col[idx[i]], y[idx[i]], weight[idx[i]]});
-            std::sort(sorted.begin(), sorted.end(), [](const Sample& a, const Sample& b) { return a.v < b.v; });
+            for (uint32_t i = w.begin; i < w.end; ++i)
+              sorted.push_back({col[idx[i]], y[idx[i]], weight[idx[i]]});
+            std::sort(sorted.begin(), sorted.end(),
+                      [](const Sample& a, const Sample& b) { return a.v < b.v; });
             if (sorted.front().v == sorted.back().v) continue;  // constant in this node
             ++visited;
             double wl = 0;
             for (uint32_t q = 0; q + 1 < n; ++q) {
               left_counts[static_cast<size_t>(sorted[q].y)] += sorted[q].w;
               wl += sorted[q].w;
-              if (sorted[q].v < sorted[q + 1].v) consider(q + 1, wl, f, cut_between(sorted[q].v, sorted[q + 1].v));
+              if (sorted[q].v < sorted[q + 1].v)
+                consider(q + 1, wl, f, cut_between(sorted[q].v, sorted[q + 1].v));
             }
             continue;
           }
@@ -272,8 +280,10 @@ int resolve_max_features(const std::string& spec, uint64_t n_features) {
         n = static_cast<int>(f * d);
       }
     } catch (const std::invalid_argument&) {
-      invalid("parameter 'max_features' must be sqrt, log2, all, a positive integer or a fraction "
-              "in (0, 1], got '" + spec + "'");
+      invalid(
+          "parameter 'max_features' must be sqrt, log2, all, a positive integer or a fraction "
+          "in (0, 1], got '" +
+          spec + "'");
     } catch (const std::out_of_range&) {
       invalid("parameter 'max_features' is out of range: '" + spec + "'");
     }
@@ -282,14 +292,16 @@ int resolve_max_features(const std::string& spec, uint64_t n_features) {
 }
 
 ForestParams parse_params(const sdk::Config& c) {
-  static const char* const known[] = {"n_estimators", "max_depth", "min_samples_split",
-                                      "min_samples_leaf", "max_features", "bootstrap", "seed",
-                                      "random_state", "n_jobs", "max_bins"};
+  static const char* const known[] = {
+      "n_estimators", "max_depth", "min_samples_split", "min_samples_leaf", "max_features",
+      "bootstrap",    "seed",      "random_state",      "n_jobs",           "max_bins"};
   for (const auto& entry : c.entries())
-    if (std::find_if(std::begin(known), std::end(known), [&](const char* n) { return entry.first == n; }) ==
-        std::end(known))
-      invalid("unknown parameter '" + entry.first + "' for random_forest (known: n_estimators, max_depth, "
-              "min_samples_split, min_samples_leaf, max_features, bootstrap, seed, n_jobs, max_bins)");
+    if (std::find_if(std::begin(known), std::end(known),
+                     [&](const char* n) { return entry.first == n; }) == std::end(known))
+      invalid(
+          "unknown parameter '" + entry.first +
+          "' for random_forest (known: n_estimators, max_depth, "
+          "min_samples_split, min_samples_leaf, max_features, bootstrap, seed, n_jobs, max_bins)");
   ForestParams p;
   p.n_estimators = static_cast<int>(int_param(c, "n_estimators", 100, 1, 100000));
   auto depth = c.get_string("max_depth", "none");
@@ -301,8 +313,8 @@ ForestParams parse_params(const sdk::Config& c) {
   p.max_features = c.get_string("max_features", "sqrt");
   (void)resolve_max_features(p.max_features, 1u << 20);  // syntax check now, count at fit
   p.bootstrap = c.get_bool("bootstrap", true);
-  p.seed = static_cast<uint64_t>(
-      int_param(c, c.has("seed") ? "seed" : "random_state", 0, 0, INT64_MAX));
+  p.seed =
+      static_cast<uint64_t>(int_param(c, c.has("seed") ? "seed" : "random_state", 0, 0, INT64_MAX));
   p.n_jobs = static_cast<int>(int_param(c, "n_jobs", 0, 0, 1024));
   p.max_bins = static_cast<int>(int_param(c, "max_bins", 256, 2, 256));
   return p;
@@ -312,10 +324,13 @@ void Forest::fit(const double* x, uint64_t rows, uint64_t cols, std::span<const 
                  const ForestParams& params) {
   if (rows == 0 || cols == 0) invalid("training data is empty");
   if (rows > UINT32_MAX) invalid("too many training rows (" + std::to_string(rows) + ")");
-  if (y.size() != rows) invalid("got " + std::to_string(y.size()) + " labels for " + std::to_string(rows) + " rows");
+  if (y.size() != rows)
+    invalid("got " + std::to_string(y.size()) + " labels for " + std::to_string(rows) + " rows");
   int32_t max_label = 0;
   for (size_t i = 0; i < y.size(); ++i) {
-    if (y[i] < 0 || y[i] > 65535) invalid("label of row " + std::to_string(i) + " is " + std::to_string(y[i]) + ", expected 0..65535");
+    if (y[i] < 0 || y[i] > 65535)
+      invalid("label of row " + std::to_string(i) + " is " + std::to_string(y[i]) +
+              ", expected 0..65535");
     max_label = std::max(max_label, y[i]);
   }
   const uint32_t n_classes = static_cast<uint32_t>(max_label) + 1;
@@ -324,7 +339,8 @@ void Forest::fit(const double* x, uint64_t rows, uint64_t cols, std::span<const 
     for (uint64_t c = 0; c < cols; ++c) {
       double v = x[r * cols + c];
       if (!std::isfinite(v))
-        invalid("training value at row " + std::to_string(r) + ", column " + std::to_string(c) + " is not finite");
+        invalid("training value at row " + std::to_string(r) + ", column " + std::to_string(c) +
+                " is not finite");
       xf[c * rows + r] = static_cast<float>(v);
     }
   const int max_features = resolve_max_features(params.max_features, cols);
@@ -345,7 +361,8 @@ void Forest::pack() {
   for (const Tree& t : trees_) pack_tree(t, n_features_, narrow_, wide_);
 }
 
-void Forest::pack_tree(const Tree& t, uint64_t n_features, std::vector<std::vector<NarrowNode>>& narrow,
+void Forest::pack_tree(const Tree& t, uint64_t n_features,
+                       std::vector<std::vector<NarrowNode>>& narrow,
                        std::vector<std::vector<WideNode>>& wide) {
   const size_t n = t.nodes();
   if (n_features <= 256) {
@@ -358,8 +375,8 @@ void Forest::pack_tree(const Tree& t, uint64_t n_features, std::vector<std::vect
 }
 
 template <class Node>
-void Forest::predict_block(const std::vector<std::vector<Node>>& packed, const float* xf, uint64_t rows,
-                           uint64_t cols, double* o) const {
+void Forest::predict_block(const std::vector<std::vector<Node>>& packed, const float* xf,
+                           uint64_t rows, uint64_t cols, double* o) const {
   constexpr int kLanes = 16;  // rows walked together for instruction-level parallelism
   const size_t C = n_classes_;
   std::fill(o, o + rows * C, 0.0);
@@ -372,11 +389,13 @@ void Forest::predict_block(const std::vector<std::vector<Node>>& packed, const f
       const int lanes = static_cast<int>(std::min<uint64_t>(kLanes, rows - r));
       int32_t node[kLanes] = {};
       const float* row[kLanes];
-      for (int k = 0; k < kLanes; ++k) row[k] = xf + (r + static_cast<uint64_t>(k < lanes ? k : 0)) * cols;
+      for (int k = 0; k < kLanes; ++k)
+        row[k] = xf + (r + static_cast<uint64_t>(k < lanes ? k : 0)) * cols;
       for (int step = 0; step < t.depth; ++step)
         for (int k = 0; k < kLanes; ++k) node[k] = nodes[node[k]].child(row[k]);
       for (int k = 0; k < lanes; ++k) {
-        const double* v = t.values.data() + static_cast<size_t>(t.leaf[static_cast<size_t>(node[k])]) * C;
+        const double* v =
+            t.values.data() + static_cast<size_t>(t.leaf[static_cast<size_t>(node[k])]) * C;
         double* dst = o + (r + static_cast<uint64_t>(k)) * C;
         for (size_t c = c0; c < C; ++c) dst[c] += v[c];
       }
@@ -390,7 +409,8 @@ void Forest::predict_proba(const double* x, uint64_t rows, uint64_t cols, double
                            int n_jobs) const {
   if (!fitted()) throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "the random forest is not fitted");
   if (cols != n_features_)
-    invalid("input has " + std::to_string(cols) + " features, the model expects " + std::to_string(n_features_));
+    invalid("input has " + std::to_string(cols) + " features, the model expects " +
+            std::to_string(n_features_));
   constexpr uint64_t kBlock = 256;  // rows per task: the row block stays in L1 while trees stream
   const uint64_t blocks = (rows + kBlock - 1) / kBlock;
   parallel_for(blocks, resolve_jobs(n_jobs, blocks), [&](size_t b) {
@@ -441,11 +461,13 @@ bool check_tree(Tree& t, uint64_t n_features, uint32_t n_classes, std::vector<in
     const int64_t l = t.left[k];
     const int32_t f = t.feature[k];
     bad |= leaf & (t.leaf[k] >= rows);
-    const bool split_ok = (l > i) & (l + 1 < last) & (f >= 0) & (static_cast<uint64_t>(f) < n_features);
+    const bool split_ok =
+        (l > i) & (l + 1 < last) & (f >= 0) & (static_cast<uint64_t>(f) < n_features);
     bad |= (!leaf) & (!split_ok);
     // A split's children get their depth; a leaf (or a bad split) writes the two spare slots.
     const int64_t use = static_cast<int64_t>((!leaf) & split_ok);
-    const auto c = static_cast<size_t>(last ^ ((l ^ last) & -use));  // l when used, else last: no branch
+    const auto c =
+        static_cast<size_t>(last ^ ((l ^ last) & -use));       // l when used, else last: no branch
     bad |= (!leaf) & ((depth[c] >= 0) | (depth[c + 1] >= 0));  // a second parent
     depth[c] = depth[c + 1] = d + 1;
     t.left[k] = leaf ? static_cast<int32_t>(i - 1) : static_cast<int32_t>(l);
@@ -474,23 +496,27 @@ bool check_tree(Tree& t, uint64_t n_features, uint32_t n_classes, std::vector<in
     }
     const int64_t l = t.left[i];
     if (l <= static_cast<int64_t>(i) || static_cast<size_t>(l) + 1 >= n)
-      invalid(where + ": node " + std::to_string(i) + " has child index " + std::to_string(l) + " out of order or range");
+      invalid(where + ": node " + std::to_string(i) + " has child index " + std::to_string(l) +
+              " out of order or range");
     if (t.feature[i] < 0 || static_cast<uint64_t>(t.feature[i]) >= n_features)
-      invalid(where + ": node " + std::to_string(i) + " uses feature " + std::to_string(t.feature[i]) +
-              " of " + std::to_string(n_features));
+      invalid(where + ": node " + std::to_string(i) + " uses feature " +
+              std::to_string(t.feature[i]) + " of " + std::to_string(n_features));
     for (int64_t c : {l, l + 1}) {
-      if (depth[static_cast<size_t>(c)] >= 0) invalid(where + ": node " + std::to_string(c) + " has two parents");
+      if (depth[static_cast<size_t>(c)] >= 0)
+        invalid(where + ": node " + std::to_string(c) + " has two parents");
       depth[static_cast<size_t>(c)] = depth[i] + 1;
     }
   }
-  if (t.values.size() != leaves * n_classes) invalid(where + ": class weight count does not match its leaves");
+  if (t.values.size() != leaves * n_classes)
+    invalid(where + ": class weight count does not match its leaves");
   invalid(where + ": malformed");
 }
 
 }  // namespace
 
 void Forest::assign(std::vector<Tree> trees, uint64_t n_features, uint32_t n_classes) {
-  assign(trees.size(), n_features, n_classes, [&trees](size_t ti, Tree& t) { t = std::move(trees[ti]); });
+  assign(trees.size(), n_features, n_classes,
+         [&trees](size_t ti, Tree& t) { t = std::move(trees[ti]); });
 }
 
 void Forest::assign(size_t n_trees, uint64_t n_features, uint32_t n_classes,

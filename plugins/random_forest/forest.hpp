@@ -94,11 +94,14 @@ class Forest {
   struct WideNode {
     float threshold;
     int32_t feature, left;
-    [[nodiscard]] int32_t child(const float* row) const { return left + !(row[feature] <= threshold); }
+    [[nodiscard]] int32_t child(const float* row) const {
+      return left + !(row[feature] <= threshold);
+    }
   };
   void pack();
   // Appends t's nodes to narrow (n_features <= 256) or wide.
-  static void pack_tree(const Tree& t, uint64_t n_features, std::vector<std::vector<NarrowNode>>& narrow,
+  static void pack_tree(const Tree& t, uint64_t n_features,
+                        std::vector<std::vector<NarrowNode>>& narrow,
                         std::vector<std::vector<WideNode>>& wide);
   template <class Node>
   void predict_block(const std::vector<std::vector<Node>>& packed, const float* xf, uint64_t rows,

@@ -50,8 +50,10 @@ RawArray<T> raw_array(const onnx::NodeProto& n, const char* name, int32_t type) 
   const auto* a = onnx_io::attr(n, name);
   if (a == nullptr || !a->has_t()) invalid_arrays(std::string("no tensor ") + name);
   const auto& t = a->t();
-  if (t.data_type() != type) invalid_arrays(std::string("tensor ") + name + " has the wrong element type");
-  if (t.raw_data().size() % sizeof(T) != 0) invalid_arrays(std::string("tensor ") + name + " has truncated data");
+  if (t.data_type() != type)
+    invalid_arrays(std::string("tensor ") + name + " has the wrong element type");
+  if (t.raw_data().size() % sizeof(T) != 0)
+    invalid_arrays(std::string("tensor ") + name + " has truncated data");
   return {t.raw_data().data(), t.raw_data().size() / sizeof(T)};
 }
 
@@ -61,8 +63,9 @@ RawArray<T> raw_array(const onnx::NodeProto& n, const char* name, int32_t type) 
 // Copied as they are, without branching on the node kind; the structure (one parent per node,
 // every node reached, features in range) is left to Forest::assign, the one check of a Tree.
 // False when the arrays are in another order: relay_out takes those.
-bool copy_in_layout(const RawArray<int32_t>& left, const RawArray<int32_t>& right, const RawArray<int32_t>& feature,
-                    const RawArray<float>& threshold, size_t base, size_t size, Tree& t, int32_t& leaves) {
+bool copy_in_layout(const RawArray<int32_t>& left, const RawArray<int32_t>& right,
+                    const RawArray<int32_t>& feature, const RawArray<float>& threshold, size_t base,
+                    size_t size, Tree& t, int32_t& leaves) {
   t.left.resize(size);
   t.feature.resize(size);
   t.threshold.resize(size);
@@ -86,8 +89,9 @@ bool copy_in_layout(const RawArray<int32_t>& left, const RawArray<int32_t>& righ
 
 // One tree in any order (a graph written by another tool): relaid out breadth-first with children
 // in pairs as Tree wants them. Leaves are numbered in node order (the rows of leaf_weights).
-int32_t relay_out(const RawArray<int32_t>& left, const RawArray<int32_t>& right, const RawArray<int32_t>& feature,
-                  const RawArray<float>& threshold, size_t ti, size_t base, size_t size, Tree& t) {
+int32_t relay_out(const RawArray<int32_t>& left, const RawArray<int32_t>& right,
+                  const RawArray<int32_t>& feature, const RawArray<float>& threshold, size_t ti,
+                  size_t base, size_t size, Tree& t) {
   t.threshold.assign(size, 0.0f);
   t.feature.assign(size, 0);
   t.left.assign(size, 0);
@@ -127,12 +131,15 @@ int32_t relay_out(const RawArray<int32_t>& left, const RawArray<int32_t>& right,
 Forest import_tree_arrays(const onnx::GraphProto& g, const onnx::NodeProto& n) {
   namespace ta = secmlops::models::tree_arrays;
   if (std::endian::native != std::endian::little)
-    throw Error(SECMLOPS_ERR_UNSUPPORTED, "TreeArrays (little-endian tensors) on a big-endian host");
+    throw Error(SECMLOPS_ERR_UNSUPPORTED,
+                "TreeArrays (little-endian tensors) on a big-endian host");
   const auto* ca = onnx_io::attr(n, ta::kClasses);
-  if (ca == nullptr || ca->i() < 2 || static_cast<size_t>(ca->i()) > kMaxClasses) invalid_arrays("n_classes out of range");
+  if (ca == nullptr || ca->i() < 2 || static_cast<size_t>(ca->i()) > kMaxClasses)
+    invalid_arrays("n_classes out of range");
   const auto C = static_cast<size_t>(ca->i());
   const uint64_t n_features = onnx_io::input_columns(g);
-  if (n_features == 0 || n_features > kMaxFeatures) invalid_arrays("input has no known column count");
+  if (n_features == 0 || n_features > kMaxFeatures)
+    invalid_arrays("input has no known column count");
   const auto starts = raw_array<int64_t>(n, ta::kTreeStarts, onnx::TensorProto::INT64);
   const auto left = raw_array<int32_t>(n, ta::kLeft, onnx::TensorProto::INT32);
   const auto right = raw_array<int32_t>(n, ta::kRight, onnx::TensorProto::INT32);
@@ -144,19 +151,23 @@ Forest import_tree_arrays(const onnx::GraphProto& g, const onnx::NodeProto& n) {
   if (right.n != N || feature.n != N || threshold.n != N || weights.n % C != 0)
     invalid_arrays("tensors have different lengths");
   const size_t n_leaves = weights.n / C;
-  if (starts.n < 2 || starts.n - 1 > kMaxTrees || starts[0] != 0 || starts[starts.n - 1] != static_cast<int64_t>(N))
+  if (starts.n < 2 || starts.n - 1 > kMaxTrees || starts[0] != 0 ||
+      starts[starts.n - 1] != static_cast<int64_t>(N))
     invalid_arrays("tree_starts does not cover the nodes");
   size_t leaf_base = 0;  // leaves of the trees before this one
   Forest f;
   f.assign(starts.n - 1, n_features, static_cast<uint32_t>(C), [&](size_t ti, Tree& t) {
     const int64_t b = starts[ti], e = starts[ti + 1];
-    if (e <= b || e > static_cast<int64_t>(N)) invalid_arrays("tree_starts entry " + std::to_string(ti + 1) + " is out of order or beyond the nodes");
+    if (e <= b || e > static_cast<int64_t>(N))
+      invalid_arrays("tree_starts entry " + std::to_string(ti + 1) +
+                     " is out of order or beyond the nodes");
     const auto size = static_cast<size_t>(e - b);
     const auto base = static_cast<size_t>(b);
     int32_t leaves = 0;
     if (!copy_in_layout(left, right, feature, threshold, base, size, t, leaves))
       leaves = relay_out(left, right, feature, threshold, ti, base, size, t);
-    if (leaf_base + static_cast<size_t>(leaves) > n_leaves) invalid_arrays("leaf_weights has fewer rows than there are leaves");
+    if (leaf_base + static_cast<size_t>(leaves) > n_leaves)
+      invalid_arrays("leaf_weights has fewer rows than there are leaves");
     // The weight rows of this tree's leaves, in the order its leaves are numbered.
     t.values.resize(static_cast<size_t>(leaves) * C);
     bool finite = true;
@@ -177,7 +188,8 @@ const onnx::NodeProto* tree_arrays_node(const onnx::GraphProto& g) {
   namespace ta = secmlops::models::tree_arrays;
   for (const auto& node : g.node())
     if (node.domain() == ta::kDomain && node.op_type() == ta::kOpType) {
-      if (g.node_size() != 1) throw Error(SECMLOPS_ERR_UNSUPPORTED, "TreeArrays with other nodes in the graph");
+      if (g.node_size() != 1)
+        throw Error(SECMLOPS_ERR_UNSUPPORTED, "TreeArrays with other nodes in the graph");
       return &node;
     }
   return nullptr;
@@ -186,7 +198,8 @@ const onnx::NodeProto* tree_arrays_node(const onnx::GraphProto& g) {
 }  // namespace
 
 std::vector<uint8_t> export_onnx(const Forest& forest) {
-  if (!forest.fitted()) throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "the random forest is not fitted");
+  if (!forest.fitted())
+    throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "the random forest is not fitted");
   const uint32_t C = forest.n_classes();
   auto model = onnx_io::skeleton("random_forest", forest.n_features());
   auto* g = model.mutable_graph();
@@ -253,13 +266,16 @@ Forest import_onnx(sdk::Bytes bytes) {
   auto model = onnx_io::parse(bytes);
   const auto& g = model.graph();
   if (const auto* arrays = tree_arrays_node(g)) return import_tree_arrays(g, *arrays);
-  const auto& n = onnx_io::find_ml_node(g, "TreeEnsembleClassifier", {"ZipMap", "Cast", "Identity"});
+  const auto& n =
+      onnx_io::find_ml_node(g, "TreeEnsembleClassifier", {"ZipMap", "Cast", "Identity"});
   const auto post = onnx_io::string_attr(n, "post_transform", "NONE");
   if (post != "NONE")
     throw Error(SECMLOPS_ERR_UNSUPPORTED, "TreeEnsembleClassifier with post_transform " + post +
                                               " (a boosted ensemble) is not a random forest");
   for (double b : onnx_io::floats(n, "base_values", false))
-    if (b != 0.0) throw Error(SECMLOPS_ERR_UNSUPPORTED, "TreeEnsembleClassifier with base_values is not a random forest");
+    if (b != 0.0)
+      throw Error(SECMLOPS_ERR_UNSUPPORTED,
+                  "TreeEnsembleClassifier with base_values is not a random forest");
 
   auto tree_ids = onnx_io::ints(n, "nodes_treeids");
   auto node_ids = onnx_io::ints(n, "nodes_nodeids");
@@ -275,16 +291,20 @@ Forest import_onnx(sdk::Bytes bytes) {
   if (N > kMaxNodes) invalid("too many nodes (" + std::to_string(N) + ")");
   for (auto* v : {&node_ids, &feature_ids, &true_ids, &false_ids})
     if (v->size() != N) invalid("nodes_* attributes have different lengths");
-  if (modes.size() != N || values.size() != N) invalid("nodes_modes/nodes_values lengths differ from nodes_treeids");
+  if (modes.size() != N || values.size() != N)
+    invalid("nodes_modes/nodes_values lengths differ from nodes_treeids");
   for (int64_t m : missing)
-    if (m != 0) throw Error(SECMLOPS_ERR_UNSUPPORTED, "TreeEnsembleClassifier: missing-value tracking is not supported");
+    if (m != 0)
+      throw Error(SECMLOPS_ERR_UNSUPPORTED,
+                  "TreeEnsembleClassifier: missing-value tracking is not supported");
 
   auto c_tree = onnx_io::ints(n, "class_treeids");
   auto c_node = onnx_io::ints(n, "class_nodeids");
   auto c_id = onnx_io::ints(n, "class_ids");
   auto c_weight = onnx_io::floats(n, "class_weights", false);
   if (c_weight.empty()) c_weight = onnx_io::tensor_values(n, "class_weights_as_tensor");
-  if (c_node.size() != c_tree.size() || c_id.size() != c_tree.size() || c_weight.size() != c_tree.size())
+  if (c_node.size() != c_tree.size() || c_id.size() != c_tree.size() ||
+      c_weight.size() != c_tree.size())
     invalid("class_* attributes have different lengths");
   size_t C = onnx_io::ints(n, "classlabels_int64s", false).size();
   if (C == 0) C = onnx_io::strings(n, "classlabels_strings", false).size();
@@ -292,7 +312,8 @@ Forest import_onnx(sdk::Bytes bytes) {
   if (C > kMaxClasses) invalid("too many classes");
   bool binary_single = C == 2;
   for (int64_t id : c_id) {
-    if (id < 0 || static_cast<size_t>(id) >= C) invalid("class id " + std::to_string(id) + " outside 0.." + std::to_string(C - 1));
+    if (id < 0 || static_cast<size_t>(id) >= C)
+      invalid("class id " + std::to_string(id) + " outside 0.." + std::to_string(C - 1));
     if (id != 0) binary_single = false;
   }
 
@@ -300,7 +321,8 @@ Forest import_onnx(sdk::Bytes bytes) {
   std::map<int64_t, std::unordered_map<int64_t, size_t>> by_tree;
   for (size_t i = 0; i < N; ++i) {
     if (!by_tree[tree_ids[i]].emplace(node_ids[i], i).second)
-      invalid("tree " + std::to_string(tree_ids[i]) + " repeats node id " + std::to_string(node_ids[i]));
+      invalid("tree " + std::to_string(tree_ids[i]) + " repeats node id " +
+              std::to_string(node_ids[i]));
   }
   if (by_tree.size() > kMaxTrees) invalid("too many trees");
   std::map<std::pair<int64_t, int64_t>, std::vector<double>> leaf_weights;
@@ -314,14 +336,17 @@ Forest import_onnx(sdk::Bytes bytes) {
   for (size_t i = 0; i < N; ++i) {
     if (modes[i] == "LEAF") continue;
     if (modes[i] != "BRANCH_LEQ")
-      throw Error(SECMLOPS_ERR_UNSUPPORTED, "TreeEnsembleClassifier: node mode " + modes[i] + " is not supported (only BRANCH_LEQ)");
+      throw Error(SECMLOPS_ERR_UNSUPPORTED, "TreeEnsembleClassifier: node mode " + modes[i] +
+                                                " is not supported (only BRANCH_LEQ)");
     if (feature_ids[i] < 0 || static_cast<uint64_t>(feature_ids[i]) >= kMaxFeatures)
       invalid("feature id " + std::to_string(feature_ids[i]) + " out of range");
     n_features = std::max<uint64_t>(n_features, static_cast<uint64_t>(feature_ids[i]) + 1);
   }
   const uint64_t declared = onnx_io::input_columns(g);
   if (declared != 0) {
-    if (declared < n_features) invalid("nodes use feature " + std::to_string(n_features - 1) + " but the input has " + std::to_string(declared) + " columns");
+    if (declared < n_features)
+      invalid("nodes use feature " + std::to_string(n_features - 1) + " but the input has " +
+              std::to_string(declared) + " columns");
     n_features = declared;
   }
   if (n_features == 0) n_features = 1;
@@ -333,7 +358,9 @@ Forest import_onnx(sdk::Bytes bytes) {
     for (const auto& [nid, i] : nodes)
       if (modes[i] != "LEAF") {
         for (int64_t c : {true_ids[i], false_ids[i]}) {
-          if (!nodes.count(c)) invalid("tree " + std::to_string(tid) + " node " + std::to_string(nid) + " points to missing node " + std::to_string(c));
+          if (!nodes.count(c))
+            invalid("tree " + std::to_string(tid) + " node " + std::to_string(nid) +
+                    " points to missing node " + std::to_string(c));
           ++referenced[c];
         }
       }
@@ -352,7 +379,8 @@ Forest import_onnx(sdk::Bytes bytes) {
     t.left.push_back(0);
     t.leaf.push_back(-1);
     for (size_t k = 0; k < order.size(); ++k) {
-      if (order.size() > nodes.size()) invalid("tree " + std::to_string(tid) + " is not a tree (shared or cyclic nodes)");
+      if (order.size() > nodes.size())
+        invalid("tree " + std::to_string(tid) + " is not a tree (shared or cyclic nodes)");
       const size_t i = nodes.at(order[k]);
       if (modes[i] == "LEAF") {
         auto it = leaf_weights.find({tid, order[k]});
@@ -374,7 +402,8 @@ Forest import_onnx(sdk::Bytes bytes) {
         t.leaf.push_back(-1);
       }
     }
-    if (order.size() != nodes.size()) invalid("tree " + std::to_string(tid) + " has unreachable nodes");
+    if (order.size() != nodes.size())
+      invalid("tree " + std::to_string(tid) + " has unreachable nodes");
     trees.push_back(std::move(t));
   }
   Forest f;

@@ -22,8 +22,10 @@ class RandomForestModel : public sdk::Model {
       sdk::option(SECMLOPS_OPTION_STRING, "max_depth", "deepest split level, or none", "none"),
       sdk::option(SECMLOPS_OPTION_INT, "min_samples_split", "rows a node needs to be split", "2"),
       sdk::option(SECMLOPS_OPTION_INT, "min_samples_leaf", "rows a leaf keeps at least", "1"),
-      sdk::option(SECMLOPS_OPTION_STRING, "max_features", "features tried per split: sqrt, log2, all, a count or a fraction", "sqrt"),
-      sdk::option(SECMLOPS_OPTION_BOOL, "bootstrap", "draw each tree's rows with replacement", "true"),
+      sdk::option(SECMLOPS_OPTION_STRING, "max_features",
+                  "features tried per split: sqrt, log2, all, a count or a fraction", "sqrt"),
+      sdk::option(SECMLOPS_OPTION_BOOL, "bootstrap", "draw each tree's rows with replacement",
+                  "true"),
       sdk::option(SECMLOPS_OPTION_INT, "seed", "random seed", "0"),
       sdk::option(SECMLOPS_OPTION_INT, "random_state", "scikit-learn's name for seed", "0"),
       sdk::option(SECMLOPS_OPTION_INT, "n_jobs", "threads (0: every core)", "0"),
@@ -32,25 +34,30 @@ class RandomForestModel : public sdk::Model {
   explicit RandomForestModel(const sdk::Config& config)
       : n_jobs_(static_cast<int>(config.get_int("n_jobs", 0))), predict_jobs_(n_jobs_) {}
 
-  void fit(sdk::Job& job, const sdk::Matrix& x, std::span<const int32_t> y, const sdk::Config& params) {
+  void fit(sdk::Job& job, const sdk::Matrix& x, std::span<const int32_t> y,
+           const sdk::Config& params) {
     rf::ForestParams p = rf::parse_params(params);
     if (!params.has("n_jobs")) p.n_jobs = n_jobs_;
     job.check_cancelled();
     forest_.fit(x.data(), x.rows(), x.cols(), y, p);
     predict_jobs_ = p.n_jobs;  // the fit's n_jobs, else the instance's
     const auto s = forest_.stats();
-    job.log(SECMLOPS_LOG_INFO, "fitted " + std::to_string(s.trees) + " trees, " + std::to_string(s.nodes) +
-                                   " nodes, max depth " + std::to_string(s.max_depth));
+    job.log(SECMLOPS_LOG_INFO, "fitted " + std::to_string(s.trees) + " trees, " +
+                                   std::to_string(s.nodes) + " nodes, max depth " +
+                                   std::to_string(s.max_depth));
   }
 
-  [[nodiscard]] sdk::ModelInfo info() const { return {forest_.n_features(), forest_.n_classes(), false}; }
+  [[nodiscard]] sdk::ModelInfo info() const {
+    return {forest_.n_features(), forest_.n_classes(), false};
+  }
 
   void predict_proba(sdk::Job&, const sdk::Matrix& x, double* out) const {
     forest_.predict_proba(x.data(), x.rows(), x.cols(), out, predict_jobs_);
   }
 
   void describe(sdk::Job& job) const {
-    if (!forest_.fitted()) throw sdk::Error(SECMLOPS_ERR_INVALID_ARGUMENT, "the random forest is not fitted");
+    if (!forest_.fitted())
+      throw sdk::Error(SECMLOPS_ERR_INVALID_ARGUMENT, "the random forest is not fitted");
     const auto s = forest_.stats();
     job.metric("trees", static_cast<double>(s.trees));
     job.metric("nodes", static_cast<double>(s.nodes));
@@ -59,7 +66,8 @@ class RandomForestModel : public sdk::Model {
     job.metric("mean_depth", s.mean_depth);
     job.metric("max_depth", s.max_depth);
     // Split nodes hold (feature, threshold); leaves hold one weight per class.
-    job.metric("parameters", static_cast<double>(2 * (s.nodes - s.leaves) + s.leaves * forest_.n_classes()));
+    job.metric("parameters",
+               static_cast<double>(2 * (s.nodes - s.leaves) + s.leaves * forest_.n_classes()));
     job.property("model", "random_forest");
     job.property("onnx_operator", "ai.onnx.ml.TreeEnsembleClassifier");
   }

@@ -1,8 +1,8 @@
 #include "rbf_simd.hpp"
 
+#include <immintrin.h>
 #include <cmath>
 #include <cstdint>
-#include <immintrin.h>
 
 #include <bit>
 
@@ -15,7 +15,8 @@ namespace {
 // feature order), so a row's result does not depend on the register width or on whether it was
 // computed in a group of four; the portable copy rounds the products separately (the last bit
 // may differ).
-inline float distance_tail(const float* x, std::size_t d, const float* sv_t, std::size_t nsv, std::size_t j) {
+inline float distance_tail(const float* x, std::size_t d, const float* sv_t, std::size_t nsv,
+                           std::size_t j) {
   float acc = 0;
   for (std::size_t k = 0; k < d; ++k) {
     const float t = x[k] - sv_t[k * nsv + j];
@@ -51,7 +52,8 @@ void store(float* p, Vec v) { _mm256_storeu_ps(p, v); }
 
 // ||x_r - s_j||^2 for four rows r and every j (out: 4 × nsv); sv_t is feature-major. Each
 // support-vector load serves four rows; eight accumulators stay in registers.
-void squared_distances4(const float* x, std::size_t d, const float* sv_t, std::size_t nsv, float* out) {
+void squared_distances4(const float* x, std::size_t d, const float* sv_t, std::size_t nsv,
+                        float* out) {
   std::size_t j = 0;
   for (; j + 2 * kWidth <= nsv; j += 2 * kWidth) {
     Vec a[4][2];
@@ -72,10 +74,12 @@ void squared_distances4(const float* x, std::size_t d, const float* sv_t, std::s
     }
   }
   for (; j < nsv; ++j)
-    for (std::size_t r = 0; r < 4; ++r) out[r * nsv + j] = distance_tail(x + r * d, d, sv_t, nsv, j);
+    for (std::size_t r = 0; r < 4; ++r)
+      out[r * nsv + j] = distance_tail(x + r * d, d, sv_t, nsv, j);
 }
 
-void squared_distances(const float* x, std::size_t d, const float* sv_t, std::size_t nsv, float* out) {
+void squared_distances(const float* x, std::size_t d, const float* sv_t, std::size_t nsv,
+                       float* out) {
   std::size_t j = 0;
   for (; j + kWidth <= nsv; j += kWidth) {
     Vec a = zero();
@@ -89,7 +93,8 @@ void squared_distances(const float* x, std::size_t d, const float* sv_t, std::si
 }
 #else
 // Without AVX2: feature by feature over all support vectors (the compiler vectorises with SSE2).
-void squared_distances(const float* x, std::size_t d, const float* sv_t, std::size_t nsv, float* out) {
+void squared_distances(const float* x, std::size_t d, const float* sv_t, std::size_t nsv,
+                       float* out) {
   for (std::size_t j = 0; j < nsv; ++j) out[j] = 0;
   for (std::size_t k = 0; k < d; ++k) {
     const float xk = x[k];
@@ -101,7 +106,8 @@ void squared_distances(const float* x, std::size_t d, const float* sv_t, std::si
   }
 }
 
-void squared_distances4(const float* x, std::size_t d, const float* sv_t, std::size_t nsv, float* out) {
+void squared_distances4(const float* x, std::size_t d, const float* sv_t, std::size_t nsv,
+                        float* out) {
   for (std::size_t r = 0; r < 4; ++r) squared_distances(x + r * d, d, sv_t, nsv, out + r * nsv);
 }
 #endif
@@ -137,7 +143,8 @@ float* kernel_row(const float* x, std::size_t r, std::size_t rows, std::size_t d
     if (end == r + 4)
       squared_distances4(x + r * d, d, sv_t, nsv, scratch);
     else
-      for (std::size_t q = r; q < end; ++q) squared_distances(x + q * d, d, sv_t, nsv, scratch + (q - r) * nsv);
+      for (std::size_t q = r; q < end; ++q)
+        squared_distances(x + q * d, d, sv_t, nsv, scratch + (q - r) * nsv);
     for (std::size_t q = r; q < end; ++q) exp_neg_scaled(scratch + (q - r) * nsv, nsv, gamma);
   }
   return scratch + (r % 4) * nsv;

@@ -10,13 +10,15 @@
 
 namespace secmlops::plugins::rbf_svm::simd {
 
-SECMLOPS_ISA_DECLARE(
-    void rbf_decision_f32(const float* x, std::size_t rows, std::size_t d, const float* sv_t, std::size_t nsv,
-                          float gamma, const float* coef_t, std::size_t pairs, const double* bias, double* out,
-                          float* scratch);
-    void rbf_gradient(const double* x64, const float* x32, std::size_t rows, std::size_t d, const float* sv_t,
-                      const double* sv64, std::size_t nsv, float gamma, const double* weights,
-                      std::size_t n_labels, const int32_t* labels, double* out, float* scratch))
+SECMLOPS_ISA_DECLARE(void rbf_decision_f32(const float* x, std::size_t rows, std::size_t d,
+                                           const float* sv_t, std::size_t nsv, float gamma,
+                                           const float* coef_t, std::size_t pairs,
+                                           const double* bias, double* out, float* scratch);
+                     void rbf_gradient(const double* x64, const float* x32, std::size_t rows,
+                                       std::size_t d, const float* sv_t, const double* sv64,
+                                       std::size_t nsv, float gamma, const double* weights,
+                                       std::size_t n_labels, const int32_t* labels, double* out,
+                                       float* scratch))
 
 // For each of `rows` rows of x (row-major, d floats each):
 //   out[r * pairs + p] = bias[p] + sum_j coef_t[p * nsv + j] * exp(-gamma * ||x_r - s_j||^2)
@@ -24,7 +26,8 @@ SECMLOPS_ISA_DECLARE(
 inline void rbf_decision_f32(const float* x, std::size_t rows, std::size_t d, const float* sv_t,
                              std::size_t nsv, float gamma, const float* coef_t, std::size_t pairs,
                              const double* bias, double* out, float* scratch) {
-  SECMLOPS_DISPATCH(rbf_decision_f32)(x, rows, d, sv_t, nsv, gamma, coef_t, pairs, bias, out, scratch);
+  SECMLOPS_DISPATCH(rbf_decision_f32)
+  (x, rows, d, sv_t, nsv, gamma, coef_t, pairs, bias, out, scratch);
 }
 
 // Input gradient of sum_j w_j(r) K(x_r, s_j) with w_j(r) = weights[j * n_labels + label[r]]:
@@ -33,9 +36,10 @@ inline void rbf_decision_f32(const float* x, std::size_t rows, std::size_t d, co
 // same rows in float32, sv64 the support vectors row-major (nsv × d). `scratch`: 4 × nsv floats.
 inline void rbf_gradient(const double* x64, const float* x32, std::size_t rows, std::size_t d,
                          const float* sv_t, const double* sv64, std::size_t nsv, float gamma,
-                         const double* weights, std::size_t n_labels, const int32_t* labels, double* out,
-                         float* scratch) {
-  SECMLOPS_DISPATCH(rbf_gradient)(x64, x32, rows, d, sv_t, sv64, nsv, gamma, weights, n_labels, labels, out, scratch);
+                         const double* weights, std::size_t n_labels, const int32_t* labels,
+                         double* out, float* scratch) {
+  SECMLOPS_DISPATCH(rbf_gradient)
+  (x64, x32, rows, d, sv_t, sv64, nsv, gamma, weights, n_labels, labels, out, scratch);
 }
 
 }  // namespace secmlops::plugins::rbf_svm::simd

@@ -19,7 +19,8 @@ class RbfSvmModel : public sdk::Model {
   // Fit parameters (parse_params checks their ranges); n_jobs also as the instance's default.
   static constexpr secmlops_option options[] = {
       sdk::option(SECMLOPS_OPTION_DOUBLE, "C", "penalty of margin violations", "1"),
-      sdk::option(SECMLOPS_OPTION_STRING, "gamma", "RBF width: scale, auto or a positive number", "scale"),
+      sdk::option(SECMLOPS_OPTION_STRING, "gamma", "RBF width: scale, auto or a positive number",
+                  "scale"),
       sdk::option(SECMLOPS_OPTION_DOUBLE, "tol", "SMO stopping tolerance", "0.001"),
       sdk::option(SECMLOPS_OPTION_INT, "max_iter", "SMO iterations at most (-1: no limit)", "-1"),
       sdk::option(SECMLOPS_OPTION_DOUBLE, "cache_size", "kernel cache in MB", "200"),
@@ -27,20 +28,28 @@ class RbfSvmModel : public sdk::Model {
       sdk::option(SECMLOPS_OPTION_INT, "seed", "random seed", "0"),
       sdk::option(SECMLOPS_OPTION_INT, "random_state", "scikit-learn's name for seed", "0"),
       sdk::option(SECMLOPS_OPTION_INT, "n_jobs", "threads (0: every core)", "0"),
-      sdk::option(SECMLOPS_OPTION_STRING, "kernel", "rbf only (accepted for scikit-learn parity)", "rbf")};
+      sdk::option(SECMLOPS_OPTION_STRING, "kernel", "rbf only (accepted for scikit-learn parity)",
+                  "rbf")};
 
-  explicit RbfSvmModel(const sdk::Config& config) : n_jobs_(static_cast<int>(config.get_int("n_jobs", 0))) {}
+  explicit RbfSvmModel(const sdk::Config& config)
+      : n_jobs_(static_cast<int>(config.get_int("n_jobs", 0))) {}
 
-  void fit(sdk::Job& job, const sdk::Matrix& x, std::span<const int32_t> y, const sdk::Config& params) {
+  void fit(sdk::Job& job, const sdk::Matrix& x, std::span<const int32_t> y,
+           const sdk::Config& params) {
     svm::SvmParams p = svm::parse_params(params);
     if (!params.has("n_jobs")) p.n_jobs = n_jobs_;
-    model_.fit(x.data(), x.rows(), x.cols(), y, p, [&](const std::string& m) { job.log(SECMLOPS_LOG_WARN, m); },
-               [&] { job.check_cancelled(); });
+    model_.fit(
+        x.data(), x.rows(), x.cols(), y, p,
+        [&](const std::string& m) { job.log(SECMLOPS_LOG_WARN, m); },
+        [&] { job.check_cancelled(); });
     model_.set_n_jobs(p.n_jobs);  // the fit's n_jobs, else the instance's
-    job.log(SECMLOPS_LOG_INFO, "fitted " + std::to_string(model_.support_vectors().rows()) + " support vectors");
+    job.log(SECMLOPS_LOG_INFO,
+            "fitted " + std::to_string(model_.support_vectors().rows()) + " support vectors");
   }
 
-  [[nodiscard]] sdk::ModelInfo info() const { return {model_.n_features(), model_.n_classes(), model_.fitted()}; }
+  [[nodiscard]] sdk::ModelInfo info() const {
+    return {model_.n_features(), model_.n_classes(), model_.fitted()};
+  }
 
   void predict_proba(sdk::Job&, const sdk::Matrix& x, double* out) const {
     check(x);
@@ -49,20 +58,23 @@ class RbfSvmModel : public sdk::Model {
 
   void loss_gradient(sdk::Job&, const sdk::Matrix& x, const int32_t* y, double* out) const {
     check(x);
-    if (y == nullptr && x.rows() > 0) throw sdk::Error(SECMLOPS_ERR_INVALID_ARGUMENT, "labels are NULL");
+    if (y == nullptr && x.rows() > 0)
+      throw sdk::Error(SECMLOPS_ERR_INVALID_ARGUMENT, "labels are NULL");
     model_.loss_gradient(x.data(), x.rows(), y, out);
   }
 
   void describe(sdk::Job& job) const {
     if (!model_.fitted()) throw sdk::Error(SECMLOPS_ERR_INVALID_ARGUMENT, "the SVM is not fitted");
     const auto& ns = model_.n_support();
-    for (size_t c = 0; c < ns.size(); ++c) job.metric("support_vectors_class_" + std::to_string(c), ns[c]);
+    for (size_t c = 0; c < ns.size(); ++c)
+      job.metric("support_vectors_class_" + std::to_string(c), ns[c]);
     const auto nsv = static_cast<double>(model_.support_vectors().rows());
     job.metric("support_vectors", nsv);
     const auto& kernel = model_.kernel();
     job.property("kernel", kernel.name());
     if (kernel.type != svm::Kernel::linear) job.metric("gamma", kernel.gamma);
-    if (kernel.type == svm::Kernel::poly || kernel.type == svm::Kernel::sigmoid) job.metric("coef0", kernel.coef0);
+    if (kernel.type == svm::Kernel::poly || kernel.type == svm::Kernel::sigmoid)
+      job.metric("coef0", kernel.coef0);
     if (kernel.type == svm::Kernel::poly) job.metric("degree", kernel.degree);
     if (model_.C() > 0) job.metric("C", model_.C());
     job.metric("features", static_cast<double>(model_.n_features()));
@@ -85,7 +97,8 @@ class RbfSvmModel : public sdk::Model {
     if (!model_.fitted()) throw sdk::Error(SECMLOPS_ERR_INVALID_ARGUMENT, "the SVM is not fitted");
     if (x.cols() != model_.n_features())
       throw sdk::Error(SECMLOPS_ERR_INVALID_ARGUMENT, "input has " + std::to_string(x.cols()) +
-                                                          " features, the model expects " + std::to_string(model_.n_features()));
+                                                          " features, the model expects " +
+                                                          std::to_string(model_.n_features()));
   }
 
   svm::SvmModel model_;

@@ -41,10 +41,14 @@ RowMatrix rbf_kernel(const RowMatrix& a, const Eigen::VectorXd& a_sq, const RowM
 class KernelCache {
  public:
   KernelCache(const RowMatrix& x, double gamma, double cache_mb)
-      : x_(x), gamma_(gamma), rows_(static_cast<size_t>(x.rows())), pos_(static_cast<size_t>(x.rows())) {
+      : x_(x),
+        gamma_(gamma),
+        rows_(static_cast<size_t>(x.rows())),
+        pos_(static_cast<size_t>(x.rows())) {
     sq_ = x.rowwise().squaredNorm();
     const double row_bytes = static_cast<double>(x.rows()) * sizeof(double);
-    capacity_ = static_cast<size_t>(std::max(2.0, cache_mb * 1024 * 1024 / std::max(1.0, row_bytes)));
+    capacity_ =
+        static_cast<size_t>(std::max(2.0, cache_mb * 1024 * 1024 / std::max(1.0, row_bytes)));
   }
   const double* row(int i) {
     auto& r = rows_[static_cast<size_t>(i)];
@@ -86,14 +90,14 @@ double sigmoid_predict(double f, double a, double b) {
 RowMatrix gather_rows(const double* x, uint64_t cols, const std::vector<int>& idx) {
   RowMatrix m(static_cast<Eigen::Index>(idx.size()), static_cast<Eigen::Index>(cols));
   for (size_t k = 0; k < idx.size(); ++k)
-    m.row(static_cast<Eigen::Index>(k)) =
-        Eigen::Map<const Eigen::RowVectorXd>(x + static_cast<size_t>(idx[k]) * cols, static_cast<Eigen::Index>(cols));
+    m.row(static_cast<Eigen::Index>(k)) = Eigen::Map<const Eigen::RowVectorXd>(
+        x + static_cast<size_t>(idx[k]) * cols, static_cast<Eigen::Index>(cols));
   return m;
 }
 
 // Decision values of a binary solution on other rows.
-std::vector<double> binary_decision(const RowMatrix& train, const BinarySolution& s, const RowMatrix& test,
-                                    double gamma) {
+std::vector<double> binary_decision(const RowMatrix& train, const BinarySolution& s,
+                                    const RowMatrix& test, double gamma) {
   std::vector<int> sv;
   for (size_t i = 0; i < s.coef.size(); ++i)
     if (s.coef[i] != 0) sv.push_back(static_cast<int>(i));
@@ -103,7 +107,8 @@ std::vector<double> binary_decision(const RowMatrix& train, const BinarySolution
     svm.row(static_cast<Eigen::Index>(k)) = train.row(sv[k]);
     c[static_cast<Eigen::Index>(k)] = s.coef[static_cast<size_t>(sv[k])];
   }
-  Eigen::VectorXd d = rbf_kernel(test, test.rowwise().squaredNorm(), svm, svm.rowwise().squaredNorm(), gamma) * c;
+  Eigen::VectorXd d =
+      rbf_kernel(test, test.rowwise().squaredNorm(), svm, svm.rowwise().squaredNorm(), gamma) * c;
   std::vector<double> out(static_cast<size_t>(d.size()));
   for (Eigen::Index i = 0; i < d.size(); ++i) out[static_cast<size_t>(i)] = d[i] + s.intercept;
   return out;
@@ -119,17 +124,21 @@ uint64_t mix(uint64_t x) {
 }  // namespace
 
 SvmParams parse_params(const sdk::Config& c) {
-  static const char* const known[] = {"C", "gamma", "tol", "max_iter", "cache_size", "probability_cv",
-                                      "seed", "random_state", "n_jobs", "kernel"};
+  static const char* const known[] = {"C",          "gamma",          "tol",  "max_iter",
+                                      "cache_size", "probability_cv", "seed", "random_state",
+                                      "n_jobs",     "kernel"};
   for (const auto& entry : c.entries())
-    if (std::find_if(std::begin(known), std::end(known), [&](const char* n) { return entry.first == n; }) == std::end(known))
-      invalid("unknown parameter '" + entry.first + "' for rbf_svm (known: C, gamma, tol, max_iter, cache_size, "
+    if (std::find_if(std::begin(known), std::end(known),
+                     [&](const char* n) { return entry.first == n; }) == std::end(known))
+      invalid("unknown parameter '" + entry.first +
+              "' for rbf_svm (known: C, gamma, tol, max_iter, cache_size, "
               "probability_cv, seed, n_jobs)");
   if (auto k = c.get("kernel"); k && *k != "rbf")
     invalid("parameter 'kernel' must be rbf for this model, got '" + *k + "'");
   SvmParams p;
   p.C = c.get_double("C", 1.0);
-  if (!(p.C > 0) || !std::isfinite(p.C)) invalid("parameter 'C' must be a positive number, got " + c.get_string("C", ""));
+  if (!(p.C > 0) || !std::isfinite(p.C))
+    invalid("parameter 'C' must be a positive number, got " + c.get_string("C", ""));
   p.gamma = c.get_string("gamma", "scale");
   if (p.gamma != "scale" && p.gamma != "auto") {
     double g = c.get_double("gamma", 0);
@@ -139,9 +148,11 @@ SvmParams parse_params(const sdk::Config& c) {
   p.tol = c.get_double("tol", 1e-3);
   if (!(p.tol > 0) || !std::isfinite(p.tol)) invalid("parameter 'tol' must be a positive number");
   p.max_iter = c.get_int("max_iter", -1);
-  if (p.max_iter == 0 || p.max_iter < -1) invalid("parameter 'max_iter' must be -1 (no limit) or positive");
+  if (p.max_iter == 0 || p.max_iter < -1)
+    invalid("parameter 'max_iter' must be -1 (no limit) or positive");
   p.cache_size = c.get_double("cache_size", 200);
-  if (!(p.cache_size > 0) || p.cache_size > 1024 * 1024) invalid("parameter 'cache_size' must be in (0, 1048576] MB");
+  if (!(p.cache_size > 0) || p.cache_size > 1024 * 1024)
+    invalid("parameter 'cache_size' must be in (0, 1048576] MB");
   p.probability_cv = static_cast<int>(c.get_int("probability_cv", 5));
   if (p.probability_cv < 0 || p.probability_cv == 1 || p.probability_cv > 100)
     invalid("parameter 'probability_cv' must be 0 (no cross-validation) or 2..100");
@@ -154,8 +165,8 @@ SvmParams parse_params(const sdk::Config& c) {
   return p;
 }
 
-BinarySolution solve_binary(const RowMatrix& x, const std::vector<int8_t>& y, double C, double gamma,
-                            double tol, int64_t max_iter, double cache_mb,
+BinarySolution solve_binary(const RowMatrix& x, const std::vector<int8_t>& y, double C,
+                            double gamma, double tol, int64_t max_iter, double cache_mb,
                             const std::function<void()>& check_cancelled) {
   const int l = static_cast<int>(x.rows());
   KernelCache cache(x, gamma, cache_mb);
@@ -174,7 +185,8 @@ BinarySolution solve_binary(const RowMatrix& x, const std::vector<int8_t>& y, do
     }
     if (check_cancelled && iter % 2048 == 0) check_cancelled();
     // Working set selection 2: i maximises -y G over I_up, j minimises the second-order gain.
-    double gmax = -std::numeric_limits<double>::infinity(), gmax2 = -std::numeric_limits<double>::infinity();
+    double gmax = -std::numeric_limits<double>::infinity(),
+           gmax2 = -std::numeric_limits<double>::infinity();
     int i = -1, j = -1;
     for (int t = 0; t < l; ++t) {
       const double g = G[static_cast<size_t>(t)];
@@ -186,11 +198,13 @@ BinarySolution solve_binary(const RowMatrix& x, const std::vector<int8_t>& y, do
     }
     if (i < 0) break;
     const double* Ki = cache.row(i);
-    const int yi = y[static_cast<size_t>(i)];  // NOLINT(bugprone-signed-char-misuse): a label, -1 or +1
+    const int yi =
+        y[static_cast<size_t>(i)];  // NOLINT(bugprone-signed-char-misuse): a label, -1 or +1
     double best = std::numeric_limits<double>::infinity();
     for (int t = 0; t < l; ++t) {
       const double g = G[static_cast<size_t>(t)];
-      const int yt = y[static_cast<size_t>(t)];  // NOLINT(bugprone-signed-char-misuse): a label, -1 or +1
+      const int yt =
+          y[static_cast<size_t>(t)];  // NOLINT(bugprone-signed-char-misuse): a label, -1 or +1
       const double Qit = yi * yt * Ki[t];
       if (yt == 1) {
         if (lower(t)) continue;
@@ -215,7 +229,8 @@ BinarySolution solve_binary(const RowMatrix& x, const std::vector<int8_t>& y, do
     if (gmax + gmax2 < tol || j < 0) break;
     Ki = cache.row(i);  // refresh position in the LRU before fetching j
     const double* Kj = cache.row(j);
-    const int yj = y[static_cast<size_t>(j)];  // NOLINT(bugprone-signed-char-misuse): a label, -1 or +1
+    const int yj =
+        y[static_cast<size_t>(j)];  // NOLINT(bugprone-signed-char-misuse): a label, -1 or +1
     const double Qij = yi * yj * Ki[j];
     double& ai = alpha[static_cast<size_t>(i)];
     double& aj = alpha[static_cast<size_t>(j)];
@@ -259,7 +274,8 @@ BinarySolution solve_binary(const RowMatrix& x, const std::vector<int8_t>& y, do
     }
     // G_t += Q_ti dai + Q_tj daj with Q_ts = y_t y_s K_ts.
     const double di = (ai - old_ai) * yi, dj = (aj - old_aj) * yj;
-    for (int t = 0; t < l; ++t) G[static_cast<size_t>(t)] += y[static_cast<size_t>(t)] * (Ki[t] * di + Kj[t] * dj);
+    for (int t = 0; t < l; ++t)
+      G[static_cast<size_t>(t)] += y[static_cast<size_t>(t)] * (Ki[t] * di + Kj[t] * dj);
   }
   // rho as libsvm computes it: mean of y G over free variables, else the middle of the bounds.
   double ub = std::numeric_limits<double>::infinity(), lb = -ub, sum_free = 0;
@@ -267,9 +283,15 @@ BinarySolution solve_binary(const RowMatrix& x, const std::vector<int8_t>& y, do
   for (int t = 0; t < l; ++t) {
     const double yG = y[static_cast<size_t>(t)] * G[static_cast<size_t>(t)];
     if (upper(t)) {
-      if (y[static_cast<size_t>(t)] == -1) ub = std::min(ub, yG); else lb = std::max(lb, yG);
+      if (y[static_cast<size_t>(t)] == -1)
+        ub = std::min(ub, yG);
+      else
+        lb = std::max(lb, yG);
     } else if (lower(t)) {
-      if (y[static_cast<size_t>(t)] == 1) ub = std::min(ub, yG); else lb = std::max(lb, yG);
+      if (y[static_cast<size_t>(t)] == 1)
+        ub = std::min(ub, yG);
+      else
+        lb = std::max(lb, yG);
     } else {
       ++n_free;
       sum_free += yG;
@@ -279,11 +301,13 @@ BinarySolution solve_binary(const RowMatrix& x, const std::vector<int8_t>& y, do
   s.intercept = -rho;
   s.iterations = iter;
   s.coef.resize(static_cast<size_t>(l));
-  for (int t = 0; t < l; ++t) s.coef[static_cast<size_t>(t)] = y[static_cast<size_t>(t)] * alpha[static_cast<size_t>(t)];
+  for (int t = 0; t < l; ++t)
+    s.coef[static_cast<size_t>(t)] = y[static_cast<size_t>(t)] * alpha[static_cast<size_t>(t)];
   return s;
 }
 
-std::pair<double, double> sigmoid_train(const std::vector<double>& dec, const std::vector<int8_t>& y) {
+std::pair<double, double> sigmoid_train(const std::vector<double>& dec,
+                                        const std::vector<int8_t>& y) {
   double prior1 = 0, prior0 = 0;
   for (int8_t v : y) (v > 0 ? prior1 : prior0) += 1;
   const int max_iter = 100;
@@ -297,7 +321,8 @@ std::pair<double, double> sigmoid_train(const std::vector<double>& dec, const st
     double f = 0;
     for (size_t i = 0; i < l; ++i) {
       double fApB = dec[i] * a + b;
-      f += fApB >= 0 ? t[i] * fApB + std::log1p(std::exp(-fApB)) : (t[i] - 1) * fApB + std::log1p(std::exp(fApB));
+      f += fApB >= 0 ? t[i] * fApB + std::log1p(std::exp(-fApB))
+                     : (t[i] - 1) * fApB + std::log1p(std::exp(fApB));
     }
     return f;
   };
@@ -380,24 +405,31 @@ void SvmModel::fit(const double* x, uint64_t rows, uint64_t cols, std::span<cons
                    const SvmParams& p, const std::function<void(const std::string&)>& log,
                    const std::function<void()>& check_cancelled) {
   if (rows == 0 || cols == 0) invalid("training data is empty");
-  if (rows > static_cast<uint64_t>(std::numeric_limits<int>::max())) invalid("too many training rows");
-  if (y.size() != rows) invalid("got " + std::to_string(y.size()) + " labels for " + std::to_string(rows) + " rows");
+  if (rows > static_cast<uint64_t>(std::numeric_limits<int>::max()))
+    invalid("too many training rows");
+  if (y.size() != rows)
+    invalid("got " + std::to_string(y.size()) + " labels for " + std::to_string(rows) + " rows");
   int32_t max_label = 0;
   for (size_t i = 0; i < rows; ++i) {
-    if (y[i] < 0 || y[i] > 1000) invalid("label of row " + std::to_string(i) + " is " + std::to_string(y[i]) + ", expected 0..1000");
+    if (y[i] < 0 || y[i] > 1000)
+      invalid("label of row " + std::to_string(i) + " is " + std::to_string(y[i]) +
+              ", expected 0..1000");
     max_label = std::max(max_label, y[i]);
   }
   const int k = max_label + 1;
   if (k < 2) invalid("training labels hold a single class; a classifier needs at least two");
   std::vector<std::vector<int>> members(static_cast<size_t>(k));
-  for (size_t i = 0; i < rows; ++i) members[static_cast<size_t>(y[i])].push_back(static_cast<int>(i));
+  for (size_t i = 0; i < rows; ++i)
+    members[static_cast<size_t>(y[i])].push_back(static_cast<int>(i));
   for (int c = 0; c < k; ++c)
     if (members[static_cast<size_t>(c)].empty())
-      invalid("class " + std::to_string(c) + " has no training rows (labels must be 0..n_classes-1, each present)");
+      invalid("class " + std::to_string(c) +
+              " has no training rows (labels must be 0..n_classes-1, each present)");
   double mean = 0, m2 = 0;
   for (uint64_t i = 0; i < rows * cols; ++i) {
     if (!std::isfinite(x[i]))
-      invalid("training value at row " + std::to_string(i / cols) + ", column " + std::to_string(i % cols) + " is not finite");
+      invalid("training value at row " + std::to_string(i / cols) + ", column " +
+              std::to_string(i % cols) + " is not finite");
     mean += x[i];
   }
   mean /= static_cast<double>(rows * cols);
@@ -415,7 +447,8 @@ void SvmModel::fit(const double* x, uint64_t rows, uint64_t cols, std::span<cons
   const int pairs = k * (k - 1) / 2;
   // coef_by_pair[pair][global sample] for samples of the two classes.
   std::vector<std::vector<double>> coef(static_cast<size_t>(pairs));
-  std::vector<double> intercept(static_cast<size_t>(pairs)), prob_a(static_cast<size_t>(pairs)), prob_b(static_cast<size_t>(pairs));
+  std::vector<double> intercept(static_cast<size_t>(pairs)), prob_a(static_cast<size_t>(pairs)),
+      prob_b(static_cast<size_t>(pairs));
   std::vector<int> pair_i, pair_j;
   for (int i = 0; i < k; ++i)
     for (int j = i + 1; j < k; ++j) pair_i.push_back(i), pair_j.push_back(j);
@@ -453,16 +486,21 @@ void SvmModel::fit(const double* x, uint64_t rows, uint64_t cols, std::span<cons
         if (te.empty()) continue;
         std::vector<int8_t> ytr;
         int pos = 0;
-        for (int q : tr) ytr.push_back(yy[static_cast<size_t>(q)]), pos += yy[static_cast<size_t>(q)] > 0;
+        for (int q : tr)
+          ytr.push_back(yy[static_cast<size_t>(q)]), pos += yy[static_cast<size_t>(q)] > 0;
         const int neg = static_cast<int>(tr.size()) - pos;
         std::vector<double> d(te.size());
         if (pos == 0 || neg == 0) {
           std::fill(d.begin(), d.end(), pos > 0 ? 1.0 : (neg > 0 ? -1.0 : 0.0));
         } else {
-          RowMatrix xtr(static_cast<Eigen::Index>(tr.size()), sub.cols()), xte(static_cast<Eigen::Index>(te.size()), sub.cols());
-          for (size_t q = 0; q < tr.size(); ++q) xtr.row(static_cast<Eigen::Index>(q)) = sub.row(tr[q]);
-          for (size_t q = 0; q < te.size(); ++q) xte.row(static_cast<Eigen::Index>(q)) = sub.row(te[q]);
-          BinarySolution sf = solve_binary(xtr, ytr, p.C, gamma, p.tol, p.max_iter, cache, check_cancelled);
+          RowMatrix xtr(static_cast<Eigen::Index>(tr.size()), sub.cols()),
+              xte(static_cast<Eigen::Index>(te.size()), sub.cols());
+          for (size_t q = 0; q < tr.size(); ++q)
+            xtr.row(static_cast<Eigen::Index>(q)) = sub.row(tr[q]);
+          for (size_t q = 0; q < te.size(); ++q)
+            xte.row(static_cast<Eigen::Index>(q)) = sub.row(te[q]);
+          BinarySolution sf =
+              solve_binary(xtr, ytr, p.C, gamma, p.tol, p.max_iter, cache, check_cancelled);
           d = binary_decision(xtr, sf, xte, gamma);
         }
         for (size_t q = 0; q < te.size(); ++q) dec[static_cast<size_t>(te[q])] = d[q];
@@ -486,7 +524,8 @@ void SvmModel::fit(const double* x, uint64_t rows, uint64_t cols, std::span<cons
   for (int c = 0; c < k; ++c)
     for (int s : members[static_cast<size_t>(c)]) {
       bool nz = false;
-      for (int pi = 0; pi < pairs && !nz; ++pi) nz = coef[static_cast<size_t>(pi)][static_cast<size_t>(s)] != 0;
+      for (int pi = 0; pi < pairs && !nz; ++pi)
+        nz = coef[static_cast<size_t>(pi)][static_cast<size_t>(s)] != 0;
       if (nz) sv_index.push_back(s), ++n_support[static_cast<size_t>(c)];
     }
   const auto nsv = static_cast<Eigen::Index>(sv_index.size());
@@ -508,26 +547,34 @@ void SvmModel::fit(const double* x, uint64_t rows, uint64_t cols, std::span<cons
     for (double& e : *v) e = round_f32(e);
   C_ = p.C;
   n_jobs_ = p.n_jobs;
-  assign(std::move(sv), std::move(n_support), std::move(dual), std::move(intercept), std::move(prob_a),
-         std::move(prob_b), gamma);
+  assign(std::move(sv), std::move(n_support), std::move(dual), std::move(intercept),
+         std::move(prob_a), std::move(prob_b), gamma);
 }
 
 const char* Kernel::name() const {
   switch (type) {
-    case linear: return "linear";
-    case poly: return "poly";
-    case sigmoid: return "sigmoid";
-    case rbf: break;
+    case linear:
+      return "linear";
+    case poly:
+      return "poly";
+    case sigmoid:
+      return "sigmoid";
+    case rbf:
+      break;
   }
   return "rbf";
 }
 
 const char* Kernel::onnx_name() const {
   switch (type) {
-    case linear: return "LINEAR";
-    case poly: return "POLY";
-    case sigmoid: return "SIGMOID";
-    case rbf: break;
+    case linear:
+      return "LINEAR";
+    case poly:
+      return "POLY";
+    case sigmoid:
+      return "SIGMOID";
+    case rbf:
+      break;
   }
   return "RBF";
 }
@@ -535,8 +582,9 @@ const char* Kernel::onnx_name() const {
 void SvmModel::assign(RowMatrix support_vectors, std::vector<int> n_support, RowMatrix dual_coef,
                       std::vector<double> intercept, std::vector<double> prob_a,
                       std::vector<double> prob_b, double gamma) {
-  assign(std::move(support_vectors), std::move(n_support), std::move(dual_coef), std::move(intercept),
-         std::move(prob_a), std::move(prob_b), Kernel{Kernel::rbf, gamma, 0, 3});
+  assign(std::move(support_vectors), std::move(n_support), std::move(dual_coef),
+         std::move(intercept), std::move(prob_a), std::move(prob_b),
+         Kernel{Kernel::rbf, gamma, 0, 3});
 }
 
 void SvmModel::assign(RowMatrix support_vectors, std::vector<int> n_support, RowMatrix dual_coef,
@@ -556,17 +604,21 @@ void SvmModel::assign(RowMatrix support_vectors, std::vector<int> n_support, Row
   if (support_vectors.cols() < 1) invalid("support vectors have no features");
   if (dual_coef.rows() != k - 1 || dual_coef.cols() != support_vectors.rows())
     invalid("coefficients must be (n_classes - 1) × n_support_vectors");
-  if (intercept.size() != pairs) invalid("rho must hold one value per class pair (" + std::to_string(pairs) + ")");
+  if (intercept.size() != pairs)
+    invalid("rho must hold one value per class pair (" + std::to_string(pairs) + ")");
   if (!(prob_a.empty() && prob_b.empty()) && (prob_a.size() != pairs || prob_b.size() != pairs))
-    invalid("prob_a and prob_b must both hold one value per class pair (" + std::to_string(pairs) + ")");
+    invalid("prob_a and prob_b must both hold one value per class pair (" + std::to_string(pairs) +
+            ")");
   // libsvm accepts any gamma for the linear kernel (unused) and for poly/sigmoid; the RBF kernel
   // needs a positive one. A polynomial degree is a whole number (scikit-learn's int).
   if (!std::isfinite(kernel.gamma) || (kernel.type == Kernel::rbf && !(kernel.gamma > 0)))
     invalid("gamma must be a positive number");
   if (!std::isfinite(kernel.coef0)) invalid("coef0 must be finite");
-  if (kernel.type == Kernel::poly && !(kernel.degree >= 0 && kernel.degree <= 100 && kernel.degree == std::floor(kernel.degree)))
+  if (kernel.type == Kernel::poly &&
+      !(kernel.degree >= 0 && kernel.degree <= 100 && kernel.degree == std::floor(kernel.degree)))
     invalid("the polynomial degree must be a whole number from 0 to 100");
-  if (!support_vectors.allFinite() || !dual_coef.allFinite()) invalid("support vectors or coefficients are not finite");
+  if (!support_vectors.allFinite() || !dual_coef.allFinite())
+    invalid("support vectors or coefficients are not finite");
   for (const auto* v : {&intercept, &prob_a, &prob_b})
     for (double e : *v)
       if (!std::isfinite(e)) invalid("rho or probability parameters are not finite");
@@ -586,20 +638,28 @@ void SvmModel::derive() {
   const Eigen::Index nsv = sv_.rows();
   sv_sq_ = sv_.rowwise().squaredNorm();
   std::vector<Eigen::Index> start(static_cast<size_t>(k) + 1, 0);
-  for (int c = 0; c < k; ++c) start[static_cast<size_t>(c) + 1] = start[static_cast<size_t>(c)] + n_support_[static_cast<size_t>(c)];
+  for (int c = 0; c < k; ++c)
+    start[static_cast<size_t>(c) + 1] =
+        start[static_cast<size_t>(c)] + n_support_[static_cast<size_t>(c)];
   pair_coef_ = Eigen::MatrixXd::Zero(nsv, k * (k - 1) / 2);
   int p = 0;
   for (int i = 0; i < k; ++i)
     for (int j = i + 1; j < k; ++j, ++p) {
-      for (Eigen::Index s = start[static_cast<size_t>(i)]; s < start[static_cast<size_t>(i) + 1]; ++s) pair_coef_(s, p) = dual_coef_(j - 1, s);
-      for (Eigen::Index s = start[static_cast<size_t>(j)]; s < start[static_cast<size_t>(j) + 1]; ++s) pair_coef_(s, p) = dual_coef_(i, s);
+      for (Eigen::Index s = start[static_cast<size_t>(i)]; s < start[static_cast<size_t>(i) + 1];
+           ++s)
+        pair_coef_(s, p) = dual_coef_(j - 1, s);
+      for (Eigen::Index s = start[static_cast<size_t>(j)]; s < start[static_cast<size_t>(j) + 1];
+           ++s)
+        pair_coef_(s, p) = dual_coef_(i, s);
     }
   sv_t_f32_.resize(static_cast<size_t>(sv_.size()));
   for (Eigen::Index s = 0; s < nsv; ++s)
-    for (Eigen::Index c = 0; c < sv_.cols(); ++c) sv_t_f32_[static_cast<size_t>(c * nsv + s)] = static_cast<float>(sv_(s, c));
+    for (Eigen::Index c = 0; c < sv_.cols(); ++c)
+      sv_t_f32_[static_cast<size_t>(c * nsv + s)] = static_cast<float>(sv_(s, c));
   coef_t_f32_.resize(static_cast<size_t>(pair_coef_.size()));
   for (Eigen::Index q = 0; q < pair_coef_.cols(); ++q)
-    for (Eigen::Index s = 0; s < nsv; ++s) coef_t_f32_[static_cast<size_t>(q * nsv + s)] = static_cast<float>(pair_coef_(s, q));
+    for (Eigen::Index s = 0; s < nsv; ++s)
+      coef_t_f32_[static_cast<size_t>(q * nsv + s)] = static_cast<float>(pair_coef_(s, q));
   // ART's ScikitlearnSVC.loss_gradient, written as a weight per (support vector, true label):
   // for label l and every other class o it adds sign × mult × dual_coef_[row, s] over the SVs s
   // of classes l and o, with row = (o < l ? o : o - 1), mult = (o < l ? -1 : +1), sign = +1 for
@@ -613,7 +673,8 @@ void SvmModel::derive() {
       const int row = o < l ? o : o - 1;
       const double mult = o < l ? -1.0 : 1.0;
       for (int cls : {l, o})
-        for (Eigen::Index s = start[static_cast<size_t>(cls)]; s < start[static_cast<size_t>(cls) + 1]; ++s)
+        for (Eigen::Index s = start[static_cast<size_t>(cls)];
+             s < start[static_cast<size_t>(cls) + 1]; ++s)
           art_coef_(s, l) += sign * mult * pub * dual_coef_(row, s);
     }
   art_coef_rm_.resize(static_cast<size_t>(art_coef_.size()));
@@ -624,32 +685,38 @@ void SvmModel::derive() {
 void SvmModel::check_input(uint64_t cols) const {
   if (!fitted()) throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "the SVM is not fitted");
   if (cols != n_features())
-    invalid("input has " + std::to_string(cols) + " features, the model expects " + std::to_string(n_features()));
+    invalid("input has " + std::to_string(cols) + " features, the model expects " +
+            std::to_string(n_features()));
 }
 
 RowMatrix SvmModel::kernel_rows(const RowMatrix& xm) const {
   const double g = kernel_.gamma, c0 = kernel_.coef0;
   switch (kernel_.type) {
-    case Kernel::rbf: return rbf_kernel(xm, xm.rowwise().squaredNorm(), sv_, sv_sq_, g);
-    case Kernel::linear: return xm * sv_.transpose();
+    case Kernel::rbf:
+      return rbf_kernel(xm, xm.rowwise().squaredNorm(), sv_, sv_sq_, g);
+    case Kernel::linear:
+      return xm * sv_.transpose();
     case Kernel::poly: {
       RowMatrix k = ((xm * sv_.transpose()) * g).array() + c0;
       const int deg = static_cast<int>(kernel_.degree);
       return k.unaryExpr([deg](double v) { return std::pow(v, deg); });
     }
-    case Kernel::sigmoid: return (((xm * sv_.transpose()) * g).array() + c0).tanh().matrix();
+    case Kernel::sigmoid:
+      return (((xm * sv_.transpose()) * g).array() + c0).tanh().matrix();
   }
   return {};
 }
 
-void SvmModel::for_kernel_blocks(const double* x, uint64_t rows,
-                                 const std::function<void(const RowMatrix&, uint64_t, uint64_t)>& body) const {
+void SvmModel::for_kernel_blocks(
+    const double* x, uint64_t rows,
+    const std::function<void(const RowMatrix&, uint64_t, uint64_t)>& body) const {
   constexpr uint64_t kBlock = 256;
   const uint64_t blocks = (rows + kBlock - 1) / kBlock;
   const auto cols = sv_.cols();
   parallel_for(blocks, resolve_jobs(n_jobs_, blocks), [&](size_t b) {
     const uint64_t r0 = b * kBlock, n = std::min(rows - r0, kBlock);
-    Eigen::Map<const RowMatrix> xb(x + r0 * static_cast<uint64_t>(cols), static_cast<Eigen::Index>(n), cols);
+    Eigen::Map<const RowMatrix> xb(x + r0 * static_cast<uint64_t>(cols),
+                                   static_cast<Eigen::Index>(n), cols);
     RowMatrix xm = xb;
     body(kernel_rows(xm), r0, n);
   });
@@ -661,7 +728,8 @@ RowMatrix SvmModel::decision(const double* x, uint64_t rows) const {
   RowMatrix out(static_cast<Eigen::Index>(rows), pairs);
   Eigen::RowVectorXd b = Eigen::Map<const Eigen::RowVectorXd>(intercept_.data(), pairs);
   for_kernel_blocks(x, rows, [&](const RowMatrix& K, uint64_t r0, uint64_t n) {
-    out.middleRows(static_cast<Eigen::Index>(r0), static_cast<Eigen::Index>(n)) = (K * pair_coef_).rowwise() + b;
+    out.middleRows(static_cast<Eigen::Index>(r0), static_cast<Eigen::Index>(n)) =
+        (K * pair_coef_).rowwise() + b;
   });
   return out;
 }
@@ -680,9 +748,9 @@ RowMatrix SvmModel::decision_f32(const double* x, uint64_t rows) const {
     const uint64_t r0 = b * kBlock, n = std::min(rows - r0, kBlock);
     std::vector<float> xf(n * d), scratch(4 * nsv);
     for (size_t i = 0; i < xf.size(); ++i) xf[i] = static_cast<float>(x[r0 * d + i]);
-    simd::rbf_decision_f32(xf.data(), n, d, sv_t_f32_.data(), nsv, static_cast<float>(kernel_.gamma),
-                           coef_t_f32_.data(), pairs, intercept_.data(), out.data() + r0 * pairs,
-                           scratch.data());
+    simd::rbf_decision_f32(xf.data(), n, d, sv_t_f32_.data(), nsv,
+                           static_cast<float>(kernel_.gamma), coef_t_f32_.data(), pairs,
+                           intercept_.data(), out.data() + r0 * pairs, scratch.data());
   });
   return out;
 }
@@ -703,11 +771,12 @@ void SvmModel::predict_proba(const double* x, uint64_t rows, double* out) const 
     if (kernel_.type == Kernel::rbf) {
       std::vector<float> xf(n * d), scratch(4 * nsv);
       for (size_t i = 0; i < xf.size(); ++i) xf[i] = static_cast<float>(x[r0 * d + i]);
-      simd::rbf_decision_f32(xf.data(), n, d, sv_t_f32_.data(), nsv, static_cast<float>(kernel_.gamma),
-                             coef_t_f32_.data(), pairs, intercept_.data(), dec.data(), scratch.data());
+      simd::rbf_decision_f32(xf.data(), n, d, sv_t_f32_.data(), nsv,
+                             static_cast<float>(kernel_.gamma), coef_t_f32_.data(), pairs,
+                             intercept_.data(), dec.data(), scratch.data());
     } else {
-      Eigen::Map<RowMatrix>(dec.data(), static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(pairs)) =
-          decision(x + r0 * d, n);
+      Eigen::Map<RowMatrix>(dec.data(), static_cast<Eigen::Index>(n),
+                            static_cast<Eigen::Index>(pairs)) = decision(x + r0 * d, n);
     }
     Eigen::MatrixXd r(k, k);
     for (uint64_t row = 0; row < n; ++row) {
@@ -736,13 +805,17 @@ RowMatrix SvmModel::decision_exact_sign(const double* x, uint64_t rows) const {
   const auto pairs = pair_coef_.cols();
   Eigen::RowVectorXd margin(pairs);
   for (Eigen::Index p = 0; p < pairs; ++p)
-    margin[p] = 0x1p-12 * (pair_coef_.col(p).cwiseAbs().sum() + std::fabs(intercept_[static_cast<size_t>(p)]));
+    margin[p] = 0x1p-12 * (pair_coef_.col(p).cwiseAbs().sum() +
+                           std::fabs(intercept_[static_cast<size_t>(p)]));
   std::vector<int> close;
   for (Eigen::Index r = 0; r < dec.rows(); ++r)
-    if ((dec.row(r).cwiseAbs().array() < margin.array()).any()) close.push_back(static_cast<int>(r));
+    if ((dec.row(r).cwiseAbs().array() < margin.array()).any())
+      close.push_back(static_cast<int>(r));
   if (close.empty()) return dec;
-  const RowMatrix exact = decision(gather_rows(x, static_cast<uint64_t>(sv_.cols()), close).data(), close.size());
-  for (size_t q = 0; q < close.size(); ++q) dec.row(close[q]) = exact.row(static_cast<Eigen::Index>(q));
+  const RowMatrix exact =
+      decision(gather_rows(x, static_cast<uint64_t>(sv_.cols()), close).data(), close.size());
+  for (size_t q = 0; q < close.size(); ++q)
+    dec.row(close[q]) = exact.row(static_cast<Eigen::Index>(q));
   return dec;
 }
 
@@ -758,7 +831,8 @@ void SvmModel::vote_shares(const double* x, uint64_t rows, double* out) const {
     std::fill(o, o + k, 0.0);
     Eigen::Index p = 0;
     for (int i = 0; i < k; ++i)
-      for (int j = i + 1; j < k; ++j, ++p) o[dec(static_cast<Eigen::Index>(row), p) > 0 ? i : j] += share;
+      for (int j = i + 1; j < k; ++j, ++p)
+        o[dec(static_cast<Eigen::Index>(row), p) > 0 ? i : j] += share;
   }
 }
 
@@ -767,7 +841,8 @@ Eigen::VectorXd SvmModel::loss(const double* x, uint64_t rows, const int32_t* y)
   Eigen::VectorXd out(static_cast<Eigen::Index>(rows));
   for_kernel_blocks(x, rows, [&](const RowMatrix& K, uint64_t r0, uint64_t n) {
     for (uint64_t q = 0; q < n; ++q)
-      out[static_cast<Eigen::Index>(r0 + q)] = K.row(static_cast<Eigen::Index>(q)).dot(art_coef_.col(y[r0 + q]));
+      out[static_cast<Eigen::Index>(r0 + q)] =
+          K.row(static_cast<Eigen::Index>(q)).dot(art_coef_.col(y[r0 + q]));
   });
   return out;
 }
@@ -776,7 +851,8 @@ void SvmModel::loss_gradient(const double* x, uint64_t rows, const int32_t* y, d
   check_input(n_features());
   for (uint64_t r = 0; r < rows; ++r)
     if (y[r] < 0 || static_cast<uint32_t>(y[r]) >= n_classes_)
-      invalid("label " + std::to_string(y[r]) + " of row " + std::to_string(r) + " is outside 0.." + std::to_string(n_classes_ - 1));
+      invalid("label " + std::to_string(y[r]) + " of row " + std::to_string(r) + " is outside 0.." +
+              std::to_string(n_classes_ - 1));
   const auto d = static_cast<size_t>(sv_.cols());
   const auto nsv = static_cast<size_t>(sv_.rows());
   constexpr uint64_t kBlock = 256;
@@ -791,19 +867,23 @@ void SvmModel::loss_gradient(const double* x, uint64_t rows, const int32_t* y, d
     const int deg = static_cast<int>(kernel_.degree);
     parallel_for(blocks, resolve_jobs(n_jobs_, blocks), [&](size_t b) {
       const uint64_t r0 = b * kBlock, n = std::min(rows - r0, kBlock);
-      Eigen::Map<const RowMatrix> xb(x + r0 * d, static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(d));
+      Eigen::Map<const RowMatrix> xb(x + r0 * d, static_cast<Eigen::Index>(n),
+                                     static_cast<Eigen::Index>(d));
       RowMatrix w = xb * sv_.transpose();  // t, then k'(t) ∘ weights
       for (Eigen::Index q = 0; q < w.rows(); ++q) {
         const int32_t label = y[r0 + static_cast<uint64_t>(q)];
         for (Eigen::Index s = 0; s < w.cols(); ++s) {
           const double t = w(q, s);
           double dk = 1.0;
-          if (kernel_.type == Kernel::poly) dk = deg == 0 ? 0.0 : deg * std::pow(g * t + c0, deg - 1);
-          else if (kernel_.type == Kernel::sigmoid) dk = g * (1.0 - std::pow(std::tanh(g * t + c0), 2));
+          if (kernel_.type == Kernel::poly)
+            dk = deg == 0 ? 0.0 : deg * std::pow(g * t + c0, deg - 1);
+          else if (kernel_.type == Kernel::sigmoid)
+            dk = g * (1.0 - std::pow(std::tanh(g * t + c0), 2));
           w(q, s) = dk * art_coef_(s, label);
         }
       }
-      Eigen::Map<RowMatrix>(out + r0 * d, static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(d)) = w * sv_;
+      Eigen::Map<RowMatrix>(out + r0 * d, static_cast<Eigen::Index>(n),
+                            static_cast<Eigen::Index>(d)) = w * sv_;
     });
     return;
   }

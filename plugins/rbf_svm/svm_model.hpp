@@ -1,8 +1,9 @@
 // C-support vector classification with the RBF kernel, one-vs-one for several classes — the
 // algorithm behind the rbf_svm plugin. Fitting uses the RBF kernel; an imported model (ONNX
-// SVMClassifier, scikit-learn's SVC) may use libsvm's other kernels as well (see Kernel). The layout of a fitted model is libsvm's (and therefore
-// scikit-learn's and ONNX SVMClassifier's): support vectors grouped by class, a
-// (n_classes - 1) × n_sv coefficient matrix, one intercept per class pair.
+// SVMClassifier, scikit-learn's SVC) may use libsvm's other kernels as well (see Kernel). The
+// layout of a fitted model is libsvm's (and therefore scikit-learn's and ONNX SVMClassifier's):
+// support vectors grouped by class, a (n_classes - 1) × n_sv coefficient matrix, one intercept per
+// class pair.
 //
 // After fit every parameter is rounded to float32, the precision ONNX stores, so that an
 // exported model predicts exactly what the fitted one does.
@@ -27,11 +28,11 @@ struct SvmParams {
   double C = 1.0;
   std::string gamma = "scale";  // scale | auto | a positive number
   double tol = 1e-3;
-  int64_t max_iter = -1;        // -1: libsvm's own cap, max(10^7, 100 × samples)
-  double cache_size = 200;      // MB of kernel rows kept per binary problem
-  int probability_cv = 5;       // folds for Platt scaling; 0: fit the sigmoid on training decisions
-  uint64_t seed = 0;            // shuffles the Platt cross-validation folds
-  int n_jobs = 0;               // threads for batch kernels; 0: hardware concurrency
+  int64_t max_iter = -1;    // -1: libsvm's own cap, max(10^7, 100 × samples)
+  double cache_size = 200;  // MB of kernel rows kept per binary problem
+  int probability_cv = 5;   // folds for Platt scaling; 0: fit the sigmoid on training decisions
+  uint64_t seed = 0;        // shuffles the Platt cross-validation folds
+  int n_jobs = 0;           // threads for batch kernels; 0: hardware concurrency
 };
 
 SvmParams parse_params(const sdk::Config& config);
@@ -58,8 +59,8 @@ struct BinarySolution {
 
 // SMO with libsvm's second-order working-set selection (Fan, Chen & Lin 2005), an LRU kernel
 // row cache and no shrinking. x: rows × cols (row-major), y: +1/-1.
-BinarySolution solve_binary(const RowMatrix& x, const std::vector<int8_t>& y, double C, double gamma,
-                            double tol, int64_t max_iter, double cache_mb,
+BinarySolution solve_binary(const RowMatrix& x, const std::vector<int8_t>& y, double C,
+                            double gamma, double tol, int64_t max_iter, double cache_mb,
                             const std::function<void()>& check_cancelled = {});
 
 class SvmModel {
@@ -116,8 +117,9 @@ class SvmModel {
   // K(x, SV) for the rows of xm, in float64.
   [[nodiscard]] RowMatrix kernel_rows(const RowMatrix& xm) const;
   // Runs body(K_block, first_row, count) over row blocks of K(x, SV), in parallel.
-  void for_kernel_blocks(const double* x, uint64_t rows,
-                         const std::function<void(const RowMatrix&, uint64_t, uint64_t)>& body) const;
+  void for_kernel_blocks(
+      const double* x, uint64_t rows,
+      const std::function<void(const RowMatrix&, uint64_t, uint64_t)>& body) const;
 
   uint32_t n_classes_ = 0;
   Kernel kernel_;
@@ -129,17 +131,18 @@ class SvmModel {
   std::vector<double> intercept_;  // per pair
   std::vector<double> prob_a_, prob_b_;
   // Derived.
-  Eigen::VectorXd sv_sq_;          // squared norms of the support vectors
-  Eigen::MatrixXd pair_coef_;      // n_sv × n_pairs: coefficient of each SV in each pair
-  Eigen::MatrixXd art_coef_;       // n_sv × n_classes: loss weight of each SV for each label
+  Eigen::VectorXd sv_sq_;            // squared norms of the support vectors
+  Eigen::MatrixXd pair_coef_;        // n_sv × n_pairs: coefficient of each SV in each pair
+  Eigen::MatrixXd art_coef_;         // n_sv × n_classes: loss weight of each SV for each label
   std::vector<double> art_coef_rm_;  // the same, row-major (n_sv × n_classes)
-  std::vector<float> sv_t_f32_;    // n_features × n_sv (feature-major) for predict_proba
-  std::vector<float> coef_t_f32_;  // n_pairs × n_sv
+  std::vector<float> sv_t_f32_;      // n_features × n_sv (feature-major) for predict_proba
+  std::vector<float> coef_t_f32_;    // n_pairs × n_sv
 };
 
 // Platt's sigmoid fit as libsvm implements it (Lin, Lin & Weng 2007): returns (A, B) with
 // P(positive | f) = 1 / (1 + exp(A f + B)).
-std::pair<double, double> sigmoid_train(const std::vector<double>& dec, const std::vector<int8_t>& y);
+std::pair<double, double> sigmoid_train(const std::vector<double>& dec,
+                                        const std::vector<int8_t>& y);
 // Pairwise coupling (Wu, Lin & Weng 2004, method 2); r is k × k with r(i, j) = P(i | i or j).
 void multiclass_probability(int k, const Eigen::MatrixXd& r, double* p);
 

@@ -51,10 +51,12 @@ std::vector<uint8_t> export_onnx(const SvmModel& m) {
   const auto& sv = m.support_vectors();
   const auto& dual = m.dual_coef();
   onnx_io::set_ints(*node, "classlabels_ints", labels);
-  onnx_io::set_floats(*node, "coefficients", to_floats(dual.data(), static_cast<size_t>(dual.size())));
+  onnx_io::set_floats(*node, "coefficients",
+                      to_floats(dual.data(), static_cast<size_t>(dual.size())));
   const Kernel& k = m.kernel();
-  onnx_io::set_floats(*node, "kernel_params",
-                      {static_cast<float>(k.gamma), static_cast<float>(k.coef0), static_cast<float>(k.degree)});
+  onnx_io::set_floats(
+      *node, "kernel_params",
+      {static_cast<float>(k.gamma), static_cast<float>(k.coef0), static_cast<float>(k.degree)});
   onnx_io::set_string(*node, "kernel_type", k.onnx_name());
   onnx_io::set_string(*node, "post_transform", "NONE");
   if (!m.prob_a().empty()) {
@@ -62,7 +64,8 @@ std::vector<uint8_t> export_onnx(const SvmModel& m) {
     onnx_io::set_floats(*node, "prob_b", to_floats(m.prob_b().data(), m.prob_b().size()));
   }
   onnx_io::set_floats(*node, "rho", to_floats(m.intercept().data(), m.intercept().size()));
-  onnx_io::set_floats(*node, "support_vectors", to_floats(sv.data(), static_cast<size_t>(sv.size())));
+  onnx_io::set_floats(*node, "support_vectors",
+                      to_floats(sv.data(), static_cast<size_t>(sv.size())));
   onnx_io::set_ints(*node, "vectors_per_class", per_class);
   onnx_io::add_output(*g, "label", onnx::TensorProto::INT64, {-1});
   onnx_io::add_output(*g, "probabilities", onnx::TensorProto::FLOAT, {-1, static_cast<int64_t>(C)});
@@ -74,19 +77,27 @@ SvmModel import_onnx(sdk::Bytes bytes) {
   const auto& g = model.graph();
   // Besides the classifier, skl2onnx may append ZipMap, casts and the arithmetic that turns
   // pairwise scores into one-vs-rest scores; none of them changes the SVM itself.
-  const auto& n = onnx_io::find_ml_node(
-      g, "SVMClassifier",
-      {"ZipMap", "Cast", "Identity", "Less", "ArrayFeatureExtractor", "Neg", "Sum", "Concat", "Abs",
-       "Add", "Mul", "Div"});
+  const auto& n =
+      onnx_io::find_ml_node(g, "SVMClassifier",
+                            {"ZipMap", "Cast", "Identity", "Less", "ArrayFeatureExtractor", "Neg",
+                             "Sum", "Concat", "Abs", "Add", "Mul", "Div"});
   const auto kernel_type = onnx_io::string_attr(n, "kernel_type", "LINEAR");
   Kernel kernel;
-  if (kernel_type == "RBF") kernel.type = Kernel::rbf;
-  else if (kernel_type == "LINEAR") kernel.type = Kernel::linear;
-  else if (kernel_type == "POLY") kernel.type = Kernel::poly;
-  else if (kernel_type == "SIGMOID") kernel.type = Kernel::sigmoid;
-  else throw Error(SECMLOPS_ERR_UNSUPPORTED, "SVMClassifier kernel " + kernel_type + " is not RBF, LINEAR, POLY or SIGMOID");
+  if (kernel_type == "RBF")
+    kernel.type = Kernel::rbf;
+  else if (kernel_type == "LINEAR")
+    kernel.type = Kernel::linear;
+  else if (kernel_type == "POLY")
+    kernel.type = Kernel::poly;
+  else if (kernel_type == "SIGMOID")
+    kernel.type = Kernel::sigmoid;
+  else
+    throw Error(SECMLOPS_ERR_UNSUPPORTED,
+                "SVMClassifier kernel " + kernel_type + " is not RBF, LINEAR, POLY or SIGMOID");
   const auto post = onnx_io::string_attr(n, "post_transform", "NONE");
-  if (post != "NONE") throw Error(SECMLOPS_ERR_UNSUPPORTED, "SVMClassifier post_transform " + post + " is not supported");
+  if (post != "NONE")
+    throw Error(SECMLOPS_ERR_UNSUPPORTED,
+                "SVMClassifier post_transform " + post + " is not supported");
   // [gamma, coef0, degree]; the linear kernel needs none of them.
   auto kp = onnx_io::floats(n, "kernel_params", kernel.type == Kernel::rbf);
   if (kp.empty() && kernel.type != Kernel::linear) invalid("kernel_params is empty");
@@ -99,30 +110,42 @@ SvmModel import_onnx(sdk::Bytes bytes) {
   if (C == 0) C = onnx_io::strings(n, "classlabels_strings", false).size();
   if (C == 0) invalid("no classlabels_ints or classlabels_strings");
   if (C > kMaxClasses) invalid("too many classes (" + std::to_string(C) + ")");
-  if (per_class.size() != C) invalid("vectors_per_class has " + std::to_string(per_class.size()) + " entries for " + std::to_string(C) + " classes");
+  if (per_class.size() != C)
+    invalid("vectors_per_class has " + std::to_string(per_class.size()) + " entries for " +
+            std::to_string(C) + " classes");
   uint64_t nsv = 0;
   std::vector<int> n_support;
   for (int64_t v : per_class) {
-    if (v < 0 || v > (1LL << 30)) invalid("vectors_per_class entry " + std::to_string(v) + " out of range");
+    if (v < 0 || v > (1LL << 30))
+      invalid("vectors_per_class entry " + std::to_string(v) + " out of range");
     nsv += static_cast<uint64_t>(v);
     n_support.push_back(static_cast<int>(v));
   }
   if (nsv == 0) invalid("no support vectors");
   auto svs = onnx_io::floats(n, "support_vectors");
-  if (svs.size() % nsv != 0) invalid("support_vectors length " + std::to_string(svs.size()) + " is not a multiple of " + std::to_string(nsv));
+  if (svs.size() % nsv != 0)
+    invalid("support_vectors length " + std::to_string(svs.size()) + " is not a multiple of " +
+            std::to_string(nsv));
   const uint64_t d = svs.size() / nsv;
   const uint64_t declared = onnx_io::input_columns(g);
-  if (declared != 0 && declared != d) invalid("support vectors have " + std::to_string(d) + " features, the input " + std::to_string(declared));
+  if (declared != 0 && declared != d)
+    invalid("support vectors have " + std::to_string(d) + " features, the input " +
+            std::to_string(declared));
   auto coef = onnx_io::floats(n, "coefficients");
-  if (coef.size() != (C - 1) * nsv) invalid("coefficients has " + std::to_string(coef.size()) + " values, expected (n_classes-1) × n_sv = " + std::to_string((C - 1) * nsv));
+  if (coef.size() != (C - 1) * nsv)
+    invalid("coefficients has " + std::to_string(coef.size()) +
+            " values, expected (n_classes-1) × n_sv = " + std::to_string((C - 1) * nsv));
   auto rho = onnx_io::floats(n, "rho");
   auto pa = onnx_io::floats(n, "prob_a", false);
   auto pb = onnx_io::floats(n, "prob_b", false);
-  RowMatrix sv = Eigen::Map<const RowMatrix>(svs.data(), static_cast<Eigen::Index>(nsv), static_cast<Eigen::Index>(d));
-  RowMatrix dual = Eigen::Map<const RowMatrix>(coef.data(), static_cast<Eigen::Index>(C - 1), static_cast<Eigen::Index>(nsv));
+  RowMatrix sv = Eigen::Map<const RowMatrix>(svs.data(), static_cast<Eigen::Index>(nsv),
+                                             static_cast<Eigen::Index>(d));
+  RowMatrix dual = Eigen::Map<const RowMatrix>(coef.data(), static_cast<Eigen::Index>(C - 1),
+                                               static_cast<Eigen::Index>(nsv));
   SvmModel m;
   try {
-    m.assign(std::move(sv), std::move(n_support), std::move(dual), std::move(rho), std::move(pa), std::move(pb), kernel);
+    m.assign(std::move(sv), std::move(n_support), std::move(dual), std::move(rho), std::move(pa),
+             std::move(pb), kernel);
   } catch (const Error& e) {
     invalid(e.what());
   }

@@ -25,8 +25,10 @@ class Sink {
  public:
   explicit Sink(Result& r) : r_(r) {}
   void add(secmlops_severity sev, const std::string& rule, std::string message, uint64_t offset,
-           std::string detail = {}, std::vector<std::pair<std::string, std::string>> evidence = {}) {
-    r_.findings.push_back({sev, rule, std::move(message), offset, std::move(detail), std::move(evidence)});
+           std::string detail = {},
+           std::vector<std::pair<std::string, std::string>> evidence = {}) {
+    r_.findings.push_back(
+        {sev, rule, std::move(message), offset, std::move(detail), std::move(evidence)});
   }
 
  private:
@@ -49,10 +51,10 @@ struct Range {
 
 uint32_t dtype_bits(std::string_view d) {
   static const std::map<std::string_view, uint32_t> bits = {
-      {"BOOL", 8},     {"U8", 8},      {"I8", 8},       {"F8_E5M2", 8},  {"F8_E4M3", 8},
-      {"F8_E8M0", 8},  {"I16", 16},    {"U16", 16},     {"F16", 16},     {"BF16", 16},
-      {"I32", 32},     {"U32", 32},    {"F32", 32},     {"F64", 64},     {"I64", 64},
-      {"U64", 64},     {"C64", 64},    {"F4", 4},       {"F6_E2M3", 6},  {"F6_E3M2", 6}};
+      {"BOOL", 8},    {"U8", 8},   {"I8", 8},   {"F8_E5M2", 8}, {"F8_E4M3", 8},
+      {"F8_E8M0", 8}, {"I16", 16}, {"U16", 16}, {"F16", 16},    {"BF16", 16},
+      {"I32", 32},    {"U32", 32}, {"F32", 32}, {"F64", 64},    {"I64", 64},
+      {"U64", 64},    {"C64", 64}, {"F4", 4},   {"F6_E2M3", 6}, {"F6_E3M2", 6}};
   auto it = bits.find(d);
   return it == bits.end() ? 0 : it->second;
 }
@@ -88,10 +90,12 @@ bool check_header_length(uint64_t header_len, uint64_t file_size, Result& result
     return false;
   }
   if (header_len > file_size - kPrefix) {
-    sink.add(SECMLOPS_SEVERITY_HIGH, "ST-HEADER-OUT-OF-BOUNDS",
-             "declared header length " + std::to_string(header_len) + " runs past the end of the " +
-                 std::to_string(file_size) + "-byte file",
-             0, {}, {{"header_length", std::to_string(header_len)}, {"file_size", std::to_string(file_size)}});
+    sink.add(
+        SECMLOPS_SEVERITY_HIGH, "ST-HEADER-OUT-OF-BOUNDS",
+        "declared header length " + std::to_string(header_len) + " runs past the end of the " +
+            std::to_string(file_size) + "-byte file",
+        0, {},
+        {{"header_length", std::to_string(header_len)}, {"file_size", std::to_string(file_size)}});
     return false;
   }
   return true;
@@ -129,12 +133,13 @@ void validate_header(std::string_view header, uint64_t file_size, Result& result
              "header is not valid JSON: " + shorten(e.what()), at);
     return;
   } catch (const TooDeep& e) {
-    sink.add(SECMLOPS_SEVERITY_HIGH, "ST-HEADER-INVALID", std::string("header ") + e.what(), kPrefix);
+    sink.add(SECMLOPS_SEVERITY_HIGH, "ST-HEADER-INVALID", std::string("header ") + e.what(),
+             kPrefix);
     return;
   } catch (const json::exception& e) {
     // Not a syntax error but still unreadable, e.g. a number too large for a double (406).
-    sink.add(SECMLOPS_SEVERITY_HIGH, "ST-HEADER-INVALID", "header JSON cannot be read: " + shorten(e.what()),
-             kPrefix);
+    sink.add(SECMLOPS_SEVERITY_HIGH, "ST-HEADER-INVALID",
+             "header JSON cannot be read: " + shorten(e.what()), kPrefix);
     return;
   }
   if (!doc.is_object()) {
@@ -142,9 +147,10 @@ void validate_header(std::string_view header, uint64_t file_size, Result& result
     return;
   }
   for (const auto& k : duplicates)
-    sink.add(SECMLOPS_SEVERITY_HIGH, "ST-DUPLICATE-KEY",
-             "header names '" + shorten(k) + "' more than once; parsers disagree on which entry counts",
-             kPrefix, "tensor '" + shorten(k) + "'");
+    sink.add(
+        SECMLOPS_SEVERITY_HIGH, "ST-DUPLICATE-KEY",
+        "header names '" + shorten(k) + "' more than once; parsers disagree on which entry counts",
+        kPrefix, "tensor '" + shorten(k) + "'");
 
   std::vector<Range> ranges;
   for (auto it = doc.begin(); it != doc.end(); ++it) {
@@ -175,13 +181,16 @@ void validate_header(std::string_view header, uint64_t file_size, Result& result
     const json* dtype = v.is_object() && v.contains("dtype") ? &v["dtype"] : nullptr;
     const json* shape = v.is_object() && v.contains("shape") ? &v["shape"] : nullptr;
     const json* offs = v.is_object() && v.contains("data_offsets") ? &v["data_offsets"] : nullptr;
-    bool shape_ok = shape && shape->is_array() &&
-                    std::all_of(shape->begin(), shape->end(), [](const json& d) { return is_u64(d); });
-    bool offs_ok = offs && offs->is_array() && offs->size() == 2 && is_u64((*offs)[0]) && is_u64((*offs)[1]);
+    bool shape_ok =
+        shape && shape->is_array() &&
+        std::all_of(shape->begin(), shape->end(), [](const json& d) { return is_u64(d); });
+    bool offs_ok =
+        offs && offs->is_array() && offs->size() == 2 && is_u64((*offs)[0]) && is_u64((*offs)[1]);
     if (!dtype || !dtype->is_string() || !shape_ok || !offs_ok) {
       sink.add(SECMLOPS_SEVERITY_HIGH, "ST-TENSOR-MALFORMED",
-               where + " lacks a string dtype, an array of non-negative shape integers or a pair of "
-                       "data_offsets",
+               where +
+                   " lacks a string dtype, an array of non-negative shape integers or a pair of "
+                   "data_offsets",
                kPrefix, where);
       continue;
     }
@@ -199,14 +208,16 @@ void validate_header(std::string_view header, uint64_t file_size, Result& result
       sink.add(SECMLOPS_SEVERITY_HIGH, "ST-OFFSET-OUT-OF-BOUNDS",
                where + " ends at data offset " + std::to_string(end) + ", past the " +
                    std::to_string(data_size) + "-byte data region",
-               kPrefix, where, {{"data_offsets", std::to_string(begin) + "," + std::to_string(end)}});
+               kPrefix, where,
+               {{"data_offsets", std::to_string(begin) + "," + std::to_string(end)}});
     } else {
       ranges.push_back({begin, end, name});
     }
     uint32_t bits = dtype_bits(dt);
     if (bits == 0) {
-      sink.add(SECMLOPS_SEVERITY_MEDIUM, "ST-UNKNOWN-DTYPE", where + " has unknown dtype '" + shorten(dt, 32) + "'",
-               kPrefix, where, {{"dtype", shorten(dt, 32)}});
+      sink.add(SECMLOPS_SEVERITY_MEDIUM, "ST-UNKNOWN-DTYPE",
+               where + " has unknown dtype '" + shorten(dt, 32) + "'", kPrefix, where,
+               {{"dtype", shorten(dt, 32)}});
       continue;
     }
     // Element count with overflow detection: a product that wraps could otherwise match.
@@ -223,19 +234,21 @@ void validate_header(std::string_view header, uint64_t file_size, Result& result
     }
     const uint64_t span = end - begin;
     if (overflow || bytes % 8 != 0 || static_cast<u128>(span) != bytes / 8) {
-      std::string expect = overflow ? std::string("an overflowing size") :
-                           bytes % 8 ? std::string("a fractional byte count")
-                                     : std::to_string(static_cast<uint64_t>(bytes / 8)) + " bytes";
+      std::string expect = overflow ? std::string("an overflowing size")
+                           : bytes % 8
+                               ? std::string("a fractional byte count")
+                               : std::to_string(static_cast<uint64_t>(bytes / 8)) + " bytes";
       sink.add(SECMLOPS_SEVERITY_HIGH, "ST-SIZE-MISMATCH",
-               where + " declares " + shape->dump() + " × " + dt + " (" + expect + ") but its byte range holds " +
-                   std::to_string(span) + " bytes",
+               where + " declares " + shape->dump() + " × " + dt + " (" + expect +
+                   ") but its byte range holds " + std::to_string(span) + " bytes",
                kPrefix, where);
     }
   }
 
   // The ranges must tile [0, data_size): report overlaps, gaps and trailing bytes.
-  std::sort(ranges.begin(), ranges.end(),
-            [](const Range& a, const Range& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
+  std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
   uint64_t covered = 0;
   const Range* last = nullptr;
   for (const auto& r : ranges) {
@@ -255,10 +268,11 @@ void validate_header(std::string_view header, uint64_t file_size, Result& result
     }
   }
   if (covered < data_size)
-    sink.add(SECMLOPS_SEVERITY_HIGH, "ST-TRAILING-DATA",
-             std::to_string(data_size - covered) +
-                 " bytes after the last tensor belong to no tensor (hidden payload / polyglot file)",
-             data_start + covered, {}, {{"length", std::to_string(data_size - covered)}});
+    sink.add(
+        SECMLOPS_SEVERITY_HIGH, "ST-TRAILING-DATA",
+        std::to_string(data_size - covered) +
+            " bytes after the last tensor belong to no tensor (hidden payload / polyglot file)",
+        data_start + covered, {}, {{"length", std::to_string(data_size - covered)}});
 }
 
 Result validate_file(sdk::Bytes file) {
@@ -270,7 +284,8 @@ Result validate_file(sdk::Bytes file) {
   uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | file[static_cast<size_t>(i)];
   if (!check_header_length(n, file.size(), r)) return r;
-  validate_header(std::string_view(reinterpret_cast<const char*>(file.data()) + kPrefix, n), file.size(), r);
+  validate_header(std::string_view(reinterpret_cast<const char*>(file.data()) + kPrefix, n),
+                  file.size(), r);
   return r;
 }
 

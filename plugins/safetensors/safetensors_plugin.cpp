@@ -41,7 +41,8 @@ class SafetensorsScanner : public secmlops::sdk::Scanner {
     }
     for (const auto& f : r.findings) job.emit(f);
     if (!r.error.empty())
-      throw Error(SECMLOPS_ERR_PARSE, r.error + " (at byte " + std::to_string(r.error_offset) + ")");
+      throw Error(SECMLOPS_ERR_PARSE,
+                  r.error + " (at byte " + std::to_string(r.error_offset) + ")");
   }
 };
 

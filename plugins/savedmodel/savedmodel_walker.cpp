@@ -38,7 +38,9 @@ constexpr uint32_t kTensorStringVal = 8;
 constexpr size_t kNameCap = 256;
 
 // Evidence of SavedModel findings keeps up to 200 characters.
-std::string excerpt(std::string_view text, size_t max_len = 200) { return protowire::excerpt(text, max_len); }
+std::string excerpt(std::string_view text, size_t max_len = 200) {
+  return protowire::excerpt(text, max_len);
+}
 
 // "^ctrl", "node:0", "node:out:0" → "node".
 std::string input_node(const std::string& input) {
@@ -81,7 +83,6 @@ class Walker : public protowire::Walk {
   [[nodiscard]] const WalkStats& stats() const { return stats_; }
 
  private:
-
   void walk_meta_graph(MessageReader mg, uint64_t index) {
     const std::string where = "meta_graphs[" + std::to_string(index) + "]";
     std::vector<std::string> tags;
@@ -107,17 +108,26 @@ class Walker : public protowire::Walk {
           if (a.number != kAssetFilename) continue;
           std::string name = asset.string(a, 4096);
           if (auto why = path_problem(name); !why.empty())
-            emit({SECMLOPS_SEVERITY_HIGH, "SAVEDMODEL-ASSET-PATH",
-                  "asset file name " + why + ": loading the model reads a file outside its assets directory",
-                  a.tag_offset, where + ".asset_file_def", {{"filename", excerpt(name)}, {"reason", why}}});
+            emit({SECMLOPS_SEVERITY_HIGH,
+                  "SAVEDMODEL-ASSET-PATH",
+                  "asset file name " + why +
+                      ": loading the model reads a file outside its assets directory",
+                  a.tag_offset,
+                  where + ".asset_file_def",
+                  {{"filename", excerpt(name)}, {"reason", why}}});
         }
       }
     }
     std::string joined;
     for (const auto& t : tags) joined += (joined.empty() ? "" : ",") + excerpt(t, 64);
-    emit({SECMLOPS_SEVERITY_INFO, "SAVEDMODEL-METADATA",
-          "SavedModel meta graph [" + joined + "] written by TensorFlow " + excerpt(tf_version, 40), mg.begin(), where,
-          {{"tags", joined}, {"tensorflow_version", excerpt(tf_version)}, {"tensorflow_git_version", excerpt(tf_git)},
+    emit({SECMLOPS_SEVERITY_INFO,
+          "SAVEDMODEL-METADATA",
+          "SavedModel meta graph [" + joined + "] written by TensorFlow " + excerpt(tf_version, 40),
+          mg.begin(),
+          where,
+          {{"tags", joined},
+           {"tensorflow_version", excerpt(tf_version)},
+           {"tensorflow_git_version", excerpt(tf_git)},
            {"nodes", std::to_string(stats_.nodes - nodes_before)},
            {"functions", std::to_string(stats_.functions - functions_before)}}});
   }
@@ -155,7 +165,8 @@ class Walker : public protowire::Walk {
           while (sig.next(s))
             if (s.number == kOpDefName) name = sig.string(s, kNameCap);
         } else if (x.is(kFunctionNodeDef, WireType::kLen)) {
-          keep(read_node(fn.sub(x), x.tag_offset), nodes, where + ".function[" + excerpt(name, 120) + "].node_def");
+          keep(read_node(fn.sub(x), x.tag_offset), nodes,
+               where + ".function[" + excerpt(name, 120) + "].node_def");
         }
       }
       check_scope(nodes, where + ".function[" + excerpt(name, 120) + "].node_def");
@@ -165,13 +176,16 @@ class Walker : public protowire::Walk {
   // Only nodes that matter for a check or for resolving a constant path are kept, within a
   // node-count budget; past it a node is still checked, without path resolution.
   void keep(Node n, std::vector<Node>& nodes, const std::string& where) {
-    static constexpr std::string_view kPassThrough[] = {"Identity", "PlaceholderWithDefault", "ShardedFilename",
-                                                        "StringJoin"};
-    bool relevant = n.const_string || classify_op(n.op).rule_id != nullptr || is_checkpoint_op(n.op) ||
-                    std::find(std::begin(kPassThrough), std::end(kPassThrough), n.op) != std::end(kPassThrough);
+    static constexpr std::string_view kPassThrough[] = {"Identity", "PlaceholderWithDefault",
+                                                        "ShardedFilename", "StringJoin"};
+    bool relevant =
+        n.const_string || classify_op(n.op).rule_id != nullptr || is_checkpoint_op(n.op) ||
+        std::find(std::begin(kPassThrough), std::end(kPassThrough), n.op) != std::end(kPassThrough);
     if (!relevant) return;
-    if (nodes.size() < opt_.max_tracked_nodes) nodes.push_back(std::move(n));
-    else check_node(n, {}, where);
+    if (nodes.size() < opt_.max_tracked_nodes)
+      nodes.push_back(std::move(n));
+    else
+      check_node(n, {}, where);
   }
 
   Node read_node(MessageReader r, uint64_t offset) {
@@ -182,15 +196,20 @@ class Walker : public protowire::Walk {
     Field f;
     while (r.next(f)) {
       switch (f.number) {
-        case kNodeName: n.name = r.string(f, kNameCap); break;
-        case kNodeOp: n.op = r.string(f, kNameCap); break;
+        case kNodeName:
+          n.name = r.string(f, kNameCap);
+          break;
+        case kNodeOp:
+          n.op = r.string(f, kNameCap);
+          break;
         case kNodeInput:
           if (n.inputs.empty()) n.inputs.push_back(r.string(f, kNameCap));
           break;
         case kNodeAttr:
           if (attrs.size() < 256) attrs.push_back(f);
           break;
-        default: break;
+        default:
+          break;
       }
     }
     const bool is_const = n.op == "Const";
@@ -215,7 +234,8 @@ class Walker : public protowire::Walk {
           MessageReader t = av.sub(v);
           Field tv;
           while (t.next(tv))
-            if (tv.is(kTensorStringVal, WireType::kLen) && !n.const_string) n.const_string = t.string(tv, 1024);
+            if (tv.is(kTensorStringVal, WireType::kLen) && !n.const_string)
+              n.const_string = t.string(tv, 1024);
         }
       }
     }
@@ -223,15 +243,16 @@ class Walker : public protowire::Walk {
   }
 
   // Follows pass-through nodes from `input` to a string constant, if there is one.
-  static std::optional<std::string> resolve(const std::unordered_map<std::string, const Node*>& by_name,
-                                            std::string input) {
+  static std::optional<std::string> resolve(
+      const std::unordered_map<std::string, const Node*>& by_name, std::string input) {
     for (int hop = 0; hop < 8; ++hop) {
       auto it = by_name.find(input_node(input));
       if (it == by_name.end()) return std::nullopt;
       const Node& n = *it->second;
       if (n.const_string) return n.const_string;
       if ((n.op == "Identity" || n.op == "PlaceholderWithDefault" || n.op == "ShardedFilename" ||
-           n.op == "StringJoin") && !n.inputs.empty()) {
+           n.op == "StringJoin") &&
+          !n.inputs.empty()) {
         input = n.inputs[0];
         continue;
       }
@@ -247,15 +268,19 @@ class Walker : public protowire::Walk {
     for (const auto& n : nodes) check_node(n, by_name, where);
   }
 
-  void check_node(const Node& n, const std::unordered_map<std::string, const Node*>& by_name, const std::string& where) {
+  void check_node(const Node& n, const std::unordered_map<std::string, const Node*>& by_name,
+                  const std::string& where) {
     const std::string at = where + "[" + excerpt(n.name, 120) + "]";
     OpRisk risk = classify_op(n.op);
     if (risk.rule_id != nullptr) {
-      sdk::Finding f{risk.severity, risk.rule_id, "operation " + excerpt(n.op, 80) + " " + risk.why, n.offset, at,
-                     {{"op", excerpt(n.op)}, {"node", excerpt(n.name)}}};
+      sdk::Finding f{
+          risk.severity, risk.rule_id, "operation " + excerpt(n.op, 80) + " " + risk.why,
+          n.offset,      at,           {{"op", excerpt(n.op)}, {"node", excerpt(n.name)}}};
       if (!n.inputs.empty())
-        if (auto path = resolve(by_name, n.inputs[0])) f.evidence.emplace_back("input0_constant", excerpt(*path));
-      for (const auto& [k, v] : n.string_attrs) f.evidence.emplace_back("attr." + excerpt(k, 64), v);
+        if (auto path = resolve(by_name, n.inputs[0]))
+          f.evidence.emplace_back("input0_constant", excerpt(*path));
+      for (const auto& [k, v] : n.string_attrs)
+        f.evidence.emplace_back("attr." + excerpt(k, 64), v);
       emit(f);
       return;
     }
@@ -263,9 +288,13 @@ class Walker : public protowire::Walk {
       auto path = resolve(by_name, n.inputs[0]);
       if (!path) return;
       if (auto why = path_problem(*path); !why.empty())
-        emit({SECMLOPS_SEVERITY_HIGH, "SAVEDMODEL-CHECKPOINT-PATH",
-              "checkpoint operation " + excerpt(n.op, 40) + " uses a fixed path that " + why + " instead of the loader's path",
-              n.offset, at, {{"op", excerpt(n.op)}, {"path", excerpt(*path)}, {"reason", why}}});
+        emit({SECMLOPS_SEVERITY_HIGH,
+              "SAVEDMODEL-CHECKPOINT-PATH",
+              "checkpoint operation " + excerpt(n.op, 40) + " uses a fixed path that " + why +
+                  " instead of the loader's path",
+              n.offset,
+              at,
+              {{"op", excerpt(n.op)}, {"path", excerpt(*path)}, {"reason", why}}});
     }
   }
 
@@ -275,7 +304,8 @@ class Walker : public protowire::Walk {
 
 }  // namespace
 
-WalkStats walk_saved_model(sdk::Source& source, const WalkContext& ctx, const WalkOptions& options) {
+WalkStats walk_saved_model(sdk::Source& source, const WalkContext& ctx,
+                           const WalkOptions& options) {
   Walker w(source, ctx, options);
   return protowire::walk(w);
 }

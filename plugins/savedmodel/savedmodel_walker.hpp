@@ -12,7 +12,8 @@
 namespace secmlops::plugins::savedmodel {
 
 struct WalkOptions {
-  uint64_t max_tracked_nodes = 20000;  // per graph/function, for resolving constant paths (bounds memory)
+  uint64_t max_tracked_nodes =
+      20000;  // per graph/function, for resolving constant paths (bounds memory)
 };
 
 // Findings go to `emit` as they are seen; the host caps how many of one rule a report lists.
@@ -25,6 +26,7 @@ struct WalkStats {
 };
 
 // Throws protowire::ParseError (with the byte offset) on malformed input.
-WalkStats walk_saved_model(sdk::Source& source, const WalkContext& ctx, const WalkOptions& options = {});
+WalkStats walk_saved_model(sdk::Source& source, const WalkContext& ctx,
+                           const WalkOptions& options = {});
 
 }  // namespace secmlops::plugins::savedmodel

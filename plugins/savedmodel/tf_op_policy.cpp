@@ -15,35 +15,71 @@ bool in(const std::array<std::string_view, N>& list, std::string_view op) {
 constexpr std::array<std::string_view, 3> kPython = {"PyFunc", "PyFuncStateless", "EagerPyFunc"};
 
 // Read arbitrary files named by a tensor.
-constexpr std::array<std::string_view, 27> kFileRead = {
-    "ReadFile", "MatchingFiles", "MatchingFilesDataset", "ExperimentalMatchingFilesDataset",
-    "WholeFileReader", "WholeFileReaderV2", "TextLineReader", "TextLineReaderV2",
-    "FixedLengthRecordReader", "FixedLengthRecordReaderV2", "TFRecordReader", "TFRecordReaderV2",
-    "LMDBReader", "TextLineDataset", "TFRecordDataset", "TFRecordDatasetV2",
-    "FixedLengthRecordDataset", "FixedLengthRecordDatasetV2", "LoadDataset", "ExperimentalLMDBDataset",
-    "LMDBDataset", "InitializeTableFromTextFile", "InitializeTableFromTextFileV2", "LoadAndRemapMatrix",
-    "ImmutableConst", "SqlDataset", "ExperimentalSqlDataset"};
+constexpr std::array<std::string_view, 27> kFileRead = {"ReadFile",
+                                                        "MatchingFiles",
+                                                        "MatchingFilesDataset",
+                                                        "ExperimentalMatchingFilesDataset",
+                                                        "WholeFileReader",
+                                                        "WholeFileReaderV2",
+                                                        "TextLineReader",
+                                                        "TextLineReaderV2",
+                                                        "FixedLengthRecordReader",
+                                                        "FixedLengthRecordReaderV2",
+                                                        "TFRecordReader",
+                                                        "TFRecordReaderV2",
+                                                        "LMDBReader",
+                                                        "TextLineDataset",
+                                                        "TFRecordDataset",
+                                                        "TFRecordDatasetV2",
+                                                        "FixedLengthRecordDataset",
+                                                        "FixedLengthRecordDatasetV2",
+                                                        "LoadDataset",
+                                                        "ExperimentalLMDBDataset",
+                                                        "LMDBDataset",
+                                                        "InitializeTableFromTextFile",
+                                                        "InitializeTableFromTextFileV2",
+                                                        "LoadAndRemapMatrix",
+                                                        "ImmutableConst",
+                                                        "SqlDataset",
+                                                        "ExperimentalSqlDataset"};
 
 // Write, move or delete files.
-constexpr std::array<std::string_view, 14> kFileWrite = {
-    "WriteFile", "SaveDataset", "SaveDatasetV2", "ExperimentalSaveDataset", "DatasetToTFRecord",
-    "ExperimentalDatasetToTFRecord", "CreateSummaryFileWriter", "CreateSummaryDbWriter",
-    "SnapshotDataset", "SnapshotDatasetV2", "MergeV2Checkpoints", "DebugIdentityV2", "WriteRawProtoSummary",
-    "CacheDatasetV2"};
+constexpr std::array<std::string_view, 14> kFileWrite = {"WriteFile",
+                                                         "SaveDataset",
+                                                         "SaveDatasetV2",
+                                                         "ExperimentalSaveDataset",
+                                                         "DatasetToTFRecord",
+                                                         "ExperimentalDatasetToTFRecord",
+                                                         "CreateSummaryFileWriter",
+                                                         "CreateSummaryDbWriter",
+                                                         "SnapshotDataset",
+                                                         "SnapshotDatasetV2",
+                                                         "MergeV2Checkpoints",
+                                                         "DebugIdentityV2",
+                                                         "WriteRawProtoSummary",
+                                                         "CacheDatasetV2"};
 
 // Talk to other machines.
-constexpr std::array<std::string_view, 10> kNetwork = {
-    "DataServiceDataset", "DataServiceDatasetV2", "DataServiceDatasetV3", "DataServiceDatasetV4",
-    "RpcClient", "RpcCall", "RpcServer", "RpcServerStart", "DebugIdentity", "DebugNumericSummaryV2"};
+constexpr std::array<std::string_view, 10> kNetwork = {"DataServiceDataset",
+                                                       "DataServiceDatasetV2",
+                                                       "DataServiceDatasetV3",
+                                                       "DataServiceDatasetV4",
+                                                       "RpcClient",
+                                                       "RpcCall",
+                                                       "RpcServer",
+                                                       "RpcServerStart",
+                                                       "DebugIdentity",
+                                                       "DebugNumericSummaryV2"};
 
-constexpr std::array<std::string_view, 6> kCheckpoint = {"Save", "SaveV2", "SaveSlices",
+constexpr std::array<std::string_view, 6> kCheckpoint = {"Save",    "SaveV2",    "SaveSlices",
                                                          "Restore", "RestoreV2", "RestoreSlice"};
 
 }  // namespace
 
 OpRisk classify_op(std::string_view op) {
   if (in(kPython, op))
-    return {SECMLOPS_SEVERITY_CRITICAL, "SAVEDMODEL-PYTHON-OP", "calls a Python function of the loading process"};
+    return {SECMLOPS_SEVERITY_CRITICAL, "SAVEDMODEL-PYTHON-OP",
+            "calls a Python function of the loading process"};
   if (in(kFileWrite, op))
     return {SECMLOPS_SEVERITY_HIGH, "SAVEDMODEL-FILE-WRITE", "writes, moves or deletes files"};
   if (in(kFileRead, op))

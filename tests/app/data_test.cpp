@@ -31,7 +31,8 @@ v1::CsvData text_csv(const std::string& text, const std::string& label, bool hea
 
 TEST(AppData, LabelsAreNamesSortedNumericallyOrByText) {
   Fixture f;
-  auto t = app::load_csv(f.env, text_csv("a,b,y\n1,2,10\n3,4,2\n5,6,10\n", "y"), app::LabelRule::none_unless_named);
+  auto t = app::load_csv(f.env, text_csv("a,b,y\n1,2,10\n3,4,2\n5,6,10\n", "y"),
+                         app::LabelRule::none_unless_named);
   EXPECT_EQ(t.features, (std::vector<std::string>{"a", "b"}));
   ASSERT_EQ(t.record.classes_size(), 2);
   EXPECT_EQ(t.record.classes(0), "2");  // numerically: 2 < 10
@@ -44,9 +45,11 @@ TEST(AppData, LabelsAreNamesSortedNumericallyOrByText) {
 
 TEST(AppData, TrainingTakesTheLastColumnByDefaultAndIndexesWork) {
   Fixture f;
-  auto t = app::load_csv(f.env, text_csv("0.5,1.5,cat\n2.5,3.5,dog\n", "", false), app::LabelRule::last_by_default);
+  auto t = app::load_csv(f.env, text_csv("0.5,1.5,cat\n2.5,3.5,dog\n", "", false),
+                         app::LabelRule::last_by_default);
   EXPECT_EQ(t.labels, (std::vector<std::string>{"cat", "dog"}));
-  auto by_index = app::load_csv(f.env, text_csv("cat,0.5\ndog,2.5\n", "0", false), app::LabelRule::last_by_default);
+  auto by_index = app::load_csv(f.env, text_csv("cat,0.5\ndog,2.5\n", "0", false),
+                                app::LabelRule::last_by_default);
   EXPECT_EQ(by_index.labels, (std::vector<std::string>{"cat", "dog"}));
   EXPECT_EQ(by_index.x.data, (std::vector<double>{0.5, 2.5}));
   // Prediction data has no label unless one is named.
@@ -69,17 +72,21 @@ TEST(AppData, ErrorsNameLineAndColumn) {
   } catch (const host::DataError& e) {
     EXPECT_THAT(e.what(), HasSubstr("label column 'nope' is neither a column name (a, y)"));
   }
-  EXPECT_THROW(app::load_csv(f.env, text_csv("a,y\n", "y"), app::LabelRule::none_unless_named), host::DataError);
-  EXPECT_THROW(app::encode_labels(app::load_csv(f.env, text_csv("a,y\n1,x\n", "y"), app::LabelRule::none_unless_named),
+  EXPECT_THROW(app::load_csv(f.env, text_csv("a,y\n", "y"), app::LabelRule::none_unless_named),
+               host::DataError);
+  EXPECT_THROW(app::encode_labels(app::load_csv(f.env, text_csv("a,y\n1,x\n", "y"),
+                                                app::LabelRule::none_unless_named),
                                   {"p", "q"}),
                host::DataError);
 }
 
 TEST(AppData, FeaturesFollowTheModelsColumnNames) {
   Fixture f;
-  auto t = app::load_csv(f.env, text_csv("c,y,a,b\n9,0,1,2\n", "y"), app::LabelRule::none_unless_named, {"a", "b", "c"});
+  auto t = app::load_csv(f.env, text_csv("c,y,a,b\n9,0,1,2\n", "y"),
+                         app::LabelRule::none_unless_named, {"a", "b", "c"});
   EXPECT_EQ(t.x.data, (std::vector<double>{1, 2, 9}));
-  EXPECT_THROW(app::load_csv(f.env, text_csv("a,y\n1,0\n", ""), app::LabelRule::none_unless_named, {"a", "b"}),
+  EXPECT_THROW(app::load_csv(f.env, text_csv("a,y\n1,0\n", ""), app::LabelRule::none_unless_named,
+                             {"a", "b"}),
                host::DataError);
 }
 
@@ -99,7 +106,8 @@ TEST(AppData, MatricesAreValidatedAndNonFiniteValuesRefused) {
   m.set_values(3, std::numeric_limits<double>::infinity());
   EXPECT_THROW(app::load_matrix(f.env, m, {}, "features"), app::AppError);
   m.set_values(3, 4.0);
-  EXPECT_THROW(app::load_matrix(f.env, m, {0}, "features"), app::AppError);   // one label for two rows
+  EXPECT_THROW(app::load_matrix(f.env, m, {0}, "features"),
+               app::AppError);  // one label for two rows
   EXPECT_THROW(app::load_matrix(f.env, m, {0, -1}, "features"), app::AppError);
   auto t = app::load_matrix(f.env, m, {1, 0}, "features");
   EXPECT_EQ(app::encode_labels(t, {"0", "1"}), (std::vector<int32_t>{1, 0}));

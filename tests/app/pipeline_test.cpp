@@ -1,7 +1,7 @@
 // Pipelines as a user writes them: validation with file:line:column, the graph, parallel steps,
 // failures that stop only their dependents, cancellation, and nested MLflow runs.
-#include "secmlops/app/data.hpp"
 #include "secmlops/app/pipeline.hpp"
+#include "secmlops/app/data.hpp"
 #include "support/temp_dir.hpp"
 
 #include <gmock/gmock.h>
@@ -84,7 +84,9 @@ TEST(PipelineSpec, ValidSpecHasAnOrderThatRespectsInputs) {
   auto v = app::validate_pipeline(f.env, request(kSmall));
   ASSERT_TRUE(v.valid()) << (v.errors_size() ? v.errors(0) : "");
   std::vector<std::string> order(v.order().begin(), v.order().end());
-  auto pos = [&](const std::string& id) { return std::find(order.begin(), order.end(), id) - order.begin(); };
+  auto pos = [&](const std::string& id) {
+    return std::find(order.begin(), order.end(), id) - order.begin();
+  };
   EXPECT_LT(pos("data"), pos("models"));
   EXPECT_LT(pos("models"), pos("attacks"));
   EXPECT_LT(pos("attacks"), pos("gate"));
@@ -93,7 +95,8 @@ TEST(PipelineSpec, ValidSpecHasAnOrderThatRespectsInputs) {
 
 TEST(PipelineSpec, MistakesNameFileLineAndColumn) {
   Fixture f;
-  auto errors = [&](const std::string& yaml, std::vector<std::pair<std::string, std::string>> sets = {}) {
+  auto errors = [&](const std::string& yaml,
+                    std::vector<std::pair<std::string, std::string>> sets = {}) {
     auto req = request(yaml);
     for (const auto& [k, v] : sets) {
       auto* kv = req.add_set();
@@ -106,23 +109,30 @@ TEST(PipelineSpec, MistakesNameFileLineAndColumn) {
     EXPECT_FALSE(v.valid());
     return all;
   };
-  EXPECT_THAT(errors("name: x\nsteps:\n  - id: a\n    dataset: {csv: [\n"), HasSubstr("spec.yaml:5:1: YAML error"));
-  EXPECT_THAT(errors("steps:\n  - id: a\n    bake: {}\n"), HasSubstr("spec.yaml:2:5: a step needs one of: dataset, train"));
-  EXPECT_THAT(errors("steps:\n  - id: d\n    dataset: {csv: x.csv}\n  - train:\n      data: d\n      models:\n        - {plugin: nosuch}\n"),
+  EXPECT_THAT(errors("name: x\nsteps:\n  - id: a\n    dataset: {csv: [\n"),
+              HasSubstr("spec.yaml:5:1: YAML error"));
+  EXPECT_THAT(errors("steps:\n  - id: a\n    bake: {}\n"),
+              HasSubstr("spec.yaml:2:5: a step needs one of: dataset, train"));
+  EXPECT_THAT(errors("steps:\n  - id: d\n    dataset: {csv: x.csv}\n  - train:\n      data: d\n    "
+                     "  models:\n        - {plugin: nosuch}\n"),
               HasSubstr("spec.yaml:7:20: no model plugin named 'nosuch'"));
   EXPECT_THAT(errors("steps:\n  - train:\n      data: missing\n      models: [{plugin: logreg}]\n"),
               HasSubstr("step 'train' needs unknown step 'missing'"));
-  EXPECT_THAT(errors("steps:\n  - {id: a, dataset: {csv: x.csv}, needs: [b]}\n  - {id: b, dataset: {csv: y.csv}, needs: [a]}\n"),
+  EXPECT_THAT(errors("steps:\n  - {id: a, dataset: {csv: x.csv}, needs: [b]}\n  - {id: b, dataset: "
+                     "{csv: y.csv}, needs: [a]}\n"),
               HasSubstr("spec.yaml: the steps a, b depend on each other in a cycle"));
   EXPECT_THAT(errors("steps:\n  - id: d\n    dataset: {csv: x.csv, colour: red}\n"),
               HasSubstr("spec.yaml:3:27: unknown key 'colour' in dataset step 'd'"));
-  EXPECT_THAT(errors("steps:\n  - {id: d, dataset: {csv: x.csv}}\n  - {id: d, dataset: {csv: y.csv}}\n"),
-              HasSubstr("two steps have the id 'd'"));
-  EXPECT_THAT(errors("steps:\n  - {id: d, dataset: {csv: x.csv}}\n  - {id: m, train: {data: d.train, models: [{plugin: logreg}]}}\n"),
+  EXPECT_THAT(
+      errors("steps:\n  - {id: d, dataset: {csv: x.csv}}\n  - {id: d, dataset: {csv: y.csv}}\n"),
+      HasSubstr("two steps have the id 'd'"));
+  EXPECT_THAT(errors("steps:\n  - {id: d, dataset: {csv: x.csv}}\n  - {id: m, train: {data: "
+                     "d.train, models: [{plugin: logreg}]}}\n"),
               HasSubstr("publishes <id>, and <id>.train and <id>.test when it has split:"));
   EXPECT_THAT(errors("steps:\n  - {id: d, dataset: {csv: x.csv}}\n", {{"steps.nosuch.csv", "y"}}),
               HasSubstr("--set steps.nosuch.csv: no step or index 'nosuch'"));
-  EXPECT_THAT(errors("steps:\n  - id: d\n    dataset:\n      csv: ${vars.file}\n"), HasSubstr("unknown variable 'file'"));
+  EXPECT_THAT(errors("steps:\n  - id: d\n    dataset:\n      csv: ${vars.file}\n"),
+              HasSubstr("unknown variable 'file'"));
 }
 
 TEST(PipelineSpec, SetOverridesVariablesAndStepValues) {
@@ -149,7 +159,8 @@ TEST(PipelineRun, WorkshopShapeEndToEnd) {
   std::vector<std::string> streamed;
   auto report = app::run_pipeline(f.env, request(kSmall, d.path().string()),
                                   [&](const v1::StepResult& s) { streamed.push_back(s.id()); });
-  for (const auto& s : report.steps()) EXPECT_EQ(s.status(), v1::STEP_OK) << s.id() << ": " << s.error();
+  for (const auto& s : report.steps())
+    EXPECT_EQ(s.status(), v1::STEP_OK) << s.id() << ": " << s.error();
   EXPECT_EQ(streamed.size(), 6u);
   EXPECT_EQ(started.size(), 6u);
   EXPECT_EQ(finished.size(), 6u);
@@ -158,8 +169,10 @@ TEST(PipelineRun, WorkshopShapeEndToEnd) {
   EXPECT_EQ(app::pipeline_exit_code(report), 1);
   bool severity_failed = false;
   for (const auto& g : report.gates())
-    if (g.condition() == "max_severity < HIGH") severity_failed = !g.passed() && g.detail().find("malicious_model.pkl") != std::string::npos;
-    else EXPECT_TRUE(g.passed()) << g.condition() << " " << g.subject() << " " << g.detail();
+    if (g.condition() == "max_severity < HIGH")
+      severity_failed = !g.passed() && g.detail().find("malicious_model.pkl") != std::string::npos;
+    else
+      EXPECT_TRUE(g.passed()) << g.condition() << " " << g.subject() << " " << g.detail();
   EXPECT_TRUE(severity_failed);
 
   // Lineage: the split parts name their parent's digest.
@@ -283,7 +296,8 @@ TEST(PipelineRun, ScaledDatasetsRecordTheScalerFittedOnTheTrainPart) {
     train: {data: data.train, models: [{name: lr, plugin: logreg}]}
 )";
   auto report = app::run_pipeline(f.env, request(spec, d.path().string()));
-  for (const auto& s : report.steps()) ASSERT_EQ(s.status(), v1::STEP_OK) << s.id() << ": " << s.error();
+  for (const auto& s : report.steps())
+    ASSERT_EQ(s.status(), v1::STEP_OK) << s.id() << ": " << s.error();
   const auto& data = step(report, "data");
   ASSERT_EQ(data.datasets_size(), 4);
   const auto &raw = data.datasets(0), &scaled = data.datasets(1), &train = data.datasets(2);
@@ -294,7 +308,8 @@ TEST(PipelineRun, ScaledDatasetsRecordTheScalerFittedOnTheTrainPart) {
   EXPECT_EQ(scaled.lineage().parent_digests(0), raw.sha256());
   EXPECT_NE(scaled.sha256(), raw.sha256());
   ASSERT_EQ(scaled.lineage().transformations_size(), 1);
-  EXPECT_THAT(scaled.lineage().transformations(0), HasSubstr("standard_scaler(fit on the train part"));
+  EXPECT_THAT(scaled.lineage().transformations(0),
+              HasSubstr("standard_scaler(fit on the train part"));
   EXPECT_EQ(train.lineage().parent_digests(0), scaled.sha256());
   EXPECT_EQ(train.rows(), 150u);
 
@@ -305,7 +320,8 @@ TEST(PipelineRun, ScaledDatasetsRecordTheScalerFittedOnTheTrainPart) {
   csv.set_path((d.path() / "data.train.csv").string());
   csv.set_has_header(true);
   csv.set_label_column("label");
-  auto t = app::load_csv(app::Environment{f.registry, files}, csv, app::LabelRule::none_unless_named);
+  auto t =
+      app::load_csv(app::Environment{f.registry, files}, csv, app::LabelRule::none_unless_named);
   ASSERT_EQ(t.x.cols, 3u);
   for (size_t j = 0; j < t.x.cols; ++j) {
     double mean = 0, sq = 0;
@@ -318,7 +334,8 @@ TEST(PipelineRun, ScaledDatasetsRecordTheScalerFittedOnTheTrainPart) {
   EXPECT_EQ(t.labels.size(), 150u);
   EXPECT_GT(step(report, "models").models(0).train().accuracy(), 0.9);
 
-  auto bad = app::validate_pipeline(f.env, request("steps:\n  - id: d\n    dataset: {generate: {}, scale: robust}\n"));
+  auto bad = app::validate_pipeline(
+      f.env, request("steps:\n  - id: d\n    dataset: {generate: {}, scale: robust}\n"));
   EXPECT_FALSE(bad.valid());
   std::string errors;
   for (const auto& e : bad.errors()) errors += e + "\n";
@@ -345,12 +362,14 @@ TEST(PipelineRun, ThirdPartyPluginsTakePartByName) {
     attack: {models: models, data: data, rows: 50, eps: [0.1, 1.0], attacks: [{attack: fgsm}]}
 )";
   auto report = app::run_pipeline(env, request(spec, d.path().string()));
-  for (const auto& s : report.steps()) ASSERT_EQ(s.status(), v1::STEP_OK) << s.id() << ": " << s.error();
+  for (const auto& s : report.steps())
+    ASSERT_EQ(s.status(), v1::STEP_OK) << s.id() << ": " << s.error();
   const auto& a = step(report, "attacks");
   ASSERT_EQ(a.attacks_size(), 1);
   EXPECT_EQ(a.attacks(0).model(), "fixture-linear");
   EXPECT_EQ(a.attacks(0).model_name(), "third");
-  EXPECT_LT(a.attacks(0).curve(1).adversarial_accuracy(), a.attacks(0).curve(0).adversarial_accuracy());
+  EXPECT_LT(a.attacks(0).curve(1).adversarial_accuracy(),
+            a.attacks(0).curve(0).adversarial_accuracy());
   EXPECT_TRUE(step(report, "models").models(0).out().empty());
 }
 
@@ -371,12 +390,14 @@ TEST(PipelineRun, ModelsAreSignedAndVerifiedBeforeTheScan) {
     gate: {fail_on_unverified: true}
 )";
   auto report = app::run_pipeline(f.env, request(spec, d.path().string()));
-  for (const auto& s : report.steps()) ASSERT_EQ(s.status(), v1::STEP_OK) << s.id() << ": " << s.error();
+  for (const auto& s : report.steps())
+    ASSERT_EQ(s.status(), v1::STEP_OK) << s.id() << ": " << s.error();
   ASSERT_EQ(step(report, "sign").signatures_size(), 1);
   EXPECT_TRUE(std::filesystem::exists(step(report, "sign").signatures(0).signature_path()));
   ASSERT_EQ(step(report, "verify").verifications_size(), 1);
   EXPECT_TRUE(step(report, "verify").verifications(0).verified());
-  EXPECT_EQ(step(report, "verify").verifications(0).root_digest(), step(report, "sign").signatures(0).root_digest());
+  EXPECT_EQ(step(report, "verify").verifications(0).root_digest(),
+            step(report, "sign").signatures(0).root_digest());
   EXPECT_EQ(report.verdict(), "pass");
 }
 
@@ -398,7 +419,8 @@ TEST(PipelineRun, SignAndVerifyStepsRecordIntoNestedRuns) {
   req.mutable_mlflow()->set_enabled(true);
   req.mutable_mlflow()->set_tracking_uri((d.path() / "mlruns").string());
   auto report = app::run_pipeline(f.env, req);
-  for (const auto& s : report.steps()) ASSERT_EQ(s.status(), v1::STEP_OK) << s.id() << ": " << s.error();
+  for (const auto& s : report.steps())
+    ASSERT_EQ(s.status(), v1::STEP_OK) << s.id() << ": " << s.error();
   const auto& signature = step(report, "sign").signatures(0);
   auto read = [](const std::filesystem::path& p) {
     std::ifstream in(p, std::ios::binary);
@@ -417,7 +439,8 @@ TEST(PipelineRun, SignAndVerifyStepsRecordIntoNestedRuns) {
   for (const char* name : {"sign ", "verify "}) {
     const auto& run = runs[name + model];
     EXPECT_EQ(read(run / "tags" / "mlflow.parentRunId"), report.mlflow_run_id());
-    EXPECT_EQ(read(run / "artifacts" / "signature" / "model.sig"), read(signature.signature_path()));
+    EXPECT_EQ(read(run / "artifacts" / "signature" / "model.sig"),
+              read(signature.signature_path()));
     EXPECT_EQ(read(run / "tags" / "secmlops.signature.root_digest"), signature.root_digest());
     EXPECT_EQ(read(run / "tags" / "secmlops.signature.signer"), signature.signer());
     EXPECT_EQ(read(run / "tags" / "secmlops.signature.algorithm"), "ecdsa-p256-sha256");

@@ -1,9 +1,9 @@
 // Sharded scans: every file of a tree in exactly one shard for every shard count, assignments
 // that never move when files are added, the rule reproducible outside secmlops, and the merge
 // of shard reports.
+#include "secmlops/app/shard.hpp"
 #include "pipeline/spec.hpp"
 #include "secmlops/app/operations.hpp"
-#include "secmlops/app/shard.hpp"
 #include "support/temp_dir.hpp"
 
 #include <gmock/gmock.h>
@@ -37,7 +37,9 @@ struct Fixture {
 // skipped, so it must land in one shard too).
 void make_tree(const test::TempDir& dir, int files, int first = 0) {
   for (int i = first; i < first + files; ++i) {
-    std::string sub = i % 3 == 0 ? "" : i % 3 == 1 ? "team-a/" : "team-b/v" + std::to_string(i % 5) + "/";
+    std::string sub = i % 3 == 0   ? ""
+                      : i % 3 == 1 ? "team-a/"
+                                   : "team-b/v" + std::to_string(i % 5) + "/";
     dir.write("store/" + sub + "model-" + std::to_string(i) + ".bin", "x");
   }
 }
@@ -117,7 +119,8 @@ TEST(Shard, RuleIsSha256OfTheRelativePath) {
 
 TEST(Shard, SpreadsFilesEvenly) {
   std::vector<int> counts(16);
-  for (int i = 0; i < 16000; ++i) ++counts[app::shard_of("store/model-" + std::to_string(i) + ".pt", 16)];
+  for (int i = 0; i < 16000; ++i)
+    ++counts[app::shard_of("store/model-" + std::to_string(i) + ".pt", 16)];
   for (int c : counts) {
     EXPECT_GT(c, 850);
     EXPECT_LT(c, 1150);
@@ -128,7 +131,8 @@ TEST(Shard, ParseAndCheck) {
   auto s = app::parse_shard("3/16", "--shard");
   EXPECT_EQ(s.index(), 3u);
   EXPECT_EQ(s.count(), 16u);
-  for (const char* bad : {"16/16", "1/0", "a/2", "1/", "/2", "1/2/3", "-1/2", "1 /2", "0/2000000", ""})
+  for (const char* bad :
+       {"16/16", "1/0", "a/2", "1/", "/2", "1/2/3", "-1/2", "1 /2", "0/2000000", ""})
     EXPECT_THROW(app::parse_shard(bad, "--shard"), app::AppError) << bad;
   Fixture fx;
   test::TempDir dir;
@@ -157,7 +161,8 @@ v1::FileReport file(const std::string& path, v1::Severity sev = v1::SEVERITY_UNS
   return f;
 }
 
-v1::ScanReport shard_report(uint32_t k, uint32_t n, std::vector<v1::FileReport> files, double seconds = 1,
+v1::ScanReport shard_report(uint32_t k, uint32_t n, std::vector<v1::FileReport> files,
+                            double seconds = 1,
                             const std::string& started = "2026-01-01T00:00:00Z") {
   v1::ScanReport r;
   r.set_tool_version("0.1.0");
@@ -176,7 +181,8 @@ v1::ScanReport shard_report(uint32_t k, uint32_t n, std::vector<v1::FileReport> 
 TEST(ShardMerge, CombinesFilesTotalsAndVerdict) {
   auto merged = app::merge_scan_reports({
       shard_report(1, 3, {file("s/c"), file("s/a", v1::CRITICAL)}, 4, "2026-01-01T00:00:05Z"),
-      shard_report(0, 3, {file("s/b", v1::LOW), file("s/d", v1::SEVERITY_UNSPECIFIED, v1::ERROR)}, 2),
+      shard_report(0, 3, {file("s/b", v1::LOW), file("s/d", v1::SEVERITY_UNSPECIFIED, v1::ERROR)},
+                   2),
       shard_report(2, 3, {}, 1, "2026-01-01T00:00:01Z"),
   });
   ASSERT_EQ(merged.files_size(), 4);
@@ -198,10 +204,12 @@ TEST(ShardMerge, CombinesFilesTotalsAndVerdict) {
 }
 
 TEST(ShardMerge, VerdictOfCleanShardsAndOfAnIncompleteOne) {
-  auto clean = app::merge_scan_reports({shard_report(0, 2, {file("a")}), shard_report(1, 2, {file("b", v1::LOW)})});
+  auto clean = app::merge_scan_reports(
+      {shard_report(0, 2, {file("a")}), shard_report(1, 2, {file("b", v1::LOW)})});
   EXPECT_EQ(clean.verdict(), "pass");
   auto errors = app::merge_scan_reports(
-      {shard_report(0, 2, {file("a")}), shard_report(1, 2, {file("b", v1::SEVERITY_UNSPECIFIED, v1::PARTIAL)})});
+      {shard_report(0, 2, {file("a")}),
+       shard_report(1, 2, {file("b", v1::SEVERITY_UNSPECIFIED, v1::PARTIAL)})});
   EXPECT_EQ(errors.verdict(), "error");
 }
 
@@ -215,7 +223,8 @@ TEST(ShardMerge, RealShardScansMergeIntoTheUnshardedScan) {
   for (uint32_t k = 0; k < 6; ++k) parts.push_back(fx.scan(root, k, 6));
   auto merged = app::merge_scan_reports(parts);
   ASSERT_EQ(merged.files_size(), whole.files_size());
-  for (int i = 0; i < whole.files_size(); ++i) EXPECT_EQ(merged.files(i).path(), whole.files(i).path());
+  for (int i = 0; i < whole.files_size(); ++i)
+    EXPECT_EQ(merged.files(i).path(), whole.files(i).path());
   EXPECT_EQ(merged.summary().files(), whole.summary().files());
   EXPECT_EQ(merged.verdict(), whole.verdict());
 }
@@ -230,10 +239,13 @@ TEST(ShardMerge, RefusesWhatDoesNotAddUp) {
     }
   };
   expect_refused({}, "no reports");
-  expect_refused({shard_report(0, 2, {file("a")}), shard_report(1, 3, {file("b")})}, "the first of 2 shards");
+  expect_refused({shard_report(0, 2, {file("a")}), shard_report(1, 3, {file("b")})},
+                 "the first of 2 shards");
   expect_refused({shard_report(0, 2, {file("a")}), shard_report(0, 2, {file("b")})}, "given twice");
-  expect_refused({shard_report(0, 2, {file("a")}), shard_report(1, 2, {file("a")})}, "overlapping shards");
-  expect_refused({shard_report(0, 3, {file("a")}), shard_report(2, 3, {file("b")})}, "1 of 3 shards missing (1)");
+  expect_refused({shard_report(0, 2, {file("a")}), shard_report(1, 2, {file("a")})},
+                 "overlapping shards");
+  expect_refused({shard_report(0, 3, {file("a")}), shard_report(2, 3, {file("b")})},
+                 "1 of 3 shards missing (1)");
   auto other = shard_report(1, 2, {file("b")});
   other.set_fail_on(v1::LOW);
   expect_refused({shard_report(0, 2, {file("a")}), other}, "judged against LOW");
@@ -242,7 +254,8 @@ TEST(ShardMerge, RefusesWhatDoesNotAddUp) {
 TEST(ShardMerge, MissingShardsWhenAllowedAreListedAndNeverPass) {
   app::MergeOptions allow;
   allow.allow_missing = true;
-  auto merged = app::merge_scan_reports({shard_report(0, 4, {file("a")}), shard_report(2, 4, {file("b")})}, allow);
+  auto merged = app::merge_scan_reports(
+      {shard_report(0, 4, {file("a")}), shard_report(2, 4, {file("b")})}, allow);
   EXPECT_THAT(merged.shard().missing(), ::testing::ElementsAre(1u, 3u));
   EXPECT_THAT(merged.shard().merged(), ::testing::ElementsAre(0u, 2u));
   EXPECT_EQ(merged.verdict(), "error");
@@ -254,7 +267,8 @@ TEST(ShardPipeline, ScanStepTakesAShard) {
   app::Environment env{registry, files};
   v1::PipelineRequest req;
   req.set_spec_name("spec.yaml");
-  req.set_spec("name: s\nsteps:\n  - id: scan\n    scan:\n      paths: [models]\n      shard: 2/8\n");
+  req.set_spec(
+      "name: s\nsteps:\n  - id: scan\n    scan:\n      paths: [models]\n      shard: 2/8\n");
   std::vector<std::string> errors;
   auto spec = app::pipeline::parse_spec(env, req, errors);
   ASSERT_TRUE(errors.empty()) << errors.front();
@@ -262,7 +276,8 @@ TEST(ShardPipeline, ScanStepTakesAShard) {
   EXPECT_EQ(s.shard.index(), 2u);
   EXPECT_EQ(s.shard.count(), 8u);
 
-  req.set_spec("name: s\nsteps:\n  - id: scan\n    scan:\n      paths: [models]\n      shard: 8/8\n");
+  req.set_spec(
+      "name: s\nsteps:\n  - id: scan\n    scan:\n      paths: [models]\n      shard: 8/8\n");
   errors.clear();
   app::pipeline::parse_spec(env, req, errors);
   ASSERT_EQ(errors.size(), 1u);

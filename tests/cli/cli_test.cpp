@@ -9,8 +9,8 @@
 
 namespace {
 
-using ::testing::HasSubstr;
 using secmlops::test::run_command;
+using ::testing::HasSubstr;
 
 std::string cli(const std::string& args) {
   return std::string(SECMLOPS_CLI) + " --plugin-dir " SECMLOPS_FIXTURE_PLUGIN_DIR " " + args;
@@ -51,9 +51,12 @@ TEST(Cli, ScanExitCodes) {
   EXPECT_THAT(r.out, HasSubstr("FIXTURE-EVIL"));
   EXPECT_EQ(run_command(cli("scan " + crash.string() + " 2>/dev/null")).exit_code, 2);
   // 1 wins over 2.
-  EXPECT_EQ(run_command(cli("scan " + crash.string() + " " + evil.string() + " 2>/dev/null")).exit_code, 1);
+  EXPECT_EQ(
+      run_command(cli("scan " + crash.string() + " " + evil.string() + " 2>/dev/null")).exit_code,
+      1);
   // Below the threshold.
-  EXPECT_EQ(run_command(cli("scan --fail-on critical " + good.string() + " 2>/dev/null")).exit_code, 0);
+  EXPECT_EQ(run_command(cli("scan --fail-on critical " + good.string() + " 2>/dev/null")).exit_code,
+            0);
 }
 
 TEST(Cli, ScanJsonIsTheReportSchema) {
@@ -70,22 +73,26 @@ TEST(Cli, UnknownScannerOptionIsRefusedWithTheValidOnes) {
   // before anything is scanned, whichever scanner would have read it.
   secmlops::test::TempDir d;
   auto f = d.write("model.pkl", std::string("\x80\x02K\x01.", 5));
-  auto r = run_command(std::string(SECMLOPS_CLI) + " scan --option pickle.max_opcdes=5 " + f.string() + " 2>&1");
+  auto r = run_command(std::string(SECMLOPS_CLI) + " scan --option pickle.max_opcdes=5 " +
+                       f.string() + " 2>&1");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.out, HasSubstr("unknown scanner option 'pickle.max_opcdes'"));
   EXPECT_THAT(r.out, HasSubstr("pickle.max_opcodes (integer, pickle)"));
-  r = run_command(std::string(SECMLOPS_CLI) + " scan --option pickle.max_opcodes=lots " + f.string() + " 2>&1");
+  r = run_command(std::string(SECMLOPS_CLI) + " scan --option pickle.max_opcodes=lots " +
+                  f.string() + " 2>&1");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.out, HasSubstr("'pickle.max_opcodes' must be an integer (pickle), got 'lots'"));
-  EXPECT_EQ(run_command(std::string(SECMLOPS_CLI) + " scan --option pickle.max_opcodes=500 " + f.string() +
-                        " >/dev/null 2>&1")
+  EXPECT_EQ(run_command(std::string(SECMLOPS_CLI) + " scan --option pickle.max_opcodes=500 " +
+                        f.string() + " >/dev/null 2>&1")
                 .exit_code,
             0);
 }
 
 TEST(Cli, UsageErrorsExitTwo) {
   EXPECT_EQ(run_command(std::string(SECMLOPS_CLI) + " scan 2>/dev/null").exit_code, 2);
-  EXPECT_EQ(run_command(std::string(SECMLOPS_CLI) + " --log-level loud version 2>/dev/null").exit_code, 2);
+  EXPECT_EQ(
+      run_command(std::string(SECMLOPS_CLI) + " --log-level loud version 2>/dev/null").exit_code,
+      2);
   EXPECT_EQ(run_command(std::string(SECMLOPS_CLI) + " frobnicate 2>/dev/null").exit_code, 2);
 }
 

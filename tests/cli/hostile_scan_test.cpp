@@ -14,8 +14,8 @@
 
 namespace {
 
-using ::testing::HasSubstr;
 using secmlops::test::run_command;
+using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 
 std::string cli(const std::string& args) {
@@ -59,7 +59,8 @@ TEST(HostileScan, LoopingPluginHonoursTheTimeout) {
 TEST(HostileScan, BadScannerOptionIsRefusedUpFront) {
   secmlops::test::TempDir d;
   auto f = d.write("x.bin", "EVIL");
-  auto r = run_command(std::string(SECMLOPS_CLI) + " scan --option mode=bogus " + f.string() + " 2>&1");
+  auto r =
+      run_command(std::string(SECMLOPS_CLI) + " scan --option mode=bogus " + f.string() + " 2>&1");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.out, HasSubstr("mode must be"));
 }
@@ -73,9 +74,10 @@ TEST(HostileScan, HostileFileNamesAreRenderedSafely) {
   d.write(name, "EVIL");
   d.write("plain.bin", "EVIL");
   for (const char* format : {"json", "sarif"}) {
-    auto r = run_command(cli(std::string("scan --format ") + format + " " + d.path().string() +
-                             " 2>/dev/null | python3 -c 'import sys,json; b=sys.stdin.buffer.read(); "
-                             "json.loads(b.decode(\"utf-8\")); print(\"VALID\", b\"\\\\xff\" in b)'"));
+    auto r =
+        run_command(cli(std::string("scan --format ") + format + " " + d.path().string() +
+                        " 2>/dev/null | python3 -c 'import sys,json; b=sys.stdin.buffer.read(); "
+                        "json.loads(b.decode(\"utf-8\")); print(\"VALID\", b\"\\\\xff\" in b)'"));
     EXPECT_THAT(r.out, HasSubstr("VALID True")) << format << ": " << r.out;
   }
   auto code = run_command(cli("scan --format sarif " + d.path().string() + " >/dev/null 2>&1"));
@@ -89,14 +91,16 @@ TEST(HostileScan, HostileFileNamesAreRenderedSafely) {
 
 // Root reads everything: the unreadable directory is checked as an unprivileged user.
 TEST(HostileScan, UnreadableDirectoryIsAnErrorWithExitTwo) {
-  if (::geteuid() != 0 || ::access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "needs root and setpriv";
+  if (::geteuid() != 0 || ::access("/usr/bin/setpriv", X_OK) != 0)
+    GTEST_SKIP() << "needs root and setpriv";
   secmlops::test::TempDir d;
   fs::permissions(d.path(), fs::perms::all);
   auto locked = d.path() / "locked";
   fs::create_directories(locked);
   d.write("locked/x.bin", "EVIL");
   fs::permissions(locked, fs::perms::none);
-  auto r = run_command("setpriv --reuid=65534 --regid=65534 --clear-groups " + cli("scan " + locked.string() + " 2>/dev/null"));
+  auto r = run_command("setpriv --reuid=65534 --regid=65534 --clear-groups " +
+                       cli("scan " + locked.string() + " 2>/dev/null"));
   fs::permissions(locked, fs::perms::owner_all);
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_THAT(r.out, HasSubstr("ERROR"));

@@ -3,8 +3,8 @@
 #include "support/temp_dir.hpp"
 
 #include <gmock/gmock.h>
-#include <nlohmann/json.hpp>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <random>
@@ -12,8 +12,8 @@
 
 namespace {
 
-using ::testing::HasSubstr;
 using secmlops::test::run_command;
+using ::testing::HasSubstr;
 
 std::string cli(const std::string& args) { return std::string(SECMLOPS_CLI) + " " + args; }
 
@@ -26,7 +26,8 @@ std::string blobs_csv(int rows, uint64_t seed) {
   for (int i = 0; i < rows; ++i) {
     bool cat = i % 2 == 0;
     double shift = cat ? 1.5 : -1.5;
-    s << n(rng) + shift << "," << n(rng) << "," << (cat ? "cat" : "dog") << "," << n(rng) - shift << "\n";
+    s << n(rng) + shift << "," << n(rng) << "," << (cat ? "cat" : "dog") << "," << n(rng) - shift
+      << "\n";
   }
   return s.str();
 }
@@ -36,22 +37,22 @@ TEST(ModelCli, TrainPredictDescribeWithStringLabels) {
   auto train = d.write("train.csv", blobs_csv(400, 1));
   auto held = d.write("held.csv", blobs_csv(200, 2));
   auto model = d.path() / "m.onnx";
-  auto r = run_command(cli("train --model logreg --data " + train.string() + " --label species --param C=10 --out " +
-                           model.string() + " 2>&1"));
+  auto r = run_command(cli("train --model logreg --data " + train.string() +
+                           " --label species --param C=10 --out " + model.string() + " 2>&1"));
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("trained logreg on 300 of 400 rows, 3 features, 2 classes"));
   EXPECT_THAT(r.out, HasSubstr("no overfitting detected"));
 
   auto out = d.path() / "preds.csv";
-  r = run_command(cli("predict --model " + model.string() + " --data " + held.string() + " --label species --out " +
-                      out.string() + " 2>&1"));
+  r = run_command(cli("predict --model " + model.string() + " --data " + held.string() +
+                      " --label species --out " + out.string() + " 2>&1"));
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("200 rows  accuracy 0.9"));
   auto preds = run_command("head -2 " + out.string()).out;
   EXPECT_THAT(preds, HasSubstr("prediction,p_cat,p_dog\ncat,"));
 
-  r = run_command(cli("describe --format json --model " + model.string() + " --data " + held.string() +
-                      " --label species"));
+  r = run_command(cli("describe --format json --model " + model.string() + " --data " +
+                      held.string() + " --label species"));
   ASSERT_EQ(r.exit_code, 0) << r.out;
   // The DescribeResponse message in protobuf's JSON mapping.
   auto j = nlohmann::json::parse(r.out);
@@ -78,7 +79,8 @@ TEST(ModelCli, OverfittingIsFlagged) {
     s << (rng() % 2) << "\n";
   }
   auto data = d.write("noise.csv", s.str());
-  auto r = run_command(cli("train --model logreg --data " + data.string() + " --label y --param C=1000 --test-size 0.5 --out " +
+  auto r = run_command(cli("train --model logreg --data " + data.string() +
+                           " --label y --param C=1000 --test-size 0.5 --out " +
                            (d.path() / "m.onnx").string() + " --format json"));
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto j = nlohmann::json::parse(r.out);
@@ -90,8 +92,8 @@ TEST(ModelCli, OverfittingIsFlagged) {
 TEST(ModelCli, BadCsvRowNamesLineAndColumn) {
   secmlops::test::TempDir d;
   auto data = d.write("bad.csv", "x,y,label\n1,2,a\n3,oops,b\n");
-  auto r = run_command(cli("train --model logreg --data " + data.string() + " --label label --out " +
-                           (d.path() / "m.onnx").string() + " 2>&1"));
+  auto r = run_command(cli("train --model logreg --data " + data.string() +
+                           " --label label --out " + (d.path() / "m.onnx").string() + " 2>&1"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.out, HasSubstr("bad.csv:3: column 'y': 'oops' is not a number"));
 
@@ -105,7 +107,8 @@ TEST(ModelCli, BadCsvRowNamesLineAndColumn) {
 TEST(ModelCli, UnknownModelAndUnknownFile) {
   secmlops::test::TempDir d;
   auto data = d.write("t.csv", blobs_csv(20, 3));
-  auto r = run_command(cli("train --model nope --data " + data.string() + " --label species --out x.onnx 2>&1"));
+  auto r = run_command(
+      cli("train --model nope --data " + data.string() + " --label species --out x.onnx 2>&1"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.out, HasSubstr("no model plugin named 'nope'; loaded: "));
   auto junk = d.write("junk.onnx", "not onnx at all");

@@ -14,13 +14,14 @@
 
 namespace {
 
-using ::testing::HasSubstr;
 using nlohmann::json;
 using secmlops::test::archive_fixture;
 using secmlops::test::run_command;
+using ::testing::HasSubstr;
 
 std::string cli(const std::string& args) {
-  return std::string(SECMLOPS_CLI) + " --plugin-dir " SECMLOPS_FIXTURE_PLUGIN_DIR " " + args + " 2>/dev/null";
+  return std::string(SECMLOPS_CLI) + " --plugin-dir " SECMLOPS_FIXTURE_PLUGIN_DIR " " + args +
+         " 2>/dev/null";
 }
 
 // Structural SARIF 2.1.0 checks: what GitHub code scanning requires to ingest a file.
@@ -48,7 +49,8 @@ void expect_valid_sarif(const json& doc) {
     const auto& phys = res["locations"][0].at("physicalLocation");
     EXPECT_FALSE(phys.at("artifactLocation").at("uri").get<std::string>().empty());
     EXPECT_GE(phys.at("region").at("startLine").get<int>(), 1);
-    EXPECT_EQ(res.at("partialFingerprints").at("secmlopsFinding/v1").get<std::string>().size(), 16u);
+    EXPECT_EQ(res.at("partialFingerprints").at("secmlopsFinding/v1").get<std::string>().size(),
+              16u);
   }
   EXPECT_TRUE(run.at("invocations")[0].at("executionSuccessful").is_boolean());
 }
@@ -56,7 +58,8 @@ void expect_valid_sarif(const json& doc) {
 TEST(CliScan, SarifForAFileAndAnArchiveMember) {
   secmlops::test::TempDir d;
   auto evil = d.write("evil.bin", "EVIL");
-  auto r = run_command(cli("scan --format sarif " + evil.string() + " " + archive_fixture("hidden_member.zip").string()));
+  auto r = run_command(cli("scan --format sarif " + evil.string() + " " +
+                           archive_fixture("hidden_member.zip").string()));
   EXPECT_EQ(r.exit_code, 1);
   json doc = json::parse(r.out);
   expect_valid_sarif(doc);
@@ -64,7 +67,8 @@ TEST(CliScan, SarifForAFileAndAnArchiveMember) {
   bool file_level = false, member_level = false, host_anomaly = false;
   for (const auto& res : results) {
     const auto& phys = res["locations"][0]["physicalLocation"];
-    if (res["ruleId"] == "FIXTURE-EVIL" && phys["artifactLocation"]["uri"].get<std::string>().find("evil.bin") != std::string::npos) {
+    if (res["ruleId"] == "FIXTURE-EVIL" &&
+        phys["artifactLocation"]["uri"].get<std::string>().find("evil.bin") != std::string::npos) {
       file_level = true;
       EXPECT_EQ(phys["region"]["byteOffset"], 0);
       EXPECT_EQ(res["level"], "error");
@@ -82,8 +86,10 @@ TEST(CliScan, SarifForAFileAndAnArchiveMember) {
   EXPECT_TRUE(host_anomaly);
   // Fingerprints are stable from run to run.
   auto again = json::parse(run_command(cli("scan --format sarif " + evil.string() + " " +
-                                           archive_fixture("hidden_member.zip").string())).out);
-  EXPECT_EQ(again["runs"][0]["results"][0]["partialFingerprints"], results[0]["partialFingerprints"]);
+                                           archive_fixture("hidden_member.zip").string()))
+                               .out);
+  EXPECT_EQ(again["runs"][0]["results"][0]["partialFingerprints"],
+            results[0]["partialFingerprints"]);
 }
 
 TEST(CliScan, SarifListsFilesThatCouldNotBeScanned) {
@@ -105,9 +111,11 @@ TEST(CliScan, SarifMatchesTheSchemaWhenJsonschemaIsInstalled) {
   auto evil = d.write("evil.bin", "EVIL");
   auto out = d.path() / "out.sarif";
   run_command(cli("scan --format sarif " + evil.string() + " > " + out.string()));
-  auto r = run_command("/usr/bin/python3 -c 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), "
-                       "json.load(open(sys.argv[2])))' " + out.string() + " " SECMLOPS_SOURCE_DIR
-                       "/tests/cli/sarif_minimal_schema.json");
+  auto r = run_command(
+      "/usr/bin/python3 -c 'import json,sys,jsonschema; "
+      "jsonschema.validate(json.load(open(sys.argv[1])), "
+      "json.load(open(sys.argv[2])))' " +
+      out.string() + " " SECMLOPS_SOURCE_DIR "/tests/cli/sarif_minimal_schema.json");
   EXPECT_EQ(r.exit_code, 0);
 }
 
@@ -117,16 +125,20 @@ TEST(CliScan, PolicyAllowlistAndOptionsReachScanners) {
   auto policy = d.write("policy.txt", "deny: os.system\n");
   auto r = run_command(cli("scan --format json --option echo_config=1 " + evil.string()));
   EXPECT_THAT(r.out, HasSubstr("\"value\": \"default\""));
-  r = run_command(cli("scan --format json --allowlist --policy " + policy.string() + " --option echo_config=1 " +
-                      evil.string()));
+  r = run_command(cli("scan --format json --allowlist --policy " + policy.string() +
+                      " --option echo_config=1 " + evil.string()));
   EXPECT_THAT(r.out, HasSubstr("\"value\": \"allowlist\""));
   EXPECT_THAT(r.out, HasSubstr("deny: os.system"));
   // --option severity=2 makes the fixture scanner report LOW: below the default threshold.
   EXPECT_EQ(run_command(cli("scan --option severity=2 " + evil.string())).exit_code, 0);
-  EXPECT_EQ(run_command(cli("scan --option severity=2 --fail-on low " + evil.string())).exit_code, 1);
+  EXPECT_EQ(run_command(cli("scan --option severity=2 --fail-on low " + evil.string())).exit_code,
+            1);
   // Bad usage exits 2.
   EXPECT_EQ(run_command(cli("scan --option novalue " + evil.string())).exit_code, 2);
-  EXPECT_EQ(run_command(cli("scan --policy " + (d.path() / "missing").string() + " " + evil.string())).exit_code, 2);
+  EXPECT_EQ(
+      run_command(cli("scan --policy " + (d.path() / "missing").string() + " " + evil.string()))
+          .exit_code,
+      2);
   EXPECT_EQ(run_command(cli("scan --format xml " + evil.string())).exit_code, 2);
 }
 
@@ -135,10 +147,15 @@ TEST(CliScan, ExitCodesWithArchives) {
   EXPECT_EQ(run_command(cli("scan " + archive_fixture("nested.zip").string())).exit_code, 1);
   EXPECT_EQ(run_command(cli("scan " + archive_fixture("gz_truncated.gz").string())).exit_code, 2);
   EXPECT_EQ(run_command(cli("scan " + archive_fixture("gz_truncated.gz").string() + " " +
-                            archive_fixture("nested.zip").string())).exit_code, 1);
+                            archive_fixture("nested.zip").string()))
+                .exit_code,
+            1);
   EXPECT_EQ(run_command(cli("scan " + archive_fixture("benign.zip").string())).exit_code, 0);
   // Host anomalies count against the threshold like any finding.
-  EXPECT_EQ(run_command(cli("scan --fail-on critical " + archive_fixture("duplicate_names.zip").string())).exit_code, 1);
+  EXPECT_EQ(
+      run_command(cli("scan --fail-on critical " + archive_fixture("duplicate_names.zip").string()))
+          .exit_code,
+      1);
   auto text = run_command(cli("scan " + archive_fixture("duplicate_names.zip").string()));
   EXPECT_THAT(text.out, HasSubstr("HOST-ZIP-DUPLICATE-NAME"));
 }

@@ -13,14 +13,15 @@
 namespace secmlops::host {
 namespace {
 
+using test::archive_fixture;
 using ::testing::Contains;
 using ::testing::HasSubstr;
-using test::archive_fixture;
 
 class ContainersEngine : public ::testing::Test {
  protected:
   void SetUp() override {
-    registry_.load_library(std::filesystem::path(SECMLOPS_FIXTURE_PLUGIN_DIR) / "secmlops_fixture-cpp.so");
+    registry_.load_library(std::filesystem::path(SECMLOPS_FIXTURE_PLUGIN_DIR) /
+                           "secmlops_fixture-cpp.so");
   }
   v1::FileReport scan(const std::string& fixture, ScanOptions o = {}) {
     return ScanEngine(registry_, std::move(o)).scan_file(archive_fixture(fixture));
@@ -50,7 +51,8 @@ class ContainersEngine : public ::testing::Test {
 };
 
 TEST_F(ContainersEngine, StoredAndDeflatedZipMembersAreRoutedByContent) {
-  for (const char* name : {"plain_stored.zip", "plain_deflated.zip", "plain_bzip2.zip", "plain_lzma.zip"}) {
+  for (const char* name :
+       {"plain_stored.zip", "plain_deflated.zip", "plain_bzip2.zip", "plain_lzma.zip"}) {
     SCOPED_TRACE(name);
     auto r = scan(name);
     EXPECT_EQ(r.status(), v1::SCANNED) << r.error();
@@ -168,7 +170,8 @@ TEST_F(ContainersEngine, OverlappingMembers) {
 TEST_F(ContainersEngine, PrefixAndTrailingDataAreScannedAsStreams) {
   auto r = scan("prefix_evil.zip");
   EXPECT_THAT(rules(r), Contains("HOST-ZIP-PREFIX-DATA"));
-  // The whole file starts with EVIL: routed as a whole AND expanded; the prefix is not scanned twice.
+  // The whole file starts with EVIL: routed as a whole AND expanded; the prefix is not scanned
+  // twice.
   auto evil = evil_members(r);
   EXPECT_THAT(evil, ::testing::ElementsAre(""));
   auto t = scan("trailing_data.zip");
@@ -187,7 +190,8 @@ TEST_F(ContainersEngine, PolyglotIsScannedAndExpanded) {
   // member is found by the end record.
   EXPECT_THAT(evil_members(r), ::testing::ElementsAre("inner"));
   bool whole = false;
-  for (const auto& s : r.streams()) whole |= s.members_size() == 0 && s.scanner() == "fixture-magic";
+  for (const auto& s : r.streams())
+    whole |= s.members_size() == 0 && s.scanner() == "fixture-magic";
   EXPECT_TRUE(whole);
 }
 
@@ -262,7 +266,8 @@ TEST_F(ContainersEngine, MemberCountLimit) {
 
 TEST_F(ContainersEngine, NestedContainersAreFollowed) {
   auto r = scan("nested.zip");
-  EXPECT_THAT(evil_members(r), ::testing::UnorderedElementsAre("model.tar.gz!/[gzip]!/storages", "z/inner.zip!/e"));
+  EXPECT_THAT(evil_members(r),
+              ::testing::UnorderedElementsAre("model.tar.gz!/[gzip]!/storages", "z/inner.zip!/e"));
 }
 
 TEST_F(ContainersEngine, TarVariants) {
@@ -285,7 +290,8 @@ TEST_F(ContainersEngine, TarVariants) {
 }
 
 TEST_F(ContainersEngine, CompressedStreams) {
-  for (const char* name : {"evil.gz", "evil.zlib", "evil.bz2", "evil.xz", "evil.lzma", "evil_multi.gz"}) {
+  for (const char* name :
+       {"evil.gz", "evil.zlib", "evil.bz2", "evil.xz", "evil.lzma", "evil_multi.gz"}) {
     SCOPED_TRACE(name);
     auto r = scan(name);
     EXPECT_EQ(r.status(), v1::SCANNED) << r.error();

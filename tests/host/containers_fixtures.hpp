@@ -24,7 +24,8 @@ inline std::filesystem::path archive_fixture(const std::string& name) {
     const std::string script = SECMLOPS_SOURCE_DIR "/tests/fixtures/make_archive_fixtures.py";
     std::ifstream in(script, std::ios::binary);
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    fs::path d = fs::current_path() / ("container-fixtures-" + std::to_string(std::hash<std::string>{}(text)));
+    fs::path d = fs::current_path() /
+                 ("container-fixtures-" + std::to_string(std::hash<std::string>{}(text)));
     if (!fs::exists(d)) {
       fs::path tmp = d.string() + ".tmp-" + std::to_string(::getpid());
       auto r = run_command("/usr/bin/python3 " + script + " " + tmp.string());

@@ -3,8 +3,8 @@
 #include "host/containers_fixtures.hpp"
 #include "secmlops/host/containers.hpp"
 #include "secmlops/host/scan_engine.hpp"
-#include "support/temp_dir.hpp"
 #include "secmlops/v1/report.pb.h"
+#include "support/temp_dir.hpp"
 
 #include <lz4frame.h>
 #include <zlib.h>
@@ -17,8 +17,8 @@
 namespace secmlops::host::containers {
 namespace {
 
-using ::testing::ElementsAre;
 using test::archive_fixture;
+using ::testing::ElementsAre;
 
 std::shared_ptr<const Stream> memory(const std::string& s) {
   return std::make_shared<MemoryStream>(std::vector<uint8_t>(s.begin(), s.end()));
@@ -47,7 +47,8 @@ TEST(ContainerReaders, StoredZipMembersAreZeroCopyWindowsOnTheFile) {
 
 TEST(ContainerReaders, DetectionIsByContent) {
   EXPECT_THAT(detect(FileStream(archive_fixture("plain_stored.zip"))), ElementsAre(Kind::zip));
-  EXPECT_THAT(detect(FileStream(archive_fixture("polyglot_good_then_zip.bin"))), ElementsAre(Kind::zip));
+  EXPECT_THAT(detect(FileStream(archive_fixture("polyglot_good_then_zip.bin"))),
+              ElementsAre(Kind::zip));
   EXPECT_THAT(detect(FileStream(archive_fixture("plain.tar"))), ElementsAre(Kind::tar));
   EXPECT_THAT(detect(FileStream(archive_fixture("evil.gz"))), ElementsAre(Kind::gzip));
   EXPECT_THAT(detect(FileStream(archive_fixture("evil.bz2"))), ElementsAre(Kind::bzip2));
@@ -125,7 +126,8 @@ TEST(ContainerReaders, Lz4FrameDecompresses) {
 
 TEST(ContainerReaders, Lz4ThroughTheEngine) {
   Registry registry;
-  registry.load_library(std::filesystem::path(SECMLOPS_FIXTURE_PLUGIN_DIR) / "secmlops_fixture-cpp.so");
+  registry.load_library(std::filesystem::path(SECMLOPS_FIXTURE_PLUGIN_DIR) /
+                        "secmlops_fixture-cpp.so");
   test::TempDir dir;
   auto path = dir.write("model.joblib", lz4_frame("EVIL joblib payload"));
   auto r = ScanEngine(registry, {}).scan_file(path);
@@ -175,7 +177,8 @@ TEST(ContainerReaders, ThousandsOfUnrecognisedMembersAreCounted) {
   auto zip = dir.path() / "many.pt";
   ASSERT_EQ(test::run_command("/usr/bin/python3 " + py.string() + " " + zip.string()).exit_code, 0);
   Registry registry;
-  registry.load_library(std::filesystem::path(SECMLOPS_FIXTURE_PLUGIN_DIR) / "secmlops_fixture-cpp.so");
+  registry.load_library(std::filesystem::path(SECMLOPS_FIXTURE_PLUGIN_DIR) /
+                        "secmlops_fixture-cpp.so");
   auto r = ScanEngine(registry, {}).scan_file(zip);
   EXPECT_EQ(r.status(), v1::SCANNED);
   ASSERT_EQ(r.findings_size(), 1);
@@ -189,8 +192,9 @@ TEST(ContainerReaders, ThousandsOfUnrecognisedMembersAreCounted) {
 TEST(ContainerReaders, FuzzerFindingsStayFixed) {
   // An end record of an empty archive whose directory offset lies past the end: the bytes
   // "before the first member" must be clamped to the stream.
-  std::string eocd = std::string("PK\x05\x06", 4) + std::string(8, '\0') + std::string("\0\0\0\0", 4) +
-                     std::string("\x00\x00\x01\x00", 4) + std::string(2, '\0');
+  std::string eocd = std::string("PK\x05\x06", 4) + std::string(8, '\0') +
+                     std::string("\0\0\0\0", 4) + std::string("\x00\x00\x01\x00", 4) +
+                     std::string(2, '\0');
   Budget b(Limits{});
   auto ex = read_zip(memory("junk" + eocd), b);
   for (auto& m : ex.members) EXPECT_NO_THROW((void)m.open(b));
@@ -206,8 +210,9 @@ TEST(ContainerReaders, HostileBytesNeverThrow) {
   // A few handcrafted lies: end record pointing anywhere, absurd counts.
   std::string eocd = std::string("PK\x05\x06", 4) + std::string(4, '\0') + "\xff\xff\xff\xff" +
                      "\xff\xff\xff\x7f" + "\x00\x00\x00\x00" + std::string(2, '\0');
-  for (const std::string& s : {eocd, std::string("PK\x03\x04", 4), std::string("PK\x03\x04", 4) + std::string(26, '\xff'),
-                               std::string("\x1f\x8b\x08", 3), std::string("BZh91AY&SY", 10)}) {
+  for (const std::string& s :
+       {eocd, std::string("PK\x03\x04", 4), std::string("PK\x03\x04", 4) + std::string(26, '\xff'),
+        std::string("\x1f\x8b\x08", 3), std::string("BZh91AY&SY", 10)}) {
     Budget b(Limits{});
     auto st = memory(s);
     for (auto k : detect(*st)) {
@@ -227,26 +232,58 @@ namespace {
 // A member with an empty name and no extra field: its local header has no variable part at all
 // (the reader once copied zero bytes through a null pointer there).
 TEST(ZipReader, EmptyMemberNameIsRead) {
-  auto le16 = [](std::string& s, uint16_t v) { s += static_cast<char>(v & 0xff), s += static_cast<char>(v >> 8); };
+  auto le16 = [](std::string& s, uint16_t v) {
+    s += static_cast<char>(v & 0xff), s += static_cast<char>(v >> 8);
+  };
   auto le32 = [&](std::string& s, uint32_t v) { le16(s, v & 0xffff), le16(s, v >> 16); };
   const std::string data = "EVIL in a nameless member";
-  uint32_t crc = static_cast<uint32_t>(::crc32(0, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
+  uint32_t crc = static_cast<uint32_t>(
+      ::crc32(0, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
   std::string zip;
-  le32(zip, 0x04034b50); le16(zip, 20); le16(zip, 0); le16(zip, 0); le16(zip, 0); le16(zip, 0);
-  le32(zip, crc); le32(zip, static_cast<uint32_t>(data.size())); le32(zip, static_cast<uint32_t>(data.size()));
-  le16(zip, 0); le16(zip, 0);
+  le32(zip, 0x04034b50);
+  le16(zip, 20);
+  le16(zip, 0);
+  le16(zip, 0);
+  le16(zip, 0);
+  le16(zip, 0);
+  le32(zip, crc);
+  le32(zip, static_cast<uint32_t>(data.size()));
+  le32(zip, static_cast<uint32_t>(data.size()));
+  le16(zip, 0);
+  le16(zip, 0);
   zip += data;
   uint32_t cd = static_cast<uint32_t>(zip.size());
-  le32(zip, 0x02014b50); le16(zip, 20); le16(zip, 20); le16(zip, 0); le16(zip, 0); le16(zip, 0); le16(zip, 0);
-  le32(zip, crc); le32(zip, static_cast<uint32_t>(data.size())); le32(zip, static_cast<uint32_t>(data.size()));
-  le16(zip, 0); le16(zip, 0); le16(zip, 0); le16(zip, 0); le16(zip, 0); le32(zip, 0); le32(zip, 0);
+  le32(zip, 0x02014b50);
+  le16(zip, 20);
+  le16(zip, 20);
+  le16(zip, 0);
+  le16(zip, 0);
+  le16(zip, 0);
+  le16(zip, 0);
+  le32(zip, crc);
+  le32(zip, static_cast<uint32_t>(data.size()));
+  le32(zip, static_cast<uint32_t>(data.size()));
+  le16(zip, 0);
+  le16(zip, 0);
+  le16(zip, 0);
+  le16(zip, 0);
+  le16(zip, 0);
+  le32(zip, 0);
+  le32(zip, 0);
   uint32_t cd_size = static_cast<uint32_t>(zip.size()) - cd;
-  le32(zip, 0x06054b50); le16(zip, 0); le16(zip, 0); le16(zip, 1); le16(zip, 1); le32(zip, cd_size); le32(zip, cd);
+  le32(zip, 0x06054b50);
+  le16(zip, 0);
+  le16(zip, 0);
+  le16(zip, 1);
+  le16(zip, 1);
+  le32(zip, cd_size);
+  le32(zip, cd);
   le16(zip, 0);
   test::TempDir dir;
   auto path = dir.write("nameless.zip", zip);
   Registry registry;
-  registry.load_library(std::filesystem::path(SECMLOPS_FIXTURE_PLUGIN_DIR) / "secmlops_fixture-cpp.so");
+  registry.load_library(std::filesystem::path(SECMLOPS_FIXTURE_PLUGIN_DIR) /
+                        "secmlops_fixture-cpp.so");
   auto r = ScanEngine(registry, {}).scan_file(path);
   bool evil = false;
   for (const auto& f : r.findings()) evil |= f.rule_id() == "FIXTURE-EVIL";

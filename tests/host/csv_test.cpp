@@ -53,21 +53,52 @@ TEST(Csv, BadRowsNameLineAndColumn) {
 
 TEST(Csv, NumbersReadAsStrtodReadsThem) {
   // The fast reading must accept exactly what strtod accepts, with the same value.
-  for (const char* text : {"0", "-0", "1", "+1", " 2.5\t", "1e-7", "1E+300", "0x1p3", "0X1.8P1", ".5", "5.",
-                           "-.5e-3", "4.9406564584124654e-324", "2.2250738585072014e-308", "1e-400", "1e400",
-                           "0e999999", "0.000e-5", "1.7976931348623157e308", "0.1", "3.14159265358979323846",
-                           "nan", "inf", "-Infinity", "", " ", "1,5", "1 2", "--1", "1e", "e1", "0x", "12abc"}) {
+  for (const char* text : {"0",
+                           "-0",
+                           "1",
+                           "+1",
+                           " 2.5\t",
+                           "1e-7",
+                           "1E+300",
+                           "0x1p3",
+                           "0X1.8P1",
+                           ".5",
+                           "5.",
+                           "-.5e-3",
+                           "4.9406564584124654e-324",
+                           "2.2250738585072014e-308",
+                           "1e-400",
+                           "1e400",
+                           "0e999999",
+                           "0.000e-5",
+                           "1.7976931348623157e308",
+                           "0.1",
+                           "3.14159265358979323846",
+                           "nan",
+                           "inf",
+                           "-Infinity",
+                           "",
+                           " ",
+                           "1,5",
+                           "1 2",
+                           "--1",
+                           "1e",
+                           "e1",
+                           "0x",
+                           "12abc"}) {
     std::string t(text);
     size_t b = t.find_first_not_of(" \t"), e = t.find_last_not_of(" \t");
     std::string trimmed = b == std::string::npos ? "" : t.substr(b, e - b + 1);
     errno = 0;
     char* end = nullptr;
     double expected = std::strtod(trimmed.c_str(), &end);
-    bool ok = !trimmed.empty() && end == trimmed.c_str() + trimmed.size() && errno != ERANGE && std::isfinite(expected);
+    bool ok = !trimmed.empty() && end == trimmed.c_str() + trimmed.size() && errno != ERANGE &&
+              std::isfinite(expected);
     double got = -1;
     EXPECT_EQ(parse_csv_number(t, got), ok) << text;
     if (ok) {
-      EXPECT_EQ(std::memcmp(&got, &expected, sizeof got), 0) << text;  // same bits, sign of zero too
+      EXPECT_EQ(std::memcmp(&got, &expected, sizeof got), 0)
+          << text;  // same bits, sign of zero too
     }
   }
 }
@@ -77,7 +108,7 @@ TEST(Csv, QuotedCellsAreUnescapedInPlace) {
   ASSERT_EQ(t.rows.size(), 2u);
   EXPECT_EQ(t.rows[0][0], "x,\"y\"");
   EXPECT_EQ(t.rows[0][1], "\"");
-  EXPECT_EQ(t.rows[0][2], "qr\"s");  // after the closing quote the rest belongs to the cell
+  EXPECT_EQ(t.rows[0][2], "qr\"s");   // after the closing quote the rest belongs to the cell
   EXPECT_EQ(t.rows[1][0], " \"k\"");  // a quote opens a quoted part only at the cell's start
   EXPECT_EQ(t.rows[1][1], "");
   EXPECT_EQ(t.rows[1][2], "z");
@@ -173,7 +204,8 @@ TEST(LabelEncoder, SortsNumericLabelsNumericallyAndRejectsUnknown) {
 }
 
 TEST(ModelEval, SplitIsSeededAndComplete) {
-  auto a = train_test_split(100, 0.25, 7), b = train_test_split(100, 0.25, 7), c = train_test_split(100, 0.25, 8);
+  auto a = train_test_split(100, 0.25, 7), b = train_test_split(100, 0.25, 7),
+       c = train_test_split(100, 0.25, 8);
   EXPECT_EQ(a.test, b.test);
   EXPECT_NE(a.test, c.test);
   EXPECT_EQ(a.test.size(), 25u);
@@ -191,7 +223,8 @@ TEST(ModelEval, MetricsAndOverfittingThresholds) {
   auto r = overfitting_report(train, bad);
   EXPECT_TRUE(r.flagged);
   EXPECT_THAT(r.verdict, HasSubstr("by 10.0 points"));
-  EXPECT_TRUE(overfitting_report(train, ClassificationMetrics{100, 1.0, 0.2}).flagged);  // log-loss gap
+  EXPECT_TRUE(
+      overfitting_report(train, ClassificationMetrics{100, 1.0, 0.2}).flagged);  // log-loss gap
 }
 
 TEST(OnnxMetadata, AppendedEntriesReadBack) {
@@ -215,11 +248,13 @@ TEST(OnnxMetadata, ClassLabelsPackedOrNotAndErrorsWithTheOffset) {
     std::string m = field(0x3a, field(0x0a, field(0x2a, attr)));
     return std::vector<uint8_t>(m.begin(), m.end());
   };
-  std::string packed = field(0x0a, "classlabels_ints") + field(0x42, std::string("\x03\x07\x7f", 3));
+  std::string packed =
+      field(0x0a, "classlabels_ints") + field(0x42, std::string("\x03\x07\x7f", 3));
   EXPECT_EQ(onnx_class_labels(model(packed)), (std::vector<std::string>{"3", "7", "127"}));
   std::string unpacked = field(0x0a, "classlabels_ints") + std::string("\x40\x02\x40\x05", 4);
   EXPECT_EQ(onnx_class_labels(model(unpacked)), (std::vector<std::string>{"2", "5"}));
-  std::string strings = field(0x0a, "classlabels_strings") + field(0x4a, "cat") + field(0x4a, "dog");
+  std::string strings =
+      field(0x0a, "classlabels_strings") + field(0x4a, "cat") + field(0x4a, "dog");
   EXPECT_EQ(onnx_class_labels(model(strings)), (std::vector<std::string>{"cat", "dog"}));
   EXPECT_TRUE(onnx_class_labels(model(field(0x0a, "other") + field(0x4a, "x"))).empty());
   try {

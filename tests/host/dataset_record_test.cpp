@@ -11,7 +11,8 @@ namespace pd = secmlops::host::personal_data;
 
 namespace {
 
-const v1::PersonalDataColumn* find(const v1::PrivacyReport& r, const std::string& column, const std::string& kind) {
+const v1::PersonalDataColumn* find(const v1::PrivacyReport& r, const std::string& column,
+                                   const std::string& kind) {
   for (const auto& c : r.columns())
     if (c.column() == column && c.kind() == kind) return &c;
   return nullptr;
@@ -108,8 +109,10 @@ TEST(DatasetRecord, HeaderlessColumnsAreNamedByPosition) {
 TEST(DatasetRecord, PersonalDataByContentAndNameWithoutValues) {
   std::string csv =
       "customer_name,contact,phone,card,ssn,client_ip,city,notes\n"
-      "Jane Doe,jane@example.com,+44 20 7946 0958,4111 1111 1111 1111,123-45-6789,10.1.2.3,Paris,x\n"
-      "John Smith,john@example.org,+1 (415) 555-2671,5500 0000 0000 0004,219-09-9999,2001:db8::7,Lyon,y\n"
+      "Jane Doe,jane@example.com,+44 20 7946 0958,4111 1111 1111 "
+      "1111,123-45-6789,10.1.2.3,Paris,x\n"
+      "John Smith,john@example.org,+1 (415) 555-2671,5500 0000 0000 "
+      "0004,219-09-9999,2001:db8::7,Lyon,y\n"
       "Ada Lovelace,not an address,,,078-05-1120,192.168.0.9,Nice,z\n";
   auto t = parse_csv(csv, "people.csv");
   auto r = describe_dataset(t, csv);
@@ -136,15 +139,16 @@ TEST(DatasetRecord, PersonalDataByContentAndNameWithoutValues) {
   EXPECT_EQ(find(p, "notes", "person_name"), nullptr);
   // Counts only: no cell value appears anywhere in the record.
   std::string bytes = r.SerializeAsString();
-  for (const char* value : {"jane@example.com", "Jane Doe", "123-45-6789", "4111", "10.1.2.3", "+44"})
+  for (const char* value :
+       {"jane@example.com", "Jane Doe", "123-45-6789", "4111", "10.1.2.3", "+44"})
     EXPECT_EQ(bytes.find(value), std::string::npos) << value;
 }
 
 TEST(DatasetRecord, NumericFeaturesAreNotPersonalData) {
   std::string csv = "id,ts,f1,f2\n";
   for (int i = 0; i < 200; ++i)
-    csv += std::to_string(1000000 + i) + "," + std::to_string(1700000000000LL + i * 997) + "," + std::to_string(i * 0.37) +
-           ",2024-01-" + std::to_string(10 + i % 20) + "\n";
+    csv += std::to_string(1000000 + i) + "," + std::to_string(1700000000000LL + i * 997) + "," +
+           std::to_string(i * 0.37) + ",2024-01-" + std::to_string(10 + i % 20) + "\n";
   auto t = parse_csv(csv, "f.csv");
   auto r = describe_dataset(t, csv);
   EXPECT_FALSE(r.privacy().personal_data()) << r.privacy().DebugString();
@@ -183,8 +187,9 @@ TEST(DatasetRecord, MlflowDatasetInput) {
   EXPECT_EQ(in.digest, r.sha256().substr(0, 32));
   EXPECT_EQ(in.source_type, "local");
   EXPECT_EQ(in.source, "file:///data/d.csv");
-  EXPECT_EQ(in.schema,
-            R"({"mlflow_colspec":[{"type":"string","name":"email","required":true},{"type":"long","name":"x","required":true}]})");
+  EXPECT_EQ(
+      in.schema,
+      R"({"mlflow_colspec":[{"type":"string","name":"email","required":true},{"type":"long","name":"x","required":true}]})");
   EXPECT_NE(in.profile.find("\"personal_data\":true"), std::string::npos);
   EXPECT_EQ(in.profile.find("a@b.io"), std::string::npos);
   ASSERT_EQ(in.tags.size(), 1u);

@@ -1,8 +1,8 @@
 // Declared configuration (abi.h, "Declared configuration options"): checked for every kind
 // before the plugin sees it, listed with types and defaults, and a declaring scanner receives
 // only its own keys.
-#include "secmlops/host/model_session.hpp"
 #include "secmlops/host/plugin_config.hpp"
+#include "secmlops/host/model_session.hpp"
 #include "secmlops/host/plugin_info.hpp"
 #include "secmlops/host/registry.hpp"
 #include "secmlops/v1/report.pb.h"
@@ -18,7 +18,8 @@ using ::testing::HasSubstr;
 const Registry& fixtures() {
   static Registry* registry = [] {
     auto* r = new Registry();
-    for (const char* lib : {"secmlops_fixture-cpp.so", "secmlops_fixture-c.so", "secmlops_legacy-v1-3.so"})
+    for (const char* lib :
+         {"secmlops_fixture-cpp.so", "secmlops_fixture-c.so", "secmlops_legacy-v1-3.so"})
       r->load_library(std::filesystem::path(SECMLOPS_FIXTURE_PLUGIN_DIR) / lib);
     return r;
   }();
@@ -44,12 +45,18 @@ std::string error_of(const std::function<void()>& f) {
 TEST(PluginConfig, ModelParametersAreCheckedBeforeFit) {
   ModelSession m(get(SECMLOPS_KIND_MODEL, "fixture-model"));
   DenseMatrix x(2, 1, {1, -1});
-  EXPECT_THAT(error_of([&] { m.fit(x, {1, 0}, {{"weight", "2"}}); }),
+  EXPECT_THAT(error_of([&] {
+                m.fit(x, {1, 0}, {{"weight", "2"}});
+              }),
               HasSubstr("unknown parameter 'weight' for fixture-model (valid: w)"));
-  EXPECT_THAT(error_of([&] { m.fit(x, {1, 0}, {{"w", "heavy"}}); }),
+  EXPECT_THAT(error_of([&] {
+                m.fit(x, {1, 0}, {{"w", "heavy"}});
+              }),
               HasSubstr("parameter 'w' must be a number, got 'heavy' (fixture-model)"));
   m.fit(x, {1, 0}, {{"w", "2"}});
-  EXPECT_THAT(error_of([&] { ModelSession bad(get(SECMLOPS_KIND_MODEL, "fixture-model"), {{"n_jobs", "2"}}); }),
+  EXPECT_THAT(error_of([&] {
+                ModelSession bad(get(SECMLOPS_KIND_MODEL, "fixture-model"), {{"n_jobs", "2"}});
+              }),
               HasSubstr("unknown option 'n_jobs' for fixture-model (valid: w)"));
 }
 
@@ -63,9 +70,11 @@ TEST(PluginConfig, UndeclaredPluginsGetEverythingUnchecked) {
 
 TEST(PluginConfig, DeclaringScannersReceiveOnlyTheirKeys) {
   KeyValues config = {{"policy", "p"}, {"fixture.level", "2"}, {"mode", "allowlist"}};
-  EXPECT_EQ(config_for(get(SECMLOPS_KIND_SCANNER, "fixture-c"), config), (KeyValues{{"fixture.level", "2"}}));
+  EXPECT_EQ(config_for(get(SECMLOPS_KIND_SCANNER, "fixture-c"), config),
+            (KeyValues{{"fixture.level", "2"}}));
   // A 1.3 plugin's declaration (smaller entries) works the same way.
-  EXPECT_EQ(config_for(get(SECMLOPS_KIND_SCANNER, "legacy-v1-3"), config), (KeyValues{{"fixture.level", "2"}}));
+  EXPECT_EQ(config_for(get(SECMLOPS_KIND_SCANNER, "legacy-v1-3"), config),
+            (KeyValues{{"fixture.level", "2"}}));
 }
 
 TEST(PluginConfig, FamiliesOfKeysAreCovered) {

@@ -78,7 +78,8 @@ TEST(AttackKind, RunsThroughHostMediatedGradients) {
   ModelSession m(get(SECMLOPS_KIND_MODEL, "fixture-model"));
   DenseMatrix x(2, 1, {0.5, -0.5});
   m.fit(x, {1, 0}, {});
-  auto out = run_attack(get(SECMLOPS_KIND_ATTACK, "fixture-attack"), m, x, {1, 0}, {{"eps", "0.25"}});
+  auto out =
+      run_attack(get(SECMLOPS_KIND_ATTACK, "fixture-attack"), m, x, {1, 0}, {{"eps", "0.25"}});
   // Gradient of the loss pushes class-1 samples down and class-0 samples up.
   EXPECT_DOUBLE_EQ(out.x_adv(0, 0), 0.25);
   EXPECT_DOUBLE_EQ(out.x_adv(1, 0), -0.25);
@@ -134,7 +135,8 @@ TEST(ReporterKind, DatasetSchemaAndProfileOnlyWithinTheSizeTheHostDeclared) {
   e.schema = "past the end";
   r.send(e);
   ASSERT_EQ(r.emitted().properties.size(), 2u);
-  EXPECT_EQ(r.emitted().properties[0].second, "5:d.csv schema {\"mlflow_colspec\": []} profile {\"num_rows\": 2}");
+  EXPECT_EQ(r.emitted().properties[0].second,
+            "5:d.csv schema {\"mlflow_colspec\": []} profile {\"num_rows\": 2}");
   EXPECT_EQ(r.emitted().properties[1].second, "5:d.csv");
 }
 

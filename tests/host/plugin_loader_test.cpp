@@ -42,15 +42,16 @@ class FixtureRegistry : public ::testing::Test {
 Registry* FixtureRegistry::registry_ = nullptr;
 
 TEST_F(FixtureRegistry, ValidPluginsLoadAlongsideBrokenOnes) {
-  for (const char* n : {"fixture-c", "legacy-v1-0", "legacy-v1-1", "legacy-v1-2", "fixture-magic", "fixture-model", "fixture-attack",
-                        "fixture-reporter"})
+  for (const char* n : {"fixture-c", "legacy-v1-0", "legacy-v1-1", "legacy-v1-2", "fixture-magic",
+                        "fixture-model", "fixture-attack", "fixture-reporter"})
     EXPECT_TRUE(std::any_of(registry_->plugins().begin(), registry_->plugins().end(),
                             [&](const Plugin& p) { return p.name() == n; }))
         << n << " did not load";
 }
 
 TEST_F(FixtureRegistry, MissingEntrySymbolIsRefused) {
-  EXPECT_THAT(reason("broken-no-entry"), HasSubstr("missing entry symbol secmlops_plugin_entry_v1"));
+  EXPECT_THAT(reason("broken-no-entry"),
+              HasSubstr("missing entry symbol secmlops_plugin_entry_v1"));
 }
 
 TEST_F(FixtureRegistry, NotASharedLibraryIsRefused) {
@@ -77,13 +78,15 @@ TEST_F(FixtureRegistry, InconsistentCapabilitiesAreRefused) {
 }
 
 TEST_F(FixtureRegistry, FailingInitIsRefusedWithThePluginsReason) {
-  EXPECT_THAT(reason("broken-init-fails"), HasSubstr("init failed (IO): signature database not found"));
+  EXPECT_THAT(reason("broken-init-fails"),
+              HasSubstr("init failed (IO): signature database not found"));
 }
 
 TEST_F(FixtureRegistry, ThrowingInitIsRefused) {
   EXPECT_THAT(reason("broken-init-throws"),
               HasSubstr("init failed (INTERNAL): model cache directory is not writable"));
-  EXPECT_THAT(reason("broken-init-raw-throw"), HasSubstr("init threw an exception: escaped exception"));
+  EXPECT_THAT(reason("broken-init-raw-throw"),
+              HasSubstr("init threw an exception: escaped exception"));
 }
 
 TEST_F(FixtureRegistry, EveryRefusalIsOneLine) {
@@ -200,7 +203,8 @@ TEST(Registry, LibraryStaysLoadedWhileAPluginLives) {
 
 std::set<std::string> names(const Registry& r) {
   std::set<std::string> out;
-  for (const auto& p : r.plugins()) out.insert(std::string(kind_name(p.kind())) + ":" + p.name() + " " + p.version());
+  for (const auto& p : r.plugins())
+    out.insert(std::string(kind_name(p.kind())) + ":" + p.name() + " " + p.version());
   return out;
 }
 

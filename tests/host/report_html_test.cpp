@@ -1,9 +1,9 @@
 #include "secmlops/host/report_html.hpp"
 
 #include "dashboard/html_text.hpp"
-#include "support/temp_dir.hpp"
 #include "secmlops/v1/pipeline.pb.h"
 #include "secmlops/v1/report.pb.h"
+#include "support/temp_dir.hpp"
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/reflection.h>
@@ -21,7 +21,9 @@ using dashboard::escape_html;
 
 size_t count(const std::string& haystack, const std::string& needle) {
   size_t n = 0;
-  for (size_t pos = haystack.find(needle); pos != std::string::npos; pos = haystack.find(needle, pos + 1)) ++n;
+  for (size_t pos = haystack.find(needle); pos != std::string::npos;
+       pos = haystack.find(needle, pos + 1))
+    ++n;
   return n;
 }
 
@@ -34,17 +36,20 @@ TEST(HtmlEscape, SpecialCharactersBecomeEntities) {
 
 TEST(HtmlEscape, InvalidUtf8AndControlsAreReplaced) {
   const std::string fffd = "\xEF\xBF\xBD";
-  EXPECT_EQ(escape_html(std::string("a\xFF" "b")), "a" + fffd + "b");
-  EXPECT_EQ(escape_html(std::string("\xC0\xBC")), fffd + fffd);          // overlong '<'
+  EXPECT_EQ(escape_html(std::string("a\xFF"
+                                    "b")),
+            "a" + fffd + "b");
+  EXPECT_EQ(escape_html(std::string("\xC0\xBC")), fffd + fffd);             // overlong '<'
   EXPECT_EQ(escape_html(std::string("\xED\xA0\x80")), fffd + fffd + fffd);  // a surrogate
-  EXPECT_EQ(escape_html(std::string("\xE2\x82")), fffd + fffd);          // truncated
+  EXPECT_EQ(escape_html(std::string("\xE2\x82")), fffd + fffd);             // truncated
   EXPECT_EQ(escape_html(std::string("a\0b\x1b", 4)), "a" + fffd + "b" + fffd);
   EXPECT_EQ(escape_html("tab\tnewline\n"), "tab\tnewline\n");
   EXPECT_EQ(escape_html("\xE2\x80\xAEgnp.exe"), "[U+202E]gnp.exe");  // right-to-left override
 }
 
 TEST(HtmlEscape, OnlyHttpLinksSurvive) {
-  EXPECT_EQ(dashboard::safe_link("https://mlflow.example/#/runs/1"), "https://mlflow.example/#/runs/1");
+  EXPECT_EQ(dashboard::safe_link("https://mlflow.example/#/runs/1"),
+            "https://mlflow.example/#/runs/1");
   EXPECT_EQ(dashboard::safe_link("javascript:alert(1)"), "");
   EXPECT_EQ(dashboard::safe_link("JAVASCRIPT:alert(1)"), "");
   EXPECT_EQ(dashboard::safe_link("data:text/html,<script>"), "");
@@ -96,7 +101,7 @@ TEST(RenderHtml, EveryReportStringIsEscaped) {
     EXPECT_EQ(count(html, "<script"), 0u);
     EXPECT_EQ(count(html, kHostile), 0u);
     EXPECT_EQ(count(html, "onload='"), 0u);
-    EXPECT_EQ(count(html, "href=\"javascript:"), 0u);  // shown as text, never linked
+    EXPECT_EQ(count(html, "href=\"javascript:"), 0u);    // shown as text, never linked
     EXPECT_GT(count(html, escape_html(kHostile)), 20u);  // shown, as text
     EXPECT_EQ(count(html, "Content-Security-Policy"), csp ? 1u : 0u);
     // Each string field occurs as text only: the page's own markup is unchanged around it.
@@ -114,7 +119,8 @@ TEST(RenderHtml, AnEmptyReportStillRendersEverySection) {
   EXPECT_EQ(count(html, "class=\"banner unknown\""), 1u);
 }
 
-v1::AttackReport attack(const std::string& model, const std::string& name, std::vector<double> accuracies) {
+v1::AttackReport attack(const std::string& model, const std::string& name,
+                        std::vector<double> accuracies) {
   v1::AttackReport a;
   a.set_model_name(model);
   a.set_attack(name);
@@ -135,7 +141,9 @@ TEST(RenderHtml, OneSeriesPerModelAndAttackWithItsValues) {
   *step->add_attacks() = attack("m2", "fgsm", {0.8, 0.125});
   const std::string html = render_html(report);
   EXPECT_EQ(count(html, "<g class=\"series\""), 6u);  // 3 series in each of the two charts
-  EXPECT_EQ(count(html, "data-model=\"m1\" data-attack=\"pgd\" data-metric=\"adversarial_accuracy\""), 1u);
+  EXPECT_EQ(
+      count(html, "data-model=\"m1\" data-attack=\"pgd\" data-metric=\"adversarial_accuracy\""),
+      1u);
   EXPECT_EQ(count(html, "<circle class=\"pt\""), 14u);
   EXPECT_EQ(count(html, "data-value=\"0.125\""), 1u);
   EXPECT_EQ(count(html, "data-value=\"0.875\""), 1u);  // its success rate
@@ -148,7 +156,8 @@ TEST(RenderHtml, FindingsAreRankedForEverySortOrder) {
   auto* scan = report.add_steps()->mutable_scan();
   auto* file = scan->add_files();
   file->set_path("a.pkl");
-  for (auto [rule, sev] : {std::pair{"B-RULE", v1::LOW}, {"A-RULE", v1::CRITICAL}, {"C-RULE", v1::MEDIUM}}) {
+  for (auto [rule, sev] :
+       {std::pair{"B-RULE", v1::LOW}, {"A-RULE", v1::CRITICAL}, {"C-RULE", v1::MEDIUM}}) {
     auto* f = file->add_findings();
     f->set_rule_id(rule);
     f->set_severity(sev);
@@ -166,13 +175,19 @@ TEST(RenderHtml, FindingsAreRankedForEverySortOrder) {
 
 TEST(ReportJson, DetectsEachMessage) {
   v1::PipelineReport into;
-  EXPECT_EQ(add_report_json(into, R"({"files":[{"path":"a"}],"verdict":"pass"})", "scan.json"), ReportKind::scan);
-  EXPECT_EQ(add_report_json(into, R"({"attack":"fgsm","curve":[{"eps":0.1}]})", "a.json"), ReportKind::attack);
-  EXPECT_EQ(add_report_json(into, R"({"model":{"plugin":"logreg"},"trainRows":"10"})", "t.json"), ReportKind::train);
-  EXPECT_EQ(add_report_json(into, R"({"name":"d","schema":[{"name":"x"}]})", "d.json"), ReportKind::dataset);
-  EXPECT_EQ(add_report_json(into, R"({"name":"p","steps":[{"id":"s"}],"verdict":"fail"})", "p.json"),
-            ReportKind::pipeline);
-  EXPECT_EQ(add_report_json(into, R"([{"attack":"a"},{"attack":"b"}])", "many.json"), ReportKind::attack);
+  EXPECT_EQ(add_report_json(into, R"({"files":[{"path":"a"}],"verdict":"pass"})", "scan.json"),
+            ReportKind::scan);
+  EXPECT_EQ(add_report_json(into, R"({"attack":"fgsm","curve":[{"eps":0.1}]})", "a.json"),
+            ReportKind::attack);
+  EXPECT_EQ(add_report_json(into, R"({"model":{"plugin":"logreg"},"trainRows":"10"})", "t.json"),
+            ReportKind::train);
+  EXPECT_EQ(add_report_json(into, R"({"name":"d","schema":[{"name":"x"}]})", "d.json"),
+            ReportKind::dataset);
+  EXPECT_EQ(
+      add_report_json(into, R"({"name":"p","steps":[{"id":"s"}],"verdict":"fail"})", "p.json"),
+      ReportKind::pipeline);
+  EXPECT_EQ(add_report_json(into, R"([{"attack":"a"},{"attack":"b"}])", "many.json"),
+            ReportKind::attack);
   ASSERT_EQ(into.steps_size(), 7);
   EXPECT_EQ(into.steps(0).id(), "scan.json");
   EXPECT_EQ(into.steps(0).kind(), "scan");
@@ -196,7 +211,8 @@ TEST(ReportJson, RejectsWhatIsNotAReportAndNamesTheSource) {
     }
   }
   // Nesting that would exhaust a recursive reader's stack is refused up front.
-  const std::string deep = R"({"files":)" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  const std::string deep =
+      R"({"files":)" + std::string(100000, '[') + std::string(100000, ']') + "}";
   EXPECT_THROW(add_report_json(into, deep, "deep.json"), std::invalid_argument);
   EXPECT_EQ(into.steps_size(), 0);
 }
@@ -204,15 +220,19 @@ TEST(ReportJson, RejectsWhatIsNotAReportAndNamesTheSource) {
 TEST(ReportJson, AssembledVerdict) {
   test::TempDir dir;
   auto pass = dir.write("pass.json", R"({"files":[{"path":"a"}],"verdict":"pass"})");
-  auto error = dir.write("error.json", R"({"files":[{"path":"b","status":"PARTIAL"}],"verdict":"error"})");
+  auto error =
+      dir.write("error.json", R"({"files":[{"path":"b","status":"PARTIAL"}],"verdict":"error"})");
   auto fail = dir.write("fail.json", R"({"files":[{"path":"c"}],"verdict":"fail"})");
   EXPECT_EQ(assemble_report({pass}).verdict(), "pass");
   EXPECT_EQ(assemble_report({pass, error}).verdict(), "error");
   EXPECT_EQ(assemble_report({error, fail}).verdict(), "fail");
   // Without a verdict of its own a scan is judged at fail_on, HIGH by default.
-  auto high = dir.write("high.json", R"({"files":[{"path":"d","findings":[{"severity":"HIGH"}]}]})");
-  auto medium = dir.write("medium.json", R"({"files":[{"path":"e","findings":[{"severity":"MEDIUM"}]}]})");
-  auto medium_strict = dir.write("strict.json", R"({"files":[{"path":"f","findings":[{"severity":"MEDIUM"}]}],
+  auto high =
+      dir.write("high.json", R"({"files":[{"path":"d","findings":[{"severity":"HIGH"}]}]})");
+  auto medium =
+      dir.write("medium.json", R"({"files":[{"path":"e","findings":[{"severity":"MEDIUM"}]}]})");
+  auto medium_strict =
+      dir.write("strict.json", R"({"files":[{"path":"f","findings":[{"severity":"MEDIUM"}]}],
                                                     "failOn":"MEDIUM"})");
   auto partial = dir.write("partial.json", R"({"files":[{"path":"g","status":"PARTIAL"}]})");
   EXPECT_EQ(assemble_report({high}).verdict(), "fail");

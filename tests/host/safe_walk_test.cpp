@@ -3,8 +3,8 @@
 // scanned file carries the SHA-256 of its bytes.
 #include "secmlops/host/safe_open.hpp"
 #include "secmlops/host/scan_engine.hpp"
-#include "support/temp_dir.hpp"
 #include "secmlops/v1/report.pb.h"
+#include "support/temp_dir.hpp"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -16,9 +16,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <fstream>
-#include <chrono>
 #include <thread>
 
 namespace secmlops::host {
@@ -105,9 +105,10 @@ TEST_F(SafeWalk, Sha256OfEveryScannedFile) {
   auto r = ScanEngine(registry_, {}).scan_file(p);
   // printf 'EVIL payload' | sha256sum
   EXPECT_EQ(r.sha256(), "2e43827578cbf8c7c098fe093fe769859e4688ff412708cda4477766eed53b0d");
-  auto up = ScanEngine(registry_, {}).scan_stream(
-      std::make_shared<MemoryStream>(std::vector<uint8_t>{'E', 'V', 'I', 'L', ' ', 'p', 'a', 'y', 'l', 'o', 'a', 'd'}),
-      "upload");
+  auto up = ScanEngine(registry_, {})
+                .scan_stream(std::make_shared<MemoryStream>(std::vector<uint8_t>{
+                                 'E', 'V', 'I', 'L', ' ', 'p', 'a', 'y', 'l', 'o', 'a', 'd'}),
+                             "upload");
   EXPECT_EQ(up.sha256(), r.sha256());
 }
 

@@ -3,8 +3,8 @@
 // file with the reason, its findings so far are kept, the other files are scanned, and the host
 // process lives on.
 #include "secmlops/host/scan_engine.hpp"
-#include "support/temp_dir.hpp"
 #include "secmlops/v1/report.pb.h"
+#include "support/temp_dir.hpp"
 
 #include <unistd.h>
 
@@ -147,9 +147,12 @@ TEST_F(Sandbox, BatchesOfSmallFilesKeepEveryReportAndContainEachCrash) {
   for (int i = 0; i < 70; ++i) {
     char name[32];
     std::snprintf(name, sizeof name, "f%03d.bin", i);
-    if (i == 5) dir_.write(name, "HOSTILE segv  ");
-    else if (i == 37) dir_.write(name, "HOSTILE abort ");
-    else dir_.write(name, "EVIL " + std::to_string(i));
+    if (i == 5)
+      dir_.write(name, "HOSTILE segv  ");
+    else if (i == 37)
+      dir_.write(name, "HOSTILE abort ");
+    else
+      dir_.write(name, "EVIL " + std::to_string(i));
   }
   ScanOptions o;
   o.limits.worker_memory_bytes = 1ull << 30;
@@ -193,7 +196,8 @@ namespace {
 
 TEST(SandboxConfig, RefusedConfigurationIsReportedOnce) {
   Registry registry;
-  registry.load_library(std::filesystem::path(SECMLOPS_FIXTURE_PLUGIN_DIR) / "secmlops_fixture-cpp.so");
+  registry.load_library(std::filesystem::path(SECMLOPS_FIXTURE_PLUGIN_DIR) /
+                        "secmlops_fixture-cpp.so");
   ScanOptions o;
   o.scanner_config = {{"severity", "not-a-number"}};
   for (auto isolation : {Isolation::sandbox, Isolation::in_process}) {

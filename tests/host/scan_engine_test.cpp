@@ -1,8 +1,8 @@
 // Scanning through the engine: routing by content, findings with locations, plugin failures
 // and limits turned into statuses, and the legacy ABI plugin using host services.
 #include "secmlops/host/scan_engine.hpp"
-#include "support/temp_dir.hpp"
 #include "secmlops/v1/report.pb.h"
+#include "support/temp_dir.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -15,8 +15,10 @@ using ::testing::HasSubstr;
 class ScanEngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    registry_.load_library(std::filesystem::path(SECMLOPS_FIXTURE_PLUGIN_DIR) / "secmlops_fixture-cpp.so");
-    registry_.load_library(std::filesystem::path(SECMLOPS_FIXTURE_PLUGIN_DIR) / "secmlops_legacy-v1-0.so");
+    registry_.load_library(std::filesystem::path(SECMLOPS_FIXTURE_PLUGIN_DIR) /
+                           "secmlops_fixture-cpp.so");
+    registry_.load_library(std::filesystem::path(SECMLOPS_FIXTURE_PLUGIN_DIR) /
+                           "secmlops_legacy-v1-0.so");
   }
   Registry registry_;
   test::TempDir dir_;
@@ -108,8 +110,9 @@ TEST_F(ScanEngineTest, DirectoriesAreScannedRecursivelyInOrder) {
   dir_.write("a/good.bin", "GOOD");
   dir_.write("a/deeper/evil2.bin", "EVIL");
   std::vector<std::string> seen;
-  auto report = ScanEngine(registry_, {}).scan_paths(
-      {dir_.path()}, [&](const v1::FileReport& f) { seen.push_back(f.path()); });
+  auto report = ScanEngine(registry_, {}).scan_paths({dir_.path()}, [&](const v1::FileReport& f) {
+    seen.push_back(f.path());
+  });
   ASSERT_EQ(report.files_size(), 3);
   EXPECT_EQ(seen.size(), 3u);
   EXPECT_THAT(report.files(0).path(), HasSubstr("a/deeper/evil2.bin"));
@@ -130,8 +133,10 @@ TEST_F(ScanEngineTest, CancelledRequestStopsBeforeTheNextFile) {
 
 TEST(ScanEngineExample, SignatureScannerRunsBesideTheRoutedScanner) {
   Registry registry;
-  registry.load_library(std::filesystem::path(SECMLOPS_FIXTURE_PLUGIN_DIR) / "secmlops_fixture-cpp.so");
-  registry.load_library(std::filesystem::path(SECMLOPS_EXAMPLE_PLUGIN_DIR) / "secmlops_signature.so");
+  registry.load_library(std::filesystem::path(SECMLOPS_FIXTURE_PLUGIN_DIR) /
+                        "secmlops_fixture-cpp.so");
+  registry.load_library(std::filesystem::path(SECMLOPS_EXAMPLE_PLUGIN_DIR) /
+                        "secmlops_signature.so");
   test::TempDir dir;
   auto path = dir.write("m.bin", "EVIL...needle...needle");
   ScanOptions o;
@@ -146,7 +151,8 @@ TEST(ScanEngineExample, SignatureScannerRunsBesideTheRoutedScanner) {
 
 TEST(ScanEngineExample, BadScannerConfigIsAPartialScanNotACrash) {
   Registry registry;
-  registry.load_library(std::filesystem::path(SECMLOPS_EXAMPLE_PLUGIN_DIR) / "secmlops_signature.so");
+  registry.load_library(std::filesystem::path(SECMLOPS_EXAMPLE_PLUGIN_DIR) /
+                        "secmlops_signature.so");
   test::TempDir dir;
   auto path = dir.write("m.bin", "abc");
   ScanOptions o;
@@ -160,9 +166,11 @@ TEST(ScanEngineExample, BadScannerConfigIsAPartialScanNotACrash) {
 class DeclaredOptionsTest : public ::testing::Test {
  protected:
   static std::filesystem::path fixture(const char* name) {
-    return std::filesystem::path(SECMLOPS_FIXTURE_PLUGIN_DIR) / (std::string("secmlops_") + name + ".so");
+    return std::filesystem::path(SECMLOPS_FIXTURE_PLUGIN_DIR) /
+           (std::string("secmlops_") + name + ".so");
   }
-  static std::string check(const Registry& r, std::vector<std::pair<std::string, std::string>> config) {
+  static std::string check(const Registry& r,
+                           std::vector<std::pair<std::string, std::string>> config) {
     ScanOptions o;
     o.isolation = Isolation::in_process;
     o.scanner_config = std::move(config);
@@ -184,8 +192,9 @@ TEST_F(DeclaredOptionsTest, UnknownOptionIsRefusedWithTheValidOnes) {
 TEST_F(DeclaredOptionsTest, MistypedValueIsRefused) {
   Registry r;
   ASSERT_TRUE(r.load_library(fixture("fixture-c")));
-  EXPECT_THAT(check(r, {{"fixture.level", "high"}}),
-              HasSubstr("scanner option 'fixture.level' must be an integer (fixture-c), got 'high'"));
+  EXPECT_THAT(
+      check(r, {{"fixture.level", "high"}}),
+      HasSubstr("scanner option 'fixture.level' must be an integer (fixture-c), got 'high'"));
   EXPECT_THAT(check(r, {{"fixture.verbose", "yes"}}), HasSubstr("must be true or false"));
 }
 

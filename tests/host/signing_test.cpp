@@ -18,21 +18,26 @@ using secmlops::host::sha256_hex;
 namespace {
 
 struct TempModel {
-  fs::path root = fs::temp_directory_path() / ("signing-unit-" + std::to_string(std::random_device{}()));
+  fs::path root =
+      fs::temp_directory_path() / ("signing-unit-" + std::to_string(std::random_device{}()));
   TempModel() { fs::create_directories(root / "d"); }
   ~TempModel() { fs::remove_all(root); }
-  void write(const std::string& rel, const std::string& text) const { std::ofstream(root / rel, std::ios::binary) << text; }
+  void write(const std::string& rel, const std::string& text) const {
+    std::ofstream(root / rel, std::ios::binary) << text;
+  }
 };
 
 }  // namespace
 
 TEST(Signing, PaeMatchesTheDsseDefinition) {
-  EXPECT_EQ(pae("application/vnd.in-toto+json", "{}"), "DSSEv1 28 application/vnd.in-toto+json 2 {}");
+  EXPECT_EQ(pae("application/vnd.in-toto+json", "{}"),
+            "DSSEv1 28 application/vnd.in-toto+json 2 {}");
   EXPECT_EQ(pae("", ""), "DSSEv1 0  0 ");
 }
 
 TEST(Signing, Base64RoundTripsAndRejectsGarbage) {
-  for (const std::string& s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\0\xff\xfe", 3)})
+  for (const std::string& s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba",
+                                                       "foobar", std::string("\0\xff\xfe", 3)})
     EXPECT_EQ(base64_decode(base64_encode(s)), s);
   EXPECT_EQ(base64_encode("foobar"), "Zm9vYmFy");
   EXPECT_EQ(base64_decode("-_8"), base64_decode("+/8="));
@@ -45,18 +50,23 @@ TEST(Signing, RootDigestIsSha256OfRawDigestsInOrder) {
   std::vector<Resource> rs{{"x", "sha256", a}, {"y", "sha256", b}};
   std::string raw;
   for (const auto& h : {a, b})
-    for (size_t i = 0; i < h.size(); i += 2) raw += static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16));
+    for (size_t i = 0; i < h.size(); i += 2)
+      raw += static_cast<char>(std::stoi(h.substr(i, 2), nullptr, 16));
   EXPECT_EQ(root_digest(rs), sha256_hex(raw));
 }
 
 TEST(Signing, SortsByPathComponentsThenShardOffsets) {
-  std::vector<Resource> rs{{"a.b", "", ""}, {"a/b", "", ""}, {"f:1000:2000", "", ""}, {"f:0:1000", "", ""},
+  std::vector<Resource> rs{{"a.b", "", ""},
+                           {"a/b", "", ""},
+                           {"f:1000:2000", "", ""},
+                           {"f:0:1000", "", ""},
                            {"f:200:1000", "", ""}};
   sort_resources(rs);
   std::vector<std::string> names;
   for (const auto& r : rs) names.push_back(r.name);
   // "a" < "a.b" as a component, so a/b comes first (a byte sort would put a.b first).
-  EXPECT_EQ(names, (std::vector<std::string>{"a/b", "a.b", "f:0:1000", "f:200:1000", "f:1000:2000"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"a/b", "a.b", "f:0:1000", "f:200:1000", "f:1000:2000"}));
 }
 
 TEST(Signing, HashesFilesAndShardsAlike) {
@@ -116,8 +126,11 @@ TEST(Signing, StatementCarriesSubjectAndPredicate) {
   m.resources = {{"w", "sha256", sha256_hex("w")}};
   auto st = statement_json(m);
   EXPECT_NE(st.find("\"_type\":\"https://in-toto.io/Statement/v1\""), std::string::npos);
-  EXPECT_NE(st.find("\"predicateType\":\"https://model_signing/signature/v1.0\""), std::string::npos);
-  EXPECT_NE(st.find("\"name\":\"bert\",\"digest\":{\"sha256\":\"" + root_digest(m.resources) + "\"}"), std::string::npos);
+  EXPECT_NE(st.find("\"predicateType\":\"https://model_signing/signature/v1.0\""),
+            std::string::npos);
+  EXPECT_NE(
+      st.find("\"name\":\"bert\",\"digest\":{\"sha256\":\"" + root_digest(m.resources) + "\"}"),
+      std::string::npos);
   EXPECT_NE(st.find("\"method\":\"files\""), std::string::npos);
 }
 
@@ -157,7 +170,8 @@ TEST(SigningOps, SignVerifyAndTagsThroughRequests) {
   EXPECT_EQ(vr.algorithm(), "ecdsa-p384-sha384");
   EXPECT_EQ(checked, sr.bundle_json());  // the bytes a run logs as signature/model.sig
   auto tags = secmlops::host::signature_tags(vr);
-  EXPECT_EQ(tags.front(), (std::pair<std::string, std::string>{"secmlops.signature.verified", "true"}));
+  EXPECT_EQ(tags.front(),
+            (std::pair<std::string, std::string>{"secmlops.signature.verified", "true"}));
   std::map<std::string, std::string> by_key(tags.begin(), tags.end());
   EXPECT_EQ(by_key["secmlops.signature.subject"], m.root.filename().string());
   EXPECT_EQ(by_key["secmlops.signature.sha256"], secmlops::host::sha256_hex(sr.bundle_json()));

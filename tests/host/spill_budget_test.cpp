@@ -23,7 +23,8 @@ TEST(SpillBudget, BombStopsAtTheBudgetAndNothingStaysSpilled) {
   gzclose(gz);
 
   Registry registry;
-  registry.load_library(std::filesystem::path(SECMLOPS_FIXTURE_PLUGIN_DIR) / "secmlops_fixture-cpp.so");
+  registry.load_library(std::filesystem::path(SECMLOPS_FIXTURE_PLUGIN_DIR) /
+                        "secmlops_fixture-cpp.so");
   ScanOptions o;
   o.isolation = Isolation::in_process;  // the budget is per process: observe this one
   o.limits.containers.memory_threshold = 1 << 20;

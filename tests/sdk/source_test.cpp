@@ -10,7 +10,9 @@ namespace {
 
 using namespace secmlops::sdk;
 
-Bytes bytes_of(const std::string& s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
+Bytes bytes_of(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
 
 // Copies out of a string, counting the calls (a host stream without views).
 class CountingReads final : public ReadSource {
@@ -34,7 +36,8 @@ TEST(SdkSource, ReadsAreBoundsCheckedAndNameTheOffset) {
   std::string data = "\x01\x02\x03\x04\x05\x06\x07\x08tail";
   MemorySource src(bytes_of(data));
   EXPECT_EQ(src.u64le(0, "the prefix"), 0x0807060504030201ull);
-  EXPECT_EQ(std::string(reinterpret_cast<const char*>(src.bytes(8, 4, "the tail").data()), 4), "tail");
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(src.bytes(8, 4, "the tail").data()), 4),
+            "tail");
   try {
     (void)src.bytes(10, 3, "the header");
     FAIL() << "no error";

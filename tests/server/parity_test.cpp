@@ -32,7 +32,7 @@ namespace {
 
 // Fields that differ between two runs of the same operation, wherever they occur.
 const std::set<std::string> kRunDependent = {
-    "duration_seconds", "started_at",   "created_at",           "elapsed_seconds",
+    "duration_seconds", "started_at",     "created_at",           "elapsed_seconds",
     "mlflow_run_id",    "mlflow_run_url", "mlflow_experiment_id",
 };
 
@@ -112,7 +112,8 @@ std::string blobs_csv(int rows, uint64_t seed) {
   for (int i = 0; i < rows; ++i) {
     bool cat = i % 2 == 0;
     double shift = cat ? 1.2 : -1.2;
-    s << n(rng) + shift << "," << n(rng) << "," << (cat ? "cat" : "dog") << "," << n(rng) - shift << "\n";
+    s << n(rng) + shift << "," << n(rng) << "," << (cat ? "cat" : "dog") << "," << n(rng) - shift
+      << "\n";
   }
   return s.str();
 }
@@ -130,7 +131,8 @@ std::string spec_text() {
 
 // What an MLflow file store holds for the one run of `experiment`: params, tags and metrics
 // (value and step; not the time), keyed by their file under the run directory.
-std::map<std::string, std::string> mlflow_run(const fs::path& store, const std::string& experiment) {
+std::map<std::string, std::string> mlflow_run(const fs::path& store,
+                                              const std::string& experiment) {
   auto read = [](const fs::path& p) {
     std::ifstream in(p);
     std::stringstream ss;
@@ -140,7 +142,8 @@ std::map<std::string, std::string> mlflow_run(const fs::path& store, const std::
   std::map<std::string, std::string> out;
   std::error_code ec;
   for (const auto& exp : fs::directory_iterator(store, ec)) {
-    if (read(exp.path() / "meta.yaml").find("name: '" + experiment + "'") == std::string::npos) continue;
+    if (read(exp.path() / "meta.yaml").find("name: '" + experiment + "'") == std::string::npos)
+      continue;
     for (const auto& run : fs::directory_iterator(exp.path())) {
       if (!fs::exists(run.path() / "meta.yaml") || run.path().filename() == "datasets") continue;
       out["runs"] += "run ";
@@ -153,7 +156,8 @@ std::map<std::string, std::string> mlflow_run(const fs::path& store, const std::
           if (std::string(kind) == "metrics") {
             std::istringstream lines(text);
             text.clear();
-            for (std::string line; std::getline(lines, line);) text += line.substr(line.find(' ') + 1) + "\n";
+            for (std::string line; std::getline(lines, line);)
+              text += line.substr(line.find(' ') + 1) + "\n";
           }
           out[key] = text;
         }
@@ -190,18 +194,19 @@ class Parity : public ::testing::Test {
     tmp_->write("root/scan/evil.pkl", kEvilPickle);
     tmp_->write("root/scan/notes/readme.txt", "not a model\n");
     tmp_->write("root/parity.yaml", spec_text());
-    daemon_ = new test::Daemon(SECMLOPSD,
-                               {"--plugin-dir", SECMLOPS_PLUGIN_DIR, "--scan-root", root_.string(), "--log-level",
-                                "warn", "--drain-seconds", "2", "--spill-dir", (tmp_->path() / "spill").string(),
-                                "--listen", "unix:" + (tmp_->path() / "api.sock").string(),
-                                "--mlflow-tracking-uri", "file:" + (tmp_->path() / "grpc-mlruns").string()},
-                               tmp_->path() / "ready");
+    daemon_ = new test::Daemon(
+        SECMLOPSD,
+        {"--plugin-dir", SECMLOPS_PLUGIN_DIR, "--scan-root", root_.string(), "--log-level", "warn",
+         "--drain-seconds", "2", "--spill-dir", (tmp_->path() / "spill").string(), "--listen",
+         "unix:" + (tmp_->path() / "api.sock").string(), "--mlflow-tracking-uri",
+         "file:" + (tmp_->path() / "grpc-mlruns").string()},
+        tmp_->path() / "ready");
     ASSERT_TRUE(daemon_->running());
     channel_ = new std::shared_ptr<grpc::Channel>(
         grpc::CreateChannel(daemon_->address(true), grpc::InsecureChannelCredentials()));
     // The model every model operation uses, written by the CLI under the root.
-    auto r = cli("train --model logreg --data " + path("train.csv") + " --label species --param C=10 --seed 5 --out " +
-                 path("model.onnx"));
+    auto r = cli("train --model logreg --data " + path("train.csv") +
+                 " --label species --param C=10 --seed 5 --out " + path("model.onnx"));
     ASSERT_EQ(r.exit_code, 0) << r.out;
   }
   static void TearDownTestSuite() {
@@ -265,7 +270,8 @@ TEST_F(Parity, Scan) {
   ASSERT_EQ(streamed.size(), static_cast<size_t>(from_cli.files_size()));
   for (size_t i = 0; i < streamed.size(); ++i) {
     clear_fields(streamed[i], kRunDependent);
-    EXPECT_EQ(differences(from_cli.files(static_cast<int>(i)), streamed[i]), "") << streamed[i].path();
+    EXPECT_EQ(differences(from_cli.files(static_cast<int>(i)), streamed[i]), "")
+        << streamed[i].path();
   }
 }
 
@@ -310,8 +316,8 @@ TEST_F(Parity, DescribeAModelTrainedOverGrpc) {
   auto s = stub->Train(context().get(), train, &trained);
   ASSERT_TRUE(s.ok()) << s.error_message();
 
-  auto r = cli("describe --format json --model " + path("model.onnx") + " --data " + path("held.csv") +
-               " --label species");
+  auto r = cli("describe --format json --model " + path("model.onnx") + " --data " +
+               path("held.csv") + " --label species");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto from_cli = parse_json<v1::DescribeResponse>(r.out);
 
@@ -351,7 +357,8 @@ TEST_F(Parity, ScanWithDefaultOptions) {
 TEST_F(Parity, Train) {
   auto out = (tmp_->path() / "train-parity.onnx").string();
   auto r = cli("train --format json --model logreg --data " + path("train.csv") +
-               " --label species --param C=10 --param max_iter=50 --seed 9 --test-size 0.3 --out " + out);
+               " --label species --param C=10 --param max_iter=50 --seed 9 --test-size 0.3 --out " +
+               out);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto from_cli = parse_json<v1::TrainResponse>(r.out);
 
@@ -383,8 +390,8 @@ TEST_F(Parity, Train) {
 }
 
 TEST_F(Parity, Predict) {
-  auto r = cli("predict --format json --model " + path("model.onnx") + " --data " + path("held.csv") +
-               " --label species");
+  auto r = cli("predict --format json --model " + path("model.onnx") + " --data " +
+               path("held.csv") + " --label species");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto from_cli = parse_json<v1::PredictResponse>(r.out);
 
@@ -402,8 +409,8 @@ TEST_F(Parity, Predict) {
 }
 
 TEST_F(Parity, Describe) {
-  auto r = cli("describe --format json --model " + path("model.onnx") + " --data " + path("held.csv") +
-               " --label species");
+  auto r = cli("describe --format json --model " + path("model.onnx") + " --data " +
+               path("held.csv") + " --label species");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto from_cli = parse_json<v1::DescribeResponse>(r.out);
 
@@ -423,7 +430,8 @@ TEST_F(Parity, Describe) {
 }
 
 // The final report of AttackService.Run.
-v1::AttackReport attack_over_grpc(const std::shared_ptr<grpc::Channel>& channel, const v1::AttackRequest& req) {
+v1::AttackReport attack_over_grpc(const std::shared_ptr<grpc::Channel>& channel,
+                                  const v1::AttackRequest& req) {
   auto stub = v1::AttackService::NewStub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(240));
@@ -452,8 +460,8 @@ void add_params(google::protobuf::RepeatedPtrField<v1::KeyValue>& out,
 }
 
 TEST_F(Parity, Attack) {
-  auto r = cli("attack --format json --attack fgsm --model " + path("model.onnx") + " --data " + path("held.csv") +
-               " --label species --eps 0.1,0.5 --eps-step 0.05 --seed 4");
+  auto r = cli("attack --format json --attack fgsm --model " + path("model.onnx") + " --data " +
+               path("held.csv") + " --label species --eps 0.1,0.5 --eps-step 0.05 --seed 4");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto from_cli = parse_json<v1::AttackReport>(r.out);
 
@@ -477,12 +485,14 @@ TEST_F(Parity, Attack) {
 
 TEST_F(Parity, BlackBoxAttackOnAForest) {
   auto forest = (tmp_->path() / "root" / "forest.onnx").string();
-  auto t = cli("train --model random_forest --data " + path("train.csv") +
-               " --label species --param n_estimators=10 --param max_depth=4 --param seed=2 --out " + forest);
+  auto t =
+      cli("train --model random_forest --data " + path("train.csv") +
+          " --label species --param n_estimators=10 --param max_depth=4 --param seed=2 --out " +
+          forest);
   ASSERT_EQ(t.exit_code, 0) << t.out;
   // Without --label the model's predictions are the labels, on both doors.
-  auto r = cli("attack --format json --attack hsj --model " + forest + " --data " + path("held.csv") +
-               " --eps 0.5,1 --max-iter 5 --seed 7");
+  auto r = cli("attack --format json --attack hsj --model " + forest + " --data " +
+               path("held.csv") + " --eps 0.5,1 --max-iter 5 --seed 7");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto from_cli = parse_json<v1::AttackReport>(r.out);
 
@@ -526,8 +536,8 @@ TEST_F(Parity, Errors) {
     v1::TrainResponse resp;
     auto s = stub->Train(context().get(), req, &resp);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
-    EXPECT_EQ(cli_error("train --model no-such-model --data " + path("train.csv") + " --label species --out " +
-                        (tmp_->path() / "x.onnx").string()),
+    EXPECT_EQ(cli_error("train --model no-such-model --data " + path("train.csv") +
+                        " --label species --out " + (tmp_->path() / "x.onnx").string()),
               s.error_message());
   }
   {
@@ -538,7 +548,8 @@ TEST_F(Parity, Errors) {
     auto s = stub->Predict(context().get(), req, &resp);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     EXPECT_NE(s.error_message().find("bad.csv:3"), std::string::npos) << s.error_message();
-    EXPECT_EQ(cli_error("predict --model " + path("model.onnx") + " --data " + path("bad.csv") + " --label species"),
+    EXPECT_EQ(cli_error("predict --model " + path("model.onnx") + " --data " + path("bad.csv") +
+                        " --label species"),
               s.error_message());
   }
   {
@@ -581,7 +592,8 @@ TEST_F(Parity, MlflowRecords) {
   }
 
   r = cli("train" + mlflow_args("parity-train") + "--model logreg --data " + path("train.csv") +
-          " --label species --seed 3 --out " + (tmp_->path() / "recorded.onnx").string() + " >/dev/null");
+          " --label species --seed 3 --out " + (tmp_->path() / "recorded.onnx").string() +
+          " >/dev/null");
   EXPECT_EQ(r.exit_code, 0);
   {
     auto stub = v1::ModelService::NewStub(channel());
@@ -595,8 +607,8 @@ TEST_F(Parity, MlflowRecords) {
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
 
-  r = cli("attack" + mlflow_args("parity-attack") + "--attack fgsm --model " + path("model.onnx") + " --data " +
-          path("held.csv") + " --label species --eps 0.1,0.3 >/dev/null");
+  r = cli("attack" + mlflow_args("parity-attack") + "--attack fgsm --model " + path("model.onnx") +
+          " --data " + path("held.csv") + " --label species --eps 0.1,0.3 >/dev/null");
   EXPECT_EQ(r.exit_code, 0);
   {
     v1::AttackRequest req;
@@ -627,9 +639,9 @@ TEST_F(Parity, MlflowRecordsSigning) {
   tmp_->write("root/signed/weights.bin", "weights");
   tmp_->write("root/signed/config.json", "{}");
   const auto key = tmp_->path() / "sign-key.pem", pub = tmp_->path() / "sign-pub.pem";
-  ASSERT_EQ(test::run_command("openssl ecparam -name prime256v1 -genkey -noout -out " + key.string() +
-                              " 2>/dev/null && openssl ec -in " + key.string() + " -pubout -out " + pub.string() +
-                              " 2>/dev/null")
+  ASSERT_EQ(test::run_command("openssl ecparam -name prime256v1 -genkey -noout -out " +
+                              key.string() + " 2>/dev/null && openssl ec -in " + key.string() +
+                              " -pubout -out " + pub.string() + " 2>/dev/null")
                 .exit_code,
             0);
   auto read = [](const fs::path& p) {
@@ -639,8 +651,9 @@ TEST_F(Parity, MlflowRecordsSigning) {
   ASSERT_EQ(cli("sign --key " + key.string() + " " + path("signed") + " >/dev/null").exit_code, 0);
   tmp_->write("root/signed/weights.bin", "weights, changed");
 
-  auto r = cli("verify --mlflow=file:" + cli_store.string() + " --mlflow-experiment parity-verify --public-key " +
-               pub.string() + " " + path("signed") + " >/dev/null");
+  auto r = cli("verify --mlflow=file:" + cli_store.string() +
+               " --mlflow-experiment parity-verify --public-key " + pub.string() + " " +
+               path("signed") + " >/dev/null");
   EXPECT_EQ(r.exit_code, 1);
   auto stub = v1::SigningService::NewStub(channel());
   v1::RunRecording recording;
@@ -660,7 +673,8 @@ TEST_F(Parity, MlflowRecordsSigning) {
   auto from_grpc = mlflow_run(grpc_store, "parity-verify");
   EXPECT_EQ(from_cli["runs"], "run ");
   EXPECT_EQ(from_cli["tags/secmlops.signature.verified"], "false");
-  EXPECT_EQ(from_cli["tags/secmlops.signature.reason"], "weights.bin: content differs from the signed digest");
+  EXPECT_EQ(from_cli["tags/secmlops.signature.reason"],
+            "weights.bin: content differs from the signed digest");
   EXPECT_EQ(record_differences(from_cli, from_grpc), "");
   size_t logged = 0;
   for (const auto& store : {cli_store, grpc_store})
@@ -683,13 +697,15 @@ TEST_F(Parity, MlflowRecordsSigning) {
   ASSERT_TRUE(s.ok()) << s.error_message();
   auto signed_run = mlflow_run(grpc_store, "parity-sign");
   EXPECT_EQ(signed_run["tags/secmlops.signature.status"], "signed");
-  EXPECT_EQ(signed_run["tags/secmlops.signature.signer"], from_cli["tags/secmlops.signature.signer"]);
+  EXPECT_EQ(signed_run["tags/secmlops.signature.signer"],
+            from_cli["tags/secmlops.signature.signer"]);
   EXPECT_EQ(signed_run["tags/secmlops.signature.root_digest"], result.root_digest());
 }
 
 // Runs the spec through PipelineService.Run: the progress events seen and the final report.
-v1::PipelineReport run_over_grpc(const std::shared_ptr<grpc::Channel>& channel, const std::string& spec,
-                                 const std::string& spec_name, const std::map<std::string, std::string>& sets,
+v1::PipelineReport run_over_grpc(const std::shared_ptr<grpc::Channel>& channel,
+                                 const std::string& spec, const std::string& spec_name,
+                                 const std::map<std::string, std::string>& sets,
                                  size_t* progress_events, size_t* step_events) {
   auto stub = v1::PipelineService::NewStub(channel);
   v1::PipelineRequest req;
@@ -723,17 +739,20 @@ v1::PipelineReport run_over_grpc(const std::shared_ptr<grpc::Channel>& channel, 
 
 TEST_F(Parity, Pipeline) {
   auto out_dir = tmp_->path() / "cli-pipeline";
-  auto r = cli("pipeline run --format json --set vars.seed=5 --output " + out_dir.string() + " " + path("parity.yaml"));
+  auto r = cli("pipeline run --format json --set vars.seed=5 --output " + out_dir.string() + " " +
+               path("parity.yaml"));
   ASSERT_EQ(r.exit_code, 1) << r.out;  // the scan gate fails on the hostile samples
   auto from_cli = parse_json<v1::PipelineReport>(r.out);
 
   size_t progress = 0, steps = 0;
-  auto from_grpc = run_over_grpc(channel(), spec_text(), path("parity.yaml"), {{"vars.seed", "5"}}, &progress, &steps);
+  auto from_grpc = run_over_grpc(channel(), spec_text(), path("parity.yaml"), {{"vars.seed", "5"}},
+                                 &progress, &steps);
   EXPECT_GT(progress, 0u);
   EXPECT_EQ(steps, 6u);
   EXPECT_EQ(from_grpc.verdict(), "fail");
   ASSERT_EQ(from_grpc.steps_size(), 6);
-  for (const auto& s : from_grpc.steps()) EXPECT_EQ(s.status(), v1::STEP_OK) << s.id() << ": " << s.error();
+  for (const auto& s : from_grpc.steps())
+    EXPECT_EQ(s.status(), v1::STEP_OK) << s.id() << ": " << s.error();
   ASSERT_EQ(from_grpc.gates_size(), 3);
   int failed = 0;
   for (const auto& g : from_grpc.gates()) failed += g.passed() ? 0 : 1;

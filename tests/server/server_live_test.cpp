@@ -15,9 +15,9 @@
 
 #include <atomic>
 #include <cmath>
+#include <fstream>
 #include <map>
 #include <set>
-#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -306,7 +306,6 @@ TEST(LiveRefusal, PlaintextOnAPublicAddressDoesNotStart) {
   EXPECT_EQ(d.exit_code(), 2);
 }
 
-
 // ---- hostile clients, hostile files, hostile plugins ----
 
 // A health check over a fresh channel: SERVING within 5 s.
@@ -387,9 +386,12 @@ TEST_F(Live, StalledUploadsStayWithinTheBudgetAndTimeOut) {
   int exhausted = 0, idle = 0, other = 0;
   for (auto& s : stalled) {
     auto status = s->writer->Finish();
-    if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) ++exhausted;
-    else if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) ++idle;
-    else ++other;
+    if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED)
+      ++exhausted;
+    else if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)
+      ++idle;
+    else
+      ++other;
   }
   EXPECT_GE(exhausted, 500 - 64);
   EXPECT_GE(idle, 1);
@@ -511,18 +513,21 @@ TEST_F(Live, UnknownScannerOptionIsRefusedWithTheValidOnes) {
   // Only a scanner that declares its options (ABI 1.3): a misspelt key is refused by name.
   auto plugins = tmp_.path() / "declaring";
   fs::create_directories(plugins);
-  fs::copy_file(fs::path(SECMLOPS_FIXTURE_PLUGIN_DIR) / "secmlops_fixture-c.so", plugins / "secmlops_fixture-c.so");
+  fs::copy_file(fs::path(SECMLOPS_FIXTURE_PLUGIN_DIR) / "secmlops_fixture-c.so",
+                plugins / "secmlops_fixture-c.so");
   root_ = tmp_.path() / "root";
   fs::create_directories(root_);
   tmp_.write("root/x.bin", "anything");
   daemon_ = std::make_unique<test::Daemon>(
       SECMLOPSD,
-      std::vector<std::string>{"--no-builtin-plugins", "--plugin-dir", plugins.string(), "--scan-root", root_.string(),
-                               "--log-level", "warn", "--listen", "unix:" + (tmp_.path() / "api.sock").string()},
+      std::vector<std::string>{"--no-builtin-plugins", "--plugin-dir", plugins.string(),
+                               "--scan-root", root_.string(), "--log-level", "warn", "--listen",
+                               "unix:" + (tmp_.path() / "api.sock").string()},
       tmp_.path() / "ready");
   ASSERT_TRUE(daemon_->running());
   auto stub = v1::ScanService::NewStub(unix_channel());
-  for (auto [key, want] : {std::pair<std::string, std::string>{"fixture.levle", "unknown scanner option 'fixture.levle'"},
+  for (auto [key, want] : {std::pair<std::string, std::string>{
+                               "fixture.levle", "unknown scanner option 'fixture.levle'"},
                            {"fixture.level", "must be an integer"}}) {
     grpc::ClientContext ctx;
     v1::ScanRequest req;
@@ -568,14 +573,17 @@ TEST_F(Live, ReportsShowPathsAsTheClientNamedThem) {
   }
   ASSERT_EQ(streamed.size(), 5u);
   ASSERT_EQ(whole.files_size(), 5);
-  const std::vector<std::string> want = {"sub/a.bin", "sub/b.bin", "sub/c.fifo", "./sub/a.bin", prefixed};
+  const std::vector<std::string> want = {"sub/a.bin", "sub/b.bin", "sub/c.fifo", "./sub/a.bin",
+                                         prefixed};
   for (size_t i = 0; i < want.size(); ++i) {
-    for (const v1::FileReport* r : {static_cast<const v1::FileReport*>(&streamed[i]), &whole.files(static_cast<int>(i))}) {
+    for (const v1::FileReport* r :
+         {static_cast<const v1::FileReport*>(&streamed[i]), &whole.files(static_cast<int>(i))}) {
       EXPECT_EQ(r->path(), want[i]);
       for (const auto& f : r->findings()) EXPECT_EQ(f.location().file(), want[i]);
       // Nothing of the server's layout but what the client itself sent.
       if (i < 4) {
-        EXPECT_EQ(r->SerializeAsString().find(server_root), std::string::npos) << r->ShortDebugString();
+        EXPECT_EQ(r->SerializeAsString().find(server_root), std::string::npos)
+            << r->ShortDebugString();
       }
     }
   }
@@ -672,14 +680,16 @@ TEST_F(Live, PluginDirAddsToTheBuiltInPlugins) {
 
 TEST(LiveRefusal, TlsKeyThatDoesNotMatchTheCertificateIsNamed) {
   test::TempDir t;
-  std::string cmd = std::string("bash ") + SECMLOPS_CERT_SCRIPT + " " + (t.path() / "certs").string();
+  std::string cmd =
+      std::string("bash ") + SECMLOPS_CERT_SCRIPT + " " + (t.path() / "certs").string();
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   auto log = t.path() / "log";
   auto tokens = t.write("tokens", std::string(kToken) + "\n");
   ::chmod(tokens.c_str(), 0600);
   std::string run = std::string(SECMLOPSD) + " --plugin-dir " + SECMLOPS_FIXTURE_PLUGIN_DIR +
-                    " --listen 127.0.0.1:0 --token-file " + tokens.string() + " --tls-cert " + (t.path() / "certs/server.crt").string() +
-                    " --tls-key " + (t.path() / "certs/client.key").string() + " 2>" + log.string();
+                    " --listen 127.0.0.1:0 --token-file " + tokens.string() + " --tls-cert " +
+                    (t.path() / "certs/server.crt").string() + " --tls-key " +
+                    (t.path() / "certs/client.key").string() + " 2>" + log.string();
   int status = std::system(run.c_str());
   EXPECT_NE(WEXITSTATUS(status), 0);
   EXPECT_THAT(slurp(log), HasSubstr("does not match the certificate"));
@@ -689,15 +699,17 @@ TEST(LiveRefusal, AbstractSocketsOnlyForAllowedUids) {
   test::TempDir t;
   std::string name = "secmlops-test-" + std::to_string(::getpid());
   {
-    test::Daemon d(SECMLOPSD, {"--plugin-dir", SECMLOPS_FIXTURE_PLUGIN_DIR, "--listen", "unix-abstract:" + name},
-                   t.path() / "ready");
+    test::Daemon d(
+        SECMLOPSD,
+        {"--plugin-dir", SECMLOPS_FIXTURE_PLUGIN_DIR, "--listen", "unix-abstract:" + name},
+        t.path() / "ready");
     EXPECT_FALSE(d.running());
     EXPECT_EQ(d.exit_code(), 2);
   }
   auto call = [&](const std::string& uid) {
     test::Daemon d(SECMLOPSD,
-                   {"--plugin-dir", SECMLOPS_FIXTURE_PLUGIN_DIR, "--listen", "unix-abstract:" + name,
-                    "--abstract-socket-uid", uid},
+                   {"--plugin-dir", SECMLOPS_FIXTURE_PLUGIN_DIR, "--listen",
+                    "unix-abstract:" + name, "--abstract-socket-uid", uid},
                    t.path() / "ready");
     EXPECT_TRUE(d.running());
     auto ch = grpc::CreateChannel("unix-abstract:" + name, grpc::InsecureChannelCredentials());

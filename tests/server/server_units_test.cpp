@@ -63,8 +63,8 @@ TEST(ListenerPolicy, AbstractSocketsNeedAnAllowList) {
 }
 
 TEST(ListenerPolicy, PlaintextOnlyLocal) {
-  for (const char* a : {"unix:/tmp/x.sock", "127.0.0.1:1", "127.9.9.9:5", "[::1]:50051",
-                        "localhost:80"})
+  for (const char* a :
+       {"unix:/tmp/x.sock", "127.0.0.1:1", "127.9.9.9:5", "[::1]:50051", "localhost:80"})
     EXPECT_TRUE(server::is_local_address(a)) << a;
   for (const char* a : {"0.0.0.0:1", "[::]:1", "10.0.0.1:443", "example.com:443", "128.0.0.1:1",
                         "unix-abstract:secmlops"})
@@ -107,11 +107,11 @@ TEST(TokenAuth, AcceptsOnlyListedTokensAndRefusesLooseFiles) {
 
 TEST(ConfigFile, ReadsKeysRelativeToFileAndRejectsUnknownOnes) {
   test::TempDir t;
-  auto f = t.write(
-      "conf/secmlopsd.yaml",
-      "listen: [\"unix:/tmp/a.sock\", \"127.0.0.1:0\"]\n"
-      "tls_cert: certs/server.crt\nscan_roots: /srv/models\nthreads: 3\nreflection: false\n"
-      "memory_trim_seconds: 0.5\n");
+  auto f =
+      t.write("conf/secmlopsd.yaml",
+              "listen: [\"unix:/tmp/a.sock\", \"127.0.0.1:0\"]\n"
+              "tls_cert: certs/server.crt\nscan_roots: /srv/models\nthreads: 3\nreflection: false\n"
+              "memory_trim_seconds: 0.5\n");
   server::ServerConfig c;
   server::load_config_file(f, c);
   EXPECT_EQ(c.listen.size(), 2u);
@@ -139,7 +139,7 @@ TEST(MemoryTrimmer, TrimsOnlyWhenEnoughIsFree) {
   EXPECT_FALSE(server::MemoryTrimmer::trim_if_worth_it(UINT64_MAX));
   // 4 MiB freed in 8 KiB holes between live blocks: free chunks glibc cannot return by itself
   // (only free space at the top of an arena goes back on free()).
-  std::vector<std::unique_ptr<char[]>> blocks;
+  std::vector<std::unique_ptr<char[]> > blocks;
   for (int i = 0; i < 1024; ++i) {
     blocks.emplace_back(new char[8192]);
     std::memset(blocks.back().get(), 1, 8192);

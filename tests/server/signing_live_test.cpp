@@ -21,8 +21,10 @@ std::pair<std::string, std::string> ec_key() {
   EVP_PKEY* key = EVP_EC_gen("P-256");
   auto pem = [&](bool priv) {
     BIO* bio = BIO_new(BIO_s_mem());
-    if (priv) PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-    else PEM_write_bio_PUBKEY(bio, key);
+    if (priv)
+      PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+    else
+      PEM_write_bio_PUBKEY(bio, key);
     char* data = nullptr;
     long len = BIO_get_mem_data(bio, &data);
     std::string out(data, static_cast<size_t>(len));
@@ -43,8 +45,9 @@ class SigningLive : public ::testing::Test {
     tmp_.write("outside/model/weights.bin", "x");
     daemon_ = std::make_unique<test::Daemon>(
         SECMLOPSD,
-        std::vector<std::string>{"--plugin-dir", SECMLOPS_FIXTURE_PLUGIN_DIR, "--scan-root", root_.string(),
-                                 "--log-level", "warn", "--listen", "unix:" + (tmp_.path() / "api.sock").string()},
+        std::vector<std::string>{"--plugin-dir", SECMLOPS_FIXTURE_PLUGIN_DIR, "--scan-root",
+                                 root_.string(), "--log-level", "warn", "--listen",
+                                 "unix:" + (tmp_.path() / "api.sock").string()},
         tmp_.path() / "ready");
     ASSERT_TRUE(daemon_->running());
     stub_ = v1::SigningService::NewStub(

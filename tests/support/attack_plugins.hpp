@@ -45,7 +45,9 @@ inline std::unique_ptr<host::ModelSession> linear_model() {
 }
 
 // Two samples on each side of the boundary, two of them within 0.2 of it.
-inline host::DenseMatrix grid() { return host::DenseMatrix(4, 2, {0.2, 0.2, 0.45, 0.45, 0.7, 0.7, 0.55, 0.6}); }
+inline host::DenseMatrix grid() {
+  return host::DenseMatrix(4, 2, {0.2, 0.2, 0.45, 0.45, 0.7, 0.7, 0.55, 0.6});
+}
 
 // Unknown parameters and parameters of another attack are refused by the plugin itself, so every
 // door (CLI, gRPC, pipelines) gets the same error, which names the key and lists the valid ones.

@@ -23,14 +23,16 @@ struct CliScan {
 };
 
 inline CliScan cli_scan(const std::string& args) {
-  auto r = run_command(std::string(SECMLOPS_CLI) + " --plugin-dir " SECMLOPS_PLUGIN_DIR " scan --format json " +
-                       args + " 2>/dev/null");
+  auto r = run_command(std::string(SECMLOPS_CLI) +
+                       " --plugin-dir " SECMLOPS_PLUGIN_DIR " scan --format json " + args +
+                       " 2>/dev/null");
   CliScan s;
   s.exit_code = r.exit_code;
   s.report = nlohmann::json::parse(r.out, nullptr, /*allow_exceptions=*/false);
   if (!s.report.is_object()) return s;
   for (const auto& f : s.report.value("files", nlohmann::json::array()))
-    for (const auto& fi : f.value("findings", nlohmann::json::array())) s.rules.insert(fi.value("ruleId", ""));
+    for (const auto& fi : f.value("findings", nlohmann::json::array()))
+      s.rules.insert(fi.value("ruleId", ""));
   s.max_severity = s.report["summary"].value("maxSeverity", "");
   if (!s.report["files"].empty()) {
     s.status = s.report["files"][0].value("status", "");

@@ -1,4 +1,5 @@
-// Reads the CSV and JSON fixtures the model fixture scripts write (numeric CSV, last column the label).
+// Reads the CSV and JSON fixtures the model fixture scripts write (numeric CSV, last column the
+// label).
 #pragma once
 
 #include "secmlops/host/matrix.hpp"

@@ -17,10 +17,12 @@
 namespace secmlops::test {
 
 // A model plugin from SECMLOPS_PLUGIN_DIR; `libraries` are loaded once, on the first call.
-inline host::Plugin model_plugin(const std::string& name, std::initializer_list<const char*> libraries) {
+inline host::Plugin model_plugin(const std::string& name,
+                                 std::initializer_list<const char*> libraries) {
   static host::Registry* registry = [&] {
     auto* r = new host::Registry();  // lives as long as the test binary: sessions outlive tests
-    for (const char* lib : libraries) r->load_library(std::filesystem::path(SECMLOPS_PLUGIN_DIR) / lib);
+    for (const char* lib : libraries)
+      r->load_library(std::filesystem::path(SECMLOPS_PLUGIN_DIR) / lib);
     return r;
   }();
   auto p = registry->find(SECMLOPS_KIND_MODEL, name);
@@ -30,9 +32,9 @@ inline host::Plugin model_plugin(const std::string& name, std::initializer_list<
 
 // Every (parameters, message) case must make fit() fail with INVALID_ARGUMENT and a message
 // containing `message`.
-inline void expect_rejected_parameters(const host::Plugin& plugin, const host::DenseMatrix& x,
-                                       const std::vector<int32_t>& y,
-                                       const std::vector<std::pair<host::KeyValues, std::string>>& cases) {
+inline void expect_rejected_parameters(
+    const host::Plugin& plugin, const host::DenseMatrix& x, const std::vector<int32_t>& y,
+    const std::vector<std::pair<host::KeyValues, std::string>>& cases) {
   for (const auto& [params, message] : cases) {
     host::ModelSession m(plugin);
     try {

@@ -33,9 +33,11 @@ std::string decode(const std::string& key, const std::string& value) {
     for (char c : value.substr(4))
       if (!std::isspace(static_cast<unsigned char>(c))) hex += c;
     if (hex.size() % 2 != 0 || hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
-      throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, key + ": 'hex:' needs an even number of hex digits");
+      throw Error(SECMLOPS_ERR_INVALID_ARGUMENT,
+                  key + ": 'hex:' needs an even number of hex digits");
     std::string out;
-    for (size_t i = 0; i < hex.size(); i += 2) out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+    for (size_t i = 0; i < hex.size(); i += 2)
+      out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
     return out;
   }
   throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, key + ": value must start with 'text:' or 'hex:'");
@@ -47,23 +49,26 @@ secmlops_severity parse_severity(const std::string& s) {
   if (s == "MEDIUM") return SECMLOPS_SEVERITY_MEDIUM;
   if (s == "LOW") return SECMLOPS_SEVERITY_LOW;
   if (s == "INFO") return SECMLOPS_SEVERITY_INFO;
-  throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "signature_severity must be CRITICAL, HIGH, MEDIUM, LOW or INFO");
+  throw Error(SECMLOPS_ERR_INVALID_ARGUMENT,
+              "signature_severity must be CRITICAL, HIGH, MEDIUM, LOW or INFO");
 }
 
 class SignatureScanner : public secmlops::sdk::Scanner {
  public:
   static constexpr const char* name = "signature";
   static constexpr const char* version = "1.0.0";
-  static constexpr const char* description = "Flags user-given byte signatures anywhere in a stream";
+  static constexpr const char* description =
+      "Flags user-given byte signatures anywhere in a stream";
   static constexpr const char* license = "Apache-2.0";
   // "*": the host runs this scanner on every stream, beside the scanner routed by content.
   static constexpr const char* formats[] = {"*", nullptr};
   // Declared options (ABI 1.3; defaults since 1.4): the host refuses any other key, naming these,
   // and hands this scanner only these. A name ending in ".*" declares a family of keys.
   static constexpr secmlops_option options[] = {
-      secmlops::sdk::option(SECMLOPS_OPTION_STRING, "signature.*", "text:<literal> or hex:<bytes> to look for"),
-      secmlops::sdk::option(SECMLOPS_OPTION_STRING, "signature_severity", "CRITICAL, HIGH, MEDIUM, LOW or INFO",
-                            "HIGH")};
+      secmlops::sdk::option(SECMLOPS_OPTION_STRING, "signature.*",
+                            "text:<literal> or hex:<bytes> to look for"),
+      secmlops::sdk::option(SECMLOPS_OPTION_STRING, "signature_severity",
+                            "CRITICAL, HIGH, MEDIUM, LOW or INFO", "HIGH")};
 
   explicit SignatureScanner(const secmlops::sdk::Config& config) {
     for (const auto& [key, value] : config.entries())
@@ -73,7 +78,8 @@ class SignatureScanner : public secmlops::sdk::Scanner {
         signatures_.push_back({key.substr(10), std::move(bytes)});
       }
     if (signatures_.empty())
-      signatures_.push_back({"eicar", R"(X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!)"});
+      signatures_.push_back(
+          {"eicar", R"(X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!)"});
     severity_ = parse_severity(config.get_string("signature_severity", "HIGH"));
   }
 
@@ -107,8 +113,12 @@ class SignatureScanner : public secmlops::sdk::Scanner {
           uint64_t at = static_cast<uint64_t>(it - data);
           if (at >= own_end) break;
           if (++hits[i] > kMaxHitsPerSignature) break;
-          job.emit({severity_, "SIG-MATCH", "content matches signature '" + sig.name + "'",
-                    start + at, {}, {{"signature", sig.name}}});
+          job.emit({severity_,
+                    "SIG-MATCH",
+                    "content matches signature '" + sig.name + "'",
+                    start + at,
+                    {},
+                    {{"signature", sig.name}}});
         }
       }
       start += own_end;

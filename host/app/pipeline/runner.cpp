@@ -23,11 +23,11 @@ namespace {
 
 using namespace pipeline;
 
-
 // The door's files plus the pipeline's own output directory, where steps write.
 class PipelineFiles final : public FileAccess {
  public:
-  PipelineFiles(const FileAccess& base, std::filesystem::path out) : base_(base), out_(std::move(out)) {}
+  PipelineFiles(const FileAccess& base, std::filesystem::path out)
+      : base_(base), out_(std::move(out)) {}
   [[nodiscard]] std::filesystem::path resolve(const std::string& requested) const override {
     std::filesystem::path p(requested);
     auto rel = p.lexically_normal().lexically_relative(out_);
@@ -94,7 +94,9 @@ v1::PipelineReport run_pipeline(const Environment& env, const v1::PipelineReques
     fail(AppError::Code::invalid_argument, "this door chooses the output directory itself");
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
-  if (ec) fail(AppError::Code::failed_precondition, out_dir.string() + ": cannot create the output directory: " + ec.message());
+  if (ec)
+    fail(AppError::Code::failed_precondition,
+         out_dir.string() + ": cannot create the output directory: " + ec.message());
   out_dir = std::filesystem::absolute(out_dir).lexically_normal();
   PipelineFiles files(env.files, out_dir);
   PipelineModels models;
@@ -131,7 +133,8 @@ v1::PipelineReport run_pipeline(const Environment& env, const v1::PipelineReques
   std::vector<std::thread> threads;
 
   auto emit = [&](const v1::ProgressEvent& e) { env.report(e); };
-  auto boundary = [&](const StepSpec& s, const char* phase, double elapsed, const std::string& message) {
+  auto boundary = [&](const StepSpec& s, const char* phase, double elapsed,
+                      const std::string& message) {
     v1::ProgressEvent e;
     e.set_step(s.id);
     e.set_kind(s.kind);
@@ -151,7 +154,8 @@ v1::PipelineReport run_pipeline(const Environment& env, const v1::PipelineReques
     bool started = false;
     for (const auto& id : spec.order) {
       if (done.count(id) || running.count(id)) continue;
-      const auto& step = *std::find_if(spec.steps.begin(), spec.steps.end(), [&](const StepSpec& s) { return s.id == id; });
+      const auto& step = *std::find_if(spec.steps.begin(), spec.steps.end(),
+                                       [&](const StepSpec& s) { return s.id == id; });
       bool ready = true;
       std::string failed_input;
       for (const auto& n : step.needs) {
@@ -188,7 +192,8 @@ v1::PipelineReport run_pipeline(const Environment& env, const v1::PipelineReques
       started = true;
       std::map<std::string, v1::StepResult> inputs;
       for (const auto& n : step.needs) inputs[n] = done[n];
-      threads.emplace_back([&, &step = step, inputs = std::move(inputs), r = std::move(r)]() mutable {
+      threads.emplace_back([&, &step = step, inputs = std::move(inputs),
+                            r = std::move(r)]() mutable {
         Environment step_env{env.registry, files};
         step_env.models = &models;
         step_env.cancel = env.cancel;
@@ -202,7 +207,8 @@ v1::PipelineReport run_pipeline(const Environment& env, const v1::PipelineReques
           copy.set_step(id);
           env.report(copy);
         };
-        StepContext ctx{step_env, spec, step, out_dir, child, std::move(inputs), host::now_rfc3339(), &models};
+        StepContext ctx{
+            step_env, spec, step, out_dir, child, std::move(inputs), host::now_rfc3339(), &models};
         r.set_started_at(ctx.started_at);
         boundary(step, "started", 0, "");
         const auto s0 = std::chrono::steady_clock::now();
@@ -210,18 +216,24 @@ v1::PipelineReport run_pipeline(const Environment& env, const v1::PipelineReques
           run_step(ctx, r);
           r.set_status(v1::STEP_OK);
         } catch (const AppError& e) {
-          const bool stopped = e.code() == AppError::Code::cancelled || e.code() == AppError::Code::deadline_exceeded;
+          const bool stopped = e.code() == AppError::Code::cancelled ||
+                               e.code() == AppError::Code::deadline_exceeded;
           r.set_status(stopped ? v1::STEP_CANCELLED : v1::STEP_FAILED);
           r.set_error(e.what());
         } catch (const std::exception& e) {
           r.set_status(env.cancelled() ? v1::STEP_CANCELLED : v1::STEP_FAILED);
           r.set_error(e.what());
         }
-        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
+        const double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
         r.set_duration_seconds(elapsed);
-        boundary(step, r.status() == v1::STEP_OK ? "finished" : r.status() == v1::STEP_CANCELLED ? "cancelled" : "failed",
+        boundary(step,
+                 r.status() == v1::STEP_OK          ? "finished"
+                 : r.status() == v1::STEP_CANCELLED ? "cancelled"
+                                                    : "failed",
                  elapsed, r.error());
-        if (r.status() == v1::STEP_FAILED) spdlog::warn("pipeline step {} failed: {}", step.id, r.error());
+        if (r.status() == v1::STEP_FAILED)
+          spdlog::warn("pipeline step {} failed: {}", step.id, r.error());
         std::lock_guard g(mu);
         running.erase(step.id);
         finish_step(std::move(r));
@@ -254,7 +266,8 @@ v1::PipelineReport run_pipeline(const Environment& env, const v1::PipelineReques
   for (const auto& info : all_plugins.plugins())
     if (plugins.count(info.name())) *report.add_plugins() = info;
   report.set_verdict(failed || cancelled ? "error" : gate_failed ? "fail" : "pass");
-  report.set_duration_seconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  report.set_duration_seconds(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 
   const auto report_path = out_dir / "pipeline-report.json";
   if (parent) {

@@ -27,12 +27,14 @@ void generate_key(const StepContext& c) {
   auto write = [&](const std::filesystem::path& path, bool pub) {
     std::unique_ptr<FILE, decltype(&std::fclose)> f(std::fopen(path.c_str(), "w"), std::fclose);
     if (!f) fail(AppError::Code::internal, path.string() + ": cannot write");
-    const int ok = pub ? PEM_write_PUBKEY(f.get(), key.get())
-                       : PEM_write_PrivateKey(f.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+    const int ok =
+        pub ? PEM_write_PUBKEY(f.get(), key.get())
+            : PEM_write_PrivateKey(f.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr);
     if (ok != 1) fail(AppError::Code::internal, path.string() + ": cannot write the key");
   };
   write(generated_key(c, false), false);
-  std::filesystem::permissions(generated_key(c, false), std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::filesystem::permissions(generated_key(c, false), std::filesystem::perms::owner_read |
+                                                            std::filesystem::perms::owner_write);
   write(generated_key(c, true), true);
 }
 
@@ -45,7 +47,9 @@ std::vector<std::string> targets(const StepContext& c, const std::vector<std::st
       for (const auto& m : it->second.models())
         if (!m.out().empty()) out.push_back(m.out());
   for (const auto& p : paths) out.push_back(c.env.files.resolve(p).string());
-  if (out.empty()) fail(AppError::Code::failed_precondition, "no model file to work on (models without an ONNX file cannot be signed)");
+  if (out.empty())
+    fail(AppError::Code::failed_precondition,
+         "no model file to work on (models without an ONNX file cannot be signed)");
   return out;
 }
 
@@ -66,21 +70,26 @@ void run_sign(const StepContext& c, const SignStep& s, v1::StepResult& r) {
     v1::SignRequest req;
     req.set_model_path(model);
     req.set_private_key_path(key);
-    if (!s.password_file.empty()) req.set_password_file(c.env.files.resolve(s.password_file).string());
+    if (!s.password_file.empty())
+      req.set_password_file(c.env.files.resolve(s.password_file).string());
     *req.mutable_mlflow() = child_run(c, host::signing::model_name(model));
     auto result = app::sign(c.env, req);
     result.clear_bundle_json();  // the signature file holds it
-    if (result.status() != v1::SIGNING_OK) failed += (failed.empty() ? "" : "; ") + model + ": " + result.message();
-    else r.add_outputs(result.signature_path());
+    if (result.status() != v1::SIGNING_OK)
+      failed += (failed.empty() ? "" : "; ") + model + ": " + result.message();
+    else
+      r.add_outputs(result.signature_path());
     *r.add_signatures() = std::move(result);
   }
   if (!failed.empty()) fail(AppError::Code::failed_precondition, "signing failed for " + failed);
 }
 
 void run_verify(const StepContext& c, const VerifyStep& s, v1::StepResult& r) {
-  std::string pub = s.public_key == "@generated" ? generated_key(c, true).string() : c.env.files.resolve(s.public_key).string();
+  std::string pub = s.public_key == "@generated" ? generated_key(c, true).string()
+                                                 : c.env.files.resolve(s.public_key).string();
   if (s.public_key == "@generated" && !std::filesystem::exists(pub))
-    fail(AppError::Code::failed_precondition, "public_key: @generated needs a sign step with key: @generate to run first (needs: [it])");
+    fail(AppError::Code::failed_precondition,
+         "public_key: @generated needs a sign step with key: @generate to run first (needs: [it])");
   for (const auto& model : targets(c, s.models, s.paths)) {
     c.env.throw_if_cancelled("pipeline");
     v1::VerifyRequest req;

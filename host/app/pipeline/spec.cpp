@@ -35,7 +35,8 @@ struct Errors {
 // A map whose keys are checked: every key read is remembered; unknown ones are reported.
 class MapReader {
  public:
-  MapReader(const YAML::Node& node, const Errors& errors, std::string what) : node_(node), e_(errors), what_(std::move(what)) {
+  MapReader(const YAML::Node& node, const Errors& errors, std::string what)
+      : node_(node), e_(errors), what_(std::move(what)) {
     if (!node.IsMap()) e_.add(node, what_ + " must be a map of keys");
   }
   ~MapReader() {
@@ -45,7 +46,8 @@ class MapReader {
       if (!seen_.count(key)) {
         std::string known;
         for (const auto& k : seen_) known += (known.empty() ? "" : ", ") + k;
-        e_.add(kv.first, "unknown key '" + key + "' in " + what_ + (known.empty() ? "" : " (known: " + known + ")"));
+        e_.add(kv.first, "unknown key '" + key + "' in " + what_ +
+                             (known.empty() ? "" : " (known: " + known + ")"));
       }
     }
   }
@@ -76,7 +78,8 @@ class MapReader {
       if (!(v >= lo && v <= hi)) throw YAML::Exception(n.Mark(), "range");
       out = v;
     } catch (const YAML::Exception&) {
-      e_.add(n, "'" + key + "' in " + what_ + " must be a number in [" + format_number(lo) + ", " + format_number(hi) + "]");
+      e_.add(n, "'" + key + "' in " + what_ + " must be a number in [" + format_number(lo) + ", " +
+                    format_number(hi) + "]");
     }
   }
   std::vector<std::string> strings(const std::string& key) {
@@ -126,7 +129,8 @@ class MapReader {
     }
     for (const auto& kv : n) {
       if (!kv.second.IsScalar()) {
-        e_.add(kv.second, "parameter '" + kv.first.as<std::string>("") + "' must be a single value");
+        e_.add(kv.second,
+               "parameter '" + kv.first.as<std::string>("") + "' must be a single value");
         continue;
       }
       out.emplace_back(kv.first.as<std::string>(""), kv.second.as<std::string>(""));
@@ -148,7 +152,8 @@ std::optional<v1::Severity> severity(const YAML::Node& n, const Errors& e) {
   for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   v1::Severity v;
   if (!v1::Severity_Parse(s, &v) || v == v1::SEVERITY_UNSPECIFIED) {
-    e.add(n, "'" + n.as<std::string>("") + "' is not a severity (CRITICAL, HIGH, MEDIUM, LOW, INFO)");
+    e.add(n,
+          "'" + n.as<std::string>("") + "' is not a severity (CRITICAL, HIGH, MEDIUM, LOW, INFO)");
     return std::nullopt;
   }
   return v;
@@ -176,15 +181,16 @@ void substitute(YAML::Node node, const std::map<std::string, std::string>& vars,
     out += s.substr(last);
     node = out;
   } else if (node.IsSequence()) {
-    for (auto it = node.begin(); it != node.end(); ++it) substitute(static_cast<const YAML::Node&>(*it), vars, e);
+    for (auto it = node.begin(); it != node.end(); ++it)
+      substitute(static_cast<const YAML::Node&>(*it), vars, e);
   } else if (node.IsMap()) {
     for (auto kv : node) substitute(kv.second, vars, e);
   }
 }
 
 // --set a.b.c=value: a path of map keys; in a sequence a segment is a step id or an index.
-void apply_setting(YAML::Node root, const std::string& key, const std::string& value, const Errors& e,
-                   std::vector<std::string>& errors) {
+void apply_setting(YAML::Node root, const std::string& key, const std::string& value,
+                   const Errors& e, std::vector<std::string>& errors) {
   std::vector<std::string> parts;
   size_t start = 0;
   while (true) {
@@ -230,7 +236,8 @@ void apply_setting(YAML::Node root, const std::string& key, const std::string& v
         return;
       }
       YAML::Node target = *found;
-      static const char* kinds[] = {"dataset", "train", "scan", "attack", "sign", "verify", "report", "gate"};
+      static const char* kinds[] = {"dataset", "train",  "scan",   "attack",
+                                    "sign",    "verify", "report", "gate"};
       const auto& next = parts[i + 1];
       if (target.IsMap() && next != "id" && next != "needs")
         for (const char* k : kinds)
@@ -259,7 +266,9 @@ void apply_setting(YAML::Node root, const std::string& key, const std::string& v
 
 bool valid_id(const std::string& id) {
   if (id.empty() || id.size() > 64) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; });
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
 }
 
 // Which references a step's config makes (dataset refs become their step ids).
@@ -269,7 +278,8 @@ std::vector<std::string> references(const StepConfig& c) {
       [&](const auto& s) {
         using T = std::decay_t<decltype(s)>;
         if constexpr (std::is_same_v<T, TrainStep>) out.push_back(ref_step(s.data));
-        if constexpr (std::is_same_v<T, ScanStep> || std::is_same_v<T, SignStep> || std::is_same_v<T, VerifyStep>)
+        if constexpr (std::is_same_v<T, ScanStep> || std::is_same_v<T, SignStep> ||
+                      std::is_same_v<T, VerifyStep>)
           out.insert(out.end(), s.models.begin(), s.models.end());
         if constexpr (std::is_same_v<T, AttackStep>) {
           out.insert(out.end(), s.models.begin(), s.models.end());
@@ -280,13 +290,13 @@ std::vector<std::string> references(const StepConfig& c) {
   return out;
 }
 
-void check_plugin(const Environment& env, secmlops_kind kind, const std::string& name, const YAML::Node& at,
-                  const Errors& e) {
+void check_plugin(const Environment& env, secmlops_kind kind, const std::string& name,
+                  const YAML::Node& at, const Errors& e) {
   if (env.registry.find(kind, name)) return;
   std::string known;
   for (const auto& p : env.registry.by_kind(kind)) known += (known.empty() ? "" : ", ") + p.name();
-  e.add(at, std::string("no ") + host::kind_name(kind) + " plugin named '" + name + "' (available: " +
-                (known.empty() ? "none" : known) + ")");
+  e.add(at, std::string("no ") + host::kind_name(kind) + " plugin named '" + name +
+                "' (available: " + (known.empty() ? "none" : known) + ")");
 }
 
 DatasetStep read_dataset(MapReader& r) {
@@ -304,15 +314,19 @@ DatasetStep read_dataset(MapReader& r) {
     g.read_number("class_sep", s.class_sep, 0, 100);
     g.read_number("flip", s.flip, 0, 1);
     g.read("seed", s.seed);
-    if (s.samples < 10 || s.samples > 10'000'000) r.errors().add(g.node(), "samples must be in [10, 10000000]");
-    if (s.features < 1 || s.features > 10000) r.errors().add(g.node(), "features must be in [1, 10000]");
+    if (s.samples < 10 || s.samples > 10'000'000)
+      r.errors().add(g.node(), "samples must be in [10, 10000000]");
+    if (s.features < 1 || s.features > 10000)
+      r.errors().add(g.node(), "features must be in [1, 10000]");
     if (s.informative < 1 || s.informative + s.redundant > s.features)
       r.errors().add(g.node(), "need 1 <= informative and informative + redundant <= features");
-    if (s.classes < 2 || s.classes > 100 || s.classes > (1ull << std::min<uint32_t>(s.informative, 20)))
+    if (s.classes < 2 || s.classes > 100 ||
+        s.classes > (1ull << std::min<uint32_t>(s.informative, 20)))
       r.errors().add(g.node(), "classes must be in [2, 100] and at most 2^informative");
     d.generate = s;
   }
-  if (d.csv.empty() == !d.generate) r.errors().add(r.node(), "a dataset step needs exactly one of csv: or generate:");
+  if (d.csv.empty() == !d.generate)
+    r.errors().add(r.node(), "a dataset step needs exactly one of csv: or generate:");
   if (r.has("split")) {
     MapReader s(r.get("split"), r.errors(), "dataset.split");
     SplitSpec sp;
@@ -329,12 +343,14 @@ DatasetStep read_dataset(MapReader& r) {
 TrainStep read_train(const Environment& env, MapReader& r) {
   TrainStep t;
   r.read("data", t.data);
-  if (t.data.empty()) r.errors().add(r.node(), "a train step needs data: (a dataset step, or <step>.train)");
+  if (t.data.empty())
+    r.errors().add(r.node(), "a train step needs data: (a dataset step, or <step>.train)");
   r.read_number("test_size", t.test_size, 0, 0.99);
   r.read("seed", t.seed);
   auto models = r.get("models");
   if (!models || !models.IsSequence() || models.size() == 0) {
-    r.errors().add(models ? models : r.node(), "a train step needs models: a list of {name, plugin, params}");
+    r.errors().add(models ? models : r.node(),
+                   "a train step needs models: a list of {name, plugin, params}");
     return t;
   }
   std::set<std::string> names;
@@ -350,7 +366,8 @@ TrainStep read_train(const Environment& env, MapReader& r) {
       continue;
     }
     if (e.name.empty()) e.name = e.plugin;
-    if (!valid_id(e.name)) r.errors().add(m, "model name '" + e.name + "' must be letters, digits, '_' or '-'");
+    if (!valid_id(e.name))
+      r.errors().add(m, "model name '" + e.name + "' must be letters, digits, '_' or '-'");
     if (!names.insert(e.name).second) r.errors().add(m, "two models are named '" + e.name + "'");
     check_plugin(env, SECMLOPS_KIND_MODEL, e.plugin, mr.get("plugin"), r.errors());
     t.models.push_back(std::move(e));
@@ -376,7 +393,8 @@ ScanStep read_scan(MapReader& r) {
       r.errors().add(r.get("shard"), e.what());
     }
   }
-  if (s.models.empty() && s.paths.empty()) r.errors().add(r.node(), "a scan step needs models: or paths:");
+  if (s.models.empty() && s.paths.empty())
+    r.errors().add(r.node(), "a scan step needs models: or paths:");
   return s;
 }
 
@@ -389,10 +407,12 @@ AttackStep read_attack(const Environment& env, MapReader& r) {
   r.read("labels", a.labels);
   r.read("empirical_robustness", a.empirical_robustness);
   if (a.models.empty()) r.errors().add(r.node(), "an attack step needs models: (train steps)");
-  if (a.data.empty()) r.errors().add(r.node(), "an attack step needs data: (a dataset step, or <step>.test)");
+  if (a.data.empty())
+    r.errors().add(r.node(), "an attack step needs data: (a dataset step, or <step>.test)");
   auto list = r.get("attacks");
   if (!list || !list.IsSequence() || list.size() == 0) {
-    r.errors().add(list ? list : r.node(), "an attack step needs attacks: a list of {attack, params, eps}");
+    r.errors().add(list ? list : r.node(),
+                   "an attack step needs attacks: a list of {attack, params, eps}");
     return a;
   }
   for (const auto& n : list) {
@@ -414,7 +434,8 @@ AttackStep read_attack(const Environment& env, MapReader& r) {
       e.needs_gradient = (p->capability_bits() & SECMLOPS_CAP_NEEDS_GRADIENT) != 0;
     else
       check_plugin(env, SECMLOPS_KIND_ATTACK, e.attack, ar.get("attack"), r.errors());
-    if (e.eps.empty() && a.eps.empty()) r.errors().add(n, "no eps: give eps: on the step or on the attack");
+    if (e.eps.empty() && a.eps.empty())
+      r.errors().add(n, "no eps: give eps: on the step or on the attack");
     a.attacks.push_back(std::move(e));
   }
   return a;
@@ -426,8 +447,10 @@ SignStep read_sign(MapReader& r) {
   s.paths = r.strings("paths");
   r.read("key", s.key);
   r.read("password_file", s.password_file);
-  if (s.key.empty()) r.errors().add(r.node(), "a sign step needs key: (a PEM private key, or @generate)");
-  if (s.models.empty() && s.paths.empty()) r.errors().add(r.node(), "a sign step needs models: or paths:");
+  if (s.key.empty())
+    r.errors().add(r.node(), "a sign step needs key: (a PEM private key, or @generate)");
+  if (s.models.empty() && s.paths.empty())
+    r.errors().add(r.node(), "a sign step needs models: or paths:");
   return s;
 }
 
@@ -438,7 +461,8 @@ VerifyStep read_verify(MapReader& r) {
   r.read("public_key", s.public_key);
   if (s.public_key.empty())
     r.errors().add(r.node(), "a verify step needs public_key: (a PEM public key, or @generated)");
-  if (s.models.empty() && s.paths.empty()) r.errors().add(r.node(), "a verify step needs models: or paths:");
+  if (s.models.empty() && s.paths.empty())
+    r.errors().add(r.node(), "a verify step needs models: or paths:");
   return s;
 }
 
@@ -449,7 +473,8 @@ ReportStep read_report(MapReader& r) {
     static const std::set<std::string> known = {"json", "sarif", "text", "analysis", "html"};
     for (const auto& f : s.formats)
       if (!known.count(f))
-        r.errors().add(r.get("formats"), "unknown report format '" + f + "' (json, sarif, text, analysis, html)");
+        r.errors().add(r.get("formats"),
+                       "unknown report format '" + f + "' (json, sarif, text, analysis, html)");
   }
   return s;
 }
@@ -490,7 +515,8 @@ std::string ref_step(const std::string& ref) {
   return dot == std::string::npos ? ref : ref.substr(0, dot);
 }
 
-Spec parse_spec(const Environment& env, const v1::PipelineRequest& req, std::vector<std::string>& errors) {
+Spec parse_spec(const Environment& env, const v1::PipelineRequest& req,
+                std::vector<std::string>& errors) {
   Spec spec;
   spec.file = req.spec_name().empty() ? "pipeline.yaml" : req.spec_name();
   Errors e{spec.file, errors};
@@ -502,8 +528,8 @@ Spec parse_spec(const Environment& env, const v1::PipelineRequest& req, std::vec
   try {
     root = YAML::Load(req.spec());
   } catch (const YAML::ParserException& ex) {
-    errors.push_back(spec.file + ":" + std::to_string(ex.mark.line + 1) + ":" + std::to_string(ex.mark.column + 1) +
-                     ": YAML error: " + ex.msg);
+    errors.push_back(spec.file + ":" + std::to_string(ex.mark.line + 1) + ":" +
+                     std::to_string(ex.mark.column + 1) + ": YAML error: " + ex.msg);
     return spec;
   }
   if (!root.IsMap()) {
@@ -516,9 +542,11 @@ Spec parse_spec(const Environment& env, const v1::PipelineRequest& req, std::vec
   }
   std::map<std::string, std::string> vars;
   if (auto v = root["vars"]) {
-    if (!v.IsMap()) e.add(v, "vars: must be a map of name: value");
+    if (!v.IsMap())
+      e.add(v, "vars: must be a map of name: value");
     else
-      for (const auto& kv : v) vars[kv.first.as<std::string>("")] = kv.second.IsScalar() ? kv.second.Scalar() : "";
+      for (const auto& kv : v)
+        vars[kv.first.as<std::string>("")] = kv.second.IsScalar() ? kv.second.Scalar() : "";
   }
   substitute(root, vars, e);
 
@@ -540,7 +568,8 @@ Spec parse_spec(const Environment& env, const v1::PipelineRequest& req, std::vec
     e.add(steps, "at most " + std::to_string(kMaxSteps) + " steps");
     return spec;
   }
-  static const std::vector<std::string> kinds = {"dataset", "train", "scan", "attack", "sign", "verify", "report", "gate"};
+  static const std::vector<std::string> kinds = {"dataset", "train",  "scan",   "attack",
+                                                 "sign",    "verify", "report", "gate"};
   std::map<std::string, size_t> index;
   std::map<std::string, YAML::Node> step_nodes;
   for (const auto& n : steps) {
@@ -568,14 +597,22 @@ Spec parse_spec(const Environment& env, const v1::PipelineRequest& req, std::vec
     auto body = r.get(s.kind);
     if (body.IsNull()) body = YAML::Node(YAML::NodeType::Map);
     MapReader br(body, e, s.kind + " step '" + s.id + "'");
-    if (s.kind == "dataset") s.config = read_dataset(br);
-    else if (s.kind == "train") s.config = read_train(env, br);
-    else if (s.kind == "scan") s.config = read_scan(br);
-    else if (s.kind == "attack") s.config = read_attack(env, br);
-    else if (s.kind == "sign") s.config = read_sign(br);
-    else if (s.kind == "verify") s.config = read_verify(br);
-    else if (s.kind == "report") s.config = read_report(br);
-    else s.config = read_gate(br);
+    if (s.kind == "dataset")
+      s.config = read_dataset(br);
+    else if (s.kind == "train")
+      s.config = read_train(env, br);
+    else if (s.kind == "scan")
+      s.config = read_scan(br);
+    else if (s.kind == "attack")
+      s.config = read_attack(env, br);
+    else if (s.kind == "sign")
+      s.config = read_sign(br);
+    else if (s.kind == "verify")
+      s.config = read_verify(br);
+    else if (s.kind == "report")
+      s.config = read_report(br);
+    else
+      s.config = read_gate(br);
     s.needs = references(s.config);
     for (auto& extra : r.strings("needs")) s.needs.push_back(extra);
     index[s.id] = spec.steps.size();
@@ -587,7 +624,8 @@ Spec parse_spec(const Environment& env, const v1::PipelineRequest& req, std::vec
     if (s.kind != "report" && s.kind != "gate") continue;
     if (!s.needs.empty()) continue;
     for (const auto& o : spec.steps)
-      if (o.id != s.id && o.kind != "report" && (s.kind == "report" || o.kind != "gate")) s.needs.push_back(o.id);
+      if (o.id != s.id && o.kind != "report" && (s.kind == "report" || o.kind != "gate"))
+        s.needs.push_back(o.id);
   }
   // References: they exist, and have the kind the field needs.
   for (auto& s : spec.steps) {
@@ -597,7 +635,8 @@ Spec parse_spec(const Environment& env, const v1::PipelineRequest& req, std::vec
       if (!index.count(n)) {
         std::string ids;
         for (const auto& [id, _] : index) ids += (ids.empty() ? "" : ", ") + id;
-        e.add(step_nodes[s.id], "step '" + s.id + "' needs unknown step '" + n + "' (steps: " + ids + ")");
+        e.add(step_nodes[s.id],
+              "step '" + s.id + "' needs unknown step '" + n + "' (steps: " + ids + ")");
         continue;
       }
       if (n == s.id) {
@@ -607,10 +646,13 @@ Spec parse_spec(const Environment& env, const v1::PipelineRequest& req, std::vec
       if (unique.insert(n).second) needs.push_back(n);
     }
     s.needs = needs;
-    auto kind_of = [&](const std::string& ref) { return index.count(ref_step(ref)) ? spec.steps[index[ref_step(ref)]].kind : ""; };
+    auto kind_of = [&](const std::string& ref) {
+      return index.count(ref_step(ref)) ? spec.steps[index[ref_step(ref)]].kind : "";
+    };
     auto expect = [&](const std::string& ref, const char* kind, const char* field) {
       if (!ref.empty() && index.count(ref_step(ref)) && kind_of(ref) != kind)
-        e.add(step_nodes[s.id], std::string(field) + ": '" + ref + "' is a " + kind_of(ref) + " step, not a " + kind + " step");
+        e.add(step_nodes[s.id], std::string(field) + ": '" + ref + "' is a " + kind_of(ref) +
+                                    " step, not a " + kind + " step");
     };
     auto expect_data = [&](const std::string& ref) {
       expect(ref, "dataset", "data");
@@ -620,7 +662,9 @@ Spec parse_spec(const Environment& env, const v1::PipelineRequest& req, std::vec
       const auto& target = spec.steps[index[ref_step(ref)]];
       const auto* d = std::get_if<DatasetStep>(&target.config);
       if ((part != "train" && part != "test") || (d && !d->split))
-        e.add(step_nodes[s.id], "data: '" + ref + "': a dataset step publishes <id>, and <id>.train and <id>.test when it has split:");
+        e.add(step_nodes[s.id], "data: '" + ref +
+                                    "': a dataset step publishes <id>, and <id>.train and "
+                                    "<id>.test when it has split:");
     };
     if (auto* t = std::get_if<TrainStep>(&s.config)) expect_data(t->data);
     if (auto* a = std::get_if<AttackStep>(&s.config)) {
@@ -645,7 +689,8 @@ Spec parse_spec(const Environment& env, const v1::PipelineRequest& req, std::vec
     ready.erase(ready.begin());
     spec.order.push_back(id);
     for (const auto& s : spec.steps)
-      if (std::find(s.needs.begin(), s.needs.end(), id) != s.needs.end() && --waiting[s.id] == 0) ready.push_back(s.id);
+      if (std::find(s.needs.begin(), s.needs.end(), id) != s.needs.end() && --waiting[s.id] == 0)
+        ready.push_back(s.id);
   }
   if (spec.order.size() != spec.steps.size() && errors.empty()) {
     std::string cycle;

@@ -31,11 +31,11 @@ struct SplitSpec {
 };
 
 struct DatasetStep {
-  std::string csv;                      // a CSV file, or
-  std::optional<GenerateSpec> generate; // synthetic data
+  std::string csv;                       // a CSV file, or
+  std::optional<GenerateSpec> generate;  // synthetic data
   std::string label = "label";
-  std::optional<SplitSpec> split;       // also publishes <id>.train and <id>.test
-  std::string scale;                    // "standard" or "minmax", fitted on the training rows
+  std::optional<SplitSpec> split;  // also publishes <id>.train and <id>.test
+  std::string scale;               // "standard" or "minmax", fitted on the training rows
 };
 
 struct ModelEntry {
@@ -76,21 +76,21 @@ struct AttackStep {
   uint64_t rows = 0;                // first N rows only (0 = all)
   std::vector<double> eps;
   std::vector<AttackEntry> attacks;
-  bool labels = true;               // the data's labels (else the model's predictions)
+  bool labels = true;  // the data's labels (else the model's predictions)
   bool empirical_robustness = true;
 };
 
 struct SignStep {
   std::vector<std::string> models;  // train steps whose model files are signed
   std::vector<std::string> paths;   // further files or directories
-  std::string key;                  // private key (PEM); "@generate" = a new P-256 key in <output>/keys
+  std::string key;  // private key (PEM); "@generate" = a new P-256 key in <output>/keys
   std::string password_file;
 };
 
 struct VerifyStep {
   std::vector<std::string> models;
   std::vector<std::string> paths;
-  std::string public_key;           // PEM; "@generated" = the key a sign step generated
+  std::string public_key;  // PEM; "@generated" = the key a sign step generated
 };
 
 struct ReportStep {
@@ -114,7 +114,8 @@ struct GateStep {
   bool fail_on_unverified = false;  // a verify step's signature did not verify
 };
 
-using StepConfig = std::variant<DatasetStep, TrainStep, ScanStep, AttackStep, SignStep, VerifyStep, ReportStep, GateStep>;
+using StepConfig = std::variant<DatasetStep, TrainStep, ScanStep, AttackStep, SignStep, VerifyStep,
+                                ReportStep, GateStep>;
 
 struct StepSpec {
   std::string id;
@@ -130,13 +131,14 @@ struct Spec {
   std::string output;      // output directory from the spec ("" = default)
   std::string experiment;  // MLflow experiment from the spec
   std::vector<StepSpec> steps;
-  std::vector<std::string> order;  // an order that respects `needs`
+  std::vector<std::string> order;                             // an order that respects `needs`
   std::vector<std::pair<std::string, std::string>> settings;  // --set values applied
 };
 
 // Parses and checks the request's spec; every problem found goes to `errors` (the spec is only
 // usable when it stays empty).
-Spec parse_spec(const Environment& env, const v1::PipelineRequest& request, std::vector<std::string>& errors);
+Spec parse_spec(const Environment& env, const v1::PipelineRequest& request,
+                std::vector<std::string>& errors);
 
 // The step id of a dataset reference ("data.train" → "data").
 std::string ref_step(const std::string& ref);

@@ -17,7 +17,6 @@
 namespace secmlops::app::pipeline {
 namespace {
 
-
 // The dataset a reference names among the step's inputs.
 const v1::DatasetRecord& dataset(const StepContext& c, const std::string& ref) {
   auto it = c.inputs.find(ref_step(ref));
@@ -28,11 +27,13 @@ const v1::DatasetRecord& dataset(const StepContext& c, const std::string& ref) {
 }
 
 // The models trained by the referenced train steps.
-std::vector<const v1::TrainResponse*> models(const StepContext& c, const std::vector<std::string>& steps) {
+std::vector<const v1::TrainResponse*> models(const StepContext& c,
+                                             const std::vector<std::string>& steps) {
   std::vector<const v1::TrainResponse*> out;
   for (const auto& id : steps) {
     auto it = c.inputs.find(id);
-    if (it == c.inputs.end()) fail(AppError::Code::failed_precondition, "train step '" + id + "' did not run");
+    if (it == c.inputs.end())
+      fail(AppError::Code::failed_precondition, "train step '" + id + "' did not run");
     for (const auto& m : it->second.models()) out.push_back(&m);
   }
   return out;
@@ -50,7 +51,8 @@ v1::CsvData csv_of(const v1::DatasetRecord& d, bool with_label) {
 // Writes the given rows of a CSV table (header first), the cells as read.
 std::string header_text(const host::CsvTable& t) {
   std::string out;
-  for (size_t c = 0; c < t.header.size(); ++c) out += (c ? "," : "") + host::csv_escape(t.header[c]);
+  for (size_t c = 0; c < t.header.size(); ++c)
+    out += (c ? "," : "") + host::csv_escape(t.header[c]);
   return out + "\n";
 }
 
@@ -66,7 +68,8 @@ std::string rows_text(const host::CsvTable& t, const std::vector<size_t>& rows) 
 // The table with every feature column scaled as scikit-learn's StandardScaler or MinMaxScaler
 // does (population standard deviation; a constant column keeps scale 1), the parameters fitted on
 // `fit_rows` (every row when null) and applied to every row; the label column is kept as text.
-std::string scaled_text(const Table& t, const std::string& kind, const std::vector<size_t>* fit_rows) {
+std::string scaled_text(const Table& t, const std::string& kind,
+                        const std::vector<size_t>* fit_rows) {
   const size_t n = t.x.rows, k = t.x.cols;
   std::vector<size_t> all;
   if (fit_rows == nullptr) {
@@ -74,7 +77,8 @@ std::string scaled_text(const Table& t, const std::string& kind, const std::vect
     for (size_t i = 0; i < n; ++i) all[i] = i;
     fit_rows = &all;
   }
-  if (fit_rows->empty()) fail(AppError::Code::invalid_argument, "scale: no rows to fit the scaler on");
+  if (fit_rows->empty())
+    fail(AppError::Code::invalid_argument, "scale: no rows to fit the scaler on");
   std::vector<double> shift(k, 0.0), scale(k, 1.0);
   for (size_t j = 0; j < k; ++j) {
     if (kind == "standard") {
@@ -100,8 +104,10 @@ std::string scaled_text(const Table& t, const std::string& kind, const std::vect
   for (size_t r = 0; r < n; ++r) {
     for (size_t c = 0; c < t.csv.fields; ++c) {
       if (c) out += ",";
-      if (int64_t j = feature_of[c]; j >= 0) out += format_number((t.x(r, j) - shift[j]) / scale[j]);
-      else out += host::csv_escape(t.csv.rows[r][c]);
+      if (int64_t j = feature_of[c]; j >= 0)
+        out += format_number((t.x(r, j) - shift[j]) / scale[j]);
+      else
+        out += host::csv_escape(t.csv.rows[r][c]);
     }
     out += "\n";
   }
@@ -109,8 +115,9 @@ std::string scaled_text(const Table& t, const std::string& kind, const std::vect
 }
 
 // Reads a CSV the pipeline wrote or was given, as a dataset record named `name`.
-v1::DatasetRecord record_of(const StepContext& c, const std::filesystem::path& path, const std::string& label,
-                            const std::string& name, Table* keep = nullptr) {
+v1::DatasetRecord record_of(const StepContext& c, const std::filesystem::path& path,
+                            const std::string& label, const std::string& name,
+                            Table* keep = nullptr) {
   v1::CsvData csv;
   csv.set_path(path.string());
   csv.set_has_header(true);
@@ -127,9 +134,14 @@ v1::DatasetRecord record_of(const StepContext& c, const std::filesystem::path& p
 std::vector<std::filesystem::path> write_samples(const std::filesystem::path& dir) {
   std::filesystem::create_directories(dir);
   std::string cmd = "echo pwned";
-  std::string pickle = "\x80\x02" "cposix\nsystem\n" "X";
+  std::string pickle =
+      "\x80\x02"
+      "cposix\nsystem\n"
+      "X";
   for (int i = 0; i < 4; ++i) pickle += static_cast<char>((cmd.size() >> (8 * i)) & 0xff);
-  pickle += cmd + "\x85" "R.";
+  pickle += cmd +
+            "\x85"
+            "R.";
   std::string header = R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,32]}})";
   std::string st;
   for (int i = 0; i < 8; ++i) st += static_cast<char>((header.size() >> (8 * i)) & 0xff);
@@ -162,7 +174,8 @@ ModelUse PipelineModels::use(const std::string& id) {
   {
     std::lock_guard l(mu_);
     auto it = models_.find(id);
-    if (it == models_.end()) fail(AppError::Code::not_found, "no model '" + id + "' in this pipeline");
+    if (it == models_.end())
+      fail(AppError::Code::not_found, "no model '" + id + "' in this pipeline");
     k = it->second;
   }
   ModelUse use;
@@ -216,7 +229,8 @@ void run_dataset(const StepContext& c, const DatasetStep& s, v1::StepResult& r) 
     whole = record_of(c, path, s.label, c.step.id, &table);
   }
   std::optional<host::Split> split;
-  if (s.split) split = host::train_test_split(table.csv.rows.size(), s.split->test_size, s.split->seed);
+  if (s.split)
+    split = host::train_test_split(table.csv.rows.size(), s.split->test_size, s.split->seed);
   if (!s.scale.empty()) {
     // The raw set stays on record as <id>.raw; <id> (and its split parts) are the scaled rows.
     whole.set_name(c.step.id + ".raw");
@@ -234,14 +248,16 @@ void run_dataset(const StepContext& c, const DatasetStep& s, v1::StepResult& r) 
   }
   *r.add_datasets() = whole;
   if (split) {
-    for (const auto& [part, rows] : {std::pair<std::string, const std::vector<size_t>*>{"train", &split->train},
-                                     {"test", &split->test}}) {
+    for (const auto& [part, rows] :
+         {std::pair<std::string, const std::vector<size_t>*>{"train", &split->train},
+          {"test", &split->test}}) {
       auto part_path = c.out_dir / (c.step.id + "." + part + ".csv");
       write_text(part_path, rows_text(table.csv, *rows));
       auto rec = record_of(c, part_path, s.label, c.step.id + "." + part);
       rec.mutable_lineage()->add_parent_digests(whole.sha256());
-      rec.mutable_lineage()->add_transformations(fmt::format("train_test_split(test_size={}, seed={}): {}",
-                                                             format_number(s.split->test_size), s.split->seed, part));
+      rec.mutable_lineage()->add_transformations(
+          fmt::format("train_test_split(test_size={}, seed={}): {}",
+                      format_number(s.split->test_size), s.split->seed, part));
       *r.add_datasets() = rec;
     }
   }
@@ -285,7 +301,8 @@ void run_train(const StepContext& c, const TrainStep& s, v1::StepResult& r) {
       r.add_outputs(result.out());
       *r.add_models() = std::move(result);
     } catch (const AppError& e) {
-      if (e.code() == AppError::Code::cancelled || e.code() == AppError::Code::deadline_exceeded) throw;
+      if (e.code() == AppError::Code::cancelled || e.code() == AppError::Code::deadline_exceeded)
+        throw;
       failed += (failed.empty() ? "" : "; ") + m.name + ": " + e.what();
     } catch (const std::exception& e) {
       failed += (failed.empty() ? "" : "; ") + m.name + ": " + e.what();
@@ -331,7 +348,8 @@ void run_attack(const StepContext& c, const AttackStep& s, v1::StepResult& r) {
     for (size_t i = 0; i < rows.size(); ++i) rows[i] = i;
     auto path = c.out_dir / (c.step.id + ".rows.csv");
     write_text(path, rows_text(t.csv, rows));
-    auto sub = record_of(c, path, data.label_column(), data.name() + "[:" + std::to_string(s.rows) + "]");
+    auto sub =
+        record_of(c, path, data.label_column(), data.name() + "[:" + std::to_string(s.rows) + "]");
     sub.mutable_lineage()->add_parent_digests(full.sha256());
     sub.mutable_lineage()->add_transformations("head(" + std::to_string(s.rows) + ")");
     data = sub;
@@ -342,7 +360,8 @@ void run_attack(const StepContext& c, const AttackStep& s, v1::StepResult& r) {
     const bool grad = m->model().has_gradient();
     for (const auto& a : s.attacks) {
       // auto: gradient attacks on models with gradients, black-box ones on the others.
-      const bool applies = a.on == "all" || (a.on == "gradient" && grad) || (a.on == "no_gradient" && !grad) ||
+      const bool applies = a.on == "all" || (a.on == "gradient" && grad) ||
+                           (a.on == "no_gradient" && !grad) ||
                            (a.on == "auto" && a.needs_gradient == grad);
       if (!applies || (a.needs_gradient && !grad)) continue;
       c.env.throw_if_cancelled("pipeline");
@@ -363,10 +382,13 @@ void run_attack(const StepContext& c, const AttackStep& s, v1::StepResult& r) {
       try {
         *r.add_attacks() = attack(c.env, req).report();
       } catch (const AppError& e) {
-        if (e.code() == AppError::Code::cancelled || e.code() == AppError::Code::deadline_exceeded) throw;
-        failed += (failed.empty() ? "" : "; ") + a.attack + " on " + m->model().name() + ": " + e.what();
+        if (e.code() == AppError::Code::cancelled || e.code() == AppError::Code::deadline_exceeded)
+          throw;
+        failed +=
+            (failed.empty() ? "" : "; ") + a.attack + " on " + m->model().name() + ": " + e.what();
       } catch (const std::exception& e) {
-        failed += (failed.empty() ? "" : "; ") + a.attack + " on " + m->model().name() + ": " + e.what();
+        failed +=
+            (failed.empty() ? "" : "; ") + a.attack + " on " + m->model().name() + ": " + e.what();
       }
     }
   }

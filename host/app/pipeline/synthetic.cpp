@@ -58,7 +58,8 @@ Synthetic make_classification(const GenerateSpec& s) {
       vertex = inf >= 63 ? rng.next() : rng.below(1ull << inf);
     } while (std::find(used.begin(), used.end(), vertex) != used.end());
     used.push_back(vertex);
-    for (uint32_t j = 0; j < inf; ++j) centroid[c][j] = ((vertex >> (j % 64)) & 1 ? 1.0 : -1.0) * s.class_sep;
+    for (uint32_t j = 0; j < inf; ++j)
+      centroid[c][j] = ((vertex >> (j % 64)) & 1 ? 1.0 : -1.0) * s.class_sep;
   }
   // A random linear map per class gives each cluster its own covariance.
   std::vector<std::vector<double>> cov(k, std::vector<double>(static_cast<size_t>(inf) * inf));

@@ -56,13 +56,15 @@ const Libarchive& libarchive() {
     void* h = dlopen(SECMLOPS_LIBARCHIVE_SONAME, RTLD_NOW | RTLD_LOCAL);
     if (h == nullptr) {
       const char* why = dlerror();
-      l.unavailable = fmt::format("libarchive is unavailable: {}", why != nullptr ? why : SECMLOPS_LIBARCHIVE_SONAME);
+      l.unavailable = fmt::format("libarchive is unavailable: {}",
+                                  why != nullptr ? why : SECMLOPS_LIBARCHIVE_SONAME);
       return l;
     }
     auto bind = [&](auto& fn, const char* name) {
       fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(h, name));
       if (fn == nullptr && l.unavailable.empty())
-        l.unavailable = fmt::format("libarchive is unavailable: {} has no {}", SECMLOPS_LIBARCHIVE_SONAME, name);
+        l.unavailable = fmt::format("libarchive is unavailable: {} has no {}",
+                                    SECMLOPS_LIBARCHIVE_SONAME, name);
     };
     bind(l.read_new, "archive_read_new");
     bind(l.read_free, "archive_read_free");
@@ -97,7 +99,8 @@ struct Source {
 la_ssize_t read_cb(struct archive*, void* client, const void** out) {
   auto* s = static_cast<Source*>(client);
   s->buf.resize(kReadChunk);
-  size_t n = s->pos < s->stream->size() ? s->stream->read_at(s->pos, s->buf.data(), s->buf.size()) : 0;
+  size_t n =
+      s->pos < s->stream->size() ? s->stream->read_at(s->pos, s->buf.data(), s->buf.size()) : 0;
   s->pos += n;
   *out = s->buf.data();
   return static_cast<la_ssize_t>(n);
@@ -106,7 +109,9 @@ la_ssize_t read_cb(struct archive*, void* client, const void** out) {
 la_int64_t seek_cb(struct archive*, void* client, la_int64_t offset, int whence) {
   auto* s = static_cast<Source*>(client);
   const auto size = static_cast<la_int64_t>(s->stream->size());
-  la_int64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? static_cast<la_int64_t>(s->pos) : size;
+  la_int64_t base = whence == SEEK_SET   ? 0
+                    : whence == SEEK_CUR ? static_cast<la_int64_t>(s->pos)
+                                         : size;
   la_int64_t to = base + offset;
   if (to < 0 || to > size) return ARCHIVE_FATAL;
   s->pos = static_cast<uint64_t>(to);
@@ -126,7 +131,9 @@ la_int64_t skip_cb(struct archive*, void* client, la_int64_t request) {
 // so a solid 7z block is decoded once; opening an earlier member reopens the archive.
 class Cursor {
  public:
-  Cursor(std::shared_ptr<const Stream> stream, Kind kind) : kind_(kind) { src_.stream = std::move(stream); }
+  Cursor(std::shared_ptr<const Stream> stream, Kind kind) : kind_(kind) {
+    src_.stream = std::move(stream);
+  }
   ~Cursor() { close(); }
   Cursor(const Cursor&) = delete;
   Cursor& operator=(const Cursor&) = delete;
@@ -139,8 +146,10 @@ class Cursor {
     if (!la_.unavailable.empty()) return la_.unavailable;
     a_ = la_.read_new();
     if (a_ == nullptr) return "libarchive could not allocate a reader";
-    if (kind_ == Kind::sevenzip) la_.support_7zip(a_);
-    else la_.support_rar(a_), la_.support_rar5(a_);
+    if (kind_ == Kind::sevenzip)
+      la_.support_7zip(a_);
+    else
+      la_.support_rar(a_), la_.support_rar5(a_);
     la_.set_read_callback(a_, read_cb);
     la_.set_seek_callback(a_, seek_cb);
     la_.set_skip_callback(a_, skip_cb);
@@ -197,7 +206,8 @@ Opened read_member(Cursor& c, int64_t index, Budget& budget) {
       return o;
     }
   }
-  Output out(budget, [&c] { return c.consumed(); }, std::nullopt);
+  Output out(
+      budget, [&c] { return c.consumed(); }, std::nullopt);
   std::vector<uint8_t> buf(256 << 10);
   std::string failure;
   try {
@@ -224,10 +234,11 @@ Expansion read_libarchive(Kind kind, const std::shared_ptr<const Stream>& stream
   const Libarchive& la = libarchive();
   auto cursor = std::make_shared<Cursor>(stream, kind);
   auto unreadable = [&](const std::string& why) {
-    ex.anomalies.push_back({v1::MEDIUM, "HOST-ARCHIVE-UNREADABLE",
-                            fmt::format("libarchive cannot read this {} archive ({}): members it may hold are not "
-                                        "scanned",
-                                        kname, why)});
+    ex.anomalies.push_back(
+        {v1::MEDIUM, "HOST-ARCHIVE-UNREADABLE",
+         fmt::format("libarchive cannot read this {} archive ({}): members it may hold are not "
+                     "scanned",
+                     kname, why)});
     ex.error = why;
   };
   if (std::string err = cursor->open(); !err.empty()) {
@@ -244,28 +255,32 @@ Expansion read_libarchive(Kind kind, const std::shared_ptr<const Stream>& stream
     if (raw == nullptr) raw = la.entry_pathname(e);
     std::string name = raw != nullptr ? raw : fmt::format("[unnamed #{}]", index);
     if (budget.members >= budget.limits().max_members) {
-      ex.anomalies.push_back({v1::MEDIUM, "HOST-LIMIT-MEMBERS",
-                              fmt::format("more than {} members in this file; the rest are not scanned",
-                                          budget.limits().max_members)});
+      ex.anomalies.push_back(
+          {v1::MEDIUM, "HOST-LIMIT-MEMBERS",
+           fmt::format("more than {} members in this file; the rest are not scanned",
+                       budget.limits().max_members)});
       ex.error = "member limit reached";
       break;
     }
     ++budget.members;
-    if (!name.empty() && (name[0] == '/' || name[0] == '\\' || name.find("..") != std::string::npos))
+    if (!name.empty() &&
+        (name[0] == '/' || name[0] == '\\' || name.find("..") != std::string::npos))
       ex.anomalies.push_back({v1::MEDIUM, "HOST-ARCHIVE-SUSPICIOUS-NAME",
-                              fmt::format("{} member name '{}' is absolute or climbs directories", kname,
-                                          printable(name))});
+                              fmt::format("{} member name '{}' is absolute or climbs directories",
+                                          kname, printable(name))});
     std::string shown = name;
     if (int k = ++names[name]; k > 1) {
-      ex.anomalies.push_back({v1::HIGH, "HOST-ARCHIVE-DUPLICATE-NAME",
-                              fmt::format("several {} members are named '{}': extraction keeps one; all are scanned",
-                                          kname, printable(name))});
+      ex.anomalies.push_back(
+          {v1::HIGH, "HOST-ARCHIVE-DUPLICATE-NAME",
+           fmt::format("several {} members are named '{}': extraction keeps one; all are scanned",
+                       kname, printable(name))});
       shown += fmt::format(" [duplicate #{}]", k);
     }
     if (la.entry_is_encrypted(e) != 0) {
-      ex.anomalies.push_back({v1::MEDIUM, "HOST-ARCHIVE-ENCRYPTED",
-                              fmt::format("{} member '{}' is encrypted: its content cannot be scanned", kname,
-                                          printable(name))});
+      ex.anomalies.push_back(
+          {v1::MEDIUM, "HOST-ARCHIVE-ENCRYPTED",
+           fmt::format("{} member '{}' is encrypted: its content cannot be scanned", kname,
+                       printable(name))});
       Member m;
       m.name = shown;
       m.open = [](Budget&) {

@@ -23,7 +23,9 @@ inline uint32_t le32(const uint8_t* p) {
   return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
          (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
 }
-inline uint64_t le64(const uint8_t* p) { return le32(p) | (static_cast<uint64_t>(le32(p + 4)) << 32); }
+inline uint64_t le64(const uint8_t* p) {
+  return le32(p) | (static_cast<uint64_t>(le32(p + 4)) << 32);
+}
 
 using host::printable;
 

@@ -20,21 +20,32 @@
 namespace secmlops::host::containers {
 
 void Budget::check_cancel() const {
-  if (cancel_ && cancel_->cancelled()) throw std::runtime_error("cancelled (time limit or request)");
+  if (cancel_ && cancel_->cancelled())
+    throw std::runtime_error("cancelled (time limit or request)");
 }
 
 const char* format_name(Kind kind) {
   switch (kind) {
-    case Kind::zip: return "zip";
-    case Kind::tar: return "tar";
-    case Kind::gzip: return "gzip";
-    case Kind::zlib: return "zlib";
-    case Kind::bzip2: return "bzip2";
-    case Kind::xz: return "xz";
-    case Kind::lzma: return "lzma";
-    case Kind::lz4: return "lz4";
-    case Kind::sevenzip: return "7z";
-    case Kind::rar: return "rar";
+    case Kind::zip:
+      return "zip";
+    case Kind::tar:
+      return "tar";
+    case Kind::gzip:
+      return "gzip";
+    case Kind::zlib:
+      return "zlib";
+    case Kind::bzip2:
+      return "bzip2";
+    case Kind::xz:
+      return "xz";
+    case Kind::lzma:
+      return "lzma";
+    case Kind::lz4:
+      return "lz4";
+    case Kind::sevenzip:
+      return "7z";
+    case Kind::rar:
+      return "rar";
   }
   return "?";
 }
@@ -140,7 +151,8 @@ std::string run_zlib(Input& in, Output& out, int window_bits, bool multi_gzip, u
     throw;
   }
   inflateEnd(&z);
-  if (err.empty() && !ended) err = fmt::format("compressed data truncated after {} input bytes", consumed);
+  if (err.empty() && !ended)
+    err = fmt::format("compressed data truncated after {} input bytes", consumed);
   return err;
 }
 
@@ -195,7 +207,8 @@ std::string run_bzip2(Input& in, Output& out, uint64_t& consumed) {
     throw;
   }
   BZ2_bzDecompressEnd(&z);
-  if (err.empty() && !ended) err = fmt::format("bzip2 data truncated after {} input bytes", consumed);
+  if (err.empty() && !ended)
+    err = fmt::format("bzip2 data truncated after {} input bytes", consumed);
   return err;
 }
 
@@ -227,7 +240,8 @@ std::string run_lzma(Input& in, Output& out, Codec codec, uint64_t& consumed) {
     n -= 4 + props;
     consumed += 4 + props;
   }
-  if (init != LZMA_OK) return fmt::format("lzma initialisation failed (code {})", static_cast<int>(init));
+  if (init != LZMA_OK)
+    return fmt::format("lzma initialisation failed (code {})", static_cast<int>(init));
   std::array<uint8_t, kOutChunk> obuf;
   std::string err;
   bool ended = false;
@@ -257,8 +271,11 @@ std::string run_lzma(Input& in, Output& out, Codec codec, uint64_t& consumed) {
       }
       if (rc != LZMA_OK) {
         // Raw LZMA1 in zip may end without an end marker: the input simply runs out.
-        if (rc == LZMA_BUF_ERROR && codec == Codec::lzma_zip) ended = true;
-        else err = fmt::format("corrupt lzma/xz data at input byte {} (code {})", consumed, static_cast<int>(rc));
+        if (rc == LZMA_BUF_ERROR && codec == Codec::lzma_zip)
+          ended = true;
+        else
+          err = fmt::format("corrupt lzma/xz data at input byte {} (code {})", consumed,
+                            static_cast<int>(rc));
         break;
       }
       if (action == LZMA_FINISH && z.avail_out != 0) {
@@ -271,13 +288,15 @@ std::string run_lzma(Input& in, Output& out, Codec codec, uint64_t& consumed) {
     throw;
   }
   lzma_end(&z);
-  if (err.empty() && !ended) err = fmt::format("lzma/xz data truncated after {} input bytes", consumed);
+  if (err.empty() && !ended)
+    err = fmt::format("lzma/xz data truncated after {} input bytes", consumed);
   return err;
 }
 
 std::string run_lz4(Input& in, Output& out, uint64_t& consumed) {
   LZ4F_dctx* ctx = nullptr;
-  if (LZ4F_isError(LZ4F_createDecompressionContext(&ctx, LZ4F_VERSION))) return "lz4 initialisation failed";
+  if (LZ4F_isError(LZ4F_createDecompressionContext(&ctx, LZ4F_VERSION)))
+    return "lz4 initialisation failed";
   std::array<uint8_t, kOutChunk> obuf;
   std::string err;
   bool ended = false;
@@ -287,7 +306,8 @@ std::string run_lz4(Input& in, Output& out, uint64_t& consumed) {
         size_t dst = obuf.size(), src = n;
         size_t hint = LZ4F_decompress(ctx, obuf.data(), &dst, p, &src, nullptr);
         if (LZ4F_isError(hint)) {
-          err = fmt::format("corrupt lz4 frame at input byte {}: {}", consumed + src, LZ4F_getErrorName(hint));
+          err = fmt::format("corrupt lz4 frame at input byte {}: {}", consumed + src,
+                            LZ4F_getErrorName(hint));
           break;
         }
         consumed += src;
@@ -308,7 +328,8 @@ std::string run_lz4(Input& in, Output& out, uint64_t& consumed) {
     throw;
   }
   LZ4F_freeDecompressionContext(ctx);
-  if (err.empty() && !ended) err = fmt::format("lz4 frame truncated after {} input bytes", consumed);
+  if (err.empty() && !ended)
+    err = fmt::format("lz4 frame truncated after {} input bytes", consumed);
   return err;
 }
 
@@ -320,19 +341,32 @@ Opened decompress(Codec codec, const std::shared_ptr<const Stream>& source, uint
   if (offset > source->size()) offset = source->size();
   length = std::min(length, source->size() - offset);
   Input in(*source, offset, length);
-  Output out(budget, [&in] { return in.consumed(); }, expected_crc);
+  Output out(
+      budget, [&in] { return in.consumed(); }, expected_crc);
   uint64_t consumed = 0;
   std::string err;
   try {
     switch (codec) {
-      case Codec::deflate_raw: err = run_zlib(in, out, -15, false, consumed); break;
-      case Codec::zlib: err = run_zlib(in, out, 15, false, consumed); break;
-      case Codec::gzip: err = run_zlib(in, out, 16 + 15, true, consumed); break;
-      case Codec::bzip2: err = run_bzip2(in, out, consumed); break;
+      case Codec::deflate_raw:
+        err = run_zlib(in, out, -15, false, consumed);
+        break;
+      case Codec::zlib:
+        err = run_zlib(in, out, 15, false, consumed);
+        break;
+      case Codec::gzip:
+        err = run_zlib(in, out, 16 + 15, true, consumed);
+        break;
+      case Codec::bzip2:
+        err = run_bzip2(in, out, consumed);
+        break;
       case Codec::xz:
       case Codec::lzma_alone:
-      case Codec::lzma_zip: err = run_lzma(in, out, codec, consumed); break;
-      case Codec::lz4_frame: err = run_lz4(in, out, consumed); break;
+      case Codec::lzma_zip:
+        err = run_lzma(in, out, codec, consumed);
+        break;
+      case Codec::lz4_frame:
+        err = run_lz4(in, out, consumed);
+        break;
     }
   } catch (const LimitStop&) {
     // The limit is recorded in `out`; the prefix inflated so far is kept.

@@ -7,8 +7,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstring>
 #include <array>
+#include <cstring>
 
 namespace secmlops::host::containers {
 namespace {
@@ -42,7 +42,8 @@ bool has_zip_end_record(const Stream& s) {
     }
     uint8_t sig[4];
     if (read_exact(s, cd_offset, sig, 4) && le32(sig) == 0x02014b50) return true;
-    if (pos >= cd_size && read_exact(s, pos - cd_size, sig, 4) && le32(sig) == 0x02014b50) return true;
+    if (pos >= cd_size && read_exact(s, pos - cd_size, sig, 4) && le32(sig) == 0x02014b50)
+      return true;
     if (pos >= 20 && read_exact(s, pos - 20, sig, 4) && le32(sig) == 0x07064b50) return true;
   }
   return false;
@@ -69,20 +70,24 @@ std::vector<Kind> detect(const Stream& s) {
   auto starts = [&](std::initializer_list<uint8_t> m) {
     return n >= m.size() && std::equal(m.begin(), m.end(), h.begin());
   };
-  if (starts({'P', 'K', 3, 4}) || starts({'P', 'K', 5, 6}) || starts({'P', 'K', 7, 8}) || has_zip_end_record(s))
+  if (starts({'P', 'K', 3, 4}) || starts({'P', 'K', 5, 6}) || starts({'P', 'K', 7, 8}) ||
+      has_zip_end_record(s))
     kinds.push_back(Kind::zip);
   if (n == 512 && tar_checksum_ok(h.data())) kinds.push_back(Kind::tar);
   if (starts({0x1f, 0x8b, 0x08})) kinds.push_back(Kind::gzip);
   if (n >= 10 && h[0] == 'B' && h[1] == 'Z' && h[2] == 'h' && h[3] >= '1' && h[3] <= '9' &&
-      (std::equal(h.begin() + 4, h.begin() + 10, std::array<uint8_t, 6>{0x31, 0x41, 0x59, 0x26, 0x53, 0x59}.begin()) ||
-       std::equal(h.begin() + 4, h.begin() + 10, std::array<uint8_t, 6>{0x17, 0x72, 0x45, 0x38, 0x50, 0x90}.begin())))
+      (std::equal(h.begin() + 4, h.begin() + 10,
+                  std::array<uint8_t, 6>{0x31, 0x41, 0x59, 0x26, 0x53, 0x59}.begin()) ||
+       std::equal(h.begin() + 4, h.begin() + 10,
+                  std::array<uint8_t, 6>{0x17, 0x72, 0x45, 0x38, 0x50, 0x90}.begin())))
     kinds.push_back(Kind::bzip2);
   if (starts({0xfd, '7', 'z', 'X', 'Z', 0x00})) kinds.push_back(Kind::xz);
   if (starts({0x04, 0x22, 0x4d, 0x18})) kinds.push_back(Kind::lz4);
   if (starts({'7', 'z', 0xbc, 0xaf, 0x27, 0x1c})) kinds.push_back(Kind::sevenzip);
   if (starts({'R', 'a', 'r', '!', 0x1a, 0x07})) kinds.push_back(Kind::rar);
   // Weak magics: the engine drops them silently when nothing inflates.
-  if (n >= 2 && h[0] == 0x78 && ((h[0] << 8) | h[1]) % 31 == 0 && (h[1] & 0x20) == 0) kinds.push_back(Kind::zlib);
+  if (n >= 2 && h[0] == 0x78 && ((h[0] << 8) | h[1]) % 31 == 0 && (h[1] & 0x20) == 0)
+    kinds.push_back(Kind::zlib);
   if (lzma_alone_header(h.data(), n)) kinds.push_back(Kind::lzma);
   return kinds;
 }
@@ -91,12 +96,18 @@ namespace {
 
 Codec codec_of(Kind k) {
   switch (k) {
-    case Kind::gzip: return Codec::gzip;
-    case Kind::zlib: return Codec::zlib;
-    case Kind::bzip2: return Codec::bzip2;
-    case Kind::xz: return Codec::xz;
-    case Kind::lzma: return Codec::lzma_alone;
-    default: return Codec::lz4_frame;
+    case Kind::gzip:
+      return Codec::gzip;
+    case Kind::zlib:
+      return Codec::zlib;
+    case Kind::bzip2:
+      return Codec::bzip2;
+    case Kind::xz:
+      return Codec::xz;
+    case Kind::lzma:
+      return Codec::lzma_alone;
+    default:
+      return Codec::lz4_frame;
   }
 }
 
@@ -105,7 +116,9 @@ bool all_zero(const Stream& s, uint64_t from, Budget& b) {
   for (uint64_t off = from; off < s.size();) {
     size_t n = s.read_at(off, buf.data(), buf.size());
     if (n == 0) break;
-    if (std::any_of(buf.begin(), buf.begin() + static_cast<long>(n), [](uint8_t c) { return c != 0; })) return false;
+    if (std::any_of(buf.begin(), buf.begin() + static_cast<long>(n),
+                    [](uint8_t c) { return c != 0; }))
+      return false;
     off += n;
     b.check_cancel();
   }
@@ -127,11 +140,13 @@ Expansion expand(Kind kind, const std::shared_ptr<const Stream>& stream, Budget&
     uint64_t consumed = 0;
     Opened o = decompress(codec_of(kind), stream, 0, stream->size(), b, std::nullopt, &consumed);
     // Bytes after the compressed data: decompressors stop there, so they could hide anything.
-    if (o.error.empty() && !o.limit && consumed < stream->size() && !all_zero(*stream, consumed, b)) {
-      o.anomalies.push_back({v1::MEDIUM, "HOST-COMPRESSED-TRAILING-DATA",
-                             fmt::format("{} bytes after the end of the {} data; scanned as their own stream",
-                                         stream->size() - consumed, format_name(kind)),
-                             consumed});
+    if (o.error.empty() && !o.limit && consumed < stream->size() &&
+        !all_zero(*stream, consumed, b)) {
+      o.anomalies.push_back(
+          {v1::MEDIUM, "HOST-COMPRESSED-TRAILING-DATA",
+           fmt::format("{} bytes after the end of the {} data; scanned as their own stream",
+                       stream->size() - consumed, format_name(kind)),
+           consumed});
       o.trailing = std::make_shared<SubStream>(stream, consumed, stream->size() - consumed);
     }
     return o;

@@ -21,7 +21,10 @@ struct LimitStop {};
 class Output {
  public:
   Output(Budget& b, std::function<uint64_t()> consumed, std::optional<uint32_t> crc)
-      : budget_(b), consumed_(std::move(consumed)), buf_(b.limits().memory_threshold, b.limits().max_spill_bytes), want_crc_(crc) {}
+      : budget_(b),
+        consumed_(std::move(consumed)),
+        buf_(b.limits().memory_threshold, b.limits().max_spill_bytes),
+        want_crc_(crc) {}
 
   void put(const uint8_t* p, size_t n) {
     if (n == 0) return;
@@ -34,14 +37,17 @@ class Output {
       allowed = L.max_member_size - out;
       hit = Anomaly{v1::MEDIUM, "HOST-LIMIT-MEMBER-SIZE",
                     fmt::format("decompressed member exceeds the per-member limit of {} bytes; "
-                                "only that prefix is scanned", L.max_member_size)};
+                                "only that prefix is scanned",
+                                L.max_member_size)};
     }
-    uint64_t left = L.max_total_decompressed - std::min(L.max_total_decompressed, budget_.decompressed);
+    uint64_t left =
+        L.max_total_decompressed - std::min(L.max_total_decompressed, budget_.decompressed);
     if (allowed > left) {
       allowed = left;
       hit = Anomaly{v1::MEDIUM, "HOST-LIMIT-TOTAL-SIZE",
                     fmt::format("decompressed bytes of this file exceed the limit of {} bytes; "
-                                "decompression stopped", L.max_total_decompressed)};
+                                "decompression stopped",
+                                L.max_total_decompressed)};
     }
     // Against the compressed bytes consumed so far, not the stream's length: a long stream of
     // zeros must not be allowed max_ratio times its whole length before the check fires.
@@ -58,7 +64,8 @@ class Output {
     try {
       buf_.append(p, static_cast<size_t>(allowed));
     } catch (const SpillBudgetExceeded& e) {
-      limit_ = Anomaly{v1::MEDIUM, "HOST-LIMIT-SPILL", std::string(e.what()) + "; decompression stopped"};
+      limit_ = Anomaly{v1::MEDIUM, "HOST-LIMIT-SPILL",
+                       std::string(e.what()) + "; decompression stopped"};
       throw LimitStop{};
     }
     budget_.decompressed += allowed;
@@ -74,11 +81,12 @@ class Output {
     o.error = std::move(error);
     o.limit = std::move(limit_);
     if (want_crc_ && o.error.empty() && !o.limit && static_cast<uint32_t>(crc_) != *want_crc_)
-      o.anomalies.push_back(Anomaly{v1::MEDIUM, "HOST-ZIP-CRC-MISMATCH",
-                                    fmt::format("CRC-32 of the inflated member is {:08x}, the archive "
-                                                "declares {:08x}: the member was altered after "
-                                                "archiving (loaders that check CRCs reject it)",
-                                                static_cast<uint32_t>(crc_), *want_crc_)});
+      o.anomalies.push_back(
+          Anomaly{v1::MEDIUM, "HOST-ZIP-CRC-MISMATCH",
+                  fmt::format("CRC-32 of the inflated member is {:08x}, the archive "
+                              "declares {:08x}: the member was altered after "
+                              "archiving (loaders that check CRCs reject it)",
+                              static_cast<uint32_t>(crc_), *want_crc_)});
     o.stream = buf_.finish();
     return o;
   }

@@ -21,7 +21,8 @@ std::atomic<uint64_t> g_spilled{0};
 // A read-only mapping of an unlinked temp file: gone from disk as soon as the stream goes.
 class MappedTempStream final : public Stream {
  public:
-  MappedTempStream(int fd, uint64_t size, uint64_t reserved) : fd_(fd), size_(size), reserved_(reserved) {
+  MappedTempStream(int fd, uint64_t size, uint64_t reserved)
+      : fd_(fd), size_(size), reserved_(reserved) {
     void* m = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd_, 0);
     if (m == MAP_FAILED) {
       int err = errno;
@@ -71,7 +72,8 @@ bool reserve_spill(uint64_t n, uint64_t limit) {
 int open_unlinked_temp() {
   if (g_spill_to_memfd.load(std::memory_order_relaxed)) {
     int fd = ::memfd_create("secmlops-member", MFD_CLOEXEC);
-    if (fd < 0) throw std::runtime_error(std::string("cannot create a memory file: ") + std::strerror(errno));
+    if (fd < 0)
+      throw std::runtime_error(std::string("cannot create a memory file: ") + std::strerror(errno));
     return fd;
   }
   std::error_code ec;
@@ -116,8 +118,9 @@ void SpillBuffer::append(const uint8_t* data, size_t len) {
   if (to_file) {
     uint64_t n = len + (fd_ < 0 ? memory_.size() : 0);
     if (!reserve_spill(n, max_spill_))
-      throw SpillBudgetExceeded("inflated members spilled to temp files would exceed the budget of " +
-                                std::to_string(max_spill_) + " bytes");
+      throw SpillBudgetExceeded(
+          "inflated members spilled to temp files would exceed the budget of " +
+          std::to_string(max_spill_) + " bytes");
     spilled_ += n;
   }
   if (fd_ < 0 && to_file) {

@@ -26,7 +26,8 @@ uint64_t spilled_bytes();
 
 class SpillBuffer {
  public:
-  SpillBuffer(uint64_t threshold, uint64_t max_spill) : threshold_(threshold), max_spill_(max_spill) {}
+  SpillBuffer(uint64_t threshold, uint64_t max_spill)
+      : threshold_(threshold), max_spill_(max_spill) {}
   ~SpillBuffer();
   SpillBuffer(const SpillBuffer&) = delete;
   SpillBuffer& operator=(const SpillBuffer&) = delete;

@@ -14,7 +14,7 @@ namespace secmlops::host::containers {
 
 std::optional<uint64_t> tar_number(const uint8_t* p, size_t n) {
   if (n == 0) return std::nullopt;
-  if ((p[0] & 0x80) != 0) {  // GNU base-256
+  if ((p[0] & 0x80) != 0) {                       // GNU base-256
     if ((p[0] & 0x40) != 0) return std::nullopt;  // negative
     uint64_t v = p[0] & 0x3f;
     for (size_t i = 1; i < n; ++i) {
@@ -48,7 +48,8 @@ bool tar_checksum_ok(const uint8_t* h) {
     signed_sum += static_cast<int8_t>(c);
   }
   // An all-zero block sums to 256 (the spaces): never a header.
-  return unsigned_sum != 256 && (*declared == unsigned_sum || static_cast<int64_t>(*declared) == signed_sum);
+  return unsigned_sum != 256 &&
+         (*declared == unsigned_sum || static_cast<int64_t>(*declared) == signed_sum);
 }
 
 namespace {
@@ -102,16 +103,19 @@ Expansion read_tar(const std::shared_ptr<const Stream>& s, Budget& budget) {
       break;
     }
     if (!tar_checksum_ok(h)) {
-      out.anomalies.push_back({v1::MEDIUM, "HOST-TAR-BAD-HEADER",
-                               fmt::format("tar header checksum mismatch at offset {}; the archive is read up to here", pos),
-                               pos});
+      out.anomalies.push_back(
+          {v1::MEDIUM, "HOST-TAR-BAD-HEADER",
+           fmt::format("tar header checksum mismatch at offset {}; the archive is read up to here",
+                       pos),
+           pos});
       out.error = fmt::format("bad tar header at offset {}", pos);
       break;
     }
     char type = static_cast<char>(h[156]);
     auto declared = tar_number(h + 124, 12);
     if (!declared) {
-      out.anomalies.push_back({v1::MEDIUM, "HOST-TAR-BAD-HEADER", fmt::format("unreadable size field at offset {}", pos), pos});
+      out.anomalies.push_back({v1::MEDIUM, "HOST-TAR-BAD-HEADER",
+                               fmt::format("unreadable size field at offset {}", pos), pos});
       out.error = fmt::format("bad tar size field at offset {}", pos);
       break;
     }
@@ -128,8 +132,11 @@ Expansion read_tar(const std::shared_ptr<const Stream>& s, Budget& budget) {
     uint64_t next = data + padded < data ? UINT64_MAX : data + padded;
     if (type == 'L' || type == 'x' || type == 'g' || type == 'K') {
       if (len > kMaxMetaSize || next > size) {
-        out.anomalies.push_back({v1::MEDIUM, "HOST-TAR-BAD-HEADER",
-                                 fmt::format("extended header of {} bytes at offset {} is oversized or truncated", len, pos), pos});
+        out.anomalies.push_back(
+            {v1::MEDIUM, "HOST-TAR-BAD-HEADER",
+             fmt::format("extended header of {} bytes at offset {} is oversized or truncated", len,
+                         pos),
+             pos});
         out.error = "bad tar extended header";
         break;
       }
@@ -140,7 +147,8 @@ Expansion read_tar(const std::shared_ptr<const Stream>& s, Budget& budget) {
       } else if (type == 'x' || type == 'g') {
         auto& target = type == 'x' ? pax : global_pax;
         if (!parse_pax(meta, target))
-          out.anomalies.push_back({v1::MEDIUM, "HOST-TAR-BAD-HEADER", fmt::format("malformed pax header at offset {}", pos), pos});
+          out.anomalies.push_back({v1::MEDIUM, "HOST-TAR-BAD-HEADER",
+                                   fmt::format("malformed pax header at offset {}", pos), pos});
       }
       pos = next;
       continue;
@@ -151,15 +159,19 @@ Expansion read_tar(const std::shared_ptr<const Stream>& s, Budget& budget) {
       if (!prefix.empty() && h[263] == '0') name = prefix + "/" + name;  // POSIX ustar, not GNU
     }
     if (!long_name.empty()) name = long_name;
-    if (auto it = pax.find("path"); it != pax.end()) name = it->second;
-    else if (auto g = global_pax.find("path"); g != global_pax.end()) name = g->second;
+    if (auto it = pax.find("path"); it != pax.end())
+      name = it->second;
+    else if (auto g = global_pax.find("path"); g != global_pax.end())
+      name = g->second;
     long_name.clear();
     pax.clear();
     if (type == '0' || type == '\0' || type == '7') {
       if (budget.members >= budget.limits().max_members) {
-        out.anomalies.push_back({v1::MEDIUM, "HOST-LIMIT-MEMBERS",
-                                 fmt::format("more than {} members in this file; the rest are not scanned",
-                                             budget.limits().max_members), pos});
+        out.anomalies.push_back(
+            {v1::MEDIUM, "HOST-LIMIT-MEMBERS",
+             fmt::format("more than {} members in this file; the rest are not scanned",
+                         budget.limits().max_members),
+             pos});
         out.error = "member limit reached";
         break;
       }
@@ -167,22 +179,30 @@ Expansion read_tar(const std::shared_ptr<const Stream>& s, Budget& budget) {
       uint64_t avail = data <= size ? std::min(len, size - data) : 0;
       if (avail < len)
         out.anomalies.push_back({v1::MEDIUM, "HOST-TAR-TRUNCATED",
-                                 fmt::format("member '{}' declares {} bytes, {} are present", printable(name), len, avail), pos});
+                                 fmt::format("member '{}' declares {} bytes, {} are present",
+                                             printable(name), len, avail),
+                                 pos});
       if (!name.empty() && (name[0] == '/' || name.find("..") != std::string::npos))
-        out.anomalies.push_back({v1::MEDIUM, "HOST-TAR-SUSPICIOUS-NAME",
-                                 fmt::format("member name '{}' is absolute or climbs directories", printable(name)), pos});
+        out.anomalies.push_back(
+            {v1::MEDIUM, "HOST-TAR-SUSPICIOUS-NAME",
+             fmt::format("member name '{}' is absolute or climbs directories", printable(name)),
+             pos});
       std::string shown = name;
       if (int k = ++names[name]; k > 1) {
-        out.anomalies.push_back({v1::HIGH, "HOST-TAR-DUPLICATE-NAME",
-                                 fmt::format("several members are named '{}': extraction keeps the last; all are scanned",
-                                             printable(name)), pos});
+        out.anomalies.push_back(
+            {v1::HIGH, "HOST-TAR-DUPLICATE-NAME",
+             fmt::format(
+                 "several members are named '{}': extraction keeps the last; all are scanned",
+                 printable(name)),
+             pos});
         shown += fmt::format(" [duplicate #{} at offset {}]", k, pos);
       }
       Member m;
       m.name = shown;
       m.offset = pos;
       uint64_t start = std::min(data, size);
-      std::string cut = avail < len ? fmt::format("member truncated: {} of {} bytes present", avail, len) : "";
+      std::string cut =
+          avail < len ? fmt::format("member truncated: {} of {} bytes present", avail, len) : "";
       m.open = [s, start, avail, cut](Budget&) {
         Opened o;
         o.stream = std::make_shared<SubStream>(s, start, avail);
@@ -198,7 +218,8 @@ Expansion read_tar(const std::shared_ptr<const Stream>& s, Budget& budget) {
     pos = next;
   }
   if (!ended && out.error.empty())
-    out.anomalies.push_back({v1::LOW, "HOST-TAR-TRUNCATED", "the archive ends without its end-of-archive blocks", pos});
+    out.anomalies.push_back(
+        {v1::LOW, "HOST-TAR-TRUNCATED", "the archive ends without its end-of-archive blocks", pos});
   if (ended) {
     // Anything but zero padding after the end marker is data no extractor shows.
     uint64_t tail = pos + 1024;
@@ -209,12 +230,16 @@ Expansion read_tar(const std::shared_ptr<const Stream>& s, Budget& budget) {
       if (auto* nz = std::find_if(buf, buf + n, [](uint8_t c) { return c != 0; }); nz != buf + n) {
         tail = off + static_cast<uint64_t>(nz - buf);
         out.anomalies.push_back({v1::MEDIUM, "HOST-TAR-TRAILING-DATA",
-                                 fmt::format("non-zero bytes after the end of the archive at offset {}; scanned as their own stream", tail),
+                                 fmt::format("non-zero bytes after the end of the archive at "
+                                             "offset {}; scanned as their own stream",
+                                             tail),
                                  tail});
         Member m;
         m.name = "[data after tar]";
         m.offset = tail;
-        m.open = [s, tail](Budget&) { return Opened{std::make_shared<SubStream>(s, tail, s->size() - tail)}; };
+        m.open = [s, tail](Budget&) {
+          return Opened{std::make_shared<SubStream>(s, tail, s->size() - tail)};
+        };
         out.members.push_back(std::move(m));
         break;
       }

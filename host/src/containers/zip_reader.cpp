@@ -31,12 +31,12 @@ constexpr size_t kMaxEndRecords = 8;
 constexpr uint64_t kMaxAnomaliesPerRule = 20;
 
 struct End {
-  uint64_t pos = 0;       // of the classic end record
-  uint64_t end = 0;       // first byte after it and its comment
+  uint64_t pos = 0;  // of the classic end record
+  uint64_t end = 0;  // first byte after it and its comment
   uint64_t entries = 0;
   uint64_t cd_size = 0;
   uint64_t cd_offset = 0;
-  uint64_t shift = 0;     // prepended bytes the directory's offsets do not count
+  uint64_t shift = 0;  // prepended bytes the directory's offsets do not count
   bool zip64 = false;
   bool comment_overrun = false;  // the declared comment runs past the end of the stream
 };
@@ -105,11 +105,13 @@ class ZipReader {
     if (ends_.size() > 1) {
       std::string where;
       for (const auto& e : ends_) where += (where.empty() ? "" : ",") + std::to_string(e.pos);
-      anomaly(v1::HIGH, "HOST-ZIP-MULTIPLE-END-RECORDS",
-              fmt::format("{} end-of-central-directory records: loaders that search from the end and "
-                          "loaders that search from the start see different archives; every "
-                          "directory is scanned", ends_.size()),
-              ends_.front().pos, {{"offsets", where}});
+      anomaly(
+          v1::HIGH, "HOST-ZIP-MULTIPLE-END-RECORDS",
+          fmt::format("{} end-of-central-directory records: loaders that search from the end and "
+                      "loaders that search from the start see different archives; every "
+                      "directory is scanned",
+                      ends_.size()),
+          ends_.front().pos, {{"offsets", where}});
     }
     walk_local_headers();
     check_layout();
@@ -118,11 +120,13 @@ class ZipReader {
   }
 
  private:
-  void anomaly(v1::Severity sev, const std::string& rule, std::string msg, std::optional<uint64_t> off = {},
+  void anomaly(v1::Severity sev, const std::string& rule, std::string msg,
+               std::optional<uint64_t> off = {},
                std::vector<std::pair<std::string, std::string>> ev = {}) {
     if (++rule_counts_[rule] > kMaxAnomaliesPerRule) {
       if (rule_counts_[rule] == kMaxAnomaliesPerRule + 1)
-        out_.anomalies.push_back({v1::INFO, rule, fmt::format("more {} anomalies not listed", rule)});
+        out_.anomalies.push_back(
+            {v1::INFO, rule, fmt::format("more {} anomalies not listed", rule)});
       return;
     }
     out_.anomalies.push_back({sev, rule, std::move(msg), off, std::move(ev)});
@@ -165,9 +169,11 @@ class ZipReader {
       if (found.size() > kMaxEndRecords) break;
     }
     if (found.empty()) {
-      anomaly(v1::MEDIUM, "HOST-ZIP-NO-CENTRAL-DIRECTORY",
-              "no end-of-central-directory record (truncated or stripped archive); members are found "
-              "from local headers only", std::nullopt);
+      anomaly(
+          v1::MEDIUM, "HOST-ZIP-NO-CENTRAL-DIRECTORY",
+          "no end-of-central-directory record (truncated or stripped archive); members are found "
+          "from local headers only",
+          std::nullopt);
       return;
     }
     // Records that point at a central directory (or an empty archive) count; the rest is noise.
@@ -187,10 +193,12 @@ class ZipReader {
           uint64_t cd = where - e.cd_size;
           if (cd > e.cd_offset && read_exact(*s_, cd, sig, 4) && le32(sig) == kCentralSig) {
             uint64_t shift = cd - e.cd_offset;
-            anomaly(v1::MEDIUM, "HOST-ZIP-SHIFTED-OFFSETS",
-                    fmt::format("the archive's offsets are off by {} bytes: data was prepended to it "
-                                "(some loaders compensate, others do not)", shift),
-                    e.pos, {{"shift", std::to_string(shift)}});
+            anomaly(
+                v1::MEDIUM, "HOST-ZIP-SHIFTED-OFFSETS",
+                fmt::format("the archive's offsets are off by {} bytes: data was prepended to it "
+                            "(some loaders compensate, others do not)",
+                            shift),
+                e.pos, {{"shift", std::to_string(shift)}});
             e.cd_offset = cd;
             e.shift = shift;
             direct = true;
@@ -199,15 +207,17 @@ class ZipReader {
       }
       if (direct && e.comment_overrun)
         anomaly(v1::MEDIUM, "HOST-ZIP-COMMENT-OVERRUN",
-                "the end record declares a comment longer than the bytes after it: Python's zipfile opens "
+                "the end record declares a comment longer than the bytes after it: Python's "
+                "zipfile opens "
                 "the archive anyway, readers that check the length do not see it",
                 e.pos);
       if (direct) ends_.push_back(e);
     }
     if (ends_.empty()) {
-      anomaly(v1::MEDIUM, "HOST-ZIP-NO-CENTRAL-DIRECTORY",
-              "no end record points at a central directory; members are found from local headers only",
-              found.front().pos);
+      anomaly(
+          v1::MEDIUM, "HOST-ZIP-NO-CENTRAL-DIRECTORY",
+          "no end record points at a central directory; members are found from local headers only",
+          found.front().pos);
       return;
     }
     trailing_from_ = ends_.front().end;
@@ -235,7 +245,8 @@ class ZipReader {
   void read_directory(const End& e) {
     uint64_t pos = e.cd_offset, end = std::min<uint64_t>(e.cd_offset + e.cd_size, s_->size());
     if (e.cd_offset + e.cd_size > s_->size() || e.cd_offset + e.cd_size < e.cd_offset) {
-      anomaly(v1::MEDIUM, "HOST-ZIP-TRUNCATED", "the central directory extends past the end of the stream", e.pos);
+      anomaly(v1::MEDIUM, "HOST-ZIP-TRUNCATED",
+              "the central directory extends past the end of the stream", e.pos);
       end = s_->size();
     }
     cd_ranges_.push_back({e.cd_offset, std::max(e.end, end)});
@@ -267,11 +278,13 @@ class ZipReader {
       uint64_t at = pos;
       pos += 46 + nl + xl + cl;
       ++count;
-      if (!seen_directory_.insert({en.lho, en.name}).second) continue;  // same entry, other end record
+      if (!seen_directory_.insert({en.lho, en.name}).second)
+        continue;  // same entry, other end record
       if (budget_.members >= budget_.limits().max_members) {
         anomaly(v1::MEDIUM, "HOST-LIMIT-MEMBERS",
                 fmt::format("more than {} members in this file; the rest are not scanned",
-                            budget_.limits().max_members), at);
+                            budget_.limits().max_members),
+                at);
         error("member limit reached");
         return;
       }
@@ -281,7 +294,8 @@ class ZipReader {
     }
     if (count != e.entries)
       anomaly(v1::MEDIUM, "HOST-ZIP-ENTRY-COUNT-MISMATCH",
-              fmt::format("the end record declares {} entries, the central directory holds {}", e.entries, count),
+              fmt::format("the end record declares {} entries, the central directory holds {}",
+                          e.entries, count),
               e.pos);
   }
 
@@ -300,7 +314,8 @@ class ZipReader {
     // One read covers the fixed header and, usually, the name and extra field.
     uint8_t buf[30 + 226];
     if (pos > s_->size()) return std::nullopt;
-    size_t got = s_->read_at(pos, buf, static_cast<size_t>(std::min<uint64_t>(sizeof buf, s_->size() - pos)));
+    size_t got = s_->read_at(pos, buf,
+                             static_cast<size_t>(std::min<uint64_t>(sizeof buf, s_->size() - pos)));
     if (got < 30 || le32(buf) != kLocalSig) return std::nullopt;
     const uint8_t* h = buf;
     Local l;
@@ -344,7 +359,8 @@ class ZipReader {
     }
     uint64_t end = l.data + csize;
     if (end < l.data || end > s_->size()) return 0;
-    if ((l.flags & kFlagDescriptor) != 0) end += descriptor_size(end, l.zip64 || (dir && dir->csize > 0xfffffffeu));
+    if ((l.flags & kFlagDescriptor) != 0)
+      end += descriptor_size(end, l.zip64 || (dir && dir->csize > 0xfffffffeu));
     return end;
   }
 
@@ -370,7 +386,8 @@ class ZipReader {
         if (dir)
           anomaly(v1::HIGH, "HOST-ZIP-BAD-LOCAL-HEADER",
                   fmt::format("entry '{}' points at offset {} where there is no local header",
-                              printable(dir->name), pos), pos);
+                              printable(dir->name), pos),
+                  pos);
         continue;
       }
       if (in_directory_range(pos)) continue;  // a signature inside the central directory bytes
@@ -392,14 +409,17 @@ class ZipReader {
         by_offset.emplace(pos, entries_.size());
         entries_.push_back(h);
         dir = &entries_.back();
-        anomaly(v1::HIGH, "HOST-ZIP-HIDDEN-MEMBER",
-                fmt::format("local header for '{}' at offset {} is not listed in the central directory: "
-                            "streaming extractors see a member that directory-based tools hide; scanned anyway",
-                            printable(l->name), pos),
-                pos, {{"member", printable(l->name)}});
+        anomaly(
+            v1::HIGH, "HOST-ZIP-HIDDEN-MEMBER",
+            fmt::format(
+                "local header for '{}' at offset {} is not listed in the central directory: "
+                "streaming extractors see a member that directory-based tools hide; scanned anyway",
+                printable(l->name), pos),
+            pos, {{"member", printable(l->name)}});
       }
       locals_[pos] = *l;
-      if (uint64_t next = next_after(*l, dir); next != 0 && next + 4 <= s_->size()) work.push_back(next);
+      if (uint64_t next = next_after(*l, dir); next != 0 && next + 4 <= s_->size())
+        work.push_back(next);
     }
   }
 
@@ -452,26 +472,38 @@ class ZipReader {
       std::string n = printable(e.name);
       if (l.name != e.name)
         anomaly(v1::HIGH, "HOST-ZIP-NAME-MISMATCH",
-                fmt::format("central directory names the member '{}', its local header '{}'", n, printable(l.name)),
+                fmt::format("central directory names the member '{}', its local header '{}'", n,
+                            printable(l.name)),
                 e.lho, {{"directory_name", n}, {"local_name", printable(l.name)}});
       if (l.method != e.method)
         anomaly(v1::HIGH, "HOST-ZIP-METHOD-MISMATCH",
-                fmt::format("'{}': compression method {} in the directory, {} in the local header; both "
-                            "readings are scanned", n, e.method, l.method), e.lho);
+                fmt::format(
+                    "'{}': compression method {} in the directory, {} in the local header; both "
+                    "readings are scanned",
+                    n, e.method, l.method),
+                e.lho);
       bool descriptor = (l.flags & kFlagDescriptor) != 0;
       if (!descriptor && (l.csize != e.csize || l.usize != e.usize))
         anomaly(v1::HIGH, "HOST-ZIP-SIZE-MISMATCH",
-                fmt::format("'{}': sizes {}/{} (compressed/uncompressed) in the directory, {}/{} in the "
-                            "local header; both readings are scanned", n, e.csize, e.usize, l.csize, l.usize),
+                fmt::format(
+                    "'{}': sizes {}/{} (compressed/uncompressed) in the directory, {}/{} in the "
+                    "local header; both readings are scanned",
+                    n, e.csize, e.usize, l.csize, l.usize),
                 e.lho);
       if (!descriptor && l.crc != e.crc)
         anomaly(v1::MEDIUM, "HOST-ZIP-CRC-DISAGREEMENT",
-                fmt::format("'{}': CRC {:08x} in the directory, {:08x} in the local header", n, e.crc, l.crc), e.lho);
-      uint16_t relevant = kFlagEncrypted | kFlagDescriptor | kFlagStrongEncryption | kFlagMaskedHeader;
+                fmt::format("'{}': CRC {:08x} in the directory, {:08x} in the local header", n,
+                            e.crc, l.crc),
+                e.lho);
+      uint16_t relevant =
+          kFlagEncrypted | kFlagDescriptor | kFlagStrongEncryption | kFlagMaskedHeader;
       if ((l.flags & relevant) != (e.flags & relevant))
-        anomaly(v1::MEDIUM, "HOST-ZIP-FLAGS-MISMATCH",
-                fmt::format("'{}': general-purpose flags {:#06x} in the directory, {:#06x} in the local header",
-                            n, e.flags, l.flags), e.lho);
+        anomaly(
+            v1::MEDIUM, "HOST-ZIP-FLAGS-MISMATCH",
+            fmt::format(
+                "'{}': general-purpose flags {:#06x} in the directory, {:#06x} in the local header",
+                n, e.flags, l.flags),
+            e.lho);
     }
     // Flags, names and duplicates.
     std::map<std::string, int> names;
@@ -481,28 +513,42 @@ class ZipReader {
       if (lit != locals_.end()) f |= lit->second.flags;
       std::string n = printable(e.name);
       if ((f & (kFlagEncrypted | kFlagStrongEncryption | kFlagMaskedHeader)) != 0)
-        anomaly(v1::MEDIUM, "HOST-ZIP-ENCRYPTED",
-                fmt::format("'{}' is encrypted (flags {:#06x}): its content cannot be scanned", n, f), e.lho);
+        anomaly(
+            v1::MEDIUM, "HOST-ZIP-ENCRYPTED",
+            fmt::format("'{}' is encrypted (flags {:#06x}): its content cannot be scanned", n, f),
+            e.lho);
       // Data descriptors are normal (PyTorch's writer uses them); one that contradicts the
       // directory is not.
-      if ((f & kFlagDescriptor) != 0 && e.in_directory && lit != locals_.end()) check_descriptor(e, lit->second);
-      if (!e.name.empty() && (e.name[0] == '/' || e.name.find("..") != std::string::npos ||
-                              e.name.find('\\') != std::string::npos || e.name.find('\0') != std::string::npos))
-        anomaly(v1::MEDIUM, "HOST-ZIP-SUSPICIOUS-NAME",
-                fmt::format("member name '{}' is absolute, climbs directories or holds NUL/backslash "
-                            "(path traversal on extraction)", n), e.lho);
+      if ((f & kFlagDescriptor) != 0 && e.in_directory && lit != locals_.end())
+        check_descriptor(e, lit->second);
+      if (!e.name.empty() &&
+          (e.name[0] == '/' || e.name.find("..") != std::string::npos ||
+           e.name.find('\\') != std::string::npos || e.name.find('\0') != std::string::npos))
+        anomaly(
+            v1::MEDIUM, "HOST-ZIP-SUSPICIOUS-NAME",
+            fmt::format("member name '{}' is absolute, climbs directories or holds NUL/backslash "
+                        "(path traversal on extraction)",
+                        n),
+            e.lho);
       if (++names[e.name] == 2)
         anomaly(v1::HIGH, "HOST-ZIP-DUPLICATE-NAME",
-                fmt::format("several members are named '{}': loaders disagree on which one they load; all "
-                            "are scanned", n), e.lho, {{"member", n}});
+                fmt::format(
+                    "several members are named '{}': loaders disagree on which one they load; all "
+                    "are scanned",
+                    n),
+                e.lho, {{"member", n}});
     }
     // Overlapping members (zip bombs that reuse one payload, or members hidden inside others).
-    struct Span { uint64_t a, b; size_t i; };
+    struct Span {
+      uint64_t a, b;
+      size_t i;
+    };
     std::vector<Span> spans;
     for (size_t i = 0; i < entries_.size(); ++i) {
       auto lit = locals_.find(entries_[i].lho);
       if (lit == locals_.end()) continue;
-      uint64_t csize = std::max(entries_[i].csize, (lit->second.flags & kFlagDescriptor) ? 0 : lit->second.csize);
+      uint64_t csize = std::max(entries_[i].csize,
+                                (lit->second.flags & kFlagDescriptor) ? 0 : lit->second.csize);
       spans.push_back({entries_[i].lho, lit->second.data + csize, i});
     }
     std::sort(spans.begin(), spans.end(), [](const Span& x, const Span& y) { return x.a < y.a; });
@@ -511,9 +557,12 @@ class ZipReader {
     for (size_t k = 0; k < spans.size(); ++k) {
       if (k > 0 && spans[k].a < reach)
         anomaly(v1::HIGH, "HOST-ZIP-OVERLAPPING-MEMBERS",
-                fmt::format("member '{}' at offset {} overlaps member '{}': overlapping entries are a zip "
-                            "bomb and hiding technique", printable(entries_[spans[k].i].name), spans[k].a,
-                            printable(entries_[reach_i].name)), spans[k].a);
+                fmt::format(
+                    "member '{}' at offset {} overlaps member '{}': overlapping entries are a zip "
+                    "bomb and hiding technique",
+                    printable(entries_[spans[k].i].name), spans[k].a,
+                    printable(entries_[reach_i].name)),
+                spans[k].a);
       if (spans[k].b > reach) {
         reach = spans[k].b;
         reach_i = spans[k].i;
@@ -521,34 +570,43 @@ class ZipReader {
       if (spans[k].b > s_->size())
         anomaly(v1::MEDIUM, "HOST-ZIP-TRUNCATED",
                 fmt::format("member '{}' extends {} bytes past the end of the stream",
-                            printable(entries_[spans[k].i].name), spans[k].b - s_->size()), spans[k].a);
+                            printable(entries_[spans[k].i].name), spans[k].b - s_->size()),
+                spans[k].a);
       for (const auto& [ca, cb] : cd_ranges_)
         if (spans[k].a < cb && spans[k].b > ca)
           anomaly(v1::HIGH, "HOST-ZIP-OVERLAPPING-MEMBERS",
-                  fmt::format("member '{}' overlaps the central directory", printable(entries_[spans[k].i].name)),
+                  fmt::format("member '{}' overlaps the central directory",
+                              printable(entries_[spans[k].i].name)),
                   spans[k].a);
     }
     // Bytes before the first member and after the end record: polyglots and appended payloads.
-    uint64_t first = spans.empty() ? (ends_.empty() ? s_->size() : ends_.back().cd_offset) : spans.front().a;
+    uint64_t first =
+        spans.empty() ? (ends_.empty() ? s_->size() : ends_.back().cd_offset) : spans.front().a;
     if (!ends_.empty() || !spans.empty()) {
       first = std::min(first, s_->size());
       if (first > 0) {
         prefix_ = first;
-        anomaly(v1::MEDIUM, "HOST-ZIP-PREFIX-DATA",
-                fmt::format("{} bytes before the first member (a file that is both a zip and something "
-                            "else); they are scanned as their own stream", first), 0);
+        anomaly(
+            v1::MEDIUM, "HOST-ZIP-PREFIX-DATA",
+            fmt::format("{} bytes before the first member (a file that is both a zip and something "
+                        "else); they are scanned as their own stream",
+                        first),
+            0);
       }
       if (trailing_from_ != 0 && trailing_from_ < s_->size())
         anomaly(v1::MEDIUM, "HOST-ZIP-TRAILING-DATA",
                 fmt::format("{} bytes after the end record; they are scanned as their own stream",
-                            s_->size() - trailing_from_), trailing_from_);
+                            s_->size() - trailing_from_),
+                trailing_from_);
     }
   }
 
   void check_descriptor(const Entry& e, const Local& l) {
     uint64_t at = l.data + e.csize;
     uint8_t d[28];
-    if (at < l.data || !read_exact(*s_, at, d, std::min<uint64_t>(sizeof d, s_->size() - std::min(at, s_->size()))))
+    if (at < l.data ||
+        !read_exact(*s_, at, d,
+                    std::min<uint64_t>(sizeof d, s_->size() - std::min(at, s_->size()))))
       return;
     size_t avail = static_cast<size_t>(std::min<uint64_t>(sizeof d, s_->size() - at));
     size_t k = (avail >= 4 && le32(d) == kDescriptorSig) ? 4 : 0;
@@ -559,9 +617,10 @@ class ZipReader {
     uint64_t usize = wide ? le64(d + k + 12) : le32(d + k + 8);
     if (crc != e.crc || csize != e.csize || usize != e.usize)
       anomaly(v1::MEDIUM, "HOST-ZIP-DESCRIPTOR-MISMATCH",
-              fmt::format("'{}': the data descriptor says CRC {:08x}, sizes {}/{}; the directory says CRC "
-                          "{:08x}, sizes {}/{} (streaming extractors believe the descriptor)",
-                          printable(e.name), crc, csize, usize, e.crc, e.csize, e.usize),
+              fmt::format(
+                  "'{}': the data descriptor says CRC {:08x}, sizes {}/{}; the directory says CRC "
+                  "{:08x}, sizes {}/{} (streaming extractors believe the descriptor)",
+                  printable(e.name), crc, csize, usize, e.crc, e.csize, e.usize),
               at);
   }
 
@@ -579,7 +638,9 @@ class ZipReader {
       }
       uint64_t start = std::min(data, s->size());
       uint64_t len = std::min(csize, s->size() - start);
-      std::string cut = len < csize ? fmt::format("member data truncated: {} of {} bytes present", len, csize) : "";
+      std::string cut =
+          len < csize ? fmt::format("member data truncated: {} of {} bytes present", len, csize)
+                      : "";
       switch (method) {
         case 0:
           o.stream = std::make_shared<SubStream>(s, start, len);
@@ -587,11 +648,21 @@ class ZipReader {
           if (cut.empty()) o.crc_to_verify = crc;
           (void)usize;
           return o;
-        case 8: o = decompress(Codec::deflate_raw, s, start, len, b, cut.empty() ? std::optional<uint32_t>(crc) : std::nullopt); break;
-        case 12: o = decompress(Codec::bzip2, s, start, len, b, cut.empty() ? std::optional<uint32_t>(crc) : std::nullopt); break;
-        case 14: o = decompress(Codec::lzma_zip, s, start, len, b, cut.empty() ? std::optional<uint32_t>(crc) : std::nullopt); break;
+        case 8:
+          o = decompress(Codec::deflate_raw, s, start, len, b,
+                         cut.empty() ? std::optional<uint32_t>(crc) : std::nullopt);
+          break;
+        case 12:
+          o = decompress(Codec::bzip2, s, start, len, b,
+                         cut.empty() ? std::optional<uint32_t>(crc) : std::nullopt);
+          break;
+        case 14:
+          o = decompress(Codec::lzma_zip, s, start, len, b,
+                         cut.empty() ? std::optional<uint32_t>(crc) : std::nullopt);
+          break;
         default:
-          o.error = fmt::format("compression method {} is not supported; content not scanned", method);
+          o.error =
+              fmt::format("compression method {} is not supported; content not scanned", method);
           return o;
       }
       if (o.error.empty()) o.error = cut;
@@ -618,7 +689,8 @@ class ZipReader {
       if (lit == locals_.end()) continue;  // no local header: reported, nothing a loader could read
       const Local& l = lit->second;
       std::string name = e.name;
-      if (int k = ++seen[e.name]; k > 1) name += fmt::format(" [duplicate #{} at offset {}]", k, e.lho);
+      if (int k = ++seen[e.name]; k > 1)
+        name += fmt::format(" [duplicate #{} at offset {}]", k, e.lho);
       if (!e.in_directory) name += " [hidden]";
       add_member(name, e.lho, e.method, e.flags | l.flags, l.data, e.csize, e.usize, e.crc);
       // A local header that reads differently: expose that reading too (streaming extractors).

@@ -57,13 +57,25 @@ void append_escaped(std::string& out, std::string_view text) {
       continue;
     }
     switch (cp) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
       case '\t':
-      case '\n': out += static_cast<char>(cp); break;
+      case '\n':
+        out += static_cast<char>(cp);
+        break;
       default:
         if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0)) {
           out += kReplacement;
@@ -116,7 +128,8 @@ std::string safe_link(std::string_view url) {
   const bool http = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
   if (!http) return {};
   for (unsigned char c : url)
-    if (c <= 0x20 || c == 0x7F || c == '"' || c == '\'' || c == '<' || c == '>' || c == '\\') return {};
+    if (c <= 0x20 || c == 0x7F || c == '"' || c == '\'' || c == '<' || c == '>' || c == '\\')
+      return {};
   return std::string(url);
 }
 

@@ -2,7 +2,8 @@
 
 // Text that goes into the HTML dashboard. Every string from a report is attacker-controlled
 // (file names, archive members, pickle globals, model metadata), so it only ever reaches the page
-// through escape_html: the result is inert in element content, in quoted attributes and in SVG text.
+// through escape_html: the result is inert in element content, in quoted attributes and in SVG
+// text.
 
 #include <string>
 #include <string_view>

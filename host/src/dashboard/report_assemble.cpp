@@ -64,7 +64,8 @@ bool parse_strict(const std::string& text, google::protobuf::Message& message) {
 // finding reaches fail_on (HIGH when unset), else "error" when a file was not scanned completely.
 std::string scan_verdict(const v1::ScanReport& scan) {
   if (!scan.verdict().empty()) return scan.verdict();
-  const v1::Severity threshold = scan.fail_on() != v1::SEVERITY_UNSPECIFIED ? scan.fail_on() : v1::HIGH;
+  const v1::Severity threshold =
+      scan.fail_on() != v1::SEVERITY_UNSPECIFIED ? scan.fail_on() : v1::HIGH;
   bool incomplete = false;
   for (const auto& f : scan.files()) {
     incomplete |= f.status() == v1::PARTIAL || f.status() == v1::ERROR;
@@ -106,7 +107,8 @@ void merge_pipeline(v1::PipelineReport& into, const v1::PipelineReport& p) {
 
 ReportKind add_document(v1::PipelineReport& into, const json& doc, const std::string& source) {
   if (!doc.is_object())
-    throw std::invalid_argument(fmt::format("{}: expected a JSON object (a secmlops report)", source));
+    throw std::invalid_argument(
+        fmt::format("{}: expected a JSON object (a secmlops report)", source));
   const std::string text = doc.dump();
 
   v1::PipelineReport pipeline;
@@ -126,8 +128,8 @@ ReportKind add_document(v1::PipelineReport& into, const json& doc, const std::st
     step.set_duration_seconds(step.scan().duration_seconds());
     if (step.scan().verdict() == "error") step.set_error("a file could not be scanned completely");
   } else if (v1::AttackReport attack;
-             has_any(doc, {"curve", "attack", "cleanAccuracy", "clean_accuracy", "empiricalRobustness",
-                           "empirical_robustness"}) &&
+             has_any(doc, {"curve", "attack", "cleanAccuracy", "clean_accuracy",
+                           "empiricalRobustness", "empirical_robustness"}) &&
              parse_strict(text, attack)) {
     kind = ReportKind::attack;
     step.set_duration_seconds(attack.duration_seconds());
@@ -160,25 +162,33 @@ ReportKind add_document(v1::PipelineReport& into, const json& doc, const std::st
 
 std::string_view to_string(ReportKind kind) {
   switch (kind) {
-    case ReportKind::pipeline: return "pipeline";
-    case ReportKind::scan: return "scan";
-    case ReportKind::train: return "train";
-    case ReportKind::attack: return "attack";
-    case ReportKind::dataset: return "dataset";
+    case ReportKind::pipeline:
+      return "pipeline";
+    case ReportKind::scan:
+      return "scan";
+    case ReportKind::train:
+      return "train";
+    case ReportKind::attack:
+      return "attack";
+    case ReportKind::dataset:
+      return "dataset";
   }
   return "?";
 }
 
-ReportKind add_report_json(v1::PipelineReport& into, std::string_view text, const std::string& source) {
+ReportKind add_report_json(v1::PipelineReport& into, std::string_view text,
+                           const std::string& source) {
   if (json_depth(text) > kMaxJsonDepth)
-    throw std::invalid_argument(fmt::format("{}: JSON nested deeper than {} levels", source, kMaxJsonDepth));
+    throw std::invalid_argument(
+        fmt::format("{}: JSON nested deeper than {} levels", source, kMaxJsonDepth));
   json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) throw std::invalid_argument(fmt::format("{}: not valid JSON", source));
   if (!doc.is_array()) return add_document(into, doc, source);
   if (doc.empty()) throw std::invalid_argument(fmt::format("{}: an empty JSON array", source));
   std::optional<ReportKind> first;
   for (size_t i = 0; i < doc.size(); ++i) {
-    auto kind = add_document(into, doc[i], doc.size() == 1 ? source : fmt::format("{}[{}]", source, i));
+    auto kind =
+        add_document(into, doc[i], doc.size() == 1 ? source : fmt::format("{}[{}]", source, i));
     if (!first) first = kind;
   }
   return *first;
@@ -198,7 +208,8 @@ v1::PipelineReport assemble_report(const std::vector<std::filesystem::path>& fil
       throw std::invalid_argument(fmt::format("{}: cannot read the file", path.string()));
     from_pipeline |= add_report_json(report, buffer.str(), path.string()) == ReportKind::pipeline;
   }
-  if (report.name().empty()) report.set_name(files.size() == 1 ? files.front().filename().string() : "report");
+  if (report.name().empty())
+    report.set_name(files.size() == 1 ? files.front().filename().string() : "report");
   if (!from_pipeline || report.verdict().empty()) {
     bool error = false, fail = false;
     for (const auto& s : report.steps()) {
@@ -210,7 +221,8 @@ v1::PipelineReport assemble_report(const std::vector<std::filesystem::path>& fil
     report.set_verdict(fail ? "fail" : error ? "error" : "pass");
   }
   for (const auto& s : report.steps())
-    if (report.tool_version().empty() && s.has_scan()) report.set_tool_version(s.scan().tool_version());
+    if (report.tool_version().empty() && s.has_scan())
+      report.set_tool_version(s.scan().tool_version());
   if (report.tool_version().empty()) report.set_tool_version(SECMLOPS_VERSION);
   return report;
 }

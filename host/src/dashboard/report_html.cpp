@@ -50,7 +50,9 @@ std::string model_label(const v1::TrainResponse& t) {
   return t.model().plugin();
 }
 
-std::string model_label(const v1::AttackReport& a) { return a.model_name().empty() ? a.model() : a.model_name(); }
+std::string model_label(const v1::AttackReport& a) {
+  return a.model_name().empty() ? a.model() : a.model_name();
+}
 
 View collect(const v1::PipelineReport& r) {
   View v{r, {}, {}, {}, {}, {}, {}, {}, {}};
@@ -88,7 +90,8 @@ View collect(const v1::PipelineReport& r) {
 }
 
 std::string severity_name(v1::Severity s) {
-  return v1::Severity_IsValid(s) ? v1::Severity_Name(s) : fmt::format("SEVERITY_{}", static_cast<int>(s));
+  return v1::Severity_IsValid(s) ? v1::Severity_Name(s)
+                                 : fmt::format("SEVERITY_{}", static_cast<int>(s));
 }
 
 std::string severity_html(v1::Severity s) {
@@ -98,21 +101,31 @@ std::string severity_html(v1::Severity s) {
 
 std::string file_status_name(v1::FileStatus s) {
   switch (s) {
-    case v1::SCANNED: return "scanned";
-    case v1::PARTIAL: return "partial";
-    case v1::UNSUPPORTED: return "unsupported";
-    case v1::ERROR: return "error";
-    default: return "unknown";
+    case v1::SCANNED:
+      return "scanned";
+    case v1::PARTIAL:
+      return "partial";
+    case v1::UNSUPPORTED:
+      return "unsupported";
+    case v1::ERROR:
+      return "error";
+    default:
+      return "unknown";
   }
 }
 
 std::string step_status_html(v1::StepStatus s) {
   switch (s) {
-    case v1::STEP_OK: return "<span class=\"st-ok\">ok</span>";
-    case v1::STEP_FAILED: return "<span class=\"st-bad\">failed</span>";
-    case v1::STEP_SKIPPED: return "<span class=\"st-warn\">skipped</span>";
-    case v1::STEP_CANCELLED: return "<span class=\"st-warn\">cancelled</span>";
-    default: return "<span class=\"muted\">unknown</span>";
+    case v1::STEP_OK:
+      return "<span class=\"st-ok\">ok</span>";
+    case v1::STEP_FAILED:
+      return "<span class=\"st-bad\">failed</span>";
+    case v1::STEP_SKIPPED:
+      return "<span class=\"st-warn\">skipped</span>";
+    case v1::STEP_CANCELLED:
+      return "<span class=\"st-warn\">cancelled</span>";
+    default:
+      return "<span class=\"muted\">unknown</span>";
   }
 }
 
@@ -155,7 +168,8 @@ std::string location_html(const v1::Location& loc, const v1::FileReport& file) {
     o += "</span>";
   }
   if (loc.has_offset()) o += fmt::format("{}<span class=\"offset\">@ {}</span>", sep, loc.offset());
-  if (!loc.detail().empty()) o += " <span class=\"muted\">(" + escape_html(loc.detail()) + ")</span>";
+  if (!loc.detail().empty())
+    o += " <span class=\"muted\">(" + escape_html(loc.detail()) + ")</span>";
   return o;
 }
 
@@ -176,9 +190,11 @@ void render_banner(std::string& o, const View& v, const HtmlOptions& opt) {
   append_escaped(o, upper);
   o += "</div>";
 
-  const auto passed = std::count_if(v.gates.begin(), v.gates.end(), [](auto* g) { return g->passed(); });
+  const auto passed =
+      std::count_if(v.gates.begin(), v.gates.end(), [](auto* g) { return g->passed(); });
   if (!v.gates.empty()) {
-    o += fmt::format("<div>{} of {} gate check(s) passed</div><ul class=\"gates\">", passed, v.gates.size());
+    o += fmt::format("<div>{} of {} gate check(s) passed</div><ul class=\"gates\">", passed,
+                     v.gates.size());
     for (const auto* g : v.gates) {
       o += fmt::format("<li data-passed=\"{}\">{} <code>", g->passed() ? "true" : "false",
                        g->passed() ? "\xE2\x9C\x94 pass" : "\xE2\x9C\x98 FAIL");
@@ -186,7 +202,8 @@ void render_banner(std::string& o, const View& v, const HtmlOptions& opt) {
       o += "</code>";
       if (!g->subject().empty()) o += " on " + escape_html(g->subject());
       if (!g->detail().empty()) o += " \xE2\x80\x94 " + escape_html(g->detail());
-      if (!g->step().empty()) o += " <span class=\"gstep\">(step " + escape_html(g->step()) + ")</span>";
+      if (!g->step().empty())
+        o += " <span class=\"gstep\">(step " + escape_html(g->step()) + ")</span>";
       o += "</li>";
     }
     o += "</ul>";
@@ -212,8 +229,12 @@ void render_banner(std::string& o, const View& v, const HtmlOptions& opt) {
 
 void render_nav(std::string& o) {
   o += "<nav aria-label=\"sections\">";
-  for (auto [id, name] : {std::pair{"identity", "Run"}, {"data", "Data"}, {"models", "Models"},
-                          {"robustness", "Robustness"}, {"findings", "Findings"}, {"steps", "Steps"}})
+  for (auto [id, name] : {std::pair{"identity", "Run"},
+                          {"data", "Data"},
+                          {"models", "Models"},
+                          {"robustness", "Robustness"},
+                          {"findings", "Findings"},
+                          {"steps", "Steps"}})
     o += fmt::format("<a href=\"#{}\">{}</a>", id, name);
   o += "</nav>\n";
 }
@@ -236,7 +257,8 @@ void render_identity(std::string& o, const View& v) {
       run = fmt::format("<a href=\"{}\" rel=\"noreferrer\">{}</a>", escape_html(link), run);
     else if (!r.mlflow_run_url().empty())
       run += " <code>" + escape_html(r.mlflow_run_url()) + "</code>";
-    if (!r.mlflow_experiment_id().empty()) run += " (experiment " + escape_html(r.mlflow_experiment_id()) + ")";
+    if (!r.mlflow_experiment_id().empty())
+      run += " (experiment " + escape_html(r.mlflow_experiment_id()) + ")";
     row("MLflow run", run);
   }
   o += "</dl>";
@@ -272,10 +294,12 @@ void render_dataset(std::string& o, const v1::DatasetRecord& d) {
   o += "<div class=\"card dataset\"><h3>";
   append_escaped(o, d.name().empty() ? "dataset" : d.name());
   o += "</h3><dl class=\"kv\">";
-  o += "<dt>sha256</dt><dd><code>" + (d.sha256().empty() ? kDash : escape_html(d.sha256())) + "</code></dd>";
+  o += "<dt>sha256</dt><dd><code>" + (d.sha256().empty() ? kDash : escape_html(d.sha256())) +
+       "</code></dd>";
   o += fmt::format("<dt>shape</dt><dd>{} rows \xC3\x97 {} columns</dd>", d.rows(), d.columns());
   if (!d.path().empty()) o += "<dt>file</dt><dd><code>" + escape_html(d.path()) + "</code></dd>";
-  if (!d.label_column().empty()) o += "<dt>label</dt><dd><code>" + escape_html(d.label_column()) + "</code></dd>";
+  if (!d.label_column().empty())
+    o += "<dt>label</dt><dd><code>" + escape_html(d.label_column()) + "</code></dd>";
   if (d.classes_size() > 0) {
     o += "<dt>classes</dt><dd>";
     bool first = true;
@@ -289,7 +313,8 @@ void render_dataset(std::string& o, const v1::DatasetRecord& d) {
     o += "</dd>";
   }
   const auto& l = d.lineage();
-  if (!l.source().empty()) o += "<dt>source</dt><dd><code>" + escape_html(l.source()) + "</code></dd>";
+  if (!l.source().empty())
+    o += "<dt>source</dt><dd><code>" + escape_html(l.source()) + "</code></dd>";
   if (!l.generator().empty()) o += "<dt>generator</dt><dd>" + escape_html(l.generator()) + "</dd>";
   if (l.parameters_size() > 0) {
     o += "<dt>parameters</dt><dd>";
@@ -297,29 +322,36 @@ void render_dataset(std::string& o, const v1::DatasetRecord& d) {
       o += "<code>" + escape_html(k) + "=" + escape_html(val) + "</code> ";
     o += "</dd>";
   }
-  for (const auto& p : l.parent_digests()) o += "<dt>derived from</dt><dd>" + digest_html(p) + "</dd>";
-  for (const auto& t : l.transformations()) o += "<dt>transformation</dt><dd><code>" + escape_html(t) + "</code></dd>";
+  for (const auto& p : l.parent_digests())
+    o += "<dt>derived from</dt><dd>" + digest_html(p) + "</dd>";
+  for (const auto& t : l.transformations())
+    o += "<dt>transformation</dt><dd><code>" + escape_html(t) + "</code></dd>";
   const auto& priv = d.privacy();
   o += std::string("<dt>personal data</dt><dd class=\"privacy\">") +
-       (priv.personal_data() ? "<strong class=\"st-bad\">yes</strong>" : "<span class=\"st-ok\">none detected</span>");
+       (priv.personal_data() ? "<strong class=\"st-bad\">yes</strong>"
+                             : "<span class=\"st-ok\">none detected</span>");
   o += "</dd></dl>";
   if (priv.columns_size() > 0) {
-    o += "<table class=\"privacy\"><thead><tr><th>column</th><th>kind</th><th class=\"num\">matches</th>"
+    o += "<table class=\"privacy\"><thead><tr><th>column</th><th>kind</th><th "
+         "class=\"num\">matches</th>"
          "<th class=\"num\">examined</th><th>detected by</th></tr></thead><tbody>";
     for (const auto& c : priv.columns())
-      o += "<tr><td><code>" + escape_html(c.column()) + "</code></td><td>" + escape_html(c.kind()) + "</td>" +
-           num_cell(std::to_string(c.matches())) + num_cell(std::to_string(c.rows())) + "<td>" +
-           escape_html(c.detected_by()) + "</td></tr>";
+      o += "<tr><td><code>" + escape_html(c.column()) + "</code></td><td>" + escape_html(c.kind()) +
+           "</td>" + num_cell(std::to_string(c.matches())) + num_cell(std::to_string(c.rows())) +
+           "<td>" + escape_html(c.detected_by()) + "</td></tr>";
     o += "</tbody></table>";
   }
   if (d.schema_size() > 0) {
     o += "<details><summary>schema (" + std::to_string(d.schema_size()) +
-         " columns)</summary><div class=\"tablewrap\"><table class=\"schema\"><thead><tr><th>column</th>"
-         "<th>type</th><th class=\"num\">missing</th><th class=\"num\">distinct</th><th class=\"num\">min</th>"
+         " columns)</summary><div class=\"tablewrap\"><table "
+         "class=\"schema\"><thead><tr><th>column</th>"
+         "<th>type</th><th class=\"num\">missing</th><th class=\"num\">distinct</th><th "
+         "class=\"num\">min</th>"
          "<th class=\"num\">max</th><th class=\"num\">mean</th></tr></thead><tbody>";
     for (const auto& c : d.schema()) {
-      o += "<tr><td><code>" + escape_html(c.name()) + "</code></td><td>" + escape_html(c.type()) + "</td>" +
-           num_cell(std::to_string(c.missing())) + num_cell(std::to_string(c.distinct())) +
+      o += "<tr><td><code>" + escape_html(c.name()) + "</code></td><td>" + escape_html(c.type()) +
+           "</td>" + num_cell(std::to_string(c.missing())) +
+           num_cell(std::to_string(c.distinct())) +
            num_cell(c.has_min() ? format_number(c.min()) : kDash) +
            num_cell(c.has_max() ? format_number(c.max()) : kDash) +
            num_cell(c.has_mean() ? format_number(c.mean()) : kDash) + "</tr>";
@@ -343,19 +375,23 @@ void render_models(std::string& o, const View& v) {
   std::vector<std::string> names;
   for (const auto* m : v.models) names.push_back(model_label(*m));
   for (const auto* a : v.analyses)
-    if (std::find(names.begin(), names.end(), a->model()) == names.end()) names.push_back(a->model());
+    if (std::find(names.begin(), names.end(), a->model()) == names.end())
+      names.push_back(a->model());
   if (names.empty()) {
     o += "<p class=\"empty\">No model trained or analysed in this report.</p></section>\n";
     return;
   }
-  auto train_of = [&](size_t i) -> const v1::TrainResponse* { return i < v.models.size() ? v.models[i] : nullptr; };
+  auto train_of = [&](size_t i) -> const v1::TrainResponse* {
+    return i < v.models.size() ? v.models[i] : nullptr;
+  };
   auto analysis_of = [&](const std::string& name) -> const v1::ModelAnalysis* {
     for (const auto* a : v.analyses)
       if (a->model() == name) return a;
     return nullptr;
   };
   o += "<div class=\"tablewrap\"><table class=\"models\"><thead><tr><th></th>";
-  for (const auto& n : names) o += "<th scope=\"col\" data-model=\"" + escape_html(n) + "\">" + escape_html(n) + "</th>";
+  for (const auto& n : names)
+    o += "<th scope=\"col\" data-model=\"" + escape_html(n) + "\">" + escape_html(n) + "</th>";
   o += "</tr></thead><tbody>";
   auto row = [&](const std::string& label, auto cell) {
     std::string cells;
@@ -375,7 +411,8 @@ void render_models(std::string& o, const View& v) {
   });
   row("training data", [](T t, A) -> std::string {
     if (!t || !t->has_dataset()) return "";
-    return "<td>" + escape_html(t->dataset().name()) + " " + digest_html(t->dataset().sha256()) + "</td>";
+    return "<td>" + escape_html(t->dataset().name()) + " " + digest_html(t->dataset().sha256()) +
+           "</td>";
   });
   row("rows (train / held out)", [](T t, A) -> std::string {
     return t ? num_cell(fmt::format("{} / {}", t->train_rows(), t->test_rows())) : "";
@@ -398,11 +435,16 @@ void render_models(std::string& o, const View& v) {
     if (t && t->has_overfitting()) {
       const auto& f = t->overfitting();
       return std::string("<td class=\"overfit\">") +
-             (f.flagged() ? "<strong class=\"st-bad\">flagged</strong>" : "<span class=\"st-ok\">no</span>") +
-             (f.verdict().empty() ? "" : "<br><span class=\"muted\">" + escape_html(f.verdict()) + "</span>") +
+             (f.flagged() ? "<strong class=\"st-bad\">flagged</strong>"
+                          : "<span class=\"st-ok\">no</span>") +
+             (f.verdict().empty()
+                  ? ""
+                  : "<br><span class=\"muted\">" + escape_html(f.verdict()) + "</span>") +
              "</td>";
     }
-    if (a) return a->overfitting() ? "<td><strong class=\"st-bad\">flagged</strong></td>" : "<td>no</td>";
+    if (a)
+      return a->overfitting() ? "<td><strong class=\"st-bad\">flagged</strong></td>"
+                              : "<td>no</td>";
     return "";
   });
   // Complexity: one row per key any model reports, in first-seen order.
@@ -419,7 +461,8 @@ void render_models(std::string& o, const View& v) {
     });
   row("model file", [](T t, A) -> std::string {
     if (!t || t->out().empty()) return "";
-    return "<td><code>" + escape_html(t->out()) + "</code><br>" + digest_html(t->model_sha256()) + "</td>";
+    return "<td><code>" + escape_html(t->out()) + "</code><br>" + digest_html(t->model_sha256()) +
+           "</td>";
   });
   row("training time", [](T t, A) -> std::string {
     return t && t->duration_seconds() > 0 ? num_cell(format_duration(t->duration_seconds())) : "";
@@ -432,12 +475,14 @@ void render_models(std::string& o, const View& v) {
   row("worst adversarial accuracy", [](T, A a) -> std::string {
     if (!a || a->worst_attack().empty()) return "";
     return "<td>" + format_number(a->worst_adversarial_accuracy()) + " <span class=\"muted\">(" +
-           escape_html(a->worst_attack()) + ", eps " + format_number(a->worst_eps()) + ")</span></td>";
+           escape_html(a->worst_attack()) + ", eps " + format_number(a->worst_eps()) +
+           ")</span></td>";
   });
   row("findings", [](T, A a) -> std::string {
     if (!a) return "";
     return "<td>" + std::to_string(a->findings()) +
-           (a->findings() > 0 ? " (worst " + severity_html(a->worst_finding()) + ")" : "") + "</td>";
+           (a->findings() > 0 ? " (worst " + severity_html(a->worst_finding()) + ")" : "") +
+           "</td>";
   });
   row("recommendations", [](T, A a) -> std::string {
     if (!a || a->recommendations_size() == 0) return "";
@@ -461,7 +506,8 @@ std::string attack_dash(size_t i) {
   return dashes[i % std::size(dashes)];
 }
 
-void render_chart_with_table(std::string& o, const dashboard::LineChart& chart, const std::string& caption) {
+void render_chart_with_table(std::string& o, const dashboard::LineChart& chart,
+                             const std::string& caption) {
   o += "<figure class=\"chart-row\" id=\"" + escape_html(chart.id) + "-fig\"><div>" +
        dashboard::render_line_chart(chart) + "</div><div class=\"tablewrap tall\">";
   std::vector<double> eps;
@@ -474,10 +520,11 @@ void render_chart_with_table(std::string& o, const dashboard::LineChart& chart, 
   for (double e : eps) o += "<th class=\"num\" scope=\"col\">eps " + format_number(e) + "</th>";
   o += "</tr></thead><tbody>";
   for (const auto& s : chart.series) {
-    o += "<tr><th scope=\"row\">" + dashboard::render_swatch(s) + escape_html(s.model) + "</th><td>" +
-         escape_html(s.attack) + "</td>";
+    o += "<tr><th scope=\"row\">" + dashboard::render_swatch(s) + escape_html(s.model) +
+         "</th><td>" + escape_html(s.attack) + "</td>";
     for (double e : eps) {
-      auto it = std::find_if(s.points.begin(), s.points.end(), [&](auto& p) { return p.first == e; });
+      auto it =
+          std::find_if(s.points.begin(), s.points.end(), [&](auto& p) { return p.first == e; });
       o += it == s.points.end() ? "<td></td>" : num_cell(it->second);
     }
     o += "</tr>";
@@ -493,18 +540,33 @@ void render_robustness(std::string& o, const View& v) {
   }
   std::vector<std::string> models, attacks;
   for (const auto* a : v.attacks) {
-    if (std::find(models.begin(), models.end(), model_label(*a)) == models.end()) models.push_back(model_label(*a));
-    if (std::find(attacks.begin(), attacks.end(), a->attack()) == attacks.end()) attacks.push_back(a->attack());
+    if (std::find(models.begin(), models.end(), model_label(*a)) == models.end())
+      models.push_back(model_label(*a));
+    if (std::find(attacks.begin(), attacks.end(), a->attack()) == attacks.end())
+      attacks.push_back(a->attack());
   }
-  dashboard::LineChart acc{"chart-adv-acc", "adversarial_accuracy", "Adversarial accuracy against eps", "eps",
-                           "adversarial accuracy", 0, 1, {}};
-  dashboard::LineChart success{"chart-success", "success_rate", "Attack success rate against eps", "eps",
-                               "success rate", 0, 1, {}};
+  dashboard::LineChart acc{"chart-adv-acc",
+                           "adversarial_accuracy",
+                           "Adversarial accuracy against eps",
+                           "eps",
+                           "adversarial accuracy",
+                           0,
+                           1,
+                           {}};
+  dashboard::LineChart success{"chart-success",
+                               "success_rate",
+                               "Attack success rate against eps",
+                               "eps",
+                               "success rate",
+                               0,
+                               1,
+                               {}};
   for (const auto* a : v.attacks) {
     const size_t mi = std::find(models.begin(), models.end(), model_label(*a)) - models.begin();
     const size_t ai = std::find(attacks.begin(), attacks.end(), a->attack()) - attacks.begin();
-    dashboard::ChartSeries s{model_label(*a), a->attack(), model_label(*a) + " \xC2\xB7 " + a->attack(),
-                             model_color(mi), attack_dash(ai), {}};
+    dashboard::ChartSeries s{
+        model_label(*a), a->attack(),     model_label(*a) + " \xC2\xB7 " + a->attack(),
+        model_color(mi), attack_dash(ai), {}};
     dashboard::ChartSeries t = s;
     for (const auto& p : a->curve()) {
       s.points.emplace_back(p.eps(), p.adversarial_accuracy());
@@ -513,24 +575,30 @@ void render_robustness(std::string& o, const View& v) {
     acc.series.push_back(std::move(s));
     success.series.push_back(std::move(t));
   }
-  o += fmt::format("<p class=\"muted\">{} model(s) \xC3\x97 {} attack(s): colour = model, dash = attack. "
-                   "Hover a point for its value; the tables hold every number.</p>",
-                   models.size(), attacks.size());
-  render_chart_with_table(o, acc, "Adversarial accuracy (accuracy on adversarial inputs, true labels)");
-  render_chart_with_table(o, success, "Success rate (share of initially correct samples the attack flipped)");
+  o += fmt::format(
+      "<p class=\"muted\">{} model(s) \xC3\x97 {} attack(s): colour = model, dash = attack. "
+      "Hover a point for its value; the tables hold every number.</p>",
+      models.size(), attacks.size());
+  render_chart_with_table(o, acc,
+                          "Adversarial accuracy (accuracy on adversarial inputs, true labels)");
+  render_chart_with_table(o, success,
+                          "Success rate (share of initially correct samples the attack flipped)");
 
-  o += "<h3>Attacks</h3><div class=\"tablewrap\"><table class=\"attacks\"><thead><tr><th>model</th>"
-       "<th>attack</th><th>method</th><th class=\"num\">samples</th><th>labels</th><th class=\"num\">clean "
-       "accuracy</th><th class=\"num\">empirical robustness</th><th class=\"num\">model queries</th>"
-       "<th class=\"num\">time</th><th>parameters</th></tr></thead><tbody>";
+  o +=
+      "<h3>Attacks</h3><div class=\"tablewrap\"><table class=\"attacks\"><thead><tr><th>model</th>"
+      "<th>attack</th><th>method</th><th class=\"num\">samples</th><th>labels</th><th "
+      "class=\"num\">clean "
+      "accuracy</th><th class=\"num\">empirical robustness</th><th class=\"num\">model queries</th>"
+      "<th class=\"num\">time</th><th>parameters</th></tr></thead><tbody>";
   for (const auto* a : v.attacks) {
-    o += "<tr><td>" + escape_html(model_label(*a)) + "</td><td>" + escape_html(a->attack()) +
-         (a->targeted() ? " <span class=\"muted\">(targeted)</span>" : "") + "</td><td>" +
-         escape_html(a->method()) + "</td>" + num_cell(std::to_string(a->samples())) + "<td>" +
-         escape_html(a->labels_source()) + "</td>" + num_cell(a->clean_accuracy()) +
-         num_cell(a->has_empirical_robustness() ? format_number(a->empirical_robustness()) : kDash) +
-         num_cell(a->queries() > 0 ? std::to_string(a->queries()) : kDash) +
-         num_cell(format_duration(a->duration_seconds())) + "<td>";
+    o +=
+        "<tr><td>" + escape_html(model_label(*a)) + "</td><td>" + escape_html(a->attack()) +
+        (a->targeted() ? " <span class=\"muted\">(targeted)</span>" : "") + "</td><td>" +
+        escape_html(a->method()) + "</td>" + num_cell(std::to_string(a->samples())) + "<td>" +
+        escape_html(a->labels_source()) + "</td>" + num_cell(a->clean_accuracy()) +
+        num_cell(a->has_empirical_robustness() ? format_number(a->empirical_robustness()) : kDash) +
+        num_cell(a->queries() > 0 ? std::to_string(a->queries()) : kDash) +
+        num_cell(format_duration(a->duration_seconds())) + "<td>";
     for (const auto& [k, val] : sorted(a->params()))
       o += "<code>" + escape_html(k) + "=" + escape_html(val) + "</code> ";
     o += "</td></tr>";
@@ -552,13 +620,15 @@ void render_findings(std::string& o, const View& v, const HtmlOptions& opt) {
   size_t files = 0;
   for (const auto* s : v.scans) files += static_cast<size_t>(s->files_size());
   o += fmt::format("<p>{} finding(s) in {} file(s).</p>", v.findings.size(), files);
-  o += "<table class=\"severity-counts\"><thead><tr><th>severity</th><th class=\"num\">findings</th><th></th>"
+  o += "<table class=\"severity-counts\"><thead><tr><th>severity</th><th "
+       "class=\"num\">findings</th><th></th>"
        "</tr></thead><tbody>";
   for (const auto& [s, n] : counts)
-    o += fmt::format("<tr data-severity=\"{0}\"><td>{1}</td><td class=\"num\">{2}</td><td class=\"sev-{0}\">"
-                     "<span class=\"bar\" style=\"width:{3:.0f}px\"></span></td></tr>",
-                     escape_html(severity_name(s)), severity_html(s), n,
-                     200.0 * static_cast<double>(n) / static_cast<double>(max_count));
+    o += fmt::format(
+        "<tr data-severity=\"{0}\"><td>{1}</td><td class=\"num\">{2}</td><td class=\"sev-{0}\">"
+        "<span class=\"bar\" style=\"width:{3:.0f}px\"></span></td></tr>",
+        escape_html(severity_name(s)), severity_html(s), n,
+        200.0 * static_cast<double>(n) / static_cast<double>(max_count));
   o += "</tbody></table>";
 
   // Files that could not be scanned to the end: their findings are a lower bound.
@@ -567,7 +637,8 @@ void render_findings(std::string& o, const View& v, const HtmlOptions& opt) {
     for (const auto& f : s->files()) {
       if (f.status() == v1::SCANNED) continue;
       incomplete += "<tr><td><code>" + escape_html(f.path()) + "</code></td><td>" +
-                    escape_html(file_status_name(f.status())) + "</td><td>" + escape_html(f.error());
+                    escape_html(file_status_name(f.status())) + "</td><td>" +
+                    escape_html(f.error());
       for (const auto& st : f.streams())
         if (st.status() != v1::SCANNED && !st.error().empty()) {
           incomplete += "<br><span class=\"muted\">";
@@ -580,7 +651,8 @@ void render_findings(std::string& o, const View& v, const HtmlOptions& opt) {
   if (incomplete.empty())
     o += "<p class=\"muted\">Every file was scanned to its end.</p>";
   else
-    o += "<div class=\"tablewrap\"><table class=\"incomplete\"><thead><tr><th>file</th><th>status</th>"
+    o += "<div class=\"tablewrap\"><table "
+         "class=\"incomplete\"><thead><tr><th>file</th><th>status</th>"
          "<th>reason</th></tr></thead><tbody>" +
          incomplete + "</tbody></table></div>";
 
@@ -626,36 +698,45 @@ void render_findings(std::string& o, const View& v, const HtmlOptions& opt) {
        "<input type=\"radio\" name=\"fsort\" id=\"fs-rule\">"
        "<input type=\"radio\" name=\"fsort\" id=\"fs-loc\">"
        "<input type=\"radio\" name=\"fsort\" id=\"fs-scn\">"
-       "<div class=\"sortbar\">Sort by <label for=\"fs-sev\">severity</label><label for=\"fs-rule\">rule</label>"
+       "<div class=\"sortbar\">Sort by <label for=\"fs-sev\">severity</label><label "
+       "for=\"fs-rule\">rule</label>"
        "<label for=\"fs-loc\">location</label><label for=\"fs-scn\">scanner</label></div>"
        "<div class=\"tablewrap tall\"><table class=\"findings\"><thead><tr>"
        "<th><label for=\"fs-sev\">severity</label></th><th><label for=\"fs-rule\">rule</label></th>"
-       "<th><label for=\"fs-loc\">location (file \xE2\x86\x92 member \xE2\x86\x92 offset)</label></th>"
-       "<th>message</th><th>evidence</th><th><label for=\"fs-scn\">scanner</label></th></tr></thead><tbody>";
+       "<th><label for=\"fs-loc\">location (file \xE2\x86\x92 member \xE2\x86\x92 "
+       "offset)</label></th>"
+       "<th>message</th><th>evidence</th><th><label "
+       "for=\"fs-scn\">scanner</label></th></tr></thead><tbody>";
   for (size_t i : order) {
     const auto& f = F(i);
-    o += fmt::format("<tr style=\"--r:{};--l:{};--n:{}\" data-severity=\"{}\"><td>{}</td><td>{}</td><td class=\"loc\">{}"
-                     "</td><td class=\"msg\">",
-                     by_rule[i], by_loc[i], by_scanner[i], escape_html(severity_name(f.severity())),
-                     severity_html(f.severity()), rule_link(opt.rules_url, f.rule_id()),
-                     location_html(f.location(), *v.findings[i].file));
+    o += fmt::format(
+        "<tr style=\"--r:{};--l:{};--n:{}\" data-severity=\"{}\"><td>{}</td><td>{}</td><td "
+        "class=\"loc\">{}"
+        "</td><td class=\"msg\">",
+        by_rule[i], by_loc[i], by_scanner[i], escape_html(severity_name(f.severity())),
+        severity_html(f.severity()), rule_link(opt.rules_url, f.rule_id()),
+        location_html(f.location(), *v.findings[i].file));
     append_escaped(o, f.message());
     o += "</td><td class=\"ev\">";
     for (const auto& e : f.evidence())
-      o += "<div><span class=\"muted\">" + escape_html(e.key()) + "</span> <code>" + escape_html(e.value()) +
-           "</code></div>";
+      o += "<div><span class=\"muted\">" + escape_html(e.key()) + "</span> <code>" +
+           escape_html(e.value()) + "</code></div>";
     o += "</td><td>" + escape_html(f.scanner()) + "</td></tr>";
   }
   o += "</tbody></table></div></div>";
 
-  o += "<details><summary>Scanned files</summary><div class=\"tablewrap tall\"><table class=\"files\"><thead><tr>"
-       "<th>file</th><th>status</th><th class=\"num\">size</th><th>sha256</th><th class=\"num\">findings</th>"
+  o += "<details><summary>Scanned files</summary><div class=\"tablewrap tall\"><table "
+       "class=\"files\"><thead><tr>"
+       "<th>file</th><th>status</th><th class=\"num\">size</th><th>sha256</th><th "
+       "class=\"num\">findings</th>"
        "<th class=\"num\">time</th></tr></thead><tbody>";
   for (const auto* s : v.scans)
     for (const auto& f : s->files())
-      o += "<tr><td><code>" + escape_html(f.path()) + "</code></td><td>" + escape_html(file_status_name(f.status())) +
-           "</td>" + num_cell(format_bytes(f.size())) + "<td>" + digest_html(f.sha256()) + "</td>" +
-           num_cell(std::to_string(f.findings_size())) + num_cell(format_duration(f.duration_seconds())) + "</tr>";
+      o += "<tr><td><code>" + escape_html(f.path()) + "</code></td><td>" +
+           escape_html(file_status_name(f.status())) + "</td>" + num_cell(format_bytes(f.size())) +
+           "<td>" + digest_html(f.sha256()) + "</td>" +
+           num_cell(std::to_string(f.findings_size())) +
+           num_cell(format_duration(f.duration_seconds())) + "</tr>";
   o += "</tbody></table></div></details></section>\n";
 }
 
@@ -668,16 +749,18 @@ void render_steps(std::string& o, const View& v) {
   }
   double longest = 0;
   for (const auto& s : r.steps()) longest = std::max(longest, s.duration_seconds());
-  o += "<div class=\"tablewrap\"><table class=\"steps\"><thead><tr><th>step</th><th>kind</th><th>status</th>"
-       "<th>started</th><th class=\"num\">time</th><th></th><th>MLflow run</th><th>outputs / error</th></tr>"
+  o += "<div class=\"tablewrap\"><table "
+       "class=\"steps\"><thead><tr><th>step</th><th>kind</th><th>status</th>"
+       "<th>started</th><th class=\"num\">time</th><th></th><th>MLflow run</th><th>outputs / "
+       "error</th></tr>"
        "</thead><tbody>";
   for (const auto& s : r.steps()) {
     const double width = longest > 0 ? 160.0 * s.duration_seconds() / longest : 0;
     o += "<tr><td>" + escape_html(s.id()) + "</td><td>" + escape_html(s.kind()) + "</td><td>" +
          step_status_html(s.status()) + "</td><td>" + escape_html(s.started_at()) + "</td>" +
          num_cell(format_duration(s.duration_seconds())) +
-         fmt::format("<td><span class=\"bar muted\" style=\"width:{:.0f}px\"></span></td>", width) + "<td><code>" +
-         escape_html(s.mlflow_run_id()) + "</code></td><td>";
+         fmt::format("<td><span class=\"bar muted\" style=\"width:{:.0f}px\"></span></td>", width) +
+         "<td><code>" + escape_html(s.mlflow_run_id()) + "</code></td><td>";
     for (const auto& out : s.outputs()) o += "<div><code>" + escape_html(out) + "</code></div>";
     if (!s.error().empty()) o += "<div class=\"st-bad\">" + escape_html(s.error()) + "</div>";
     o += "</td></tr>";
@@ -693,7 +776,8 @@ std::string render_html(const v1::PipelineReport& report, const HtmlOptions& opt
   o.reserve(64 * 1024 + v.findings.size() * 700);
   o += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
   if (options.content_security_policy)
-    o += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+    o += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src "
+         "'unsafe-inline'; "
          "img-src data:; base-uri 'none'; form-action 'none'\">";
   o += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
        "<meta name=\"color-scheme\" content=\"light dark\">"
@@ -712,7 +796,8 @@ std::string render_html(const v1::PipelineReport& report, const HtmlOptions& opt
   render_findings(o, v, options);
   render_steps(o, v);
   o += "<footer>Rendered by secmlops " SECMLOPS_VERSION
-       ". A self-contained page: no script, nothing loaded from anywhere.</footer>\n</main>\n</body></html>\n";
+       ". A self-contained page: no script, nothing loaded from "
+       "anywhere.</footer>\n</main>\n</body></html>\n";
   return o;
 }
 

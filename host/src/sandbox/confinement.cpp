@@ -23,8 +23,8 @@ volatile sig_atomic_t g_current_file = 0;
 
 // Async-signal-safe frames encoded by hand (one write each).
 void send_event(const unsigned char* payload, size_t n) {
-  unsigned char header[5] = {static_cast<unsigned char>(n & 0xff), static_cast<unsigned char>((n >> 8) & 0xff), 0,
-                             0, 'E'};
+  unsigned char header[5] = {static_cast<unsigned char>(n & 0xff),
+                             static_cast<unsigned char>((n >> 8) & 0xff), 0, 0, 'E'};
   iovec iov[2] = {{header, sizeof header}, {const_cast<unsigned char*>(payload), n}};
   if (g_report_sock >= 0) (void)!::writev(g_report_sock, iov, 2);
 }
@@ -47,8 +47,10 @@ void on_sigsys(int, siginfo_t* info, void* uctx) {
   const int nr = info->si_syscall;
   const char* path = nullptr;
 #if defined(__x86_64__)
-  if (nr == SYS_openat) path = reinterpret_cast<const char*>(ctx->uc_mcontext.gregs[REG_RSI]);
-  else if (nr == SYS_open || nr == SYS_creat) path = reinterpret_cast<const char*>(ctx->uc_mcontext.gregs[REG_RDI]);
+  if (nr == SYS_openat)
+    path = reinterpret_cast<const char*>(ctx->uc_mcontext.gregs[REG_RSI]);
+  else if (nr == SYS_open || nr == SYS_creat)
+    path = reinterpret_cast<const char*>(ctx->uc_mcontext.gregs[REG_RDI]);
 #elif defined(__aarch64__)
   if (nr == SYS_openat) path = reinterpret_cast<const char*>(ctx->uc_mcontext.regs[1]);
 #endif
@@ -118,20 +120,22 @@ void confine(int report_sock, uint64_t memory_bytes) {
     if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
   };
   // Reading the descriptor it was handed, and the socket to the host.
-  for (int nr : {SCMP_SYS(read), SCMP_SYS(pread64), SCMP_SYS(readv), SCMP_SYS(lseek), SCMP_SYS(write),
-                 SCMP_SYS(writev), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg), SCMP_SYS(sendto),
-                 SCMP_SYS(recvfrom), SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(close), SCMP_SYS(fstat)})
+  for (int nr :
+       {SCMP_SYS(read), SCMP_SYS(pread64), SCMP_SYS(readv), SCMP_SYS(lseek), SCMP_SYS(write),
+        SCMP_SYS(writev), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg), SCMP_SYS(sendto),
+        SCMP_SYS(recvfrom), SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(close), SCMP_SYS(fstat)})
     allow(nr);
   // Memory, including memory-backed files for inflated archive members (memfd: no path).
-  for (int nr : {SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(mprotect), SCMP_SYS(madvise),
-                 SCMP_SYS(brk), SCMP_SYS(memfd_create), SCMP_SYS(ftruncate), SCMP_SYS(fcntl)})
+  for (int nr :
+       {SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(mprotect), SCMP_SYS(madvise),
+        SCMP_SYS(brk), SCMP_SYS(memfd_create), SCMP_SYS(ftruncate), SCMP_SYS(fcntl)})
     allow(nr);
   // Time, threads' primitives, signals, exit.
-  for (int nr : {SCMP_SYS(futex), SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
-                 SCMP_SYS(gettimeofday), SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(getrandom),
-                 SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigaction),
-                 SCMP_SYS(sched_yield), SCMP_SYS(getrusage), SCMP_SYS(restart_syscall), SCMP_SYS(exit),
-                 SCMP_SYS(exit_group)})
+  for (int nr : {SCMP_SYS(futex), SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep),
+                 SCMP_SYS(nanosleep), SCMP_SYS(gettimeofday), SCMP_SYS(getpid), SCMP_SYS(gettid),
+                 SCMP_SYS(getrandom), SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask),
+                 SCMP_SYS(rt_sigaction), SCMP_SYS(sched_yield), SCMP_SYS(getrusage),
+                 SCMP_SYS(restart_syscall), SCMP_SYS(exit), SCMP_SYS(exit_group)})
     allow(nr);
   // glibc's fstat is newfstatat(fd, "", buf, AT_EMPTY_PATH): only that form is allowed.
   if (rc == 0)
@@ -143,7 +147,9 @@ void confine(int report_sock, uint64_t memory_bytes) {
                           SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(::getpid())));
   if (rc == 0) rc = seccomp_load(ctx);
   seccomp_release(ctx);
-  if (rc != 0) throw std::runtime_error(std::string("cannot install the seccomp filter: ") + std::strerror(-rc));
+  if (rc != 0)
+    throw std::runtime_error(std::string("cannot install the seccomp filter: ") +
+                             std::strerror(-rc));
 }
 
 std::string syscall_name(uint32_t nr) {

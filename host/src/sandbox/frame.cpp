@@ -4,8 +4,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 namespace secmlops::host::sandbox {
@@ -16,7 +16,8 @@ bool wait_readable(int sock, std::optional<std::chrono::steady_clock::time_point
   for (;;) {
     int ms = -1;
     if (deadline) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now());
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          *deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return false;
       ms = static_cast<int>(std::min<int64_t>(left.count() + 1, 60'000));
     }
@@ -28,7 +29,8 @@ bool wait_readable(int sock, std::optional<std::chrono::steady_clock::time_point
 }
 
 // Reads exactly n bytes (after the first, which the caller's recvmsg took); false on EOF/error.
-bool read_exact(int sock, char* p, size_t n, std::optional<std::chrono::steady_clock::time_point> deadline) {
+bool read_exact(int sock, char* p, size_t n,
+                std::optional<std::chrono::steady_clock::time_point> deadline) {
   while (n > 0) {
     if (!wait_readable(sock, deadline)) return false;
     ssize_t r = ::recv(sock, p, n, 0);
@@ -92,7 +94,8 @@ bool send_frame(int sock, char type, const std::string& payload, const std::vect
   return true;
 }
 
-RecvResult recv_frame(int sock, Frame& out, std::optional<std::chrono::steady_clock::time_point> deadline) {
+RecvResult recv_frame(int sock, Frame& out,
+                      std::optional<std::chrono::steady_clock::time_point> deadline) {
   out = Frame{};
   if (!wait_readable(sock, deadline)) return RecvResult::timeout;
   char header[5];
@@ -128,7 +131,8 @@ RecvResult recv_frame(int sock, Frame& out, std::optional<std::chrono::steady_cl
   };
   if (!read_exact(sock, header + 1, 4, deadline)) return fail();
   uint32_t len = 0;
-  for (int i = 0; i < 4; ++i) len |= static_cast<uint32_t>(static_cast<unsigned char>(header[i])) << (8 * i);
+  for (int i = 0; i < 4; ++i)
+    len |= static_cast<uint32_t>(static_cast<unsigned char>(header[i])) << (8 * i);
   if (len > kMaxFrameBytes) return fail();
   out.type = header[4];
   out.payload.resize(len);
@@ -151,11 +155,14 @@ bool EventArea::append(char type, const std::string& payload) {
 }
 
 void EventArea::set_current(uint32_t file) {
-  if (base != nullptr) __atomic_store_n(reinterpret_cast<uint32_t*>(base + 8), file, __ATOMIC_RELEASE);
+  if (base != nullptr)
+    __atomic_store_n(reinterpret_cast<uint32_t*>(base + 8), file, __ATOMIC_RELEASE);
 }
 
 uint32_t EventArea::current() const {
-  return base == nullptr ? 0 : __atomic_load_n(reinterpret_cast<const uint32_t*>(base + 8), __ATOMIC_ACQUIRE);
+  return base == nullptr
+             ? 0
+             : __atomic_load_n(reinterpret_cast<const uint32_t*>(base + 8), __ATOMIC_ACQUIRE);
 }
 
 void EventArea::reset() {
@@ -167,14 +174,16 @@ void EventArea::reset() {
 std::vector<EventArea::View> EventArea::frames() const {
   std::vector<View> out;
   if (base == nullptr) return out;
-  uint64_t used = std::min<uint64_t>(__atomic_load_n(reinterpret_cast<uint64_t*>(base), __ATOMIC_ACQUIRE),
-                                     size - kEventAreaHeader);
+  uint64_t used =
+      std::min<uint64_t>(__atomic_load_n(reinterpret_cast<uint64_t*>(base), __ATOMIC_ACQUIRE),
+                         size - kEventAreaHeader);
   for (uint64_t pos = 0; pos + 5 <= used;) {
     const uint8_t* p = base + kEventAreaHeader + pos;
     uint32_t len = 0;
     for (int i = 0; i < 4; ++i) len |= static_cast<uint32_t>(p[i]) << (8 * i);
     if (pos + 5 + len > used) break;
-    out.push_back({static_cast<char>(p[4]), std::string_view(reinterpret_cast<const char*>(p + 5), len)});
+    out.push_back(
+        {static_cast<char>(p[4]), std::string_view(reinterpret_cast<const char*>(p + 5), len)});
     pos += 5 + len;
   }
   return out;
@@ -183,7 +192,8 @@ std::vector<EventArea::View> EventArea::frames() const {
 bool FrameReader::take(Frame& out) {
   if (buf_.size() - pos_ < 5) return false;
   uint32_t len = 0;
-  for (int i = 0; i < 4; ++i) len |= static_cast<uint32_t>(static_cast<unsigned char>(buf_[pos_ + i])) << (8 * i);
+  for (int i = 0; i < 4; ++i)
+    len |= static_cast<uint32_t>(static_cast<unsigned char>(buf_[pos_ + i])) << (8 * i);
   if (len > kMaxFrameBytes) {
     broken_ = true;
     return false;
@@ -200,14 +210,18 @@ bool FrameReader::take(Frame& out) {
   return true;
 }
 
-RecvResult FrameReader::next(Frame& out, std::optional<std::chrono::steady_clock::time_point> deadline) {
+RecvResult FrameReader::next(Frame& out,
+                             std::optional<std::chrono::steady_clock::time_point> deadline) {
   if (take(out)) return RecvResult::frame;
   bool started = buf_.size() > pos_;
   for (;;) {
     if (broken_) return RecvResult::closed;
     // A frame that has started gets 30 s to arrive whole (as in recv_frame).
-    auto wait_until = started ? std::optional(std::chrono::steady_clock::now() + std::chrono::seconds(30)) : deadline;
-    if (!wait_readable(sock_, wait_until)) return started ? RecvResult::closed : RecvResult::timeout;
+    auto wait_until =
+        started ? std::optional(std::chrono::steady_clock::now() + std::chrono::seconds(30))
+                : deadline;
+    if (!wait_readable(sock_, wait_until))
+      return started ? RecvResult::closed : RecvResult::timeout;
     if (pos_ > 0) {
       buf_.erase(0, pos_);
       pos_ = 0;

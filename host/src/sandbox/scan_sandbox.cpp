@@ -42,10 +42,17 @@ std::string signal_text(int sig) {
   std::string s = abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
   if (desc) s += std::string(" (") + desc + ")";
   switch (sig) {
-    case SIGBUS: s += ": the file changed size while it was read (truncated?)"; break;
-    case SIGXCPU: s += ": CPU time limit"; break;
-    case SIGKILL: s += ": killed"; break;
-    default: break;
+    case SIGBUS:
+      s += ": the file changed size while it was read (truncated?)";
+      break;
+    case SIGXCPU:
+      s += ": CPU time limit";
+      break;
+    case SIGKILL:
+      s += ": killed";
+      break;
+    default:
+      break;
   }
   return s;
 }
@@ -97,23 +104,27 @@ ScanOptions worker_options(const v1::WorkerScanJob& job) {
 }
 
 std::filesystem::path find_scan_worker() {
-  if (const char* env = std::getenv("SECMLOPS_SCAN_WORKER"); env != nullptr && *env != '\0') return env;
+  if (const char* env = std::getenv("SECMLOPS_SCAN_WORKER"); env != nullptr && *env != '\0')
+    return env;
   std::filesystem::path exe_dir;
   try {
     exe_dir = boost::dll::program_location().parent_path().string();
   } catch (const std::exception&) {
     return {};
   }
-  for (const auto& p : {exe_dir / "secmlops-scan-worker", exe_dir / ".." / "libexec" / "secmlops" / "secmlops-scan-worker"})
+  for (const auto& p : {exe_dir / "secmlops-scan-worker",
+                        exe_dir / ".." / "libexec" / "secmlops" / "secmlops-scan-worker"})
     if (::access(p.c_str(), X_OK) == 0) return p;
   return {};
 }
 
-std::shared_ptr<ScanSandbox> ScanSandbox::for_libraries(const std::vector<std::filesystem::path>& libraries,
-                                                        uint64_t memory_bytes) {
+std::shared_ptr<ScanSandbox> ScanSandbox::for_libraries(
+    const std::vector<std::filesystem::path>& libraries, uint64_t memory_bytes) {
   // Kept for the life of the process: engines come and go per request, the warm workers stay.
   static std::mutex mu;
-  static std::map<std::pair<std::vector<std::filesystem::path>, uint64_t>, std::shared_ptr<ScanSandbox>> pools;
+  static std::map<std::pair<std::vector<std::filesystem::path>, uint64_t>,
+                  std::shared_ptr<ScanSandbox>>
+      pools;
   std::lock_guard lock(mu);
   auto& slot = pools[{libraries, memory_bytes}];
   if (!slot) slot = std::make_shared<ScanSandbox>(libraries, memory_bytes);
@@ -152,8 +163,10 @@ bool ScanSandbox::await_ready(Worker& w, std::string& why) {
       std::from_chars(f.payload.data(), f.payload.data() + f.payload.size(), pid);
       // Only a child of this process is taken: it is the one reaped and killed from now on.
       siginfo_t info{};
-      if (pid <= 0 || ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
-        why = "the scan worker did not start: its pid " + printable(f.payload, 32) + " is not a child of the host";
+      if (pid <= 0 ||
+          ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
+        why = "the scan worker did not start: its pid " + printable(f.payload, 32) +
+              " is not a child of the host";
         reap(w, true);
         return false;
       }
@@ -195,10 +208,19 @@ std::vector<ScanSandbox::Worker> ScanSandbox::start(unsigned count, std::string&
     if (area == MAP_FAILED) return undo("cannot create the worker's event area");
     group.back().events = static_cast<uint8_t*>(area);
   }
-  std::vector<std::string> args = {program_.string(), "--socket", "3", "--events", "4", "--siblings",
-                                   std::to_string(count - 1), "--memory-bytes", std::to_string(memory_bytes_),
-                                   "--log-level", spdlog::level::to_string_view(spdlog::get_level()).data(),
-                                   "--parent", std::to_string(::getpid())};
+  std::vector<std::string> args = {program_.string(),
+                                   "--socket",
+                                   "3",
+                                   "--events",
+                                   "4",
+                                   "--siblings",
+                                   std::to_string(count - 1),
+                                   "--memory-bytes",
+                                   std::to_string(memory_bytes_),
+                                   "--log-level",
+                                   spdlog::level::to_string_view(spdlog::get_level()).data(),
+                                   "--parent",
+                                   std::to_string(::getpid())};
   for (const auto& l : libraries_) args.push_back(l.string());
   std::vector<char*> argv;
   argv.reserve(args.size() + 1);
@@ -228,7 +250,8 @@ std::vector<ScanSandbox::Worker> ScanSandbox::start(unsigned count, std::string&
   sigfillset(&all);
   posix_spawnattr_setsigmask(&attr, &none);  // the server blocks SIGTERM in its threads
   posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
   pid_t pid = -1;
   int rc = ::posix_spawn(&pid, program_.c_str(), &actions, &attr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
@@ -278,8 +301,10 @@ void ScanSandbox::prewarm_async(unsigned n) {
       std::string why;
       bool ok = await_ready(w, why);
       std::lock_guard l(mu_);
-      if (ok) idle_.push_back(w);
-      else spdlog::debug("cannot pre-start a scan worker: {}", why);
+      if (ok)
+        idle_.push_back(w);
+      else
+        spdlog::debug("cannot pre-start a scan worker: {}", why);
       --warming_;
       cv_.notify_all();
     }).detach();
@@ -308,8 +333,10 @@ void ScanSandbox::prewarm(unsigned n) {
     }
     bool all_ready = true;
     for (auto& w : group) {
-      if (await_ready(w, why)) release(w);
-      else all_ready = false;
+      if (await_ready(w, why))
+        release(w);
+      else
+        all_ready = false;
     }
     if (!all_ready) {
       spdlog::warn("cannot pre-start scan workers: {}", why);
@@ -337,7 +364,8 @@ std::string ScanSandbox::reap(Worker& w, bool kill_first) {
   w.pid = -1;
   if (r < 0) return std::string("waitpid: ") + std::strerror(errno);
   if (WIFSIGNALED(status)) return "the worker was killed by " + signal_text(WTERMSIG(status));
-  if (WIFEXITED(status)) return "the worker exited with status " + std::to_string(WEXITSTATUS(status));
+  if (WIFEXITED(status))
+    return "the worker exited with status " + std::to_string(WEXITSTATUS(status));
   return "the worker stopped";
 }
 
@@ -352,7 +380,8 @@ v1::FileReport failed_report(const std::string& display_name, std::vector<v1::Fi
   r.set_status(v1::ERROR);
   std::string where;
   for (const auto& m : members) where += "!/" + m;
-  r.set_error(display_name + where + ": " + (scanner.empty() ? "" : "scanner " + scanner + ": ") + why);
+  r.set_error(display_name + where + ": " + (scanner.empty() ? "" : "scanner " + scanner + ": ") +
+              why);
   auto* sr = r.add_streams();
   for (const auto& m : members) sr->add_members(m);
   sr->set_scanner(scanner.empty() ? "host" : scanner);
@@ -374,24 +403,28 @@ struct FileProgress {
 }  // namespace
 
 v1::FileReport ScanSandbox::scan(int fd, const std::string& display_name,
-                                 const std::optional<std::filesystem::path>& base_dir, const ScanOptions& options,
+                                 const std::optional<std::filesystem::path>& base_dir,
+                                 const ScanOptions& options,
                                  const std::shared_ptr<CancelToken>& cancel) {
   auto r = scan_batch({BatchFile{fd, nullptr, display_name, base_dir}}, options, cancel);
   return std::move(r.front());
 }
 
-std::vector<v1::FileReport> ScanSandbox::scan_batch(const std::vector<BatchFile>& files, const ScanOptions& options,
+std::vector<v1::FileReport> ScanSandbox::scan_batch(const std::vector<BatchFile>& files,
+                                                    const ScanOptions& options,
                                                     const std::shared_ptr<CancelToken>& cancel) {
   std::vector<v1::FileReport> out;
   out.reserve(files.size());
   for (size_t at = 0; at < files.size();) {
     if (at > 0 && cancel && cancel->cancelled() && !cancel->deadline_passed()) {
       // Cancelled while a worker was failing: the rest is not started.
-      for (; at < files.size(); ++at) out.push_back(failed_report(files[at].display_name, {}, "scan cancelled", "", {}));
+      for (; at < files.size(); ++at)
+        out.push_back(failed_report(files[at].display_name, {}, "scan cancelled", "", {}));
       break;
     }
     size_t n = std::min(files.size() - at, kMaxBatchFiles);
-    // A batch ends early only when a worker fails: its file is an ERROR, the rest go to a fresh one.
+    // A batch ends early only when a worker fails: its file is an ERROR, the rest go to a fresh
+    // one.
     size_t got = run_batch(files.data() + at, n, options, cancel, out);
     at += std::max<size_t>(got, 1);
   }
@@ -399,7 +432,8 @@ std::vector<v1::FileReport> ScanSandbox::scan_batch(const std::vector<BatchFile>
 }
 
 size_t ScanSandbox::run_batch(const BatchFile* files, size_t n, const ScanOptions& options,
-                              const std::shared_ptr<CancelToken>& cancel, std::vector<v1::FileReport>& out) {
+                              const std::shared_ptr<CancelToken>& cancel,
+                              std::vector<v1::FileReport>& out) {
   const bool config_only = files[0].fd < 0 && files[0].content == nullptr;
   auto fail_first = [&](const std::string& why) {
     out.push_back(failed_report(files[0].display_name, {}, why, "", {}));
@@ -440,7 +474,8 @@ size_t ScanSandbox::run_batch(const BatchFile* files, size_t n, const ScanOption
   // Each file of the batch has its own time: the clock restarts when the worker moves on.
   const bool timed = options.limits.seconds_per_file > 0;
   const auto per_file = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                            std::chrono::duration<double>(options.limits.seconds_per_file)) + kGrace;
+                            std::chrono::duration<double>(options.limits.seconds_per_file)) +
+                        kGrace;
   uint32_t timed_file = 0;
   auto file_start = std::chrono::steady_clock::now();
   std::optional<uint32_t> forbidden;
@@ -476,13 +511,14 @@ size_t ScanSandbox::run_batch(const BatchFile* files, size_t n, const ScanOption
   // A path the scanner tried to open that exists on this host is an escape attempt: a finding on
   // the file. A probe for a path that does not exist (libhdf5 checks that its image has no file)
   // is only logged.
-  auto report_denied = [&](v1::FileReport& r, const FileProgress& p, const std::string& display_name) {
+  auto report_denied = [&](v1::FileReport& r, const FileProgress& p,
+                           const std::string& display_name) {
     for (const auto& path : p.denied_opens) {
       std::error_code ec;
       bool exists = std::filesystem::exists(std::filesystem::path(path), ec);
       spdlog::log(exists ? spdlog::level::warn : spdlog::level::debug,
-                  "audit: event=sandbox_denied_open file=\"{}\" scanner={} path=\"{}\"", printable(display_name),
-                  p.scanner, printable(path));
+                  "audit: event=sandbox_denied_open file=\"{}\" scanner={} path=\"{}\"",
+                  printable(display_name), p.scanner, printable(path));
       if (exists)
         add_host_finding(r, p.members, v1::HIGH, "HOST-SANDBOX-OPEN",
                          "scanner " + p.scanner + " tried to open " + printable(path, 256) +
@@ -519,8 +555,10 @@ size_t ScanSandbox::run_batch(const BatchFile* files, size_t n, const ScanOption
         } else if (now >= file_start + per_file) {
           absorb(false);
           reap(w, true);
-          spdlog::warn("audit: event=limit limit=\"seconds per file\" value={} file=\"{}\" (worker killed)",
-                       options.limits.seconds_per_file, printable(files[std::min<size_t>(cur, n - 1)].display_name));
+          spdlog::warn(
+              "audit: event=limit limit=\"seconds per file\" value={} file=\"{}\" (worker killed)",
+              options.limits.seconds_per_file,
+              printable(files[std::min<size_t>(cur, n - 1)].display_name));
           return conclude("time limit of " + std::to_string(options.limits.seconds_per_file) +
                           " s exceeded; the scanner did not stop and its worker was killed");
         }

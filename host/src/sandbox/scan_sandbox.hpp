@@ -4,9 +4,9 @@
 
 #include <sys/types.h>
 
+#include <condition_variable>
 #include <filesystem>
 #include <memory>
-#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -24,12 +24,12 @@ namespace secmlops::host::sandbox {
 std::filesystem::path find_scan_worker();
 
 // A pool of sandboxed scan workers for one set of plugin libraries, shared by every engine in
-// the process and kept until it exits. Workers are started ahead of need and reused; one that crashes, is killed or
-// runs out of time is reaped and replaced.
+// the process and kept until it exits. Workers are started ahead of need and reused; one that
+// crashes, is killed or runs out of time is reaped and replaced.
 class ScanSandbox {
  public:
-  static std::shared_ptr<ScanSandbox> for_libraries(const std::vector<std::filesystem::path>& libraries,
-                                                    uint64_t memory_bytes);
+  static std::shared_ptr<ScanSandbox> for_libraries(
+      const std::vector<std::filesystem::path>& libraries, uint64_t memory_bytes);
   ScanSandbox(std::vector<std::filesystem::path> libraries, uint64_t memory_bytes);
   ~ScanSandbox();
   ScanSandbox(const ScanSandbox&) = delete;
@@ -39,8 +39,8 @@ class ScanSandbox {
   // limit or a timeout becomes an ERROR report naming the reason, with the findings the worker
   // had sent. `sha256` and size are filled by the caller.
   v1::FileReport scan(int fd, const std::string& display_name,
-                      const std::optional<std::filesystem::path>& base_dir, const ScanOptions& options,
-                      const std::shared_ptr<CancelToken>& cancel);
+                      const std::optional<std::filesystem::path>& base_dir,
+                      const ScanOptions& options, const std::shared_ptr<CancelToken>& cancel);
   // Scans several files with one round trip per batch (of at most kMaxBatchFiles): one report
   // per file, in order. A worker that fails turns only the file it was scanning into an ERROR;
   // the files after it go to a fresh worker. The descriptors stay the caller's.
@@ -51,7 +51,8 @@ class ScanSandbox {
     std::optional<std::filesystem::path> base_dir;
   };
   static constexpr size_t kMaxBatchFiles = 32;  // within the worker's descriptor limit
-  std::vector<v1::FileReport> scan_batch(const std::vector<BatchFile>& files, const ScanOptions& options,
+  std::vector<v1::FileReport> scan_batch(const std::vector<BatchFile>& files,
+                                         const ScanOptions& options,
                                          const std::shared_ptr<CancelToken>& cancel);
   // Creates every scanner with the options' configuration in a worker: the first refusal, or
   // empty when all accept it.

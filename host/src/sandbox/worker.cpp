@@ -11,18 +11,18 @@
 #include "secmlops/host/registry.hpp"
 #include "secmlops/v1/sandbox.pb.h"
 
+#include <sched.h>
 #include <spdlog/spdlog.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
 #include <csignal>
-#include <ctime>
 #include <cstring>
+#include <ctime>
 #include <iostream>
 
 namespace secmlops::host::sandbox {
@@ -46,7 +46,8 @@ class StreamingObserver final : public ScanObserver {
     set_current_file(file);
   }
   void begin_batch() { area_full_ = false; }
-  void scanner_started(const std::string& scanner, const std::vector<std::string>& members) override {
+  void scanner_started(const std::string& scanner,
+                       const std::vector<std::string>& members) override {
     v1::WorkerEvent ev;
     ev.mutable_started()->set_scanner(utf8_safe(scanner));
     for (const auto& m : members) ev.mutable_started()->add_members(utf8_safe(m));
@@ -69,7 +70,8 @@ class StreamingObserver final : public ScanObserver {
     send(ev);
     Frame f;
     v1::SiblingAnswer a;
-    if (recv_frame(sock_, f) != RecvResult::frame || f.type != kSibling || !a.ParseFromString(f.payload))
+    if (recv_frame(sock_, f) != RecvResult::frame || f.type != kSibling ||
+        !a.ParseFromString(f.payload))
       ::_exit(4);  // the host is gone or confused: nothing sensible left to do
     info.flags = a.flags();
     info.size = a.size();
@@ -104,7 +106,8 @@ class StreamingObserver final : public ScanObserver {
 // fork handlers the child keeps the thread id glibc cached (raise() and abort() ask the kernel
 // for theirs) and must stay single-threaded until it is confined, which forbids new threads.
 pid_t clone_sibling() {
-  return static_cast<pid_t>(::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+  return static_cast<pid_t>(
+      ::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
 }
 
 }  // namespace
@@ -118,13 +121,20 @@ int run_scan_worker(int argc, char** argv) {
   std::vector<std::filesystem::path> libraries;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (i + 1 < argc && a == "--socket") sock = int_arg(argv[++i]);
-    else if (i + 1 < argc && a == "--events") events = int_arg(argv[++i]);
-    else if (i + 1 < argc && a == "--siblings") siblings = static_cast<unsigned>(int_arg(argv[++i]));
-    else if (i + 1 < argc && a == "--memory-bytes") memory_bytes = std::strtoull(argv[++i], nullptr, 10);
-    else if (i + 1 < argc && a == "--log-level") level = argv[++i];
-    else if (i + 1 < argc && a == "--parent") parent = static_cast<pid_t>(int_arg(argv[++i]));
-    else libraries.emplace_back(a);
+    if (i + 1 < argc && a == "--socket")
+      sock = int_arg(argv[++i]);
+    else if (i + 1 < argc && a == "--events")
+      events = int_arg(argv[++i]);
+    else if (i + 1 < argc && a == "--siblings")
+      siblings = static_cast<unsigned>(int_arg(argv[++i]));
+    else if (i + 1 < argc && a == "--memory-bytes")
+      memory_bytes = std::strtoull(argv[++i], nullptr, 10);
+    else if (i + 1 < argc && a == "--log-level")
+      level = argv[++i];
+    else if (i + 1 < argc && a == "--parent")
+      parent = static_cast<pid_t>(int_arg(argv[++i]));
+    else
+      libraries.emplace_back(a);
   }
   if (sock < 0 || events < 0 || siblings > kMaxSiblings) {
     std::cerr << "secmlops-scan-worker is started by secmlops and secmlopsd, not by hand\n";
@@ -143,7 +153,8 @@ int run_scan_worker(int argc, char** argv) {
     int sock, events;
   };
   std::vector<Slot> slots{{sock, events}};
-  for (unsigned i = 1; i <= siblings; ++i) slots.push_back({sock + 2 * static_cast<int>(i), events + 2 * static_cast<int>(i)});
+  for (unsigned i = 1; i <= siblings; ++i)
+    slots.push_back({sock + 2 * static_cast<int>(i), events + 2 * static_cast<int>(i)});
   int last_fd = 0;
   for (const auto& s : slots) last_fd = std::max({last_fd, s.sock, s.events});
   ::syscall(SYS_close_range, static_cast<unsigned>(last_fd) + 1, ~0U, 0);
@@ -176,7 +187,8 @@ int run_scan_worker(int argc, char** argv) {
   }
   sock = slots[mine].sock;
   EventArea area;
-  void* m = ::mmap(nullptr, kEventAreaBytes, PROT_READ | PROT_WRITE, MAP_SHARED, slots[mine].events, 0);
+  void* m =
+      ::mmap(nullptr, kEventAreaBytes, PROT_READ | PROT_WRITE, MAP_SHARED, slots[mine].events, 0);
   if (m != MAP_FAILED) area = EventArea{static_cast<uint8_t*>(m), kEventAreaBytes};
   ::close(slots[mine].events);
   try {
@@ -206,8 +218,9 @@ int run_scan_worker(int argc, char** argv) {
     }
     ScanEngine engine(registry, options);
     set_scan_observer(&observer);
-    report = engine.scan_stream_in(stream, file.display_name(),
-                                   file.has_base_dir() ? std::optional<std::filesystem::path>(".") : std::nullopt);
+    report = engine.scan_stream_in(
+        stream, file.display_name(),
+        file.has_base_dir() ? std::optional<std::filesystem::path>(".") : std::nullopt);
     set_scan_observer(nullptr);
     return report;
   };
@@ -243,8 +256,10 @@ int run_scan_worker(int argc, char** argv) {
       v1::WorkerEvent done;
       *done.mutable_done() = scan_one(options, fd, *file);
       make_utf8_safe(*done.mutable_done());
-      if (i + 1 < job.files_size()) observer.record(done);
-      else observer.send(done);
+      if (i + 1 < job.files_size())
+        observer.record(done);
+      else
+        observer.send(done);
     }
   }
 }

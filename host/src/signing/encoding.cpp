@@ -1,8 +1,8 @@
 // The byte-level pieces of the format: base64, hex, DSSE's PAE, the in-toto statement.
 #include "secmlops/host/signing.hpp"
 
-#include <nlohmann/json.hpp>
 #include <openssl/evp.h>
+#include <nlohmann/json.hpp>
 
 #include <array>
 
@@ -20,7 +20,8 @@ std::string hex(std::string_view bytes) {
 }
 
 std::string base64_encode(std::string_view bytes) {
-  static constexpr char table[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr char table[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   out.reserve((bytes.size() + 2) / 3 * 4);
   size_t i = 0;
@@ -87,7 +88,8 @@ std::string root_digest(const std::vector<Resource>& resources) {
   for (const auto& r : resources) {
     std::string raw;
     raw.reserve(r.digest.size() / 2);
-    for (size_t i = 0; i + 1 < r.digest.size(); i += 2) raw += static_cast<char>(std::stoi(r.digest.substr(i, 2), nullptr, 16));
+    for (size_t i = 0; i + 1 < r.digest.size(); i += 2)
+      raw += static_cast<char>(std::stoi(r.digest.substr(i, 2), nullptr, 16));
     EVP_DigestUpdate(ctx.get(), raw.data(), raw.size());
   }
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -98,15 +100,18 @@ std::string root_digest(const std::vector<Resource>& resources) {
 
 std::string statement_json(const Manifest& m) {
   using json = nlohmann::ordered_json;
-  json serialization = {{"method", m.method == Method::files ? "files" : "shards"}, {"hash_type", m.hash_type}};
+  json serialization = {{"method", m.method == Method::files ? "files" : "shards"},
+                        {"hash_type", m.hash_type}};
   if (m.method == Method::shards) serialization["shard_size"] = m.shard_size;
   serialization["allow_symlinks"] = m.allow_symlinks;
   serialization["ignore_paths"] = m.ignore_paths;
   json resources = json::array();
-  for (const auto& r : m.resources) resources.push_back({{"name", r.name}, {"algorithm", r.algorithm}, {"digest", r.digest}});
+  for (const auto& r : m.resources)
+    resources.push_back({{"name", r.name}, {"algorithm", r.algorithm}, {"digest", r.digest}});
   json statement = {
       {"_type", kStatementType},
-      {"subject", json::array({{{"name", m.model_name}, {"digest", {{"sha256", root_digest(m.resources)}}}}})},
+      {"subject",
+       json::array({{{"name", m.model_name}, {"digest", {{"sha256", root_digest(m.resources)}}}}})},
       {"predicateType", kPredicateType},
       {"predicate", {{"serialization", serialization}, {"resources", resources}}},
   };

@@ -24,7 +24,8 @@ Bio memory_bio(std::string_view bytes) {
 std::string curve_of(EVP_PKEY* key) {
   char name[64] = {};
   size_t len = 0;
-  if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof name, &len) != 1) return {};
+  if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof name, &len) != 1)
+    return {};
   return name;
 }
 
@@ -74,8 +75,11 @@ Pkey load_private_key(std::string_view pem, const std::string& password) {
   auto bio = memory_bio(pem);
   std::string pw = password;
   Pkey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, password_callback, &pw));
-  if (!key) throw UnusableInput("private key: not a PEM private key, or wrong password (" + openssl_error() + ")");
-  if (auto why = unsupported_key(key.get()); !why.empty()) throw UnusableInput("private key: " + why);
+  if (!key)
+    throw UnusableInput("private key: not a PEM private key, or wrong password (" +
+                        openssl_error() + ")");
+  if (auto why = unsupported_key(key.get()); !why.empty())
+    throw UnusableInput("private key: " + why);
   return key;
 }
 
@@ -88,8 +92,10 @@ Pkey load_public_key(std::string_view pem_or_der) {
     const auto* p = reinterpret_cast<const unsigned char*>(pem_or_der.data());
     key.reset(d2i_PUBKEY(nullptr, &p, static_cast<long>(pem_or_der.size())));
   }
-  if (!key) throw UnusableInput("public key: not a PEM or DER public key (" + openssl_error() + ")");
-  if (auto why = unsupported_key(key.get()); !why.empty()) throw UnusableInput("public key: " + why);
+  if (!key)
+    throw UnusableInput("public key: not a PEM or DER public key (" + openssl_error() + ")");
+  if (auto why = unsupported_key(key.get()); !why.empty())
+    throw UnusableInput("public key: " + why);
   return key;
 }
 
@@ -127,7 +133,8 @@ std::string certificate_subject(X509* cert) {
 
 std::string public_key_hint(EVP_PKEY* key) {
   Bio bio(BIO_new(BIO_s_mem()));
-  if (PEM_write_bio_PUBKEY(bio.get(), key) != 1) throw std::runtime_error("cannot encode a public key: " + openssl_error());
+  if (PEM_write_bio_PUBKEY(bio.get(), key) != 1)
+    throw std::runtime_error("cannot encode a public key: " + openssl_error());
   char* data = nullptr;
   long len = BIO_get_mem_data(bio.get(), &data);
   return sha256_hex(std::string_view(data, static_cast<size_t>(len)));
@@ -137,7 +144,8 @@ std::string ecdsa_sign(EVP_PKEY* key, std::string_view message) {
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   size_t len = 0;
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, digest_for(key), nullptr, key) != 1 ||
-      EVP_DigestSign(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(message.data()), message.size()) != 1)
+      EVP_DigestSign(ctx.get(), nullptr, &len,
+                     reinterpret_cast<const unsigned char*>(message.data()), message.size()) != 1)
     throw std::runtime_error("ECDSA signing failed: " + openssl_error());
   std::string sig(len, '\0');
   if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len,
@@ -151,7 +159,8 @@ bool ecdsa_verify(EVP_PKEY* key, std::string_view message, std::string_view sign
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   const EVP_MD* md = digest_for(key);
   if (!ctx || !md || EVP_DigestVerifyInit(ctx.get(), nullptr, md, nullptr, key) != 1) return false;
-  int rc = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+  int rc = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                            signature.size(),
                             reinterpret_cast<const unsigned char*>(message.data()), message.size());
   ERR_clear_error();
   return rc == 1;

@@ -46,22 +46,27 @@ std::string hash_range(const Work& w, std::vector<unsigned char>& buf, uint64_t&
     throw ModelError(w.name + ": cannot open: " + std::strerror(errno));
   }
   FdCloser closer{fd};
-  struct stat st{};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) throw ModelError(w.name + ": is not a regular file");
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+    throw ModelError(w.name + ": is not a regular file");
   uint64_t end = w.shard ? w.end : static_cast<uint64_t>(st.st_size);
   if (w.shard && static_cast<uint64_t>(st.st_size) < end)
     throw ModelError(w.name + ": file shrank while it was hashed");
-  ::posix_fadvise(fd, static_cast<off_t>(w.start), static_cast<off_t>(end - w.start), POSIX_FADV_SEQUENTIAL);
+  ::posix_fadvise(fd, static_cast<off_t>(w.start), static_cast<off_t>(end - w.start),
+                  POSIX_FADV_SEQUENTIAL);
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) throw std::runtime_error("SHA-256 is unavailable");
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("SHA-256 is unavailable");
   uint64_t pos = w.start;
   for (;;) {
-    size_t want = w.shard ? static_cast<size_t>(std::min<uint64_t>(buf.size(), end - pos)) : buf.size();
+    size_t want =
+        w.shard ? static_cast<size_t>(std::min<uint64_t>(buf.size(), end - pos)) : buf.size();
     if (want == 0) break;
     ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(pos));
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw ModelError(w.name + ": read error at offset " + std::to_string(pos) + ": " + std::strerror(errno));
+      throw ModelError(w.name + ": read error at offset " + std::to_string(pos) + ": " +
+                       std::strerror(errno));
     }
     if (n == 0) {
       if (w.shard) throw ModelError(w.name + ": file shrank while it was hashed");
@@ -88,7 +93,8 @@ bool ignored(const std::string& rel, const std::vector<std::string>& ignore) {
   for (const auto& i : ignore) {
     if (i.empty()) continue;
     if (rel == i) return true;
-    if (rel.size() > i.size() && rel.compare(0, i.size(), i) == 0 && rel[i.size()] == '/') return true;
+    if (rel.size() > i.size() && rel.compare(0, i.size(), i) == 0 && rel[i.size()] == '/')
+      return true;
   }
   return false;
 }
@@ -98,7 +104,8 @@ std::vector<std::string> split_path(std::string_view s) {
   size_t start = 0;
   for (;;) {
     auto slash = s.find('/', start);
-    parts.emplace_back(s.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
+    parts.emplace_back(
+        s.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }
@@ -116,9 +123,11 @@ Key key_of(const std::string& name) {
   auto c1 = c2 == std::string::npos || c2 == 0 ? std::string::npos : name.rfind(':', c2 - 1);
   if (c1 != std::string::npos) {
     auto digits = [](std::string_view v) {
-      return !v.empty() && v.size() < 20 && std::all_of(v.begin(), v.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+      return !v.empty() && v.size() < 20 &&
+             std::all_of(v.begin(), v.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
     };
-    std::string_view a(name.data() + c1 + 1, c2 - c1 - 1), b(name.data() + c2 + 1, name.size() - c2 - 1);
+    std::string_view a(name.data() + c1 + 1, c2 - c1 - 1),
+        b(name.data() + c2 + 1, name.size() - c2 - 1);
     if (digits(a) && digits(b)) {
       k.parts = split_path(std::string_view(name).substr(0, c1));
       k.start = std::stoull(std::string(a));
@@ -157,8 +166,10 @@ Manifest hash_model(const fs::path& model, const HashOptions& options) {
   std::error_code ec;
   auto st = fs::symlink_status(model, ec);
   if (ec || !fs::exists(st)) throw UnusableInput(model.string() + ": no such file or directory");
-  if (fs::is_symlink(st)) throw ModelError(model.string() + ": is a symbolic link (symlinks are refused)");
-  if (options.method == Method::shards && options.shard_size == 0) throw UnusableInput("shard size must be positive");
+  if (fs::is_symlink(st))
+    throw ModelError(model.string() + ": is a symbolic link (symlinks are refused)");
+  if (options.method == Method::shards && options.shard_size == 0)
+    throw UnusableInput("shard size must be positive");
 
   Manifest m;
   m.method = options.method;
@@ -166,7 +177,8 @@ Manifest hash_model(const fs::path& model, const HashOptions& options) {
   std::vector<std::string> ignore;
   for (const auto& p : options.ignore_paths) ignore.push_back(normalise(p));
   if (options.ignore_git_paths)
-    for (const char* g : {".git", ".gitattributes", ".github", ".gitignore"}) ignore.emplace_back(g);
+    for (const char* g : {".git", ".gitattributes", ".github", ".gitignore"})
+      ignore.emplace_back(g);
   std::sort(ignore.begin(), ignore.end());
   ignore.erase(std::unique(ignore.begin(), ignore.end()), ignore.end());
   ignore.erase(std::remove(ignore.begin(), ignore.end(), std::string()), ignore.end());
@@ -182,7 +194,8 @@ Manifest hash_model(const fs::path& model, const HashOptions& options) {
     }
     for (uint64_t start = 0; start < size; start += options.shard_size) {
       uint64_t end = std::min(size, start + options.shard_size);
-      work.push_back({file, rel + ":" + std::to_string(start) + ":" + std::to_string(end), start, end, true});
+      work.push_back(
+          {file, rel + ":" + std::to_string(start) + ":" + std::to_string(end), start, end, true});
     }
   };
   if (fs::is_regular_file(st)) {
@@ -213,8 +226,9 @@ Manifest hash_model(const fs::path& model, const HashOptions& options) {
   // Largest first, so the last worker is not left alone with a big file.
   std::vector<size_t> order(work.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return work[a].end - work[a].start > work[b].end - work[b].start; });
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return work[a].end - work[a].start > work[b].end - work[b].start;
+  });
 
   // More threads than a few per core only add contention (and a request must not be able to ask
   // a server for thousands).
@@ -231,7 +245,8 @@ Manifest hash_model(const fs::path& model, const HashOptions& options) {
     std::vector<unsigned char> buf(kReadBytes);
     uint64_t bytes = 0;
     try {
-      for (size_t i; !failed && (i = next.fetch_add(1)) < order.size();) digests[order[i]] = hash_range(work[order[i]], buf, bytes);
+      for (size_t i; !failed && (i = next.fetch_add(1)) < order.size();)
+        digests[order[i]] = hash_range(work[order[i]], buf, bytes);
     } catch (...) {
       std::lock_guard lock(error_mutex);
       if (!error) error = std::current_exception();
@@ -247,7 +262,8 @@ Manifest hash_model(const fs::path& model, const HashOptions& options) {
 
   m.bytes_hashed = total;
   m.resources.reserve(work.size());
-  for (size_t i = 0; i < work.size(); ++i) m.resources.push_back({work[i].name, "sha256", std::move(digests[i])});
+  for (size_t i = 0; i < work.size(); ++i)
+    m.resources.push_back({work[i].name, "sha256", std::move(digests[i])});
   sort_resources(m.resources);
   return m;
 }

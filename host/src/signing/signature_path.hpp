@@ -8,7 +8,8 @@ namespace secmlops::host::signing {
 
 // The signature's path relative to a directory model ('/' separated) when it lies inside it, so
 // hashing leaves it out; empty otherwise.
-inline std::string path_inside_model(const std::filesystem::path& model, const std::filesystem::path& signature) {
+inline std::string path_inside_model(const std::filesystem::path& model,
+                                     const std::filesystem::path& signature) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (signature.empty() || !fs::is_directory(fs::symlink_status(model, ec))) return {};

@@ -23,7 +23,9 @@ std::string read_small(const fs::path& path, uint64_t limit, const char* what) {
   std::error_code ec;
   auto size = fs::file_size(path, ec);
   if (ec) throw UnusableInput(path.string() + ": cannot read " + what + ": " + ec.message());
-  if (size > limit) throw UnusableInput(path.string() + ": " + what + " larger than " + std::to_string(limit) + " bytes");
+  if (size > limit)
+    throw UnusableInput(path.string() + ": " + what + " larger than " + std::to_string(limit) +
+                        " bytes");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw UnusableInput(path.string() + ": cannot read " + what);
   std::ostringstream s;
@@ -41,7 +43,9 @@ double since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-const char* method_name(signing::Method m) { return m == signing::Method::files ? "files" : "shards"; }
+const char* method_name(signing::Method m) {
+  return m == signing::Method::files ? "files" : "shards";
+}
 
 fs::path signature_of(const std::string& model, const std::string& signature) {
   return signature.empty() ? signing::default_signature_path(model) : fs::path(signature);
@@ -69,9 +73,12 @@ void write_atomically(const fs::path& path, const std::string& text) {
 
 int signing_exit_code(v1::SigningStatus status) {
   switch (status) {
-    case v1::SIGNING_OK: return 0;
-    case v1::SIGNING_FAILED: return 1;
-    default: return 2;
+    case v1::SIGNING_OK:
+      return 0;
+    case v1::SIGNING_FAILED:
+      return 1;
+    default:
+      return 2;
   }
 }
 
@@ -85,15 +92,22 @@ v1::SignResult sign(const v1::SignRequest& request) {
     o.model = request.model_path();
     o.signature = signature_of(request.model_path(), request.signature_path());
     result.set_signature_path(o.signature.string());
-    if (!request.private_key_pem().empty()) o.private_key_pem = request.private_key_pem();
-    else if (!request.private_key_path().empty()) o.private_key_pem = read_small(request.private_key_path(), kMaxKeyBytes, "private key");
-    else throw UnusableInput("no private key given");
-    if (!request.password().empty()) o.password = request.password();
-    else if (!request.password_file().empty()) o.password = first_line(read_small(request.password_file(), kMaxKeyBytes, "password file"));
+    if (!request.private_key_pem().empty())
+      o.private_key_pem = request.private_key_pem();
+    else if (!request.private_key_path().empty())
+      o.private_key_pem = read_small(request.private_key_path(), kMaxKeyBytes, "private key");
+    else
+      throw UnusableInput("no private key given");
+    if (!request.password().empty())
+      o.password = request.password();
+    else if (!request.password_file().empty())
+      o.password = first_line(read_small(request.password_file(), kMaxKeyBytes, "password file"));
     o.certificate_chain_pem = request.certificate_chain_pem();
-    for (const auto& p : request.certificate_chain_paths()) o.certificate_chain_pem += read_small(p, kMaxKeyBytes, "certificate") + "\n";
+    for (const auto& p : request.certificate_chain_paths())
+      o.certificate_chain_pem += read_small(p, kMaxKeyBytes, "certificate") + "\n";
     const auto& h = request.hashing();
-    o.hashing.method = h.method() == v1::SERIALIZATION_SHARDS ? signing::Method::shards : signing::Method::files;
+    o.hashing.method =
+        h.method() == v1::SERIALIZATION_SHARDS ? signing::Method::shards : signing::Method::files;
     if (h.shard_size()) o.hashing.shard_size = h.shard_size();
     o.hashing.ignore_paths.assign(h.ignore_paths().begin(), h.ignore_paths().end());
     o.hashing.ignore_git_paths = !h.include_git_paths();
@@ -110,7 +124,8 @@ v1::SignResult sign(const v1::SignRequest& request) {
     result.set_algorithm(out.algorithm);
     result.set_method(method_name(out.manifest.method));
     result.set_bundle_json(out.bundle_json);
-    result.set_message("signed " + std::to_string(out.manifest.resources.size()) + " resources of " + request.model_path() +
+    result.set_message("signed " + std::to_string(out.manifest.resources.size()) +
+                       " resources of " + request.model_path() +
                        (request.dry_run() ? "" : " into " + o.signature.string()));
   } catch (const std::exception& e) {
     // Every sign failure is about the input: the key, the model on disk, the output path.
@@ -132,10 +147,13 @@ v1::VerifyResult verify(const v1::VerifyRequest& request, std::string* bundle) {
     o.signature = signature_of(request.model_path(), request.signature_path());
     o.threads = request.threads();
     o.extra_ignore_paths.assign(request.ignore_paths().begin(), request.ignore_paths().end());
-    if (!request.public_key_pem().empty()) o.public_key_pem = request.public_key_pem();
-    else if (!request.public_key_path().empty()) o.public_key_pem = read_small(request.public_key_path(), kMaxKeyBytes, "public key");
+    if (!request.public_key_pem().empty())
+      o.public_key_pem = request.public_key_pem();
+    else if (!request.public_key_path().empty())
+      o.public_key_pem = read_small(request.public_key_path(), kMaxKeyBytes, "public key");
     o.certificate_roots_pem = request.certificate_roots_pem();
-    for (const auto& p : request.certificate_root_paths()) o.certificate_roots_pem += read_small(p, kMaxKeyBytes, "certificate roots") + "\n";
+    for (const auto& p : request.certificate_root_paths())
+      o.certificate_roots_pem += read_small(p, kMaxKeyBytes, "certificate roots") + "\n";
     std::string sig_name;
     if (!request.bundle_json().empty()) {
       o.bundle_json = request.bundle_json();
@@ -195,14 +213,16 @@ std::vector<std::pair<std::string, std::string>> signature_tags(const v1::SignRe
           {"secmlops.signature.root_digest", r.root_digest()},
           {"secmlops.signature.method", r.method()},
           {"secmlops.signature.resources", std::to_string(r.resources())},
-          {"secmlops.signature.sha256", r.bundle_json().empty() ? "" : host::sha256_hex(r.bundle_json())}};
+          {"secmlops.signature.sha256",
+           r.bundle_json().empty() ? "" : host::sha256_hex(r.bundle_json())}};
 }
 
 namespace {
 
 // Tags with a value (a failure before the bundle was read leaves most of them empty).
-void record_common(RunRecorder& run, const char* kind, const std::vector<std::pair<std::string, std::string>>& tags,
-                   uint32_t resources, uint64_t bytes_hashed, double seconds, std::string_view bundle) {
+void record_common(RunRecorder& run, const char* kind,
+                   const std::vector<std::pair<std::string, std::string>>& tags, uint32_t resources,
+                   uint64_t bytes_hashed, double seconds, std::string_view bundle) {
   run.tag("secmlops.kind", kind);
   run.tag("secmlops.version", SECMLOPS_VERSION);
   for (const auto& [k, v] : tags)
@@ -217,20 +237,23 @@ void record_common(RunRecorder& run, const char* kind, const std::vector<std::pa
 
 void record_signing(RunRecorder& run, const v1::SignResult& r) {
   auto tags = signature_tags(r);
-  tags.emplace_back("secmlops.signature.status", r.status() == v1::SIGNING_OK ? "signed" : "unusable_input");
+  tags.emplace_back("secmlops.signature.status",
+                    r.status() == v1::SIGNING_OK ? "signed" : "unusable_input");
   if (r.status() != v1::SIGNING_OK) tags.emplace_back("secmlops.signature.reason", r.message());
   record_common(run, "sign", tags, r.resources(), r.bytes_hashed(), r.seconds(), r.bundle_json());
 }
 
 void record_verification(RunRecorder& run, const v1::VerifyResult& r, std::string_view bundle) {
   auto tags = signature_tags(r);
-  tags.emplace_back("secmlops.signature.status", r.status() == v1::SIGNING_OK       ? "verified"
-                                                 : r.status() == v1::SIGNING_FAILED ? "failed"
-                                                                                    : "unusable_input");
+  tags.emplace_back("secmlops.signature.status", r.status() == v1::SIGNING_OK ? "verified"
+                                                 : r.status() == v1::SIGNING_FAILED
+                                                     ? "failed"
+                                                     : "unusable_input");
   record_common(run, "verify", tags, r.resources(), r.bytes_hashed(), r.seconds(), bundle);
 }
 
-std::optional<v1::Finding> signature_finding(const fs::path& model, const fs::path& public_key, const fs::path& signature) {
+std::optional<v1::Finding> signature_finding(const fs::path& model, const fs::path& public_key,
+                                             const fs::path& signature) {
   v1::VerifyRequest req;
   req.set_model_path(model.string());
   req.set_public_key_path(public_key.string());
@@ -245,7 +268,8 @@ std::optional<v1::Finding> signature_finding(const fs::path& model, const fs::pa
   f.mutable_location()->set_file(model.string());
   auto* e = f.add_evidence();
   e->set_key("signature");
-  e->set_value(result.signature_path().empty() ? signing::default_signature_path(model).string() : result.signature_path());
+  e->set_value(result.signature_path().empty() ? signing::default_signature_path(model).string()
+                                               : result.signature_path());
   if (!result.signer().empty()) {
     auto* s = f.add_evidence();
     s->set_key("expected_signer");

@@ -2,19 +2,19 @@
 
 #include "sklearn/pickle_vm.hpp"
 
-#include <nlohmann/json.hpp>
 #include <google/protobuf/io/coded_stream.h>
 #include <onnx/onnx.pb.h>
+#include <nlohmann/json.hpp>
 #include <secmlops/models/tree_arrays.hpp>
 
 #include <bit>
-#include <type_traits>
 #include <cmath>
 #include <cstring>
 #include <functional>
 #include <limits>
 #include <map>
 #include <optional>
+#include <type_traits>
 
 namespace secmlops::host::sklearn {
 
@@ -44,7 +44,9 @@ class State {
   [[nodiscard]] const Value* find(const std::string& key) const { return state_->get(key); }
   [[nodiscard]] const Value& at(const std::string& key) const {
     const Value* v = find(key);
-    if (v == nullptr) bad("`" + name_ + "` state has no `" + key + "` (not fitted, or a layout of another version)");
+    if (v == nullptr)
+      bad("`" + name_ + "` state has no `" + key +
+          "` (not fitted, or a layout of another version)");
     return *v;
   }
   // The first of several names a field has had across versions.
@@ -78,22 +80,35 @@ class State {
 double element(const char* p, char kind, uint32_t size, bool big) {
   // Record fields may be declared with any type: only numbers of at most 8 bytes are read.
   if (size == 0 || size > 8 || (kind != 'f' && kind != 'i' && kind != 'u' && kind != 'b'))
-    throw ImportError(std::string("a field of kind '") + kind + "' and " + std::to_string(size) + " bytes is not a number", 0, true);
+    throw ImportError(std::string("a field of kind '") + kind + "' and " + std::to_string(size) +
+                          " bytes is not a number",
+                      0, true);
   uint8_t b[8];
   std::memcpy(b, p, size);
   if (big) std::reverse(b, b + size);
   switch (kind) {
     case 'f':
-      if (size == 8) { double d; std::memcpy(&d, b, 8); return d; }
-      if (size == 4) { float f; std::memcpy(&f, b, 4); return f; }
+      if (size == 8) {
+        double d;
+        std::memcpy(&d, b, 8);
+        return d;
+      }
+      if (size == 4) {
+        float f;
+        std::memcpy(&f, b, 4);
+        return f;
+      }
       break;
-    case 'i': case 'u': case 'b': {
+    case 'i':
+    case 'u':
+    case 'b': {
       uint64_t u = 0;
       for (uint32_t k = size; k-- > 0;) u = (u << 8) | b[k];
       if (kind == 'i' && size < 8 && (b[size - 1] & 0x80)) u |= ~uint64_t{0} << (8 * size);
       return kind == 'i' ? static_cast<double>(static_cast<int64_t>(u)) : static_cast<double>(u);
     }
-    default: break;
+    default:
+      break;
   }
   throw ImportError(std::string("array elements of kind '") + kind + "' are not numbers", 0, true);
 }
@@ -126,7 +141,8 @@ std::vector<uint64_t> c_order(const Array& a) {
 }
 
 const Array& array_of(const Value& v, const std::string& what) {
-  if (v.kind != K::Array || !v.array->built) bad("`" + what + "` is " + value_kind_name(v.kind) + ", expected an array");
+  if (v.kind != K::Array || !v.array->built)
+    bad("`" + what + "` is " + value_kind_name(v.kind) + ", expected an array");
   return *v.array;
 }
 
@@ -135,24 +151,31 @@ struct Numbers {
   std::vector<uint64_t> shape;
   std::vector<double> v;
   [[nodiscard]] uint64_t rows() const { return shape.empty() ? 1 : shape[0]; }
-  [[nodiscard]] uint64_t cols() const { return shape.size() < 2 ? (shape.empty() ? 1 : shape[0]) : shape[1]; }
+  [[nodiscard]] uint64_t cols() const {
+    return shape.size() < 2 ? (shape.empty() ? 1 : shape[0]) : shape[1];
+  }
 };
 
 Numbers numbers(const Value& v, const std::string& what) {
   const Array& a = array_of(v, what);
   const DType& d = a.dtype;
-  if (d.kind != 'f' && d.kind != 'i' && d.kind != 'u' && d.kind != 'b') bad("`" + what + "` is not a numeric array");
-  if (a.count() > kMaxNumbers) bad("`" + what + "` holds " + std::to_string(a.count()) + " elements (at most 2^27 are imported)");
+  if (d.kind != 'f' && d.kind != 'i' && d.kind != 'u' && d.kind != 'b')
+    bad("`" + what + "` is not a numeric array");
+  if (a.count() > kMaxNumbers)
+    bad("`" + what + "` holds " + std::to_string(a.count()) +
+        " elements (at most 2^27 are imported)");
   Numbers out;
   out.shape = a.shape;
-  if (d.kind == 'f' && d.itemsize == 8 && d.big_endian == (std::endian::native == std::endian::big) &&
+  if (d.kind == 'f' && d.itemsize == 8 &&
+      d.big_endian == (std::endian::native == std::endian::big) &&
       (!a.fortran || a.shape.size() < 2)) {
     // Native float64 in C order (what scikit-learn writes): one copy.
     out.v.resize(a.count());
     if (!out.v.empty()) std::memcpy(out.v.data(), a.data.data(), a.count() * sizeof(double));
   } else if (a.fortran && a.shape.size() >= 2) {
     out.v.reserve(a.count());
-    for (uint64_t off : c_order(a)) out.v.push_back(element(a.data.data() + off * d.itemsize, d.kind, d.itemsize, d.big_endian));
+    for (uint64_t off : c_order(a))
+      out.v.push_back(element(a.data.data() + off * d.itemsize, d.kind, d.itemsize, d.big_endian));
   } else {
     out.v.reserve(a.count());
     for (uint64_t off = 0; off < a.count(); ++off)
@@ -177,11 +200,22 @@ Numbers matrix_of(const Value& v, const std::string& what) {
 
 std::string utf8_of(uint32_t cp) {
   std::string s;
-  if (cp < 0x80) s += static_cast<char>(cp);
-  else if (cp < 0x800) { s += static_cast<char>(0xC0 | (cp >> 6)); s += static_cast<char>(0x80 | (cp & 0x3F)); }
-  else if (cp < 0x10000) { s += static_cast<char>(0xE0 | (cp >> 12)); s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F)); s += static_cast<char>(0x80 | (cp & 0x3F)); }
-  else if (cp < 0x110000) { s += static_cast<char>(0xF0 | (cp >> 18)); s += static_cast<char>(0x80 | ((cp >> 12) & 0x3F)); s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F)); s += static_cast<char>(0x80 | (cp & 0x3F)); }
-  else throw ImportError("class label holds an invalid code point", 0, true);
+  if (cp < 0x80)
+    s += static_cast<char>(cp);
+  else if (cp < 0x800) {
+    s += static_cast<char>(0xC0 | (cp >> 6));
+    s += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    s += static_cast<char>(0xE0 | (cp >> 12));
+    s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    s += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x110000) {
+    s += static_cast<char>(0xF0 | (cp >> 18));
+    s += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    s += static_cast<char>(0x80 | (cp & 0x3F));
+  } else
+    throw ImportError("class label holds an invalid code point", 0, true);
   return s;
 }
 
@@ -194,16 +228,22 @@ std::string number_text(double x) {
 
 std::vector<std::string> class_labels(const State& s) {
   const Array& a = array_of(s.at("classes_"), s.name() + ".classes_");
-  if (a.shape.size() != 1) bad("`" + s.name() + ".classes_` is not a vector (multi-output models are not imported)");
+  if (a.shape.size() != 1)
+    bad("`" + s.name() + ".classes_` is not a vector (multi-output models are not imported)");
   std::vector<std::string> out;
   const DType& d = a.dtype;
   if (d.kind == 'O') {
     for (const Value* v : a.objects) {
-      if (v->kind == K::Str) out.push_back(v->s);
-      else if (v->kind == K::Int) out.push_back(std::to_string(v->i));
-      else if (v->kind == K::Float) out.push_back(number_text(v->f));
-      else if (v->kind == K::Bool) out.emplace_back(v->i ? "True" : "False");
-      else bad("`" + s.name() + ".classes_` holds " + value_kind_name(v->kind));
+      if (v->kind == K::Str)
+        out.push_back(v->s);
+      else if (v->kind == K::Int)
+        out.push_back(std::to_string(v->i));
+      else if (v->kind == K::Float)
+        out.push_back(number_text(v->f));
+      else if (v->kind == K::Bool)
+        out.emplace_back(v->i ? "True" : "False");
+      else
+        bad("`" + s.name() + ".classes_` holds " + value_kind_name(v->kind));
     }
   } else if (d.kind == 'U' || d.kind == 'S') {
     for (uint64_t i = 0; i < a.count(); ++i) {
@@ -214,7 +254,9 @@ std::vector<std::string> class_labels(const State& s) {
       } else {
         for (uint32_t k = 0; k + 4 <= d.itemsize; k += 4) {
           uint32_t cp = 0;
-          for (int j = 0; j < 4; ++j) cp |= static_cast<uint32_t>(static_cast<uint8_t>(p[k + (d.big_endian ? 3 - j : j)])) << (8 * j);
+          for (int j = 0; j < 4; ++j)
+            cp |= static_cast<uint32_t>(static_cast<uint8_t>(p[k + (d.big_endian ? 3 - j : j)]))
+                  << (8 * j);
           if (cp == 0) break;
           label += utf8_of(cp);
         }
@@ -222,11 +264,14 @@ std::vector<std::string> class_labels(const State& s) {
       out.push_back(std::move(label));
     }
   } else if (d.kind == 'b') {
-    for (double x : numbers(s.at("classes_"), "classes_").v) out.emplace_back(x != 0 ? "True" : "False");
+    for (double x : numbers(s.at("classes_"), "classes_").v)
+      out.emplace_back(x != 0 ? "True" : "False");
   } else {
     for (double x : numbers(s.at("classes_"), "classes_").v) out.push_back(number_text(x));
   }
-  if (out.size() < 2) bad("`" + s.name() + "` has " + std::to_string(out.size()) + " class(es); a classifier needs two or more");
+  if (out.size() < 2)
+    bad("`" + s.name() + "` has " + std::to_string(out.size()) +
+        " class(es); a classifier needs two or more");
   return out;
 }
 
@@ -264,15 +309,17 @@ class Graph {
     o->set_name(name);
     o->mutable_type()->mutable_tensor_type()->set_elem_type(type);
   }
-  void initializer(const std::string& name, const std::vector<int64_t>& dims, const std::vector<double>& v) {
+  void initializer(const std::string& name, const std::vector<int64_t>& dims,
+                   const std::vector<double>& v) {
     auto* t = model_.mutable_graph()->add_initializer();
     t->set_name(name);
     t->set_data_type(onnx::TensorProto::DOUBLE);
     for (int64_t d : dims) t->add_dims(d);
-    t->set_raw_data(std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(double)));
+    t->set_raw_data(
+        std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(double)));
   }
-  onnx::NodeProto& node(const std::string& op, const std::vector<std::string>& in, const std::vector<std::string>& out,
-                        const std::string& domain = "") {
+  onnx::NodeProto& node(const std::string& op, const std::vector<std::string>& in,
+                        const std::vector<std::string>& out, const std::string& domain = "") {
     auto* n = model_.mutable_graph()->add_node();
     n->set_op_type(op);
     n->set_name(op + std::to_string(model_.graph().node_size()));
@@ -281,7 +328,8 @@ class Graph {
     for (const auto& o : out) n->add_output(o);
     return *n;
   }
-  static onnx::AttributeProto& attr(onnx::NodeProto& n, const std::string& name, onnx::AttributeProto::AttributeType t) {
+  static onnx::AttributeProto& attr(onnx::NodeProto& n, const std::string& name,
+                                    onnx::AttributeProto::AttributeType t) {
     auto* a = n.add_attribute();
     a->set_name(name);
     a->set_type(t);
@@ -291,13 +339,18 @@ class Graph {
     auto& a = attr(n, name, onnx::AttributeProto::INTS);
     for (int64_t x : v) a.add_ints(x);
   }
-  static void integer(onnx::NodeProto& n, const std::string& name, int64_t v) { attr(n, name, onnx::AttributeProto::INT).set_i(v); }
+  static void integer(onnx::NodeProto& n, const std::string& name, int64_t v) {
+    attr(n, name, onnx::AttributeProto::INT).set_i(v);
+  }
   static void floats(onnx::NodeProto& n, const std::string& name, const std::vector<double>& v) {
     auto& a = attr(n, name, onnx::AttributeProto::FLOATS);
     for (double x : v) a.add_floats(static_cast<float>(x));
   }
-  static void text(onnx::NodeProto& n, const std::string& name, const std::string& v) { attr(n, name, onnx::AttributeProto::STRING).set_s(v); }
-  static void texts(onnx::NodeProto& n, const std::string& name, const std::vector<std::string>& v) {
+  static void text(onnx::NodeProto& n, const std::string& name, const std::string& v) {
+    attr(n, name, onnx::AttributeProto::STRING).set_s(v);
+  }
+  static void texts(onnx::NodeProto& n, const std::string& name,
+                    const std::vector<std::string>& v) {
     auto& a = attr(n, name, onnx::AttributeProto::STRINGS);
     for (const auto& x : v) a.add_strings(x);
   }
@@ -306,11 +359,13 @@ class Graph {
     auto* t = a.mutable_t();
     t->set_data_type(onnx::TensorProto::DOUBLE);
     t->add_dims(static_cast<int64_t>(v.size()));
-    t->set_raw_data(std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(double)));
+    t->set_raw_data(
+        std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(double)));
   }
   // A tensor attribute of raw little-endian elements (a vector's bytes on this host).
   template <class T>
-  static void raw_tensor(onnx::NodeProto& n, const std::string& name, int32_t type, const std::vector<T>& v) {
+  static void raw_tensor(onnx::NodeProto& n, const std::string& name, int32_t type,
+                         const std::vector<T>& v) {
     static_assert(std::endian::native == std::endian::little, "ONNX raw_data is little-endian");
     auto& a = attr(n, name, onnx::AttributeProto::TENSOR);
     auto* t = a.mutable_t();
@@ -321,8 +376,8 @@ class Graph {
   // The graph's last node, whose large tensor attributes (late_tensor) are not built as protobuf
   // messages but laid out by bytes() straight into the serialised model and filled there: a
   // forest's arrays are written once, in their final place.
-  onnx::NodeProto& late_node(const std::string& op, const std::vector<std::string>& in, const std::vector<std::string>& out,
-                             const std::string& domain) {
+  onnx::NodeProto& late_node(const std::string& op, const std::vector<std::string>& in,
+                             const std::vector<std::string>& out, const std::string& domain) {
     late_.emplace(node(op, in, out, domain));
     model_.mutable_graph()->mutable_node()->RemoveLast();
     return *late_;
@@ -358,24 +413,29 @@ class Graph {
     std::vector<uint64_t> tensor_sizes, attr_sizes;
     uint64_t node_size = node.size();
     for (const auto& t : late_tensors_) {
-      tensor_sizes.push_back(varint_field(kTensorDims, t.count) + varint_field(kTensorDataType, static_cast<uint64_t>(t.type)) +
+      tensor_sizes.push_back(varint_field(kTensorDims, t.count) +
+                             varint_field(kTensorDataType, static_cast<uint64_t>(t.type)) +
                              length_field(kTensorRawData, t.bytes));
-      attr_sizes.push_back(length_field(kAttrName, t.name.size()) + length_field(kAttrTensor, tensor_sizes.back()) +
+      attr_sizes.push_back(length_field(kAttrName, t.name.size()) +
+                           length_field(kAttrTensor, tensor_sizes.back()) +
                            varint_field(kAttrType, onnx::AttributeProto::TENSOR));
       node_size += length_field(kNodeAttribute, attr_sizes.back());
     }
     const uint64_t graph_size = graph.size() + length_field(kGraphNode, node_size);
     const uint64_t total = model.size() + length_field(kModelGraph, graph_size);
-    if (total > kMaxModelBytes) bad("the mapped model would exceed the 1 GiB a model plugin imports");
+    if (total > kMaxModelBytes)
+      bad("the mapped model would exceed the 1 GiB a model plugin imports");
     std::vector<uint8_t> out(total);
     uint8_t* p = out.data();
     auto put = [&p](const std::string& s) { p = std::copy(s.begin(), s.end(), p); };
     auto varint = [&p](uint32_t field, uint64_t v) {
-      p = google::protobuf::io::CodedOutputStream::WriteVarint64ToArray((uint64_t{field} << 3) | 0, p);
+      p = google::protobuf::io::CodedOutputStream::WriteVarint64ToArray((uint64_t{field} << 3) | 0,
+                                                                        p);
       p = google::protobuf::io::CodedOutputStream::WriteVarint64ToArray(v, p);
     };
     auto length = [&p](uint32_t field, uint64_t n) {
-      p = google::protobuf::io::CodedOutputStream::WriteVarint64ToArray((uint64_t{field} << 3) | 2, p);
+      p = google::protobuf::io::CodedOutputStream::WriteVarint64ToArray((uint64_t{field} << 3) | 2,
+                                                                        p);
       p = google::protobuf::io::CodedOutputStream::WriteVarint64ToArray(n, p);
     };
     put(model);
@@ -405,8 +465,9 @@ class Graph {
  private:
   static constexpr uint64_t kMaxModelBytes = uint64_t{1} << 30;
   // Field numbers of onnx.proto used by the late node's layout.
-  static constexpr uint32_t kModelGraph = 7, kGraphNode = 1, kNodeAttribute = 5, kAttrName = 1, kAttrTensor = 5,
-                            kAttrType = 20, kTensorDims = 1, kTensorDataType = 2, kTensorRawData = 9;
+  static constexpr uint32_t kModelGraph = 7, kGraphNode = 1, kNodeAttribute = 5, kAttrName = 1,
+                            kAttrTensor = 5, kAttrType = 20, kTensorDims = 1, kTensorDataType = 2,
+                            kTensorRawData = 9;
   static uint64_t varint_field(uint32_t field, uint64_t v) {
     return google::protobuf::io::CodedOutputStream::VarintSize64(uint64_t{field} << 3) +
            google::protobuf::io::CodedOutputStream::VarintSize64(v);
@@ -442,7 +503,8 @@ std::optional<Affine> scaler_of(const Value& v, uint64_t n_features) {
     if (x == nullptr || x->kind == K::None) return std::nullopt;
     Numbers n = vector_of(*x, s.name() + "." + key);
     if (n.v.size() != n_features)
-      bad("`" + s.name() + "." + key + "` has " + std::to_string(n.v.size()) + " values for " + std::to_string(n_features) + " features");
+      bad("`" + s.name() + "." + key + "` has " + std::to_string(n.v.size()) + " values for " +
+          std::to_string(n_features) + " features");
     return n.v;
   };
   if (s.cls() == "sklearn.preprocessing._data.StandardScaler") {
@@ -478,7 +540,8 @@ uint64_t n_features_of(const State& s, uint64_t fallback) {
 // Folds the scaler into a first layer written as x·W + b (W: d × h, row-major).
 void fold(const Affine& f, std::vector<double>& w, std::vector<double>& b, uint64_t d, uint64_t h) {
   if (f.a.size() != d)
-    bad("`" + f.name + "` scales " + std::to_string(f.a.size()) + " features, the model reads " + std::to_string(d));
+    bad("`" + f.name + "` scales " + std::to_string(f.a.size()) + " features, the model reads " +
+        std::to_string(d));
   for (uint64_t i = 0; i < d; ++i)
     for (uint64_t j = 0; j < h; ++j) {
       b[j] += f.c[i] * w[i * h + j];
@@ -499,8 +562,12 @@ Graph linear(const State& s, const std::optional<Affine>& scaler, size_t n_class
   Numbers coef = matrix_of(s.at("coef_"), s.name() + ".coef_");
   Numbers icpt = numbers(s.at("intercept_"), s.name() + ".intercept_");
   const uint64_t rows = coef.rows(), d = coef.cols();
-  if (icpt.v.size() != rows) bad("`" + s.name() + ".intercept_` has " + std::to_string(icpt.v.size()) + " values for " + std::to_string(rows) + " rows of coef_");
-  if (rows != (n_classes == 2 ? 1 : n_classes)) bad("`" + s.name() + ".coef_` has " + std::to_string(rows) + " rows for " + std::to_string(n_classes) + " classes");
+  if (icpt.v.size() != rows)
+    bad("`" + s.name() + ".intercept_` has " + std::to_string(icpt.v.size()) + " values for " +
+        std::to_string(rows) + " rows of coef_");
+  if (rows != (n_classes == 2 ? 1 : n_classes))
+    bad("`" + s.name() + ".coef_` has " + std::to_string(rows) + " rows for " +
+        std::to_string(n_classes) + " classes");
   std::vector<double> w = transpose(coef), b = icpt.v;  // d × rows
   if (scaler) fold(*scaler, w, b, d, rows);
   const bool logistic = s.name() == "LogisticRegression";
@@ -513,8 +580,10 @@ Graph linear(const State& s, const std::optional<Affine>& scaler, size_t n_class
     g.output("scores", onnx::TensorProto::DOUBLE);
   } else {
     // One-vs-rest unless the fit was multinomial (what predict_proba does for each setting).
-    std::string mc = s.find("multi_class") && s.at("multi_class").kind == K::Str ? s.str("multi_class") : "auto";
-    std::string solver = s.find("solver") && s.at("solver").kind == K::Str ? s.str("solver") : "lbfgs";
+    std::string mc =
+        s.find("multi_class") && s.at("multi_class").kind == K::Str ? s.str("multi_class") : "auto";
+    std::string solver =
+        s.find("solver") && s.at("solver").kind == K::Str ? s.str("solver") : "lbfgs";
     const bool ovr = n_classes > 2 && (mc == "ovr" || (mc == "auto" && solver == "liblinear"));
     if (n_classes == 2 || ovr) {
       g.node("Sigmoid", {"scores"}, {ovr ? "sig" : "probabilities"});
@@ -531,14 +600,17 @@ Graph linear(const State& s, const std::optional<Affine>& scaler, size_t n_class
 
 Graph mlp(const State& s, const std::optional<Affine>& scaler, size_t n_classes) {
   const std::string act = s.str("activation");
-  if (act != "relu") bad("`MLPClassifier(activation='" + act + "')`: the mlp plugin represents ReLU networks only");
+  if (act != "relu")
+    bad("`MLPClassifier(activation='" + act + "')`: the mlp plugin represents ReLU networks only");
   const std::string out_act = s.str("out_activation_");
   const Value& coefs = s.at("coefs_");
   const Value& icpts = s.at("intercepts_");
-  if (coefs.kind != K::List || icpts.kind != K::List || coefs.items.size() != icpts.items.size() || coefs.items.size() < 2)
+  if (coefs.kind != K::List || icpts.kind != K::List || coefs.items.size() != icpts.items.size() ||
+      coefs.items.size() < 2)
     bad("`MLPClassifier.coefs_`/`intercepts_` are not matching lists of two or more layers");
   if (out_act == "logistic" ? n_classes != 2 : (out_act != "softmax"))
-    bad("`MLPClassifier` with output activation '" + out_act + "' for " + std::to_string(n_classes) + " classes (multi-label) is not imported");
+    bad("`MLPClassifier` with output activation '" + out_act + "' for " +
+        std::to_string(n_classes) + " classes (multi-label) is not imported");
   Numbers first = matrix_of(*coefs.items[0], "MLPClassifier.coefs_[0]");
   Graph g("MLPClassifier", first.rows(), true, false);
   std::string cur = "X";
@@ -547,7 +619,8 @@ Graph mlp(const State& s, const std::optional<Affine>& scaler, size_t n_classes)
     const std::string ls = std::to_string(l);
     Numbers w = matrix_of(*coefs.items[l], "MLPClassifier.coefs_[" + ls + "]");
     Numbers b = vector_of(*icpts.items[l], "MLPClassifier.intercepts_[" + ls + "]");
-    if (w.rows() != prev || b.v.size() != w.cols()) bad("`MLPClassifier` layer " + ls + " shapes do not chain");
+    if (w.rows() != prev || b.v.size() != w.cols())
+      bad("`MLPClassifier` layer " + ls + " shapes do not chain");
     if (l == 0 && scaler) fold(*scaler, w.v, b.v, w.rows(), w.cols());
     g.initializer("W" + ls, {static_cast<int64_t>(w.rows()), static_cast<int64_t>(w.cols())}, w.v);
     g.initializer("B" + ls, {static_cast<int64_t>(w.cols())}, b.v);
@@ -564,7 +637,9 @@ Graph mlp(const State& s, const std::optional<Affine>& scaler, size_t n_classes)
     if (prev != 1) bad("`MLPClassifier` logistic output over " + std::to_string(prev) + " units");
     g.node("Sigmoid", {cur}, {"probabilities"});
   } else {
-    if (prev != n_classes) bad("`MLPClassifier` softmax over " + std::to_string(prev) + " units for " + std::to_string(n_classes) + " classes");
+    if (prev != n_classes)
+      bad("`MLPClassifier` softmax over " + std::to_string(prev) + " units for " +
+          std::to_string(n_classes) + " classes");
     g.integer(g.node("Softmax", {cur}, {"probabilities"}), "axis", 1);
   }
   g.output("probabilities", onnx::TensorProto::DOUBLE);
@@ -589,19 +664,23 @@ float float_below(double t) {
 class TreeView {
  public:
   TreeView(const Value& tree_value, const std::string& where) {
-    if (tree_value.kind != K::Object || tree_value.object->cls != "sklearn.tree._tree.Tree" || tree_value.object->state == nullptr)
+    if (tree_value.kind != K::Object || tree_value.object->cls != "sklearn.tree._tree.Tree" ||
+        tree_value.object->state == nullptr)
       bad("`" + where + ".tree_` is not a built sklearn.tree._tree.Tree");
     const Value& st = *tree_value.object->state;
     const Value* args = tree_value.object->args;
-    if (args == nullptr || args->items.size() != 3 || args->items[2]->kind != K::Int || args->items[2]->i != 1)
-      bad("`" + where + ".tree_` is not a single-output tree (multi-output models are not imported)");
+    if (args == nullptr || args->items.size() != 3 || args->items[2]->kind != K::Int ||
+        args->items[2]->i != 1)
+      bad("`" + where +
+          ".tree_` is not a single-output tree (multi-output models are not imported)");
     const Value* nodes = st.get("nodes");
     const Value* values = st.get("values");
     const Value* count = st.get("node_count");
     if (nodes == nullptr || values == nullptr || count == nullptr || count->kind != K::Int)
       bad("`" + where + ".tree_` state lacks nodes, values or node_count");
     nodes_ = &array_of(*nodes, where + ".tree_.nodes");
-    if (nodes_->dtype.kind != 'V' || nodes_->shape.size() != 1 || static_cast<int64_t>(nodes_->shape[0]) != count->i)
+    if (nodes_->dtype.kind != 'V' || nodes_->shape.size() != 1 ||
+        static_cast<int64_t>(nodes_->shape[0]) != count->i)
       bad("`" + where + ".tree_.nodes` is not a vector of node_count records");
     n_ = nodes_->shape[0];
     if (n_ > kMaxNumbers) bad("`" + where + ".tree_` has " + std::to_string(n_) + " nodes");
@@ -609,8 +688,8 @@ class TreeView {
       for (const auto& f : nodes_->dtype.fields) {
         if (f.name != name) continue;
         if (f.itemsize > 8 || (f.kind != 'f' && f.kind != 'i' && f.kind != 'u'))
-          bad("`" + where + ".tree_.nodes` field `" + name + "` is of kind '" + f.kind + "' (" + std::to_string(f.itemsize) +
-              " bytes), not a number");
+          bad("`" + where + ".tree_.nodes` field `" + name + "` is of kind '" + f.kind + "' (" +
+              std::to_string(f.itemsize) + " bytes), not a number");
         return f;
       }
       bad("`" + where + ".tree_.nodes` records have no `" + name + "` field");
@@ -621,15 +700,19 @@ class TreeView {
     threshold_ = &field("threshold");
     values_ = &array_of(*values, where + ".tree_.values");
     const DType& d = values_->dtype;
-    if (d.kind != 'f' && d.kind != 'i' && d.kind != 'u' && d.kind != 'b') bad("`" + where + ".tree_.values` is not a numeric array");
-    if (values_->shape.size() != 3 || values_->shape[0] != n_ || values_->shape[1] != 1 || values_->fortran)
+    if (d.kind != 'f' && d.kind != 'i' && d.kind != 'u' && d.kind != 'b')
+      bad("`" + where + ".tree_.values` is not a numeric array");
+    if (values_->shape.size() != 3 || values_->shape[0] != n_ || values_->shape[1] != 1 ||
+        values_->fortran)
       bad("`" + where + ".tree_.values` is not node_count × 1 × classes (C order)");
     classes_ = values_->shape[2];
     if (values_->count() > kMaxNumbers) bad("`" + where + ".tree_.values` holds too many elements");
     constexpr bool big = std::endian::native == std::endian::big;
-    auto native = [&](const DType::Field& f, char kind) { return f.itemsize == 8 && f.kind == kind && f.big_endian == big; };
-    native_ = native(*left_, 'i') && native(*right_, 'i') && native(*feature_, 'i') && native(*threshold_, 'f') &&
-              d.kind == 'f' && d.itemsize == 8 && d.big_endian == big;
+    auto native = [&](const DType::Field& f, char kind) {
+      return f.itemsize == 8 && f.kind == kind && f.big_endian == big;
+    };
+    native_ = native(*left_, 'i') && native(*right_, 'i') && native(*feature_, 'i') &&
+              native(*threshold_, 'f') && d.kind == 'f' && d.itemsize == 8 && d.big_endian == big;
   }
   // scikit-learn's own layout on this host: int64 and float64 fields and values in native order.
   [[nodiscard]] bool native() const { return native_; }
@@ -645,15 +728,25 @@ class TreeView {
       std::memcpy(&v, p, sizeof(T));
       return v;
     }
-    [[nodiscard]] int64_t left(uint64_t i) const { return load<int64_t>(records + i * stride + left_at); }
-    [[nodiscard]] int64_t right(uint64_t i) const { return load<int64_t>(records + i * stride + right_at); }
-    [[nodiscard]] int64_t feature(uint64_t i) const { return load<int64_t>(records + i * stride + feature_at); }
-    [[nodiscard]] double threshold(uint64_t i) const { return load<double>(records + i * stride + threshold_at); }
-    [[nodiscard]] double value(uint64_t i, uint64_t c) const { return load<double>(values + (i * classes + c) * 8); }
+    [[nodiscard]] int64_t left(uint64_t i) const {
+      return load<int64_t>(records + i * stride + left_at);
+    }
+    [[nodiscard]] int64_t right(uint64_t i) const {
+      return load<int64_t>(records + i * stride + right_at);
+    }
+    [[nodiscard]] int64_t feature(uint64_t i) const {
+      return load<int64_t>(records + i * stride + feature_at);
+    }
+    [[nodiscard]] double threshold(uint64_t i) const {
+      return load<double>(records + i * stride + threshold_at);
+    }
+    [[nodiscard]] double value(uint64_t i, uint64_t c) const {
+      return load<double>(values + (i * classes + c) * 8);
+    }
   };
   [[nodiscard]] Native native_reader() const {
-    return {nodes_->data.data(), nodes_->dtype.itemsize, left_->offset, right_->offset, feature_->offset,
-            threshold_->offset, classes_, values_->data.data()};
+    return {nodes_->data.data(), nodes_->dtype.itemsize, left_->offset, right_->offset,
+            feature_->offset,    threshold_->offset,     classes_,      values_->data.data()};
   }
   // The same reads for any other layout, element by element.
   struct Generic {
@@ -673,7 +766,8 @@ class TreeView {
   [[nodiscard]] double threshold(uint64_t i) const { return read<double>(*threshold_, i); }
   [[nodiscard]] double value(uint64_t i, uint64_t c) const {
     const DType& d = values_->dtype;
-    return element(values_->data.data() + (i * classes_ + c) * d.itemsize, d.kind, d.itemsize, d.big_endian);
+    return element(values_->data.data() + (i * classes_ + c) * d.itemsize, d.kind, d.itemsize,
+                   d.big_endian);
   }
 
  private:
@@ -685,7 +779,8 @@ class TreeView {
 
   const Array* nodes_ = nullptr;
   const Array* values_ = nullptr;
-  const DType::Field *left_ = nullptr, *right_ = nullptr, *feature_ = nullptr, *threshold_ = nullptr;
+  const DType::Field *left_ = nullptr, *right_ = nullptr, *feature_ = nullptr,
+                     *threshold_ = nullptr;
   uint64_t n_ = 0, classes_ = 0;
   bool native_ = false;
 };
@@ -698,9 +793,10 @@ struct TreeArrayOut {
 // One tree in the plugin's layout, built before it is copied into the tensors; reused from tree
 // to tree.
 struct TreeScratch {
-  std::vector<int32_t> place;  // scikit-learn node → its place in the layout, -1 until its parent is seen
-  std::vector<int32_t> row;    // scikit-learn node → its leaf's weight row, -1 at a split
-  std::vector<uint8_t> leaf;   // scikit-learn node → 1 at a leaf
+  std::vector<int32_t>
+      place;  // scikit-learn node → its place in the layout, -1 until its parent is seen
+  std::vector<int32_t> row;   // scikit-learn node → its leaf's weight row, -1 at a split
+  std::vector<uint8_t> leaf;  // scikit-learn node → 1 at a leaf
   std::vector<int32_t> left, right, feature;  // by place
   std::vector<float> threshold;
 };
@@ -713,9 +809,9 @@ struct TreeScratch {
 // when they are leaves, so every leaf knows its row when its record comes. Which nodes are leaves
 // is read first, in a pass that also brings the tree's records into the cache.
 template <class Reader>
-void copy_tree(const TreeView& t, const Reader rd, const std::string& where, uint64_t base, uint64_t leaf_base,
-               double share, uint64_t n_features, const std::optional<Affine>& scaler, const TreeArrayOut& out,
-               TreeScratch& w) {
+void copy_tree(const TreeView& t, const Reader rd, const std::string& where, uint64_t base,
+               uint64_t leaf_base, double share, uint64_t n_features,
+               const std::optional<Affine>& scaler, const TreeArrayOut& out, TreeScratch& w) {
   const auto n = static_cast<int64_t>(t.nodes());
   const auto size = static_cast<size_t>(n);
   const uint64_t classes = t.classes();
@@ -735,8 +831,11 @@ void copy_tree(const TreeView& t, const Reader rd, const std::string& where, uin
   for (int64_t i = 0; i < n; ++i) {
     const auto u = static_cast<uint64_t>(i);
     const int32_t o = w.place[u];
-    // Children come after their parent (checked below): a node no earlier split named is unreachable.
-    if (o < 0) bad("`" + where + ".tree_` node " + std::to_string(i) + " is not reached from the root: not a binary tree");
+    // Children come after their parent (checked below): a node no earlier split named is
+    // unreachable.
+    if (o < 0)
+      bad("`" + where + ".tree_` node " + std::to_string(i) +
+          " is not reached from the root: not a binary tree");
     const auto p = static_cast<size_t>(o);
     const int64_t l = rd.left(u);
     if (l == -1) {
@@ -758,16 +857,24 @@ void copy_tree(const TreeView& t, const Reader rd, const std::string& where, uin
       continue;
     }
     const int64_t r = rd.right(u), f = rd.feature(u);
-    if (l <= i || r <= i || l >= n || r >= n) bad("`" + where + ".tree_` node " + std::to_string(i) + " has children outside the tree");
+    if (l <= i || r <= i || l >= n || r >= n)
+      bad("`" + where + ".tree_` node " + std::to_string(i) + " has children outside the tree");
     const auto ul = static_cast<size_t>(l), ur = static_cast<size_t>(r);
     if (w.place[ul] >= 0 || w.place[ur] >= 0 || l == r)
-      bad("`" + where + ".tree_` node " + std::to_string(i) + " has a child that another node has too: not a tree");
-    if (f < 0 || static_cast<uint64_t>(f) >= n_features) bad("`" + where + ".tree_` node " + std::to_string(i) + " splits on feature " + std::to_string(f));
+      bad("`" + where + ".tree_` node " + std::to_string(i) +
+          " has a child that another node has too: not a tree");
+    if (f < 0 || static_cast<uint64_t>(f) >= n_features)
+      bad("`" + where + ".tree_` node " + std::to_string(i) + " splits on feature " +
+          std::to_string(f));
     double thr = rd.threshold(u);
-    if (!std::isfinite(thr)) bad("`" + where + ".tree_` node " + std::to_string(i) + " has a threshold that is not finite");
+    if (!std::isfinite(thr))
+      bad("`" + where + ".tree_` node " + std::to_string(i) +
+          " has a threshold that is not finite");
     if (scaler) {
       const double a = scaler->a[static_cast<size_t>(f)], c = scaler->c[static_cast<size_t>(f)];
-      if (!(a > 0)) bad("`" + scaler->name + "` has a non-positive scale on feature " + std::to_string(f) + ", which a threshold cannot absorb");
+      if (!(a > 0))
+        bad("`" + scaler->name + "` has a non-positive scale on feature " + std::to_string(f) +
+            ", which a threshold cannot absorb");
       thr = (thr - c) / a;
     }
     // Distinct children not placed yet: the places given never exceed the nodes, nor the rows
@@ -794,40 +901,47 @@ void copy_tree(const TreeView& t, const Reader rd, const std::string& where, uin
 // The forest as scikit-learn's own arrays in the random forest plugin's TreeArrays node
 // (secmlops/models/tree_arrays.hpp), written straight into the node's tensors: no node-by-node
 // ONNX graph, no intermediate copy.
-Graph trees(const State& s, const std::optional<Affine>& scaler, size_t n_classes, uint64_t n_features) {
+Graph trees(const State& s, const std::optional<Affine>& scaler, size_t n_classes,
+            uint64_t n_features) {
   namespace ta = secmlops::models::tree_arrays;
   std::vector<const Value*> estimators;
   if (s.name() == "DecisionTreeClassifier") {
     estimators.push_back(nullptr);
   } else {
     const Value& list = s.at("estimators_");
-    if (list.kind != K::List || list.items.empty()) bad("`" + s.name() + ".estimators_` is not a list of trees");
+    if (list.kind != K::List || list.items.empty())
+      bad("`" + s.name() + ".estimators_` is not a list of trees");
     estimators = list.items;
   }
   if (scaler && scaler->a.size() != n_features)
-    bad("`" + scaler->name + "` scales " + std::to_string(scaler->a.size()) + " features, the model reads " +
-        std::to_string(n_features));
+    bad("`" + scaler->name + "` scales " + std::to_string(scaler->a.size()) +
+        " features, the model reads " + std::to_string(n_features));
   std::vector<TreeView> views;
   std::vector<std::string> wheres;
   std::vector<int64_t> starts{0};
   uint64_t total = 0;
   for (size_t ti = 0; ti < estimators.size(); ++ti) {
-    std::string where = estimators[ti] == nullptr ? s.name() : s.name() + ".estimators_[" + std::to_string(ti) + "]";
+    std::string where = estimators[ti] == nullptr
+                            ? s.name()
+                            : s.name() + ".estimators_[" + std::to_string(ti) + "]";
     const Value* tree_value = nullptr;
     if (estimators[ti] == nullptr) {
       tree_value = &s.at("tree_");
     } else {
       State e(*estimators[ti]);
-      if (e.name() != "DecisionTreeClassifier" && e.name() != "ExtraTreeClassifier") bad("`" + where + "` is a " + e.name());
+      if (e.name() != "DecisionTreeClassifier" && e.name() != "ExtraTreeClassifier")
+        bad("`" + where + "` is a " + e.name());
       tree_value = &e.at("tree_");
     }
     views.emplace_back(*tree_value, where);
     if (views.back().classes() != n_classes)
-      bad("`" + where + ".tree_` has " + std::to_string(views.back().classes()) + " classes, the model " + std::to_string(n_classes));
+      bad("`" + where + ".tree_` has " + std::to_string(views.back().classes()) +
+          " classes, the model " + std::to_string(n_classes));
     total += views.back().nodes();
     // The forest plugin's own bound (50 million nodes); leaf weights within kMaxNumbers.
     if (total > 50'000'000 || total * n_classes > kMaxNumbers)
-      bad("`" + s.name() + "` has more nodes than the random forest plugin represents (50 million)");
+      bad("`" + s.name() +
+          "` has more nodes than the random forest plugin represents (50 million)");
     starts.push_back(static_cast<int64_t>(total));
     wheres.push_back(std::move(where));
   }
@@ -851,9 +965,11 @@ Graph trees(const State& s, const std::optional<Affine>& scaler, size_t n_classe
     for (size_t ti = 0; ti < views.size(); ++ti) {
       const auto base = static_cast<uint64_t>(starts[ti]);
       if (views[ti].native())
-        copy_tree(views[ti], views[ti].native_reader(), wheres[ti], base, leaf_base, share, n_features, scaler, out, scratch);
+        copy_tree(views[ti], views[ti].native_reader(), wheres[ti], base, leaf_base, share,
+                  n_features, scaler, out, scratch);
       else
-        copy_tree(views[ti], TreeView::Generic{&views[ti]}, wheres[ti], base, leaf_base, share, n_features, scaler, out, scratch);
+        copy_tree(views[ti], TreeView::Generic{&views[ti]}, wheres[ti], base, leaf_base, share,
+                  n_features, scaler, out, scratch);
       leaf_base += (views[ti].nodes() + 1) / 2;
     }
   });
@@ -900,12 +1016,14 @@ void split_linear_kernel(Numbers& sv, Numbers& dual, std::vector<int64_t>& per_c
 }
 
 Graph svc(const State& s, size_t n_classes) {
-  const std::string kernel = s.find("kernel") && s.at("kernel").kind == K::Str ? s.str("kernel") : "?";
+  const std::string kernel =
+      s.find("kernel") && s.at("kernel").kind == K::Str ? s.str("kernel") : "?";
   static const std::map<std::string, std::string> kOnnxKernel = {
       {"rbf", "RBF"}, {"linear", "LINEAR"}, {"poly", "POLY"}, {"sigmoid", "SIGMOID"}};
   auto onnx_kernel = kOnnxKernel.find(kernel);
   if (onnx_kernel == kOnnxKernel.end())
-    bad("`SVC(kernel='" + kernel + "')`: the SVM plugin represents the rbf, linear, poly and sigmoid kernels (a callable or "
+    bad("`SVC(kernel='" + kernel +
+        "')`: the SVM plugin represents the rbf, linear, poly and sigmoid kernels (a callable or "
         "precomputed kernel is not imported)");
   if (const Value* sp = s.find("_sparse"); sp != nullptr && sp->kind == K::Bool && sp->i != 0)
     bad("`SVC` fitted on sparse data is not imported");
@@ -919,17 +1037,23 @@ Graph svc(const State& s, size_t n_classes) {
   const double degree = kernel == "poly" ? s.num("degree") : 3.0;
   if (kernel == "poly" && !(degree >= 0 && degree <= 100 && degree == std::floor(degree)))
     bad("`SVC.degree` is not a whole number from 0 to 100");
-  if (nsup.v.size() != n_classes) bad("`SVC._n_support` has " + std::to_string(nsup.v.size()) + " entries for " + std::to_string(n_classes) + " classes");
+  if (nsup.v.size() != n_classes)
+    bad("`SVC._n_support` has " + std::to_string(nsup.v.size()) + " entries for " +
+        std::to_string(n_classes) + " classes");
   const size_t pairs = n_classes * (n_classes - 1) / 2;
-  if (rho.v.size() != pairs) bad("`SVC._intercept_` has " + std::to_string(rho.v.size()) + " values for " + std::to_string(pairs) + " class pairs");
-  if (dual.rows() != n_classes - 1 || dual.cols() != sv.rows()) bad("`SVC._dual_coef_` shape does not match the support vectors");
+  if (rho.v.size() != pairs)
+    bad("`SVC._intercept_` has " + std::to_string(rho.v.size()) + " values for " +
+        std::to_string(pairs) + " class pairs");
+  if (dual.rows() != n_classes - 1 || dual.cols() != sv.rows())
+    bad("`SVC._dual_coef_` shape does not match the support vectors");
   std::vector<int64_t> per_class;
   double total = 0;
   for (double x : nsup.v) {
     per_class.push_back(static_cast<int64_t>(x));
     total += x;
   }
-  if (total != static_cast<double>(sv.rows())) bad("`SVC._n_support` does not add up to the support vectors");
+  if (total != static_cast<double>(sv.rows()))
+    bad("`SVC._n_support` does not add up to the support vectors");
   if (kernel == "linear") split_linear_kernel(sv, dual, per_class);
   Graph g("SVC", sv.cols(), false, true);
   auto& node = g.node("SVMClassifier", {"X"}, {"label", "probabilities"}, "ai.onnx.ml");
@@ -944,9 +1068,11 @@ Graph svc(const State& s, size_t n_classes) {
   const Value* pb = s.find("_probB") ? s.find("_probB") : s.find("probB_");
   const Value* prob = s.find("probability");
   if (prob != nullptr && prob->kind == K::Bool && prob->i != 0) {
-    if (pa == nullptr || pb == nullptr) bad("`SVC(probability=True)` state has no Platt parameters");
+    if (pa == nullptr || pb == nullptr)
+      bad("`SVC(probability=True)` state has no Platt parameters");
     Numbers a = vector_of(*pa, "SVC._probA"), b = vector_of(*pb, "SVC._probB");
-    if (a.v.size() != pairs || b.v.size() != pairs) bad("`SVC` Platt parameters do not match the class pairs");
+    if (a.v.size() != pairs || b.v.size() != pairs)
+      bad("`SVC` Platt parameters do not match the class pairs");
     Graph::floats(node, "prob_a", a.v);
     Graph::floats(node, "prob_b", b.v);
   }
@@ -961,9 +1087,12 @@ Graph svc(const State& s, size_t n_classes) {
 std::string version_of(const State& s) {
   const Value* v = s.find("_sklearn_version");
   if (v == nullptr || v->kind != K::Str)
-    bad("`" + s.name() + "` declares no `_sklearn_version` (written before scikit-learn 0.18); supported versions: 1.0 to 1.6");
+    bad("`" + s.name() +
+        "` declares no `_sklearn_version` (written before scikit-learn 0.18); supported versions: "
+        "1.0 to 1.6");
   if (!supported_version(v->s))
-    bad("`" + s.name() + "` was written by scikit-learn " + v->s + ", whose state layout is not imported; supported versions: 1.0 to 1.6");
+    bad("`" + s.name() + "` was written by scikit-learn " + v->s +
+        ", whose state layout is not imported; supported versions: 1.0 to 1.6");
   return v->s;
 }
 
@@ -985,7 +1114,8 @@ bool supported_version(const std::string& version) {
   while (i < version.size() && std::isdigit(static_cast<unsigned char>(version[i])) && i < 6)
     minor = minor * 10 + static_cast<unsigned>(version[i++] - '0');
   if (i == 2) return false;
-  if (i < version.size() && version[i] != '.' && version[i] != 'r' && version[i] != 'd' && version[i] != 'a' && version[i] != 'b')
+  if (i < version.size() && version[i] != '.' && version[i] != 'r' && version[i] != 'd' &&
+      version[i] != 'a' && version[i] != 'b')
     return false;
   return minor <= 6;
 }
@@ -993,7 +1123,8 @@ bool supported_version(const std::string& version) {
 Converted convert_estimator(const Value& root) {
   if (root.kind != K::Object)
     bad(std::string("this file is a pickle of ") + value_kind_name(root.kind) +
-        ", not a supported scikit-learn model; secmlops never unpickles; supported: " + supported_estimators());
+        ", not a supported scikit-learn model; secmlops never unpickles; supported: " +
+        supported_estimators());
   State top(root);
   std::optional<Affine> scaler;
   const Value* model = &root;
@@ -1006,7 +1137,8 @@ Converted convert_estimator(const Value& root) {
     std::vector<const Value*> est;
     for (const Value* st : steps.items) {
       if (st->kind != K::Tuple || st->items.size() != 2 || st->items[1]->kind != K::Object)
-        bad("`Pipeline.steps` entries are not (name, estimator) pairs ('passthrough' and None steps are not imported)");
+        bad("`Pipeline.steps` entries are not (name, estimator) pairs ('passthrough' and None "
+            "steps are not imported)");
       est.push_back(st->items[1]);
     }
     model = est.back();
@@ -1037,17 +1169,23 @@ Converted convert_estimator(const Value& root) {
   } else if (n == "MLPClassifier") {
     g.emplace(mlp(s, scaler, k));
     plugin = "mlp";
-  } else if (n == "RandomForestClassifier" || n == "ExtraTreesClassifier" || n == "DecisionTreeClassifier") {
+  } else if (n == "RandomForestClassifier" || n == "ExtraTreesClassifier" ||
+             n == "DecisionTreeClassifier") {
     const Value* nf = s.find("n_features_in_");
-    if (nf == nullptr || nf->kind != K::Int || nf->i <= 0) bad("`" + n + "` does not record n_features_in_");
+    if (nf == nullptr || nf->kind != K::Int || nf->i <= 0)
+      bad("`" + n + "` does not record n_features_in_");
     g.emplace(trees(s, scaler, k, static_cast<uint64_t>(nf->i)));
     plugin = "random_forest";
   } else if (n == "SVC") {
-    if (scaler) bad("`Pipeline` of a scaler and `SVC`: a kernel of scaled inputs is not the same kernel of the raw inputs, and the SVM plugin has no scaler in front");
+    if (scaler)
+      bad("`Pipeline` of a scaler and `SVC`: a kernel of scaled inputs is not the same kernel of "
+          "the raw inputs, and the SVM plugin has no scaler in front");
     g.emplace(svc(s, k));
     plugin = "rbf_svm";
   } else {
-    bad("`" + n + "` is not an estimator secmlops imports (at the top of a pickle or as a Pipeline's last step)");
+    bad("`" + n +
+        "` is not an estimator secmlops imports (at the top of a pickle or as a Pipeline's last "
+        "step)");
   }
   Converted c;
   c.plugin = plugin;

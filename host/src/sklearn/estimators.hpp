@@ -14,11 +14,11 @@
 namespace secmlops::host::sklearn {
 
 struct Converted {
-  std::vector<uint8_t> onnx;               // carries secmlops.class_labels and the estimator's name
-  std::string estimator;                   // e.g. "Pipeline(StandardScaler, LogisticRegression)"
-  std::string version;                     // _sklearn_version as written
-  std::string plugin;                      // the model plugin the graph is written for
-  std::vector<std::string> class_labels;   // classes_, as text
+  std::vector<uint8_t> onnx;              // carries secmlops.class_labels and the estimator's name
+  std::string estimator;                  // e.g. "Pipeline(StandardScaler, LogisticRegression)"
+  std::string version;                    // _sklearn_version as written
+  std::string plugin;                     // the model plugin the graph is written for
+  std::vector<std::string> class_labels;  // classes_, as text
 };
 
 // Throws ImportError (unsupported() set) naming the field and what it holds when the state is

@@ -31,7 +31,8 @@ class ImportError : public std::runtime_error {
 
 // A NumPy element type: the scalar types and the structured node record of trees.
 struct DType {
-  char kind = 0;          // 'f' float, 'i' int, 'u' unsigned, 'b' bool, 'U' unicode, 'S' bytes, 'V' record, 'O' object
+  char kind = 0;  // 'f' float, 'i' int, 'u' unsigned, 'b' bool, 'U' unicode, 'S' bytes, 'V' record,
+                  // 'O' object
   uint32_t itemsize = 0;  // bytes per element
   bool big_endian = false;
   struct Field {
@@ -54,7 +55,7 @@ struct Array {
   // Raw elements, C or Fortran order as `fortran` says: a view into the stream being imported
   // (or into a Value's own bytes), which outlives the values.
   std::string_view data;
-  std::vector<const Value*> objects;   // object arrays: one value per element (C order)
+  std::vector<const Value*> objects;  // object arrays: one value per element (C order)
   bool built = false;
   [[nodiscard]] uint64_t count() const {
     uint64_t n = 1;
@@ -64,17 +65,31 @@ struct Array {
 };
 
 struct Object {
-  std::string cls;             // "module.name" of an allowlisted class
-  const Value* args = nullptr; // constructor arguments (a tuple), or nullptr
+  std::string cls;               // "module.name" of an allowlisted class
+  const Value* args = nullptr;   // constructor arguments (a tuple), or nullptr
   const Value* state = nullptr;  // what BUILD set
 };
 
 struct Value {
-  enum class Kind : uint8_t { None, Bool, Int, Float, Str, Bytes, Tuple, List, Dict, Global, DType, Array, Object };
+  enum class Kind : uint8_t {
+    None,
+    Bool,
+    Int,
+    Float,
+    Str,
+    Bytes,
+    Tuple,
+    List,
+    Dict,
+    Global,
+    DType,
+    Array,
+    Object
+  };
   Kind kind = Kind::None;
-  int64_t i = 0;     // Bool, Int
-  double f = 0;      // Float
-  std::string s;     // Str (UTF-8), Global ("module.name"); the storage of Bytes made by a call
+  int64_t i = 0;       // Bool, Int
+  double f = 0;        // Float
+  std::string s;       // Str (UTF-8), Global ("module.name"); the storage of Bytes made by a call
   std::string_view b;  // Bytes: a view into the stream (no copy), or into `s`
   std::vector<const Value*> items;                          // Tuple, List
   std::vector<std::pair<const Value*, const Value*>> dict;  // Dict, in insertion order

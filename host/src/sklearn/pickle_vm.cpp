@@ -9,26 +9,41 @@ namespace secmlops::host::sklearn {
 
 const char* value_kind_name(Value::Kind kind) {
   switch (kind) {
-    case Value::Kind::None: return "None";
-    case Value::Kind::Bool: return "a bool";
-    case Value::Kind::Int: return "an int";
-    case Value::Kind::Float: return "a float";
-    case Value::Kind::Str: return "a string";
-    case Value::Kind::Bytes: return "bytes";
-    case Value::Kind::Tuple: return "a tuple";
-    case Value::Kind::List: return "a list";
-    case Value::Kind::Dict: return "a dict";
-    case Value::Kind::Global: return "a class or function";
-    case Value::Kind::DType: return "a dtype";
-    case Value::Kind::Array: return "an array";
-    case Value::Kind::Object: return "an object";
+    case Value::Kind::None:
+      return "None";
+    case Value::Kind::Bool:
+      return "a bool";
+    case Value::Kind::Int:
+      return "an int";
+    case Value::Kind::Float:
+      return "a float";
+    case Value::Kind::Str:
+      return "a string";
+    case Value::Kind::Bytes:
+      return "bytes";
+    case Value::Kind::Tuple:
+      return "a tuple";
+    case Value::Kind::List:
+      return "a list";
+    case Value::Kind::Dict:
+      return "a dict";
+    case Value::Kind::Global:
+      return "a class or function";
+    case Value::Kind::DType:
+      return "a dtype";
+    case Value::Kind::Array:
+      return "an array";
+    case Value::Kind::Object:
+      return "an object";
   }
   return "a value";
 }
 
 const char* supported_estimators() {
-  return "LogisticRegression, LinearSVC, SVC (rbf, linear, poly or sigmoid kernel), RandomForestClassifier, ExtraTreesClassifier, "
-         "DecisionTreeClassifier, MLPClassifier (ReLU), and Pipelines of StandardScaler or MinMaxScaler "
+  return "LogisticRegression, LinearSVC, SVC (rbf, linear, poly or sigmoid kernel), "
+         "RandomForestClassifier, ExtraTreesClassifier, "
+         "DecisionTreeClassifier, MLPClassifier (ReLU), and Pipelines of StandardScaler or "
+         "MinMaxScaler "
          "followed by one of them";
 }
 
@@ -90,8 +105,10 @@ const std::unordered_map<std::string_view, Role>& allowlist() {
 // Classes that are recognised but not representable by any model plugin.
 const char* known_unsupported(std::string_view name) {
   if (name.find("GradientBoosting") != std::string_view::npos)
-    return "boosted trees (their scores are sums of regression trees passed through a loss link) are not "
-           "represented by any model plugin (the random_forest plugin averages class distributions and refuses "
+    return "boosted trees (their scores are sums of regression trees passed through a loss link) "
+           "are not "
+           "represented by any model plugin (the random_forest plugin averages class distributions "
+           "and refuses "
            "an ensemble with a post-transform or base values)";
   return nullptr;
 }
@@ -100,9 +117,15 @@ struct Mark {};
 
 class Vm {
  public:
-  Vm(Arena& arena, std::span<const uint8_t> bytes, uint64_t start, const VmLimits& limits, uint32_t depth,
-     uint64_t& budget_values, uint64_t& budget_bytes)
-      : a_(arena), b_(bytes), pos_(start), lim_(limits), depth_(depth), values_(budget_values), bytes_(budget_bytes) {}
+  Vm(Arena& arena, std::span<const uint8_t> bytes, uint64_t start, const VmLimits& limits,
+     uint32_t depth, uint64_t& budget_values, uint64_t& budget_bytes)
+      : a_(arena),
+        b_(bytes),
+        pos_(start),
+        lim_(limits),
+        depth_(depth),
+        values_(budget_values),
+        bytes_(budget_bytes) {}
 
   Unpickled run() {
     Unpickled out;
@@ -111,39 +134,69 @@ class Vm {
       op_off_ = pos_;
       const uint8_t op = u8();
       if (first && op != 0x80)
-        fail("the stream does not start with a PROTO opcode: protocol 0 and 1 pickles are not imported");
+        fail(
+            "the stream does not start with a PROTO opcode: protocol 0 and 1 pickles are not "
+            "imported");
       first = false;
       switch (op) {
         case 0x80: {  // PROTO
           protocol_ = u8();
-          if (protocol_ < 2 || protocol_ > 5) fail("pickle protocol " + std::to_string(protocol_) + " is not imported (2 to 5 are)");
+          if (protocol_ < 2 || protocol_ > 5)
+            fail("pickle protocol " + std::to_string(protocol_) + " is not imported (2 to 5 are)");
           break;
         }
         case 0x95: {  // FRAME: a length hint; the frame must lie within the stream
           uint64_t n = le(8);
-          if (n > b_.size() - pos_) fail("FRAME of " + std::to_string(n) + " bytes runs past the end of the stream");
+          if (n > b_.size() - pos_)
+            fail("FRAME of " + std::to_string(n) + " bytes runs past the end of the stream");
           break;
         }
         case '.': {  // STOP
           if (!marks_.empty()) fail("STOP inside an open MARK");
-          if (stack_.size() != 1) fail("STOP with " + std::to_string(stack_.size()) + " values on the stack (expected 1)");
+          if (stack_.size() != 1)
+            fail("STOP with " + std::to_string(stack_.size()) +
+                 " values on the stack (expected 1)");
           out.root = stack_.back();
           out.protocol = protocol_;
           out.end = pos_;
           return out;
         }
-        case '(': mark(); break;
-        case '0': pop(); break;
-        case '1': stack_.resize(pop_mark()); break;
-        case '2': push(top()); break;
-        case 'N': push(make(K::None)); break;
-        case 0x88: push(boolean(true)); break;
-        case 0x89: push(boolean(false)); break;
-        case 'J': push(integer(static_cast<int32_t>(le(4)))); break;
-        case 'K': push(integer(u8())); break;
-        case 'M': push(integer(static_cast<int64_t>(le(2)))); break;
-        case 0x8a: push(long_int(u8())); break;
-        case 0x8b: push(long_int(le(4))); break;
+        case '(':
+          mark();
+          break;
+        case '0':
+          pop();
+          break;
+        case '1':
+          stack_.resize(pop_mark());
+          break;
+        case '2':
+          push(top());
+          break;
+        case 'N':
+          push(make(K::None));
+          break;
+        case 0x88:
+          push(boolean(true));
+          break;
+        case 0x89:
+          push(boolean(false));
+          break;
+        case 'J':
+          push(integer(static_cast<int32_t>(le(4))));
+          break;
+        case 'K':
+          push(integer(u8()));
+          break;
+        case 'M':
+          push(integer(static_cast<int64_t>(le(2))));
+          break;
+        case 0x8a:
+          push(long_int(u8()));
+          break;
+        case 0x8b:
+          push(long_int(le(4)));
+          break;
         case 'G': {
           uint64_t bits = 0;
           const uint8_t* p = need(8);
@@ -153,24 +206,58 @@ class Vm {
           push(v);
           break;
         }
-        case 0x8c: push(text(K::Str, u8())); break;                      // SHORT_BINUNICODE
-        case 'X': push(text(K::Str, le(4))); break;                      // BINUNICODE
-        case 0x8d: push(text(K::Str, le(8))); break;                     // BINUNICODE8
-        case 'C': push(text(K::Bytes, u8())); break;                     // SHORT_BINBYTES
-        case 'B': push(text(K::Bytes, le(4))); break;                    // BINBYTES
-        case 0x8e:                                                       // BINBYTES8
-        case 0x96: push(text(K::Bytes, le(8))); break;                   // BYTEARRAY8 (in-band buffer)
-        case 'U': push(text(K::Bytes, u8())); break;                     // SHORT_BINSTRING
-        case 'T': push(text(K::Bytes, le(4))); break;                    // BINSTRING
-        case 0x98: top(); break;                                         // READONLY_BUFFER: no-op in-band
-        case ')': push(make(K::Tuple)); break;
-        case 0x85: tuple_of(1); break;
-        case 0x86: tuple_of(2); break;
-        case 0x87: tuple_of(3); break;
-        case 't': sequence(K::Tuple, pop_mark()); break;
-        case ']': push(make(K::List)); break;
-        case 'l': sequence(K::List, pop_mark()); break;
-        case '}': push(make(K::Dict)); break;
+        case 0x8c:
+          push(text(K::Str, u8()));
+          break;  // SHORT_BINUNICODE
+        case 'X':
+          push(text(K::Str, le(4)));
+          break;  // BINUNICODE
+        case 0x8d:
+          push(text(K::Str, le(8)));
+          break;  // BINUNICODE8
+        case 'C':
+          push(text(K::Bytes, u8()));
+          break;  // SHORT_BINBYTES
+        case 'B':
+          push(text(K::Bytes, le(4)));
+          break;    // BINBYTES
+        case 0x8e:  // BINBYTES8
+        case 0x96:
+          push(text(K::Bytes, le(8)));
+          break;  // BYTEARRAY8 (in-band buffer)
+        case 'U':
+          push(text(K::Bytes, u8()));
+          break;  // SHORT_BINSTRING
+        case 'T':
+          push(text(K::Bytes, le(4)));
+          break;  // BINSTRING
+        case 0x98:
+          top();
+          break;  // READONLY_BUFFER: no-op in-band
+        case ')':
+          push(make(K::Tuple));
+          break;
+        case 0x85:
+          tuple_of(1);
+          break;
+        case 0x86:
+          tuple_of(2);
+          break;
+        case 0x87:
+          tuple_of(3);
+          break;
+        case 't':
+          sequence(K::Tuple, pop_mark());
+          break;
+        case ']':
+          push(make(K::List));
+          break;
+        case 'l':
+          sequence(K::List, pop_mark());
+          break;
+        case '}':
+          push(make(K::Dict));
+          break;
         case 'd': {
           size_t from = pop_mark();
           Value* d = make(K::Dict);
@@ -190,7 +277,8 @@ class Vm {
           if (from <= fence()) fail("APPENDS without a list below its MARK");
           Value* l = stack_[from - 1];
           if (l->kind != K::List) fail(std::string("APPENDS to ") + value_kind_name(l->kind));
-          l->items.insert(l->items.end(), stack_.begin() + static_cast<ptrdiff_t>(from), stack_.end());
+          l->items.insert(l->items.end(), stack_.begin() + static_cast<ptrdiff_t>(from),
+                          stack_.end());
           stack_.resize(from);
           break;
         }
@@ -210,15 +298,26 @@ class Vm {
           add_items(d, from);
           break;
         }
-        case 0x94: memo_put(memo_.size()); break;            // MEMOIZE
-        case 'q': memo_put(u8()); break;                     // BINPUT
-        case 'r': memo_put(le(4)); break;                    // LONG_BINPUT
-        case 'h': push(memo_get(u8())); break;               // BINGET
-        case 'j': push(memo_get(le(4))); break;              // LONG_BINGET
-        case 0x93: {                                         // STACK_GLOBAL
+        case 0x94:
+          memo_put(memo_.size());
+          break;  // MEMOIZE
+        case 'q':
+          memo_put(u8());
+          break;  // BINPUT
+        case 'r':
+          memo_put(le(4));
+          break;  // LONG_BINPUT
+        case 'h':
+          push(memo_get(u8()));
+          break;  // BINGET
+        case 'j':
+          push(memo_get(le(4)));
+          break;      // LONG_BINGET
+        case 0x93: {  // STACK_GLOBAL
           Value* name = pop();
           Value* module = pop();
-          if (module->kind != K::Str || name->kind != K::Str) fail("STACK_GLOBAL operands are not strings");
+          if (module->kind != K::Str || name->kind != K::Str)
+            fail("STACK_GLOBAL operands are not strings");
           push(global(module->s + "." + name->s));
           break;
         }
@@ -227,7 +326,9 @@ class Vm {
           push(global(module + "." + name));
           break;
         }
-        case 'R': reduce(); break;
+        case 'R':
+          reduce();
+          break;
         case 0x81: {  // NEWOBJ
           Value* args = pop();
           Value* cls = pop();
@@ -238,25 +339,44 @@ class Vm {
           Value* kwargs = pop();
           Value* args = pop();
           Value* cls = pop();
-          if (kwargs->kind != K::Dict || !kwargs->dict.empty()) fail("NEWOBJ_EX with keyword arguments");
+          if (kwargs->kind != K::Dict || !kwargs->dict.empty())
+            fail("NEWOBJ_EX with keyword arguments");
           push(newobj(cls, args));
           break;
         }
-        case 'b': build(); break;
-        case 'P': case 'Q': fail("persistent ids (PERSID/BINPERSID) refer to data outside the stream");
-        case 0x82: case 0x83: case 0x84: fail("extension-registry opcodes (EXT1/2/4) are not part of a model's state");
-        case 0x97: fail("out-of-band buffers (NEXT_BUFFER) are not imported: the array data are not in the file");
-        case 0x8f: case 0x90: case 0x91: fail("sets are not part of a supported model's state");
-        case 'i': case 'o': fail("protocol 0/1 object creation (INST/OBJ) is not imported");
+        case 'b':
+          build();
+          break;
+        case 'P':
+        case 'Q':
+          fail("persistent ids (PERSID/BINPERSID) refer to data outside the stream");
+        case 0x82:
+        case 0x83:
+        case 0x84:
+          fail("extension-registry opcodes (EXT1/2/4) are not part of a model's state");
+        case 0x97:
+          fail(
+              "out-of-band buffers (NEXT_BUFFER) are not imported: the array data are not in the "
+              "file");
+        case 0x8f:
+        case 0x90:
+        case 0x91:
+          fail("sets are not part of a supported model's state");
+        case 'i':
+        case 'o':
+          fail("protocol 0/1 object creation (INST/OBJ) is not imported");
         default:
-          fail("opcode 0x" + hex(op) + " is not imported (protocol 0 text opcodes and unknown opcodes refuse the stream)");
+          fail("opcode 0x" + hex(op) +
+               " is not imported (protocol 0 text opcodes and unknown opcodes refuse the stream)");
       }
     }
   }
 
  private:
   // ---- errors ----
-  [[noreturn]] void fail(const std::string& why) const { throw ImportError(why + " (offset " + std::to_string(op_off_) + ")", op_off_); }
+  [[noreturn]] void fail(const std::string& why) const {
+    throw ImportError(why + " (offset " + std::to_string(op_off_) + ")", op_off_);
+  }
   [[noreturn]] void refuse(const std::string& why) const {
     throw ImportError(why + " (offset " + std::to_string(op_off_) + ")", op_off_, true);
   }
@@ -267,7 +387,9 @@ class Vm {
 
   // ---- input ----
   const uint8_t* need(uint64_t n) {
-    if (n > b_.size() - pos_) fail("truncated stream: " + std::to_string(n) + " bytes needed, " + std::to_string(b_.size() - pos_) + " left");
+    if (n > b_.size() - pos_)
+      fail("truncated stream: " + std::to_string(n) + " bytes needed, " +
+           std::to_string(b_.size() - pos_) + " left");
     const uint8_t* p = b_.data() + pos_;
     pos_ += n;
     return p;
@@ -281,7 +403,8 @@ class Vm {
   }
   std::string line() {
     const uint8_t* start = b_.data() + pos_;
-    const auto* end = static_cast<const uint8_t*>(std::memchr(start, '\n', std::min<uint64_t>(b_.size() - pos_, 1024)));
+    const auto* end = static_cast<const uint8_t*>(
+        std::memchr(start, '\n', std::min<uint64_t>(b_.size() - pos_, 1024)));
     if (end == nullptr) fail("GLOBAL operand without a newline within 1024 bytes");
     std::string s(reinterpret_cast<const char*>(start), static_cast<size_t>(end - start));
     pos_ += s.size() + 1;
@@ -290,11 +413,13 @@ class Vm {
 
   // ---- values ----
   Value* make(K kind) {
-    if (++values_ > lim_.max_values) fail("more than " + std::to_string(lim_.max_values) + " values");
+    if (++values_ > lim_.max_values)
+      fail("more than " + std::to_string(lim_.max_values) + " values");
     return a_.make(kind);
   }
   void charge(uint64_t n) {
-    if (n > lim_.max_bytes - bytes_) fail("more than " + std::to_string(lim_.max_bytes) + " bytes of strings and arrays");
+    if (n > lim_.max_bytes - bytes_)
+      fail("more than " + std::to_string(lim_.max_bytes) + " bytes of strings and arrays");
     bytes_ += n;
   }
   Value* boolean(bool b) {
@@ -332,11 +457,13 @@ class Vm {
   // ---- stack ----
   size_t fence() const { return marks_.empty() ? 0 : marks_.back(); }
   void push(Value* v) {
-    if (stack_.size() + marks_.size() >= lim_.max_stack) fail("stack deeper than " + std::to_string(lim_.max_stack));
+    if (stack_.size() + marks_.size() >= lim_.max_stack)
+      fail("stack deeper than " + std::to_string(lim_.max_stack));
     stack_.push_back(v);
   }
   void mark() {
-    if (stack_.size() + marks_.size() >= lim_.max_stack) fail("stack deeper than " + std::to_string(lim_.max_stack));
+    if (stack_.size() + marks_.size() >= lim_.max_stack)
+      fail("stack deeper than " + std::to_string(lim_.max_stack));
     marks_.push_back(stack_.size());
   }
   Value* pop() {
@@ -378,17 +505,21 @@ class Vm {
   // ---- memo ----
   void memo_put(uint64_t index) {
     Value* v = top();
-    if (index >= lim_.max_memo) fail("memo index " + std::to_string(index) + " beyond the limit of " + std::to_string(lim_.max_memo));
+    if (index >= lim_.max_memo)
+      fail("memo index " + std::to_string(index) + " beyond the limit of " +
+           std::to_string(lim_.max_memo));
     if (index >= memo_.size()) {
       // Sparse indices grow the table only up to the limit; slots in between stay empty.
       if (index - memo_.size() > (1u << 16) && index > 2 * memo_.size() + 65536)
-        fail("memo index " + std::to_string(index) + " far beyond the " + std::to_string(memo_.size()) + " entries so far");
+        fail("memo index " + std::to_string(index) + " far beyond the " +
+             std::to_string(memo_.size()) + " entries so far");
       memo_.resize(index + 1, nullptr);
     }
     memo_[index] = v;
   }
   Value* memo_get(uint64_t index) {
-    if (index >= memo_.size() || memo_[index] == nullptr) fail("memo entry " + std::to_string(index) + " was never stored");
+    if (index >= memo_.size() || memo_[index] == nullptr)
+      fail("memo entry " + std::to_string(index) + " was never stored");
     return memo_[index];
   }
 
@@ -397,11 +528,13 @@ class Vm {
     auto it = allowlist().find(name);
     if (it == allowlist().end()) {
       if (const char* why = known_unsupported(name))
-        refuse("this file is a pickle of scikit-learn `" + name + "`: " + why + "; supported: " + supported_estimators());
+        refuse("this file is a pickle of scikit-learn `" + name + "`: " + why +
+               "; supported: " + supported_estimators());
       if (name.rfind("sklearn.", 0) == 0)
-        refuse("this file is a pickle holding scikit-learn `" + name + "`, which secmlops does not import; supported: " +
-               supported_estimators());
-      refuse("this file is a pickle of `" + name + "`, not a supported scikit-learn model; secmlops never unpickles; supported: " +
+        refuse("this file is a pickle holding scikit-learn `" + name +
+               "`, which secmlops does not import; supported: " + supported_estimators());
+      refuse("this file is a pickle of `" + name +
+             "`, not a supported scikit-learn model; secmlops never unpickles; supported: " +
              supported_estimators());
     }
     Value* v = make(K::Global);
@@ -409,12 +542,15 @@ class Vm {
     return v;
   }
   Role role(const Value* g) const { return allowlist().at(g->s); }
-  static const Value* item(const Value* t, size_t i) { return i < t->items.size() ? t->items[i] : nullptr; }
+  static const Value* item(const Value* t, size_t i) {
+    return i < t->items.size() ? t->items[i] : nullptr;
+  }
 
   void reduce() {
     Value* args = pop();
     Value* fn = pop();
-    if (fn->kind != K::Global) fail(std::string("REDUCE calls ") + value_kind_name(fn->kind) + ", not a global");
+    if (fn->kind != K::Global)
+      fail(std::string("REDUCE calls ") + value_kind_name(fn->kind) + ", not a global");
     if (args->kind != K::Tuple) fail("REDUCE arguments are not a tuple");
     const auto& it = args->items;
     switch (role(fn)) {
@@ -434,13 +570,14 @@ class Vm {
         return;
       }
       case Role::kScalar: {
-        if (it.size() != 2 || it[0]->kind != K::DType || it[1]->kind != K::Bytes) fail("numpy scalar without (dtype, bytes)");
+        if (it.size() != 2 || it[0]->kind != K::DType || it[1]->kind != K::Bytes)
+          fail("numpy scalar without (dtype, bytes)");
         push(scalar(*it[0]->dtype, it[1]->b));
         return;
       }
       case Role::kFromBuffer: {
-        if (it.size() != 4 || it[0]->kind != K::Bytes || it[1]->kind != K::DType || it[2]->kind != K::Tuple ||
-            it[3]->kind != K::Str)
+        if (it.size() != 4 || it[0]->kind != K::Bytes || it[1]->kind != K::DType ||
+            it[2]->kind != K::Tuple || it[3]->kind != K::Str)
           fail("_frombuffer without (buffer, dtype, shape, order)");
         Value* v = make(K::Array);
         v->array = std::make_unique<Array>();
@@ -454,7 +591,8 @@ class Vm {
         return;
       }
       case Role::kEncode: {
-        if (it.size() != 2 || it[0]->kind != K::Str || it[1]->kind != K::Str || it[1]->s != "latin1")
+        if (it.size() != 2 || it[0]->kind != K::Str || it[1]->kind != K::Str ||
+            it[1]->s != "latin1")
           fail("_codecs.encode other than (str, 'latin1')");
         push(latin1(it[0]->s));
         return;
@@ -473,13 +611,16 @@ class Vm {
         push(v);
         return;
       }
-      default: fail("REDUCE on `" + fn->s + "`, which is not a constructor of a model's data");
+      default:
+        fail("REDUCE on `" + fn->s + "`, which is not a constructor of a model's data");
     }
   }
 
   Value* newobj(Value* cls, Value* args) {
-    if (cls->kind != K::Global || role(cls) != Role::kClass) fail("NEWOBJ of something other than an allowlisted class");
-    if (args->kind != K::Tuple || !args->items.empty()) fail("NEWOBJ of `" + cls->s + "` with constructor arguments");
+    if (cls->kind != K::Global || role(cls) != Role::kClass)
+      fail("NEWOBJ of something other than an allowlisted class");
+    if (args->kind != K::Tuple || !args->items.empty())
+      fail("NEWOBJ of `" + cls->s + "` with constructor arguments");
     Value* v = make(K::Object);
     v->object = std::make_unique<Object>();
     v->object->cls = cls->s;
@@ -491,18 +632,26 @@ class Vm {
     Value* state = pop();
     Value* target = top();
     switch (target->kind) {
-      case K::Array: build_array(*target->array, state); return;
-      case K::DType: build_dtype(*target->dtype, state); return;
+      case K::Array:
+        build_array(*target->array, state);
+        return;
+      case K::DType:
+        build_dtype(*target->dtype, state);
+        return;
       case K::Object: {
         Object& o = *target->object;
         if (o.state != nullptr) fail("BUILD twice on `" + o.cls + "`");
-        if (state->kind == K::Tuple && state->items.size() == 2 && state->items[1]->kind == K::None) state = const_cast<Value*>(state->items[0]);
-        if (state->kind != K::Dict) fail(std::string("BUILD of `") + o.cls + "` with " + value_kind_name(state->kind) + " instead of a dict");
+        if (state->kind == K::Tuple && state->items.size() == 2 && state->items[1]->kind == K::None)
+          state = const_cast<Value*>(state->items[0]);
+        if (state->kind != K::Dict)
+          fail(std::string("BUILD of `") + o.cls + "` with " + value_kind_name(state->kind) +
+               " instead of a dict");
         o.state = state;
         if (o.cls == "joblib.numpy_pickle.NumpyArrayWrapper") stack_.back() = joblib_array(o);
         return;
       }
-      default: fail(std::string("BUILD on ") + value_kind_name(target->kind));
+      default:
+        fail(std::string("BUILD on ") + value_kind_name(target->kind));
     }
   }
 
@@ -526,15 +675,32 @@ class Vm {
     if (s.empty()) fail("empty dtype string");
     d.kind = s[0];
     uint64_t n = 0;
-    if (!parse_uint(s.substr(1), n) || n == 0) fail("dtype '" + descr + "' is not a sized scalar type");
+    if (!parse_uint(s.substr(1), n) || n == 0)
+      fail("dtype '" + descr + "' is not a sized scalar type");
     switch (d.kind) {
-      case 'f': if (n != 2 && n != 4 && n != 8) fail("dtype '" + descr + "'"); break;
-      case 'i': case 'u': if (n != 1 && n != 2 && n != 4 && n != 8) fail("dtype '" + descr + "'"); break;
-      case 'b': if (n != 1) fail("dtype '" + descr + "'"); break;
-      case 'O': if (n != 8) fail("dtype '" + descr + "'"); break;
-      case 'U': if (n > (1u << 20)) fail("dtype '" + descr + "' is too wide"); n *= 4; break;
-      case 'S': case 'V': if (n > (1u << 24)) fail("dtype '" + descr + "' is too wide"); break;
-      default: fail("dtype '" + descr + "' is not imported");
+      case 'f':
+        if (n != 2 && n != 4 && n != 8) fail("dtype '" + descr + "'");
+        break;
+      case 'i':
+      case 'u':
+        if (n != 1 && n != 2 && n != 4 && n != 8) fail("dtype '" + descr + "'");
+        break;
+      case 'b':
+        if (n != 1) fail("dtype '" + descr + "'");
+        break;
+      case 'O':
+        if (n != 8) fail("dtype '" + descr + "'");
+        break;
+      case 'U':
+        if (n > (1u << 20)) fail("dtype '" + descr + "' is too wide");
+        n *= 4;
+        break;
+      case 'S':
+      case 'V':
+        if (n > (1u << 24)) fail("dtype '" + descr + "' is too wide");
+        break;
+      default:
+        fail("dtype '" + descr + "' is not imported");
     }
     d.itemsize = static_cast<uint32_t>(n);
     return d;
@@ -545,27 +711,33 @@ class Vm {
     const auto& it = state->items;
     if (it[1]->kind != K::Str || it[1]->s.size() != 1) fail("dtype byte order is not a character");
     const char order = it[1]->s[0];
-    if (order != '<' && order != '>' && order != '|' && order != '=') fail("dtype byte order '" + it[1]->s + "'");
+    if (order != '<' && order != '>' && order != '|' && order != '=')
+      fail("dtype byte order '" + it[1]->s + "'");
     d.big_endian = order == '>';
     if (it[2]->kind != K::None) fail("sub-array dtypes are not imported");
     if (d.kind == 'V') {
-      if (it[3]->kind != K::Tuple || it[4]->kind != K::Dict) fail("record dtype without names and fields");
-      if (it[5]->kind != K::Int || it[5]->i != d.itemsize) fail("record dtype size disagrees with its type string");
+      if (it[3]->kind != K::Tuple || it[4]->kind != K::Dict)
+        fail("record dtype without names and fields");
+      if (it[5]->kind != K::Int || it[5]->i != d.itemsize)
+        fail("record dtype size disagrees with its type string");
       // A record is copied into every array that uses it: its size is bounded and charged.
-      if (it[3]->items.size() > 64) fail("record dtype with " + std::to_string(it[3]->items.size()) + " fields (at most 64)");
+      if (it[3]->items.size() > 64)
+        fail("record dtype with " + std::to_string(it[3]->items.size()) + " fields (at most 64)");
       charge(it[3]->items.size() * sizeof(DType::Field));
       for (const Value* name : it[3]->items) {
         if (name->kind != K::Str) fail("record field name is not a string");
         const Value* f = it[4]->get(name->s);
-        if (f == nullptr || f->kind != K::Tuple || f->items.size() < 2 || f->items[0]->kind != K::DType ||
-            f->items[1]->kind != K::Int)
+        if (f == nullptr || f->kind != K::Tuple || f->items.size() < 2 ||
+            f->items[0]->kind != K::DType || f->items[1]->kind != K::Int)
           fail("record field '" + name->s + "' has no (dtype, offset)");
         const DType& fd = *f->items[0]->dtype;
         if (fd.kind == 'V' || fd.kind == 'O') fail("nested record field '" + name->s + "'");
         const int64_t off = f->items[1]->i;
         if (off < 0 || static_cast<uint64_t>(off) + fd.itemsize > d.itemsize)
-          fail("record field '" + name->s + "' lies outside the " + std::to_string(d.itemsize) + "-byte record");
-        d.fields.push_back({name->s, fd.kind, fd.itemsize, fd.big_endian, static_cast<uint64_t>(off)});
+          fail("record field '" + name->s + "' lies outside the " + std::to_string(d.itemsize) +
+               "-byte record");
+        d.fields.push_back(
+            {name->s, fd.kind, fd.itemsize, fd.big_endian, static_cast<uint64_t>(off)});
       }
     } else if (it[3]->kind != K::None) {
       fail("named fields on a scalar dtype");
@@ -574,7 +746,8 @@ class Vm {
   }
   std::vector<uint64_t> shape_of(const Value* t) {
     if (t->kind != K::Tuple) fail("array shape is not a tuple");
-    if (t->items.size() > lim_.max_dims) fail("array of " + std::to_string(t->items.size()) + " dimensions");
+    if (t->items.size() > lim_.max_dims)
+      fail("array of " + std::to_string(t->items.size()) + " dimensions");
     std::vector<uint64_t> shape;
     for (const Value* d : t->items) {
       if (d->kind != K::Int || d->i < 0) fail("array dimension is not a non-negative int");
@@ -595,56 +768,73 @@ class Vm {
     uint64_t bytes = 0;
     if (__builtin_mul_overflow(n, uint64_t{arr.dtype.itemsize}, &bytes) || bytes != data.size())
       fail("array data hold " + std::to_string(data.size()) + " bytes, shape × itemsize says " +
-           (bytes / std::max<uint64_t>(arr.dtype.itemsize, 1) == n ? std::to_string(bytes) : std::string("more")));
+           (bytes / std::max<uint64_t>(arr.dtype.itemsize, 1) == n ? std::to_string(bytes)
+                                                                   : std::string("more")));
     if (arr.dtype.kind == 'O') fail("object array given as raw bytes");
     arr.data = data;
     arr.built = true;
   }
   void build_array(Array& arr, const Value* state) {
     if (arr.built) fail("BUILD twice on an array");
-    if (state->kind != K::Tuple || (state->items.size() != 5 && state->items.size() != 4)) fail("array state is not a 4- or 5-tuple");
+    if (state->kind != K::Tuple || (state->items.size() != 5 && state->items.size() != 4))
+      fail("array state is not a 4- or 5-tuple");
     size_t k = state->items.size() == 5 ? 1 : 0;
     const Value* shape = state->items[k];
     const Value* dtype = state->items[k + 1];
     const Value* fortran = state->items[k + 2];
     const Value* data = state->items[k + 3];
-    if (dtype->kind != K::DType || fortran->kind != K::Bool) fail("array state without a dtype and order flag");
+    if (dtype->kind != K::DType || fortran->kind != K::Bool)
+      fail("array state without a dtype and order flag");
     arr.dtype = *dtype->dtype;
     arr.shape = shape_of(shape);
     arr.fortran = fortran->i != 0;
     if (arr.dtype.kind == 'O') {
       if (data->kind != K::List) fail("object array state without a list of elements");
-      if (data->items.size() != count_of(arr)) fail("object array lists " + std::to_string(data->items.size()) + " elements for its shape");
+      if (data->items.size() != count_of(arr))
+        fail("object array lists " + std::to_string(data->items.size()) +
+             " elements for its shape");
       // NOLINTNEXTLINE(bugprone-sizeof-expression): the array holds pointers to shared values
       charge(data->items.size() * sizeof(const Value*));  // a memo'd list may back many arrays
       arr.objects = data->items;
       arr.built = true;
       return;
     }
-    if (data->kind != K::Bytes) fail(std::string("array data are ") + value_kind_name(data->kind) + ", not bytes");
+    if (data->kind != K::Bytes)
+      fail(std::string("array data are ") + value_kind_name(data->kind) + ", not bytes");
     set_data(arr, data->b);
   }
   Value* scalar(const DType& d, std::string_view raw) {
-    if (raw.size() != d.itemsize) fail("numpy scalar of " + std::to_string(raw.size()) + " bytes for a " + std::to_string(d.itemsize) + "-byte type");
+    if (raw.size() != d.itemsize)
+      fail("numpy scalar of " + std::to_string(raw.size()) + " bytes for a " +
+           std::to_string(d.itemsize) + "-byte type");
     std::string bytes(raw);
     if (d.big_endian) std::reverse(bytes.begin(), bytes.end());
     const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
     switch (d.kind) {
       case 'f': {
         Value* v = make(K::Float);
-        if (d.itemsize == 8) { std::memcpy(&v->f, p, 8); }
-        else if (d.itemsize == 4) { float x; std::memcpy(&x, p, 4); v->f = x; }
-        else fail("half-precision scalar");
+        if (d.itemsize == 8) {
+          std::memcpy(&v->f, p, 8);
+        } else if (d.itemsize == 4) {
+          float x;
+          std::memcpy(&x, p, 4);
+          v->f = x;
+        } else
+          fail("half-precision scalar");
         return v;
       }
-      case 'i': case 'u': case 'b': {
+      case 'i':
+      case 'u':
+      case 'b': {
         uint64_t u = 0;
         for (uint32_t k = d.itemsize; k-- > 0;) u = (u << 8) | p[k];
-        if (d.kind == 'i' && d.itemsize < 8 && (p[d.itemsize - 1] & 0x80)) u |= ~uint64_t{0} << (8 * d.itemsize);
+        if (d.kind == 'i' && d.itemsize < 8 && (p[d.itemsize - 1] & 0x80))
+          u |= ~uint64_t{0} << (8 * d.itemsize);
         if (d.kind == 'b') return boolean(u != 0);
         return integer(static_cast<int64_t>(u));
       }
-      default: fail(std::string("numpy scalar of kind '") + d.kind + "'");
+      default:
+        fail(std::string("numpy scalar of kind '") + d.kind + "'");
     }
   }
   Value* latin1(const std::string& utf8) {
@@ -672,7 +862,8 @@ class Vm {
     const Value* shape = s->get("shape");
     const Value* order = s->get("order");
     const Value* subclass = s->get("subclass");
-    if (dtype == nullptr || dtype->kind != K::DType || shape == nullptr || order == nullptr || order->kind != K::Str)
+    if (dtype == nullptr || dtype->kind != K::DType || shape == nullptr || order == nullptr ||
+        order->kind != K::Str)
       fail("joblib array wrapper without dtype, shape and order");
     if (subclass == nullptr || subclass->kind != K::Global || role(subclass) != Role::kNdarray)
       fail("joblib array wrapper of a subclass other than numpy.ndarray");
@@ -721,7 +912,8 @@ class Vm {
 
 }  // namespace
 
-Unpickled run_pickle(Arena& arena, std::span<const uint8_t> bytes, uint64_t start, const VmLimits& limits) {
+Unpickled run_pickle(Arena& arena, std::span<const uint8_t> bytes, uint64_t start,
+                     const VmLimits& limits) {
   uint64_t values = 0, copied = 0;
   if (start > bytes.size()) throw ImportError("pickle start beyond the end of the stream", start);
   Vm vm(arena, bytes, start, limits, 0, values, copied);

@@ -13,12 +13,13 @@
 namespace secmlops::host::sklearn {
 
 struct VmLimits {
-  uint64_t max_values = 2'000'000;    // values built, all nested pickles together (~150 bytes each)
-  uint64_t max_stack = 1u << 20;      // stack entries, marks included
-  uint64_t max_memo = 1u << 22;       // memo entries
-  uint64_t max_bytes = 2ull << 30;    // bytes copied (strings, call results), object lists, record fields
-  uint32_t max_dims = 32;             // array dimensions (NumPy's own limit)
-  uint32_t max_nested = 2;            // pickles inside pickles (joblib object arrays)
+  uint64_t max_values = 2'000'000;  // values built, all nested pickles together (~150 bytes each)
+  uint64_t max_stack = 1u << 20;    // stack entries, marks included
+  uint64_t max_memo = 1u << 22;     // memo entries
+  uint64_t max_bytes =
+      2ull << 30;           // bytes copied (strings, call results), object lists, record fields
+  uint32_t max_dims = 32;   // array dimensions (NumPy's own limit)
+  uint32_t max_nested = 2;  // pickles inside pickles (joblib object arrays)
 };
 
 struct Unpickled {

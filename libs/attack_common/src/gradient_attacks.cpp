@@ -21,10 +21,13 @@ Labels attack_labels(Oracle& model, const ConstRows& x, Labels y, bool targeted)
 namespace {
 
 void check_shapes(Eigen::Index d, const GradientAttackOptions& o) {
-  auto ok = [&](const Eigen::VectorXd& v) { return v.size() == 0 || v.size() == 1 || v.size() == d; };
+  auto ok = [&](const Eigen::VectorXd& v) {
+    return v.size() == 0 || v.size() == 1 || v.size() == d;
+  };
   if (!ok(o.clip_min) || !ok(o.clip_max) || !(o.mask.size() == 0 || o.mask.size() == d) ||
       !(o.eps_scale.size() == 0 || o.eps_scale.size() == d))
-    throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "a per-feature parameter does not match the number of features");
+    throw Error(SECMLOPS_ERR_INVALID_ARGUMENT,
+                "a per-feature parameter does not match the number of features");
 }
 
 // dst ← src: one memcpy when both are densely packed (the usual case), else row by row.
@@ -38,7 +41,9 @@ void copy_rows(Eigen::Ref<RowMatrix> dst, const ConstRows& src) {
 // Rows per model call. A step asks the model for the gradient of one block of rows and steps
 // those rows while the block is in cache; the block's buffer (about 64 KiB) is small enough
 // that the allocator reuses it instead of mapping fresh pages from the system on every attack.
-Eigen::Index block_rows(Eigen::Index d) { return std::max<Eigen::Index>(16, 8192 / std::max<Eigen::Index>(1, d)); }
+Eigen::Index block_rows(Eigen::Index d) {
+  return std::max<Eigen::Index>(16, 8192 / std::max<Eigen::Index>(1, d));
+}
 
 // One gradient step, in place, on every row of `batch` that is not frozen (StepKernel::step).
 // The model sees consecutive row ranges of the batch (no copies); rows are independent, so
@@ -49,16 +54,19 @@ void gradient_step(Oracle& model, Eigen::Ref<RowMatrix> batch, const ConstRows& 
   const Eigen::Index n = batch.rows(), block = block_rows(batch.cols());
   for (Eigen::Index r0 = 0; r0 < n; r0 += block) {
     const Eigen::Index nb = std::min(block, n - r0);
-    model.loss_gradient(batch.middleRows(r0, nb), LabelSpan(y).subspan(static_cast<size_t>(r0), static_cast<size_t>(nb)),
+    model.loss_gradient(batch.middleRows(r0, nb),
+                        LabelSpan(y).subspan(static_cast<size_t>(r0), static_cast<size_t>(nb)),
                         grad);
-    kernel.step(batch.middleRows(r0, nb), grad, x0.middleRows(r0, nb), project_ball, frozen, r0, momentum);
+    kernel.step(batch.middleRows(r0, nb), grad, x0.middleRows(r0, nb), project_ball, frozen, r0,
+                momentum);
   }
 }
 
 // Grow eps by eps_step along the gradient direction at x; each sample keeps the first eps at
 // which it succeeds (ART's _minimal_perturbation: no projection, no random start).
-void minimal_fgsm(Oracle& model, const ConstRows& x, const Labels& labels, const GradientAttackOptions& o,
-                  const Eigen::VectorXd& eps, const Eigen::VectorXd& step, Eigen::Ref<RowMatrix> adv) {
+void minimal_fgsm(Oracle& model, const ConstRows& x, const Labels& labels,
+                  const GradientAttackOptions& o, const Eigen::VectorXd& eps,
+                  const Eigen::VectorXd& step, Eigen::Ref<RowMatrix> adv) {
   const StepKernel kernel(o, eps, step, x.cols());
   RowMatrix dir;
   model.loss_gradient(x, labels, dir);
@@ -97,7 +105,8 @@ void check_output(const ConstRows& x, const Eigen::Ref<RowMatrix>& out) {
 // block of rows at a time, every step is one fused pass per row (StepKernel), and the model is
 // asked for predictions only where the algorithm needs them (missing labels, restarts, early
 // stop, minimal FGSM).
-void fgsm(Oracle& model, const ConstRows& x, Labels y, GradientAttackOptions o, Eigen::Ref<RowMatrix> out) {
+void fgsm(Oracle& model, const ConstRows& x, Labels y, GradientAttackOptions o,
+          Eigen::Ref<RowMatrix> out) {
   check_shapes(x.cols(), o);
   check_output(x, out);
   Rng rng(o.seed);
@@ -128,7 +137,8 @@ void fgsm(Oracle& model, const ConstRows& x, Labels y, GradientAttackOptions o, 
     gradient_step(model, trial, x, labels, kernel, grad, true);
     if (clean_pred.empty()) clean_pred = model.predict(x);
     auto ok = success_array(model, clean_pred, labels, trial, o.targeted);
-    double rate = static_cast<double>(std::count(ok.begin(), ok.end(), true)) / static_cast<double>(ok.size());
+    double rate = static_cast<double>(std::count(ok.begin(), ok.end(), true)) /
+                  static_cast<double>(ok.size());
     if (rate > best_rate) {
       best_rate = rate;
       out = trial;
@@ -136,7 +146,8 @@ void fgsm(Oracle& model, const ConstRows& x, Labels y, GradientAttackOptions o, 
   }
 }
 
-void pgd(Oracle& model, const ConstRows& x, Labels y, GradientAttackOptions o, Eigen::Ref<RowMatrix> out) {
+void pgd(Oracle& model, const ConstRows& x, Labels y, GradientAttackOptions o,
+         Eigen::Ref<RowMatrix> out) {
   check_shapes(x.cols(), o);
   check_output(x, out);
   Rng rng(o.seed);
@@ -165,7 +176,8 @@ void pgd(Oracle& model, const ConstRows& x, Labels y, GradientAttackOptions o, E
       model.check_cancelled();
       if (o.num_random_init > 0 && it == 0) random_init(batch, eps, o, index);
       // Beyond ART (early_stop): a sample that is already adversarial keeps its current point.
-      gradient_step(model, batch, x, targets, kernel, grad, true, o.early_stop ? &done : nullptr, momentum);
+      gradient_step(model, batch, x, targets, kernel, grad, true, o.early_stop ? &done : nullptr,
+                    momentum);
       if (o.early_stop) {
         auto ok = success_array(model, clean(), targets, batch, o.targeted);
         bool all = true;

@@ -12,7 +12,8 @@ using sdk::Error;
 HopSkipJumpOptions HopSkipJumpOptions::from_config(const sdk::Config& c, uint64_t d) {
   HopSkipJumpOptions o;
   o.norm = parse_norm(c.get_string("norm", "2"));
-  if (o.norm == Norm::L1) throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "hop-skip-jump supports norm 2 or inf");
+  if (o.norm == Norm::L1)
+    throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "hop-skip-jump supports norm 2 or inf");
   o.targeted = c.get_bool("targeted", false);
   o.max_iter = static_cast<int>(c.get_int("max_iter", o.max_iter));
   o.max_eval = static_cast<int>(c.get_int("max_eval", o.max_eval));
@@ -20,10 +21,12 @@ HopSkipJumpOptions HopSkipJumpOptions::from_config(const sdk::Config& c, uint64_
   o.init_size = static_cast<int>(c.get_int("init_size", o.init_size));
   o.eps = c.get_double("eps", 0);
   o.seed = static_cast<uint64_t>(c.get_int("seed", 0));
-  if (o.max_iter < 0 || o.max_iter > 10000 || o.max_eval < 1 || o.max_eval > 100000 || o.init_eval < 1 ||
-      o.init_eval > o.max_eval || o.init_size < 1 || o.init_size > 100000 || o.eps < 0)
+  if (o.max_iter < 0 || o.max_iter > 10000 || o.max_eval < 1 || o.max_eval > 100000 ||
+      o.init_eval < 1 || o.init_eval > o.max_eval || o.init_size < 1 || o.init_size > 100000 ||
+      o.eps < 0)
     throw Error(SECMLOPS_ERR_INVALID_ARGUMENT,
-                "hop-skip-jump needs 0<=max_iter<=10000, 1<=init_eval<=max_eval<=100000, 1<=init_size, eps>=0");
+                "hop-skip-jump needs 0<=max_iter<=10000, 1<=init_eval<=max_eval<=100000, "
+                "1<=init_size, eps>=0");
   if (auto v = c.get("clip_min")) o.clip_min = parse_vector("clip_min", *v, d, true);
   if (auto v = c.get("clip_max")) o.clip_max = parse_vector("clip_max", *v, d, true);
   GradientAttackOptions g = GradientAttackOptions::from_config(c, d);
@@ -43,7 +46,8 @@ struct Bounds {
 Bounds make_bounds(const RowMatrix& x, const HopSkipJumpOptions& o) {
   Bounds b;
   const auto d = x.cols();
-  auto expand = [&](const Eigen::VectorXd& v, const Eigen::RowVectorXd& fallback) -> Eigen::RowVectorXd {
+  auto expand = [&](const Eigen::VectorXd& v,
+                    const Eigen::RowVectorXd& fallback) -> Eigen::RowVectorXd {
     if (v.size() == 0) return fallback;
     if (v.size() == 1) return Eigen::RowVectorXd::Constant(d, v[0]);
     return v.transpose();
@@ -82,7 +86,8 @@ void binary_search(Decision& adversarial, const RowMatrix& x, RowMatrix& x_adv,
   // For L∞ the blend is a box projection of radius alpha·‖δ‖∞ (HSJ's project for L∞).
   std::vector<double> linf(n, 0.0);
   if (norm == Norm::Inf)
-    for (size_t k = 0; k < n; ++k) linf[k] = (x_adv.row(rows[k]) - x.row(rows[k])).cwiseAbs().maxCoeff();
+    for (size_t k = 0; k < n; ++k)
+      linf[k] = (x_adv.row(rows[k]) - x.row(rows[k])).cwiseAbs().maxCoeff();
   auto blend = [&](size_t k, double a) -> Eigen::RowVectorXd {
     auto i = rows[k];
     if (norm == Norm::L2) return (1 - a) * x.row(i) + a * x_adv.row(i);
@@ -115,18 +120,20 @@ void binary_search(Decision& adversarial, const RowMatrix& x, RowMatrix& x_adv,
 
 RowMatrix hop_skip_jump(Oracle& model, const RowMatrix& x, Labels y, const HopSkipJumpOptions& o) {
   const Eigen::Index n = x.rows(), d = x.cols();
-  if (o.targeted && y.empty()) throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "a targeted attack needs target labels");
+  if (o.targeted && y.empty())
+    throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "a targeted attack needs target labels");
   if (!y.empty() && y.size() != static_cast<size_t>(n))
     throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "labels and samples differ in number");
   Labels labels = y.empty() ? model.predict(x) : std::move(y);
   Decision adversarial(model, labels, o.targeted);
   Bounds bounds = make_bounds(x, o);
   Rng rng(o.seed);
-  Eigen::RowVectorXd mask = o.mask.size() == d ? Eigen::RowVectorXd(o.mask.transpose())
-                                               : Eigen::RowVectorXd::Ones(d);
+  Eigen::RowVectorXd mask =
+      o.mask.size() == d ? Eigen::RowVectorXd(o.mask.transpose()) : Eigen::RowVectorXd::Ones(d);
   const double range = std::max(1e-12, (bounds.hi - bounds.lo).maxCoeff());
-  const double theta = (o.norm == Norm::L2 ? 1.0 / (static_cast<double>(d) * std::sqrt(static_cast<double>(d)))
-                                           : 1.0 / (static_cast<double>(d) * static_cast<double>(d)));
+  const double theta =
+      (o.norm == Norm::L2 ? 1.0 / (static_cast<double>(d) * std::sqrt(static_cast<double>(d)))
+                          : 1.0 / (static_cast<double>(d) * static_cast<double>(d)));
 
   // 1. Starting points: random draws inside the bounds (mutable features only) until adversarial.
   RowMatrix x_adv = x;
@@ -140,7 +147,8 @@ RowMatrix hop_skip_jump(Oracle& model, const RowMatrix& x, Labels y, const HopSk
       for (size_t k = 0; k < open.size(); ++k)
         for (Eigen::Index c = 0; c < d; ++c)
           trial(static_cast<Eigen::Index>(k), c) =
-              mask[c] != 0 ? bounds.lo[c] + rng.uniform() * (bounds.hi[c] - bounds.lo[c]) : x(open[k], c);
+              mask[c] != 0 ? bounds.lo[c] + rng.uniform() * (bounds.hi[c] - bounds.lo[c])
+                           : x(open[k], c);
       auto adv = adversarial(trial, open);
       std::vector<Eigen::Index> still;
       for (size_t k = 0; k < open.size(); ++k) {
@@ -163,7 +171,8 @@ RowMatrix hop_skip_jump(Oracle& model, const RowMatrix& x, Labels y, const HopSk
   //    then bisect back to the boundary.
   for (int t = 1; t <= o.max_iter && !active.empty(); ++t) {
     model.check_cancelled();
-    const int evals = std::min(o.max_eval, static_cast<int>(o.init_eval * std::sqrt(static_cast<double>(t))));
+    const int evals =
+        std::min(o.max_eval, static_cast<int>(o.init_eval * std::sqrt(static_cast<double>(t))));
     RowMatrix update(static_cast<Eigen::Index>(active.size()), d);
     std::vector<double> dist(active.size());
     for (size_t k = 0; k < active.size(); ++k) {
@@ -177,10 +186,12 @@ RowMatrix hop_skip_jump(Oracle& model, const RowMatrix& x, Labels y, const HopSk
       std::vector<Eigen::Index> owner(static_cast<size_t>(rows));
       for (size_t k = start; k < end; ++k) {
         const double delta = t == 1 ? 0.1 * range
-                                    : (o.norm == Norm::L2 ? std::sqrt(static_cast<double>(d)) : static_cast<double>(d)) *
+                                    : (o.norm == Norm::L2 ? std::sqrt(static_cast<double>(d))
+                                                          : static_cast<double>(d)) *
                                           theta * dist[k];
         for (int e = 0; e < evals; ++e) {
-          auto r = static_cast<Eigen::Index>((k - start) * static_cast<size_t>(evals) + static_cast<size_t>(e));
+          auto r = static_cast<Eigen::Index>((k - start) * static_cast<size_t>(evals) +
+                                             static_cast<size_t>(e));
           Eigen::RowVectorXd u(d);
           for (Eigen::Index c = 0; c < d; ++c)
             u[c] = (o.norm == Norm::L2 ? rng.normal() : 2 * rng.uniform() - 1) * mask[c];
@@ -204,14 +215,17 @@ RowMatrix hop_skip_jump(Oracle& model, const RowMatrix& x, Labels y, const HopSk
           g += (std::abs(mean) == 1.0 ? f : f - mean) * dirs.row(base + e);
         }
         g /= evals;
-        if (o.norm == Norm::Inf) g = g.array().sign();
-        else g /= std::max(g.norm(), 1e-300);
+        if (o.norm == Norm::Inf)
+          g = g.array().sign();
+        else
+          g /= std::max(g.norm(), 1e-300);
         update.row(static_cast<Eigen::Index>(k)) = g;
       }
     }
     // Geometric step-size search: halve until the stepped point is still adversarial.
     std::vector<double> size(active.size());
-    for (size_t k = 0; k < active.size(); ++k) size[k] = dist[k] / std::sqrt(static_cast<double>(t));
+    for (size_t k = 0; k < active.size(); ++k)
+      size[k] = dist[k] / std::sqrt(static_cast<double>(t));
     std::vector<size_t> open(active.size());
     for (size_t k = 0; k < active.size(); ++k) open[k] = k;
     RowMatrix stepped = x_adv;
@@ -220,14 +234,16 @@ RowMatrix hop_skip_jump(Oracle& model, const RowMatrix& x, Labels y, const HopSk
       std::vector<Eigen::Index> owner(open.size());
       for (size_t j = 0; j < open.size(); ++j) {
         trial.row(static_cast<Eigen::Index>(j)) =
-            x_adv.row(active[open[j]]) + size[open[j]] * update.row(static_cast<Eigen::Index>(open[j]));
+            x_adv.row(active[open[j]]) +
+            size[open[j]] * update.row(static_cast<Eigen::Index>(open[j]));
         owner[j] = active[open[j]];
       }
       bounds.clip(trial);
       auto adv = adversarial(trial, owner);
       std::vector<size_t> still;
       for (size_t j = 0; j < open.size(); ++j) {
-        if (adv[j]) stepped.row(active[open[j]]) = trial.row(static_cast<Eigen::Index>(j));
+        if (adv[j])
+          stepped.row(active[open[j]]) = trial.row(static_cast<Eigen::Index>(j));
         else {
           size[open[j]] /= 2;
           still.push_back(open[j]);

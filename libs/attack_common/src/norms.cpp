@@ -48,10 +48,10 @@ inline double step_value(double dir, double scale) {
 // operations as direction(), advance() and project(), in the same order (sign(NaN) = 0, as
 // NaN → 0 then sign gives).
 template <bool kBounded>
-inline __attribute__((always_inline)) void step_inf_row(double* __restrict x, const double* __restrict g,
-                                                        const double* __restrict x0, const double* __restrict st,
-                                                        const double* __restrict eps, const double* __restrict lo,
-                                                        const double* __restrict hi, double sgn, Eigen::Index d) {
+inline __attribute__((always_inline)) void step_inf_row(
+    double* __restrict x, const double* __restrict g, const double* __restrict x0,
+    const double* __restrict st, const double* __restrict eps, const double* __restrict lo,
+    const double* __restrict hi, double sgn, Eigen::Index d) {
   for (Eigen::Index j = 0; j < d; ++j) {
     double xs = x[j] + step_value(sign(sgn * g[j]), st[j]);
     if constexpr (kBounded) xs = clip(xs, lo[j], hi[j]);
@@ -72,8 +72,8 @@ struct InfBlock {
 template <bool kBounded>
 inline __attribute__((always_inline)) void step_inf_rows(const InfBlock& b) {
   for (Eigen::Index r = 0; r < b.rows; ++r)
-    step_inf_row<kBounded>(b.x + r * b.x_stride, b.g + r * b.g_stride, b.x0 + r * b.x0_stride, b.st, b.eps, b.lo,
-                           b.hi, b.sgn, b.d);
+    step_inf_row<kBounded>(b.x + r * b.x_stride, b.g + r * b.g_stride, b.x0 + r * b.x0_stride, b.st,
+                           b.eps, b.lo, b.hi, b.sgn, b.d);
 }
 
 // The L∞ loop is compiled for AVX2 as well as for the baseline, and the loader picks by the
@@ -89,10 +89,15 @@ SECMLOPS_SIMD_CLONES void step_inf_unbounded(const InfBlock& b) { step_inf_rows<
 
 }  // namespace
 
-StepKernel::StepKernel(const GradientAttackOptions& o, const Eigen::VectorXd& eps, const Eigen::VectorXd& step,
-                       Eigen::Index d)
-    : norm_(o.norm), sign_(o.targeted ? -1.0 : 1.0), d_(d), step_(step), eps_(eps),
-      lo_(expand(o.clip_min, d, -kInf)), hi_(expand(o.clip_max, d, kInf)),
+StepKernel::StepKernel(const GradientAttackOptions& o, const Eigen::VectorXd& eps,
+                       const Eigen::VectorXd& step, Eigen::Index d)
+    : norm_(o.norm),
+      sign_(o.targeted ? -1.0 : 1.0),
+      d_(d),
+      step_(step),
+      eps_(eps),
+      lo_(expand(o.clip_min, d, -kInf)),
+      hi_(expand(o.clip_max, d, kInf)),
       bounded_(o.clip_min.size() > 0 || o.clip_max.size() > 0) {
   for (Eigen::Index j = 0; j < o.mask.size(); ++j)
     if (o.mask[j] == 0.0) immutable_.push_back(j);
@@ -151,7 +156,8 @@ void StepKernel::accumulate(double* g, double* m, double decay, Eigen::Index d) 
 void StepKernel::advance(double* x, const double* dir, const double* scale) const {
   if (scale == nullptr) scale = step_.data();
   const double *lo = lo_.data(), *hi = hi_.data();
-  for (Eigen::Index j = 0; j < d_; ++j) x[j] = clip(x[j] + step_value(dir[j], scale[j]), lo[j], hi[j]);
+  for (Eigen::Index j = 0; j < d_; ++j)
+    x[j] = clip(x[j] + step_value(dir[j], scale[j]), lo[j], hi[j]);
 }
 
 void StepKernel::project(double* x, const double* x0) const {
@@ -159,7 +165,8 @@ void StepKernel::project(double* x, const double* x0) const {
   const double* eps = eps_.data();
   switch (norm_) {
     case Norm::Inf:
-      for (Eigen::Index j = 0; j < d; ++j) x[j] = x0[j] + std::max(std::min(x[j] - x0[j], eps[j]), -eps[j]);
+      for (Eigen::Index j = 0; j < d; ++j)
+        x[j] = x0[j] + std::max(std::min(x[j] - x0[j], eps[j]), -eps[j]);
       break;
     case Norm::L2:
     case Norm::L1: {
@@ -176,12 +183,18 @@ void StepKernel::project(double* x, const double* x0) const {
 }
 
 void StepKernel::step(Eigen::Ref<RowMatrix> x, RowMatrix& g, const ConstRows& x0, bool project_ball,
-                      const std::vector<bool>* frozen, Eigen::Index first_row, const Momentum& momentum) const {
-  if (norm_ == Norm::Inf && immutable_.empty() && project_ball && frozen == nullptr && momentum.rows == nullptr) {
-    const InfBlock b{x.data(), g.data(), x0.data(), x.rows(), d_, x.outerStride(), g.outerStride(), x0.outerStride(),
-                     step_.data(), eps_.data(), lo_.data(), hi_.data(), sign_};
-    if (bounded_) step_inf_bounded(b);
-    else step_inf_unbounded(b);
+                      const std::vector<bool>* frozen, Eigen::Index first_row,
+                      const Momentum& momentum) const {
+  if (norm_ == Norm::Inf && immutable_.empty() && project_ball && frozen == nullptr &&
+      momentum.rows == nullptr) {
+    const InfBlock b{x.data(),     g.data(),        x0.data(),       x.rows(),
+                     d_,           x.outerStride(), g.outerStride(), x0.outerStride(),
+                     step_.data(), eps_.data(),     lo_.data(),      hi_.data(),
+                     sign_};
+    if (bounded_)
+      step_inf_bounded(b);
+    else
+      step_inf_unbounded(b);
     return;
   }
   for (Eigen::Index r = 0; r < x.rows(); ++r) {
@@ -189,7 +202,8 @@ void StepKernel::step(Eigen::Ref<RowMatrix> x, RowMatrix& g, const ConstRows& x0
     double* xr = x.row(r).data();
     double* gr = g.row(r).data();
     prepare(gr);
-    if (momentum.rows != nullptr) accumulate(gr, momentum.rows->row(first_row + r).data(), momentum.decay, d_);
+    if (momentum.rows != nullptr)
+      accumulate(gr, momentum.rows->row(first_row + r).data(), momentum.decay, d_);
     normalise(gr);
     advance(xr, gr);
     if (project_ball) project(xr, x0.row(r).data());
@@ -216,13 +230,15 @@ uint64_t mix64(uint64_t v) {
 uint64_t row_seed(uint64_t seed, int restart, const double* row, Eigen::Index d) {
   uint64_t h = 0xcbf29ce484222325ull;
   const auto* bytes = reinterpret_cast<const unsigned char*>(row);
-  for (size_t i = 0; i < static_cast<size_t>(d) * sizeof(double); ++i) h = (h ^ bytes[i]) * 0x100000001b3ull;
+  for (size_t i = 0; i < static_cast<size_t>(d) * sizeof(double); ++i)
+    h = (h ^ bytes[i]) * 0x100000001b3ull;
   return mix64(seed ^ mix64(static_cast<uint64_t>(restart) + 1) ^ mix64(h));
 }
 
 }  // namespace
 
-void random_init(Eigen::Ref<RowMatrix> x, const Eigen::VectorXd& eps, const GradientAttackOptions& o, int restart) {
+void random_init(Eigen::Ref<RowMatrix> x, const Eigen::VectorXd& eps,
+                 const GradientAttackOptions& o, int restart) {
   const Eigen::Index n = x.rows(), d = x.cols();
   RowMatrix pert(n, d);
   Eigen::RowVectorXd v(d);

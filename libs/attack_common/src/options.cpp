@@ -25,14 +25,18 @@ Norm parse_norm(const std::string& s) {
   if (s == "inf" || s == "Inf" || s == "np.inf" || s == "linf") return Norm::Inf;
   if (s == "2" || s == "l2") return Norm::L2;
   if (s == "1" || s == "l1") return Norm::L1;
-  throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "parameter 'norm' must be inf, 1 or 2, got '" + s + "'");
+  throw Error(SECMLOPS_ERR_INVALID_ARGUMENT,
+              "parameter 'norm' must be inf, 1 or 2, got '" + s + "'");
 }
 
 const char* norm_name(Norm n) {
   switch (n) {
-    case Norm::Inf: return "inf";
-    case Norm::L2: return "2";
-    case Norm::L1: return "1";
+    case Norm::Inf:
+      return "inf";
+    case Norm::L2:
+      return "2";
+    case Norm::L1:
+      return "1";
   }
   return "?";
 }
@@ -55,8 +59,9 @@ Eigen::VectorXd parse_vector(const std::string& key, const std::string& value, u
   if (values.size() == 1 && allow_scalar) return Eigen::VectorXd::Constant(1, values[0]);
   if (values.size() != d)
     throw Error(SECMLOPS_ERR_INVALID_ARGUMENT,
-                "parameter '" + key + "' has " + std::to_string(values.size()) + " values, the model has " +
-                    std::to_string(d) + " features" + (allow_scalar ? " (or give one value)" : ""));
+                "parameter '" + key + "' has " + std::to_string(values.size()) +
+                    " values, the model has " + std::to_string(d) + " features" +
+                    (allow_scalar ? " (or give one value)" : ""));
   return Eigen::Map<Eigen::VectorXd>(values.data(), static_cast<Eigen::Index>(values.size()));
 }
 
@@ -66,7 +71,8 @@ GradientAttackOptions GradientAttackOptions::from_config(const sdk::Config& c, u
   o.eps = c.get_double("eps", o.eps);
   o.eps_step = c.get_double("eps_step", o.eps_step);
   if (!(o.eps >= 0)) throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "parameter 'eps' must be >= 0");
-  if (!(o.eps_step > 0)) throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "parameter 'eps_step' must be > 0");
+  if (!(o.eps_step > 0))
+    throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "parameter 'eps_step' must be > 0");
   o.targeted = c.get_bool("targeted", false);
   o.num_random_init = static_cast<int>(c.get_int("num_random_init", 0));
   if (o.num_random_init < 0 || o.num_random_init > 1000)
@@ -91,8 +97,10 @@ GradientAttackOptions GradientAttackOptions::from_config(const sdk::Config& c, u
   if (auto v = c.get("clip_min")) o.clip_min = parse_vector("clip_min", *v, d, true);
   if (auto v = c.get("clip_max")) o.clip_max = parse_vector("clip_max", *v, d, true);
   if (o.clip_min.size() > 0 && o.clip_max.size() > 0) {
-    Eigen::VectorXd lo = o.clip_min.size() == 1 ? Eigen::VectorXd::Constant(d, o.clip_min[0]) : o.clip_min;
-    Eigen::VectorXd hi = o.clip_max.size() == 1 ? Eigen::VectorXd::Constant(d, o.clip_max[0]) : o.clip_max;
+    Eigen::VectorXd lo =
+        o.clip_min.size() == 1 ? Eigen::VectorXd::Constant(d, o.clip_min[0]) : o.clip_min;
+    Eigen::VectorXd hi =
+        o.clip_max.size() == 1 ? Eigen::VectorXd::Constant(d, o.clip_max[0]) : o.clip_max;
     if ((lo.array() > hi.array()).any())
       throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "clip_min is above clip_max for some feature");
   }
@@ -114,8 +122,9 @@ GradientAttackOptions GradientAttackOptions::from_config(const sdk::Config& c, u
       } catch (const std::exception&) {
       }
       if (idx < 0 || static_cast<uint64_t>(idx) >= d)
-        throw Error(SECMLOPS_ERR_INVALID_ARGUMENT,
-                    "parameter 'immutable': '" + item + "' is not a feature index in 0.." + std::to_string(d - 1));
+        throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "parameter 'immutable': '" + item +
+                                                       "' is not a feature index in 0.." +
+                                                       std::to_string(d - 1));
       o.mask[idx] = 0;
     }
   }
@@ -128,7 +137,8 @@ Eigen::VectorXd GradientAttackOptions::eps_vector(uint64_t d) const {
 }
 
 Eigen::VectorXd GradientAttackOptions::step_vector(uint64_t d) const {
-  if (eps_scale.size() == 0) return Eigen::VectorXd::Constant(static_cast<Eigen::Index>(d), eps_step);
+  if (eps_scale.size() == 0)
+    return Eigen::VectorXd::Constant(static_cast<Eigen::Index>(d), eps_step);
   return eps_step * eps_scale;
 }
 

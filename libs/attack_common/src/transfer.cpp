@@ -17,7 +17,8 @@ TransferOptions TransferOptions::from_config(const sdk::Config& c, uint64_t d) {
   o.noise = c.get_double("noise", o.noise);
   o.l2 = c.get_double("l2", o.l2);
   o.fit_iter = static_cast<int>(c.get_int("fit_iter", o.fit_iter));
-  if (o.augment < 0 || o.augment > 1000 || !(o.noise >= 0) || !(o.l2 >= 0) || o.fit_iter < 1 || o.fit_iter > 100000)
+  if (o.augment < 0 || o.augment > 1000 || !(o.noise >= 0) || !(o.l2 >= 0) || o.fit_iter < 1 ||
+      o.fit_iter > 100000)
     throw Error(SECMLOPS_ERR_INVALID_ARGUMENT,
                 "transfer needs 0<=augment<=1000, noise>=0, l2>=0, 1<=fit_iter<=100000");
   return o;
@@ -32,7 +33,9 @@ class Surrogate final : public Oracle {
       : k_(classes) {
     const Eigen::Index n = x.rows(), d = x.cols();
     mu_ = x.colwise().mean();
-    sd_ = ((x.rowwise() - mu_).array().square().colwise().sum() / std::max<double>(1, static_cast<double>(n))).sqrt();
+    sd_ = ((x.rowwise() - mu_).array().square().colwise().sum() /
+           std::max<double>(1, static_cast<double>(n)))
+              .sqrt();
     sd_ = sd_.unaryExpr([](double v) { return v > 1e-12 ? v : 1.0; });
     RowMatrix z = standardise(x);
     RowMatrix onehot = RowMatrix::Zero(n, k_);
@@ -58,7 +61,9 @@ class Surrogate final : public Oracle {
   }
   [[nodiscard]] uint32_t n_classes() const override { return k_; }
   [[nodiscard]] bool has_gradient() const override { return true; }
-  void predict_proba(const ConstRows& x, RowMatrix& out) override { out = softmax(standardise(x) * w_, b_); }
+  void predict_proba(const ConstRows& x, RowMatrix& out) override {
+    out = softmax(standardise(x) * w_, b_);
+  }
   void loss_gradient(const ConstRows& x, LabelSpan y, RowMatrix& out) override {
     RowMatrix p = softmax(standardise(x) * w_, b_);
     for (Eigen::Index i = 0; i < p.rows(); ++i) p(i, y[static_cast<size_t>(i)]) -= 1;
@@ -97,7 +102,8 @@ RowMatrix transfer_attack(Oracle& target, const RowMatrix& x, Labels y, const Tr
   // Query the target on x and noisy copies of it: the surrogate learns the target's decisions
   // around the very points that will be attacked.
   Rng rng(o.attack.seed ^ 0x9e3779b97f4a7c15ULL);
-  Eigen::RowVectorXd sd = ((x.rowwise() - x.colwise().mean()).array().square().colwise().mean()).sqrt();
+  Eigen::RowVectorXd sd =
+      ((x.rowwise() - x.colwise().mean()).array().square().colwise().mean()).sqrt();
   RowMatrix train(n * (1 + o.augment), d);
   train.topRows(n) = x;
   for (int a = 0; a < o.augment; ++a)
@@ -109,7 +115,8 @@ RowMatrix transfer_attack(Oracle& target, const RowMatrix& x, Labels y, const Tr
   Surrogate surrogate(train, train_labels, target.n_classes(), o.l2, o.fit_iter);
   // Untargeted labels default to the target's own predictions, not the surrogate's.
   Labels labels = y.empty() ? Labels(train_labels.begin(), train_labels.begin() + n) : std::move(y);
-  return o.attack.max_iter <= 1 ? fgsm(surrogate, x, labels, o.attack) : pgd(surrogate, x, labels, o.attack);
+  return o.attack.max_iter <= 1 ? fgsm(surrogate, x, labels, o.attack)
+                                : pgd(surrogate, x, labels, o.attack);
 }
 
 }  // namespace secmlops::plugins::attacks

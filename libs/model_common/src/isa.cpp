@@ -9,12 +9,16 @@ namespace {
 Isa detect() {
   __builtin_cpu_init();
   const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-                      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
+  const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") &&
+                      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+                      __builtin_cpu_supports("avx512bw");
   return avx512 ? Isa::avx512 : avx2 ? Isa::avx2 : Isa::portable;
 }
 
-Isa cap(Isa wanted) { return static_cast<int>(wanted) < static_cast<int>(best_supported_isa()) ? wanted : best_supported_isa(); }
+Isa cap(Isa wanted) {
+  return static_cast<int>(wanted) < static_cast<int>(best_supported_isa()) ? wanted
+                                                                           : best_supported_isa();
+}
 
 Isa from_environment() {
   const char* env = std::getenv("SECMLOPS_CPU");
@@ -32,9 +36,12 @@ std::atomic<int>& chosen() {
 
 const char* isa_name(Isa isa) {
   switch (isa) {
-    case Isa::portable: return "portable";
-    case Isa::avx2: return "avx2";
-    case Isa::avx512: return "avx512";
+    case Isa::portable:
+      return "portable";
+    case Isa::avx2:
+      return "avx2";
+    case Isa::avx512:
+      return "avx512";
   }
   return "?";
 }

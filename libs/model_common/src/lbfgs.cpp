@@ -116,9 +116,8 @@ LbfgsResult solver_from_metadata(const std::map<std::string, std::string>& metad
   }
   // A value that is not a number reads as unknown (-1), as when there are no statistics.
   const auto iterations = parse_integer(get("secmlops.solver_iterations"));
-  r.iterations = iterations && *iterations >= 0 && *iterations <= INT_MAX
-                     ? static_cast<int>(*iterations)
-                     : -1;
+  r.iterations =
+      iterations && *iterations >= 0 && *iterations <= INT_MAX ? static_cast<int>(*iterations) : -1;
   r.converged = get("secmlops.solver_converged") == "1";
   return r;
 }

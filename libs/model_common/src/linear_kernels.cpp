@@ -15,7 +15,8 @@ using ConstMap = Eigen::Map<const RowMatrix>;
 using Map = Eigen::Map<RowMatrix>;
 }  // namespace
 
-void linear_predict_proba(const LinearView& m, LinearLink link, const double* xp, int64_t rows, double* op) {
+void linear_predict_proba(const LinearView& m, LinearLink link, const double* xp, int64_t rows,
+                          double* op) {
   const ConstMap x(xp, rows, m.d), coef(m.coef, m.k, m.d);
   const Eigen::Map<const Eigen::VectorXd> intercept(m.intercept, m.k);
   if (link == LinearLink::binary) {
@@ -39,7 +40,9 @@ void linear_predict_proba(const LinearView& m, LinearLink link, const double* xp
   out.array().colwise() /= s;
 }
 
-double read_once(const double* x, int64_t n) { return Eigen::Map<const Eigen::VectorXd>(x, n).sum(); }
+double read_once(const double* x, int64_t n) {
+  return Eigen::Map<const Eigen::VectorXd>(x, n).sum();
+}
 
 int64_t peak_flops(int64_t iterations, double* sink) {
   // Twelve chains: enough to cover the latency of two multiply-add units.

@@ -88,7 +88,9 @@ LinearGraph read_linear_graph(sdk::Bytes bytes) {
     Tensor w = m.tensor(mm->input(1));
     if (w.dims.size() != 2) malformed(mm->op_type() + " weights are not a matrix");
     bool trans_b = mm->op_type() == "Gemm" && attr_int(*mm, "transB", 0) != 0;
-    if (mm->op_type() == "Gemm" && (attr_int(*mm, "transA", 0) != 0 || attr_float(*mm, "alpha", 1.0) != 1.0 || attr_float(*mm, "beta", 1.0) != 1.0))
+    if (mm->op_type() == "Gemm" &&
+        (attr_int(*mm, "transA", 0) != 0 || attr_float(*mm, "alpha", 1.0) != 1.0 ||
+         attr_float(*mm, "beta", 1.0) != 1.0))
       unsupported("Gemm with transA or alpha/beta other than 1");
     RowMatrix wm = RowMatrix::Map(w.values.data(), w.dims[0], w.dims[1]);
     lm.coef = trans_b ? wm : RowMatrix(wm.transpose());
@@ -106,20 +108,22 @@ LinearGraph read_linear_graph(sdk::Bytes bytes) {
     if (!bias_name.empty()) {
       Tensor b = m.tensor(bias_name);
       if (static_cast<Eigen::Index>(b.values.size()) != lm.coef.rows())
-        malformed("bias '" + bias_name + "' has " + std::to_string(b.values.size()) + " values for " +
-                  std::to_string(lm.coef.rows()) + " outputs");
+        malformed("bias '" + bias_name + "' has " + std::to_string(b.values.size()) +
+                  " values for " + std::to_string(lm.coef.rows()) + " outputs");
       lm.intercept = Vector::Map(b.values.data(), lm.coef.rows());
     }
     // A hidden layer (Relu after the first product) means this is a network, not a linear model.
     if (next_on_path(m, cur, {"Relu", "Tanh"}) != nullptr) unsupported("graph has hidden layers");
     if (const auto* act = next_on_path(m, cur, {"Sigmoid", "Softmax"})) {
-      if (act->op_type() == "Softmax" && attr_int(*act, "axis", -1) != 1 && attr_int(*act, "axis", -1) != -1)
+      if (act->op_type() == "Softmax" && attr_int(*act, "axis", -1) != 1 &&
+          attr_int(*act, "axis", -1) != -1)
         unsupported("Softmax over an axis other than the classes");
       g.post_transform = act->op_type() == "Sigmoid" ? "LOGISTIC" : "SOFTMAX";
       cur = first_output(*act);
     }
     // A further MatMul means a multi-layer network.
-    if (next_on_path(m, cur, {"MatMul", "Gemm"}) != nullptr) unsupported("graph has several layers");
+    if (next_on_path(m, cur, {"MatMul", "Gemm"}) != nullptr)
+      unsupported("graph has several layers");
   } else {
     unsupported("no LinearClassifier or MatMul on the input '" + m.input_name() + "'");
   }
@@ -139,8 +143,8 @@ LinearGraph read_linear_graph(sdk::Bytes bytes) {
     cur = first_output(*n);
   }
   if (m.input_features() > 0 && m.input_features() != lm.coef.cols())
-    malformed("the input declares " + std::to_string(m.input_features()) + " features, the weights have " +
-              std::to_string(lm.coef.cols()));
+    malformed("the input declares " + std::to_string(m.input_features()) +
+              " features, the weights have " + std::to_string(lm.coef.cols()));
   if (!lm.coef.allFinite() || !lm.intercept.allFinite()) malformed("weights are not finite");
   fold_binary_pair(lm);
   size_t labels = class_ints.size() + class_strings.size();
@@ -153,7 +157,8 @@ LinearGraph read_linear_graph(sdk::Bytes bytes) {
   return g;
 }
 
-std::vector<uint8_t> write_linear_classifier(const LinearModel& lm, const std::string& post_transform,
+std::vector<uint8_t> write_linear_classifier(const LinearModel& lm,
+                                             const std::string& post_transform,
                                              const std::string& model_name,
                                              const std::map<std::string, std::string>& metadata) {
   OnnxBuilder b(model_name, true);

@@ -9,22 +9,25 @@ void unsupported(const std::string& why) { throw sdk::Error(SECMLOPS_ERR_UNSUPPO
 void malformed(const std::string& why) { throw sdk::Error(SECMLOPS_ERR_PARSE, why); }
 
 const std::string& first_output(const onnx::NodeProto& node) {
-  if (node.output_size() < 1 || node.output(0).empty()) malformed(node.op_type() + " node without an output");
+  if (node.output_size() < 1 || node.output(0).empty())
+    malformed(node.op_type() + " node without an output");
   return node.output(0);
 }
 
 OnnxModel OnnxModel::parse(sdk::Bytes bytes) {
   if (bytes.size() > kMaxOnnxBytes)
     throw sdk::Error(SECMLOPS_ERR_LIMIT, "ONNX model of " + std::to_string(bytes.size()) +
-                                              " bytes exceeds the 1 GiB limit");
-  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) malformed("ONNX model too large");
+                                             " bytes exceeds the 1 GiB limit");
+  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
+    malformed("ONNX model too large");
   OnnxModel m;
   if (!m.model_.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
     unsupported("not an ONNX ModelProto (protobuf parse failed)");
   if (!m.model_.has_graph()) unsupported("ONNX model has no graph");
   const auto& g = m.model_.graph();
   if (g.node_size() > kMaxOnnxNodes)
-    throw sdk::Error(SECMLOPS_ERR_LIMIT, "ONNX graph has " + std::to_string(g.node_size()) + " nodes");
+    throw sdk::Error(SECMLOPS_ERR_LIMIT,
+                     "ONNX graph has " + std::to_string(g.node_size()) + " nodes");
   for (const auto& t : g.initializer()) m.inits_[t.name()] = &t;
   for (int i = 0; i < g.node_size(); ++i)
     for (const auto& in : g.node(i).input())
@@ -40,7 +43,9 @@ OnnxModel OnnxModel::parse(sdk::Bytes bytes) {
         m.input_features_ = shape.dim(1).dim_value();
     }
   }
-  if (inputs != 1) unsupported("ONNX graph has " + std::to_string(inputs) + " inputs; expected one feature matrix");
+  if (inputs != 1)
+    unsupported("ONNX graph has " + std::to_string(inputs) +
+                " inputs; expected one feature matrix");
   return m;
 }
 
@@ -71,10 +76,11 @@ std::vector<const onnx::NodeProto*> OnnxModel::consumers(const std::string& name
 
 namespace {
 template <class T>
-void from_raw(const std::string& raw, uint64_t count, std::vector<double>& out, const std::string& name) {
+void from_raw(const std::string& raw, uint64_t count, std::vector<double>& out,
+              const std::string& name) {
   if (raw.size() != count * sizeof(T))
-    malformed("tensor '" + name + "' raw_data has " + std::to_string(raw.size()) + " bytes, expected " +
-              std::to_string(count * sizeof(T)));
+    malformed("tensor '" + name + "' raw_data has " + std::to_string(raw.size()) +
+              " bytes, expected " + std::to_string(count * sizeof(T)));
   out.resize(count);
   for (uint64_t i = 0; i < count; ++i) {
     T v;
@@ -85,8 +91,8 @@ void from_raw(const std::string& raw, uint64_t count, std::vector<double>& out, 
 template <class R>
 void from_field(const R& field, uint64_t count, std::vector<double>& out, const std::string& name) {
   if (static_cast<uint64_t>(field.size()) != count)
-    malformed("tensor '" + name + "' holds " + std::to_string(field.size()) + " values, its shape needs " +
-              std::to_string(count));
+    malformed("tensor '" + name + "' holds " + std::to_string(field.size()) +
+              " values, its shape needs " + std::to_string(count));
   out.assign(field.begin(), field.end());
 }
 }  // namespace
@@ -139,7 +145,8 @@ const onnx::AttributeProto* typed(const onnx::NodeProto& node, const std::string
                                   onnx::AttributeProto_AttributeType type) {
   const auto* a = find_attr(node, name);
   // Old writers leave `type` unset (0); accept them when the matching field is filled.
-  if (a != nullptr && a->type() != type && a->type() != onnx::AttributeProto_AttributeType_UNDEFINED)
+  if (a != nullptr && a->type() != type &&
+      a->type() != onnx::AttributeProto_AttributeType_UNDEFINED)
     malformed("attribute '" + name + "' of " + node.op_type() + " has the wrong type");
   return a;
 }
@@ -153,7 +160,8 @@ double attr_float(const onnx::NodeProto& node, const std::string& name, double f
   const auto* a = typed(node, name, onnx::AttributeProto_AttributeType_FLOAT);
   return a ? a->f() : fallback;
 }
-std::string attr_string(const onnx::NodeProto& node, const std::string& name, const std::string& fallback) {
+std::string attr_string(const onnx::NodeProto& node, const std::string& name,
+                        const std::string& fallback) {
   const auto* a = typed(node, name, onnx::AttributeProto_AttributeType_STRING);
   return a ? a->s() : fallback;
 }
@@ -167,7 +175,8 @@ std::vector<int64_t> attr_ints(const onnx::NodeProto& node, const std::string& n
 }
 std::vector<std::string> attr_strings(const onnx::NodeProto& node, const std::string& name) {
   const auto* a = typed(node, name, onnx::AttributeProto_AttributeType_STRINGS);
-  return a ? std::vector<std::string>(a->strings().begin(), a->strings().end()) : std::vector<std::string>{};
+  return a ? std::vector<std::string>(a->strings().begin(), a->strings().end())
+           : std::vector<std::string>{};
 }
 
 // ---- writing ----
@@ -204,10 +213,12 @@ void value_info(onnx::ValueInfoProto* v, const std::string& name, int32_t elem_t
 }
 }  // namespace
 
-void OnnxBuilder::input(const std::string& name, int32_t elem_type, const std::vector<int64_t>& dims) {
+void OnnxBuilder::input(const std::string& name, int32_t elem_type,
+                        const std::vector<int64_t>& dims) {
   value_info(model_.mutable_graph()->add_input(), name, elem_type, dims);
 }
-void OnnxBuilder::output(const std::string& name, int32_t elem_type, const std::vector<int64_t>& dims) {
+void OnnxBuilder::output(const std::string& name, int32_t elem_type,
+                         const std::vector<int64_t>& dims) {
   value_info(model_.mutable_graph()->add_output(), name, elem_type, dims);
 }
 void OnnxBuilder::initializer(const std::string& name, const std::vector<int64_t>& dims,
@@ -216,7 +227,8 @@ void OnnxBuilder::initializer(const std::string& name, const std::vector<int64_t
   t->set_name(name);
   t->set_data_type(onnx::TensorProto_DataType_FLOAT);
   for (int64_t d : dims) t->add_dims(d);
-  t->set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float)));
+  t->set_raw_data(
+      std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float)));
 }
 void OnnxBuilder::initializer_int64(const std::string& name, const std::vector<int64_t>& dims,
                                     const std::vector<int64_t>& values) {
@@ -226,8 +238,10 @@ void OnnxBuilder::initializer_int64(const std::string& name, const std::vector<i
   for (int64_t d : dims) t->add_dims(d);
   for (int64_t v : values) t->add_int64_data(v);
 }
-onnx::NodeProto& OnnxBuilder::node(const std::string& op_type, const std::vector<std::string>& inputs,
-                                   const std::vector<std::string>& outputs, const std::string& domain) {
+onnx::NodeProto& OnnxBuilder::node(const std::string& op_type,
+                                   const std::vector<std::string>& inputs,
+                                   const std::vector<std::string>& outputs,
+                                   const std::string& domain) {
   auto* n = model_.mutable_graph()->add_node();
   n->set_op_type(op_type);
   n->set_name(op_type + "_" + std::to_string(node_counter_++));

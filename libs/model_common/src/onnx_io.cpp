@@ -30,10 +30,12 @@ const onnx::NodeProto& find_ml_node(const onnx::GraphProto& g, const std::string
     } else if (std::find(allowed_others.begin(), allowed_others.end(), n.op_type()) ==
                allowed_others.end()) {
       throw Error(SECMLOPS_ERR_UNSUPPORTED, "graph node " + std::to_string(i) + " is " +
-                                                n.op_type() + ", which this model does not represent");
+                                                n.op_type() +
+                                                ", which this model does not represent");
     }
   }
-  if (found == nullptr) throw Error(SECMLOPS_ERR_UNSUPPORTED, "graph has no ai.onnx.ml " + op_type + " node");
+  if (found == nullptr)
+    throw Error(SECMLOPS_ERR_UNSUPPORTED, "graph has no ai.onnx.ml " + op_type + " node");
   return *found;
 }
 
@@ -70,7 +72,8 @@ std::vector<std::string> strings(const onnx::NodeProto& n, const std::string& na
   return {a->strings().begin(), a->strings().end()};
 }
 
-std::string string_attr(const onnx::NodeProto& n, const std::string& name, const std::string& fallback) {
+std::string string_attr(const onnx::NodeProto& n, const std::string& name,
+                        const std::string& fallback) {
   const auto* a = attr(n, name);
   return a == nullptr ? fallback : a->s();
 }
@@ -83,7 +86,8 @@ std::vector<double> tensor_values(const onnx::NodeProto& n, const std::string& n
   if (t.data_type() == onnx::TensorProto::DOUBLE) {
     if (!t.raw_data().empty()) {
       if (t.raw_data().size() % sizeof(double) != 0)
-        throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "attribute '" + name + "' has truncated raw data");
+        throw Error(SECMLOPS_ERR_INVALID_ARGUMENT,
+                    "attribute '" + name + "' has truncated raw data");
       out.resize(t.raw_data().size() / sizeof(double));
       std::memcpy(out.data(), t.raw_data().data(), t.raw_data().size());
     } else {
@@ -92,7 +96,8 @@ std::vector<double> tensor_values(const onnx::NodeProto& n, const std::string& n
   } else if (t.data_type() == onnx::TensorProto::FLOAT) {
     if (!t.raw_data().empty()) {
       if (t.raw_data().size() % sizeof(float) != 0)
-        throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "attribute '" + name + "' has truncated raw data");
+        throw Error(SECMLOPS_ERR_INVALID_ARGUMENT,
+                    "attribute '" + name + "' has truncated raw data");
       std::vector<float> f(t.raw_data().size() / sizeof(float));
       std::memcpy(f.data(), t.raw_data().data(), t.raw_data().size());
       out.assign(f.begin(), f.end());
@@ -100,7 +105,8 @@ std::vector<double> tensor_values(const onnx::NodeProto& n, const std::string& n
       out.assign(t.float_data().begin(), t.float_data().end());
     }
   } else {
-    throw Error(SECMLOPS_ERR_UNSUPPORTED, "attribute '" + name + "' has an unsupported tensor type");
+    throw Error(SECMLOPS_ERR_UNSUPPORTED,
+                "attribute '" + name + "' has an unsupported tensor type");
   }
   return out;
 }
@@ -110,7 +116,8 @@ uint64_t input_columns(const onnx::GraphProto& g) {
   const auto& type = g.input(0).type();
   if (!type.has_tensor_type() || !type.tensor_type().has_shape()) return 0;
   const auto& shape = type.tensor_type().shape();
-  if (shape.dim_size() != 2 || !shape.dim(1).has_dim_value() || shape.dim(1).dim_value() <= 0) return 0;
+  if (shape.dim_size() != 2 || !shape.dim(1).has_dim_value() || shape.dim(1).dim_value() <= 0)
+    return 0;
   return static_cast<uint64_t>(shape.dim(1).dim_value());
 }
 

@@ -12,7 +12,8 @@ namespace {
 }
 }  // namespace
 
-Params::Params(const sdk::Config& config, std::span<const secmlops_option> declared) : config_(config) {
+Params::Params(const sdk::Config& config, std::span<const secmlops_option> declared)
+    : config_(config) {
   for (const auto& [key, value] : config.entries()) {
     bool ok = false;
     for (const auto& k : declared) ok = ok || key == k.name;
@@ -88,7 +89,8 @@ uint32_t count_classes(std::span<const int32_t> y, uint32_t max_classes) {
   std::vector<uint8_t> seen(k, 0);
   for (int32_t v : y) seen[static_cast<size_t>(v)] = 1;
   for (uint32_t c = 0; c < k; ++c)
-    if (!seen[c]) bad("class " + std::to_string(c) + " has no training row (labels must be 0..k-1)");
+    if (!seen[c])
+      bad("class " + std::to_string(c) + " has no training row (labels must be 0..k-1)");
   if (k < 2) bad("training data has a single class; a classifier needs at least two");
   return k;
 }

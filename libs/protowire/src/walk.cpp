@@ -27,7 +27,8 @@ std::string excerpt(std::string_view text, size_t max_len) {
 std::string path_escape(std::string_view p) {
   if (p.empty()) return {};
   if (p[0] == '/' || p[0] == '\\') return "is an absolute path";
-  if (p.size() >= 2 && std::isalpha(static_cast<unsigned char>(p[0])) && p[1] == ':') return "is a drive-absolute path";
+  if (p.size() >= 2 && std::isalpha(static_cast<unsigned char>(p[0])) && p[1] == ':')
+    return "is a drive-absolute path";
   size_t start = 0;
   while (start <= p.size()) {
     size_t end = p.find_first_of("/\\", start);

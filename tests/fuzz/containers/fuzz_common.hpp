@@ -33,7 +33,8 @@ inline void consume(const host::Stream& s) {
   (void)host::containers::crc32_of(s);
 }
 
-inline void expand_all(const std::shared_ptr<const host::Stream>& s, host::containers::Budget& b, int depth) {
+inline void expand_all(const std::shared_ptr<const host::Stream>& s, host::containers::Budget& b,
+                       int depth) {
   if (depth > 2) return;
   for (auto kind : host::containers::detect(*s)) {
     auto ex = host::containers::expand(kind, s, b);

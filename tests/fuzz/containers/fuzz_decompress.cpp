@@ -6,8 +6,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace secmlops;
   using host::containers::Codec;
   if (size < 1) return 0;
-  static constexpr Codec codecs[] = {Codec::deflate_raw, Codec::zlib, Codec::gzip, Codec::bzip2,
-                                     Codec::xz, Codec::lzma_alone, Codec::lzma_zip, Codec::lz4_frame};
+  static constexpr Codec codecs[] = {Codec::deflate_raw, Codec::zlib,     Codec::gzip,
+                                     Codec::bzip2,       Codec::xz,       Codec::lzma_alone,
+                                     Codec::lzma_zip,    Codec::lz4_frame};
   Codec c = codecs[data[0] % 8];
   auto s = fuzz::to_stream(data + 1, size - 1);
   host::containers::Budget b(fuzz::small_limits());

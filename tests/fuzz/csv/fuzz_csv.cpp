@@ -7,9 +7,9 @@
 #include <cerrno>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -49,14 +49,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       for (size_t c = 0; c < t.fields; ++c) {
         const std::string_view cell = t.rows.cell(r, c);
         const size_t b = cell.find_first_not_of(" \t"), e = cell.find_last_not_of(" \t");
-        const std::string trimmed = b == std::string_view::npos ? "" : std::string(cell.substr(b, e - b + 1));
+        const std::string trimmed =
+            b == std::string_view::npos ? "" : std::string(cell.substr(b, e - b + 1));
         errno = 0;
         char* end = nullptr;
         const double expected = std::strtod(trimmed.c_str(), &end);
-        const bool ok = !trimmed.empty() && end == trimmed.c_str() + trimmed.size() && errno != ERANGE &&
-                        std::isfinite(expected);
+        const bool ok = !trimmed.empty() && end == trimmed.c_str() + trimmed.size() &&
+                        errno != ERANGE && std::isfinite(expected);
         double got = 0;
-        if (parse_csv_number(cell, got) != ok || (ok && std::memcmp(&got, &expected, sizeof got) != 0))
+        if (parse_csv_number(cell, got) != ok ||
+            (ok && std::memcmp(&got, &expected, sizeof got) != 0))
           __builtin_trap();
       }
   } catch (const DataError&) {

@@ -8,8 +8,17 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   secmlops::sdk::Bytes bytes(data, size);
-  try { (void)secmlops::plugins::logreg::LogisticRegression::from_onnx(bytes); } catch (const secmlops::sdk::Error&) {}
-  try { (void)secmlops::plugins::linear_svm::LinearSvm::from_onnx(bytes); } catch (const secmlops::sdk::Error&) {}
-  try { (void)secmlops::plugins::mlp::Mlp::from_onnx(bytes); } catch (const secmlops::sdk::Error&) {}
+  try {
+    (void)secmlops::plugins::logreg::LogisticRegression::from_onnx(bytes);
+  } catch (const secmlops::sdk::Error&) {
+  }
+  try {
+    (void)secmlops::plugins::linear_svm::LinearSvm::from_onnx(bytes);
+  } catch (const secmlops::sdk::Error&) {
+  }
+  try {
+    (void)secmlops::plugins::mlp::Mlp::from_onnx(bytes);
+  } catch (const secmlops::sdk::Error&) {
+  }
   return 0;
 }

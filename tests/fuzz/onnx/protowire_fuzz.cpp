@@ -12,7 +12,8 @@ void walk(MessageReader r, int budget) {
   while (r.next(f)) {
     if (f.type != WireType::kLen || budget <= 0) continue;
     (void)r.string(f, 64);
-    (void)r.varints(f, [](uint64_t) {}, 64);
+    (void)r.varints(
+        f, [](uint64_t) {}, 64);
     try {
       walk(r.sub(f), budget - 1);
     } catch (const ParseError&) {

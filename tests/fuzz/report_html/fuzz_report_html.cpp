@@ -30,7 +30,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const std::string html = secmlops::host::render_html(report);
   if (count(html, "<script") != 0 || count(html, "<svg") != count(html, "</svg>") ||
-      count(html, "<section") != count(html, "</section>") || count(html, "<title") != count(html, "</title>"))
+      count(html, "<section") != count(html, "</section>") ||
+      count(html, "<title") != count(html, "</title>"))
     std::abort();
   return 0;
 }

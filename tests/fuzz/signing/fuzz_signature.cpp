@@ -25,7 +25,8 @@ struct Fixture {
   Pkey key;
   std::string public_pem;
   Fixture() {
-    model = std::filesystem::temp_directory_path() / ("fuzz-signature-" + std::to_string(::getpid()));
+    model =
+        std::filesystem::temp_directory_path() / ("fuzz-signature-" + std::to_string(::getpid()));
     std::filesystem::create_directories(model / "d");
     std::ofstream(model / "w.bin") << "weights";
     std::ofstream(model / "d" / "c.json") << "{}";
@@ -53,8 +54,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (data[0] & 1) {
     std::string sig = ecdsa_sign(f.key.get(), pae(kInTotoPayloadType, rest));
     o.bundle_json = std::string("{\"mediaType\":\"") + std::string(kBundleMediaType) +
-                    "\",\"verificationMaterial\":{},\"dsseEnvelope\":{\"payload\":\"" + base64_encode(rest) +
-                    "\",\"payloadType\":\"" + std::string(kInTotoPayloadType) + "\",\"signatures\":[{\"sig\":\"" +
+                    "\",\"verificationMaterial\":{},\"dsseEnvelope\":{\"payload\":\"" +
+                    base64_encode(rest) + "\",\"payloadType\":\"" +
+                    std::string(kInTotoPayloadType) + "\",\"signatures\":[{\"sig\":\"" +
                     base64_encode(sig) + "\"}]}}";
   } else {
     o.bundle_json = rest;

@@ -71,20 +71,29 @@ static const char* const formats[] = {"fixture", NULL};
 /* A model that claims gradients without providing the function. */
 static secmlops_status fit(secmlops_instance* i, secmlops_job* j, const secmlops_matrix* x,
                            const int32_t* y, const secmlops_kv* p, uint32_t n) {
-  (void)i; (void)j; (void)x; (void)y; (void)p; (void)n;
+  (void)i;
+  (void)j;
+  (void)x;
+  (void)y;
+  (void)p;
+  (void)n;
   return SECMLOPS_OK;
 }
 static secmlops_status info(secmlops_instance* i, secmlops_model_info* out) {
-  (void)i; (void)out;
+  (void)i;
+  (void)out;
   return SECMLOPS_OK;
 }
 static secmlops_status predict(secmlops_instance* i, secmlops_job* j, const secmlops_matrix* x,
                                double* out) {
-  (void)i; (void)j; (void)x; (void)out;
+  (void)i;
+  (void)j;
+  (void)x;
+  (void)out;
   return SECMLOPS_OK;
 }
-static secmlops_model_api model_api = {sizeof(secmlops_model_api), fit, info, predict,
-                                       NULL, NULL, NULL, NULL};
+static secmlops_model_api model_api = {
+    sizeof(secmlops_model_api), fit, info, predict, NULL, NULL, NULL, NULL};
 #else
 static secmlops_scanner_api scanner_api = {sizeof(secmlops_scanner_api), formats, probe, scan};
 #endif

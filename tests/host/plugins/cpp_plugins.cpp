@@ -39,17 +39,30 @@ class MagicScanner : public sdk::Scanner {
   void scan(sdk::ScanJob& job) {
     // With echo_config=1, reports the mode and policy it was given (CLI option plumbing tests).
     if (echo_)
-      job.emit({SECMLOPS_SEVERITY_INFO, "FIXTURE-CONFIG", "scanner configuration", SECMLOPS_NO_OFFSET,
-                "", {{"mode", mode_}, {"policy", policy_}}});
+      job.emit({SECMLOPS_SEVERITY_INFO,
+                "FIXTURE-CONFIG",
+                "scanner configuration",
+                SECMLOPS_NO_OFFSET,
+                "",
+                {{"mode", mode_}, {"policy", policy_}}});
     char head[5] = {};
     job.read_exact(head, 4);
     if (std::string_view(head, 4) == "CRAS") throw std::runtime_error("boom at offset 0");
     if (std::string_view(head, 4) == "MANY")
       for (uint64_t i = 0; i < 120; ++i)
-        job.emit({SECMLOPS_SEVERITY_LOW, "FIXTURE-MANY", "item " + std::to_string(i / 2), i / 2, "", {}});
+        job.emit({SECMLOPS_SEVERITY_LOW,
+                  "FIXTURE-MANY",
+                  "item " + std::to_string(i / 2),
+                  i / 2,
+                  "",
+                  {}});
     if (std::string_view(head, 4) == "EVIL")
-      job.emit({static_cast<secmlops_severity>(severity_), "FIXTURE-EVIL", "evil magic", 0,
-                "header", {{"magic", "EVIL"}}});
+      job.emit({static_cast<secmlops_severity>(severity_),
+                "FIXTURE-EVIL",
+                "evil magic",
+                0,
+                "header",
+                {{"magic", "EVIL"}}});
   }
 
  private:
@@ -64,7 +77,8 @@ class ThresholdModel : public sdk::Model {
   static constexpr const char* name = "fixture-model";
   static constexpr const char* version = "1.0.0";
   static constexpr const char* description = "test model";
-  static constexpr secmlops_option options[] = {sdk::option(SECMLOPS_OPTION_DOUBLE, "w", "the weight", "1")};
+  static constexpr secmlops_option options[] = {
+      sdk::option(SECMLOPS_OPTION_DOUBLE, "w", "the weight", "1")};
   explicit ThresholdModel(const sdk::Config&) {}
   void fit(sdk::Job&, const sdk::Matrix& x, std::span<const int32_t> y, const sdk::Config& p) {
     w_ = p.get_double("w", 1.0);
@@ -106,8 +120,7 @@ class SignAttack : public sdk::Attack {
     double eps = p.get_double("eps", 0.1);
     std::vector<double> g(x.rows() * x.cols());
     m.loss_gradient(x, y, g.data());
-    for (size_t i = 0; i < g.size(); ++i)
-      out[i] = x.data()[i] + eps * ((g[i] > 0) - (g[i] < 0));
+    for (size_t i = 0; i < g.size(); ++i) out[i] = x.data()[i] + eps * ((g[i] > 0) - (g[i] < 0));
     job.metric("queries", 1);
   }
 };
@@ -137,7 +150,10 @@ class SlowScanner : public sdk::Scanner {
   static constexpr const char* formats[] = {"slow", nullptr};
   static uint32_t probe(sdk::Bytes head, std::string_view, const char*& format) {
     format = "slow";
-    return head.size() >= 4 && std::string_view(reinterpret_cast<const char*>(head.data()), 4) == "SLOW" ? 80 : 0;
+    return head.size() >= 4 &&
+                   std::string_view(reinterpret_cast<const char*>(head.data()), 4) == "SLOW"
+               ? 80
+               : 0;
   }
   explicit SlowScanner(const sdk::Config& c) : seconds_(c.get_double("seconds", 30)) {}
   void scan(sdk::ScanJob& job) {
@@ -173,7 +189,8 @@ class PortableModel : public sdk::Model {
     }
   }
   std::vector<uint8_t> export_onnx(sdk::Job&) const {
-    std::string s = "fixture-model w=" + std::to_string(w_) + " features=" + std::to_string(features_);
+    std::string s =
+        "fixture-model w=" + std::to_string(w_) + " features=" + std::to_string(features_);
     return {s.begin(), s.end()};
   }
   void import_onnx(sdk::Job&, sdk::Bytes b) {
@@ -192,7 +209,8 @@ class PortableModel : public sdk::Model {
 };
 
 }  // namespace
-SECMLOPS_EXPORT_PLUGINS(MagicScanner, ThresholdModel, SignAttack, EchoReporter, SlowScanner, PortableModel)
+SECMLOPS_EXPORT_PLUGINS(MagicScanner, ThresholdModel, SignAttack, EchoReporter, SlowScanner,
+                        PortableModel)
 
 #elif FIXTURE_SET == 2
 namespace {

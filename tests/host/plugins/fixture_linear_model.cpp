@@ -1,8 +1,8 @@
 // Test model: p = softmax(x W + b) with W and b given as fit parameters ("w" = d*k row-major
 // values, "b" = k values); loss = cross-entropy. Lets attack tests run through the ABI and the
 // host on a model whose gradient the NumPy reference reproduces exactly.
-#include "support/linear_softmax.hpp"
 #include "options.hpp"
+#include "support/linear_softmax.hpp"
 
 #include <secmlops/sdk/plugin.hpp>
 
@@ -22,7 +22,8 @@ class FixtureLinear : public sdk::Model {
     const auto k = static_cast<uint64_t>(p.get_int("classes", 2));
     Eigen::VectorXd w = parse_vector("w", p.get_string("w", ""), d * k, false);
     Eigen::VectorXd b = parse_vector("b", p.get_string("b", ""), k, false);
-    RowMatrix wm = Eigen::Map<RowMatrix>(w.data(), static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(k));
+    RowMatrix wm =
+        Eigen::Map<RowMatrix>(w.data(), static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(k));
     model_ = std::make_unique<LinearSoftmax>(wm, b.transpose());
     d_ = d;
     gradient_ = p.get_bool("gradient", true);

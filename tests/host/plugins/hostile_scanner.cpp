@@ -22,12 +22,14 @@ class HostileScanner : public sdk::Scanner {
  public:
   static constexpr const char* name = "fixture-hostile";
   static constexpr const char* version = "1.0.0";
-  static constexpr const char* description = "test scanner that crashes, loops or escapes on demand";
+  static constexpr const char* description =
+      "test scanner that crashes, loops or escapes on demand";
   static constexpr const char* formats[] = {"hostile", nullptr};
   static uint32_t probe(sdk::Bytes head, std::string_view, const char*& format) {
     format = "hostile";
     constexpr std::string_view magic = "HOSTILE ";
-    return head.size() >= magic.size() && std::equal(magic.begin(), magic.end(), head.begin()) ? 90 : 0;
+    return head.size() >= magic.size() && std::equal(magic.begin(), magic.end(), head.begin()) ? 90
+                                                                                               : 0;
   }
   explicit HostileScanner(const sdk::Config&) {}
   void scan(sdk::ScanJob& job) {
@@ -35,7 +37,8 @@ class HostileScanner : public sdk::Scanner {
     job.read_exact(buf, 14);
     std::string word(buf + 8, 6);
     while (!word.empty() && word.back() == ' ') word.pop_back();
-    job.emit({SECMLOPS_SEVERITY_HIGH, "FIXTURE-HOSTILE", "seen before misbehaving: " + word, 0, "", {}});
+    job.emit(
+        {SECMLOPS_SEVERITY_HIGH, "FIXTURE-HOSTILE", "seen before misbehaving: " + word, 0, "", {}});
     if (word == "segv") {
       volatile int* p = nullptr;
       *p = 42;
@@ -54,10 +57,16 @@ class HostileScanner : public sdk::Scanner {
       int fd = ::open("/etc/passwd", O_RDONLY);
       char line[64] = {};
       if (fd >= 0 && ::read(fd, line, sizeof line - 1) > 0)
-        job.emit({SECMLOPS_SEVERITY_CRITICAL, "FIXTURE-LEAK", std::string("read /etc/passwd: ") + line, 0, "", {}});
+        job.emit({SECMLOPS_SEVERITY_CRITICAL,
+                  "FIXTURE-LEAK",
+                  std::string("read /etc/passwd: ") + line,
+                  0,
+                  "",
+                  {}});
     } else if (word == "socket") {
       int s = ::socket(AF_INET, SOCK_STREAM, 0);
-      if (s >= 0) job.emit({SECMLOPS_SEVERITY_CRITICAL, "FIXTURE-LEAK", "opened a socket", 0, "", {}});
+      if (s >= 0)
+        job.emit({SECMLOPS_SEVERITY_CRITICAL, "FIXTURE-LEAK", "opened a socket", 0, "", {}});
     } else if (word == "bus") {
       // Views the whole stream slowly: the test truncates the file meanwhile.
       uint64_t size = job.size();

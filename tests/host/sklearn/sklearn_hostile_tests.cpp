@@ -40,8 +40,12 @@ struct Stream {
     b.insert(b.end(), s.begin(), s.end());
     return *this;
   }
-  Stream& global(const std::string& module, const std::string& name) { return str(module).str(name).op({0x93}); }
-  Stream& integer(uint32_t v) { return op({'J', uint8_t(v), uint8_t(v >> 8), uint8_t(v >> 16), uint8_t(v >> 24)}); }
+  Stream& global(const std::string& module, const std::string& name) {
+    return str(module).str(name).op({0x93});
+  }
+  Stream& integer(uint32_t v) {
+    return op({'J', uint8_t(v), uint8_t(v >> 8), uint8_t(v >> 16), uint8_t(v >> 24)});
+  }
   // numpy.dtype('f8') built as NumPy pickles it.
   Stream& dtype_f8() {
     global("numpy", "dtype").str("f8").op({0x89, 0x88, 0x87, 'R', '('}).integer(3).str("<");
@@ -49,7 +53,12 @@ struct Stream {
   }
   // _reconstruct(ndarray, (0,), b'b') BUILD (1, shape, f8, False, data)
   Stream& array(std::initializer_list<uint32_t> shape, const std::string& data) {
-    global("numpy.core.multiarray", "_reconstruct").global("numpy", "ndarray").integer(0).op({0x85}).bytes("b").op({0x87, 'R', '('});
+    global("numpy.core.multiarray", "_reconstruct")
+        .global("numpy", "ndarray")
+        .integer(0)
+        .op({0x85})
+        .bytes("b")
+        .op({0x87, 'R', '('});
     integer(1).op({'('});
     for (uint32_t d : shape) integer(d);
     op({'t'}).dtype_f8().op({0x89}).bytes(data).op({'t', 'b'});
@@ -131,8 +140,12 @@ TEST(SklearnHostile, RecursiveStructuresAreBuiltButNeverFollowedForever) {
   auto p = Stream()
                .global("sklearn.pipeline", "Pipeline")
                .op({')', 0x81, 0x94, '}', '('})
-               .str("_sklearn_version").str("1.2.1")
-               .str("steps").op({']', '('}).str("self").op({'h', 0, 0x86, 'e', 'u', 'b'})
+               .str("_sklearn_version")
+               .str("1.2.1")
+               .str("steps")
+               .op({']', '('})
+               .str("self")
+               .op({'h', 0, 0x86, 'e', 'u', 'b'})
                .done();
   Arena a2;
   auto up = run_pickle(a2, p, 0);
@@ -151,13 +164,35 @@ TEST(SklearnHostile, TreeRecordFieldsOfOtherTypesAreRefused) {
   s.global("sklearn.tree._classes", "DecisionTreeClassifier").op({')', 0x81, '}', '('});
   s.str("_sklearn_version").str("1.2.1").str("n_features_in_").integer(1);
   s.str("classes_").array({2}, std::string(16, '\0'));
-  s.str("tree_").global("sklearn.tree._tree", "Tree").op({'('}).integer(1).array({1}, std::string(8, '\0')).integer(1);
+  s.str("tree_")
+      .global("sklearn.tree._tree", "Tree")
+      .op({'('})
+      .integer(1)
+      .array({1}, std::string(8, '\0'))
+      .integer(1);
   s.op({'t', 'R', '}', '('}).str("node_count").integer(1).str("nodes");
   // _reconstruct(ndarray, (0,), b'b') of one 'V256' record whose only field is 'U64' at offset 0.
-  s.global("numpy.core.multiarray", "_reconstruct").global("numpy", "ndarray").integer(0).op({0x85}).bytes("b").op({0x87, 'R', '('});
+  s.global("numpy.core.multiarray", "_reconstruct")
+      .global("numpy", "ndarray")
+      .integer(0)
+      .op({0x85})
+      .bytes("b")
+      .op({0x87, 'R', '('});
   s.integer(1).op({'('}).integer(1).op({'t'});
-  s.global("numpy", "dtype").str("V256").op({0x89, 0x88, 0x87, 'R', '('}).integer(3).str("|").op({'N', '('}).str("left_child").op({'t', '}'});
-  s.str("left_child").global("numpy", "dtype").str("U64").op({0x89, 0x88, 0x87, 'R'}).integer(0).op({0x86, 's'});
+  s.global("numpy", "dtype")
+      .str("V256")
+      .op({0x89, 0x88, 0x87, 'R', '('})
+      .integer(3)
+      .str("|")
+      .op({'N', '('})
+      .str("left_child")
+      .op({'t', '}'});
+  s.str("left_child")
+      .global("numpy", "dtype")
+      .str("U64")
+      .op({0x89, 0x88, 0x87, 'R'})
+      .integer(0)
+      .op({0x86, 's'});
   s.integer(256).integer(1).integer(16).op({'t', 'b'});
   s.op({0x89, 'B'});  // not Fortran; BINBYTES of the 256-byte record
   for (uint32_t v = 256, k = 0; k < 4; ++k, v >>= 8) s.b.push_back(static_cast<uint8_t>(v));
@@ -193,7 +228,8 @@ TEST(SklearnHostile, TreesThatAreNotTreesAreRefused) {
     ADD_FAILURE() << field;
     return uint64_t{0};
   };
-  const auto records = static_cast<size_t>(reinterpret_cast<const uint8_t*>(nodes.data.data()) - good.data());
+  const auto records =
+      static_cast<size_t>(reinterpret_cast<const uint8_t*>(nodes.data.data()) - good.data());
   auto field = [&](std::vector<uint8_t>& b, uint64_t node, const char* name) {
     return b.data() + records + node * nodes.dtype.itemsize + offset_of(name);
   };
@@ -209,7 +245,8 @@ TEST(SklearnHostile, TreesThatAreNotTreesAreRefused) {
   int64_t left = 0;
   std::memcpy(&left, field(edited, 0, "left_child"), 8);
   std::memcpy(field(edited, 0, "right_child"), &left, 8);  // both children of the root are one node
-  EXPECT_NE(refusal_of(edited).find("has a child that another node has too: not a tree"), std::string::npos)
+  EXPECT_NE(refusal_of(edited).find("has a child that another node has too: not a tree"),
+            std::string::npos)
       << refusal_of(edited);
   edited = good;
   int64_t right = 0;
@@ -234,9 +271,11 @@ TEST(SklearnHostile, OpcodesOutsideAModelsStateAreRefused) {
   EXPECT_NE(refusal(Stream().str("x").op({'Q'}).done()).find("persistent ids"), std::string::npos);
   EXPECT_NE(refusal(Stream().op({0x97}).done()).find("out-of-band"), std::string::npos);
   EXPECT_NE(refusal(Stream().op({0x82, 1}).done()).find("extension-registry"), std::string::npos);
-  EXPECT_NE(refusal(Stream().global("builtins", "eval").done()).find("`builtins.eval`"), std::string::npos);
+  EXPECT_NE(refusal(Stream().global("builtins", "eval").done()).find("`builtins.eval`"),
+            std::string::npos);
   // A REDUCE on an allowlisted class that is not a constructor of data.
-  EXPECT_NE(refusal(Stream().global("sklearn.svm._classes", "SVC").op({')', 'R'}).done()).find("not a constructor"),
+  EXPECT_NE(refusal(Stream().global("sklearn.svm._classes", "SVC").op({')', 'R'}).done())
+                .find("not a constructor"),
             std::string::npos);
 }
 
@@ -248,7 +287,9 @@ TEST(SklearnHostile, JoblibArrayLongerThanTheFileIsRefused) {
   t.str("order").str("C").str("dtype").dtype_f8().str("allow_mmap").op({0x89, 'u', 'b'});
   t.b.insert(t.b.end(), 8, 0);
   auto msg = refusal(t.done());
-  EXPECT_NE(msg.find("joblib array of shape × itemsize = 8589934592 bytes, but only"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("joblib array of shape × itemsize = 8589934592 bytes, but only"),
+            std::string::npos)
+      << msg;
 }
 
 }  // namespace

@@ -101,7 +101,8 @@ TEST(SklearnImport, PredictionsEqualScikitLearnOnEveryTestRow) {
         if (p(r, c) > p(r, best)) best = c;
       if (model.class_labels[best] != want.labels[r]) ++label_mismatches;
       if (spec["scores"] == "proba")
-        for (uint64_t c = 0; c < p.cols; ++c) worst = std::max(worst, std::abs(p(r, c) - want.scores[r][c]));
+        for (uint64_t c = 0; c < p.cols; ++c)
+          worst = std::max(worst, std::abs(p(r, c) - want.scores[r][c]));
     }
     EXPECT_EQ(label_mismatches, 0u) << "rows whose predicted class differs from scikit-learn's";
     EXPECT_LE(worst, tolerance(plugin)) << "largest probability difference";
@@ -135,8 +136,9 @@ TEST(SklearnImport, MlpPicklesPassTheScanGate) {
 // compression included) is refused by load_model_file, whatever its name or shape.
 TEST(SklearnImport, ThePickleScannersMaliciousFixturesAreAllRefused) {
   const std::string dir = std::string(SKLEARN_FIXTURES) + "/pickle-scanner-fixtures";
-  auto gen = test::run_command("/usr/bin/python3 " SECMLOPS_SOURCE_DIR "/tests/plugins/pickle/make_fixtures.py " + dir +
-                               " >/dev/null 2>&1");
+  auto gen = test::run_command("/usr/bin/python3 " SECMLOPS_SOURCE_DIR
+                               "/tests/plugins/pickle/make_fixtures.py " +
+                               dir + " >/dev/null 2>&1");
   ASSERT_EQ(gen.exit_code, 0);
   size_t malicious = 0;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
@@ -148,14 +150,16 @@ TEST(SklearnImport, ThePickleScannersMaliciousFixturesAreAllRefused) {
       (void)load_model_file(registry(), entry.path());
       ADD_FAILURE() << name << " was imported";
     } catch (const PluginError& e) {
-      EXPECT_EQ(std::string(e.what()).find("wire type"), std::string::npos) << name << ": " << e.what();
+      EXPECT_EQ(std::string(e.what()).find("wire type"), std::string::npos)
+          << name << ": " << e.what();
     }
   }
   EXPECT_GT(malicious, 50u);
 }
 
 TEST(SklearnImport, OnnxFilesStillLoadThroughTheSameEntryPoint) {
-  // The plugin's own export of an imported pickle is an ONNX file: it loads again and predicts the same.
+  // The plugin's own export of an imported pickle is an ONNX file: it loads again and predicts the
+  // same.
   auto model = load_model_file(registry(), fixture("lr_multi.pkl"));
   auto onnx = model.session->export_onnx();
   EXPECT_EQ(sniff_model_format(onnx), ModelFileFormat::onnx);
@@ -173,14 +177,17 @@ TEST(SklearnImport, LegacyEntryPointGainsPickles) {
 }
 
 TEST(SklearnImport, CliPredictsAndDescribesAPickle) {
-  auto r = test::run_command(std::string(SECMLOPS_CLI) + " --plugin-dir " SECMLOPS_PLUGIN_DIR " predict --model " +
-                             fixture("rf.pkl") + " --data " + fixture("multi_test.csv") + " --label label 2>&1");
+  auto r = test::run_command(
+      std::string(SECMLOPS_CLI) + " --plugin-dir " SECMLOPS_PLUGIN_DIR " predict --model " +
+      fixture("rf.pkl") + " --data " + fixture("multi_test.csv") + " --label label 2>&1");
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("versicolor"), std::string::npos) << r.out;
-  auto d = test::run_command(std::string(SECMLOPS_CLI) + " --plugin-dir " SECMLOPS_PLUGIN_DIR " describe --model " +
+  auto d = test::run_command(std::string(SECMLOPS_CLI) +
+                             " --plugin-dir " SECMLOPS_PLUGIN_DIR " describe --model " +
                              fixture("svc_rbf_proba.pkl") + " 2>&1");
   EXPECT_EQ(d.exit_code, 0) << d.out;
-  auto bad = test::run_command(std::string(SECMLOPS_CLI) + " --plugin-dir " SECMLOPS_PLUGIN_DIR " describe --model " +
+  auto bad = test::run_command(std::string(SECMLOPS_CLI) +
+                               " --plugin-dir " SECMLOPS_PLUGIN_DIR " describe --model " +
                                fixture("xgb.pkl") + " 2>&1");
   EXPECT_EQ(bad.exit_code, 2) << bad.out;
   EXPECT_NE(bad.out.find("xgboost.sklearn.XGBClassifier"), std::string::npos) << bad.out;
@@ -189,19 +196,22 @@ TEST(SklearnImport, CliPredictsAndDescribesAPickle) {
 
 TEST(SklearnImport, CliAttacksAPickleAsArtDoes) {
   const std::string out = fixture("lr_multi.fgsm.secmlops.csv");
-  auto r = test::run_command(std::string(SECMLOPS_CLI) + " --plugin-dir " SECMLOPS_PLUGIN_DIR " attack --model " +
-                             fixture("lr_multi.pkl") + " --attack fgsm --eps 0.1 --data " + fixture("multi_test.csv") +
-                             " --label label --no-empirical-robustness --out " + out + " 2>&1");
+  auto r = test::run_command(
+      std::string(SECMLOPS_CLI) + " --plugin-dir " SECMLOPS_PLUGIN_DIR " attack --model " +
+      fixture("lr_multi.pkl") + " --attack fgsm --eps 0.1 --data " + fixture("multi_test.csv") +
+      " --label label --no-empirical-robustness --out " + out + " 2>&1");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto got = read_csv(out);
   std::vector<size_t> cols;
   for (size_t c = 0; c < 8; ++c) cols.push_back(c);
   const DenseMatrix adv = got.numeric(cols);
-  const Expected want = expected("lr_multi.fgsm.csv");  // rows of 8 values (the last one read as a label)
+  const Expected want =
+      expected("lr_multi.fgsm.csv");  // rows of 8 values (the last one read as a label)
   ASSERT_EQ(adv.rows, want.scores.size());
   double worst = 0;
   for (uint64_t i = 0; i < adv.rows; ++i) {
-    for (uint64_t c = 0; c < 7; ++c) worst = std::max(worst, std::abs(adv(i, c) - want.scores[i][c]));
+    for (uint64_t c = 0; c < 7; ++c)
+      worst = std::max(worst, std::abs(adv(i, c) - want.scores[i][c]));
     worst = std::max(worst, std::abs(adv(i, 7) - std::stod(want.labels[i])));
   }
   EXPECT_LE(worst, 1e-9) << "largest difference from ART's FGSM";
@@ -219,7 +229,8 @@ TEST(SklearnImport, ImportedModelsAreAttackedAsArtDoes) {
     LoadedModel model = load_model_file(registry(), fixture(file));
     const uint64_t rows = spec["rows"];
     const DenseMatrix all = test_rows(spec["data"]);
-    const DenseMatrix x(rows, all.cols, std::vector<double>(all.data.begin(), all.data.begin() + rows * all.cols));
+    const DenseMatrix x(rows, all.cols,
+                        std::vector<double>(all.data.begin(), all.data.begin() + rows * all.cols));
     auto csv = read_csv(fixture(spec["data"].get<std::string>() + "_test.csv"));
     std::vector<int32_t> y;
     for (uint64_t r = 0; r < rows; ++r) {
@@ -232,15 +243,18 @@ TEST(SklearnImport, ImportedModelsAreAttackedAsArtDoes) {
     for (const char* attack : {"fgsm", "pgd"}) {
       SCOPED_TRACE(attack);
       KeyValues params;
-      for (const auto& [k, v] : spec[attack]["params"].items()) params.emplace_back(k, v.get<std::string>());
+      for (const auto& [k, v] : spec[attack]["params"].items())
+        params.emplace_back(k, v.get<std::string>());
       auto plugin = registry().find(SECMLOPS_KIND_ATTACK, attack);
       ASSERT_TRUE(plugin);
       const AttackOutput out = run_attack(*plugin, *model.session, x, y, params);
-      const Expected want = expected(spec[attack]["expected"]);  // rows of d values, the last read as a label
+      const Expected want =
+          expected(spec[attack]["expected"]);  // rows of d values, the last read as a label
       ASSERT_EQ(want.scores.size(), rows);
       double worst = 0;
       for (uint64_t r = 0; r < rows; ++r) {
-        for (uint64_t c = 0; c + 1 < x.cols; ++c) worst = std::max(worst, std::abs(out.x_adv(r, c) - want.scores[r][c]));
+        for (uint64_t c = 0; c + 1 < x.cols; ++c)
+          worst = std::max(worst, std::abs(out.x_adv(r, c) - want.scores[r][c]));
         worst = std::max(worst, std::abs(out.x_adv(r, x.cols - 1) - std::stod(want.labels[r])));
       }
       EXPECT_LE(worst, 1e-6) << "largest difference from ART's adversarial examples";

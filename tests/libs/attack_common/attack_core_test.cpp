@@ -70,8 +70,9 @@ TEST(AttackCore, RandomInitIsReproducibleFromTheSeedAndStaysInTheBall) {
     EXPECT_GT((a - c).cwiseAbs().maxCoeff(), 0.0);
     RowMatrix d = a - x;
     for (Eigen::Index r = 0; r < d.rows(); ++r) {
-      double n = norm == Norm::Inf ? d.row(r).cwiseAbs().maxCoeff()
-                                   : norm == Norm::L2 ? d.row(r).norm() : d.row(r).cwiseAbs().sum();
+      double n = norm == Norm::Inf  ? d.row(r).cwiseAbs().maxCoeff()
+                 : norm == Norm::L2 ? d.row(r).norm()
+                                    : d.row(r).cwiseAbs().sum();
       EXPECT_LE(n, 0.2 + 1e-9);
     }
   }
@@ -125,9 +126,12 @@ TEST(AttackCore, SeededDrawsArePinned) {
     random_init(x, Eigen::VectorXd::Constant(3, 0.5), o, 0);
     return Eigen::RowVector3d(x.row(0));
   };
-  EXPECT_EQ(start(Norm::Inf), Eigen::RowVector3d(-0.29635093051612182, 0.28707198536569367, -0.16672116219462607));
-  EXPECT_EQ(start(Norm::L1), Eigen::RowVector3d(-0.10182453474193909, 0.064814884160747877, 0.22689657378015987));
-  EXPECT_LT((start(Norm::L2) - Eigen::RowVector3d(-0.29217965090362563, 0.28303131129799547, -0.093819338245204068))
+  EXPECT_EQ(start(Norm::Inf),
+            Eigen::RowVector3d(-0.29635093051612182, 0.28707198536569367, -0.16672116219462607));
+  EXPECT_EQ(start(Norm::L1),
+            Eigen::RowVector3d(-0.10182453474193909, 0.064814884160747877, 0.22689657378015987));
+  EXPECT_LT((start(Norm::L2) -
+             Eigen::RowVector3d(-0.29217965090362563, 0.28303131129799547, -0.093819338245204068))
                 .cwiseAbs()
                 .maxCoeff(),
             1e-15);
@@ -141,7 +145,8 @@ TEST(AttackCore, RandomStartsDoNotDependOnBatching) {
   for (Norm norm : {Norm::Inf, Norm::L2, Norm::L1}) {
     GradientAttackOptions o = restarting_pgd(norm, 4, 5);
     RowMatrix whole = pgd(model, x, {}, o);
-    RowMatrix first = pgd(model, x.topRows(13), {}, o), second = pgd(model, x.bottomRows(17), {}, o);
+    RowMatrix first = pgd(model, x.topRows(13), {}, o),
+              second = pgd(model, x.bottomRows(17), {}, o);
     EXPECT_EQ(whole.topRows(13), first) << norm_name(norm);
     EXPECT_EQ(whole.bottomRows(17), second) << norm_name(norm);
     RowMatrix a = x, b = x;

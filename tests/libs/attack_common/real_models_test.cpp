@@ -53,7 +53,8 @@ void recover_softmax(const ModelSession& m, uint64_t d, nlohmann::json& w, nlohm
   w = nlohmann::json::array();
   for (uint64_t j = 0; j < d; ++j) {
     nlohmann::json row = nlohmann::json::array();
-    for (uint64_t c = 0; c < k; ++c) row.push_back(std::log(p(j + 1, c)) - std::log(p(j + 1, 0)) - bias[c]);
+    for (uint64_t c = 0; c < k; ++c)
+      row.push_back(std::log(p(j + 1, c)) - std::log(p(j + 1, 0)) - bias[c]);
     w.push_back(row);
   }
   b = bias;
@@ -78,12 +79,14 @@ nlohmann::json svm_weights(const ModelSession& m, uint64_t /*d*/) {
     for (Eigen::Index c = 0; c < g.model.coef.cols(); ++c) row.push_back(g.model.coef(r, c));
     coef.push_back(row);
   }
-  return {{"coef", coef}, {"intercept", std::vector<double>(g.model.intercept.begin(), g.model.intercept.end())}};
+  return {{"coef", coef},
+          {"intercept", std::vector<double>(g.model.intercept.begin(), g.model.intercept.end())}};
 }
 
 // The RBF SVM's exported model without Platt parameters (and with `kernel` when given), and its
 // weights for the reference.
-std::vector<uint8_t> svm_without_platt(const ModelSession& m, std::optional<plugins::rbf_svm::Kernel> kernel) {
+std::vector<uint8_t> svm_without_platt(const ModelSession& m,
+                                       std::optional<plugins::rbf_svm::Kernel> kernel) {
   auto bytes = m.export_onnx();
   auto core = plugins::rbf_svm::import_onnx(sdk::Bytes{bytes.data(), bytes.size()});
   plugins::rbf_svm::SvmModel plain;
@@ -101,13 +104,19 @@ nlohmann::json rbf_weights(const ModelSession& m, uint64_t /*d*/) {
       out.push_back(std::vector<double>(a.row(r).data(), a.row(r).data() + a.cols()));
     return out;
   };
-  return {{"support_vectors", rows(core.support_vectors())}, {"dual_coef", rows(core.dual_coef())},
-          {"n_support", core.n_support()}, {"intercept", core.intercept()}, {"gamma", core.gamma()},
-          {"kernel", core.kernel().name()}, {"coef0", core.kernel().coef0}, {"degree", core.kernel().degree}};
+  return {{"support_vectors", rows(core.support_vectors())},
+          {"dual_coef", rows(core.dual_coef())},
+          {"n_support", core.n_support()},
+          {"intercept", core.intercept()},
+          {"gamma", core.gamma()},
+          {"kernel", core.kernel().name()},
+          {"coef0", core.kernel().coef0},
+          {"degree", core.kernel().degree}};
 }
 
-void check_against_reference(const std::string& model_name, uint32_t classes, const std::string& loss,
-                             WeightsReader read_weights, std::optional<plugins::rbf_svm::Kernel> kernel = {}) {
+void check_against_reference(const std::string& model_name, uint32_t classes,
+                             const std::string& loss, WeightsReader read_weights,
+                             std::optional<plugins::rbf_svm::Kernel> kernel = {}) {
   auto plugin = registry().find(SECMLOPS_KIND_MODEL, model_name);
   if (!plugin) GTEST_SKIP() << model_name << " plugin not built";
   const uint64_t d = 6, n = 300;
@@ -117,7 +126,8 @@ void check_against_reference(const std::string& model_name, uint32_t classes, co
   std::vector<int32_t> y(n);
   for (uint64_t i = 0; i < n; ++i) {
     y[i] = static_cast<int32_t>(i % classes);
-    for (uint64_t c = 0; c < d; ++c) x(i, c) = 0.5 + 0.15 * g(rng) + (c % classes == static_cast<uint64_t>(y[i]) ? 0.1 : 0.0);
+    for (uint64_t c = 0; c < d; ++c)
+      x(i, c) = 0.5 + 0.15 * g(rng) + (c % classes == static_cast<uint64_t>(y[i]) ? 0.1 : 0.0);
   }
   ModelSession fitted(*plugin);
   fitted.fit(x, y, {});
@@ -128,15 +138,18 @@ void check_against_reference(const std::string& model_name, uint32_t classes, co
   ModelSession& m = loss == "rbf" ? plain : fitted;
   test::TempDir dir;
   DenseMatrix sample(40, d, std::vector<double>(x.data.begin(), x.data.begin() + 40 * d));
-  nlohmann::json data = {{"x", nlohmann::json::array()}, {"y", std::vector<int32_t>(y.begin(), y.begin() + 40)}};
+  nlohmann::json data = {{"x", nlohmann::json::array()},
+                         {"y", std::vector<int32_t>(y.begin(), y.begin() + 40)}};
   for (uint64_t r = 0; r < 40; ++r)
-    data["x"].push_back(std::vector<double>(sample.data.begin() + r * d, sample.data.begin() + (r + 1) * d));
+    data["x"].push_back(
+        std::vector<double>(sample.data.begin() + r * d, sample.data.begin() + (r + 1) * d));
   std::ofstream(dir.path() / "w.json") << read_weights(m, d).dump();
   std::ofstream(dir.path() / "d.json") << data.dump();
   auto out = dir.path() / "ref.json";
-  auto r = test::run_command("/usr/bin/python3 " SECMLOPS_SOURCE_DIR "/tests/libs/attack_common/art_reference.py " +
-                             out.string() + " --model " + loss + " --weights " + (dir.path() / "w.json").string() + " --data " +
-                             (dir.path() / "d.json").string());
+  auto r = test::run_command(
+      "/usr/bin/python3 " SECMLOPS_SOURCE_DIR "/tests/libs/attack_common/art_reference.py " +
+      out.string() + " --model " + loss + " --weights " + (dir.path() / "w.json").string() +
+      " --data " + (dir.path() / "d.json").string());
   ASSERT_EQ(r.exit_code, 0);
   auto ref = nlohmann::json::parse(std::ifstream(out));
   int checked = 0;
@@ -144,7 +157,8 @@ void check_against_reference(const std::string& model_name, uint32_t classes, co
     auto attack = registry().find(SECMLOPS_KIND_ATTACK, c["attack"].get<std::string>());
     ASSERT_TRUE(attack);
     KeyValues params;
-    for (auto it = c["params"].begin(); it != c["params"].end(); ++it) params.emplace_back(it.key(), it.value());
+    for (auto it = c["params"].begin(); it != c["params"].end(); ++it)
+      params.emplace_back(it.key(), it.value());
     auto labels = c["labels"].get<std::vector<int32_t>>();
     auto res = run_attack(*attack, m, sample, labels, params);
     double worst = 0;
@@ -158,7 +172,8 @@ void check_against_reference(const std::string& model_name, uint32_t classes, co
   auto fgsm = registry().find(SECMLOPS_KIND_ATTACK, "fgsm");
   ASSERT_EQ(ref.at("empirical_robustness").size(), 3u);
   for (const auto& [norm, expected] : ref["empirical_robustness"].items()) {
-    const double er = empirical_robustness(*fgsm, m, sample, {{"eps", "0.3"}, {"eps_step", "0.05"}, {"norm", norm}});
+    const double er = empirical_robustness(*fgsm, m, sample,
+                                           {{"eps", "0.3"}, {"eps_step", "0.05"}, {"norm", norm}});
     EXPECT_NEAR(er, expected.get<double>(), 1e-6) << model_name << " norm " << norm;
     EXPECT_GT(er, 0) << model_name << " norm " << norm;  // some samples flip
   }
@@ -170,7 +185,9 @@ TEST(RealModels, LogisticRegressionBinaryMatchesTheReference) {
 TEST(RealModels, LogisticRegressionMulticlassMatchesTheReference) {
   check_against_reference("logreg", 3, "softmax", softmax_weights);
 }
-TEST(RealModels, RbfSvmBinaryMatchesTheReference) { check_against_reference("rbf_svm", 2, "rbf", rbf_weights); }
+TEST(RealModels, RbfSvmBinaryMatchesTheReference) {
+  check_against_reference("rbf_svm", 2, "rbf", rbf_weights);
+}
 TEST(RealModels, RbfSvmMulticlassMatchesTheReference) {
   check_against_reference("rbf_svm", 3, "rbf", rbf_weights);
 }
@@ -189,7 +206,9 @@ TEST(RealModels, SigmoidKernelSvmMatchesTheReference) {
   check_against_reference("rbf_svm", 3, "rbf", rbf_weights, Kernel{Kernel::sigmoid, 0.5, -1.0, 3});
   check_against_reference("rbf_svm", 2, "rbf", rbf_weights, Kernel{Kernel::sigmoid, 0.5, 0.0, 3});
 }
-TEST(RealModels, LinearSvmBinaryMatchesTheReference) { check_against_reference("linear_svm", 2, "svm", svm_weights); }
+TEST(RealModels, LinearSvmBinaryMatchesTheReference) {
+  check_against_reference("linear_svm", 2, "svm", svm_weights);
+}
 TEST(RealModels, LinearSvmMulticlassMatchesTheReference) {
   check_against_reference("linear_svm", 3, "svm", svm_weights);
 }

@@ -17,7 +17,8 @@ namespace {
 RowMatrix matrix(const nlohmann::json& j) {
   RowMatrix m(static_cast<Eigen::Index>(j.size()), static_cast<Eigen::Index>(j[0].size()));
   for (size_t r = 0; r < j.size(); ++r)
-    for (size_t c = 0; c < j[r].size(); ++c) m(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(c)) = j[r][c];
+    for (size_t c = 0; c < j[r].size(); ++c)
+      m(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(c)) = j[r][c];
   return m;
 }
 
@@ -33,7 +34,8 @@ TEST(ArtReference, EveryCaseMatchesToOneMillionth) {
   for (const auto& c : ref["cases"]) {
     test::LinearSoftmax model(w, b);
     std::vector<std::pair<std::string, std::string>> kv;
-    for (auto it = c["params"].begin(); it != c["params"].end(); ++it) kv.emplace_back(it.key(), it.value());
+    for (auto it = c["params"].begin(); it != c["params"].end(); ++it)
+      kv.emplace_back(it.key(), it.value());
     std::vector<secmlops_kv> raw;
     for (auto& [k, v] : kv) raw.push_back({k.c_str(), v.c_str()});
     sdk::Config config(raw.data(), static_cast<uint32_t>(raw.size()));

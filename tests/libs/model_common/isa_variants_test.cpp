@@ -30,7 +30,8 @@ struct Data {
 // Three classes from a noisy linear rule; `classes` 2 merges the last two.
 Data make_data(long n, long d, int classes) {
   models::Rng rng(7);
-  Data data{n, d, std::vector<double>(static_cast<size_t>(n * d)), std::vector<int32_t>(static_cast<size_t>(n))};
+  Data data{n, d, std::vector<double>(static_cast<size_t>(n * d)),
+            std::vector<int32_t>(static_cast<size_t>(n))};
   for (auto& v : data.x) v = rng.uniform(-2.0, 2.0);
   for (long i = 0; i < n; ++i) {
     const double* r = data.x.data() + i * d;
@@ -71,7 +72,8 @@ void expect_same_under_every_isa(const std::function<std::vector<double>()>& f, 
 template <class Model>
 std::vector<double> proba(const Model& m, const Data& data, long k) {
   std::vector<double> out(static_cast<size_t>(data.n * k));
-  m.predict_proba(models::ConstRowMap(data.x.data(), data.n, data.d), models::RowMap(out.data(), data.n, k));
+  m.predict_proba(models::ConstRowMap(data.x.data(), data.n, data.d),
+                  models::RowMap(out.data(), data.n, k));
   return out;
 }
 
@@ -114,27 +116,32 @@ TEST(IsaVariants, RbfSvmPredictsAndDifferentiatesTheSame) {
           plugins::rbf_svm::parse_params(none));
   // Float32 kernel values: the portable copy rounds products before adding, the others fuse
   // them, so results agree to float precision, not bit for bit.
-  expect_same_under_every_isa([&] {
-    std::vector<double> out(static_cast<size_t>(data.n) * 3);
-    svm.predict_proba(data.x.data(), static_cast<uint64_t>(data.n), out.data());
-    return out;
-  }, 1e-5);
-  expect_same_under_every_isa([&] {
-    std::vector<double> out(data.x.size());
-    svm.loss_gradient(data.x.data(), static_cast<uint64_t>(data.n), data.y.data(), out.data());
-    return out;
-  }, 1e-4);
+  expect_same_under_every_isa(
+      [&] {
+        std::vector<double> out(static_cast<size_t>(data.n) * 3);
+        svm.predict_proba(data.x.data(), static_cast<uint64_t>(data.n), out.data());
+        return out;
+      },
+      1e-5);
+  expect_same_under_every_isa(
+      [&] {
+        std::vector<double> out(data.x.size());
+        svm.loss_gradient(data.x.data(), static_cast<uint64_t>(data.n), data.y.data(), out.data());
+        return out;
+      },
+      1e-4);
 }
 
 TEST(IsaVariants, ProbesRunUnderEveryIsa) {
   std::vector<double> x(1001, 0.5);
   for (Isa isa : runnable()) {
     using namespace models::kernels;
-    EXPECT_DOUBLE_EQ(models::pick(isa, &isa_portable::read_once, &isa_avx2::read_once, &isa_avx512::read_once)(
-                         x.data(), static_cast<int64_t>(x.size())),
+    EXPECT_DOUBLE_EQ(models::pick(isa, &isa_portable::read_once, &isa_avx2::read_once,
+                                  &isa_avx512::read_once)(x.data(), static_cast<int64_t>(x.size())),
                      500.5);
     double sink = 0;
-    EXPECT_GT(models::pick(isa, &isa_portable::peak_flops, &isa_avx2::peak_flops, &isa_avx512::peak_flops)(10, &sink),
+    EXPECT_GT(models::pick(isa, &isa_portable::peak_flops, &isa_avx2::peak_flops,
+                           &isa_avx512::peak_flops)(10, &sink),
               0);
     EXPECT_TRUE(std::isfinite(sink));
   }

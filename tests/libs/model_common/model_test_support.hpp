@@ -19,7 +19,9 @@
 
 namespace secmlops::test {
 
-inline std::string fixture(const std::string& name) { return std::string(SECMLOPS_MODEL_FIXTURES) + "/" + name; }
+inline std::string fixture(const std::string& name) {
+  return std::string(SECMLOPS_MODEL_FIXTURES) + "/" + name;
+}
 
 struct Data {
   host::DenseMatrix x;
@@ -98,12 +100,15 @@ inline double accuracy(const host::ModelSession& s, const Data& d) {
 // Checks the analytic input gradient against central differences of `loss(row, label)`.
 template <class Loss>
 void expect_gradient_matches(const host::DenseMatrix& x, const std::vector<int32_t>& y,
-                             const host::DenseMatrix& grad, Loss loss, double h = 1e-5, double tol = 1e-5) {
+                             const host::DenseMatrix& grad, Loss loss, double h = 1e-5,
+                             double tol = 1e-5) {
   ASSERT_EQ(grad.rows, x.rows);
   ASSERT_EQ(grad.cols, x.cols);
   for (uint64_t r = 0; r < x.rows; ++r) {
-    host::DenseMatrix row(1, x.cols, std::vector<double>(x.data.begin() + static_cast<long>(r * x.cols),
-                                                         x.data.begin() + static_cast<long>((r + 1) * x.cols)));
+    host::DenseMatrix row(
+        1, x.cols,
+        std::vector<double>(x.data.begin() + static_cast<long>(r * x.cols),
+                            x.data.begin() + static_cast<long>((r + 1) * x.cols)));
     for (uint64_t c = 0; c < x.cols; ++c) {
       auto plus = row, minus = row;
       plus.data[c] += h;
@@ -119,10 +124,13 @@ void expect_gradient_matches(const host::DenseMatrix& x, const std::vector<int32
 inline bool onnx_checker_accepts(const std::vector<uint8_t>& bytes, const std::string& path) {
   {
     std::ofstream out(path, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
   }
-  auto r = run_command("/usr/bin/python3 -c 'import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1])); "
-                       "print(\"checker-ok\")' " + path + " 2>&1");
+  auto r = run_command(
+      "/usr/bin/python3 -c 'import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1])); "
+      "print(\"checker-ok\")' " +
+      path + " 2>&1");
   if (r.out.find("checker-ok") == std::string::npos) ADD_FAILURE() << r.out;
   return r.exit_code == 0;
 }
@@ -138,7 +146,8 @@ namespace secmlops::test {
 
 // Hostile-input smoke test: truncations and random byte mutations of a valid file must either
 // import or fail with a status, never crash or hang. Returns how many mutants imported.
-inline int import_mutants(host::ModelSession& s, const std::vector<uint8_t>& valid, int count, uint64_t seed) {
+inline int import_mutants(host::ModelSession& s, const std::vector<uint8_t>& valid, int count,
+                          uint64_t seed) {
   std::mt19937_64 rng(seed);
   int imported = 0;
   for (int i = 0; i < count; ++i) {
@@ -147,7 +156,8 @@ inline int import_mutants(host::ModelSession& s, const std::vector<uint8_t>& val
       bytes.resize(rng() % (bytes.size() + 1));
     } else {
       int flips = 1 + static_cast<int>(rng() % 8);
-      for (int f = 0; f < flips && !bytes.empty(); ++f) bytes[rng() % bytes.size()] = static_cast<uint8_t>(rng());
+      for (int f = 0; f < flips && !bytes.empty(); ++f)
+        bytes[rng() % bytes.size()] = static_cast<uint8_t>(rng());
     }
     try {
       imported += s.import_onnx(bytes) ? 1 : 0;

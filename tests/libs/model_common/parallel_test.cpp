@@ -41,9 +41,11 @@ TEST(LoopPool, RunsEveryIndexOnceInEveryLoop) {
 
 TEST(LoopPool, RethrowsTheFirstErrorAndStaysUsable) {
   LoopPool pool(2);
-  EXPECT_THROW(pool.run(64, [](size_t i) {
-    if (i == 5) throw std::runtime_error("row 5");
-  }), std::runtime_error);
+  EXPECT_THROW(pool.run(64,
+                        [](size_t i) {
+                          if (i == 5) throw std::runtime_error("row 5");
+                        }),
+               std::runtime_error);
   std::atomic<size_t> sum{0};
   pool.run(10, [&](size_t i) { sum += i; });
   EXPECT_EQ(sum.load(), 45u);

@@ -22,13 +22,15 @@ TEST_P(SklearnLabels, EqualSklearnsPredictOnEveryRow) {
   ASSERT_EQ(rows.rows, expected.rows);
   auto labels = loaded.session->predict(rows);
   size_t differ = 0;
-  for (size_t r = 0; r < labels.size(); ++r) differ += labels[r] != static_cast<int32_t>(expected(r, 0));
+  for (size_t r = 0; r < labels.size(); ++r)
+    differ += labels[r] != static_cast<int32_t>(expected(r, 0));
   EXPECT_EQ(differ, 0u) << differ << " of " << labels.size() << " rows";
 }
 
 INSTANTIATE_TEST_SUITE_P(Converted, SklearnLabels,
-                         ::testing::Values("logreg_binary", "logreg_multiclass", "linear_svm_binary",
-                                           "linear_svm_multiclass", "mlp_binary", "mlp_multiclass"));
+                         ::testing::Values("logreg_binary", "logreg_multiclass",
+                                           "linear_svm_binary", "linear_svm_multiclass",
+                                           "mlp_binary", "mlp_multiclass"));
 
 }  // namespace
 }  // namespace secmlops::test

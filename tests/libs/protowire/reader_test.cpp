@@ -20,7 +20,9 @@ std::string varint(uint64_t v) {
   return out;
 }
 std::string tag(uint32_t n, int wt) { return varint((uint64_t{n} << 3) | wt); }
-std::string len_field(uint32_t n, const std::string& body) { return tag(n, 2) + varint(body.size()) + body; }
+std::string len_field(uint32_t n, const std::string& body) {
+  return tag(n, 2) + varint(body.size()) + body;
+}
 
 struct Parsed {
   std::vector<Field> fields;
@@ -68,11 +70,11 @@ TEST(ProtoWire, LargestVarintAndTooLongVarint) {
 }
 
 TEST(ProtoWire, TruncationsCarryTheirOffset) {
-  EXPECT_EQ(error_offset(tag(1, 0) + "\x80"), 1u);               // varint cut
-  EXPECT_EQ(error_offset("\x08\x01" + tag(2, 1) + "abc"), 2u);   // fixed64 cut
-  EXPECT_EQ(error_offset("\x08\x01" + tag(2, 5) + "ab"), 2u);    // fixed32 cut
+  EXPECT_EQ(error_offset(tag(1, 0) + "\x80"), 1u);                            // varint cut
+  EXPECT_EQ(error_offset("\x08\x01" + tag(2, 1) + "abc"), 2u);                // fixed64 cut
+  EXPECT_EQ(error_offset("\x08\x01" + tag(2, 5) + "ab"), 2u);                 // fixed32 cut
   EXPECT_EQ(error_offset("\x08\x01" + tag(3, 2) + varint(100) + "abc"), 2u);  // payload cut
-  EXPECT_EQ(error_offset(tag(3, 2) + varint(UINT64_MAX)), 0u);  // absurd length
+  EXPECT_EQ(error_offset(tag(3, 2) + varint(UINT64_MAX)), 0u);                // absurd length
 }
 
 TEST(ProtoWire, RejectsBadTagsAndWireTypes) {
@@ -105,7 +107,8 @@ TEST(ProtoWire, SubMessagesAreBoundedByDepth) {
 }
 
 TEST(ProtoWire, StringsAreCappedAndPackedVarintsCounted) {
-  std::string bytes = len_field(1, std::string(100, 'a')) + len_field(2, varint(1) + varint(300) + varint(5));
+  std::string bytes =
+      len_field(1, std::string(100, 'a')) + len_field(2, varint(1) + varint(300) + varint(5));
   secmlops::sdk::MemorySource src(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   secmlops::sdk::WindowReader buf(src, 16);
   MessageReader r(buf, 0, bytes.size());
@@ -115,10 +118,12 @@ TEST(ProtoWire, StringsAreCappedAndPackedVarintsCounted) {
   EXPECT_EQ(r.string(f).size(), 100u);
   ASSERT_TRUE(r.next(f));
   std::vector<uint64_t> v;
-  EXPECT_TRUE(r.varints(f, [&](uint64_t x) { v.push_back(x); }, 10));
+  EXPECT_TRUE(r.varints(
+      f, [&](uint64_t x) { v.push_back(x); }, 10));
   EXPECT_EQ(v, (std::vector<uint64_t>{1, 300, 5}));
   v.clear();
-  EXPECT_FALSE(r.varints(f, [&](uint64_t x) { v.push_back(x); }, 2));
+  EXPECT_FALSE(r.varints(
+      f, [&](uint64_t x) { v.push_back(x); }, 2));
   EXPECT_EQ(v.size(), 2u);
 }
 

@@ -47,7 +47,8 @@ TEST(FgsmPlugin, EmpiricalRobustnessFollowsArtsDefinition) {
   // Minimal FGSM along sign(g) = (±1, ±1): the sample at (0.45, 0.45) flips once 2·0.45+2e > 1,
   // i.e. at the first step e > 0.05; with eps_step 0.01 that is e = 0.06.
   DenseMatrix x(1, 2, {0.45, 0.45});
-  double er = host::empirical_robustness(fgsm, *model, x, {{"eps", "0.3"}, {"eps_step", "0.01"}, {"norm", "inf"}});
+  double er = host::empirical_robustness(fgsm, *model, x,
+                                         {{"eps", "0.3"}, {"eps_step", "0.01"}, {"norm", "inf"}});
   EXPECT_NEAR(er, 0.06 / 0.45, 1e-9);
 }
 
@@ -63,11 +64,13 @@ TEST(FgsmPlugin, EmpiricalRobustnessUsesTheAttacksNormByDefault) {
   host::KeyValues l2 = base;
   l2.emplace_back("norm", "2");
   // The L2 minimal FGSM steps along (1, 1)/√2: flips at e = 0.09 (0.885 + √2·e > 1).
-  EXPECT_NEAR(host::empirical_robustness(fgsm, *model, x, l2), 0.09 / std::sqrt(0.3 * 0.3 + 0.585 * 0.585), 1e-9);
+  EXPECT_NEAR(host::empirical_robustness(fgsm, *model, x, l2),
+              0.09 / std::sqrt(0.3 * 0.3 + 0.585 * 0.585), 1e-9);
 }
 
 TEST(FgsmPlugin, UnknownOrInapplicableParametersListTheValidOnes) {
-  expect_unknown_parameter("fgsm", "decay", "valid: norm, eps, eps_step, targeted, num_random_init, minimal");
+  expect_unknown_parameter("fgsm", "decay",
+                           "valid: norm, eps, eps_step, targeted, num_random_init, minimal");
   expect_unknown_parameter("fgsm", "max_iter", "for fgsm");
 }
 
@@ -86,7 +89,8 @@ TEST(FgsmPlugin, BadParametersAreInvalidArgumentWithTheParameterName) {
 }
 
 TEST(FgsmPlugin, AModelWithoutGradientIsRefusedWithTheWayForward) {
-  auto m = fixture_linear({{"classes", "2"}, {"w", "-4,4,-4,4"}, {"b", "4,-4"}, {"gradient", "false"}});
+  auto m =
+      fixture_linear({{"classes", "2"}, {"w", "-4,4,-4,4"}, {"b", "4,-4"}, {"gradient", "false"}});
   try {
     host::run_attack(attack("fgsm"), *m, grid(), {}, {});
     FAIL();

@@ -65,7 +65,8 @@ TEST(ChatTemplate, NamesAsOutputTextAreNotReached) {
 
 TEST(ChatTemplate, ComputedNamesAreDynamic) {
   auto a = gg::analyse_template(
-      "{% set ns = namespace(n='') %}{% for c in messages %}{% set ns.n = ns.n ~ c.content %}{% endfor %}"
+      "{% set ns = namespace(n='') %}{% for c in messages %}{% set ns.n = ns.n ~ c.content %}{% "
+      "endfor %}"
       "{{ ''|attr(ns.n) }}");
   EXPECT_TRUE(a.escapes.empty()) << escapes(a);
   ASSERT_FALSE(a.dynamic.empty());
@@ -77,27 +78,44 @@ TEST(ChatTemplate, ComputedNamesAreDynamic) {
 
 TEST(ChatTemplate, OrdinaryTemplatesReachNothing) {
   const char* chatml =
-      "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
-      "'<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+      "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "
+      "message['content'] + "
+      "'<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ "
+      "'<|im_start|>assistant\\n' }}{% endif %}";
   const char* llama3 =
       "{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = "
-      "'<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n'+ message['content'] | trim + "
-      "'<|eot_id|>' %}{% if loop.index0 == 0 %}{% set content = bos_token + content %}{% endif %}{{ content }}"
-      "{% endfor %}{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}"
+      "'<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n'+ message['content'] | "
+      "trim + "
+      "'<|eot_id|>' %}{% if loop.index0 == 0 %}{% set content = bos_token + content %}{% endif "
+      "%}{{ content }}"
+      "{% endfor %}{% if add_generation_prompt %}{{ "
+      "'<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}"
       "{% endif %}";
   const char* tools =
-      "{%- if tools %}{{- '<tools>' }}{%- for tool in tools %}{{- '\\n' }}{{- tool | tojson }}{%- endfor %}"
-      "{%- endif %}{%- for message in messages %}{%- if message.role == 'assistant' and message.tool_calls is "
-      "defined %}{%- for tool_call in message.tool_calls %}{%- if tool_call.function is defined %}{%- set "
-      "tool_call = tool_call.function %}{%- endif %}{{- '{\"name\": \"' }}{{- tool_call.name }}{{- '\", "
-      "\"arguments\": ' }}{{- tool_call.arguments | tojson }}{%- endfor %}{%- elif message.role not in "
-      "['user', 'system'] %}{{ raise_exception('Conversation roles must alternate user/assistant/user/"
-      "assistant/...') }}{%- else %}{{- message.content.split('</think>')[-1].lstrip('\\n') }}{%- endif %}"
-      "{%- endfor %}{% set ns = namespace(first=true) %}{% if messages[0]['role'] == 'system' %}{% set "
-      "ns.first = false %}{% endif %}{{ strftime_now('%d %b %Y') }}{% for key in ['role', 'content'] %}"
-      "{{ messages[0][key] }}{% endfor %}{% for item in message.content | selectattr('type', 'equalto', 'text') %}"
-      "{{ item.text }}{% endfor %}{{ (messages|selectattr('role', 'equalto', 'system')|list|last).content }}"
-      "{%- for m in messages[::-1] if m.content is string and m.content is not none %}{{ m.content[:-2] }}"
+      "{%- if tools %}{{- '<tools>' }}{%- for tool in tools %}{{- '\\n' }}{{- tool | tojson }}{%- "
+      "endfor %}"
+      "{%- endif %}{%- for message in messages %}{%- if message.role == 'assistant' and "
+      "message.tool_calls is "
+      "defined %}{%- for tool_call in message.tool_calls %}{%- if tool_call.function is defined "
+      "%}{%- set "
+      "tool_call = tool_call.function %}{%- endif %}{{- '{\"name\": \"' }}{{- tool_call.name }}{{- "
+      "'\", "
+      "\"arguments\": ' }}{{- tool_call.arguments | tojson }}{%- endfor %}{%- elif message.role "
+      "not in "
+      "['user', 'system'] %}{{ raise_exception('Conversation roles must alternate "
+      "user/assistant/user/"
+      "assistant/...') }}{%- else %}{{- message.content.split('</think>')[-1].lstrip('\\n') }}{%- "
+      "endif %}"
+      "{%- endfor %}{% set ns = namespace(first=true) %}{% if messages[0]['role'] == 'system' %}{% "
+      "set "
+      "ns.first = false %}{% endif %}{{ strftime_now('%d %b %Y') }}{% for key in ['role', "
+      "'content'] %}"
+      "{{ messages[0][key] }}{% endfor %}{% for item in message.content | selectattr('type', "
+      "'equalto', 'text') %}"
+      "{{ item.text }}{% endfor %}{{ (messages|selectattr('role', 'equalto', "
+      "'system')|list|last).content }}"
+      "{%- for m in messages[::-1] if m.content is string and m.content is not none %}{{ "
+      "m.content[:-2] }}"
       "{% endfor %}";
   for (const char* t : {chatml, llama3, tools}) {
     auto a = gg::analyse_template(t);
@@ -153,7 +171,8 @@ TEST(ChatTemplate, TokenizerConfigIsReadAsPythonReadsIt) {
   EXPECT_FALSE(bad.error.empty());
   // Numbers beyond a double and nesting beyond 512 levels are errors, not exceptions or crashes.
   EXPECT_FALSE(gg::analyse_tokenizer_config("{\"x\": 1e999999}").error.empty());
-  EXPECT_FALSE(gg::analyse_tokenizer_config(std::string(100000, '[') + std::string(100000, ']')).error.empty());
+  EXPECT_FALSE(gg::analyse_tokenizer_config(std::string(100000, '[') + std::string(100000, ']'))
+                   .error.empty());
 }
 
 TEST(ChatTemplate, ProbeUsesTheNameLoadersUse) {

@@ -12,7 +12,8 @@ TEST(HsjPlugin, NeedsNoGradient) {
 TEST(HsjPlugin, FoolsTheModelAndReportsQueries) { expect_black_box_success("hsj", {}); }
 
 TEST(HsjPlugin, AttacksAModelWithoutGradient) {
-  auto m = fixture_linear({{"classes", "2"}, {"w", "-4,4,-4,4"}, {"b", "4,-4"}, {"gradient", "false"}});
+  auto m =
+      fixture_linear({{"classes", "2"}, {"w", "-4,4,-4,4"}, {"b", "4,-4"}, {"gradient", "false"}});
   EXPECT_NO_THROW(host::run_attack(attack("hsj"), *m, grid(), {}, {}));
 }
 

@@ -86,13 +86,15 @@ TEST_P(KerasConfigCase, IsReported) {
 
 INSTANTIATE_TEST_SUITE_P(
     Fixtures, KerasConfigCase,
-    ::testing::Values(Case{"config_os_system.json", "KERAS-DANGEROUS-MODULE", SECMLOPS_SEVERITY_CRITICAL},
-                      Case{"config_external_module.json", "KERAS-EXTERNAL-MODULE", SECMLOPS_SEVERITY_HIGH},
-                      Case{"config_get_file.json", "KERAS-DANGEROUS-KERAS-FUNCTION", SECMLOPS_SEVERITY_HIGH},
-                      Case{"config_lambda_load_model.json", "KERAS-DANGEROUS-KERAS-FUNCTION", SECMLOPS_SEVERITY_HIGH},
-                      Case{"config_lambda_named.json", "KERAS-LAMBDA-FUNCTION-REFERENCE", SECMLOPS_SEVERITY_HIGH},
-                      Case{"config_registered.json", "KERAS-CUSTOM-OBJECT", SECMLOPS_SEVERITY_MEDIUM},
-                      Case{"config_custom_loss.json", "KERAS-CUSTOM-TRAINING-FUNCTION", SECMLOPS_SEVERITY_LOW}),
+    ::testing::Values(
+        Case{"config_os_system.json", "KERAS-DANGEROUS-MODULE", SECMLOPS_SEVERITY_CRITICAL},
+        Case{"config_external_module.json", "KERAS-EXTERNAL-MODULE", SECMLOPS_SEVERITY_HIGH},
+        Case{"config_get_file.json", "KERAS-DANGEROUS-KERAS-FUNCTION", SECMLOPS_SEVERITY_HIGH},
+        Case{"config_lambda_load_model.json", "KERAS-DANGEROUS-KERAS-FUNCTION",
+             SECMLOPS_SEVERITY_HIGH},
+        Case{"config_lambda_named.json", "KERAS-LAMBDA-FUNCTION-REFERENCE", SECMLOPS_SEVERITY_HIGH},
+        Case{"config_registered.json", "KERAS-CUSTOM-OBJECT", SECMLOPS_SEVERITY_MEDIUM},
+        Case{"config_custom_loss.json", "KERAS-CUSTOM-TRAINING-FUNCTION", SECMLOPS_SEVERITY_LOW}),
     [](const auto& info) {
       std::string n = info.param.file;
       return n.substr(0, n.find('.'));
@@ -144,7 +146,8 @@ TEST(KerasConfig, ProbeClaimsKerasDocumentsOnly) {
   EXPECT_EQ(kr::probe_json(bytes(std::string("[1, 2, 3]")), "config.json", format), 0u);
   // The member Keras loads by name is claimed whatever its first bytes show: padding or escaped
   // keys cannot move a Lambda past the probe.
-  std::string padded = "{\"description\": \"" + std::string(100000, 'a') + "\", \"class_name\": \"Sequential\"}";
+  std::string padded =
+      "{\"description\": \"" + std::string(100000, 'a') + "\", \"class_name\": \"Sequential\"}";
   EXPECT_EQ(kr::probe_json(bytes(padded.substr(0, 65536)), "model.json", format), 0u);
   EXPECT_GT(kr::probe_json(bytes(padded.substr(0, 65536)), "config.json", format), 0u);
   EXPECT_STREQ(format, "keras-config");
@@ -225,13 +228,14 @@ TEST_P(KerasH5Case, IsReported) {
 
 INSTANTIATE_TEST_SUITE_P(
     Fixtures, KerasH5Case,
-    ::testing::Values(H5Case{"lambda.h5", "KERAS-LAMBDA-LAYER", SECMLOPS_SEVERITY_CRITICAL},
-                      H5Case{"nested_lambda.h5", "KERAS-LAMBDA-LAYER", SECMLOPS_SEVERITY_CRITICAL},
-                      H5Case{"custom_layer.h5", "KERAS-CUSTOM-OBJECT", SECMLOPS_SEVERITY_MEDIUM},
-                      H5Case{"training_custom.h5", "KERAS-CUSTOM-TRAINING-FUNCTION", SECMLOPS_SEVERITY_LOW},
-                      H5Case{"bad_config.h5", "KERAS-CONFIG-INVALID", SECMLOPS_SEVERITY_MEDIUM},
-                      H5Case{"external_link.h5", "KERAS-H5-EXTERNAL-LINK", SECMLOPS_SEVERITY_HIGH},
-                      H5Case{"external_storage.h5", "KERAS-H5-EXTERNAL-STORAGE", SECMLOPS_SEVERITY_HIGH}),
+    ::testing::Values(
+        H5Case{"lambda.h5", "KERAS-LAMBDA-LAYER", SECMLOPS_SEVERITY_CRITICAL},
+        H5Case{"nested_lambda.h5", "KERAS-LAMBDA-LAYER", SECMLOPS_SEVERITY_CRITICAL},
+        H5Case{"custom_layer.h5", "KERAS-CUSTOM-OBJECT", SECMLOPS_SEVERITY_MEDIUM},
+        H5Case{"training_custom.h5", "KERAS-CUSTOM-TRAINING-FUNCTION", SECMLOPS_SEVERITY_LOW},
+        H5Case{"bad_config.h5", "KERAS-CONFIG-INVALID", SECMLOPS_SEVERITY_MEDIUM},
+        H5Case{"external_link.h5", "KERAS-H5-EXTERNAL-LINK", SECMLOPS_SEVERITY_HIGH},
+        H5Case{"external_storage.h5", "KERAS-H5-EXTERNAL-STORAGE", SECMLOPS_SEVERITY_HIGH}),
     [](const auto& info) {
       std::string n = info.param.file;
       return n.substr(0, n.find('.'));
@@ -275,7 +279,8 @@ TEST(KerasH5, ProbeFindsTheSignature) {
 }
 
 TEST(KerasConfig, BuiltinsThatReadPathsAtLoadTimeAreFlaggedWithThePath) {
-  auto r = kr::analyze_config_json(R"({"module": "keras", "class_name": "Sequential", "config": {"layers": [
+  auto r = kr::analyze_config_json(
+      R"({"module": "keras", "class_name": "Sequential", "config": {"layers": [
       {"module": "keras.layers", "class_name": "TFSMLayer", "config": {"name": "sm", "filepath": "/mnt/other/model"}},
       {"module": "keras.layers", "class_name": "StringLookup", "config": {"name": "v", "vocabulary": "/etc/passwd"}},
       {"module": "keras.layers", "class_name": "StringLookup", "config": {"name": "ok", "vocabulary": ["a", "b"]}}]}})");

@@ -78,14 +78,16 @@ TEST_P(LinearSvmQuality, ConverterStyleGraphMatchesDocumentedProbabilities) {
   auto ours = loaded.session->predict_proba(held.x);
   auto theirs = test::load_matrix("skl_linear_svm_" + set + "_proba.csv", ours.cols);
   ASSERT_EQ(theirs.rows, ours.rows);
-  for (size_t i = 0; i < ours.data.size(); ++i) ASSERT_NEAR(ours.data[i], theirs.data[i], 1e-6) << i;
+  for (size_t i = 0; i < ours.data.size(); ++i)
+    ASSERT_NEAR(ours.data[i], theirs.data[i], 1e-6) << i;
 }
 
 INSTANTIATE_TEST_SUITE_P(Sets, LinearSvmQuality, ::testing::Values("binary", "multiclass"));
 
 TEST(LinearSvm, DeclinesOtherFamilies) {
   auto s = session("linear_svm");
-  for (const char* f : {"skl_logreg_binary.onnx", "skl_logreg_multiclass.onnx", "skl_mlp_binary.onnx"})
+  for (const char* f :
+       {"skl_logreg_binary.onnx", "skl_logreg_multiclass.onnx", "skl_mlp_binary.onnx"})
     EXPECT_FALSE(s->import_onnx(test::read_bytes(test::fixture(f)))) << f;
   auto train = load_csv("binary_train.csv");
   auto lr = session("logreg");
@@ -119,6 +121,7 @@ namespace {
 TEST(LinearSvm, MutatedFilesFailCleanly) {
   auto s = secmlops::test::session("linear_svm");
   for (const char* f : {"skl_linear_svm_binary.onnx", "skl_linear_svm_multiclass.onnx"})
-    secmlops::test::import_mutants(*s, secmlops::test::read_bytes(secmlops::test::fixture(f)), 1500, 44);
+    secmlops::test::import_mutants(*s, secmlops::test::read_bytes(secmlops::test::fixture(f)), 1500,
+                                   44);
 }
 }  // namespace

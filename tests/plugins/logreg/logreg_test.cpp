@@ -58,7 +58,8 @@ TEST_P(LogregQuality, ConverterStyleGraphPredictsLikeScikitLearn) {
   auto ours = s->predict_proba(held.x);
   auto theirs = test::load_matrix("skl_logreg_" + set + "_proba.csv", ours.cols);
   ASSERT_EQ(theirs.rows, ours.rows);
-  for (size_t i = 0; i < ours.data.size(); ++i) ASSERT_NEAR(ours.data[i], theirs.data[i], 1e-6) << i;
+  for (size_t i = 0; i < ours.data.size(); ++i)
+    ASSERT_NEAR(ours.data[i], theirs.data[i], 1e-6) << i;
 }
 
 INSTANTIATE_TEST_SUITE_P(Sets, LogregQuality, ::testing::Values("binary", "multiclass"));
@@ -69,13 +70,14 @@ TEST(Logreg, DoubleInputMatMulPatternImports) {
   ASSERT_TRUE(s->import_onnx(test::read_bytes(test::fixture("skl_logreg_double_multiclass.onnx"))));
   auto ours = s->predict_proba(held.x);
   auto theirs = test::load_matrix("skl_logreg_multiclass_proba.csv", ours.cols);
-  for (size_t i = 0; i < ours.data.size(); ++i) ASSERT_NEAR(ours.data[i], theirs.data[i], 1e-6) << i;
+  for (size_t i = 0; i < ours.data.size(); ++i)
+    ASSERT_NEAR(ours.data[i], theirs.data[i], 1e-6) << i;
 }
 
 TEST(Logreg, DeclinesGraphsOfOtherFamilies) {
   auto s = session("logreg");
-  for (const char* f : {"skl_linear_svm_binary.onnx", "skl_linear_svm_multiclass.onnx", "skl_mlp_binary.onnx",
-                        "skl_mlp_multiclass.onnx"})
+  for (const char* f : {"skl_linear_svm_binary.onnx", "skl_linear_svm_multiclass.onnx",
+                        "skl_mlp_binary.onnx", "skl_mlp_multiclass.onnx"})
     EXPECT_FALSE(s->import_onnx(test::read_bytes(test::fixture(f)))) << f;
   EXPECT_FALSE(s->import_onnx({0x08, 0x01, 0xff, 0xff}));  // not a ModelProto
   EXPECT_FALSE(s->import_onnx({}));
@@ -124,7 +126,8 @@ TEST(LogregCore, ConvergesToStationaryPoint) {
   plugins::logreg::Options o;
   o.tol = 1e-8;
   o.max_iter = 1000;
-  models::ConstRowMap x(train.x.data.data(), static_cast<long>(train.x.rows), static_cast<long>(train.x.cols));
+  models::ConstRowMap x(train.x.data.data(), static_cast<long>(train.x.rows),
+                        static_cast<long>(train.x.cols));
   lr.fit(x, train.y, o);
   EXPECT_TRUE(lr.solver().converged) << lr.solver().reason;
   EXPECT_LT(lr.solver().grad_norm_inf, 1e-6);
@@ -135,7 +138,9 @@ TEST(LogregCore, ConvergesToStationaryPoint) {
 namespace {
 TEST(Logreg, MutatedFilesFailCleanly) {
   auto s = secmlops::test::session("logreg");
-  for (const char* f : {"skl_logreg_multiclass.onnx", "skl_logreg_double_multiclass.onnx", "skl_linear_svm_binary.onnx"})
-    secmlops::test::import_mutants(*s, secmlops::test::read_bytes(secmlops::test::fixture(f)), 1500, 42);
+  for (const char* f : {"skl_logreg_multiclass.onnx", "skl_logreg_double_multiclass.onnx",
+                        "skl_linear_svm_binary.onnx"})
+    secmlops::test::import_mutants(*s, secmlops::test::read_bytes(secmlops::test::fixture(f)), 1500,
+                                   42);
 }
 }  // namespace

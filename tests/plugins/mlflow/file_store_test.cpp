@@ -64,13 +64,14 @@ TEST(MlflowFileStore, RunLayoutIsWhatMlflowReads) {
             json::array({json::array({1700000000500, 2.0, 0})}));
   EXPECT_EQ(run["metrics"]["attack/adv_accuracy"].size(), 2u);
   EXPECT_EQ(run["metrics"]["attack/adv_accuracy"][1][2], 4);
-  std::ifstream metric_file(tmp.path() / "mlruns" / exp["id"].get<std::string>() / props[0].second / "metrics" /
-                            "attack" / "adv_accuracy");
+  std::ifstream metric_file(tmp.path() / "mlruns" / exp["id"].get<std::string>() / props[0].second /
+                            "metrics" / "attack" / "adv_accuracy");
   std::string text((std::istreambuf_iterator<char>(metric_file)), std::istreambuf_iterator<char>());
   EXPECT_EQ(text, "1700000000600 0.25 3\n1700000000700 0.125 4\n");
   ASSERT_EQ(run["inputs"].size(), 1u);
   EXPECT_EQ(run["inputs"][0]["digest"], std::string(36, 'f'));
-  EXPECT_EQ(run["inputs"][0]["schema"], R"({"mlflow_colspec": [{"type": "string", "name": "it's"}]})");
+  EXPECT_EQ(run["inputs"][0]["schema"],
+            R"({"mlflow_colspec": [{"type": "string", "name": "it's"}]})");
   EXPECT_EQ(run["inputs"][0]["profile"], R"({"num_rows": 3})");
   EXPECT_EQ(run["artifacts"], json::array({"reports/report.json"}));
 
@@ -96,7 +97,8 @@ TEST(MlflowFileStore, NamesWithLineBreaksReadBackExactly) {
   Reporter r(s);
   Sink sink{[](int, const std::string&) {}, [](const std::string&, const std::string&) {}};
   const std::string experiment = "exp\n'two'";
-  const std::string name = "sign m\n\"<b>\" \\ 'q'\ttab\r\x01 nel\xC2\x85 ls\xE2\x80\xA8 ps\xE2\x80\xA9 \xC3\xA9";
+  const std::string name =
+      "sign m\n\"<b>\" \\ 'q'\ttab\r\x01 nel\xC2\x85 ls\xE2\x80\xA8 ps\xE2\x80\xA9 \xC3\xA9";
   r.on_event({EventType::RunStart, experiment, name, "", 0, 0, 1700000000000}, sink);
   r.on_event({EventType::RunEnd, "", "FINISHED", "", 0, 0, 1700000001000}, sink);
   r.flush(sink);

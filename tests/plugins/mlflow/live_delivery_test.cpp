@@ -1,9 +1,9 @@
 // Live delivery over REST: the run exists from RUN_START, events reach the server in log-batch
 // chunks while the run is produced, nested runs carry their parent, one retry budget bounds a
 // delivery, and whatever fails is caught by the spool without loss or duplicates.
-#include "reporter.hpp"
 #include "fake_server.hpp"
 #include "recorded_sink.hpp"
+#include "reporter.hpp"
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
 
@@ -107,9 +107,8 @@ TEST(MlflowLive, RunIsRunningFromTheStartAndMetricsArriveAsTheyAreProduced) {
     std::this_thread::sleep_for(std::chrono::milliseconds(40));
   }
   // Everything is on the server while the run is still RUNNING.
-  ASSERT_TRUE(eventually(server, [&](const json& st) {
-    return st["runs"][id]["metrics"].size() == 205u;
-  }));
+  ASSERT_TRUE(
+      eventually(server, [&](const json& st) { return st["runs"][id]["metrics"].size() == 205u; }));
   run = server.state()["runs"][id];
   EXPECT_EQ(run["status"], "RUNNING");
   EXPECT_EQ(run["params"]["attack.max_iter"], "40");
@@ -200,7 +199,8 @@ TEST(MlflowLive, AServerDyingMidRunCostsOneRetryBudgetThenTheSpoolCatchesEveryth
   std::string id = rec.prop("mlflow.run_id");
   for (int i = 0; i < 50; ++i)
     r.on_event({EventType::Metric, "m", "", "", i * 1.0, i, 1700000000000 + i}, sink);
-  ASSERT_TRUE(eventually(server, [&](const json& s) { return s["runs"][id]["metrics"].size() == 50u; }));
+  ASSERT_TRUE(
+      eventually(server, [&](const json& s) { return s["runs"][id]["metrics"].size() == 50u; }));
   size_t before = server.state()["requests"].size();
   // Every API call now has its connection reset: the server is gone.
   server.inject("mlflow/", "reset", 100000);

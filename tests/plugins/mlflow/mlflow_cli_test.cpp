@@ -1,8 +1,8 @@
 // End to end: `secmlops scan --mlflow` and `secmlops mlflow sync` as a user runs them, against
 // the fake server, the file store and — when MLFLOW_TEST_TRACKING_URI is set — a real server.
+#include "fake_server.hpp"
 #include "reporter.hpp"
 #include "rest_store.hpp"
-#include "fake_server.hpp"
 #include "secmlops/host/digest.hpp"
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
@@ -272,9 +272,10 @@ TEST(MlflowCli, ScanRunIsCreatedByTheLoginNameWithoutUser) {
   secmlops::test::FakeMlflowServer server;
   secmlops::test::TempDir d;
   auto evil = d.write("evil.bin", "EVIL");
-  auto r = run_command(cli("env -u USER -u LOGNAME -u LNAME -u USERNAME SECMLOPS_MLFLOW_SPOOL_DIR=" +
-                               (d.path() / "spool").string(),
-                           "scan --mlflow=" + server.uri() + " " + evil.string() + " 2>&1"));
+  auto r =
+      run_command(cli("env -u USER -u LOGNAME -u LNAME -u USERNAME SECMLOPS_MLFLOW_SPOOL_DIR=" +
+                          (d.path() / "spool").string(),
+                      "scan --mlflow=" + server.uri() + " " + evil.string() + " 2>&1"));
   std::string id = printed_run_id(r.out);
   ASSERT_FALSE(id.empty()) << r.out;
   json run = server.state()["runs"][id];
@@ -294,9 +295,10 @@ std::pair<std::string, std::string> scan_to(const std::string& uri,
                                             const secmlops::test::TempDir& d,
                                             const std::filesystem::path& file) {
   auto err = d.path() / "stderr.txt";
-  auto r = run_command(cli("SECMLOPS_MLFLOW_SPOOL_DIR=" + (d.path() / "spool").string(),
-                           "scan --format json --mlflow=" + uri + " --mlflow-experiment secmlops-e2e " +
-                               file.string() + " 2>" + err.string()));
+  auto r =
+      run_command(cli("SECMLOPS_MLFLOW_SPOOL_DIR=" + (d.path() / "spool").string(),
+                      "scan --format json --mlflow=" + uri + " --mlflow-experiment secmlops-e2e " +
+                          file.string() + " 2>" + err.string()));
   EXPECT_EQ(r.exit_code, 1);
   return {printed_run_id(file_text(err)), r.out};
 }
@@ -311,19 +313,20 @@ TEST(MlflowCli, ScanReportArtifactIsTheJsonTheCommandPrinted) {
 }
 
 // A run of the CLI on `uri`; returns its run id (from stderr) and fails the test on a bad exit.
-std::string cli_run(const std::string& uri, const secmlops::test::TempDir& d, const std::string& args) {
+std::string cli_run(const std::string& uri, const secmlops::test::TempDir& d,
+                    const std::string& args) {
   auto err = d.path() / "stderr.txt";
   auto r = run_command(cli("SECMLOPS_MLFLOW_SPOOL_DIR=" + (d.path() / "spool").string(),
-                           args + " --mlflow=" + uri + " --mlflow-experiment secmlops-e2e >/dev/null 2>" +
-                               err.string()));
+                           args + " --mlflow=" + uri +
+                               " --mlflow-experiment secmlops-e2e >/dev/null 2>" + err.string()));
   EXPECT_EQ(r.exit_code, 0) << file_text(err);
   return printed_run_id(file_text(err));
 }
 
 // The dataset input of a finished run: its digest, absolute source, schema (MLflow's colspec of
 // the CSV's columns) and profile (rows, full digest, personal data found).
-void expect_dataset(const json& run, const std::filesystem::path& file, const std::vector<std::string>& columns,
-                    int rows) {
+void expect_dataset(const json& run, const std::filesystem::path& file,
+                    const std::vector<std::string>& columns, int rows) {
   ASSERT_EQ(run["inputs"]["dataset_inputs"].size(), 1u);
   const json& dataset = run["inputs"]["dataset_inputs"][0]["dataset"];
   const std::string sha = secmlops::host::sha256_file(file);
@@ -349,20 +352,23 @@ void expect_train_and_attack_runs(const std::string& uri) {
   std::string csv = "income,debt,verdict\n";
   for (int i = 0; i < 200; ++i)
     csv += std::to_string(0.3 + 0.4 * (i % 2) + 0.001 * (i % 17)) + "," +
-           std::to_string(0.7 - 0.4 * (i % 2) + 0.002 * (i % 13)) + "," + (i % 2 ? "good" : "bad") + "\n";
+           std::to_string(0.7 - 0.4 * (i % 2) + 0.002 * (i % 13)) + "," + (i % 2 ? "good" : "bad") +
+           "\n";
   auto data = d.write("data.csv", csv);
   auto model = d.path() / "m.onnx", adv = d.path() / "adv.csv";
-  std::string train_id = cli_run(uri, d, "train --model logreg --data " + data.string() +
-                                             " --label verdict --out " + model.string());
+  std::string train_id = cli_run(
+      uri, d,
+      "train --model logreg --data " + data.string() + " --label verdict --out " + model.string());
   ASSERT_FALSE(train_id.empty());
   json train = get(uri + "/api/2.0/mlflow/runs/get?run_id=" + train_id)["run"];
   EXPECT_EQ(train["info"]["status"], "FINISHED");
   expect_dataset(train, data, {"income", "debt", "verdict"}, 200);
   EXPECT_EQ(download(uri, train["info"]["artifact_uri"], "model/m.onnx"), file_text(model));
 
-  std::string attack_id = cli_run(uri, d, "attack --model " + model.string() +
-                                              " --attack fgsm --eps 0.05,0.1,0.2 --data " +
-                                              data.string() + " --label verdict --out " + adv.string());
+  std::string attack_id =
+      cli_run(uri, d,
+              "attack --model " + model.string() + " --attack fgsm --eps 0.05,0.1,0.2 --data " +
+                  data.string() + " --label verdict --out " + adv.string());
   ASSERT_FALSE(attack_id.empty());
   json attack = get(uri + "/api/2.0/mlflow/runs/get?run_id=" + attack_id)["run"];
   EXPECT_EQ(attack["info"]["status"], "FINISHED");
@@ -375,7 +381,8 @@ void expect_train_and_attack_runs(const std::string& uri) {
                    "&metric_key=attack.adversarial_accuracy")["metrics"];
   ASSERT_EQ(curve.size(), 3u);
   std::vector<std::pair<int64_t, int64_t>> points;
-  for (const auto& m : curve) points.emplace_back(m["step"].get<int64_t>(), m["timestamp"].get<int64_t>());
+  for (const auto& m : curve)
+    points.emplace_back(m["step"].get<int64_t>(), m["timestamp"].get<int64_t>());
   std::sort(points.begin(), points.end());
   for (size_t i = 0; i < points.size(); ++i) {
     EXPECT_EQ(points[i].first, static_cast<int64_t>(i));

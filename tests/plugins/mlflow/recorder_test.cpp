@@ -1,11 +1,11 @@
 // The host's RunRecorder and record_* helpers through the real mlflow plugin: scan digests even
 // when the report has none, exact numeric params, file URIs, previewable SARIF, nested runs.
+#include "fake_server.hpp"
 #include "secmlops/host/digest.hpp"
 #include "secmlops/host/run_recorder.hpp"
-#include "fake_server.hpp"
+#include "secmlops/v1/report.pb.h"
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
-#include "secmlops/v1/report.pb.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,8 +1,8 @@
 // The REST client against a fake MLflow server: experiments, runs, batching by MLflow's limits,
 // client-side value and key handling, retries and error messages.
+#include "fake_server.hpp"
 #include "reporter.hpp"
 #include "rest_store.hpp"
-#include "fake_server.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -105,9 +105,11 @@ TEST(MlflowRest, RequestsStayUnderOneMegabyte) {
   Harness h;
   std::vector<Event> events{{EventType::RunStart, "e", "r", "", 0, 0, 1}};
   for (int i = 0; i < 100; ++i)
-    events.push_back({EventType::Param, "p" + std::to_string(i), std::string(6000, 'p'), "", 0, 0, 1});
+    events.push_back(
+        {EventType::Param, "p" + std::to_string(i), std::string(6000, 'p'), "", 0, 0, 1});
   for (int i = 0; i < 99; ++i)
-    events.push_back({EventType::Tag, "t" + std::to_string(i), std::string(8000, 't'), "", 0, 0, 1});
+    events.push_back(
+        {EventType::Tag, "t" + std::to_string(i), std::string(8000, 't'), "", 0, 0, 1});
   auto batches = build_plan(events, {}, 1).batches();
   ASSERT_GE(batches.size(), 2u);
   auto s = h.store();
@@ -260,7 +262,7 @@ TEST(MlflowRest, RetryTimeIsPartOfTheBudget) {
   p.max_retry_time_s = 3;
   p.backoff_base_s = 1;
   RetryBudget b(p);
-  EXPECT_TRUE(b.charge(RetryClass::Normal, 0.5, std::nullopt));  // 0.5 + [1, 2) ≤ 3
+  EXPECT_TRUE(b.charge(RetryClass::Normal, 0.5, std::nullopt));   // 0.5 + [1, 2) ≤ 3
   EXPECT_FALSE(b.charge(RetryClass::Normal, 0.1, std::nullopt));  // + [2, 3): over
   EXPECT_FALSE(b.charge(RetryClass::Normal, 0, std::nullopt));
 }

@@ -38,21 +38,25 @@ struct Signed {
     model = d.path() / kModel;
     d.write(kModel + "/" + kWeights, "weights");
     d.write(kModel + "/config.json", "{}");
-    auto r = run_command("cd " + d.path().string() +
-                         " && openssl ecparam -name prime256v1 -genkey -noout -out key.pem 2>/dev/null"
-                         " && openssl ec -in key.pem -pubout -out pub.pem 2>/dev/null");
+    auto r =
+        run_command("cd " + d.path().string() +
+                    " && openssl ecparam -name prime256v1 -genkey -noout -out key.pem 2>/dev/null"
+                    " && openssl ec -in key.pem -pubout -out pub.pem 2>/dev/null");
     EXPECT_EQ(r.exit_code, 0);
   }
   // `secmlops <args> model*` in the temp directory; stdout in .out, stderr in the file `stderr`.
   secmlops::test::CommandResult run(const std::string& env, const std::string& args) const {
-    return run_command("cd " + d.path().string() + " && " + env + " SECMLOPS_MLFLOW_SPOOL_DIR=spool " SECMLOPS_CLI
-                       " --plugin-dir " SECMLOPS_FIXTURE_PLUGIN_DIR " " + args + " model* 2>stderr");
+    return run_command("cd " + d.path().string() + " && " + env +
+                       " SECMLOPS_MLFLOW_SPOOL_DIR=spool " SECMLOPS_CLI
+                       " --plugin-dir " SECMLOPS_FIXTURE_PLUGIN_DIR " " +
+                       args + " model* 2>stderr");
   }
   [[nodiscard]] std::string err() const { return file_text(d.path() / "stderr"); }
   [[nodiscard]] std::string run_id() const {
     std::smatch m;
     std::string e = err();
-    return std::regex_search(e, m, std::regex("mlflow: run ([0-9a-f]{32})")) ? std::string(m[1]) : "";
+    return std::regex_search(e, m, std::regex("mlflow: run ([0-9a-f]{32})")) ? std::string(m[1])
+                                                                             : "";
   }
 };
 
@@ -74,8 +78,9 @@ std::string artifact(const std::string& uri, const json& run, const std::string&
   std::string root = run["info"]["artifact_uri"];
   EXPECT_EQ(root.rfind(prefix, 0), 0u) << root;
   secmlops::plugins::mlflow::HttpClient http({});
-  auto a = http.request("GET", uri + "/api/2.0/mlflow-artifacts/artifacts/" + root.substr(prefix.size()) + "/" + path,
-                        "", "application/json");
+  auto a = http.request(
+      "GET", uri + "/api/2.0/mlflow-artifacts/artifacts/" + root.substr(prefix.size()) + "/" + path,
+      "", "application/json");
   EXPECT_EQ(a.status, 200) << path;
   return a.body;
 }
@@ -84,7 +89,8 @@ TEST(MlflowSigning, SignAndVerifyRunsOnATrackingServerAndTheModelVersion) {
   secmlops::test::FakeMlflowServer server;
   server.post("/_test/create-model-version", {{"name", "fraud"}, {"version", "3"}});
   Signed s;
-  const std::string mlflow = "--mlflow=" + server.uri() + " --mlflow-experiment signing --mlflow-model fraud:3";
+  const std::string mlflow =
+      "--mlflow=" + server.uri() + " --mlflow-experiment signing --mlflow-model fraud:3";
 
   auto sign = s.run("", "sign --format json --key key.pem " + mlflow);
   ASSERT_EQ(sign.exit_code, 0) << s.err();
@@ -126,7 +132,8 @@ TEST(MlflowSigning, SignAndVerifyRunsOnATrackingServerAndTheModelVersion) {
   EXPECT_EQ(tags["secmlops.kind"], "verify");
   EXPECT_EQ(tags["secmlops.signature.verified"], "false");
   EXPECT_EQ(tags["secmlops.signature.status"], "failed");
-  EXPECT_EQ(tags["secmlops.signature.reason"], kWeights + ": content differs from the signed digest");
+  EXPECT_EQ(tags["secmlops.signature.reason"],
+            kWeights + ": content differs from the signed digest");
   EXPECT_EQ(tags["secmlops.signature.reason"], failed_result["reason"]);
   EXPECT_EQ(tags["secmlops.signature.signer"], signed_result["signer"]);
   EXPECT_EQ(tags["secmlops.signature.algorithm"], "ecdsa-p256-sha256");
@@ -161,17 +168,22 @@ TEST(MlflowSigning, UnusableInputEndsTheRunFailed) {
 
 TEST(MlflowSigning, FileStoreHoldsTheSignatureAndTheOutcome) {
   Signed s;
-  ASSERT_EQ(s.run("MLFLOW_TRACKING_URI= MLFLOW_EXPERIMENT_NAME=signing", "sign --key key.pem --mlflow").exit_code, 0)
+  ASSERT_EQ(
+      s.run("MLFLOW_TRACKING_URI= MLFLOW_EXPERIMENT_NAME=signing", "sign --key key.pem --mlflow")
+          .exit_code,
+      0)
       << s.err();
   const std::string sign_id = s.run_id();
   s.d.write(kModel + "/extra.py", "import os");
-  auto bad = s.run("MLFLOW_TRACKING_URI= MLFLOW_EXPERIMENT_NAME=signing", "verify --public-key pub.pem --mlflow");
+  auto bad = s.run("MLFLOW_TRACKING_URI= MLFLOW_EXPERIMENT_NAME=signing",
+                   "verify --public-key pub.pem --mlflow");
   EXPECT_EQ(bad.exit_code, 1) << s.err();
   const std::string verify_id = s.run_id();
   ASSERT_FALSE(sign_id.empty());
   ASSERT_FALSE(verify_id.empty());
 
-  auto check = run_command("/usr/bin/python3 " SECMLOPS_SOURCE_DIR "/tests/plugins/mlflow/check_file_store.py '" +
+  auto check = run_command("/usr/bin/python3 " SECMLOPS_SOURCE_DIR
+                           "/tests/plugins/mlflow/check_file_store.py '" +
                            (s.d.path() / "mlruns").string() + "'");
   ASSERT_EQ(check.exit_code, 0) << check.out;
   std::map<std::string, json> runs;
@@ -187,11 +199,14 @@ TEST(MlflowSigning, FileStoreHoldsTheSignatureAndTheOutcome) {
   EXPECT_EQ(sign["run_name"], "sign " + kModel);
   EXPECT_EQ(sign["tags"]["secmlops.signature.subject"], kModel);
   EXPECT_EQ(verify["tags"]["secmlops.signature.verified"], "false");
-  EXPECT_EQ(verify["tags"]["secmlops.signature.reason"], "extra.py: in the model but not in the signature");
+  EXPECT_EQ(verify["tags"]["secmlops.signature.reason"],
+            "extra.py: in the model but not in the signature");
   EXPECT_EQ(verify["tags"]["secmlops.signature.signer"], sign["tags"]["secmlops.signature.signer"]);
-  EXPECT_EQ(verify["tags"]["secmlops.signature.root_digest"], sign["tags"]["secmlops.signature.root_digest"]);
+  EXPECT_EQ(verify["tags"]["secmlops.signature.root_digest"],
+            sign["tags"]["secmlops.signature.root_digest"]);
   EXPECT_EQ(verify["metrics"]["signing.resources"][0][1], 2.0);
-  for (const auto* r : {&sign, &verify}) EXPECT_EQ((*r)["artifacts"], json::array({"signature/model.sig"}));
+  for (const auto* r : {&sign, &verify})
+    EXPECT_EQ((*r)["artifacts"], json::array({"signature/model.sig"}));
 
   // The artifact's bytes are the signature file's.
   const std::string sig = file_text(s.model / "model.sig");
@@ -209,11 +224,13 @@ TEST(MlflowSigning, ANameThatIsNotUtf8StillLeavesAReadableStore) {
   // the bytes written as \xNN, and MLflow can still read every run of the store.
   secmlops::test::TempDir d;
   d.write("model\xff\xfe bad/w.bin", "w");
-  auto r = run_command("cd " + d.path().string() +
-                       " && openssl ecparam -name prime256v1 -genkey -noout -out key.pem 2>/dev/null && "
-                       "MLFLOW_TRACKING_URI= " SECMLOPS_CLI " sign --key key.pem --mlflow model* 2>/dev/null");
+  auto r = run_command(
+      "cd " + d.path().string() +
+      " && openssl ecparam -name prime256v1 -genkey -noout -out key.pem 2>/dev/null && "
+      "MLFLOW_TRACKING_URI= " SECMLOPS_CLI " sign --key key.pem --mlflow model* 2>/dev/null");
   EXPECT_EQ(r.exit_code, 2);  // the statement cannot carry the name
-  auto check = run_command("/usr/bin/python3 " SECMLOPS_SOURCE_DIR "/tests/plugins/mlflow/check_file_store.py '" +
+  auto check = run_command("/usr/bin/python3 " SECMLOPS_SOURCE_DIR
+                           "/tests/plugins/mlflow/check_file_store.py '" +
                            (d.path() / "mlruns").string() + "'");
   ASSERT_EQ(check.exit_code, 0) << check.out;
   const json layout = json::parse(check.out);
@@ -223,7 +240,8 @@ TEST(MlflowSigning, ANameThatIsNotUtf8StillLeavesAReadableStore) {
   EXPECT_EQ(run["run_name"], "sign model\\xff\\xfe bad");
   EXPECT_EQ(run["status"], 4);  // FAILED
   EXPECT_EQ(run["tags"]["secmlops.signature.status"], "unusable_input");
-  EXPECT_THAT(run["tags"]["secmlops.signature.reason"].get<std::string>(), HasSubstr("not valid UTF-8"));
+  EXPECT_THAT(run["tags"]["secmlops.signature.reason"].get<std::string>(),
+              HasSubstr("not valid UTF-8"));
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 // No result lost: runs that cannot be delivered stay spooled, and `sync` replays them without
 // duplicating metric points or runs, even when the server stored a request whose answer was lost.
-#include "reporter.hpp"
 #include "fake_server.hpp"
 #include "recorded_sink.hpp"
+#include "reporter.hpp"
 #include "support/temp_dir.hpp"
 
 #include <gmock/gmock.h>

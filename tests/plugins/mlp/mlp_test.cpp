@@ -45,9 +45,12 @@ TEST_P(MlpQuality, InputGradientMatchesFiniteDifferences) {
   auto x = host::take_rows(held.x, {0, 1, 2, 3, 4, 5});
   auto y = host::take(held.y, {0, 1, 2, 3, 4, 5});
   auto grad = s->loss_gradient(x, y);
-  test::expect_gradient_matches(x, y, grad, [&](const host::DenseMatrix& row, int32_t label) {
-    return -std::log(s->predict_proba(row)(0, static_cast<uint64_t>(label)));
-  }, 1e-6, 1e-5);
+  test::expect_gradient_matches(
+      x, y, grad,
+      [&](const host::DenseMatrix& row, int32_t label) {
+        return -std::log(s->predict_proba(row)(0, static_cast<uint64_t>(label)));
+      },
+      1e-6, 1e-5);
 }
 
 TEST_P(MlpQuality, OnnxRoundTripIsExactAndPassesTheChecker) {
@@ -61,19 +64,21 @@ TEST_P(MlpQuality, OnnxRoundTripIsExactAndPassesTheChecker) {
   auto loaded = host::load_model_onnx(test::registry(), bytes, "mlp.onnx");
   EXPECT_EQ(loaded.session->plugin().name(), "mlp");
   EXPECT_EQ(loaded.session->predict_proba(held.x).data, s->predict_proba(held.x).data);
-  EXPECT_EQ(loaded.session->loss_gradient(held.x, held.y).data, s->loss_gradient(held.x, held.y).data);
+  EXPECT_EQ(loaded.session->loss_gradient(held.x, held.y).data,
+            s->loss_gradient(held.x, held.y).data);
 }
 
 TEST_P(MlpQuality, ConverterStyleGraphPredictsLikeScikitLearn) {
   std::string set = GetParam();
   auto held = load_csv(set + "_test.csv");
-  auto loaded = host::load_model_onnx(test::registry(), test::read_bytes(test::fixture("skl_mlp_" + set + ".onnx")),
-                                      "skl.onnx");
+  auto loaded = host::load_model_onnx(
+      test::registry(), test::read_bytes(test::fixture("skl_mlp_" + set + ".onnx")), "skl.onnx");
   EXPECT_EQ(loaded.session->plugin().name(), "mlp");
   auto ours = loaded.session->predict_proba(held.x);
   auto theirs = test::load_matrix("skl_mlp_" + set + "_proba.csv", ours.cols);
   ASSERT_EQ(theirs.rows, ours.rows);
-  for (size_t i = 0; i < ours.data.size(); ++i) ASSERT_NEAR(ours.data[i], theirs.data[i], 1e-6) << i;
+  for (size_t i = 0; i < ours.data.size(); ++i)
+    ASSERT_NEAR(ours.data[i], theirs.data[i], 1e-6) << i;
 }
 
 INSTANTIATE_TEST_SUITE_P(Sets, MlpQuality, ::testing::Values("binary", "multiclass"));
@@ -104,7 +109,8 @@ TEST(Mlp, BlockedBatchPredictionEqualsRowByRow) {
   m.fit(xm, y, o);
   models::RowMatrix batch(n, 3), one(1, 3);
   m.predict_proba(xm, models::RowMap(batch.data(), n, 3));
-  for (Eigen::Index i : {Eigen::Index{0}, Eigen::Index{2047}, Eigen::Index{2048}, Eigen::Index{4095}, n - 1}) {
+  for (Eigen::Index i :
+       {Eigen::Index{0}, Eigen::Index{2047}, Eigen::Index{2048}, Eigen::Index{4095}, n - 1}) {
     m.predict_proba(models::ConstRowMap(x.row(i).data(), 1, d), models::RowMap(one.data(), 1, 3));
     // Equal up to rounding: with FMA (the AVX kernels) Eigen's one-row product and its blocked
     // matrix product add in different orders. Blocks are fixed row ranges, so the thread count
@@ -126,7 +132,8 @@ TEST(Mlp, DescribesLayersAndDeclinesLinearGraphs) {
   for (const auto& [k, v] : e.properties) sizes = sizes || (k == "layer_sizes" && v == "20-10-5-4");
   EXPECT_TRUE(sizes);
   auto other = session("mlp");
-  for (const char* f : {"skl_logreg_binary.onnx", "skl_logreg_double_multiclass.onnx", "skl_linear_svm_multiclass.onnx"})
+  for (const char* f : {"skl_logreg_binary.onnx", "skl_logreg_double_multiclass.onnx",
+                        "skl_linear_svm_multiclass.onnx"})
     EXPECT_FALSE(other->import_onnx(test::read_bytes(test::fixture(f)))) << f;
   EXPECT_THROW(other->fit(train.x, train.y, {{"hidden_layer_sizes", "10,x"}}), host::PluginError);
 }
@@ -137,6 +144,7 @@ namespace {
 TEST(Mlp, MutatedFilesFailCleanly) {
   auto s = secmlops::test::session("mlp");
   for (const char* f : {"skl_mlp_binary.onnx", "skl_mlp_multiclass.onnx"})
-    secmlops::test::import_mutants(*s, secmlops::test::read_bytes(secmlops::test::fixture(f)), 1500, 43);
+    secmlops::test::import_mutants(*s, secmlops::test::read_bytes(secmlops::test::fixture(f)), 1500,
+                                   43);
 }
 }  // namespace

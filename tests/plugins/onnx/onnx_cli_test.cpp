@@ -6,17 +6,19 @@
 
 namespace {
 
+using secmlops::test::run_command;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using secmlops::test::run_command;
 
 std::string scan(const std::string& args) {
-  return std::string(SECMLOPS_CLI) + " --plugin-dir " SECMLOPS_PLUGIN_DIR " scan " + args + " 2>/dev/null";
+  return std::string(SECMLOPS_CLI) + " --plugin-dir " SECMLOPS_PLUGIN_DIR " scan " + args +
+         " 2>/dev/null";
 }
 std::string fx(const std::string& rel) { return std::string(ONNX_FIXTURE_DIR) + "/" + rel; }
 
 TEST(OnnxCli, BenignModelsPassAtMedium) {
-  auto r = run_command(scan("--fail-on medium --format json " + fx("benign") + " " + fx("benign_external/model.onnx")));
+  auto r = run_command(scan("--fail-on medium --format json " + fx("benign") + " " +
+                            fx("benign_external/model.onnx")));
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("\"format\": \"onnx\""));
   EXPECT_THAT(r.out, HasSubstr("\"ruleId\": \"ONNX-METADATA\""));
@@ -26,8 +28,8 @@ TEST(OnnxCli, MaliciousModelsFail) {
   auto r = run_command(scan("--format json " + fx("malicious")));
   EXPECT_EQ(r.exit_code, 1);
   for (const char* rule : {"ONNX-CUSTOM-DOMAIN-OP", "ONNX-PYTHON-OP", "ONNX-CODE-ATTRIBUTE",
-                           "ONNX-EXTERNAL-PATH-TRAVERSAL", "ONNX-EXTERNAL-MISSING", "ONNX-NESTING-LIMIT",
-                           "ONNX-TENSOR-SIZE-MISMATCH", "ONNX-ABSURD-SHAPE"})
+                           "ONNX-EXTERNAL-PATH-TRAVERSAL", "ONNX-EXTERNAL-MISSING",
+                           "ONNX-NESTING-LIMIT", "ONNX-TENSOR-SIZE-MISMATCH", "ONNX-ABSURD-SHAPE"})
     EXPECT_THAT(r.out, HasSubstr(std::string("\"ruleId\": \"") + rule + "\"")) << rule;
 }
 
@@ -38,7 +40,8 @@ TEST(OnnxCli, RepeatedFindingsAreCappedAndCounted) {
        at = r.out.find("\"ruleId\": \"ONNX-TENSOR-SIZE-MISMATCH\"", at + 1))
     ++listed;
   EXPECT_EQ(listed, 50u);
-  EXPECT_THAT(r.out, HasSubstr("\"message\": \"10 more ONNX-TENSOR-SIZE-MISMATCH findings of the same kind are not listed\""));
+  EXPECT_THAT(r.out, HasSubstr("\"message\": \"10 more ONNX-TENSOR-SIZE-MISMATCH findings of the "
+                               "same kind are not listed\""));
   EXPECT_THAT(r.out, HasSubstr("\"ruleId\": \"ONNX-FINDINGS-CAPPED\""));
 }
 

@@ -13,7 +13,9 @@
 
 namespace secmlops::test {
 
-inline std::string fixture(const std::string& rel) { return std::string(ONNX_FIXTURE_DIR) + "/" + rel; }
+inline std::string fixture(const std::string& rel) {
+  return std::string(ONNX_FIXTURE_DIR) + "/" + rel;
+}
 
 inline std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -46,12 +48,14 @@ inline std::string evidence(const sdk::Finding& f, const std::string& key) {
 
 // `with_dir`: answer stat_sibling from the file's directory (as the host does for files on
 // disk); otherwise as for an upload (NO_CONTEXT).
-inline OnnxRun run_onnx_bytes(const std::string& bytes, const std::filesystem::path* dir = nullptr) {
+inline OnnxRun run_onnx_bytes(const std::string& bytes,
+                              const std::filesystem::path* dir = nullptr) {
   OnnxRun run;
   sdk::MemorySource src(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   plugins::onnx::WalkContext ctx;
   ctx.emit = [&](const sdk::Finding& f) { run.findings.push_back(f); };
-  if (dir != nullptr) ctx.stat_sibling = [dir](const std::string& rel) { return host::stat_sibling_in(*dir, rel); };
+  if (dir != nullptr)
+    ctx.stat_sibling = [dir](const std::string& rel) { return host::stat_sibling_in(*dir, rel); };
   run.stats = plugins::onnx::walk_model(src, ctx);
   return run;
 }

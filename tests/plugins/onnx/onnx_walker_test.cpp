@@ -17,23 +17,27 @@ using ::testing::HasSubstr;
 
 uint32_t probe_file(const std::string& rel) {
   std::string b = slurp(fixture(rel));
-  return plugins::onnx::probe_model(reinterpret_cast<const uint8_t*>(b.data()), std::min<size_t>(b.size(), 65536));
+  return plugins::onnx::probe_model(reinterpret_cast<const uint8_t*>(b.data()),
+                                    std::min<size_t>(b.size(), 65536));
 }
 
 TEST(OnnxProbe, ClaimsModelsOnly) {
-  for (const char* f : {"benign/mlp.onnx", "benign/linear_classifier.onnx", "benign/tree_ensemble.onnx",
-                        "malicious/custom_domain.onnx", "malicious/deep_nesting.onnx", "malformed/truncated.onnx"})
+  for (const char* f :
+       {"benign/mlp.onnx", "benign/linear_classifier.onnx", "benign/tree_ensemble.onnx",
+        "malicious/custom_domain.onnx", "malicious/deep_nesting.onnx", "malformed/truncated.onnx"})
     EXPECT_GE(probe_file(f), 50u) << f;
   EXPECT_EQ(probe_file("malformed/random.bin"), 0u);
   auto probe = [](const std::string& s) {
     return plugins::onnx::probe_model(reinterpret_cast<const uint8_t*>(s.data()), s.size());
   };
   EXPECT_EQ(probe(""), 0u);
-  EXPECT_EQ(probe("\x08\x07"), 0u);                     // ir_version alone: not enough
-  EXPECT_EQ(probe("{\"ir_version\": 7}"), 0u);          // JSON
-  EXPECT_EQ(probe("PK\x03\x04"), 0u);                   // zip
-  EXPECT_EQ(probe("\x08\x01\x12\x05\x0a\x03\x12\x01x"), 0u);  // a SavedModel head: field 2 is a message
-  EXPECT_EQ(probe(std::string("\x08\x07\x3a\x02\x0a\x00", 6)), 90u);  // ir_version + graph with a node
+  EXPECT_EQ(probe("\x08\x07"), 0u);             // ir_version alone: not enough
+  EXPECT_EQ(probe("{\"ir_version\": 7}"), 0u);  // JSON
+  EXPECT_EQ(probe("PK\x03\x04"), 0u);           // zip
+  EXPECT_EQ(probe("\x08\x01\x12\x05\x0a\x03\x12\x01x"),
+            0u);  // a SavedModel head: field 2 is a message
+  EXPECT_EQ(probe(std::string("\x08\x07\x3a\x02\x0a\x00", 6)),
+            90u);                                         // ir_version + graph with a node
   EXPECT_EQ(probe(":x\nhello world, this is text"), 0u);  // text that starts like a graph tag
   EXPECT_EQ(probe("\x08\x07\x12\x03a\x01b"), 0u);         // no graph, no opset
   // Fields in an unusual order are still ONNX (a parser accepts them), with less confidence.
@@ -41,7 +45,8 @@ TEST(OnnxProbe, ClaimsModelsOnly) {
   // A doc string longer than the head hides the graph: still claimed, and walked whole.
   EXPECT_EQ(probe_file("malicious/padded_doc_python_op.onnx"), 40u);
   EXPECT_EQ(run_onnx("malicious/padded_doc_python_op.onnx").with_rule("ONNX-PYTHON-OP").size(), 1u);
-  EXPECT_EQ(probe(std::string("\x32\xa0\x8d\x06", 4) + std::string(70000, '\x01')), 0u);  // control bytes: not a doc
+  EXPECT_EQ(probe(std::string("\x32\xa0\x8d\x06", 4) + std::string(70000, '\x01')),
+            0u);  // control bytes: not a doc
   // A short stream (a tensor storage) whose first bytes read as a field running past its end is
   // seen whole: not claimed.
   EXPECT_EQ(probe(std::string("\x72\x56\x0a\x01k", 5) + std::string(57, 'v')), 0u);
@@ -55,9 +60,10 @@ TEST(OnnxOps, ReorderedFieldsDoNotHideOps) {
 }
 
 TEST(OnnxBenign, NoFindingAtMediumOrAbove) {
-  for (const char* f : {"benign/mlp.onnx", "benign/linear_classifier.onnx", "benign/tree_ensemble.onnx",
-                        "benign/if_subgraphs.onnx", "benign/local_function.onnx", "benign/contrib_op.onnx",
-                        "benign_external/model.onnx"}) {
+  for (const char* f :
+       {"benign/mlp.onnx", "benign/linear_classifier.onnx", "benign/tree_ensemble.onnx",
+        "benign/if_subgraphs.onnx", "benign/local_function.onnx", "benign/contrib_op.onnx",
+        "benign_external/model.onnx"}) {
     auto run = run_onnx(f);
     EXPECT_LT(run.max_severity(), SECMLOPS_SEVERITY_MEDIUM) << f;
     ASSERT_EQ(run.with_rule("ONNX-METADATA").size(), 1u) << f;
@@ -125,7 +131,8 @@ TEST(OnnxOps, DeepNestingStopsAtTheLimitOnce) {
 }
 
 TEST(OnnxExternal, AbsoluteAndDotDotAreCriticalEvenWithoutADirectory) {
-  for (const char* rel : {"malicious/ext_absolute.onnx", "malicious/ext_dotdot.onnx", "malicious/ext_dotdot_nested.onnx"})
+  for (const char* rel : {"malicious/ext_absolute.onnx", "malicious/ext_dotdot.onnx",
+                          "malicious/ext_dotdot_nested.onnx"})
     for (bool with_dir : {true, false}) {
       auto run = run_onnx(rel, with_dir);
       auto f = run.with_rule("ONNX-EXTERNAL-PATH-TRAVERSAL");
@@ -223,28 +230,36 @@ TEST(OnnxLarge, InlinePayloadsBeyondTwoGigabytesAreSkipped) {
     } while (v);
     return out;
   };
-  auto len_field = [&](uint32_t n, const std::string& body) { return varint((n << 3) | 2) + varint(body.size()) + body; };
+  auto len_field = [&](uint32_t n, const std::string& body) {
+    return varint((n << 3) | 2) + varint(body.size()) + body;
+  };
   const uint64_t payload = 5ull << 30;
   const uint64_t elements = payload / 4;
   // TensorProto: dims(1) = elements, data_type(2) = FLOAT, name(8), raw_data(9) header.
-  std::string tensor_head = "\x08" + varint(elements) + "\x10\x01" + len_field(8, "W") + "\x4a" + varint(payload);
+  std::string tensor_head =
+      "\x08" + varint(elements) + "\x10\x01" + len_field(8, "W") + "\x4a" + varint(payload);
   uint64_t tensor_len = tensor_head.size() + payload;
   std::string graph_head = std::string("\x2a") + varint(tensor_len) + tensor_head;
   std::string opset = len_field(8, std::string("\x10\x11", 2));
   uint64_t graph_len = graph_head.size() + payload;
-  std::string head = std::string("\x08\x08") + len_field(2, "big") + "\x3a" + varint(graph_len) + graph_head;
+  std::string head =
+      std::string("\x08\x08") + len_field(2, "big") + "\x3a" + varint(graph_len) + graph_head;
 
   class Virtual final : public sdk::ReadSource {
    public:
-    Virtual(std::string head, uint64_t gap, std::string tail) : head_(std::move(head)), gap_(gap), tail_(std::move(tail)) {}
+    Virtual(std::string head, uint64_t gap, std::string tail)
+        : head_(std::move(head)), gap_(gap), tail_(std::move(tail)) {}
     uint64_t size() const override { return head_.size() + gap_ + tail_.size(); }
     size_t read_into(uint64_t off, uint8_t* buf, size_t len) override {
       size_t n = std::min<uint64_t>(len, size() - std::min(off, size()));
       for (size_t i = 0; i < n; ++i) {
         uint64_t at = off + i;
-        if (at < head_.size()) buf[i] = head_[at];
-        else if (at < head_.size() + gap_) buf[i] = 0;
-        else buf[i] = tail_[at - head_.size() - gap_];
+        if (at < head_.size())
+          buf[i] = head_[at];
+        else if (at < head_.size() + gap_)
+          buf[i] = 0;
+        else
+          buf[i] = tail_[at - head_.size() - gap_];
       }
       return n;
     }
@@ -260,7 +275,8 @@ TEST(OnnxLarge, InlinePayloadsBeyondTwoGigabytesAreSkipped) {
   auto stats = plugins::onnx::walk_model(src, ctx);
   EXPECT_EQ(stats.tensors, 1u);
   EXPECT_LT(stats.bytes_fetched, 64u * 1024);
-  for (const auto& f : findings) EXPECT_LT(f.severity, SECMLOPS_SEVERITY_MEDIUM) << f.rule_id << " " << f.message;
+  for (const auto& f : findings)
+    EXPECT_LT(f.severity, SECMLOPS_SEVERITY_MEDIUM) << f.rule_id << " " << f.message;
 }
 
 }  // namespace

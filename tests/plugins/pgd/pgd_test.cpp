@@ -18,8 +18,9 @@ TEST(PgdPlugin, PerSampleTargets) {
   auto m = fixture_linear({{"classes", "3"}, {"w", "1,0,-1,0,1,-1"}, {"b", "0,0,0"}});
   DenseMatrix x(6, 2, {0.5, 0.1, 0.5, 0.1, 0.1, 0.5, 0.1, 0.5, -0.3, -0.2, -0.3, -0.2});
   const std::vector<int32_t> targets = {1, 2, 0, 2, 0, 1};
-  auto out = host::run_attack(attack("pgd"), *m, x, targets,
-                              {{"targeted", "true"}, {"eps", "2"}, {"eps_step", "0.1"}, {"max_iter", "50"}});
+  auto out = host::run_attack(
+      attack("pgd"), *m, x, targets,
+      {{"targeted", "true"}, {"eps", "2"}, {"eps_step", "0.1"}, {"max_iter", "50"}});
   EXPECT_EQ(m->predict(out.x_adv), targets);
 }
 
@@ -39,11 +40,14 @@ TEST(PgdPlugin, TargetedRunReachesTheTarget) {
 }
 
 TEST(PgdPlugin, UnknownOrInapplicableParametersListTheValidOnes) {
-  expect_unknown_parameter("pgd", "num_random_inits", "valid: norm, eps, eps_step, targeted, num_random_init, max_iter, decay");
+  expect_unknown_parameter(
+      "pgd", "num_random_inits",
+      "valid: norm, eps, eps_step, targeted, num_random_init, max_iter, decay");
   expect_unknown_parameter("pgd", "minimal", "for pgd");
   auto model = linear_model();
   EXPECT_THROW(host::run_attack(attack("pgd"), *model, grid(), {}, {{"decay", "-1"}}), PluginError);
-  EXPECT_NO_THROW(host::run_attack(attack("pgd"), *model, grid(), {}, {{"decay", "1.0"}, {"max_iter", "3"}}));
+  EXPECT_NO_THROW(
+      host::run_attack(attack("pgd"), *model, grid(), {}, {{"decay", "1.0"}, {"max_iter", "3"}}));
 }
 
 TEST(PgdPlugin, CancellationStopsALongAttack) {

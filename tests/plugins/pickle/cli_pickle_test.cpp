@@ -10,8 +10,8 @@
 namespace {
 
 using namespace pickle_test;
-using secmlops::test::run_command;
 using nlohmann::json;
+using secmlops::test::run_command;
 
 struct CliScan {
   int exit_code = -1;
@@ -76,9 +76,10 @@ TEST(PickleCli, RoutesByContentNotExtension) {
 }
 
 TEST(PickleCli, BenignModelsPassAtMedium) {
-  for (const char* name : {"benign_sklearn_pipeline.pkl", "benign_sklearn_pipeline.joblib", "benign_array.npy",
-                           "benign_torch_state_dict_legacy.pt", "benign_torch_full_model_legacy.pt",
-                           "benign_array_p4.pkl", "benign_plain_p0.pkl"}) {
+  for (const char* name :
+       {"benign_sklearn_pipeline.pkl", "benign_sklearn_pipeline.joblib", "benign_array.npy",
+        "benign_torch_state_dict_legacy.pt", "benign_torch_full_model_legacy.pt",
+        "benign_array_p4.pkl", "benign_plain_p0.pkl"}) {
     auto s = scan("--fail-on MEDIUM " + fx(name));
     EXPECT_EQ(s.exit_code, 0) << name << "\n" << s.report.dump(2);
     EXPECT_EQ(s.status(), "SCANNED") << name;
@@ -118,7 +119,8 @@ TEST(PickleCli, CompressedJoblibIsDecompressedByTheHost) {
     auto s = scan(fx(std::string("malicious_") + m + ".joblib"));
     EXPECT_TRUE(host_expanded(s)) << m << "\n" << s.report.dump(2);
     EXPECT_TRUE(s.has("PICKLE-CODE-EXEC", "os.system")) << m << "\n" << s.report.dump(2);
-    auto b = scan("--fail-on MEDIUM " + fx(std::string("benign_sklearn_pipeline_") + m + ".joblib"));
+    auto b =
+        scan("--fail-on MEDIUM " + fx(std::string("benign_sklearn_pipeline_") + m + ".joblib"));
     EXPECT_EQ(b.exit_code, 0) << m << "\n" << b.report.dump(2);
   }
 }
@@ -127,7 +129,8 @@ TEST(PickleCli, TorchZipIsExpandedByTheHost) {
   auto s = scan(fx("malicious_torch.pt"));
   EXPECT_TRUE(host_expanded(s)) << s.report.dump(2);
   EXPECT_TRUE(s.has("PICKLE-CODE-EXEC", "os.system")) << s.report.dump(2);
-  for (const char* name : {"benign_torch_state_dict.pt", "benign_torch_full_model.pt", "benign_torch_checkpoint.pt"})
+  for (const char* name :
+       {"benign_torch_state_dict.pt", "benign_torch_full_model.pt", "benign_torch_checkpoint.pt"})
     EXPECT_EQ(scan("--fail-on MEDIUM " + fx(name)).exit_code, 0) << name;
 }
 
@@ -138,7 +141,8 @@ TEST(PickleCli, AllowlistAndPolicyFlags) {
   auto strict = scan("--allowlist " + unknown.string());
   EXPECT_EQ(strict.exit_code, 1);
   EXPECT_TRUE(strict.has("PICKLE-NOT-ALLOWLISTED", "mylib.Thing")) << strict.report.dump(2);
-  auto policy = d.write("policy.yaml", "pickle:\n  deny:\n    - global: mylib\n      severity: CRITICAL\n");
+  auto policy =
+      d.write("policy.yaml", "pickle:\n  deny:\n    - global: mylib\n      severity: CRITICAL\n");
   auto denied = scan("--policy " + policy.string() + " --fail-on CRITICAL " + unknown.string());
   EXPECT_EQ(denied.exit_code, 1);
   EXPECT_TRUE(denied.has("PICKLE-POLICY-DENY", "mylib.Thing")) << denied.report.dump(2);

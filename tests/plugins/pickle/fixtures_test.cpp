@@ -20,7 +20,9 @@ class Malicious : public ::testing::TestWithParam<Expect> {};
 TEST_P(Malicious, IsCaught) {
   const Expect& e = GetParam();
   auto r = scan_fixture(e.file);
-  EXPECT_TRUE(r.has(e.rule, e.global)) << e.file << ": expected " << e.rule << " " << e.global << "\n" << r.dump();
+  EXPECT_TRUE(r.has(e.rule, e.global))
+      << e.file << ": expected " << e.rule << " " << e.global << "\n"
+      << r.dump();
   EXPECT_GE(r.max_severity(), static_cast<int>(SECMLOPS_SEVERITY_HIGH)) << r.dump();
 }
 
@@ -45,7 +47,8 @@ const Expect kMalicious[] = {
     {"p0_escaped_names.pkl", "PICKLE-CODE-EXEC", "os.system"},
     {"p0_string_escapes.pkl", "PICKLE-CODE-EXEC", "os.system"},
     {"py2_builtin_eval.pkl", "PICKLE-CODE-EXEC", "builtins.eval"},
-    {"py2_commands.pkl", "PICKLE-CODE-EXEC", "subprocess.getoutput"},  // _compat_pickle: commands → subprocess
+    {"py2_commands.pkl", "PICKLE-CODE-EXEC",
+     "subprocess.getoutput"},  // _compat_pickle: commands → subprocess
     {"py2_cpickle_loads.pkl", "PICKLE-NESTED-LOADER", "pickle.loads"},
     {"reexport_tempfile_os.pkl", "PICKLE-CODE-EXEC", "os.system"},
     {"reexport_posixpath_os.pkl", "PICKLE-CODE-EXEC", "os.system"},
@@ -81,7 +84,8 @@ TEST(Fixtures, EveryBypassModuleIsHighOrCritical) {
     if (name.rfind("bypass_", 0) != 0) continue;
     ++seen;
     auto r = scan_fixture(name);
-    EXPECT_GE(r.max_severity(), static_cast<int>(SECMLOPS_SEVERITY_HIGH)) << name << "\n" << r.dump();
+    EXPECT_GE(r.max_severity(), static_cast<int>(SECMLOPS_SEVERITY_HIGH)) << name << "\n"
+                                                                          << r.dump();
   }
   EXPECT_GE(seen, 40u);
 }
@@ -95,7 +99,8 @@ TEST(Fixtures, AdversarialCorpusIsFlaggedInDefaultMode) {
     if (name.rfind("adv_", 0) != 0) continue;
     ++seen;
     auto r = scan_fixture(name);
-    EXPECT_GE(r.max_severity(), static_cast<int>(SECMLOPS_SEVERITY_MEDIUM)) << name << "\n" << r.dump();
+    EXPECT_GE(r.max_severity(), static_cast<int>(SECMLOPS_SEVERITY_MEDIUM)) << name << "\n"
+                                                                            << r.dump();
   }
   EXPECT_GE(seen, 35u);
 }
@@ -109,7 +114,8 @@ TEST(Fixtures, AdversarialTechniquesResolveToWhatTheyReach) {
       {"adv_dotted_sklearn_platform.pkl", "PICKLE-CODE-EXEC", "platform._syscmd_file"},
       {"adv_dotted_torch_nn_save.pkl", "PICKLE-SYSTEM-ACCESS", "torch.save"},
       {"adv_ndarray_tofile.pkl", "PICKLE-SYSTEM-ACCESS", "numpy.ndarray.tofile"},
-      {"adv_torch_storage_from_file.pkl", "PICKLE-SYSTEM-ACCESS", "torch.storage.UntypedStorage.from_file"},
+      {"adv_torch_storage_from_file.pkl", "PICKLE-SYSTEM-ACCESS",
+       "torch.storage.UntypedStorage.from_file"},
       {"adv_py2_builtin_reduce.pkl", "PICKLE-INDIRECT-CALL", "functools.reduce"},
       {"adv_py2_itertools_imap.pkl", "PICKLE-INDIRECT-CALL", "builtins.map"},
       {"adv_import_dotted_name.pkl", "PICKLE-SYSTEM-ACCESS", "io.open"},
@@ -119,7 +125,9 @@ TEST(Fixtures, AdversarialTechniquesResolveToWhatTheyReach) {
   };
   for (const auto& e : cases) {
     auto r = scan_fixture(e.file);
-    EXPECT_TRUE(r.has(e.rule, e.global)) << e.file << ": expected " << e.rule << " " << e.global << "\n" << r.dump();
+    EXPECT_TRUE(r.has(e.rule, e.global))
+        << e.file << ": expected " << e.rule << " " << e.global << "\n"
+        << r.dump();
   }
 }
 
@@ -133,12 +141,15 @@ TEST(Fixtures, RealModelsAreCleanAndComplete) {
     if (name.rfind("benign_real_", 0) != 0) continue;
     std::string data = read_file(entry.path().string());
     const char* f = nullptr;
-    if (probe_format({reinterpret_cast<const uint8_t*>(data.data()), std::min<size_t>(data.size(), 4096)}, f) == 0)
+    if (probe_format(
+            {reinterpret_cast<const uint8_t*>(data.data()), std::min<size_t>(data.size(), 4096)},
+            f) == 0)
       continue;  // zip, gzip, bz2, xz: containers the host expands
     ++seen;
     auto r = scan_fixture(name);
     EXPECT_TRUE(r.complete) << name << "\n" << r.dump();
-    EXPECT_LT(r.max_severity(), static_cast<int>(SECMLOPS_SEVERITY_MEDIUM)) << name << "\n" << r.dump();
+    EXPECT_LT(r.max_severity(), static_cast<int>(SECMLOPS_SEVERITY_MEDIUM)) << name << "\n"
+                                                                            << r.dump();
   }
   EXPECT_GE(seen, 40u);
 }
@@ -162,14 +173,16 @@ TEST(Fixtures, BenignModelsStayBelowMedium) {
     if (name.rfind("benign_", 0) != 0 || name.rfind("benign_real_", 0) == 0) continue;
     std::string head = read_file(entry.path().string()).substr(0, 4);
     if (head.rfind("PK", 0) == 0) continue;  // torch zip: the host's zip reader hands us data.pkl
-    bool compressed = name.find("_zlib") != std::string::npos || name.find("_gzip") != std::string::npos ||
-                      name.find("_bz2") != std::string::npos || name.find("_xz") != std::string::npos ||
-                      name.find("_lz4") != std::string::npos;
+    bool compressed =
+        name.find("_zlib") != std::string::npos || name.find("_gzip") != std::string::npos ||
+        name.find("_bz2") != std::string::npos || name.find("_xz") != std::string::npos ||
+        name.find("_lz4") != std::string::npos;
     if (compressed) continue;
     ++seen;
     auto r = scan_fixture(name);
     EXPECT_TRUE(r.complete) << name << "\n" << r.dump();
-    EXPECT_LT(r.max_severity(), static_cast<int>(SECMLOPS_SEVERITY_MEDIUM)) << name << "\n" << r.dump();
+    EXPECT_LT(r.max_severity(), static_cast<int>(SECMLOPS_SEVERITY_MEDIUM)) << name << "\n"
+                                                                            << r.dump();
   }
   EXPECT_GE(seen, 20u);
 }
@@ -180,14 +193,16 @@ TEST(Fixtures, TorchZipDataPickles) {
   // Stored members; torch writes sizes in the central directory only (data descriptors).
   auto member = [](const std::string& zip, const std::string& suffix) -> std::string {
     auto u16 = [&](size_t o) {
-      return static_cast<uint32_t>(static_cast<uint8_t>(zip[o]) | (static_cast<uint8_t>(zip[o + 1]) << 8));
+      return static_cast<uint32_t>(static_cast<uint8_t>(zip[o]) |
+                                   (static_cast<uint8_t>(zip[o + 1]) << 8));
     };
     auto u32 = [&](size_t o) { return u16(o) | (u16(o + 2) << 16); };
     size_t at = 0;
     while ((at = zip.find("PK\x01\x02", at)) != std::string::npos) {
       uint32_t size = u32(at + 20), nlen = u16(at + 28), local = u32(at + 42);
       std::string name = zip.substr(at + 46, nlen);
-      if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      if (name.size() >= suffix.size() &&
+          name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
         return zip.substr(local + 30 + u16(local + 26) + u16(local + 28), size);
       at += 4;
     }
@@ -196,12 +211,14 @@ TEST(Fixtures, TorchZipDataPickles) {
   auto evil = member(read_file(fixtures() + "/malicious_torch.pt"), "/data.pkl");
   ASSERT_FALSE(evil.empty());
   EXPECT_TRUE(scan_bytes(evil).has("PICKLE-CODE-EXEC", "os.system"));
-  for (const char* benign : {"benign_torch_state_dict.pt", "benign_torch_full_model.pt", "benign_torch_checkpoint.pt"}) {
+  for (const char* benign :
+       {"benign_torch_state_dict.pt", "benign_torch_full_model.pt", "benign_torch_checkpoint.pt"}) {
     auto data = member(read_file(fixtures() + "/" + benign), "/data.pkl");
     ASSERT_FALSE(data.empty()) << benign;
     auto r = scan_bytes(data);
     EXPECT_TRUE(r.complete) << benign;
-    EXPECT_LT(r.max_severity(), static_cast<int>(SECMLOPS_SEVERITY_MEDIUM)) << benign << "\n" << r.dump();
+    EXPECT_LT(r.max_severity(), static_cast<int>(SECMLOPS_SEVERITY_MEDIUM)) << benign << "\n"
+                                                                            << r.dump();
   }
 }
 

@@ -32,8 +32,10 @@ TEST(Npy, ParsesSimpleHeader) {
 }
 
 TEST(Npy, StructuredAndUnicodeSizes) {
-  string f = npy("{'descr': [('a', '<i4'), ('b', '<f8', (2,)), ('s', '|S3')], 'fortran_order': True, 'shape': (5,), }",
-                 string(5 * (4 + 16 + 3), '\0'), 2);
+  string f =
+      npy("{'descr': [('a', '<i4'), ('b', '<f8', (2,)), ('s', '|S3')], 'fortran_order': True, "
+          "'shape': (5,), }",
+          string(5 * (4 + 16 + 3), '\0'), 2);
   NpyHeader h;
   ASSERT_FALSE(parse_npy_header(reinterpret_cast<const uint8_t*>(f.data()), f.size(), h));
   EXPECT_EQ(h.itemsize, 23u);
@@ -44,10 +46,12 @@ TEST(Npy, StructuredAndUnicodeSizes) {
 }
 
 TEST(Npy, SizeMismatchAndTrailingData) {
-  auto truncated = scan_bytes(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (10,), }", string(39, '\0')));
+  auto truncated = scan_bytes(
+      npy("{'descr': '<f4', 'fortran_order': False, 'shape': (10,), }", string(39, '\0')));
   EXPECT_TRUE(truncated.has("NUMPY-TRUNCATED")) << truncated.dump();
   string evil = "\x80\x02" + glob("os", "system") + "(" + bu("x") + "tR.";
-  auto trailing = scan_bytes(npy("{'descr': '|u1', 'fortran_order': False, 'shape': (4,), }", "abcd" + evil));
+  auto trailing =
+      scan_bytes(npy("{'descr': '|u1', 'fortran_order': False, 'shape': (4,), }", "abcd" + evil));
   EXPECT_TRUE(trailing.has("NUMPY-TRAILING-DATA")) << trailing.dump();
   EXPECT_TRUE(trailing.has("PICKLE-CODE-EXEC", "os.system")) << trailing.dump();
 }
@@ -62,12 +66,15 @@ TEST(Npy, ObjectArraysScanTheEmbeddedPickle) {
 }
 
 TEST(Npy, HostileHeadersAreRejected) {
-  for (string hdr : std::vector<string>{"{'descr': __import__('os'), 'fortran_order': False, 'shape': (1,), }",
-                     "{'descr': '<f8', 'fortran_order': False}", "{'descr': '<f8', 'fortran_order': False, 'shape': (-1,), }",
-                     "{'descr': '<q9', 'fortran_order': False, 'shape': (1,), }", "[1, 2, 3]",
-                     "{'descr': '<f8', 'fortran_order': 0, 'shape': (1,), }", string(40, '('),
-                     "{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999, 99999999999, 99999999999), }",
-                     "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), 'extra': 1}"}) {
+  for (string hdr :
+       std::vector<string>{"{'descr': __import__('os'), 'fortran_order': False, 'shape': (1,), }",
+                           "{'descr': '<f8', 'fortran_order': False}",
+                           "{'descr': '<f8', 'fortran_order': False, 'shape': (-1,), }",
+                           "{'descr': '<q9', 'fortran_order': False, 'shape': (1,), }", "[1, 2, 3]",
+                           "{'descr': '<f8', 'fortran_order': 0, 'shape': (1,), }", string(40, '('),
+                           "{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999, "
+                           "99999999999, 99999999999), }",
+                           "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), 'extra': 1}"}) {
     auto r = scan_bytes(npy(hdr, string(8, '\0')));
     EXPECT_TRUE(r.has("NUMPY-HEADER-INVALID")) << hdr << "\n" << r.dump();
     EXPECT_FALSE(r.complete);

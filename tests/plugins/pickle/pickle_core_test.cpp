@@ -30,8 +30,8 @@ TEST(PickleCore, PlatformAliasesNormalised) {
 
 TEST(PickleCore, StackGlobalThroughMemo) {
   // Strings stored with BINPUT, decoys with MEMOIZE, fetched back with BINGET.
-  string p = "\x80\x04"s + s8("os") + "q\x00"s + s8("system") + "q\x01" + s8("torch._utils") + "\x94" +
-             s8("_rebuild_tensor_v2") + "\x94" + "h\x00h\x01\x93("s + s8(kCmd) + "tR.";
+  string p = "\x80\x04"s + s8("os") + "q\x00"s + s8("system") + "q\x01" + s8("torch._utils") +
+             "\x94" + s8("_rebuild_tensor_v2") + "\x94" + "h\x00h\x01\x93("s + s8(kCmd) + "tR.";
   auto r = scan_bytes(p);
   EXPECT_TRUE(r.has("PICKLE-CODE-EXEC", "os.system")) << r.dump();
   EXPECT_FALSE(r.has("PICKLE-UNKNOWN-IMPORT")) << r.dump();
@@ -39,8 +39,8 @@ TEST(PickleCore, StackGlobalThroughMemo) {
 
 TEST(PickleCore, MemoizeStoresAtMemoLength) {
   // PUT 256 then MEMOIZE: CPython stores the second value at key 1 (len(memo)), not 257.
-  string p = string("\x80\x04", 2) + s8("os") + string("r\x00\x01\x00\x00", 5) + s8("system") + "\x94" +
-             string("j\x00\x01\x00\x00", 5) + "h\x01\x93(" + s8(kCmd) + "tR.";
+  string p = string("\x80\x04", 2) + s8("os") + string("r\x00\x01\x00\x00", 5) + s8("system") +
+             "\x94" + string("j\x00\x01\x00\x00", 5) + "h\x01\x93(" + s8(kCmd) + "tR.";
   auto r = scan_bytes(p);
   EXPECT_TRUE(r.has("PICKLE-CODE-EXEC", "os.system")) << r.dump();
   EXPECT_FALSE(r.has("PICKLE-MEMO-MISSING")) << r.dump();
@@ -65,8 +65,8 @@ TEST(PickleCore, NonStringStackGlobalOperands) {
   EXPECT_TRUE(r.has("PICKLE-UNRESOLVED-GLOBAL")) << r.dump();
   EXPECT_TRUE(r.has("PICKLE-UNRESOLVED-CALL")) << r.dump();
   // A name computed by a call at load time.
-  auto r2 = scan_bytes("\x80\x04" + s8("os") + glob("builtins", "str") + "(" + s8("system") + "tR\x93(" + s8(kCmd) +
-                       "tR.");
+  auto r2 = scan_bytes("\x80\x04" + s8("os") + glob("builtins", "str") + "(" + s8("system") +
+                       "tR\x93(" + s8(kCmd) + "tR.");
   EXPECT_TRUE(r2.has("PICKLE-UNRESOLVED-GLOBAL")) << r2.dump();
 }
 
@@ -86,8 +86,8 @@ TEST(PickleCore, InstAndObj) {
 }
 
 TEST(PickleCore, NewobjEx) {
-  auto r = scan_bytes("\x80\x04" + s8("subprocess") + s8("Popen") + "\x93(" + s8(kCmd) + "t}" + s8("shell") +
-                      "\x88s\x92.");
+  auto r = scan_bytes("\x80\x04" + s8("subprocess") + s8("Popen") + "\x93(" + s8(kCmd) + "t}" +
+                      s8("shell") + "\x88s\x92.");
   EXPECT_TRUE(r.has("PICKLE-CODE-EXEC", "subprocess.Popen")) << r.dump();
   EXPECT_TRUE(r.complete);
 }
@@ -97,28 +97,30 @@ TEST(PickleCore, BuildTricks) {
                       glob("os", "system") + "s\x86" + "b" + bu(kCmd) + "b.");
   EXPECT_TRUE(r.has("PICKLE-SETSTATE-OVERRIDE")) << r.dump();
   EXPECT_TRUE(r.has("PICKLE-CODE-EXEC", "os.system")) << r.dump();
-  auto r2 = scan_bytes("\x80\x02" + glob("collections", "OrderedDict") + "}" + bu("fromkeys") + "Ns" + "b.");
+  auto r2 = scan_bytes("\x80\x02" + glob("collections", "OrderedDict") + "}" + bu("fromkeys") +
+                       "Ns" + "b.");
   EXPECT_TRUE(r2.has("PICKLE-BUILD-ON-GLOBAL", "collections.OrderedDict")) << r2.dump();
 }
 
 TEST(PickleCore, IndirectCallsAreResolved) {
   // getattr(importlib.import_module('os'), 'system')(cmd)
-  auto r = scan_bytes("\x80\x02" + glob("builtins", "getattr") + "(" + glob("importlib", "import_module") + "(" +
-                      bu("os") + "tR" + bu("system") + "tR(" + bu(kCmd) + "tR.");
+  auto r = scan_bytes("\x80\x02" + glob("builtins", "getattr") + "(" +
+                      glob("importlib", "import_module") + "(" + bu("os") + "tR" + bu("system") +
+                      "tR(" + bu(kCmd) + "tR.");
   EXPECT_TRUE(r.has("PICKLE-INDIRECT-CALL", "builtins.getattr")) << r.dump();
   EXPECT_TRUE(r.has("PICKLE-CODE-EXEC", "importlib.import_module")) << r.dump();
   EXPECT_TRUE(r.has("PICKLE-CODE-EXEC", "os.system")) << r.dump();
   EXPECT_FALSE(r.has("PICKLE-UNRESOLVED-CALL")) << r.dump();
   // numpy's ufunc reconstructor imports any module.name
-  auto r2 = scan_bytes("\x80\x02" + glob("numpy.core", "_ufunc_reconstruct") + "(" + bu("posix") + bu("system") +
-                       "tR(" + bu(kCmd) + "tR.");
+  auto r2 = scan_bytes("\x80\x02" + glob("numpy.core", "_ufunc_reconstruct") + "(" + bu("posix") +
+                       bu("system") + "tR(" + bu(kCmd) + "tR.");
   EXPECT_TRUE(r2.has("PICKLE-CODE-EXEC", "os.system")) << r2.dump();
 }
 
 TEST(PickleCore, NestedLoaderArgumentIsScanned) {
   string inner = "\x80\x02" + glob("os", "system") + "(" + bu(kCmd) + "tR.";
-  string outer = "\x80\x04" + s8("pickle") + s8("loads") + "\x93" + "C" + static_cast<char>(inner.size()) + inner +
-                 "\x85R.";
+  string outer = "\x80\x04" + s8("pickle") + s8("loads") + "\x93" + "C" +
+                 static_cast<char>(inner.size()) + inner + "\x85R.";
   auto r = scan_bytes(outer);
   EXPECT_TRUE(r.has("PICKLE-NESTED-LOADER", "pickle.loads")) << r.dump();
   const Finding* f = r.find("PICKLE-CODE-EXEC", "os.system");
@@ -164,9 +166,13 @@ TEST(PickleCore, ProtocolZeroEscapedNames) {
 }
 
 TEST(PickleCore, KnownSafeGlobalsAreSilent) {
-  for (auto [m, n] : {std::pair{"collections", "OrderedDict"}, {"torch._utils", "_rebuild_tensor_v2"},
-                      {"numpy.core.multiarray", "_reconstruct"}, {"__builtin__", "set"}, {"_codecs", "encode"},
-                      {"numpy._core.multiarray", "scalar"}, {"sklearn.linear_model._logistic", "LogisticRegression"}}) {
+  for (auto [m, n] : {std::pair{"collections", "OrderedDict"},
+                      {"torch._utils", "_rebuild_tensor_v2"},
+                      {"numpy.core.multiarray", "_reconstruct"},
+                      {"__builtin__", "set"},
+                      {"_codecs", "encode"},
+                      {"numpy._core.multiarray", "scalar"},
+                      {"sklearn.linear_model._logistic", "LogisticRegression"}}) {
     auto r = scan_bytes("\x80\x02" + glob(m, n) + ")R.");
     EXPECT_TRUE(r.findings.empty()) << m << "." << n << "\n" << r.dump();
   }
@@ -197,12 +203,13 @@ TEST(PickleCore, UnknownCallablesInvokedAreAtLeastMedium) {
   EXPECT_TRUE(called.has("PICKLE-SYSTEM-ACCESS", "tokenize.open")) << called.dump();
   EXPECT_FALSE(called.has("PICKLE-STORED-CALLABLE")) << called.dump();
   // Instantiated through a known-safe helper (copyreg._reconstructor) or NEWOBJ: invoked too.
-  auto rec = scan_bytes("\x80\x02" + glob("copyreg", "_reconstructor") + "(" + glob("mypackage.models", "Net") +
-                        glob("builtins", "object") + "NtR.");
+  auto rec = scan_bytes("\x80\x02" + glob("copyreg", "_reconstructor") + "(" +
+                        glob("mypackage.models", "Net") + glob("builtins", "object") + "NtR.");
   EXPECT_TRUE(rec.has("PICKLE-UNKNOWN-CALL", "mypackage.models.Net")) << rec.dump();
   // _reconstructor(cls, base, state) runs base.__init__(obj, state): the base is invoked too.
-  auto base = scan_bytes("\x80\x02" + glob("copyreg", "_reconstructor") + "(" + glob("argparse", "Namespace") +
-                         glob("somelib", "Writer") + bu("x") + "tR.");
+  auto base =
+      scan_bytes("\x80\x02" + glob("copyreg", "_reconstructor") + "(" +
+                 glob("argparse", "Namespace") + glob("somelib", "Writer") + bu("x") + "tR.");
   EXPECT_TRUE(base.has("PICKLE-UNKNOWN-CALL", "somelib.Writer")) << base.dump();
   auto newobj = scan_bytes("\x80\x02" + glob("mypackage.models", "Net") + ")\x81.");
   EXPECT_TRUE(newobj.has("PICKLE-UNKNOWN-CALL", "mypackage.models.Net")) << newobj.dump();
@@ -247,7 +254,8 @@ TEST(PickleCore, FrameDisagreementsAreFindings) {
   EXPECT_FALSE(truncated.has("PICKLE-FRAME-MISMATCH")) << truncated.dump();
   EXPECT_TRUE(truncated.has("PICKLE-MALFORMED")) << truncated.dump();
   // A new frame inside the current one.
-  auto nested = scan_bytes("\x80\x04\x95" + le64(body.size() + 1) + "\x95" + le64(body.size() - 8) + body + ".");
+  auto nested = scan_bytes("\x80\x04\x95" + le64(body.size() + 1) + "\x95" + le64(body.size() - 8) +
+                           body + ".");
   EXPECT_TRUE(nested.has("PICKLE-FRAME-MISMATCH")) << nested.dump();
   // Real framed pickles (several frames, large unframed payloads between them): no finding.
   string big = "\x80\x04";
@@ -269,10 +277,11 @@ TEST(PickleCore, EveryProtocol5OpcodeParses) {
     for (int i = 0; i < n; ++i) s += static_cast<char>((v >> (8 * i)) & 0xff);
     return s;
   };
-  string body = "]\x94(" + string("K\x01M\x02\x01J\x03\x00\x00\x00", 10) + "\x8a\x02\x01\x02" + "\x8b" + le(3, 4) +
-                "abc" + "G" + string(8, '\0') + "N\x88\x89" + "C\x02hi" + "B" + le(3, 4) + "xyz" + "\x8e" + le(2, 8) +
-                "ab" + "\x96" + le(2, 8) + "cd" + "\x8d" + le(1, 8) + "u" + "T" + le(1, 4) + "s" + "U\x01t" +
-                "\x8f\x94(K\x01\x90" + "(K\x02\x91" + "\x97\x98" + ")\x85\x86\x87" + "2" + "0" + "e.";
+  string body = "]\x94(" + string("K\x01M\x02\x01J\x03\x00\x00\x00", 10) + "\x8a\x02\x01\x02" +
+                "\x8b" + le(3, 4) + "abc" + "G" + string(8, '\0') + "N\x88\x89" + "C\x02hi" + "B" +
+                le(3, 4) + "xyz" + "\x8e" + le(2, 8) + "ab" + "\x96" + le(2, 8) + "cd" + "\x8d" +
+                le(1, 8) + "u" + "T" + le(1, 4) + "s" + "U\x01t" + "\x8f\x94(K\x01\x90" +
+                "(K\x02\x91" + "\x97\x98" + ")\x85\x86\x87" + "2" + "0" + "e.";
   string p = "\x80\x05\x95" + le(body.size(), 8) + body;
   auto r = scan_bytes(p);
   EXPECT_TRUE(r.complete) << r.dump();
@@ -280,8 +289,9 @@ TEST(PickleCore, EveryProtocol5OpcodeParses) {
 }
 
 TEST(PickleCore, MalformedInputGivesFindingsNotCrashes) {
-  for (string bad : {string("\x80\x02"), string("\x80\x09."), string("\x80\x02\xff"), string("\x80\x02X\xff\xff\xff\x7f"),
-                     string("c\nos"), string("\x80\x04\x8e\xff\xff\xff\xff\xff\xff\xff\xff"), string("(((((")}) {
+  for (string bad : {string("\x80\x02"), string("\x80\x09."), string("\x80\x02\xff"),
+                     string("\x80\x02X\xff\xff\xff\x7f"), string("c\nos"),
+                     string("\x80\x04\x8e\xff\xff\xff\xff\xff\xff\xff\xff"), string("(((((")}) {
     auto r = scan_bytes(bad, "pickle");
     EXPECT_FALSE(r.complete) << r.dump();
     EXPECT_FALSE(r.findings.empty());
@@ -309,8 +319,10 @@ TEST(PickleCore, LimitsStopCleanly) {
   Limits nest;
   nest.max_nesting = 1;
   string inner = "\x80\x02" + glob("os", "system") + "(" + bu(kCmd) + "tR.";
-  string l1 = "\x80\x04" + s8("pickle") + s8("loads") + "\x93" + "C" + static_cast<char>(inner.size()) + inner + "\x85R.";
-  string l2 = "\x80\x04" + s8("pickle") + s8("loads") + "\x93" + "C" + static_cast<char>(l1.size()) + l1 + "\x85R.";
+  string l1 = "\x80\x04" + s8("pickle") + s8("loads") + "\x93" + "C" +
+              static_cast<char>(inner.size()) + inner + "\x85R.";
+  string l2 = "\x80\x04" + s8("pickle") + s8("loads") + "\x93" + "C" +
+              static_cast<char>(l1.size()) + l1 + "\x85R.";
   auto nested = scan_bytes(l2, "pickle", Policy(), nest);
   EXPECT_TRUE(nested.has("PICKLE-LIMIT")) << nested.dump();
 }

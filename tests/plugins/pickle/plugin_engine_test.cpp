@@ -1,9 +1,9 @@
 // The plugin loaded by the host's scan engine: configuration (mode, policy, limits) as the CLI
 // will pass it, status and error handling, and reading through host streams.
 #include "secmlops/host/scan_engine.hpp"
+#include "secmlops/v1/report.pb.h"
 #include "support/temp_dir.hpp"
 #include "test_support.hpp"
-#include "secmlops/v1/report.pb.h"
 
 namespace {
 
@@ -13,13 +13,15 @@ namespace v1 = secmlops::v1;
 class PluginEngine : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(registry_.load_library(std::filesystem::path(SECMLOPS_PLUGIN_DIR) / "secmlops_pickle.so"));
+    ASSERT_TRUE(
+        registry_.load_library(std::filesystem::path(SECMLOPS_PLUGIN_DIR) / "secmlops_pickle.so"));
   }
   v1::FileReport scan(const std::string& content, ScanOptions o = {}) {
     auto path = dir_.write("input.bin", content);
     return ScanEngine(registry_, std::move(o)).scan_file(path);
   }
-  static bool has(const v1::FileReport& r, const std::string& rule, const std::string& global = {}) {
+  static bool has(const v1::FileReport& r, const std::string& rule,
+                  const std::string& global = {}) {
     for (const auto& f : r.findings()) {
       if (f.rule_id() != rule) continue;
       if (global.empty()) return true;
@@ -52,8 +54,9 @@ TEST_F(PluginEngine, AllowlistModeFromConfig) {
 
 TEST_F(PluginEngine, PolicyTextFromConfig) {
   ScanOptions o;
-  o.scanner_config = {{"mode", "default"},
-                      {"policy", "pickle:\n  deny:\n    - global: mylib\n      severity: CRITICAL\n"}};
+  o.scanner_config = {
+      {"mode", "default"},
+      {"policy", "pickle:\n  deny:\n    - global: mylib\n      severity: CRITICAL\n"}};
   auto r = scan(kUnknown, o);
   ASSERT_TRUE(has(r, "PICKLE-POLICY-DENY", "mylib.Thing"));
   EXPECT_EQ(r.findings(0).severity(), v1::CRITICAL);
@@ -82,7 +85,8 @@ TEST_F(PluginEngine, LimitsAreConfigurableAndMakeTheScanPartial) {
 }
 
 TEST_F(PluginEngine, MalformedPickleKeepsFindingsAndIsPartial) {
-  std::string p = "\x80\x02" + pickle_test::glob("os", "system") + "(" + pickle_test::bu("x") + "tR";
+  std::string p =
+      "\x80\x02" + pickle_test::glob("os", "system") + "(" + pickle_test::bu("x") + "tR";
   auto r = scan(p);
   EXPECT_EQ(r.status(), v1::PARTIAL);
   EXPECT_TRUE(has(r, "PICKLE-CODE-EXEC", "os.system"));

@@ -38,7 +38,8 @@ TEST(Policy, SeveritiesOfRepresentativeGlobals) {
       {"ensurepip", "_run_pip", SECMLOPS_SEVERITY_CRITICAL, "PICKLE-CODE-EXEC"},
       {"tempfile", "_os.system", SECMLOPS_SEVERITY_CRITICAL, "PICKLE-CODE-EXEC"},
       {"subprocess", "os.system", SECMLOPS_SEVERITY_CRITICAL, "PICKLE-CODE-EXEC"},
-      {"sklearn.utils._testing", "assert_run_python_script", SECMLOPS_SEVERITY_CRITICAL, "PICKLE-CODE-EXEC"},
+      {"sklearn.utils._testing", "assert_run_python_script", SECMLOPS_SEVERITY_CRITICAL,
+       "PICKLE-CODE-EXEC"},
       {"torch.serialization", "pickle.loads", SECMLOPS_SEVERITY_CRITICAL, "PICKLE-NESTED-LOADER"},
   };
   for (const auto& c : cases) {
@@ -54,7 +55,8 @@ TEST(Policy, SeveritiesOfRepresentativeGlobals) {
   EXPECT_EQ(p.classify("torch.nn.modules.linear", "Linear").action, Action::kSafe);
   EXPECT_EQ(p.classify("sklearn.ensemble._forest", "RandomForestClassifier").action, Action::kSafe);
   EXPECT_EQ(p.classify("numpy.core.multiarray", "_reconstruct").action, Action::kSafe);
-  EXPECT_EQ(p.classify("collections", "OrderedDict.__init__.__globals__").rule, "PICKLE-DUNDER-TRAVERSAL");
+  EXPECT_EQ(p.classify("collections", "OrderedDict.__init__.__globals__").rule,
+            "PICKLE-DUNDER-TRAVERSAL");
   EXPECT_EQ(p.classify("mylib", "Thing").severity, SECMLOPS_SEVERITY_LOW);
   EXPECT_EQ(p.classify("mylib", "Thing").call_severity, SECMLOPS_SEVERITY_MEDIUM);
 }
@@ -75,10 +77,12 @@ TEST(Policy, KnownSafeIsExact) {
   } denied[] = {
       {"numpy", "ndarray.tofile", "PICKLE-SYSTEM-ACCESS", "numpy.ndarray.tofile"},
       {"pathlib", "Path.touch", "PICKLE-SYSTEM-ACCESS", "pathlib.Path.touch"},
-      {"torch.storage", "UntypedStorage.from_file", "PICKLE-SYSTEM-ACCESS", "torch.storage.UntypedStorage.from_file"},
+      {"torch.storage", "UntypedStorage.from_file", "PICKLE-SYSTEM-ACCESS",
+       "torch.storage.UntypedStorage.from_file"},
       {"sklearn.utils", "_joblib.dump", "PICKLE-SYSTEM-ACCESS", "sklearn.utils._joblib.dump"},
       {"sklearn.utils._joblib", "dump", "PICKLE-SYSTEM-ACCESS", "sklearn.utils._joblib.dump"},
-      {"sklearn.utils._show_versions", "platform._syscmd_file", "PICKLE-CODE-EXEC", "platform._syscmd_file"},
+      {"sklearn.utils._show_versions", "platform._syscmd_file", "PICKLE-CODE-EXEC",
+       "platform._syscmd_file"},
       {"torch.nn.modules.module", "torch.save", "PICKLE-SYSTEM-ACCESS", "torch.save"},
       {"uuid", "_get_command_stdout", "PICKLE-CODE-EXEC", "uuid._get_command_stdout"},
       {"_pyio", "open", "PICKLE-SYSTEM-ACCESS", "io.open"},
@@ -129,7 +133,8 @@ pickle:
   EXPECT_EQ(v.severity, SECMLOPS_SEVERITY_CRITICAL);
   EXPECT_EQ(v.reason, "we never ship ordered dicts");
   EXPECT_EQ(p.classify("os", "getcwd").rule, "PICKLE-POLICY-DENY");
-  EXPECT_EQ(p.classify("os", "system").severity, SECMLOPS_SEVERITY_CRITICAL);  // built-in still applies
+  EXPECT_EQ(p.classify("os", "system").severity,
+            SECMLOPS_SEVERITY_CRITICAL);  // built-in still applies
 
   Policy a;
   a.load_yaml("pickle:\n  mode: allowlist\n");
@@ -137,7 +142,8 @@ pickle:
 }
 
 TEST(Policy, BadPolicyFilesAreClearErrors) {
-  for (const char* bad : {"pickle: [1, 2", "pickle:\n  deny: nope\n", "pickle:\n  deny:\n    - global: x\n      severity: huge\n",
+  for (const char* bad : {"pickle: [1, 2", "pickle:\n  deny: nope\n",
+                          "pickle:\n  deny:\n    - global: x\n      severity: huge\n",
                           "pickle:\n  mode: paranoid\n", "- a list\n"}) {
     Policy p;
     try {

@@ -45,8 +45,8 @@ struct Result {
   [[nodiscard]] std::string dump() const {
     std::string s;
     for (const auto& f : findings) {
-      s += std::string(severity_name(f.severity)) + " " + f.rule_id + " @" + std::to_string(f.offset) + " " +
-           f.message + " [" + f.detail + "]";
+      s += std::string(severity_name(f.severity)) + " " + f.rule_id + " @" +
+           std::to_string(f.offset) + " " + f.message + " [" + f.detail + "]";
       for (const auto& [k, v] : f.evidence) s += " " + k + "=" + v;
       s += "\n";
     }
@@ -54,14 +54,17 @@ struct Result {
   }
 };
 
-inline Result scan_bytes(const std::string& bytes, const char* format = nullptr, const Policy& policy = Policy(),
-                         Limits limits = {}) {
+inline Result scan_bytes(const std::string& bytes, const char* format = nullptr,
+                         const Policy& policy = Policy(), Limits limits = {}) {
   MemoryInput in(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   VectorSink sink;
   ScanState state(in, policy, sink, limits);
   const char* f = kFormatPickle;
-  if (format != nullptr) f = format;
-  else probe_format({reinterpret_cast<const uint8_t*>(bytes.data()), std::min<size_t>(bytes.size(), 65536)}, f);
+  if (format != nullptr)
+    f = format;
+  else
+    probe_format(
+        {reinterpret_cast<const uint8_t*>(bytes.data()), std::min<size_t>(bytes.size(), 65536)}, f);
   Result r;
   r.complete = scan_format(state, f);
   r.limit_hit = state.limit_hit;
@@ -79,7 +82,8 @@ inline std::string fixtures() {
   static std::once_flag once;
   static bool ok = false;
   std::call_once(once, [] {
-    std::string cmd = std::string("/usr/bin/python3 ") + PICKLE_FIXTURE_SCRIPT + " " + PICKLE_FIXTURE_DIR;
+    std::string cmd =
+        std::string("/usr/bin/python3 ") + PICKLE_FIXTURE_SCRIPT + " " + PICKLE_FIXTURE_DIR;
     ok = std::system(cmd.c_str()) == 0;
   });
   if (!ok) ADD_FAILURE() << "fixture generation failed: " << PICKLE_FIXTURE_SCRIPT;
@@ -91,8 +95,12 @@ inline Result scan_fixture(const std::string& name, const Policy& policy = Polic
 }
 
 // Short opcode builders.
-inline std::string s8(const std::string& s) { return std::string("\x8c") + static_cast<char>(s.size()) + s; }
-inline std::string glob(const std::string& m, const std::string& n) { return "c" + m + "\n" + n + "\n"; }
+inline std::string s8(const std::string& s) {
+  return std::string("\x8c") + static_cast<char>(s.size()) + s;
+}
+inline std::string glob(const std::string& m, const std::string& n) {
+  return "c" + m + "\n" + n + "\n";
+}
 inline std::string bu(const std::string& s) {
   std::string len(4, '\0');
   uint32_t n = static_cast<uint32_t>(s.size());

@@ -1,12 +1,12 @@
 // The random_forest plugin against scikit-learn: accuracy on the same split, graphs converted
 // from a fitted RandomForestClassifier, ONNX round trip and checker, determinism for a seed
 // whatever the thread count, no gradient, describe, bad input.
-#include "support/model_fixture_data.hpp"
-#include "support/model_plugin_checks.hpp"
-#include "forest.hpp"
-#include "forest_onnx.hpp"
 #include <secmlops/models/onnx_io.hpp>
 #include <secmlops/models/tree_arrays.hpp>
+#include "forest.hpp"
+#include "forest_onnx.hpp"
+#include "support/model_fixture_data.hpp"
+#include "support/model_plugin_checks.hpp"
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
 
@@ -30,7 +30,9 @@ using ::testing::HasSubstr;
 
 const std::string kFixtures = RANDOM_FOREST_FIXTURES;
 
-host::Plugin plugin(const std::string& name) { return model_plugin(name, {"secmlops_random_forest.so", "secmlops_rbf_svm.so"}); }
+host::Plugin plugin(const std::string& name) {
+  return model_plugin(name, {"secmlops_random_forest.so", "secmlops_rbf_svm.so"});
+}
 
 KeyValues sklearn_params(const std::string& name) {
   KeyValues kv;
@@ -83,7 +85,8 @@ TEST_P(Quality, ConvertedSklearnGraphReproducesSklearn) {
     for (uint64_t c = 0; c < p.cols; ++c) EXPECT_NEAR(p(r, c), sk(r, c), 2e-6) << "row " << r;
     // Same class wherever sklearn's top two probabilities are not tied (float32 weights
     // cannot break an exact tie the way sklearn's doubles do).
-    std::vector<double> row(sk.data.begin() + static_cast<long>(r * sk.cols), sk.data.begin() + static_cast<long>((r + 1) * sk.cols));
+    std::vector<double> row(sk.data.begin() + static_cast<long>(r * sk.cols),
+                            sk.data.begin() + static_cast<long>((r + 1) * sk.cols));
     auto sorted = row;
     std::sort(sorted.rbegin(), sorted.rend());
     if (sorted[0] - sorted[1] < 1e-6) continue;
@@ -113,9 +116,11 @@ TEST_P(Quality, OnnxRoundTripIsExactAndPassesTheChecker) {
   EXPECT_EQ(metrics(a), metrics(b));
   TempDir dir;
   auto path = dir.write("rf.onnx", std::string(bytes.begin(), bytes.end()));
-  auto r = run_command("/usr/bin/python3 -c \"import onnx,sys; m=onnx.load(sys.argv[1]); "
-                       "onnx.checker.check_model(m, full_check=True); "
-                       "print(m.graph.node[0].op_type)\" " + path.string());
+  auto r = run_command(
+      "/usr/bin/python3 -c \"import onnx,sys; m=onnx.load(sys.argv[1]); "
+      "onnx.checker.check_model(m, full_check=True); "
+      "print(m.graph.node[0].op_type)\" " +
+      path.string());
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, HasSubstr("TreeEnsembleClassifier"));
 }
@@ -135,7 +140,8 @@ TEST(RandomForest, DeterministicForASeedWhateverTheThreadCount) {
   EXPECT_NE(one, fit("12", "2"));
   // Prediction does not depend on the thread count either.
   auto test = read_dataset(kFixtures + "/multiclass_test.csv");
-  ModelSession a(plugin("random_forest"), {{"n_jobs", "1"}}), b(plugin("random_forest"), {{"n_jobs", "3"}});
+  ModelSession a(plugin("random_forest"), {{"n_jobs", "1"}}),
+      b(plugin("random_forest"), {{"n_jobs", "3"}});
   ASSERT_TRUE(a.import_onnx(one));
   ASSERT_TRUE(b.import_onnx(one));
   EXPECT_EQ(a.predict_proba(test.x).data, b.predict_proba(test.x).data);
@@ -312,7 +318,8 @@ TEST(RandomForest, TreeArraysInEitherOrderPredictTheSame) {
   depth_first.feature = {0, 1, 0, 0, 0};
   depth_first.threshold = {0.5f, 0.0f, 0, 0, 0};
   depth_first.weights = {1, 0, 0, 1, 0.25f, 0.75f};
-  ArraysGraph paired;  // 0: children 1, 2;  1: children 3, 4;  leaves 2 (was 4), 3 (was 2), 4 (was 3)
+  ArraysGraph
+      paired;  // 0: children 1, 2;  1: children 3, 4;  leaves 2 (was 4), 3 (was 2), 4 (was 3)
   paired.starts = {0, 5};
   paired.left = {1, 3, -1, -1, -1};
   paired.right = {2, 4, -1, -1, -1};

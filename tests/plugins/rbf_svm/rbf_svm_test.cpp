@@ -2,10 +2,10 @@
 // fitted sklearn SVC, ART's loss gradient, ONNX round trip and checker, determinism, bad input.
 #include "support/model_fixture_data.hpp"
 #include "support/model_plugin_checks.hpp"
-#include "svm_model.hpp"
-#include "svm_onnx.hpp"
 #include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
+#include "svm_model.hpp"
+#include "svm_onnx.hpp"
 
 #include "secmlops/host/model_session.hpp"
 #include "secmlops/host/registry.hpp"
@@ -28,7 +28,9 @@ namespace svm = plugins::rbf_svm;
 
 const std::string kFixtures = RBF_SVM_FIXTURES;
 
-host::Plugin plugin(const std::string& name) { return model_plugin(name, {"secmlops_rbf_svm.so", "secmlops_random_forest.so"}); }
+host::Plugin plugin(const std::string& name) {
+  return model_plugin(name, {"secmlops_rbf_svm.so", "secmlops_random_forest.so"});
+}
 
 const KeyValues kSklearnParams = {{"C", "1.0"}, {"gamma", "scale"}, {"tol", "1e-3"}};
 
@@ -73,7 +75,9 @@ TEST_P(Quality, ConvertedSklearnGraphReproducesSklearn) {
   double worst = 0;
   for (uint64_t r = 0; r < sk_dec.rows; ++r)
     for (uint64_t c = 0; c < sk_dec.cols; ++c)
-      worst = std::max(worst, std::fabs(dec(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(c)) - sk_dec(r, c)));
+      worst = std::max(worst,
+                       std::fabs(dec(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(c)) -
+                                 sk_dec(r, c)));
   EXPECT_LT(worst, 1e-6);
 
   // Through the plugin: Platt probabilities with sklearn's (float32) probA/probB.
@@ -83,7 +87,8 @@ TEST_P(Quality, ConvertedSklearnGraphReproducesSklearn) {
   auto sk_p = read_matrix(kFixtures + "/" + name + "_sklearn_proba.csv");
   ASSERT_EQ(p.cols, sk_p.cols);
   double worst_p = 0;
-  for (size_t i = 0; i < p.data.size(); ++i) worst_p = std::max(worst_p, std::fabs(p.data[i] - sk_p.data[i]));
+  for (size_t i = 0; i < p.data.size(); ++i)
+    worst_p = std::max(worst_p, std::fabs(p.data[i] - sk_p.data[i]));
   EXPECT_LT(worst_p, 1e-4);
   EXPECT_TRUE(m.has_gradient());
 }
@@ -104,8 +109,10 @@ TEST_P(Quality, WithoutPlattParametersLabelsAreSklearnsPredict) {
   auto labels = m.predict(rows);
   ASSERT_EQ(labels.size(), expected.rows);
   size_t differ = 0;
-  for (size_t r = 0; r < labels.size(); ++r) differ += labels[r] != static_cast<int32_t>(expected(r, 0));
-  EXPECT_EQ(differ, 0u) << name << ": " << differ << " of " << labels.size() << " labels differ from sklearn's predict";
+  for (size_t r = 0; r < labels.size(); ++r)
+    differ += labels[r] != static_cast<int32_t>(expected(r, 0));
+  EXPECT_EQ(differ, 0u) << name << ": " << differ << " of " << labels.size()
+                        << " labels differ from sklearn's predict";
   EXPECT_GE(rows.rows - test.x.rows, 60u);  // the boundary rows are there
   EXPECT_EQ(accuracy(m.predict(test.x), test.y), ref["noplatt_accuracy"].get<double>());
   // The "probabilities" are the shares of the pairwise votes.
@@ -117,7 +124,8 @@ TEST_P(Quality, WithoutPlattParametersLabelsAreSklearnsPredict) {
 INSTANTIATE_TEST_SUITE_P(RbfSvm, Quality, ::testing::Values("binary", "multiclass"));
 
 // ART's ScikitlearnSVC.loss_gradient written out literally over scikit-learn's public layout.
-DenseMatrix art_reference_gradient(const svm::SvmModel& m, const DenseMatrix& x, const std::vector<int32_t>& y) {
+DenseMatrix art_reference_gradient(const svm::SvmModel& m, const DenseMatrix& x,
+                                   const std::vector<int32_t>& y) {
   const int k = static_cast<int>(m.n_classes());
   const double sign = k == 2 ? 1 : -1;
   std::vector<int> start{0};
@@ -128,17 +136,23 @@ DenseMatrix art_reference_gradient(const svm::SvmModel& m, const DenseMatrix& x,
     auto kernel_grad = [&](int s, int row, double mult) {
       const double pub = (k == 2 ? -1.0 : 1.0) * m.dual_coef()(row, s);
       double d2 = 0;
-      for (uint64_t c = 0; c < x.cols; ++c) d2 += std::pow(x(i, c) - m.support_vectors()(s, static_cast<Eigen::Index>(c)), 2);
+      for (uint64_t c = 0; c < x.cols; ++c)
+        d2 += std::pow(x(i, c) - m.support_vectors()(s, static_cast<Eigen::Index>(c)), 2);
       const double kv = std::exp(-m.gamma() * d2);
       for (uint64_t c = 0; c < x.cols; ++c)
-        g(i, c) += sign * pub * mult * 2 * m.gamma() * -1 * kv * (x(i, c) - m.support_vectors()(s, static_cast<Eigen::Index>(c)));
+        g(i, c) += sign * pub * mult * 2 * m.gamma() * -1 * kv *
+                   (x(i, c) - m.support_vectors()(s, static_cast<Eigen::Index>(c)));
     };
     for (int other = 0; other < k; ++other) {
       if (other == label) continue;
       const int row = other < label ? other : other - 1;
       const double mult = other < label ? -1 : 1;
-      for (int s = start[static_cast<size_t>(label)]; s < start[static_cast<size_t>(label) + 1]; ++s) kernel_grad(s, row, mult);
-      for (int s = start[static_cast<size_t>(other)]; s < start[static_cast<size_t>(other) + 1]; ++s) kernel_grad(s, row, mult);
+      for (int s = start[static_cast<size_t>(label)]; s < start[static_cast<size_t>(label) + 1];
+           ++s)
+        kernel_grad(s, row, mult);
+      for (int s = start[static_cast<size_t>(other)]; s < start[static_cast<size_t>(other) + 1];
+           ++s)
+        kernel_grad(s, row, mult);
     }
   }
   return g;
@@ -152,7 +166,9 @@ TEST_P(Quality, LossGradientMatchesArtAndFiniteDifferences) {
   sdk::Config cfg;
   core.fit(train.x.data.data(), train.x.rows, train.x.cols, train.y, svm::parse_params(cfg));
   const uint64_t n = 40;
-  DenseMatrix x(n, test.x.cols, std::vector<double>(test.x.data.begin(), test.x.data.begin() + static_cast<long>(n * test.x.cols)));
+  DenseMatrix x(n, test.x.cols,
+                std::vector<double>(test.x.data.begin(),
+                                    test.x.data.begin() + static_cast<long>(n * test.x.cols)));
   std::vector<int32_t> y(test.y.begin(), test.y.begin() + static_cast<long>(n));
   // Every label, not only the true one.
   for (uint64_t r = 0; r < n; ++r) y[r] = static_cast<int32_t>(r % core.n_classes());
@@ -162,14 +178,17 @@ TEST_P(Quality, LossGradientMatchesArtAndFiniteDifferences) {
   // Kernels are evaluated in float32 (the model's own precision) for speed: ~1e-7 relative.
   double scale = 0;
   for (double v : ref.data) scale = std::max(scale, std::fabs(v));
-  for (size_t i = 0; i < g.data.size(); ++i) EXPECT_NEAR(g.data[i], ref.data[i], 1e-6 * scale + 1e-6 * std::fabs(ref.data[i]));
+  for (size_t i = 0; i < g.data.size(); ++i)
+    EXPECT_NEAR(g.data[i], ref.data[i], 1e-6 * scale + 1e-6 * std::fabs(ref.data[i]));
   const double h = 1e-6;
   for (uint64_t r = 0; r < n; ++r)
     for (uint64_t c = 0; c < x.cols; ++c) {
       DenseMatrix xp = x, xm = x;
       xp(r, c) += h;
       xm(r, c) -= h;
-      const double fd = (core.loss(xp.data.data() + r * x.cols, 1, &y[r])[0] - core.loss(xm.data.data() + r * x.cols, 1, &y[r])[0]) / (2 * h);
+      const double fd = (core.loss(xp.data.data() + r * x.cols, 1, &y[r])[0] -
+                         core.loss(xm.data.data() + r * x.cols, 1, &y[r])[0]) /
+                        (2 * h);
       EXPECT_NEAR(g(r, c), fd, 1e-6 * scale + 1e-5 * std::fabs(fd)) << "row " << r << " col " << c;
     }
   // The plugin hands out the same gradient.
@@ -192,9 +211,11 @@ TEST_P(Quality, OnnxRoundTripIsExactAndPassesTheChecker) {
   EXPECT_EQ(a.loss_gradient(test.x, test.y).data, b.loss_gradient(test.x, test.y).data);
   TempDir dir;
   auto path = dir.write("svm.onnx", std::string(bytes.begin(), bytes.end()));
-  auto r = run_command("/usr/bin/python3 -c \"import onnx,sys; m=onnx.load(sys.argv[1]); "
-                       "onnx.checker.check_model(m, full_check=True); "
-                       "print(m.graph.node[0].op_type)\" " + path.string());
+  auto r = run_command(
+      "/usr/bin/python3 -c \"import onnx,sys; m=onnx.load(sys.argv[1]); "
+      "onnx.checker.check_model(m, full_check=True); "
+      "print(m.graph.node[0].op_type)\" " +
+      path.string());
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, HasSubstr("SVMClassifier"));
 }
@@ -217,7 +238,8 @@ TEST(RbfSvm, DescribeReportsSupportVectorsGammaAndC) {
   for (const auto& [k, v] : m.describe().metrics) metrics[k] = v.first;
   EXPECT_EQ(metrics["gamma"], 0.125);
   EXPECT_EQ(metrics["C"], 2.5);
-  EXPECT_EQ(metrics["support_vectors"], metrics["support_vectors_class_0"] + metrics["support_vectors_class_1"] +
+  EXPECT_EQ(metrics["support_vectors"], metrics["support_vectors_class_0"] +
+                                            metrics["support_vectors_class_1"] +
                                             metrics["support_vectors_class_2"]);
   EXPECT_GT(metrics["support_vectors"], 0);
 }

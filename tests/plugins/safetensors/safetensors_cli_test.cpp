@@ -13,7 +13,8 @@ TEST(SafetensorsCli, BenignFileExitsZeroWithoutMediumFindings) {
   auto s = cli_scan(fixture("benign.safetensors"));
   EXPECT_EQ(s.exit_code, 0);
   EXPECT_EQ(s.status, "SCANNED");
-  EXPECT_TRUE(s.max_severity == "" || s.max_severity == "INFO" || s.max_severity == "LOW") << s.max_severity;
+  EXPECT_TRUE(s.max_severity == "" || s.max_severity == "INFO" || s.max_severity == "LOW")
+      << s.max_severity;
 }
 
 TEST(SafetensorsCli, PolyglotFileFails) {

@@ -94,7 +94,8 @@ TEST(SafetensorsCore, TrailingBytesOffsetPointsAtThePayload) {
   for (const auto& f : r.findings)
     if (f.rule_id == "ST-TRAILING-DATA") {
       ASSERT_LT(f.offset, bytes.size());
-      EXPECT_EQ(std::string(bytes.begin() + static_cast<long>(f.offset), bytes.begin() + static_cast<long>(f.offset) + 4),
+      EXPECT_EQ(std::string(bytes.begin() + static_cast<long>(f.offset),
+                            bytes.begin() + static_cast<long>(f.offset) + 4),
                 std::string("PK\x03\x04"));
     }
 }
@@ -105,7 +106,8 @@ TEST(SafetensorsCore, GapOffsetAndLength) {
   for (const auto& f : r.findings)
     if (f.rule_id == "ST-GAP") {
       EXPECT_EQ(f.offset, bytes.size() - 24 + 8);  // data region starts 24 bytes before the end
-      EXPECT_THAT(f.evidence, ::testing::Contains(std::pair<std::string, std::string>("length", "8")));
+      EXPECT_THAT(f.evidence,
+                  ::testing::Contains(std::pair<std::string, std::string>("length", "8")));
     }
 }
 
@@ -120,7 +122,8 @@ TEST(SafetensorsCore, InvalidJsonOffsetIsInsideTheHeader) {
 // Found by fuzz_safetensors: a number beyond a double is no syntax error but nlohmann throws
 // out_of_range for it.
 TEST(SafetensorsCore, HugeNumberIsInvalidHeaderNotACrash) {
-  std::string header = "{\"a\": {\"dtype\": \"U8\", \"shape\": [1.1e11111111], \"data_offsets\": [0, 1]}}";
+  std::string header =
+      "{\"a\": {\"dtype\": \"U8\", \"shape\": [1.1e11111111], \"data_offsets\": [0, 1]}}";
   std::string file(8, '\0');
   file[0] = static_cast<char>(header.size());
   file += header + "x";

@@ -17,10 +17,12 @@ uint32_t probe_model(const uint8_t* head, size_t len);
 namespace {
 
 using namespace secmlops;
-using ::testing::HasSubstr;
 using secmlops::test::run_command;
+using ::testing::HasSubstr;
 
-std::string fx(const std::string& c) { return std::string(SAVEDMODEL_FIXTURE_DIR) + "/" + c + "/saved_model.pb"; }
+std::string fx(const std::string& c) {
+  return std::string(SAVEDMODEL_FIXTURE_DIR) + "/" + c + "/saved_model.pb";
+}
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -58,9 +60,13 @@ TEST(SavedModelProbe, ClaimsSavedModelsAndNotOnnx) {
     EXPECT_EQ(plugins::onnx::probe_model(p, b.size()), 0u) << c;
   }
   std::string onnx_head("\x08\x08\x12\x03pt1\x3a\x02\x0a\x00", 11);
-  EXPECT_EQ(plugins::savedmodel::probe_saved_model(reinterpret_cast<const uint8_t*>(onnx_head.data()),
-                                                   onnx_head.size(), "saved_model.pb"), 0u);
-  EXPECT_EQ(plugins::savedmodel::probe_saved_model(reinterpret_cast<const uint8_t*>("\x08\x01"), 2, ""), 0u);
+  EXPECT_EQ(
+      plugins::savedmodel::probe_saved_model(reinterpret_cast<const uint8_t*>(onnx_head.data()),
+                                             onnx_head.size(), "saved_model.pb"),
+      0u);
+  EXPECT_EQ(
+      plugins::savedmodel::probe_saved_model(reinterpret_cast<const uint8_t*>("\x08\x01"), 2, ""),
+      0u);
 }
 
 TEST(SavedModelWalk, BenignServingGraphHasOnlyMetadata) {
@@ -130,7 +136,8 @@ TEST(SavedModelWalk, TruncatedAndCorruptEndCleanly) {
 }
 
 std::string scan(const std::string& args) {
-  return std::string(SECMLOPS_CLI) + " --plugin-dir " SECMLOPS_PLUGIN_DIR " scan " + args + " 2>/dev/null";
+  return std::string(SECMLOPS_CLI) + " --plugin-dir " SECMLOPS_PLUGIN_DIR " scan " + args +
+         " 2>/dev/null";
 }
 
 TEST(SavedModelCli, EndToEnd) {

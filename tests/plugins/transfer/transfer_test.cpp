@@ -6,10 +6,13 @@ namespace secmlops::test {
 namespace {
 
 TEST(TransferPlugin, NeedsNoGradient) {
-  EXPECT_THAT(attack("transfer").capabilities(), ::testing::Not(::testing::Contains("needs_gradient")));
+  EXPECT_THAT(attack("transfer").capabilities(),
+              ::testing::Not(::testing::Contains("needs_gradient")));
 }
 
-TEST(TransferPlugin, FoolsTheModelAndReportsQueries) { expect_black_box_success("transfer", {0.6}); }
+TEST(TransferPlugin, FoolsTheModelAndReportsQueries) {
+  expect_black_box_success("transfer", {0.6});
+}
 
 TEST(TransferPlugin, UnknownOrInapplicableParametersListTheValidOnes) {
   expect_unknown_parameter("transfer", "minimal", "for transfer");

@@ -18,11 +18,11 @@ struct Table {
   host::CsvTable csv;                 // empty for matrix input; kept for line numbers in errors
   std::vector<std::string> features;  // column names in matrix order
   host::DenseMatrix x;
-  std::vector<std::string> labels;    // class names per row; empty without a label column
-  std::vector<int32_t> label_numbers; // matrix input: the class numbers as given
-  v1::DatasetRecord record;           // digest, shape, lineage
-  std::string label_column;           // the CSV's label column by name ("" without one)
-  bool described = true;              // record complete (Provenance::full or after describe())
+  std::vector<std::string> labels;     // class names per row; empty without a label column
+  std::vector<int32_t> label_numbers;  // matrix input: the class numbers as given
+  v1::DatasetRecord record;            // digest, shape, lineage
+  std::string label_column;            // the CSV's label column by name ("" without one)
+  bool described = true;               // record complete (Provenance::full or after describe())
 };
 
 enum class LabelRule {
@@ -39,7 +39,8 @@ enum class Provenance { full, digest };
 // those columns by name (a model's recorded inputs); otherwise every column but the label.
 // Throws host::DataError naming the file, line and column; AppError for access and size.
 Table load_csv(const Environment& env, const v1::CsvData& csv, LabelRule rule,
-               const std::vector<std::string>& feature_names = {}, Provenance provenance = Provenance::full);
+               const std::vector<std::string>& feature_names = {},
+               Provenance provenance = Provenance::full);
 
 // Completes the DatasetRecord of a table loaded with Provenance::digest.
 void describe(Table& t);

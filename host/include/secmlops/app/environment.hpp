@@ -26,7 +26,16 @@ namespace secmlops::app {
 // code into its own form: a gRPC status, an exit code 2 with the message.
 class AppError : public std::runtime_error {
  public:
-  enum class Code { invalid_argument, not_found, permission_denied, failed_precondition, resource_exhausted, cancelled, deadline_exceeded, internal };
+  enum class Code {
+    invalid_argument,
+    not_found,
+    permission_denied,
+    failed_precondition,
+    resource_exhausted,
+    cancelled,
+    deadline_exceeded,
+    internal
+  };
   AppError(Code code, const std::string& message) : std::runtime_error(message), code_(code) {}
   [[nodiscard]] Code code() const { return code_; }
 
@@ -81,7 +90,7 @@ using ProgressSink = std::function<void(const v1::ProgressEvent&)>;
 struct RunPolicy {
   std::string default_tracking_uri;  // "" = $MLFLOW_TRACKING_URI, else ./mlruns
   bool request_may_set_uri = true;
-  bool use_environment = true;       // the reporter reads MLFLOW_* variables (credentials, retries, URI)
+  bool use_environment = true;  // the reporter reads MLFLOW_* variables (credentials, retries, URI)
   std::string reporter = "mlflow";
 };
 
@@ -96,7 +105,7 @@ struct Environment {
   RunPolicy runs;
   // Limits applied to every request (0 = none).
   uint64_t max_matrix_values = 0;
-  double max_seconds_per_file = 0;   // the server's cap on ScanOptions.seconds_per_file
+  double max_seconds_per_file = 0;  // the server's cap on ScanOptions.seconds_per_file
   double default_seconds_per_file = 300;
   // Scans: sandboxed workers unless a debugging door asks for in-process scanning; a server's
   // scan roots (paths are opened beneath them without following links); 0 = the engine's

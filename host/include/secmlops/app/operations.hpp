@@ -27,7 +27,8 @@ struct TrainedModel {
   std::map<std::string, std::string> metadata;  // what the ONNX file records
 };
 
-v1::TrainResponse train(const Environment& env, const v1::TrainRequest& request, TrainedModel* keep = nullptr);
+v1::TrainResponse train(const Environment& env, const v1::TrainRequest& request,
+                        TrainedModel* keep = nullptr);
 v1::PredictResponse predict(const Environment& env, const v1::PredictRequest& request);
 v1::DescribeResponse describe(const Environment& env, const v1::ModelRef& request);
 v1::AttackResult attack(const Environment& env, const v1::AttackRequest& request);
@@ -45,18 +46,20 @@ v1::VerifyResult verify(const Environment& env, const v1::VerifyRequest& request
 
 // Bytes that do not live on disk (an upload), called `name` in the report, with the same
 // options and limits as a scan of files.
-v1::FileReport scan_stream(const Environment& env, std::shared_ptr<const host::Stream> stream, const std::string& name,
-                           const v1::ScanOptions& options);
+v1::FileReport scan_stream(const Environment& env, std::shared_ptr<const host::Stream> stream,
+                           const std::string& name, const v1::ScanOptions& options);
 
 // A model's summary without the door's id and time (n_features, classes, gradients, memory
 // estimate: 8 bytes per reported parameter, else per feature × class, plus 4 KiB).
 v1::ModelSummary summarise_model(const host::ModelSession& session, const std::string& name);
 
 // The model a request names: an id of env.models, or a model file through env.files.
-ModelUse use_model(const Environment& env, const std::string& model_id, const std::string& model_path);
+ModelUse use_model(const Environment& env, const std::string& model_id,
+                   const std::string& model_path);
 
 // Looks a plugin up by kind and name; AppError(not_found) lists the names that exist.
-host::Plugin find_plugin(const host::Registry& registry, secmlops_kind kind, const std::string& name);
+host::Plugin find_plugin(const host::Registry& registry, secmlops_kind kind,
+                         const std::string& name);
 
 // The verdict of a scan against a threshold: "fail" findings at or above it, "error" a file not
 // scanned completely (and nothing reached it), "pass".

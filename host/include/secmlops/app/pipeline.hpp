@@ -12,7 +12,8 @@ namespace secmlops::app {
 
 // Parses and checks a spec without running anything: YAML errors, unknown step kinds, keys,
 // plugins and references, cycles — every message "file:line:column: what to fix".
-v1::PipelineValidation validate_pipeline(const Environment& env, const v1::PipelineRequest& request);
+v1::PipelineValidation validate_pipeline(const Environment& env,
+                                         const v1::PipelineRequest& request);
 
 // Runs the pipeline. A failing step stops only the steps that depend on it (SKIPPED); the others
 // run and are reported. `on_step` sees each step's result as it ends. Throws AppError

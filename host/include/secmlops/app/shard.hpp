@@ -26,7 +26,8 @@ v1::Shard parse_shard(const std::string& text, const std::string& what);
 void check_shard(const v1::Shard& shard);
 
 struct MergeOptions {
-  bool allow_missing = false;  // merge although shards of the count are absent (listed in shard.missing)
+  bool allow_missing =
+      false;  // merge although shards of the count are absent (listed in shard.missing)
 };
 
 // One report of every file of the shard reports, sorted by path, with summary, verdict (against
@@ -34,6 +35,7 @@ struct MergeOptions {
 // (AppError(invalid_argument)) reports of different shard counts or thresholds, a shard given
 // twice, a file in two reports, and missing shards unless allowed. Unsharded reports merge too
 // (each counts as its own part).
-v1::ScanReport merge_scan_reports(const std::vector<v1::ScanReport>& reports, const MergeOptions& options = {});
+v1::ScanReport merge_scan_reports(const std::vector<v1::ScanReport>& reports,
+                                  const MergeOptions& options = {});
 
 }  // namespace secmlops::app

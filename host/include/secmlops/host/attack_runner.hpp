@@ -8,8 +8,8 @@ namespace secmlops::host {
 
 struct AttackOutput {
   DenseMatrix x_adv;
-  Emitted emitted;      // what the attack reported (iterations, …)
-  uint64_t queries = 0; // model rows evaluated through the host during the attack
+  Emitted emitted;       // what the attack reported (iterations, …)
+  uint64_t queries = 0;  // model rows evaluated through the host during the attack
 };
 
 // Runs an attack plugin against a model session. `y` (true or target labels) may be empty:

@@ -1,10 +1,10 @@
 #pragma once
 
 // Container expansion shared by every scanner: zip, tar, 7z and RAR (libarchive) and
-// single-stream compression (gzip, zlib, bzip2, xz, raw lzma, lz4 frame). Containers are recognised by content, never by name.
-// Readers never trust a length: every anomaly a loader could be fooled by becomes an Anomaly the
-// engine reports as a host finding, and members are exposed anyway so that scanners see them.
-// Design notes: docs/containers.md.
+// single-stream compression (gzip, zlib, bzip2, xz, raw lzma, lz4 frame). Containers are recognised
+// by content, never by name. Readers never trust a length: every anomaly a loader could be fooled
+// by becomes an Anomaly the engine reports as a host finding, and members are exposed anyway so
+// that scanners see them. Design notes: docs/containers.md.
 
 #include "secmlops/host/job.hpp"
 #include "secmlops/host/proto_fwd.hpp"
@@ -24,14 +24,14 @@ namespace secmlops::host::containers {
 // Limits of one file's expansion (all nesting levels together). Defaults are documented in
 // docs/containers.md; every hit becomes a HOST-LIMIT-* finding, never a crash or an OOM.
 struct Limits {
-  uint32_t max_depth = 8;                            // containers inside containers
-  uint64_t max_total_decompressed = 4ull << 30;      // bytes inflated per file, all members
-  uint64_t max_member_size = 2ull << 30;             // bytes inflated for one member
-  double max_ratio = 250;                            // output / compressed input ...
-  uint64_t ratio_floor = 16ull << 20;                // ... only checked beyond this output size
-  uint64_t max_members = 100000;                     // members per file, all containers
-  uint64_t memory_threshold = 32ull << 20;           // larger inflated members spill to a temp file
-  uint64_t max_crc_bytes = 64ull << 20;              // stored members above this: CRC not read
+  uint32_t max_depth = 8;                        // containers inside containers
+  uint64_t max_total_decompressed = 4ull << 30;  // bytes inflated per file, all members
+  uint64_t max_member_size = 2ull << 30;         // bytes inflated for one member
+  double max_ratio = 250;                        // output / compressed input ...
+  uint64_t ratio_floor = 16ull << 20;            // ... only checked beyond this output size
+  uint64_t max_members = 100000;                 // members per file, all containers
+  uint64_t memory_threshold = 32ull << 20;       // larger inflated members spill to a temp file
+  uint64_t max_crc_bytes = 64ull << 20;          // stored members above this: CRC not read
   // Inflated members spilled to temp files (or memory files in a sandboxed worker) by every scan
   // of the process together; beyond, decompression stops with HOST-LIMIT-SPILL.
   uint64_t max_spill_bytes = 2ull << 30;

@@ -20,8 +20,8 @@ class DataError : public std::runtime_error {
 };
 
 struct CsvLimits {
-  uint64_t max_bytes = 4ull << 30;     // whole file
-  uint64_t max_line_bytes = 1 << 20;   // one record
+  uint64_t max_bytes = 4ull << 30;    // whole file
+  uint64_t max_line_bytes = 1 << 20;  // one record
   uint64_t max_columns = 100000;
   // Data cells (every field of every record after the header) in the whole file; more throws
   // std::length_error rather than DataError, so callers can answer "too large" apart from
@@ -45,7 +45,9 @@ class CsvCells {
   class Row {
    public:
     Row(const CsvCells& cells, size_t row) : cells_(&cells), row_(row) {}
-    [[nodiscard]] std::string_view operator[](size_t column) const { return cells_->cell(row_, column); }
+    [[nodiscard]] std::string_view operator[](size_t column) const {
+      return cells_->cell(row_, column);
+    }
     [[nodiscard]] size_t size() const { return cells_->fields_; }
 
    private:
@@ -120,8 +122,8 @@ struct CsvTable {
 };
 
 CsvTable read_csv(const std::filesystem::path& path, const CsvLimits& limits = {});
-CsvTable parse_csv(const std::string& content, const std::string& source, const CsvLimits& limits = {},
-                   CsvHeader header = CsvHeader::present);
+CsvTable parse_csv(const std::string& content, const std::string& source,
+                   const CsvLimits& limits = {}, CsvHeader header = CsvHeader::present);
 // The same, keeping `content` as the table's cell buffer instead of a copy.
 CsvTable parse_csv(std::string&& content, const std::string& source, const CsvLimits& limits = {},
                    CsvHeader header = CsvHeader::present);
@@ -136,9 +138,12 @@ class LabelEncoder {
   // Learns the classes from the labels and encodes them.
   static LabelEncoder fit(const std::vector<std::string>& labels);
   // Throws DataError naming the row's line for a label the encoder does not know.
-  [[nodiscard]] std::vector<int32_t> encode(const std::vector<std::string>& labels, const CsvTable* table = nullptr) const;
+  [[nodiscard]] std::vector<int32_t> encode(const std::vector<std::string>& labels,
+                                            const CsvTable* table = nullptr) const;
   [[nodiscard]] const std::vector<std::string>& classes() const { return classes_; }
-  [[nodiscard]] const std::string& decode(int32_t index) const { return classes_.at(static_cast<size_t>(index)); }
+  [[nodiscard]] const std::string& decode(int32_t index) const {
+    return classes_.at(static_cast<size_t>(index));
+  }
 
  private:
   std::vector<std::string> classes_;

@@ -24,9 +24,9 @@ struct DatasetRecordOptions {
   std::map<std::string, std::string> parameters;
   std::vector<std::string> parent_digests;
   std::vector<std::string> transformations;
-  std::string sha256;            // the digest of the bytes when already known (raw_bytes then unread)
-  size_t max_distinct = 10000;   // distinct values are counted up to this cap
-  size_t category_max = 20;      // a text column with at most this many distinct values is "category"
+  std::string sha256;  // the digest of the bytes when already known (raw_bytes then unread)
+  size_t max_distinct = 10000;  // distinct values are counted up to this cap
+  size_t category_max = 20;  // a text column with at most this many distinct values is "category"
 };
 
 // `raw_bytes` are the bytes the table was parsed from (the digest is theirs).
@@ -41,7 +41,8 @@ v1::PrivacyReport privacy_report(const CsvTable& table);
 
 // The lineage of a dataset derived from `parent` by `transformation` (e.g. a split): the
 // parent's digest and transformations first, then this step.
-void derive_lineage(v1::DatasetRecord& child, const v1::DatasetRecord& parent, const std::string& transformation);
+void derive_lineage(v1::DatasetRecord& child, const v1::DatasetRecord& parent,
+                    const std::string& transformation);
 
 // What MLflow's log-inputs call takes for a dataset (a DatasetInput): the reporter that records
 // runs sends these fields as they are. digest: the first 32 hex digits of the SHA-256 (MLflow
@@ -52,7 +53,8 @@ struct MlflowDatasetInput {
   std::string name, digest, source_type, source, schema, profile;
   std::vector<std::pair<std::string, std::string>> tags;
 };
-MlflowDatasetInput mlflow_dataset_input(const v1::DatasetRecord& record, const std::string& context = {});
+MlflowDatasetInput mlflow_dataset_input(const v1::DatasetRecord& record,
+                                        const std::string& context = {});
 
 // "file:///abs/path" with the path made absolute and percent-encoded where needed.
 std::string file_uri(const std::filesystem::path& path);

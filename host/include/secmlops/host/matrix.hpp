@@ -19,7 +19,8 @@ struct DenseMatrix {
 
   DenseMatrix() = default;
   DenseMatrix(uint64_t r, uint64_t c) : rows(r), cols(c), data(r * c, 0.0) {}
-  DenseMatrix(uint64_t r, uint64_t c, std::vector<double> values) : rows(r), cols(c), data(std::move(values)) {
+  DenseMatrix(uint64_t r, uint64_t c, std::vector<double> values)
+      : rows(r), cols(c), data(std::move(values)) {
     if (data.size() != r * c)
       throw std::invalid_argument("matrix data has " + std::to_string(data.size()) +
                                   " values, shape " + std::to_string(r) + "x" + std::to_string(c) +
@@ -46,12 +47,14 @@ inline std::vector<int32_t> argmax_rows(const DenseMatrix& proba) {
 // Every operation that takes a matrix refuses NaN and infinities: a NaN row would count as
 // classified correctly and norms would turn NaN. Throws std::invalid_argument naming the first
 // offending cell (row and column from 0) and `what` the matrix is.
-inline void require_finite(const double* values, uint64_t rows, uint64_t cols, const std::string& what) {
+inline void require_finite(const double* values, uint64_t rows, uint64_t cols,
+                           const std::string& what) {
   for (uint64_t i = 0; i < rows * cols; ++i)
     if (!std::isfinite(values[i]))
-      throw std::invalid_argument(what + " holds " + (std::isnan(values[i]) ? "NaN" : "an infinity") + " at row " +
-                                  std::to_string(i / cols) + ", column " + std::to_string(i % cols) +
-                                  ": only finite numbers are accepted");
+      throw std::invalid_argument(what + " holds " +
+                                  (std::isnan(values[i]) ? "NaN" : "an infinity") + " at row " +
+                                  std::to_string(i / cols) + ", column " +
+                                  std::to_string(i % cols) + ": only finite numbers are accepted");
 }
 inline void require_finite(const DenseMatrix& m, const std::string& what) {
   require_finite(m.data.data(), m.rows, m.cols, what);

@@ -25,7 +25,8 @@ struct ClassificationMetrics {
   // Mean cross-entropy −log p_y with p clipped to [1e-15, 1] (scikit-learn's log_loss).
   double log_loss = 0;
 };
-ClassificationMetrics classification_metrics(const DenseMatrix& proba, const std::vector<int32_t>& y);
+ClassificationMetrics classification_metrics(const DenseMatrix& proba,
+                                             const std::vector<int32_t>& y);
 
 // Overfitting: a model that does much better on the rows it was trained on than on held-out
 // rows has memorised them. The host computes it from predict_proba, so the figure means the
@@ -41,6 +42,7 @@ struct OverfittingReport {
   bool flagged = false;
   std::string verdict;  // one sentence
 };
-OverfittingReport overfitting_report(const ClassificationMetrics& train, const ClassificationMetrics& test);
+OverfittingReport overfitting_report(const ClassificationMetrics& train,
+                                     const ClassificationMetrics& test);
 
 }  // namespace secmlops::host

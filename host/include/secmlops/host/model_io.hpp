@@ -24,7 +24,8 @@ inline constexpr const char* kMetaTrainRows = "secmlops.train_rows";
 // repeated field's entries may appear anywhere in a message. Throws std::runtime_error on bytes
 // that are not a well-formed message.
 std::map<std::string, std::string> onnx_metadata(const std::vector<uint8_t>& bytes);
-void add_onnx_metadata(std::vector<uint8_t>& bytes, const std::string& key, const std::string& value);
+void add_onnx_metadata(std::vector<uint8_t>& bytes, const std::string& key,
+                       const std::string& value);
 // Class labels written by converters in the graph (classlabels_strings / classlabels_ints of the
 // first ai.onnx.ml classifier node); empty when there are none.
 std::vector<std::string> onnx_class_labels(const std::vector<uint8_t>& bytes);

@@ -28,7 +28,8 @@ class ModelSession {
   [[nodiscard]] DenseMatrix predict_proba(const DenseMatrix& x) const;
   [[nodiscard]] std::vector<int32_t> predict(const DenseMatrix& x) const;
   [[nodiscard]] bool has_gradient() const;
-  [[nodiscard]] DenseMatrix loss_gradient(const DenseMatrix& x, const std::vector<int32_t>& y) const;
+  [[nodiscard]] DenseMatrix loss_gradient(const DenseMatrix& x,
+                                          const std::vector<int32_t>& y) const;
   [[nodiscard]] Emitted describe() const;
   [[nodiscard]] std::vector<uint8_t> export_onnx() const;
   // Returns false when the plugin answers UNSUPPORTED (the graph is not one it represents).

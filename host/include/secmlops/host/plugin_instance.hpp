@@ -45,7 +45,8 @@ class Plugin {
  public:
   // A plugin of an opened library (index = its position in the library table).
   Plugin(std::shared_ptr<LoadedLibrary> library, const secmlops_plugin_descriptor* descriptor);
-  Plugin(std::shared_ptr<LoadedLibrary> library, uint32_t index, std::shared_ptr<const PluginFacts> facts);
+  Plugin(std::shared_ptr<LoadedLibrary> library, uint32_t index,
+         std::shared_ptr<const PluginFacts> facts);
 
   [[nodiscard]] const std::string& name() const { return facts_->name; }
   [[nodiscard]] secmlops_kind kind() const { return facts_->kind; }
@@ -57,7 +58,9 @@ class Plugin {
   // Reads the descriptor, so it loads a catalogued library.
   [[nodiscard]] std::optional<std::vector<OptionSpec>> options() const;
   [[nodiscard]] std::string abi_version() const;
-  [[nodiscard]] const std::vector<std::string>& capabilities() const { return facts_->capabilities; }
+  [[nodiscard]] const std::vector<std::string>& capabilities() const {
+    return facts_->capabilities;
+  }
   [[nodiscard]] const std::vector<std::string>& formats() const { return facts_->formats; }
   [[nodiscard]] uint64_t capability_bits() const { return facts_->capability_bits; }
   [[nodiscard]] const PluginFacts& facts() const { return *facts_; }

@@ -46,7 +46,8 @@ class Registry {
   // Finds the libraries of the directories as load_directories does, but loads a library only
   // at the first lookup of one of its plugins. `catalogue` is the descriptor cache file
   // (default_catalogue_file(); empty: none, every library is opened, not initialised).
-  void catalogue_directories(const std::vector<std::filesystem::path>& dirs, const std::filesystem::path& catalogue);
+  void catalogue_directories(const std::vector<std::filesystem::path>& dirs,
+                             const std::filesystem::path& catalogue);
   // Loads and initialises every library now; the refused ones leave plugins() for errors().
   void initialise_all();
 

@@ -62,8 +62,8 @@ class RunRecorder {
 
  private:
   void send(secmlops_event_type type, const std::string& key, const std::string& value,
-            const std::string& path, double number = 0, int64_t step = 0,
-            int64_t timestamp_ms = 0, const std::string& schema = "", const std::string& profile = "");
+            const std::string& path, double number = 0, int64_t step = 0, int64_t timestamp_ms = 0,
+            const std::string& schema = "", const std::string& profile = "");
   ReporterSession session_;
   bool started_ = false, finished_ = false;
 };

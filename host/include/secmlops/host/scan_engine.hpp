@@ -22,10 +22,10 @@ int run_scan_worker(int argc, char** argv);
 }  // namespace sandbox
 
 struct ScanLimits {
-  uint64_t max_findings_per_stream = 10000;  // beyond: one HOST-FINDINGS-TRUNCATED finding
-  double seconds_per_file = 300;             // wall-clock budget per file (0 = none)
-  uint64_t probe_bytes = 64 * 1024;          // how much of a stream the probes see
-  containers::Limits containers;             // zip/tar/compression expansion (docs/containers.md)
+  uint64_t max_findings_per_stream = 10000;   // beyond: one HOST-FINDINGS-TRUNCATED finding
+  double seconds_per_file = 300;              // wall-clock budget per file (0 = none)
+  uint64_t probe_bytes = 64 * 1024;           // how much of a stream the probes see
+  containers::Limits containers;              // zip/tar/compression expansion (docs/containers.md)
   uint64_t worker_memory_bytes = 4ull << 30;  // a sandboxed worker's data segment (RLIMIT_DATA)
 };
 
@@ -62,7 +62,8 @@ class ScanEngine {
   // Scans one file.
   v1::FileReport scan_file(const std::filesystem::path& path) const;
   // Scans bytes that do not live on disk (uploads); `display_name` names them in reports.
-  v1::FileReport scan_stream(std::shared_ptr<const Stream> stream, const std::string& display_name) const;
+  v1::FileReport scan_stream(std::shared_ptr<const Stream> stream,
+                             const std::string& display_name) const;
   // Scans files and directories (recursively, in sorted order); calls `on_file` for each
   // finished file (for streaming output) and returns the full report. With `shown` (one name per
   // path), every report names its file under the name given for the path it was found from
@@ -81,24 +82,27 @@ class ScanEngine {
  private:
   friend int sandbox::run_scan_worker(int argc, char** argv);
   // Digest, then the scan itself in a worker (or here, in-process).
-  v1::FileReport scan_isolated(std::shared_ptr<const Stream> stream, const std::string& display_name,
+  v1::FileReport scan_isolated(std::shared_ptr<const Stream> stream,
+                               const std::string& display_name,
                                const std::optional<std::filesystem::path>& base_dir) const;
   // Scans an open descriptor: a regular file is scanned, anything else becomes SKIPPED.
   v1::FileReport scan_fd(int fd, const std::filesystem::path& path) const;
   // Small regular files, opened, in one worker job (sandboxed only): their reports in order.
-  std::vector<v1::FileReport> scan_small_files(const std::vector<std::pair<int, std::filesystem::path>>& files) const;
+  std::vector<v1::FileReport> scan_small_files(
+      const std::vector<std::pair<int, std::filesystem::path>>& files) const;
   struct Queue;  // the reports of a scan_paths in order, and the small files waiting for a batch
   // A descriptor from open_for_scan/open_beneath (or -errno): a directory is walked, a file
   // scanned, anything else reported; the queue gets every entry.
   // `rel` is the path below the scan_paths argument (empty for the argument itself).
   void scan_opened(int fd, const std::filesystem::path& path, const std::filesystem::path& rel,
                    Queue& out) const;
-  void scan_directory(int dirfd, const std::filesystem::path& path, const std::filesystem::path& rel,
-                      Queue& out) const;
+  void scan_directory(int dirfd, const std::filesystem::path& path,
+                      const std::filesystem::path& rel, Queue& out) const;
   bool selected(const std::filesystem::path& path, const std::filesystem::path& rel) const;
   // Opens a path for scanning without blocking (beneath options_.roots when set); -errno.
   int open_for_scan(const std::filesystem::path& path) const;
-  v1::FileReport scan_stream_in(const std::shared_ptr<const Stream>& stream, const std::string& display_name,
+  v1::FileReport scan_stream_in(const std::shared_ptr<const Stream>& stream,
+                                const std::string& display_name,
                                 const std::optional<std::filesystem::path>& base_dir) const;
   struct Walk;  // one file's expansion state (budget, depth, tallies)
   // Routes one stream to a scanner and expands it when it is a container; returns true when

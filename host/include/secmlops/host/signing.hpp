@@ -16,7 +16,8 @@
 
 namespace secmlops::host::signing {
 
-inline constexpr std::string_view kBundleMediaType = "application/vnd.dev.sigstore.bundle.v0.3+json";
+inline constexpr std::string_view kBundleMediaType =
+    "application/vnd.dev.sigstore.bundle.v0.3+json";
 inline constexpr std::string_view kInTotoPayloadType = "application/vnd.in-toto+json";
 inline constexpr std::string_view kStatementType = "https://in-toto.io/Statement/v1";
 inline constexpr std::string_view kPredicateType = "https://model_signing/signature/v1.0";
@@ -93,8 +94,9 @@ std::string hex(std::string_view bytes);
 struct SignOptions {
   std::filesystem::path model;
   std::string private_key_pem;
-  std::string password;                 // empty: unencrypted key
-  std::string certificate_chain_pem;    // signing certificate first, then intermediates; empty: key signing
+  std::string password;  // empty: unencrypted key
+  std::string
+      certificate_chain_pem;  // signing certificate first, then intermediates; empty: key signing
   HashOptions hashing;
   // Written signature path, ignored when hashing if it lies inside the model.
   std::filesystem::path signature;
@@ -104,7 +106,7 @@ struct SignOutcome {
   std::string bundle_json;
   Manifest manifest;
   std::string root_digest;
-  std::string signer;  // "key sha256:<hint>" or the certificate subject
+  std::string signer;     // "key sha256:<hint>" or the certificate subject
   std::string algorithm;  // "ecdsa-p256-sha256", "ecdsa-p384-sha384" or "ecdsa-p521-sha512"
 };
 
@@ -114,22 +116,22 @@ SignOutcome sign_model(const SignOptions& options);
 struct VerifyOptions {
   std::filesystem::path model;
   std::string bundle_json;
-  std::string public_key_pem;             // key verification, or
-  std::string certificate_roots_pem;      // certificate-chain verification against these roots
-  std::filesystem::path signature;        // ignored when hashing if inside the model
+  std::string public_key_pem;         // key verification, or
+  std::string certificate_roots_pem;  // certificate-chain verification against these roots
+  std::filesystem::path signature;    // ignored when hashing if inside the model
   std::vector<std::string> extra_ignore_paths;
   unsigned threads = 0;
 };
 
 struct VerifyOutcome {
   bool verified = false;
-  std::string reason;                  // one line; names the file when a file is at fault
-  std::vector<std::string> problems;   // every difference found, one line each
+  std::string reason;                 // one line; names the file when a file is at fault
+  std::vector<std::string> problems;  // every difference found, one line each
   std::string predicate_type;
   std::string model_name;
   std::string root_digest;
   std::string signer;
-  std::string algorithm;               // of the key that checked the signature, once known
+  std::string algorithm;  // of the key that checked the signature, once known
   Manifest signed_manifest;
   uint64_t bytes_hashed = 0;
 };

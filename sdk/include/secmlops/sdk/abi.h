@@ -438,7 +438,7 @@ typedef struct secmlops_plugin_descriptor {
   uint32_t struct_size;
   uint32_t abi_major;
   uint32_t abi_minor;
-  uint32_t kind; /* secmlops_kind */
+  uint32_t kind;           /* secmlops_kind */
   const char* name;        /* unique, SECMLOPS_PLUGIN_NAME_PATTERN (see NAMES at the top)     */
   const char* version;     /* the plugin's own version, e.g. "1.2.0"                          */
   const char* description; /* one line                                                       */

@@ -54,9 +54,10 @@ using Bytes = std::span<const uint8_t>;
 
 // One declared option (see the header comment); `default_value` is the text of the value used
 // when the key is absent, nullptr when there is no single one.
-constexpr secmlops_option option(secmlops_option_type type, const char* name, const char* help = nullptr,
-                                 const char* default_value = nullptr) {
-  return secmlops_option{sizeof(secmlops_option), static_cast<uint32_t>(type), name, help, default_value};
+constexpr secmlops_option option(secmlops_option_type type, const char* name,
+                                 const char* help = nullptr, const char* default_value = nullptr) {
+  return secmlops_option{sizeof(secmlops_option), static_cast<uint32_t>(type), name, help,
+                         default_value};
 }
 // The declaration of a plugin that reads no option at all.
 struct NoOptions {
@@ -175,7 +176,8 @@ class Matrix {
       throw Error(SECMLOPS_ERR_UNSUPPORTED, "unsupported matrix dtype " + std::to_string(m->dtype));
     }
   }
-  Matrix(const double* data, uint64_t rows, uint64_t cols) : data_(data), rows_(rows), cols_(cols) {}
+  Matrix(const double* data, uint64_t rows, uint64_t cols)
+      : data_(data), rows_(rows), cols_(cols) {}
   [[nodiscard]] const double* data() const { return data_; }
   [[nodiscard]] uint64_t rows() const { return rows_; }
   [[nodiscard]] uint64_t cols() const { return cols_; }
@@ -204,7 +206,8 @@ class Job {
       s->log(job_, level, message.c_str());
   }
   void progress(double fraction) const {
-    if (const auto* s = services(); s != nullptr && s->progress != nullptr) s->progress(job_, fraction);
+    if (const auto* s = services(); s != nullptr && s->progress != nullptr)
+      s->progress(job_, fraction);
   }
   [[nodiscard]] bool cancelled() const {
     const auto* s = services();
@@ -223,8 +226,7 @@ class Job {
 
  protected:
   static void check(secmlops_status status, const char* what) {
-    if (status != SECMLOPS_OK)
-      throw Error(status, std::string("host service ") + what + " failed");
+    if (status != SECMLOPS_OK) throw Error(status, std::string("host service ") + what + " failed");
   }
 
  private:
@@ -307,7 +309,9 @@ class ScanJob : public Job {
   }
 
  private:
-  static std::string_view str(const char* s) { return s ? std::string_view(s) : std::string_view(); }
+  static std::string_view str(const char* s) {
+    return s ? std::string_view(s) : std::string_view();
+  }
   const secmlops_scan_request* request_;
 };
 
@@ -392,16 +396,28 @@ secmlops_status guard(std::string& error, F&& f) noexcept {
     f();
     return SECMLOPS_OK;
   } catch (const Error& e) {
-    try { error = e.what(); } catch (...) {}
+    try {
+      error = e.what();
+    } catch (...) {
+    }
     return e.status();
   } catch (const std::bad_alloc&) {
-    try { error = "out of memory"; } catch (...) {}
+    try {
+      error = "out of memory";
+    } catch (...) {
+    }
     return SECMLOPS_ERR_NO_MEMORY;
   } catch (const std::exception& e) {
-    try { error = e.what(); } catch (...) {}
+    try {
+      error = e.what();
+    } catch (...) {
+    }
     return SECMLOPS_ERR_INTERNAL;
   } catch (...) {
-    try { error = "unknown exception"; } catch (...) {}
+    try {
+      error = "unknown exception";
+    } catch (...) {
+    }
     return SECMLOPS_ERR_INTERNAL;
   }
 }
@@ -425,23 +441,37 @@ concept HasGradient = requires(T& t, Job& j, const Matrix& m, const int32_t* y, 
   t.loss_gradient(j, m, y, o);
 };
 template <class T>
-concept HasDescribe = requires(T& t, Job& j) { t.describe(j); };
+concept HasDescribe = requires(T& t, Job& j) {
+  t.describe(j);
+};
 template <class T>
 concept HasExport = requires(T& t, Job& j) {
   { t.export_onnx(j) } -> std::convertible_to<std::vector<uint8_t>>;
 };
 template <class T>
-concept HasImport = requires(T& t, Job& j, Bytes b) { t.import_onnx(j, b); };
+concept HasImport = requires(T& t, Job& j, Bytes b) {
+  t.import_onnx(j, b);
+};
 template <class T>
-concept HasFlush = requires(T& t, Job& j) { t.flush(j); };
+concept HasFlush = requires(T& t, Job& j) {
+  t.flush(j);
+};
 template <class T>
-concept HasLibraryInit = requires { T::library_init(); };
+concept HasLibraryInit = requires {
+  T::library_init();
+};
 template <class T>
-concept HasLibraryShutdown = requires { T::library_shutdown(); };
+concept HasLibraryShutdown = requires {
+  T::library_shutdown();
+};
 template <class T>
-concept HasLicense = requires { T::license; };
+concept HasLicense = requires {
+  T::license;
+};
 template <class T>
-concept NeedsGradient = requires { T::needs_gradient; };
+concept NeedsGradient = requires {
+  T::needs_gradient;
+};
 template <class T>
 concept HasOptions = requires {
   { std::size(T::options) } -> std::convertible_to<size_t>;
@@ -451,7 +481,8 @@ inline constexpr secmlops_option kNoOptionEntry{};
 
 // ---- common entry points ----
 template <class T>
-secmlops_status create(const secmlops_kv* config, uint32_t count, secmlops_instance** out) noexcept {
+secmlops_status create(const secmlops_kv* config, uint32_t count,
+                       secmlops_instance** out) noexcept {
   if (out == nullptr) return SECMLOPS_ERR_INVALID_ARGUMENT;
   *out = nullptr;
   Instance<T>* inst = nullptr;
@@ -518,7 +549,8 @@ const secmlops_model_api* model_api() {
       return on_instance<T>(i, [&](T& t, Instance<T>&) {
         Job j(job);
         Matrix m(x);
-        if (y == nullptr && m.rows() > 0) throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "labels are NULL");
+        if (y == nullptr && m.rows() > 0)
+          throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "labels are NULL");
         t.fit(j, m, std::span<const int32_t>(y, m.rows()), Config(params, count));
       });
     };
@@ -531,7 +563,9 @@ const secmlops_model_api* model_api() {
         r.n_features = info.n_features;
         r.n_classes = info.n_classes;
         r.has_gradient = info.has_gradient ? 1 : 0;
-        std::memcpy(out, &r, out->struct_size != 0 && out->struct_size < sizeof(r) ? out->struct_size : sizeof(r));
+        std::memcpy(
+            out, &r,
+            out->struct_size != 0 && out->struct_size < sizeof(r) ? out->struct_size : sizeof(r));
       });
     };
     a.predict_proba = [](secmlops_instance* i, secmlops_job* job, const secmlops_matrix* x,
@@ -608,8 +642,13 @@ const secmlops_reporter_api* reporter_api() {
       return on_instance<T>(i, [&](T& t, Instance<T>&) {
         if (e == nullptr) throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "event is NULL");
         auto sv = [](const char* s) { return s ? std::string_view(s) : std::string_view(); };
-        RunEvent ev{static_cast<secmlops_event_type>(e->type), sv(e->key), sv(e->value),
-                    sv(e->path), e->number, e->step, e->timestamp_ms};
+        RunEvent ev{static_cast<secmlops_event_type>(e->type),
+                    sv(e->key),
+                    sv(e->value),
+                    sv(e->path),
+                    e->number,
+                    e->step,
+                    e->timestamp_ms};
         // A host older than 1.2 sends a shorter struct: the fields past its size do not exist.
         if (e->struct_size >= offsetof(secmlops_run_event, profile) + sizeof(e->profile)) {
           ev.schema = sv(e->schema);
@@ -719,7 +758,8 @@ const secmlops_library* library() {
 }  // namespace secmlops::sdk
 
 // Exports the library's one entry symbol describing every listed plugin class.
-#define SECMLOPS_EXPORT_PLUGINS(...)                                                             \
-  extern "C" SECMLOPS_EXPORT const secmlops_library* secmlops_plugin_entry_v1(uint32_t, uint32_t) { \
-    return ::secmlops::sdk::detail::library<__VA_ARGS__>();                                      \
+#define SECMLOPS_EXPORT_PLUGINS(...)                                                      \
+  extern "C" SECMLOPS_EXPORT const secmlops_library* secmlops_plugin_entry_v1(uint32_t,   \
+                                                                              uint32_t) { \
+    return ::secmlops::sdk::detail::library<__VA_ARGS__>();                               \
   }

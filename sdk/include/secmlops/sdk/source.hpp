@@ -29,7 +29,8 @@ namespace secmlops::sdk {
 class ParseError : public Error {
  public:
   ParseError(uint64_t offset, const std::string& what)
-      : Error(SECMLOPS_ERR_PARSE, what + " at byte offset " + std::to_string(offset)), offset_(offset) {}
+      : Error(SECMLOPS_ERR_PARSE, what + " at byte offset " + std::to_string(offset)),
+        offset_(offset) {}
   [[nodiscard]] uint64_t offset() const noexcept { return offset_; }
 
  private:
@@ -97,14 +98,17 @@ class ReadSource : public Source {
     len = std::min(len, size() - offset);
     if (len == 0) return reinterpret_cast<const uint8_t*>("");
     if (len > max_copy_)
-      throw Error(SECMLOPS_ERR_LIMIT, "the input cannot be mapped and a window of " + std::to_string(len) +
-                                          " bytes at offset " + std::to_string(offset) + " exceeds the " +
+      throw Error(SECMLOPS_ERR_LIMIT, "the input cannot be mapped and a window of " +
+                                          std::to_string(len) + " bytes at offset " +
+                                          std::to_string(offset) + " exceeds the " +
                                           std::to_string(max_copy_) + "-byte copy limit");
     buffer_.resize(static_cast<size_t>(len));
     size_t done = 0;
     while (done < len) {
       size_t n = read_into(offset + done, buffer_.data() + done, static_cast<size_t>(len) - done);
-      if (n == 0) throw Error(SECMLOPS_ERR_IO, "the input ended early at offset " + std::to_string(offset + done));
+      if (n == 0)
+        throw Error(SECMLOPS_ERR_IO,
+                    "the input ended early at offset " + std::to_string(offset + done));
       done += n;
     }
     return buffer_.data();
@@ -161,7 +165,8 @@ class WindowReader {
     const uint64_t d = offset - start_;  // wraps for offset < start_
     if (d <= len_ && n <= len_ - d) [[likely]]
       return base_ + d;
-    if (offset > size_ || n > size_ - offset) throw ParseError(offset, "the input ends inside " + std::string(what));
+    if (offset > size_ || n > size_ - offset)
+      throw ParseError(offset, "the input ends inside " + std::string(what));
     const uint64_t len = std::max(n, std::min(chunk_, size_ - offset));
     base_ = source_.window(offset, len);
     start_ = offset;

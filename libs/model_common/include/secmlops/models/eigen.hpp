@@ -32,7 +32,9 @@ inline double sigmoid(double z) {
   return e / (1.0 + e);
 }
 // log(1 + exp(z)) without overflow.
-inline double softplus(double z) { return z > 0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z)); }
+inline double softplus(double z) {
+  return z > 0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z));
+}
 
 // Row-wise softmax in place (subtracting the row max keeps exp finite).
 template <class Derived>

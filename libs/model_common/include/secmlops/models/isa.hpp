@@ -27,9 +27,12 @@ Isa set_isa(Isa isa);
 template <class F>
 F pick(Isa isa, F portable, F avx2, F avx512) {
   switch (isa) {
-    case Isa::avx512: return avx512;
-    case Isa::avx2: return avx2;
-    case Isa::portable: break;
+    case Isa::avx512:
+      return avx512;
+    case Isa::avx2:
+      return avx2;
+    case Isa::portable:
+      break;
   }
   return portable;
 }
@@ -39,15 +42,16 @@ F pick(Isa isa, F portable, F avx2, F avx512) {
 // Declares the same function (or functions) in the three variant namespaces, and
 // SECMLOPS_DISPATCH(name) is the copy active_isa() selects: the caller's namespace must be the
 // one that holds isa_portable, isa_avx2 and isa_avx512.
-#define SECMLOPS_ISA_DECLARE(...)   \
-  namespace isa_portable {          \
-  __VA_ARGS__;                      \
-  }                                 \
-  namespace isa_avx2 {              \
-  __VA_ARGS__;                      \
-  }                                 \
-  namespace isa_avx512 {            \
-  __VA_ARGS__;                      \
+#define SECMLOPS_ISA_DECLARE(...) \
+  namespace isa_portable {        \
+  __VA_ARGS__;                    \
+  }                               \
+  namespace isa_avx2 {            \
+  __VA_ARGS__;                    \
+  }                               \
+  namespace isa_avx512 {          \
+  __VA_ARGS__;                    \
   }
-#define SECMLOPS_DISPATCH(name) \
-  (::secmlops::models::pick(::secmlops::models::active_isa(), &isa_portable::name, &isa_avx2::name, &isa_avx512::name))
+#define SECMLOPS_DISPATCH(name)                                                    \
+  (::secmlops::models::pick(::secmlops::models::active_isa(), &isa_portable::name, \
+                            &isa_avx2::name, &isa_avx512::name))

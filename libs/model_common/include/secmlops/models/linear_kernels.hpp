@@ -23,7 +23,8 @@ struct LinearView {
 
 SECMLOPS_ISA_DECLARE(
     // out: rows × (binary ? 2 : k) probabilities, row-major; x: rows × d, row-major.
-    void linear_predict_proba(const LinearView& model, LinearLink link, const double* x, int64_t rows, double* out))
+    void linear_predict_proba(const LinearView& model, LinearLink link, const double* x,
+                              int64_t rows, double* out))
 
 SECMLOPS_ISA_DECLARE(
     // The sum of n doubles, vectorised: a pass that only reads its input once.

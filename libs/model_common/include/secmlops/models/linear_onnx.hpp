@@ -42,7 +42,8 @@ struct LinearGraph {
   // "NONE", "LOGISTIC", "SOFTMAX" (others are refused).
   std::string post_transform = "NONE";
   bool l1_normalized = false;  // a Normalizer(norm="L1") follows (one-vs-rest probabilities)
-  std::optional<std::string> written_by;  // secmlops.model metadata, when a secmlops plugin wrote it
+  std::optional<std::string>
+      written_by;  // secmlops.model metadata, when a secmlops plugin wrote it
   std::map<std::string, std::string> metadata;  // every metadata_props entry
 };
 
@@ -54,8 +55,8 @@ LinearGraph read_linear_graph(sdk::Bytes bytes);
 // "probabilities" float [N, k]); a binary model is written as the two rows [-w, w] as
 // converters do. `post_transform` is LOGISTIC or SOFTMAX.
 // `metadata` adds entries (e.g. solver statistics) next to secmlops.model.
-std::vector<uint8_t> write_linear_classifier(const LinearModel& model, const std::string& post_transform,
-                                             const std::string& model_name,
-                                             const std::map<std::string, std::string>& metadata = {});
+std::vector<uint8_t> write_linear_classifier(
+    const LinearModel& model, const std::string& post_transform, const std::string& model_name,
+    const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace secmlops::models

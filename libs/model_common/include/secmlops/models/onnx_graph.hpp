@@ -13,7 +13,7 @@
 
 namespace secmlops::models {
 
-inline constexpr uint64_t kMaxOnnxBytes = 1ull << 30;       // 1 GiB
+inline constexpr uint64_t kMaxOnnxBytes = 1ull << 30;  // 1 GiB
 inline constexpr int kMaxOnnxNodes = 100000;
 inline constexpr uint64_t kMaxTensorElements = 1ull << 28;  // 2 GiB of float64
 
@@ -38,7 +38,9 @@ class OnnxModel {
   // Version of an operator set imported by the model ("" is the default domain), or -1.
   [[nodiscard]] int64_t opset(const std::string& domain) const;
 
-  [[nodiscard]] bool is_initializer(const std::string& name) const { return inits_.count(name) != 0; }
+  [[nodiscard]] bool is_initializer(const std::string& name) const {
+    return inits_.count(name) != 0;
+  }
   // Decodes an initializer; throws PARSE when missing, external or inconsistent.
   [[nodiscard]] Tensor tensor(const std::string& name) const;
   // Nodes that read `name`, in graph order.
@@ -62,7 +64,8 @@ Tensor decode_tensor(const onnx::TensorProto& t);
 const onnx::AttributeProto* find_attr(const onnx::NodeProto& node, const std::string& name);
 int64_t attr_int(const onnx::NodeProto& node, const std::string& name, int64_t fallback);
 double attr_float(const onnx::NodeProto& node, const std::string& name, double fallback);
-std::string attr_string(const onnx::NodeProto& node, const std::string& name, const std::string& fallback);
+std::string attr_string(const onnx::NodeProto& node, const std::string& name,
+                        const std::string& fallback);
 std::vector<double> attr_floats(const onnx::NodeProto& node, const std::string& name);
 std::vector<int64_t> attr_ints(const onnx::NodeProto& node, const std::string& name);
 std::vector<std::string> attr_strings(const onnx::NodeProto& node, const std::string& name);

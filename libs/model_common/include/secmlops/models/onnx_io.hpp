@@ -19,8 +19,10 @@ const onnx::NodeProto& find_ml_node(const onnx::GraphProto& g, const std::string
 const onnx::AttributeProto* attr(const onnx::NodeProto& n, const std::string& name);
 std::vector<int64_t> ints(const onnx::NodeProto& n, const std::string& name, bool required = true);
 std::vector<double> floats(const onnx::NodeProto& n, const std::string& name, bool required = true);
-std::vector<std::string> strings(const onnx::NodeProto& n, const std::string& name, bool required = true);
-std::string string_attr(const onnx::NodeProto& n, const std::string& name, const std::string& fallback);
+std::vector<std::string> strings(const onnx::NodeProto& n, const std::string& name,
+                                 bool required = true);
+std::string string_attr(const onnx::NodeProto& n, const std::string& name,
+                        const std::string& fallback);
 // Doubles from a tensor attribute (float or double data), e.g. nodes_values_as_tensor.
 std::vector<double> tensor_values(const onnx::NodeProto& n, const std::string& name);
 // Column count of the graph's first input when its second dimension is a known value, else 0.

@@ -119,7 +119,9 @@ struct RowBlocks {
   size_t count;
   size_t rows;  // per block; the last one may be shorter
   [[nodiscard]] size_t begin(size_t b) const { return b * rows; }
-  [[nodiscard]] size_t size(size_t b, size_t total) const { return std::min(rows, total - begin(b)); }
+  [[nodiscard]] size_t size(size_t b, size_t total) const {
+    return std::min(rows, total - begin(b));
+  }
 };
 inline RowBlocks row_blocks(size_t total, size_t min_rows = 2048, size_t max_blocks = 8) {
   const size_t count = std::clamp<size_t>(total / min_rows, 1, max_blocks);

@@ -21,7 +21,8 @@ class Rng {
   uint64_t below(uint64_t n) {
     uint64_t limit = UINT64_MAX - UINT64_MAX % n;
     uint64_t v;
-    do v = engine_(); while (v >= limit);
+    do v = engine_();
+    while (v >= limit);
     return v % n;
   }
   // Standard normal by Marsaglia's polar method (two values per accepted pair; the second is

@@ -22,7 +22,14 @@ using ParseError = sdk::ParseError;
 // one window, and payloads between headers are never fetched.
 inline constexpr uint64_t kWindowBytes = 8 * 1024;
 
-enum class WireType : uint8_t { kVarint = 0, kFixed64 = 1, kLen = 2, kStartGroup = 3, kEndGroup = 4, kFixed32 = 5 };
+enum class WireType : uint8_t {
+  kVarint = 0,
+  kFixed64 = 1,
+  kLen = 2,
+  kStartGroup = 3,
+  kEndGroup = 4,
+  kFixed32 = 5
+};
 
 const char* wire_type_name(WireType t);
 
