@@ -89,7 +89,7 @@ v1::ScanReport scan(const Environment& env, const v1::ScanRequest& req,
       req.options().fail_on() == v1::SEVERITY_UNSPECIFIED ? v1::HIGH : req.options().fail_on();
   auto options = scan_options(env, req.options());
   check_shard(req.shard());
-  if (const auto shard = req.shard(); shard.count() > 1)
+  if (const auto& shard = req.shard(); shard.count() > 1)
     options.select = [shard](const std::filesystem::path& rel) {
       return shard_of(rel.generic_string(), shard.count()) == shard.index();
     };

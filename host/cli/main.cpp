@@ -1,6 +1,7 @@
 #include "cli_context.hpp"
 #include "progress.hpp"
 #include "secmlops/host/csv.hpp"
+#include "secmlops/host/guarded_main.hpp"
 #include "secmlops/host/logging.hpp"
 
 #include <spdlog/spdlog.h>
@@ -77,7 +78,7 @@ std::vector<std::pair<std::string, CommandRegistrar>>& command_registry() {
 
 }  // namespace secmlops::cli
 
-int main(int argc, char** argv) {
+static int program_main(int argc, char** argv) {
   using namespace secmlops;
   CLI::App app{
       "secmlops: is this model file safe to load, how robust is this model, and where is the "
@@ -115,4 +116,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   return ctx.exit_code;
+}
+
+int main(int argc, char** argv) {
+  return secmlops::host::guarded_main("secmlops", [&] { return program_main(argc, argv); });
 }

@@ -10,6 +10,7 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <CLI/CLI.hpp>
+#include "secmlops/host/guarded_main.hpp"
 
 #include <chrono>
 #include <fstream>
@@ -81,7 +82,7 @@ const char* status_name(int s) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int program_main(int argc, char** argv) {
   CLI::App app{"secmlops-health: is a secmlopsd serving? (grpc.health.v1.Health/Check)"};
   std::string address = "unix:/run/secmlops/api.sock", service, ca, server_name;
   double timeout = 5;
@@ -138,4 +139,8 @@ int main(int argc, char** argv) {
     if (!quiet) std::cerr << "secmlops-health: " << e.what() << "\n";
     return 2;
   }
+}
+
+int main(int argc, char** argv) {
+  return secmlops::host::guarded_main("secmlops-health", [&] { return program_main(argc, argv); });
 }

@@ -1,6 +1,7 @@
 // secmlopsd: the secmlops gRPC API server.
 #include "abstract_listener.hpp"
 #include "memory_trim.hpp"
+#include "secmlops/host/guarded_main.hpp"
 #include "server_config.hpp"
 #include "server_state.hpp"
 #include "services.hpp"
@@ -137,7 +138,7 @@ std::string config_path(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int program_main(int argc, char** argv) {
   server::ServerConfig cfg;
   std::string config_file = config_path(argc, argv);
   try {
@@ -393,4 +394,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return secmlops::host::guarded_main("secmlopsd", [&] { return program_main(argc, argv); });
 }

@@ -21,18 +21,18 @@ using protowire::WireType;
 // Field numbers of Debian's /usr/include/onnx/onnx.proto.
 namespace model_f {
 constexpr uint32_t kIrVersion = 1, kProducerName = 2, kProducerVersion = 3, kDomain = 4,
-                   kModelVersion = 5, kDocString = 6, kGraph = 7, kOpsetImport = 8,
-                   kMetadataProps = 14, kTrainingInfo = 20, kFunctions = 25;
+                   kDocString = 6, kGraph = 7, kOpsetImport = 8, kMetadataProps = 14,
+                   kTrainingInfo = 20, kFunctions = 25;
 }
 namespace graph_f {
-constexpr uint32_t kNode = 1, kName = 2, kInitializer = 5, kDocString = 10, kSparseInitializer = 15;
+constexpr uint32_t kNode = 1, kInitializer = 5, kDocString = 10, kSparseInitializer = 15;
 }
 namespace node_f {
 constexpr uint32_t kName = 3, kOpType = 4, kAttribute = 5, kDocString = 6, kDomain = 7;
 }
 namespace attr_f {
 constexpr uint32_t kName = 1, kS = 4, kT = 5, kG = 6, kStrings = 9, kTensors = 10, kGraphs = 11,
-                   kType = 20, kSparseTensor = 22, kSparseTensors = 23;
+                   kSparseTensor = 22, kSparseTensors = 23;
 }
 namespace tensor_f {
 constexpr uint32_t kDims = 1, kDataType = 2, kSegment = 3, kFloatData = 4, kName = 8, kRawData = 9,

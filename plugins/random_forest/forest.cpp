@@ -467,8 +467,9 @@ bool check_tree(Tree& t, uint64_t n_features, uint32_t n_classes, std::vector<in
     // A split's children get their depth; a leaf (or a bad split) writes the two spare slots.
     const int64_t use = static_cast<int64_t>((!leaf) & split_ok);
     const auto c =
-        static_cast<size_t>(last ^ ((l ^ last) & -use));       // l when used, else last: no branch
-    bad |= (!leaf) & ((depth[c] >= 0) | (depth[c + 1] >= 0));  // a second parent
+        static_cast<size_t>(last ^ ((l ^ last) & -use));  // l when used, else last: no branch
+    bad |= (!leaf) & (static_cast<int>(depth[c] >= 0) |
+                      static_cast<int>(depth[c + 1] >= 0));  // a second parent
     depth[c] = depth[c + 1] = d + 1;
     t.left[k] = leaf ? static_cast<int32_t>(i - 1) : static_cast<int32_t>(l);
     t.threshold[k] = leaf ? std::numeric_limits<float>::quiet_NaN() : t.threshold[k];

@@ -15,8 +15,8 @@ namespace {
 // feature order), so a row's result does not depend on the register width or on whether it was
 // computed in a group of four; the portable copy rounds the products separately (the last bit
 // may differ).
-inline float distance_tail(const float* x, std::size_t d, const float* sv_t, std::size_t nsv,
-                           std::size_t j) {
+[[maybe_unused]] inline float distance_tail(const float* x, std::size_t d, const float* sv_t,
+                                            std::size_t nsv, std::size_t j) {
   float acc = 0;
   for (std::size_t k = 0; k < d; ++k) {
     const float t = x[k] - sv_t[k * nsv + j];

@@ -39,16 +39,21 @@ class MapReader {
       : node_(node), e_(errors), what_(std::move(what)) {
     if (!node.IsMap()) e_.add(node, what_ + " must be a map of keys");
   }
+  // Reports the keys nobody asked for. Only allocation can throw here, and a destructor must
+  // not: the report is then lost, the spec's other errors are not.
   ~MapReader() {
-    if (!node_.IsMap()) return;
-    for (const auto& kv : node_) {
-      auto key = kv.first.as<std::string>("");
-      if (!seen_.count(key)) {
-        std::string known;
-        for (const auto& k : seen_) known += (known.empty() ? "" : ", ") + k;
-        e_.add(kv.first, "unknown key '" + key + "' in " + what_ +
-                             (known.empty() ? "" : " (known: " + known + ")"));
+    try {
+      if (!node_.IsMap()) return;
+      for (const auto& kv : node_) {
+        auto key = kv.first.as<std::string>("");
+        if (!seen_.count(key)) {
+          std::string known;
+          for (const auto& k : seen_) known += (known.empty() ? "" : ", ") + k;
+          e_.add(kv.first, "unknown key '" + key + "' in " + what_ +
+                               (known.empty() ? "" : " (known: " + known + ")"));
+        }
       }
+    } catch (...) {
     }
   }
   YAML::Node get(const std::string& key) {

@@ -138,13 +138,12 @@ void confine(int report_sock, uint64_t memory_bytes) {
                  SCMP_SYS(restart_syscall), SCMP_SYS(exit), SCMP_SYS(exit_group)})
     allow(nr);
   // glibc's fstat is newfstatat(fd, "", buf, AT_EMPTY_PATH): only that form is allowed.
-  if (rc == 0)
-    rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 1,
-                          SCMP_A3(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH));
+  // (The comparisons are named structs: libseccomp's SCMP_A* macros are C compound literals.)
+  const scmp_arg_cmp empty_path{3, SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH};
+  if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 1, empty_path);
   // abort() and raise() signal the calling thread only.
-  if (rc == 0)
-    rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-                          SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(::getpid())));
+  const scmp_arg_cmp own_process{0, SCMP_CMP_EQ, static_cast<scmp_datum_t>(::getpid()), 0};
+  if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, own_process);
   if (rc == 0) rc = seccomp_load(ctx);
   seccomp_release(ctx);
   if (rc != 0)
