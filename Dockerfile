@@ -20,6 +20,7 @@ COPY cmake cmake
 COPY sdk sdk
 COPY proto proto
 COPY host host
+COPY libs libs
 COPY plugins plugins
 COPY docs/examples docs/examples
 # ccache survives between builds in BuildKit's cache (DOCKER_BUILDKIT=1), so a rebuild after a
@@ -29,19 +30,18 @@ RUN --mount=type=cache,target=/ccache \
     cmake --preset release -DSECMLOPS_BUILD_TESTS=OFF -DSECMLOPS_BUILD_BENCH=OFF >/dev/null \
  && cmake --build --preset release \
  && DESTDIR=/out cmake --install build/release --prefix /usr/local >/dev/null \
- && mkdir -p /out/usr/local/lib/secmlops \
- && cp -a build/release/bin/plugins /out/usr/local/lib/secmlops/plugins \
  && rm -rf /out/usr/local/include /out/usr/local/lib/cmake /out/usr/local/lib/*.a \
- && ccache --show-stats | grep -E 'Hits|Misses' || true
+ && { ccache --show-stats | grep -E 'Hits|Misses' || true; }
 # The runtime stage installs exactly the Debian packages that own the shared libraries the
 # binaries and plugins link (no compilers, no headers).
 # (With merged /usr a library may be registered under /lib or /usr/lib: both are asked.)
-RUN find /out -type f \( -perm -u+x -o -name '*.so' \) -print0 \
+# libarchive (7z, RAR) is opened on first use, not linked, so ldd cannot see it: named here.
+RUN { find /out -type f \( -perm -u+x -o -name '*.so' \) -print0 \
     | xargs -0 ldd 2>/dev/null | awk '/=> \//{print $3}' | sort -u \
     | while read -r lib; do \
         dpkg -S "$lib" 2>/dev/null || dpkg -S "/usr${lib}" 2>/dev/null || dpkg -S "${lib#/usr}" 2>/dev/null \
           || echo "no Debian package owns $lib" >&2; \
-      done | cut -d: -f1 | sort -u > /out/runtime-packages.txt \
+      done; echo libarchive13; } | cut -d: -f1 | sort -u > /out/runtime-packages.txt \
  && cat /out/runtime-packages.txt
 
 FROM ${BASE} AS runtime
@@ -61,7 +61,6 @@ COPY --from=build /out/usr/local/ /usr/local/
 # the working directory, and its output (secmlops-out/) lands beside them.
 COPY pipelines /work/pipelines
 # The host finds plugins next to its binary or in ../lib/secmlops/plugins; said explicitly too.
-ENV SECMLOPS_PLUGIN_PATH=/usr/local/lib/secmlops/plugins
 # MLflow runs a tracking server could not take yet wait here (a volume keeps them across restarts).
 ENV SECMLOPS_MLFLOW_SPOOL_DIR=/var/lib/secmlops/mlflow-spool
 # Every binary starts and every plugin loads: a library missing from the runtime stage fails the
