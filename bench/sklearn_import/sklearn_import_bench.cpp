@@ -1,9 +1,10 @@
 // Times the scikit-learn import of one file, in memory (the rebuild, the ONNX mapping, the
 // plugin's import: the model ready to predict, which is what pickle.load gives a Python user) and
 // end to end (load_model_file: read, the sandboxed pickle scan, rebuild, mapping, plugin).
-//   sklearn_import_bench FILE PLUGIN_DIR [REPEATS] [import]
+//   sklearn_import_bench FILE PLUGIN_DIR [REPEATS] [import [JOBS]]
 // With `import` only the import (rebuild + mapping + plugin) runs, REPEATS times: what to profile
-// (`perf record`) without the scan's processes in the samples.
+// (`perf record`) without the scan's processes in the samples. JOBS sets the threads of the
+// mapping and of the plugin (default 0: by the forest's size and the cores; 1: one thread).
 // Prints the median and minimum wall time of each and the median CPU time of the process (the
 // figure that does not depend on neighbours on a shared machine), in milliseconds.
 #include "secmlops/host/model_io.hpp"
@@ -63,17 +64,20 @@ int main(int argc, char** argv) {
   registry.load_directories({argv[2]});
   size_t nodes = 0;
   if (argc > 4 && std::string(argv[4]) == "import") {
+    const int jobs = argc > 5 ? std::stoi(argv[5]) : 0;
     const auto first = secmlops::host::sklearn::import_pickle(bytes);
     const auto target = registry.find(SECMLOPS_KIND_MODEL, first.plugin);
     if (!target) return 2;
     const Times imported = time_ms(repeats, [&] {
-      auto c = secmlops::host::sklearn::import_pickle(bytes);
-      secmlops::host::ModelSession session(*target);
+      auto c = secmlops::host::sklearn::import_pickle(bytes, jobs);
+      secmlops::host::ModelSession session(*target, {{"n_jobs", std::to_string(jobs)}});
       if (!session.import_onnx(c.onnx)) std::abort();
     });
     std::printf(
-        "  import: rebuild + mapping + plugin      median %8.2f ms  min %8.2f ms  CPU %8.2f ms\n",
-        imported.median, imported.min, imported.cpu);
+        "  import: rebuild + mapping + plugin      median %8.2f ms  min %8.2f ms  CPU %8.2f ms"
+        "  (threads: %s)\n",
+        imported.median, imported.min, imported.cpu,
+        jobs == 0 ? "auto" : std::to_string(jobs).c_str());
     return 0;
   }
   const Times vm = time_ms(repeats, [&] {

@@ -5,15 +5,19 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <onnx/onnx.pb.h>
 #include <nlohmann/json.hpp>
+#include <secmlops/models/parallel.hpp>
 #include <secmlops/models/tree_arrays.hpp>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <functional>
 #include <limits>
 #include <map>
 #include <optional>
+#include <thread>
 #include <type_traits>
 
 namespace secmlops::host::sklearn {
@@ -898,11 +902,20 @@ void copy_tree(const TreeView& t, const Reader rd, const std::string& where, uin
   std::memcpy(out.threshold + base * 4, w.threshold.data(), size * 4);
 }
 
+// Threads for copying a forest of `nodes` nodes: `jobs` when positive, else one per 64k nodes
+// (fewer cost more to start than they save) up to one per core, at most four.
+size_t tree_runs(size_t trees, uint64_t nodes, int jobs) {
+  if (jobs > 0) return std::clamp<size_t>(static_cast<size_t>(jobs), 1, trees);
+  constexpr uint64_t kNodesPerRun = 1 << 16;
+  const size_t cores = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
+  return std::clamp<size_t>(std::min<uint64_t>(nodes / kNodesPerRun, trees), 1, cores);
+}
+
 // The forest as scikit-learn's own arrays in the random forest plugin's TreeArrays node
 // (secmlops/models/tree_arrays.hpp), written straight into the node's tensors: no node-by-node
 // ONNX graph, no intermediate copy.
 Graph trees(const State& s, const std::optional<Affine>& scaler, size_t n_classes,
-            uint64_t n_features) {
+            uint64_t n_features, int jobs) {
   namespace ta = secmlops::models::tree_arrays;
   std::vector<const Value*> estimators;
   if (s.name() == "DecisionTreeClassifier") {
@@ -956,22 +969,56 @@ Graph trees(const State& s, const std::optional<Affine>& scaler, size_t n_classe
     g.late_tensor(name, onnx::TensorProto::INT32, total, 4);
   g.late_tensor(ta::kThresholds, onnx::TensorProto::FLOAT, total, 4);
   g.late_tensor(ta::kLeafWeights, onnx::TensorProto::FLOAT, total_leaves * n_classes, 4);
-  // The trees are checked and copied when the model's bytes are laid out (Graph::bytes).
+  // The trees are checked and copied when the model's bytes are laid out (Graph::bytes). Every
+  // tree has its own place in the tensors (its nodes from starts[ti], its (n + 1) / 2 leaves'
+  // rows after the earlier trees'), so the trees are split over the cores in contiguous runs
+  // of about equal node counts: the bytes do not depend on the split, and the fault reported is
+  // the first tree's, as in a single pass.
   g.fill_late([views = std::move(views), wheres = std::move(wheres), starts, scaler, n_features,
+               jobs,
                share = 1.0 / static_cast<double>(estimators.size())](const std::vector<char*>& r) {
     const TreeArrayOut out{r[0], r[1], r[2], r[3], r[4]};
-    TreeScratch scratch;
-    uint64_t leaf_base = 0;
-    for (size_t ti = 0; ti < views.size(); ++ti) {
-      const auto base = static_cast<uint64_t>(starts[ti]);
-      if (views[ti].native())
-        copy_tree(views[ti], views[ti].native_reader(), wheres[ti], base, leaf_base, share,
-                  n_features, scaler, out, scratch);
-      else
-        copy_tree(views[ti], TreeView::Generic{&views[ti]}, wheres[ti], base, leaf_base, share,
-                  n_features, scaler, out, scratch);
-      leaf_base += (views[ti].nodes() + 1) / 2;
+    std::vector<uint64_t> leaf_bases(views.size() + 1, 0);
+    for (size_t ti = 0; ti < views.size(); ++ti)
+      leaf_bases[ti + 1] = leaf_bases[ti] + (views[ti].nodes() + 1) / 2;
+    const auto copy_run = [&](size_t first, size_t last) {
+      TreeScratch scratch;
+      for (size_t ti = first; ti < last; ++ti) {
+        const auto base = static_cast<uint64_t>(starts[ti]);
+        if (views[ti].native())
+          copy_tree(views[ti], views[ti].native_reader(), wheres[ti], base, leaf_bases[ti], share,
+                    n_features, scaler, out, scratch);
+        else
+          copy_tree(views[ti], TreeView::Generic{&views[ti]}, wheres[ti], base, leaf_bases[ti],
+                    share, n_features, scaler, out, scratch);
+      }
+    };
+    const auto total = static_cast<uint64_t>(starts.back());
+    const size_t runs = tree_runs(views.size(), total, jobs);
+    if (runs <= 1) {
+      copy_run(0, views.size());
+      return;
     }
+    // Run k takes the trees whose first node falls in its share of the nodes.
+    std::vector<size_t> bounds{0};
+    for (size_t k = 1; k < runs; ++k) {
+      const auto cut = static_cast<int64_t>(total * k / runs);
+      bounds.push_back(
+          std::max(bounds.back(),
+                   static_cast<size_t>(std::lower_bound(starts.begin(), starts.end() - 1, cut) -
+                                       starts.begin())));
+    }
+    bounds.push_back(views.size());
+    std::vector<std::exception_ptr> errors(runs);
+    secmlops::models::parallel_for(runs, static_cast<int>(runs), [&](size_t k) {
+      try {
+        copy_run(bounds[k], bounds[k + 1]);
+      } catch (...) {
+        errors[k] = std::current_exception();
+      }
+    });
+    for (const auto& e : errors)
+      if (e) std::rethrow_exception(e);
   });
   g.output("label", onnx::TensorProto::INT64);
   g.output("probabilities", onnx::TensorProto::FLOAT);
@@ -1120,7 +1167,7 @@ bool supported_version(const std::string& version) {
   return minor <= 6;
 }
 
-Converted convert_estimator(const Value& root) {
+Converted convert_estimator(const Value& root, int jobs) {
   if (root.kind != K::Object)
     bad(std::string("this file is a pickle of ") + value_kind_name(root.kind) +
         ", not a supported scikit-learn model; secmlops never unpickles; supported: " +
@@ -1174,7 +1221,7 @@ Converted convert_estimator(const Value& root) {
     const Value* nf = s.find("n_features_in_");
     if (nf == nullptr || nf->kind != K::Int || nf->i <= 0)
       bad("`" + n + "` does not record n_features_in_");
-    g.emplace(trees(s, scaler, k, static_cast<uint64_t>(nf->i)));
+    g.emplace(trees(s, scaler, k, static_cast<uint64_t>(nf->i), jobs));
     plugin = "random_forest";
   } else if (n == "SVC") {
     if (scaler)

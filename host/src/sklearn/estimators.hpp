@@ -22,8 +22,9 @@ struct Converted {
 };
 
 // Throws ImportError (unsupported() set) naming the field and what it holds when the state is
-// not what the supported versions write.
-Converted convert_estimator(const Value& root);
+// not what the supported versions write. jobs: threads for a large forest's trees (0: by its
+// size and the cores); the bytes, and the fault thrown, do not depend on it.
+Converted convert_estimator(const Value& root, int jobs = 0);
 
 // The scikit-learn versions whose state layouts are imported ("1.0" to "1.6").
 bool supported_version(const std::string& version);

@@ -54,7 +54,7 @@ bool looks_like_pickle(std::span<const uint8_t> bytes) {
   return plain_pickle(bytes) || compression(bytes).has_value();
 }
 
-Converted import_pickle(std::span<const uint8_t> bytes) {
+Converted import_pickle(std::span<const uint8_t> bytes, int jobs) {
   std::vector<uint8_t> inflated;
   std::span<const uint8_t> stream = bytes;
   if (auto codec = compression(bytes); codec && !plain_pickle(bytes)) {
@@ -83,7 +83,7 @@ Converted import_pickle(std::span<const uint8_t> bytes) {
   if (u.end != stream.size())
     throw ImportError(std::to_string(stream.size() - u.end) + " bytes follow the pickle's STOP",
                       u.end);
-  return convert_estimator(*u.root);
+  return convert_estimator(*u.root, jobs);
 }
 
 }  // namespace secmlops::host::sklearn

@@ -18,7 +18,8 @@ bool looks_like_pickle(std::span<const uint8_t> bytes);
 // empty when it is not recognised.
 std::string other_format(std::span<const uint8_t> bytes);
 
-// Decompresses when needed, rebuilds the estimator and converts it. Throws ImportError.
-Converted import_pickle(std::span<const uint8_t> bytes);
+// Decompresses when needed, rebuilds the estimator and converts it (jobs as convert_estimator).
+// Throws ImportError.
+Converted import_pickle(std::span<const uint8_t> bytes, int jobs = 0);
 
 }  // namespace secmlops::host::sklearn

@@ -260,6 +260,49 @@ TEST(SklearnHostile, TreesThatAreNotTreesAreRefused) {
       << why;
 }
 
+// The mapping copies a forest's trees on several threads: the bytes, and the fault it names, are
+// those of one thread.
+TEST(SklearnHostile, ForestsMapTheSameWhateverTheThreadCount) {
+  for (const char* name : {"rf.pkl", "pipe_std_rf.pkl"}) {
+    SCOPED_TRACE(name);
+    const auto good = read(name);
+    ASSERT_GT(good.size(), 100u);
+    const auto one = import_pickle(good, 1).onnx;
+    for (int jobs : {0, 2, 3, 7}) EXPECT_EQ(import_pickle(good, jobs).onnx, one) << jobs;
+  }
+  // Trees 3 and 20 of the forest broken: the first is named, whatever the threads.
+  auto edited = read("rf.pkl");
+  Arena arena;
+  const Unpickled u = run_pickle(arena, edited, 0);
+  const Value* list = u.root->object->state->get("estimators_");
+  ASSERT_NE(list, nullptr);
+  ASSERT_GT(list->items.size(), 20u);
+  for (size_t ti : {size_t{20}, size_t{3}}) {
+    const Value* tree = list->items[ti]->object->state->get("tree_");
+    ASSERT_NE(tree, nullptr);
+    const Array& nodes = *tree->object->state->get("nodes")->array;
+    uint64_t right_at = 0;
+    for (const auto& f : nodes.dtype.fields)
+      if (f.name == "right_child") right_at = f.offset;
+    const auto at =
+        static_cast<size_t>(reinterpret_cast<const uint8_t*>(nodes.data.data()) - edited.data()) +
+        right_at;
+    const int64_t outside = 1 << 30;
+    std::memcpy(edited.data() + at, &outside, 8);  // the root's right child beyond the tree
+  }
+  auto refusal_of = [&](int jobs) -> std::string {
+    try {
+      (void)import_pickle(edited, jobs);
+      return "imported";
+    } catch (const ImportError& e) {
+      return e.what();
+    }
+  };
+  const std::string why = refusal_of(1);
+  EXPECT_NE(why.find("estimators_[3]"), std::string::npos) << why;
+  for (int jobs : {0, 2, 3, 7}) EXPECT_EQ(refusal_of(jobs), why) << jobs;
+}
+
 TEST(SklearnHostile, DeepNestingHitsTheStackLimit) {
   Stream s;
   for (int i = 0; i < (1 << 20) + 10; ++i) s.op({'('});
