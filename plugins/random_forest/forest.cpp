@@ -356,21 +356,24 @@ void Forest::fit(const double* x, uint64_t rows, uint64_t cols, std::span<const 
 }
 
 void Forest::pack() {
-  narrow_.clear();
-  wide_.clear();
-  for (const Tree& t : trees_) pack_tree(t, n_features_, narrow_, wide_);
+  narrow_.assign(n_features_ <= 256 ? trees_.size() : 0, {});
+  wide_.assign(n_features_ <= 256 ? 0 : trees_.size(), {});
+  std::vector<NarrowNode> no_narrow;
+  std::vector<WideNode> no_wide;
+  for (size_t ti = 0; ti < trees_.size(); ++ti)
+    pack_tree(trees_[ti], n_features_, narrow_.empty() ? no_narrow : narrow_[ti],
+              wide_.empty() ? no_wide : wide_[ti]);
 }
 
-void Forest::pack_tree(const Tree& t, uint64_t n_features,
-                       std::vector<std::vector<NarrowNode>>& narrow,
-                       std::vector<std::vector<WideNode>>& wide) {
+void Forest::pack_tree(const Tree& t, uint64_t n_features, std::vector<NarrowNode>& narrow,
+                       std::vector<WideNode>& wide) {
   const size_t n = t.nodes();
   if (n_features <= 256) {
-    auto& nodes = narrow.emplace_back(n);
-    for (size_t i = 0; i < n; ++i) nodes[i] = {t.threshold[i], t.left[i] * 256 + t.feature[i]};
+    narrow.resize(n);
+    for (size_t i = 0; i < n; ++i) narrow[i] = {t.threshold[i], t.left[i] * 256 + t.feature[i]};
   } else {
-    auto& nodes = wide.emplace_back(n);
-    for (size_t i = 0; i < n; ++i) nodes[i] = {t.threshold[i], t.feature[i], t.left[i]};
+    wide.resize(n);
+    for (size_t i = 0; i < n; ++i) wide[i] = {t.threshold[i], t.feature[i], t.left[i]};
   }
 }
 
@@ -443,7 +446,10 @@ namespace {
 // Checks one tree of an imported forest and completes it (leaves in the walk's form, depth), in
 // one pass without a branch per node kind: each condition is folded into a flag, and a tree that
 // fails is handed to diagnose_tree for the message. `depth` is scratch of at least nodes + 2.
-bool check_tree(Tree& t, uint64_t n_features, uint32_t n_classes, std::vector<int>& depth) {
+// pack(k, threshold, feature, left) takes each node as it is completed, while it is in registers.
+template <class Pack>
+bool check_tree(Tree& t, uint64_t n_features, uint32_t n_classes, std::vector<int>& depth,
+                Pack pack) {
   const size_t n = t.nodes();
   const auto rows = static_cast<int64_t>(t.values.size() / n_classes);
   depth.assign(n + 2, -1);
@@ -471,9 +477,13 @@ bool check_tree(Tree& t, uint64_t n_features, uint32_t n_classes, std::vector<in
     bad |= (!leaf) & (static_cast<int>(depth[c] >= 0) |
                       static_cast<int>(depth[c + 1] >= 0));  // a second parent
     depth[c] = depth[c + 1] = d + 1;
-    t.left[k] = leaf ? static_cast<int32_t>(i - 1) : static_cast<int32_t>(l);
-    t.threshold[k] = leaf ? std::numeric_limits<float>::quiet_NaN() : t.threshold[k];
-    t.feature[k] = leaf ? 0 : f;
+    const auto left = leaf ? static_cast<int32_t>(i - 1) : static_cast<int32_t>(l);
+    const float threshold = leaf ? std::numeric_limits<float>::quiet_NaN() : t.threshold[k];
+    const int32_t feature = leaf ? 0 : f;
+    t.left[k] = left;
+    t.threshold[k] = threshold;
+    t.feature[k] = feature;
+    pack(k, threshold, feature, left);
     leaves += leaf;
   }
   t.depth = max_depth;
@@ -521,21 +531,57 @@ void Forest::assign(std::vector<Tree> trees, uint64_t n_features, uint32_t n_cla
 }
 
 void Forest::assign(size_t n_trees, uint64_t n_features, uint32_t n_classes,
-                    const std::function<void(size_t, Tree&)>& make_tree) {
+                    const std::function<void(size_t, Tree&)>& make_tree,
+                    std::span<const size_t> runs) {
   if (n_trees == 0) invalid("the forest has no trees");
   if (n_features == 0 || n_classes == 0) invalid("the forest has no features or classes");
   std::vector<Tree> trees(n_trees);
-  std::vector<std::vector<NarrowNode>> narrow;
-  std::vector<std::vector<WideNode>> wide;
-  std::vector<int> depth;  // reused from tree to tree
-  for (size_t ti = 0; ti < n_trees; ++ti) {
-    Tree& t = trees[ti];
-    make_tree(ti, t);
-    const size_t n = t.nodes();
-    if (n == 0 || t.feature.size() != n || t.left.size() != n || t.leaf.size() != n)
-      invalid("tree " + std::to_string(ti) + ": inconsistent node arrays");
-    if (!check_tree(t, n_features, n_classes, depth)) diagnose_tree(t, ti, n_features, n_classes);
-    pack_tree(t, n_features, narrow, wide);
+  std::vector<std::vector<NarrowNode>> narrow(n_features <= 256 ? n_trees : 0);
+  std::vector<std::vector<WideNode>> wide(n_features <= 256 ? 0 : n_trees);
+  // Trees first … last - 1, in order: the first fault is the lowest index's.
+  const auto run = [&](size_t first, size_t last) {
+    std::vector<int> depth;  // reused from tree to tree
+    for (size_t ti = first; ti < last; ++ti) {
+      Tree& t = trees[ti];
+      make_tree(ti, t);
+      const size_t n = t.nodes();
+      if (n == 0 || t.feature.size() != n || t.left.size() != n || t.leaf.size() != n)
+        invalid("tree " + std::to_string(ti) + ": inconsistent node arrays");
+      // Packed as it is checked (pack_tree's layout).
+      bool ok = false;
+      if (!narrow.empty()) {
+        narrow[ti].resize(n);
+        NarrowNode* out = narrow[ti].data();
+        ok = check_tree(t, n_features, n_classes, depth,
+                        [out](size_t k, float threshold, int32_t feature, int32_t left) {
+                          out[k] = {threshold, left * 256 + feature};
+                        });
+      } else {
+        wide[ti].resize(n);
+        WideNode* out = wide[ti].data();
+        ok = check_tree(t, n_features, n_classes, depth,
+                        [out](size_t k, float threshold, int32_t feature, int32_t left) {
+                          out[k] = {threshold, feature, left};
+                        });
+      }
+      if (!ok) diagnose_tree(t, ti, n_features, n_classes);
+    }
+  };
+  const bool split = runs.size() > 1 && runs.front() == 0 && runs.back() <= n_trees &&
+                     std::is_sorted(runs.begin(), runs.end());
+  if (!split) {
+    run(0, n_trees);
+  } else {
+    std::vector<std::exception_ptr> errors(runs.size());
+    parallel_for(runs.size(), static_cast<int>(runs.size()), [&](size_t k) {
+      try {
+        run(runs[k], k + 1 < runs.size() ? runs[k + 1] : n_trees);
+      } catch (...) {
+        errors[k] = std::current_exception();
+      }
+    });
+    for (const auto& e : errors)
+      if (e) std::rethrow_exception(e);
   }
   trees_ = std::move(trees);
   narrow_ = std::move(narrow);

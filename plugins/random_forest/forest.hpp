@@ -75,10 +75,14 @@ class Forest {
 
   // Replaces the model (ONNX import); validates structure (indices, cycles, depth).
   void assign(std::vector<Tree> trees, uint64_t n_features, uint32_t n_classes);
-  // The same with trees made one at a time by make_tree(index, tree), in index order, each
-  // checked and packed as soon as it is made (while it is in the cache).
+  // The same with trees made one at a time by make_tree(index, tree), each checked and packed as
+  // soon as it is made (while it is in the cache). Without `runs`, in index order; with runs (the
+  // first tree of each run of trees, ascending from 0) one thread per run, so make_tree must be
+  // safe to call for different trees at once. Either way the fault thrown is the one of the
+  // lowest tree index, and the forest does not depend on the runs.
   void assign(size_t n_trees, uint64_t n_features, uint32_t n_classes,
-              const std::function<void(size_t, Tree&)>& make_tree);
+              const std::function<void(size_t, Tree&)>& make_tree,
+              std::span<const size_t> runs = {});
 
  private:
   // What a prediction step reads of a node, in one load. With at most 256 features the child
@@ -99,10 +103,9 @@ class Forest {
     }
   };
   void pack();
-  // Appends t's nodes to narrow (n_features <= 256) or wide.
-  static void pack_tree(const Tree& t, uint64_t n_features,
-                        std::vector<std::vector<NarrowNode>>& narrow,
-                        std::vector<std::vector<WideNode>>& wide);
+  // t's nodes into narrow (n_features <= 256) or wide.
+  static void pack_tree(const Tree& t, uint64_t n_features, std::vector<NarrowNode>& narrow,
+                        std::vector<WideNode>& wide);
   template <class Node>
   void predict_block(const std::vector<std::vector<Node>>& packed, const float* xf, uint64_t rows,
                      uint64_t cols, double* out) const;

@@ -1,14 +1,18 @@
 #include "forest_onnx.hpp"
 
 #include <secmlops/models/onnx_io.hpp>
+#include <secmlops/models/onnx_raw.hpp>
+#include <secmlops/models/parallel.hpp>
 #include <secmlops/models/tree_arrays.hpp>
 
 #include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <map>
+#include <string_view>
 #include <unordered_map>
 
 namespace secmlops::plugins::random_forest {
@@ -28,6 +32,8 @@ constexpr size_t kMaxNodes = 50'000'000;
 constexpr size_t kMaxTrees = 1'000'000;
 constexpr uint64_t kMaxFeatures = 10'000'000;
 constexpr size_t kMaxClasses = 65536;
+// Nodes a thread takes at least when a forest is read on several: fewer cost more to start.
+constexpr size_t kNodesPerRun = size_t{1} << 16;
 
 [[noreturn]] void invalid_arrays(const std::string& m) {
   throw Error(SECMLOPS_ERR_INVALID_ARGUMENT, "TreeArrays: " + m);
@@ -45,16 +51,21 @@ struct RawArray {
   }
 };
 
+// The raw_data of a tensor attribute: in the parsed message, or left in the model's bytes.
+using RawOf = std::function<std::string_view(const onnx::AttributeProto&)>;
+
 template <class T>
-RawArray<T> raw_array(const onnx::NodeProto& n, const char* name, int32_t type) {
+RawArray<T> raw_array(const onnx::NodeProto& n, const char* name, int32_t type,
+                      const RawOf& raw_of) {
   const auto* a = onnx_io::attr(n, name);
   if (a == nullptr || !a->has_t()) invalid_arrays(std::string("no tensor ") + name);
   const auto& t = a->t();
   if (t.data_type() != type)
     invalid_arrays(std::string("tensor ") + name + " has the wrong element type");
-  if (t.raw_data().size() % sizeof(T) != 0)
+  const std::string_view raw = raw_of(*a);
+  if (raw.size() % sizeof(T) != 0)
     invalid_arrays(std::string("tensor ") + name + " has truncated data");
-  return {t.raw_data().data(), t.raw_data().size() / sizeof(T)};
+  return {raw.data(), raw.size() / sizeof(T)};
 }
 
 // One tree of the TreeArrays node when it is already in Tree's layout, which is how the
@@ -127,8 +138,9 @@ int32_t relay_out(const RawArray<int32_t>& left, const RawArray<int32_t>& right,
   return leaves;
 }
 
-// The TreeArrays node (secmlops/models/tree_arrays.hpp).
-Forest import_tree_arrays(const onnx::GraphProto& g, const onnx::NodeProto& n) {
+// The TreeArrays node (secmlops/models/tree_arrays.hpp), on `jobs` threads (0: by its size).
+Forest import_tree_arrays(const onnx::GraphProto& g, const onnx::NodeProto& n, int jobs,
+                          const RawOf& raw_of) {
   namespace ta = secmlops::models::tree_arrays;
   if (std::endian::native != std::endian::little)
     throw Error(SECMLOPS_ERR_UNSUPPORTED,
@@ -140,12 +152,12 @@ Forest import_tree_arrays(const onnx::GraphProto& g, const onnx::NodeProto& n) {
   const uint64_t n_features = onnx_io::input_columns(g);
   if (n_features == 0 || n_features > kMaxFeatures)
     invalid_arrays("input has no known column count");
-  const auto starts = raw_array<int64_t>(n, ta::kTreeStarts, onnx::TensorProto::INT64);
-  const auto left = raw_array<int32_t>(n, ta::kLeft, onnx::TensorProto::INT32);
-  const auto right = raw_array<int32_t>(n, ta::kRight, onnx::TensorProto::INT32);
-  const auto feature = raw_array<int32_t>(n, ta::kFeatures, onnx::TensorProto::INT32);
-  const auto threshold = raw_array<float>(n, ta::kThresholds, onnx::TensorProto::FLOAT);
-  const auto weights = raw_array<float>(n, ta::kLeafWeights, onnx::TensorProto::FLOAT);
+  const auto starts = raw_array<int64_t>(n, ta::kTreeStarts, onnx::TensorProto::INT64, raw_of);
+  const auto left = raw_array<int32_t>(n, ta::kLeft, onnx::TensorProto::INT32, raw_of);
+  const auto right = raw_array<int32_t>(n, ta::kRight, onnx::TensorProto::INT32, raw_of);
+  const auto feature = raw_array<int32_t>(n, ta::kFeatures, onnx::TensorProto::INT32, raw_of);
+  const auto threshold = raw_array<float>(n, ta::kThresholds, onnx::TensorProto::FLOAT, raw_of);
+  const auto weights = raw_array<float>(n, ta::kLeafWeights, onnx::TensorProto::FLOAT, raw_of);
   const size_t N = left.n;
   if (N == 0 || N > kMaxNodes) invalid_arrays("node count " + std::to_string(N) + " out of range");
   if (right.n != N || feature.n != N || threshold.n != N || weights.n % C != 0)
@@ -154,9 +166,8 @@ Forest import_tree_arrays(const onnx::GraphProto& g, const onnx::NodeProto& n) {
   if (starts.n < 2 || starts.n - 1 > kMaxTrees || starts[0] != 0 ||
       starts[starts.n - 1] != static_cast<int64_t>(N))
     invalid_arrays("tree_starts does not cover the nodes");
-  size_t leaf_base = 0;  // leaves of the trees before this one
-  Forest f;
-  f.assign(starts.n - 1, n_features, static_cast<uint32_t>(C), [&](size_t ti, Tree& t) {
+  // One tree's arrays and weight rows (from leaf_base on) into t; returns its leaf count.
+  const auto make_tree = [&](size_t ti, Tree& t, size_t leaf_base) {
     const int64_t b = starts[ti], e = starts[ti + 1];
     if (e <= b || e > static_cast<int64_t>(N))
       invalid_arrays("tree_starts entry " + std::to_string(ti + 1) +
@@ -177,8 +188,51 @@ Forest import_tree_arrays(const onnx::GraphProto& g, const onnx::NodeProto& n) {
       t.values[v] = w;
     }
     if (!finite) invalid_arrays("leaf_weights holds a value that is not finite");
-    leaf_base += static_cast<size_t>(leaves);
-  });
+    return static_cast<size_t>(leaves);
+  };
+  const size_t n_trees = starts.n - 1;
+  // A tree that the forest accepts has (nodes + 1) / 2 leaves: every node is a leaf or a split
+  // with two children, and each is reached once. So each tree's weight rows are known before
+  // any tree is read, the trees are independent and can be split over threads in runs of about
+  // equal node counts (see jobs). A forest that breaks that count, or any rule, is read again in
+  // one pass, which names the fault as it always has.
+  std::vector<size_t> leaf_bases(n_trees + 1, 0);
+  bool counted = true;
+  for (size_t ti = 0; ti < n_trees; ++ti) {
+    const int64_t size = starts[ti + 1] - starts[ti];
+    counted &= size > 0 && size <= static_cast<int64_t>(N);
+    leaf_bases[ti + 1] = leaf_bases[ti] + (counted ? static_cast<size_t>(size + 1) / 2 : 0);
+  }
+  if (counted && leaf_bases[n_trees] == n_leaves) {
+    std::vector<size_t> runs{0};
+    // jobs when positive, else one thread per 64k nodes up to one per core.
+    const size_t n_runs =
+        jobs > 0 ? std::min(static_cast<size_t>(jobs), n_trees)
+                 : std::clamp<size_t>(N / kNodesPerRun, 1,
+                                      static_cast<size_t>(models::resolve_jobs(0, n_trees)));
+    for (size_t k = 1; k < n_runs; ++k) {
+      size_t ti = runs.back();
+      while (ti < n_trees && static_cast<size_t>(starts[ti]) < N * k / n_runs) ++ti;
+      runs.push_back(ti);
+    }
+    try {
+      Forest f;
+      f.assign(
+          n_trees, n_features, static_cast<uint32_t>(C),
+          [&](size_t ti, Tree& t) {
+            if (make_tree(ti, t, leaf_bases[ti]) != leaf_bases[ti + 1] - leaf_bases[ti])
+              invalid_arrays("tree " + std::to_string(ti) + " is not a binary tree");
+          },
+          runs);
+      return f;
+    } catch (const Error&) {
+      // Read again below for the message of the first fault.
+    }
+  }
+  size_t leaf_base = 0;  // leaves of the trees before this one
+  Forest f;
+  f.assign(n_trees, n_features, static_cast<uint32_t>(C),
+           [&](size_t ti, Tree& t) { leaf_base += make_tree(ti, t, leaf_base); });
   if (leaf_base != n_leaves) invalid_arrays("leaf_weights has more rows than there are leaves");
   return f;
 }
@@ -262,10 +316,25 @@ std::vector<uint8_t> export_onnx(const Forest& forest) {
   return onnx_io::serialize(model);
 }
 
-Forest import_onnx(sdk::Bytes bytes) {
+Forest import_onnx(sdk::Bytes bytes, int jobs) {
+  // A TreeArrays node's tensors are read where they are in the bytes, not copied by the parse.
+  if (const auto lean = onnx_io::parse_lean(bytes)) {
+    const auto& g = lean->model.graph();
+    if (const auto* arrays = tree_arrays_node(g))
+      return import_tree_arrays(g, *arrays, jobs, [&](const onnx::AttributeProto& a) {
+        for (int i = 0; i < g.node_size(); ++i)
+          for (int k = 0; k < g.node(i).attribute_size(); ++k)
+            if (&g.node(i).attribute(k) == &a)
+              return lean->raw(static_cast<size_t>(i), static_cast<size_t>(k));
+        return std::string_view{};
+      });
+  }
   auto model = onnx_io::parse(bytes);
   const auto& g = model.graph();
-  if (const auto* arrays = tree_arrays_node(g)) return import_tree_arrays(g, *arrays);
+  if (const auto* arrays = tree_arrays_node(g))
+    return import_tree_arrays(g, *arrays, jobs, [](const onnx::AttributeProto& a) {
+      return std::string_view(a.t().raw_data());
+    });
   const auto& n =
       onnx_io::find_ml_node(g, "TreeEnsembleClassifier", {"ZipMap", "Cast", "Identity"});
   const auto post = onnx_io::string_attr(n, "post_transform", "NONE");

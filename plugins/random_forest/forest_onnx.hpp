@@ -12,7 +12,8 @@ namespace secmlops::plugins::random_forest {
 
 std::vector<uint8_t> export_onnx(const Forest& forest);
 // Throws sdk::Error: UNSUPPORTED when the graph is not a plain tree-ensemble classifier,
-// INVALID_ARGUMENT when it is one but malformed.
-Forest import_onnx(sdk::Bytes bytes);
+// INVALID_ARGUMENT when it is one but malformed. jobs: threads for a large forest (0: every core,
+// as resolve_jobs); the forest, and the fault thrown, do not depend on it.
+Forest import_onnx(sdk::Bytes bytes, int jobs = 0);
 
 }  // namespace secmlops::plugins::random_forest

@@ -74,7 +74,7 @@ class RandomForestModel : public sdk::Model {
 
   std::vector<uint8_t> export_onnx(sdk::Job&) const { return rf::export_onnx(forest_); }
   void import_onnx(sdk::Job&, sdk::Bytes bytes) {
-    forest_ = rf::import_onnx(bytes);
+    forest_ = rf::import_onnx(bytes, n_jobs_);
     predict_jobs_ = n_jobs_;
   }
 

@@ -372,6 +372,80 @@ TEST(RandomForest, HostileTreeArraysInThePluginsLayoutAreInvalidArguments) {
   }
 }
 
+// A forest of `trees` complete trees of depth `depth` in the plugin's layout (node i's children
+// 2i + 1 and 2i + 2), three classes, thresholds and weights varying from tree to tree.
+ArraysGraph big_forest(int trees, int depth) {
+  ArraysGraph g;
+  g.classes = 3;
+  g.starts = {0};
+  g.left.clear();
+  g.right.clear();
+  g.feature.clear();
+  g.threshold.clear();
+  g.weights.clear();
+  const int nodes = (1 << (depth + 1)) - 1, splits = (1 << depth) - 1;
+  for (int t = 0; t < trees; ++t) {
+    for (int i = 0; i < nodes; ++i) {
+      const bool split = i < splits;
+      g.left.push_back(split ? 2 * i + 1 : -1);
+      g.right.push_back(split ? 2 * i + 2 : -1);
+      g.feature.push_back(split ? (i + t) % 2 : 0);
+      g.threshold.push_back(split ? static_cast<float>((i * 7 + t * 3) % 11) / 11.0f : 0.0f);
+      if (!split)
+        for (int c = 0; c < 3; ++c)
+          g.weights.push_back(static_cast<float>((i + c + t) % 5) / static_cast<float>(trees));
+    }
+    g.starts.push_back(g.starts.back() + nodes);
+  }
+  return g;
+}
+
+// The plugin reads a large forest's trees on several threads: the forest, its predictions and
+// the fault it names are those of one thread.
+TEST(RandomForest, TreeArraysImportIsTheSameWhateverTheThreadCount) {
+  namespace rf = secmlops::plugins::random_forest;
+  const auto bytes = big_forest(37, 10).bytes();  // 37 × 2,047 nodes
+  auto import = [&](int jobs) {
+    return rf::import_onnx(sdk::Bytes(bytes.data(), bytes.size()), jobs);
+  };
+  const rf::Forest one = import(1);
+  const auto exported = rf::export_onnx(one);
+  std::vector<double> x;
+  for (int r = 0; r < 64; ++r)
+    for (double v : {r / 64.0, 1.0 - r / 64.0}) x.push_back(v);
+  std::vector<double> p1(64 * 3), pn(64 * 3);
+  one.predict_proba(x.data(), 64, 2, p1.data(), 1);
+  for (int jobs : {0, 2, 3, 8}) {
+    SCOPED_TRACE(jobs);
+    const rf::Forest many = import(jobs);
+    EXPECT_EQ(rf::export_onnx(many), exported);
+    many.predict_proba(x.data(), 64, 2, pn.data(), 1);
+    EXPECT_EQ(pn, p1);
+  }
+  // Faults in trees 4 and 30: the first is named, whatever the threads.
+  auto refusal = [](const std::vector<uint8_t>& b, int jobs) -> std::string {
+    try {
+      (void)rf::import_onnx(sdk::Bytes(b.data(), b.size()), jobs);
+      return "imported";
+    } catch (const sdk::Error& e) {
+      return e.what();
+    }
+  };
+  ArraysGraph broken = big_forest(37, 10);
+  broken.feature[30 * 2047 + 5] = 9;
+  broken.left[4 * 2047 + 3] = 1;  // node 1 becomes node 3's child too
+  broken.right[4 * 2047 + 3] = 2;
+  const auto bad = broken.bytes();
+  const std::string why = refusal(bad, 1);
+  EXPECT_THAT(why, HasSubstr("tree 4"));
+  for (int jobs : {0, 2, 3, 8}) EXPECT_EQ(refusal(bad, jobs), why) << jobs;
+  ArraysGraph short_rows = big_forest(37, 10);
+  short_rows.weights.resize(short_rows.weights.size() - 3);
+  const auto fewer = short_rows.bytes();
+  EXPECT_THAT(refusal(fewer, 1), HasSubstr("fewer rows than there are leaves"));
+  for (int jobs : {0, 2, 3}) EXPECT_EQ(refusal(fewer, jobs), refusal(fewer, 1)) << jobs;
+}
+
 TEST(RandomForest, HostileTreeArraysAreInvalidArguments) {
   std::vector<std::pair<std::string, ArraysGraph>> cases;
   auto add = [&](const std::string& why, auto edit) {
