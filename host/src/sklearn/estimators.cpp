@@ -853,6 +853,13 @@ void copy_tree(const TreeView& t, const Reader rd, const std::string& where, uin
         sum += x;
       }
       char* row = rows + static_cast<size_t>(w.row[u]) * classes * sizeof(float);
+      if (classes <= 64 && sum > 0) {
+        // A loop the compiler turns into packed divisions (the same IEEE result per element).
+        float f[64];
+        for (uint64_t c = 0; c < classes; ++c) f[c] = static_cast<float>(v[c] / sum * share);
+        std::memcpy(row, f, classes * sizeof(float));
+        continue;
+      }
       for (uint64_t c = 0; c < classes; ++c) {
         const double x = c < 64 ? v[c] : rd.value(u, c);
         const auto f = static_cast<float>(sum > 0 ? x / sum * share : 0.0);
