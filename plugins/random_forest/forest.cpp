@@ -573,7 +573,8 @@ void Forest::assign(size_t n_trees, uint64_t n_features, uint32_t n_classes,
     run(0, n_trees);
   } else {
     std::vector<std::exception_ptr> errors(runs.size());
-    parallel_for(runs.size(), static_cast<int>(runs.size()), [&](size_t k) {
+    // Kept threads: on a busy machine this thread takes every run instead of waiting for one.
+    models::shared_pool().run(runs.size(), [&](size_t k) {
       try {
         run(runs[k], k + 1 < runs.size() ? runs[k + 1] : n_trees);
       } catch (...) {

@@ -1017,7 +1017,8 @@ Graph trees(const State& s, const std::optional<Affine>& scaler, size_t n_classe
     }
     bounds.push_back(views.size());
     std::vector<std::exception_ptr> errors(runs);
-    secmlops::models::parallel_for(runs, static_cast<int>(runs), [&](size_t k) {
+    // Kept threads: on a busy machine this thread takes every run instead of waiting for one.
+    secmlops::models::shared_pool().run(runs, [&](size_t k) {
       try {
         copy_run(bounds[k], bounds[k + 1]);
       } catch (...) {

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -100,6 +101,106 @@ class LoopPool {
   bool stop_ = false;
   std::exception_ptr error_;
 };
+
+// Threads kept for the life of the module, for a loop whose caller must not wait for a thread that
+// has not started: run(count, body) runs body(i) for i in [0, count) on the caller and on whichever
+// kept threads wake in time, and returns once every index is done, never waiting for a thread that
+// took none (on a busy machine the caller simply does them all). Every index runs, even after an
+// error; the first error is rethrown. Calls from several threads at once are safe: each caller
+// finishes its own loop.
+class SharedPool {
+ public:
+  explicit SharedPool(int threads) {
+    for (int t = 0; t < threads; ++t) threads_.emplace_back([this] { serve(); });
+  }
+  ~SharedPool() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  SharedPool(const SharedPool&) = delete;
+  SharedPool& operator=(const SharedPool&) = delete;
+
+  void run(size_t count, const std::function<void(size_t)>& body) {
+    if (threads_.empty() || count <= 1) {
+      for (size_t i = 0; i < count; ++i) body(i);
+      return;
+    }
+    auto task = std::make_shared<Task>(body, count);
+    {
+      std::lock_guard lock(mutex_);
+      task_ = task;
+    }
+    wake_.notify_all();
+    work(*task);
+    {
+      std::unique_lock lock(task->mutex);
+      task->finished.wait(lock, [&] { return task->done == count; });
+    }
+    {
+      std::lock_guard lock(mutex_);
+      if (task_ == task) task_.reset();
+    }
+    if (task->error) std::rethrow_exception(task->error);
+  }
+
+ private:
+  // One loop; a thread that wakes after its indices are all taken only reads `next`.
+  struct Task {
+    Task(const std::function<void(size_t)>& b, size_t n) : body(&b), count(n) {}
+    const std::function<void(size_t)>* body;
+    size_t count;
+    std::atomic<size_t> next{0};
+    std::mutex mutex;
+    std::condition_variable finished;
+    size_t done = 0;
+    std::exception_ptr error;
+  };
+  static void work(Task& task) {
+    for (size_t i; (i = task.next.fetch_add(1)) < task.count;) {
+      std::exception_ptr error;
+      try {
+        (*task.body)(i);
+      } catch (...) {
+        error = std::current_exception();
+      }
+      std::lock_guard lock(task.mutex);
+      if (error && !task.error) task.error = error;
+      if (++task.done == task.count) task.finished.notify_all();
+    }
+  }
+  void serve() {
+    std::shared_ptr<Task> seen;
+    while (true) {
+      std::shared_ptr<Task> task;
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [&] { return stop_ || (task_ != nullptr && task_ != seen); });
+        if (stop_) return;
+        task = task_;
+        seen = task;
+      }
+      work(*task);
+    }
+  }
+
+  std::vector<std::thread> threads_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::shared_ptr<Task> task_;
+  bool stop_ = false;
+};
+
+// This module's SharedPool: one thread per core beside the caller's, at most three; started on
+// first use.
+inline SharedPool& shared_pool() {
+  static SharedPool pool(static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u)) -
+                         1);
+  return pool;
+}
 
 // Runs body(i) for i in [0, count) on up to `jobs` threads started for this loop alone;
 // rethrows the first exception.
