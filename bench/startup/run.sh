@@ -17,6 +17,9 @@ runs=${3:-41}
 work=${SECMLOPS_BENCH_DIR:-/tmp/secmlops-startup}
 mkdir -p "$work"
 cd "$work"
+# A catalogue of these builds' plugins only, not the user's (which lists every build it has seen;
+# SECMLOPS_BENCH_CATALOGUE names one such to measure with).
+export SECMLOPS_PLUGIN_CATALOGUE="${SECMLOPS_BENCH_CATALOGUE:-$work/plugin-catalogue.json}"
 
 if [ ! -f lr.onnx ]; then
   /usr/bin/python3 "$here/../e2e/make_data.py" "$work" >/dev/null
