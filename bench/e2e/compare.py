@@ -4,7 +4,11 @@ sklearn_job.py doing the same — alternately, RUNS times after one warm-up, and
 whole-process wall times and the ratios taken pair by pair (so a drift of the machine's speed
 during the run moves both sides).
 
-usage: compare.py SECMLOPS DIR RUNS
+usage: compare.py SECMLOPS DIR RUNS [FLOOR]
+
+With FLOOR (the e2e_floor program), each pair is followed by the job's floor — a process that only
+reads and parses the job's input CSV and writes an output CSV of the job's shape — and each target
+is judged against both: met, not met, or out of reach (the floor alone is above the target).
 
 The Python side is reported three ways: the whole command; without the interpreter's start-up
 (`python3 -c pass`, timed here) and the imports (timed inside the script); and the library call
@@ -45,6 +49,7 @@ def phases_of(stderr):
 
 def main():
     secmlops, d, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    floor_bin = sys.argv[4] if len(sys.argv) > 4 else None
     env = dict(os.environ)
     env.pop("OPENBLAS_CORETYPE", None)  # numpy's best kernel, as in bench/models
     env.pop("OPENBLAS_L2_SIZE", None)
@@ -63,6 +68,19 @@ def main():
                 "--no-empirical-robustness", "--out", f"{d}/adv.csv"],
     }
     key = {"train": "fit", "predict": "predict", "fgsm": "generate", "pgd": "generate"}
+    # What every implementation must do with the job's files: train reads train.csv (the model
+    # it writes is a few hundred bytes); predict writes a label and two probabilities per row;
+    # the attacks write the 20 features and the adversarial prediction.
+    floors = {
+        "train": [f"{d}/train.csv"],
+        "predict": [f"{d}/train.csv", f"{d}/floor-out.csv", "3"],
+        "fgsm": [f"{d}/test.csv", f"{d}/floor-out.csv", "21"],
+        "pgd": [f"{d}/test.csv", f"{d}/floor-out.csv", "21"],
+    }
+    # The targets: the whole secmlops command against the Python library call alone (a factor),
+    # or against a fixed time.
+    targets = {"train": ("call", 1.0), "predict": ("ms", 30.0), "fgsm": ("call", 2.0), "pgd": ("call", 20.0)}
+    verdicts = []
     # Models for both sides first (the attack and predict jobs read them).
     run(ours["train"], env)
     run([PY, job, "train", d], env)
@@ -81,7 +99,10 @@ def main():
             run(ours[name], env)  # warm-up
             run(py, env)
             a, b, work, call, r_whole, r_work, r_call, cpu_a, cpu_b = [], [], [], [], [], [], [], [], []
+            fl = []
             for _ in range(runs):
+                if floor_bin:
+                    fl.append(run([floor_bin] + floors[name], env)[0])
                 ta, _ = run(ours[name], env)
                 cpu_a.append(CPU[-1])
                 tb, err = run(py, env)
@@ -99,8 +120,18 @@ def main():
             print(f"{label:<8} {m(a) * 1e3:8.1f}ms {m(b) * 1e3:8.1f}ms {m(work) * 1e3:8.1f}ms {m(call) * 1e3:8.1f}ms "
                   f"{m(r_whole):7.2f}x {m(r_work):7.2f}x {m(r_call):7.2f}x   cpu {m(cpu_a) * 1e3:.1f} / "
                   f"{m(cpu_b) * 1e3:.1f} ms")
+            kind, factor = targets[name]
+            limit = m(call) / factor if kind == "call" else factor / 1e3
+            verdict = ("met" if m(a) <= limit else
+                       "out of reach: the floor alone is above it" if fl and m(fl) > limit else "not met")
+            verdicts.append(f"{label:<10} target {limit * 1e3:8.2f} ms   secmlops {m(a) * 1e3:7.1f} ms   "
+                            f"floor {m(fl) * 1e3 if fl else float('nan'):6.2f} ms   {verdict}")
     print(f"(inputs {', '.join(sorted(set(csv.values())))} in {d}; x = python / secmlops, medians of per-pair "
           f"ratios; 'py call' is what the targets compare with: fit, predict_proba, generate())")
+    print("targets (train: faster than fit; predict: 30 ms; FGSM: 2x faster than generate(); PGD: 20x), "
+          "medians of the same run; floor = e2e_floor on the job's files:")
+    for v in verdicts:
+        print("  " + v)
 
 
 if __name__ == "__main__":

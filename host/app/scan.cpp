@@ -5,8 +5,11 @@
 #include "secmlops/host/report_render.hpp"
 #include "secmlops/host/scan_engine.hpp"
 
+#include <chrono>
 #include <cmath>
 #include <fstream>
+#include <functional>
+#include <future>
 #include <set>
 
 namespace secmlops::app {
@@ -38,6 +41,54 @@ host::ScanOptions scan_options(const Environment& env, const v1::ScanOptions& o)
 void check_config(const host::ScanEngine& engine) {
   if (auto why = engine.config_error(); !why.empty()) fail(AppError::Code::invalid_argument, why);
 }
+
+// Holds a scan's finished files until its configuration check (in a worker, while the walk
+// lists, opens and digests) has answered: nothing reaches the caller before the check passed,
+// and a refused configuration stops the walk and refuses the request as a whole.
+class ConfigGate {
+ public:
+  using Emit = std::function<void(const v1::FileReport&)>;
+  ConfigGate(std::future<std::string> answer, std::shared_ptr<host::CancelToken> stop)
+      : answer_(std::move(answer)), stop_(std::move(stop)) {}
+
+  // Called in report order, one file at a time.
+  void pass(const v1::FileReport& f, const Emit& emit) {
+    if (!answered(false)) {
+      held_.push_back(f);
+      return;
+    }
+    if (!error_.empty()) return;
+    release(emit);
+    emit(f);
+  }
+  // After the scan: waits for the answer; throws the refusal, else passes on what is held.
+  void finish(const Emit& emit) {
+    answered(true);
+    if (!error_.empty()) fail(AppError::Code::invalid_argument, error_);
+    release(emit);
+  }
+
+ private:
+  bool answered(bool wait) {
+    if (done_) return true;
+    if (!wait && answer_.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+      return false;
+    error_ = answer_.get();
+    done_ = true;
+    if (!error_.empty()) stop_->cancel();
+    return true;
+  }
+  void release(const Emit& emit) {
+    for (const auto& f : held_) emit(f);
+    held_.clear();
+  }
+
+  std::future<std::string> answer_;
+  std::shared_ptr<host::CancelToken> stop_;
+  std::vector<v1::FileReport> held_;
+  std::string error_;
+  bool done_ = false;
+};
 
 // Name and version of every scanner that took part, in name order.
 void add_scanners(const Environment& env, v1::ScanReport& report) {
@@ -102,25 +153,28 @@ v1::ScanReport scan(const Environment& env, const v1::ScanRequest& req,
         " shard " + std::to_string(req.shard().index()) + "/" + std::to_string(req.shard().count());
   RunScope run(env, req.mlflow(), "scan", run_name);
 
+  // The request's own stop: a refused configuration ends the walk early.
+  auto stop = std::make_shared<host::CancelToken>(options.cancel);
+  options.cancel = stop;
   host::ScanEngine engine(env.registry, options);
-  check_config(engine);
+  ConfigGate gate(engine.config_error_async(), stop);
   // Reports name files as the request did: a door that resolves paths (a server under its scan
   // roots) must not show where its roots lie.
   std::vector<std::string> shown(req.paths().begin(), req.paths().end());
   uint64_t done = 0;
+  const ConfigGate::Emit emit = [&](const v1::FileReport& f) {
+    ++done;
+    v1::ProgressEvent ev;
+    ev.set_kind("scan");
+    ev.set_phase("progress");
+    ev.set_item(f.path());
+    ev.set_done(done);
+    env.report(ev);
+    if (on_file) on_file(f);
+  };
   auto report = engine.scan_paths(
-      paths,
-      [&](const v1::FileReport& f) {
-        ++done;
-        v1::ProgressEvent ev;
-        ev.set_kind("scan");
-        ev.set_phase("progress");
-        ev.set_item(f.path());
-        ev.set_done(done);
-        env.report(ev);
-        if (on_file) on_file(f);
-      },
-      shown);
+      paths, [&](const v1::FileReport& f) { gate.pass(f, emit); }, shown);
+  gate.finish(emit);
   env.throw_if_cancelled("scan");
   report.set_tool_version(SECMLOPS_VERSION);
   report.set_fail_on(threshold);

@@ -38,12 +38,14 @@ void OrderedPipeline::emit_front(std::unique_lock<std::mutex>& lock) {
   cv_.wait(lock, [&] { return order_.front()->result.has_value(); });
   auto slot = order_.front();
   order_.pop_front();
+  open_ahead_ -= slot->cost.open_files ? 1 : 0;
+  bytes_ahead_ -= slot->cost.bytes;
   lock.unlock();
   for (auto& r : *slot->result) emit_(std::move(r));
   lock.lock();
 }
 
-void OrderedPipeline::submit(std::function<std::vector<v1::FileReport>()> job) {
+void OrderedPipeline::submit(std::function<std::vector<v1::FileReport>()> job, JobCost cost) {
   if (width_ <= 1) {
     drain();
     for (auto& r : job()) emit_(std::move(r));
@@ -52,11 +54,15 @@ void OrderedPipeline::submit(std::function<std::vector<v1::FileReport>()> job) {
   std::unique_lock lock(mu_);
   auto slot = std::make_shared<Slot>();
   slot->job = std::move(job);
+  slot->cost = cost;
   order_.push_back(slot);
   queue_.push_back(slot);
+  open_ahead_ += cost.open_files ? 1 : 0;
+  bytes_ahead_ += cost.bytes;
   cv_.notify_all();
-  // Bounded look-ahead: each job in flight may hold an open file.
-  while (order_.size() > 2 * width_) emit_front(lock);
+  // Bounded look-ahead: open files (descriptors are limited) and bytes read ahead.
+  while (!order_.empty() && (open_ahead_ > 2 * width_ || bytes_ahead_ > kAheadBytes))
+    emit_front(lock);
 }
 
 void OrderedPipeline::ready(v1::FileReport report) {

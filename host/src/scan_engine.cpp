@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <future>
 #include <map>
 #include <thread>
 
@@ -465,61 +466,85 @@ v1::FileReport ScanEngine::scan_fd(int raw_fd, const std::filesystem::path& path
   return scan_isolated(stream, path.string(), parent_or_dot(path));
 }
 
-std::vector<v1::FileReport> ScanEngine::scan_small_files(
-    const std::vector<std::pair<int, std::filesystem::path>>& files) const {
-  // Files this small travel inside the job: the bytes the host digested are the bytes scanned,
-  // and the worker needs no descriptor, stat or read for them.
-  constexpr uint64_t kInlineBytes = 64u << 10;
-  std::vector<v1::FileReport> out(files.size());
-  struct Entry {
-    std::shared_ptr<const FileStream> stream;
-    std::vector<uint8_t> content;
-    std::string sha;
-    size_t index;
-  };
-  std::vector<Entry> entries;
-  entries.reserve(files.size());
-  for (size_t i = 0; i < files.size(); ++i) {
-    const auto& [fd, path] = files[i];
-    try {
-      Entry e{std::make_shared<FileStream>(fd, path.string(), /*map=*/false), {}, {}, i};
-      if (e.stream->size() <= kInlineBytes) {
-        e.content.resize(e.stream->size());
-        if (e.stream->read_at(0, e.content.data(), e.content.size()) != e.content.size())
-          throw std::runtime_error(path.string() + ": the file shrank while it was read");
-        e.sha = sha256_hex({reinterpret_cast<const char*>(e.content.data()), e.content.size()});
-      } else {
-        e.sha = sha256_stream(*e.stream);
+// Files this small travel inside the job: the bytes the host digested are the bytes scanned,
+// and the worker needs no descriptor, stat or read for them.
+constexpr uint64_t kInlineBytes = 64u << 10;
+
+struct ScanEngine::SmallFile {
+  std::filesystem::path path;
+  std::shared_ptr<const FileStream> stream;  // above kInlineBytes only: the open file
+  std::vector<uint8_t> content;              // up to kInlineBytes: the bytes
+  uint64_t size = 0;
+  std::string sha;
+  std::string error;
+};
+
+ScanEngine::SmallFile ScanEngine::prepare_small(int raw_fd, const std::filesystem::path& path,
+                                                uint64_t size) {
+  SmallFile f;
+  f.path = path;
+  f.size = size;
+  UniqueFd fd(raw_fd);
+  try {
+    if (size <= kInlineBytes) {
+      // One read past the size the walk saw: a file that grew or shrank since is refused.
+      f.content.resize(size + 1);
+      uint64_t got = 0;
+      while (got <= size) {
+        ssize_t n =
+            ::pread(fd.get(), f.content.data() + got, size + 1 - got, static_cast<off_t>(got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0)
+          throw std::runtime_error(path.string() + ": cannot read: " + std::strerror(errno));
+        if (n == 0) break;
+        got += static_cast<uint64_t>(n);
       }
-      entries.push_back(std::move(e));
-    } catch (const std::exception& e) {
-      out[i] = entry_report(path, v1::ERROR, e.what());
+      if (got != size)
+        throw std::runtime_error(path.string() + ": the file changed size while it was read");
+      f.content.resize(size);
+      f.sha = sha256_hex({reinterpret_cast<const char*>(f.content.data()), f.content.size()});
+    } else {
+      f.stream = std::make_shared<FileStream>(fd.release(), path.string(), /*map=*/false);
+      f.size = f.stream->size();
+      f.sha = sha256_stream(*f.stream);
     }
+  } catch (const std::exception& e) {
+    f.error = e.what();
   }
-  if (entries.empty()) return out;
+  return f;
+}
+
+std::vector<v1::FileReport> ScanEngine::scan_small_files(std::vector<SmallFile>& files) const {
+  std::vector<v1::FileReport> out(files.size());
   std::vector<sandbox::ScanSandbox::BatchFile> batch;
-  batch.reserve(entries.size());
-  for (size_t j = 0; j < entries.size(); ++j) {
-    const auto& e = entries[j];
-    const auto& path = files[e.index].second;
-    bool inline_bytes = e.stream->size() <= kInlineBytes;
-    batch.push_back({inline_bytes ? -1 : e.stream->fd(), inline_bytes ? &e.content : nullptr,
-                     path.string(), parent_or_dot(path)});
+  std::vector<size_t> index;  // batch entry → file
+  batch.reserve(files.size());
+  for (size_t i = 0; i < files.size(); ++i) {
+    const auto& f = files[i];
+    if (!f.error.empty()) {
+      out[i] = entry_report(f.path, v1::ERROR, f.error);
+      continue;
+    }
+    batch.push_back({f.stream ? f.stream->fd() : -1, f.stream ? nullptr : &f.content,
+                     f.path.string(), parent_or_dot(f.path)});
+    index.push_back(i);
   }
+  if (batch.empty()) return out;
   auto t0 = std::chrono::steady_clock::now();
   auto reports =
       sandbox_->scan_batch(batch, options_, std::make_shared<CancelToken>(options_.cancel));
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  for (size_t j = 0; j < reports.size() && j < entries.size(); ++j) {
+  for (size_t j = 0; j < reports.size() && j < batch.size(); ++j) {
     auto& r = reports[j];
+    const auto& f = files[index[j]];
     r.set_path(batch[j].display_name);
     make_utf8_safe(r);
     // The worker timed its own scan of the file; a file it never finished gets the batch's time.
     if (r.duration_seconds() <= 0) r.set_duration_seconds(elapsed);
-    r.set_size(entries[j].stream->size());
-    r.set_sha256(entries[j].sha);
-    out[entries[j].index] = std::move(r);
+    r.set_size(f.size);
+    r.set_sha256(f.sha);
+    out[index[j]] = std::move(r);
   }
   return out;
 }
@@ -545,6 +570,19 @@ std::string ScanEngine::config_error() const {
     }
   }
   return {};
+}
+
+std::future<std::string> ScanEngine::config_error_async() const {
+  if (!sandbox_) {
+    std::promise<std::string> answer;
+    answer.set_value(config_error());
+    return answer.get_future();
+  }
+  // Started here rather than from the checking thread: a worker dies with the thread that
+  // started it. One more than the scan's width, for the check itself: a copy of a started
+  // worker costs little, a worker started later because all were taken costs a program start.
+  if (sandbox_->idle_workers() == 0) sandbox_->prewarm_async(parallel_width(options_, true) + 1);
+  return std::async(std::launch::async, [this] { return sandbox_->config_error(options_); });
 }
 
 void ScanEngine::prewarm(unsigned workers) const {
@@ -635,9 +673,10 @@ struct ScanEngine::Queue {
   using Rename = std::pair<std::string, std::string>;  // opened path → shown path
   const ScanEngine& engine;
   OrderedPipeline out;
-  std::vector<std::pair<int, std::filesystem::path>> pending;
+  std::vector<SmallFile> pending;
   std::vector<const Rename*> pending_renames;
   uint64_t pending_bytes = 0;
+  bool pending_open = false;       // a pending file holds its descriptor
   const Rename* rename = nullptr;  // for the path now being walked
   unsigned width = 1;
   bool warmed = false;
@@ -653,16 +692,22 @@ struct ScanEngine::Queue {
   static void apply(const Rename* rename, v1::FileReport& r) {
     if (rename != nullptr) rename_path(r, rename->first, rename->second);
   }
+  // A batch of files read and digested by the walk holds no descriptor: many can wait for a
+  // worker (while workers start, or scan) within the look-ahead's byte budget.
   void flush() {
     if (pending.empty()) return;
-    out.submit([e = &engine, files = std::move(pending), renames = std::move(pending_renames)] {
-      auto reports = e->scan_small_files(files);
-      for (size_t i = 0; i < reports.size(); ++i) apply(renames[i], reports[i]);
-      return reports;
-    });
+    const JobCost cost{pending_bytes + pending.size() * kFileBytes, pending_open};
+    out.submit(
+        [e = &engine, files = std::move(pending), renames = std::move(pending_renames)]() mutable {
+          auto reports = e->scan_small_files(files);
+          for (size_t i = 0; i < reports.size(); ++i) apply(renames[i], reports[i]);
+          return reports;
+        },
+        cost);
     pending.clear();
     pending_renames.clear();
     pending_bytes = 0;
+    pending_open = false;
   }
   void ready(v1::FileReport r) {
     flush();
@@ -673,23 +718,25 @@ struct ScanEngine::Queue {
   void file(int fd, const std::filesystem::path& path, const struct stat& st) {
     if (engine.sandbox_ && S_ISREG(st.st_mode) &&
         static_cast<uint64_t>(st.st_size) <= kBatchFileBytes) {
-      pending.emplace_back(fd, path);
+      const auto size = static_cast<uint64_t>(st.st_size);
+      pending.push_back(prepare_small(fd, path, size));
       pending_renames.push_back(rename);
-      pending_bytes += static_cast<uint64_t>(st.st_size);
+      pending_bytes += size;
+      pending_open = pending_open || pending.back().stream != nullptr;
       if (pending.size() >= kBatchFiles || pending_bytes >= kBatchBytes) flush();
       return;
     }
     flush();
-    out.submit([e = &engine, fd, path, rename = rename] {
-      std::vector<v1::FileReport> r{e->scan_fd(fd, path)};
-      apply(rename, r.front());
-      return r;
-    });
+    out.submit(
+        [e = &engine, fd, path, rename = rename] {
+          std::vector<v1::FileReport> r{e->scan_fd(fd, path)};
+          apply(rename, r.front());
+          return r;
+        },
+        JobCost{0, true});
   }
-  ~Queue() {
-    // Descriptors never handed to a job (a walk that threw) are closed.
-    for (auto& [fd, _] : pending) ::close(fd);
-  }
+  // What a prepared file holds beyond its bytes (path, digest, its report to come).
+  static constexpr uint64_t kFileBytes = 4096;
 };
 
 void ScanEngine::scan_directory(int dirfd, const std::filesystem::path& path,
@@ -797,6 +844,7 @@ v1::ScanReport ScanEngine::scan_paths(const std::vector<std::filesystem::path>& 
               {},
               {},
               0,
+              false,
               nullptr,
               width,
               false};

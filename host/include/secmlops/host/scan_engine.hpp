@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -75,6 +76,10 @@ class ScanEngine {
   // plugin's refusal ("pickle: mode must be ..."), or empty when every scanner accepts it. A
   // request with a bad option is then refused as a whole instead of each file being PARTIAL.
   [[nodiscard]] std::string config_error() const;
+  // The same answer later: sandboxed, the check runs in a worker while the caller walks and
+  // digests (the workers are started from the calling thread, which they die with, so the
+  // caller must outlive the scan); in-process it is answered at once.
+  [[nodiscard]] std::future<std::string> config_error_async() const;
   // Starts sandboxed scan workers until `workers` are idle and ready (a server at start-up), so
   // the first scans do not wait for them. Nothing to do in-process.
   void prewarm(unsigned workers) const;
@@ -87,9 +92,12 @@ class ScanEngine {
                                const std::optional<std::filesystem::path>& base_dir) const;
   // Scans an open descriptor: a regular file is scanned, anything else becomes SKIPPED.
   v1::FileReport scan_fd(int fd, const std::filesystem::path& path) const;
-  // Small regular files, opened, in one worker job (sandboxed only): their reports in order.
-  std::vector<v1::FileReport> scan_small_files(
-      const std::vector<std::pair<int, std::filesystem::path>>& files) const;
+  // A small regular file made ready for a batch by the walk: its bytes read and digested and
+  // its descriptor closed (or, above the inline size, the descriptor kept), or why not.
+  struct SmallFile;
+  static SmallFile prepare_small(int fd, const std::filesystem::path& path, uint64_t size);
+  // Small files in one worker job (sandboxed only): their reports in order.
+  std::vector<v1::FileReport> scan_small_files(std::vector<SmallFile>& files) const;
   struct Queue;  // the reports of a scan_paths in order, and the small files waiting for a batch
   // A descriptor from open_for_scan/open_beneath (or -errno): a directory is walked, a file
   // scanned, anything else reported; the queue gets every entry.
