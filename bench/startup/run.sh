@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The fixed start-up cost of a command (docs/benchmarks.md "Start-up"): `version`, and `attack
 # --attack fgsm` and `predict` on a 2-row CSV (one model plugin, one attack plugin), each timed
-# whole, candidate and baseline in alternating pairs; then what each
-# binary maps and relocates at start (LD_DEBUG=statistics, LD_DEBUG=files).
+# whole, candidate and baseline in alternating pairs; then what each binary maps and relocates
+# at start (LD_DEBUG=statistics, LD_DEBUG=files).
 #
 #   bench/startup/run.sh BIN [BASELINE_BIN] [RUNS]
 #
@@ -71,6 +71,6 @@ for b in ${base:+"$base"} "$bin"; do
     objects=$(LD_DEBUG=files "$b/secmlops" $c 2>&1 >/dev/null |
               sed -n 's/.*file=\([^ ]*\).*generating link map.*/\1/p' | xargs -n1 basename | sort -u)
     echo "$b/secmlops ${c%% *}: $relocs relocations at start, $(echo "$objects" | wc -l) objects:" \
-         $(echo "$objects" | tr '\n' ' ')
+         "$(echo "$objects" | tr '\n' ' ')"
   done
 done
