@@ -47,4 +47,9 @@ v1::VerifyResult verify(const Environment& env, const v1::VerifyRequest& request
   return result;
 }
 
+void require_signatures(v1::ScanReport& report, const std::vector<std::filesystem::path>& models,
+                        const std::filesystem::path& public_key) {
+  host::require_signatures(report, models, public_key);
+}
+
 }  // namespace secmlops::app

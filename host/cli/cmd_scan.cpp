@@ -3,7 +3,6 @@
 #include "secmlops/app/operations.hpp"
 #include "secmlops/app/shard.hpp"
 #include "secmlops/host/report_render.hpp"
-#include "secmlops/host/signing_ops.hpp"
 
 #include <fstream>
 #include <iostream>
@@ -108,8 +107,8 @@ void register_scan(CLI::App& app, Context& ctx) {
     if (args->in_process) env.scan_isolation = host::Isolation::in_process;
     auto report = app::scan(env, req);
     if (!args->require_signature.empty()) {
-      host::require_signatures(report, {args->paths.begin(), args->paths.end()},
-                               args->require_signature);
+      app::require_signatures(report, {args->paths.begin(), args->paths.end()},
+                              args->require_signature);
       report.set_verdict(app::scan_verdict(report, threshold));
     }
     if (args->format == "json")

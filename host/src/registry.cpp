@@ -3,10 +3,9 @@
 #include "loaded_library.hpp"
 #include "plugin_catalogue.hpp"
 #include "secmlops/host/plugin_loader.hpp"
+#include "secmlops/host/program_directory.hpp"
 
 #include <spdlog/spdlog.h>
-
-#include <boost/dll/runtime_symbol_info.hpp>
 
 #include <algorithm>
 #include <cstdlib>
@@ -16,12 +15,9 @@ namespace secmlops::host {
 
 std::vector<std::filesystem::path> default_plugin_dirs() {
   std::vector<std::filesystem::path> dirs;
-  try {
-    std::filesystem::path exe_dir = boost::dll::program_location().parent_path().string();
+  if (auto exe_dir = program_directory(); !exe_dir.empty()) {
     dirs.push_back(exe_dir / "plugins");
     dirs.push_back(exe_dir / ".." / "lib" / "secmlops" / "plugins");
-  } catch (const std::exception& e) {
-    spdlog::warn("cannot locate the executable to find its plugins: {}", e.what());
   }
   if (const char* env = std::getenv("SECMLOPS_PLUGIN_PATH")) {
     std::stringstream ss(env);

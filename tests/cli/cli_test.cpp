@@ -4,6 +4,9 @@
 
 #include <secmlops/sdk/abi.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -11,6 +14,7 @@ namespace {
 
 using secmlops::test::run_command;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string cli(const std::string& args) {
   return std::string(SECMLOPS_CLI) + " --plugin-dir " SECMLOPS_FIXTURE_PLUGIN_DIR " " + args;
@@ -21,6 +25,37 @@ TEST(Cli, VersionPrintsAbi) {
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, HasSubstr("plugin ABI " + std::to_string(SECMLOPS_ABI_MAJOR) + "." +
                                std::to_string(SECMLOPS_ABI_MINOR)));
+}
+
+// Signing, verification and pipelines are in a module opened on first use: other commands start
+// without libcrypto and yaml-cpp.
+TEST(Cli, VersionMapsNeitherLibcryptoNorYaml) {
+  auto r = run_command("LD_DEBUG=files " + std::string(SECMLOPS_CLI) + " version 2>&1");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr("libstdc++"));  // LD_DEBUG did list the objects
+  EXPECT_THAT(r.out, Not(HasSubstr("libcrypto")));
+  EXPECT_THAT(r.out, Not(HasSubstr("libyaml-cpp")));
+}
+
+TEST(Cli, VerifyWithoutTheModuleNamesItAndFailsCleanly) {
+  secmlops::test::TempDir dir;
+  const auto bin = dir.path() / "bin";
+  std::filesystem::create_directories(bin);
+  std::filesystem::copy_file(SECMLOPS_CLI, bin / "secmlops");
+  std::ofstream(dir.path() / "model.bin") << "weights";
+  auto r = run_command((bin / "secmlops").string() + " verify --public-key " +
+                       (dir.path() / "key.pem").string() + " " +
+                       (dir.path() / "model.bin").string() + " 2>&1");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.out, HasSubstr("cannot verify: "));
+  EXPECT_THAT(
+      r.out,
+      HasSubstr((dir.path() / "lib" / "secmlops" / "secmlops-signing-pipelines.so").string()));
+  std::ofstream(dir.path() / "spec.yaml") << "steps: []\n";
+  r = run_command((bin / "secmlops").string() + " pipeline validate " +
+                  (dir.path() / "spec.yaml").string() + " 2>&1");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.out, HasSubstr("cannot validate the pipeline: "));
 }
 
 TEST(Cli, PluginsJsonListsPluginsAndRefusals) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the whole build to a temporary prefix and checks the installed layout works on its
 # own: bin/secmlops finds its plugins in lib/secmlops/plugins and its scan worker in
-# libexec/secmlops, and scans a malicious pickle to a finding (exit 1) in a sandboxed worker.
+# libexec/secmlops, and scans a malicious pickle to a finding (exit 1) in a sandboxed worker;
+# it opens its signing and pipeline module from lib/secmlops to validate a pipeline.
 set -euo pipefail
 build=$1
 work=$(mktemp -d)
@@ -11,6 +12,7 @@ prefix="$work/prefix"
 cmake --install "$build" --prefix "$prefix" >/dev/null
 for f in bin/secmlops bin/secmlopsd bin/secmlops-health libexec/secmlops/secmlops-scan-worker \
          lib/secmlops/plugins/secmlops_pickle.so lib/secmlops/plugins/secmlops_logreg.so \
+         lib/secmlops/secmlops-signing-pipelines.so \
          include/secmlops/sdk/abi.h; do
   test -e "$prefix/$f" || { echo "missing from the installed layout: $f" >&2; exit 1; }
 done
@@ -34,4 +36,7 @@ rc=$?
 set -e
 [ "$rc" -eq 1 ] || { echo "expected exit 1 (findings), got $rc: $out" >&2; exit 1; }
 echo "$out" | grep -q 'os' || { echo "no finding for os.system: $out" >&2; exit 1; }
+spec=$(cd "$(dirname "$0")/../.." && pwd)/pipelines/workshop.yaml
+"$prefix/bin/secmlops" pipeline validate "$spec" >/dev/null ||
+  { echo "installed secmlops cannot validate $spec" >&2; exit 1; }
 echo "installed layout: OK"

@@ -5,6 +5,7 @@
 #include "scan_job.hpp"
 
 #include "secmlops/host/printable.hpp"
+#include "secmlops/host/program_directory.hpp"
 
 #include "secmlops/v1/sandbox.pb.h"
 
@@ -16,8 +17,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <boost/dll/runtime_symbol_info.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -106,12 +105,8 @@ ScanOptions worker_options(const v1::WorkerScanJob& job) {
 std::filesystem::path find_scan_worker() {
   if (const char* env = std::getenv("SECMLOPS_SCAN_WORKER"); env != nullptr && *env != '\0')
     return env;
-  std::filesystem::path exe_dir;
-  try {
-    exe_dir = boost::dll::program_location().parent_path().string();
-  } catch (const std::exception&) {
-    return {};
-  }
+  const auto exe_dir = program_directory();
+  if (exe_dir.empty()) return {};
   for (const auto& p : {exe_dir / "secmlops-scan-worker",
                         exe_dir / ".." / "libexec" / "secmlops" / "secmlops-scan-worker"})
     if (::access(p.c_str(), X_OK) == 0) return p;

@@ -71,17 +71,6 @@ void write_atomically(const fs::path& path, const std::string& text) {
 
 }  // namespace
 
-int signing_exit_code(v1::SigningStatus status) {
-  switch (status) {
-    case v1::SIGNING_OK:
-      return 0;
-    case v1::SIGNING_FAILED:
-      return 1;
-    default:
-      return 2;
-  }
-}
-
 v1::SignResult sign(const v1::SignRequest& request) {
   auto t0 = std::chrono::steady_clock::now();
   v1::SignResult result;

@@ -12,6 +12,7 @@
 #include "secmlops/v1/scan_service.pb.h"
 #include "secmlops/v1/signing.pb.h"
 
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -43,6 +44,10 @@ v1::ScanReport scan(const Environment& env, const v1::ScanRequest& request,
 // input is the result's status, never an exception (a bad `mlflow` setting is an AppError).
 v1::SignResult sign(const Environment& env, const v1::SignRequest& request);
 v1::VerifyResult verify(const Environment& env, const v1::VerifyRequest& request);
+// `scan --require-signature` (host::require_signatures): every scanned model's signature
+// checked with the public key, a finding added to the report where it fails.
+void require_signatures(v1::ScanReport& report, const std::vector<std::filesystem::path>& models,
+                        const std::filesystem::path& public_key);
 
 // Bytes that do not live on disk (an upload), called `name` in the report, with the same
 // options and limits as a scan of files.

@@ -6,6 +6,7 @@
 
 #include "secmlops/host/proto_fwd.hpp"
 #include "secmlops/host/run_recorder.hpp"
+#include "secmlops/v1/signing.pb.h"
 
 #include <filesystem>
 #include <optional>
@@ -21,7 +22,17 @@ v1::SignResult sign(const v1::SignRequest& request);
 v1::VerifyResult verify(const v1::VerifyRequest& request, std::string* bundle = nullptr);
 
 // Exit status of the CLI for a result: 0 ok, 1 verification failed, 2 unusable input.
-int signing_exit_code(v1::SigningStatus status);
+// Inline: the CLI maps a status without linking the signing code (kept in a module).
+inline int signing_exit_code(v1::SigningStatus status) {
+  switch (status) {
+    case v1::SIGNING_OK:
+      return 0;
+    case v1::SIGNING_FAILED:
+      return 1;
+    default:
+      return 2;
+  }
+}
 
 // What a run records about a verification (MLflow tags of the run and of the registered model
 // version): secmlops.signature.{verified,reason,signer,algorithm,subject,root_digest,
