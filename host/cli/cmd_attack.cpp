@@ -1,6 +1,7 @@
 #include "cli_context.hpp"
 #include "mlflow_options.hpp"
 #include "model_text.hpp"
+#include "option_table.hpp"
 #include "secmlops/app/data.hpp"
 #include "secmlops/app/operations.hpp"
 #include "secmlops/host/report_render.hpp"
@@ -60,48 +61,44 @@ void add_param(v1::AttackRequest& req, const std::string& key, const std::string
 void register_attack(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("attack", "measure a model's robustness with an attack plugin");
   auto a = std::make_shared<AttackArgs>();
-  cmd->add_option("--model", a->model, "model file (from `secmlops train` or a converter)")
-      ->required();
-  cmd->add_option("--attack", a->attack, "attack plugin: fgsm, pgd, hsj, transfer, …")
-      ->capture_default_str();
-  cmd->add_option("--data", a->data, "CSV file with the samples to attack")->required();
-  cmd->add_option("--label", a->label,
-                  "label column (default: the model's predictions are the labels)");
-  cmd->add_option("--eps", a->eps,
-                  "perturbation budget(s), comma-separated: one run per value (robustness curve)")
-      ->delimiter(',');
-  cmd->add_option("--eps-step", a->eps_step, "step size (ART default 0.1)");
-  cmd->add_option("--norm", a->norm, "inf, 1 or 2")->check(CLI::IsMember({"inf", "1", "2"}));
-  cmd->add_option("--max-iter", a->max_iter, "iterations (pgd, hsj, transfer)");
-  cmd->add_option("--targets,--targeted", a->targets,
-                  "targeted attack: a class name (every row is pushed towards it) or a file with "
-                  "one class name "
-                  "per row");
-  cmd->add_option("--labels", a->labels_from,
-                  "true: attack with the --label column's labels; predicted: with the model's "
-                  "predictions (ART's "
-                  "default), the --label column still excluded from the features")
-      ->check(CLI::IsMember({"true", "predicted"}));
-  cmd->add_option("--decay", a->decay,
-                  "momentum PGD: decay factor of the accumulated gradient (pgd, transfer)");
-  cmd->add_option("--num-random-init", a->num_random_init,
-                  "random starts (fgsm, pgd, transfer; 0 = start at x)");
-  cmd->add_flag("--minimal", a->minimal,
-                "FGSM: the smallest eps (in steps of --eps-step) that flips each sample");
-  cmd->add_option("--clip-min", a->clip_min,
-                  "lower value bound: one number or one per feature (a,b,…)");
-  cmd->add_option("--clip-max", a->clip_max,
-                  "upper value bound: one number or one per feature (a,b,…)");
-  cmd->add_option("--immutable", a->immutable,
-                  "features that must not change (column names or indices)");
-  cmd->add_option("--seed", a->seed, "seed of random starts and black-box directions");
-  cmd->add_option("--param", a->params, "further attack parameter key=value (see docs/attacks.md)");
-  cmd->add_flag("--no-empirical-robustness", a->no_empirical,
-                "skip ART's empirical robustness (a minimal FGSM)");
-  cmd->add_option("--out", a->out, "write the adversarial examples of the last eps as CSV");
-  cmd->add_option("--format", a->format, "text or json (the AttackReport message)")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
+  add_options(
+      cmd,
+      {
+          {"--model", &a->model, "model file (from `secmlops train` or a converter)", kRequired},
+          {"--attack", &a->attack, "attack plugin: fgsm, pgd, hsj, transfer, …", kShowDefault},
+          {"--data", &a->data, "CSV file with the samples to attack", kRequired},
+          {"--label", &a->label, "label column (default: the model's predictions are the labels)"},
+          {"--eps", &a->eps,
+           "perturbation budget(s), comma-separated: one run per value (robustness curve)",
+           kCommaList},
+          {"--eps-step", &a->eps_step, "step size (ART default 0.1)"},
+          {"--norm", &a->norm, "inf, 1 or 2", 0, {"inf", "1", "2"}},
+          {"--max-iter", &a->max_iter, "iterations (pgd, hsj, transfer)"},
+          {"--targets,--targeted", &a->targets,
+           "targeted attack: a class name (every row is pushed towards it) or a file with one "
+           "class name per row"},
+          {"--labels",
+           &a->labels_from,
+           "true: attack with the --label column's labels; predicted: with the model's "
+           "predictions (ART's default), the --label column still excluded from the features",
+           0,
+           {"true", "predicted"}},
+          {"--decay", &a->decay,
+           "momentum PGD: decay factor of the accumulated gradient (pgd, transfer)"},
+          {"--num-random-init", &a->num_random_init,
+           "random starts (fgsm, pgd, transfer; 0 = start at x)"},
+          {"--minimal", &a->minimal,
+           "FGSM: the smallest eps (in steps of --eps-step) that flips each sample"},
+          {"--clip-min", &a->clip_min, "lower value bound: one number or one per feature (a,b,…)"},
+          {"--clip-max", &a->clip_max, "upper value bound: one number or one per feature (a,b,…)"},
+          {"--immutable", &a->immutable, "features that must not change (column names or indices)"},
+          {"--seed", &a->seed, "seed of random starts and black-box directions"},
+          {"--param", &a->params, "further attack parameter key=value (see docs/attacks.md)"},
+          {"--no-empirical-robustness", &a->no_empirical,
+           "skip ART's empirical robustness (a minimal FGSM)"},
+          {"--out", &a->out, "write the adversarial examples of the last eps as CSV"},
+          text_or_json(&a->format, "AttackReport"),
+      });
   auto mlflow = add_mlflow_options(cmd);
   cmd->callback([&ctx, a, mlflow] {
     auto& env = ctx.env();

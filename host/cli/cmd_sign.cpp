@@ -1,5 +1,6 @@
 #include "cli_context.hpp"
 #include "mlflow_options.hpp"
+#include "option_table.hpp"
 #include "secmlops/app/operations.hpp"
 #include "secmlops/host/report_render.hpp"
 #include "secmlops/host/signing_ops.hpp"
@@ -22,29 +23,31 @@ void register_sign(CLI::App& app, Context& ctx) {
     unsigned threads = 0;
   };
   auto a = std::make_shared<Args>();
-  cmd->add_option("model", a->model, "model file or directory")->required();
-  cmd->add_option("--key", a->key, "EC private key (PEM; P-256, P-384 or P-521)")->required();
-  cmd->add_option("--password-file", a->password_file,
-                  "file whose first line is the key's password");
-  cmd->add_option("--certificate-chain", a->chain,
-                  "sign with a certificate: the signing certificate (PEM) first, then "
-                  "intermediates (repeatable)");
-  cmd->add_option("--signature", a->signature,
-                  "where to write the signature (default: DIR/model.sig or FILE.sig)");
-  cmd->add_option("--ignore-paths", a->ignore,
-                  "path relative to the model to leave out (repeatable)");
-  cmd->add_flag("--include-git-paths", a->include_git,
-                "hash .git/, .gitattributes, .github/, .gitignore too");
-  cmd->add_option("--method", a->method, "files (a digest per file) or shards (a digest per shard)")
-      ->check(CLI::IsMember({"files", "shards"}))
-      ->capture_default_str();
-  cmd->add_option("--shard-size", a->shard_size,
-                  "shard size in bytes for --method shards (default 1000000000)");
-  cmd->add_option("--threads", a->threads, "hashing threads (default: every core)");
-  cmd->add_flag("--dry-run", a->dry_run, "hash and sign, but do not write the signature");
-  cmd->add_option("--format", a->format, "text or json (the SignResult message)")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
+  add_options(
+      cmd,
+      {
+          {"model", &a->model, "model file or directory", kRequired},
+          {"--key", &a->key, "EC private key (PEM; P-256, P-384 or P-521)", kRequired},
+          {"--password-file", &a->password_file, "file whose first line is the key's password"},
+          {"--certificate-chain", &a->chain,
+           "sign with a certificate: the signing certificate (PEM) first, then intermediates "
+           "(repeatable)"},
+          {"--signature", &a->signature,
+           "where to write the signature (default: DIR/model.sig or FILE.sig)"},
+          {"--ignore-paths", &a->ignore, "path relative to the model to leave out (repeatable)"},
+          {"--include-git-paths", &a->include_git,
+           "hash .git/, .gitattributes, .github/, .gitignore too"},
+          {"--method",
+           &a->method,
+           "files (a digest per file) or shards (a digest per shard)",
+           kShowDefault,
+           {"files", "shards"}},
+          {"--shard-size", &a->shard_size,
+           "shard size in bytes for --method shards (default 1000000000)"},
+          {"--threads", &a->threads, "hashing threads (default: every core)"},
+          {"--dry-run", &a->dry_run, "hash and sign, but do not write the signature"},
+          text_or_json(&a->format, "SignResult"),
+      });
   auto mlflow = add_mlflow_options(cmd);
   cmd->callback([&ctx, a, mlflow] {
     v1::SignRequest req;

@@ -1,5 +1,6 @@
 #include "cli_context.hpp"
 #include "mlflow_options.hpp"
+#include "option_table.hpp"
 #include "secmlops/app/operations.hpp"
 #include "secmlops/host/report_render.hpp"
 #include "secmlops/host/signing_ops.hpp"
@@ -19,21 +20,22 @@ void register_verify(CLI::App& app, Context& ctx) {
     unsigned threads = 0;
   };
   auto a = std::make_shared<Args>();
-  cmd->add_option("model", a->model, "model file or directory")->required();
-  auto* key = cmd->add_option("--public-key", a->public_key,
-                              "EC public key (PEM or DER) the model was signed with");
-  auto* roots = cmd->add_option("--certificate-roots", a->roots,
-                                "trusted root certificates (PEM, repeatable)");
+  add_options(
+      cmd,
+      {
+          {"model", &a->model, "model file or directory", kRequired},
+          {"--public-key", &a->public_key, "EC public key (PEM or DER) the model was signed with"},
+          {"--certificate-roots", &a->roots, "trusted root certificates (PEM, repeatable)"},
+          {"--signature", &a->signature, "the signature (default: DIR/model.sig or FILE.sig)"},
+          {"--ignore-paths", &a->ignore, "path relative to the model to leave out (repeatable)"},
+          {"--threads", &a->threads, "hashing threads (default: every core)"},
+          text_or_json(&a->format, "VerifyResult"),
+      });
+  // One trust anchor: a key or certificate roots.
+  auto* key = cmd->get_option("--public-key");
+  auto* roots = cmd->get_option("--certificate-roots");
   key->excludes(roots);
   roots->excludes(key);
-  cmd->add_option("--signature", a->signature,
-                  "the signature (default: DIR/model.sig or FILE.sig)");
-  cmd->add_option("--ignore-paths", a->ignore,
-                  "path relative to the model to leave out (repeatable)");
-  cmd->add_option("--threads", a->threads, "hashing threads (default: every core)");
-  cmd->add_option("--format", a->format, "text or json (the VerifyResult message)")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
   auto mlflow = add_mlflow_options(cmd);
   cmd->callback([&ctx, a, mlflow] {
     v1::VerifyRequest req;
