@@ -126,6 +126,13 @@ std::string bound_address(const std::string& address, int port) {
   return address.substr(0, colon + 1) + std::to_string(port);
 }
 
+// A setting --help shows with the value it starts from: the built-in default, or the config
+// file's when --config gave one (the file is read before the options are declared).
+template <class T>
+void add_setting(CLI::App& app, const std::string& name, T& field, const std::string& help) {
+  app.add_option(name, field, help)->default_val(field);
+}
+
 // Scans argv for --config before the real parse, so flags can override the file.
 std::string config_path(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
@@ -186,62 +193,46 @@ static int program_main(int argc, char** argv) {
                  "worker threads for scans/training/attacks [default: CPU count]");
   app.add_option("--queue", cfg.queue,
                  "jobs waiting beyond the workers before RESOURCE_EXHAUSTED [default: 16/thread]");
-  app.add_option("--max-message-bytes", cfg.max_message_bytes, "largest gRPC message either way")
-      ->default_val(cfg.max_message_bytes);
-  app.add_option("--max-upload-bytes", cfg.max_upload_bytes, "largest ScanUpload in total")
-      ->default_val(cfg.max_upload_bytes);
-  app.add_option("--upload-spill-bytes", cfg.upload_spill_bytes,
-                 "uploads above this go to a temp file")
-      ->default_val(cfg.upload_spill_bytes);
+  add_setting(app, "--max-message-bytes", cfg.max_message_bytes, "largest gRPC message either way");
+  add_setting(app, "--max-upload-bytes", cfg.max_upload_bytes, "largest ScanUpload in total");
+  add_setting(app, "--upload-spill-bytes", cfg.upload_spill_bytes,
+              "uploads above this go to a temp file");
   app.add_option("--spill-dir", cfg.spill_dir,
                  "directory for spilled uploads [default: system temp]");
-  app.add_option("--seconds-per-file", cfg.seconds_per_file, "scan time budget per file (0 = none)")
-      ->default_val(cfg.seconds_per_file);
-  app.add_option("--max-concurrent-uploads", cfg.max_concurrent_uploads,
-                 "ScanUpload streams open at once; more are RESOURCE_EXHAUSTED")
-      ->default_val(cfg.max_concurrent_uploads);
-  app.add_option("--upload-memory-bytes", cfg.upload_memory_bytes,
-                 "bytes all uploads together hold in memory (beyond: spilled to disk)")
-      ->default_val(cfg.upload_memory_bytes);
-  app.add_option("--upload-disk-bytes", cfg.upload_disk_bytes,
-                 "bytes all uploads together may spill to disk; beyond: RESOURCE_EXHAUSTED")
-      ->default_val(cfg.upload_disk_bytes);
-  app.add_option("--upload-idle-seconds", cfg.upload_idle_seconds,
-                 "an upload that sends nothing for this long is DEADLINE_EXCEEDED (0 = never)")
-      ->default_val(cfg.upload_idle_seconds);
-  app.add_option("--worker-memory-bytes", cfg.worker_memory_bytes,
-                 "data segment limit of each sandboxed scan worker")
-      ->default_val(cfg.worker_memory_bytes);
+  add_setting(app, "--seconds-per-file", cfg.seconds_per_file,
+              "scan time budget per file (0 = none)");
+  add_setting(app, "--max-concurrent-uploads", cfg.max_concurrent_uploads,
+              "ScanUpload streams open at once; more are RESOURCE_EXHAUSTED");
+  add_setting(app, "--upload-memory-bytes", cfg.upload_memory_bytes,
+              "bytes all uploads together hold in memory (beyond: spilled to disk)");
+  add_setting(app, "--upload-disk-bytes", cfg.upload_disk_bytes,
+              "bytes all uploads together may spill to disk; beyond: RESOURCE_EXHAUSTED");
+  add_setting(app, "--upload-idle-seconds", cfg.upload_idle_seconds,
+              "an upload that sends nothing for this long is DEADLINE_EXCEEDED (0 = never)");
+  add_setting(app, "--worker-memory-bytes", cfg.worker_memory_bytes,
+              "data segment limit of each sandboxed scan worker");
   app.add_flag("--in-process-scans", cfg.in_process_scans,
                "run scanner plugins inside the server instead of sandboxed workers (debugging "
                "plugins only: a crashing plugin then takes the server down)");
-  app.add_option("--max-models", cfg.max_models, "models the server keeps at once")
-      ->default_val(cfg.max_models);
-  app.add_option("--max-model-memory-bytes", cfg.max_model_memory_bytes,
-                 "estimated memory of all kept models")
-      ->default_val(cfg.max_model_memory_bytes);
-  app.add_option("--max-matrix-values", cfg.max_matrix_values, "rows*cols accepted in one request")
-      ->default_val(cfg.max_matrix_values);
+  add_setting(app, "--max-models", cfg.max_models, "models the server keeps at once");
+  add_setting(app, "--max-model-memory-bytes", cfg.max_model_memory_bytes,
+              "estimated memory of all kept models");
+  add_setting(app, "--max-matrix-values", cfg.max_matrix_values,
+              "rows*cols accepted in one request");
   app.add_option("--mlflow-tracking-uri", cfg.mlflow_tracking_uri,
                  "where requests that ask for MLflow recording are recorded [default: "
                  "$MLFLOW_TRACKING_URI, else ./mlruns]");
-  app.add_option(
-         "--attack-batch-rows", cfg.attack_batch_rows,
-         "accepted for older configurations and ignored: an attack runs over all rows at once "
-         "and reports progress per eps, as on the command line")
-      ->default_val(cfg.attack_batch_rows);
-  app.add_option("--drain-seconds", cfg.drain_seconds,
-                 "on SIGTERM/SIGINT, time running calls get to finish")
-      ->default_val(cfg.drain_seconds);
-  app.add_option("--memory-trim-seconds", cfg.memory_trim_seconds,
-                 "how often malloc's free memory is given back to the system (0 = never)")
-      ->default_val(cfg.memory_trim_seconds);
-  app.add_option("--reflection", cfg.reflection, "serve grpc.reflection (true/false)")
-      ->default_val(cfg.reflection);
+  add_setting(app, "--attack-batch-rows", cfg.attack_batch_rows,
+              "accepted for older configurations and ignored: an attack runs over all rows at once "
+              "and reports progress per eps, as on the command line");
+  add_setting(app, "--drain-seconds", cfg.drain_seconds,
+              "on SIGTERM/SIGINT, time running calls get to finish");
+  add_setting(app, "--memory-trim-seconds", cfg.memory_trim_seconds,
+              "how often malloc's free memory is given back to the system (0 = never)");
+  add_setting(app, "--reflection", cfg.reflection, "serve grpc.reflection (true/false)");
   app.add_option("--ready-file", cfg.ready_file,
                  "once listening, write the bound addresses here (one per line)");
-  app.add_option("--log-level", cfg.log_level, "trace, debug, info, warn, error or off")
-      ->default_val(cfg.log_level);
+  add_setting(app, "--log-level", cfg.log_level, "trace, debug, info, warn, error or off");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
