@@ -1,5 +1,6 @@
 #include "cli_context.hpp"
 #include "model_text.hpp"
+#include "option_table.hpp"
 #include "secmlops/app/operations.hpp"
 #include "secmlops/host/report_render.hpp"
 
@@ -41,12 +42,13 @@ void register_describe(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand(
       "describe", "show a model's complexity and, with labelled data, its overfitting");
   auto a = std::make_shared<DescribeArgs>();
-  cmd->add_option("--model", a->model, "model file (ONNX)")->required();
-  cmd->add_option("--data", a->data, "held-out CSV file to compare with the training figures");
-  cmd->add_option("--label", a->label, "label column of --data");
-  cmd->add_option("--format", a->format, "text or json (the DescribeResponse message)")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
+  add_options(cmd,
+              {
+                  {"--model", &a->model, "model file (ONNX)", kRequired},
+                  {"--data", &a->data, "held-out CSV file to compare with the training figures"},
+                  {"--label", &a->label, "label column of --data"},
+                  text_or_json(&a->format, "DescribeResponse"),
+              });
   cmd->callback([&ctx, a] {
     if (!a->data.empty() && a->label.empty())
       throw CLI::ValidationError("--data", "needs --label to measure accuracy");

@@ -1,5 +1,6 @@
 #include "cli_context.hpp"
 #include "mlflow_options.hpp"
+#include "option_table.hpp"
 #include "progress.hpp"
 #include "secmlops/app/pipeline.hpp"
 #include "secmlops/host/printable.hpp"
@@ -99,14 +100,15 @@ void register_pipeline(CLI::App& app, Context& ctx) {
   auto a = std::make_shared<Args>();
   auto* run = cmd->add_subcommand(
       "run", "run a pipeline: exit 0 every gate passed, 1 a gate failed, 2 an error");
-  run->add_option("spec", a->spec, "pipeline spec (YAML)")->required();
-  run->add_option("--set", a->sets,
-                  "override a spec value: key.path=value (e.g. vars.samples=500; repeatable)");
-  run->add_option("--output", a->output,
-                  "directory for the files the pipeline writes (default: the spec's output:)");
-  run->add_option("--format", a->format, "text or json (the PipelineReport message)")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
+  add_options(run,
+              {
+                  {"spec", &a->spec, "pipeline spec (YAML)", kRequired},
+                  {"--set", &a->sets,
+                   "override a spec value: key.path=value (e.g. vars.samples=500; repeatable)"},
+                  {"--output", &a->output,
+                   "directory for the files the pipeline writes (default: the spec's output:)"},
+                  text_or_json(&a->format, "PipelineReport"),
+              });
   auto mlflow = add_mlflow_options(run);
   run->callback([&ctx, a, mlflow] {
     auto req = read_spec(a->spec, a->sets);

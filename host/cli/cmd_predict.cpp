@@ -1,4 +1,5 @@
 #include "cli_context.hpp"
+#include "option_table.hpp"
 #include "secmlops/app/operations.hpp"
 #include "secmlops/host/csv.hpp"
 #include "secmlops/host/report_render.hpp"
@@ -38,16 +39,19 @@ void register_predict(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand(
       "predict", "predict classes and probabilities of a CSV file with a model file");
   auto a = std::make_shared<PredictArgs>();
-  cmd->add_option("--model", a->model, "model file (ONNX: any model plugin's, or a converter's)")
-      ->required();
-  cmd->add_option("--data", a->data, "CSV file with a header row")->required();
-  cmd->add_option("--label", a->label,
-                  "label column: excluded from the features, used to report accuracy");
-  cmd->add_option("--out", a->out, "write the output here instead of stdout");
-  cmd->add_option("--format", a->format,
-                  "csv (prediction and probabilities per row) or json (PredictResponse)")
-      ->check(CLI::IsMember({"csv", "json"}))
-      ->capture_default_str();
+  add_options(cmd, {
+                       {"--model", &a->model,
+                        "model file (ONNX: any model plugin's, or a converter's)", kRequired},
+                       {"--data", &a->data, "CSV file with a header row", kRequired},
+                       {"--label", &a->label,
+                        "label column: excluded from the features, used to report accuracy"},
+                       {"--out", &a->out, "write the output here instead of stdout"},
+                       {"--format",
+                        &a->format,
+                        "csv (prediction and probabilities per row) or json (PredictResponse)",
+                        kShowDefault,
+                        {"csv", "json"}},
+                   });
   cmd->callback([&ctx, a] {
     v1::PredictRequest req;
     req.set_model_path(a->model);

@@ -1,4 +1,5 @@
 #include "cli_context.hpp"
+#include "option_table.hpp"
 #include "secmlops/app/shard.hpp"
 #include "secmlops/host/report_html.hpp"
 #include "secmlops/host/report_render.hpp"
@@ -151,28 +152,35 @@ void register_report(CLI::App& app, Context& ctx) {
   auto* html = cmd->add_subcommand(
       "html",
       "a self-contained HTML dashboard from pipeline, scan, train and attack reports (JSON)");
-  html->add_option(
-          "inputs", a->inputs,
-          "report files as `--format json` prints them; the message each holds is detected")
-      ->required();
-  html->add_option("--out,-o", a->out, "the HTML file to write; its path is printed")
-      ->capture_default_str();
-  html->add_option("--title", a->title, "page title (default: secmlops · <report name>)");
+  add_options(
+      html, {
+                {"inputs", &a->inputs,
+                 "report files as `--format json` prints them; the message each holds is detected",
+                 kRequired},
+                {"--out,-o", &a->out, "the HTML file to write; its path is printed", kShowDefault},
+                {"--title", &a->title, "page title (default: secmlops · <report name>)"},
+            });
   html->callback([a, &ctx] { run_html(*a, ctx); });
 
   auto m = std::make_shared<MergeArgs>();
   auto* merge = cmd->add_subcommand(
       "merge",
       "one scan report of shard reports (`secmlops scan --shard K/N --format json`), with totals");
-  merge->add_option("inputs", m->inputs, "the shards' JSON reports")->required();
-  merge->add_option("--format", m->format, "json (the ScanReport message), sarif or text")
-      ->check(CLI::IsMember({"json", "sarif", "text"}))
-      ->capture_default_str();
-  merge->add_option("--out,-o", m->out, "write the merged report here instead of stdout");
-  merge->add_option("--html", m->html, "also write the HTML dashboard of the merged report");
-  merge->add_flag(
-      "--allow-missing", m->allow_missing,
-      "merge although shards are missing (listed in shard.missing; the verdict is never pass)");
+  add_options(
+      merge,
+      {
+          {"inputs", &m->inputs, "the shards' JSON reports", kRequired},
+          {"--format",
+           &m->format,
+           "json (the ScanReport message), sarif or text",
+           kShowDefault,
+           {"json", "sarif", "text"}},
+          {"--out,-o", &m->out, "write the merged report here instead of stdout"},
+          {"--html", &m->html, "also write the HTML dashboard of the merged report"},
+          {"--allow-missing", &m->allow_missing,
+           "merge although shards are missing (listed in shard.missing; the verdict is never "
+           "pass)"},
+      });
   merge->callback([m, &ctx] { run_merge(*m, ctx); });
 }
 

@@ -1,6 +1,7 @@
 #include "cli_context.hpp"
 #include "mlflow_options.hpp"
 #include "model_text.hpp"
+#include "option_table.hpp"
 #include "secmlops/app/operations.hpp"
 #include "secmlops/host/report_render.hpp"
 
@@ -34,21 +35,21 @@ void print_text(const v1::TrainResponse& r) {
 void register_train(CLI::App& app, Context& ctx) {
   auto* cmd = app.add_subcommand("train", "train a model plugin on a CSV file and save it as ONNX");
   auto a = std::make_shared<TrainArgs>();
-  cmd->add_option("--model", a->model, "model plugin name (see `secmlops plugins`)")->required();
-  cmd->add_option("--data", a->data, "CSV file with a header row")->required();
-  cmd->add_option("--label", a->label, "name of the label column")->required();
-  cmd->add_option("--param", a->params, "model parameter key=value (repeatable)");
-  cmd->add_option("--config", a->config, "model plugin configuration key=value (repeatable)");
-  cmd->add_option("--test-size", a->test_size,
-                  "fraction of rows held out for the overfitting report (0 = none)")
-      ->check(CLI::Range(0.0, 0.99))
-      ->capture_default_str();
-  cmd->add_option("--seed", a->seed, "seed of the train/test split")->capture_default_str();
-  cmd->add_option("--name", a->name, "the model's name in reports");
-  cmd->add_option("--out", a->out, "where to write the ONNX model")->required();
-  cmd->add_option("--format", a->format, "text or json (the TrainResponse message)")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
+  add_options(cmd,
+              {
+                  {"--model", &a->model, "model plugin name (see `secmlops plugins`)", kRequired},
+                  {"--data", &a->data, "CSV file with a header row", kRequired},
+                  {"--label", &a->label, "name of the label column", kRequired},
+                  {"--param", &a->params, "model parameter key=value (repeatable)"},
+                  {"--config", &a->config, "model plugin configuration key=value (repeatable)"},
+                  {"--test-size", &a->test_size,
+                   "fraction of rows held out for the overfitting report (0 = none)", kShowDefault},
+                  {"--seed", &a->seed, "seed of the train/test split", kShowDefault},
+                  {"--name", &a->name, "the model's name in reports"},
+                  {"--out", &a->out, "where to write the ONNX model", kRequired},
+                  text_or_json(&a->format, "TrainResponse"),
+              });
+  cmd->get_option("--test-size")->check(CLI::Range(0.0, 0.99));
   auto mlflow = add_mlflow_options(cmd);
   cmd->callback([&ctx, a, mlflow] {
     v1::TrainRequest req;

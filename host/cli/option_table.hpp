@@ -14,8 +14,8 @@ namespace secmlops::cli {
 // Where a parsed value goes; a bool target makes the row a flag.
 using OptionTarget =
     std::variant<bool*, std::string*, std::vector<std::string>*, std::vector<double>*, unsigned*,
-                 uint64_t*, std::optional<double>*, std::optional<int>*, std::optional<uint64_t>*,
-                 std::optional<std::string>*>;
+                 double*, uint64_t*, std::optional<double>*, std::optional<int>*,
+                 std::optional<uint64_t>*, std::optional<std::string>*>;
 
 // What a row asks of its option besides a value.
 enum OptionTrait : unsigned {
