@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <span>
 
 namespace secmlops::host {
 
@@ -54,36 +55,89 @@ bool option_covers(const std::string& declared, const std::string& key) {
   return declared == key;
 }
 
+namespace {
+
+// One declared option and the plugin that declares it.
+struct Declared {
+  std::string plugin;
+  OptionSpec option;
+};
+
+// What a set of plugins declares, each plugin's options in its own order (the order its
+// documentation lists them in). `complete` is false when one of them declares nothing: it reads
+// any key, so no key can be called unknown.
+struct Declarations {
+  std::vector<Declared> options;
+  bool complete = true;
+};
+
+Declarations declarations(std::span<const Plugin> plugins) {
+  Declarations d;
+  for (const auto& p : plugins) {
+    auto opts = p.options();
+    if (!opts) {
+      d.complete = false;
+      continue;
+    }
+    for (auto& o : *opts) d.options.push_back({p.name(), std::move(o)});
+  }
+  return d;
+}
+
+// The declarations that cover `key`, in declaration order.
+std::vector<const Declared*> covering(const Declarations& d, const std::string& key) {
+  std::vector<const Declared*> out;
+  for (const auto& o : d.options)
+    if (option_covers(o.option.name, key)) out.push_back(&o);
+  return out;
+}
+
+enum class Listing {
+  kNames,          // one plugin: its names in its own order
+  kTypesAndOwners  // several plugins: "name (type, plugin)", sorted, each once
+};
+
+// The valid keys for a message refusing an unknown one; "none" when nothing is declared.
+std::string valid_keys(const Declarations& d, Listing how) {
+  std::vector<std::string> valid;
+  valid.reserve(d.options.size());
+  for (const auto& [plugin, o] : d.options)
+    valid.push_back(how == Listing::kNames
+                        ? o.name
+                        : o.name + " (" + option_type_name(o.type) + ", " + plugin + ")");
+  if (how == Listing::kTypesAndOwners) {
+    std::sort(valid.begin(), valid.end());
+    valid.erase(std::unique(valid.begin(), valid.end()), valid.end());
+  }
+  std::string list;
+  for (const auto& v : valid) list += (list.empty() ? "" : ", ") + v;
+  return list.empty() ? "none" : list;
+}
+
+}  // namespace
+
 KeyValues config_for(const Plugin& plugin, const KeyValues& config) {
   if (config.empty()) return config;
-  auto declared = plugin.options();
-  if (!declared) return config;
+  auto d = declarations({&plugin, 1});
+  if (!d.complete) return config;
   KeyValues out;
   for (const auto& kv : config)
-    if (std::any_of(declared->begin(), declared->end(),
-                    [&](const OptionSpec& o) { return option_covers(o.name, kv.first); }))
-      out.push_back(kv);
+    if (!covering(d, kv.first).empty()) out.push_back(kv);
   return out;
 }
 
 void check_config(const Plugin& plugin, const KeyValues& config, const char* what) {
   if (config.empty()) return;
-  auto declared = plugin.options();
-  if (!declared) return;
-  for (const auto& entry : config) {
-    const std::string& key = entry.first;
-    const std::string& value = entry.second;
-    auto o = std::find_if(declared->begin(), declared->end(),
-                          [&](const OptionSpec& d) { return option_covers(d.name, key); });
-    if (o == declared->end()) {
-      // In the plugin's own order: the order its documentation lists them in.
-      std::string valid;
-      for (const auto& d : *declared) valid += (valid.empty() ? "" : ", ") + d.name;
+  auto d = declarations({&plugin, 1});
+  if (!d.complete) return;
+  for (const auto& [key, value] : config) {
+    auto found = covering(d, key);
+    if (found.empty())
       throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT,
                         "unknown " + std::string(what) + " '" + printable(key, 64) + "' for " +
-                            plugin.name() + " (valid: " + (valid.empty() ? "none" : valid) + ")");
-    }
-    if (auto want = option_value_error(o->type, value))
+                            plugin.name() + " (valid: " + valid_keys(d, Listing::kNames) + ")");
+    // One plugin reads a key once: its first declaration of it decides the type.
+    if (auto want = option_value_error(found.front()->option.type, value))
       throw PluginError(SECMLOPS_ERR_INVALID_ARGUMENT,
                         std::string(what) + " '" + printable(key, 64) + "' must be " + *want +
                             ", got '" + printable(value, 64) + "' (" + plugin.name() + ")");
@@ -92,36 +146,17 @@ void check_config(const Plugin& plugin, const KeyValues& config, const char* wha
 
 std::string scanner_config_error(const std::vector<Plugin>& scanners, const KeyValues& config) {
   if (config.empty()) return {};
-  bool all_declare = true;
-  std::vector<std::pair<std::string, OptionSpec>> declared;  // scanner, option
-  for (const auto& p : scanners) {
-    auto opts = p.options();
-    if (!opts) {
-      all_declare = false;
-      continue;
-    }
-    for (auto& o : *opts) declared.emplace_back(p.name(), std::move(o));
-  }
+  auto d = declarations(scanners);
   for (const auto& [key, value] : config) {
-    bool known = false;
-    for (const auto& [scanner, o] : declared) {
-      if (!option_covers(o.name, key)) continue;
-      known = true;
-      if (auto want = option_value_error(o.type, value))
-        return "scanner option '" + printable(key, 64) + "' must be " + *want + " (" + scanner +
+    auto found = covering(d, key);
+    // Every scanner that declares the key reads it, so each declared type must accept it.
+    for (const Declared* o : found)
+      if (auto want = option_value_error(o->option.type, value))
+        return "scanner option '" + printable(key, 64) + "' must be " + *want + " (" + o->plugin +
                "), got '" + printable(value, 64) + "'";
-    }
-    if (known || !all_declare) continue;
-    std::vector<std::string> valid;
-    valid.reserve(declared.size());
-    for (const auto& [scanner, o] : declared)
-      valid.push_back(o.name + " (" + option_type_name(o.type) + ", " + scanner + ")");
-    std::sort(valid.begin(), valid.end());
-    valid.erase(std::unique(valid.begin(), valid.end()), valid.end());
-    std::string list;
-    for (const auto& v : valid) list += (list.empty() ? "" : ", ") + v;
-    return "unknown scanner option '" + printable(key, 64) +
-           "'; valid options: " + (list.empty() ? "none" : list);
+    if (found.empty() && d.complete)
+      return "unknown scanner option '" + printable(key, 64) +
+             "'; valid options: " + valid_keys(d, Listing::kTypesAndOwners);
   }
   return {};
 }

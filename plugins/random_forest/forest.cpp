@@ -292,16 +292,6 @@ int resolve_max_features(const std::string& spec, uint64_t n_features) {
 }
 
 ForestParams parse_params(const sdk::Config& c) {
-  static const char* const known[] = {
-      "n_estimators", "max_depth", "min_samples_split", "min_samples_leaf", "max_features",
-      "bootstrap",    "seed",      "random_state",      "n_jobs",           "max_bins"};
-  for (const auto& entry : c.entries())
-    if (std::find_if(std::begin(known), std::end(known),
-                     [&](const char* n) { return entry.first == n; }) == std::end(known))
-      invalid(
-          "unknown parameter '" + entry.first +
-          "' for random_forest (known: n_estimators, max_depth, "
-          "min_samples_split, min_samples_leaf, max_features, bootstrap, seed, n_jobs, max_bins)");
   ForestParams p;
   p.n_estimators = static_cast<int>(int_param(c, "n_estimators", 100, 1, 100000));
   auto depth = c.get_string("max_depth", "none");

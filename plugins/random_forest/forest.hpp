@@ -118,6 +118,8 @@ class Forest {
 };
 
 // Parses and validates plugin parameters; throws sdk::Error(INVALID_ARGUMENT) naming the parameter.
+// Which keys exist is the plugin's declaration (random_forest_plugin.cpp): the host refuses
+// undeclared ones before the plugin sees them, so other keys are not looked at here.
 ForestParams parse_params(const sdk::Config& config);
 // The number of features tried per split for `spec` and `n_features`.
 int resolve_max_features(const std::string& spec, uint64_t n_features);

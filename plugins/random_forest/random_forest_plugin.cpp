@@ -16,7 +16,8 @@ class RandomForestModel : public sdk::Model {
   static constexpr const char* version = "1.0.0";
   static constexpr const char* description =
       "Random forest of CART trees (Gini), parallel over trees; ONNX TreeEnsembleClassifier";
-  // Fit parameters (parse_params checks their ranges); n_jobs also as the instance's default.
+  // Fit parameters, the only keys accepted (the host refuses others before create and fit;
+  // parse_params checks their ranges); n_jobs also as the instance's default.
   static constexpr secmlops_option options[] = {
       sdk::option(SECMLOPS_OPTION_INT, "n_estimators", "trees", "100"),
       sdk::option(SECMLOPS_OPTION_STRING, "max_depth", "deepest split level, or none", "none"),

@@ -16,7 +16,8 @@ class RbfSvmModel : public sdk::Model {
   static constexpr const char* description =
       "C-SVC with RBF kernel (SMO, one-vs-one, Platt probabilities); ONNX SVMClassifier (imports "
       "linear, poly and sigmoid kernels too)";
-  // Fit parameters (parse_params checks their ranges); n_jobs also as the instance's default.
+  // Fit parameters, the only keys accepted (the host refuses others before create and fit;
+  // parse_params checks their ranges); n_jobs also as the instance's default.
   static constexpr secmlops_option options[] = {
       sdk::option(SECMLOPS_OPTION_DOUBLE, "C", "penalty of margin violations", "1"),
       sdk::option(SECMLOPS_OPTION_STRING, "gamma", "RBF width: scale, auto or a positive number",

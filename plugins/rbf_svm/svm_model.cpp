@@ -124,15 +124,6 @@ uint64_t mix(uint64_t x) {
 }  // namespace
 
 SvmParams parse_params(const sdk::Config& c) {
-  static const char* const known[] = {"C",          "gamma",          "tol",  "max_iter",
-                                      "cache_size", "probability_cv", "seed", "random_state",
-                                      "n_jobs",     "kernel"};
-  for (const auto& entry : c.entries())
-    if (std::find_if(std::begin(known), std::end(known),
-                     [&](const char* n) { return entry.first == n; }) == std::end(known))
-      invalid("unknown parameter '" + entry.first +
-              "' for rbf_svm (known: C, gamma, tol, max_iter, cache_size, "
-              "probability_cv, seed, n_jobs)");
   if (auto k = c.get("kernel"); k && *k != "rbf")
     invalid("parameter 'kernel' must be rbf for this model, got '" + *k + "'");
   SvmParams p;

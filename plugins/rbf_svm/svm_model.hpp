@@ -35,6 +35,9 @@ struct SvmParams {
   int n_jobs = 0;           // threads for batch kernels; 0: hardware concurrency
 };
 
+// Parses and validates plugin parameters; throws sdk::Error(INVALID_ARGUMENT) naming the parameter.
+// Which keys exist is the plugin's declaration (rbf_svm_plugin.cpp): the host refuses undeclared
+// ones before the plugin sees them, so other keys are not looked at here.
 SvmParams parse_params(const sdk::Config& config);
 
 // libsvm's kernels, as scikit-learn's SVC and ONNX's SVMClassifier define them:

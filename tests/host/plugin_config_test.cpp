@@ -77,6 +77,30 @@ TEST(PluginConfig, DeclaringScannersReceiveOnlyTheirKeys) {
             (KeyValues{{"fixture.level", "2"}}));
 }
 
+TEST(PluginConfig, OnePluginAndAScanReadTheSameDeclarations) {
+  auto c = get(SECMLOPS_KIND_SCANNER, "fixture-c");
+  auto legacy = get(SECMLOPS_KIND_SCANNER, "legacy-v1-3");
+  auto magic = get(SECMLOPS_KIND_SCANNER, "fixture-magic");
+  // One plugin: its names in its own order.
+  EXPECT_THAT(error_of([&] {
+                check_config(c, {{"fixture.levle", "1"}});
+              }),
+              HasSubstr("unknown option 'fixture.levle' for fixture-c (valid: fixture.level, "
+                        "fixture.verbose)"));
+  // A scan: every scanner's, with types and owners, sorted, each once.
+  EXPECT_EQ(scanner_config_error({c, legacy, c}, {{"fixture.levle", "1"}}),
+            "unknown scanner option 'fixture.levle'; valid options: fixture.level (integer, "
+            "fixture-c), fixture.level (integer, legacy-v1-3), fixture.verbose (boolean, "
+            "fixture-c), fixture.verbose (boolean, legacy-v1-3)");
+  EXPECT_EQ(scanner_config_error({legacy, c}, {{"fixture.level", "x"}}),
+            "scanner option 'fixture.level' must be an integer (legacy-v1-3), got 'x'");
+  // A scanner that declares nothing reads any key, but declared types still hold.
+  EXPECT_EQ(scanner_config_error({c, magic}, {{"anything", "x"}}), "");
+  EXPECT_THAT(scanner_config_error({magic, c}, {{"fixture.verbose", "yes"}}),
+              HasSubstr("must be true or false (fixture-c)"));
+  EXPECT_EQ(scanner_config_error({c}, {}), "");
+}
+
 TEST(PluginConfig, FamiliesOfKeysAreCovered) {
   EXPECT_TRUE(option_covers("signature.*", "signature.eicar"));
   EXPECT_FALSE(option_covers("signature.*", "signature."));

@@ -213,7 +213,11 @@ TEST(RandomForest, BadParametersAreClearInvalidArguments) {
       {{{"max_features", "1.5"}}, "parameter 'max_features' must be sqrt, log2, all"},
       {{{"max_features", "3"}}, "parameter 'max_features' is 3 but the data has only 2 features"},
       {{{"bootstrap", "maybe"}}, "parameter 'bootstrap' must be true or false"},
-      {{{"criterion", "entropy"}}, "unknown parameter 'criterion'"},
+      // The declaration alone decides which keys exist, and the refusal lists it.
+      {{{"criterion", "entropy"}},
+       "unknown parameter 'criterion' for random_forest (valid: n_estimators, max_depth, "
+       "min_samples_split, min_samples_leaf, max_features, bootstrap, seed, random_state, n_jobs, "
+       "max_bins)"},
   };
   expect_rejected_parameters(plugin("random_forest"), train.x, train.y, cases);
   ModelSession m(plugin("random_forest"));
