@@ -7,10 +7,12 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <set>
+#include <thread>
 
 namespace secmlops::host {
 namespace {
@@ -296,10 +298,11 @@ bool is_ip_address(std::string_view s) {
 
 namespace {
 
-// `plain[c][r]` (when given) says that cell is a plain decimal number, as describe_dataset found
-// while reading it; otherwise each cell is looked at here.
-v1::PrivacyReport privacy_of(const CsvTable& table,
-                             const std::vector<std::vector<uint8_t>>* plain) {
+// The personal-data findings of column `c`. `plain` (when given) says, per row, that the cell is
+// a plain decimal number, as describe_column found while reading it; otherwise each cell is
+// looked at here.
+std::vector<v1::PersonalDataColumn> privacy_of_column(const CsvTable& table, size_t c,
+                                                      const std::vector<uint8_t>* plain) {
   using Check = bool (*)(std::string_view);
   static const std::vector<std::pair<std::string, Check>> checks = {
       {"email", personal_data::is_email},
@@ -310,49 +313,127 @@ v1::PrivacyReport privacy_of(const CsvTable& table,
       {"person_name", looks_like_name},
   };  // card_number is checks[3]
   static const size_t card = 3;
-  v1::PrivacyReport report;
-  for (size_t c = 0; c < table.fields; ++c) {
-    std::vector<uint64_t> matches(checks.size(), 0);
-    uint64_t examined = 0;
-    for (size_t r = 0; r < table.rows.size(); ++r) {
-      std::string_view cell = table.rows.cell(r, c);
-      if (trim(cell).empty()) continue;
-      ++examined;
-      // A plain decimal number (the bulk of a feature matrix) fails every check but the card
-      // number's, and that one too unless it is an integer: the checks need '@', letters, a
-      // leading '+', separators where a number has none, or are false for what parses as a number.
-      if (plain ? (*plain)[c][r] != 0 : plain_decimal(cell)) {
-        if (cell.find_first_of(".eE+") == std::string_view::npos && checks[card].second(cell))
-          ++matches[card];
-        continue;
-      }
-      for (size_t k = 0; k < checks.size(); ++k)
-        if (checks[k].second(cell)) ++matches[k];
+  std::vector<v1::PersonalDataColumn> out;
+  std::vector<uint64_t> matches(checks.size(), 0);
+  uint64_t examined = 0;
+  for (size_t r = 0; r < table.rows.size(); ++r) {
+    std::string_view cell = table.rows.cell(r, c);
+    if (trim(cell).empty()) continue;
+    ++examined;
+    // A plain decimal number (the bulk of a feature matrix) fails every check but the card
+    // number's, and that one too unless it is an integer: the checks need '@', letters, a
+    // leading '+', separators where a number has none, or are false for what parses as a number.
+    if (plain ? (*plain)[r] != 0 : plain_decimal(cell)) {
+      if (cell.find_first_of(".eE+") == std::string_view::npos && checks[card].second(cell))
+        ++matches[card];
+      continue;
     }
-    auto by_name = kinds_by_name(column_name(table, c));
-    for (size_t k = 0; k < checks.size(); ++k) {
-      const auto& kind = checks[k].first;
-      bool named = std::find(by_name.begin(), by_name.end(), kind) != by_name.end();
-      // Capitalised words are everywhere (cities, products): names of people only by column name.
-      bool content = kind != "person_name" && examined > 0 && matches[k] * 2 >= examined;
-      if (!named && !content) continue;
-      auto* col = report.add_columns();
-      col->set_column(column_name(table, c));
-      col->set_kind(kind);
-      col->set_matches(matches[k]);
-      col->set_rows(examined);
-      col->set_detected_by(named && content ? "content and column name"
-                           : named          ? "column name"
-                                            : "content");
-    }
+    for (size_t k = 0; k < checks.size(); ++k)
+      if (checks[k].second(cell)) ++matches[k];
   }
+  auto by_name = kinds_by_name(column_name(table, c));
+  for (size_t k = 0; k < checks.size(); ++k) {
+    const auto& kind = checks[k].first;
+    bool named = std::find(by_name.begin(), by_name.end(), kind) != by_name.end();
+    // Capitalised words are everywhere (cities, products): names of people only by column name.
+    bool content = kind != "person_name" && examined > 0 && matches[k] * 2 >= examined;
+    if (!named && !content) continue;
+    auto& col = out.emplace_back();
+    col.set_column(column_name(table, c));
+    col.set_kind(kind);
+    col.set_matches(matches[k]);
+    col.set_rows(examined);
+    col.set_detected_by(named && content ? "content and column name"
+                        : named          ? "column name"
+                                         : "content");
+  }
+  return out;
+}
+
+void add_privacy(v1::PrivacyReport& report, std::vector<v1::PersonalDataColumn>&& columns) {
+  for (auto& col : columns) *report.add_columns() = std::move(col);
+  report.set_personal_data(report.columns_size() > 0);
+}
+
+v1::PrivacyReport privacy_of(const CsvTable& table) {
+  v1::PrivacyReport report;
+  for (size_t c = 0; c < table.fields; ++c)
+    add_privacy(report, privacy_of_column(table, c, nullptr));
   report.set_personal_data(report.columns_size() > 0);
   return report;
 }
 
+// What describe_dataset learns of one column: its schema and its personal-data findings.
+struct ColumnFacts {
+  v1::ColumnSchema schema;
+  std::vector<v1::PersonalDataColumn> privacy;
+};
+
+ColumnFacts describe_column(const CsvTable& table, size_t c, const DatasetRecordOptions& o) {
+  ColumnFacts f;
+  auto& s = f.schema;
+  s.set_name(column_name(table, c));
+  std::vector<uint8_t> plain(table.rows.size(), 0);
+  uint64_t missing = 0, numbers = 0, integers = 0, present = 0;
+  double min = INFINITY, max = -INFINITY, sum = 0;
+  DistinctCells distinct(std::min(table.rows.size(), o.max_distinct));
+  bool capped = false;
+  for (size_t row = 0; row < table.rows.size(); ++row) {
+    std::string_view cell = table.rows.cell(row, c);
+    if (trim(cell).empty()) {
+      ++missing;
+      continue;
+    }
+    ++present;
+    if (!capped) {
+      distinct.insert(cell);
+      capped = distinct.size() >= o.max_distinct;
+    }
+    double v = 0;
+    if (parse_number(cell, v)) {
+      plain[row] = decimal_characters(cell);  // then from_chars read all of it: a plain decimal
+      ++numbers;
+      if (v == std::floor(v) && std::abs(v) < 9.007199254740992e15) ++integers;
+      min = std::min(min, v);
+      max = std::max(max, v);
+      sum += v;
+    }
+  }
+  s.set_missing(missing);
+  s.set_distinct(distinct.size());
+  if (present > 0 && numbers == present) {
+    s.set_type(integers == present ? "integer" : "number");
+    s.set_min(min);
+    s.set_max(max);
+    s.set_mean(sum / static_cast<double>(present));
+  } else {
+    s.set_type(present > 0 && distinct.size() <= o.category_max && !capped ? "category" : "text");
+  }
+  f.privacy = privacy_of_column(table, c, &plain);
+  return f;
+}
+
+// Every column's facts, in column order; a large table's columns are shared with a second
+// thread (each column is read by one thread only, so the record is the same either way).
+std::vector<ColumnFacts> describe_columns(const CsvTable& table, const DatasetRecordOptions& o) {
+  std::vector<ColumnFacts> facts(table.fields);
+  constexpr size_t kCellsForTwoThreads = 100000;
+  const bool two = table.fields > 1 && table.fields * table.rows.size() >= kCellsForTwoThreads &&
+                   std::thread::hardware_concurrency() > 1;
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t c = next++; c < table.fields; c = next++) facts[c] = describe_column(table, c, o);
+  };
+  std::thread helper;
+  if (two) helper = std::thread(work);
+  work();
+  if (helper.joinable()) helper.join();
+  return facts;
+}
+
 }  // namespace
 
-v1::PrivacyReport privacy_report(const CsvTable& table) { return privacy_of(table, nullptr); }
+v1::PrivacyReport privacy_report(const CsvTable& table) { return privacy_of(table); }
 
 v1::DatasetRecord describe_dataset(const CsvTable& table, std::string_view raw_bytes,
                                    const DatasetRecordOptions& o) {
@@ -363,48 +444,8 @@ v1::DatasetRecord describe_dataset(const CsvTable& table, std::string_view raw_b
   r.set_columns(table.fields);
   if (!o.path.empty()) r.set_path(o.path);
 
-  std::vector<std::vector<uint8_t>> plain(table.fields, std::vector<uint8_t>(table.rows.size(), 0));
-  for (size_t c = 0; c < table.fields; ++c) {
-    auto* s = r.add_schema();
-    s->set_name(column_name(table, c));
-    uint64_t missing = 0, numbers = 0, integers = 0, present = 0;
-    double min = INFINITY, max = -INFINITY, sum = 0;
-    DistinctCells distinct(std::min(table.rows.size(), o.max_distinct));
-    bool capped = false;
-    for (size_t row = 0; row < table.rows.size(); ++row) {
-      std::string_view cell = table.rows.cell(row, c);
-      if (trim(cell).empty()) {
-        ++missing;
-        continue;
-      }
-      ++present;
-      if (!capped) {
-        distinct.insert(cell);
-        capped = distinct.size() >= o.max_distinct;
-      }
-      double v = 0;
-      if (parse_number(cell, v)) {
-        plain[c][row] =
-            decimal_characters(cell);  // then from_chars read all of it: a plain decimal
-        ++numbers;
-        if (v == std::floor(v) && std::abs(v) < 9.007199254740992e15) ++integers;
-        min = std::min(min, v);
-        max = std::max(max, v);
-        sum += v;
-      }
-    }
-    s->set_missing(missing);
-    s->set_distinct(distinct.size());
-    if (present > 0 && numbers == present) {
-      s->set_type(integers == present ? "integer" : "number");
-      s->set_min(min);
-      s->set_max(max);
-      s->set_mean(sum / static_cast<double>(present));
-    } else {
-      s->set_type(present > 0 && distinct.size() <= o.category_max && !capped ? "category"
-                                                                              : "text");
-    }
-  }
+  auto facts = describe_columns(table, o);
+  for (auto& f : facts) *r.add_schema() = std::move(f.schema);
 
   if (!o.label_column.empty() && table.has_header) {
     auto it = std::find(table.header.begin(), table.header.end(), o.label_column);
@@ -430,7 +471,9 @@ v1::DatasetRecord describe_dataset(const CsvTable& table, std::string_view raw_b
   for (const auto& d : o.parent_digests) lineage->add_parent_digests(d);
   for (const auto& t : o.transformations) lineage->add_transformations(t);
 
-  *r.mutable_privacy() = privacy_of(table, &plain);
+  auto* privacy = r.mutable_privacy();
+  for (auto& f : facts) add_privacy(*privacy, std::move(f.privacy));
+  privacy->set_personal_data(privacy->columns_size() > 0);
   return r;
 }
 

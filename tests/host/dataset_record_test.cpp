@@ -194,3 +194,28 @@ TEST(DatasetRecord, MlflowDatasetInput) {
   EXPECT_EQ(in.profile.find("a@b.io"), std::string::npos);
   ASSERT_EQ(in.tags.size(), 1u);
 }
+
+// A table large enough for its columns to be shared between two threads: the schema and the
+// personal-data findings come in column order and equal what the one-thread report finds.
+TEST(DatasetRecord, LargeTableRecordIsInColumnOrder) {
+  std::string csv = "customer_name,contact,x,phone,n,client_ip,city,notes\n";
+  for (int i = 0; i < 20000; ++i)
+    csv += "Jane Doe,jane" + std::to_string(i) + "@example.com," + std::to_string(i * 0.25) +
+           ",+44 20 7946 0958," + std::to_string(i % 7) + ",10.1.2." + std::to_string(i % 250) +
+           ",Paris,note " + std::to_string(i % 3) + "\n";
+  auto t = parse_csv(csv, "people.csv");
+  ASSERT_GE(t.fields * t.rows.size(), 100000u);
+  auto r = describe_dataset(t, csv);
+  ASSERT_EQ(r.schema_size(), 8);
+  for (int c = 0; c < 8; ++c) EXPECT_EQ(r.schema(c).name(), t.header[c]);
+  EXPECT_EQ(r.schema(2).type(), "number");
+  EXPECT_DOUBLE_EQ(r.schema(2).max(), 19999 * 0.25);
+  EXPECT_EQ(r.schema(4).type(), "integer");
+  EXPECT_EQ(r.schema(4).distinct(), 7u);
+  const auto alone = privacy_report(t);
+  ASSERT_EQ(r.privacy().columns_size(), alone.columns_size());
+  for (int k = 0; k < alone.columns_size(); ++k)
+    EXPECT_EQ(r.privacy().columns(k).SerializeAsString(), alone.columns(k).SerializeAsString());
+  EXPECT_NE(find(r.privacy(), "contact", "email"), nullptr);
+  EXPECT_NE(find(r.privacy(), "client_ip", "ip_address"), nullptr);
+}
