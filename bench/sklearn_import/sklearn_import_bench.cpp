@@ -49,6 +49,11 @@ Times time_ms(int repeats, F&& f) {
   return {t[t.size() / 2], t.front(), c[c.size() / 2]};
 }
 
+void print_row(const char* label, const Times& t, const std::string& note = "") {
+  std::printf("  %-40s median %8.2f ms  min %8.2f ms  CPU %8.2f ms%s\n", label, t.median, t.min,
+              t.cpu, note.c_str());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -73,11 +78,8 @@ int main(int argc, char** argv) {
       secmlops::host::ModelSession session(*target, {{"n_jobs", std::to_string(jobs)}});
       if (!session.import_onnx(c.onnx)) std::abort();
     });
-    std::printf(
-        "  import: rebuild + mapping + plugin      median %8.2f ms  min %8.2f ms  CPU %8.2f ms"
-        "  (threads: %s)\n",
-        imported.median, imported.min, imported.cpu,
-        jobs == 0 ? "auto" : std::to_string(jobs).c_str());
+    print_row("import: rebuild + mapping + plugin", imported,
+              "  (threads: " + (jobs == 0 ? std::string("auto") : std::to_string(jobs)) + ")");
     return 0;
   }
   const Times vm = time_ms(repeats, [&] {
@@ -109,20 +111,10 @@ int main(int argc, char** argv) {
     if (!m.session) std::abort();
   });
   std::printf("%s: %zu bytes, ONNX %zu bytes\n", file.c_str(), bytes.size(), nodes);
-  std::printf(
-      "  rebuild only (in memory)                median %8.2f ms  min %8.2f ms  CPU %8.2f ms\n",
-      vm.median, vm.min, vm.cpu);
-  std::printf(
-      "  rebuild + ONNX mapping (in memory)      median %8.2f ms  min %8.2f ms  CPU %8.2f ms\n",
-      rebuild.median, rebuild.min, rebuild.cpu);
-  std::printf(
-      "  the plugin's import of the mapped ONNX   median %8.2f ms  min %8.2f ms  CPU %8.2f ms\n",
-      plugin.median, plugin.min, plugin.cpu);
-  std::printf(
-      "  import: rebuild + mapping + plugin      median %8.2f ms  min %8.2f ms  CPU %8.2f ms\n",
-      imported.median, imported.min, imported.cpu);
-  std::printf(
-      "  load_model_file (scan, import, plugin)  median %8.2f ms  min %8.2f ms  CPU %8.2f ms\n",
-      load.median, load.min, load.cpu);
+  print_row("rebuild only (in memory)", vm);
+  print_row("rebuild + ONNX mapping (in memory)", rebuild);
+  print_row("the plugin's import of the mapped ONNX", plugin);
+  print_row("import: rebuild + mapping + plugin", imported);
+  print_row("load_model_file (scan, import, plugin)", load);
   return 0;
 }

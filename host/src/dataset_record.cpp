@@ -359,7 +359,6 @@ v1::PrivacyReport privacy_of(const CsvTable& table) {
   v1::PrivacyReport report;
   for (size_t c = 0; c < table.fields; ++c)
     add_privacy(report, privacy_of_column(table, c, nullptr));
-  report.set_personal_data(report.columns_size() > 0);
   return report;
 }
 
@@ -473,7 +472,6 @@ v1::DatasetRecord describe_dataset(const CsvTable& table, std::string_view raw_b
 
   auto* privacy = r.mutable_privacy();
   for (auto& f : facts) add_privacy(*privacy, std::move(f.privacy));
-  privacy->set_personal_data(privacy->columns_size() > 0);
   return r;
 }
 

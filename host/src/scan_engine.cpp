@@ -676,7 +676,6 @@ struct ScanEngine::Queue {
   std::vector<SmallFile> pending;
   std::vector<const Rename*> pending_renames;
   uint64_t pending_bytes = 0;
-  bool pending_open = false;       // a pending file holds its descriptor
   const Rename* rename = nullptr;  // for the path now being walked
   unsigned width = 1;
   bool warmed = false;
@@ -696,7 +695,9 @@ struct ScanEngine::Queue {
   // worker (while workers start, or scan) within the look-ahead's byte budget.
   void flush() {
     if (pending.empty()) return;
-    const JobCost cost{pending_bytes + pending.size() * kFileBytes, pending_open};
+    const bool open = std::any_of(pending.begin(), pending.end(),
+                                  [](const SmallFile& f) { return f.stream != nullptr; });
+    const JobCost cost{pending_bytes + pending.size() * kFileBytes, open};
     out.submit(
         [e = &engine, files = std::move(pending), renames = std::move(pending_renames)]() mutable {
           auto reports = e->scan_small_files(files);
@@ -707,7 +708,6 @@ struct ScanEngine::Queue {
     pending.clear();
     pending_renames.clear();
     pending_bytes = 0;
-    pending_open = false;
   }
   void ready(v1::FileReport r) {
     flush();
@@ -722,7 +722,6 @@ struct ScanEngine::Queue {
       pending.push_back(prepare_small(fd, path, size));
       pending_renames.push_back(rename);
       pending_bytes += size;
-      pending_open = pending_open || pending.back().stream != nullptr;
       if (pending.size() >= kBatchFiles || pending_bytes >= kBatchBytes) flush();
       return;
     }
@@ -772,24 +771,9 @@ void ScanEngine::scan_directory(int dirfd, const std::filesystem::path& path,
     // first to find out what it is).
     if (type != DT_DIR && type != DT_UNKNOWN && !selected(child, child_rel)) continue;
     // Known non-regular entries are reported without being opened at all.
-    switch (type) {
-      case DT_LNK:
-        emit(skipped(child, S_IFLNK));
-        continue;
-      case DT_FIFO:
-        emit(skipped(child, S_IFIFO));
-        continue;
-      case DT_SOCK:
-        emit(skipped(child, S_IFSOCK));
-        continue;
-      case DT_CHR:
-        emit(skipped(child, S_IFCHR));
-        continue;
-      case DT_BLK:
-        emit(skipped(child, S_IFBLK));
-        continue;
-      default:
-        break;
+    if (type == DT_LNK || type == DT_FIFO || type == DT_SOCK || type == DT_CHR || type == DT_BLK) {
+      emit(skipped(child, DTTOIF(type)));
+      continue;
     }
     scan_opened(open_beneath(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY), child, child_rel, out);
   }
@@ -844,7 +828,6 @@ v1::ScanReport ScanEngine::scan_paths(const std::vector<std::filesystem::path>& 
               {},
               {},
               0,
-              false,
               nullptr,
               width,
               false};

@@ -2,6 +2,7 @@
 // failures that stop only their dependents, cancellation, and nested MLflow runs.
 #include "secmlops/app/pipeline.hpp"
 #include "secmlops/app/data.hpp"
+#include "support/plugin_environment.hpp"
 #include "support/temp_dir.hpp"
 
 #include <gmock/gmock.h>
@@ -18,12 +19,7 @@ using ::testing::HasSubstr;
 
 namespace {
 
-struct Fixture {
-  Fixture() { registry.load_directories({SECMLOPS_PLUGIN_DIR}); }
-  host::Registry registry;
-  app::LocalFiles files;
-  app::Environment env{registry, files};
-};
+using Fixture = test::PluginEnvironment;
 
 v1::PipelineRequest request(const std::string& yaml, const std::string& out = "") {
   v1::PipelineRequest r;

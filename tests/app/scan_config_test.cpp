@@ -2,6 +2,7 @@
 // and digests: a refused configuration refuses the request as a whole and no file report
 // reaches the caller; an accepted one passes every file on, in order.
 #include "secmlops/app/operations.hpp"
+#include "support/plugin_environment.hpp"
 #include "support/temp_dir.hpp"
 
 #include <gmock/gmock.h>
@@ -17,12 +18,7 @@ using ::testing::HasSubstr;
 
 namespace {
 
-struct Fixture {
-  Fixture() { registry.load_directories({SECMLOPS_PLUGIN_DIR}); }
-  host::Registry registry;
-  app::LocalFiles files;
-  app::Environment env{registry, files};
-};
+using Fixture = test::PluginEnvironment;
 
 // Enough small pickles for many batches: the check's answer comes while batches are in flight.
 void make_pickles(const test::TempDir& dir, int n) {
