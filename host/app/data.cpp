@@ -152,6 +152,7 @@ Table load_csv(const Environment& env, const v1::CsvData& csv, LabelRule rule,
     }
   } join{hashing};
   t.x = t.csv.numeric(cols);
+  t.feature_columns = std::move(cols);
   if (hashing.joinable()) hashing.join();
   t.record.set_sha256(digest);
   if (label) t.labels = t.csv.text(*label);
@@ -174,6 +175,8 @@ v1::DatasetRecord described_record(const Table& t) {
   o.source = t.record.lineage().source();
   o.label_column = t.label_column;
   o.sha256 = t.record.sha256();
+  o.numbers = &t.x;
+  o.number_columns = t.feature_columns;
   return host::describe_dataset(t.csv, {}, o);
 }
 

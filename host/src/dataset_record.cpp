@@ -7,10 +7,12 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <set>
 #include <thread>
 
@@ -154,14 +156,26 @@ size_t digit_count(std::string_view s) {
       std::count_if(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }));
 }
 
-// A finite number in plain decimal notation and nothing else ("-1.25e-3", "42"): no blanks but
-// spaces and tabs around it, no sign '+' before it, within range.
+// The characters of a decimal number: digits, '.', 'e', 'E', '+' and '-'.
+constexpr auto kDecimalCharacter = [] {
+  std::array<bool, 256> t{};
+  for (char c : std::string_view("0123456789.eE+-")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
+
+// Nothing but the characters of a decimal number, and no '+' first.
+bool only_decimal_characters(std::string_view s) {
+  if (s.empty() || s.front() == '+') return false;
+  for (char c : s)
+    if (!kDecimalCharacter[static_cast<unsigned char>(c)]) return false;
+  return true;
+}
+
 // Only the characters of a decimal number, no '+' first, once spaces and tabs around are removed.
 bool decimal_characters(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return !s.empty() && s.front() != '+' &&
-         s.find_first_not_of("0123456789.eE+-") == std::string_view::npos;
+  return only_decimal_characters(s);
 }
 
 bool plain_decimal(std::string_view s) {
@@ -368,7 +382,9 @@ struct ColumnFacts {
   std::vector<v1::PersonalDataColumn> privacy;
 };
 
-ColumnFacts describe_column(const CsvTable& table, size_t c, const DatasetRecordOptions& o) {
+// `read` (when given) is the column as CsvTable::numeric read it, `stride` values apart.
+ColumnFacts describe_column(const CsvTable& table, size_t c, const DatasetRecordOptions& o,
+                            const double* read, size_t stride) {
   ColumnFacts f;
   auto& s = f.schema;
   s.set_name(column_name(table, c));
@@ -379,7 +395,12 @@ ColumnFacts describe_column(const CsvTable& table, size_t c, const DatasetRecord
   bool capped = false;
   for (size_t row = 0; row < table.rows.size(); ++row) {
     std::string_view cell = table.rows.cell(row, c);
-    if (trim(cell).empty()) {
+    // A cell of decimal characters only whose number is normal was read by from_chars alone
+    // (CsvTable::numeric falls back to strtod for nothing else), as parse_number reads it.
+    double v = read ? read[row * stride] : 0;
+    const bool known =
+        read && std::abs(v) >= std::numeric_limits<double>::min() && only_decimal_characters(cell);
+    if (!known && trim(cell).empty()) {
       ++missing;
       continue;
     }
@@ -388,9 +409,8 @@ ColumnFacts describe_column(const CsvTable& table, size_t c, const DatasetRecord
       distinct.insert(cell);
       capped = distinct.size() >= o.max_distinct;
     }
-    double v = 0;
-    if (parse_number(cell, v)) {
-      plain[row] = decimal_characters(cell);  // then from_chars read all of it: a plain decimal
+    if (known || parse_number(cell, v)) {
+      plain[row] = known || decimal_characters(cell);  // from_chars read all of it: plain
       ++numbers;
       if (v == std::floor(v) && std::abs(v) < 9.007199254740992e15) ++integers;
       min = std::min(min, v);
@@ -420,8 +440,16 @@ std::vector<ColumnFacts> describe_columns(const CsvTable& table, const DatasetRe
   const bool two = table.fields > 1 && table.fields * table.rows.size() >= kCellsForTwoThreads &&
                    std::thread::hardware_concurrency() > 1;
   std::atomic<size_t> next{0};
+  std::vector<const double*> numbers(table.fields, nullptr);
+  if (o.numbers != nullptr && o.numbers->rows == table.rows.size() &&
+      o.numbers->cols == o.number_columns.size())
+    for (size_t j = 0; j < o.number_columns.size(); ++j)
+      if (o.number_columns[j] < table.fields)
+        numbers[o.number_columns[j]] = o.numbers->data.data() + j;
+  const size_t stride = o.numbers != nullptr ? o.numbers->cols : 0;
   auto work = [&] {
-    for (size_t c = next++; c < table.fields; c = next++) facts[c] = describe_column(table, c, o);
+    for (size_t c = next++; c < table.fields; c = next++)
+      facts[c] = describe_column(table, c, o, numbers[c], stride);
   };
   std::thread helper;
   if (two) helper = std::thread(work);

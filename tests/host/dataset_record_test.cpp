@@ -219,3 +219,47 @@ TEST(DatasetRecord, LargeTableRecordIsInColumnOrder) {
   EXPECT_NE(find(r.privacy(), "contact", "email"), nullptr);
   EXPECT_NE(find(r.privacy(), "client_ip", "ip_address"), nullptr);
 }
+
+// Columns already read by CsvTable::numeric are not parsed again; the record must not tell the
+// difference, whatever the cells hold: a '+', blanks, zeros, the least normal number, exponents,
+// hexadecimal (strtod's), card-like integers, and a column left out of the matrix.
+TEST(DatasetRecord, NumbersReadBeforeGiveTheSameRecord) {
+  const std::vector<std::string> cells = {"1.5",
+                                          "+2",
+                                          " 3 ",
+                                          "0",
+                                          "-0.0",
+                                          "2.2250738585072014e-308",
+                                          "2.5E3",
+                                          ".5",
+                                          "5.",
+                                          "0x1p3",
+                                          "4111111111111111",
+                                          "-7e-5",
+                                          "1e300",
+                                          "12"};
+  std::string csv = "a,b,card,left_out\n";
+  for (size_t i = 0; i < 3000; ++i)
+    csv += cells[i % cells.size()] + "," + std::to_string(i % 11) + "," +
+           (i % 2 ? "4111111111111111" : "5500000000000004") + "," + cells[(i * 7) % cells.size()] +
+           "\n";
+  auto t = parse_csv(csv, "edge.csv");
+  const std::vector<size_t> read = {0, 1, 2};
+  auto x = t.numeric(read);
+  DatasetRecordOptions plain;
+  DatasetRecordOptions with = plain;
+  with.numbers = &x;
+  with.number_columns = read;
+  auto a = describe_dataset(t, csv, plain);
+  auto b = describe_dataset(t, csv, with);
+  EXPECT_EQ(a.SerializeAsString(), b.SerializeAsString());
+  EXPECT_EQ(b.schema(0).type(), "category");  // hexadecimal is no number to the record
+  EXPECT_EQ(b.schema(1).type(), "integer");
+  EXPECT_NE(find(b.privacy(), "card", "card_number"), nullptr);
+  // A matrix of another shape is not taken for the table's columns.
+  DatasetRecordOptions wrong = plain;
+  auto half = t.numeric({0});
+  wrong.numbers = &half;
+  wrong.number_columns = read;
+  EXPECT_EQ(describe_dataset(t, csv, wrong).SerializeAsString(), a.SerializeAsString());
+}

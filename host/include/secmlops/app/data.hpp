@@ -15,8 +15,9 @@
 namespace secmlops::app {
 
 struct Table {
-  host::CsvTable csv;                 // empty for matrix input; kept for line numbers in errors
-  std::vector<std::string> features;  // column names in matrix order
+  host::CsvTable csv;                   // empty for matrix input; kept for line numbers in errors
+  std::vector<std::string> features;    // column names in matrix order
+  std::vector<size_t> feature_columns;  // the CSV columns read into x, in matrix order
   host::DenseMatrix x;
   std::vector<std::string> labels;     // class names per row; empty without a label column
   std::vector<int32_t> label_numbers;  // matrix input: the class numbers as given

@@ -27,6 +27,11 @@ struct DatasetRecordOptions {
   std::string sha256;  // the digest of the bytes when already known (raw_bytes then unread)
   size_t max_distinct = 10000;  // distinct values are counted up to this cap
   size_t category_max = 20;  // a text column with at most this many distinct values is "category"
+  // Columns the caller already read with CsvTable::numeric: column j of `numbers` holds table
+  // column number_columns[j]. Their plain decimal cells are not parsed a second time; the record
+  // is the same with or without them.
+  const DenseMatrix* numbers = nullptr;
+  std::vector<size_t> number_columns;
 };
 
 // `raw_bytes` are the bytes the table was parsed from (the digest is theirs).
