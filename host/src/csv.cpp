@@ -81,106 +81,166 @@ CsvTable parse_csv(std::string&& content, const std::string& source, const CsvLi
   t.source = source;
   t.has_header = header == CsvHeader::present;
   bool header_pending = t.has_header;
-  uint64_t line_no = 0, cells = 0;
   // Cells are found in a copy of the text; a quoted cell is unescaped in place (never longer
   // than its source), so every cell is an offset and a length into one buffer.
   std::string& buf = t.rows.text_;
   buf = std::move(content);
-  auto& bounds = t.rows.bounds_;
-  std::vector<CsvCells::Span> record;
   size_t pos = 0;
   if (buf.size() >= 3 && buf.compare(0, 3, "\xEF\xBB\xBF") == 0) pos = 3;  // UTF-8 BOM
   char* const data = buf.data();
-  while (pos < buf.size()) {
-    const char* nl = static_cast<const char*>(std::memchr(data + pos, '\n', buf.size() - pos));
-    size_t end = nl ? static_cast<size_t>(nl - data) : buf.size();
-    ++line_no;
-    const size_t rec_begin = pos;
-    size_t rec_end = end;
-    pos = end + 1;
-    if (rec_end > rec_begin && data[rec_end - 1] == '\r') --rec_end;
-    std::string_view rec(data + rec_begin, rec_end - rec_begin);
-    if (rec.size() > limits.max_line_bytes)
-      throw DataError(t.where(line_no) + ": line longer than " +
-                      std::to_string(limits.max_line_bytes) + " bytes");
-    if (rec.find_first_not_of(" \t") == std::string_view::npos) continue;
-    if (std::memchr(rec.data(), '\0', rec.size()) != nullptr)
-      throw DataError(t.where(line_no) + ": NUL byte (binary file?)");
 
-    // Splits the record: a cell opens a quoted part only at its first character; after the
-    // closing quote further characters (quotes included) belong to the same cell.
-    record.clear();
-    size_t i = rec_begin;
-    while (true) {
-      const size_t cell_begin = i;
-      size_t w = i;  // write position of the unescaped text
-      if (i < rec_end && data[i] == '"') {
-        ++i;
-        bool closed = false;
-        while (i < rec_end) {
-          char c = data[i];
-          if (c == '"') {
-            if (i + 1 < rec_end && data[i + 1] == '"') {
-              data[w++] = '"';
-              i += 2;
-              continue;
-            }
-            ++i;
-            closed = true;
-            break;
-          }
-          data[w++] = c;
+  // The records of whole lines [from, to): their cells, line numbers counted on from `line_no`,
+  // and the cells counted on from `cells` against the limit. A record never spans a line break.
+  struct Part {
+    std::vector<CsvCells::Span> bounds;
+    std::vector<uint64_t> line;
+    uint64_t line_no = 0, cells = 0;
+  };
+  auto read_lines = [&](size_t from, const size_t to, Part& part) {
+    std::vector<CsvCells::Span> record;
+    while (from < to) {
+      const char* nl = static_cast<const char*>(std::memchr(data + from, '\n', to - from));
+      const size_t end = nl ? static_cast<size_t>(nl - data) : to;
+      const uint64_t line_no = ++part.line_no;
+      const size_t rec_begin = from;
+      size_t rec_end = end;
+      from = end + 1;
+      if (rec_end > rec_begin && data[rec_end - 1] == '\r') --rec_end;
+      std::string_view rec(data + rec_begin, rec_end - rec_begin);
+      if (rec.size() > limits.max_line_bytes)
+        throw DataError(t.where(line_no) + ": line longer than " +
+                        std::to_string(limits.max_line_bytes) + " bytes");
+      if (rec.find_first_not_of(" \t") == std::string_view::npos) continue;
+      if (std::memchr(rec.data(), '\0', rec.size()) != nullptr)
+        throw DataError(t.where(line_no) + ": NUL byte (binary file?)");
+
+      // Splits the record: a cell opens a quoted part only at its first character; after the
+      // closing quote further characters (quotes included) belong to the same cell.
+      record.clear();
+      size_t i = rec_begin;
+      while (true) {
+        const size_t cell_begin = i;
+        size_t w = i;  // write position of the unescaped text
+        if (i < rec_end && data[i] == '"') {
           ++i;
+          bool closed = false;
+          while (i < rec_end) {
+            char c = data[i];
+            if (c == '"') {
+              if (i + 1 < rec_end && data[i + 1] == '"') {
+                data[w++] = '"';
+                i += 2;
+                continue;
+              }
+              ++i;
+              closed = true;
+              break;
+            }
+            data[w++] = c;
+            ++i;
+          }
+          if (!closed) throw DataError(t.where(line_no) + ": unterminated quoted field");
+          while (i < rec_end && data[i] != ',') data[w++] = data[i++];
+        } else {
+          while (i < rec_end && data[i] != ',') ++i;
+          w = i;
         }
-        if (!closed) throw DataError(t.where(line_no) + ": unterminated quoted field");
-        while (i < rec_end && data[i] != ',') data[w++] = data[i++];
-      } else {
-        while (i < rec_end && data[i] != ',') ++i;
-        w = i;
+        record.push_back({cell_begin, w - cell_begin});
+        if (i >= rec_end) break;
+        ++i;  // the comma
+        if (record.size() > limits.max_columns)
+          throw DataError(t.where(line_no) + ": more than " + std::to_string(limits.max_columns) +
+                          " columns");
       }
-      record.push_back({cell_begin, w - cell_begin});
-      if (i >= rec_end) break;
-      ++i;  // the comma
-      if (record.size() > limits.max_columns)
-        throw DataError(t.where(line_no) + ": more than " + std::to_string(limits.max_columns) +
-                        " columns");
-    }
 
-    if (header_pending) {
-      header_pending = false;
-      std::vector<std::string> fields;
-      fields.reserve(record.size());
-      for (const auto& f : record)
-        fields.push_back(trim(std::string_view(data + f.offset, f.length)));
-      for (size_t k = 0; k < fields.size(); ++k) {
-        if (fields[k].empty())
-          throw DataError(t.where(line_no) + ": header column " + std::to_string(k + 1) +
-                          " has no name");
-        for (size_t j = 0; j < k; ++j)
-          if (fields[j] == fields[k])
-            throw DataError(t.where(line_no) + ": header column '" + fields[k] + "' appears twice");
+      if (header_pending) {
+        header_pending = false;
+        std::vector<std::string> fields;
+        fields.reserve(record.size());
+        for (const auto& f : record)
+          fields.push_back(trim(std::string_view(data + f.offset, f.length)));
+        for (size_t k = 0; k < fields.size(); ++k) {
+          if (fields[k].empty())
+            throw DataError(t.where(line_no) + ": header column " + std::to_string(k + 1) +
+                            " has no name");
+          for (size_t j = 0; j < k; ++j)
+            if (fields[j] == fields[k])
+              throw DataError(t.where(line_no) + ": header column '" + fields[k] +
+                              "' appears twice");
+        }
+        t.fields = fields.size();
+        t.header = std::move(fields);
+        continue;
       }
-      t.fields = fields.size();
-      t.header = std::move(fields);
-      continue;
+      if (t.fields == 0) {
+        t.fields = record.size();  // headerless: the first record sets the width
+      } else if (record.size() != t.fields) {
+        throw DataError(t.where(line_no) + ": expected " + std::to_string(t.fields) +
+                        " fields (as in " +
+                        (t.has_header ? std::string("the header") : "the first record") +
+                        "), found " + std::to_string(record.size()));
+      }
+      if (part.bounds.capacity() == 0)  // as many records as the first one's length suggests
+        part.bounds.reserve(t.fields *
+                            ((to - rec_begin) / std::max<size_t>(rec.size() + 1, 1) + 1));
+      part.cells += record.size();
+      if (part.cells > limits.max_cells)
+        throw std::length_error(source + " has more than " + std::to_string(limits.max_cells) +
+                                " values (limit)");
+      part.bounds.insert(part.bounds.end(), record.begin(), record.end());
+      part.line.push_back(line_no);
     }
-    if (t.fields == 0) {
-      t.fields = record.size();  // headerless: the first record sets the width
-    } else if (record.size() != t.fields) {
-      throw DataError(t.where(line_no) + ": expected " + std::to_string(t.fields) +
-                      " fields (as in " +
-                      (t.has_header ? std::string("the header") : "the first record") +
-                      "), found " + std::to_string(record.size()));
-    }
-    if (bounds.capacity() == 0)  // as many records as the first one's length suggests
-      bounds.reserve(t.fields * (buf.size() / std::max<size_t>(rec.size() + 1, 1) + 1));
-    cells += record.size();
-    if (cells > limits.max_cells)
-      throw std::length_error(source + " has more than " + std::to_string(limits.max_cells) +
-                              " values (limit)");
-    bounds.insert(bounds.end(), record.begin(), record.end());
-    t.line.push_back(line_no);
+  };
+
+  // The first line that is not blank (the header, or the record that sets the width) alone,
+  // then the rest. Text without quotes is never rewritten, so a large rest is read in two halves
+  // on two threads; if the second half fails, it is read again after the first, which gives the
+  // error (and its line number) of reading in one pass.
+  Part first;
+  while (pos < buf.size() && t.fields == 0) {
+    const char* nl = static_cast<const char*>(std::memchr(data + pos, '\n', buf.size() - pos));
+    const size_t next = nl ? static_cast<size_t>(nl - data) + 1 : buf.size();
+    read_lines(pos, next, first);
+    pos = next;
   }
+  constexpr size_t kBytesForTwoThreads = 256 << 10;
+  const char* split_nl =
+      buf.size() - pos >= kBytesForTwoThreads && std::thread::hardware_concurrency() > 1 &&
+              std::memchr(data + pos, '"', buf.size() - pos) == nullptr
+          ? static_cast<const char*>(std::memchr(data + pos + (buf.size() - pos) / 2, '\n',
+                                                 buf.size() - pos - (buf.size() - pos) / 2))
+          : nullptr;
+  if (split_nl == nullptr) {
+    read_lines(pos, buf.size(), first);
+  } else {
+    const size_t split = static_cast<size_t>(split_nl - data) + 1;
+    Part second;
+    std::exception_ptr second_failed;
+    std::thread reader([&] {
+      try {
+        read_lines(split, buf.size(), second);
+      } catch (...) {
+        second_failed = std::current_exception();
+      }
+    });
+    struct Join {
+      std::thread& thread;
+      ~Join() {
+        if (thread.joinable()) thread.join();  // before `second` goes, on every path
+      }
+    } join{reader};
+    read_lines(pos, split, first);
+    reader.join();
+    if (second_failed || first.cells + second.cells > limits.max_cells) {
+      read_lines(split, buf.size(), first);
+    } else {
+      for (auto& l : second.line) l += first.line_no;
+      first.bounds.insert(first.bounds.end(), second.bounds.begin(), second.bounds.end());
+      first.line.insert(first.line.end(), second.line.begin(), second.line.end());
+    }
+  }
+  t.rows.bounds_ = std::move(first.bounds);
+  t.line = std::move(first.line);
   t.rows.fields_ = t.fields;
   if (t.has_header && t.header.empty()) throw DataError(source + ": empty file (no header row)");
   if (!t.has_header && t.rows.empty()) throw DataError(source + ": no records");

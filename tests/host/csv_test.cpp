@@ -2,6 +2,7 @@
 #include "secmlops/host/model_eval.hpp"
 #include "secmlops/host/model_io.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -192,6 +193,72 @@ TEST(Csv, CellLimitIsALengthError) {
   } catch (const std::length_error& e) {
     EXPECT_STREQ(e.what(), "CSV has more than 4 values (limit)");
   }
+}
+
+// A large text without quotes is read in two halves on two threads. A text with one quote is
+// read in one pass; both must give the same cells, line numbers and errors.
+std::string large_csv(size_t rows, bool blank_lines) {
+  std::string csv = "\n\na,b,c\n";
+  for (size_t r = 0; r < rows; ++r) {
+    csv += std::to_string(r) + "," + std::to_string(r * 0.5) + ",x" + std::to_string(r % 9) + "\n";
+    if (blank_lines && r % 1000 == 7) csv += "\r\n \t\n";
+  }
+  return csv;
+}
+
+std::string parse_error(const std::string& csv, const CsvLimits& limits = {}) {
+  try {
+    (void)parse_csv(csv, "d.csv", limits);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Csv, LargeTextReadInTwoHalvesAsInOnePass) {
+  const std::string csv = large_csv(60000, true);
+  ASSERT_GE(csv.size(), 600000u);
+  std::string quoted = csv;
+  quoted.replace(quoted.find(",x0\n"), 4, ",\"x0\"\n");  // row 0
+  auto halves = parse_csv(csv, "d.csv");
+  auto one_pass = parse_csv(quoted, "d.csv");
+  ASSERT_EQ(halves.rows.size(), 60000u);
+  ASSERT_EQ(one_pass.rows.size(), 60000u);
+  EXPECT_EQ(halves.line, one_pass.line);
+  for (size_t r = 0; r < 60000; r += 997)
+    for (size_t c = 0; c < 3; ++c) EXPECT_EQ(halves.rows[r][c], one_pass.rows[r][c]);
+  EXPECT_EQ(halves.rows[59999][1], "29999.500000");
+  EXPECT_EQ(halves.line.back(), one_pass.line.back());
+}
+
+TEST(Csv, ErrorsOfTheSecondHalfNameTheirLine) {
+  std::string csv = large_csv(60000, true);
+  // Two faults late in the text: the first in reading order is reported, with its line.
+  const size_t late = csv.find("\n50000,");
+  csv.insert(late + 1, "1,2\n");
+  csv.insert(csv.find("\n55000,") + 1, "1,2,3,4\n");
+  const auto before = static_cast<size_t>(std::count(csv.begin(), csv.begin() + late + 1, '\n'));
+  EXPECT_EQ(parse_error(csv), "d.csv:" + std::to_string(before + 1) +
+                                  ": expected 3 fields (as in the header), found 2");
+  // A fault in each half: the first half's.
+  csv.insert(csv.find("\n100,") + 1, "\"open\n");
+  EXPECT_EQ(parse_error(csv), "d.csv:" + std::to_string(3 + 100 + 2 * (100 / 1000 + 1) + 1) +
+                                  ": unterminated quoted field");
+}
+
+TEST(Csv, CellLimitCountsBothHalves) {
+  const std::string csv = large_csv(60000, false);
+  CsvLimits limits;
+  limits.max_cells = 3 * 60000;
+  EXPECT_EQ(parse_csv(csv, "d.csv", limits).rows.size(), 60000u);
+  limits.max_cells = 3 * 60000 - 1;
+  EXPECT_EQ(parse_error(csv, limits), "d.csv has more than 179999 values (limit)");
+  // The limit is reached in the second half before a fault further on: the limit is reported.
+  std::string faulty = csv + "1\n";
+  EXPECT_EQ(parse_error(faulty, limits), "d.csv has more than 179999 values (limit)");
+  limits.max_cells = 3 * 60000;
+  EXPECT_EQ(parse_error(faulty, limits),
+            "d.csv:60004: expected 3 fields (as in the header), found 1");
 }
 
 TEST(LabelEncoder, SortsNumericLabelsNumericallyAndRejectsUnknown) {
