@@ -20,7 +20,6 @@ void add_metric(v1::AttackResult& r, const std::string& key, double value) {
 void write_examples(const std::string& path, const Table& data, const host::DenseMatrix& x_adv,
                     const std::vector<int32_t>& pred, const std::vector<std::string>& classes) {
   std::string out;
-  out.reserve(x_adv.rows * (x_adv.cols * 24 + 16) + 64);
   for (size_t c = 0; c < data.features.size(); ++c) {
     if (c) out += ',';
     out += host::csv_escape(data.features[c]);
@@ -28,16 +27,16 @@ void write_examples(const std::string& path, const Table& data, const host::Dens
   out += ",adversarial_prediction\n";
   std::vector<std::string> labels(classes.size());
   for (size_t l = 0; l < classes.size(); ++l) labels[l] = host::csv_escape(classes[l]);
-  for (uint64_t r = 0; r < x_adv.rows; ++r) {
+  host::append_rows(out, x_adv.rows, x_adv.cols * 24 + 16, [&](std::string& text, uint64_t r) {
     for (uint64_t c = 0; c < x_adv.cols; ++c) {
-      if (c) out += ',';
-      host::append_number(out, x_adv(r, c));
+      if (c) text += ',';
+      host::append_number(text, x_adv(r, c));
     }
     auto l = static_cast<size_t>(pred[r]);
-    out += ',';
-    out += l < labels.size() ? labels[l] : std::to_string(l);
-    out += '\n';
-  }
+    text += ',';
+    text += l < labels.size() ? labels[l] : std::to_string(l);
+    text += '\n';
+  });
   write_text_file(path, out, "adversarial examples");
 }
 

@@ -143,14 +143,8 @@ Table load_csv(const Environment& env, const v1::CsvData& csv, LabelRule rule,
   if (cols.empty()) throw host::DataError(source + ": no feature columns");
   if (t.csv.rows.empty()) throw host::DataError(source + ": no data rows");
   for (size_t c : cols) t.features.push_back(name_of(c));
-  std::thread hashing;
-  if (!quoted) hashing = std::thread([&] { digest = host::sha256_hex(t.csv.rows.buffer()); });
-  struct Join {
-    std::thread& thread;
-    ~Join() {
-      if (thread.joinable()) thread.join();  // before the table goes, on every path
-    }
-  } join{hashing};
+  std::jthread hashing;  // joined on every path before the table goes
+  if (!quoted) hashing = std::jthread([&] { digest = host::sha256_hex(t.csv.rows.buffer()); });
   t.x = t.csv.numeric(cols);
   t.feature_columns = std::move(cols);
   if (hashing.joinable()) hashing.join();

@@ -23,15 +23,14 @@ std::string to_csv(const v1::PredictResponse& r) {
   for (const auto& c : r.classes()) csv += "," + host::csv_escape("p_" + c);
   csv += "\n";
   const auto& p = r.probabilities();
-  csv.reserve(csv.size() + p.rows() * (p.cols() * 24 + 16));
-  for (uint64_t row = 0; row < p.rows(); ++row) {
-    csv += host::csv_escape(r.predicted(static_cast<int>(row)));
+  host::append_rows(csv, p.rows(), p.cols() * 24 + 16, [&](std::string& text, uint64_t row) {
+    text += host::csv_escape(r.predicted(static_cast<int>(row)));
     for (uint64_t c = 0; c < p.cols(); ++c) {
-      csv += ',';
-      host::append_number(csv, p.values(static_cast<int>(row * p.cols() + c)));
+      text += ',';
+      host::append_number(text, p.values(static_cast<int>(row * p.cols() + c)));
     }
-    csv += '\n';
-  }
+    text += '\n';
+  });
   return csv;
 }
 

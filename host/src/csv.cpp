@@ -70,6 +70,35 @@ void append_number(std::string& out, double v) {
   out.append(buf, ec == std::errc{} ? p : buf);
 }
 
+void append_rows(std::string& out, uint64_t rows, size_t row_bytes,
+                 const std::function<void(std::string&, uint64_t)>& row) {
+  auto write = [&](std::string& text, uint64_t from, uint64_t to) {
+    for (uint64_t r = from; r < to; ++r) row(text, r);
+  };
+  constexpr uint64_t kBytesForTwoThreads = 64 << 10;
+  out.reserve(out.size() + rows * row_bytes);
+  if (rows < 2 || rows * row_bytes < kBytesForTwoThreads ||
+      std::thread::hardware_concurrency() < 2) {
+    write(out, 0, rows);
+    return;
+  }
+  const uint64_t half = rows / 2;
+  std::string second;
+  second.reserve((rows - half) * row_bytes);
+  std::exception_ptr failed;
+  std::jthread writer([&] {  // joined on every path before `second` goes
+    try {
+      write(second, half, rows);
+    } catch (...) {
+      failed = std::current_exception();
+    }
+  });
+  write(out, 0, half);
+  writer.join();
+  if (failed) std::rethrow_exception(failed);
+  out += second;
+}
+
 CsvTable parse_csv(const std::string& content, const std::string& source, const CsvLimits& limits,
                    CsvHeader header) {
   return parse_csv(std::string(content), source, limits, header);
@@ -221,19 +250,13 @@ CsvTable parse_csv(std::string&& content, const std::string& source, const CsvLi
     const size_t split = static_cast<size_t>(split_nl - data) + 1;
     Part second;
     std::exception_ptr second_failed;
-    std::thread reader([&] {
+    std::jthread reader([&] {  // joined on every path before `second` goes
       try {
         read_lines(split, buf.size(), second);
       } catch (...) {
         second_failed = std::current_exception();
       }
     });
-    struct Join {
-      std::thread& thread;
-      ~Join() {
-        if (thread.joinable()) thread.join();  // before `second` goes, on every path
-      }
-    } join{reader};
     read_lines(pos, split, first);
     reader.join();
     if (second_failed || first.cells + second.cells > limits.max_cells) {
@@ -301,7 +324,7 @@ DenseMatrix CsvTable::numeric(const std::vector<size_t>& columns) const {
   // Large tables are read in two halves on two threads; the error reported is the first cell in
   // reading order either way.
   size_t bad_row = n, bad_column = 0;
-  if (n * k >= 65536 && std::thread::hardware_concurrency() > 1) {
+  if (n * k >= 16384 && std::thread::hardware_concurrency() > 1) {
     size_t half = n / 2, bad_column2 = 0, bad_row2 = n;
     std::thread second([&] { bad_row2 = read(half, n, bad_column2); });
     bad_row = read(0, half, bad_column);

@@ -261,6 +261,31 @@ TEST(Csv, CellLimitCountsBothHalves) {
             "d.csv:60004: expected 3 fields (as in the header), found 1");
 }
 
+// A large body is written in two halves on two threads: the text is the one-thread text, and a
+// failure in either half reaches the caller.
+TEST(Csv, RowsAppendedInOrder) {
+  auto row = [](std::string& text, uint64_t r) {
+    append_number(text, static_cast<double>(r) / 7);
+    text += ",x\n";
+  };
+  for (uint64_t rows : {0u, 1u, 3u, 20000u}) {
+    std::string expected = "h\n";
+    for (uint64_t r = 0; r < rows; ++r) row(expected, r);
+    std::string out = "h\n";
+    append_rows(out, rows, 24, row);
+    EXPECT_EQ(out, expected) << rows << " rows";
+  }
+  for (uint64_t bad : {5u, 19999u}) {
+    std::string out;
+    EXPECT_THROW(append_rows(out, 20000, 24,
+                             [&](std::string& text, uint64_t r) {
+                               if (r == bad) throw std::runtime_error("row");
+                               row(text, r);
+                             }),
+                 std::runtime_error);
+  }
+}
+
 TEST(LabelEncoder, SortsNumericLabelsNumericallyAndRejectsUnknown) {
   auto e = LabelEncoder::fit({"10", "2", "10", "1"});
   EXPECT_EQ(e.classes(), (std::vector<std::string>{"1", "2", "10"}));
