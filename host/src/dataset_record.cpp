@@ -312,9 +312,21 @@ bool is_ip_address(std::string_view s) {
 
 namespace {
 
-// The personal-data findings of column `c`. `plain` (when given) says, per row, that the cell is
-// a plain decimal number, as describe_column found while reading it; otherwise each cell is
-// looked at here.
+// What a cell is to the personal-data checks. A plain decimal number (the bulk of a feature
+// matrix) fails every check but the card number's, and that one too unless it is an integer: the
+// checks need '@', letters, a leading '+', separators where a number has none, or are false for
+// what parses as a number.
+enum PlainCell : uint8_t { kNotPlain, kPlainNumber, kPlainCard };
+
+// The kind of a cell known to be a plain decimal number. A card number has 13 digits or more.
+PlainCell plain_kind(std::string_view cell) {
+  const bool integer = cell.size() >= 13 && cell.find('.') == std::string_view::npos &&
+                       cell.find_first_of("eE+") == std::string_view::npos;
+  return integer && personal_data::is_card_number(cell) ? kPlainCard : kPlainNumber;
+}
+
+// The personal-data findings of column `c`. `plain` (when given) holds each row's PlainCell, as
+// describe_column found while reading it; otherwise each cell is looked at here.
 std::vector<v1::PersonalDataColumn> privacy_of_column(const CsvTable& table, size_t c,
                                                       const std::vector<uint8_t>* plain) {
   using Check = bool (*)(std::string_view);
@@ -331,15 +343,17 @@ std::vector<v1::PersonalDataColumn> privacy_of_column(const CsvTable& table, siz
   std::vector<uint64_t> matches(checks.size(), 0);
   uint64_t examined = 0;
   for (size_t r = 0; r < table.rows.size(); ++r) {
+    const uint8_t known = plain ? (*plain)[r] : uint8_t{kNotPlain};  // a plain cell is never blank
+    if (known != kNotPlain) {
+      ++examined;
+      if (known == kPlainCard) ++matches[card];
+      continue;
+    }
     std::string_view cell = table.rows.cell(r, c);
     if (trim(cell).empty()) continue;
     ++examined;
-    // A plain decimal number (the bulk of a feature matrix) fails every check but the card
-    // number's, and that one too unless it is an integer: the checks need '@', letters, a
-    // leading '+', separators where a number has none, or are false for what parses as a number.
-    if (plain ? (*plain)[r] != 0 : plain_decimal(cell)) {
-      if (cell.find_first_of(".eE+") == std::string_view::npos && checks[card].second(cell))
-        ++matches[card];
+    if (!plain && plain_decimal(cell)) {
+      if (plain_kind(cell) == kPlainCard) ++matches[card];
       continue;
     }
     for (size_t k = 0; k < checks.size(); ++k)
@@ -388,7 +402,7 @@ ColumnFacts describe_column(const CsvTable& table, size_t c, const DatasetRecord
   ColumnFacts f;
   auto& s = f.schema;
   s.set_name(column_name(table, c));
-  std::vector<uint8_t> plain(table.rows.size(), 0);
+  std::vector<uint8_t> plain(table.rows.size(), kNotPlain);
   uint64_t missing = 0, numbers = 0, integers = 0, present = 0;
   double min = INFINITY, max = -INFINITY, sum = 0;
   DistinctCells distinct(std::min(table.rows.size(), o.max_distinct));
@@ -410,7 +424,8 @@ ColumnFacts describe_column(const CsvTable& table, size_t c, const DatasetRecord
       capped = distinct.size() >= o.max_distinct;
     }
     if (known || parse_number(cell, v)) {
-      plain[row] = known || decimal_characters(cell);  // from_chars read all of it: plain
+      if (known || decimal_characters(cell))  // from_chars read all of it: plain
+        plain[row] = plain_kind(cell);
       ++numbers;
       if (v == std::floor(v) && std::abs(v) < 9.007199254740992e15) ++integers;
       min = std::min(min, v);

@@ -256,6 +256,7 @@ TEST(DatasetRecord, NumbersReadBeforeGiveTheSameRecord) {
   EXPECT_EQ(b.schema(0).type(), "category");  // hexadecimal is no number to the record
   EXPECT_EQ(b.schema(1).type(), "integer");
   EXPECT_NE(find(b.privacy(), "card", "card_number"), nullptr);
+  EXPECT_EQ(privacy_report(t).SerializeAsString(), b.privacy().SerializeAsString());
   // A matrix of another shape is not taken for the table's columns.
   DatasetRecordOptions wrong = plain;
   auto half = t.numeric({0});
