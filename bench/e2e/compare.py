@@ -4,11 +4,14 @@ sklearn_job.py doing the same — alternately, RUNS times after one warm-up, and
 whole-process wall times and the ratios taken pair by pair (so a drift of the machine's speed
 during the run moves both sides).
 
-usage: compare.py SECMLOPS DIR RUNS [FLOOR]
+usage: compare.py SECMLOPS DIR RUNS [FLOOR [LINKED_FLOOR]]
 
 With FLOOR (the e2e_floor program), each pair is followed by the job's floor — a process that only
-reads and parses the job's input CSV and writes an output CSV of the job's shape — and each target
-is judged against both: met, not met, or out of reach (the floor alone is above the target).
+reads and parses the job's input CSV and writes an output CSV of the job's shape, on every core —
+and each target is judged against both: met, not met, or out of reach (the floor alone is above
+the target). LINKED_FLOOR (e2e_floor_linked) is the same program loading at start the libraries a
+host of plugins links (libstdc++, protobuf, spdlog): a target above the static floor but below the
+linked one is out of reach for a host built as this one must be, and said so.
 
 The Python side is reported three ways: the whole command; without the interpreter's start-up
 (`python3 -c pass`, timed here) and the imports (timed inside the script); and the library call
@@ -50,6 +53,7 @@ def phases_of(stderr):
 def main():
     secmlops, d, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
     floor_bin = sys.argv[4] if len(sys.argv) > 4 else None
+    linked_bin = sys.argv[5] if len(sys.argv) > 5 else None
     env = dict(os.environ)
     env.pop("OPENBLAS_CORETYPE", None)  # numpy's best kernel, as in bench/models
     env.pop("OPENBLAS_L2_SIZE", None)
@@ -99,10 +103,12 @@ def main():
             run(ours[name], env)  # warm-up
             run(py, env)
             a, b, work, call, r_whole, r_work, r_call, cpu_a, cpu_b = [], [], [], [], [], [], [], [], []
-            fl = []
+            fl, fl_linked = [], []
             for _ in range(runs):
                 if floor_bin:
                     fl.append(run([floor_bin] + floors[name], env)[0])
+                if linked_bin:
+                    fl_linked.append(run([linked_bin] + floors[name], env)[0])
                 ta, _ = run(ours[name], env)
                 cpu_a.append(CPU[-1])
                 tb, err = run(py, env)
@@ -123,13 +129,16 @@ def main():
             kind, factor = targets[name]
             limit = m(call) / factor if kind == "call" else factor / 1e3
             verdict = ("met" if m(a) <= limit else
-                       "out of reach: the floor alone is above it" if fl and m(fl) > limit else "not met")
+                       "out of reach: the floor alone is above it" if fl and m(fl) > limit else
+                       "out of reach for a host linked as this one: the linked floor is above it"
+                       if fl_linked and m(fl_linked) > limit else "not met")
             verdicts.append(f"{label:<10} target {limit * 1e3:8.2f} ms   secmlops {m(a) * 1e3:7.1f} ms   "
-                            f"floor {m(fl) * 1e3 if fl else float('nan'):6.2f} ms   {verdict}")
+                            f"floor {m(fl) * 1e3 if fl else float('nan'):6.2f} ms   linked floor "
+                            f"{m(fl_linked) * 1e3 if fl_linked else float('nan'):6.2f} ms   {verdict}")
     print(f"(inputs {', '.join(sorted(set(csv.values())))} in {d}; x = python / secmlops, medians of per-pair "
           f"ratios; 'py call' is what the targets compare with: fit, predict_proba, generate())")
     print("targets (train: faster than fit; predict: 30 ms; FGSM: 2x faster than generate(); PGD: 20x), "
-          "medians of the same run; floor = e2e_floor on the job's files:")
+          "medians of the same run; floor = e2e_floor on the job's files, linked floor = e2e_floor_linked:")
     for v in verdicts:
         print("  " + v)
 
