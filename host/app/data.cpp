@@ -161,7 +161,7 @@ Table load_csv(const Environment& env, const v1::CsvData& csv, LabelRule rule,
   return t;
 }
 
-v1::DatasetRecord described_record(const Table& t) {
+v1::DatasetRecord described_record(const Table& t, bool alongside) {
   if (t.described) return t.record;
   host::DatasetRecordOptions o;
   o.name = t.record.name();
@@ -171,6 +171,7 @@ v1::DatasetRecord described_record(const Table& t) {
   o.sha256 = t.record.sha256();
   o.numbers = &t.x;
   o.number_columns = t.feature_columns;
+  o.second_thread = !alongside;
   return host::describe_dataset(t.csv, {}, o);
 }
 

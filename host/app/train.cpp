@@ -45,7 +45,8 @@ v1::TrainResponse train(const Environment& env, const v1::TrainRequest& req, Tra
   if (data.labels.empty()) fail(AppError::Code::invalid_argument, "training needs labels");
   // The dataset's full record (column statistics, personal data) is read on another core while
   // the model fits; both only read the table.
-  auto full_record = std::async(std::launch::async, [&data] { return described_record(data); });
+  auto full_record =
+      std::async(std::launch::async, [&data] { return described_record(data, true); });
   const std::string dataset_name = data.record.name();
   RunScope run(env, req.mlflow(), "train", "train " + req.plugin() + " " + dataset_name);
 

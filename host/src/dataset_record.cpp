@@ -452,7 +452,8 @@ ColumnFacts describe_column(const CsvTable& table, size_t c, const DatasetRecord
 std::vector<ColumnFacts> describe_columns(const CsvTable& table, const DatasetRecordOptions& o) {
   std::vector<ColumnFacts> facts(table.fields);
   constexpr size_t kCellsForTwoThreads = 100000;
-  const bool two = table.fields > 1 && table.fields * table.rows.size() >= kCellsForTwoThreads &&
+  const bool two = o.second_thread && table.fields > 1 &&
+                   table.fields * table.rows.size() >= kCellsForTwoThreads &&
                    std::thread::hardware_concurrency() > 1;
   std::atomic<size_t> next{0};
   std::vector<const double*> numbers(table.fields, nullptr);

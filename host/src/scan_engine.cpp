@@ -487,17 +487,20 @@ ScanEngine::SmallFile ScanEngine::prepare_small(int raw_fd, const std::filesyste
   UniqueFd fd(raw_fd);
   try {
     if (size <= kInlineBytes) {
-      // One read past the size the walk saw: a file that grew or shrank since is refused.
+      // One read past the size the walk saw: a file that grew or shrank since is refused. A
+      // read that stops short at that size has met the end of the file (a regular file is only
+      // read short at its end), so a file read whole costs one call.
       f.content.resize(size + 1);
       uint64_t got = 0;
       while (got <= size) {
-        ssize_t n =
-            ::pread(fd.get(), f.content.data() + got, size + 1 - got, static_cast<off_t>(got));
+        const uint64_t asked = size + 1 - got;
+        ssize_t n = ::pread(fd.get(), f.content.data() + got, asked, static_cast<off_t>(got));
         if (n < 0 && errno == EINTR) continue;
         if (n < 0)
           throw std::runtime_error(path.string() + ": cannot read: " + std::strerror(errno));
         if (n == 0) break;
         got += static_cast<uint64_t>(n);
+        if (got == size && static_cast<uint64_t>(n) < asked) break;
       }
       if (got != size)
         throw std::runtime_error(path.string() + ": the file changed size while it was read");

@@ -46,8 +46,8 @@ Table load_csv(const Environment& env, const v1::CsvData& csv, LabelRule rule,
 // Completes the DatasetRecord of a table loaded with Provenance::digest.
 void describe(Table& t);
 // The complete record of the table, which is only read (so it may run on another thread while
-// others read the table too).
-v1::DatasetRecord described_record(const Table& t);
+// others read the table too; `alongside` says it does, and the record then keeps to that thread).
+v1::DatasetRecord described_record(const Table& t, bool alongside = false);
 
 // A matrix with class numbers (gRPC), validated (shape, finite values, the size limit); labels
 // become their decimal names. `what` names the field in errors.

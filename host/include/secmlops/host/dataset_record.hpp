@@ -32,6 +32,9 @@ struct DatasetRecordOptions {
   // is the same with or without them.
   const DenseMatrix* numbers = nullptr;
   std::vector<size_t> number_columns;
+  // A large table's columns are shared with a second thread, unless the caller already reads
+  // the record on a core of its own while other work goes on.
+  bool second_thread = true;
 };
 
 // `raw_bytes` are the bytes the table was parsed from (the digest is theirs).
