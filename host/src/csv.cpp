@@ -124,7 +124,6 @@ CsvTable parse_csv(std::string&& content, const std::string& source, const CsvLi
     std::vector<CsvCells::Span> bounds;
     std::vector<uint64_t> line;
     uint64_t line_no = 0, cells = 0;
-    size_t holds_to = 0;  // the end of the text whose records this part will hold, when further
   };
   auto read_lines = [&](size_t from, const size_t to, Part& part) {
     std::vector<CsvCells::Span> record;
@@ -213,9 +212,8 @@ CsvTable parse_csv(std::string&& content, const std::string& source, const CsvLi
                         "), found " + std::to_string(record.size()));
       }
       if (part.bounds.capacity() == 0)  // as many records as the first one's length suggests
-        part.bounds.reserve(
-            t.fields *
-            ((std::max(to, part.holds_to) - rec_begin) / std::max<size_t>(rec.size() + 1, 1) + 1));
+        part.bounds.reserve(t.fields *
+                            ((to - rec_begin) / std::max<size_t>(rec.size() + 1, 1) + 1));
       part.cells += record.size();
       if (part.cells > limits.max_cells)
         throw std::length_error(source + " has more than " + std::to_string(limits.max_cells) +
@@ -230,7 +228,6 @@ CsvTable parse_csv(std::string&& content, const std::string& source, const CsvLi
   // on two threads; if the second half fails, it is read again after the first, which gives the
   // error (and its line number) of reading in one pass.
   Part first;
-  first.holds_to = buf.size();
   while (pos < buf.size() && t.fields == 0) {
     const char* nl = static_cast<const char*>(std::memchr(data + pos, '\n', buf.size() - pos));
     const size_t next = nl ? static_cast<size_t>(nl - data) + 1 : buf.size();
@@ -263,8 +260,8 @@ CsvTable parse_csv(std::string&& content, const std::string& source, const CsvLi
       read_lines(split, buf.size(), first);
     } else {
       for (auto& l : second.line) l += first.line_no;
-      first.bounds.insert(first.bounds.end(), second.bounds.begin(), second.bounds.end());
       first.line.insert(first.line.end(), second.line.begin(), second.line.end());
+      t.rows.tail_ = std::move(second.bounds);  // not copied after the first half's cells
     }
   }
   t.rows.bounds_ = std::move(first.bounds);

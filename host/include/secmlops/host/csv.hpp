@@ -70,15 +70,18 @@ class CsvCells {
     size_t row_;
   };
 
-  [[nodiscard]] size_t size() const { return fields_ ? bounds_.size() / fields_ : 0; }
-  [[nodiscard]] bool empty() const { return bounds_.empty(); }
+  [[nodiscard]] size_t size() const {
+    return fields_ ? (bounds_.size() + tail_.size()) / fields_ : 0;
+  }
+  [[nodiscard]] bool empty() const { return bounds_.empty() && tail_.empty(); }
   [[nodiscard]] Row operator[](size_t row) const { return {*this, row}; }
   [[nodiscard]] Iterator begin() const { return {*this, 0}; }
   [[nodiscard]] Iterator end() const { return {*this, size()}; }
   // The bytes the cells are views of: the parsed text itself when it held no quote.
   [[nodiscard]] std::string_view buffer() const { return text_; }
   [[nodiscard]] std::string_view cell(size_t row, size_t column) const {
-    const Span& s = bounds_[row * fields_ + column];
+    const size_t i = row * fields_ + column;
+    const Span& s = i < bounds_.size() ? bounds_[i] : tail_[i - bounds_.size()];
     return {text_.data() + s.offset, s.length};
   }
 
@@ -90,6 +93,7 @@ class CsvCells {
   };
   std::string text_;          // the file's bytes; quoted cells unescaped in place
   std::vector<Span> bounds_;  // row-major, `fields_` per row
+  std::vector<Span> tail_;    // the rows after bounds_ (a text read in two halves), kept apart
   size_t fields_ = 0;
 };
 
