@@ -101,7 +101,16 @@ static int program_main(int argc, char** argv) {
   });
   auto commands = cli::command_registry();
   std::sort(commands.begin(), commands.end());
-  for (const auto& [name, registrar] : commands) registrar(app, ctx);
+  // A command named first is the only one parsed: the others need not be declared (their
+  // options cost a fifth of a millisecond). Anything else — global options first, a command
+  // misspelt, none — sees every command, for help and errors that list them.
+  const std::string first = argc > 1 ? argv[1] : "";
+  auto named = std::find_if(commands.begin(), commands.end(),
+                            [&](const auto& command) { return command.first == first; });
+  if (named != commands.end())
+    named->second(app, ctx);
+  else
+    for (const auto& [name, registrar] : commands) registrar(app, ctx);
 
   try {
     app.parse(argc, argv);

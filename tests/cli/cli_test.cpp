@@ -123,6 +123,28 @@ TEST(Cli, UnknownScannerOptionIsRefusedWithTheValidOnes) {
             0);
 }
 
+// A command named first is the only one declared; its help, and the help and errors that list
+// every command, read as when all are declared.
+TEST(Cli, CommandNamedFirstAndEveryCommandReadTheSame) {
+  const std::string bin = SECMLOPS_CLI;
+  auto top = run_command(bin + " --help");
+  EXPECT_EQ(top.exit_code, 0);
+  for (const char* name : {"attack", "predict", "scan", "train", "verify", "version"})
+    EXPECT_THAT(top.out, HasSubstr(std::string("\n  ") + name + " ")) << top.out;
+  // The same subcommand help whether the command comes first or after a global option.
+  auto alone = run_command(bin + " predict --help");
+  auto after = run_command(bin + " --log-level warn predict --help");
+  EXPECT_EQ(alone.exit_code, 0);
+  EXPECT_EQ(alone.out, after.out);
+  EXPECT_THAT(alone.out, HasSubstr("--model"));
+  auto unknown = run_command(bin + " frobnicate 2>&1");
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_THAT(unknown.out, HasSubstr("--help"));
+  auto version = run_command(bin + " --log-level warn version");
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_THAT(version.out, HasSubstr("plugin ABI"));
+}
+
 TEST(Cli, UsageErrorsExitTwo) {
   EXPECT_EQ(run_command(std::string(SECMLOPS_CLI) + " scan 2>/dev/null").exit_code, 2);
   EXPECT_EQ(
