@@ -156,7 +156,7 @@ void PickleMachine::nested_loader(uint32_t gid, V args, uint64_t off, uint8_t op
     return;
   }
   if (pickle_bytes_only) {
-    const uint8_t* h = cursor_.need(start, std::min<uint64_t>(len, 2));
+    const uint8_t* h = cursor_.try_at(start, std::min<uint64_t>(len, 2));
     if (len < 2 || h == nullptr || h[0] != 0x80 || h[1] > 5) return;
   }
   nested(start, start + len,

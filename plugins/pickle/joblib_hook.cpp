@@ -36,7 +36,7 @@ void PickleMachine::joblib_array(const Call& wrapper, uint64_t off) {
   if (count != 0 && itemsize > UINT64_MAX / count) joblib_unknown_size("array size overflows", off);
   uint64_t bytes = count * itemsize;
   if (align != nullptr && align->kind() == kInt) {
-    const uint8_t* p = cursor_.need(pos_, 1);
+    const uint8_t* p = cursor_.try_at(pos_, 1);
     if (p == nullptr) joblib_unknown_size("file ends before the padding byte", off);
     pos_ += 1 + *p;
   }

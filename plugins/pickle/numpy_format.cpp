@@ -10,7 +10,7 @@ namespace secmlops::plugins::pickle {
 
 bool scan_numpy(ScanState& s) {
   uint64_t size = s.cursor.size();
-  const uint8_t* head = s.cursor.need(0, std::min<uint64_t>(size, 12));
+  const uint8_t* head = s.cursor.try_at(0, std::min<uint64_t>(size, 12));
   auto bad = [&](const std::string& why, uint64_t off) {
     emit(s, "NUMPY-HEADER-INVALID", SECMLOPS_SEVERITY_MEDIUM, "invalid .npy header: " + why, off,
          "npy header");
@@ -32,7 +32,7 @@ bool scan_numpy(ScanState& s) {
   }
   if (hlen > (1u << 20)) return bad("header length " + std::to_string(hlen) + " exceeds 1 MiB", 8);
   if (prefix + hlen > size) return bad("header runs past the end of the file", 8);
-  const uint8_t* h = s.cursor.need(0, prefix + hlen);
+  const uint8_t* h = s.cursor.try_at(0, prefix + hlen);
   NpyHeader hdr;
   if (auto err = parse_npy_header(h, prefix + hlen, hdr)) return bad(*err, prefix);
   uint64_t data = hdr.data_offset;
@@ -59,7 +59,7 @@ bool scan_numpy(ScanState& s) {
   }
   if (actual > expected) {
     uint64_t tail = data + expected;
-    const uint8_t* p = s.cursor.need(tail, std::min<uint64_t>(size - tail, 2));
+    const uint8_t* p = s.cursor.try_at(tail, std::min<uint64_t>(size - tail, 2));
     if (p != nullptr && size - tail >= 2 && p[0] == 0x80 && p[1] <= 5) {
       emit(s, "NUMPY-TRAILING-DATA", SECMLOPS_SEVERITY_HIGH,
            "a pickle follows the array data (analysed)", tail, "after npy data",

@@ -11,7 +11,7 @@ uint64_t PickleMachine::line_end(uint64_t from) {
   uint64_t at = from;
   while (at < end_) {
     uint64_t n = std::min<uint64_t>(end_ - at, 1u << 16);
-    const uint8_t* p = cursor_.need(at, n);
+    const uint8_t* p = cursor_.try_at(at, n);
     if (p == nullptr) break;
     if (const void* nl = std::memchr(p, '\n', n)) return at + (static_cast<const uint8_t*>(nl) - p);
     at += n;
@@ -22,7 +22,7 @@ uint64_t PickleMachine::line_end(uint64_t from) {
 // A short line's text (GLOBAL names, numbers, memo keys), without a trailing '\r'.
 std::string_view PickleMachine::short_line(uint64_t from, uint64_t nl) {
   if (nl - from > 4096) findings_.malformed("line argument longer than 4096 bytes");
-  const uint8_t* p = cursor_.need(from, nl - from);
+  const uint8_t* p = cursor_.try_at(from, nl - from);
   line_.assign(reinterpret_cast<const char*>(p), nl - from);
   if (!line_.empty() && line_.back() == '\r') line_.pop_back();
   return line_;

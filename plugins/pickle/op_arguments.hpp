@@ -11,7 +11,7 @@
 namespace secmlops::plugins::pickle::vm {
 
 inline std::pair<uint64_t, uint64_t> PickleMachine::payload(uint64_t header) {
-  const uint8_t* p = cursor_.need(pos_, 1 + header);
+  const uint8_t* p = cursor_.try_at(pos_, 1 + header);
   if (p == nullptr) findings_.malformed("truncated length");
   uint64_t len = 0;
   for (uint64_t i = 0; i < header; ++i) len |= uint64_t{p[1 + i]} << (8 * i);

@@ -39,7 +39,7 @@ namespace secmlops::plugins::pickle::vm {
     push(mk(kBigInt));
     return;
   }
-  const uint8_t* d = cursor_.need(off, len);
+  const uint8_t* d = cursor_.try_at(off, len);
   int64_t v = 0;
   for (uint64_t i = 0; i < len; ++i) v |= int64_t{d[i]} << (8 * i);
   if (len > 0 && (d[len - 1] & 0x80)) v -= int64_t{1} << (8 * len);

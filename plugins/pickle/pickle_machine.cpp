@@ -233,21 +233,21 @@ bool PickleMachine::loop() {
   while (true) {
     pos_ = pos;
     if (--countdown == 0) [[unlikely]] {
-      if (ops > 0) state_.cursor.input().check_cancelled();
+      if (ops > 0) state_.cursor.source().check_cancelled();
       if (ops >= max_ops)
         findings_.limit("opcode limit of " + std::to_string(max_ops) + " exceeded", pos, 0);
       countdown = std::min(every, max_ops - ops);
       ops += countdown;
     }
     // Fast path: most opcodes and their arguments fit in 10 bytes of the current window.
-    const uint8_t* p = cursor_.need(pos, 10);
+    const uint8_t* p = cursor_.try_at(pos, 10);
     if (p == nullptr || pos >= end_) [[unlikely]] {
       if (pos >= end_) {
         findings_.op = 0;
         findings_.op_off = pos;
         findings_.malformed("stream ends without STOP", pos, 0);
       }
-      p = cursor_.need(pos, std::min<uint64_t>(end_ - pos, 10));
+      p = cursor_.try_at(pos, std::min<uint64_t>(end_ - pos, 10));
     }
     // Before the opcode is taken: a frame overrun is the previous opcode's.
     if (pos >= frame_end_) [[unlikely]]

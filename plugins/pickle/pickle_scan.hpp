@@ -37,7 +37,7 @@ struct StorageInfo {
 
 struct ScanState {
   ScanState(Input& in, const Policy& policy, Sink& sink, Limits limits = {})
-      : cursor(in), policy(policy), sink(&sink), limits(limits) {}
+      : cursor(in, kCursorWindow), policy(policy), sink(&sink), limits(limits) {}
   Cursor cursor;
   const Policy& policy;
   Sink* sink;

@@ -49,7 +49,7 @@ bool plausible_pickle_start(const uint8_t* p, uint64_t n) {
 bool inspect_trailing(ScanState& state, uint64_t pos, uint64_t end,
                       const std::string& what_precedes, const std::string& context) {
   uint64_t n = std::min<uint64_t>(end - pos, 1u << 20);
-  const uint8_t* p = state.cursor.need(pos, n);
+  const uint8_t* p = state.cursor.try_at(pos, n);
   if (p == nullptr) return false;
   bool all_zero = true;
   for (uint64_t i = 0; i < n; ++i)
@@ -87,7 +87,7 @@ bool scan_pickle_stream(ScanState& state, uint64_t start, uint64_t end, const st
     } else {
       // Something follows a STOP. A pickle is analysed (its findings count); anything else is
       // described. A protocol-0 guess that fails is not a pickle after all.
-      const uint8_t* p = state.cursor.need(pos, std::min<uint64_t>(end - pos, 2));
+      const uint8_t* p = state.cursor.try_at(pos, std::min<uint64_t>(end - pos, 2));
       if (p == nullptr || !plausible_pickle_start(p, std::min<uint64_t>(end - pos, 2))) break;
       VectorSink tentative;
       Sink* real = state.sink;

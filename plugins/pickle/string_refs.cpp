@@ -104,7 +104,7 @@ bool string_text(Cursor& cursor, V v, std::string& out) {
   out.clear();
   if (v.kind() != kStr) return false;
   uint64_t off = ref_off(v), len = ref_len(v);
-  const uint8_t* p = cursor.need(off, len);
+  const uint8_t* p = cursor.try_at(off, len);
   if (p == nullptr) return false;
   Enc enc = ref_enc(v);
   if (enc == kEncRaw) {
@@ -118,7 +118,7 @@ bool string_equals(Cursor& cursor, V v, std::string_view want) {
   if (v.kind() != kStr) return false;
   if (ref_enc(v) == kEncRaw) {
     if (ref_len(v) != want.size()) return false;
-    const uint8_t* p = cursor.need(ref_off(v), want.size());
+    const uint8_t* p = cursor.try_at(ref_off(v), want.size());
     return p != nullptr && std::memcmp(p, want.data(), want.size()) == 0;
   }
   std::string t;

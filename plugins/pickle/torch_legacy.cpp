@@ -39,7 +39,7 @@ bool scan_torch_legacy(ScanState& s) {
            pos, "torch legacy storages");
       return false;
     }
-    const uint8_t* p = s.cursor.need(pos, 8);
+    const uint8_t* p = s.cursor.try_at(pos, 8);
     if (p == nullptr) {
       emit(s, "TORCH-LEGACY-TRUNCATED", SECMLOPS_SEVERITY_MEDIUM,
            "file ends inside the storage of '" + key + "'", pos, "torch legacy storages");
@@ -58,7 +58,7 @@ bool scan_torch_legacy(ScanState& s) {
     pos += 8 + bytes;  // skipped by offset
   }
   if (pos < size) {
-    const uint8_t* p = s.cursor.need(pos, std::min<uint64_t>(size - pos, 2));
+    const uint8_t* p = s.cursor.try_at(pos, std::min<uint64_t>(size - pos, 2));
     if (p != nullptr && size - pos >= 2 && p[0] == 0x80 && p[1] <= 5) {
       emit(s, "TORCH-LEGACY-TRAILING-PICKLE", SECMLOPS_SEVERITY_HIGH,
            "a pickle follows the storages (analysed)", pos, "after torch legacy storages");

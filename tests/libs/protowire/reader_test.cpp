@@ -159,3 +159,20 @@ TEST(ProtoWire, DecodeVarintForProbes) {
 }
 
 }  // namespace
+
+// The window reader under both parsers: at() refuses bytes past the end, try_at() answers
+// nullptr for them; inside the input both give the same bytes, fetched once per window.
+TEST(WindowReader, PastTheEndIsAnErrorOrNothing) {
+  const std::string bytes = "0123456789abcdefghij";
+  secmlops::sdk::MemorySource src(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  secmlops::sdk::WindowReader r(src, 16);
+  EXPECT_EQ(*r.try_at(3, 2), '3');
+  EXPECT_EQ(*r.at(10, 4), 'a');
+  EXPECT_EQ(r.bytes_fetched(), 16u);  // one window served both
+  EXPECT_EQ(r.try_at(18, 3), nullptr);
+  EXPECT_EQ(r.try_at(21, 0), nullptr);
+  EXPECT_EQ(r.try_at(UINT64_MAX, 2), nullptr);
+  EXPECT_THROW(r.at(18, 3), ParseError);
+  EXPECT_EQ(*r.try_at(18, 2), 'i');
+  EXPECT_NO_THROW(r.at(20, 0));  // the empty range at the end is inside the input
+}

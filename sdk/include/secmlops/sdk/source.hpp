@@ -162,11 +162,26 @@ class WindowReader {
   // A pointer to n bytes at offset, valid until the next call; ParseError when they lie
   // beyond the end.
   const uint8_t* at(uint64_t offset, uint64_t n, std::string_view what = "data") {
+    const uint8_t* p = try_at(offset, n);
+    if (p == nullptr && (offset > size_ || n > size_ - offset))
+      throw ParseError(offset, "the input ends inside " + std::string(what));
+    return p;
+  }
+  // The same, nullptr when the bytes lie beyond the end: for readers to which the end of the
+  // input is data (a pickle stream ends where its last STOP is), not an error.
+  const uint8_t* try_at(uint64_t offset, uint64_t n) {
     const uint64_t d = offset - start_;  // wraps for offset < start_
     if (d <= len_ && n <= len_ - d) [[likely]]
       return base_ + d;
-    if (offset > size_ || n > size_ - offset)
-      throw ParseError(offset, "the input ends inside " + std::string(what));
+    return refill(offset, n);
+  }
+  // Forgets the window: call after using the source directly.
+  void invalidate() { len_ = 0; }
+
+ private:
+  // Out of line, so the inlined fast path of every read stays a compare and an add.
+  [[gnu::noinline]] const uint8_t* refill(uint64_t offset, uint64_t n) {
+    if (offset > size_ || n > size_ - offset) return nullptr;
     const uint64_t len = std::max(n, std::min(chunk_, size_ - offset));
     base_ = source_.window(offset, len);
     start_ = offset;
@@ -174,10 +189,6 @@ class WindowReader {
     fetched_ += len;
     return base_;
   }
-  // Forgets the window: call after using the source directly.
-  void invalidate() { len_ = 0; }
-
- private:
   Source& source_;
   uint64_t size_;
   uint64_t chunk_;
