@@ -9,9 +9,10 @@ usage: compare.py SECMLOPS DIR RUNS [FLOOR [LINKED_FLOOR]]
 With FLOOR (the e2e_floor program), each pair is followed by the job's floor — a process that only
 reads and parses the job's input CSV and writes an output CSV of the job's shape, on every core —
 and each target is judged against both: met, not met, or out of reach (the floor alone is above
-the target). LINKED_FLOOR (e2e_floor_linked) is the same program loading at start the libraries a
-host of plugins links (libstdc++, protobuf, spdlog): a target above the static floor but below the
-linked one is out of reach for a host built as this one must be, and said so.
+the target). LINKED_FLOOR (e2e_floor_linked) is the same program loading at start the shared
+libraries this host loads for its messages and logs (libstdc++, protobuf, spdlog): a target above
+the static floor but below the linked one is out of reach for a host linked as this one is, and
+said so.
 
 The Python side is reported three ways: the whole command; without the interpreter's start-up
 (`python3 -c pass`, timed here) and the imports (timed inside the script); and the library call

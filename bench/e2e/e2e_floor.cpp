@@ -2,8 +2,9 @@
 // the job must do with its files — read the input CSV once, parse every number and write an
 // output CSV of the given width, each core its own slice. No model, no attack, no checks.
 // Built twice: linked statically (e2e_floor), the smallest start-up a process has here; and
-// linked dynamically against the libraries a host of plugins loads at start (e2e_floor_linked:
-// libstdc++, protobuf, spdlog), used for nothing, which is the least such a host can cost.
+// linked dynamically against the shared libraries the secmlops host loads at start for its
+// messages and logs (e2e_floor_linked: libstdc++, protobuf, spdlog), used for nothing: the least
+// a host linked as this one is can cost.
 //
 //   e2e_floor IN [OUT COLUMNS]
 //
