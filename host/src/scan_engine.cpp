@@ -39,14 +39,16 @@ std::string join_members(const std::vector<std::string>& members) {
 bool handles_any(const Plugin& p);
 
 struct Route {
-  std::optional<Plugin> scanner;
+  const Plugin* scanner = nullptr;
+  const KeyValues* config = nullptr;  // what the scanner's instance receives
   std::string format;
   uint32_t confidence = 0;
 };
 
 // Offers the first bytes to every scanner's probe; the most confident one wins, the first loaded
 // wins ties. The name is only a hint the probes may use to break their own ties.
-Route route(const Registry& registry, const Stream& stream, const std::string& name,
+template <class Scanners>
+Route route(const Scanners& scanners, const Stream& stream, const std::string& name,
             uint64_t probe_bytes) {
   uint64_t n = std::min<uint64_t>(probe_bytes, stream.size());
   // Copied, not viewed: touching a mapped file maps whole page-cache folios (up to 2 MiB) into
@@ -55,16 +57,17 @@ Route route(const Registry& registry, const Stream& stream, const std::string& n
   n = stream.read_at(0, copy.data(), n);
   const uint8_t* head = copy.data();
   Route best;
-  for (const auto& p : registry.by_kind(SECMLOPS_KIND_SCANNER)) {
-    const auto* api = p.descriptor().scanner;
-    if (handles_any(p)) continue;
+  for (const auto& s : scanners) {
+    const auto* api = s.plugin.descriptor().scanner;
+    if (s.any_format) continue;
     if (api->probe == nullptr) continue;
     const char* format = nullptr;
     uint32_t c = api->probe(head, n, name.c_str(), &format);
     if (c > best.confidence) {
-      best.scanner = p;
+      best.scanner = &s.plugin;
+      best.config = &s.config;
       best.confidence = c;
-      best.format = format ? format : p.formats().front();
+      best.format = format ? format : s.plugin.formats().front();
     }
   }
   return best;
@@ -86,6 +89,15 @@ ScanEngine::ScanEngine(const Registry& registry, ScanOptions options)
   }
 }
 
+const std::vector<ScanEngine::Scanner>& ScanEngine::scanners() const {
+  std::call_once(scanners_read_, [this] {
+    for (const auto& p : registry_.by_kind(SECMLOPS_KIND_SCANNER))
+      // A scanner that declares its options gets only those (--policy reaches the pickle one).
+      scanners_.push_back({p, handles_any(p), config_for(p, options_.scanner_config)});
+  });
+  return scanners_;
+}
+
 namespace {
 
 bool handles_any(const Plugin& p) {
@@ -104,7 +116,7 @@ unsigned parallel_width(const ScanOptions& options, bool sandboxed) {
 // Runs one scanner over one stream and records the outcome in a StreamResult.
 void run_scanner(v1::FileReport& report, const std::shared_ptr<const Stream>& stream,
                  const std::vector<std::string>& members, const Plugin& scanner,
-                 const std::string& format, const ScanOptions& options,
+                 const KeyValues& config, const std::string& format, const ScanOptions& options,
                  const std::shared_ptr<CancelToken>& cancel,
                  const std::optional<std::filesystem::path>& base_dir) {
   auto* sr = report.add_streams();
@@ -115,8 +127,7 @@ void run_scanner(v1::FileReport& report, const std::shared_ptr<const Stream>& st
   std::string member_chain = join_members(members);
   if (auto* observer = scan_observer()) observer->scanner_started(scanner.name(), members);
   try {
-    // A scanner that declares its options gets only those (--policy reaches the pickle scanner).
-    Instance inst(scanner, config_for(scanner, options.scanner_config));
+    Instance inst(scanner, config);
     ScanJobContext job(stream, report, members, scanner.name(),
                        options.limits.max_findings_per_stream);
     job.set_cancel_token(cancel);
@@ -207,19 +218,21 @@ bool ScanEngine::scan_member(v1::FileReport& report, const std::shared_ptr<const
                              void* tally_ptr) const {
   auto* tally = static_cast<Tally*>(tally_ptr);
   std::string name = members.empty() ? report.path() : members.back();
-  Route r = route(registry_, *stream, name, options_.limits.probe_bytes);
+  const auto& all = scanners();
+  Route r = route(all, *stream, name, options_.limits.probe_bytes);
   bool routed = false;
-  if (r.scanner) {
+  if (r.scanner != nullptr) {
     spdlog::debug("{}{}: routed to {} as {} (confidence {})", report.path(), join_members(members),
                   r.scanner->name(), r.format, r.confidence);
-    run_scanner(report, stream, members, *r.scanner, r.format, options_, walk.cancel,
+    run_scanner(report, stream, members, *r.scanner, *r.config, r.format, options_, walk.cancel,
                 walk.base_dir);
     routed = true;
   }
   // Scanners declaring the format "*" (signature matchers) see every stream as well.
-  for (const auto& p : registry_.by_kind(SECMLOPS_KIND_SCANNER))
-    if (handles_any(p))
-      run_scanner(report, stream, members, p, "*", options_, walk.cancel, walk.base_dir);
+  for (const auto& s : all)
+    if (s.any_format)
+      run_scanner(report, stream, members, s.plugin, s.config, "*", options_, walk.cancel,
+                  walk.base_dir);
 
   // A stream can be a container AND something a scanner reads (polyglots): do both.
   bool took = routed;

@@ -199,7 +199,7 @@ int run_scan_worker(int argc, char** argv) {
   }
   if (!send_frame(sock, kReady, {})) return 0;
   StreamingObserver observer(sock, area);
-  auto scan_one = [&](const ScanOptions& options, int fd, v1::WorkerScanJob::File& file) {
+  auto scan_one = [&](const ScanEngine& engine, int fd, v1::WorkerScanJob::File& file) {
     v1::FileReport report;
     std::shared_ptr<const Stream> stream;
     try {
@@ -216,7 +216,6 @@ int run_scan_worker(int argc, char** argv) {
       report.set_error(e.what());
       return report;
     }
-    ScanEngine engine(registry, options);
     set_scan_observer(&observer);
     report = engine.scan_stream_in(
         stream, file.display_name(),
@@ -243,7 +242,9 @@ int run_scan_worker(int argc, char** argv) {
     for (const auto& file : job.files()) by_fd += file.inline_() ? 0 : 1;
     if (f.fds.size() != by_fd || job.files().empty()) return 6;
     // Every file's report but the last goes to the shared area; the last one, on the socket,
-    // tells the host the batch is done.
+    // tells the host the batch is done. One engine for the batch: its scanners and their
+    // configuration are looked up once.
+    const ScanEngine engine(registry, options);
     size_t next_fd = 0;
     for (int i = 0; i < job.files_size(); ++i) {
       observer.begin_file(static_cast<uint32_t>(i));
@@ -254,7 +255,7 @@ int run_scan_worker(int argc, char** argv) {
         f.fds[next_fd++] = -1;  // the stream owns it now
       }
       v1::WorkerEvent done;
-      *done.mutable_done() = scan_one(options, fd, *file);
+      *done.mutable_done() = scan_one(engine, fd, *file);
       make_utf8_safe(*done.mutable_done());
       if (i + 1 < job.files_size())
         observer.record(done);

@@ -2,6 +2,7 @@
 
 #include "secmlops/host/containers.hpp"
 #include "secmlops/host/job.hpp"
+#include "secmlops/host/key_values.hpp"
 #include "secmlops/host/proto_fwd.hpp"
 #include "secmlops/host/registry.hpp"
 #include "secmlops/host/stream.hpp"
@@ -10,6 +11,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -124,9 +126,21 @@ class ScanEngine {
                    const std::vector<std::string>& members, Walk& walk, uint32_t depth,
                    containers::Kind kind, bool stream_routed, bool& took) const;
 
+  // The registry's scanners, read on first use and kept for the engine's life (a library is
+  // refused at its first use only): whether each sees every stream ("*"), and the configuration
+  // its instances receive. Never read in a sandboxed host, which opens no scanner library.
+  struct Scanner {
+    Plugin plugin;
+    bool any_format = false;
+    KeyValues config;
+  };
+  const std::vector<Scanner>& scanners() const;
+
   const Registry& registry_;
   ScanOptions options_;
   std::shared_ptr<sandbox::ScanSandbox> sandbox_;  // set when options_.isolation is sandbox
+  mutable std::once_flag scanners_read_;
+  mutable std::vector<Scanner> scanners_;
 };
 
 // Adds a file's findings to the summary counts.
