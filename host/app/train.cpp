@@ -68,8 +68,12 @@ v1::TrainResponse train(const Environment& env, const v1::TrainRequest& req, Tra
                           encoder.classes().front() + "')");
 
   auto split = host::train_test_split(data.x.rows, test_size, req.seed());
-  auto x_train = host::take_rows(data.x, split.train);
-  auto y_train = host::take(y, split.train);
+  // Without test rows the training rows are the table's, in order: no copy of the matrix.
+  const bool every_row = split.test.empty();
+  host::DenseMatrix x_taken;
+  if (!every_row) x_taken = host::take_rows(data.x, split.train);
+  const host::DenseMatrix& x_train = every_row ? data.x : x_taken;
+  const std::vector<int32_t> y_train = every_row ? y : host::take(y, split.train);
   std::vector<char> seen(encoder.classes().size(), 0);
   for (int32_t v : y_train) seen[static_cast<size_t>(v)] = 1;
   for (size_t c = 0; c < seen.size(); ++c)

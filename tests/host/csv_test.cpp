@@ -305,6 +305,18 @@ TEST(ModelEval, SplitIsSeededAndComplete) {
   EXPECT_TRUE(train_test_split(10, 0, 1).test.empty());
 }
 
+TEST(ModelEval, NoTestRowsTrainsOnEveryRowInOrder) {
+  std::vector<size_t> every(1000);
+  for (size_t i = 0; i < every.size(); ++i) every[i] = i;
+  for (uint64_t seed : {0u, 1u, 42u}) {
+    auto s = train_test_split(every.size(), 0, seed);
+    EXPECT_EQ(s.train, every);
+    EXPECT_TRUE(s.test.empty());
+  }
+  // The smallest positive size still holds one row out.
+  EXPECT_EQ(train_test_split(1000, 1e-9, 3).test.size(), 1u);
+}
+
 TEST(ModelEval, MetricsAndOverfittingThresholds) {
   DenseMatrix p(2, 2, {0.9, 0.1, 0.4, 0.6});
   auto m = classification_metrics(p, {0, 0});
