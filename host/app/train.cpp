@@ -42,7 +42,7 @@ v1::TrainResponse train(const Environment& env, const v1::TrainRequest& req, Tra
   auto data = load_request_data(env, req.has_features() ? &req.features() : nullptr, labels,
                                 req.has_csv() ? &req.csv() : nullptr, LabelRule::last_by_default,
                                 {}, Provenance::digest);
-  if (data.labels.empty()) fail(AppError::Code::invalid_argument, "training needs labels");
+  if (!has_labels(data)) fail(AppError::Code::invalid_argument, "training needs labels");
   // The dataset's full record (column statistics, personal data) is read on another core while
   // the model fits; both only read the table.
   auto full_record =
@@ -60,8 +60,9 @@ v1::TrainResponse train(const Environment& env, const v1::TrainRequest& req, Tra
     encoder = host::LabelEncoder(names);
     y = data.label_numbers;
   } else {
-    encoder = host::LabelEncoder::fit(data.labels);
-    y = encoder.encode(data.labels, &data.csv);
+    const auto names = label_names(data);
+    encoder = host::LabelEncoder::fit(names);
+    y = encoder.encode(names, &data.csv);
   }
   if (encoder.classes().size() < 2)
     throw host::DataError(dataset_name + ": the labels hold a single class ('" +
