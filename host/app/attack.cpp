@@ -70,7 +70,7 @@ v1::AttackResult attack(const Environment& env, const v1::AttackRequest& req) {
   host::AttackRequest a;
   a.attack = &plugin;
   a.x = data.x;
-  if (!data.labels.empty() && req.labels_from() != "predicted")
+  if (has_labels(data) && req.labels_from() != "predicted")
     a.y_true = encode_labels(data, m.classes);
   const uint32_t n_classes = m.session->info().n_classes;
   if (req.targets_size() != 0) {

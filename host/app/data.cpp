@@ -59,12 +59,12 @@ size_t label_index(const host::CsvTable& t, const std::string& spec) {
 void fill_record(Table& t, const std::string& label_column) {
   auto& r = t.record;
   r.set_rows(t.x.rows);
-  r.set_columns(t.features.size() + (t.labels.empty() ? 0 : 1));
+  r.set_columns(t.features.size() + (t.matrix_labels.empty() ? 0 : 1));
   r.set_label_column(label_column);
-  if (!t.labels.empty()) {
+  if (!t.matrix_labels.empty()) {
     std::map<std::string, uint64_t> counts;
-    for (const auto& l : t.labels) ++counts[l];
-    auto classes = host::LabelEncoder::fit(t.labels).classes();
+    for (const auto& l : t.matrix_labels) ++counts[l];
+    auto classes = host::LabelEncoder::fit(t.matrix_labels).classes();
     for (const auto& c : classes) r.add_classes(c);
     for (const auto& [k, v] : counts) (*r.mutable_class_counts())[k] = v;
   }
@@ -149,7 +149,7 @@ Table load_csv(const Environment& env, const v1::CsvData& csv, LabelRule rule,
   t.feature_columns = std::move(cols);
   if (hashing.joinable()) hashing.join();
   t.record.set_sha256(digest);
-  if (label) t.labels = t.csv.text(*label);
+  t.label_field = label;
   // Provenance: digest of the bytes as read; schema, classes, lineage and personal-data columns
   // now or on demand (describe()).
   if (label) t.label_column = name_of(*label);
@@ -213,7 +213,7 @@ Table load_matrix(const Environment& env, const v1::Matrix& m, const std::vector
         fail(AppError::Code::invalid_argument,
              "label " + std::to_string(labels[i]) + " of row " + std::to_string(i) +
                  " is not a class number 0.." + std::to_string(host::CsvTable::kMaxClassIndex));
-      t.labels.push_back(std::to_string(labels[i]));
+      t.matrix_labels.push_back(std::to_string(labels[i]));
       t.label_numbers.push_back(labels[i]);
     }
   }
@@ -258,7 +258,14 @@ std::vector<int32_t> encode_labels(const Table& t, const std::vector<std::string
     return t.label_numbers;
   }
   host::LabelEncoder enc(classes);
-  return enc.encode(t.labels, t.csv.rows.empty() ? nullptr : &t.csv);
+  return enc.encode(label_names(t), t.csv.rows.empty() ? nullptr : &t.csv);
+}
+
+bool has_labels(const Table& t) { return t.label_field || !t.matrix_labels.empty(); }
+
+std::vector<std::string_view> label_names(const Table& t) {
+  if (t.label_field) return t.csv.text(*t.label_field);
+  return {t.matrix_labels.begin(), t.matrix_labels.end()};
 }
 
 void write_text_file(const std::filesystem::path& path, std::string_view text, const char* what) {

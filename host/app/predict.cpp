@@ -42,7 +42,7 @@ v1::PredictResponse predict(const Environment& env, const v1::PredictRequest& re
   for (int32_t l : labels)
     r.add_predicted(static_cast<size_t>(l) < m.classes.size() ? m.classes[static_cast<size_t>(l)]
                                                               : std::to_string(l));
-  if (!data.labels.empty())
+  if (has_labels(data))
     *r.mutable_metrics() =
         to_proto(host::classification_metrics(proba, encode_labels(data, m.classes)));
   return r;

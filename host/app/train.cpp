@@ -28,21 +28,33 @@ void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
 
 v1::TrainResponse train(const Environment& env, const v1::TrainRequest& req, TrainedModel* keep) {
   const auto t0 = std::chrono::steady_clock::now();
-  auto plugin = find_plugin(env.registry, SECMLOPS_KIND_MODEL, req.plugin());
-  if (!req.out().empty() && !env.files.may_write())
-    fail(AppError::Code::invalid_argument,
-         "this door keeps trained models itself: leave `out` empty");
-  const double test_size = req.has_test_size() ? req.test_size() : 0.25;
-  if (!(test_size >= 0 && test_size <= 0.99))
-    fail(AppError::Code::invalid_argument,
-         "test_size must be in [0, 0.99], got " + format_number(test_size));
-  auto params = to_key_values(req.params());
-
-  const std::vector<int32_t> labels(req.labels().begin(), req.labels().end());
-  auto data = load_request_data(env, req.has_features() ? &req.features() : nullptr, labels,
-                                req.has_csv() ? &req.csv() : nullptr, LabelRule::last_by_default,
-                                {}, Provenance::digest);
-  if (data.labels.empty()) fail(AppError::Code::invalid_argument, "training needs labels");
+  // The model's library is opened on another core while the data is read; an unknown or refused
+  // plugin is still the first error.
+  auto opening = std::async(std::launch::async, [&] {
+    return find_plugin(env.registry, SECMLOPS_KIND_MODEL, req.plugin());
+  });
+  double test_size = 0;
+  host::KeyValues params;
+  Table data;
+  try {
+    if (!req.out().empty() && !env.files.may_write())
+      fail(AppError::Code::invalid_argument,
+           "this door keeps trained models itself: leave `out` empty");
+    test_size = req.has_test_size() ? req.test_size() : 0.25;
+    if (!(test_size >= 0 && test_size <= 0.99))
+      fail(AppError::Code::invalid_argument,
+           "test_size must be in [0, 0.99], got " + format_number(test_size));
+    params = to_key_values(req.params());
+    const std::vector<int32_t> labels(req.labels().begin(), req.labels().end());
+    data = load_request_data(env, req.has_features() ? &req.features() : nullptr, labels,
+                             req.has_csv() ? &req.csv() : nullptr, LabelRule::last_by_default, {},
+                             Provenance::digest);
+  } catch (...) {
+    (void)opening.get();
+    throw;
+  }
+  auto plugin = opening.get();
+  if (!has_labels(data)) fail(AppError::Code::invalid_argument, "training needs labels");
   // The dataset's full record (column statistics, personal data) is read on another core while
   // the model fits; both only read the table.
   auto full_record =
@@ -60,16 +72,21 @@ v1::TrainResponse train(const Environment& env, const v1::TrainRequest& req, Tra
     encoder = host::LabelEncoder(names);
     y = data.label_numbers;
   } else {
-    encoder = host::LabelEncoder::fit(data.labels);
-    y = encoder.encode(data.labels, &data.csv);
+    const auto names = label_names(data);
+    encoder = host::LabelEncoder::fit(names);
+    y = encoder.encode(names, &data.csv);
   }
   if (encoder.classes().size() < 2)
     throw host::DataError(dataset_name + ": the labels hold a single class ('" +
                           encoder.classes().front() + "')");
 
   auto split = host::train_test_split(data.x.rows, test_size, req.seed());
-  auto x_train = host::take_rows(data.x, split.train);
-  auto y_train = host::take(y, split.train);
+  // Without test rows the training rows are the table's, in order: no copy of the matrix.
+  const bool every_row = split.test.empty();
+  host::DenseMatrix x_taken;
+  if (!every_row) x_taken = host::take_rows(data.x, split.train);
+  const host::DenseMatrix& x_train = every_row ? data.x : x_taken;
+  const std::vector<int32_t> y_train = every_row ? y : host::take(y, split.train);
   std::vector<char> seen(encoder.classes().size(), 0);
   for (int32_t v : y_train) seen[static_cast<size_t>(v)] = 1;
   for (size_t c = 0; c < seen.size(); ++c)

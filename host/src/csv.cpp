@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -345,10 +346,9 @@ DenseMatrix CsvTable::numeric(const std::vector<size_t>& columns) const {
   return m;
 }
 
-std::vector<std::string> CsvTable::text(size_t column) const {
-  std::vector<std::string> out;
-  out.reserve(rows.size());
-  for (size_t r = 0; r < rows.size(); ++r) out.push_back(trim(rows.cell(r, column)));
+std::vector<std::string_view> CsvTable::text(size_t column) const {
+  std::vector<std::string_view> out(rows.size());
+  for (size_t r = 0; r < rows.size(); ++r) out[r] = trim_view(rows.cell(r, column));
   return out;
 }
 
@@ -372,9 +372,13 @@ LabelEncoder::LabelEncoder(std::vector<std::string> classes) : classes_(std::mov
 }
 
 LabelEncoder LabelEncoder::fit(const std::vector<std::string>& labels) {
-  std::vector<std::string> classes(labels.begin(), labels.end());
-  std::sort(classes.begin(), classes.end());
-  classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
+  return fit(std::vector<std::string_view>(labels.begin(), labels.end()));
+}
+
+LabelEncoder LabelEncoder::fit(std::span<const std::string_view> labels) {
+  // The distinct names in sorted order: the set grows with the classes, not with the rows.
+  std::set<std::string_view> distinct(labels.begin(), labels.end());
+  std::vector<std::string> classes(distinct.begin(), distinct.end());
   bool numeric = std::all_of(classes.begin(), classes.end(), [](const std::string& s) {
     double v;
     return parse_csv_number(s, v) && std::isfinite(v);
@@ -389,6 +393,11 @@ LabelEncoder LabelEncoder::fit(const std::vector<std::string>& labels) {
 
 std::vector<int32_t> LabelEncoder::encode(const std::vector<std::string>& labels,
                                           const CsvTable* table) const {
+  return encode(std::vector<std::string_view>(labels.begin(), labels.end()), table);
+}
+
+std::vector<int32_t> LabelEncoder::encode(std::span<const std::string_view> labels,
+                                          const CsvTable* table) const {
   std::vector<int32_t> out(labels.size());
   for (size_t i = 0; i < labels.size(); ++i) {
     auto it = index_.find(labels[i]);
@@ -396,8 +405,8 @@ std::vector<int32_t> LabelEncoder::encode(const std::vector<std::string>& labels
       std::string at = table ? table->where(table->line[i]) : "row " + std::to_string(i);
       std::string known;
       for (size_t k = 0; k < classes_.size() && k < 20; ++k) known += (k ? ", " : "") + classes_[k];
-      throw DataError(at + ": label '" + labels[i] + "' is not a class the model knows (" + known +
-                      ")");
+      throw DataError(at + ": label '" + std::string(labels[i]) +
+                      "' is not a class the model knows (" + known + ")");
     }
     out[i] = it->second;
   }

@@ -496,9 +496,13 @@ v1::DatasetRecord describe_dataset(const CsvTable& table, std::string_view raw_b
       r.set_label_column(o.label_column);
       auto labels = table.text(static_cast<size_t>(it - table.header.begin()));
       auto encoder = LabelEncoder::fit(labels);
-      for (const auto& cls : encoder.classes()) r.add_classes(cls);
+      std::vector<uint64_t> rows_of(encoder.classes().size(), 0);
+      for (int32_t c : encoder.encode(labels)) ++rows_of[static_cast<size_t>(c)];
       auto& counts = *r.mutable_class_counts();
-      for (const auto& l : labels) counts[l] += 1;
+      for (size_t c = 0; c < rows_of.size(); ++c) {
+        r.add_classes(encoder.classes()[c]);
+        counts[encoder.classes()[c]] = rows_of[c];
+      }
     }
   }
 

@@ -16,6 +16,9 @@ Split train_test_split(size_t n, double test_size, uint64_t seed) {
     throw std::invalid_argument("test size must be in [0, 1)");
   std::vector<size_t> idx(n);
   std::iota(idx.begin(), idx.end(), size_t{0});
+  // No test rows: the training rows, shuffled then sorted, are every row in order; the shuffle
+  // would change nothing.
+  if (test_size == 0) return Split{std::move(idx), {}};
   // Fisher–Yates with std::mt19937_64 and rejection sampling: the same split on every platform.
   std::mt19937_64 rng(seed);
   for (size_t i = n; i > 1; --i) {

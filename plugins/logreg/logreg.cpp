@@ -27,7 +27,9 @@ namespace {
 
 // The objective is scaled by 1/n (mean loss + ‖W‖²/(2Cn)): the same minimiser as
 // scikit-learn's, with gradients whose size does not grow with n. Loss and gradient are sums
-// over rows: large sets are summed in fixed row blocks over the cores (models::row_blocks).
+// over rows: large sets are summed in fixed row blocks over the cores (models::row_blocks), on
+// the module's shared threads: an evaluation never waits for a thread that another busy thread
+// (the dataset record beside the fit) keeps from waking, the caller then takes its blocks.
 // f.partial(rows, first_row, theta, grad) returns the unscaled loss of a block of rows and adds
 // their unscaled gradient into grad.
 template <class Objective>
@@ -48,7 +50,7 @@ double blocked_objective(const Objective& f, const Vector& theta, Vector& grad) 
 }
 
 struct BinaryObjective {
-  models::LoopPool& pool;
+  models::SharedPool& pool;
   const ConstRowMap& x;
   Eigen::ArrayXd y;  // 0/1
   double l2;         // 1/(C n)
@@ -94,7 +96,7 @@ struct BinaryObjective {
 };
 
 struct MultinomialObjective {
-  models::LoopPool& pool;
+  models::SharedPool& pool;
   const ConstRowMap& x;
   RowMatrix y;  // one-hot n × k
   double l2;
@@ -140,8 +142,7 @@ void LogisticRegression::fit(const ConstRowMap& x, std::span<const int32_t> y, c
   lo.gtol = o.tol;
   models::LinearModel m;
   m.n_classes = k;
-  models::LoopPool pool(
-      models::resolve_jobs(0, models::row_blocks(static_cast<size_t>(x.rows())).count));
+  models::SharedPool& pool = models::shared_pool();
   if (k == 2) {
     BinaryObjective f{pool, x, Eigen::ArrayXd(x.rows()), l2, o.fit_intercept};
     for (Index i = 0; i < x.rows(); ++i) f.y(i) = y[static_cast<size_t>(i)] == 1 ? 1.0 : 0.0;

@@ -47,14 +47,15 @@ TEST(AppData, TrainingTakesTheLastColumnByDefaultAndIndexesWork) {
   Fixture f;
   auto t = app::load_csv(f.env, text_csv("0.5,1.5,cat\n2.5,3.5,dog\n", "", false),
                          app::LabelRule::last_by_default);
-  EXPECT_EQ(t.labels, (std::vector<std::string>{"cat", "dog"}));
+  EXPECT_EQ(app::label_names(t), (std::vector<std::string_view>{"cat", "dog"}));
   auto by_index = app::load_csv(f.env, text_csv("cat,0.5\ndog,2.5\n", "0", false),
                                 app::LabelRule::last_by_default);
-  EXPECT_EQ(by_index.labels, (std::vector<std::string>{"cat", "dog"}));
+  EXPECT_EQ(app::label_names(by_index), (std::vector<std::string_view>{"cat", "dog"}));
   EXPECT_EQ(by_index.x.data, (std::vector<double>{0.5, 2.5}));
   // Prediction data has no label unless one is named.
   auto plain = app::load_csv(f.env, text_csv("a,b\n1,2\n", ""), app::LabelRule::none_unless_named);
-  EXPECT_TRUE(plain.labels.empty());
+  EXPECT_FALSE(app::has_labels(plain));
+  EXPECT_TRUE(app::label_names(plain).empty());
   EXPECT_EQ(plain.x.cols, 2u);
 }
 
@@ -111,6 +112,9 @@ TEST(AppData, MatricesAreValidatedAndNonFiniteValuesRefused) {
   EXPECT_THROW(app::load_matrix(f.env, m, {0, -1}, "features"), app::AppError);
   auto t = app::load_matrix(f.env, m, {1, 0}, "features");
   EXPECT_EQ(app::encode_labels(t, {"0", "1"}), (std::vector<int32_t>{1, 0}));
+  EXPECT_TRUE(app::has_labels(t));
+  EXPECT_EQ(app::label_names(t), (std::vector<std::string_view>{"1", "0"}));
+  EXPECT_FALSE(app::has_labels(app::load_matrix(f.env, m, {}, "features")));
   EXPECT_THROW(app::encode_labels(t, {"0"}), app::AppError);  // class 1 does not exist
   f.env.max_matrix_values = 3;
   try {

@@ -327,7 +327,7 @@ TEST(PipelineRun, ScaledDatasetsRecordTheScalerFittedOnTheTrainPart) {
     EXPECT_NEAR(mean, 0.0, 1e-9) << j;
     EXPECT_NEAR(std::sqrt(sq / static_cast<double>(t.x.rows)), 1.0, 1e-9) << j;
   }
-  EXPECT_EQ(t.labels.size(), 150u);
+  EXPECT_EQ(app::label_names(t).size(), 150u);
   EXPECT_GT(step(report, "models").models(0).train().accuracy(), 0.9);
 
   auto bad = app::validate_pipeline(

@@ -14,6 +14,7 @@ namespace {
 
 using secmlops::test::run_command;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string cli(const std::string& args) { return std::string(SECMLOPS_CLI) + " " + args; }
 
@@ -111,6 +112,18 @@ TEST(ModelCli, UnknownModelAndUnknownFile) {
       cli("train --model nope --data " + data.string() + " --label species --out x.onnx 2>&1"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.out, HasSubstr("no model plugin named 'nope'; loaded: "));
+  // The plugin is looked up while the data is read; its error still comes first and alone.
+  auto bad = d.write("bad.csv", "x,label\n1,a\noops,b\n");
+  r = run_command(
+      cli("train --model nope --data " + bad.string() + " --label label --out x.onnx 2>&1"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.out, HasSubstr("no model plugin named 'nope'; loaded: "));
+  EXPECT_THAT(r.out, Not(HasSubstr("oops")));
+  r = run_command(cli("train --model nope --data " + (d.path() / "missing.csv").string() +
+                      " --label label --out x.onnx 2>&1"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.out, HasSubstr("no model plugin named 'nope'; loaded: "));
+  EXPECT_THAT(r.out, Not(HasSubstr("missing.csv")));
   auto junk = d.write("junk.onnx", "not onnx at all");
   r = run_command(cli("describe --model " + junk.string() + " 2>&1"));
   EXPECT_EQ(r.exit_code, 2);

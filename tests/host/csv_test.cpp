@@ -295,6 +295,29 @@ TEST(LabelEncoder, SortsNumericLabelsNumericallyAndRejectsUnknown) {
   EXPECT_THROW((void)s.encode({"bird"}), DataError);
 }
 
+TEST(LabelEncoder, ViewsOfTableCellsGiveTheClassesAndErrorsOfStrings) {
+  const auto t = parse_csv("x,y\n1, 10\n2,2\n3,10 \n4,1\n5,\t2\n", "d.csv");
+  const auto cells = t.text(1);
+  EXPECT_EQ(cells, (std::vector<std::string_view>{"10", "2", "10", "1", "2"}));
+  const std::vector<std::string> strings(cells.begin(), cells.end());
+  const auto from_views = LabelEncoder::fit(cells), from_strings = LabelEncoder::fit(strings);
+  EXPECT_EQ(from_views.classes(), (std::vector<std::string>{"1", "2", "10"}));
+  EXPECT_EQ(from_views.classes(), from_strings.classes());
+  EXPECT_EQ(from_views.encode(cells, &t), (std::vector<int32_t>{2, 1, 2, 0, 1}));
+  EXPECT_EQ(from_views.encode(cells, &t), from_strings.encode(strings, &t));
+  // Names sort as text unless every one is a number; an unknown name is named with its line.
+  const auto names = parse_csv("x,y\n1,dog\n2,cat\n3,10\n", "n.csv");
+  const auto mixed = LabelEncoder::fit(names.text(1));
+  EXPECT_EQ(mixed.classes(), (std::vector<std::string>{"10", "cat", "dog"}));
+  const auto two = LabelEncoder::fit(std::vector<std::string>{"cat", "dog"});
+  try {
+    (void)two.encode(names.text(1), &names);
+    FAIL() << "an unknown label was encoded";
+  } catch (const DataError& e) {
+    EXPECT_STREQ(e.what(), "n.csv:4: label '10' is not a class the model knows (cat, dog)");
+  }
+}
+
 TEST(ModelEval, SplitIsSeededAndComplete) {
   auto a = train_test_split(100, 0.25, 7), b = train_test_split(100, 0.25, 7),
        c = train_test_split(100, 0.25, 8);
@@ -303,6 +326,18 @@ TEST(ModelEval, SplitIsSeededAndComplete) {
   EXPECT_EQ(a.test.size(), 25u);
   EXPECT_EQ(a.train.size(), 75u);
   EXPECT_TRUE(train_test_split(10, 0, 1).test.empty());
+}
+
+TEST(ModelEval, NoTestRowsTrainsOnEveryRowInOrder) {
+  std::vector<size_t> every(1000);
+  for (size_t i = 0; i < every.size(); ++i) every[i] = i;
+  for (uint64_t seed : {0u, 1u, 42u}) {
+    auto s = train_test_split(every.size(), 0, seed);
+    EXPECT_EQ(s.train, every);
+    EXPECT_TRUE(s.test.empty());
+  }
+  // The smallest positive size still holds one row out.
+  EXPECT_EQ(train_test_split(1000, 1e-9, 3).test.size(), 1u);
 }
 
 TEST(ModelEval, MetricsAndOverfittingThresholds) {

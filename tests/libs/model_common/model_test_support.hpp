@@ -33,7 +33,7 @@ inline Data load_csv(const std::string& name) {
   std::vector<size_t> cols;
   for (size_t c = 0; c + 1 < t.header.size(); ++c) cols.push_back(c);
   Data d{t.numeric(cols), {}};
-  for (const auto& s : t.text(t.header.size() - 1)) d.y.push_back(std::stoi(s));
+  for (const auto& s : t.text(t.header.size() - 1)) d.y.push_back(std::stoi(std::string(s)));
   return d;
 }
 

@@ -10,6 +10,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace secmlops::app {
@@ -19,11 +20,12 @@ struct Table {
   std::vector<std::string> features;    // column names in matrix order
   std::vector<size_t> feature_columns;  // the CSV columns read into x, in matrix order
   host::DenseMatrix x;
-  std::vector<std::string> labels;     // class names per row; empty without a label column
-  std::vector<int32_t> label_numbers;  // matrix input: the class numbers as given
-  v1::DatasetRecord record;            // digest, shape, lineage
-  std::string label_column;            // the CSV's label column by name ("" without one)
-  bool described = true;               // record complete (Provenance::full or after describe())
+  std::optional<size_t> label_field;       // CSV: the label column's index in csv
+  std::vector<std::string> matrix_labels;  // matrix input: the class numbers' names, per row
+  std::vector<int32_t> label_numbers;      // matrix input: the class numbers as given
+  v1::DatasetRecord record;                // digest, shape, lineage
+  std::string label_column;                // the CSV's label column by name ("" without one)
+  bool described = true;                   // record complete (Provenance::full or after describe())
 };
 
 enum class LabelRule {
@@ -64,6 +66,12 @@ Table load_request_data(const Environment& env, const v1::Matrix* features,
 // checked against the model.
 Table model_input(const Environment& env, const ModelUse& m, const v1::Matrix* features,
                   const std::vector<int32_t>& labels, const v1::CsvData* csv);
+
+// Whether the rows have labels: a CSV label column or matrix labels.
+bool has_labels(const Table& t);
+// Each row's class name (a CSV label cell, trimmed, or a matrix label's name) as a view into
+// `t`, so no string per row; empty without labels. Valid while `t` lives where it is.
+std::vector<std::string_view> label_names(const Table& t);
 
 // Encodes the table's labels with `classes` (index = number); DataError names the row. Matrix
 // input carries class numbers, which must lie below classes.size().

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -114,8 +115,8 @@ struct CsvTable {
   // throws DataError("file:line: column 'name': 'text' is not a number"), without a header
   // DataError("file line L, column C: 'text' is not a number").
   [[nodiscard]] DenseMatrix numeric(const std::vector<size_t>& columns) const;
-  // The text of one column.
-  [[nodiscard]] std::vector<std::string> text(size_t column) const;
+  // The text of one column, blanks and tabs around it trimmed, as views of the table's cells.
+  [[nodiscard]] std::vector<std::string_view> text(size_t column) const;
   // One column read as class indices, integers 0..kMaxClassIndex; any other cell throws
   // DataError at its location.
   [[nodiscard]] std::vector<int32_t> class_indices(size_t column) const;
@@ -140,9 +141,12 @@ class LabelEncoder {
  public:
   LabelEncoder() = default;
   explicit LabelEncoder(std::vector<std::string> classes);
-  // Learns the classes from the labels and encodes them.
+  // Learns the classes from the labels.
+  static LabelEncoder fit(std::span<const std::string_view> labels);
   static LabelEncoder fit(const std::vector<std::string>& labels);
   // Throws DataError naming the row's line for a label the encoder does not know.
+  [[nodiscard]] std::vector<int32_t> encode(std::span<const std::string_view> labels,
+                                            const CsvTable* table = nullptr) const;
   [[nodiscard]] std::vector<int32_t> encode(const std::vector<std::string>& labels,
                                             const CsvTable* table = nullptr) const;
   [[nodiscard]] const std::vector<std::string>& classes() const { return classes_; }
@@ -152,7 +156,7 @@ class LabelEncoder {
 
  private:
   std::vector<std::string> classes_;
-  std::map<std::string, int32_t> index_;
+  std::map<std::string, int32_t, std::less<>> index_;
 };
 
 // Writes CSV cells, quoting when needed.

@@ -9,7 +9,8 @@
 namespace secmlops::host {
 
 // A seeded shuffle split: `test_size` is a fraction in [0, 1); the test part has
-// ceil(n · test_size) rows (as scikit-learn's train_test_split). Same seed, same split.
+// ceil(n · test_size) rows (as scikit-learn's train_test_split). Same seed, same split. Both
+// parts list their rows in ascending order, so test_size 0 trains on every row in order.
 struct Split {
   std::vector<size_t> train;
   std::vector<size_t> test;
