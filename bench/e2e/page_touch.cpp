@@ -13,7 +13,8 @@
 #include <vector>
 
 int main(int argc, char** argv) {
-  const int rounds = argc > 1 ? std::max(1, std::atoi(argv[1])) : 5;
+  const long asked = argc > 1 ? std::strtol(argv[1], nullptr, 10) : 5;
+  const int rounds = static_cast<int>(std::clamp(asked, 1L, 1000L));
   constexpr size_t kBytes = size_t{64} << 20;
   constexpr size_t kPage = 4096;
   const char* names[] = {"4 KiB pages, faulted", "MAP_POPULATE", "MADV_HUGEPAGE"};
@@ -32,8 +33,8 @@ int main(int argc, char** argv) {
       for (size_t i = 0; i < kBytes; i += kPage) p[i] = 1;
       const auto t1 = std::chrono::steady_clock::now();
       ::munmap(const_cast<char*>(p), kBytes);
-      us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count() /
-                   static_cast<double>(kBytes / kPage));
+      constexpr auto kPages = static_cast<double>(kBytes) / static_cast<double>(kPage);
+      us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count() / kPages);
     }
     std::sort(us.begin(), us.end());
     std::printf("%-22s %6.2f us a 4 KiB page (median of %d rounds, 64 MiB each)\n", names[mode],
