@@ -324,7 +324,7 @@ DenseMatrix CsvTable::numeric(const std::vector<size_t>& columns) const {
   size_t bad_row = n, bad_column = 0;
   if (n * k >= 16384 && std::thread::hardware_concurrency() > 1) {
     size_t half = n / 2, bad_column2 = 0, bad_row2 = n;
-    std::thread second([&] { bad_row2 = read(half, n, bad_column2); });
+    std::jthread second([&] { bad_row2 = read(half, n, bad_column2); });  // joined on every path
     bad_row = read(0, half, bad_column);
     second.join();
     if (bad_row == n) bad_row = bad_row2, bad_column = bad_column2;

@@ -12,6 +12,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <exception>
 #include <limits>
 #include <set>
 #include <thread>
@@ -467,10 +468,19 @@ std::vector<ColumnFacts> describe_columns(const CsvTable& table, const DatasetRe
     for (size_t c = next++; c < table.fields; c = next++)
       facts[c] = describe_column(table, c, o, numbers[c], stride);
   };
-  std::thread helper;
-  if (two) helper = std::thread(work);
+  std::exception_ptr helper_failed;
+  std::jthread helper;  // joined on every path before the facts go
+  if (two)
+    helper = std::jthread([&] {
+      try {
+        work();
+      } catch (...) {
+        helper_failed = std::current_exception();
+      }
+    });
   work();
   if (helper.joinable()) helper.join();
+  if (helper_failed) std::rethrow_exception(helper_failed);
   return facts;
 }
 
