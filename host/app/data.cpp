@@ -1,4 +1,5 @@
 #include "secmlops/app/data.hpp"
+#include "secmlops/host/beside.hpp"
 #include "secmlops/host/dataset_record.hpp"
 #include "secmlops/host/digest.hpp"
 
@@ -9,7 +10,6 @@
 #include <iterator>
 #include <map>
 #include <sstream>
-#include <thread>
 
 namespace secmlops::app {
 namespace {
@@ -143,11 +143,13 @@ Table load_csv(const Environment& env, const v1::CsvData& csv, LabelRule rule,
   if (cols.empty()) throw host::DataError(source + ": no feature columns");
   if (t.csv.rows.empty()) throw host::DataError(source + ": no data rows");
   for (size_t c : cols) t.features.push_back(name_of(c));
-  std::jthread hashing;  // joined on every path before the table goes
-  if (!quoted) hashing = std::jthread([&] { digest = host::sha256_hex(t.csv.rows.buffer()); });
-  t.x = t.csv.numeric(cols);
+  auto hash = [&] { digest = host::sha256_hex(t.csv.rows.buffer()); };
+  auto parse = [&] { t.x = t.csv.numeric(cols); };
+  if (quoted)
+    parse();
+  else
+    host::run_beside(hash, parse);
   t.feature_columns = std::move(cols);
-  if (hashing.joinable()) hashing.join();
   t.record.set_sha256(digest);
   t.label_field = label;
   // Provenance: digest of the bytes as read; schema, classes, lineage and personal-data columns

@@ -1,5 +1,7 @@
 #include "secmlops/host/csv.hpp"
 
+#include "secmlops/host/beside.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -86,17 +88,7 @@ void append_rows(std::string& out, uint64_t rows, size_t row_bytes,
   const uint64_t half = rows / 2;
   std::string second;
   second.reserve((rows - half) * row_bytes);
-  std::exception_ptr failed;
-  std::jthread writer([&] {  // joined on every path before `second` goes
-    try {
-      write(second, half, rows);
-    } catch (...) {
-      failed = std::current_exception();
-    }
-  });
-  write(out, 0, half);
-  writer.join();
-  if (failed) std::rethrow_exception(failed);
+  run_beside([&] { write(second, half, rows); }, [&] { write(out, 0, half); });
   out += second;
 }
 
@@ -324,9 +316,8 @@ DenseMatrix CsvTable::numeric(const std::vector<size_t>& columns) const {
   size_t bad_row = n, bad_column = 0;
   if (n * k >= 16384 && std::thread::hardware_concurrency() > 1) {
     size_t half = n / 2, bad_column2 = 0, bad_row2 = n;
-    std::jthread second([&] { bad_row2 = read(half, n, bad_column2); });  // joined on every path
-    bad_row = read(0, half, bad_column);
-    second.join();
+    run_beside([&] { bad_row2 = read(half, n, bad_column2); },
+               [&] { bad_row = read(0, half, bad_column); });
     if (bad_row == n) bad_row = bad_row2, bad_column = bad_column2;
   } else {
     bad_row = read(0, n, bad_column);

@@ -1,5 +1,6 @@
 #include "secmlops/host/dataset_record.hpp"
 
+#include "secmlops/host/beside.hpp"
 #include "secmlops/host/digest.hpp"
 #include "secmlops/v1/dataset.pb.h"
 
@@ -12,7 +13,6 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
-#include <exception>
 #include <limits>
 #include <set>
 #include <thread>
@@ -468,19 +468,10 @@ std::vector<ColumnFacts> describe_columns(const CsvTable& table, const DatasetRe
     for (size_t c = next++; c < table.fields; c = next++)
       facts[c] = describe_column(table, c, o, numbers[c], stride);
   };
-  std::exception_ptr helper_failed;
-  std::jthread helper;  // joined on every path before the facts go
   if (two)
-    helper = std::jthread([&] {
-      try {
-        work();
-      } catch (...) {
-        helper_failed = std::current_exception();
-      }
-    });
-  work();
-  if (helper.joinable()) helper.join();
-  if (helper_failed) std::rethrow_exception(helper_failed);
+    run_beside(work, work);
+  else
+    work();
   return facts;
 }
 
