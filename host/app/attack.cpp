@@ -61,7 +61,7 @@ v1::AttackResult attack(const Environment& env, const v1::AttackRequest& req) {
              ") does not provide: use a black-box attack (hsj, transfer)");
   const std::vector<int32_t> labels(req.labels().begin(), req.labels().end());
   auto data = model_input(env, m, req.has_features() ? &req.features() : nullptr, labels,
-                          req.has_csv() ? &req.csv() : nullptr);
+                          req.has_csv() ? &req.csv() : nullptr, Provenance::digest);
   RunScope run(env, req.mlflow(), "attack", "attack " + plugin.name() + " " + model_name);
 
   if (req.labels_from() != "" && req.labels_from() != "true" && req.labels_from() != "predicted")

@@ -106,8 +106,9 @@ Table load_csv(const Environment& env, const v1::CsvData& csv, LabelRule rule,
   // The digest is of the bytes as read. The parser keeps them as its cell buffer and rewrites
   // only quoted cells: text without a quote is still those bytes after parsing, and is hashed on
   // another core while the numbers are read.
+  const bool hashed = provenance != Provenance::shape;
   const bool quoted = text.find('"') != std::string::npos;
-  std::string digest = quoted ? host::sha256_hex(text) : "";
+  std::string digest = hashed && quoted ? host::sha256_hex(text) : "";
   try {
     t.csv = host::parse_csv(std::move(text), source, limits,
                             header ? host::CsvHeader::present : host::CsvHeader::absent);
@@ -145,10 +146,10 @@ Table load_csv(const Environment& env, const v1::CsvData& csv, LabelRule rule,
   for (size_t c : cols) t.features.push_back(name_of(c));
   auto hash = [&] { digest = host::sha256_hex(t.csv.rows.buffer()); };
   auto parse = [&] { t.x = t.csv.numeric(cols); };
-  if (quoted)
-    parse();
-  else
+  if (hashed && !quoted)
     host::run_beside(hash, parse);
+  else
+    parse();
   t.feature_columns = std::move(cols);
   t.record.set_sha256(digest);
   t.label_field = label;

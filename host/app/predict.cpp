@@ -18,9 +18,10 @@ void check_width(const Table& t, const ModelUse& m) {
 }  // namespace
 
 Table model_input(const Environment& env, const ModelUse& m, const v1::Matrix* features,
-                  const std::vector<int32_t>& labels, const v1::CsvData* csv) {
+                  const std::vector<int32_t>& labels, const v1::CsvData* csv,
+                  Provenance provenance) {
   auto t = load_request_data(env, features, labels, csv, LabelRule::none_unless_named, m.features,
-                             Provenance::digest);
+                             provenance);
   check_width(t, m);
   return t;
 }
@@ -28,7 +29,7 @@ Table model_input(const Environment& env, const ModelUse& m, const v1::Matrix* f
 v1::PredictResponse predict(const Environment& env, const v1::PredictRequest& req) {
   auto m = use_model(env, req.model_id(), req.model_path());
   auto data = model_input(env, m, req.has_features() ? &req.features() : nullptr, {},
-                          req.has_csv() ? &req.csv() : nullptr);
+                          req.has_csv() ? &req.csv() : nullptr, Provenance::shape);
   auto proba = m.session->predict_proba(data.x);
   v1::PredictResponse r;
   r.set_model(m.session->plugin().name());
@@ -80,7 +81,7 @@ v1::DescribeResponse describe(const Environment& env, const v1::ModelRef& req) {
     if (req.data().label_column().empty())
       fail(AppError::Code::invalid_argument,
            "held-out data needs its label column to measure accuracy");
-    auto data = model_input(env, m, nullptr, {}, &req.data());
+    auto data = model_input(env, m, nullptr, {}, &req.data(), Provenance::shape);
     auto held = host::classification_metrics(m.session->predict_proba(data.x),
                                              encode_labels(data, m.classes));
     *r.mutable_held_out() = to_proto(held);

@@ -34,9 +34,10 @@ enum class LabelRule {
 };
 
 // How much of a CSV's DatasetRecord loading fills: all of it (schema with column statistics,
-// privacy, classes), or what identifies the data (name, path, source, digest, shape) — for
-// operations that report no more; describe() completes it later.
-enum class Provenance { full, digest };
+// privacy, classes); what identifies the data (name, path, source, digest, shape) — for
+// operations that report no more; describe() completes it later; or no digest either, for
+// operations whose results carry no record of their input (predict, describe's held-out data).
+enum class Provenance { full, digest, shape };
 
 // Reads CsvData (csv.path through env.files, or csv.text). With `feature_names` the features are
 // those columns by name (a model's recorded inputs); otherwise every column but the label.
@@ -65,7 +66,8 @@ Table load_request_data(const Environment& env, const v1::Matrix* features,
 // The request's data as input of model `m`: columns by the model's feature names, the width
 // checked against the model.
 Table model_input(const Environment& env, const ModelUse& m, const v1::Matrix* features,
-                  const std::vector<int32_t>& labels, const v1::CsvData* csv);
+                  const std::vector<int32_t>& labels, const v1::CsvData* csv,
+                  Provenance provenance);
 
 // Whether the rows have labels: a CSV label column or matrix labels.
 bool has_labels(const Table& t);
