@@ -8,9 +8,11 @@
 #include "containers/spill_stream.hpp"
 #include "secmlops/host/logging.hpp"
 #include "secmlops/host/printable.hpp"
+#include "secmlops/host/program_directory.hpp"
 #include "secmlops/host/registry.hpp"
 #include "secmlops/v1/sandbox.pb.h"
 
+#include <dlfcn.h>
 #include <sched.h>
 #include <spdlog/spdlog.h>
 #include <sys/mman.h>
@@ -100,6 +102,23 @@ class StreamingObserver final : public ScanObserver {
   bool area_full_ = false;
 };
 
+// Opens the libcurl that refuses every transfer (host/worker/offline_curl) before the scanner
+// libraries, so that the dynamic loader takes it for any libcurl.so.4 they need (libhdf5's) and
+// maps no network stack into a process that may not use one. Without it (an installation that
+// lacks the file), the system's libcurl is loaded as before.
+void open_offline_curl() {
+  const auto dir = program_directory();
+  if (dir.empty()) return;
+  const auto path = dir / "scan-worker-lib" / "libcurl.so.4";
+  if (::access(path.c_str(), R_OK) != 0) return;
+  if (::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL) == nullptr) {
+    const char* why = ::dlerror();
+    spdlog::warn("scan worker: {}: {}", path.string(), why != nullptr ? why : "cannot be opened");
+    return;
+  }
+  spdlog::debug("scan worker: opened {}", path.string());
+}
+
 // A copy of this process (before it is confined: the libraries loaded, nothing scanned) that
 // is a child of the host, not of this worker, so the host waits for it and reads how it ended
 // like any worker it spawned. A raw clone: glibc has no fork with CLONE_PARENT. Without glibc's
@@ -158,6 +177,7 @@ int run_scan_worker(int argc, char** argv) {
   int last_fd = 0;
   for (const auto& s : slots) last_fd = std::max({last_fd, s.sock, s.events});
   ::syscall(SYS_close_range, static_cast<unsigned>(last_fd) + 1, ~0U, 0);
+  open_offline_curl();
   Registry registry;
   for (const auto& l : libraries) registry.load_library(l);
   // Time zone data is read now: the sandbox cannot open /etc/localtime when a log line needs it.

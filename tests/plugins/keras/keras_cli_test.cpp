@@ -16,6 +16,19 @@ TEST(KerasCli, BenignH5ExitsZeroWithInfoOnly) {
   EXPECT_EQ(s.max_severity, "INFO");
 }
 
+// The sandboxed worker reads HDF5 with the libcurl that refuses transfers in place of the
+// system's (host/worker/offline_curl): the same findings, none of libcurl's dependencies loaded.
+TEST(KerasCli, SandboxedH5ScanUsesTheOfflineLibcurl) {
+  auto r = secmlops::test::run_command(std::string(SECMLOPS_CLI) +
+                                       " --plugin-dir " SECMLOPS_PLUGIN_DIR
+                                       " --log-level debug scan --format json " +
+                                       fixture("lambda.h5") + " 2>&1 >/dev/null");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("scan worker: opened "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("scan-worker-lib/libcurl.so.4"), std::string::npos) << r.out;
+  EXPECT_EQ(cli_scan(fixture("lambda.h5")).rules.count("KERAS-LAMBDA-LAYER"), 1u);
+}
+
 TEST(KerasCli, LambdaH5IsCritical) {
   auto s = cli_scan(fixture("lambda.h5"));
   EXPECT_EQ(s.exit_code, 1);
