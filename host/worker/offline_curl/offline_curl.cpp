@@ -7,7 +7,6 @@
 //
 // Only the calls libhdf5 imports are defined. Every one fails the way libcurl fails when it cannot
 // start: no handle, CURLE_FAILED_INIT; the global set-up has nothing to set up.
-#include <cstdarg>
 
 namespace {
 
