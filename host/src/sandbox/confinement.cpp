@@ -13,7 +13,13 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <stdexcept>
+#include <string>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
 
 namespace secmlops::host::sandbox {
 namespace {
@@ -88,6 +94,19 @@ void set_limit(int resource, rlim_t value) {
     throw std::runtime_error(std::string("setrlimit failed: ") + std::strerror(errno));
 }
 
+// The data segment a scan may use. Under AddressSanitizer the process already holds its shadow
+// memory, terabytes of private writable mappings that RLIMIT_DATA counts, so the limit is what
+// the scan may add to what is mapped now; otherwise the worker's own few megabytes are not
+// worth a read of /proc.
+rlim_t data_limit(uint64_t memory_bytes) {
+#if defined(__SANITIZE_ADDRESS__)
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmData:", 0) == 0) return memory_bytes + std::stoull(line.substr(7)) * 1024;
+#endif
+  return memory_bytes;
+}
+
 }  // namespace
 
 void set_current_file(uint32_t file) { g_current_file = static_cast<sig_atomic_t>(file); }
@@ -95,7 +114,12 @@ void set_current_file(uint32_t file) { g_current_file = static_cast<sig_atomic_t
 void confine(int report_sock, uint64_t memory_bytes) {
   g_report_sock = report_sock;
   set_limit(RLIMIT_CORE, 0);
-  if (memory_bytes > 0) set_limit(RLIMIT_DATA, memory_bytes);
+#if defined(__SANITIZE_ADDRESS__)
+  // The leak check at exit stops the process's threads with ptrace, which the filter forbids:
+  // it runs now instead, over what loading the scanners left, and not again.
+  __lsan_do_leak_check();
+#endif
+  if (memory_bytes > 0) set_limit(RLIMIT_DATA, data_limit(memory_bytes));
   set_limit(RLIMIT_NOFILE, 64);
   set_limit(RLIMIT_NPROC, 0);
   ::prctl(PR_SET_DUMPABLE, 0);
@@ -137,6 +161,10 @@ void confine(int report_sock, uint64_t memory_bytes) {
                  SCMP_SYS(rt_sigaction), SCMP_SYS(sched_yield), SCMP_SYS(getrusage),
                  SCMP_SYS(restart_syscall), SCMP_SYS(exit), SCMP_SYS(exit_group)})
     allow(nr);
+#if defined(__SANITIZE_ADDRESS__)
+  // The sanitizer runtime probes memory through a pipe and gives each thread a signal stack.
+  for (int nr : {SCMP_SYS(pipe), SCMP_SYS(pipe2), SCMP_SYS(sigaltstack)}) allow(nr);
+#endif
   // glibc's fstat is newfstatat(fd, "", buf, AT_EMPTY_PATH): only that form is allowed.
   // (The comparisons are named structs: libseccomp's SCMP_A* macros are C compound literals.)
   const scmp_arg_cmp empty_path{3, SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH};
