@@ -4,6 +4,7 @@
 #include "sandbox/scan_sandbox.hpp"
 #include "scan_job.hpp"
 
+#include "secmlops/host/beside.hpp"
 #include "secmlops/host/clock.hpp"
 #include "secmlops/host/digest.hpp"
 #include "secmlops/host/plugin_config.hpp"
@@ -627,38 +628,37 @@ v1::FileReport ScanEngine::scan_isolated(
     // A large file's digest is computed while the worker scans it (pread on the same open file:
     // no shared offset), so the scan's wall time does not include the hash.
     constexpr uint64_t kConcurrentDigestBytes = 4u << 20;
-    std::thread hasher;
-    if (stream->size() >= kConcurrentDigestBytes)
-      hasher = std::thread(digest);
-    else
-      digest();
-    struct Join {
-      std::thread& t;
-      ~Join() {
-        if (t.joinable()) t.join();
+    bool unscanned = false;  // the bytes could not be handed to a worker: `report` says why
+    auto scan = [&] {
+      auto t0 = std::chrono::steady_clock::now();
+      int fd = -1;
+      UniqueFd owned;
+      if (const auto* file = dynamic_cast<const FileStream*>(stream.get())) {
+        fd = file->fd();
+      } else {
+        try {
+          owned.reset(sandbox::sealed_memfd(*stream, display_name));
+        } catch (const std::exception& e) {
+          report = entry_report(display_name, v1::ERROR, display_name + ": " + e.what());
+          unscanned = true;
+          return;
+        }
+        fd = owned.get();
       }
-    } join{hasher};
-    auto t0 = std::chrono::steady_clock::now();
-    auto cancel = std::make_shared<CancelToken>(options_.cancel);
-    int fd = -1;
-    sandbox::ScanSandbox* box = sandbox_.get();
-    UniqueFd owned;
-    if (const auto* file = dynamic_cast<const FileStream*>(stream.get())) {
-      fd = file->fd();
+      report = sandbox_->scan(fd, display_name, base_dir, options_,
+                              std::make_shared<CancelToken>(options_.cancel));
+      report.set_path(display_name);
+      make_utf8_safe(report);
+      report.set_duration_seconds(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    };
+    if (stream->size() >= kConcurrentDigestBytes) {
+      run_beside(digest, scan);
     } else {
-      try {
-        owned.reset(sandbox::sealed_memfd(*stream, display_name));
-      } catch (const std::exception& e) {
-        return entry_report(display_name, v1::ERROR, display_name + ": " + e.what());
-      }
-      fd = owned.get();
+      digest();
+      scan();
     }
-    report = box->scan(fd, display_name, base_dir, options_, cancel);
-    report.set_path(display_name);
-    make_utf8_safe(report);
-    report.set_duration_seconds(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    if (hasher.joinable()) hasher.join();
+    if (unscanned) return report;
     if (!digest_error.empty()) return entry_report(display_name, v1::ERROR, digest_error);
   }
   report.set_size(stream->size());
