@@ -1,5 +1,6 @@
 // secmlopsd as clients see it: security, limits, cancellation, concurrency and plugin failures.
 #include "daemon.hpp"
+#include "support/scoped_env.hpp"
 #include "support/temp_dir.hpp"
 
 #include "secmlops/v1/model_service.grpc.pb.h"
@@ -357,23 +358,18 @@ TEST_F(Live, MalformedChunkIsInvalidArgumentNotATruncatedScan) {
 }
 
 TEST_F(Live, StalledUploadsStayWithinTheBudgetAndTimeOut) {
+  {
+    test::ScopedEnv env;  // what the daemon starts with
 #if defined(__SANITIZE_ADDRESS__)
-  // ASan keeps freed blocks in a quarantine (256 MB by default) before reusing them, which the
-  // server's RSS would count as if the uploads' buffers were still held: that daemon runs
-  // without it, so the RSS below measures what the server keeps, as without the sanitizer.
-  const char* inherited = std::getenv("ASAN_OPTIONS");
-  const std::string asan_options = inherited != nullptr ? inherited : "";
-  ::setenv("ASAN_OPTIONS", (asan_options + ":quarantine_size_mb=0").c_str(), 1);
+    // ASan keeps freed blocks in a quarantine (256 MB by default) before reusing them, which the
+    // server's RSS would count as if the uploads' buffers were still held: that daemon runs
+    // without it, so the RSS below measures what the server keeps, as without the sanitizer.
+    env.set("ASAN_OPTIONS", env.original("ASAN_OPTIONS").value_or("") + ":quarantine_size_mb=0");
 #endif
-  start({"--threads", "2", "--max-concurrent-uploads", "64", "--upload-memory-bytes", "16777216",
-         "--upload-disk-bytes", "33554432", "--upload-idle-seconds", "3", "--upload-spill-bytes",
-         "262144"});
-#if defined(__SANITIZE_ADDRESS__)
-  if (inherited != nullptr)
-    ::setenv("ASAN_OPTIONS", asan_options.c_str(), 1);
-  else
-    ::unsetenv("ASAN_OPTIONS");
-#endif
+    start({"--threads", "2", "--max-concurrent-uploads", "64", "--upload-memory-bytes", "16777216",
+           "--upload-disk-bytes", "33554432", "--upload-idle-seconds", "3", "--upload-spill-bytes",
+           "262144"});
+  }
   const uint64_t rss_before = daemon_->rss_bytes();
   auto ch = unix_channel();
   auto stub = v1::ScanService::NewStub(ch);

@@ -5,6 +5,7 @@
 #include "recorded_sink.hpp"
 #include "reporter.hpp"
 #include "support/run_command.hpp"
+#include "support/scoped_env.hpp"
 #include "support/temp_dir.hpp"
 
 #include <gmock/gmock.h>
@@ -22,6 +23,7 @@ using namespace secmlops::plugins::mlflow;
 using nlohmann::json;
 using secmlops::test::FakeMlflowServer;
 using secmlops::test::RecordedSink;
+using secmlops::test::ScopedEnv;
 using ::testing::HasSubstr;
 
 Settings live_settings(const std::string& uri, const std::filesystem::path& spool) {
@@ -288,30 +290,23 @@ TEST(MlflowLive, DatasetSourcesBecomeAbsoluteFileUris) {
 }
 
 TEST(MlflowSettings, UserFallsBackToTheLoginNameOfTheUid) {
-  std::map<std::string, std::string> saved;
-  for (const char* v : {"LOGNAME", "USER", "LNAME", "USERNAME"})
-    if (const char* x = std::getenv(v)) saved[v] = x;
-  for (const char* v : {"LOGNAME", "USER", "LNAME", "USERNAME"}) ::unsetenv(v);
+  ScopedEnv env;
+  for (const char* v : {"LOGNAME", "USER", "LNAME", "USERNAME"}) env.unset(v);
   const passwd* pw = ::getpwuid(::getuid());
   ASSERT_NE(pw, nullptr);
   EXPECT_EQ(default_user(), pw->pw_name);
   EXPECT_EQ(parse_settings({}).user, pw->pw_name);
   EXPECT_EQ(parse_settings({{"user", "alice"}}).user, "alice");
-  ::setenv("USER", "bob", 1);
+  env.set("USER", "bob");
   EXPECT_EQ(parse_settings({}).user, "bob");
-  ::unsetenv("USER");
-  for (const auto& [k, v] : saved) ::setenv(k.c_str(), v.c_str(), 1);
 }
 
 // The commands' configuration: MLflow's variables fill only the keys not given.
 TEST(MlflowSettings, EnvironmentFillsOnlyWhatIsNotGiven) {
-  const char* vars[] = {"MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_TRACKING_TOKEN"};
-  std::map<std::string, std::string> saved;
-  for (const char* v : vars)
-    if (const char* x = std::getenv(v)) saved[v] = x;
-  ::setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9", 1);
-  ::setenv("MLFLOW_EXPERIMENT_NAME", "from-env", 1);
-  ::setenv("MLFLOW_TRACKING_TOKEN", "tok", 1);
+  ScopedEnv env;
+  env.set("MLFLOW_TRACKING_URI", "http://127.0.0.1:9");
+  env.set("MLFLOW_EXPERIMENT_NAME", "from-env");
+  env.set("MLFLOW_TRACKING_TOKEN", "tok");
   auto value = [](const KeyValues& kv, const std::string& key) {
     std::string out = "<absent>";
     for (const auto& [k, v] : kv)
@@ -327,11 +322,9 @@ TEST(MlflowSettings, EnvironmentFillsOnlyWhatIsNotGiven) {
   // Without the key (a host of its own), nothing is read.
   auto plain = with_environment({{"experiment", "e"}});
   EXPECT_EQ(plain, (KeyValues{{"experiment", "e"}}));
-  ::unsetenv("MLFLOW_EXPERIMENT_NAME");
+  env.unset("MLFLOW_EXPERIMENT_NAME");
   EXPECT_EQ(value(with_environment({{"environment", "true"}}), "experiment"), "secmlops");
   EXPECT_EQ(value(with_environment({{"environment", "false"}}), "tracking_uri"), "<absent>");
-  for (const char* v : vars) ::unsetenv(v);
-  for (const auto& [k, v] : saved) ::setenv(k.c_str(), v.c_str(), 1);
 }
 
 }  // namespace
