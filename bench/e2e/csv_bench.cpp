@@ -4,6 +4,7 @@
 //   secmlops_csv_bench FILE.csv [repeats]
 #include "secmlops/app/data.hpp"
 #include "secmlops/host/digest.hpp"
+#include "secmlops/host/large_allocations.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -43,6 +44,7 @@ std::pair<double, double> median_seconds(int repeats, F&& f) {
 
 int main(int argc, char** argv) {
   using namespace secmlops;
+  host::use_short_lived_heap();  // as the command line does
   if (argc < 2) {
     std::fprintf(stderr, "usage: %s FILE.csv [repeats]\n", argv[0]);
     return 2;

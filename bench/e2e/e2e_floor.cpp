@@ -11,6 +11,8 @@
 // COLUMNS is how many numbers each output row has (the input's width for adversarial examples,
 // 1 for predictions); every output number is one parsed from the input, written in its
 // shortest round-trip form.
+#include "secmlops/host/large_allocations.hpp"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -62,6 +64,7 @@ Parsed parse(const char* begin, const char* end) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  secmlops::host::use_short_lived_heap();  // as the command line does
   if (argc != 2 && argc != 4) {
     std::fprintf(stderr, "usage: e2e_floor IN [OUT COLUMNS]\n");
     return 2;

@@ -2,6 +2,7 @@
 #include "progress.hpp"
 #include "secmlops/host/csv.hpp"
 #include "secmlops/host/guarded_main.hpp"
+#include "secmlops/host/large_allocations.hpp"
 #include "secmlops/host/logging.hpp"
 
 #include <spdlog/spdlog.h>
@@ -128,5 +129,6 @@ static int program_main(int argc, char** argv) {
 }
 
 int main(int argc, char** argv) {
+  secmlops::host::use_short_lived_heap();
   return secmlops::host::guarded_main("secmlops", [&] { return program_main(argc, argv); });
 }

@@ -9,11 +9,17 @@
 // Linked into programs, not libraries: one definition per process, which the plugins' and
 // libraries' allocations bind to as well. Not under sanitizers, whose own allocator checks
 // new/delete pairs.
+#include "secmlops/host/large_allocations.hpp"
+
 #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 
+#include <malloc.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
+#include <initializer_list>
 #include <new>
 
 namespace {
@@ -45,5 +51,42 @@ void* operator new(std::size_t n) {
 
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t /*size*/) noexcept { std::free(p); }
+
+void secmlops::host::use_short_lived_heap() {
+  for (const char* v : {"GLIBC_TUNABLES", "MALLOC_ARENA_MAX", "MALLOC_TOP_PAD_",
+                        "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_"})
+    if (std::getenv(v) != nullptr) return;
+  constexpr std::size_t kPad = std::size_t{64} << 20;
+  // One arena: a thread's blocks come from the same huge pages (a command has a few threads).
+  (void)::mallopt(M_ARENA_MAX, 1);
+  // Blocks below 32 MiB (glibc's largest threshold) come from the heap, freed ones are reused
+  // rather than unmapped and faulted again, and the heap is never given back before exit.
+  (void)::mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  (void)::mallopt(M_TRIM_THRESHOLD, 2 * kPad);
+  (void)::mallopt(M_TOP_PAD, kPad);
+  // The next growth of the heap happens now (a block larger than its free top, plus the pad),
+  // and the new part is marked: later growths keep their own, unmarked mapping.
+  constexpr std::size_t kProbe = std::size_t{1} << 20;
+  void* probe = std::malloc(kProbe);
+  if (probe == nullptr) return;
+  const auto chunk = reinterpret_cast<std::uintptr_t>(probe) - 2 * sizeof(std::size_t);
+  std::free(probe);  // back into the free top, which starts at `chunk` again
+  const auto heap_end = reinterpret_cast<std::uintptr_t>(::sbrk(0));
+  // A huge page is only ever given to a whole aligned 2 MiB of the marked part whose pages were
+  // not touched before the mark. Growing the heap wrote the free top's header after the probe,
+  // so the marked part begins at the first boundary past the probe; a filler block, never
+  // touched (so never faulted) and never freed, takes what lies before it.
+  const auto aligned = (chunk + kProbe + 64 + kHugePage - 1) & ~(kHugePage - 1);
+  const auto end = heap_end & ~(kHugePage - 1);
+  // A heap that could not grow by brk lives in mappings of its own: left as it is.
+  if (heap_end < chunk || end <= aligned || end - aligned > 2 * kPad) return;
+  (void)::madvise(reinterpret_cast<void*>(aligned), end - aligned, MADV_HUGEPAGE);
+  [[maybe_unused]] static void* volatile filler;  // volatile: kept although never read
+  filler = std::malloc(aligned - chunk - sizeof(std::size_t));
+}
+
+#else
+
+void secmlops::host::use_short_lived_heap() {}
 
 #endif

@@ -1,0 +1,111 @@
+// The command line's heap (host/src/large_allocations.cpp): small blocks on transparent huge
+// pages, unless the environment tunes malloc. Each case runs in a child process, because the
+// policy changes malloc for the whole process.
+#include "secmlops/host/large_allocations.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct Mapping {
+  bool found = false;
+  std::string flags;  // VmFlags
+  uint64_t anon_huge_kib = 0;
+};
+
+// The smaps entry of the mapping that holds `p`.
+Mapping mapping_of(const void* p) {
+  const auto a = reinterpret_cast<uintptr_t>(p);
+  std::ifstream in("/proc/self/smaps");
+  Mapping m;
+  bool inside = false;
+  std::string line;
+  while (std::getline(in, line)) {
+    uintptr_t lo = 0, hi = 0;
+    char dash = 0;
+    std::istringstream head(line);
+    if (line.find(':') > line.find(' ') && (head >> std::hex >> lo >> dash >> hi) && dash == '-') {
+      inside = a >= lo && a < hi;
+      continue;
+    }
+    if (!inside) continue;
+    m.found = true;
+    if (line.rfind("AnonHugePages:", 0) == 0)
+      m.anon_huge_kib = std::strtoull(line.c_str() + 14, nullptr, 10);
+    if (line.rfind("VmFlags:", 0) == 0) m.flags = line.substr(8) + " ";
+  }
+  return m;
+}
+
+bool huge_pages_enabled() {
+  std::ifstream in("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return !s.empty() && s.find("[never]") == std::string::npos;
+}
+
+// Runs `check` in a child; its exit status is the number of the first failed expectation.
+int in_child(const std::function<int()>& check) {
+  const pid_t pid = ::fork();
+  if (pid == 0) ::_exit(check());
+  int status = 0;
+  if (pid < 0 || ::waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status);
+}
+
+// 8 MiB of 1 KiB blocks, written, as a command's cells and messages are.
+std::vector<char*> small_blocks() {
+  std::vector<char*> blocks;
+  blocks.reserve(8192);
+  for (int i = 0; i < 8192; ++i) {
+    auto* b = static_cast<char*>(std::malloc(1024));
+    if (b == nullptr) std::abort();
+    std::memset(b, 1, 1024);
+    blocks.push_back(b);
+  }
+  return blocks;
+}
+
+TEST(ShortLivedHeap, SmallBlocksAreOnHugePages) {
+  const bool enabled = huge_pages_enabled();
+  EXPECT_EQ(in_child([enabled] {
+              ::unsetenv("GLIBC_TUNABLES");
+              for (const char* v : {"MALLOC_ARENA_MAX", "MALLOC_TOP_PAD_", "MALLOC_TRIM_THRESHOLD_",
+                                    "MALLOC_MMAP_THRESHOLD_"})
+                ::unsetenv(v);
+              secmlops::host::use_short_lived_heap();
+              const auto blocks = small_blocks();
+              const Mapping m = mapping_of(blocks.back());
+              if (!m.found) return 1;
+              if (m.flags.find(" hg ") == std::string::npos) return 2;
+              // With huge pages on, the 8 MiB written are (nearly all) on them.
+              if (enabled && m.anon_huge_kib < 4096) return 3;
+              return 0;
+            }),
+            0);
+}
+
+TEST(ShortLivedHeap, TheEnvironmentsOwnMallocTuningWins) {
+  EXPECT_EQ(in_child([] {
+              ::setenv("GLIBC_TUNABLES", "glibc.malloc.check=0", 1);
+              secmlops::host::use_short_lived_heap();
+              const auto blocks = small_blocks();
+              const Mapping m = mapping_of(blocks.back());
+              if (!m.found) return 1;
+              return m.flags.find(" hg ") == std::string::npos ? 0 : 2;
+            }),
+            0);
+}
+
+}  // namespace
