@@ -6,7 +6,11 @@
 #      and ModelScan's cost (their per-file core: read + pickletools.genops + global lookup; see
 #      the script's docstring) — whole processes, interpreter start included; the script's own
 #      in-script time (start-up and imports excluded) is printed after.
-# Files/s = 2,000 / median wall time. Both with farm-bench, A and B in turn, medians quoted.
+#   3. the floor of the job (scan_floor.cpp: list the tree, read every file once, start one more
+#      process; statically linked) against the same lower bound: what 5x its files/s asks for
+#      is physically within reach when this ratio is under 0.2,
+#   4. the same floor linked as the host is (scan_floor_linked) against `secmlops scan DIR`.
+# Files/s = 2,000 / median wall time. All with farm-bench, A and B in turn, medians quoted.
 #   bench/scan_many/run.sh BUILD_DIR [DATA_DIR]   (release build; DATA_DIR as for bench/isolation)
 set -eu
 build=$(cd "$1" && pwd)
@@ -19,6 +23,10 @@ echo "== $n small pickles: secmlops scan, sandboxed (A) vs --in-process (B)"
 farm-bench -n 11 --timeout 600 --vs "$cli scan --in-process $data/small" -- "$cli" scan "$data/small"
 echo "== $n small pickles: secmlops scan (A) vs the picklescan/ModelScan lower bound (B)"
 farm-bench -n 11 --timeout 600 --vs "/usr/bin/python3 $here/picklescan_baseline.py $data/small" -- "$cli" scan "$data/small"
+echo "== the floor, one more process, statically linked (A) vs the picklescan/ModelScan lower bound (B)"
+farm-bench -n 11 --timeout 600 --vs "/usr/bin/python3 $here/picklescan_baseline.py $data/small" -- "$build/bin/scan_floor" --process "$data/small"
+echo "== the floor, one more process, linked as the host (A) vs secmlops scan (B)"
+farm-bench -n 11 --timeout 600 --vs "$cli scan $data/small" -- "$build/bin/scan_floor_linked" --process "$data/small"
 echo "== the baseline's in-script time (interpreter start and imports excluded), 5 runs"
 for i in 1 2 3 4 5; do /usr/bin/python3 "$here/picklescan_baseline.py" "$data/small" 2>&1 >/dev/null | tail -1; done
 echo "== the same verdicts: files with findings (secmlops) and with dangerous globals (baseline)"
