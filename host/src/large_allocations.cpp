@@ -15,6 +15,7 @@
 
 #include <malloc.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -57,6 +58,14 @@ void secmlops::host::use_short_lived_heap() {
                         "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_"})
     if (std::getenv(v) != nullptr) return;
   constexpr std::size_t kPad = std::size_t{64} << 20;
+  // Under a tight limit on data or address space, each 64 MiB growth could fail where a small
+  // one would not: the default heap is kept there.
+  for (const int resource : {RLIMIT_DATA, RLIMIT_AS}) {
+    rlimit limit{};
+    if (::getrlimit(resource, &limit) != 0 ||
+        (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < (rlim_t{1} << 30)))
+      return;
+  }
   // One arena: a thread's blocks come from the same huge pages (a command has a few threads).
   (void)::mallopt(M_ARENA_MAX, 1);
   // Blocks below 32 MiB (glibc's largest threshold) come from the heap, freed ones are reused

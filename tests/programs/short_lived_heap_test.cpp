@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -104,6 +105,22 @@ TEST(ShortLivedHeap, TheEnvironmentsOwnMallocTuningWins) {
               const Mapping m = mapping_of(blocks.back());
               if (!m.found) return 1;
               return m.flags.find(" hg ") == std::string::npos ? 0 : 2;
+            }),
+            0);
+}
+
+TEST(ShortLivedHeap, ATightDataLimitKeepsTheDefaultHeap) {
+  EXPECT_EQ(in_child([] {
+              ::unsetenv("GLIBC_TUNABLES");
+              rlimit limit{};
+              if (::getrlimit(RLIMIT_DATA, &limit) != 0) return 1;
+              limit.rlim_cur = rlim_t{512} << 20;
+              if (::setrlimit(RLIMIT_DATA, &limit) != 0) return 2;
+              secmlops::host::use_short_lived_heap();
+              const auto blocks = small_blocks();
+              const Mapping m = mapping_of(blocks.back());
+              if (!m.found) return 3;
+              return m.flags.find(" hg ") == std::string::npos ? 0 : 4;
             }),
             0);
 }

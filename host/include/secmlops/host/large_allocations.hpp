@@ -8,7 +8,8 @@ namespace secmlops::host {
 // at a time instead of 4 KiB. Where page tables are virtualised a 4 KiB fault costs far more
 // than the bytes it maps (docs/benchmarks.md, "End to end"). Not for a server, whose memory must
 // go back to the system. Does nothing when the environment tunes malloc itself (GLIBC_TUNABLES
-// or MALLOC_*) and under sanitizers. Defined in large_allocations.cpp, which programs link.
+// or MALLOC_*), under a data or address-space limit below 1 GiB, and under sanitizers. Defined
+// in large_allocations.cpp, which programs link.
 void use_short_lived_heap();
 
 }  // namespace secmlops::host
