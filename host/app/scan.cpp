@@ -147,6 +147,12 @@ v1::ScanReport scan(const Environment& env, const v1::ScanRequest& req,
   // Every path is resolved before anything is scanned: one refused path refuses the request.
   std::vector<std::filesystem::path> paths;
   for (const auto& p : req.paths()) paths.push_back(env.files.resolve(p));
+  // One regular file is one worker's job (its members are scanned inside it): starting a
+  // worker per core only to leave them idle costs a copy of the worker each (docs/benchmarks.md).
+  std::error_code ec;
+  if (options.parallel_files == 0 && paths.size() == 1 &&
+      std::filesystem::is_regular_file(paths[0], ec))
+    options.parallel_files = 1;
   std::string run_name = "scan " + std::filesystem::path(req.paths(0)).filename().string();
   if (req.shard().count() > 0)
     run_name +=
