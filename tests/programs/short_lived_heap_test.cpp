@@ -78,18 +78,29 @@ std::vector<char*> small_blocks() {
   return blocks;
 }
 
+// Nothing in the environment that tunes malloc: the policy's own choice is what is tested.
+void clear_malloc_environment() {
+  for (const char* v : {"GLIBC_TUNABLES", "MALLOC_ARENA_MAX", "MALLOC_TOP_PAD_",
+                        "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_"})
+    ::unsetenv(v);
+}
+
+// The mapping that holds a command's small blocks once the policy has run in this process.
+Mapping heap_after_policy() {
+  secmlops::host::use_short_lived_heap();
+  const auto blocks = small_blocks();
+  return mapping_of(blocks.back());
+}
+
+bool marked_for_huge_pages(const Mapping& m) { return m.flags.find(" hg ") != std::string::npos; }
+
 TEST(ShortLivedHeap, SmallBlocksAreOnHugePages) {
   const bool enabled = huge_pages_enabled();
   EXPECT_EQ(in_child([enabled] {
-              ::unsetenv("GLIBC_TUNABLES");
-              for (const char* v : {"MALLOC_ARENA_MAX", "MALLOC_TOP_PAD_", "MALLOC_TRIM_THRESHOLD_",
-                                    "MALLOC_MMAP_THRESHOLD_"})
-                ::unsetenv(v);
-              secmlops::host::use_short_lived_heap();
-              const auto blocks = small_blocks();
-              const Mapping m = mapping_of(blocks.back());
+              clear_malloc_environment();
+              const Mapping m = heap_after_policy();
               if (!m.found) return 1;
-              if (m.flags.find(" hg ") == std::string::npos) return 2;
+              if (!marked_for_huge_pages(m)) return 2;
               // With huge pages on, the 8 MiB written are (nearly all) on them.
               if (enabled && m.anon_huge_kib < 4096) return 3;
               return 0;
@@ -99,28 +110,25 @@ TEST(ShortLivedHeap, SmallBlocksAreOnHugePages) {
 
 TEST(ShortLivedHeap, TheEnvironmentsOwnMallocTuningWins) {
   EXPECT_EQ(in_child([] {
+              clear_malloc_environment();
               ::setenv("GLIBC_TUNABLES", "glibc.malloc.check=0", 1);
-              secmlops::host::use_short_lived_heap();
-              const auto blocks = small_blocks();
-              const Mapping m = mapping_of(blocks.back());
+              const Mapping m = heap_after_policy();
               if (!m.found) return 1;
-              return m.flags.find(" hg ") == std::string::npos ? 0 : 2;
+              return marked_for_huge_pages(m) ? 2 : 0;
             }),
             0);
 }
 
 TEST(ShortLivedHeap, ATightDataLimitKeepsTheDefaultHeap) {
   EXPECT_EQ(in_child([] {
-              ::unsetenv("GLIBC_TUNABLES");
+              clear_malloc_environment();
               rlimit limit{};
               if (::getrlimit(RLIMIT_DATA, &limit) != 0) return 1;
               limit.rlim_cur = rlim_t{512} << 20;
               if (::setrlimit(RLIMIT_DATA, &limit) != 0) return 2;
-              secmlops::host::use_short_lived_heap();
-              const auto blocks = small_blocks();
-              const Mapping m = mapping_of(blocks.back());
+              const Mapping m = heap_after_policy();
               if (!m.found) return 3;
-              return m.flags.find(" hg ") == std::string::npos ? 0 : 4;
+              return marked_for_huge_pages(m) ? 4 : 0;
             }),
             0);
 }
