@@ -25,7 +25,7 @@ fi
 export SECMLOPS_PLUGIN_CATALOGUE="$work/catalogue.json"
 list=$("$prefix/bin/secmlops" plugins --json)
 for name in pickle onnx logreg fgsm mlflow; do
-  echo "$list" | grep -q "\"name\": \"$name\"" || { echo "installed secmlops does not list $name" >&2; exit 1; }
+  grep -q "\"name\": \"$name\"" <<<"$list" || { echo "installed secmlops does not list $name" >&2; exit 1; }
 done
 
 # A pickle whose loading would call os.system.
@@ -35,7 +35,7 @@ out=$("$prefix/bin/secmlops" scan --format json "$work/evil.pkl")
 rc=$?
 set -e
 [ "$rc" -eq 1 ] || { echo "expected exit 1 (findings), got $rc: $out" >&2; exit 1; }
-echo "$out" | grep -q 'os' || { echo "no finding for os.system: $out" >&2; exit 1; }
+grep -q 'os' <<<"$out" || { echo "no finding for os.system: $out" >&2; exit 1; }
 spec=$(cd "$(dirname "$0")/../.." && pwd)/pipelines/workshop.yaml
 "$prefix/bin/secmlops" pipeline validate "$spec" >/dev/null ||
   { echo "installed secmlops cannot validate $spec" >&2; exit 1; }

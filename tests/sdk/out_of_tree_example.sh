@@ -25,13 +25,13 @@ if [ "$exported" != "secmlops_plugin_entry_v1" ]; then
 fi
 
 list=$("$cli" --plugin-dir "$work/example/build" plugins --json)
-echo "$list" | grep -q '"name": "signature"' || { echo "plugin not listed: $list" >&2; exit 1; }
+grep -q '"name": "signature"' <<<"$list" || { echo "plugin not listed: $list" >&2; exit 1; }
 abi_h="$src/sdk/include/secmlops/sdk/abi.h"
 abi="$(sed -n 's/^#define SECMLOPS_ABI_MAJOR //p' "$abi_h").$(sed -n 's/^#define SECMLOPS_ABI_MINOR //p' "$abi_h")"
-echo "$list" | grep -q "\"abiVersion\": \"$abi\""
+grep -q "\"abiVersion\": \"$abi\"" <<<"$list"
 # Its declared options are listed with their types and defaults.
-echo "$list" | grep -q '"name": "signature_severity"' || { echo "options not listed: $list" >&2; exit 1; }
-echo "$list" | grep -q '"defaultValue": "HIGH"' || { echo "default not listed: $list" >&2; exit 1; }
+grep -q '"name": "signature_severity"' <<<"$list" || { echo "options not listed: $list" >&2; exit 1; }
+grep -q '"defaultValue": "HIGH"' <<<"$list" || { echo "default not listed: $list" >&2; exit 1; }
 
 printf 'prefix X5O!P%%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H* suffix' > "$work/eicar.bin"
 set +e
@@ -40,6 +40,6 @@ rc=$?
 set -e
 echo "$out"
 [ "$rc" -eq 1 ] || { echo "expected exit 1, got $rc" >&2; exit 1; }
-echo "$out" | grep -q "SIG-MATCH"
-echo "$out" | grep -q "@ 7"
+grep -q "SIG-MATCH" <<<"$out"
+grep -q "@ 7" <<<"$out"
 echo "out-of-tree example plugin: OK"
