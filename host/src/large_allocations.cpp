@@ -18,10 +18,12 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <initializer_list>
 #include <new>
+#include <thread>
 
 namespace {
 
@@ -66,8 +68,12 @@ void secmlops::host::use_short_lived_heap() {
         (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < (rlim_t{1} << 30)))
       return;
   }
-  // One arena: a thread's blocks come from the same huge pages (a command has a few threads).
-  (void)::mallopt(M_ARENA_MAX, 1);
+  // The main thread's blocks come from the marked heap. Up to one more arena per core (on
+  // 4 KiB pages) for a command's helper threads: with one arena for all, a directory scan's
+  // threads (which parse the workers' reports) waited for its lock more than its huge pages
+  // saved them.
+  (void)::mallopt(M_ARENA_MAX,
+                  static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) + 1);
   // Blocks below 32 MiB (glibc's largest threshold) come from the heap, freed ones are reused
   // rather than unmapped and faulted again, and the heap is never given back before exit.
   (void)::mallopt(M_MMAP_THRESHOLD, 32 << 20);

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <deque>
 #include <future>
 #include <map>
 #include <thread>
@@ -493,10 +494,10 @@ struct ScanEngine::SmallFile {
   std::string error;
 };
 
-ScanEngine::SmallFile ScanEngine::prepare_small(int raw_fd, const std::filesystem::path& path,
+ScanEngine::SmallFile ScanEngine::prepare_small(int raw_fd, std::filesystem::path path,
                                                 uint64_t size) {
   SmallFile f;
-  f.path = path;
+  f.path = std::move(path);
   f.size = size;
   UniqueFd fd(raw_fd);
   try {
@@ -511,17 +512,17 @@ ScanEngine::SmallFile ScanEngine::prepare_small(int raw_fd, const std::filesyste
         ssize_t n = ::pread(fd.get(), f.content.data() + got, asked, static_cast<off_t>(got));
         if (n < 0 && errno == EINTR) continue;
         if (n < 0)
-          throw std::runtime_error(path.string() + ": cannot read: " + std::strerror(errno));
+          throw std::runtime_error(f.path.string() + ": cannot read: " + std::strerror(errno));
         if (n == 0) break;
         got += static_cast<uint64_t>(n);
         if (got == size && static_cast<uint64_t>(n) < asked) break;
       }
       if (got != size)
-        throw std::runtime_error(path.string() + ": the file changed size while it was read");
+        throw std::runtime_error(f.path.string() + ": the file changed size while it was read");
       f.content.resize(size);
       f.sha = sha256_hex({reinterpret_cast<const char*>(f.content.data()), f.content.size()});
     } else {
-      f.stream = std::make_shared<FileStream>(fd.release(), path.string(), /*map=*/false);
+      f.stream = std::make_shared<FileStream>(fd.release(), f.path.string(), /*map=*/false);
       f.size = f.stream->size();
       f.sha = sha256_stream(*f.stream);
     }
@@ -536,14 +537,24 @@ std::vector<v1::FileReport> ScanEngine::scan_small_files(std::vector<SmallFile>&
   std::vector<sandbox::ScanSandbox::BatchFile> batch;
   std::vector<size_t> index;  // batch entry → file
   batch.reserve(files.size());
+  // A batch's files are mostly of one directory: its path is made once (the same text before
+  // the last separator is the same parent).
+  std::deque<std::filesystem::path> dirs;
+  std::string_view dir_key;
   for (size_t i = 0; i < files.size(); ++i) {
     const auto& f = files[i];
     if (!f.error.empty()) {
       out[i] = entry_report(f.path, v1::ERROR, f.error);
       continue;
     }
+    const std::string_view name = f.path.native();
+    const std::string_view key = name.substr(0, std::min(name.rfind('/'), name.size()));
+    if (dirs.empty() || key != dir_key) {
+      dirs.push_back(parent_or_dot(f.path));
+      dir_key = key;
+    }
     batch.push_back({f.stream ? f.stream->fd() : -1, f.stream ? nullptr : &f.content,
-                     f.path.string(), parent_or_dot(f.path)});
+                     f.path.string(), &dirs.back()});
     index.push_back(i);
   }
   if (batch.empty()) return out;
@@ -731,11 +742,11 @@ struct ScanEngine::Queue {
     out.ready(std::move(r));
   }
   // Takes the descriptor of a regular file or of something to report as skipped.
-  void file(int fd, const std::filesystem::path& path, const struct stat& st) {
+  void file(int fd, std::filesystem::path path, const struct stat& st) {
     if (engine.sandbox_ && S_ISREG(st.st_mode) &&
         static_cast<uint64_t>(st.st_size) <= kBatchFileBytes) {
       const auto size = static_cast<uint64_t>(st.st_size);
-      pending.push_back(prepare_small(fd, path, size));
+      pending.push_back(prepare_small(fd, std::move(path), size));
       pending_renames.push_back(rename);
       pending_bytes += size;
       if (pending.size() >= kBatchFiles || pending_bytes >= kBatchBytes) flush();
@@ -743,7 +754,7 @@ struct ScanEngine::Queue {
     }
     flush();
     out.submit(
-        [e = &engine, fd, path, rename = rename] {
+        [e = &engine, fd, path = std::move(path), rename = rename] {
           std::vector<v1::FileReport> r{e->scan_fd(fd, path)};
           apply(rename, r.front());
           return r;
@@ -782,7 +793,8 @@ void ScanEngine::scan_directory(int dirfd, const std::filesystem::path& path,
   for (const auto& [name, type] : entries) {
     if (options_.cancel && options_.cancel->cancelled()) return;
     auto child = path / name;
-    auto child_rel = rel / name;
+    // The path below the scanned directory matters only to a shard's selection.
+    auto child_rel = options_.select ? rel / name : std::filesystem::path();
     // Entries of another shard are not even opened (a directory, or an unknown type, is opened
     // first to find out what it is).
     if (type != DT_DIR && type != DT_UNKNOWN && !selected(child, child_rel)) continue;
@@ -791,7 +803,8 @@ void ScanEngine::scan_directory(int dirfd, const std::filesystem::path& path,
       emit(skipped(child, DTTOIF(type)));
       continue;
     }
-    scan_opened(open_beneath(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY), child, child_rel, out);
+    scan_opened(open_beneath(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY), std::move(child),
+                child_rel, out);
   }
 }
 
@@ -800,8 +813,8 @@ bool ScanEngine::selected(const std::filesystem::path& path,
   return !options_.select || options_.select(rel.empty() ? path : rel);
 }
 
-void ScanEngine::scan_opened(int fd, const std::filesystem::path& path,
-                             const std::filesystem::path& rel, Queue& out) const {
+void ScanEngine::scan_opened(int fd, std::filesystem::path path, const std::filesystem::path& rel,
+                             Queue& out) const {
   if (fd < 0 && !selected(path, rel)) return;
   if (fd < 0) {
     if (fd == -ELOOP)
@@ -820,7 +833,7 @@ void ScanEngine::scan_opened(int fd, const std::filesystem::path& path,
     ::close(fd);
   } else {
     if (!stat_ok) st.st_mode = 0;  // scan_fd reports the error
-    out.file(fd, path, st);
+    out.file(fd, std::move(path), st);
   }
 }
 

@@ -401,7 +401,8 @@ v1::FileReport ScanSandbox::scan(int fd, const std::string& display_name,
                                  const std::optional<std::filesystem::path>& base_dir,
                                  const ScanOptions& options,
                                  const std::shared_ptr<CancelToken>& cancel) {
-  auto r = scan_batch({BatchFile{fd, nullptr, display_name, base_dir}}, options, cancel);
+  auto r = scan_batch({BatchFile{fd, nullptr, display_name, base_dir ? &*base_dir : nullptr}},
+                      options, cancel);
   return std::move(r.front());
 }
 
@@ -444,7 +445,7 @@ size_t ScanSandbox::run_batch(const BatchFile* files, size_t n, const ScanOption
   for (size_t i = 0; i < n; ++i) {
     auto* f = job.add_files();
     f->set_display_name(files[i].display_name);
-    f->set_has_base_dir(files[i].base_dir.has_value());
+    f->set_has_base_dir(files[i].base_dir != nullptr);
     if (files[i].content != nullptr) {
       f->set_inline_(true);
       f->set_content(files[i].content->data(), files[i].content->size());
@@ -585,8 +586,8 @@ size_t ScanSandbox::run_batch(const BatchFile* files, size_t n, const ScanOption
     switch (ev.event_case()) {
       case v1::WorkerEvent::kStatSibling: {
         v1::SiblingAnswer a;
-        const auto& base_dir = files[std::min<size_t>(ev.file(), n - 1)].base_dir;
-        if (base_dir && ev.file() < n) {
+        const auto* base_dir = files[std::min<size_t>(ev.file(), n - 1)].base_dir;
+        if (base_dir != nullptr && ev.file() < n) {
           auto info = stat_sibling_in(*base_dir, ev.stat_sibling());
           a.set_flags(info.flags);
           a.set_size(info.size);

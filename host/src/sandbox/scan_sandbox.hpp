@@ -48,7 +48,9 @@ class ScanSandbox {
     int fd = -1;  // or the bytes themselves:
     const std::vector<uint8_t>* content = nullptr;
     std::string display_name;
-    std::optional<std::filesystem::path> base_dir;
+    // The directory its sibling files are looked up in (none: a stream without one). Shared
+    // by the files of a directory, so not owned here.
+    const std::filesystem::path* base_dir = nullptr;
   };
   static constexpr size_t kMaxBatchFiles = 32;  // within the worker's descriptor limit
   std::vector<v1::FileReport> scan_batch(const std::vector<BatchFile>& files,

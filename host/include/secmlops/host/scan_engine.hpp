@@ -97,14 +97,14 @@ class ScanEngine {
   // A small regular file made ready for a batch by the walk: its bytes read and digested and
   // its descriptor closed (or, above the inline size, the descriptor kept), or why not.
   struct SmallFile;
-  static SmallFile prepare_small(int fd, const std::filesystem::path& path, uint64_t size);
+  static SmallFile prepare_small(int fd, std::filesystem::path path, uint64_t size);
   // Small files in one worker job (sandboxed only): their reports in order.
   std::vector<v1::FileReport> scan_small_files(std::vector<SmallFile>& files) const;
   struct Queue;  // the reports of a scan_paths in order, and the small files waiting for a batch
   // A descriptor from open_for_scan/open_beneath (or -errno): a directory is walked, a file
   // scanned, anything else reported; the queue gets every entry.
   // `rel` is the path below the scan_paths argument (empty for the argument itself).
-  void scan_opened(int fd, const std::filesystem::path& path, const std::filesystem::path& rel,
+  void scan_opened(int fd, std::filesystem::path path, const std::filesystem::path& rel,
                    Queue& out) const;
   void scan_directory(int dirfd, const std::filesystem::path& path,
                       const std::filesystem::path& rel, Queue& out) const;
