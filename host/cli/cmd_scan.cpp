@@ -2,6 +2,7 @@
 #include "mlflow_options.hpp"
 #include "secmlops/app/operations.hpp"
 #include "secmlops/app/shard.hpp"
+#include "secmlops/host/large_allocations.hpp"
 #include "secmlops/host/report_render.hpp"
 
 #include <fstream>
@@ -84,6 +85,9 @@ void register_scan(CLI::App& app, Context& ctx) {
       "the directory scanned (docs/scale-out.md); `secmlops report merge` joins the reports");
   auto mlflow = add_mlflow_options(cmd);
   cmd->callback([&ctx, args, mlflow] {
+    // The scan's helper threads parse reports while the main thread reads files. Before any
+    // thread is started: glibc reads the limit once.
+    host::give_helper_threads_arenas();
     std::string threshold_name = args->fail_on;
     for (auto& c : threshold_name) c = static_cast<char>(std::toupper(c));
     v1::Severity threshold = v1::HIGH;

@@ -55,6 +55,10 @@ void* operator new(std::size_t n) {
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t /*size*/) noexcept { std::free(p); }
 
+namespace {
+bool short_lived_heap = false;  // use_short_lived_heap changed malloc's settings
+}  // namespace
+
 void secmlops::host::use_short_lived_heap() {
   for (const char* v : {"GLIBC_TUNABLES", "MALLOC_ARENA_MAX", "MALLOC_TOP_PAD_",
                         "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_"})
@@ -68,12 +72,9 @@ void secmlops::host::use_short_lived_heap() {
         (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < (rlim_t{1} << 30)))
       return;
   }
-  // The main thread's blocks come from the marked heap. Up to one more arena per core (on
-  // 4 KiB pages) for a command's helper threads: with one arena for all, a directory scan's
-  // threads (which parse the workers' reports) waited for its lock more than its huge pages
-  // saved them.
-  (void)::mallopt(M_ARENA_MAX,
-                  static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) + 1);
+  // One arena: a thread's blocks come from the same huge pages (a command has a few threads).
+  (void)::mallopt(M_ARENA_MAX, 1);
+  short_lived_heap = true;
   // Blocks below 32 MiB (glibc's largest threshold) come from the heap, freed ones are reused
   // rather than unmapped and faulted again, and the heap is never given back before exit.
   (void)::mallopt(M_MMAP_THRESHOLD, 32 << 20);
@@ -100,8 +101,17 @@ void secmlops::host::use_short_lived_heap() {
   filler = std::malloc(aligned - chunk - sizeof(std::size_t));
 }
 
+void secmlops::host::give_helper_threads_arenas() {
+  // Threads started from now on may get an arena of their own, up to one per core (if none has
+  // allocated yet: glibc reads the limit when a thread first needs an arena).
+  if (short_lived_heap)
+    (void)::mallopt(M_ARENA_MAX,
+                    static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) + 1);
+}
+
 #else
 
 void secmlops::host::use_short_lived_heap() {}
+void secmlops::host::give_helper_threads_arenas() {}
 
 #endif

@@ -30,7 +30,16 @@ std::vector<std::filesystem::path> default_plugin_dirs() {
 
 namespace {
 
-// The *.so files of the directories, each directory sorted by name.
+std::filesystem::path canonical_or_given(const std::filesystem::path& path) {
+  std::error_code ec;
+  auto canonical = std::filesystem::weakly_canonical(path, ec);
+  return ec ? path : canonical;
+}
+
+// The *.so files of the directories, each directory sorted by name, as canonical paths. The
+// directory is resolved once: a file in it that is not a symbolic link is its canonical path
+// followed by the name (a command lists every plugin at start, and resolving each path walks
+// all of its components).
 std::vector<std::filesystem::path> library_files(const std::vector<std::filesystem::path>& dirs) {
   std::vector<std::filesystem::path> out;
   for (const auto& dir : dirs) {
@@ -39,22 +48,21 @@ std::vector<std::filesystem::path> library_files(const std::vector<std::filesyst
       spdlog::debug("plugin directory {} does not exist", dir.string());
       continue;
     }
-    std::vector<std::filesystem::path> files;
+    const auto resolved_dir = canonical_or_given(dir);
+    std::vector<std::pair<std::filesystem::path, std::filesystem::path>> files;  // name, key
     for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-      if (entry.path().extension() == ".so" && entry.is_regular_file(ec))
-        files.push_back(entry.path());
+      if (entry.path().extension() != ".so" || !entry.is_regular_file(ec)) continue;
+      std::error_code link_ec;
+      auto name = entry.path().filename();
+      auto key = entry.is_symlink(link_ec) || link_ec ? canonical_or_given(entry.path())
+                                                      : resolved_dir / name;
+      files.emplace_back(std::move(name), std::move(key));
     }
     if (ec) spdlog::warn("listing plugin directory {}: {}", dir.string(), ec.message());
     std::sort(files.begin(), files.end());
-    out.insert(out.end(), files.begin(), files.end());
+    for (auto& [name, key] : files) out.push_back(std::move(key));
   }
   return out;
-}
-
-std::filesystem::path canonical_or_given(const std::filesystem::path& path) {
-  std::error_code ec;
-  auto canonical = std::filesystem::weakly_canonical(path, ec);
-  return ec ? path : canonical;
 }
 
 }  // namespace
@@ -116,8 +124,7 @@ bool Registry::load_library(const std::filesystem::path& path) {
 void Registry::catalogue_directories(const std::vector<std::filesystem::path>& dirs,
                                      const std::filesystem::path& catalogue_file) {
   PluginCatalogue catalogue(catalogue_file);
-  for (const auto& f : library_files(dirs)) {
-    const auto key = canonical_or_given(f);
+  for (const auto& key : library_files(dirs)) {
     if (known(key, false)) continue;
     auto refuse = [&](std::string reason) {
       spdlog::warn("refused plugin library {}: {}", key.string(), reason);

@@ -241,6 +241,28 @@ TEST(RegistryCatalogue, AnswersAsLoadingEverythingDoes) {
   }
 }
 
+TEST(RegistryCatalogue, LibrariesAreKnownByTheirResolvedPaths) {
+  test::TempDir d;
+  const auto real = plugin_dir(d, {"fixture-c"});
+  const auto library = std::filesystem::canonical(real / fixture("fixture-c").filename());
+  // A folder reached through a symbolic link, and a folder holding a link to the library.
+  std::filesystem::create_directory_symlink(real, d.path() / "linked");
+  std::filesystem::create_directories(d.path() / "links");
+  std::filesystem::create_symlink(library, d.path() / "links" / "secmlops_alias.so");
+  for (const auto& dir : {d.path() / "linked", d.path() / "links"}) {
+    Registry r;
+    r.catalogue_directories({dir}, d.path() / "catalogue.json");
+    ASSERT_EQ(r.plugins().size(), 1u) << dir;
+    EXPECT_EQ(r.plugins()[0].library_path(), library) << dir;
+  }
+  // Listed through both, the library is one library.
+  Registry both;
+  both.catalogue_directories({d.path() / "linked", d.path() / "links"},
+                             d.path() / "catalogue.json");
+  EXPECT_EQ(both.plugins().size(), 1u);
+  EXPECT_TRUE(both.errors().empty());
+}
+
 TEST(RegistryCatalogue, InitRunsAtFirstUse) {
   test::TempDir d;
   auto dir = plugin_dir(d, {"broken-init-fails", "fixture-cpp"});

@@ -16,6 +16,7 @@
 #include <functional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -106,6 +107,39 @@ TEST(ShortLivedHeap, SmallBlocksAreOnHugePages) {
               return 0;
             }),
             0);
+}
+
+// A block a new thread allocates (and writes), and the mapping that holds it.
+Mapping thread_block_mapping() {
+  Mapping m;
+  std::thread([&m] {
+    auto* b = static_cast<char*>(std::malloc(1024));
+    if (b == nullptr) std::abort();
+    std::memset(b, 1, 1024);
+    m = mapping_of(b);
+  }).join();
+  return m;
+}
+
+// In a child: the policy, optionally arenas for helpers, then whether a new thread's block is
+// in the marked heap (0: as expected).
+int helper_thread_block(bool give_arenas, bool expect_marked) {
+  return in_child([=] {
+    clear_malloc_environment();
+    if (!marked_for_huge_pages(heap_after_policy())) return 1;
+    if (give_arenas) secmlops::host::give_helper_threads_arenas();
+    const Mapping m = thread_block_mapping();
+    if (!m.found) return 2;
+    return marked_for_huge_pages(m) == expect_marked ? 0 : 3;
+  });
+}
+
+TEST(ShortLivedHeap, HelperThreadsShareTheMarkedHeap) {
+  EXPECT_EQ(helper_thread_block(/*give_arenas=*/false, /*expect_marked=*/true), 0);
+}
+
+TEST(ShortLivedHeap, HelperThreadsGetArenasOfTheirOwnWhenAskedFirst) {
+  EXPECT_EQ(helper_thread_block(/*give_arenas=*/true, /*expect_marked=*/false), 0);
 }
 
 TEST(ShortLivedHeap, TheEnvironmentsOwnMallocTuningWins) {
