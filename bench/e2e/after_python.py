@@ -8,17 +8,13 @@ usage: after_python.py BUILD_BIN_DIR DATA_DIR [ROUNDS]
 (DATA_DIR as made by make_data.py, with lr.onnx trained by `secmlops train` in it)"""
 import os
 import statistics
-import subprocess
 import sys
-import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from compare import HERE, PY, run  # the same timing as the end-to-end comparison
 
 
 def wall_ms(cmd):
-    t = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    return (time.perf_counter() - t) * 1e3
+    return run(cmd)[0] * 1e3
 
 
 def main():
@@ -31,7 +27,7 @@ def main():
         "predict": [f"{bin_dir}/secmlops", "predict", "--model", f"{d}/lr.onnx", "--data",
                     f"{d}/train.csv", "--out", f"{d}/pred.csv"],
     }
-    python_job = ["/usr/bin/python3", os.path.join(HERE, "sklearn_job.py"), "predict", d]
+    python_job = [PY, os.path.join(HERE, "sklearn_job.py"), "predict", d]
     for after_python in (False, True):
         times = {"floor": [], "linked floor": [], "predict": [], "predict again": []}
         for _ in range(rounds):

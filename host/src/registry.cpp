@@ -80,7 +80,7 @@ Registry& Registry::operator=(Registry&& other) noexcept {
 }
 
 void Registry::load_directories(const std::vector<std::filesystem::path>& dirs) {
-  for (const auto& f : library_files(dirs)) load_library(f);
+  for (const auto& key : library_files(dirs)) load_resolved(key);
 }
 
 bool Registry::known(const std::filesystem::path& library, bool same_file) const {
@@ -110,7 +110,10 @@ bool Registry::add(const std::filesystem::path& library, std::vector<Plugin> loa
 }
 
 bool Registry::load_library(const std::filesystem::path& path) {
-  const auto key = canonical_or_given(path);
+  return load_resolved(canonical_or_given(path));
+}
+
+bool Registry::load_resolved(const std::filesystem::path& key) {
   if (known(key, true)) return true;  // already loaded
   auto result = load_plugin_library(key);
   if (auto* err = std::get_if<LoadError>(&result)) {

@@ -60,6 +60,8 @@ class Registry {
   [[nodiscard]] std::optional<Plugin> find(secmlops_kind kind, const std::string& name) const;
 
  private:
+  // load_library for a path already resolved (as library_files returns them).
+  bool load_resolved(const std::filesystem::path& key);
   // Adds a library's plugins unless one of their names is taken (then records the refusal).
   bool add(const std::filesystem::path& library, std::vector<Plugin> plugins);
   // Already added: the same canonical path, or (same_file) the same file by another name.
